@@ -1,0 +1,177 @@
+"""The `registry` command group (same as `flask --app registry ...`)."""
+
+from __future__ import annotations
+
+import os
+import secrets
+import sqlite3
+import sys
+from pathlib import Path
+
+import click
+from flask import current_app
+from flask.cli import FlaskGroup, with_appcontext
+from flask_migrate import upgrade
+
+from registry.extensions import db
+from registry.services import accounts, audit, demo, seeding
+from registry.services.errors import RegistryError
+
+
+def _fail(message: str) -> None:
+    raise click.ClickException(message)
+
+
+@click.command("init-db")
+@with_appcontext
+def init_db() -> None:
+    """Create instance/config.py (with a secret key) if missing and migrate the database to head."""
+    instance = Path(current_app.instance_path)
+    config_file = instance / "config.py"
+    if not config_file.exists():
+        instance.mkdir(parents=True, exist_ok=True)
+        fd = os.open(config_file, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        with os.fdopen(fd, "w") as handle:
+            handle.write('"""Local settings of this installation (not in git)."""\n\n')
+            handle.write(f'SECRET_KEY = "{secrets.token_hex(32)}"\n')
+        click.echo(f"已生成 {config_file}(含随机 SECRET_KEY)")
+    upgrade()
+    click.echo("数据库已迁移到最新版本。")
+
+
+@click.command("seed")
+@click.option("--demo", "with_demo", is_flag=True, help="Also add clearly marked demo data (示例).")
+@with_appcontext
+def seed(with_demo: bool) -> None:
+    """Load the real catalogue from seeds/ (idempotent); with --demo also demo accounts."""
+    try:
+        report = seeding.seed_catalogue(Path(current_app.config["SEEDS_DIR"]))
+        created = demo.seed_demo_accounts() if with_demo else []
+    except RegistryError as error:
+        db.session.rollback()
+        _fail(error.message)
+    db.session.commit()
+    for kind, counts in report.counts.items():
+        click.echo(
+            f"{kind}: 新增 {counts['created']},更新 {counts['updated']},未变 {counts['unchanged']}"
+        )
+    if created:
+        click.echo("\n示例账户(密码只显示这一次,请妥善保存;忘记可用 registry users set-password):")
+        for username, role, password in created:
+            click.echo(f"  {username:<22} {role:<14} {password}")
+
+
+@click.group("users")
+def users() -> None:
+    """Manage accounts."""
+
+
+def _read_password(from_stdin: bool) -> str:
+    if from_stdin:
+        return sys.stdin.readline().rstrip("\n")
+    return click.prompt("密码", hide_input=True, confirmation_prompt=True)
+
+
+@users.command("create")
+@click.option("--username", required=True)
+@click.option(
+    "--role",
+    required=True,
+    type=click.Choice(["admin", "regulator", "enterprise", "provider", "staff"]),
+)
+@click.option("--department", "department", default=None, help="Department code (regulators).")
+@click.option("--display-name", default=None)
+@click.option("--password-stdin", is_flag=True, help="Read the password from standard input.")
+@with_appcontext
+def users_create(username, role, department, display_name, password_stdin) -> None:
+    """Create an account (the password must meet the policy)."""
+    password = _read_password(password_stdin)
+    try:
+        accounts.create_user(
+            username=username,
+            password=password,
+            role=role,
+            department_code=department,
+            display_name=display_name,
+            actor_name="system:cli",
+        )
+    except RegistryError as error:
+        db.session.rollback()
+        _fail(error.message)
+    db.session.commit()
+    click.echo(f"已创建账户 {username}({role})")
+
+
+@users.command("set-password")
+@click.option("--username", required=True)
+@click.option("--password-stdin", is_flag=True)
+@with_appcontext
+def users_set_password(username, password_stdin) -> None:
+    """Set a new password (ends the user's sessions and lifts a lockout)."""
+    user = accounts.find_user(username)
+    if user is None:
+        _fail(f"未找到账户 {username}")
+    password = _read_password(password_stdin)
+    try:
+        accounts.check_password_policy(password, username=username)
+    except RegistryError as error:
+        _fail(error.message)
+    accounts.set_password(user, password)
+    user.failed_logins, user.locked_until = 0, None
+    audit.record(
+        "user.password_reset", actor_name="system:cli", object_type="user", object_id=user.id
+    )
+    db.session.commit()
+    click.echo(f"已为 {username} 设置新密码,原有登录全部失效。")
+
+
+@users.command("disable")
+@click.option("--username", required=True)
+@with_appcontext
+def users_disable(username) -> None:
+    """Disable an account and end its sessions."""
+    user = accounts.find_user(username)
+    if user is None:
+        _fail(f"未找到账户 {username}")
+    accounts.set_enabled(user, False, actor_name="system:cli")
+    db.session.commit()
+    click.echo(f"已停用 {username}")
+
+
+@click.command("backup")
+@click.argument("path", type=click.Path(dir_okay=False, writable=True))
+@with_appcontext
+def backup(path: str) -> None:
+    """Copy the SQLite database with the online backup API (safe while the site is writing)."""
+    engine = db.engine
+    if engine.dialect.name != "sqlite":
+        _fail("backup 仅适用于 SQLite;PostgreSQL 请使用 pg_dump。")
+    source_path = engine.url.database
+    target = Path(path)
+    if target.exists():
+        _fail(f"{target} 已存在,请换一个文件名。")
+    source = sqlite3.connect(source_path)
+    destination = sqlite3.connect(target)
+    try:
+        with destination:
+            source.backup(destination)
+    finally:
+        destination.close()
+        source.close()
+    click.echo(f"已备份到 {target}")
+
+
+commands = [init_db, seed, users, backup]
+
+
+def main() -> None:
+    """Entry point of the `registry` console script."""
+    from registry import create_app
+
+    cli = FlaskGroup(
+        create_app=create_app,
+        add_default_commands=True,
+        add_version_option=False,
+        help="中介服务超市 management commands.",
+    )
+    cli.main(prog_name="registry")

@@ -1,0 +1,68 @@
+"""Configuration: defaults, then instance/config.py, then REGISTRY_* environment variables."""
+
+from __future__ import annotations
+
+import json
+import os
+from datetime import timedelta
+from pathlib import Path
+
+PROJECT_ROOT = Path(__file__).resolve().parent.parent
+
+DEFAULTS: dict[str, object] = {
+    "SITE_NAME": "天津高新区中介服务超市",
+    "SITE_SPONSOR": "天津滨海高新技术产业开发区政务服务办公室",
+    "SITE_CONTACT_PHONE": "12345",
+    "SITE_CONTACT_NOTE": "天津市12345政务服务便民热线",
+    "SQLALCHEMY_DATABASE_URI": None,  # filled in from the instance path when unset
+    "SQLALCHEMY_ENGINE_OPTIONS": {},
+    "SEARCH_INDEX_DIR": str(PROJECT_ROOT / "search_index"),
+    "SEEDS_DIR": str(PROJECT_ROOT / "seeds"),
+    "RATELIMIT_STORAGE_URI": "memory://",
+    "RATELIMIT_HEADERS_ENABLED": True,
+    "LOGIN_RATE_LIMIT": "10 per minute",
+    "LOGIN_MAX_FAILURES": 5,
+    "LOGIN_LOCKOUT_MINUTES": 15,
+    "SESSION_IDLE_MINUTES": 30,
+    "SESSION_ABSOLUTE_HOURS": 12,
+    "SESSION_COOKIE_HTTPONLY": True,
+    "SESSION_COOKIE_SAMESITE": "Lax",
+    "SESSION_COOKIE_SECURE": False,
+    "REMEMBER_COOKIE_HTTPONLY": True,
+    "REMEMBER_COOKIE_SAMESITE": "Lax",
+    "REMEMBER_COOKIE_DURATION": timedelta(days=7),
+    "WTF_CSRF_TIME_LIMIT": 3600,
+    "PER_PAGE": 20,
+    "TIMEZONE": "Asia/Shanghai",
+}
+
+# Settings whose environment value is parsed as JSON (numbers, booleans, objects).
+_TYPED = {
+    "LOGIN_MAX_FAILURES",
+    "LOGIN_LOCKOUT_MINUTES",
+    "SESSION_IDLE_MINUTES",
+    "SESSION_ABSOLUTE_HOURS",
+    "SESSION_COOKIE_SECURE",
+    "PER_PAGE",
+    "SQLALCHEMY_ENGINE_OPTIONS",
+}
+
+# Short environment names mapped onto Flask / extension setting names.
+_ALIASES = {"DATABASE_URL": "SQLALCHEMY_DATABASE_URI"}
+
+
+def from_environment(environ: os._Environ | dict[str, str]) -> dict[str, object]:
+    """Collect REGISTRY_* variables into config keys (REGISTRY_DATABASE_URL → SQLALCHEMY_DATABASE_URI)."""
+    found: dict[str, object] = {}
+    for key, raw in environ.items():
+        if not key.startswith("REGISTRY_") or key.startswith("REGISTRY_TEST_"):
+            continue
+        name = key.removeprefix("REGISTRY_")
+        name = _ALIASES.get(name, name)
+        found[name] = json.loads(raw) if name in _TYPED else raw
+    return found
+
+
+def sqlite_url(path: Path) -> str:
+    """SQLAlchemy URL of an SQLite file."""
+    return f"sqlite:///{path}"

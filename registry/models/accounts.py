@@ -1,0 +1,83 @@
+"""User accounts: one role each; regulators are bound to one department."""
+
+from __future__ import annotations
+
+import secrets
+from datetime import datetime
+from enum import StrEnum
+
+from flask_login import UserMixin
+from sqlalchemy import Boolean, ForeignKey, Integer, String
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from registry.extensions import db
+from registry.models.catalogue import Department
+from registry.models.types import UTCDateTime, utcnow
+
+
+class Role(StrEnum):
+    """The roles a user can hold."""
+
+    ADMIN = "admin"
+    REGULATOR = "regulator"
+    ENTERPRISE = "enterprise"
+    PROVIDER = "provider"
+    STAFF = "staff"
+
+    @property
+    def label(self) -> str:
+        """Chinese name of the role."""
+        return ROLE_LABELS[self]
+
+
+ROLE_LABELS = {
+    Role.ADMIN: "管理员(政务办)",
+    Role.REGULATOR: "行业主管部门",
+    Role.ENTERPRISE: "企业(项目业主)",
+    Role.PROVIDER: "中介机构",
+    Role.STAFF: "政务办工作人员",
+}
+
+
+def new_session_token() -> str:
+    """A fresh alternative id; rotating it invalidates every session and remember cookie."""
+    return secrets.token_urlsafe(32)
+
+
+class User(UserMixin, db.Model):
+    """A person or organisation account."""
+
+    __tablename__ = "users"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    username: Mapped[str] = mapped_column(String(64), unique=True)
+    display_name: Mapped[str | None] = mapped_column(String(100))
+    password_hash: Mapped[str] = mapped_column(String(255))
+    role: Mapped[str] = mapped_column(String(16))
+    department_id: Mapped[int | None] = mapped_column(ForeignKey("departments.id"))
+    session_token: Mapped[str] = mapped_column(String(64), unique=True, default=new_session_token)
+    is_enabled: Mapped[bool] = mapped_column(Boolean, default=True)
+    is_demo: Mapped[bool] = mapped_column(Boolean, default=False)
+    failed_logins: Mapped[int] = mapped_column(Integer, default=0)
+    locked_until: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    last_login_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    password_changed_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+    department: Mapped[Department | None] = relationship()
+
+    def get_id(self) -> str:
+        """Flask-Login stores the rotating session token, never the primary key."""
+        return self.session_token
+
+    @property
+    def is_active(self) -> bool:  # Flask-Login refuses disabled users
+        return self.is_enabled
+
+    @property
+    def role_enum(self) -> Role:
+        """The role as an enum member."""
+        return Role(self.role)
+
+    def __repr__(self) -> str:
+        return f"<User {self.username} {self.role}>"

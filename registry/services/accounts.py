@@ -1,0 +1,209 @@
+"""Accounts: password policy, creating users, signing in with lockout, and session invalidation."""
+
+from __future__ import annotations
+
+import re
+import secrets
+import string
+from datetime import datetime, timedelta
+
+from sqlalchemy import select
+from werkzeug.security import check_password_hash, generate_password_hash
+from zxcvbn import zxcvbn
+
+from registry.extensions import db
+from registry.models.accounts import Role, User, new_session_token
+from registry.models.catalogue import Department
+from registry.models.types import utcnow
+from registry.services import audit
+from registry.services.errors import RegistryError
+
+USERNAME_RE = re.compile(r"^[A-Za-z0-9_.-]{3,64}$")
+GENERIC_LOGIN_ERROR = "用户名或密码错误,或账户暂时无法登录。请稍后再试。"
+
+# A real hash so that a login for an unknown user costs the same time as for a known one.
+_DUMMY_HASH = generate_password_hash(secrets.token_urlsafe(16))
+
+
+def check_password_policy(password: str, *, username: str = "") -> None:
+    """Raise unless the password is ≥ 8 characters, has 3 of 4 classes and is not common."""
+    if len(password) < 8:
+        raise RegistryError("password", "密码至少需要 8 个字符。")
+    if len(password) > 128:
+        raise RegistryError("password", "密码不能超过 128 个字符。")
+    classes = [
+        any(c.islower() for c in password),
+        any(c.isupper() for c in password),
+        any(c.isdigit() for c in password),
+        any(not c.isalnum() for c in password),
+    ]
+    if sum(classes) < 3:
+        raise RegistryError("password", "密码需包含大写字母、小写字母、数字、符号中的至少三类。")
+    if username and username.lower() in password.lower():
+        raise RegistryError("password", "密码不能包含用户名。")
+    if zxcvbn(password, user_inputs=[username] if username else [])["score"] < 2:
+        raise RegistryError("password", "该密码过于常见或容易被猜到,请换一个。")
+
+
+def generate_password() -> str:
+    """A random password that satisfies the policy (for demo accounts, printed once)."""
+    alphabet = string.ascii_letters + string.digits + "!#%+-=?@"
+    while True:
+        candidate = "".join(secrets.choice(alphabet) for _ in range(16))
+        try:
+            check_password_policy(candidate)
+        except RegistryError:
+            continue
+        return candidate
+
+
+def create_user(
+    *,
+    username: str,
+    password: str,
+    role: str,
+    department_code: str | None = None,
+    display_name: str | None = None,
+    is_demo: bool = False,
+    actor: User | None = None,
+    actor_name: str | None = None,
+) -> User:
+    """Create an account after checking the username, role, department binding and password policy."""
+    username = (username or "").strip()
+    if not USERNAME_RE.match(username):
+        raise RegistryError("username", "用户名须为 3–64 位字母、数字或 _ . -。")
+    try:
+        role_enum = Role(role)
+    except ValueError:
+        raise RegistryError("role", f"未知角色:{role}") from None
+    if db.session.scalar(select(User.id).where(User.username == username)):
+        raise RegistryError("username", "该用户名已被使用。")
+    department = None
+    if role_enum is Role.REGULATOR:
+        if not department_code:
+            raise RegistryError("department", "行业主管部门账户必须绑定一个部门。")
+        department = db.session.scalar(select(Department).where(Department.code == department_code))
+        if department is None:
+            raise RegistryError("department", f"未找到部门代码:{department_code}")
+    elif department_code:
+        raise RegistryError("department", "只有行业主管部门账户可以绑定部门。")
+    check_password_policy(password, username=username)
+    user = User(
+        username=username,
+        display_name=display_name,
+        password_hash=generate_password_hash(password),
+        role=role_enum.value,
+        department=department,
+        is_demo=is_demo,
+    )
+    db.session.add(user)
+    db.session.flush()
+    audit.record(
+        "user.create",
+        actor=actor,
+        actor_name=actor_name,
+        object_type="user",
+        object_id=user.id,
+        after={"username": username, "role": role_enum.value, "department": department_code},
+    )
+    return user
+
+
+def authenticate(username: str, password: str, *, now: datetime | None = None) -> User:
+    """Return the user for a correct password; count failures and lock after too many.
+
+    The error never says whether the account exists, is locked or is disabled.
+    """
+    from flask import current_app  # config only; services stay free of request state
+
+    now = now or utcnow()
+    max_failures = int(current_app.config["LOGIN_MAX_FAILURES"])
+    lockout = timedelta(minutes=int(current_app.config["LOGIN_LOCKOUT_MINUTES"]))
+    user = db.session.scalar(select(User).where(User.username == (username or "").strip()))
+    if user is None:
+        check_password_hash(_DUMMY_HASH, password or "")
+        audit.record(
+            "auth.login", outcome="denied", actor_name=(username or "")[:64], detail="unknown user"
+        )
+        raise RegistryError(None, GENERIC_LOGIN_ERROR)
+    locked = user.locked_until is not None and user.locked_until > now
+    password_ok = check_password_hash(user.password_hash, password or "")
+    if locked or not user.is_enabled or not password_ok:
+        if not locked and not password_ok:
+            user.failed_logins += 1
+            if user.failed_logins >= max_failures:
+                user.locked_until = now + lockout
+                user.failed_logins = 0
+        reason = "locked" if locked else ("disabled" if not user.is_enabled else "bad password")
+        audit.record(
+            "auth.login",
+            actor=user,
+            outcome="denied",
+            object_type="user",
+            object_id=user.id,
+            detail=reason,
+        )
+        raise RegistryError(None, GENERIC_LOGIN_ERROR)
+    user.failed_logins = 0
+    user.locked_until = None
+    user.last_login_at = now
+    audit.record("auth.login", actor=user, object_type="user", object_id=user.id)
+    return user
+
+
+def end_all_sessions(user: User) -> None:
+    """Rotate the session token so every existing session and remember cookie stops working."""
+    user.session_token = new_session_token()
+
+
+def logout(user: User) -> None:
+    """Sign out everywhere: the cookie in hand is useless after this, even if replayed."""
+    end_all_sessions(user)
+    audit.record("auth.logout", actor=user, object_type="user", object_id=user.id)
+
+
+def change_password(user: User, current: str, new: str) -> None:
+    """Change a password after checking the current one; ends every other session."""
+    if not check_password_hash(user.password_hash, current or ""):
+        raise RegistryError("current_password", "当前密码不正确。")
+    if current == new:
+        raise RegistryError("new_password", "新密码不能与当前密码相同。")
+    try:
+        check_password_policy(new, username=user.username)
+    except RegistryError as error:
+        raise RegistryError("new_password", error.message) from None
+    set_password(user, new)
+    audit.record("user.password_change", actor=user, object_type="user", object_id=user.id)
+
+
+def set_password(user: User, new: str) -> None:
+    """Store a new password hash and end all sessions (policy is checked by the caller)."""
+    user.password_hash = generate_password_hash(new)
+    user.password_changed_at = utcnow()
+    end_all_sessions(user)
+
+
+def set_enabled(
+    user: User, enabled: bool, *, actor: User | None = None, actor_name: str | None = None
+) -> None:
+    """Enable or disable an account; disabling ends its sessions at once."""
+    if actor is not None and actor.id == user.id and not enabled:
+        raise RegistryError(None, "不能停用自己的账户。")
+    before = {"is_enabled": user.is_enabled}
+    user.is_enabled = enabled
+    if not enabled:
+        end_all_sessions(user)
+    audit.record(
+        "user.enable" if enabled else "user.disable",
+        actor=actor,
+        actor_name=actor_name,
+        object_type="user",
+        object_id=user.id,
+        before=before,
+        after={"is_enabled": enabled},
+    )
+
+
+def find_user(username: str) -> User | None:
+    """Look a user up by username."""
+    return db.session.scalar(select(User).where(User.username == username))

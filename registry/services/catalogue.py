@@ -1,0 +1,574 @@
+"""Catalogue use cases: listing with filters, and audited create / update / retire of entries."""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from typing import Any
+
+from sqlalchemy import Select, func, or_, select
+from sqlalchemy.orm import selectinload
+
+from registry.extensions import db
+from registry.models.catalogue import (
+    ApprovalItem,
+    Department,
+    FeeRegime,
+    ServiceItem,
+    Stage,
+    TimeUnit,
+    Validity,
+)
+from registry.sanitize import plain_text, sanitize_html
+from registry.services import audit
+from registry.services.errors import NotFound, RegistryError
+
+CODE_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_-]{0,31}$")
+SERVICE_RELATIONS = {"stages": "code", "approval_items": "code"}
+APPROVAL_RELATIONS = {"stages": "code"}
+
+
+@dataclass(frozen=True)
+class ServiceFilters:
+    """Filters of the catalogue list (page and API alike)."""
+
+    stage: str | None = None
+    department: str | None = None
+    fee_regime: str | None = None
+    approval_item: str | None = None
+    may_self_prepare: bool | None = None
+    q: str | None = None
+    include_retired: bool = False
+
+
+@dataclass(frozen=True)
+class Page:
+    """One page of results."""
+
+    items: list[Any]
+    total: int
+    page: int
+    per_page: int
+
+    @property
+    def pages(self) -> int:
+        """Number of pages (at least 1)."""
+        return max(1, -(-self.total // self.per_page))
+
+
+def _like_escape(text: str) -> str:
+    return text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+
+
+def service_query(filters: ServiceFilters) -> Select:
+    """The filtered, ordered query behind the catalogue list."""
+    query = select(ServiceItem)
+    if not filters.include_retired:
+        query = query.where(ServiceItem.validity != Validity.REPEALED.value)
+    if filters.stage:
+        query = query.where(ServiceItem.stages.any(Stage.code == filters.stage))
+    if filters.department:
+        query = query.where(ServiceItem.department.has(Department.code == filters.department))
+    if filters.fee_regime:
+        if filters.fee_regime == "unknown":
+            query = query.where(ServiceItem.fee_regime.is_(None))
+        else:
+            query = query.where(ServiceItem.fee_regime == filters.fee_regime)
+    if filters.approval_item:
+        query = query.where(
+            ServiceItem.approval_items.any(ApprovalItem.code == filters.approval_item)
+        )
+    if filters.may_self_prepare is not None:
+        query = query.where(ServiceItem.may_self_prepare.is_(filters.may_self_prepare))
+    if filters.q:
+        pattern = f"%{_like_escape(filters.q.strip())}%"
+        query = query.where(
+            or_(
+                ServiceItem.name.like(pattern, escape="\\"),
+                ServiceItem.code.like(pattern, escape="\\"),
+                ServiceItem.applicability.like(pattern, escape="\\"),
+                func.cast(ServiceItem.abbreviations, db.String).like(pattern, escape="\\"),
+                func.cast(ServiceItem.legal_basis, db.String).like(pattern, escape="\\"),
+            )
+        )
+    return query.order_by(ServiceItem.code)
+
+
+def list_services(filters: ServiceFilters, page: int = 1, per_page: int = 20) -> Page:
+    """One page of service items matching the filters, with relations loaded."""
+    page = max(1, page)
+    base = service_query(filters)
+    total = db.session.scalar(select(func.count()).select_from(base.order_by(None).subquery()))
+    items = db.session.scalars(
+        base.options(
+            selectinload(ServiceItem.stages),
+            selectinload(ServiceItem.department),
+            selectinload(ServiceItem.approval_items),
+        )
+        .limit(per_page)
+        .offset((page - 1) * per_page)
+    ).all()
+    return Page(list(items), total or 0, page, per_page)
+
+
+def get_service(code: str) -> ServiceItem:
+    """A service item by code, or NotFound."""
+    item = db.session.scalar(
+        select(ServiceItem)
+        .where(ServiceItem.code == code)
+        .options(selectinload(ServiceItem.approval_items).selectinload(ApprovalItem.department))
+    )
+    if item is None:
+        raise NotFound("未找到该中介服务事项")
+    return item
+
+
+def get_approval_item(code: str) -> ApprovalItem:
+    """An approval item by code, or NotFound."""
+    item = db.session.scalar(
+        select(ApprovalItem)
+        .where(ApprovalItem.code == code)
+        .options(selectinload(ApprovalItem.service_items))
+    )
+    if item is None:
+        raise NotFound("未找到该审批事项")
+    return item
+
+
+def get_department(code: str) -> Department:
+    """A department by code, or NotFound."""
+    item = db.session.scalar(select(Department).where(Department.code == code))
+    if item is None:
+        raise NotFound("未找到该部门")
+    return item
+
+
+def list_stages() -> list[Stage]:
+    """All stages in order."""
+    return list(db.session.scalars(select(Stage).order_by(Stage.sequence)))
+
+
+def list_departments(include_inactive: bool = False) -> list[Department]:
+    """Departments by code."""
+    query = select(Department).order_by(Department.code)
+    if not include_inactive:
+        query = query.where(Department.is_active.is_(True))
+    return list(db.session.scalars(query))
+
+
+def list_approval_items(
+    stage: str | None = None, include_retired: bool = False
+) -> list[ApprovalItem]:
+    """Approval items by code, optionally of one stage."""
+    query = select(ApprovalItem).options(
+        selectinload(ApprovalItem.stages),
+        selectinload(ApprovalItem.department),
+        selectinload(ApprovalItem.service_items),
+    )
+    if stage:
+        query = query.where(ApprovalItem.stages.any(Stage.code == stage))
+    if not include_retired:
+        query = query.where(ApprovalItem.validity != Validity.REPEALED.value)
+    return list(db.session.scalars(query.order_by(ApprovalItem.code)))
+
+
+def recently_updated_services(limit: int = 5) -> list[ServiceItem]:
+    """The service items changed most recently (home page)."""
+    return list(
+        db.session.scalars(
+            select(ServiceItem)
+            .where(ServiceItem.validity != Validity.REPEALED.value)
+            .order_by(ServiceItem.updated_at.desc(), ServiceItem.code)
+            .limit(limit)
+        )
+    )
+
+
+# ---------------------------------------------------------------- validation helpers
+
+
+def parse_legal_basis(text: str) -> list[dict[str, str | None]]:
+    """Parse 'law | article | version | note' lines into structured legal-basis entries."""
+    entries = []
+    for number, raw in enumerate((text or "").splitlines(), start=1):
+        line = plain_text(raw)
+        if not line:
+            continue
+        parts = [p.strip() for p in line.split("|")]
+        if len(parts) > 4:
+            raise RegistryError("legal_basis", f"第 {number} 行:最多四栏(法规|条款|版本|备注)。")
+        parts += [""] * (4 - len(parts))
+        law = parts[0].strip("《》 ")
+        if not law:
+            raise RegistryError("legal_basis", f"第 {number} 行:缺少法规名称。")
+        entries.append(
+            {
+                "law": law,
+                "article": parts[1] or None,
+                "version": parts[2] or None,
+                "note": parts[3] or None,
+            }
+        )
+    return entries
+
+
+def normalise_legal_basis(entries: list[dict] | None) -> list[dict[str, str | None]]:
+    """Legal-basis entries with exactly the keys law, article, version, note (seeds and forms alike)."""
+    result = []
+    for entry in entries or []:
+        if not isinstance(entry, dict) or not plain_text(str(entry.get("law") or "")):
+            raise RegistryError("legal_basis", "每条设定依据都必须写明法规名称。")
+        result.append(
+            {
+                key: (plain_text(str(entry[key])) if entry.get(key) not in (None, "") else None)
+                for key in ("law", "article", "version", "note")
+            }
+        )
+    return result
+
+
+def format_legal_basis(entries: list[dict]) -> str:
+    """The inverse of parse_legal_basis, for editing forms."""
+    lines = []
+    for entry in entries or []:
+        cells = [
+            entry.get("law") or "",
+            entry.get("article") or "",
+            entry.get("version") or "",
+            entry.get("note") or "",
+        ]
+        while cells and not cells[-1]:
+            cells.pop()
+        lines.append(" | ".join(cells))
+    return "\n".join(lines)
+
+
+def _check_code(code: str) -> str:
+    code = (code or "").strip()
+    if not CODE_RE.match(code):
+        raise RegistryError("code", "编码只能由字母、数字、- 和 _ 组成,最长 32 位。")
+    return code
+
+
+def _required(data: dict, field: str, label: str) -> str:
+    value = plain_text(data.get(field))
+    if not value:
+        raise RegistryError(field, f"请填写{label}。")
+    return value
+
+
+def _optional(data: dict, field: str) -> str | None:
+    return plain_text(data.get(field)) or None
+
+
+def _department(code: str | None, *, required: bool = False) -> Department | None:
+    if not code:
+        if required:
+            raise RegistryError("department", "请选择监管部门。")
+        return None
+    department = db.session.scalar(select(Department).where(Department.code == code))
+    if department is None:
+        raise RegistryError("department", f"未找到部门:{code}")
+    return department
+
+
+def _stages(codes: list[str]) -> list[Stage]:
+    stages = list(db.session.scalars(select(Stage).where(Stage.code.in_(codes or []))))
+    missing = set(codes or []) - {s.code for s in stages}
+    if missing:
+        raise RegistryError("stages", f"未知审批阶段:{'、'.join(sorted(missing))}")
+    return sorted(stages, key=lambda s: s.sequence)
+
+
+def _approval_items(codes: list[str]) -> list[ApprovalItem]:
+    items = list(db.session.scalars(select(ApprovalItem).where(ApprovalItem.code.in_(codes or []))))
+    missing = set(codes or []) - {i.code for i in items}
+    if missing:
+        raise RegistryError("approval_items", f"未知审批事项:{'、'.join(sorted(missing))}")
+    return sorted(items, key=lambda i: i.code)
+
+
+def _time_limit(data: dict) -> tuple[int | None, str | None]:
+    days, unit = data.get("time_limit_days"), data.get("time_limit_unit") or None
+    if days is None:
+        return None, None
+    if not isinstance(days, int) or days < 0 or days > 3650:
+        raise RegistryError("time_limit_days", "办理时限须为 0–3650 之间的整数。")
+    if unit not in {u.value for u in TimeUnit}:
+        raise RegistryError("time_limit_unit", "请选择时限单位(日或工作日)。")
+    return days, unit
+
+
+def _choice(data: dict, field: str, allowed: set[str], message: str) -> str | None:
+    value = data.get(field) or None
+    if value is not None and value not in allowed:
+        raise RegistryError(field, message)
+    return value
+
+
+def _unique_code(model: type, code: str, current_id: int | None) -> None:
+    existing = db.session.scalar(select(model.id).where(model.code == code))
+    if existing is not None and existing != current_id:
+        raise RegistryError("code", f"编码 {code} 已被使用。")
+
+
+# ---------------------------------------------------------------- service items
+
+
+def _apply_service(item: ServiceItem, data: dict) -> None:
+    item.name = _required(data, "name", "事项名称")
+    item.abbreviations = [a for a in (plain_text(x) for x in data.get("abbreviations") or []) if a]
+    item.stage_note = _optional(data, "stage_note")
+    item.serves_note = _optional(data, "serves_note")
+    item.legal_basis = normalise_legal_basis(data.get("legal_basis"))
+    item.applicability = _optional(data, "applicability")
+    item.may_self_prepare = data.get("may_self_prepare")
+    item.self_prepare_note = _optional(data, "self_prepare_note")
+    item.covered_by_regional_assessment = data.get("covered_by_regional_assessment")
+    item.regional_assessment_note = _optional(data, "regional_assessment_note")
+    item.time_limit_days, item.time_limit_unit = _time_limit(data)
+    item.time_limit_note = _optional(data, "time_limit_note")
+    item.fee_regime = _choice(data, "fee_regime", {f.value for f in FeeRegime}, "收费性质无效。")
+    item.fee_regime_note = _optional(data, "fee_regime_note")
+    item.fee_basis = _optional(data, "fee_basis")
+    item.department = _department(data.get("department"), required=True)
+    item.department_note = _optional(data, "department_note")
+    item.complaint_phone = _optional(data, "complaint_phone")
+    item.qualification_required = _optional(data, "qualification_required")
+    item.notes_html = sanitize_html(data.get("notes_html")) or None
+    item.source_note = _optional(data, "source_note")
+    item.validity = _choice(data, "validity", {v.value for v in Validity}, "有效性无效。") or (
+        Validity.VALID.value
+    )
+    item.last_verified = data.get("last_verified")
+    item.stages = _stages(data.get("stages") or [])
+    item.approval_items = _approval_items(data.get("approval_items") or [])
+
+
+def create_service_item(data: dict, *, actor: Any) -> ServiceItem:
+    """Add a service item to the catalogue (audited)."""
+    code = _check_code(data.get("code"))
+    _unique_code(ServiceItem, code, None)
+    item = ServiceItem(code=code)
+    _apply_service(item, data)
+    db.session.add(item)
+    db.session.flush()
+    audit.record(
+        "service_item.create",
+        actor=actor,
+        object_type="service_item",
+        object_id=code,
+        after=audit.snapshot(item, relations=SERVICE_RELATIONS),
+    )
+    return item
+
+
+def update_service_item(item: ServiceItem, data: dict, *, actor: Any) -> bool:
+    """Edit a service item; returns whether anything changed (only real changes are audited)."""
+    before = audit.snapshot(item, relations=SERVICE_RELATIONS)
+    code = _check_code(data.get("code", item.code))
+    _unique_code(ServiceItem, code, item.id)
+    item.code = code
+    _apply_service(item, data)
+    after = audit.snapshot(item, relations=SERVICE_RELATIONS)
+    if before == after:
+        return False
+    db.session.flush()
+    audit.record(
+        "service_item.update",
+        actor=actor,
+        object_type="service_item",
+        object_id=item.code,
+        before=before,
+        after=after,
+    )
+    return True
+
+
+def retire_service_item(item: ServiceItem, *, actor: Any, reason: str) -> None:
+    """Mark a service item repealed (已废止); it leaves the catalogue list but keeps its page."""
+    reason = plain_text(reason)
+    if not reason:
+        raise RegistryError("reason", "请填写废止原因。")
+    before = audit.snapshot(item, relations=SERVICE_RELATIONS)
+    item.validity = Validity.REPEALED.value
+    db.session.flush()
+    audit.record(
+        "service_item.retire",
+        actor=actor,
+        object_type="service_item",
+        object_id=item.code,
+        before=before,
+        after=audit.snapshot(item, relations=SERVICE_RELATIONS),
+        detail=reason,
+    )
+
+
+# ---------------------------------------------------------------- approval items
+
+
+def _apply_approval(item: ApprovalItem, data: dict) -> None:
+    item.name = _required(data, "name", "审批事项名称")
+    item.stage_note = _optional(data, "stage_note")
+    item.department = _department(data.get("department"), required=True)
+    item.approving_body = _optional(data, "approving_body")
+    item.legal_basis = normalise_legal_basis(data.get("legal_basis"))
+    item.time_limit_days, item.time_limit_unit = _time_limit(data)
+    item.time_limit_note = _optional(data, "time_limit_note")
+    item.commitment_approval = data.get("commitment_approval")
+    item.accept_with_deficiency = data.get("accept_with_deficiency")
+    item.applicability = _optional(data, "applicability")
+    item.tianjin_note = _optional(data, "tianjin_note")
+    item.notes_html = sanitize_html(data.get("notes_html")) or None
+    item.source_note = _optional(data, "source_note")
+    item.validity = _choice(data, "validity", {v.value for v in Validity}, "有效性无效。") or (
+        Validity.VALID.value
+    )
+    item.stages = _stages(data.get("stages") or [])
+    if not item.stages:
+        raise RegistryError("stages", "请至少选择一个审批阶段。")
+
+
+def create_approval_item(data: dict, *, actor: Any) -> ApprovalItem:
+    """Add an approval item (audited)."""
+    code = _check_code(data.get("code"))
+    _unique_code(ApprovalItem, code, None)
+    item = ApprovalItem(code=code)
+    _apply_approval(item, data)
+    db.session.add(item)
+    db.session.flush()
+    audit.record(
+        "approval_item.create",
+        actor=actor,
+        object_type="approval_item",
+        object_id=code,
+        after=audit.snapshot(item, relations=APPROVAL_RELATIONS),
+    )
+    return item
+
+
+def update_approval_item(item: ApprovalItem, data: dict, *, actor: Any) -> bool:
+    """Edit an approval item; returns whether anything changed."""
+    before = audit.snapshot(item, relations=APPROVAL_RELATIONS)
+    code = _check_code(data.get("code", item.code))
+    _unique_code(ApprovalItem, code, item.id)
+    item.code = code
+    _apply_approval(item, data)
+    after = audit.snapshot(item, relations=APPROVAL_RELATIONS)
+    if before == after:
+        return False
+    db.session.flush()
+    audit.record(
+        "approval_item.update",
+        actor=actor,
+        object_type="approval_item",
+        object_id=item.code,
+        before=before,
+        after=after,
+    )
+    return True
+
+
+def retire_approval_item(item: ApprovalItem, *, actor: Any, reason: str) -> None:
+    """Mark an approval item repealed (已废止)."""
+    reason = plain_text(reason)
+    if not reason:
+        raise RegistryError("reason", "请填写废止原因。")
+    before = audit.snapshot(item, relations=APPROVAL_RELATIONS)
+    item.validity = Validity.REPEALED.value
+    db.session.flush()
+    audit.record(
+        "approval_item.retire",
+        actor=actor,
+        object_type="approval_item",
+        object_id=item.code,
+        before=before,
+        after=audit.snapshot(item, relations=APPROVAL_RELATIONS),
+        detail=reason,
+    )
+
+
+# ---------------------------------------------------------------- departments
+
+
+def _apply_department(item: Department, data: dict) -> None:
+    item.name = _required(data, "name", "部门全称")
+    item.short_name = _optional(data, "short_name")
+    item.phone = _optional(data, "phone")
+    item.complaint_phone = _optional(data, "complaint_phone")
+    item.complaint_phone_is_fallback = bool(data.get("complaint_phone_is_fallback"))
+    item.complaint_phone_note = _optional(data, "complaint_phone_note")
+    item.source_note = _optional(data, "source_note")
+    for field in ("phone", "complaint_phone"):
+        value = getattr(item, field)
+        if value and not re.fullmatch(r"[0-9()()\-— ,、转]{3,50}", value):
+            raise RegistryError(field, "电话号码只能包含数字、括号、短横线和空格。")
+
+
+def create_department(data: dict, *, actor: Any) -> Department:
+    """Add a department (audited)."""
+    code = _check_code(data.get("code"))
+    _unique_code(Department, code, None)
+    item = Department(code=code, is_active=True)
+    _apply_department(item, data)
+    db.session.add(item)
+    db.session.flush()
+    audit.record(
+        "department.create",
+        actor=actor,
+        object_type="department",
+        object_id=code,
+        after=audit.snapshot(item),
+    )
+    return item
+
+
+def update_department(item: Department, data: dict, *, actor: Any) -> bool:
+    """Edit a department; returns whether anything changed."""
+    before = audit.snapshot(item)
+    code = _check_code(data.get("code", item.code))
+    _unique_code(Department, code, item.id)
+    item.code = code
+    _apply_department(item, data)
+    after = audit.snapshot(item)
+    if before == after:
+        return False
+    db.session.flush()
+    audit.record(
+        "department.update",
+        actor=actor,
+        object_type="department",
+        object_id=item.code,
+        before=before,
+        after=after,
+    )
+    return True
+
+
+def retire_department(item: Department, *, actor: Any, reason: str) -> None:
+    """Deactivate a department; refused while current service items are supervised by it."""
+    reason = plain_text(reason)
+    if not reason:
+        raise RegistryError("reason", "请填写停用原因。")
+    in_use = db.session.scalar(
+        select(func.count(ServiceItem.id)).where(
+            ServiceItem.department_id == item.id,
+            ServiceItem.validity != Validity.REPEALED.value,
+        )
+    )
+    if in_use:
+        raise RegistryError(
+            None, f"仍有 {in_use} 个有效中介服务事项由该部门监管,请先调整后再停用。"
+        )
+    before = audit.snapshot(item)
+    item.is_active = False
+    db.session.flush()
+    audit.record(
+        "department.retire",
+        actor=actor,
+        object_type="department",
+        object_id=item.code,
+        before=before,
+        after=audit.snapshot(item),
+        detail=reason,
+    )

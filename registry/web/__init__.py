@@ -1,0 +1,137 @@
+"""The web layer: blueprints, the deny-by-default request guard, sessions and template helpers."""
+
+from __future__ import annotations
+
+import time
+from datetime import datetime
+from zoneinfo import ZoneInfo
+
+from flask import Flask, abort, current_app, flash, g, redirect, request, session, url_for
+from flask_login import current_user, logout_user
+from sqlalchemy import select
+
+from registry.database import write_intent
+from registry.extensions import db, login_manager
+from registry.models.accounts import ROLE_LABELS, Role, User
+from registry.policy import can, declared_action
+from registry.sanitize import safe_html
+from registry.services import audit
+
+SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
+
+
+def install(app: Flask) -> None:
+    """Register blueprints, the guard and the Jinja helpers on app."""
+    from registry.web import admin, api, auth, catalogue, public
+
+    for module in (public, catalogue, auth, admin, api):
+        app.register_blueprint(module.bp)
+    app.before_request(_guard)
+    app.after_request(_security_headers)
+    app.teardown_request(_reset_context)
+    app.jinja_env.globals.update(can=can, role_labels=ROLE_LABELS, Role=Role)
+    app.jinja_env.filters.update(datetime=format_datetime, rich=safe_html, tristate=tristate)
+    app.context_processor(lambda: {"config": app.config, "now": datetime.now})
+
+    login_manager.login_view = "auth.login"
+    login_manager.login_message = "请先登录。"
+    login_manager.session_protection = "basic"
+    login_manager.user_loader(_load_user)
+
+
+def _load_user(token: str) -> User | None:
+    """Sessions carry the rotating session token; a rotated token means the session is dead."""
+    user = db.session.scalar(select(User).where(User.session_token == token))
+    return user if user is not None and user.is_enabled else None
+
+
+def _reset_context(_exc=None) -> None:
+    write_intent.set(True)
+    audit.client_ip.set(None)
+
+
+def _expire_idle_session() -> None:
+    """Idle and absolute session timeouts, checked on every request of a signed-in user."""
+    if not current_user.is_authenticated:
+        return
+    now = time.time()
+    idle = current_app.config["SESSION_IDLE_MINUTES"] * 60
+    absolute = current_app.config["SESSION_ABSOLUTE_HOURS"] * 3600
+    started = session.get("started", now)
+    if now - session.get("seen", now) > idle or now - started > absolute:
+        logout_user()
+        session.clear()
+        flash("由于长时间未操作,您已自动退出,请重新登录。", "warning")
+        return
+    session["seen"] = now
+
+
+def _guard():
+    """Deny by default: every endpoint must declare an action, and the user must be allowed it."""
+    write_intent.set(request.method not in SAFE_METHODS)
+    audit.client_ip.set(request.remote_addr)
+    if request.endpoint is None:
+        return None  # routing failed: the 404/405 handlers answer
+    view = current_app.view_functions.get(request.endpoint)
+    action = declared_action(view, request.endpoint)
+    _expire_idle_session()
+    if action is None:
+        _deny(f"undeclared endpoint {request.endpoint}")
+    if can(current_user, action):
+        return None
+    if not current_user.is_authenticated:
+        if request.blueprint == "api":
+            abort(401)
+        flash("请先登录。", "info")
+        return redirect(url_for("auth.login", next=request.full_path.rstrip("?")))
+    _deny(f"{request.endpoint} needs {action}")
+    return None
+
+
+def _deny(detail: str) -> None:
+    """Record a refused attempt in the audit log (its own small commit) and answer 403."""
+    g.denied = True
+    actor = current_user if current_user.is_authenticated else None
+    db.session.rollback()
+    audit.record(
+        "access.denied",
+        actor=actor,
+        outcome="denied",
+        object_type="endpoint",
+        object_id=request.endpoint,
+        detail=f"{request.method} {request.path}: {detail}",
+    )
+    db.session.commit()
+    abort(403)
+
+
+def _security_headers(response):
+    response.headers.setdefault("X-Content-Type-Options", "nosniff")
+    response.headers.setdefault("X-Frame-Options", "DENY")
+    response.headers.setdefault("Referrer-Policy", "same-origin")
+    response.headers.setdefault(
+        "Content-Security-Policy",
+        "default-src 'self'; img-src 'self' data:; style-src 'self'; script-src 'self'; "
+        "frame-ancestors 'none'; base-uri 'self'; form-action 'self'",
+    )
+    if current_user.is_authenticated:
+        response.headers.setdefault("Cache-Control", "no-store")
+    return response
+
+
+def format_datetime(value: datetime | None, with_time: bool = True) -> str:
+    """Dates as YYYY-MM-DD HH:MM in Asia/Shanghai (the one date filter)."""
+    if value is None:
+        return ""
+    if isinstance(value, datetime):
+        if value.tzinfo is not None:
+            value = value.astimezone(ZoneInfo(current_app.config["TIMEZONE"]))
+        return value.strftime("%Y-%m-%d %H:%M" if with_time else "%Y-%m-%d")
+    return value.strftime("%Y-%m-%d")
+
+
+def tristate(value: bool | None, yes: str = "是", no: str = "否", unknown: str = "未明确") -> str:
+    """Render a yes / no / unknown flag."""
+    if value is None:
+        return unknown
+    return yes if value else no

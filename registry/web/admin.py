@@ -1,0 +1,462 @@
+"""Admin (政务办): catalogue editing, departments, users and the audit log."""
+
+from __future__ import annotations
+
+import re
+
+from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
+from flask_login import current_user
+from sqlalchemy import func, select
+
+from registry.extensions import db
+from registry.models.accounts import User
+from registry.models.audit import AuditEntry
+from registry.models.catalogue import ApprovalItem, Department, ServiceItem
+from registry.policy import require
+from registry.services import accounts, catalogue
+from registry.services.errors import NotFound, RegistryError
+from registry.web.forms import (
+    ApprovalItemForm,
+    ConfirmForm,
+    DepartmentForm,
+    RetireForm,
+    ServiceItemForm,
+    UserForm,
+    apply_error,
+    options,
+    tristate_raw,
+    tristate_value,
+)
+from registry.web.params import page_args
+
+bp = Blueprint("admin", __name__, url_prefix="/admin")
+
+_SPLIT = re.compile(r"[、,,;;\s]+")
+
+
+def _actor() -> User:
+    return current_user._get_current_object()
+
+
+def _fill_choices(form) -> None:
+    departments = catalogue.list_departments(include_inactive=True)
+    form.department.choices = options(
+        [("", "—"), *((d.code, f"{d.label}({d.code})") for d in departments)]
+    )
+    if hasattr(form, "stages"):
+        form.stages.choices = options((s.code, s.name) for s in catalogue.list_stages())
+    if hasattr(form, "approval_items"):
+        form.approval_items.choices = options(
+            (a.code, f"{a.code} {a.name}")
+            for a in catalogue.list_approval_items(include_retired=True)
+        )
+
+
+def _common_data(form) -> dict:
+    return {
+        "code": form.code.data,
+        "name": form.name.data,
+        "stages": form.stages.data or [],
+        "stage_note": form.stage_note.data,
+        "department": form.department.data or None,
+        "legal_basis": catalogue.parse_legal_basis(form.legal_basis.data or ""),
+        "applicability": form.applicability.data,
+        "time_limit_days": form.time_limit_days.data,
+        "time_limit_unit": form.time_limit_unit.data or None,
+        "time_limit_note": form.time_limit_note.data,
+        "notes_html": form.notes_html.data,
+        "source_note": form.source_note.data,
+        "validity": form.validity.data,
+    }
+
+
+def _service_data(form: ServiceItemForm) -> dict:
+    data = _common_data(form)
+    data.update(
+        abbreviations=[a for a in _SPLIT.split(form.abbreviations.data or "") if a],
+        approval_items=form.approval_items.data or [],
+        serves_note=form.serves_note.data,
+        may_self_prepare=tristate_value(form.may_self_prepare.data),
+        self_prepare_note=form.self_prepare_note.data,
+        covered_by_regional_assessment=tristate_value(form.covered_by_regional_assessment.data),
+        regional_assessment_note=form.regional_assessment_note.data,
+        fee_regime=form.fee_regime.data or None,
+        fee_regime_note=form.fee_regime_note.data,
+        fee_basis=form.fee_basis.data,
+        department_note=form.department_note.data,
+        complaint_phone=form.complaint_phone.data,
+        qualification_required=form.qualification_required.data,
+        last_verified=form.last_verified.data,
+    )
+    return data
+
+
+def _approval_data(form: ApprovalItemForm) -> dict:
+    data = _common_data(form)
+    data.update(
+        approving_body=form.approving_body.data,
+        commitment_approval=tristate_value(form.commitment_approval.data),
+        accept_with_deficiency=tristate_value(form.accept_with_deficiency.data),
+        tianjin_note=form.tianjin_note.data,
+    )
+    return data
+
+
+def _prefill(form, item) -> None:
+    """Put an existing entry's values into a fresh GET form."""
+    for name, field in form._fields.items():
+        if name == "csrf_token" or not hasattr(item, name):
+            continue
+        value = getattr(item, name)
+        if name == "legal_basis":
+            field.data = catalogue.format_legal_basis(value)
+        elif name in {"stages", "approval_items"}:
+            field.data = [x.code for x in value]
+        elif name == "department":
+            field.data = value.code if value else ""
+        elif name == "abbreviations":
+            field.data = "、".join(value or [])
+        elif name in {
+            "may_self_prepare",
+            "covered_by_regional_assessment",
+            "commitment_approval",
+            "accept_with_deficiency",
+        }:
+            field.data = tristate_raw(value)
+        else:
+            field.data = value
+
+
+def _save(form, build, save, template: str, **context):
+    """Validate the form, call the service, commit once; on a domain error show it on the form."""
+    if form.validate_on_submit():
+        try:
+            result = save(build(form))
+        except RegistryError as error:
+            db.session.rollback()
+            apply_error(form, error)
+        else:
+            db.session.commit()
+            return result
+    return render_template(template, form=form, **context)
+
+
+@bp.get("/")
+@require("catalogue.manage")
+def dashboard():
+    """Admin home with counts."""
+    counts = {
+        "service_items": db.session.scalar(select(func.count(ServiceItem.id))),
+        "approval_items": db.session.scalar(select(func.count(ApprovalItem.id))),
+        "departments": db.session.scalar(select(func.count(Department.id))),
+        "users": db.session.scalar(select(func.count(User.id))),
+        "audit": db.session.scalar(select(func.count(AuditEntry.id))),
+    }
+    return render_template("admin/dashboard.html", counts=counts)
+
+
+# ------------------------------------------------------------------ service items
+
+
+@bp.get("/services")
+@require("catalogue.manage")
+def list_services():
+    """All service items, retired ones included."""
+    items = catalogue.list_services(
+        catalogue.ServiceFilters(include_retired=True), per_page=1000
+    ).items
+    return render_template("admin/list_services.html", items=items)
+
+
+@bp.route("/services/new", methods=["GET", "POST"])
+@require("catalogue.manage")
+def create_service():
+    """Add a service item."""
+    form = ServiceItemForm()
+    _fill_choices(form)
+    result = _save(
+        form,
+        _service_data,
+        lambda data: catalogue.create_service_item(data, actor=_actor()),
+        "admin/edit_entry.html",
+        title="新增中介服务事项",
+        kind="service",
+    )
+    if isinstance(result, ServiceItem):
+        flash(f"已新增中介服务事项 {result.code}。", "success")
+        return redirect(url_for("catalogue.show_service", code=result.code))
+    return result
+
+
+def _load(getter, code: str):
+    try:
+        return getter(code)
+    except NotFound:
+        abort(404)
+
+
+@bp.route("/services/<code>/edit", methods=["GET", "POST"])
+@require("catalogue.manage")
+def edit_service(code: str):
+    """Edit a service item (audited with before/after)."""
+    item = _load(catalogue.get_service, code)
+    form = ServiceItemForm()
+    _fill_choices(form)
+    if request.method == "GET":
+        _prefill(form, item)
+    result = _save(
+        form,
+        _service_data,
+        lambda data: catalogue.update_service_item(item, data, actor=_actor()),
+        "admin/edit_entry.html",
+        title=f"编辑 {item.code} {item.name}",
+        kind="service",
+        item=item,
+        retire_form=RetireForm(prefix="retire"),
+    )
+    if isinstance(result, bool):
+        flash("已保存修改。" if result else "没有需要保存的修改。", "success" if result else "info")
+        return redirect(url_for("catalogue.show_service", code=item.code))
+    return result
+
+
+@bp.post("/services/<code>/retire")
+@require("catalogue.manage")
+def retire_service(code: str):
+    """Mark a service item 已废止."""
+    item = _load(catalogue.get_service, code)
+    form = RetireForm(prefix="retire")
+    try:
+        if not form.validate():
+            raise RegistryError("reason", "请填写废止原因。")
+        catalogue.retire_service_item(item, actor=_actor(), reason=form.reason.data)
+    except RegistryError as error:
+        db.session.rollback()
+        flash(error.message, "error")
+        return redirect(url_for("admin.edit_service", code=code))
+    db.session.commit()
+    flash(f"{item.code} 已标记为已废止。", "success")
+    return redirect(url_for("admin.list_services"))
+
+
+# ------------------------------------------------------------------ approval items
+
+
+@bp.get("/approval-items")
+@require("catalogue.manage")
+def list_approval_items():
+    """All approval items."""
+    items = catalogue.list_approval_items(include_retired=True)
+    return render_template("admin/list_approval_items.html", items=items)
+
+
+@bp.route("/approval-items/new", methods=["GET", "POST"])
+@require("catalogue.manage")
+def create_approval_item():
+    """Add an approval item."""
+    form = ApprovalItemForm()
+    _fill_choices(form)
+    result = _save(
+        form,
+        _approval_data,
+        lambda data: catalogue.create_approval_item(data, actor=_actor()),
+        "admin/edit_entry.html",
+        title="新增审批事项",
+        kind="approval",
+    )
+    if isinstance(result, ApprovalItem):
+        flash(f"已新增审批事项 {result.code}。", "success")
+        return redirect(url_for("catalogue.show_approval_item", code=result.code))
+    return result
+
+
+@bp.route("/approval-items/<code>/edit", methods=["GET", "POST"])
+@require("catalogue.manage")
+def edit_approval_item(code: str):
+    """Edit an approval item."""
+    item = _load(catalogue.get_approval_item, code)
+    form = ApprovalItemForm()
+    _fill_choices(form)
+    if request.method == "GET":
+        _prefill(form, item)
+    result = _save(
+        form,
+        _approval_data,
+        lambda data: catalogue.update_approval_item(item, data, actor=_actor()),
+        "admin/edit_entry.html",
+        title=f"编辑 {item.code} {item.name}",
+        kind="approval",
+        item=item,
+        retire_form=RetireForm(prefix="retire"),
+    )
+    if isinstance(result, bool):
+        flash("已保存修改。" if result else "没有需要保存的修改。", "success" if result else "info")
+        return redirect(url_for("catalogue.show_approval_item", code=item.code))
+    return result
+
+
+@bp.post("/approval-items/<code>/retire")
+@require("catalogue.manage")
+def retire_approval_item(code: str):
+    """Mark an approval item 已废止."""
+    item = _load(catalogue.get_approval_item, code)
+    form = RetireForm(prefix="retire")
+    try:
+        if not form.validate():
+            raise RegistryError("reason", "请填写废止原因。")
+        catalogue.retire_approval_item(item, actor=_actor(), reason=form.reason.data)
+    except RegistryError as error:
+        db.session.rollback()
+        flash(error.message, "error")
+        return redirect(url_for("admin.edit_approval_item", code=code))
+    db.session.commit()
+    flash(f"{item.code} 已标记为已废止。", "success")
+    return redirect(url_for("admin.list_approval_items"))
+
+
+# ------------------------------------------------------------------ departments
+
+
+@bp.get("/departments")
+@require("catalogue.manage")
+def list_departments():
+    """All departments, inactive ones included."""
+    return render_template(
+        "admin/list_departments.html", items=catalogue.list_departments(include_inactive=True)
+    )
+
+
+def _department_data(form: DepartmentForm) -> dict:
+    return {name: field.data for name, field in form._fields.items() if name != "csrf_token"}
+
+
+@bp.route("/departments/new", methods=["GET", "POST"])
+@require("catalogue.manage")
+def create_department():
+    """Add a department."""
+    form = DepartmentForm()
+    result = _save(
+        form,
+        _department_data,
+        lambda data: catalogue.create_department(data, actor=_actor()),
+        "admin/edit_department.html",
+        title="新增部门",
+    )
+    if isinstance(result, Department):
+        flash(f"已新增部门 {result.name}。", "success")
+        return redirect(url_for("admin.list_departments"))
+    return result
+
+
+@bp.route("/departments/<code>/edit", methods=["GET", "POST"])
+@require("catalogue.manage")
+def edit_department(code: str):
+    """Edit a department."""
+    item = _load(catalogue.get_department, code)
+    form = DepartmentForm(obj=item if request.method == "GET" else None)
+    result = _save(
+        form,
+        _department_data,
+        lambda data: catalogue.update_department(item, data, actor=_actor()),
+        "admin/edit_department.html",
+        title=f"编辑 {item.name}",
+        item=item,
+        retire_form=RetireForm(prefix="retire"),
+    )
+    if isinstance(result, bool):
+        flash("已保存修改。" if result else "没有需要保存的修改。", "success" if result else "info")
+        return redirect(url_for("admin.list_departments"))
+    return result
+
+
+@bp.post("/departments/<code>/retire")
+@require("catalogue.manage")
+def retire_department(code: str):
+    """Deactivate a department."""
+    item = _load(catalogue.get_department, code)
+    form = RetireForm(prefix="retire")
+    try:
+        if not form.validate():
+            raise RegistryError("reason", "请填写停用原因。")
+        catalogue.retire_department(item, actor=_actor(), reason=form.reason.data)
+    except RegistryError as error:
+        db.session.rollback()
+        flash(error.message, "error")
+        return redirect(url_for("admin.edit_department", code=code))
+    db.session.commit()
+    flash(f"{item.name} 已停用。", "success")
+    return redirect(url_for("admin.list_departments"))
+
+
+# ------------------------------------------------------------------ users and audit
+
+
+@bp.route("/users", methods=["GET", "POST"])
+@require("users.manage")
+def list_users():
+    """Accounts, and a form to create one."""
+    form = UserForm()
+    form.department.choices = options(
+        [("", "—"), *((d.code, d.label) for d in catalogue.list_departments())]
+    )
+    if form.validate_on_submit():
+        try:
+            user = accounts.create_user(
+                username=form.username.data,
+                password=form.password.data,
+                role=form.role.data,
+                department_code=form.department.data or None,
+                display_name=form.display_name.data or None,
+                actor=_actor(),
+            )
+        except RegistryError as error:
+            db.session.rollback()
+            apply_error(form, error)
+        else:
+            db.session.commit()
+            flash(f"已创建账户 {user.username}。", "success")
+            return redirect(url_for("admin.list_users"))
+    users = db.session.scalars(select(User).order_by(User.role, User.username)).all()
+    return render_template(
+        "admin/list_users.html", users=users, form=form, toggle_form=ConfirmForm()
+    )
+
+
+@bp.post("/users/<int:user_id>/<any(enable, disable):verb>")
+@require("users.manage")
+def toggle_user(user_id: int, verb: str):
+    """Enable or disable an account; disabling ends its sessions."""
+    user = db.session.get(User, user_id) or abort(404)
+    try:
+        accounts.set_enabled(user, verb == "enable", actor=_actor())
+    except RegistryError as error:
+        db.session.rollback()
+        flash(error.message, "error")
+    else:
+        db.session.commit()
+        flash(f"账户 {user.username} 已{'启用' if verb == 'enable' else '停用'}。", "success")
+    return redirect(url_for("admin.list_users"))
+
+
+@bp.get("/audit")
+@require("audit.read")
+def audit_log():
+    """The audit log, newest first, filterable by action and object."""
+    page, per_page = page_args()
+    query = select(AuditEntry)
+    action = request.args.get("action") or None
+    object_id = request.args.get("object_id") or None
+    if action:
+        query = query.where(AuditEntry.action == action)
+    if object_id:
+        query = query.where(AuditEntry.object_id == object_id)
+    total = db.session.scalar(select(func.count()).select_from(query.subquery()))
+    entries = db.session.scalars(
+        query.order_by(AuditEntry.id.desc()).limit(per_page).offset((page - 1) * per_page)
+    ).all()
+    return render_template(
+        "admin/audit_log.html",
+        entries=entries,
+        result=catalogue.Page(list(entries), total or 0, page, per_page),
+        args={k: v for k, v in request.args.items() if k != "page"},
+    )

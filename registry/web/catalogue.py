@@ -1,0 +1,82 @@
+"""Public catalogue pages: service items, approval items, departments."""
+
+from __future__ import annotations
+
+from flask import Blueprint, abort, render_template, request
+
+from registry.models.catalogue import FeeRegime
+from registry.policy import PUBLIC, require
+from registry.services import catalogue
+from registry.services.errors import NotFound
+from registry.web.params import page_args, service_filters
+
+bp = Blueprint("catalogue", __name__)
+
+
+@bp.get("/services")
+@require(PUBLIC)
+def list_services():
+    """The catalogue list with filters and pagination."""
+    filters = service_filters()
+    page, per_page = page_args()
+    result = catalogue.list_services(filters, page=page, per_page=per_page)
+    return render_template(
+        "catalogue/list_services.html",
+        result=result,
+        filters=filters,
+        stages=catalogue.list_stages(),
+        departments=catalogue.list_departments(),
+        approval_items=catalogue.list_approval_items(),
+        fee_regimes=[f.value for f in FeeRegime],
+        args={k: v for k, v in request.args.items() if k != "page"},
+    )
+
+
+@bp.get("/services/<code>")
+@require(PUBLIC)
+def show_service(code: str):
+    """A service item with everything an enterprise must know up front."""
+    try:
+        item = catalogue.get_service(code)
+    except NotFound:
+        abort(404)
+    return render_template("catalogue/show_service.html", item=item)
+
+
+@bp.get("/approval-items")
+@require(PUBLIC)
+def list_approval_items():
+    """Approval items grouped by stage."""
+    stages = catalogue.list_stages()
+    items = catalogue.list_approval_items()
+    return render_template(
+        "catalogue/list_approval_items.html",
+        stages=stages,
+        by_stage={s.code: [i for i in items if s in i.stages] for s in stages},
+    )
+
+
+@bp.get("/approval-items/<code>")
+@require(PUBLIC)
+def show_approval_item(code: str):
+    """An approval item and the intermediary services it needs."""
+    try:
+        item = catalogue.get_approval_item(code)
+    except NotFound:
+        abort(404)
+    return render_template("catalogue/show_approval_item.html", item=item)
+
+
+@bp.get("/departments")
+@require(PUBLIC)
+def list_departments():
+    """Departments with phones and the service items each supervises."""
+    departments = catalogue.list_departments()
+    services = catalogue.list_services(catalogue.ServiceFilters(), per_page=1000).items
+    return render_template(
+        "catalogue/list_departments.html",
+        departments=departments,
+        services_by_department={
+            d.id: [s for s in services if s.department_id == d.id] for d in departments
+        },
+    )

@@ -1,0 +1,70 @@
+"""Error pages in Chinese, and {error: {code, message}} JSON under /api."""
+
+from __future__ import annotations
+
+from flask import Flask, jsonify, render_template, request
+from flask_wtf.csrf import CSRFError
+from werkzeug.exceptions import HTTPException, InternalServerError
+
+from registry.extensions import db
+
+MESSAGES = {
+    400: ("请求无效", "请求的内容不完整或格式不正确,请返回后重试。"),
+    401: ("需要登录", "请先登录后再访问。"),
+    403: ("无权访问", "您没有访问此页面或执行此操作的权限。"),
+    404: ("页面不存在", "您访问的页面不存在,可能已被移除或地址有误。"),
+    405: ("请求方式不支持", "此地址不支持该请求方式。"),
+    413: ("内容过大", "提交的内容超过了允许的大小。"),
+    429: ("请求过于频繁", "您的操作过于频繁,请稍后再试。"),
+    500: ("系统繁忙", "服务器暂时无法处理您的请求,请稍后再试。我们已记录此问题。"),
+}
+CODES = {
+    400: "bad_request",
+    401: "unauthorized",
+    403: "forbidden",
+    404: "not_found",
+    405: "method_not_allowed",
+    413: "too_large",
+    429: "too_many_requests",
+    500: "internal_error",
+}
+
+
+def _wants_json() -> bool:
+    return request.path.startswith("/api/")
+
+
+def render_error(status: int, message: str | None = None):
+    """One error response for pages and the API alike."""
+    title, default = MESSAGES.get(status, MESSAGES[500])
+    message = message or default
+    if _wants_json():
+        body = {"error": {"code": CODES.get(status, "error"), "message": message}}
+        return jsonify(body), status
+    return render_template("errors/error.html", status=status, title=title, message=message), status
+
+
+def install(app: Flask) -> None:
+    """Register the handlers."""
+
+    @app.errorhandler(CSRFError)
+    def csrf_error(error):
+        return render_error(
+            400, "页面已过期或请求来源无法验证(CSRF 校验失败),请刷新页面后重新提交。"
+        )
+
+    @app.errorhandler(HTTPException)
+    def http_error(error: HTTPException):
+        status = error.code or 500
+        return render_error(status if status in MESSAGES else 500, None)
+
+    @app.errorhandler(InternalServerError)
+    def internal_error(error):
+        db.session.rollback()
+        return render_error(500)
+
+    @app.errorhandler(Exception)
+    def unexpected(error):
+        db.session.rollback()
+        app.logger.exception("unhandled error")
+        return render_error(500)

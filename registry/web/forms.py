@@ -1,0 +1,165 @@
+"""WTForms forms. Forms check shape only; rules live in services and come back as RegistryError."""
+
+from __future__ import annotations
+
+from flask_wtf import FlaskForm
+from wtforms import (
+    BooleanField,
+    DateField,
+    IntegerField,
+    PasswordField,
+    SelectChoice,
+    SelectField,
+    SelectMultipleField,
+    StringField,
+    TextAreaField,
+)
+from wtforms.validators import DataRequired, Length, NumberRange, Optional
+
+from registry.models.accounts import ROLE_LABELS
+from registry.models.catalogue import FeeRegime, TimeUnit, Validity
+from registry.services.errors import RegistryError
+
+
+def options(pairs) -> list[SelectChoice]:
+    """(value, label) pairs as WTForms select choices."""
+    return [SelectChoice(value=value, label=label) for value, label in pairs]
+
+
+TRISTATE = options([("", "未明确"), ("yes", "是"), ("no", "否")])
+
+
+def tristate_value(raw: str | None) -> bool | None:
+    """'yes' / 'no' / '' from a select into True / False / None."""
+    return {"yes": True, "no": False}.get(raw or "")
+
+
+def tristate_raw(value: bool | None) -> str:
+    """The inverse of tristate_value."""
+    return "" if value is None else ("yes" if value else "no")
+
+
+def apply_error(form: FlaskForm, error: RegistryError) -> None:
+    """Put a domain error onto its form field, or onto the form as a whole."""
+    field = getattr(form, error.field, None) if error.field else None
+    if field is not None:
+        field.errors = [*list(field.errors or []), error.message]
+    else:
+        form.form_errors.append(error.message)
+
+
+class LoginForm(FlaskForm):
+    """Sign in."""
+
+    username = StringField("用户名", validators=[DataRequired("请输入用户名。"), Length(max=64)])
+    password = PasswordField("密码", validators=[DataRequired("请输入密码。"), Length(max=128)])
+
+
+class ChangePasswordForm(FlaskForm):
+    """Change one's own password."""
+
+    current_password = PasswordField("当前密码", validators=[DataRequired("请输入当前密码。")])
+    new_password = PasswordField("新密码", validators=[DataRequired("请输入新密码。")])
+    confirm = PasswordField("再次输入新密码", validators=[DataRequired("请再次输入新密码。")])
+
+
+class ConfirmForm(FlaskForm):
+    """An empty form that only carries the CSRF token (logout, enable/disable)."""
+
+
+class RetireForm(FlaskForm):
+    """Retire an entry, with a reason for the audit log."""
+
+    reason = StringField("原因", validators=[DataRequired("请填写原因。"), Length(max=200)])
+
+
+_UNITS = options([("", "—"), *((u.value, u.value) for u in TimeUnit)])
+_VALIDITY = options((v.value, v.value) for v in Validity)
+
+
+class DepartmentForm(FlaskForm):
+    """Create or edit a department."""
+
+    code = StringField("部门编码", validators=[DataRequired("请填写编码。"), Length(max=32)])
+    name = StringField("部门全称", validators=[DataRequired("请填写部门全称。"), Length(max=100)])
+    short_name = StringField("简称", validators=[Optional(), Length(max=50)])
+    phone = StringField("咨询电话", validators=[Optional(), Length(max=50)])
+    complaint_phone = StringField("投诉电话", validators=[Optional(), Length(max=50)])
+    complaint_phone_is_fallback = BooleanField("投诉电话为兜底热线(非部门直线)")
+    complaint_phone_note = TextAreaField("投诉电话说明", validators=[Optional(), Length(max=500)])
+    source_note = StringField("来源标记", validators=[Optional(), Length(max=500)])
+
+
+class _CatalogueEntryForm(FlaskForm):
+    code = StringField("编码", validators=[DataRequired("请填写编码。"), Length(max=32)])
+    stages = SelectMultipleField("审批阶段", choices=[], validate_choice=False)
+    stage_note = StringField("阶段说明", validators=[Optional(), Length(max=500)])
+    department = SelectField("部门", choices=[], validate_choice=False)
+    legal_basis = TextAreaField(
+        "设定依据(每行一条:法规名称 | 条款 | 版本 | 备注)",
+        validators=[Optional(), Length(max=5000)],
+    )
+    applicability = TextAreaField("适用条件", validators=[Optional(), Length(max=2000)])
+    time_limit_days = IntegerField(
+        "时限(数值)",
+        validators=[Optional(), NumberRange(0, 3650, "时限须在 0–3650 之间。")],
+    )
+    time_limit_unit = SelectField("时限单位", choices=_UNITS)
+    time_limit_note = TextAreaField("时限说明", validators=[Optional(), Length(max=1000)])
+    notes_html = TextAreaField("办事说明(可含简单格式)", validators=[Optional(), Length(max=20000)])
+    source_note = StringField("来源标记(S / S-2nd / GK)", validators=[Optional(), Length(max=500)])
+    validity = SelectField("有效性", choices=_VALIDITY)
+
+
+class ServiceItemForm(_CatalogueEntryForm):
+    """Create or edit an intermediary service item."""
+
+    name = StringField("事项名称", validators=[DataRequired("请填写事项名称。"), Length(max=200)])
+    abbreviations = StringField(
+        "简称 / 俗称(用、或逗号分隔)", validators=[Optional(), Length(max=300)]
+    )
+    approval_items = SelectMultipleField("服务的审批事项", choices=[], validate_choice=False)
+    serves_note = StringField("服务的审批事项(原文)", validators=[Optional(), Length(max=500)])
+    may_self_prepare = SelectField("企业可自行编制", choices=TRISTATE)
+    self_prepare_note = TextAreaField("自行编制说明", validators=[Optional(), Length(max=1000)])
+    covered_by_regional_assessment = SelectField("区域评估已覆盖", choices=TRISTATE)
+    regional_assessment_note = TextAreaField(
+        "区域评估说明", validators=[Optional(), Length(max=1000)]
+    )
+    fee_regime = SelectField(
+        "收费性质", choices=options([("", "待核实"), *((f.value, f.value) for f in FeeRegime)])
+    )
+    fee_regime_note = StringField("收费性质说明", validators=[Optional(), Length(max=500)])
+    fee_basis = TextAreaField("收费依据", validators=[Optional(), Length(max=1000)])
+    department_note = StringField("监管部门说明", validators=[Optional(), Length(max=500)])
+    complaint_phone = StringField(
+        "投诉电话(留空则用部门投诉电话)", validators=[Optional(), Length(max=50)]
+    )
+    qualification_required = TextAreaField(
+        "实施机构资质要求", validators=[Optional(), Length(max=1000)]
+    )
+    last_verified = DateField("最近核对日期", validators=[Optional()])
+
+
+class ApprovalItemForm(_CatalogueEntryForm):
+    """Create or edit an approval item."""
+
+    name = StringField("审批事项名称", validators=[DataRequired("请填写名称。"), Length(max=200)])
+    approving_body = StringField("审批机关(原文)", validators=[Optional(), Length(max=200)])
+    commitment_approval = SelectField("可告知承诺", choices=TRISTATE)
+    accept_with_deficiency = SelectField("可容缺受理", choices=TRISTATE)
+    tianjin_note = TextAreaField(
+        "天津 / 高新区目标或备注", validators=[Optional(), Length(max=1000)]
+    )
+
+
+class UserForm(FlaskForm):
+    """Admin creates an account."""
+
+    username = StringField("用户名", validators=[DataRequired("请填写用户名。"), Length(max=64)])
+    display_name = StringField("显示名称", validators=[Optional(), Length(max=100)])
+    role = SelectField(
+        "角色", choices=options((r.value, label) for r, label in ROLE_LABELS.items())
+    )
+    department = SelectField("所属部门(仅行业主管部门)", choices=[], validate_choice=False)
+    password = PasswordField("初始密码", validators=[DataRequired("请填写初始密码。")])

@@ -1,0 +1,278 @@
+"""The OpenAPI 3.0 document for /api/v1 (kept beside the endpoints it describes)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from registry.models.catalogue import FeeRegime, TimeUnit, Validity
+
+_NULLABLE_STR = {"type": "string", "nullable": True}
+_NULLABLE_BOOL = {"type": "boolean", "nullable": True}
+
+LEGAL_BASIS = {
+    "type": "object",
+    "required": ["law", "article", "version"],
+    "properties": {
+        "law": {"type": "string"},
+        "article": _NULLABLE_STR,
+        "version": _NULLABLE_STR,
+        "note": _NULLABLE_STR,
+    },
+}
+STAGE = {"type": "object", "properties": {"code": {"type": "string"}, "name": {"type": "string"}}}
+DEPARTMENT = {
+    "type": "object",
+    "required": ["code", "name"],
+    "properties": {
+        "code": {"type": "string"},
+        "name": {"type": "string"},
+        "short_name": _NULLABLE_STR,
+        "phone": _NULLABLE_STR,
+        "complaint_phone": _NULLABLE_STR,
+        "complaint_phone_is_fallback": {"type": "boolean"},
+    },
+}
+SERVICE = {
+    "type": "object",
+    "required": [
+        "code",
+        "name",
+        "stages",
+        "legal_basis",
+        "time_limit_days",
+        "time_limit_unit",
+        "fee_regime",
+        "fee_basis",
+        "may_self_prepare",
+        "covered_by_regional_assessment",
+        "department",
+        "approval_items",
+    ],
+    "properties": {
+        "code": {"type": "string", "example": "ZJ-03"},
+        "name": {"type": "string", "example": "建设项目环境影响报告书/报告表编制"},
+        "abbreviations": {"type": "array", "items": {"type": "string"}},
+        "stages": {"type": "array", "items": {"$ref": "#/components/schemas/Stage"}},
+        "stage_note": _NULLABLE_STR,
+        "legal_basis": {"type": "array", "items": {"$ref": "#/components/schemas/LegalBasis"}},
+        "applicability": _NULLABLE_STR,
+        "time_limit_days": {"type": "integer", "nullable": True},
+        "time_limit_unit": {
+            "type": "string",
+            "nullable": True,
+            "enum": [u.value for u in TimeUnit] + [None],
+        },
+        "time_limit_note": _NULLABLE_STR,
+        "fee_regime": {
+            "type": "string",
+            "nullable": True,
+            "enum": [f.value for f in FeeRegime] + [None],
+            "description": "null = 待核实",
+        },
+        "fee_regime_note": _NULLABLE_STR,
+        "fee_basis": _NULLABLE_STR,
+        "may_self_prepare": {**_NULLABLE_BOOL, "description": "null = 参考资料未明确"},
+        "covered_by_regional_assessment": _NULLABLE_BOOL,
+        "department": {
+            "type": "object",
+            "nullable": True,
+            "properties": {
+                "code": {"type": "string"},
+                "name": {"type": "string"},
+                "complaint_phone": _NULLABLE_STR,
+                "complaint_phone_is_fallback": {"type": "boolean"},
+            },
+        },
+        "qualification_required": _NULLABLE_STR,
+        "approval_items": {
+            "type": "array",
+            "items": {
+                "type": "object",
+                "properties": {
+                    "code": {"type": "string"},
+                    "name": {"type": "string"},
+                    "url": {"type": "string"},
+                },
+            },
+        },
+        "source_note": {
+            "type": "string",
+            "nullable": True,
+            "description": "来源标记:S=已核原文;S-2nd=二手来源;GK=常识待核",
+        },
+        "validity": {"type": "string", "enum": [v.value for v in Validity]},
+        "last_verified": {"type": "string", "format": "date", "nullable": True},
+        "url": {"type": "string"},
+    },
+}
+APPROVAL = {
+    "type": "object",
+    "required": ["code", "name", "stages", "legal_basis"],
+    "properties": {
+        "code": {"type": "string", "example": "SP-05"},
+        "name": {"type": "string"},
+        "stages": {"type": "array", "items": {"$ref": "#/components/schemas/Stage"}},
+        "stage_note": _NULLABLE_STR,
+        "department": {"allOf": [{"$ref": "#/components/schemas/Department"}], "nullable": True},
+        "approving_body": _NULLABLE_STR,
+        "legal_basis": {"type": "array", "items": {"$ref": "#/components/schemas/LegalBasis"}},
+        "time_limit_days": {"type": "integer", "nullable": True},
+        "time_limit_unit": _NULLABLE_STR,
+        "time_limit_note": _NULLABLE_STR,
+        "commitment_approval": _NULLABLE_BOOL,
+        "accept_with_deficiency": _NULLABLE_BOOL,
+        "applicability": _NULLABLE_STR,
+        "tianjin_note": _NULLABLE_STR,
+        "service_items": {"type": "array", "items": {"type": "object"}},
+        "source_note": _NULLABLE_STR,
+        "validity": {"type": "string"},
+    },
+}
+ERROR = {
+    "type": "object",
+    "required": ["error"],
+    "properties": {
+        "error": {
+            "type": "object",
+            "required": ["code", "message"],
+            "properties": {
+                "code": {"type": "string", "example": "not_found"},
+                "message": {"type": "string", "example": "未找到编码为 X 的中介服务事项"},
+            },
+        }
+    },
+}
+
+
+def _page_of(ref: str) -> dict:
+    return {
+        "type": "object",
+        "required": ["items", "total", "page", "per_page"],
+        "properties": {
+            "items": {"type": "array", "items": {"$ref": ref}},
+            "total": {"type": "integer"},
+            "page": {"type": "integer"},
+            "per_page": {"type": "integer"},
+        },
+    }
+
+
+def _query(name: str, description: str, schema: dict | None = None) -> dict:
+    return {
+        "name": name,
+        "in": "query",
+        "required": False,
+        "description": description,
+        "schema": schema or {"type": "string"},
+    }
+
+
+def _ok(schema_ref: str, description: str) -> dict:
+    return {
+        "description": description,
+        "content": {"application/json": {"schema": {"$ref": schema_ref}}},
+    }
+
+
+_NOT_FOUND = {
+    "description": "不存在",
+    "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Error"}}},
+}
+
+
+def openapi_document() -> dict[str, Any]:
+    """Build the document (cheap; no I/O)."""
+    code_param = {"name": "code", "in": "path", "required": True, "schema": {"type": "string"}}
+    return {
+        "openapi": "3.0.3",
+        "info": {
+            "title": "中介服务超市 开放接口",
+            "version": "1.0.0",
+            "description": "天津高新区中介服务事项清单的只读接口。文本为 UTF-8 中文;"
+            "错误统一为 {error: {code, message}}。",
+        },
+        "servers": [{"url": "/api/v1"}],
+        "paths": {
+            "/services": {
+                "get": {
+                    "summary": "中介服务事项列表",
+                    "operationId": "listServices",
+                    "parameters": [
+                        _query("stage", "审批阶段编码(1–4)"),
+                        _query("department", "监管部门编码,如 STHJ"),
+                        _query(
+                            "fee_regime",
+                            "收费性质;unknown 表示待核实",
+                            {"type": "string", "enum": [f.value for f in FeeRegime] + ["unknown"]},
+                        ),
+                        _query("approval_item", "服务的审批事项编码,如 SP-05"),
+                        _query("may_self_prepare", "是否可自行编制", {"type": "boolean"}),
+                        _query("q", "名称、简称或依据中的关键词"),
+                        _query("page", "页码,从 1 开始", {"type": "integer", "minimum": 1}),
+                        _query(
+                            "per_page",
+                            "每页条数(≤100)",
+                            {"type": "integer", "minimum": 1, "maximum": 100},
+                        ),
+                    ],
+                    "responses": {"200": _ok("#/components/schemas/ServicePage", "一页结果")},
+                }
+            },
+            "/services/{code}": {
+                "get": {
+                    "summary": "中介服务事项详情",
+                    "operationId": "getService",
+                    "parameters": [code_param],
+                    "responses": {
+                        "200": _ok("#/components/schemas/ServiceItem", "事项"),
+                        "404": _NOT_FOUND,
+                    },
+                }
+            },
+            "/approval-items": {
+                "get": {
+                    "summary": "审批事项列表",
+                    "operationId": "listApprovalItems",
+                    "responses": {"200": _ok("#/components/schemas/ApprovalPage", "全部审批事项")},
+                }
+            },
+            "/approval-items/{code}": {
+                "get": {
+                    "summary": "审批事项详情",
+                    "operationId": "getApprovalItem",
+                    "parameters": [code_param],
+                    "responses": {
+                        "200": _ok("#/components/schemas/ApprovalItem", "审批事项"),
+                        "404": _NOT_FOUND,
+                    },
+                }
+            },
+            "/departments": {
+                "get": {
+                    "summary": "部门列表",
+                    "operationId": "listDepartments",
+                    "responses": {"200": _ok("#/components/schemas/DepartmentPage", "全部部门")},
+                }
+            },
+            "/openapi.json": {
+                "get": {
+                    "summary": "本文档",
+                    "operationId": "getOpenApi",
+                    "responses": {"200": {"description": "OpenAPI 3 文档"}},
+                }
+            },
+        },
+        "components": {
+            "schemas": {
+                "LegalBasis": LEGAL_BASIS,
+                "Stage": STAGE,
+                "Department": DEPARTMENT,
+                "ServiceItem": SERVICE,
+                "ApprovalItem": APPROVAL,
+                "ServicePage": _page_of("#/components/schemas/ServiceItem"),
+                "ApprovalPage": _page_of("#/components/schemas/ApprovalItem"),
+                "DepartmentPage": _page_of("#/components/schemas/Department"),
+                "Error": ERROR,
+            }
+        },
+    }

@@ -1,0 +1,44 @@
+"""Parsing query-string parameters shared by pages and the API (never raising on bad input)."""
+
+from __future__ import annotations
+
+from flask import current_app, request
+
+from registry.models.catalogue import FeeRegime
+from registry.sanitize import plain_text
+from registry.services.catalogue import ServiceFilters
+
+MAX_PAGE = 10_000
+
+
+def page_args() -> tuple[int, int]:
+    """page and per_page from the query string, clamped to sane values."""
+    default = int(current_app.config["PER_PAGE"])
+    page = request.args.get("page", type=int, default=1) or 1
+    per_page = request.args.get("per_page", type=int, default=default) or default
+    return min(max(page, 1), MAX_PAGE), min(max(per_page, 1), 100)
+
+
+def _flag(name: str) -> bool | None:
+    value = (request.args.get(name) or "").strip().lower()
+    if value in {"1", "true", "yes", "是"}:
+        return True
+    if value in {"0", "false", "no", "否"}:
+        return False
+    return None
+
+
+def service_filters() -> ServiceFilters:
+    """Catalogue filters from the query string; unknown values are dropped, not trusted."""
+    fee = request.args.get("fee_regime") or None
+    if fee not in {f.value for f in FeeRegime} | {"unknown", None}:
+        fee = None
+    text = plain_text(request.args.get("q"))[:100] or None
+    return ServiceFilters(
+        stage=(request.args.get("stage") or None),
+        department=(request.args.get("department") or None),
+        fee_regime=fee,
+        approval_item=(request.args.get("approval_item") or None),
+        may_self_prepare=_flag("may_self_prepare"),
+        q=text,
+    )

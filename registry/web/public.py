@@ -1,0 +1,37 @@
+"""Home page and site map."""
+
+from __future__ import annotations
+
+from flask import Blueprint, render_template
+
+from registry.policy import PUBLIC, require
+from registry.services import catalogue
+
+bp = Blueprint("public", __name__)
+
+
+@bp.get("/")
+@require(PUBLIC)
+def index():
+    """Home: search box, stages with their approval items, latest notices and catalogue updates."""
+    stages = catalogue.list_stages()
+    approvals = catalogue.list_approval_items()
+    by_stage = {stage.code: [a for a in approvals if stage in a.stages] for stage in stages}
+    return render_template(
+        "public/index.html",
+        stages=stages,
+        by_stage=by_stage,
+        recent=catalogue.recently_updated_services(),
+        service_count=catalogue.list_services(catalogue.ServiceFilters(), per_page=1).total,
+    )
+
+
+@bp.get("/sitemap")
+@require(PUBLIC)
+def sitemap():
+    """Human-readable site map (网站地图)."""
+    return render_template(
+        "public/sitemap.html",
+        stages=catalogue.list_stages(),
+        departments=catalogue.list_departments(),
+    )

@@ -1,0 +1,104 @@
+"""JSON API v1: shapes, filters, UTF-8 Chinese, errors, and the OpenAPI document."""
+
+from __future__ import annotations
+
+from openapi_spec_validator import validate
+
+SERVICE_KEYS = {
+    "code",
+    "name",
+    "stages",
+    "legal_basis",
+    "time_limit_days",
+    "time_limit_unit",
+    "fee_regime",
+    "fee_basis",
+    "may_self_prepare",
+    "covered_by_regional_assessment",
+    "department",
+    "approval_items",
+}
+
+
+def test_api_services_list_shape_and_pagination(client):
+    body = client.get("/api/v1/services?per_page=5&page=2").get_json()
+    assert set(body) == {"items", "total", "page", "per_page"}
+    assert body["total"] == 26
+    assert body["page"] == 2
+    assert body["per_page"] == 5
+    assert [i["code"] for i in body["items"]] == ["ZJ-06", "ZJ-07", "ZJ-08", "ZJ-09", "ZJ-10"]
+    for item in body["items"]:
+        assert set(item) >= SERVICE_KEYS
+
+
+def test_api_service_detail(client):
+    item = client.get("/api/v1/services/ZJ-03").get_json()
+    assert item["name"] == "建设项目环境影响报告书/报告表编制"
+    assert {
+        "law": "环境影响评价法",
+        "article": "第16、19、20条",
+        "version": None,
+        "note": None,
+    } in item["legal_basis"]
+    assert item["department"]["code"] == "STHJ"
+    assert item["department"]["name"] == "天津市生态环境局"
+    assert item["department"]["complaint_phone"] == "12345"
+    assert item["fee_regime"] == "市场调节价"
+    assert item["time_limit_unit"] in {"日", "工作日"}
+    assert [s["code"] for s in item["stages"]] == ["1", "2"]
+    assert any(a["code"] == "SP-05" for a in item["approval_items"])
+
+
+def test_api_chinese_is_utf8_not_escaped(client):
+    response = client.get("/api/v1/services/ZJ-03")
+    assert response.mimetype == "application/json"
+    raw = response.get_data()
+    assert "环境影响评价法".encode() in raw
+    assert b"\\u" not in raw
+
+
+def test_api_filters_match_the_page(client):
+    body = client.get("/api/v1/services?department=SW&per_page=100").get_json()
+    assert body["total"] == len(body["items"]) > 0
+    assert all(i["department"]["code"] == "SW" for i in body["items"])
+    body = client.get("/api/v1/services?may_self_prepare=true").get_json()
+    assert [i["code"] for i in body["items"]] == ["ZJ-01"]
+
+
+def test_api_errors_are_json(client):
+    response = client.get("/api/v1/services/NOPE")
+    assert response.status_code == 404
+    assert response.get_json()["error"]["code"] == "not_found"
+    assert "NOPE" in response.get_json()["error"]["message"]
+    response = client.get("/api/v1/no-such-thing")
+    assert response.status_code == 404
+    assert set(response.get_json()["error"]) == {"code", "message"}
+    response = client.post("/api/v1/services")
+    assert response.status_code == 405
+    assert response.get_json()["error"]["code"] == "method_not_allowed"
+
+
+def test_api_approval_items_and_departments(client):
+    approvals = client.get("/api/v1/approval-items").get_json()
+    assert approvals["total"] >= 15
+    eia = client.get("/api/v1/approval-items/SP-05").get_json()
+    assert any(s["code"] == "ZJ-03" for s in eia["service_items"])
+    departments = client.get("/api/v1/departments").get_json()
+    assert {"STHJ", "SW", "ZJW"} <= {d["code"] for d in departments["items"]}
+
+
+def test_api_openapi_document_is_valid_and_complete(app, client):
+    document = client.get("/api/v1/openapi.json").get_json()
+    validate(document)
+    documented = set(document["paths"])
+    for rule in app.url_map.iter_rules():
+        if rule.endpoint.startswith("api."):
+            path = rule.rule.removeprefix("/api/v1").replace("<", "{").replace(">", "}")
+            assert path in documented, f"{rule.rule} is missing from openapi.json"
+
+
+def test_api_hostile_parameters(client):
+    for query in ("page=x", "per_page=100000", "stage=%27", "q=%00%01"):
+        response = client.get(f"/api/v1/services?{query}")
+        assert response.status_code == 200, query
+        assert response.get_json()["per_page"] <= 100

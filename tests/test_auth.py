@@ -1,0 +1,258 @@
+"""Signing in and out: password policy, lockout without hints, CSRF, session invalidation."""
+
+from __future__ import annotations
+
+import time
+
+import pytest
+from sqlalchemy import select
+
+from registry.extensions import db
+from registry.models import AuditEntry, User
+from registry.services import accounts
+from registry.services.errors import RegistryError
+from tests.conftest import csrf_from, post_form
+
+
+@pytest.mark.parametrize(
+    ("password", "message"),
+    [
+        ("Ab1!", "至少需要 8 个字符"),
+        ("abcdefghij", "至少三类"),
+        ("abcdefgh12", "至少三类"),
+        ("Password1", "常见"),
+        ("Qwerty123!", "常见"),
+    ],
+)
+def test_auth_password_policy_refuses_weak_passwords(app, password, message):
+    with app.app_context(), pytest.raises(RegistryError, match=message):
+        accounts.check_password_policy(password)
+
+
+def test_auth_password_policy_accepts_a_strong_password(app):
+    with app.app_context():
+        accounts.check_password_policy("Hj7#kLq2-Wm9")
+        for _ in range(5):
+            accounts.check_password_policy(accounts.generate_password())
+
+
+def test_auth_login_and_logout(client, make_user, login):
+    user = make_user("enterprise")
+    response = login(user)
+    assert response.status_code == 302
+    assert client.get("/account").status_code == 200
+    assert user.username in client.get("/account").get_data(as_text=True)
+    assert post_form(client, "/logout").status_code == 302
+    assert client.get("/account").status_code == 302
+
+
+def test_auth_session_replay_after_logout_is_refused(app, client, make_user, login):
+    user = make_user("admin")
+    login(user)
+    stolen = client.get_cookie("session").value
+    post_form(client, "/logout")
+    thief = app.test_client()
+    thief.set_cookie("session", stolen)
+    response = thief.get("/admin/")
+    assert response.status_code == 302
+    assert "/login" in response.headers["Location"]
+
+
+def test_auth_password_change_ends_other_sessions(app, client, make_user, login):
+    user = make_user("enterprise")
+    other = app.test_client()
+    login(user)
+    login(user, on=other)
+    assert other.get("/account").status_code == 200
+    new = "Zq8!mPx4-Ltr"
+    response = post_form(
+        client,
+        "/account/password",
+        {"current_password": user.password, "new_password": new, "confirm": new},
+    )
+    assert response.status_code == 302
+    assert client.get("/account").status_code == 200  # this browser stays signed in
+    assert other.get("/account").status_code == 302  # the other one is signed out
+    post_form(client, "/logout")
+    assert login(user).status_code == 401  # the old password no longer works
+    assert login(user, password=new).status_code == 302
+
+
+def test_auth_disabling_a_user_ends_sessions(app, client, make_user, login):
+    admin = make_user("admin")
+    victim = make_user("provider")
+    victim_client = app.test_client()
+    login(victim, on=victim_client)
+    assert victim_client.get("/account").status_code == 200
+    login(admin)
+    response = post_form(client, f"/admin/users/{victim.id}/disable")
+    assert response.status_code == 302
+    assert victim_client.get("/account").status_code == 302
+    assert login(victim, on=app.test_client()).status_code == 401
+
+
+def test_auth_lockout_gives_no_hint(app, client, make_user, login):
+    user = make_user("enterprise")
+    for _ in range(app.config["LOGIN_MAX_FAILURES"]):
+        response = login(user, password="Wrong-pass-123")
+        assert response.status_code == 401
+    locked = login(user)  # the right password, but locked now
+    unknown = login(type("U", (), {"username": "nobody-here", "password": "Whatever-1x"}))
+    wrong = login(user, password="Wrong-pass-123")
+    texts = {r.get_data(as_text=True).count("用户名或密码错误") for r in (locked, unknown, wrong)}
+    assert texts == {1}
+    assert {r.status_code for r in (locked, unknown, wrong)} == {401}
+    assert client.get("/account").status_code == 302
+    with app.app_context():
+        stored = db.session.get(User, user.id)
+        assert stored.locked_until is not None
+        denied = db.session.scalars(
+            select(AuditEntry).where(
+                AuditEntry.action == "auth.login", AuditEntry.outcome == "denied"
+            )
+        ).all()
+        assert len(denied) >= app.config["LOGIN_MAX_FAILURES"] + 2
+
+
+def test_auth_lock_expires(app, make_user, login):
+    user = make_user("enterprise")
+    for _ in range(app.config["LOGIN_MAX_FAILURES"]):
+        login(user, password="Wrong-pass-123")
+    with app.app_context():
+        from datetime import timedelta
+
+        stored = db.session.get(User, user.id)
+        stored.locked_until = stored.locked_until - timedelta(hours=1)
+        db.session.commit()
+    assert login(user).status_code == 302
+
+
+@pytest.mark.parametrize("app_config", [{"LOGIN_RATE_LIMIT": "3 per minute"}])
+def test_auth_login_is_rate_limited(client, make_user, login):
+    user = make_user("enterprise")
+    codes = [login(user, password="Wrong-pass-123").status_code for _ in range(4)]
+    assert codes[:3] == [401, 401, 401]
+    assert codes[3] == 429
+    assert "请求过于频繁" in login(user).get_data(as_text=True)
+
+
+def test_auth_post_without_csrf_is_refused(client, make_user, login):
+    user = make_user("enterprise")
+    response = client.post("/login", data={"username": user.username, "password": user.password})
+    assert response.status_code == 400
+    assert "CSRF" in response.get_data(as_text=True)
+    assert client.get("/account").status_code == 302
+    login(user)
+    assert client.post("/logout").status_code == 400
+    assert client.get("/account").status_code == 200  # still signed in: the forged logout failed
+
+
+@pytest.mark.parametrize(
+    "target",
+    ["https://evil.example/", "//evil.example/x", "/\\evil.example", "javascript:alert(1)"],
+)
+def test_auth_next_only_goes_to_local_paths(client, make_user, login, target):
+    response = login(make_user("enterprise"), next_url=target)
+    assert response.status_code == 302
+    assert response.headers["Location"] == "/account"
+
+
+def test_auth_next_local_path_is_followed(client, make_user, login):
+    response = login(make_user("admin"), next_url="/admin/audit")
+    assert response.headers["Location"] == "/admin/audit"
+
+
+def test_auth_idle_session_expires(app, client, make_user, login):
+    user = make_user("enterprise")
+    login(user)
+    with client.session_transaction() as session:
+        session["seen"] = time.time() - app.config["SESSION_IDLE_MINUTES"] * 60 - 5
+    response = client.get("/account")
+    assert response.status_code == 302
+    assert "自动退出" in client.get("/login").get_data(as_text=True)
+
+
+def test_auth_absolute_session_limit(app, client, make_user, login):
+    login(make_user("enterprise"))
+    with client.session_transaction() as session:
+        session["started"] = time.time() - app.config["SESSION_ABSOLUTE_HOURS"] * 3600 - 5
+    assert client.get("/account").status_code == 302
+
+
+def test_auth_login_page_renders_in_chinese(client):
+    page = client.get("/login").get_data(as_text=True)
+    assert "登录" in page
+    assert 'lang="zh-CN"' in page
+    assert csrf_from(page)
+
+
+def test_auth_cli_creates_user_from_stdin(app, runner):
+    result = runner.invoke(
+        args=[
+            "users",
+            "create",
+            "--username",
+            "wang.regulator",
+            "--role",
+            "regulator",
+            "--department",
+            "SW",
+            "--password-stdin",
+        ],
+        input="Hj7#kLq2-Wm9\n",
+    )
+    assert result.exit_code == 0, result.output
+    with app.app_context():
+        user = accounts.find_user("wang.regulator")
+        assert user.role == "regulator"
+        assert user.department.code == "SW"
+    weak = runner.invoke(
+        args=[
+            "users",
+            "create",
+            "--username",
+            "weak.user",
+            "--role",
+            "enterprise",
+            "--password-stdin",
+        ],
+        input="password\n",
+    )
+    assert weak.exit_code != 0
+    assert "密码" in weak.output
+    unbound = runner.invoke(
+        args=[
+            "users",
+            "create",
+            "--username",
+            "reg.nodept",
+            "--role",
+            "regulator",
+            "--password-stdin",
+        ],
+        input="Hj7#kLq2-Wm9\n",
+    )
+    assert unbound.exit_code != 0
+    assert "绑定" in unbound.output
+    with app.app_context():
+        assert accounts.find_user("weak.user") is None
+        assert accounts.find_user("reg.nodept") is None
+
+
+def test_auth_demo_accounts_get_random_passwords_printed_once(app, runner):
+    first = runner.invoke(args=["seed", "--demo"])
+    assert first.exit_code == 0, first.output
+    assert "demo-admin" in first.output
+    second = runner.invoke(args=["seed", "--demo"])
+    assert "demo-admin" not in second.output
+    with app.app_context():
+        demo = accounts.find_user("demo-admin")
+        assert demo.is_demo
+        assert "示例" in demo.display_name
+    # No fixed password: the printed one works and is not a well-known default.
+    line = next(ln for ln in first.output.splitlines() if ln.strip().startswith("demo-admin"))
+    password = line.split()[-1]
+    assert len(password) >= 12
+    with app.app_context():
+        accounts.authenticate("demo-admin", password)
+        db.session.rollback()

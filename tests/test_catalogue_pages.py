@@ -1,0 +1,180 @@
+"""Public catalogue pages show what the seed files say, in Chinese, with government-site norms."""
+
+from __future__ import annotations
+
+import html
+import re
+
+import pytest
+import yaml
+
+from registry.config import PROJECT_ROOT
+
+SEEDS = PROJECT_ROOT / "seeds" / "catalogue"
+
+
+def _rows(name: str) -> list[dict]:
+    return yaml.safe_load((SEEDS / name).read_text(encoding="utf-8"))
+
+
+DEPARTMENTS = {d["code"]: d for d in _rows("departments.yaml")}
+
+
+def _text(response) -> str:
+    return html.unescape(response.get_data(as_text=True))
+
+
+def test_catalogue_eia_item_shows_what_an_enterprise_needs(client):
+    page = _text(client.get("/services/ZJ-03"))
+    assert "建设项目环境影响报告书/报告表编制" in page
+    assert "《环境影响评价法》" in page
+    assert "市生态环境局" in page
+    assert "市场调节价" in page
+    assert "12345" in page  # complaint phone (the hotline fallback, marked as such)
+    assert "日" in page
+    assert "90" in page
+    assert "S;S-2nd" in page  # source tag stays visible
+
+
+@pytest.mark.parametrize("row", _rows("service_items.yaml"), ids=lambda r: r["code"])
+def test_catalogue_every_item_page_matches_its_seed(client, row):
+    response = client.get(f"/services/{row['code']}")
+    assert response.status_code == 200
+    page = _text(response)
+    assert row["name"] in page
+    for entry in row["legal_basis"]:
+        assert f"《{entry['law']}》" in page or entry["law"] in page
+    department = DEPARTMENTS[row["department"]]
+    assert department["name"] in page
+    assert (row["fee_regime"] or "待核实") in page
+    if row["time_limit_days"] is not None:
+        assert f"{row['time_limit_days']}" in page
+        assert row["time_limit_unit"] in page
+    assert row["source_note"] in page
+
+
+def test_catalogue_self_prepare_and_regional_assessment_are_prominent(client):
+    page = _text(client.get("/services/ZJ-01"))
+    assert "企业自主编制,不得强制委托" in page
+    page = _text(client.get("/services/ZJ-08"))
+    assert "区域评估" in page
+
+
+def test_catalogue_list_paginates(client):
+    first = _text(client.get("/services?per_page=10"))
+    third = _text(client.get("/services?per_page=10&page=3"))
+    assert "ZJ-01" in first
+    assert "ZJ-11" not in first
+    assert "ZJ-21" in third
+    assert "ZJ-01" not in third
+    assert "26" in first  # the total is shown
+
+
+@pytest.mark.parametrize(
+    ("query", "present", "absent"),
+    [
+        ("stage=4", ["ZJ-26", "ZJ-05"], ["ZJ-01", "ZJ-03"]),
+        ("department=SW", ["ZJ-04", "ZJ-06"], ["ZJ-03", "ZJ-14"]),
+        ("fee_regime=unknown", ["ZJ-17"], ["ZJ-03"]),
+        ("approval_item=SP-05", ["ZJ-03"], ["ZJ-04"]),
+        ("may_self_prepare=1", ["ZJ-01"], ["ZJ-03"]),
+        ("q=环评", ["ZJ-03"], ["ZJ-04"]),
+        ("q=环境影响", ["ZJ-03"], ["ZJ-14"]),
+    ],
+)
+def test_catalogue_filters(client, query, present, absent):
+    page = _text(client.get(f"/services?{query}&per_page=100"))
+    codes = set(re.findall(r"ZJ-\d\d", page))
+    assert set(present) <= codes, page[:400]
+    assert not (set(absent) & codes)
+
+
+@pytest.mark.parametrize(
+    "query",
+    [
+        "page=abc",
+        "page=-5",
+        "per_page=0",
+        "stage=<script>",
+        "fee_regime=%00",
+        "q=%25%25%5F",
+        "q=" + "环" * 600,
+        "may_self_prepare=maybe",
+        "department=' OR 1=1 --",
+    ],
+)
+def test_catalogue_hostile_query_strings_never_break(client, query):
+    response = client.get(f"/services?{query}")
+    assert response.status_code == 200
+    assert "<script>" not in response.get_data(as_text=True).split("</header>")[-1]
+
+
+def test_catalogue_approval_item_lists_the_services_it_needs(client):
+    page = _text(client.get("/approval-items/SP-05"))
+    assert "环评审批" in page
+    assert "ZJ-03" in page
+    assert "建设项目环境影响报告书/报告表编制" in page
+    listing = _text(client.get("/approval-items"))
+    for row in _rows("approval_items.yaml"):
+        assert row["name"] in listing
+
+
+def test_catalogue_departments_page(client):
+    page = _text(client.get("/departments"))
+    for row in DEPARTMENTS.values():
+        assert row["name"] in page
+    assert 'id="STHJ"' in page
+
+
+def test_catalogue_home_shows_stages_search_and_notices(client):
+    page = _text(client.get("/"))
+    for stage in ("立项用地规划许可", "工程建设规划许可", "施工许可", "竣工验收"):
+        assert stage in page
+    assert 'name="q"' in page
+    assert "160" in page
+    assert "60" in page
+    assert "210" in page
+    assert "公示" in page
+
+
+def test_catalogue_government_meta_and_footer(client):
+    page = _text(client.get("/services/ZJ-03"))
+    for name in ("SiteName", "ColumnName", "ArticleTitle", "PubDate"):
+        assert re.search(rf'<meta name="{name}" content="[^"]+"', page), name
+    pub = re.search(r'<meta name="PubDate" content="([^"]+)"', page).group(1)
+    assert re.fullmatch(r"\d{4}-\d\d-\d\d \d\d:\d\d", pub)
+    assert "主办单位" in page
+    assert "网站地图" in page
+    assert 'lang="zh-CN"' in page
+
+
+def test_catalogue_not_found_pages_are_chinese(client):
+    response = client.get("/services/NOPE-1")
+    assert response.status_code == 404
+    assert "页面不存在" in response.get_data(as_text=True)
+    assert client.get("/no/such/page").status_code == 404
+
+
+def test_catalogue_server_error_page_is_chinese(app, client):
+    @app.get("/boom")
+    def boom():  # pragma: no cover - route exists only to fail
+        raise RuntimeError("kaboom")
+
+    boom.required_action = "public"
+    response = client.get("/boom")
+    assert response.status_code == 500
+    body = response.get_data(as_text=True)
+    assert "系统繁忙" in body
+    assert "kaboom" not in body
+
+
+def test_catalogue_retired_item_leaves_the_list_but_keeps_its_page(app, client):
+    from registry.extensions import db
+    from registry.services import catalogue
+
+    with app.app_context():
+        catalogue.retire_service_item(catalogue.get_service("ZJ-25"), actor=None, reason="测试废止")
+        db.session.commit()
+    assert "ZJ-25" not in _text(client.get("/services?per_page=100"))
+    page = _text(client.get("/services/ZJ-25"))
+    assert "已废止" in page

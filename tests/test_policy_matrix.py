@@ -1,0 +1,180 @@
+"""The role × endpoint authorization matrix, built by walking app.url_map so new routes are covered."""
+
+from __future__ import annotations
+
+import pytest
+from flask import Blueprint
+from sqlalchemy import select
+
+from registry.extensions import db
+from registry.models import AuditEntry, User
+from registry.policy import PUBLIC, require
+from tests.conftest import csrf_from, make_app
+
+ROLES = ["anonymous", "admin", "regulator", "enterprise", "provider", "staff"]
+ALL = set(ROLES)
+SIGNED_IN = ALL - {"anonymous"}
+
+# Who may use each endpoint — written out independently of registry.policy, so a change to the
+# policy table that nobody meant shows up here. A route missing from this table fails the test.
+EXPECTED: dict[str, set[str]] = {
+    "static": ALL,
+    "public.index": ALL,
+    "public.sitemap": ALL,
+    "catalogue.list_services": ALL,
+    "catalogue.show_service": ALL,
+    "catalogue.list_approval_items": ALL,
+    "catalogue.show_approval_item": ALL,
+    "catalogue.list_departments": ALL,
+    "auth.login": ALL,
+    "auth.logout": SIGNED_IN,
+    "auth.account": SIGNED_IN,
+    "auth.change_password": SIGNED_IN,
+    "api.list_services": ALL,
+    "api.show_service": ALL,
+    "api.list_approval_items": ALL,
+    "api.show_approval_item": ALL,
+    "api.list_departments": ALL,
+    "api.openapi": ALL,
+}
+ADMIN_ONLY_PREFIX = "admin."
+
+SAMPLE_ARGS = {
+    "code": {
+        "catalogue.show_service": "ZJ-03",
+        "api.show_service": "ZJ-03",
+        "admin.edit_service": "ZJ-03",
+        "admin.retire_service": "ZJ-03",
+        "catalogue.show_approval_item": "SP-05",
+        "api.show_approval_item": "SP-05",
+        "admin.edit_approval_item": "SP-05",
+        "admin.retire_approval_item": "SP-05",
+        "admin.edit_department": "STHJ",
+        "admin.retire_department": "STHJ",
+    },
+    "filename": {"static": "css/site.css"},
+    "verb": {"admin.toggle_user": "enable"},
+}
+
+
+def expected_roles(endpoint: str) -> set[str]:
+    if endpoint.startswith(ADMIN_ONLY_PREFIX):
+        return {"admin"}
+    assert endpoint in EXPECTED, f"new endpoint {endpoint}: add it to the authorization matrix"
+    return EXPECTED[endpoint]
+
+
+def build_url(app, rule, user_ids) -> str:
+    values = {}
+    for arg in rule.arguments:
+        if arg == "user_id":
+            values[arg] = user_ids["provider"]
+        else:
+            values[arg] = SAMPLE_ARGS[arg][rule.endpoint]
+    with app.test_request_context():
+        from flask import url_for
+
+        return url_for(rule.endpoint, **values)
+
+
+def _clients(app, make_user, login):
+    clients, user_ids = {"anonymous": app.test_client()}, {}
+    for role in ROLES[1:]:
+        user = make_user(role)
+        user_ids[role] = user.id
+        client = app.test_client()
+        assert login(user, on=client).status_code == 302
+        clients[role] = client
+    return clients, user_ids
+
+
+def _token(client) -> str:
+    return csrf_from(client.get("/login", follow_redirects=True).get_data(as_text=True))
+
+
+def test_policy_matrix_every_route_every_role(app, make_user, login):
+    clients, user_ids = _clients(app, make_user, login)
+    checked = 0
+    # Logging out ends the session, so it goes last.
+    rules = sorted(app.url_map.iter_rules(), key=lambda r: r.endpoint == "auth.logout")
+    for rule in rules:
+        allowed = expected_roles(rule.endpoint)
+        methods = sorted(rule.methods - {"HEAD", "OPTIONS"})
+        for method in methods:
+            for role, client in clients.items():
+                url = build_url(app, rule, user_ids)
+                if method == "GET":
+                    response = client.get(url)
+                else:
+                    response = client.open(url, method=method, data={"csrf_token": _token(client)})
+                location = response.headers.get("Location", "")
+                refused = response.status_code in (401, 403) or (
+                    response.status_code == 302 and "/login" in location
+                )
+                response.close()  # static files are streamed
+                where = f"{method} {url} as {role}: {response.status_code} {location}"
+                if role in allowed:
+                    assert not refused, f"should be allowed — {where}"
+                    assert response.status_code < 500, where
+                else:
+                    assert refused, f"should be refused — {where}"
+                checked += 1
+    assert checked > 150
+
+
+def test_policy_denied_attempts_are_audited(app, make_user, login):
+    user = make_user("provider")
+    client = app.test_client()
+    login(user, on=client)
+    assert client.get("/admin/audit").status_code == 403
+    with app.app_context():
+        entry = db.session.scalars(
+            select(AuditEntry).where(AuditEntry.action == "access.denied")
+        ).one()
+        assert entry.outcome == "denied"
+        assert entry.actor_id == user.id
+        assert entry.object_id == "admin.audit_log"
+
+
+def test_policy_undeclared_endpoint_is_refused(database_url, tmp_path, make_user):
+    app = make_app(database_url, tmp_path)
+    extra = Blueprint("extra", __name__)
+
+    @extra.get("/undeclared")
+    def undeclared():
+        return "should never be seen"
+
+    @extra.get("/declared")
+    @require(PUBLIC)
+    def declared():
+        return "fine"
+
+    app.register_blueprint(extra)
+    with app.app_context():
+        db.create_all()
+    client = app.test_client()
+    response = client.get("/undeclared")
+    assert response.status_code == 403
+    assert "should never be seen" not in response.get_data(as_text=True)
+    assert client.get("/declared").get_data(as_text=True) == "fine"
+    with app.app_context():
+        assert db.session.scalar(
+            select(AuditEntry.detail).where(AuditEntry.action == "access.denied")
+        ).endswith("undeclared endpoint extra.undeclared")
+        db.session.remove()
+        db.engine.dispose()
+
+
+def test_policy_unknown_action_cannot_be_declared():
+    with pytest.raises(ValueError, match="unknown action"):
+        require("catalogue.destroy_everything")
+
+
+def test_policy_disabled_user_cannot_act(app, make_user, login):
+    admin = make_user("admin")
+    client = app.test_client()
+    login(admin, on=client)
+    with app.app_context():
+        db.session.get(User, admin.id).is_enabled = False
+        db.session.commit()
+    assert client.get("/admin/").status_code == 302

@@ -1,0 +1,37 @@
+"""The one sanitiser keeps harmless formatting and removes everything executable."""
+
+from __future__ import annotations
+
+import pytest
+
+from registry.sanitize import plain_text, sanitize_html
+
+
+@pytest.mark.parametrize(
+    "dirty",
+    [
+        "<script>alert(1)</script>",
+        '<img src=x onerror="alert(1)">',
+        '<a href="javascript:alert(1)">x</a>',
+        "<svg><script>alert(1)</script></svg>",
+        '<iframe src="//evil"></iframe>',
+        '<p style="background:url(javascript:alert(1))">x</p>',
+    ],
+)
+def test_sanitize_removes_active_content(dirty):
+    clean = sanitize_html(dirty)
+    for bad in ("<script", "onerror", "javascript:", "<iframe", "style=", "<svg"):
+        assert bad not in clean
+
+
+def test_sanitize_keeps_formatting_and_chinese():
+    clean = sanitize_html(
+        '<p>须<strong>提前</strong>申请<a href="https://example.gov.cn">办事指南</a></p>'
+    )
+    assert "<strong>提前</strong>" in clean
+    assert 'href="https://example.gov.cn"' in clean
+    assert 'rel="noopener noreferrer nofollow"' in clean
+
+
+def test_plain_text_strips_control_characters():
+    assert plain_text("环评\x00\x07报告\x1b ") == "环评报告"
