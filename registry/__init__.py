@@ -55,6 +55,7 @@ def register_extensions(app: Flask) -> None:
     from registry import models  # noqa: F401 - register every table on the metadata
     from registry.database import configure_engine
     from registry.extensions import csrf, db, limiter, login_manager, migrate
+    from registry.search import engine as search_engine
 
     db.init_app(app)
     migrate.init_app(app, db, directory=str(PROJECT_ROOT / "migrations"))
@@ -63,6 +64,7 @@ def register_extensions(app: Flask) -> None:
     login_manager.init_app(app)
     with app.app_context():
         configure_engine(db.engine)
+    search_engine.init_app(app)
 
 
 def register_blueprints(app: Flask) -> None:

@@ -14,6 +14,7 @@ from flask.cli import FlaskGroup, with_appcontext
 from flask_migrate import upgrade
 
 from registry.extensions import db
+from registry.search.engine import get_engine
 from registry.services import accounts, audit, demo, seeding
 from registry.services.errors import RegistryError
 
@@ -161,7 +162,36 @@ def backup(path: str) -> None:
     click.echo(f"已备份到 {target}")
 
 
-commands = [init_db, seed, users, backup]
+@click.command("reindex")
+@click.option(
+    "--verify", is_flag=True, help="Compare the index with the database; exit 1 on drift."
+)
+@click.option("--repair", is_flag=True, help="With --verify: fix only the drift.")
+@with_appcontext
+def reindex(verify: bool, repair: bool) -> None:
+    """Rebuild the search index from the database (or verify / repair it)."""
+    engine = get_engine()
+    if verify or repair:
+        drift = engine.verify()
+        if drift.clean:
+            click.echo("索引与数据库一致。")
+            return
+        for label, ids in (("缺失", drift.missing), ("多余", drift.extra), ("过期", drift.stale)):
+            if ids:
+                click.echo(f"{label} {len(ids)}:{', '.join(ids[:50])}")
+        if repair:
+            engine.repair(drift)
+            if engine.verify().clean:
+                click.echo("已修复,索引与数据库一致。")
+                return
+        raise SystemExit(1)
+    total = len(engine.expected_hashes())
+    with click.progressbar(length=total, label="重建索引") as bar:
+        count = engine.rebuild(progress=bar.update)
+    click.echo(f"已重建索引:{count} 个文档。")
+
+
+commands = [init_db, seed, users, backup, reindex]
 
 
 def main() -> None:

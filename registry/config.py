@@ -17,6 +17,8 @@ DEFAULTS: dict[str, object] = {
     "SQLALCHEMY_DATABASE_URI": None,  # filled in from the instance path when unset
     "SQLALCHEMY_ENGINE_OPTIONS": {},
     "SEARCH_INDEX_DIR": str(PROJECT_ROOT / "search_index"),
+    "SEARCH_BACKEND": "whoosh",  # or "postgresql" (several app nodes on one PostgreSQL database)
+    "SEARCH_WRITER_TIMEOUT": 30,
     "SEEDS_DIR": str(PROJECT_ROOT / "seeds"),
     "RATELIMIT_STORAGE_URI": "memory://",
     "RATELIMIT_HEADERS_ENABLED": True,
@@ -44,6 +46,7 @@ _TYPED = {
     "SESSION_ABSOLUTE_HOURS",
     "SESSION_COOKIE_SECURE",
     "PER_PAGE",
+    "SEARCH_WRITER_TIMEOUT",
     "SQLALCHEMY_ENGINE_OPTIONS",
 }
 

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
 from contextvars import ContextVar
 
 from sqlalchemy import event
@@ -33,3 +35,14 @@ def configure_engine(engine: Engine) -> None:
         # BEGIN IMMEDIATE takes the write lock up front, so two writers queue instead of one
         # failing with "database is locked" halfway through a read-then-write transaction.
         conn.exec_driver_sql("BEGIN IMMEDIATE" if write_intent.get() else "BEGIN")
+
+
+@contextmanager
+def read_only() -> Iterator[None]:
+    """Transactions begun inside this block only read: they take no write lock on SQLite, so a
+    helper session never queues behind the caller's own open write transaction."""
+    token = write_intent.set(False)
+    try:
+        yield
+    finally:
+        write_intent.reset(token)

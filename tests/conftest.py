@@ -52,6 +52,8 @@ def make_app(database_url: str, tmp_path: Path, **overrides):
     """An application bound to database_url with a temp search index directory."""
     config = {
         "TESTING": True,
+        # Each database runs its own search backend: Whoosh beside SQLite, full text in PostgreSQL.
+        "SEARCH_BACKEND": "postgresql" if database_url.startswith("postgresql") else "whoosh",
         "SECRET_KEY": "test-secret-key",
         "SQLALCHEMY_DATABASE_URI": database_url,
         "SEARCH_INDEX_DIR": str(tmp_path / "index"),

@@ -36,6 +36,8 @@ EXPECTED: dict[str, set[str]] = {
     "api.show_approval_item": ALL,
     "api.list_departments": ALL,
     "api.openapi": ALL,
+    "api.search": ALL,
+    "search.search_page": ALL,
 }
 ADMIN_ONLY_PREFIX = "admin."
 

@@ -11,6 +11,7 @@ from registry.models.catalogue import (
     TimeUnit,
     Validity,
 )
+from registry.models.search import SearchDocument, SearchOutbox
 
 __all__ = [
     "ApprovalItem",
@@ -18,6 +19,8 @@ __all__ = [
     "Department",
     "FeeRegime",
     "Role",
+    "SearchDocument",
+    "SearchOutbox",
     "ServiceItem",
     "Stage",
     "TimeUnit",

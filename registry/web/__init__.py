@@ -22,15 +22,20 @@ SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
 
 def install(app: Flask) -> None:
     """Register blueprints, the guard and the Jinja helpers on app."""
-    from registry.web import admin, api, auth, catalogue, public
+    from registry.web import admin, api, auth, catalogue, public, search
 
-    for module in (public, catalogue, auth, admin, api):
+    for module in (public, catalogue, search, auth, admin, api):
         app.register_blueprint(module.bp)
     app.before_request(_guard)
     app.after_request(_security_headers)
     app.teardown_request(_reset_context)
     app.jinja_env.globals.update(can=can, role_labels=ROLE_LABELS, Role=Role)
-    app.jinja_env.filters.update(datetime=format_datetime, rich=safe_html, tristate=tristate)
+    app.jinja_env.filters.update(
+        datetime=format_datetime,
+        rich=safe_html,
+        tristate=tristate,
+        dict_without=lambda mapping, key: {k: v for k, v in mapping.items() if k != key},
+    )
     app.context_processor(lambda: {"config": app.config, "now": datetime.now})
 
     login_manager.login_view = "auth.login"

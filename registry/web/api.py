@@ -164,3 +164,37 @@ def list_departments():
 def openapi():
     """The OpenAPI 3 description of this API."""
     return jsonify(openapi_document())
+
+
+@bp.get("/search")
+@require(PUBLIC)
+def search():
+    """Full-text search: {items: [{type, title, url, snippet}], total, page, per_page, facets}."""
+    from registry.web.search import facet_labels, run_search
+
+    request_, result = run_search()
+    labels = facet_labels()
+    return jsonify(
+        items=[
+            {
+                "type": h.kind,
+                "id": h.doc_id,
+                "title": h.title,
+                "url": h.url,
+                "snippet": str(h.snippet),
+            }
+            for h in result.hits
+        ],
+        total=result.total,
+        page=result.page,
+        per_page=result.per_page,
+        facets={
+            facet: [
+                {"value": v, "label": labels.get(facet, {}).get(v, v), "count": c}
+                for v, c in counts.items()
+            ]
+            for facet, counts in result.facets.items()
+        },
+        notices=result.notices,
+        suggestion=result.suggestion,
+    )

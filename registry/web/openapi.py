@@ -144,6 +144,56 @@ ERROR = {
 }
 
 
+_FACET_VALUES = {
+    "type": "array",
+    "items": {
+        "type": "object",
+        "properties": {
+            "value": {"type": "string"},
+            "label": {"type": "string"},
+            "count": {"type": "integer"},
+        },
+    },
+}
+SEARCH_PAGE = {
+    "type": "object",
+    "required": ["items", "total", "page", "per_page", "facets"],
+    "properties": {
+        "items": {
+            "type": "array",
+            "items": {
+                "type": "object",
+                "required": ["type", "title", "url", "snippet"],
+                "properties": {
+                    "type": {"type": "string"},
+                    "id": {"type": "string"},
+                    "title": {"type": "string"},
+                    "url": {"type": "string"},
+                    "snippet": {
+                        "type": "string",
+                        "description": "HTML 片段:原文已转义,匹配处以 <mark> 标出",
+                    },
+                },
+            },
+        },
+        "total": {"type": "integer"},
+        "page": {"type": "integer"},
+        "per_page": {"type": "integer"},
+        "facets": {
+            "type": "object",
+            "properties": {
+                "type": _FACET_VALUES,
+                "stage": _FACET_VALUES,
+                "department": _FACET_VALUES,
+                "fee_regime": _FACET_VALUES,
+            },
+        },
+        "notices": {"type": "array", "items": {"type": "string"}},
+        "suggestion": {"type": "string", "nullable": True, "description": "您是不是要找"},
+    },
+}
+
+
 def _page_of(ref: str) -> dict:
     return {
         "type": "object",
@@ -254,6 +304,34 @@ def openapi_document() -> dict[str, Any]:
                     "responses": {"200": _ok("#/components/schemas/DepartmentPage", "全部部门")},
                 }
             },
+            "/search": {
+                "get": {
+                    "summary": "全文搜索(事项、审批事项、部门)",
+                    "operationId": "search",
+                    "parameters": [
+                        _query(
+                            "q",
+                            "查询词:名称、简称(环评)、拼音(huanping)、首字母(hp);"
+                            "引号为短语,减号为排除",
+                        ),
+                        _query(
+                            "type",
+                            "文档类型",
+                            {"type": "string", "enum": ["service", "approval", "department"]},
+                        ),
+                        _query("stage", "审批阶段编码"),
+                        _query("department", "部门编码"),
+                        _query("fee_regime", "收费性质"),
+                        _query("page", "页码", {"type": "integer", "minimum": 1}),
+                        _query(
+                            "per_page",
+                            "每页条数(≤100)",
+                            {"type": "integer", "minimum": 1, "maximum": 100},
+                        ),
+                    ],
+                    "responses": {"200": _ok("#/components/schemas/SearchPage", "搜索结果")},
+                }
+            },
             "/openapi.json": {
                 "get": {
                     "summary": "本文档",
@@ -273,6 +351,7 @@ def openapi_document() -> dict[str, Any]:
                 "ApprovalPage": _page_of("#/components/schemas/ApprovalItem"),
                 "DepartmentPage": _page_of("#/components/schemas/Department"),
                 "Error": ERROR,
+                "SearchPage": SEARCH_PAGE,
             }
         },
     }

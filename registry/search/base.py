@@ -1,0 +1,128 @@
+"""The small interface every search backend implements, and the result types pages and the API use."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
+from typing import Protocol
+
+from markupsafe import Markup, escape
+
+from registry.search.documents import Document
+from registry.search.query import ParsedQuery
+
+FACETS = ("type", "stage", "department", "fee_regime")
+
+
+@dataclass(frozen=True)
+class SearchRequest:
+    """A parsed query plus filters and the page wanted."""
+
+    query: ParsedQuery
+    kind: str | None = None
+    stage: str | None = None
+    department: str | None = None
+    fee_regime: str | None = None
+    page: int = 1
+    per_page: int = 20
+
+    @property
+    def filters(self) -> dict[str, str]:
+        """The facet filters that are set."""
+        values = {
+            "type": self.kind,
+            "stage": self.stage,
+            "department": self.department,
+            "fee_regime": self.fee_regime,
+        }
+        return {k: v for k, v in values.items() if v}
+
+
+@dataclass(frozen=True)
+class Hit:
+    """One result."""
+
+    doc_id: str
+    kind: str
+    title: str
+    url: str
+    snippet: Markup
+    score: float
+
+
+@dataclass
+class SearchResult:
+    """One page of results with facet counts, a notice about the query, and a suggestion."""
+
+    hits: list[Hit]
+    total: int
+    page: int
+    per_page: int
+    facets: dict[str, dict[str, int]] = field(default_factory=dict)
+    notices: list[str] = field(default_factory=list)
+    suggestion: str | None = None
+
+    @property
+    def pages(self) -> int:
+        """Number of pages (at least 1)."""
+        return max(1, -(-self.total // self.per_page))
+
+
+@dataclass
+class Drift:
+    """Differences between the index and the database."""
+
+    missing: list[str] = field(default_factory=list)
+    extra: list[str] = field(default_factory=list)
+    stale: list[str] = field(default_factory=list)
+
+    @property
+    def clean(self) -> bool:
+        """No difference at all."""
+        return not (self.missing or self.extra or self.stale)
+
+
+class Backend(Protocol):
+    """What the rest of the application needs from a search engine."""
+
+    def apply(self, upserts: list[Document], deletes: list[str]) -> None:
+        """Add or replace documents and remove ids (one atomic batch)."""
+
+    def search(self, request: SearchRequest) -> SearchResult:
+        """Run a query with facets."""
+
+    def rebuild(
+        self, documents: Iterable[Document], progress: Callable[[int], None] | None = None
+    ) -> int:
+        """Replace the whole index with these documents; returns how many."""
+
+    def stored_hashes(self) -> dict[str, str]:
+        """doc_id → content hash of everything in the index."""
+
+    def health(self) -> dict:
+        """A short description of the index state."""
+
+
+def make_snippet(text: str, terms: Iterable[str], width: int = 80) -> Markup:
+    """An escaped excerpt of text around the first matching term, with matches in <mark>.
+
+    The document's own text is escaped first, so it can never inject markup.
+    """
+    text = " ".join((text or "").split())
+    needles = sorted({t for t in terms if t and len(t) >= 1}, key=len, reverse=True)
+    positions = [text.find(t) for t in needles if t in text]
+    start = max(0, min(positions) - width // 4) if positions else 0
+    excerpt = text[start : start + width]
+    prefix = "…" if start > 0 else ""
+    suffix = "…" if start + width < len(text) else ""
+    if not needles:
+        return escape(prefix + excerpt + suffix)
+    pattern = re.compile("|".join(re.escape(n) for n in needles))
+    pieces, last = [], 0
+    for match in pattern.finditer(excerpt):
+        pieces.append(escape(excerpt[last : match.start()]))
+        pieces.append(Markup("<mark>%s</mark>") % match.group())
+        last = match.end()
+    pieces.append(escape(excerpt[last:]))
+    return escape(prefix) + Markup("").join(pieces) + escape(suffix)

@@ -1,0 +1,260 @@
+"""The one document registry: each searchable kind declares here how its rows become documents.
+
+Service items, approval items and departments now; providers, award notices and credit notices plug
+in later by adding a DocumentKind. A kind returns None for rows that must not be public (drafts,
+retired entries), so they never enter the index.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import re
+from collections.abc import Callable, Iterator
+from dataclasses import asdict, dataclass, field
+from typing import Any
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session, selectinload
+
+from registry.models.catalogue import ApprovalItem, Department, ServiceItem, Validity
+
+_TAGS = re.compile(r"<[^>]+>")
+
+
+@dataclass(frozen=True)
+class Document:
+    """What the index stores about one public row."""
+
+    kind: str
+    key: str
+    title: str
+    url: str
+    keywords: list[str] = field(default_factory=list)
+    body: str = ""
+    facets: dict[str, list[str]] = field(default_factory=dict)
+    rank: float = 0.0
+
+    @property
+    def doc_id(self) -> str:
+        """Globally unique id, e.g. service:ZJ-03."""
+        return f"{self.kind}:{self.key}"
+
+    def content_hash(self) -> str:
+        """A hash of everything indexed, to detect drift between the index and the database."""
+        payload = json.dumps(asdict(self), ensure_ascii=False, sort_keys=True)
+        return hashlib.sha256(payload.encode()).hexdigest()[:32]
+
+
+@dataclass(frozen=True)
+class DocumentKind:
+    """How one model becomes documents."""
+
+    name: str
+    label: str
+    model: type
+    key: Callable[[Any], str]
+    to_document: Callable[[Any], Document | None]
+    load_all: Callable[[Session], Iterator[Any]]
+    load_one: Callable[[Session, str], Any]
+    dependents: Callable[[Any], list[tuple[str, str]]] = lambda obj: []
+
+
+def _laws(entries: list[dict]) -> str:
+    return " ".join(
+        f"{e.get('law') or ''}{e.get('article') or ''} {e.get('note') or ''}" for e in entries or []
+    )
+
+
+def _join(*parts: Any) -> str:
+    return " ".join(str(p) for p in parts if p)
+
+
+def _service_document(item: ServiceItem) -> Document | None:
+    if item.validity == Validity.REPEALED.value:
+        return None
+    department = item.department
+    return Document(
+        kind="service",
+        key=item.code,
+        title=item.name,
+        url=f"/services/{item.code}",
+        keywords=list(item.abbreviations or []),
+        body=_join(
+            _laws(item.legal_basis),
+            item.applicability,
+            item.serves_note,
+            " ".join(a.name for a in item.approval_items),
+            department.name if department else None,
+            department.short_name if department else None,
+            item.department_note,
+            item.fee_regime,
+            item.fee_basis,
+            item.time_limit_note,
+            item.qualification_required,
+            item.self_prepare_note,
+            item.regional_assessment_note,
+            _TAGS.sub(" ", item.notes_html or ""),
+            item.code,
+        ),
+        facets={
+            "stage": [s.code for s in item.stages],
+            "department": [department.code] if department else [],
+            "fee_regime": [item.fee_regime or "待核实"],
+        },
+    )
+
+
+def _approval_document(item: ApprovalItem) -> Document | None:
+    if item.validity == Validity.REPEALED.value:
+        return None
+    department = item.department
+    return Document(
+        kind="approval",
+        key=item.code,
+        title=item.name,
+        url=f"/approval-items/{item.code}",
+        keywords=[],
+        body=_join(
+            _laws(item.legal_basis),
+            item.approving_body,
+            department.name if department else None,
+            department.short_name if department else None,
+            item.applicability,
+            item.time_limit_note,
+            item.tianjin_note,
+            " ".join(s.name for s in item.service_items if s.validity != Validity.REPEALED.value),
+            _TAGS.sub(" ", item.notes_html or ""),
+            item.code,
+        ),
+        facets={
+            "stage": [s.code for s in item.stages],
+            "department": [department.code] if department else [],
+        },
+    )
+
+
+def _department_document(item: Department) -> Document | None:
+    if not item.is_active:
+        return None
+    return Document(
+        kind="department",
+        key=item.code,
+        title=item.name,
+        url=f"/departments#{item.code}",
+        keywords=[item.short_name] if item.short_name else [],
+        body=_join(item.complaint_phone_note, item.code),
+        facets={"department": [item.code]},
+    )
+
+
+def _department_dependents(item: Department) -> list[tuple[str, str]]:
+    """A renamed department changes the text of the items it supervises."""
+    from sqlalchemy.orm import object_session
+
+    session = object_session(item)
+    if session is None or item.id is None:
+        return []
+    with session.no_autoflush:
+        services = session.scalars(
+            select(ServiceItem.code).where(ServiceItem.department_id == item.id)
+        ).all()
+        approvals = session.scalars(
+            select(ApprovalItem.code).where(ApprovalItem.department_id == item.id)
+        ).all()
+    return [("service", c) for c in services] + [("approval", c) for c in approvals]
+
+
+def _approval_dependents(item: ApprovalItem) -> list[tuple[str, str]]:
+    return [("service", s.code) for s in item.service_items]
+
+
+def _service_dependents(item: ServiceItem) -> list[tuple[str, str]]:
+    return [("approval", a.code) for a in item.approval_items]
+
+
+def _loader(model, *options):
+    def load_all(session: Session) -> Iterator[Any]:
+        yield from session.scalars(select(model).options(*options).order_by(model.code))
+
+    def load_one(session: Session, key: str) -> Any:
+        return session.scalar(select(model).options(*options).where(model.code == key))
+
+    return load_all, load_one
+
+
+_service_all, _service_one = _loader(
+    ServiceItem,
+    selectinload(ServiceItem.stages),
+    selectinload(ServiceItem.department),
+    selectinload(ServiceItem.approval_items),
+)
+_approval_all, _approval_one = _loader(
+    ApprovalItem,
+    selectinload(ApprovalItem.stages),
+    selectinload(ApprovalItem.department),
+    selectinload(ApprovalItem.service_items),
+)
+_department_all, _department_one = _loader(Department)
+
+KINDS: dict[str, DocumentKind] = {
+    kind.name: kind
+    for kind in (
+        DocumentKind(
+            "service",
+            "中介服务事项",
+            ServiceItem,
+            lambda o: o.code,
+            _service_document,
+            _service_all,
+            _service_one,
+            _service_dependents,
+        ),
+        DocumentKind(
+            "approval",
+            "审批事项",
+            ApprovalItem,
+            lambda o: o.code,
+            _approval_document,
+            _approval_all,
+            _approval_one,
+            _approval_dependents,
+        ),
+        DocumentKind(
+            "department",
+            "监管部门",
+            Department,
+            lambda o: o.code,
+            _department_document,
+            _department_all,
+            _department_one,
+            _department_dependents,
+        ),
+    )
+}
+KIND_BY_MODEL = {kind.model: kind for kind in KINDS.values()}
+
+FACET_LABELS = {"type": "类型", "stage": "审批阶段", "department": "部门", "fee_regime": "收费性质"}
+
+
+def kind_for(obj: Any) -> DocumentKind | None:
+    """The document kind of a model instance, if it is searchable."""
+    return KIND_BY_MODEL.get(type(obj))
+
+
+def all_documents(session: Session) -> Iterator[Document]:
+    """Every public document of every kind, straight from the database."""
+    for kind in KINDS.values():
+        for obj in kind.load_all(session):
+            document = kind.to_document(obj)
+            if document is not None:
+                yield document
+
+
+def load_document(session: Session, kind: str, key: str) -> Document | None:
+    """The current document for one row, or None if it is gone or not public."""
+    spec = KINDS.get(kind)
+    if spec is None:
+        return None
+    obj = spec.load_one(session, key)
+    return None if obj is None else spec.to_document(obj)

@@ -1,0 +1,265 @@
+"""The search facade the application uses: backend choice, the transactional outbox, draining,
+rebuild and verify. The database is the truth; the index is a cache of it."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+from pathlib import Path
+
+from flask import Flask, current_app, has_app_context
+from sqlalchemy import delete, event, inspect, select
+from sqlalchemy.orm import Session
+
+from registry.database import read_only
+from registry.extensions import db
+from registry.models.search import SearchOutbox
+from registry.search import analysis
+from registry.search.base import Drift, SearchRequest, SearchResult
+from registry.search.documents import KINDS, Document, all_documents, kind_for, load_document
+from registry.search.whoosh_backend import IndexBroken, WhooshBackend
+
+log = logging.getLogger(__name__)
+DRAIN_BATCH = 500
+
+
+class SearchEngine:
+    """One per application: chooses the backend and keeps it in step with the database."""
+
+    def __init__(self, app: Flask) -> None:
+        self.backend_name = app.config.get("SEARCH_BACKEND", "whoosh")
+        self.synonyms = analysis.Synonyms.load(
+            Path(app.config["SEEDS_DIR"]) / "search" / "synonyms.yaml"
+        )
+        analysis.SEGMENTER.add_words(self.synonyms.words())
+        analysis.SEGMENTER.add_words(_catalogue_words(Path(app.config["SEEDS_DIR"])))
+        if self.backend_name == "postgresql":
+            from registry.search.pg_backend import PostgresBackend
+
+            self.backend = PostgresBackend()
+        else:
+            self.backend = WhooshBackend(
+                Path(app.config["SEARCH_INDEX_DIR"]),
+                writer_timeout=float(app.config["SEARCH_WRITER_TIMEOUT"]),
+            )
+        self._started = False
+
+    @property
+    def in_transaction(self) -> bool:
+        """Whether the index is updated inside the data's own transaction (PostgreSQL)."""
+        return self.backend_name == "postgresql"
+
+    # ------------------------------------------------------------------ reading
+
+    def search(self, request: SearchRequest) -> SearchResult:
+        """Search; a broken index is rebuilt from the database instead of being served."""
+        self._start()
+        try:
+            return self.backend.search(request, self.synonyms)
+        except IndexBroken as error:
+            log.warning("search index unreadable (%s); rebuilding", error)
+            self.rebuild_broken()
+            return self.backend.search(request, self.synonyms)
+
+    def _start(self) -> None:
+        """First use in this process: pick up outbox rows a crash left behind."""
+        if self._started:
+            return
+        self._started = True
+        try:
+            if not self.backend.health()["documents"]:
+                # A new or emptied index beside existing data (first start, or an upgrade that
+                # added search): build it from the database rather than answer "nothing found".
+                self.rebuild()
+            elif not self.in_transaction:
+                self.drain()
+        except IndexBroken:
+            self.rebuild_broken()
+        except Exception:  # noqa: BLE001 - the next writer or `registry reindex` retries
+            log.exception("search: start-up catch-up failed")
+
+    # ------------------------------------------------------------------ writing
+
+    def drain(self, limit: int = DRAIN_BATCH) -> int:
+        """Move pending outbox rows into the index; returns how many rows were handled."""
+        if self.in_transaction:
+            with Session(db.engine) as session:
+                count = self.backend.drain_in(session, limit)
+                session.commit()
+                return count
+        handled = 0
+        while True:
+            done: list[int] = []
+
+            def load(done=done) -> tuple[list[Document], list[str]]:
+                with read_only(), Session(db.engine) as session:
+                    rows = session.scalars(
+                        select(SearchOutbox).order_by(SearchOutbox.id).limit(limit)
+                    ).all()
+                    done.extend(r.id for r in rows)
+                    return _documents_for(session, {(r.kind, r.key) for r in rows})
+
+            try:
+                self.backend.apply_locked(load)
+            except IndexBroken:
+                self.rebuild_broken()
+                return handled
+            if not done:
+                return handled
+            with Session(db.engine) as session:
+                session.execute(delete(SearchOutbox).where(SearchOutbox.id.in_(done)))
+                session.commit()
+            handled += len(done)
+            if len(done) < limit:
+                return handled
+
+    def rebuild(self, progress: Callable[[int], None] | None = None) -> int:
+        """Rebuild the whole index from the database; clears the outbox it covers."""
+        with Session(db.engine) as session:
+            last = session.scalar(select(SearchOutbox.id).order_by(SearchOutbox.id.desc()))
+            if self.in_transaction:
+                count = self.backend.rebuild_in(session, all_documents(session), progress)
+            else:
+                count = self.backend.rebuild(all_documents(session), progress)
+            if last is not None:
+                session.execute(delete(SearchOutbox).where(SearchOutbox.id <= last))
+            session.commit()
+        return count
+
+    def rebuild_broken(self) -> None:
+        """Throw away an unreadable index directory and build it again."""
+        if isinstance(self.backend, WhooshBackend):
+            self.backend.reset()
+        self.rebuild()
+
+    def expected_hashes(self) -> dict[str, str]:
+        """doc_id → hash of what the database says the index should hold."""
+        with read_only(), Session(db.engine) as session:
+            return {d.doc_id: d.content_hash() for d in all_documents(session)}
+
+    def verify(self) -> Drift:
+        """Compare the index with the database."""
+        try:
+            return self.backend.verify(self.expected_hashes())
+        except IndexBroken:
+            return Drift(missing=["<index unreadable>"])
+
+    def repair(self, drift: Drift) -> None:
+        """Fix only the drift: re-index missing and stale documents, delete extra ones."""
+        wanted = {tuple(doc_id.split(":", 1)) for doc_id in drift.missing + drift.stale}
+        with Session(db.engine) as session:
+            upserts, deletes = _documents_for(session, wanted)
+            if self.in_transaction:
+                self.backend.write_in(session, upserts, deletes + drift.extra)
+                session.commit()
+            else:
+                self.backend.apply(upserts, deletes + drift.extra)
+
+
+def _documents_for(
+    session: Session, keys: set[tuple[str, str]]
+) -> tuple[list[Document], list[str]]:
+    """Current documents for (kind, key) pairs; rows gone or not public become deletions."""
+    upserts, deletes = [], []
+    for kind, key in sorted(keys):
+        document = load_document(session, kind, key)
+        if document is None:
+            deletes.append(f"{kind}:{key}")
+        else:
+            upserts.append(document)
+    return upserts, deletes
+
+
+def _catalogue_words(seeds: Path) -> list[str]:
+    """Service abbreviations from the seed file (the domain dictionary: 环评, 水保, 图审 …)."""
+    import yaml
+
+    path = seeds / "catalogue" / "service_items.yaml"
+    if not path.exists():
+        return []
+    rows = yaml.safe_load(path.read_text(encoding="utf-8")) or []
+    return [word for row in rows for word in row.get("abbreviations") or [] if len(word) <= 4]
+
+
+# ---------------------------------------------------------------------- session hooks
+
+
+def _engine() -> SearchEngine | None:
+    if not has_app_context():
+        return None
+    return current_app.extensions.get("search")
+
+
+def _before_flush(session: Session, _context, _instances) -> None:
+    """Write outbox rows for every changed searchable row, in the same transaction."""
+    if _engine() is None:
+        return
+    pending: list[tuple[str, str]] = []
+    modified = [o for o in session.dirty if session.is_modified(o)]
+    for obj in [*session.new, *modified, *session.deleted]:
+        kind = kind_for(obj)
+        if kind is None:
+            continue
+        pending.append((kind.name, kind.key(obj)))
+        history = inspect(obj).attrs.code.history
+        pending += [(kind.name, old) for old in history.deleted or () if old]
+        if obj not in session.deleted:
+            pending += kind.dependents(obj)
+    for kind_name, key in dict.fromkeys(pending):
+        if kind_name in KINDS and key:
+            session.add(SearchOutbox(kind=kind_name, key=str(key)))
+    if pending:
+        session.info["search_pending"] = True
+
+
+def _before_commit(session: Session) -> None:
+    """PostgreSQL backend: index inside the data's own transaction."""
+    engine = _engine()
+    if engine is None or not engine.in_transaction or not session.info.get("search_pending"):
+        return
+    session.flush()
+    engine.backend.drain_in(session, limit=None)
+    session.info.pop("search_pending", None)
+
+
+def _after_commit(session: Session) -> None:
+    """Whoosh backend: after commit, drain (this request's rows and any left before)."""
+    engine = _engine()
+    if engine is None or not session.info.pop("search_pending", False) or engine.in_transaction:
+        return
+    try:
+        engine.drain()
+    except Exception:  # noqa: BLE001 - rows stay in the outbox; the next drain takes them
+        log.exception("search: drain after commit failed; left for the next writer")
+
+
+def _after_rollback(session: Session) -> None:
+    session.info.pop("search_pending", None)
+
+
+_installed = False
+
+
+def install_hooks() -> None:
+    """Listen on every SQLAlchemy session (once per process)."""
+    global _installed
+    if _installed:
+        return
+    event.listen(Session, "before_flush", _before_flush)
+    event.listen(Session, "before_commit", _before_commit)
+    event.listen(Session, "after_commit", _after_commit)
+    event.listen(Session, "after_soft_rollback", lambda s, _t: _after_rollback(s))
+    _installed = True
+
+
+def init_app(app: Flask) -> None:
+    """Attach the engine (no I/O: the index opens on first use)."""
+    app.config.setdefault("SEARCH_BACKEND", "whoosh")
+    app.config.setdefault("SEARCH_WRITER_TIMEOUT", 30)
+    app.extensions["search"] = SearchEngine(app)
+    install_hooks()
+
+
+def get_engine() -> SearchEngine:
+    """The current application's search engine."""
+    return current_app.extensions["search"]

@@ -1,0 +1,396 @@
+"""The scale-out search backend: PostgreSQL's own full text, no extra service.
+
+jieba tokens (plus pinyin, CJK bigrams and facet terms, each with a field prefix) are written as a
+literal `tsvector` with positions and weights (so PostgreSQL's `simple` parser never re-splits
+Chinese), held in a GIN-indexed column, ranked with ts_rank, and updated in the SAME transaction
+as the data (from the session's before_commit).
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Callable, Iterable
+
+from sqlalchemy import cast, delete, func, select, text
+from sqlalchemy.dialects.postgresql import TSVECTOR, insert
+from sqlalchemy.orm import Session
+
+from registry.extensions import db
+from registry.models.search import SearchDocument, SearchOutbox
+from registry.search import analysis
+from registry.search.base import Drift, Hit, SearchRequest, SearchResult, make_snippet
+from registry.search.documents import Document
+from registry.search.query import ParsedQuery
+
+MAX_POSITION = 16383
+MAX_POSITIONS_PER_LEXEME = 250
+
+
+def _quote(lexeme: str) -> str:
+    return "'" + lexeme.replace("\\", "\\\\").replace("'", "''") + "'"
+
+
+class _Vector:
+    """Builds a tsvector literal: lexeme → [(position, weight)]."""
+
+    def __init__(self) -> None:
+        self.positions: dict[str, list[str]] = defaultdict(list)
+        self.base = 0
+
+    def add(self, prefix: str, tokens: Iterable[analysis.Token], weight: str) -> None:
+        last = 0
+        for token in tokens:
+            position = min(self.base + token.position + 1, MAX_POSITION)
+            entries = self.positions[prefix + token.text]
+            if len(entries) < MAX_POSITIONS_PER_LEXEME:
+                entries.append(f"{position}{weight}")
+            last = max(last, token.position + 1)
+        self.base += last + 1  # a gap so phrases never span two fields
+
+    def add_terms(self, prefix: str, terms: Iterable[str], weight: str) -> None:
+        self.add(prefix, (analysis.Token(t, i, 0, 0) for i, t in enumerate(terms) if t), weight)
+
+    def literal(self) -> str:
+        return " ".join(
+            f"{_quote(lexeme)}:{','.join(dict.fromkeys(p))}" for lexeme, p in self.positions.items()
+        )
+
+
+def document_vector(document: Document) -> str:
+    """The tsvector literal of a document."""
+    seg = analysis.SEGMENTER
+    vector = _Vector()
+    title_tokens = seg.tokens(document.title)
+    vector.add("t:", title_tokens, "A")
+    vector.add_terms("x:", [analysis.normalise(document.title)], "A")
+    vector.add("n:", analysis.bigrams(" ".join([document.title, *document.keywords])), "C")
+    vector.add("k:", seg.tokens(" ".join(document.keywords)), "B")
+    vector.add_terms("e:", [analysis.normalise(k) for k in document.keywords], "B")
+    full, initials = analysis.pinyin_terms([*seg.words(document.title), *document.keywords])
+    vector.add_terms("p:", full, "C")
+    vector.add_terms("i:", initials, "C")
+    vector.add("b:", seg.tokens(document.body), "D")
+    facets = [f"type={document.kind}"] + [
+        f"{name}={value}" for name, values in document.facets.items() for value in values
+    ]
+    vector.add_terms("f:", facets, "D")
+    return vector.literal()
+
+
+# ------------------------------------------------------------------ tsquery building
+
+
+def _term(lexeme: str, prefix_match: bool = False) -> str:
+    return _quote(lexeme) + (":*" if prefix_match else "")
+
+
+def _any(parts: list[str]) -> str:
+    parts = [p for p in parts if p]
+    return "(" + " | ".join(parts) + ")" if parts else ""
+
+
+def _all(parts: list[str]) -> str:
+    parts = [p for p in parts if p]
+    return "(" + " & ".join(parts) + ")" if parts else ""
+
+
+def _phrase(prefix: str, words: list[str]) -> str:
+    return "(" + " <-> ".join(_term(prefix + w) for w in words) + ")" if words else ""
+
+
+def _phrase_query(text: str) -> str:
+    words = analysis.SEGMENTER.words(text)
+    grams = [t.text for t in analysis.bigrams(text)]
+    if not words:
+        return ""
+    return _any([_phrase("t:", words), _phrase("b:", words), _phrase("n:", grams)])
+
+
+def _chunk_query(chunk: str, synonyms: analysis.Synonyms) -> str:
+    seg = analysis.SEGMENTER
+    words = seg.words(chunk)
+    content = [w for w in words if w not in analysis.STOP_TOKENS] or words
+    per_word = []
+    for word in content:
+        options = [_term("t:" + word), _term("k:" + word), _term("b:" + word)]
+        parts = [t.text for t in seg.tokens(word) if t.text != word]
+        if len(word) >= 3 and parts:
+            options.append(_all([_any([_term("t:" + p), _term("b:" + p)]) for p in parts]))
+        options += [_phrase_query(e) for e in synonyms.expand(word)]
+        per_word.append(_any(options))
+    alternatives = [_all(per_word)]
+    grams = [t.text for t in analysis.bigrams(chunk)]
+    if analysis.CJK_RE.search(chunk) and grams:
+        alternatives.append(_phrase("n:", grams))
+    lowered = chunk.lower()
+    if analysis.ASCII_WORD_RE.match(lowered) and lowered.isalpha():
+        alternatives += [_term("p:" + lowered), _term("i:" + lowered)]
+        if len(lowered) >= 4:
+            alternatives.append(_term("p:" + lowered, prefix_match=True))
+    normal = analysis.normalise(chunk)
+    if normal:
+        alternatives += [_term("x:" + normal), _term("e:" + normal)]
+    alternatives += [_phrase_query(e) for e in synonyms.expand(chunk)]
+    return _any(alternatives)
+
+
+def build_tsquery(parsed: ParsedQuery, synonyms: analysis.Synonyms) -> str:
+    """A tsquery literal for a parsed user query (tokens are quoted: nothing can inject syntax)."""
+    parts = [_chunk_query(c, synonyms) for c in parsed.chunks]
+    parts += [_phrase_query(p) for p in parsed.phrases]
+    query = _all(parts)
+    excluded = [
+        _term(f + w)
+        for text_ in parsed.excluded
+        for w in analysis.SEGMENTER.words(text_)
+        for f in ("t:", "b:")
+    ]
+    if excluded and query:
+        query = f"{query} & !{_any(excluded)}"
+    return query
+
+
+FACET_COLUMNS = ("stage", "department", "fee_regime")
+
+
+class PostgresBackend:
+    """Search over the search_documents table."""
+
+    name = "postgresql"
+
+    # ------------------------------------------------------------------ writing (in transaction)
+
+    def write_in(self, session: Session, upserts: list[Document], deletes: list[str]) -> None:
+        """Upsert and delete documents inside the caller's transaction."""
+        if deletes:
+            session.execute(delete(SearchDocument).where(SearchDocument.doc_id.in_(deletes)))
+        for document in upserts:
+            values = {
+                "doc_id": document.doc_id,
+                "kind": document.kind,
+                "key": document.key,
+                "title": document.title,
+                "url": document.url,
+                "body": document.body,
+                "keywords": document.keywords,
+                "facets": document.facets,
+                "rank": document.rank,
+                "content_hash": document.content_hash(),
+                "tsv": cast(document_vector(document), TSVECTOR),
+            }
+            statement = insert(SearchDocument).values(**values)
+            session.execute(
+                statement.on_conflict_do_update(
+                    index_elements=[SearchDocument.doc_id],
+                    set_={k: statement.excluded[k] for k in values if k != "doc_id"},
+                )
+            )
+
+    def apply(self, upserts: list[Document], deletes: list[str]) -> None:
+        """Write one batch in its own transaction (repairs and tests)."""
+        with Session(db.engine) as session:
+            self.write_in(session, upserts, deletes)
+            session.commit()
+
+    def drain_in(self, session: Session, limit: int | None) -> int:
+        """Index pending outbox rows in this transaction (skipping rows others are handling)."""
+        from registry.search.engine import _documents_for
+
+        query = select(SearchOutbox).order_by(SearchOutbox.id).with_for_update(skip_locked=True)
+        if limit:
+            query = query.limit(limit)
+        with session.no_autoflush:
+            rows = session.scalars(query).all()
+            if not rows:
+                return 0
+            upserts, deletes = _documents_for(session, {(r.kind, r.key) for r in rows})
+        self.write_in(session, upserts, deletes)
+        session.execute(delete(SearchOutbox).where(SearchOutbox.id.in_([r.id for r in rows])))
+        return len(rows)
+
+    def rebuild_in(
+        self,
+        session: Session,
+        documents: Iterable[Document],
+        progress: Callable[[int], None] | None = None,
+    ) -> int:
+        """Replace every document (one transaction: readers see the old set until commit)."""
+        session.execute(delete(SearchDocument))
+        count, batch = 0, []
+        for document in documents:
+            batch.append(document)
+            if len(batch) >= 500:
+                self.write_in(session, batch, [])
+                count += len(batch)
+                if progress:
+                    progress(len(batch))
+                batch = []
+        self.write_in(session, batch, [])
+        count += len(batch)
+        if progress and batch:
+            progress(len(batch))
+        return count
+
+    # ------------------------------------------------------------------ reading
+
+    def stored_hashes(self) -> dict[str, str]:
+        """doc_id → content hash."""
+        with Session(db.engine) as session:
+            return dict(
+                session.execute(select(SearchDocument.doc_id, SearchDocument.content_hash)).all()
+            )
+
+    def verify(self, expected: dict[str, str]) -> Drift:
+        """Compare with what the database says should be indexed."""
+        actual = self.stored_hashes()
+        return Drift(
+            missing=sorted(set(expected) - set(actual)),
+            extra=sorted(set(actual) - set(expected)),
+            stale=sorted(k for k in set(expected) & set(actual) if expected[k] != actual[k]),
+        )
+
+    def health(self) -> dict:
+        """Document count."""
+        count = db.session.scalar(select(func.count()).select_from(SearchDocument))
+        return {"backend": self.name, "documents": count}
+
+    def search(
+        self, request: SearchRequest, synonyms: analysis.Synonyms | None = None
+    ) -> SearchResult:
+        """Exact total, facet counts and one page of hits ranked by ts_rank."""
+        synonyms = synonyms or analysis.Synonyms({})
+        result = SearchResult(
+            [], 0, request.page, request.per_page, notices=list(request.query.notices)
+        )
+        if request.query.is_empty:
+            return result
+        query = build_tsquery(request.query, synonyms)
+        if not query or not self._count(query):
+            corrected = self.suggest(request.query, synonyms)
+            if corrected is None:
+                return result
+            result.suggestion = corrected.text
+            result.notices.append(
+                f"没有找到“{request.query.text}”的结果,已为您显示“{corrected.text}”的结果。"
+            )
+            query = build_tsquery(corrected, synonyms)
+        result.facets = self._facets(query)
+        filters = [_term(f"f:{name}={value}") for name, value in request.filters.items()]
+        filtered = _all([query, *filters]) if filters else query
+        result.total = self._count(filtered)
+        if not result.total:
+            return result
+        exact = _term("x:" + analysis.normalise(request.query.text))
+        rows = db.session.execute(
+            text(
+                "SELECT doc_id, kind, title, url, body, "
+                "ts_rank(tsv, CAST(:q AS tsquery)) AS score "
+                "FROM search_documents WHERE tsv @@ CAST(:q AS tsquery) "
+                "ORDER BY (tsv @@ CAST(:x AS tsquery)) DESC, score DESC, rank DESC, doc_id "
+                "LIMIT :limit OFFSET :offset"
+            ),
+            {
+                "q": filtered,
+                "x": exact,
+                "limit": request.per_page,
+                "offset": (request.page - 1) * request.per_page,
+            },
+        ).all()
+        terms = _highlight_terms(request.query, synonyms)
+        for row in rows:
+            result.hits.append(
+                Hit(
+                    row.doc_id,
+                    row.kind,
+                    row.title,
+                    row.url,
+                    make_snippet(row.body, terms),
+                    float(row.score),
+                )
+            )
+        return result
+
+    def _count(self, query: str) -> int:
+        return (
+            db.session.scalar(
+                text("SELECT count(*) FROM search_documents WHERE tsv @@ CAST(:q AS tsquery)"),
+                {"q": query},
+            )
+            or 0
+        )
+
+    def _facets(self, query: str) -> dict[str, dict[str, int]]:
+        rows = db.session.execute(
+            text(
+                "WITH m AS (SELECT kind, facets FROM search_documents "
+                "WHERE tsv @@ CAST(:q AS tsquery)) "
+                "SELECT 'type' AS facet, kind AS value, count(*) FROM m GROUP BY kind "
+                "UNION ALL SELECT f.name, v.value, count(*) FROM m, "
+                "(VALUES ('stage'), ('department'), ('fee_regime')) AS f(name), "
+                "json_array_elements_text(m.facets -> f.name) AS v(value) GROUP BY f.name, v.value"
+            ),
+            {"q": query},
+        ).all()
+        facets: dict[str, dict[str, int]] = {"type": {}, **{c: {} for c in FACET_COLUMNS}}
+        for facet, value, count in rows:
+            facets[facet][value] = count
+        return {k: dict(sorted(v.items())) for k, v in facets.items()}
+
+    def suggest(self, parsed: ParsedQuery, synonyms: analysis.Synonyms) -> ParsedQuery | None:
+        """Did-you-mean: homophones (same pinyin) and truncated pinyin mapped back to words."""
+        changed, chunks = False, []
+        for chunk in parsed.chunks:
+            replacement = self._correct_chunk(chunk)
+            changed = changed or (replacement is not None and replacement != chunk)
+            chunks.append(replacement or chunk)
+        if not changed:
+            return None
+        return ParsedQuery(raw=" ".join(chunks), chunks=chunks, phrases=list(parsed.phrases))
+
+    def _correct_chunk(self, chunk: str) -> str | None:
+        lowered = chunk.lower()
+        if analysis.CJK_RE.search(chunk):
+            if len(chunk) < 2:
+                return None
+            target, lexeme = analysis.pinyin_of(chunk)[0], None
+            lexeme = _term("p:" + target) if target else None
+        elif lowered.isalpha() and len(lowered) >= 4:
+            target, lexeme = lowered, _term("p:" + lowered, prefix_match=True)
+        else:
+            return None
+        if not lexeme:
+            return None
+        rows = db.session.execute(
+            text(
+                "SELECT title, keywords FROM search_documents "
+                "WHERE tsv @@ CAST(:q AS tsquery) "
+                "ORDER BY ts_rank(tsv, CAST(:q AS tsquery)) DESC, doc_id LIMIT 10"
+            ),
+            {"q": lexeme},
+        ).all()
+        candidates = [
+            w
+            for title, keywords in rows
+            for w in [*(keywords or []), *analysis.SEGMENTER.words(title)]
+        ]
+        if not analysis.CJK_RE.search(chunk):
+            # A truncated pinyin (huanpin): the candidate's own full pinyin becomes the target.
+            full = next(
+                (
+                    analysis.pinyin_of(w)[0]
+                    for w in candidates
+                    if analysis.pinyin_of(w)[0].startswith(target)
+                ),
+                None,
+            )
+            target = full or target
+        return analysis.best_homophone(chunk, candidates, target)
+
+
+def _highlight_terms(parsed: ParsedQuery, synonyms: analysis.Synonyms) -> list[str]:
+    terms = []
+    for chunk in [*parsed.chunks, *parsed.phrases]:
+        terms.append(chunk)
+        terms += analysis.SEGMENTER.words(chunk)
+        terms += synonyms.expand(chunk)
+    return [t for t in terms if t not in analysis.STOP_TOKENS]

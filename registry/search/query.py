@@ -1,0 +1,74 @@
+"""Parsing what people type into a safe, backend-neutral query. Never raises: anything that looks
+like query syntax is read as plain words, with a short notice for the user."""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+from dataclasses import dataclass, field
+
+MAX_LENGTH = 100
+_QUOTES = {"“": '"', "”": '"', "「": '"', "」": '"', "＂": '"'}
+_PHRASE_RE = re.compile(r'"([^"]*)"')
+_OPERATOR_RE = re.compile(r"^(AND|OR|NOT|TO)$")
+_SYNTAX_RE = re.compile(r"[+<>()\[\]{}^~*?:\\/!&|=;'`@#$%,，。、;:!?()【】《》…·]")
+
+
+@dataclass
+class ParsedQuery:
+    """Plain chunks (space-separated parts), quoted phrases, excluded words, and a notice."""
+
+    raw: str
+    chunks: list[str] = field(default_factory=list)
+    phrases: list[str] = field(default_factory=list)
+    excluded: list[str] = field(default_factory=list)
+    notices: list[str] = field(default_factory=list)
+
+    @property
+    def is_empty(self) -> bool:
+        """Nothing left to search for."""
+        return not (self.chunks or self.phrases)
+
+    @property
+    def text(self) -> str:
+        """The cleaned query as one string (for display and suggestions)."""
+        return " ".join(self.chunks + self.phrases)
+
+
+def parse_query(raw: str | None) -> ParsedQuery:
+    """Clean and split a user's query."""
+    text = unicodedata.normalize("NFKC", raw or "")
+    result = ParsedQuery(raw=raw or "")
+    text = "".join(" " if unicodedata.category(c).startswith("C") else c for c in text)
+    for fancy, plain in _QUOTES.items():
+        text = text.replace(fancy, plain)
+    if len(text) > MAX_LENGTH:
+        text = text[:MAX_LENGTH]
+        result.notices.append(f"查询内容过长,只使用了前 {MAX_LENGTH} 个字符。")
+    syntax_seen = False
+    for phrase in _PHRASE_RE.findall(text):
+        cleaned = " ".join(_SYNTAX_RE.sub(" ", phrase).split())
+        if cleaned:
+            result.phrases.append(cleaned)
+    text = _PHRASE_RE.sub(" ", text)
+    if '"' in text:
+        syntax_seen = True
+        text = text.replace('"', " ")
+    for word in text.split():
+        if _OPERATOR_RE.match(word):
+            syntax_seen = True
+            continue
+        if word.startswith("-") and len(word) > 1:
+            cleaned = _SYNTAX_RE.sub("", word[1:]).strip("-")
+            if cleaned:
+                result.excluded.append(cleaned)
+            continue
+        cleaned = _SYNTAX_RE.sub(" ", word)
+        if cleaned != word:
+            syntax_seen = True
+        result.chunks.extend(part for part in cleaned.replace("-", " ").split() if part)
+    if syntax_seen:
+        result.notices.append("查询中的特殊符号或运算符已按普通文字处理。")
+    if result.is_empty and result.excluded:
+        result.notices.append("只有排除词无法检索,请输入要查找的内容。")
+    return result

@@ -1,0 +1,270 @@
+"""Full-text search: relevance set, hostile input, facets, snippets, and the index kept in step."""
+
+from __future__ import annotations
+
+import html
+from pathlib import Path
+
+import pytest
+import yaml
+from sqlalchemy import func, select
+
+from registry.extensions import db
+from registry.models import SearchOutbox
+from registry.search.base import SearchRequest, make_snippet
+from registry.search.engine import get_engine
+from registry.search.query import parse_query
+from registry.services import catalogue
+from tests.conftest import post_form
+
+RELEVANCE = yaml.safe_load(
+    (Path(__file__).parent / "search_relevance.yaml").read_text(encoding="utf-8")
+)
+
+
+def _search(app, text: str, **filters):
+    with app.app_context():
+        return get_engine().search(SearchRequest(parse_query(text), **filters))
+
+
+def _top(app, text: str, n: int = 3) -> list[str]:
+    return [hit.doc_id for hit in _search(app, text).hits[:n]]
+
+
+def test_search_relevance_recall_at_3(app, capsys):
+    found, misses = 0, []
+    for case in RELEVANCE:
+        top = _top(app, case["query"])
+        if set(case["expect"]) <= set(top):
+            found += 1
+        else:
+            misses.append(
+                f"{case['query']} ({case['category']}): expected {case['expect']}, got {top}"
+            )
+    recall = found / len(RELEVANCE)
+    with capsys.disabled():
+        print(f"\nsearch recall@3 = {recall:.3f} over {len(RELEVANCE)} queries")
+        for miss in misses:
+            print("  miss:", miss)
+    assert len(RELEVANCE) >= 40
+    assert recall >= 0.95, "\n".join(misses)
+
+
+@pytest.mark.parametrize(
+    "hostile",
+    [
+        "NOT OR x",
+        "<+<",
+        '"unbalanced',
+        "title:",
+        ":",
+        "AND",
+        "环评" * 300,
+        "\x00\x07环评\x1b",
+        "*?~^",
+        "((()))",
+        "-",
+        "-环评",
+        "'; DROP TABLE service_items; --",
+        "%",
+        "\\",
+        "　",
+    ],
+)
+def test_search_hostile_queries_never_break(client, hostile):
+    page = client.get("/search", query_string={"q": hostile})
+    assert page.status_code == 200
+    api = client.get("/api/v1/search", query_string={"q": hostile})
+    assert api.status_code == 200
+    body = api.get_json()
+    assert set(body) >= {"items", "total", "page", "per_page", "facets"}
+
+
+def test_search_syntax_falls_back_with_a_message(app):
+    result = _search(app, "NOT 环评 OR")
+    assert "service:ZJ-03" in [h.doc_id for h in result.hits]
+    assert any("普通文字" in n for n in result.notices)
+
+
+def test_search_quoted_phrase_matches(app):
+    assert "service:ZJ-04" in _top(app, '"水土保持方案"')
+    assert _search(app, '"方案水土保持"').total == 0
+
+
+def test_search_excluded_word(app):
+    with_all = {h.doc_id for h in _search(app, "水土保持").hits}
+    without = {h.doc_id for h in _search(app, "水土保持 -监测").hits}
+    assert "service:ZJ-05" in with_all
+    assert "service:ZJ-05" not in without
+
+
+def test_search_did_you_mean_for_homophones(app):
+    result = _search(app, "环坪")
+    assert result.suggestion == "环评"
+    assert result.hits[0].doc_id == "service:ZJ-03"
+    assert any("环评" in n for n in result.notices)
+
+
+def test_search_snippets_escape_document_text():
+    snippet = make_snippet('<b onclick="x()">说明</b><script>alert(1)</script>环评报告', ["环评"])
+    assert "<script>" not in snippet
+    assert "<b " not in snippet
+    assert "&lt;/script&gt;" in snippet
+    assert "<mark>环评</mark>" in snippet
+
+
+def test_search_facets_and_filters(app):
+    everything = _search(app, "水土保持")
+    assert everything.facets["type"] == {"approval": 2, "service": 2}
+    assert everything.facets["department"] == {"SW": 4}
+    only_services = _search(app, "水土保持", kind="service")
+    assert only_services.total == 2
+    assert {h.kind for h in only_services.hits} == {"service"}
+    stage_4 = _search(app, "水土保持", stage="4")
+    assert {h.doc_id for h in stage_4.hits} == {"service:ZJ-05", "approval:SP-16"}
+
+
+def test_search_pagination(app):
+    first = _search(app, "市住房城乡建设委", per_page=3)
+    second = _search(app, "市住房城乡建设委", per_page=3, page=2)
+    assert first.total == second.total > 6
+    assert not {h.doc_id for h in first.hits} & {h.doc_id for h in second.hits}
+
+
+def test_search_exact_name_ranks_first(app):
+    assert _top(app, "岩土工程勘察", 1) == ["service:ZJ-14"]
+    assert _top(app, "市水务局", 1) == ["department:SW"]
+
+
+def test_search_page_highlights_and_links(client):
+    page = client.get("/search", query_string={"q": "环评"}).get_data(as_text=True)
+    assert 'href="/services/ZJ-03"' in page
+    assert "<mark>" in page
+    assert "中介服务事项(" in html.unescape(page)  # a facet with its count
+
+
+def test_search_home_box_lands_on_search(client):
+    page = client.get("/").get_data(as_text=True)
+    assert 'action="/search"' in page
+
+
+def test_search_api_shape(client):
+    body = client.get("/api/v1/search?q=勘察&type=service").get_json()
+    assert body["total"] >= 1
+    item = body["items"][0]
+    assert set(item) >= {"type", "title", "url", "snippet"}
+    assert item["type"] == "service"
+    assert {f["value"] for f in body["facets"]["type"]} >= {"service"}
+
+
+def test_search_sees_a_committed_change_at_once(app, client, make_user, login):
+    login(make_user("admin"))
+    data = {
+        "code": "ZJ-95",
+        "name": "海绵城市专项设计咨询",
+        "stages": ["2"],
+        "department": "ZJW",
+        "legal_basis": "地方规定 | | | [GK]",
+        "validity": "有效",
+        "fee_regime": "",
+        "time_limit_unit": "",
+        "may_self_prepare": "",
+        "covered_by_regional_assessment": "",
+    }
+    assert post_form(client, "/admin/services/new", data).status_code == 302
+    assert _top(app, "海绵城市") == ["service:ZJ-95"]
+    with app.app_context():
+        assert db.session.scalar(select(func.count(SearchOutbox.id))) == 0
+    retired = post_form(client, "/admin/services/ZJ-95/retire", {"retire-reason": "测试"})
+    assert retired.status_code == 302
+    assert "已废止" in client.get("/services/ZJ-95").get_data(as_text=True)
+    assert _top(app, "海绵城市") == []
+
+
+def test_search_rollback_leaves_nothing(app):
+    with app.app_context():
+        item = catalogue.get_service("ZJ-03")
+        item.name = "不应出现的名称"
+        db.session.flush()
+        assert db.session.scalar(select(func.count(SearchOutbox.id))) >= 1
+        db.session.rollback()
+        assert db.session.scalar(select(func.count(SearchOutbox.id))) == 0
+    assert _search(app, "不应出现的名称").total == 0
+    assert _top(app, "环评")[0] == "service:ZJ-03"
+
+
+def test_search_crash_leftovers_are_drained_by_next_writer(app):
+    from sqlalchemy import event
+    from sqlalchemy.orm import Session
+
+    from registry.search import engine as engine_module
+
+    with app.app_context():
+        engine = get_engine()
+        # A crash after commit but before the drain: outbox rows committed, index never told.
+        catalogue.get_service("ZJ-21").name = "交通影响评价报告编制"
+        event.remove(Session, "after_commit", engine_module._after_commit)
+        try:
+            db.session.commit()
+        finally:
+            event.listen(Session, "after_commit", engine_module._after_commit)
+        db.session.info.pop("search_pending", None)
+        assert engine.verify().stale == ["approval:SP-10", "service:ZJ-21"]
+        assert engine.drain() == 2
+        assert engine.verify().clean
+    assert "service:ZJ-21" in _top(app, "交通影响评价报告编制")
+
+
+def test_search_reindex_verify_and_repair(app, runner):
+    ok = runner.invoke(args=["reindex", "--verify"])
+    assert ok.exit_code == 0, ok.output
+    with app.app_context():
+        engine = get_engine()
+        engine.backend.apply([], ["service:ZJ-10"])
+    drift = runner.invoke(args=["reindex", "--verify"])
+    assert drift.exit_code != 0
+    assert "service:ZJ-10" in drift.output
+    repaired = runner.invoke(args=["reindex", "--verify", "--repair"])
+    assert repaired.exit_code == 0, repaired.output
+    assert runner.invoke(args=["reindex", "--verify"]).exit_code == 0
+    rebuilt = runner.invoke(args=["reindex"])
+    assert rebuilt.exit_code == 0
+    assert "58" in rebuilt.output
+
+
+@pytest.mark.parametrize("damage", ["delete_segments", "garble_toc"])
+def test_search_broken_index_is_rebuilt_not_served(app, database_url, tmp_path, damage):
+    if app.config["SEARCH_BACKEND"] != "whoosh":
+        pytest.skip("only the Whoosh backend keeps an index on disk")
+    from tests.conftest import make_app
+
+    index_dir = Path(app.config["SEARCH_INDEX_DIR"])
+    if damage == "delete_segments":  # kill -9 mid-commit: a TOC naming segments that are gone
+        for path in index_dir.glob("*.seg"):
+            path.unlink()
+    else:
+        for path in index_dir.glob("*.toc"):
+            path.write_bytes(b"\x00garbage\xff" * 8)
+    restarted = make_app(database_url, tmp_path)  # a new process opening the damaged directory
+    with restarted.app_context():
+        result = get_engine().search(SearchRequest(parse_query("环评")))
+        assert result.hits[0].doc_id == "service:ZJ-03"
+        assert get_engine().verify().clean
+        db.engine.dispose()
+
+
+def test_search_empty_index_beside_existing_data_is_built_on_first_use(app, database_url, tmp_path):
+    from sqlalchemy import delete
+
+    from registry.models import SearchDocument
+    from tests.conftest import make_app
+
+    # An upgrade that adds search to a running registry: the data exists, the index does not.
+    with app.app_context():
+        db.session.execute(delete(SearchDocument))
+        db.session.commit()
+    fresh = make_app(database_url, tmp_path, SEARCH_INDEX_DIR=str(tmp_path / "new-index"))
+    with fresh.app_context():
+        result = get_engine().search(SearchRequest(parse_query("环评")))
+        assert result.hits[0].doc_id == "service:ZJ-03"
+        db.engine.dispose()
