@@ -99,7 +99,7 @@ def test_admin_edit_is_audited_with_before_and_after(app, admin_client):
         ({"code": "ZJ 01; DROP"}, "编码只能"),
         ({"code": "ZJ-03"}, "已被使用"),
         ({"department": "NOPE"}, "未找到部门"),
-        ({"time_limit_days": "abc"}, ""),
+        ({"time_limit_days": "abc"}, "不是有效的整数"),
         ({"time_limit_days": "5", "time_limit_unit": ""}, "时限单位"),
         ({"stages": ["7"]}, "未知审批阶段"),
         ({"name": ""}, "请填写事项名称"),
@@ -212,3 +212,44 @@ def test_admin_audit_log_is_append_only_in_the_database(app):
         with pytest.raises(PermissionError):
             db.session.flush()
         db.session.rollback()
+
+
+def test_admin_two_people_creating_the_same_code_at_once(app):
+    import threading
+
+    from registry.services import catalogue
+    from registry.services.errors import RegistryError
+
+    barrier = threading.Barrier(4)
+    outcomes: list[str] = []
+
+    def create():
+        with app.app_context():
+            barrier.wait()
+            try:
+                catalogue.create_service_item(
+                    {
+                        "code": "ZJ-77",
+                        "name": "同时创建的事项",
+                        "department": "SW",
+                        "legal_basis": [],
+                    },
+                    actor=None,
+                )
+                db.session.commit()
+                outcomes.append("created")
+            except RegistryError as error:
+                db.session.rollback()
+                outcomes.append(error.message)
+
+    threads = [threading.Thread(target=create) for _ in range(4)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert sorted(outcomes) == ["created"] + ["编码 ZJ-77 已被使用。"] * 3
+    with app.app_context():
+        assert (
+            db.session.scalar(select(func.count(ServiceItem.id)).where(ServiceItem.code == "ZJ-77"))
+            == 1
+        )

@@ -102,3 +102,8 @@ def test_api_hostile_parameters(client):
         response = client.get(f"/api/v1/services?{query}")
         assert response.status_code == 200, query
         assert response.get_json()["per_page"] <= 100
+
+
+def test_api_keyword_filter_ignores_case_on_every_database(client):
+    body = client.get("/api/v1/services?q=zj-03").get_json()
+    assert [i["code"] for i in body["items"]] == ["ZJ-03"]

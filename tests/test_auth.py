@@ -256,3 +256,51 @@ def test_auth_demo_accounts_get_random_passwords_printed_once(app, runner):
     with app.app_context():
         accounts.authenticate("demo-admin", password)
         db.session.rollback()
+
+
+def test_auth_parallel_wrong_passwords_still_lock(app, make_user):
+    import threading
+
+    user = make_user("enterprise")
+    barrier = threading.Barrier(8)
+
+    def guess():
+        with app.app_context():
+            barrier.wait()
+            try:
+                accounts.authenticate(user.username, "Wrong-pass-123")
+            except RegistryError:
+                db.session.commit()
+
+    threads = [threading.Thread(target=guess) for _ in range(8)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    with app.app_context():
+        stored = db.session.get(User, user.id)
+        assert stored.locked_until is not None
+
+
+def test_auth_denials_are_audited(app, client, make_user, login):
+    assert client.get("/admin/").status_code == 302  # anonymous, sent to the login page
+    assert client.post("/logout").status_code == 400  # no CSRF token
+    user = make_user("enterprise")
+    login(user)
+    response = post_form(
+        client,
+        "/account/password",
+        {
+            "current_password": "Not-the-one-9",
+            "new_password": "Zq8!mPx4-Ltr",
+            "confirm": "Zq8!mPx4-Ltr",
+        },
+    )
+    assert response.status_code == 200
+    assert "当前密码不正确" in response.get_data(as_text=True)
+    with app.app_context():
+        entries = db.session.scalars(select(AuditEntry).where(AuditEntry.outcome == "denied")).all()
+        actions = {(e.action, e.object_id) for e in entries}
+        assert ("access.denied", "admin.dashboard") in actions
+        assert ("csrf.denied", "auth.logout") in actions
+        assert ("user.password_change", str(user.id)) in actions

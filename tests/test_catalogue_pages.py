@@ -67,7 +67,7 @@ def test_catalogue_list_paginates(client):
     assert "ZJ-11" not in first
     assert "ZJ-21" in third
     assert "ZJ-01" not in third
-    assert "26" in first  # the total is shown
+    assert "共收录中介服务事项 26 项" in re.sub(r"<[^>]+>", "", first)
 
 
 @pytest.mark.parametrize(
@@ -178,3 +178,21 @@ def test_catalogue_retired_item_leaves_the_list_but_keeps_its_page(app, client):
     assert "ZJ-25" not in _text(client.get("/services?per_page=100"))
     page = _text(client.get("/services/ZJ-25"))
     assert "已废止" in page
+
+
+@pytest.mark.parametrize(
+    "url",
+    [
+        "/services?endpoint=x",
+        "/services?per_page=1&_method=POST",
+        "/services?_external=1&per_page=5",
+        "/search?q=环评&endpoint=x",
+        "/search?q=报告&_method=POST",
+        "/search?q=报告&_anchor=x",
+    ],
+)
+def test_catalogue_url_builder_keywords_in_the_query_string_are_ignored(client, url):
+    response = client.get(url)
+    assert response.status_code == 200
+    body = response.get_data(as_text=True)
+    assert "http://" not in body.split("<main", 1)[1].split("</main>", 1)[0]

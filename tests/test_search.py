@@ -203,11 +203,15 @@ def test_search_crash_leftovers_are_drained_by_next_writer(app):
         engine = get_engine()
         # A crash after commit but before the drain: outbox rows committed, index never told.
         catalogue.get_service("ZJ-21").name = "交通影响评价报告编制"
+        # (On PostgreSQL the index is written inside the transaction, so the only way to get
+        # there is a writer whose hooks did not run at all.)
         event.remove(Session, "after_commit", engine_module._after_commit)
+        event.remove(Session, "before_commit", engine_module._before_commit)
         try:
             db.session.commit()
         finally:
             event.listen(Session, "after_commit", engine_module._after_commit)
+            event.listen(Session, "before_commit", engine_module._before_commit)
         db.session.info.pop("search_pending", None)
         assert engine.verify().stale == ["approval:SP-10", "service:ZJ-21"]
         assert engine.drain() == 2
@@ -229,7 +233,7 @@ def test_search_reindex_verify_and_repair(app, runner):
     assert runner.invoke(args=["reindex", "--verify"]).exit_code == 0
     rebuilt = runner.invoke(args=["reindex"])
     assert rebuilt.exit_code == 0
-    assert "58" in rebuilt.output
+    assert "已重建索引:58 个文档。" in rebuilt.output
 
 
 @pytest.mark.parametrize("damage", ["delete_segments", "garble_toc"])
@@ -250,6 +254,7 @@ def test_search_broken_index_is_rebuilt_not_served(app, database_url, tmp_path, 
         result = get_engine().search(SearchRequest(parse_query("环评")))
         assert result.hits[0].doc_id == "service:ZJ-03"
         assert get_engine().verify().clean
+        db.session.remove()
         db.engine.dispose()
 
 
@@ -267,4 +272,56 @@ def test_search_empty_index_beside_existing_data_is_built_on_first_use(app, data
     with fresh.app_context():
         result = get_engine().search(SearchRequest(parse_query("环评")))
         assert result.hits[0].doc_id == "service:ZJ-03"
+        db.session.remove()
         db.engine.dispose()
+
+
+@pytest.mark.parametrize(
+    "query",
+    [
+        "q=环评&department=" + "a" * 3000,
+        "q=环评&stage=" + "水" * 800,
+        "q=环评&fee_regime=" + "x" * 500,
+        "q=环评&type=" + "y" * 500,
+    ],
+)
+def test_search_oversized_filters_are_ignored(client, query):
+    assert client.get(f"/search?{query}").status_code == 200
+    response = client.get(f"/api/v1/search?{query}")
+    assert response.status_code == 200
+    assert response.get_json()["total"] >= 1
+
+
+def test_search_unlinking_reindexes_the_other_side(app):
+    with app.app_context():
+        item = catalogue.get_service("ZJ-03")
+        item.approval_items = [a for a in item.approval_items if a.code != "SP-05"]
+        db.session.commit()
+        assert get_engine().verify().clean
+    approval_hits = [h.doc_id for h in _search(app, "环境影响报告书", kind="approval").hits]
+    assert "approval:SP-05" not in approval_hits
+
+
+def test_search_threads_searching_while_the_index_changes(app):
+    import threading
+
+    errors: list[BaseException] = []
+
+    def reader():
+        with app.app_context():
+            for _ in range(15):
+                try:
+                    get_engine().search(SearchRequest(parse_query("水土保持")))
+                except BaseException as error:  # noqa: BLE001 - collected and asserted
+                    errors.append(error)
+
+    threads = [threading.Thread(target=reader) for _ in range(4)]
+    for thread in threads:
+        thread.start()
+    with app.app_context():
+        for n in range(10):
+            catalogue.get_service("ZJ-04").time_limit_note = f"第 {n} 次修改"
+            db.session.commit()
+    for thread in threads:
+        thread.join()
+    assert errors == []

@@ -41,6 +41,7 @@ def _writer(url: str, tmp: str, worker: int, queue) -> None:
             except Exception:  # noqa: BLE001 - counted, and the test fails on any
                 db.session.rollback()
                 errors += 1
+        db.session.remove()
         db.engine.dispose()
     queue.put(errors)
 

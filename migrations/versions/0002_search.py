@@ -43,7 +43,8 @@ def upgrade():
     sa.Column('kind', sa.String(length=32), nullable=False),
     sa.Column('key', sa.String(length=64), nullable=False),
     sa.Column('created_at', registry.models.types.UTCDateTime(timezone=True), nullable=False),
-    sa.PrimaryKeyConstraint('id', name=op.f('pk_search_outbox'))
+    sa.PrimaryKeyConstraint('id', name=op.f('pk_search_outbox')),
+    sqlite_autoincrement=True,
     )
     # ### end Alembic commands ###
 

@@ -16,6 +16,9 @@ class SearchOutbox(db.Model):
     """A searchable row changed: written in the same transaction as the change, drained after commit."""
 
     __tablename__ = "search_outbox"
+    # Ids must never be reused: a drainer deletes the ids it handled, and on SQLite a reused
+    # rowid would make it delete a newer, unhandled row (a lost index update, seen in testing).
+    __table_args__ = {"sqlite_autoincrement": True}
 
     id: Mapped[int] = mapped_column(primary_key=True)
     kind: Mapped[str] = mapped_column(String(32))

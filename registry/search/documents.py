@@ -178,7 +178,14 @@ def _loader(model, *options):
         yield from session.scalars(select(model).options(*options).order_by(model.code))
 
     def load_one(session: Session, key: str) -> Any:
-        return session.scalar(select(model).options(*options).where(model.code == key))
+        # populate_existing: a row already in this session's identity map may have been
+        # changed by a transaction that committed since; the document must show the latest.
+        return session.scalar(
+            select(model)
+            .options(*options)
+            .where(model.code == key)
+            .execution_options(populate_existing=True)
+        )
 
     return load_all, load_one
 

@@ -115,15 +115,29 @@ class SearchEngine:
 
     def rebuild(self, progress: Callable[[int], None] | None = None) -> int:
         """Rebuild the whole index from the database; clears the outbox it covers."""
-        with Session(db.engine) as session:
-            last = session.scalar(select(SearchOutbox.id).order_by(SearchOutbox.id.desc()))
-            if self.in_transaction:
+        if self.in_transaction:
+            with Session(db.engine) as session:
+                last = session.scalar(select(SearchOutbox.id).order_by(SearchOutbox.id.desc()))
                 count = self.backend.rebuild_in(session, all_documents(session), progress)
-            else:
-                count = self.backend.rebuild(all_documents(session), progress)
-            if last is not None:
-                session.execute(delete(SearchOutbox).where(SearchOutbox.id <= last))
-            session.commit()
+                if last is not None:
+                    session.execute(delete(SearchOutbox).where(SearchOutbox.id <= last))
+                session.commit()
+            return count
+        seen: dict[str, int | None] = {}
+
+        def documents(session: Session):
+            # Runs only once the backend holds the writer lock, so the snapshot read here is
+            # newer than anything a concurrent drainer has already written.
+            seen["last"] = session.scalar(select(SearchOutbox.id).order_by(SearchOutbox.id.desc()))
+            yield from all_documents(session)
+
+        # A read-only snapshot: a long rebuild never holds SQLite's write lock.
+        with read_only(), Session(db.engine) as session:
+            count = self.backend.rebuild(documents(session), progress)
+        if seen.get("last") is not None:
+            with Session(db.engine) as session:
+                session.execute(delete(SearchOutbox).where(SearchOutbox.id <= seen["last"]))
+                session.commit()
         return count
 
     def rebuild_broken(self) -> None:
@@ -205,6 +219,14 @@ def _before_flush(session: Session, _context, _instances) -> None:
         pending += [(kind.name, old) for old in history.deleted or () if old]
         if obj not in session.deleted:
             pending += kind.dependents(obj)
+        # Rows just unlinked from obj (an approval item dropped from a service item, say) still
+        # show obj in their own documents until they are re-indexed too.
+        state = inspect(obj)
+        for relationship in state.mapper.relationships:
+            for other in state.attrs[relationship.key].history.deleted or ():
+                other_kind = kind_for(other)
+                if other_kind is not None:
+                    pending.append((other_kind.name, other_kind.key(other)))
     for kind_name, key in dict.fromkeys(pending):
         if kind_name in KINDS and key:
             session.add(SearchOutbox(kind=kind_name, key=str(key)))
@@ -215,9 +237,11 @@ def _before_flush(session: Session, _context, _instances) -> None:
 def _before_commit(session: Session) -> None:
     """PostgreSQL backend: index inside the data's own transaction."""
     engine = _engine()
-    if engine is None or not engine.in_transaction or not session.info.get("search_pending"):
+    if engine is None or not engine.in_transaction:
         return
-    session.flush()
+    session.flush()  # before_commit runs before commit's own flush: flush so the outbox is known
+    if not session.info.get("search_pending"):
+        return
     engine.backend.drain_in(session, limit=None)
     session.info.pop("search_pending", None)
 

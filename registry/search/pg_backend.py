@@ -203,7 +203,15 @@ class PostgresBackend:
             rows = session.scalars(query).all()
             if not rows:
                 return 0
-            upserts, deletes = _documents_for(session, {(r.kind, r.key) for r in rows})
+            keys = {(r.kind, r.key) for r in rows}
+            # One writer per document at a time, taken in a fixed order (no deadlock), and the
+            # rows are read only after the lock: a transaction that committed a newer version
+            # first is seen, so an older version never overwrites it.
+            for kind, key in sorted(keys):
+                session.execute(
+                    text("SELECT pg_advisory_xact_lock(hashtext(:k))"), {"k": f"{kind}:{key}"}
+                )
+            upserts, deletes = _documents_for(session, keys)
         self.write_in(session, upserts, deletes)
         session.execute(delete(SearchOutbox).where(SearchOutbox.id.in_([r.id for r in rows])))
         return len(rows)

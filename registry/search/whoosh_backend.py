@@ -6,14 +6,19 @@ import gc
 import logging
 import shutil
 import threading
+import time
 import traceback
 import warnings
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 from whoosh import analysis as wa
 from whoosh import fields, index
 from whoosh import query as Q
+from whoosh.filedb.filestore import FileStorage
+from whoosh.index import LockError
+from whoosh.util.filelock import try_for
 from whoosh.writing import CLEAR
 
 from registry.search import analysis
@@ -22,6 +27,9 @@ from registry.search.documents import Document
 from registry.search.query import ParsedQuery
 
 log = logging.getLogger(__name__)
+
+
+OPEN_ATTEMPTS = 5
 
 
 class IndexBroken(Exception):
@@ -144,46 +152,73 @@ class WhooshBackend:
 
     # ---------------------------------------------------------------- opening
 
+    @contextmanager
+    def _directory_lock(self) -> Iterator[None]:
+        """Whoosh's own writer lock, for creating or resetting the directory itself."""
+        self.directory.mkdir(parents=True, exist_ok=True)
+        lock = FileStorage(str(self.directory)).lock(f"{index._DEF_INDEX_NAME}_WRITELOCK")
+        if not try_for(lock.acquire, timeout=self.writer_timeout, delay=0.05):
+            raise LockError("search index is locked")
+        try:
+            yield
+        finally:
+            lock.release()
+
+    def _try_open(self) -> tuple[index.Index | None, str | None]:
+        """One attempt to open (or, under the lock, create) the index."""
+        with warnings.catch_warnings():
+            # Whoosh leaves an unreadable TOC file open inside its frames; they are cleared
+            # here so that nothing keeps the file (or the exception) alive.
+            warnings.simplefilter("ignore", ResourceWarning)
+            failure = None
+            try:
+                if not index.exists_in(str(self.directory)):
+                    with self._directory_lock():
+                        if not index.exists_in(str(self.directory)):
+                            index.create_in(str(self.directory), schema())
+                ix = index.open_dir(str(self.directory))
+                with ix.searcher() as probe:
+                    probe.doc_count()
+                return ix, None
+            except LockError:
+                raise
+            except Exception as error:  # noqa: BLE001 - any failure to read counts
+                failure = f"{type(error).__name__}: {error}"
+                traceback.clear_frames(error.__traceback__)
+            gc.collect()
+            return None, failure
+
     def _open(self) -> index.Index:
         if self._ix is not None:
             return self._ix
-        failure = None
-        with warnings.catch_warnings():
-            # Whoosh leaves an unreadable TOC file open inside its frames; those are dropped
-            # below (and the exception is re-raised outside this block so that nothing keeps them).
-            warnings.simplefilter("ignore", ResourceWarning)
-            try:
-                if index.exists_in(str(self.directory)):
-                    ix = index.open_dir(str(self.directory))
-                    with ix.searcher() as probe:
-                        probe.doc_count()
-                else:
-                    self.directory.mkdir(parents=True, exist_ok=True)
-                    ix = index.create_in(str(self.directory), schema())
-            except Exception as error:  # noqa: BLE001 - any failure to read means a broken index
-                failure = f"{type(error).__name__}: {error}"
-                traceback.clear_frames(error.__traceback__)
-            if failure is not None:
-                gc.collect()
-        if failure is not None:
-            raise IndexBroken(failure)
-        self._ix = ix
-        return ix
+        # A reader can lose a race with a writer that is removing the files of segments it just
+        # merged away; only a failure that persists means the directory is really broken.
+        for attempt in range(OPEN_ATTEMPTS):
+            ix, failure = self._try_open()
+            if ix is not None:
+                self._ix = ix
+                return ix
+            time.sleep(0.05 * (attempt + 1))
+        raise IndexBroken(failure)
 
     def _reader(self):
         with self._lock:
-            ix = self._open()
-            try:
-                # Not Searcher.refresh(): it reuses segment readers by segment id and so keeps a
-                # segment's old deletion set after a commit that only deleted documents.
-                if self._searcher is None or not self._searcher.up_to_date():
-                    if self._searcher is not None:
-                        self._searcher.close()
-                    self._searcher = ix.searcher()
-            except Exception as error:  # noqa: BLE001
-                self.close()
-                raise IndexBroken(str(error)) from error
-            return self._searcher
+            for attempt in range(OPEN_ATTEMPTS):
+                ix = self._open()
+                try:
+                    # Not Searcher.refresh(): it reuses segment readers by segment id and so
+                    # keeps a segment's old deletion set after a commit that only deleted.
+                    if self._searcher is None or not self._searcher.up_to_date():
+                        if self._searcher is not None:
+                            self._searcher.close()
+                        self._searcher = None
+                        self._searcher = ix.searcher()
+                    return self._searcher
+                except Exception as error:  # noqa: BLE001
+                    failure = f"{type(error).__name__}: {error}"
+                    self.close()
+                    time.sleep(0.05 * (attempt + 1))
+            raise IndexBroken(failure)
 
     def close(self) -> None:
         """Release the searcher and the index handle."""
@@ -195,11 +230,17 @@ class WhooshBackend:
             self._facet_cache = {}
 
     def reset(self) -> None:
-        """Remove the directory's contents (used before rebuilding a broken index)."""
+        """Replace a broken directory with an empty index, holding the writer lock meanwhile so
+        that no other process writes into files that are being removed."""
         self.close()
-        if self.directory.exists():
-            shutil.rmtree(self.directory)
-        self.directory.mkdir(parents=True, exist_ok=True)
+        with self._directory_lock():
+            for path in self.directory.iterdir():
+                if not path.name.endswith("WRITELOCK"):
+                    if path.is_dir():
+                        shutil.rmtree(path)
+                    else:
+                        path.unlink()
+            index.create_in(str(self.directory), schema())
 
     # ---------------------------------------------------------------- writing
 
@@ -285,7 +326,7 @@ class WhooshBackend:
             self._facet_cache[facet] = sets
         return self._facet_cache[facet]
 
-    def _chunk_query(self, chunk: str, synonyms: analysis.Synonyms):
+    def _chunk_query(self, chunk: str, synonyms: analysis.Synonyms, searcher):
         words = analysis.SEGMENTER.words(chunk)
         content = [w for w in words if w not in analysis.STOP_TOKENS] or words
         alternatives = []
@@ -297,24 +338,22 @@ class WhooshBackend:
                 Q.Term("body", word),
             ]
             parts = [t.text for t in analysis.SEGMENTER.tokens(word) if t.text != word]
-            if len(word) >= 3 and parts:
-                # jieba may cut the indexed text differently: its sub-words must all be there.
+            if len(word) >= 3 and parts and not self._indexed(searcher, word):
+                # jieba cut the indexed text differently (the word itself is nowhere in the
+                # index): accept its sub-words instead. Skipped when the word is there, since
+                # sub-words are common and cost a pass over long posting lists.
                 options.append(
                     Q.And([Q.Or([Q.Term("title", p), Q.Term("body", p)]) for p in parts])
                 )
-            options += [
-                self._phrase_query(expansion, boost=2.0) for expansion in synonyms.expand(word)
-            ]
+            options += [self._words_query(e, boost=2.0) for e in synonyms.expand(word)]
             per_word.append(Q.Or(options))
         if per_word:
             alternatives.append(Q.And(per_word) if len(per_word) > 1 else per_word[0])
         grams = [t.text for t in analysis.bigrams(chunk)]
-        if analysis.CJK_RE.search(chunk) and len(grams) >= 1:
-            alternatives.append(
-                Q.Phrase("title_ngram", grams, boost=3.0)
-                if len(grams) > 1
-                else Q.Term("title_ngram", grams[0], boost=3.0)
-            )
+        if analysis.CJK_RE.search(chunk) and grams:
+            # Every bigram of the chunk in the (short) title: substring recall for names without
+            # a positional phrase match, which costs a position decode per candidate.
+            alternatives.append(Q.And([Q.Term("title_ngram", g) for g in grams], boost=3.0))
         lowered = chunk.lower()
         if analysis.ASCII_WORD_RE.match(lowered) and lowered.isalpha():
             alternatives += [
@@ -324,35 +363,68 @@ class WhooshBackend:
             if len(lowered) >= 4:
                 alternatives.append(Q.Prefix("pinyin", lowered, boost=1.0))
         normal = analysis.normalise(chunk)
-        alternatives += [
-            Q.Term("title_exact", normal, boost=12.0),
-            Q.Term("keyword_exact", normal, boost=8.0),
-        ]
-        alternatives += [
-            self._phrase_query(expansion, boost=3.0) for expansion in synonyms.expand(chunk)
-        ]
+        if normal:
+            alternatives += [
+                Q.Term("title_exact", normal, boost=12.0),
+                Q.Term("keyword_exact", normal, boost=8.0),
+            ]
+        alternatives += [self._words_query(e, boost=3.0) for e in synonyms.expand(chunk)]
         return Q.Or(alternatives)
 
     @staticmethod
+    def _indexed(searcher, word: str) -> bool:
+        return bool(searcher.doc_frequency("title", word) or searcher.doc_frequency("body", word))
+
+    @staticmethod
+    def _words_query(text: str, boost: float = 1.0):
+        """All words of text (a synonym expansion) in the title, or all in the body."""
+        words = analysis.SEGMENTER.words(text)
+        if not words:
+            return Q.NullQuery
+        grams = [t.text for t in analysis.bigrams(text)]
+        return Q.Or(
+            [
+                Q.And([Q.Term("title", w) for w in words], boost=boost),
+                Q.And([Q.Term("title_ngram", g) for g in grams], boost=boost),
+                Q.And([Q.Term("body", w) for w in words]),
+            ]
+        )
+
+    @staticmethod
     def _phrase_query(text: str, boost: float = 1.0):
+        """A quoted phrase: positional match in title or body."""
         words = analysis.SEGMENTER.words(text)
         if not words:
             return Q.NullQuery
         if len(words) == 1:
             return Q.Or([Q.Term("title", words[0], boost=boost), Q.Term("body", words[0])])
+        grams = [t.text for t in analysis.bigrams(text)]
         return Q.Or(
             [
                 Q.Phrase("title", words, boost=boost),
                 Q.Phrase("body", words),
-                Q.Phrase("title_ngram", [t.text for t in analysis.bigrams(text)], boost=boost),
+                Q.Phrase("title_ngram", grams, boost=boost),
             ]
         )
 
-    def build_query(self, parsed: ParsedQuery, synonyms: analysis.Synonyms):
-        """The Whoosh query for a parsed user query (no query parser: nothing can fail to parse)."""
-        parts = [self._chunk_query(chunk, synonyms) for chunk in parsed.chunks]
-        parts += [self._phrase_query(phrase, boost=4.0) for phrase in parsed.phrases]
-        main = Q.And(parts) if len(parts) > 1 else parts[0]
+    def build_query(self, parsed: ParsedQuery, synonyms: analysis.Synonyms, searcher=None):
+        """The Whoosh query for a parsed user query (no query parser: nothing can fail to parse).
+
+        Chunks made only of very common words (天津, 有限公司 …) do not have to match when
+        other chunks are given: they only raise the score of documents that have them.
+        """
+        searcher = searcher or self._reader()
+        required, optional = [], []
+        for chunk in parsed.chunks:
+            words = analysis.SEGMENTER.words(chunk)
+            common = bool(words) and all(w in analysis.STOP_TOKENS for w in words)
+            (optional if common else required).append(self._chunk_query(chunk, synonyms, searcher))
+        required += [self._phrase_query(phrase, boost=4.0) for phrase in parsed.phrases]
+        if not required:
+            required, optional = optional, []
+        main = Q.And(required) if len(required) > 1 else required[0]
+        if optional:
+            main = Q.AndMaybe(main, Q.Or(optional))
         if parsed.excluded:
             exclusions = [
                 Q.Term(f, w)
@@ -366,7 +438,15 @@ class WhooshBackend:
     def search(
         self, request: SearchRequest, synonyms: analysis.Synonyms | None = None
     ) -> SearchResult:
-        """Run the query: exact total, facet counts, one page of hits with snippets."""
+        """Run the query: exact total, facet counts, one page of hits with snippets.
+
+        One search at a time per process: the shared searcher and facet cache are replaced when
+        the index changes, which must not happen under another thread's feet.
+        """
+        with self._lock:
+            return self._search(request, synonyms)
+
+    def _search(self, request: SearchRequest, synonyms: analysis.Synonyms | None) -> SearchResult:
         synonyms = synonyms or analysis.Synonyms({})
         result = SearchResult(
             [], 0, request.page, request.per_page, notices=list(request.query.notices)
@@ -374,7 +454,7 @@ class WhooshBackend:
         if request.query.is_empty:
             return result
         searcher = self._reader()
-        query = self.build_query(request.query, synonyms)
+        query = self.build_query(request.query, synonyms, searcher)
         matched = set(searcher.docs_for_query(query))
         if not matched:
             corrected = self.suggest(request.query, searcher)
@@ -383,7 +463,7 @@ class WhooshBackend:
                 result.notices.append(
                     f"没有找到“{request.query.text}”的结果,已为您显示“{corrected.text}”的结果。"
                 )
-                query = self.build_query(corrected, synonyms)
+                query = self.build_query(corrected, synonyms, searcher)
                 matched = set(searcher.docs_for_query(query))
         allowed = matched
         for facet, value in request.filters.items():

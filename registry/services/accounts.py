@@ -7,7 +7,7 @@ import secrets
 import string
 from datetime import datetime, timedelta
 
-from sqlalchemy import select
+from sqlalchemy import select, update
 from werkzeug.security import check_password_hash, generate_password_hash
 from zxcvbn import zxcvbn
 
@@ -16,7 +16,7 @@ from registry.models.accounts import Role, User, new_session_token
 from registry.models.catalogue import Department
 from registry.models.types import utcnow
 from registry.services import audit
-from registry.services.errors import RegistryError
+from registry.services.errors import RegistryError, add_unique
 
 USERNAME_RE = re.compile(r"^[A-Za-z0-9_.-]{3,64}$")
 GENERIC_LOGIN_ERROR = "用户名或密码错误,或账户暂时无法登录。请稍后再试。"
@@ -96,8 +96,7 @@ def create_user(
         department=department,
         is_demo=is_demo,
     )
-    db.session.add(user)
-    db.session.flush()
+    add_unique(db.session, user, "username", "该用户名已被使用。")
     audit.record(
         "user.create",
         actor=actor,
@@ -130,10 +129,7 @@ def authenticate(username: str, password: str, *, now: datetime | None = None) -
     password_ok = check_password_hash(user.password_hash, password or "")
     if locked or not user.is_enabled or not password_ok:
         if not locked and not password_ok:
-            user.failed_logins += 1
-            if user.failed_logins >= max_failures:
-                user.locked_until = now + lockout
-                user.failed_logins = 0
+            _count_failure(user, now=now, max_failures=max_failures, lockout=lockout)
         reason = "locked" if locked else ("disabled" if not user.is_enabled else "bad password")
         audit.record(
             "auth.login",
@@ -151,6 +147,24 @@ def authenticate(username: str, password: str, *, now: datetime | None = None) -
     return user
 
 
+def _count_failure(user: User, *, now: datetime, max_failures: int, lockout: timedelta) -> None:
+    """Count a failed password atomically in the database (parallel guesses cannot overwrite
+    each other's count) and lock the account once the count reaches the limit."""
+    failures = db.session.execute(
+        update(User)
+        .where(User.id == user.id)
+        .values(failed_logins=User.failed_logins + 1)
+        .returning(User.failed_logins)
+    ).scalar_one()
+    if failures >= max_failures:
+        db.session.execute(
+            update(User)
+            .where(User.id == user.id)
+            .values(locked_until=now + lockout, failed_logins=0)
+        )
+    db.session.refresh(user)
+
+
 def end_all_sessions(user: User) -> None:
     """Rotate the session token so every existing session and remember cookie stops working."""
     user.session_token = new_session_token()
@@ -165,6 +179,14 @@ def logout(user: User) -> None:
 def change_password(user: User, current: str, new: str) -> None:
     """Change a password after checking the current one; ends every other session."""
     if not check_password_hash(user.password_hash, current or ""):
+        audit.record(
+            "user.password_change",
+            actor=user,
+            object_type="user",
+            object_id=user.id,
+            outcome="denied",
+            detail="wrong current password",
+        )
         raise RegistryError("current_password", "当前密码不正确。")
     if current == new:
         raise RegistryError("new_password", "新密码不能与当前密码相同。")

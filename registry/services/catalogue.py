@@ -21,7 +21,7 @@ from registry.models.catalogue import (
 )
 from registry.sanitize import plain_text, sanitize_html
 from registry.services import audit
-from registry.services.errors import NotFound, RegistryError
+from registry.services.errors import NotFound, RegistryError, add_unique
 
 CODE_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_-]{0,31}$")
 SERVICE_RELATIONS = {"stages": "code", "approval_items": "code"}
@@ -81,14 +81,20 @@ def service_query(filters: ServiceFilters) -> Select:
     if filters.may_self_prepare is not None:
         query = query.where(ServiceItem.may_self_prepare.is_(filters.may_self_prepare))
     if filters.q:
-        pattern = f"%{_like_escape(filters.q.strip())}%"
+        # Case-insensitive on both databases (SQLite's LIKE ignores ASCII case, PostgreSQL's
+        # does not). Full-text search with ranking lives at /search; this is the list filter.
+        pattern = f"%{_like_escape(filters.q.strip().lower())}%"
         query = query.where(
             or_(
-                ServiceItem.name.like(pattern, escape="\\"),
-                ServiceItem.code.like(pattern, escape="\\"),
-                ServiceItem.applicability.like(pattern, escape="\\"),
-                func.cast(ServiceItem.abbreviations, db.String).like(pattern, escape="\\"),
-                func.cast(ServiceItem.legal_basis, db.String).like(pattern, escape="\\"),
+                func.lower(ServiceItem.name).like(pattern, escape="\\"),
+                func.lower(ServiceItem.code).like(pattern, escape="\\"),
+                func.lower(ServiceItem.applicability).like(pattern, escape="\\"),
+                func.lower(func.cast(ServiceItem.abbreviations, db.String)).like(
+                    pattern, escape="\\"
+                ),
+                func.lower(func.cast(ServiceItem.legal_basis, db.String)).like(
+                    pattern, escape="\\"
+                ),
             )
         )
     return query.order_by(ServiceItem.code)
@@ -351,8 +357,7 @@ def create_service_item(data: dict, *, actor: Any) -> ServiceItem:
     _unique_code(ServiceItem, code, None)
     item = ServiceItem(code=code)
     _apply_service(item, data)
-    db.session.add(item)
-    db.session.flush()
+    add_unique(db.session, item, "code", f"编码 {code} 已被使用。")
     audit.record(
         "service_item.create",
         actor=actor,
@@ -435,8 +440,7 @@ def create_approval_item(data: dict, *, actor: Any) -> ApprovalItem:
     _unique_code(ApprovalItem, code, None)
     item = ApprovalItem(code=code)
     _apply_approval(item, data)
-    db.session.add(item)
-    db.session.flush()
+    add_unique(db.session, item, "code", f"编码 {code} 已被使用。")
     audit.record(
         "approval_item.create",
         actor=actor,
@@ -511,8 +515,7 @@ def create_department(data: dict, *, actor: Any) -> Department:
     _unique_code(Department, code, None)
     item = Department(code=code, is_active=True)
     _apply_department(item, data)
-    db.session.add(item)
-    db.session.flush()
+    add_unique(db.session, item, "code", f"编码 {code} 已被使用。")
     audit.record(
         "department.create",
         actor=actor,

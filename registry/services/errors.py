@@ -24,3 +24,16 @@ class Forbidden(RegistryError):
 
     def __init__(self, message: str = "无权执行此操作"):
         super().__init__(None, message)
+
+
+def add_unique(session, obj, field: str, message: str) -> None:
+    """Add and flush obj; a unique-constraint race (two people creating the same code at once)
+    becomes a RegistryError on field instead of a 500. The caller rolls back, as on any
+    RegistryError, so the failed flush leaves nothing behind."""
+    from sqlalchemy.exc import IntegrityError
+
+    session.add(obj)
+    try:
+        session.flush()
+    except IntegrityError:
+        raise RegistryError(field, message) from None

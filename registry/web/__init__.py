@@ -57,7 +57,7 @@ def _reset_context(_exc=None) -> None:
 
 def _expire_idle_session() -> None:
     """Idle and absolute session timeouts, checked on every request of a signed-in user."""
-    if not current_user.is_authenticated:
+    if request.endpoint == "static" or not current_user.is_authenticated:
         return
     now = time.time()
     idle = current_app.config["SESSION_IDLE_MINUTES"] * 60
@@ -85,6 +85,7 @@ def _guard():
     if can(current_user, action):
         return None
     if not current_user.is_authenticated:
+        record_denial(f"anonymous; {request.endpoint} needs {action}")
         if request.blueprint == "api":
             abort(401)
         flash("请先登录。", "info")
@@ -93,20 +94,27 @@ def _guard():
     return None
 
 
-def _deny(detail: str) -> None:
-    """Record a refused attempt in the audit log (its own small commit) and answer 403."""
-    g.denied = True
-    actor = current_user if current_user.is_authenticated else None
+def record_denial(detail: str, action: str = "access.denied") -> None:
+    """Write one refused attempt to the audit log in its own small transaction."""
+    user = current_user._get_current_object() if current_user.is_authenticated else None
+    actor_id, actor_name = (user.id, user.username) if user is not None else (None, None)
     db.session.rollback()
+    write_intent.set(True)  # this is a write, whatever the request's method
     audit.record(
-        "access.denied",
-        actor=actor,
+        action,
+        actor_name=actor_name,
         outcome="denied",
         object_type="endpoint",
         object_id=request.endpoint,
         detail=f"{request.method} {request.path}: {detail}",
-    )
+    ).actor_id = actor_id
     db.session.commit()
+
+
+def _deny(detail: str) -> None:
+    """Record a refused attempt and answer 403."""
+    g.denied = True
+    record_denial(detail)
     abort(403)
 
 

@@ -27,7 +27,7 @@ from registry.web.forms import (
     tristate_raw,
     tristate_value,
 )
-from registry.web.params import page_args
+from registry.web.params import AUDIT_FILTERS, link_args, page_args
 
 bp = Blueprint("admin", __name__, url_prefix="/admin")
 
@@ -458,5 +458,5 @@ def audit_log():
         "admin/audit_log.html",
         entries=entries,
         result=catalogue.Page(list(entries), total or 0, page, per_page),
-        args={k: v for k, v in request.args.items() if k != "page"},
+        args=link_args(AUDIT_FILTERS),
     )

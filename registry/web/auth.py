@@ -90,6 +90,7 @@ def account():
 
 @bp.route("/account/password", methods=["GET", "POST"])
 @require(SIGNED_IN)
+@limiter.limit(_login_limit, methods=["POST"])
 def change_password():
     """Change password; every other session of this user ends."""
     form = ChangePasswordForm()
@@ -101,7 +102,8 @@ def change_password():
             try:
                 accounts.change_password(user, form.current_password.data, form.new_password.data)
             except RegistryError as error:
-                db.session.rollback()
+                # Nothing was changed; what is pending is the audit entry of a refused attempt.
+                db.session.commit()
                 apply_error(form, error)
             else:
                 db.session.commit()

@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
-from flask import Blueprint, abort, render_template, request
+from flask import Blueprint, abort, render_template
 
 from registry.models.catalogue import FeeRegime
 from registry.policy import PUBLIC, require
 from registry.services import catalogue
 from registry.services.errors import NotFound
-from registry.web.params import page_args, service_filters
+from registry.web.params import CATALOGUE_FILTERS, link_args, page_args, service_filters
 
 bp = Blueprint("catalogue", __name__)
 
@@ -28,7 +28,7 @@ def list_services():
         departments=catalogue.list_departments(),
         approval_items=catalogue.list_approval_items(),
         fee_regimes=[f.value for f in FeeRegime],
-        args={k: v for k, v in request.args.items() if k != "page"},
+        args=link_args(CATALOGUE_FILTERS),
     )
 
 

@@ -49,9 +49,19 @@ def install(app: Flask) -> None:
 
     @app.errorhandler(CSRFError)
     def csrf_error(error):
+        from registry.web import record_denial
+
+        record_denial(f"CSRF: {error.description}", action="csrf.denied")
         return render_error(
             400, "页面已过期或请求来源无法验证(CSRF 校验失败),请刷新页面后重新提交。"
         )
+
+    @app.errorhandler(429)
+    def rate_limited(error):
+        from registry.web import record_denial
+
+        record_denial("rate limit exceeded", action="ratelimit.denied")
+        return render_error(429)
 
     @app.errorhandler(HTTPException)
     def http_error(error: HTTPException):

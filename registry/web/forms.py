@@ -39,6 +39,19 @@ def tristate_raw(value: bool | None) -> str:
     return "" if value is None else ("yes" if value else "no")
 
 
+class Form(FlaskForm):
+    """Base form: WTForms' own messages (not a valid integer, date …) in Simplified Chinese."""
+
+    class Meta:
+        locales = ("zh",)
+
+        def get_translations(self, form):
+            # Flask-WTF would hand this to Flask-Babel; we use WTForms' bundled catalogue.
+            from wtforms.i18n import get_translations
+
+            return get_translations(self.locales)
+
+
 def apply_error(form: FlaskForm, error: RegistryError) -> None:
     """Put a domain error onto its form field, or onto the form as a whole."""
     field = getattr(form, error.field, None) if error.field else None
@@ -48,14 +61,14 @@ def apply_error(form: FlaskForm, error: RegistryError) -> None:
         form.form_errors.append(error.message)
 
 
-class LoginForm(FlaskForm):
+class LoginForm(Form):
     """Sign in."""
 
     username = StringField("用户名", validators=[DataRequired("请输入用户名。"), Length(max=64)])
     password = PasswordField("密码", validators=[DataRequired("请输入密码。"), Length(max=128)])
 
 
-class ChangePasswordForm(FlaskForm):
+class ChangePasswordForm(Form):
     """Change one's own password."""
 
     current_password = PasswordField("当前密码", validators=[DataRequired("请输入当前密码。")])
@@ -63,11 +76,11 @@ class ChangePasswordForm(FlaskForm):
     confirm = PasswordField("再次输入新密码", validators=[DataRequired("请再次输入新密码。")])
 
 
-class ConfirmForm(FlaskForm):
+class ConfirmForm(Form):
     """An empty form that only carries the CSRF token (logout, enable/disable)."""
 
 
-class RetireForm(FlaskForm):
+class RetireForm(Form):
     """Retire an entry, with a reason for the audit log."""
 
     reason = StringField("原因", validators=[DataRequired("请填写原因。"), Length(max=200)])
@@ -77,7 +90,7 @@ _UNITS = options([("", "—"), *((u.value, u.value) for u in TimeUnit)])
 _VALIDITY = options((v.value, v.value) for v in Validity)
 
 
-class DepartmentForm(FlaskForm):
+class DepartmentForm(Form):
     """Create or edit a department."""
 
     code = StringField("部门编码", validators=[DataRequired("请填写编码。"), Length(max=32)])
@@ -90,7 +103,7 @@ class DepartmentForm(FlaskForm):
     source_note = StringField("来源标记", validators=[Optional(), Length(max=500)])
 
 
-class _CatalogueEntryForm(FlaskForm):
+class _CatalogueEntryForm(Form):
     code = StringField("编码", validators=[DataRequired("请填写编码。"), Length(max=32)])
     stages = SelectMultipleField("审批阶段", choices=[], validate_choice=False)
     stage_note = StringField("阶段说明", validators=[Optional(), Length(max=500)])
@@ -153,7 +166,7 @@ class ApprovalItemForm(_CatalogueEntryForm):
     )
 
 
-class UserForm(FlaskForm):
+class UserForm(Form):
     """Admin creates an account."""
 
     username = StringField("用户名", validators=[DataRequired("请填写用户名。"), Length(max=64)])

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+
 from flask import current_app, request
 
 from registry.models.catalogue import FeeRegime
@@ -9,6 +11,31 @@ from registry.sanitize import plain_text
 from registry.services.catalogue import ServiceFilters
 
 MAX_PAGE = 10_000
+CODE_RE = re.compile(r"^[A-Za-z0-9_-]{1,32}$")
+
+CATALOGUE_FILTERS = (
+    "q",
+    "stage",
+    "department",
+    "fee_regime",
+    "approval_item",
+    "may_self_prepare",
+    "per_page",
+)
+SEARCH_FILTERS = ("q", "type", "stage", "department", "fee_regime", "per_page")
+AUDIT_FILTERS = ("action", "object_id", "per_page")
+
+
+def link_args(allowed: tuple[str, ...]) -> dict[str, str]:
+    """The query-string values that pagination and facet links carry over: only known filter
+    names (never url_for's own keywords such as endpoint, _method or _external), length-capped."""
+    return {k: v[:200] for k, v in request.args.items() if k in allowed and v}
+
+
+def code_arg(name: str) -> str | None:
+    """A code-like parameter (stage, department, approval item); anything else is ignored."""
+    value = (request.args.get(name) or "").strip()
+    return value if CODE_RE.match(value) else None
 
 
 def page_args() -> tuple[int, int]:
@@ -35,10 +62,10 @@ def service_filters() -> ServiceFilters:
         fee = None
     text = plain_text(request.args.get("q"))[:100] or None
     return ServiceFilters(
-        stage=(request.args.get("stage") or None),
-        department=(request.args.get("department") or None),
+        stage=code_arg("stage"),
+        department=code_arg("department"),
         fee_regime=fee,
-        approval_item=(request.args.get("approval_item") or None),
+        approval_item=code_arg("approval_item"),
         may_self_prepare=_flag("may_self_prepare"),
         q=text,
     )

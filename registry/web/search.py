@@ -4,27 +4,30 @@ from __future__ import annotations
 
 from flask import Blueprint, render_template, request
 
+from registry.models.catalogue import FeeRegime
 from registry.policy import PUBLIC, require
 from registry.search.base import SearchRequest, SearchResult
 from registry.search.documents import FACET_LABELS, KINDS
 from registry.search.engine import get_engine
 from registry.search.query import parse_query
 from registry.services import catalogue
-from registry.web.params import page_args
+from registry.web.params import SEARCH_FILTERS, code_arg, link_args, page_args
 
 bp = Blueprint("search", __name__)
+FEE_VALUES = {f.value for f in FeeRegime} | {"待核实"}
 
 
 def search_request() -> SearchRequest:
     """A SearchRequest from the query string (never raises)."""
     page, per_page = page_args()
     kind = request.args.get("type") or None
+    fee = request.args.get("fee_regime") or None
     return SearchRequest(
         query=parse_query(request.args.get("q")),
         kind=kind if kind in KINDS else None,
-        stage=(request.args.get("stage") or None),
-        department=(request.args.get("department") or None),
-        fee_regime=(request.args.get("fee_regime") or None),
+        stage=code_arg("stage"),
+        department=code_arg("department"),
+        fee_regime=fee if fee in FEE_VALUES else None,
         page=page,
         per_page=per_page,
     )
@@ -57,5 +60,5 @@ def search_page():
         result=result,
         labels=facet_labels(),
         facet_names=FACET_LABELS,
-        args={k: v for k, v in request.args.items() if k != "page"},
+        args=link_args(SEARCH_FILTERS),
     )
