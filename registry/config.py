@@ -36,6 +36,7 @@ DEFAULTS: dict[str, object] = {
     "WTF_CSRF_TIME_LIMIT": 3600,
     "PER_PAGE": 20,
     "TIMEZONE": "Asia/Shanghai",
+    "PROXY_COUNT": 0,  # trusted reverse proxies in front of the app (X-Forwarded-For/Proto/Host)
 }
 
 # Settings whose environment value is parsed as JSON (numbers, booleans, objects).
@@ -47,6 +48,7 @@ _TYPED = {
     "SESSION_COOKIE_SECURE",
     "PER_PAGE",
     "SEARCH_WRITER_TIMEOUT",
+    "PROXY_COUNT",
     "SQLALCHEMY_ENGINE_OPTIONS",
 }
 

@@ -304,3 +304,22 @@ def test_auth_denials_are_audited(app, client, make_user, login):
         assert ("access.denied", "admin.dashboard") in actions
         assert ("csrf.denied", "auth.logout") in actions
         assert ("user.password_change", str(user.id)) in actions
+
+
+@pytest.mark.parametrize("app_config", [{"PROXY_COUNT": 1}])
+def test_auth_audit_sees_the_client_behind_one_proxy(app, client):
+    client.get("/admin/", headers={"X-Forwarded-For": "203.0.113.7"})
+    with app.app_context():
+        entry = db.session.scalars(
+            select(AuditEntry).where(AuditEntry.action == "access.denied")
+        ).one()
+        assert entry.ip == "203.0.113.7"
+
+
+def test_auth_forwarded_header_is_not_trusted_without_a_proxy(app, client):
+    client.get("/admin/", headers={"X-Forwarded-For": "203.0.113.7"})
+    with app.app_context():
+        entry = db.session.scalars(
+            select(AuditEntry).where(AuditEntry.action == "access.denied")
+        ).one()
+        assert entry.ip == "127.0.0.1"

@@ -148,6 +148,7 @@ class WhooshBackend:
         self._searcher = None
         self._facet_cache: dict = {}
         self._facet_generation = None
+        self._segment_facets: dict = {}
         self._lock = threading.RLock()
 
     # ---------------------------------------------------------------- opening
@@ -312,18 +313,39 @@ class WhooshBackend:
         }
 
     def _facet_sets(self, searcher, facet: str) -> dict[str, frozenset[int]]:
-        """Posting sets per facet value, cached until the index changes."""
+        """Document sets per facet value, cached until the index changes.
+
+        Built per segment and kept per (segment, deletions): after a commit only the new or
+        changed segments are read again, not the whole index.
+        """
         generation = searcher.ixreader.generation() if hasattr(searcher, "ixreader") else None
         if generation != self._facet_generation:
             self._facet_cache = {}
             self._facet_generation = generation
-        if facet not in self._facet_cache:
-            field = FACET_FIELDS[facet]
-            sets = {}
-            for raw in searcher.lexicon(field):
-                value = raw.decode("utf-8") if isinstance(raw, bytes) else raw
-                sets[value] = frozenset(searcher.postings(field, raw).all_ids())
-            self._facet_cache[facet] = sets
+        if facet in self._facet_cache:
+            return self._facet_cache[facet]
+        field = FACET_FIELDS[facet]
+        combined: dict[str, set[int]] = {}
+        live_keys = set()
+        for sub, offset in searcher.leaf_searchers():
+            reader = sub.reader()
+            segment = reader.segment() if hasattr(reader, "segment") else None
+            key = (segment.segment_id(), segment.deleted_count(), field) if segment else None
+            local = self._segment_facets.get(key) if key else None
+            if local is None:
+                local = {}
+                for raw in reader.lexicon(field):
+                    value = raw.decode("utf-8") if isinstance(raw, bytes) else raw
+                    local[value] = list(reader.postings(field, raw).all_ids())
+                if key:
+                    self._segment_facets[key] = local
+            if key:
+                live_keys.add(key)
+            for value, ids in local.items():
+                combined.setdefault(value, set()).update(i + offset for i in ids)
+        for key in [k for k in self._segment_facets if k[2] == field and k not in live_keys]:
+            del self._segment_facets[key]
+        self._facet_cache[facet] = {v: frozenset(ids) for v, ids in combined.items()}
         return self._facet_cache[facet]
 
     def _chunk_query(self, chunk: str, synonyms: analysis.Synonyms, searcher):
