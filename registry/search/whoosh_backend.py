@@ -16,6 +16,7 @@ from pathlib import Path
 from whoosh import analysis as wa
 from whoosh import fields, index
 from whoosh import query as Q
+from whoosh.collectors import TopCollector
 from whoosh.filedb.filestore import FileStorage
 from whoosh.index import LockError
 from whoosh.util.filelock import try_for
@@ -134,6 +135,23 @@ def _fields(document: Document) -> dict:
         "fee_regime": ",".join(facets.get("fee_regime", [])),
         "hash": document.content_hash(),
     }
+
+
+class _CountingCollector(TopCollector):
+    """One pass over the matches: every matching document is counted (for the exact total and
+    facet counts) and only those the filters allow are scored into the top-N heap."""
+
+    def __init__(self, limit: int, wanted: frozenset[int] | None) -> None:
+        super().__init__(limit=limit, usequality=False)
+        self.wanted = wanted
+        self.matched: set[int] = set()
+
+    def collect(self, sub_docnum):
+        docnum = self.offset + sub_docnum
+        self.matched.add(docnum)
+        if self.wanted is None or docnum in self.wanted:
+            return super().collect(sub_docnum)
+        return None
 
 
 class WhooshBackend:
@@ -476,9 +494,15 @@ class WhooshBackend:
         if request.query.is_empty:
             return result
         searcher = self._reader()
+        wanted = None  # documents allowed by the facet filters (None: no filter)
+        for facet, value in request.filters.items():
+            docs = self._facet_sets(searcher, facet).get(value, frozenset())
+            wanted = docs if wanted is None else wanted & docs
+        limit = request.page * request.per_page
         query = self.build_query(request.query, synonyms, searcher)
-        matched = set(searcher.docs_for_query(query))
-        if not matched:
+        collector = _CountingCollector(limit, wanted)
+        searcher.search_with_collector(query, collector)
+        if not collector.matched:
             corrected = self.suggest(request.query, searcher)
             if corrected is not None:
                 result.suggestion = corrected.text
@@ -486,21 +510,19 @@ class WhooshBackend:
                     f"没有找到“{request.query.text}”的结果,已为您显示“{corrected.text}”的结果。"
                 )
                 query = self.build_query(corrected, synonyms, searcher)
-                matched = set(searcher.docs_for_query(query))
-        allowed = matched
-        for facet, value in request.filters.items():
-            allowed = allowed & self._facet_sets(searcher, facet).get(value, frozenset())
-        result.total = len(allowed)
+                collector = _CountingCollector(limit, wanted)
+                searcher.search_with_collector(query, collector)
+        matched = collector.matched
+        result.total = len(matched if wanted is None else matched & wanted)
         for facet in FACET_FIELDS:
             counts = {
                 value: len(docs & matched)
                 for value, docs in self._facet_sets(searcher, facet).items()
             }
             result.facets[facet] = {k: v for k, v in sorted(counts.items()) if v}
-        if not allowed:
+        if not result.total:
             return result
-        limit = request.page * request.per_page
-        hits = searcher.search(query, filter=allowed, limit=limit, terms=False)
+        hits = collector.results()
         terms = self._highlight_terms(request.query, synonyms)
         for hit in hits[(request.page - 1) * request.per_page : limit]:
             stored = hit.fields()
