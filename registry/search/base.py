@@ -82,6 +82,15 @@ class Drift:
         """No difference at all."""
         return not (self.missing or self.extra or self.stale)
 
+    @classmethod
+    def between(cls, expected: dict[str, str], actual: dict[str, str]) -> Drift:
+        """The drift of an index holding actual (doc_id → hash) from the expected set."""
+        return cls(
+            missing=sorted(set(expected) - set(actual)),
+            extra=sorted(set(actual) - set(expected)),
+            stale=sorted(k for k in set(expected) & set(actual) if expected[k] != actual[k]),
+        )
+
 
 class Backend(Protocol):
     """What the rest of the application needs from a search engine."""
@@ -102,6 +111,18 @@ class Backend(Protocol):
 
     def health(self) -> dict:
         """A short description of the index state."""
+
+
+def highlight_terms(parsed: ParsedQuery, synonyms) -> list[str]:
+    """The words to mark in snippets: each chunk, its jieba words and its synonyms."""
+    from registry.search import analysis
+
+    terms = []
+    for chunk in [*parsed.chunks, *parsed.phrases]:
+        terms.append(chunk)
+        terms += analysis.SEGMENTER.words(chunk)
+        terms += synonyms.expand(chunk)
+    return [t for t in terms if t not in analysis.STOP_TOKENS]
 
 
 def make_snippet(text: str, terms: Iterable[str], width: int = 80) -> Markup:

@@ -154,7 +154,7 @@ class SearchEngine:
     def verify(self) -> Drift:
         """Compare the index with the database."""
         try:
-            return self.backend.verify(self.expected_hashes())
+            return Drift.between(self.expected_hashes(), self.backend.stored_hashes())
         except IndexBroken:
             return Drift(missing=["<index unreadable>"])
 

@@ -18,7 +18,7 @@ from sqlalchemy.orm import Session
 from registry.extensions import db
 from registry.models.search import SearchDocument, SearchOutbox
 from registry.search import analysis
-from registry.search.base import Drift, Hit, SearchRequest, SearchResult, make_snippet
+from registry.search.base import Hit, SearchRequest, SearchResult, highlight_terms, make_snippet
 from registry.search.documents import Document
 from registry.search.query import ParsedQuery
 
@@ -248,15 +248,6 @@ class PostgresBackend:
                 session.execute(select(SearchDocument.doc_id, SearchDocument.content_hash)).all()
             )
 
-    def verify(self, expected: dict[str, str]) -> Drift:
-        """Compare with what the database says should be indexed."""
-        actual = self.stored_hashes()
-        return Drift(
-            missing=sorted(set(expected) - set(actual)),
-            extra=sorted(set(actual) - set(expected)),
-            stale=sorted(k for k in set(expected) & set(actual) if expected[k] != actual[k]),
-        )
-
     def health(self) -> dict:
         """Document count."""
         count = db.session.scalar(select(func.count()).select_from(SearchDocument))
@@ -304,7 +295,7 @@ class PostgresBackend:
                 "offset": (request.page - 1) * request.per_page,
             },
         ).all()
-        terms = _highlight_terms(request.query, synonyms)
+        terms = highlight_terms(request.query, synonyms)
         for row in rows:
             result.hits.append(
                 Hit(
@@ -393,12 +384,3 @@ class PostgresBackend:
             )
             target = full or target
         return analysis.best_homophone(chunk, candidates, target)
-
-
-def _highlight_terms(parsed: ParsedQuery, synonyms: analysis.Synonyms) -> list[str]:
-    terms = []
-    for chunk in [*parsed.chunks, *parsed.phrases]:
-        terms.append(chunk)
-        terms += analysis.SEGMENTER.words(chunk)
-        terms += synonyms.expand(chunk)
-    return [t for t in terms if t not in analysis.STOP_TOKENS]

@@ -23,7 +23,7 @@ from whoosh.util.filelock import try_for
 from whoosh.writing import CLEAR
 
 from registry.search import analysis
-from registry.search.base import Drift, Hit, SearchRequest, SearchResult, make_snippet
+from registry.search.base import Hit, SearchRequest, SearchResult, highlight_terms, make_snippet
 from registry.search.documents import Document
 from registry.search.query import ParsedQuery
 
@@ -523,7 +523,7 @@ class WhooshBackend:
         if not result.total:
             return result
         hits = collector.results()
-        terms = self._highlight_terms(request.query, synonyms)
+        terms = highlight_terms(request.query, synonyms)
         for hit in hits[(request.page - 1) * request.per_page : limit]:
             stored = hit.fields()
             text = stored.get("body") or ""
@@ -539,15 +539,6 @@ class WhooshBackend:
                 )
             )
         return result
-
-    @staticmethod
-    def _highlight_terms(parsed: ParsedQuery, synonyms: analysis.Synonyms) -> list[str]:
-        terms = []
-        for chunk in [*parsed.chunks, *parsed.phrases]:
-            terms.append(chunk)
-            terms += analysis.SEGMENTER.words(chunk)
-            terms += synonyms.expand(chunk)
-        return [t for t in terms if t not in analysis.STOP_TOKENS]
 
     def suggest(self, parsed: ParsedQuery, searcher=None) -> ParsedQuery | None:
         """Did-you-mean: homophones (same pinyin) and pinyin typos mapped back to real words."""
@@ -584,12 +575,3 @@ class WhooshBackend:
             candidates += stored.get("keywords", "").split()
             candidates += analysis.SEGMENTER.words(stored.get("title", ""))
         return analysis.best_homophone(chunk, candidates, target)
-
-    def verify(self, expected: dict[str, str]) -> Drift:
-        """Compare ids and hashes with what the database says should be indexed."""
-        actual = self.stored_hashes()
-        return Drift(
-            missing=sorted(set(expected) - set(actual)),
-            extra=sorted(set(actual) - set(expected)),
-            stale=sorted(k for k in set(expected) & set(actual) if expected[k] != actual[k]),
-        )
