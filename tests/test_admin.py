@@ -253,3 +253,12 @@ def test_admin_two_people_creating_the_same_code_at_once(app):
             db.session.scalar(select(func.count(ServiceItem.id)).where(ServiceItem.code == "ZJ-77"))
             == 1
         )
+
+
+def test_admin_audit_log_filters_by_object(app, admin_client):
+    post_form(admin_client, "/admin/services/ZJ-25/retire", {"retire-reason": "政策调整"})
+    page = html.unescape(admin_client.get("/admin/audit?object_id=ZJ-25").get_data(as_text=True))
+    assert "service_item.retire" in page
+    assert "ZJ-04" not in page
+    dashboard = admin_client.get("/admin/").get_data(as_text=True)
+    assert "26" in dashboard

@@ -229,3 +229,8 @@ def set_enabled(
 def find_user(username: str) -> User | None:
     """Look a user up by username."""
     return db.session.scalar(select(User).where(User.username == username))
+
+
+def list_users() -> list[User]:
+    """All accounts, by role then username."""
+    return list(db.session.scalars(select(User).order_by(User.role, User.username)))

@@ -64,3 +64,21 @@ def changed_fields(before: dict | None, after: dict | None) -> list[str]:
     """Names of fields whose value differs between two snapshots."""
     before, after = before or {}, after or {}
     return sorted(k for k in set(before) | set(after) if before.get(k) != after.get(k))
+
+
+def list_entries(*, action: str | None, object_id: str | None, page: int, per_page: int):
+    """One page of the audit log, newest first, optionally for one action and/or object."""
+    from sqlalchemy import func, select
+
+    from registry.services.catalogue import Page
+
+    query = select(AuditEntry)
+    if action:
+        query = query.where(AuditEntry.action == action[:64])
+    if object_id:
+        query = query.where(AuditEntry.object_id == object_id[:64])
+    total = db.session.scalar(select(func.count()).select_from(query.subquery())) or 0
+    entries = db.session.scalars(
+        query.order_by(AuditEntry.id.desc()).limit(per_page).offset((page - 1) * per_page)
+    ).all()
+    return Page(list(entries), total, page, per_page)

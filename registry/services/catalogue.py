@@ -575,3 +575,20 @@ def retire_department(item: Department, *, actor: Any, reason: str) -> None:
         after=audit.snapshot(item),
         detail=reason,
     )
+
+
+def counts() -> dict[str, int]:
+    """How many entries of each kind exist (admin dashboard)."""
+    from registry.models.accounts import User
+    from registry.models.audit import AuditEntry
+
+    return {
+        name: db.session.scalar(select(func.count(model.id))) or 0
+        for name, model in (
+            ("service_items", ServiceItem),
+            ("approval_items", ApprovalItem),
+            ("departments", Department),
+            ("users", User),
+            ("audit", AuditEntry),
+        )
+    }

@@ -6,14 +6,12 @@ import re
 
 from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
 from flask_login import current_user
-from sqlalchemy import func, select
 
 from registry.extensions import db
 from registry.models.accounts import User
-from registry.models.audit import AuditEntry
 from registry.models.catalogue import ApprovalItem, Department, ServiceItem
 from registry.policy import require
-from registry.services import accounts, catalogue
+from registry.services import accounts, audit, catalogue
 from registry.services.errors import NotFound, RegistryError
 from registry.web.forms import (
     ApprovalItemForm,
@@ -145,14 +143,7 @@ def _save(form, build, save, template: str, **context):
 @require("catalogue.manage")
 def dashboard():
     """Admin home with counts."""
-    counts = {
-        "service_items": db.session.scalar(select(func.count(ServiceItem.id))),
-        "approval_items": db.session.scalar(select(func.count(ApprovalItem.id))),
-        "departments": db.session.scalar(select(func.count(Department.id))),
-        "users": db.session.scalar(select(func.count(User.id))),
-        "audit": db.session.scalar(select(func.count(AuditEntry.id))),
-    }
-    return render_template("admin/dashboard.html", counts=counts)
+    return render_template("admin/dashboard.html", counts=catalogue.counts())
 
 
 # ------------------------------------------------------------------ service items
@@ -416,9 +407,8 @@ def list_users():
             db.session.commit()
             flash(f"已创建账户 {user.username}。", "success")
             return redirect(url_for("admin.list_users"))
-    users = db.session.scalars(select(User).order_by(User.role, User.username)).all()
     return render_template(
-        "admin/list_users.html", users=users, form=form, toggle_form=ConfirmForm()
+        "admin/list_users.html", users=accounts.list_users(), form=form, toggle_form=ConfirmForm()
     )
 
 
@@ -443,20 +433,15 @@ def toggle_user(user_id: int, verb: str):
 def audit_log():
     """The audit log, newest first, filterable by action and object."""
     page, per_page = page_args()
-    query = select(AuditEntry)
-    action = request.args.get("action") or None
-    object_id = request.args.get("object_id") or None
-    if action:
-        query = query.where(AuditEntry.action == action)
-    if object_id:
-        query = query.where(AuditEntry.object_id == object_id)
-    total = db.session.scalar(select(func.count()).select_from(query.subquery()))
-    entries = db.session.scalars(
-        query.order_by(AuditEntry.id.desc()).limit(per_page).offset((page - 1) * per_page)
-    ).all()
+    result = audit.list_entries(
+        action=request.args.get("action") or None,
+        object_id=request.args.get("object_id") or None,
+        page=page,
+        per_page=per_page,
+    )
     return render_template(
         "admin/audit_log.html",
-        entries=entries,
-        result=catalogue.Page(list(entries), total or 0, page, per_page),
+        entries=result.items,
+        result=result,
         args=link_args(AUDIT_FILTERS),
     )
