@@ -19,6 +19,7 @@ DEFAULTS: dict[str, object] = {
     "SEARCH_INDEX_DIR": str(PROJECT_ROOT / "search_index"),
     "SEARCH_BACKEND": "whoosh",  # or "postgresql" (several app nodes on one PostgreSQL database)
     "SEARCH_WRITER_TIMEOUT": 30,
+    "SEARCH_REBUILD_PROCS": 2,
     "SEEDS_DIR": str(PROJECT_ROOT / "seeds"),
     "RATELIMIT_STORAGE_URI": "memory://",
     "RATELIMIT_HEADERS_ENABLED": True,
@@ -48,6 +49,7 @@ _TYPED = {
     "SESSION_COOKIE_SECURE",
     "PER_PAGE",
     "SEARCH_WRITER_TIMEOUT",
+    "SEARCH_REBUILD_PROCS",
     "PROXY_COUNT",
     "SQLALCHEMY_ENGINE_OPTIONS",
 }

@@ -325,3 +325,66 @@ def test_search_threads_searching_while_the_index_changes(app):
     for thread in threads:
         thread.join()
     assert errors == []
+
+
+def _whoosh_only(app):
+    if app.config["SEARCH_BACKEND"] != "whoosh":
+        pytest.skip("only the Whoosh backend keeps an index on disk")
+
+
+def test_search_parallel_rebuild_gives_the_same_index(app, monkeypatch):
+    import multiprocessing
+
+    from registry.search import whoosh_backend
+
+    _whoosh_only(app)
+    if multiprocessing.get_start_method() != "fork":
+        pytest.skip("the parallel rebuild needs the fork start method")
+    queries = ["环评", "shuibao", "住建委", "施工图审查", '"水土保持"', "勘察 -岩土"]
+    before = {q: sorted(h.doc_id for h in _search(app, q, per_page=50).hits) for q in queries}
+    monkeypatch.setattr(whoosh_backend, "PARALLEL_FROM", 10)
+    monkeypatch.setattr(whoosh_backend, "PARALLEL_BATCH", 8)
+    with app.app_context():
+        engine = get_engine()
+        engine.backend.rebuild_procs = 2
+        assert engine.rebuild() == 58
+        health = engine.backend.health()
+        assert health["documents"] == 58
+        assert health["segments"] >= 2  # written by the worker processes, one segment each
+        assert engine.verify().clean
+    after = {q: sorted(h.doc_id for h in _search(app, q, per_page=50).hits) for q in queries}
+    assert after == before
+    assert all(after.values())
+    assert _top(app, "环评")[0] == "service:ZJ-03"
+
+
+def test_search_request_commits_do_not_merge_and_segments_stay_few(app, client, make_user, login):
+    """Each request's commit adds a small segment; merging happens after the response."""
+    from registry.search import whoosh_backend
+
+    _whoosh_only(app)
+    login(make_user("admin"))
+    data = {
+        "code": "ZJ-96",
+        "stages": ["2"],
+        "department": "ZJW",
+        "legal_basis": "地方规定 | | | [GK]",
+        "validity": "有效",
+        "fee_regime": "",
+        "time_limit_unit": "",
+        "may_self_prepare": "",
+        "covered_by_regional_assessment": "",
+    }
+    rounds = whoosh_backend.MAX_SEGMENTS + 4
+    for n in range(rounds):
+        url = "/admin/services/new" if n == 0 else "/admin/services/ZJ-96/edit"
+        response = post_form(client, url, {**data, "name": f"海绵城市第{n}版专项咨询"})
+        assert response.status_code == 302, response.get_data(as_text=True)
+        response.close()  # what the WSGI server does once the response is sent
+        with app.app_context():
+            segments = get_engine().backend.health()["segments"]
+        assert segments <= whoosh_backend.MAX_SEGMENTS + 1
+    with app.app_context():
+        assert get_engine().verify().clean
+    assert _top(app, f"海绵城市第{rounds - 1}版") == ["service:ZJ-96"]
+    assert _top(app, "海绵城市第0版") == []

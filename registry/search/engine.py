@@ -7,7 +7,7 @@ import logging
 from collections.abc import Callable
 from pathlib import Path
 
-from flask import Flask, current_app, has_app_context
+from flask import Flask, after_this_request, current_app, g, has_app_context, has_request_context
 from sqlalchemy import delete, event, inspect, select
 from sqlalchemy.orm import Session
 
@@ -41,6 +41,7 @@ class SearchEngine:
             self.backend = WhooshBackend(
                 Path(app.config["SEARCH_INDEX_DIR"]),
                 writer_timeout=float(app.config["SEARCH_WRITER_TIMEOUT"]),
+                rebuild_procs=int(app.config.get("SEARCH_REBUILD_PROCS", 2)),
             )
         self._started = False
 
@@ -112,6 +113,30 @@ class SearchEngine:
             handled += len(done)
             if len(done) < limit:
                 return handled
+
+    def maintain(self) -> None:
+        """Merge small index segments when there are too many; failures only log."""
+        try:
+            self.backend.maintain()
+        except Exception:  # noqa: BLE001 - the next write tries again
+            log.exception("search: merging segments failed")
+
+    def maintain_later(self) -> None:
+        """Merge after the response has been sent (the user does not wait), or now outside a
+        request (CLI, tests)."""
+        if self.in_transaction:
+            return
+        if not has_request_context():
+            self.maintain()
+            return
+        if g.get("search_maintenance"):
+            return
+        g.search_maintenance = True
+
+        @after_this_request
+        def _schedule(response):
+            response.call_on_close(self.maintain)
+            return response
 
     def rebuild(self, progress: Callable[[int], None] | None = None) -> int:
         """Rebuild the whole index from the database; clears the outbox it covers."""
@@ -255,6 +280,8 @@ def _after_commit(session: Session) -> None:
         engine.drain()
     except Exception:  # noqa: BLE001 - rows stay in the outbox; the next drain takes them
         log.exception("search: drain after commit failed; left for the next writer")
+        return
+    engine.maintain_later()
 
 
 def _after_rollback(session: Session) -> None:

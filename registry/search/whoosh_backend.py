@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import gc
+import itertools
 import logging
+import multiprocessing
 import shutil
 import threading
 import time
@@ -19,8 +21,10 @@ from whoosh import query as Q
 from whoosh.collectors import TopCollector
 from whoosh.filedb.filestore import FileStorage
 from whoosh.index import LockError
+from whoosh.reading import EmptyReader, MultiReader, SegmentReader
+from whoosh.searching import Searcher
 from whoosh.util.filelock import try_for
-from whoosh.writing import CLEAR
+from whoosh.writing import CLEAR, MERGE_SMALL
 
 from registry.search import analysis
 from registry.search.base import Hit, SearchRequest, SearchResult, highlight_terms, make_snippet
@@ -31,6 +35,12 @@ log = logging.getLogger(__name__)
 
 
 OPEN_ATTEMPTS = 5
+# Request writes commit without merging (a merge can take hundreds of milliseconds); small
+# segments are merged after the response once there are more than this many.
+MAX_SEGMENTS = 8
+# Rebuilds of at least this many documents use several processes (when allowed).
+PARALLEL_FROM = 2000
+PARALLEL_BATCH = 256  # documents handed to a worker process at a time
 
 
 class IndexBroken(Exception):
@@ -159,11 +169,17 @@ class WhooshBackend:
 
     name = "whoosh"
 
-    def __init__(self, directory: Path, *, writer_timeout: float = 30.0) -> None:
+    def __init__(
+        self, directory: Path, *, writer_timeout: float = 30.0, rebuild_procs: int = 1
+    ) -> None:
         self.directory = Path(directory)
         self.writer_timeout = writer_timeout
+        # The worker processes must inherit the segmenter's domain dictionary: fork only.
+        forks = multiprocessing.get_start_method() == "fork"
+        self.rebuild_procs = max(1, rebuild_procs) if forks else 1
         self._ix: index.Index | None = None
         self._searcher = None
+        self._segment_readers: dict[str, SegmentReader] = {}
         self._facet_cache: dict = {}
         self._facet_generation = None
         self._segment_facets: dict = {}
@@ -225,13 +241,9 @@ class WhooshBackend:
             for attempt in range(OPEN_ATTEMPTS):
                 ix = self._open()
                 try:
-                    # Not Searcher.refresh(): it reuses segment readers by segment id and so
-                    # keeps a segment's old deletion set after a commit that only deleted.
                     if self._searcher is None or not self._searcher.up_to_date():
-                        if self._searcher is not None:
-                            self._searcher.close()
                         self._searcher = None
-                        self._searcher = ix.searcher()
+                        self._searcher = self._fresh_searcher(ix)
                     return self._searcher
                 except Exception as error:  # noqa: BLE001
                     failure = f"{type(error).__name__}: {error}"
@@ -239,11 +251,50 @@ class WhooshBackend:
                     time.sleep(0.05 * (attempt + 1))
             raise IndexBroken(failure)
 
+    def _fresh_searcher(self, ix: index.Index) -> Searcher:
+        """A searcher over the latest generation that reuses the readers of unchanged segments.
+
+        Not Searcher.refresh(): it reuses readers by segment id and so keeps a segment's old
+        deletion set after a commit that only deleted. Here a reused reader is handed the new
+        generation's segment object, which carries the current deletions, so after a
+        one-document commit only the new segment is opened (opening a large one copies its
+        term file into memory).
+        """
+        toc = ix._read_toc()
+        old, kept, readers = self._segment_readers, {}, []
+        try:
+            for segment in toc.segments:
+                key = segment.segment_id()
+                reader = old.pop(key, None)
+                if reader is None:
+                    reader = SegmentReader(
+                        ix.storage, toc.schema, segment, generation=toc.generation
+                    )
+                elif reader.segment() is not segment:
+                    # Deletions live on the segment object, read by the reader and its
+                    # per-document reader (and cached once as a set); postings and stored
+                    # fields never change.
+                    reader._segment = segment
+                    reader._perdoc._segment = segment
+                    reader.__dict__.pop("deleted_docs_set", None)
+                kept[key] = reader
+                readers.append(reader)
+        finally:
+            for reader in old.values():
+                reader.close()
+            self._segment_readers = kept
+        if not readers:
+            return Searcher(EmptyReader(toc.schema), fromindex=ix)
+        # A MultiReader even for one segment: it carries this generation, the reused readers
+        # carry the one they were opened at.
+        return Searcher(MultiReader(readers, generation=toc.generation), fromindex=ix)
+
     def close(self) -> None:
         """Release the searcher and the index handle."""
         with self._lock:
-            if self._searcher is not None:
-                self._searcher.close()
+            for reader in self._segment_readers.values():
+                reader.close()
+            self._segment_readers = {}
             self._searcher = None
             self._ix = None
             self._facet_cache = {}
@@ -274,31 +325,53 @@ class WhooshBackend:
         Loading after the lock means two processes draining at once cannot write an older
         version of a row over a newer one: the second waits, then reads the newer row.
         """
-        ix = self._open()
-        writer = ix.writer(timeout=self.writer_timeout)
-        try:
-            upserts, deletes = load()
-            for doc_id in deletes:
-                writer.delete_by_term("doc_id", doc_id)
-            for document in upserts:
-                writer.update_document(**_fields(document))
-        except BaseException:
-            writer.cancel()
-            raise
-        if upserts or deletes:
-            writer.commit()
-        else:
-            writer.cancel()
+        with self._lock:
+            ix = self._open()
+            writer = ix.writer(timeout=self.writer_timeout)
+            try:
+                upserts, deletes = load()
+                # Old versions are found with the long-lived searcher (the lock is held, so it
+                # is at the writer's generation): the writer's own would open every segment.
+                searcher = self._reader()
+                for doc_id in [*deletes, *(d.doc_id for d in upserts)]:
+                    writer.delete_by_term("doc_id", doc_id, searcher=searcher)
+                for document in upserts:
+                    writer.add_document(**_fields(document))
+            except BaseException:
+                writer.cancel()
+                raise
+            if upserts or deletes:
+                writer.commit(merge=False)
+            else:
+                writer.cancel()
+
+    def maintain(self) -> None:
+        """Merge small segments once there are too many (after a response, or from the CLI)."""
+        with self._lock:
+            ix = self._open()
+            if len(ix._segments()) <= MAX_SEGMENTS:
+                return
+            try:
+                writer = ix.writer(timeout=1.0)
+            except LockError:
+                return  # another process is writing; it or the next writer merges
+            writer.commit(mergetype=MERGE_SMALL)
 
     def rebuild(
         self, documents: Iterable[Document], progress: Callable[[int], None] | None = None
     ) -> int:
         """Replace every segment with a fresh build (readers switch over at commit)."""
         ix = self._open()
-        writer = ix.writer(timeout=self.writer_timeout, limitmb=256)
+        documents = iter(documents)
+        head = list(itertools.islice(documents, PARALLEL_FROM))
+        options: dict = {"timeout": self.writer_timeout, "limitmb": 256}
+        if self.rebuild_procs > 1 and len(head) == PARALLEL_FROM:
+            # Whoosh's multiprocess writer: each process analyses and writes its own segment.
+            options |= {"procs": self.rebuild_procs, "multisegment": True, "batchsize": PARALLEL_BATCH}
+        writer = ix.writer(**options)
         count = 0
         try:
-            for document in documents:
+            for document in itertools.chain(head, documents):
                 writer.add_document(**_fields(document))
                 count += 1
                 if progress is not None:
@@ -333,37 +406,39 @@ class WhooshBackend:
     def _facet_sets(self, searcher, facet: str) -> dict[str, frozenset[int]]:
         """Document sets per facet value, cached until the index changes.
 
-        Built per segment and kept per (segment, deletions): after a commit only the new or
-        changed segments are read again, not the whole index.
+        Kept per segment (by segment id alone: deleting documents does not change postings,
+        and deleted documents never match) and per (segment, offset), so after a commit only
+        the new segment is read and the rest are set unions.
         """
-        generation = searcher.ixreader.generation() if hasattr(searcher, "ixreader") else None
+        generation = searcher.ixreader.generation()
         if generation != self._facet_generation:
             self._facet_cache = {}
             self._facet_generation = generation
         if facet in self._facet_cache:
             return self._facet_cache[facet]
         field = FACET_FIELDS[facet]
-        combined: dict[str, set[int]] = {}
-        live_keys = set()
+        parts: dict[str, list[frozenset[int]]] = {}
+        live = set()
         for sub, offset in searcher.leaf_searchers():
             reader = sub.reader()
-            segment = reader.segment() if hasattr(reader, "segment") else None
-            key = (segment.segment_id(), segment.deleted_count(), field) if segment else None
-            local = self._segment_facets.get(key) if key else None
-            if local is None:
-                local = {}
+            key = (reader.segment().segment_id(), field, offset)
+            shifted = self._segment_facets.get(key)
+            if shifted is None:
+                shifted = {}
                 for raw in reader.lexicon(field):
                     value = raw.decode("utf-8") if isinstance(raw, bytes) else raw
-                    local[value] = list(reader.postings(field, raw).all_ids())
-                if key:
-                    self._segment_facets[key] = local
-            if key:
-                live_keys.add(key)
-            for value, ids in local.items():
-                combined.setdefault(value, set()).update(i + offset for i in ids)
-        for key in [k for k in self._segment_facets if k[2] == field and k not in live_keys]:
+                    shifted[value] = frozenset(
+                        i + offset for i in reader.postings(field, raw).all_ids()
+                    )
+                self._segment_facets[key] = shifted
+            live.add(key)
+            for value, ids in shifted.items():
+                parts.setdefault(value, []).append(ids)
+        for key in [k for k in self._segment_facets if k[1] == field and k not in live]:
             del self._segment_facets[key]
-        self._facet_cache[facet] = {v: frozenset(ids) for v, ids in combined.items()}
+        self._facet_cache[facet] = {
+            v: sets[0] if len(sets) == 1 else frozenset().union(*sets) for v, sets in parts.items()
+        }
         return self._facet_cache[facet]
 
     def _chunk_query(self, chunk: str, synonyms: analysis.Synonyms, searcher):
