@@ -367,7 +367,11 @@ class WhooshBackend:
         options: dict = {"timeout": self.writer_timeout, "limitmb": 256}
         if self.rebuild_procs > 1 and len(head) == PARALLEL_FROM:
             # Whoosh's multiprocess writer: each process analyses and writes its own segment.
-            options |= {"procs": self.rebuild_procs, "multisegment": True, "batchsize": PARALLEL_BATCH}
+            options |= {
+                "procs": self.rebuild_procs,
+                "multisegment": True,
+                "batchsize": PARALLEL_BATCH,
+            }
         writer = ix.writer(**options)
         count = 0
         try:
