@@ -388,3 +388,40 @@ def test_search_request_commits_do_not_merge_and_segments_stay_few(app, client, 
         assert get_engine().verify().clean
     assert _top(app, f"海绵城市第{rounds - 1}版") == ["service:ZJ-96"]
     assert _top(app, "海绵城市第0版") == []
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "环评",
+        "水土保持 方案",
+        '"水土保持"',
+        '"施工图 审查"',
+        '"生产建设项目水土保持方案"',
+        '"环境影响评价 报告"',
+        "勘察 -岩土",
+        "shuibao",
+        "kanc",
+        "住建委 测绘",
+        "天津 生态环境局",
+        "环坪",
+    ],
+)
+def test_search_set_evaluation_matches_whoosh(app, text):
+    """The set algebra that counts matches agrees with Whoosh's own matchers, query by query,
+    and again after documents were deleted and re-added."""
+    from registry.search.whoosh_sets import Evaluation
+
+    _whoosh_only(app)
+    with app.app_context():
+        engine = get_engine()
+        backend = engine.backend
+        for round_ in range(2):
+            searcher = backend._reader()
+            query = backend.build_query(parse_query(text), engine.synonyms, searcher)
+            evaluation, matched = backend._evaluate(searcher, query)
+            assert matched == frozenset(searcher.docs_for_query(query)), round_
+            assert evaluation.of(query) >= matched
+            for n in range(3):  # new versions: deletions in old segments, new small segments
+                catalogue.get_service("ZJ-04").time_limit_note = f"第 {n} 次修改"
+                db.session.commit()

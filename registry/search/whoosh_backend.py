@@ -18,7 +18,6 @@ from pathlib import Path
 from whoosh import analysis as wa
 from whoosh import fields, index
 from whoosh import query as Q
-from whoosh.collectors import TopCollector
 from whoosh.filedb.filestore import FileStorage
 from whoosh.index import LockError
 from whoosh.reading import EmptyReader, MultiReader, SegmentReader
@@ -30,6 +29,7 @@ from registry.search import analysis
 from registry.search.base import Hit, SearchRequest, SearchResult, highlight_terms, make_snippet
 from registry.search.documents import Document
 from registry.search.query import ParsedQuery
+from registry.search.whoosh_sets import Evaluation, TermSets, rank
 
 log = logging.getLogger(__name__)
 
@@ -147,23 +147,6 @@ def _fields(document: Document) -> dict:
     }
 
 
-class _CountingCollector(TopCollector):
-    """One pass over the matches: every matching document is counted (for the exact total and
-    facet counts) and only those the filters allow are scored into the top-N heap."""
-
-    def __init__(self, limit: int, wanted: frozenset[int] | None) -> None:
-        super().__init__(limit=limit, usequality=False)
-        self.wanted = wanted
-        self.matched: set[int] = set()
-
-    def collect(self, sub_docnum):
-        docnum = self.offset + sub_docnum
-        self.matched.add(docnum)
-        if self.wanted is None or docnum in self.wanted:
-            return super().collect(sub_docnum)
-        return None
-
-
 class WhooshBackend:
     """Index, search with facets, rebuild and verify, on one Whoosh directory."""
 
@@ -183,6 +166,8 @@ class WhooshBackend:
         self._facet_cache: dict = {}
         self._facet_generation = None
         self._segment_facets: dict = {}
+        self._term_sets = TermSets()
+        self._deleted: tuple[int | None, frozenset[int]] = (None, frozenset())
         self._lock = threading.RLock()
 
     # ---------------------------------------------------------------- opening
@@ -577,11 +562,9 @@ class WhooshBackend:
         for facet, value in request.filters.items():
             docs = self._facet_sets(searcher, facet).get(value, frozenset())
             wanted = docs if wanted is None else wanted & docs
-        limit = request.page * request.per_page
         query = self.build_query(request.query, synonyms, searcher)
-        collector = _CountingCollector(limit, wanted)
-        searcher.search_with_collector(query, collector)
-        if not collector.matched:
+        evaluation, matched = self._evaluate(searcher, query)
+        if not matched:
             corrected = self.suggest(request.query, searcher)
             if corrected is not None:
                 result.suggestion = corrected.text
@@ -589,10 +572,9 @@ class WhooshBackend:
                     f"没有找到“{request.query.text}”的结果,已为您显示“{corrected.text}”的结果。"
                 )
                 query = self.build_query(corrected, synonyms, searcher)
-                collector = _CountingCollector(limit, wanted)
-                searcher.search_with_collector(query, collector)
-        matched = collector.matched
-        result.total = len(matched if wanted is None else matched & wanted)
+                evaluation, matched = self._evaluate(searcher, query)
+        candidates = matched if wanted is None else matched & wanted
+        result.total = len(candidates)
         for facet in FACET_FIELDS:
             counts = {
                 value: len(docs & matched)
@@ -601,23 +583,34 @@ class WhooshBackend:
             result.facets[facet] = {k: v for k, v in sorted(counts.items()) if v}
         if not result.total:
             return result
-        hits = collector.results()
+        limit = request.page * request.per_page
+        ranked = rank(evaluation, query, candidates, limit)
         terms = highlight_terms(request.query, synonyms)
-        for hit in hits[(request.page - 1) * request.per_page : limit]:
-            stored = hit.fields()
-            text = stored.get("body") or ""
-            snippet = make_snippet(text, terms)
+        for docnum, score in ranked[(request.page - 1) * request.per_page : limit]:
+            stored = searcher.stored_fields(docnum)
+            snippet = make_snippet(stored.get("body") or "", terms)
             result.hits.append(
                 Hit(
-                    stored["doc_id"],
-                    stored["kind"],
-                    stored["title"],
-                    stored["url"],
-                    snippet,
-                    float(hit.score or 0),
+                    stored["doc_id"], stored["kind"], stored["title"], stored["url"], snippet, score
                 )
             )
         return result
+
+    def _evaluate(self, searcher, query) -> tuple[Evaluation, frozenset[int]]:
+        """The query's matching documents, deleted ones removed."""
+        evaluation = Evaluation(searcher, self._term_sets)
+        return evaluation, evaluation.of(query) - self._deleted_docs(searcher)
+
+    def _deleted_docs(self, searcher) -> frozenset[int]:
+        generation = searcher.ixreader.generation()
+        if self._deleted[0] != generation:
+            deleted = frozenset(
+                docnum + offset
+                for sub, offset in searcher.leaf_searchers()
+                for docnum in sub.reader().deleted_docs_set
+            )
+            self._deleted = (generation, deleted)
+        return self._deleted[1]
 
     def suggest(self, parsed: ParsedQuery, searcher=None) -> ParsedQuery | None:
         """Did-you-mean: homophones (same pinyin) and pinyin typos mapped back to real words."""
