@@ -155,23 +155,30 @@ class Evaluation:
             self.idf[key] = self.searcher.idf(fieldname, text)
         return self.idf[key]
 
-    def score(self, node, doc: int) -> float:
-        """The score of a document already known to match node."""
+    def scores(self, node, pool: frozenset[int]) -> dict[int, float]:
+        """Scores of the pool's documents that match node, computed node by node: each
+        matching (document, term) pair costs one dictionary update, non-matching parts nothing."""
+        docs = self.of(node) & pool
+        if not docs:
+            return {}
         boost = getattr(node, "boost", 1.0)
         if isinstance(node, Q.Term):
-            return boost * self._idf(node.fieldname, node.text)
+            return dict.fromkeys(docs, boost * self._idf(node.fieldname, node.text))
         if isinstance(node, Q.Phrase):
-            return boost * sum(self._idf(node.fieldname, w) for w in node.words)
+            weight = boost * sum(self._idf(node.fieldname, w) for w in node.words)
+            return dict.fromkeys(docs, weight)
         if isinstance(node, Q.Prefix):
-            return boost
+            return dict.fromkeys(docs, boost)
         if isinstance(node, Q.AndNot):
-            return self.score(node.a, doc)
-        if isinstance(node, Q.AndMaybe):
-            extra = self.score(node.b, doc) if doc in self.of(node.b) else 0.0
-            return self.score(node.a, doc) + extra
-        if isinstance(node, Q.And | Q.Or):
-            return boost * sum(self.score(c, doc) for c in node.subqueries if doc in self.of(c))
-        return 0.0
+            return self.scores(node.a, docs)
+        children = [node.a, node.b] if isinstance(node, Q.AndMaybe) else node.subqueries
+        total: dict[int, float] = {}
+        for child in children:
+            for doc, value in self.scores(child, docs).items():
+                total[doc] = total.get(doc, 0.0) + value
+        if boost != 1.0:
+            total = {doc: value * boost for doc, value in total.items()}
+        return total
 
     def weighted_leaves(self, node, weight: float = 1.0) -> list[tuple[float, object]]:
         """(path weight × idf, leaf) for every leaf under node; excluded parts left out."""
@@ -211,9 +218,9 @@ def rank(evaluation: Evaluation, root, candidates: frozenset[int], limit: int) -
                 break
         pool = frozenset(picked)
     reader = evaluation.searcher.reader()
+    scores = evaluation.scores(root, pool)
     scored = sorted(
-        (-evaluation.score(root, doc), reader.doc_field_length(doc, "title", 0), doc)
-        for doc in pool
+        (-scores.get(doc, 0.0), reader.doc_field_length(doc, "title", 0), doc) for doc in pool
     )
     ranked = [(doc, -negative) for negative, _length, doc in scored[:limit]]
     if len(ranked) < limit and len(pool) < len(candidates):
