@@ -21,6 +21,9 @@ DEFAULTS: dict[str, object] = {
     "SEARCH_WRITER_TIMEOUT": 30,
     "SEARCH_REBUILD_PROCS": 2,
     "SEEDS_DIR": str(PROJECT_ROOT / "seeds"),
+    "UPLOAD_DIR": None,  # filled in as instance/uploads when unset
+    "UPLOAD_MAX_BYTES": 10 * 1024 * 1024,
+    "MAX_CONTENT_LENGTH": 12 * 1024 * 1024,  # a request (form + one file) at most
     "RATELIMIT_STORAGE_URI": "memory://",
     "RATELIMIT_HEADERS_ENABLED": True,
     "LOGIN_RATE_LIMIT": "10 per minute",
@@ -50,6 +53,8 @@ _TYPED = {
     "PER_PAGE",
     "SEARCH_WRITER_TIMEOUT",
     "SEARCH_REBUILD_PROCS",
+    "UPLOAD_MAX_BYTES",
+    "MAX_CONTENT_LENGTH",
     "PROXY_COUNT",
     "SQLALCHEMY_ENGINE_OPTIONS",
 }

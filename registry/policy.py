@@ -20,6 +20,12 @@ PERMISSIONS: dict[str, frozenset[Role]] = {
     "catalogue.manage": frozenset({Role.ADMIN}),
     "audit.read": frozenset({Role.ADMIN}),
     "users.manage": frozenset({Role.ADMIN}),
+    # Marketplace (per-object rules — own provider, own project — are checked in services).
+    "providers.self": frozenset({Role.PROVIDER}),  # apply (入驻), keep profile, offers, quotes
+    "providers.review": frozenset({Role.ADMIN}),
+    "projects.own": frozenset({Role.ENTERPRISE}),  # own projects, selection requests, ratings
+    "projects.staff": frozenset({Role.STAFF, Role.ADMIN}),
+    "ratings.moderate": frozenset({Role.ADMIN}),
 }
 
 ACTIONS = frozenset(PERMISSIONS) | {PUBLIC, SIGNED_IN}

@@ -11,9 +11,53 @@ from registry.models.catalogue import (
     TimeUnit,
     Validity,
 )
+from registry.models.market import (
+    RATING_PARTS,
+    Award,
+    BehaviourEvent,
+    BehaviourKind,
+    Engagement,
+    EngagementStatus,
+    Exclusion,
+    OwnerRating,
+    Quote,
+    RequestStatus,
+    SelectionMethod,
+    SelectionRequest,
+)
+from registry.models.projects import Enterprise, Project, ProjectCategory
+from registry.models.providers import (
+    REGIONS,
+    Offer,
+    Provider,
+    ProviderStatus,
+    Qualification,
+    Upload,
+)
 from registry.models.search import SearchDocument, SearchOutbox
 
 __all__ = [
+    "RATING_PARTS",
+    "REGIONS",
+    "Award",
+    "BehaviourEvent",
+    "BehaviourKind",
+    "Engagement",
+    "EngagementStatus",
+    "Enterprise",
+    "Exclusion",
+    "Offer",
+    "OwnerRating",
+    "Project",
+    "ProjectCategory",
+    "Provider",
+    "ProviderStatus",
+    "Qualification",
+    "Quote",
+    "RequestStatus",
+    "SelectionMethod",
+    "SelectionRequest",
+    "Upload",
     "ApprovalItem",
     "AuditEntry",
     "Department",

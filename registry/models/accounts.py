@@ -12,6 +12,7 @@ from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from registry.extensions import db
 from registry.models.catalogue import Department
+from registry.models.projects import Enterprise
 from registry.models.types import UTCDateTime, utcnow
 
 
@@ -55,6 +56,7 @@ class User(UserMixin, db.Model):
     password_hash: Mapped[str] = mapped_column(String(255))
     role: Mapped[str] = mapped_column(String(16))
     department_id: Mapped[int | None] = mapped_column(ForeignKey("departments.id"))
+    enterprise_id: Mapped[int | None] = mapped_column(ForeignKey("enterprises.id"))
     session_token: Mapped[str] = mapped_column(String(64), unique=True, default=new_session_token)
     is_enabled: Mapped[bool] = mapped_column(Boolean, default=True)
     is_demo: Mapped[bool] = mapped_column(Boolean, default=False)
@@ -65,6 +67,7 @@ class User(UserMixin, db.Model):
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
 
     department: Mapped[Department | None] = relationship()
+    enterprise: Mapped[Enterprise | None] = relationship()
 
     def get_id(self) -> str:
         """Flask-Login stores the rotating session token, never the primary key."""

@@ -4,10 +4,11 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import DDL, JSON, ForeignKey, String, event
+from sqlalchemy import JSON, ForeignKey, String
 from sqlalchemy.orm import Mapped, mapped_column
 
 from registry.extensions import db
+from registry.models.evidence import append_only, triggers
 from registry.models.types import UTCDateTime, utcnow
 
 
@@ -30,29 +31,7 @@ class AuditEntry(db.Model):
     detail: Mapped[str | None] = mapped_column(String(500))
 
 
-# Database-level guard: the log stays append-only even against raw SQL.
-SQLITE_TRIGGERS = [
-    "CREATE TRIGGER IF NOT EXISTS audit_log_no_update BEFORE UPDATE ON audit_log "
-    "BEGIN SELECT RAISE(ABORT, 'audit_log is append-only'); END",
-    "CREATE TRIGGER IF NOT EXISTS audit_log_no_delete BEFORE DELETE ON audit_log "
-    "BEGIN SELECT RAISE(ABORT, 'audit_log is append-only'); END",
-]
-POSTGRESQL_TRIGGERS = [
-    "CREATE OR REPLACE FUNCTION audit_log_append_only() RETURNS trigger AS $$ "
-    "BEGIN RAISE EXCEPTION 'audit_log is append-only'; END; $$ LANGUAGE plpgsql",
-    "CREATE TRIGGER audit_log_no_change BEFORE UPDATE OR DELETE ON audit_log "
-    "FOR EACH ROW EXECUTE FUNCTION audit_log_append_only()",
-]
-
-for _statement in SQLITE_TRIGGERS:
-    event.listen(AuditEntry.__table__, "after_create", DDL(_statement).execute_if(dialect="sqlite"))
-for _statement in POSTGRESQL_TRIGGERS:
-    event.listen(
-        AuditEntry.__table__, "after_create", DDL(_statement).execute_if(dialect="postgresql")
-    )
-
-
-@event.listens_for(AuditEntry, "before_update")
-@event.listens_for(AuditEntry, "before_delete")
-def _refuse_change(_mapper, _connection, _target):
-    raise PermissionError("audit_log is append-only")
+# Database-level guard: the log stays append-only even against raw SQL (migration 0001 runs these).
+SQLITE_TRIGGERS = triggers("audit_log")["sqlite"]
+POSTGRESQL_TRIGGERS = triggers("audit_log")["postgresql"]
+append_only(AuditEntry)

@@ -1,0 +1,144 @@
+"""The provider aggregate: intermediary firms (中介机构), their qualifications, offers and uploads."""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+from decimal import Decimal
+from enum import StrEnum
+
+from sqlalchemy import (
+    Boolean,
+    Date,
+    ForeignKey,
+    Integer,
+    Numeric,
+    String,
+    Text,
+    UniqueConstraint,
+)
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from registry.extensions import db
+from registry.models.catalogue import ServiceItem
+from registry.models.types import UTCDateTime, utcnow
+
+
+class ProviderStatus(StrEnum):
+    """Where a provider stands in entry review (入驻)."""
+
+    DRAFT = "草稿"
+    PENDING = "待审核"
+    RETURNED = "已退回"
+    ACTIVE = "已入驻"
+    SUSPENDED = "已暂停"
+
+
+REGIONS = ("滨海高新区", "滨海新区其他区域", "天津市其他区", "外省市")
+
+
+class Upload(db.Model):
+    """A stored file (a qualification scan, a service result): checked type and size, content by hash."""
+
+    __tablename__ = "uploads"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    filename: Mapped[str] = mapped_column(String(255))
+    content_type: Mapped[str] = mapped_column(String(100))
+    size: Mapped[int] = mapped_column(Integer)
+    sha256: Mapped[str] = mapped_column(String(64))
+    uploaded_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
+class Provider(db.Model):
+    """An intermediary firm, identified by its unified social credit code (统一社会信用代码)."""
+
+    __tablename__ = "providers"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    uscc: Mapped[str] = mapped_column(String(18), unique=True)
+    name: Mapped[str] = mapped_column(String(200))
+    legal_representative: Mapped[str] = mapped_column(String(50))
+    address: Mapped[str] = mapped_column(String(300))
+    region: Mapped[str] = mapped_column(String(32))
+    contact_name: Mapped[str] = mapped_column(String(50))
+    contact_phone: Mapped[str] = mapped_column(String(50))
+    licence_scope: Mapped[str] = mapped_column(Text)
+    status: Mapped[str] = mapped_column(String(8), default=ProviderStatus.DRAFT.value)
+    review_note: Mapped[str | None] = mapped_column(Text)
+    submitted_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    reviewed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    reviewed_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    account_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"), unique=True)
+    # Filled by the credit module; None means 未评级.
+    grade: Mapped[str | None] = mapped_column(String(4))
+    credit_score: Mapped[Decimal | None] = mapped_column(Numeric(5, 2))
+    blacklisted_until: Mapped[date | None] = mapped_column(Date)
+    is_demo: Mapped[bool] = mapped_column(Boolean, default=False)
+    version: Mapped[int] = mapped_column(Integer, default=1)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow)
+
+    qualifications: Mapped[list[Qualification]] = relationship(
+        back_populates="provider", cascade="all, delete-orphan", order_by="Qualification.id"
+    )
+    offers: Mapped[list[Offer]] = relationship(
+        back_populates="provider", cascade="all, delete-orphan", order_by="Offer.id"
+    )
+
+    __mapper_args__ = {"version_id_col": version}  # noqa: RUF012 - SQLAlchemy's API
+
+    @property
+    def is_active(self) -> bool:
+        """Active in the marketplace (entry approved, not suspended)."""
+        return self.status == ProviderStatus.ACTIVE.value
+
+    def is_blacklisted(self, on: date) -> bool:
+        """Whether a blacklisting is in force on the given day."""
+        return self.blacklisted_until is not None and self.blacklisted_until >= on
+
+    def __repr__(self) -> str:
+        return f"<Provider {self.uscc}>"
+
+
+class Qualification(db.Model):
+    """A qualification certificate (资质) with its validity."""
+
+    __tablename__ = "qualifications"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    provider_id: Mapped[int] = mapped_column(ForeignKey("providers.id", ondelete="CASCADE"))
+    kind: Mapped[str] = mapped_column(String(100))
+    grade: Mapped[str | None] = mapped_column(String(50))
+    certificate_no: Mapped[str] = mapped_column(String(100))
+    issuer: Mapped[str] = mapped_column(String(200))
+    valid_from: Mapped[date] = mapped_column(Date)
+    valid_to: Mapped[date] = mapped_column(Date)
+    scan_id: Mapped[int | None] = mapped_column(ForeignKey("uploads.id"))
+    expired_flagged_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+
+    provider: Mapped[Provider] = relationship(back_populates="qualifications")
+    scan: Mapped[Upload | None] = relationship()
+
+    def is_valid(self, on: date) -> bool:
+        """Whether the certificate is in force on the given day."""
+        return self.valid_from <= on <= self.valid_to
+
+
+class Offer(db.Model):
+    """A provider's offer for one service item (服务承诺): committed days, fee, promise."""
+
+    __tablename__ = "offers"
+    __table_args__ = (UniqueConstraint("provider_id", "service_item_id"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    provider_id: Mapped[int] = mapped_column(ForeignKey("providers.id", ondelete="CASCADE"))
+    service_item_id: Mapped[int] = mapped_column(ForeignKey("service_items.id"))
+    committed_days: Mapped[int] = mapped_column(Integer)
+    fee_quote: Mapped[Decimal | None] = mapped_column(Numeric(12, 2))
+    fee_basis: Mapped[str | None] = mapped_column(Text)
+    promise: Mapped[str | None] = mapped_column(Text)
+    is_active: Mapped[bool] = mapped_column(Boolean, default=True)
+
+    provider: Mapped[Provider] = relationship(back_populates="offers")
+    service_item: Mapped[ServiceItem] = relationship()

@@ -1,0 +1,80 @@
+"""Uploaded files (qualification scans, service results): the type is read from the content,
+the size is bounded, and the file is stored once under its SHA-256."""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import tempfile
+from pathlib import Path
+
+import puremagic
+from flask import current_app
+from werkzeug.datastructures import FileStorage
+
+from registry.extensions import db
+from registry.models import Upload, User
+from registry.services.errors import NotFound, RegistryError
+
+# What the content must be, whatever the name or the browser says.
+ALLOWED = {".pdf": "application/pdf", ".png": "image/png", ".jpg": "image/jpeg"}
+ALLOWED_LABEL = "PDF、PNG 或 JPG"
+
+
+def _directory() -> Path:
+    return Path(current_app.config["UPLOAD_DIR"])
+
+
+def _kind(data: bytes) -> str | None:
+    """The extension matching the content's magic number, if it is one we accept."""
+    try:
+        found = puremagic.from_string(data)
+    except (puremagic.PureError, ValueError):
+        return None
+    found = ".jpg" if found in (".jpeg", ".jfif") else found
+    return found if found in ALLOWED else None
+
+
+def save_upload(file: FileStorage | None, field: str, user: User | None) -> Upload:
+    """Check and store one uploaded file; the Upload row is added to the session (not committed)."""
+    if file is None or not file.filename:
+        raise RegistryError(field, "请选择要上传的文件。")
+    limit = int(current_app.config["UPLOAD_MAX_BYTES"])
+    data = file.stream.read(limit + 1)
+    if not data:
+        raise RegistryError(field, "上传的文件是空的。")
+    if len(data) > limit:
+        raise RegistryError(field, f"文件超过 {limit // (1024 * 1024)} MB 的上限。")
+    kind = _kind(data)
+    if kind is None:
+        raise RegistryError(field, f"只接受 {ALLOWED_LABEL} 文件(按文件内容判断,不看扩展名)。")
+    digest = hashlib.sha256(data).hexdigest()
+    target = _directory() / digest[:2] / digest
+    if not target.exists():
+        target.parent.mkdir(parents=True, exist_ok=True)
+        # Written under a temporary name and renamed: a reader never sees half a file.
+        handle, temporary = tempfile.mkstemp(dir=target.parent)
+        with os.fdopen(handle, "wb") as out:
+            out.write(data)
+        os.replace(temporary, target)
+    # The name is only ever shown (escaped) and offered as the download name; the bytes live
+    # under their hash, so a hostile name cannot reach the file system.
+    stem = Path(file.filename.replace("\\", "/")).stem.strip()[:100] or "file"
+    upload = Upload(
+        filename=f"{stem}{kind}",
+        content_type=ALLOWED[kind],
+        size=len(data),
+        sha256=digest,
+        uploaded_by_id=user.id if user else None,
+    )
+    db.session.add(upload)
+    db.session.flush()
+    return upload
+
+
+def upload_path(upload: Upload) -> Path:
+    """Where an upload's bytes are on disk."""
+    path = _directory() / upload.sha256[:2] / upload.sha256
+    if not path.is_file():
+        raise NotFound("文件不存在或已被移除")
+    return path
