@@ -410,7 +410,6 @@ def test_search_request_commits_do_not_merge_and_segments_stay_few(app, client, 
 def test_search_set_evaluation_matches_whoosh(app, text):
     """The set algebra that counts matches agrees with Whoosh's own matchers, query by query,
     and again after documents were deleted and re-added."""
-    from registry.search.whoosh_sets import Evaluation
 
     _whoosh_only(app)
     with app.app_context():

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from contextvars import ContextVar
 from datetime import date, datetime
+from decimal import Decimal
 from typing import Any
 
 from sqlalchemy import inspect
@@ -18,6 +19,8 @@ client_ip: ContextVar[str | None] = ContextVar("client_ip", default=None)
 def _plain(value: Any) -> Any:
     if isinstance(value, datetime | date):
         return value.isoformat()
+    if isinstance(value, Decimal):
+        return str(value)  # exact, unlike a float
     return value
 
 
