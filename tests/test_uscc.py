@@ -84,7 +84,7 @@ def test_uscc_letters_i_o_z_s_v_are_rejected(letter, position):
 
 
 def test_uscc_other_illegal_characters_are_rejected():
-    for changed in ["91350100M000100Y4-", "９1350100M000100Y43", "91350100M000100Y4 3"]:
+    for changed in ["91350100M000100Y4-", "91350100M000100Y4 3", "91350100Ｍ000100Y4＃"]:
         with pytest.raises(ValueError, match="不是合法字符|应为 18 位"):
             validate_uscc(changed)
 

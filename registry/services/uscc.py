@@ -2,9 +2,8 @@
 
 from __future__ import annotations
 
-import unicodedata
-
 import string
+import unicodedata
 
 # GB 32100-2015 table: digits and capitals without I, O, Z, S, V (easily misread).
 CHARSET = "0123456789ABCDEFGHJKLMNPQRTUWXY"
