@@ -36,7 +36,7 @@ from registry.models import (
 from registry.models.types import utcnow
 from registry.services import selection_engine as engine
 from registry.services.audit import record, snapshot
-from registry.services.catalogue import get_service
+from registry.services.catalogue import Page, get_service
 from registry.services.errors import Forbidden, NotFound, RegistryError
 from registry.services.uscc import validate_uscc
 
@@ -539,9 +539,8 @@ def get_award(award_id: int) -> Award:
     return award
 
 
-def list_awards(*, page: int = 1, per_page: int = 20,
-                service_code: str | None = None) -> tuple[list[Award], int]:  # fmt: skip
-    """Award notices, newest first, with the total."""
+def list_awards(*, page: int = 1, per_page: int = 20, service_code: str | None = None) -> Page:
+    """Award notices, newest first, one page."""
     query = select(Award)
     if service_code:
         query = (
@@ -550,6 +549,7 @@ def list_awards(*, page: int = 1, per_page: int = 20,
     total = db.session.scalar(select(func.count()).select_from(query.subquery())) or 0
     rows = db.session.scalars(
         query.order_by(Award.awarded_at.desc(), Award.id.desc())
-        .offset((page - 1) * per_page).limit(per_page)
-    ).all()  # fmt: skip
-    return list(rows), total
+        .offset((page - 1) * per_page)
+        .limit(per_page)
+    ).all()
+    return Page(list(rows), total, page, per_page)

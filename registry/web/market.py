@@ -1,0 +1,296 @@
+"""Marketplace pages: an enterprise's projects and selection requests, providers' applications and
+sealed quotes, and the public selection announcements, award notices and draw verification."""
+
+from __future__ import annotations
+
+import secrets
+from datetime import UTC
+from zoneinfo import ZoneInfo
+
+from flask import Blueprint, abort, current_app, flash, redirect, render_template, request, url_for
+from flask_login import current_user
+
+from registry.extensions import db
+from registry.models import RequestStatus, SelectionMethod
+from registry.policy import PUBLIC, require
+from registry.services import catalogue, market, selection_engine
+from registry.services.errors import Forbidden, NotFound, RegistryError
+from registry.web.forms import apply_error, options
+from registry.web.market_forms import DecideForm, ProjectForm, QuoteForm, RepostForm, RequestForm
+from registry.web.params import page_args
+
+bp = Blueprint("market", __name__)
+
+
+def _user():
+    return current_user._get_current_object()
+
+
+def _found(getter, *args):
+    try:
+        return getter(*args)
+    except NotFound:
+        abort(404)
+
+
+def _local(value):
+    """A naive datetime-local value (Beijing time) as an aware UTC datetime."""
+    return value.replace(tzinfo=ZoneInfo(current_app.config["TIMEZONE"])).astimezone(UTC)
+
+
+# ------------------------------------------------------------------ enterprise: projects
+
+
+@bp.get("/my/projects")
+@require("projects.own")
+def my_projects():
+    """The enterprise's projects."""
+    return render_template("market/my_projects.html", projects=market.projects_for(_user()))
+
+
+@bp.route("/my/projects/new", methods=["GET", "POST"])
+@require("projects.own")
+def new_project():
+    """Register a project (and the enterprise, the first time)."""
+    user = _user()
+    form = ProjectForm()
+    if form.validate_on_submit():
+        try:
+            if user.enterprise_id is None:
+                if not form.enterprise_name.data or not form.enterprise_uscc.data:
+                    raise RegistryError(
+                        "enterprise_uscc", "首次登记项目须填写企业名称和统一社会信用代码。"
+                    )
+                enterprise = market.create_enterprise(
+                    form.enterprise_name.data, form.enterprise_uscc.data, actor=user
+                )
+                user.enterprise_id = enterprise.id
+            project = market.create_project(
+                user, code=form.code.data, name=form.name.data, category=form.category.data,
+                location=form.location.data,
+            )  # fmt: skip
+        except RegistryError as error:
+            db.session.rollback()
+            apply_error(form, error)
+        else:
+            db.session.commit()
+            flash(f"项目 {project.code} 已登记。", "success")
+            return redirect(url_for("market.show_project", code=project.code))
+    return render_template(
+        "market/new_project.html", form=form, needs_enterprise=user.enterprise_id is None
+    )
+
+
+@bp.get("/my/projects/<code>")
+@require("projects.own")
+def show_project(code: str):
+    """One of the enterprise's projects with its selection requests."""
+    project = _found(market.get_project_for, _user(), code)
+    requests = [r for r in market.list_requests(limit=500) if r.project_id == project.id]
+    return render_template("market/project.html", project=project, requests=requests)
+
+
+def _fill_request_choices(form: RequestForm) -> None:
+    items = catalogue.list_services(catalogue.ServiceFilters(), per_page=1000).items
+    form.service.choices = options([("", "—"), *((s.code, f"{s.code} {s.name}") for s in items)])
+
+
+def _exclusions(text: str) -> list[tuple[str, str]]:
+    rows = []
+    for line in (text or "").splitlines():
+        if line.strip():
+            code, _, reason = line.strip().partition(" ")
+            rows.append((code.strip(), reason.strip()))
+    return rows
+
+
+@bp.route("/my/projects/<code>/requests/new", methods=["GET", "POST"])
+@require("projects.own")
+def new_request(code: str):
+    """Open a selection request on the project."""
+    user = _user()
+    project = _found(market.get_project_for, user, code)
+    form = RequestForm()
+    _fill_request_choices(form)
+    if request.method == "GET" and request.args.get("service"):
+        form.service.data = request.args["service"][:32]
+    if form.validate_on_submit():
+        try:
+            made = market.open_request(
+                user, project.code, service_code=form.service.data, method=form.method.data,
+                deadline=_local(form.deadline.data), price_min=form.price_min.data,
+                price_max=form.price_max.data,
+                qualification_requirement=form.qualification_requirement.data,
+                requirements=form.requirements.data, exclusions=_exclusions(form.exclusions.data),
+            )  # fmt: skip
+        except (RegistryError, NotFound, Forbidden) as error:
+            db.session.rollback()
+            apply_error(
+                form, error if isinstance(error, RegistryError) else RegistryError(None, str(error))
+            )
+        else:
+            db.session.commit()
+            flash(f"选取公告 {made.ref} 已发布。", "success")
+            return redirect(url_for("market.manage_request", ref=made.ref))
+    return render_template("market/new_request.html", form=form, project=project)
+
+
+@bp.get("/my/requests/<ref>")
+@require("projects.own")
+def manage_request(ref: str):
+    """The owner's view of a request: applicants (sealed until the deadline), decision, repost."""
+    user = _user()
+    selection = _found(market.get_request_for_owner, user, ref)
+    quotes = market.quotes_visible_to(user, selection)
+    applicants = len(market.latest_quotes(selection))
+    form = DecideForm()
+    form.winner.choices = options(
+        [("", "—"), *((q.provider.uscc, f"{q.provider.name}({q.provider.uscc})") for q in quotes)]
+    )
+    return render_template(
+        "market/manage_request.html", selection=selection, quotes=quotes, applicants=applicants,
+        form=form, repost_form=RepostForm(), now=market.utcnow(),
+    )  # fmt: skip
+
+
+@bp.post("/my/requests/<ref>/decide")
+@require("projects.own")
+def decide_request(ref: str):
+    """Close the request and choose by its method."""
+    user = _user()
+    _found(market.get_request_for_owner, user, ref)
+    form = DecideForm()
+    if not form.validate_on_submit():
+        flash("提交未成功,请刷新页面后重试。", "error")
+        return redirect(url_for("market.manage_request", ref=ref))
+    try:
+        decision = market.decide(
+            user, ref, chosen_uscc=form.winner.data or None, reason=form.reason.data
+        )
+    except (RegistryError, Forbidden) as error:
+        db.session.rollback()
+        flash(getattr(error, "message", str(error)), "error")
+        return redirect(url_for("market.manage_request", ref=ref))
+    db.session.commit()
+    if decision.award is None:
+        flash(f"本次选取失败:{decision.failure}", "error")
+        return redirect(url_for("market.manage_request", ref=ref))
+    flash("已确定中选机构,中选结果已公示。", "success")
+    return redirect(url_for("market.show_award", award_id=decision.award.id))
+
+
+@bp.post("/my/requests/<ref>/repost")
+@require("projects.own")
+def repost_request(ref: str):
+    """Post a failed request again with a new deadline."""
+    user = _user()
+    _found(market.get_request_for_owner, user, ref)
+    form = RepostForm()
+    try:
+        if not form.validate_on_submit():
+            raise RegistryError(None, "请填写新的报名截止时间。")
+        again = market.repost(user, ref, deadline=_local(form.deadline.data))
+    except RegistryError as error:
+        db.session.rollback()
+        flash(error.message, "error")
+        return redirect(url_for("market.manage_request", ref=ref))
+    db.session.commit()
+    flash(f"已重新发布为 {again.ref}。", "success")
+    return redirect(url_for("market.manage_request", ref=again.ref))
+
+
+# ------------------------------------------------------------------ provider: applications
+
+
+@bp.get("/my/opportunities")
+@require("providers.self")
+def opportunities():
+    """Open requests this provider may apply to, with its own (sealed) quote status."""
+    user = _user()
+    try:
+        provider = market.provider_of(user)
+    except RegistryError as error:
+        return render_template(
+            "market/opportunities.html", provider=None, message=error.message, rows=[]
+        )
+    rows = []
+    for selection in market.list_requests(status=RequestStatus.OPEN.value, limit=500):
+        if provider in market.eligible_providers(selection):
+            mine = market.quotes_visible_to(user, selection)
+            rows.append((selection, mine[0] if mine else None))
+    return render_template("market/opportunities.html", provider=provider, rows=rows, message=None)
+
+
+@bp.route("/my/requests/<ref>/quote", methods=["GET", "POST"])
+@require("providers.self")
+def quote(ref: str):
+    """Apply to a request; for price methods with a sealed quote."""
+    user = _user()
+    selection = _found(market.get_request, ref)
+    form = QuoteForm()
+    if request.method == "GET":
+        form.submission_key.data = secrets.token_hex(16)
+    if form.validate_on_submit():
+        try:
+            market.submit_quote(
+                user, ref, amount=form.amount.data, proposal=form.proposal.data,
+                submission_key=form.submission_key.data or "",
+            )  # fmt: skip
+        except RegistryError as error:
+            db.session.rollback()
+            apply_error(form, error)
+        else:
+            db.session.commit()
+            flash("已提交。报价在截止前密封,其他机构和业主均不可查看。", "success")
+            return redirect(url_for("market.opportunities"))
+    mine = market.quotes_visible_to(user, selection)
+    return render_template("market/quote.html", form=form, selection=selection, mine=mine)
+
+
+# ------------------------------------------------------------------ public notices
+
+
+@bp.get("/requests")
+@require(PUBLIC)
+def list_requests():
+    """Selection announcements (选取公告)."""
+    return render_template("market/requests.html", requests=market.list_requests(limit=200))
+
+
+@bp.get("/requests/<ref>")
+@require(PUBLIC)
+def show_request(ref: str):
+    """One selection announcement."""
+    selection = _found(market.get_request, ref)
+    applicants = (
+        len(market.latest_quotes(selection)) if market.utcnow() >= selection.deadline else None
+    )
+    return render_template("market/request.html", selection=selection, applicants=applicants)
+
+
+@bp.get("/awards")
+@require(PUBLIC)
+def list_awards():
+    """Award notices (中选公示), newest first."""
+    page, per_page = page_args()
+    return render_template(
+        "market/awards.html", result=market.list_awards(page=page, per_page=per_page)
+    )
+
+
+@bp.get("/awards/<int:award_id>")
+@require(PUBLIC)
+def show_award(award_id: int):
+    """An award notice with, for draws, the public inputs and the seed."""
+    award = _found(market.get_award, award_id)
+    return render_template("market/award.html", award=award, Method=SelectionMethod,
+                           algorithm_doc=selection_engine.draw.__doc__,
+                           seed_doc=selection_engine.draw_seed.__doc__)  # fmt: skip
+
+
+@bp.get("/awards/<int:award_id>/verify")
+@require(PUBLIC)
+def verify_award(award_id: int):
+    """Re-run the draw from the stored public inputs and show whether it gives the same winner."""
+    award = _found(market.get_award, award_id)
+    return render_template("market/verify.html", award=award, check=market.verify_award(award))

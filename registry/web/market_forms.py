@@ -1,0 +1,78 @@
+"""Forms of the marketplace: projects, selection requests, quotes, decisions."""
+
+from __future__ import annotations
+
+from wtforms import DateTimeLocalField, HiddenField, SelectField, StringField, TextAreaField
+from wtforms.validators import DataRequired, Length, Optional
+
+from registry.models import ProjectCategory, SelectionMethod
+from registry.web.forms import Form, options
+
+CATEGORIES = options((c.value, f"{c.value}(目标 {c.target_days} 天)") for c in ProjectCategory)
+METHODS = options((m.value, m.value) for m in SelectionMethod)
+
+
+class ProjectForm(Form):
+    """Register a project (and, the first time, the enterprise the account acts for)."""
+
+    enterprise_name = StringField("企业名称", validators=[Optional(), Length(max=200)])
+    enterprise_uscc = StringField(
+        "企业统一社会信用代码", validators=[Optional(), Length(max=40)],
+        description="18 位,首次登记项目时填写,用于关联本账号所属企业。",
+    )  # fmt: skip
+    code = StringField(
+        "项目代码", validators=[DataRequired("请填写项目代码。"), Length(max=40)],
+        description="投资项目在线审批监管平台赋予的项目代码,如 2026-120116-47-01-000123。",
+    )  # fmt: skip
+    name = StringField("项目名称", validators=[DataRequired("请填写项目名称。"), Length(max=200)])
+    category = SelectField("项目类别", choices=CATEGORIES, validators=[DataRequired()])
+    location = StringField(
+        "建设地点", validators=[DataRequired("请填写建设地点。"), Length(max=300)]
+    )
+
+
+class RequestForm(Form):
+    """Open a selection request (选取公告)."""
+
+    service = SelectField("中介服务事项", validators=[DataRequired("请选择中介服务事项。")])
+    method = SelectField("选取方式", choices=METHODS, validators=[DataRequired()])
+    price_min = StringField("价格区间下限(元)", validators=[Optional(), Length(max=20)])
+    price_max = StringField("价格区间上限(元)", validators=[Optional(), Length(max=20)])
+    deadline = DateTimeLocalField(
+        "报名截止时间", format="%Y-%m-%dT%H:%M",
+        validators=[DataRequired("请填写报名截止时间(北京时间)。")],
+        description="北京时间。截止前报价密封,任何人不可查看他人报价。",
+    )  # fmt: skip
+    qualification_requirement = StringField(
+        "资质要求", validators=[Optional(), Length(max=100)],
+        description="填写资质类型关键词(如“工程咨询单位资信”),留空表示持有任一有效资质即可。",
+    )  # fmt: skip
+    requirements = TextAreaField("服务要求", validators=[Optional(), Length(max=2000)])
+    exclusions = TextAreaField(
+        "回避机构", validators=[Optional(), Length(max=2000)],
+        description="每行一家:统一社会信用代码、空格、回避理由。",
+    )  # fmt: skip
+
+
+class QuoteForm(Form):
+    """A provider's application and sealed quote."""
+
+    submission_key = HiddenField()
+    amount = StringField("报价(元)", validators=[Optional(), Length(max=20)])
+    proposal = TextAreaField("服务方案", validators=[Optional(), Length(max=5000)])
+
+
+class DecideForm(Form):
+    """Close the request and choose by its method (owner-chosen methods need winner and reason)."""
+
+    winner = SelectField("中选机构", validators=[Optional()], validate_choice=False, choices=[])
+    reason = TextAreaField("选择理由", validators=[Optional(), Length(max=1000)])
+
+
+class RepostForm(Form):
+    """Post a failed request again."""
+
+    deadline = DateTimeLocalField(
+        "新的报名截止时间", format="%Y-%m-%dT%H:%M",
+        validators=[DataRequired("请填写新的报名截止时间。")],
+    )  # fmt: skip

@@ -1,0 +1,150 @@
+"""The marketplace through its pages: project, selection request, sealed quotes, award notice,
+public verification, and who may see what."""
+
+from __future__ import annotations
+
+import re
+from datetime import timedelta
+
+from sqlalchemy import select
+
+from registry.extensions import db
+from registry.models import Award, Quote, User
+from registry.models.types import utcnow
+from registry.services import market
+from tests import factories
+from tests.conftest import csrf_from, post_form
+
+
+def _providers(app, make_user, login, count=3):
+    """Provider accounts with active providers offering ZJ-03; signed-in clients."""
+    clients = []
+    for _ in range(count):
+        account = make_user("provider")
+        with app.app_context():
+            factories.active_provider(account=db.session.get(User, account.id))
+            db.session.commit()
+        client = app.test_client()
+        login(account, on=client)
+        clients.append(client)
+    return clients
+
+
+def _form_key(html: str) -> str:
+    return re.search(r'name="submission_key"[^>]*value="([0-9a-f]+)"', html).group(1)
+
+
+def test_market_pages_whole_flow_from_project_to_verified_award(app, client, make_user, login):
+    owner = make_user("enterprise")
+    login(owner)
+    created = post_form(client, "/my/projects/new", {
+        "enterprise_name": "天津示范精密制造有限公司", "enterprise_uscc": factories.uscc(),
+        "code": "2026-120116-34-01-000777", "name": "精密部件厂房", "category": "民营/外资",
+        "location": "天津滨海高新区渤龙湖科技园",
+    })  # fmt: skip
+    assert created.status_code == 302, created.get_data(as_text=True)
+    page = client.get("/my/projects/2026-120116-34-01-000777").get_data(as_text=True)
+    assert "精密部件厂房" in page
+    assert "目标 160 天" in page
+    deadline = (utcnow() + timedelta(hours=3)).astimezone(market.SHANGHAI)
+    opened = post_form(client, "/my/projects/2026-120116-34-01-000777/requests/new", {
+        "service": "ZJ-03", "method": "竞价选取", "price_min": "10000", "price_max": "90000",
+        "deadline": deadline.strftime("%Y-%m-%dT%H:%M"), "requirements": "编制环境影响报告表",
+    })  # fmt: skip
+    assert opened.status_code == 302, opened.get_data(as_text=True)
+    ref = opened.headers["Location"].rsplit("/", 1)[-1]
+    providers = _providers(app, make_user, login)
+    for provider, amount in zip(providers, ["52000", "38000", "61000"], strict=True):
+        form = provider.get(f"/my/requests/{ref}/quote").get_data(as_text=True)
+        response = provider.post(f"/my/requests/{ref}/quote", data={
+            "csrf_token": csrf_from(form), "submission_key": _form_key(form), "amount": amount,
+        })  # fmt: skip
+        assert response.status_code == 302, response.get_data(as_text=True)
+    # Sealed: the owner sees how many applied, not what they quoted; providers see only their own.
+    manage = client.get(f"/my/requests/{ref}").get_data(as_text=True)
+    assert "已有 3 家机构报名" in manage
+    assert "38000" not in manage
+    mine = providers[0].get(f"/my/requests/{ref}/quote").get_data(as_text=True)
+    assert "52000" in mine
+    assert "38000" not in mine
+    with app.app_context():
+        market.get_request(ref).deadline = utcnow() - timedelta(minutes=1)
+        db.session.commit()
+    decided = post_form(client, f"/my/requests/{ref}/decide", {})
+    assert decided.status_code == 302, decided.get_data(as_text=True)
+    notice = client.get(decided.headers["Location"]).get_data(as_text=True)
+    assert "2026-120116-34-01-000777" in notice
+    assert "38000.00 元" in notice
+    assert "天津示范精密制造有限公司" in notice
+    with app.app_context():
+        award = db.session.scalars(select(Award)).one()
+        assert award.seed in notice
+        winner = award.provider.name
+        award_id = award.id
+    assert winner in notice
+    anonymous = app.test_client()
+    verify = anonymous.get(f"/awards/{award_id}/verify").get_data(as_text=True)
+    assert "与公示结果一致</dt><dd><strong>是" in verify
+    assert winner in anonymous.get("/awards").get_data(as_text=True)
+    assert ref in anonymous.get("/requests").get_data(as_text=True)
+
+
+def test_market_pages_another_enterprise_gets_not_found(app, client, make_user, login):
+    owner, stranger = make_user("enterprise"), make_user("enterprise")
+    with app.app_context():
+        user = db.session.get(User, owner.id)
+        project = factories.enterprise_with_project(user)
+        factories.active_provider()
+        ref = market.open_request(user, project.code, service_code="ZJ-03", method="随机抽取",
+                                  deadline=factories.later()).ref  # fmt: skip
+        db.session.commit()
+        code = project.code
+    login(stranger)
+    assert client.get(f"/my/projects/{code}").status_code == 404
+    assert client.get(f"/my/requests/{ref}").status_code == 404
+    assert post_form(client, f"/my/requests/{ref}/decide", {}).status_code == 404
+    with app.app_context():
+        assert market.get_request(ref).status == "报名中"
+
+
+def test_market_pages_bad_input_gets_a_message_and_stores_nothing(app, client, make_user, login):
+    owner = make_user("enterprise")
+    with app.app_context():
+        project = factories.enterprise_with_project(db.session.get(User, owner.id))
+        db.session.commit()
+        code = project.code
+    login(owner)
+    past = (utcnow() - timedelta(hours=1)).astimezone(market.SHANGHAI).strftime("%Y-%m-%dT%H:%M")
+    cases = [
+        ({"price_min": "abc"}, "请填写有效的金额"),
+        ({"price_min": "500", "price_max": "100"}, "上限不能低于下限"),
+        ({"deadline": past}, "报名截止时间须晚于当前时间"),
+        ({"exclusions": "91350100M000100Y43"}, "回避理由"),
+        ({"service": "ZJ-XX"}, "不是有效的选择"),
+    ]
+    future = (utcnow() + timedelta(hours=5)).astimezone(market.SHANGHAI).strftime("%Y-%m-%dT%H:%M")
+    for extra, message in cases:
+        data = {"service": "ZJ-03", "method": "竞价选取", "deadline": future, **extra}
+        response = post_form(client, f"/my/projects/{code}/requests/new", data)
+        assert response.status_code == 200
+        body = response.get_data(as_text=True)
+        assert message in body, extra
+    with app.app_context():
+        assert market.list_requests() == []
+
+
+def test_market_pages_quote_double_submit_stores_one_row(app, make_user, login):
+    owner = make_user("enterprise")
+    with app.app_context():
+        user = db.session.get(User, owner.id)
+        project = factories.enterprise_with_project(user)
+        ref = market.open_request(user, project.code, service_code="ZJ-03", method="竞价选取",
+                                  deadline=factories.later()).ref  # fmt: skip
+        db.session.commit()
+    (provider,) = _providers(app, make_user, login, count=1)
+    form = provider.get(f"/my/requests/{ref}/quote").get_data(as_text=True)
+    data = {"csrf_token": csrf_from(form), "submission_key": _form_key(form), "amount": "45000"}
+    assert provider.post(f"/my/requests/{ref}/quote", data=data).status_code == 302
+    assert provider.post(f"/my/requests/{ref}/quote", data=data).status_code == 302
+    with app.app_context():
+        assert len(db.session.scalars(select(Quote)).all()) == 1
