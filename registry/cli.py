@@ -6,6 +6,8 @@ import os
 import secrets
 import sqlite3
 import sys
+from collections.abc import Callable
+from datetime import date, datetime
 from pathlib import Path
 
 import click
@@ -15,7 +17,7 @@ from flask_migrate import upgrade
 
 from registry.extensions import db
 from registry.search.engine import get_engine
-from registry.services import accounts, audit, demo, seeding
+from registry.services import accounts, audit, demo, demo_market, providers, seeding
 from registry.services.errors import RegistryError
 
 
@@ -48,6 +50,7 @@ def seed(with_demo: bool) -> None:
     try:
         report = seeding.seed_catalogue(Path(current_app.config["SEEDS_DIR"]))
         created = demo.seed_demo_accounts() if with_demo else []
+        marketplace = demo_market.seed_demo_market() if with_demo else None
     except RegistryError as error:
         db.session.rollback()
         _fail(error.message)
@@ -55,6 +58,11 @@ def seed(with_demo: bool) -> None:
     for kind, counts in report.counts.items():
         click.echo(
             f"{kind}: 新增 {counts['created']},更新 {counts['updated']},未变 {counts['unchanged']}"
+        )
+    if marketplace and any(marketplace.values()):
+        click.echo(
+            f"示例市场数据:中介机构 {marketplace['providers']} 家,项目 {marketplace['projects']} 个,"
+            f"中选结果 {marketplace['awards']} 条(均标注“示例”)"
         )
     if created:
         click.echo("\n示例账户(密码只显示这一次,请妥善保存;忘记可用 registry users set-password):")
@@ -191,7 +199,44 @@ def reindex(verify: bool, repair: bool) -> None:
     click.echo(f"已重建索引:{count} 个文档。")
 
 
-commands = [init_db, seed, users, backup, reindex]
+def _check_qualifications(today: date) -> str:
+    """Qualifications past valid_to: flag them and record one behaviour event each."""
+    return providers.check_qualifications(today).summary()
+
+
+# Each deadline check takes today's date and returns one line of Chinese for the cron log; each
+# must be idempotent (a second run on the same day records nothing new). Add checks here.
+DEADLINE_CHECKS: list[tuple[str, Callable[[date], str]]] = [
+    ("资质有效期", _check_qualifications),
+]
+
+
+@click.command("check-deadlines")
+@click.option(
+    "--date",
+    "on",
+    type=click.DateTime(formats=["%Y-%m-%d"]),
+    default=None,
+    help="Run as of this day (YYYY-MM-DD); default today in the configured time zone.",
+)
+@with_appcontext
+def check_deadlines(on: datetime | None) -> None:
+    """Run every deadline check once (idempotent; meant for cron) and print a summary."""
+    today = on.date() if on else providers.today()
+    lines = []
+    try:
+        for label, check in DEADLINE_CHECKS:
+            lines.append(f"{label}:{check(today)}")
+    except RegistryError as error:
+        db.session.rollback()
+        _fail(error.message)
+    db.session.commit()
+    click.echo(f"到期检查({today.isoformat()})完成。")
+    for line in lines:
+        click.echo(f"  {line}")
+
+
+commands = [init_db, seed, users, backup, reindex, check_deadlines]
 
 
 def main() -> None:

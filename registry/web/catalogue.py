@@ -6,7 +6,7 @@ from flask import Blueprint, abort, render_template
 
 from registry.models.catalogue import FeeRegime
 from registry.policy import PUBLIC, require
-from registry.services import catalogue
+from registry.services import catalogue, providers
 from registry.services.errors import NotFound
 from registry.web.params import CATALOGUE_FILTERS, link_args, page_args, service_filters
 
@@ -40,7 +40,12 @@ def show_service(code: str):
         item = catalogue.get_service(code)
     except NotFound:
         abort(404)
-    return render_template("catalogue/show_service.html", item=item)
+    return render_template(
+        "catalogue/show_service.html",
+        item=item,
+        offers=providers.listed_offers(item),
+        today=providers.today(),
+    )
 
 
 @bp.get("/approval-items")

@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 from flask_wtf import FlaskForm
+from flask_wtf.file import FileField
 from wtforms import (
     BooleanField,
     DateField,
+    HiddenField,
     IntegerField,
     PasswordField,
     SelectChoice,
@@ -14,7 +16,7 @@ from wtforms import (
     StringField,
     TextAreaField,
 )
-from wtforms.validators import DataRequired, Length, NumberRange, Optional
+from wtforms.validators import DataRequired, InputRequired, Length, NumberRange, Optional
 
 from registry.models.accounts import ROLE_LABELS
 from registry.models.catalogue import FeeRegime, TimeUnit, Validity
@@ -176,3 +178,92 @@ class UserForm(Form):
     )
     department = SelectField("所属部门(仅行业主管部门)", choices=[], validate_choice=False)
     password = PasswordField("初始密码", validators=[DataRequired("请填写初始密码。")])
+
+
+# ------------------------------------------------------------------ providers (入驻)
+
+
+class ProviderApplicationForm(Form):
+    """A provider's entry application (created and edited by its own account)."""
+
+    version = HiddenField()
+    uscc = StringField(
+        "统一社会信用代码",
+        validators=[DataRequired("请填写统一社会信用代码。"), Length(max=30)],
+        description="18 位,见营业执照;系统会按国家标准校验最后一位校验码。",
+    )
+    name = StringField(
+        "机构名称(与营业执照一致)",
+        validators=[DataRequired("请填写机构名称。"), Length(max=200)],
+    )
+    legal_representative = StringField(
+        "法定代表人", validators=[DataRequired("请填写法定代表人。"), Length(max=50)]
+    )
+    address = StringField("地址", validators=[DataRequired("请填写地址。"), Length(max=300)])
+    region = SelectField("所在区域", choices=[], validate_choice=False)
+    contact_name = StringField(
+        "联系人", validators=[DataRequired("请填写联系人。"), Length(max=50)]
+    )
+    contact_phone = StringField(
+        "联系电话", validators=[DataRequired("请填写联系电话。"), Length(max=50)]
+    )
+    licence_scope = TextAreaField(
+        "营业执照经营范围",
+        validators=[DataRequired("请填写经营范围。"), Length(max=5000)],
+    )
+
+
+class QualificationForm(Form):
+    """Add a qualification certificate, optionally with a scan (PDF, PNG or JPG)."""
+
+    kind = StringField(
+        "资质类别",
+        validators=[DataRequired("请填写资质类别。"), Length(max=100)],
+        description="例如:工程咨询单位资信、工程勘察资质、测绘资质。",
+    )
+    grade = StringField("资质等级", validators=[Optional(), Length(max=50)])
+    certificate_no = StringField(
+        "证书编号", validators=[DataRequired("请填写证书编号。"), Length(max=100)]
+    )
+    issuer = StringField("发证机关", validators=[DataRequired("请填写发证机关。"), Length(max=200)])
+    valid_from = DateField("有效期起", validators=[DataRequired("请填写有效期起(YYYY-MM-DD)。")])
+    valid_to = DateField("有效期止", validators=[DataRequired("请填写有效期止(YYYY-MM-DD)。")])
+    scan = FileField("证书扫描件(可选)", description="PDF、PNG 或 JPG,不超过 10 MB。")
+
+
+class OfferForm(Form):
+    """A service offer (服务承诺) for one service item."""
+
+    service_item = SelectField("中介服务事项", choices=[], validate_choice=False)
+    committed_days = IntegerField(
+        "承诺办理时限(天)",
+        validators=[
+            InputRequired("请填写承诺办理时限。"),
+            NumberRange(1, 3650, "承诺办理时限须为 1–3650 天。"),
+        ],
+    )
+    fee_quote = StringField(
+        "报价(元)",
+        validators=[Optional(), Length(max=20)],
+        description="填写金额;按标准或面议收费的,可留空并在“收费依据”中说明。",
+    )
+    fee_basis = TextAreaField("收费依据", validators=[Optional(), Length(max=1000)])
+    promise = TextAreaField(
+        "服务承诺",
+        validators=[Optional(), Length(max=5000)],
+        description="可使用段落、列表、加粗等简单格式;其他标签保存时会被移除。",
+    )
+
+
+class VersionedForm(Form):
+    """A button that acts on a provider as last seen (carries its version)."""
+
+    version = HiddenField()
+
+
+class ReturnApplicationForm(VersionedForm):
+    """Admin returns an application with the reason the applicant will see."""
+
+    reason = TextAreaField(
+        "退回原因", validators=[DataRequired("请填写退回原因。"), Length(max=2000)]
+    )

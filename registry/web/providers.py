@@ -1,0 +1,551 @@
+"""Providers (中介机构): the public directory and profiles, a provider's own entry application
+(/my/provider), and the admin entry review (mounted under /admin as admin.providers.*)."""
+
+from __future__ import annotations
+
+from flask import Blueprint, abort, flash, redirect, render_template, request, send_file, url_for
+from flask_login import current_user
+from sqlalchemy import select
+from sqlalchemy.orm.exc import StaleDataError
+
+from registry.extensions import db
+from registry.models import RATING_PARTS, REGIONS, Provider, ProviderStatus, ServiceItem, User
+from registry.models.catalogue import Validity
+from registry.policy import PUBLIC, require
+from registry.sanitize import plain_text
+from registry.services import providers as service
+from registry.services.errors import Forbidden, NotFound, RegistryError
+from registry.services.uploads import upload_path
+from registry.web import format_datetime
+from registry.web.charts import line_chart
+from registry.web.forms import (
+    ConfirmForm,
+    OfferForm,
+    ProviderApplicationForm,
+    QualificationForm,
+    ReturnApplicationForm,
+    VersionedForm,
+    apply_error,
+    options,
+)
+from registry.web.params import code_arg, link_args, page_args
+
+bp = Blueprint("providers", __name__)
+# Mounted inside the admin blueprint (see registry/web/admin.py), so its endpoints are admin.*.
+review_bp = Blueprint("providers", __name__, url_prefix="/providers")
+
+DIRECTORY_FILTERS = ("service", "region", "grade", "qualification", "per_page")
+GRADE_LABELS = {**{g: g for g in service.GRADES}, service.UNRATED: "未评级"}
+STATUS_HELP = {
+    ProviderStatus.DRAFT.value: "申请尚未提交。请补全资料、资质和服务承诺后提交审核。",
+    ProviderStatus.PENDING.value: "申请正在审核中。审核通过前,本机构不在中介机构名录中显示,也不能参与选取。",
+    ProviderStatus.RETURNED.value: "申请已被退回。请按退回原因修改后重新提交审核。",
+    ProviderStatus.ACTIVE.value: "已入驻,在中介机构名录中公开显示。修改名称、统一社会信用代码、法定代表人、"
+    "经营范围或资质后,需要重新审核,审核通过前暂不在名录中显示。",
+    ProviderStatus.SUSPENDED.value: "入驻资格已暂停,暂不在名录中显示,也不能参与选取。",
+}
+
+
+def _actor() -> User:
+    return current_user._get_current_object()
+
+
+def _version(form) -> int:
+    """The provider version a form was rendered from; a missing or mangled one never matches."""
+    try:
+        return int(form.version.data)
+    except (TypeError, ValueError):
+        return -1
+
+
+def _commit() -> bool:
+    """Commit once; a concurrent change to the provider row is shown as the stale-edit message."""
+    try:
+        db.session.commit()
+    except StaleDataError:
+        db.session.rollback()
+        flash(service.STALE_MESSAGE, "error")
+        return False
+    return True
+
+
+def _not_found(error: RegistryError):
+    """NotFound and Forbidden alike answer 404 (never confirm another provider's ids); an attempt
+    on someone else's row is written to the audit log."""
+    from registry.web import record_denial
+
+    if isinstance(error, Forbidden):
+        record_denial(error.message, action="provider.denied")
+    abort(404)
+
+
+# ---------------------------------------------------------------------- public directory
+
+
+def directory_filters() -> service.DirectoryFilters:
+    """Directory filters from the query string; unknown values are dropped, not trusted."""
+    region = request.args.get("region") or None
+    grade = request.args.get("grade") or None
+    qualification = plain_text(request.args.get("qualification"))[:100] or None
+    return service.DirectoryFilters(
+        service=code_arg("service"),
+        region=region if region in REGIONS else None,
+        grade=grade if grade in GRADE_LABELS else None,
+        qualification=qualification,
+        on=service.today(),
+    )
+
+
+def _service_choices() -> list[ServiceItem]:
+    return list(
+        db.session.scalars(
+            select(ServiceItem)
+            .where(ServiceItem.validity != Validity.REPEALED.value)
+            .order_by(ServiceItem.code)
+        )
+    )
+
+
+@bp.get("/providers")
+@require(PUBLIC)
+def list_providers():
+    """The directory of active providers with filters and pagination."""
+    filters = directory_filters()
+    page, per_page = page_args()
+    result = service.list_directory(filters, page=page, per_page=per_page)
+    return render_template(
+        "providers/list_providers.html",
+        result=result,
+        filters=filters,
+        services=_service_choices(),
+        regions=REGIONS,
+        grades=GRADE_LABELS,
+        qualification_kinds=service.qualification_kinds(),
+        today=service.today(),
+        args=link_args(DIRECTORY_FILTERS),
+    )
+
+
+def rating_chart(provider: Provider, ratings) -> str:
+    """The owner-rating history as an SVG line chart (average of the five parts per rating)."""
+    return line_chart(
+        [(format_datetime(r.created_at, with_time=False), r.average) for r in ratings],
+        title=f"{provider.name}业主评价历史",
+        x_label="评价日期",
+        y_label="平均分",
+        chart_id="rating-chart",
+    )
+
+
+@bp.get("/providers/<uscc>")
+@require(PUBLIC)
+def show_provider(uscc: str):
+    """A provider's public profile: offers, qualifications, ratings, awards, credit."""
+    try:
+        provider = service.get_public_provider(uscc)
+    except NotFound:
+        abort(404)
+    ratings = service.rating_history(provider)
+    return render_template(
+        "providers/show_provider.html",
+        provider=provider,
+        offers=[o for o in provider.offers if o.is_active],
+        ratings=ratings,
+        rating_parts=RATING_PARTS,
+        chart=rating_chart(provider, ratings),
+        awards=service.awards_of(provider),
+        today=service.today(),
+    )
+
+
+# ---------------------------------------------------------------------- self-service (/my/provider)
+
+
+def _own_provider() -> Provider | None:
+    return service.provider_for(_actor())
+
+
+def _need_provider():
+    flash("请先填写并保存入驻申请。", "info")
+    return redirect(url_for("providers.edit_application"))
+
+
+@bp.get("/my/provider")
+@require("providers.self")
+def my_provider():
+    """The provider's own entry: status, review note, application, qualifications, offers."""
+    provider = _own_provider()
+    today = service.today()
+    return render_template(
+        "providers/my_provider.html",
+        provider=provider,
+        status_help=STATUS_HELP,
+        missing=service.missing_for_review(provider, today) if provider else [],
+        action_form=ConfirmForm(),
+        submit_form=VersionedForm(
+            formdata=None, data={"version": provider.version if provider else ""}
+        ),
+        today=today,
+    )
+
+
+def _application_data(form: ProviderApplicationForm) -> dict:
+    return {
+        name: form[name].data
+        for name in (
+            "uscc",
+            "name",
+            "legal_representative",
+            "address",
+            "region",
+            "contact_name",
+            "contact_phone",
+            "licence_scope",
+        )
+    }
+
+
+@bp.route("/my/provider/application", methods=["GET", "POST"])
+@require("providers.self")
+def edit_application():
+    """Create or edit the entry application (with optimistic locking on the provider row)."""
+    provider = _own_provider()
+    form = ProviderApplicationForm(obj=provider if request.method == "GET" else None)
+    form.region.choices = options([("", "请选择"), *((r, r) for r in REGIONS)])
+    if request.method == "GET" and provider is not None:
+        form.version.data = str(provider.version)
+    if form.validate_on_submit():
+        try:
+            if provider is None:
+                provider = service.create_application(_application_data(form), actor=_actor())
+                changed, was_active = True, False
+            else:
+                was_active = provider.is_active
+                changed = service.update_application(
+                    provider, _application_data(form), actor=_actor(), version=_version(form)
+                )
+        except RegistryError as error:
+            db.session.rollback()
+            apply_error(form, error)
+        else:
+            if _commit():
+                if not changed:
+                    flash("没有需要保存的修改。", "info")
+                elif was_active and not provider.is_active:
+                    flash(
+                        "已保存。由于修改了关键信息,本机构已重新进入待审核,审核通过前暂不在名录中显示。",
+                        "warning",
+                    )
+                else:
+                    flash("入驻资料已保存。", "success")
+                return redirect(url_for("providers.my_provider"))
+            return redirect(url_for("providers.edit_application"))
+    return render_template("providers/edit_application.html", form=form, provider=provider)
+
+
+@bp.route("/my/provider/qualifications/new", methods=["GET", "POST"])
+@require("providers.self")
+def add_qualification():
+    """Add a qualification certificate, optionally with a scan."""
+    provider = _own_provider()
+    if provider is None:
+        return _need_provider()
+    form = QualificationForm()
+    if form.validate_on_submit():
+        data = {name: form[name].data for name in ("kind", "grade", "certificate_no", "issuer")}
+        data.update(valid_from=form.valid_from.data, valid_to=form.valid_to.data)
+        was_active = provider.is_active
+        try:
+            service.add_qualification(provider, data, actor=_actor(), scan=form.scan.data)
+        except RegistryError as error:
+            db.session.rollback()
+            apply_error(form, error)
+        else:
+            if _commit():
+                if was_active:
+                    flash(
+                        "资质已添加。资质变更需要重新审核,审核通过前暂不在名录中显示。", "warning"
+                    )
+                else:
+                    flash("资质已添加。", "success")
+            return redirect(url_for("providers.my_provider"))
+    return render_template("providers/edit_qualification.html", form=form, provider=provider)
+
+
+@bp.post("/my/provider/qualifications/<int:qualification_id>/remove")
+@require("providers.self")
+def remove_qualification(qualification_id: int):
+    """Remove one of the provider's own qualifications."""
+    provider = _own_provider()
+    if provider is None:
+        return _need_provider()
+    if not ConfirmForm().validate_on_submit():
+        abort(400)
+    was_active = provider.is_active
+    try:
+        service.remove_qualification(provider, qualification_id, actor=_actor())
+    except (NotFound, Forbidden) as error:
+        db.session.rollback()
+        _not_found(error)
+    except RegistryError as error:
+        db.session.rollback()
+        flash(error.message, "error")
+    else:
+        if _commit():
+            flash(
+                "资质已删除。"
+                + ("资质变更需要重新审核,审核通过前暂不在名录中显示。" if was_active else ""),
+                "warning" if was_active else "success",
+            )
+    return redirect(url_for("providers.my_provider"))
+
+
+@bp.get("/my/provider/qualifications/<int:qualification_id>/scan")
+@require("providers.self")
+def own_scan(qualification_id: int):
+    """Download the scan of one of the provider's own qualifications."""
+    provider = _own_provider()
+    if provider is None:
+        abort(404)
+    try:
+        qualification = service.get_qualification(provider, qualification_id)
+    except (NotFound, Forbidden) as error:
+        _not_found(error)
+    return _send_scan(qualification)
+
+
+def _send_scan(qualification):
+    if qualification.scan is None:
+        abort(404)
+    try:
+        path = upload_path(qualification.scan)
+    except NotFound:
+        abort(404)
+    return send_file(
+        path,
+        mimetype=qualification.scan.content_type,
+        as_attachment=True,
+        download_name=qualification.scan.filename,
+    )
+
+
+def _offer_data(form: OfferForm) -> dict:
+    return {
+        "service_item": form.service_item.data,
+        "committed_days": form.committed_days.data,
+        "fee_quote": form.fee_quote.data,
+        "fee_basis": form.fee_basis.data,
+        "promise": form.promise.data,
+    }
+
+
+def _offer_form(offer=None) -> OfferForm:
+    form = OfferForm(obj=offer if request.method == "GET" else None)
+    form.service_item.choices = options(
+        [("", "请选择"), *((s.code, f"{s.code} {s.name}") for s in _service_choices())]
+    )
+    if offer is not None:
+        form.service_item.data = offer.service_item.code
+        if request.method == "GET" and offer.fee_quote is not None:
+            form.fee_quote.data = str(offer.fee_quote)
+    elif request.method == "GET" and request.args.get("service"):
+        form.service_item.data = code_arg("service") or ""
+    return form
+
+
+def _save_offer(provider: Provider, offer=None):
+    form = _offer_form(offer)
+    if form.validate_on_submit():
+        try:
+            service.save_offer(
+                provider,
+                _offer_data(form),
+                actor=_actor(),
+                offer_id=offer.id if offer is not None else None,
+            )
+        except (NotFound, Forbidden) as error:
+            db.session.rollback()
+            _not_found(error)
+        except RegistryError as error:
+            db.session.rollback()
+            apply_error(form, error)
+        else:
+            if _commit():
+                flash("服务承诺已保存。", "success")
+            return redirect(url_for("providers.my_provider"))
+    return render_template("providers/edit_offer.html", form=form, provider=provider, offer=offer)
+
+
+@bp.route("/my/provider/offers/new", methods=["GET", "POST"])
+@require("providers.self")
+def create_offer():
+    """Add a service offer for one service item."""
+    provider = _own_provider()
+    if provider is None:
+        return _need_provider()
+    return _save_offer(provider)
+
+
+@bp.route("/my/provider/offers/<int:offer_id>/edit", methods=["GET", "POST"])
+@require("providers.self")
+def edit_offer(offer_id: int):
+    """Edit one of the provider's own offers."""
+    provider = _own_provider()
+    if provider is None:
+        return _need_provider()
+    try:
+        offer = service.get_offer(provider, offer_id)
+    except (NotFound, Forbidden) as error:
+        _not_found(error)
+    return _save_offer(provider, offer)
+
+
+@bp.post("/my/provider/offers/<int:offer_id>/deactivate")
+@require("providers.self")
+def deactivate_offer(offer_id: int):
+    """Withdraw one of the provider's own offers."""
+    provider = _own_provider()
+    if provider is None:
+        return _need_provider()
+    if not ConfirmForm().validate_on_submit():
+        abort(400)
+    try:
+        service.deactivate_offer(provider, offer_id, actor=_actor())
+    except (NotFound, Forbidden) as error:
+        db.session.rollback()
+        _not_found(error)
+    if _commit():
+        flash("已停止提供该项服务。", "success")
+    return redirect(url_for("providers.my_provider"))
+
+
+@bp.post("/my/provider/submit")
+@require("providers.self")
+def submit_application():
+    """Send the application to review."""
+    provider = _own_provider()
+    if provider is None:
+        return _need_provider()
+    form = VersionedForm()
+    if not form.validate_on_submit():
+        abort(400)
+    try:
+        service.submit_for_review(
+            provider, actor=_actor(), today=service.today(), version=_version(form)
+        )
+    except RegistryError as error:
+        db.session.rollback()
+        flash(error.message, "error")
+    else:
+        if _commit():
+            flash("已提交审核。审核结果将在本页显示。", "success")
+    return redirect(url_for("providers.my_provider"))
+
+
+# ---------------------------------------------------------------------- admin review
+
+
+def _reviewed(provider_id: int) -> Provider:
+    try:
+        return service.get_provider(provider_id)
+    except NotFound:
+        abort(404)
+
+
+@review_bp.get("")
+@require("providers.review")
+def review_queue():
+    """Applications waiting for review (待审核), oldest first."""
+    return render_template(
+        "admin/provider_queue.html",
+        queue=service.review_queue(),
+        counts=service.status_counts(),
+        today=service.today(),
+    )
+
+
+@review_bp.get("/<int:provider_id>")
+@require("providers.review")
+def review_provider(provider_id: int):
+    """One application in full, with the approve and return forms."""
+    provider = _reviewed(provider_id)
+    form = VersionedForm(prefix="approve")
+    form.version.data = str(provider.version)
+    return_form = ReturnApplicationForm(prefix="return")
+    return_form.version.data = str(provider.version)
+    return _review_page(provider, form, return_form)
+
+
+def _review_page(provider: Provider, approve_form, return_form, status: int = 200):
+    today = service.today()
+    return (
+        render_template(
+            "admin/provider_review.html",
+            provider=provider,
+            approve_form=approve_form,
+            return_form=return_form,
+            missing=service.missing_for_review(provider, today),
+            today=today,
+        ),
+        status,
+    )
+
+
+@review_bp.post("/<int:provider_id>/approve")
+@require("providers.review")
+def approve_provider(provider_id: int):
+    """Approve: the provider becomes active and enters the directory."""
+    provider = _reviewed(provider_id)
+    form = VersionedForm(prefix="approve")
+    if not form.validate_on_submit():
+        abort(400)
+    try:
+        service.approve(provider, actor=_actor(), today=service.today(), version=_version(form))
+    except RegistryError as error:
+        db.session.rollback()
+        flash(error.message, "error")
+        return redirect(url_for("admin.providers.review_provider", provider_id=provider_id))
+    if _commit():
+        flash(f"已通过 {provider.name} 的入驻申请。", "success")
+        return redirect(url_for("admin.providers.review_queue"))
+    return redirect(url_for("admin.providers.review_provider", provider_id=provider_id))
+
+
+@review_bp.post("/<int:provider_id>/return")
+@require("providers.review")
+def return_provider(provider_id: int):
+    """Return the application with a reason the applicant sees."""
+    provider = _reviewed(provider_id)
+    form = ReturnApplicationForm(prefix="return")
+    if form.validate_on_submit():
+        try:
+            service.return_application(
+                provider, form.reason.data, actor=_actor(), version=_version(form)
+            )
+        except RegistryError as error:
+            db.session.rollback()
+            if error.field is None:
+                flash(error.message, "error")
+                return redirect(url_for("admin.providers.review_provider", provider_id=provider_id))
+            apply_error(form, error)
+        else:
+            if _commit():
+                flash(f"已退回 {provider.name} 的入驻申请。", "success")
+                return redirect(url_for("admin.providers.review_queue"))
+            return redirect(url_for("admin.providers.review_provider", provider_id=provider_id))
+    provider = _reviewed(provider_id)
+    approve_form = VersionedForm(prefix="approve", formdata=None)
+    approve_form.version.data = str(provider.version)
+    return _review_page(provider, approve_form, form)
+
+
+@review_bp.get("/<int:provider_id>/qualifications/<int:qualification_id>/scan")
+@require("providers.review")
+def download_scan(provider_id: int, qualification_id: int):
+    """Download a qualification scan while reviewing."""
+    provider = _reviewed(provider_id)
+    try:
+        qualification = service.get_qualification(provider, qualification_id)
+    except (NotFound, Forbidden):
+        abort(404)
+    return _send_scan(qualification)
