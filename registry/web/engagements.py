@@ -1,0 +1,457 @@
+"""Delivery and owner rating pages: the enterprise's engagements (/my/engagements: contract date,
+confirm or return the result, rate), the provider's work (/my/work: upload the result), the result
+download, a provider's public rating list, and rating moderation (mounted under /admin as
+admin.ratings.*)."""
+
+from __future__ import annotations
+
+from flask import Blueprint, abort, flash, redirect, render_template, send_file, url_for
+from flask_login import current_user
+from flask_wtf.file import FileField
+from sqlalchemy.orm.exc import StaleDataError
+from wtforms import DateField, HiddenField, IntegerField, TextAreaField
+from wtforms.validators import DataRequired, InputRequired, Length, Optional
+
+from registry.extensions import db
+from registry.models import RATING_PARTS, Engagement, User
+from registry.policy import PUBLIC, require
+from registry.services import delivery
+from registry.services.errors import Forbidden, NotFound, RegistryError
+from registry.services.market import provider_by_uscc
+from registry.services.uploads import upload_path
+from registry.web.forms import Form, apply_error
+from registry.web.params import page_args
+
+bp = Blueprint("engagements", __name__)
+# Mounted inside the admin blueprint (see registry/web/admin.py), so its endpoints are admin.*.
+ratings_bp = Blueprint("ratings", __name__, url_prefix="/ratings")
+
+
+# ---------------------------------------------------------------------- forms
+
+
+class VersionForm(Form):
+    """A button acting on the engagement (or rating) as last seen: carries its version."""
+
+    version = HiddenField()
+
+
+class ContractForm(VersionForm):
+    """The owner records the contract date."""
+
+    contract_date = DateField(
+        "签约日期", validators=[InputRequired("请填写签约日期(YYYY-MM-DD)。")]
+    )
+
+
+class ReturnForm(VersionForm):
+    """The owner returns the result with a reason."""
+
+    reason = TextAreaField(
+        "退回原因", validators=[DataRequired("请填写退回原因。"), Length(max=delivery.REASON_MAX)]
+    )
+
+
+class ResultForm(VersionForm):
+    """The provider uploads its result."""
+
+    file = FileField("服务成果文件", description="PDF、PNG 或 JPG,不超过 10 MB。")
+    note = TextAreaField("成果说明(可选)", validators=[Optional(), Length(max=delivery.NOTE_MAX)])
+
+
+def _score_field(label: str) -> IntegerField:
+    return IntegerField(
+        f"{label}(0–100)",
+        validators=[InputRequired(f"请填写“{label}”得分。")],
+        render_kw={"min": 0, "max": 100, "step": 1, "inputmode": "numeric"},
+    )
+
+
+class RatingForm(VersionForm):
+    """The owner's rating: five 0–100 sub-scores and a comment."""
+
+    quality = _score_field("质量")
+    timeliness = _score_field("时效")
+    attitude = _score_field("态度")
+    fee = _score_field("收费")
+    conduct = _score_field("规范")
+    comment = TextAreaField(
+        "评价意见(可选)",
+        validators=[Optional(), Length(max=delivery.COMMENT_MAX)],
+        description="可使用段落、列表、加粗等简单格式;其他标签保存时会被移除。",
+    )
+
+
+class HideRatingForm(VersionForm):
+    """An admin hides a rating's comment, with the reason for the audit log."""
+
+    reason = TextAreaField(
+        "隐藏原因", validators=[DataRequired("请填写隐藏原因。"), Length(max=500)]
+    )
+
+
+# ---------------------------------------------------------------------- helpers
+
+
+def _actor() -> User:
+    return current_user._get_current_object()
+
+
+def _version(form) -> int:
+    """The version a form was rendered from; a missing or mangled one never matches."""
+    try:
+        return int(form.version.data)
+    except (TypeError, ValueError):
+        return -1
+
+
+def _commit() -> bool:
+    """Commit once; a concurrent change to the row is shown as the stale-page message."""
+    try:
+        db.session.commit()
+    except StaleDataError:
+        db.session.rollback()
+        flash(delivery.STALE_MESSAGE, "error")
+        return False
+    return True
+
+
+def _not_found(error: RegistryError):
+    """NotFound and Forbidden alike answer 404 (never confirm another party's ids); an attempt on
+    someone else's engagement is written to the audit log."""
+    from registry.web import record_denial
+
+    db.session.rollback()
+    if isinstance(error, Forbidden):
+        record_denial(error.message, action="engagement.denied")
+    abort(404)
+
+
+def _get(engagement_id: int, check) -> Engagement:
+    """Load an engagement the current user may act on as owner (check=delivery.is_owner) or
+    provider (delivery.is_provider); anything else is a 404."""
+    try:
+        engagement = delivery.get_engagement_for(_actor(), engagement_id)
+        if not check(_actor(), engagement):
+            raise Forbidden(delivery.NOT_FOUND)
+    except (NotFound, Forbidden) as error:
+        _not_found(error)
+    return engagement
+
+
+def _versioned(form_class, prefix: str, version: int, *, formdata=None, **data):
+    """A fresh form (not bound to the request) carrying the version it is rendered from."""
+    form = form_class(prefix=prefix, formdata=formdata, data=data)
+    form.version.data = str(version)
+    return form
+
+
+def _act(engagement_id: int, form, call, done: str, page):
+    """Validate form, call the service, commit once. Success: flash and back to the page; a
+    stale page or a rule about the whole engagement: flash and back; a field error: the page
+    again (200) with the form's errors and the user's input."""
+    if form.validate_on_submit():
+        try:
+            call(form)
+        except (NotFound, Forbidden) as error:
+            _not_found(error)
+        except RegistryError as error:
+            db.session.rollback()
+            if error.field is None or getattr(form, error.field, None) is None:
+                flash(error.message, "error")
+                return redirect(_page_url(page, engagement_id))
+            apply_error(form, error)
+        else:
+            if _commit():
+                flash(done, "success")
+            return redirect(_page_url(page, engagement_id))
+    return None
+
+
+def _page_url(page: str, engagement_id: int) -> str:
+    return url_for(page, engagement_id=engagement_id)
+
+
+# ---------------------------------------------------------------------- enterprise (/my/engagements)
+
+
+@bp.get("/my/engagements")
+@require("projects.own")
+def list_engagements():
+    """The enterprise's engagements: status, contract and due dates, overdue marker."""
+    rows = delivery.engagements_for_owner(_actor())
+    today = delivery.today()
+    return render_template(
+        "engagements/list_engagements.html",
+        rows=[(e, delivery.timer(e, today)) for e in rows],
+        today=today,
+    )
+
+
+def _owner_page(engagement: Engagement, status: int = 200, **forms):
+    """The owner's detail page; forms not given are fresh ones for the current versions."""
+    today = delivery.today()
+    rating = engagement.rating
+    rating_version = rating.version if rating is not None else 0
+    if "rating_form" not in forms:
+        values = {part: getattr(rating, part) for part, _ in RATING_PARTS} if rating else {}
+        if rating is not None:
+            values["comment"] = rating.comment_html or ""
+        forms["rating_form"] = _versioned(RatingForm, "rating", rating_version, **values)
+    defaults = {
+        "contract_form": (ContractForm, "contract"),
+        "return_form": (ReturnForm, "return"),
+        "confirm_form": (VersionForm, "confirm"),
+    }
+    for name, (form_class, prefix) in defaults.items():
+        forms.setdefault(name, _versioned(form_class, prefix, engagement.version))
+    return (
+        render_template(
+            "engagements/show_engagement.html",
+            engagement=engagement,
+            timer=delivery.timer(engagement, today),
+            window=delivery.rating_window(engagement, today),
+            rating_parts=RATING_PARTS,
+            contract_days=delivery.contract_days(),
+            window_days=delivery.rating_window_days(),
+            edit_days=delivery.rating_edit_days(),
+            hidden_notice=delivery.HIDDEN_NOTICE,
+            today=today,
+            **forms,
+        ),
+        status,
+    )
+
+
+@bp.get("/my/engagements/<int:engagement_id>")
+@require("projects.own")
+def show_engagement(engagement_id: int):
+    """One engagement for its owner: facts, the timer, and the forms its status allows."""
+    return _owner_page(_get(engagement_id, delivery.is_owner))
+
+
+@bp.post("/my/engagements/<int:engagement_id>/contract")
+@require("projects.own")
+def record_contract(engagement_id: int):
+    """Record the contract date; the service timer starts."""
+    engagement = _get(engagement_id, delivery.is_owner)
+    form = ContractForm(prefix="contract")
+    done = _act(
+        engagement_id,
+        form,
+        lambda f: delivery.record_contract(
+            _actor(), engagement_id, f.contract_date.data, version=_version(f)
+        ),
+        "已登记签约日期,服务计时开始。",
+        "engagements.show_engagement",
+    )
+    return done or _owner_page(_get(engagement.id, delivery.is_owner), contract_form=form)
+
+
+@bp.post("/my/engagements/<int:engagement_id>/return")
+@require("projects.own")
+def return_result(engagement_id: int):
+    """Return the result to the provider with a reason."""
+    _get(engagement_id, delivery.is_owner)
+    form = ReturnForm(prefix="return")
+    done = _act(
+        engagement_id,
+        form,
+        lambda f: delivery.return_result(
+            _actor(), engagement_id, f.reason.data, version=_version(f)
+        ),
+        "已退回服务成果,中介机构可修改后重新提交。",
+        "engagements.show_engagement",
+    )
+    return done or _owner_page(_get(engagement_id, delivery.is_owner), return_form=form)
+
+
+@bp.post("/my/engagements/<int:engagement_id>/confirm")
+@require("projects.own")
+def confirm_result(engagement_id: int):
+    """Confirm the result; the rating window opens."""
+    _get(engagement_id, delivery.is_owner)
+    form = VersionForm(prefix="confirm")
+    done = _act(
+        engagement_id,
+        form,
+        lambda f: delivery.confirm_result(_actor(), engagement_id, version=_version(f)),
+        "已确认服务成果。现在可以对中介机构进行评价。",
+        "engagements.show_engagement",
+    )
+    return done or _owner_page(_get(engagement_id, delivery.is_owner), confirm_form=form)
+
+
+@bp.post("/my/engagements/<int:engagement_id>/rating")
+@require("projects.own")
+def rate_engagement(engagement_id: int):
+    """Rate the provider (or edit the rating once)."""
+    engagement = _get(engagement_id, delivery.is_owner)
+    first = engagement.rating is None
+    form = RatingForm(prefix="rating")
+    done = _act(
+        engagement_id,
+        form,
+        lambda f: delivery.rate(
+            _actor(),
+            engagement_id,
+            {part: f[part].raw_data[0] if f[part].raw_data else None for part, _ in RATING_PARTS},
+            f.comment.data,
+            version=_version(f),
+        ),
+        "评价已提交。" if first else "评价已修改(只能修改一次)。",
+        "engagements.show_engagement",
+    )
+    return done or _owner_page(_get(engagement_id, delivery.is_owner), rating_form=form)
+
+
+# ---------------------------------------------------------------------- provider (/my/work)
+
+
+@bp.get("/my/work")
+@require("providers.self")
+def list_work():
+    """The provider's engagements: status, due date, overdue marker."""
+    rows = delivery.engagements_for_provider(_actor())
+    today = delivery.today()
+    return render_template(
+        "engagements/list_work.html",
+        rows=[(e, delivery.timer(e, today)) for e in rows],
+        today=today,
+    )
+
+
+def _provider_page(engagement: Engagement, form: ResultForm | None = None, status: int = 200):
+    today = delivery.today()
+    return (
+        render_template(
+            "engagements/show_work.html",
+            engagement=engagement,
+            timer=delivery.timer(engagement, today),
+            form=form or _versioned(ResultForm, "result", engagement.version),
+            rating_parts=RATING_PARTS,
+            hidden_notice=delivery.HIDDEN_NOTICE,
+            today=today,
+        ),
+        status,
+    )
+
+
+@bp.get("/my/work/<int:engagement_id>")
+@require("providers.self")
+def show_work(engagement_id: int):
+    """One engagement for the awarded provider: facts, return reason, the upload form."""
+    return _provider_page(_get(engagement_id, delivery.is_provider))
+
+
+@bp.post("/my/work/<int:engagement_id>/result")
+@require("providers.self")
+def submit_result(engagement_id: int):
+    """Upload the service result for the owner to confirm."""
+    _get(engagement_id, delivery.is_provider)
+    form = ResultForm(prefix="result")
+    done = _act(
+        engagement_id,
+        form,
+        lambda f: delivery.submit_result(
+            _actor(), engagement_id, f.file.data, f.note.data, version=_version(f)
+        ),
+        "服务成果已提交,等待业主确认。",
+        "engagements.show_work",
+    )
+    return done or _provider_page(_get(engagement_id, delivery.is_provider), form)
+
+
+# ---------------------------------------------------------------------- result download
+
+
+@bp.get("/engagements/<int:engagement_id>/result")
+@require("engagements.result")
+def download_result(engagement_id: int):
+    """The result file, for the owner, the awarded provider and admins only."""
+    try:
+        upload = delivery.result_for(_actor(), engagement_id)
+        path = upload_path(upload)
+    except (NotFound, Forbidden) as error:
+        _not_found(error)
+    return send_file(
+        path, mimetype=upload.content_type, as_attachment=True, download_name=upload.filename
+    )
+
+
+# ---------------------------------------------------------------------- public rating list
+
+
+@bp.get("/providers/<uscc>/ratings")
+@require(PUBLIC)
+def list_provider_ratings(uscc: str):
+    """A provider's owner ratings with their comments (hidden ones replaced by a notice)."""
+    try:
+        provider = provider_by_uscc(uscc)
+    except NotFound:
+        abort(404)
+    if not provider.is_active:
+        abort(404)
+    return render_template(
+        "engagements/provider_ratings.html",
+        provider=provider,
+        ratings=delivery.ratings_of(provider),
+        rating_parts=RATING_PARTS,
+        public_comment=delivery.public_comment,
+        local_date=delivery.local_date,
+        window_days=delivery.rating_window_days(),
+    )
+
+
+# ---------------------------------------------------------------------- admin moderation
+
+
+def _hide_form(rating, formdata=None) -> HideRatingForm:
+    return _versioned(HideRatingForm, f"hide-{rating.id}", rating.version, formdata=formdata)
+
+
+@ratings_bp.get("")
+@require("ratings.moderate")
+def list_ratings():
+    """Every owner rating, newest first, each with a form to hide its comment."""
+    page, per_page = page_args()
+    return _ratings_page(delivery.list_ratings(page=page, per_page=per_page))
+
+
+def _ratings_page(result, failed: HideRatingForm | None = None, failed_id: int | None = None):
+    forms = {r.id: _hide_form(r) for r in result.items if not r.hidden}
+    if failed is not None and failed_id in forms:
+        forms[failed_id] = failed
+    return render_template(
+        "engagements/admin_ratings.html",
+        result=result,
+        forms=forms,
+        rating_parts=RATING_PARTS,
+        local_date=delivery.local_date,
+    )
+
+
+@ratings_bp.post("/<int:rating_id>/hide")
+@require("ratings.moderate")
+def hide_rating(rating_id: int):
+    """Hide a rating's comment (kept, audited; the scores still count)."""
+    try:
+        rating = delivery.get_rating(rating_id)
+    except NotFound:
+        abort(404)
+    form = HideRatingForm(prefix=f"hide-{rating.id}")
+    if form.validate_on_submit():
+        try:
+            delivery.hide_rating(_actor(), rating_id, form.reason.data, version=_version(form))
+        except RegistryError as error:
+            db.session.rollback()
+            if error.field != "reason":
+                flash(error.message, "error")
+                return redirect(url_for("admin.ratings.list_ratings"))
+            apply_error(form, error)
+        else:
+            if _commit():
+                flash("已隐藏该评价内容;评价记录和分数保留。", "success")
+            return redirect(url_for("admin.ratings.list_ratings"))
+    page, per_page = page_args()
+    return _ratings_page(delivery.list_ratings(page=page, per_page=per_page), form, rating_id)
