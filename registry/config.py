@@ -41,6 +41,10 @@ DEFAULTS: dict[str, object] = {
     "PER_PAGE": 20,
     "TIMEZONE": "Asia/Shanghai",
     "PROXY_COUNT": 0,  # trusted reverse proxies in front of the app (X-Forwarded-For/Proto/Host)
+    # Delivery and owner rating (working days on the China calendar, see services/workdays.py).
+    "CONTRACT_DAYS": 5,  # a contract signed later than this after the award records 逾期签约
+    "RATING_WINDOW_DAYS": 15,  # the owner may rate until this many days after confirmation
+    "RATING_EDIT_DAYS": 3,  # one edit of a rating within this many days of the first rating
 }
 
 # Settings whose environment value is parsed as JSON (numbers, booleans, objects).
@@ -57,6 +61,9 @@ _TYPED = {
     "MAX_CONTENT_LENGTH",
     "PROXY_COUNT",
     "SQLALCHEMY_ENGINE_OPTIONS",
+    "CONTRACT_DAYS",
+    "RATING_WINDOW_DAYS",
+    "RATING_EDIT_DAYS",
 }
 
 # Short environment names mapped onto Flask / extension setting names.

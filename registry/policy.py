@@ -26,6 +26,9 @@ PERMISSIONS: dict[str, frozenset[Role]] = {
     "projects.own": frozenset({Role.ENTERPRISE}),  # own projects, selection requests, ratings
     "projects.staff": frozenset({Role.STAFF, Role.ADMIN}),
     "ratings.moderate": frozenset({Role.ADMIN}),
+    # A delivered result file: the roles that can be its owner or provider, and admins; which
+    # engagement is theirs is checked in services.delivery.
+    "engagements.result": frozenset({Role.ENTERPRISE, Role.PROVIDER, Role.ADMIN}),
 }
 
 ACTIONS = frozenset(PERMISSIONS) | {PUBLIC, SIGNED_IN}

@@ -148,3 +148,51 @@ def test_market_pages_quote_double_submit_stores_one_row(app, make_user, login):
     assert provider.post(f"/my/requests/{ref}/quote", data=data).status_code == 302
     with app.app_context():
         assert len(db.session.scalars(select(Quote)).all()) == 1
+
+
+def test_market_api_awards_lists_notices_with_draw_inputs(app, runner, client):
+    assert runner.invoke(args=["seed", "--demo"]).exit_code == 0
+    body = client.get("/api/v1/awards?per_page=100").get_json()
+    assert body["total"] >= 5
+    drawn = [item for item in body["items"] if item["seed"]]
+    assert drawn
+    item = drawn[0]
+    assert item["draw_inputs"]["candidates"] == sorted(item["draw_inputs"]["candidates"])
+    assert item["winner"]["uscc"] in item["draw_inputs"]["candidates"]
+    assert item["is_demo"] is True
+    assert client.get(item["verify_url"]).status_code == 200
+    only = client.get("/api/v1/awards?service=ZJ-03").get_json()
+    assert all(i["service"] == "ZJ-03" for i in only["items"])
+    assert only["total"] >= 1
+
+
+def test_market_award_notices_are_searchable(app, make_user):
+    from registry.search.base import SearchRequest
+    from registry.search.engine import get_engine
+    from registry.search.query import parse_query
+
+    owner, accounts = make_user("enterprise"), [make_user("provider") for _ in range(2)]
+    with app.app_context():
+        user = db.session.get(User, owner.id)
+        project = factories.enterprise_with_project(user, code="2026-120116-88-01-424242")
+        for account in accounts:
+            factories.active_provider(account=db.session.get(User, account.id))
+        ref = market.open_request(user, project.code, service_code="ZJ-03", method="随机抽取",
+                                  deadline=factories.later()).ref  # fmt: skip
+        db.session.commit()
+        for account in accounts:
+            market.submit_quote(
+                db.session.get(User, account.id), ref, submission_key=account.username
+            )
+            db.session.commit()
+        market.get_request(ref).deadline = utcnow() - timedelta(minutes=1)
+        db.session.commit()
+        award = market.decide(user, ref).award
+        db.session.commit()
+        winner, award_id = award.provider.name, award.id
+        result = get_engine().search(SearchRequest(parse_query("2026-120116-88-01-424242")))
+        hits = [h for h in result.hits if h.kind == "award"]
+        assert hits, [h.doc_id for h in result.hits]
+        assert hits[0].url == f"/awards/{award_id}"
+        assert winner in hits[0].title
+        assert get_engine().verify().clean

@@ -1,8 +1,8 @@
 """The one document registry: each searchable kind declares here how its rows become documents.
 
-Service items, approval items and departments now; providers, award notices and credit notices plug
-in later by adding a DocumentKind. A kind returns None for rows that must not be public (drafts,
-retired entries), so they never enter the index.
+Service items, approval items, departments, active providers and award notices now; credit notices
+plug in later by adding a DocumentKind. A kind returns None for rows that must not be public
+(drafts, providers not yet approved, retired entries), so they never enter the index.
 """
 
 from __future__ import annotations
@@ -18,6 +18,9 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session, selectinload
 
 from registry.models.catalogue import ApprovalItem, Department, ServiceItem, Validity
+from registry.models.market import Award, SelectionRequest
+from registry.models.projects import Project
+from registry.models.providers import Offer, Provider, ProviderStatus
 
 _TAGS = re.compile(r"<[^>]+>")
 
@@ -58,6 +61,8 @@ class DocumentKind:
     load_all: Callable[[Session], Iterator[Any]]
     load_one: Callable[[Session, str], Any]
     dependents: Callable[[Any], list[tuple[str, str]]] = lambda obj: []
+    # The attribute holding the key, so that a changed key also drops the old document.
+    key_attr: str = "code"
 
 
 def _laws(entries: list[dict]) -> str:
@@ -170,7 +175,144 @@ def _approval_dependents(item: ApprovalItem) -> list[tuple[str, str]]:
 
 
 def _service_dependents(item: ServiceItem) -> list[tuple[str, str]]:
-    return [("approval", a.code) for a in item.approval_items]
+    """Approval items list the service's name; providers offering it list name and stages."""
+    from sqlalchemy.orm import object_session
+
+    found = [("approval", a.code) for a in item.approval_items]
+    session = object_session(item)
+    if session is not None and item.id is not None:
+        with session.no_autoflush:
+            found += [("provider", u) for u in session.scalars(_offering_providers(item.id))]
+    return found
+
+
+def _offering_providers(service_item_id: int):
+    return (
+        select(Provider.uscc)
+        .join(Offer, Offer.provider_id == Provider.id)
+        .where(Offer.service_item_id == service_item_id)
+        .where(Provider.status == ProviderStatus.ACTIVE.value)
+    )
+
+
+def _provider_document(item: Provider) -> Document | None:
+    if item.status != ProviderStatus.ACTIVE.value:
+        return None
+    services = [
+        o.service_item
+        for o in sorted(item.offers, key=lambda o: o.service_item.code)
+        if o.is_active and o.service_item.validity != Validity.REPEALED.value
+    ]
+    keywords: list[str] = []
+    for service in services:
+        keywords += [service.name, *(service.abbreviations or [])]
+    return Document(
+        kind="provider",
+        key=item.uscc,
+        title=item.name,
+        url=f"/providers/{item.uscc}",
+        keywords=list(dict.fromkeys(keywords)),
+        body=_join(item.licence_scope, item.region, item.address, item.uscc),
+        facets={
+            "stage": sorted({s.code for service in services for s in service.stages}),
+            "department": sorted({s.department.code for s in services if s.department}),
+        },
+    )
+
+
+def _provider_loaders():
+    options = (
+        selectinload(Provider.offers)
+        .selectinload(Offer.service_item)
+        .selectinload(ServiceItem.stages),
+        selectinload(Provider.offers)
+        .selectinload(Offer.service_item)
+        .selectinload(ServiceItem.department),
+    )
+
+    def load_all(session: Session) -> Iterator[Any]:
+        yield from session.scalars(
+            select(Provider)
+            .where(Provider.status == ProviderStatus.ACTIVE.value)
+            .options(*options)
+            .order_by(Provider.uscc)
+        )
+
+    def load_one(session: Session, key: str) -> Any:
+        return session.scalar(
+            select(Provider)
+            .options(*options)
+            .where(Provider.uscc == key)
+            .execution_options(populate_existing=True)
+        )
+
+    return load_all, load_one
+
+
+def _offer_related(offer: Offer) -> list[tuple[str, str]]:
+    """An offer is no document, but its provider's document lists the offered services."""
+    provider = offer.provider
+    if provider is None and offer.provider_id is not None:
+        from sqlalchemy.orm import object_session
+
+        session = object_session(offer)
+        if session is not None:
+            with session.no_autoflush:
+                provider = session.get(Provider, offer.provider_id)
+    return [("provider", provider.uscc)] if provider is not None and provider.uscc else []
+
+
+def _award_document(item: Award) -> Document | None:
+    request = item.request
+    service = request.service_item
+    project = request.project
+    amount = f"中选金额 {item.amount} 元" if item.amount is not None else ""
+    return Document(
+        kind="award",
+        key=request.ref,
+        title=f"中选公示:{project.code} {service.name}({item.provider.name})",
+        url=f"/awards/{item.id}",
+        keywords=[service.name, *(service.abbreviations or []), item.provider.name],
+        body=_join(
+            project.enterprise.name,
+            project.name,
+            item.method,
+            amount,
+            item.explanation,
+            request.ref,
+            item.provider.uscc,
+        ),  # fmt: skip
+        facets={
+            "stage": sorted(s.code for s in service.stages),
+            "department": [service.department.code] if service.department else [],
+        },
+    )
+
+
+def _award_loaders():
+    options = (
+        selectinload(Award.request).selectinload(SelectionRequest.service_item).selectinload(ServiceItem.stages),
+        selectinload(Award.request).selectinload(SelectionRequest.project).selectinload(Project.enterprise),
+        selectinload(Award.provider),
+    )  # fmt: skip
+
+    def load_all(session: Session) -> Iterator[Any]:
+        yield from session.scalars(select(Award).options(*options).order_by(Award.id))
+
+    def load_one(session: Session, key: str) -> Any:
+        return session.scalar(
+            select(Award)
+            .join(SelectionRequest, SelectionRequest.id == Award.request_id)
+            .where(SelectionRequest.ref == key)
+            .options(*options)
+            .execution_options(populate_existing=True)
+        )
+
+    return load_all, load_one
+
+
+# Rows that are not documents themselves but whose changes alter other documents.
+RELATED: dict[type, Callable[[Any], list[tuple[str, str]]]] = {Offer: _offer_related}
 
 
 def _loader(model, *options):
@@ -203,6 +345,8 @@ _approval_all, _approval_one = _loader(
     selectinload(ApprovalItem.service_items),
 )
 _department_all, _department_one = _loader(Department)
+_provider_all, _provider_one = _provider_loaders()
+_award_all, _award_one = _award_loaders()
 
 KINDS: dict[str, DocumentKind] = {
     kind.name: kind
@@ -237,6 +381,27 @@ KINDS: dict[str, DocumentKind] = {
             _department_one,
             _department_dependents,
         ),
+        DocumentKind(
+            "provider",
+            "中介机构",
+            Provider,
+            lambda o: o.uscc,
+            _provider_document,
+            _provider_all,
+            _provider_one,
+            key_attr="uscc",
+        ),
+        DocumentKind(
+            "award",
+            "中选公示",
+            Award,
+            # The request's public number: known before the award row has an id.
+            lambda o: o.request.ref if o.request is not None else None,
+            _award_document,
+            _award_all,
+            _award_one,
+            key_attr="request_id",
+        ),
     )
 }
 KIND_BY_MODEL = {kind.model: kind for kind in KINDS.values()}
@@ -247,6 +412,12 @@ FACET_LABELS = {"type": "类型", "stage": "审批阶段", "department": "部门
 def kind_for(obj: Any) -> DocumentKind | None:
     """The document kind of a model instance, if it is searchable."""
     return KIND_BY_MODEL.get(type(obj))
+
+
+def related_documents(obj: Any) -> list[tuple[str, str]]:
+    """(kind, key) of documents that show a non-searchable row (an offer → its provider)."""
+    related = RELATED.get(type(obj))
+    return related(obj) if related is not None else []
 
 
 def all_documents(session: Session) -> Iterator[Document]:

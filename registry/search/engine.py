@@ -16,7 +16,14 @@ from registry.extensions import db
 from registry.models.search import SearchOutbox
 from registry.search import analysis
 from registry.search.base import Drift, SearchRequest, SearchResult
-from registry.search.documents import KINDS, Document, all_documents, kind_for, load_document
+from registry.search.documents import (
+    KINDS,
+    Document,
+    all_documents,
+    kind_for,
+    load_document,
+    related_documents,
+)
 from registry.search.whoosh_backend import IndexBroken, WhooshBackend
 
 log = logging.getLogger(__name__)
@@ -238,9 +245,10 @@ def _before_flush(session: Session, _context, _instances) -> None:
     for obj in [*session.new, *modified, *session.deleted]:
         kind = kind_for(obj)
         if kind is None:
+            pending += related_documents(obj)
             continue
         pending.append((kind.name, kind.key(obj)))
-        history = inspect(obj).attrs.code.history
+        history = inspect(obj).attrs[kind.key_attr].history
         pending += [(kind.name, old) for old in history.deleted or () if old]
         if obj not in session.deleted:
             pending += kind.dependents(obj)

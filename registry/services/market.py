@@ -460,7 +460,7 @@ def decide(user: User, ref: str, *, chosen_uscc: str | None = None, reason: str 
     winner = next(p for p in providers.values() if p.uscc == winner_key)
     winning_quote = next(q for q in quotes if q.provider_id == winner.id)
     offer = next((o for o in winner.offers if o.service_item_id == request.service_item_id), None)
-    award = Award(request_id=request.id, provider_id=winner.id, method=request.method,
+    award = Award(request=request, provider=winner, method=request.method,
                   amount=winning_quote.amount, reason=(reason or "").strip() or None,
                   explanation=explanation, draw_inputs=draw_inputs, seed=used_seed,
                   algorithm=algorithm, awarded_at=now, awarded_by_id=user.id,

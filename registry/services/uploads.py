@@ -44,7 +44,8 @@ def save_upload(file: FileStorage | None, field: str, user: User | None) -> Uplo
     if not data:
         raise RegistryError(field, "上传的文件是空的。")
     if len(data) > limit:
-        raise RegistryError(field, f"文件超过 {limit // (1024 * 1024)} MB 的上限。")
+        size = f"{limit // (1024 * 1024)} MB" if limit >= 1024 * 1024 else f"{limit // 1024} KB"
+        raise RegistryError(field, f"文件超过 {size} 的上限。")
     kind = _kind(data)
     if kind is None:
         raise RegistryError(field, f"只接受 {ALLOWED_LABEL} 文件(按文件内容判断,不看扩展名)。")

@@ -22,9 +22,19 @@ SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
 
 def install(app: Flask) -> None:
     """Register blueprints, the guard and the Jinja helpers on app."""
-    from registry.web import admin, api, auth, catalogue, public, search
+    from registry.web import (
+        admin,
+        api,
+        auth,
+        catalogue,
+        engagements,
+        market,
+        providers,
+        public,
+        search,
+    )
 
-    for module in (public, catalogue, search, auth, admin, api):
+    for module in (public, catalogue, providers, engagements, market, search, auth, admin, api):
         app.register_blueprint(module.bp)
     app.before_request(_guard)
     app.after_request(_security_headers)

@@ -445,3 +445,17 @@ def audit_log():
         result=result,
         args=link_args(AUDIT_FILTERS),
     )
+
+
+# ------------------------------------------------------------------ provider entry review
+
+# The review views live with the other provider views; mounted here so that their endpoints
+# are admin.providers.* (admin-only, like everything under this blueprint).
+from registry.web.providers import review_bp  # noqa: E402
+
+bp.register_blueprint(review_bp)
+
+# Owner-rating moderation lives with the delivery views; mounted here as admin.ratings.*.
+from registry.web.engagements import ratings_bp  # noqa: E402
+
+bp.register_blueprint(ratings_bp)

@@ -7,11 +7,13 @@ from flask import Blueprint, jsonify, url_for
 from registry.extensions import csrf
 from registry.models.catalogue import ApprovalItem, Department, ServiceItem
 from registry.policy import PUBLIC, require
-from registry.services import catalogue
+from registry.services import catalogue, market
+from registry.services import providers as provider_service
 from registry.services.errors import NotFound
 from registry.web.errors import render_error
 from registry.web.openapi import openapi_document
-from registry.web.params import page_args, service_filters
+from registry.web.params import code_arg, page_args, service_filters
+from registry.web.providers import directory_filters
 
 bp = Blueprint("api", __name__, url_prefix="/api/v1")
 csrf.exempt(bp)  # read-only (GET) endpoints; no cookies change anything here
@@ -156,6 +158,107 @@ def list_departments():
         total=len(items),
         page=1,
         per_page=max(len(items), 1),
+    )
+
+
+def provider_json(provider, *, detail: bool = False) -> dict:
+    """An active provider as the API publishes it (the list form, or the detail with more)."""
+    data = {
+        "uscc": provider.uscc,
+        "name": provider.name,
+        "region": provider.region,
+        "grade": provider.grade,
+        "offers": [
+            {
+                "service": {"code": o.service_item.code, "name": o.service_item.name},
+                "committed_days": o.committed_days,
+                "fee_quote": None if o.fee_quote is None else str(o.fee_quote),
+                "fee_basis": o.fee_basis,
+            }
+            for o in provider.offers
+            if o.is_active
+        ],
+        "url": url_for("providers.show_provider", uscc=provider.uscc, _external=True),
+    }
+    if detail:
+        today = provider_service.today()
+        data.update(
+            legal_representative=provider.legal_representative,
+            address=provider.address,
+            licence_scope=provider.licence_scope,
+            qualifications=[
+                {
+                    "kind": q.kind,
+                    "grade": q.grade,
+                    "certificate_no": q.certificate_no,
+                    "issuer": q.issuer,
+                    "valid_from": q.valid_from.isoformat(),
+                    "valid_to": q.valid_to.isoformat(),
+                    "expired": q.valid_to < today,
+                }
+                for q in provider.qualifications
+            ],
+        )
+    return data
+
+
+@bp.get("/providers")
+@require(PUBLIC)
+def list_providers():
+    """Paginated active providers, filtered as in the directory."""
+    page, per_page = page_args()
+    result = provider_service.list_directory(directory_filters(), page=page, per_page=per_page)
+    return jsonify(
+        items=[provider_json(p) for p in result.items],
+        total=result.total,
+        page=result.page,
+        per_page=result.per_page,
+    )
+
+
+@bp.get("/providers/<uscc>")
+@require(PUBLIC)
+def show_provider(uscc: str):
+    """One active provider; drafts and applications under review are not public (404)."""
+    try:
+        return jsonify(provider_json(provider_service.get_public_provider(uscc), detail=True))
+    except NotFound:
+        return render_error(404, f"未找到统一社会信用代码为 {uscc[:18]} 的已入驻中介机构")
+
+
+def award_json(award) -> dict:
+    """An award notice as JSON (amounts as exact decimal strings)."""
+    return {
+        "id": award.id,
+        "request": award.request.ref,
+        "project_code": award.request.project.code,
+        "owner": award.request.project.enterprise.name,
+        "service": award.request.service_item.code,
+        "method": award.method,
+        "winner": {"uscc": award.provider.uscc, "name": award.provider.name},
+        "amount": None if award.amount is None else str(award.amount),
+        "awarded_at": award.awarded_at.isoformat(),
+        "seed": award.seed,
+        "algorithm": award.algorithm,
+        "draw_inputs": award.draw_inputs,
+        "is_demo": award.is_demo,
+        "url": url_for("market.show_award", award_id=award.id, _external=False),
+        "verify_url": url_for("market.verify_award", award_id=award.id, _external=False),
+    }
+
+
+@bp.get("/awards")
+@require(PUBLIC)
+def list_awards():
+    """Award notices, newest first."""
+    page, per_page = page_args()
+    service = code_arg("service")
+    result = market.list_awards(page=page, per_page=per_page, service_code=service)
+    return jsonify(
+        items=[award_json(a) for a in result.items],
+        total=result.total,
+        page=result.page,
+        per_page=result.per_page,
     )
 
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from registry.models.catalogue import FeeRegime, TimeUnit, Validity
+from registry.models.providers import REGIONS
 
 _NULLABLE_STR = {"type": "string", "nullable": True}
 _NULLABLE_BOOL = {"type": "boolean", "nullable": True}
@@ -126,6 +127,92 @@ APPROVAL = {
         "service_items": {"type": "array", "items": {"type": "object"}},
         "source_note": _NULLABLE_STR,
         "validity": {"type": "string"},
+    },
+}
+PROVIDER_OFFER = {
+    "type": "object",
+    "required": ["service", "committed_days", "fee_quote", "fee_basis"],
+    "properties": {
+        "service": {
+            "type": "object",
+            "properties": {"code": {"type": "string"}, "name": {"type": "string"}},
+        },
+        "committed_days": {"type": "integer", "minimum": 1, "description": "承诺办理时限(天)"},
+        "fee_quote": {
+            "type": "string",
+            "format": "decimal",
+            "nullable": True,
+            "example": "50000.00",
+            "description": "报价(元,两位小数的十进制字符串);null 表示按收费依据",
+        },
+        "fee_basis": _NULLABLE_STR,
+    },
+}
+_PROVIDER_SUMMARY = {
+    "uscc": {"type": "string", "example": "91120116MA05JQ1X2Y", "description": "统一社会信用代码"},
+    "name": {"type": "string"},
+    "region": {"type": "string"},
+    "grade": {
+        "type": "string",
+        "nullable": True,
+        "enum": ["AA", "A", "B", "C", "D", None],
+        "description": "信用等级;null 表示未评级",
+    },
+    "offers": {"type": "array", "items": {"$ref": "#/components/schemas/ProviderOffer"}},
+    "url": {"type": "string"},
+}
+PROVIDER = {
+    "type": "object",
+    "required": ["uscc", "name", "region", "grade", "offers"],
+    "properties": _PROVIDER_SUMMARY,
+}
+PROVIDER_DETAIL = {
+    "type": "object",
+    "required": ["uscc", "name", "region", "grade", "offers", "qualifications"],
+    "properties": {
+        **_PROVIDER_SUMMARY,
+        "legal_representative": {"type": "string"},
+        "address": {"type": "string"},
+        "licence_scope": {"type": "string"},
+        "qualifications": {
+            "type": "array",
+            "items": {
+                "type": "object",
+                "properties": {
+                    "kind": {"type": "string"},
+                    "grade": _NULLABLE_STR,
+                    "certificate_no": {"type": "string"},
+                    "issuer": {"type": "string"},
+                    "valid_from": {"type": "string", "format": "date"},
+                    "valid_to": {"type": "string", "format": "date"},
+                    "expired": {"type": "boolean"},
+                },
+            },
+        },
+    },
+}
+AWARD = {
+    "type": "object",
+    "required": ["id", "project_code", "owner", "service", "method", "winner", "awarded_at"],
+    "properties": {
+        "id": {"type": "integer"},
+        "request": {"type": "string", "description": "选取公告编号"},
+        "project_code": {"type": "string", "description": "项目代码"},
+        "owner": {"type": "string", "description": "项目业主"},
+        "service": {"type": "string", "description": "中介服务事项编码"},
+        "method": {"type": "string", "description": "选取方式"},
+        "winner": {
+            "type": "object",
+            "properties": {"uscc": {"type": "string"}, "name": {"type": "string"}},
+        },
+        "amount": {"type": "string", "nullable": True, "description": "中选金额(元,十进制字符串)"},
+        "awarded_at": {"type": "string", "format": "date-time"},
+        "seed": {"type": "string", "nullable": True, "description": "抽取种子(SHA-256,十六进制)"},
+        "algorithm": _NULLABLE_STR,
+        "draw_inputs": {"type": "object", "nullable": True, "description": "重算种子的公开输入"},
+        "is_demo": {"type": "boolean", "description": "示例数据"},
+        "url": {"type": "string"},
+        "verify_url": {"type": "string"},
     },
 }
 ERROR = {
@@ -304,9 +391,66 @@ def openapi_document() -> dict[str, Any]:
                     "responses": {"200": _ok("#/components/schemas/DepartmentPage", "全部部门")},
                 }
             },
+            "/providers": {
+                "get": {
+                    "summary": "已入驻中介机构列表",
+                    "operationId": "listProviders",
+                    "parameters": [
+                        _query("service", "提供的中介服务事项编码,如 ZJ-03"),
+                        _query("region", "所在区域", {"type": "string", "enum": list(REGIONS)}),
+                        _query(
+                            "grade",
+                            "信用等级;none 表示未评级",
+                            {"type": "string", "enum": ["AA", "A", "B", "C", "D", "none"]},
+                        ),
+                        _query("qualification", "持有的(在有效期内的)资质类别"),
+                        _query("page", "页码,从 1 开始", {"type": "integer", "minimum": 1}),
+                        _query(
+                            "per_page",
+                            "每页条数(≤100)",
+                            {"type": "integer", "minimum": 1, "maximum": 100},
+                        ),
+                    ],
+                    "responses": {"200": _ok("#/components/schemas/ProviderPage", "一页结果")},
+                }
+            },
+            "/providers/{uscc}": {
+                "get": {
+                    "summary": "中介机构详情(仅已入驻机构)",
+                    "operationId": "getProvider",
+                    "parameters": [
+                        {
+                            "name": "uscc",
+                            "in": "path",
+                            "required": True,
+                            "schema": {"type": "string"},
+                        }
+                    ],
+                    "responses": {
+                        "200": _ok("#/components/schemas/ProviderDetail", "中介机构"),
+                        "404": _NOT_FOUND,
+                    },
+                }
+            },
+            "/awards": {
+                "get": {
+                    "summary": "中选公示(最新在前)",
+                    "operationId": "listAwards",
+                    "parameters": [
+                        _query("service", "中介服务事项编码,如 ZJ-03"),
+                        _query("page", "页码,从 1 开始", {"type": "integer", "minimum": 1}),
+                        _query(
+                            "per_page",
+                            "每页条数(≤100)",
+                            {"type": "integer", "minimum": 1, "maximum": 100},
+                        ),
+                    ],
+                    "responses": {"200": _ok("#/components/schemas/AwardPage", "一页结果")},
+                }
+            },
             "/search": {
                 "get": {
-                    "summary": "全文搜索(事项、审批事项、部门)",
+                    "summary": "全文搜索(事项、审批事项、部门、中介机构)",
                     "operationId": "search",
                     "parameters": [
                         _query(
@@ -317,7 +461,10 @@ def openapi_document() -> dict[str, Any]:
                         _query(
                             "type",
                             "文档类型",
-                            {"type": "string", "enum": ["service", "approval", "department"]},
+                            {
+                                "type": "string",
+                                "enum": ["service", "approval", "department", "provider"],
+                            },
                         ),
                         _query("stage", "审批阶段编码"),
                         _query("department", "部门编码"),
@@ -352,6 +499,12 @@ def openapi_document() -> dict[str, Any]:
                 "DepartmentPage": _page_of("#/components/schemas/Department"),
                 "Error": ERROR,
                 "SearchPage": SEARCH_PAGE,
+                "ProviderOffer": PROVIDER_OFFER,
+                "Provider": PROVIDER,
+                "ProviderDetail": PROVIDER_DETAIL,
+                "ProviderPage": _page_of("#/components/schemas/Provider"),
+                "Award": AWARD,
+                "AwardPage": _page_of("#/components/schemas/Award"),
             }
         },
     }

@@ -1,0 +1,235 @@
+"""A believable, clearly marked (示例) marketplace for `registry seed --demo`: providers across the
+catalogue with qualifications and offers, enterprises with projects, open and finished selections
+(awards decided by the real selection rules), delivered work and owner ratings.
+
+Names end in (示例), every row carries is_demo, and nothing here is a real firm or project.
+Idempotent: when demo providers exist, nothing is added again.
+"""
+
+from __future__ import annotations
+
+import random
+from datetime import UTC, date, datetime, time, timedelta
+from decimal import Decimal
+
+from sqlalchemy import func, select
+
+from registry.extensions import db
+from registry.models import (
+    REGIONS,
+    EngagementStatus,
+    OwnerRating,
+    Provider,
+    ProviderStatus,
+    Qualification,
+    Quote,
+    SelectionMethod,
+    SelectionRequest,
+    ServiceItem,
+    User,
+)
+from registry.models.providers import Offer
+from registry.services import market
+from registry.services.uscc import make_uscc
+from registry.services.workdays import CalendarRangeError, add_working_days, working_days_between
+
+# Industry groups: what a firm of that kind offers and the qualification it holds.
+GROUPS = [
+    ("环境", ["ZJ-03", "ZJ-10", "ZJ-05"], "环境影响评价单位(环评信用平台登记)"),
+    ("水务", ["ZJ-04", "ZJ-05", "ZJ-06"], "水土保持方案编制单位水平评价"),
+    ("勘察", ["ZJ-14", "ZJ-07", "ZJ-08"], "工程勘察资质"),
+    ("测绘", ["ZJ-11", "ZJ-22"], "测绘资质"),
+    ("设计", ["ZJ-15", "ZJ-16", "ZJ-19"], "工程设计资质"),
+    ("审图", ["ZJ-17", "ZJ-18"], "施工图审查机构认定"),
+    ("咨询", ["ZJ-01", "ZJ-02", "ZJ-21"], "工程咨询单位资信"),
+    ("安全", ["ZJ-12", "ZJ-13", "ZJ-20"], "安全评价机构资质"),
+    ("造价", ["ZJ-25", "ZJ-23"], "工程造价咨询企业登记"),
+    ("监理", ["ZJ-24", "ZJ-26"], "工程监理资质"),
+]
+BRANDS = "华海瑞恒泰达鑫源博睿中晟宏远嘉诚天成正和信安汇通东方北辰海河津港渤龙"
+DISTRICTS = ["滨海", "西青", "南开", "河西", "东丽", "津南", "武清", "和平"]
+PROJECTS = [
+    ("2026-120116-34-03-900101", "示例精密装备制造厂房(示例)", "民营/外资"),
+    ("2026-120116-39-03-900102", "示例电子元器件标准厂房(示例)", "简易低风险厂房"),
+    ("2026-120116-72-03-900103", "示例科研办公楼(示例)", "国有"),
+    ("2026-120116-35-03-900104", "示例生物医药中试基地(示例)", "民营/外资"),
+]
+
+
+def _at(day: date, hour: int = 10) -> datetime:
+    """A local (Beijing) time on day, as UTC."""
+    return datetime.combine(day, time(hour), market.SHANGHAI).astimezone(UTC)
+
+
+def _providers(rng: random.Random, today: date, services: dict[str, ServiceItem],
+               account: User | None) -> list[Provider]:  # fmt: skip
+    made = []
+    for n in range(32):
+        group, codes, qualification = GROUPS[n % len(GROUPS)]
+        brand = "".join(rng.sample(BRANDS, 2))
+        district = DISTRICTS[n % len(DISTRICTS)]
+        provider = Provider(
+            uscc=make_uscc(f"91120116MA{n + 1:06d}"),
+            name=f"天津{district}{brand}{group}技术有限公司(示例)",
+            legal_representative=f"示例法人{n + 1}",
+            address=f"天津市{district}区示例路{rng.randint(1, 300)}号(示例)",
+            region=REGIONS[n % len(REGIONS)],
+            contact_name=f"示例联系人{n + 1}",
+            contact_phone=f"022-5{rng.randint(1000000, 9999999)}",
+            licence_scope=f"{group}技术咨询与服务(示例数据)",
+            status=ProviderStatus.ACTIVE.value if n != 31 else ProviderStatus.PENDING.value,
+            account_id=account.id if (account and n == 0) else None,
+            grade=rng.choice(["AA", "A", "A", "B", "B", "C", None]),
+            credit_score=Decimal(rng.randint(62, 98)),
+            is_demo=True,
+            submitted_at=_at(today - timedelta(days=200)),
+            reviewed_at=_at(today - timedelta(days=190)),
+        )  # fmt: skip
+        # One firm's certificate has run out: it stays listed but leaves selection.
+        valid_to = (
+            today - timedelta(days=20) if n == 7 else today + timedelta(days=rng.randint(90, 900))
+        )
+        provider.qualifications.append(
+            Qualification(
+                kind=qualification,
+                grade=rng.choice(["甲级", "乙级", None]),
+                certificate_no=f"示例-{n + 1:04d}",
+                issuer="示例发证机关",
+                valid_from=today - timedelta(days=800),
+                valid_to=valid_to,
+            )  # fmt: skip
+        )
+        for code in codes[: rng.randint(2, len(codes))] if len(codes) > 2 else codes:
+            item = services[code]
+            provider.offers.append(
+                Offer(
+                    service_item=item,
+                    committed_days=rng.choice([10, 15, 20, 30]),
+                    fee_quote=Decimal(rng.randrange(20000, 150000, 1000)),
+                    promise="按承诺时限完成,超期按合同约定承担责任(示例)",
+                )  # fmt: skip
+            )
+        db.session.add(provider)
+        made.append(provider)
+    db.session.flush()
+    return made
+
+
+def seed_demo_market(today: date | None = None) -> dict[str, int]:
+    """Add the demo marketplace once; returns counts of what was added (all zero when present)."""
+    if db.session.scalar(select(func.count(Provider.id)).where(Provider.is_demo.is_(True))):
+        return {"providers": 0, "projects": 0, "awards": 0}
+    today = today or market.today()
+    rng = random.Random(20261125)  # noqa: S311 - reproducible demo data, not a secret
+    services = {s.code: s for s in db.session.scalars(select(ServiceItem))}
+    provider_account = db.session.scalar(select(User).where(User.username == "demo-provider"))
+    owner = db.session.scalar(select(User).where(User.username == "demo-enterprise"))
+    providers = _providers(rng, today, services, provider_account)
+    if owner is None:
+        return {"providers": len(providers), "projects": 0, "awards": 0}
+    enterprise = market.create_enterprise(
+        "天津示例科技有限公司(示例)", make_uscc("91120116MA900001"), is_demo=True
+    )
+    owner.enterprise_id = enterprise.id
+    projects = []
+    for code, name, category in PROJECTS:
+        project = market.create_project(owner, code=code, name=name, category=category,
+                                        location="天津滨海高新区(示例)")  # fmt: skip
+        project.is_demo = True
+        projects.append(project)
+    plans = [
+        (projects[0], "ZJ-03", SelectionMethod.LOWEST_PRICE, 40),
+        (projects[0], "ZJ-14", SelectionMethod.RANDOM, 35),
+        (projects[1], "ZJ-11", SelectionMethod.CLOSEST_TO_MEAN, 30),
+        (projects[2], "ZJ-04", SelectionMethod.CREDIT_SHORTLIST, 28),
+        (projects[3], "ZJ-17", SelectionMethod.BEST_PROPOSAL, 25),
+        (projects[3], "ZJ-01", SelectionMethod.RANDOM, 12),
+    ]
+    awards = 0
+    for number, (project, code, method, days_ago) in enumerate(plans, 1):
+        award = _finished_selection(
+            owner, project, services[code], method, today, days_ago, number, rng
+        )
+        awards += award is not None
+    # Open requests the demo provider (an 环境 firm) can answer.
+    for number, (project, code, method) in enumerate(
+        [(projects[1], "ZJ-03", SelectionMethod.LOWEST_PRICE), (projects[2], "ZJ-10", SelectionMethod.RANDOM)],
+        len(plans) + 1,
+    ):  # fmt: skip
+        _request(project, services[code], method, _at(today + timedelta(days=5 + number), 17),
+                 owner, number)  # fmt: skip
+    db.session.flush()
+    return {"providers": len(providers), "projects": len(projects), "awards": awards}
+
+
+def _request(project, service, method, deadline, owner, number) -> SelectionRequest:
+    request = SelectionRequest(
+        ref=f"XQ-{deadline.astimezone(market.SHANGHAI):%Y}-9{number:05d}", project=project,
+        service_item=service, method=method.value, deadline=deadline,
+        requirements=f"{service.name}(示例需求)", created_by_id=owner.id, is_demo=True,
+        created_at=deadline - timedelta(days=7),
+    )  # fmt: skip
+    db.session.add(request)
+    db.session.flush()
+    return request
+
+
+def _finished_selection(owner, project, service, method, today, days_ago, number, rng):
+    """A request whose deadline passed, quotes from eligible demo firms, decided by the rules."""
+    deadline = _at(today - timedelta(days=days_ago), 17)
+    request = _request(project, service, method, deadline, owner, number)
+    eligible = [p for p in market.eligible_providers(request, deadline.date()) if p.is_demo]
+    for provider in eligible[:5]:
+        offer = next(o for o in provider.offers if o.service_item_id == service.id)
+        amount = None
+        if method.uses_price:
+            amount = (
+                offer.fee_quote * Decimal(rng.choice(["0.85", "0.9", "0.95", "1.0"]))
+            ).quantize(Decimal("1"))
+        db.session.add(Quote(request_id=request.id, provider_id=provider.id, amount=amount,
+                             proposal="服务方案(示例)" if method == SelectionMethod.BEST_PROPOSAL else None,
+                             submission_key=f"demo-{request.ref}-{provider.uscc}",
+                             submitted_at=deadline - timedelta(days=2)))  # fmt: skip
+    db.session.flush()
+    chosen = eligible[0].uscc if eligible and method.owner_decides else None
+    decision = market.decide(owner, request.ref, chosen_uscc=chosen,
+                             reason="方案技术路线完整、工期安排合理(示例)" if chosen else None,
+                             now=deadline + timedelta(hours=1))  # fmt: skip
+    if decision.award is None:
+        return None
+    _deliver(decision.award, deadline.date(), today, rng)
+    return decision.award
+
+
+def _deliver(award, awarded_on: date, today: date, rng: random.Random) -> None:
+    """Move the engagement along: contract, result, confirmation and a rating when time allows."""
+    engagement = award.engagement
+    try:
+        contract = add_working_days(awarded_on, 3)
+        engagement.contract_date = contract
+        engagement.due_date = add_working_days(contract, engagement.committed_days)
+        engagement.status = EngagementStatus.IN_PROGRESS.value
+        submitted = add_working_days(
+            contract, engagement.committed_days + rng.choice([-3, -1, 0, 2])
+        )
+    except CalendarRangeError:
+        return
+    if submitted >= today:
+        return
+    engagement.submitted_at = _at(submitted, 15)
+    confirmed = add_working_days(submitted, 2)
+    if confirmed >= today:
+        engagement.status = EngagementStatus.SUBMITTED.value
+        return
+    engagement.status = EngagementStatus.CONFIRMED.value
+    engagement.confirmed_at = _at(confirmed, 11)
+    if submitted > engagement.due_date:
+        engagement.overrun_days = working_days_between(engagement.due_date, submitted)
+    scores = {
+        part: rng.randint(72, 98)
+        for part in ("quality", "timeliness", "attitude", "fee", "conduct")
+    }
+    db.session.add(OwnerRating(engagement=engagement, provider_id=award.provider_id,
+                               comment_html="<p>成果质量较好,沟通及时。(示例评价)</p>",
+                               created_at=_at(add_working_days(confirmed, 1), 16), **scores))  # fmt: skip
+    db.session.flush()
