@@ -234,3 +234,48 @@ def test_market_two_concurrent_decisions_record_one_award(app, make_user, databa
     with app.app_context():
         assert db.session.scalar(select(func.count(Award.id))) == 1
         assert db.session.scalar(select(func.count(SelectionRequest.id))) == 1
+
+
+def test_market_many_providers_quoting_at_once_lose_and_duplicate_nothing(app, make_user):
+    """N providers × M forms each, every form posted four times by two racing threads: exactly
+    N×M rows, revisions 1..M per provider, and no error shown to anyone."""
+    import threading
+
+    providers, rounds = 5, 3
+    _owner, accounts, _codes, ref, _ = _setup(app, make_user, providers=providers)
+    barrier = threading.Barrier(providers)
+    errors: list[str] = []
+
+    def submit(account):
+        barrier.wait(timeout=20)
+        for n in range(rounds):
+            key = f"{account.username}-{n}"
+            for _attempt in range(2):  # and each thread posts it twice
+                with app.app_context():
+                    try:
+                        market.submit_quote(
+                            db.session.get(User, account.id), ref,
+                            amount=str(40000 + n), submission_key=key,
+                        )  # fmt: skip
+                        db.session.commit()
+                    except Exception as error:  # noqa: BLE001 - collected and asserted
+                        db.session.rollback()
+                        errors.append(f"{type(error).__name__}: {error}")
+
+    # Two threads per provider: each form is posted by both at once (double-clicks racing).
+    barrier = threading.Barrier(providers * 2)
+    threads = [threading.Thread(target=submit, args=(a,)) for a in accounts for _ in range(2)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert errors == []
+    with app.app_context():
+        rows = db.session.scalars(select(Quote)).all()
+        assert len(rows) == providers * rounds
+        by_provider: dict[int, list[int]] = {}
+        for row in rows:
+            by_provider.setdefault(row.provider_id, []).append(row.revision)
+        assert all(sorted(r) == list(range(1, rounds + 1)) for r in by_provider.values())
+        latest = market.latest_quotes(market.get_request(ref))
+        assert {q.amount for q in latest.values()} == {Decimal(40000 + rounds - 1)}

@@ -320,23 +320,30 @@ def submit_quote(user: User, ref: str, *, amount=None, proposal: str | None = No
     proposal = (proposal or "").strip() or None
     if method == SelectionMethod.BEST_PROPOSAL and not proposal:
         raise RegistryError("proposal", "方案择优须填写服务方案")
-    revision = (
-        db.session.scalar(
-            select(func.max(Quote.revision)).where(
-                Quote.request_id == request.id, Quote.provider_id == provider.id
+    for _attempt in range(5):
+        revision = (
+            db.session.scalar(
+                select(func.max(Quote.revision)).where(
+                    Quote.request_id == request.id, Quote.provider_id == provider.id
+                )
             )
-        )
-        or 0
-    ) + 1
-    quote = Quote(request_id=request.id, provider_id=provider.id, revision=revision,
-                  amount=value if method.uses_price else None, proposal=proposal,
-                  submission_key=submission_key, submitted_by_id=user.id, submitted_at=now)  # fmt: skip
-    try:
-        with db.session.begin_nested():
-            db.session.add(quote)
-    except IntegrityError:
-        # Two submissions racing: the same form (key) or the same revision number.
-        raise RegistryError(None, "提交冲突,请刷新页面确认报名状态后重试") from None
+            or 0
+        ) + 1
+        quote = Quote(request_id=request.id, provider_id=provider.id, revision=revision,
+                      amount=value if method.uses_price else None, proposal=proposal,
+                      submission_key=submission_key, submitted_by_id=user.id, submitted_at=now)  # fmt: skip
+        try:
+            with db.session.begin_nested():
+                db.session.add(quote)
+            break
+        except IntegrityError:
+            # Another submission won the race: the same form (then that row is the answer) or
+            # another form of this provider (then this one becomes the next revision).
+            same = db.session.scalar(select(Quote).where(Quote.submission_key == submission_key))
+            if same is not None:
+                return same
+    else:
+        raise RegistryError(None, "提交过于频繁,请稍后重试")
     record("selection.quote", actor=user, object_type="selection_request", object_id=ref,
            after={"provider": provider.uscc, "revision": revision,
                   "sealed": True})  # fmt: skip
