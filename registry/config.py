@@ -42,6 +42,7 @@ DEFAULTS: dict[str, object] = {
     "TIMEZONE": "Asia/Shanghai",
     "PROXY_COUNT": 0,  # trusted reverse proxies in front of the app (X-Forwarded-For/Proto/Host)
     # Delivery and owner rating (working days on the China calendar, see services/workdays.py).
+    "CREDIT_SHORTLIST_SIZE": 3,  # 信用择优: top credit scores that enter the draw (ties included)
     "CONTRACT_DAYS": 5,  # a contract signed later than this after the award records 逾期签约
     "RATING_WINDOW_DAYS": 15,  # the owner may rate until this many days after confirmation
     "RATING_EDIT_DAYS": 3,  # one edit of a rating within this many days of the first rating
@@ -62,6 +63,7 @@ _TYPED = {
     "PROXY_COUNT",
     "SQLALCHEMY_ENGINE_OPTIONS",
     "CONTRACT_DAYS",
+    "CREDIT_SHORTLIST_SIZE",
     "RATING_WINDOW_DAYS",
     "RATING_EDIT_DAYS",
 }

@@ -423,7 +423,7 @@ def decide(user: User, ref: str, *, chosen_uscc: str | None = None, reason: str 
         elif method == SelectionMethod.CREDIT_SHORTLIST:
             outcome = engine.credit_shortlist(
                 [candidate_for(p, request, on) for p in providers.values()], seed,
-                shortlist_size=int(current_app.config.get("CREDIT_SHORTLIST_SIZE", 3)),
+                shortlist_size=int(current_app.config["CREDIT_SHORTLIST_SIZE"]),
             )  # fmt: skip
         elif method.uses_price:
             priced = [engine.Quote(providers[q.provider_id].uscc, q.amount) for q in quotes]
@@ -461,7 +461,7 @@ def decide(user: User, ref: str, *, chosen_uscc: str | None = None, reason: str 
             "credit_scores": {p.uscc: None if p.credit_score is None else str(p.credit_score)
                               for p in providers.values()},
             "price_band": [None if v is None else str(v) for v in (request.price_min, request.price_max)],
-            "shortlist_size": int(current_app.config.get("CREDIT_SHORTLIST_SIZE", 3)),
+            "shortlist_size": int(current_app.config["CREDIT_SHORTLIST_SIZE"]),
         }  # fmt: skip
     _claim(request, RequestStatus.AWARDED, now)
     winner = next(p for p in providers.values() if p.uscc == winner_key)
