@@ -1,0 +1,416 @@
+"""Periodic evaluation pages for regulators (/regulator/evaluations): the department's periods and
+the form to open one; a period with its providers, score forms, bulk upload (CSV/XLSX) and
+template download, submit, close and publish; a provider's revision history. Another department's
+period or provider answers 404, and the attempt is written to the audit log."""
+
+from __future__ import annotations
+
+import io
+import secrets
+from decimal import Decimal
+
+from flask import Blueprint, abort, flash, redirect, render_template, request, send_file, url_for
+from flask_login import current_user
+from flask_wtf.file import FileField
+from wtforms import DateField, HiddenField, RadioField, StringField, TextAreaField
+from wtforms.validators import InputRequired, Length, Optional
+
+from registry.extensions import db
+from registry.models import EvaluationPeriod, PeriodStatus, User
+from registry.policy import require
+from registry.sanitize import plain_text
+from registry.services import evaluations as service
+from registry.services.errors import Forbidden, NotFound, RegistryError
+from registry.web.forms import ConfirmForm, Form, apply_error, options
+
+bp = Blueprint("evaluations", __name__, url_prefix="/regulator/evaluations")
+
+
+# ---------------------------------------------------------------------- forms
+
+
+class PeriodForm(Form):
+    """Open an evaluation period (defaults: the current half-year)."""
+
+    name = StringField(
+        "周期名称",
+        validators=[Optional(), Length(max=service.NAME_MAX)],
+        description="例如“2026年上半年”;留空则按开始日期所在的半年自动命名。",
+    )
+    starts_on = DateField("开始日期", validators=[InputRequired("请填写开始日期(YYYY-MM-DD)。")])
+    ends_on = DateField("结束日期", validators=[InputRequired("请填写结束日期(YYYY-MM-DD)。")])
+
+
+class _ScoreForm(Form):
+    submission_key = HiddenField()
+    note = TextAreaField("备注(可选)", validators=[Optional(), Length(max=service.NOTE_MAX)])
+    reason = TextAreaField(
+        "更正原因",
+        validators=[Optional(), Length(max=service.REASON_MAX)],
+        description="考评结束后修改得分须作为更正提交,并写明原因;更正记录会保留并在历史中显示。",
+    )
+
+
+def score_form(period: EvaluationPeriod, **kwargs) -> Form:
+    """A form with one field per criterion of the period (c_<code>), 0–100 each."""
+    fields = {}
+    for criterion in period.criteria:
+        fields[f"c_{criterion['code']}"] = StringField(
+            f"{criterion['name']}(权重 {_percent(criterion['weight'])})",
+            validators=[
+                InputRequired(f"请填写“{criterion['name']}”得分。"),
+                Length(max=20, message="得分过长。"),
+            ],
+            description="0–100,最多两位小数。",
+            render_kw={"inputmode": "decimal", "autocomplete": "off"},
+        )
+    return type("ScoreForm", (_ScoreForm,), fields)(**kwargs)
+
+
+class UploadForm(Form):
+    """Bulk entry from a CSV or XLSX file."""
+
+    file = FileField(
+        "得分文件(CSV 或 XLSX)",
+        description="请使用本页下载的模板;CSV 可为 UTF-8(含或不含 BOM)或 GBK 编码。"
+        "整个文件检查通过才会导入,任一行有误则全部不导入。",
+    )
+    mode = RadioField(
+        "导入为",
+        choices=options([("draft", "草稿(可继续修改)"), ("submit", "正式提交")]),
+        default="draft",
+    )
+    reason = TextAreaField(
+        "更正原因(考评结束后导入时必填)",
+        validators=[Optional(), Length(max=service.REASON_MAX)],
+        description="适用于备注列未填写原因的各行。",
+    )
+
+
+# ---------------------------------------------------------------------- helpers
+
+
+def _user() -> User:
+    return current_user._get_current_object()
+
+
+def _refuse(error: RegistryError):
+    """NotFound and Forbidden alike answer 404 (never confirm another department's ids); an
+    attempt on another department's period or provider is written to the audit log."""
+    from registry.web import record_denial
+
+    db.session.rollback()
+    if isinstance(error, Forbidden):
+        record_denial(error.message, action="evaluation.denied")
+    abort(404)
+
+
+def _period(period_id: int) -> EvaluationPeriod:
+    try:
+        return service.get_period_for(_user(), period_id)
+    except (NotFound, Forbidden) as error:
+        _refuse(error)
+
+
+def _commit_or_flash(call, done, period_id: int):
+    """Run a status change, commit once, and go back to the period page either way; `done` is
+    the success message, or a function of what the call returned."""
+    if ConfirmForm().validate_on_submit():
+        try:
+            outcome = call()
+        except (NotFound, Forbidden) as error:
+            _refuse(error)
+        except RegistryError as error:
+            db.session.rollback()
+            flash(error.message, "error")
+        else:
+            db.session.commit()
+            flash(done(outcome) if callable(done) else done, "success")
+    else:
+        flash("表单已失效,请重新操作。", "error")
+    return redirect(url_for("evaluations.show_period", period_id=period_id))
+
+
+def _percent(weight: str) -> str:
+    return f"{(Decimal(weight) * 100).normalize():f}%"
+
+
+def _criteria_labels(criteria: list[dict]) -> list[tuple[str, str, str]]:
+    """(code, name, weight as a percentage) per criterion."""
+    return [(c["code"], c["name"], _percent(c["weight"])) for c in criteria]
+
+
+def _period_page(period: EvaluationPeriod, *, upload_form=None, upload_errors=None,
+                 upload_message=None, status: int = 200):  # fmt: skip
+    """The period page: facts, actions, providers with their current scores, bulk upload."""
+    providers = service.scorable_providers(period)
+    current = service.current_entries(period)
+    in_scope = {p.id for p in providers}
+    former = [e.provider for e in current.values() if e.provider_id not in in_scope]
+    rows = [(p, current.get(p.id), True) for p in providers]
+    rows += [(p, current.get(p.id), False) for p in sorted(former, key=lambda p: p.name)]
+    form = upload_form or UploadForm()
+    drafts = sum(1 for e in current.values() if e.state == "草稿")
+    return (
+        render_template(
+            "evaluations/show_period.html",
+            period=period,
+            criteria=_criteria_labels(period.criteria),
+            rows=rows,
+            scored=len(current),
+            in_scope_count=len(providers),
+            drafts=drafts,
+            upload_form=form,
+            upload_errors=upload_errors,
+            upload_message=upload_message,
+            confirm=ConfirmForm(),
+            is_open=period.status == PeriodStatus.OPEN.value,
+        ),
+        status,
+    )
+
+
+# ---------------------------------------------------------------------- periods
+
+
+@bp.get("")
+@require("evaluations.enter")
+def list_periods():
+    """The regulator's department: its evaluation periods and the form to open one."""
+    return _dashboard(PeriodForm())
+
+
+def _dashboard(form: PeriodForm, status: int = 200):
+    try:
+        periods = service.periods_for(_user())
+    except Forbidden as error:
+        from registry.web import record_denial
+
+        record_denial(error.message, action="evaluation.denied")
+        abort(403)
+    if not form.is_submitted():
+        name, starts_on, ends_on = service.half_year(service.today())
+        form.name.data, form.starts_on.data, form.ends_on.data = name, starts_on, ends_on
+    return (
+        render_template(
+            "evaluations/list_periods.html",
+            periods=periods,
+            form=form,
+            department=_user().department,
+            criteria=_criteria_labels(service.criteria_for(_user().department.code)),
+        ),
+        status,
+    )
+
+
+@bp.post("/open")
+@require("evaluations.enter")
+def open_period():
+    """Open a period for the regulator's department."""
+    form = PeriodForm()
+    if form.validate_on_submit():
+        try:
+            period = service.open_period(
+                _user(), name=form.name.data, starts_on=form.starts_on.data,
+                ends_on=form.ends_on.data,
+            )  # fmt: skip
+        except Forbidden as error:
+            _refuse(error)
+        except RegistryError as error:
+            db.session.rollback()
+            apply_error(form, error)
+        else:
+            db.session.commit()
+            flash(f"考评周期“{period.name}”已开始。", "success")
+            return redirect(url_for("evaluations.show_period", period_id=period.id))
+    return _dashboard(form)
+
+
+@bp.get("/<int:period_id>")
+@require("evaluations.enter")
+def show_period(period_id: int):
+    """One period: providers in scope with current score and state, and the period's actions."""
+    return _period_page(_period(period_id))
+
+
+@bp.post("/<int:period_id>/submit")
+@require("evaluations.enter")
+def submit_drafts(period_id: int):
+    """Submit every draft score of the period."""
+    return _commit_or_flash(
+        lambda: service.submit_drafts(_user(), period_id),
+        lambda count: f"已提交 {count} 家机构的草稿得分。" if count else "没有需要提交的草稿。",
+        period_id,
+    )
+
+
+@bp.post("/<int:period_id>/close")
+@require("evaluations.enter")
+def close_period(period_id: int):
+    """End score entry (进行中 → 已结束)."""
+    return _commit_or_flash(
+        lambda: service.close_period(_user(), period_id),
+        "考评已结束。核对无误后即可发布结果;此后修改得分须作为更正提交。",
+        period_id,
+    )
+
+
+@bp.post("/<int:period_id>/publish")
+@require("evaluations.enter")
+def publish_period(period_id: int):
+    """Publish the results: each provider's current score appears on its public profile."""
+    return _commit_or_flash(
+        lambda: service.publish_period(_user(), period_id),
+        "考评结果已发布,各机构的得分已在其公开页面显示。",
+        period_id,
+    )
+
+
+# ---------------------------------------------------------------------- one provider
+
+
+@bp.route("/<int:period_id>/providers/<uscc>/score", methods=["GET", "POST"])
+@require("evaluations.enter")
+def enter_score(period_id: int, uscc: str):
+    """The score form for one provider (draft or submit; a correction once the period ended)."""
+    user = _user()
+    period = _period(period_id)
+    try:
+        provider, history = service.score_history(user, period, uscc)
+        if not service.is_scorable(period, provider):
+            raise Forbidden(service.OUT_OF_SCOPE)
+    except (NotFound, Forbidden) as error:
+        _refuse(error)
+    current = history[-1] if history else None
+    form = score_form(period)
+    if request.method == "GET":
+        form.submission_key.data = secrets.token_hex(16)
+        if current is not None:
+            for criterion in period.criteria:
+                getattr(form, f"c_{criterion['code']}").data = str(
+                    current.scores.get(criterion["code"], "")
+                )
+    if form.validate_on_submit():
+        scores = {c["code"]: getattr(form, f"c_{c['code']}").data for c in period.criteria}
+        try:
+            entry = service.enter_scores(
+                user, period_id, uscc, scores, submit=request.form.get("action") == "submit",
+                submission_key=form.submission_key.data or "", reason=form.reason.data,
+                note=form.note.data,
+            )  # fmt: skip
+        except (NotFound, Forbidden) as error:
+            _refuse(error)
+        except RegistryError as error:
+            db.session.rollback()
+            apply_error(form, error)
+        else:
+            db.session.commit()
+            flash(
+                f"已保存 {provider.name} 的得分(第 {entry.revision} 版,{entry.state},"
+                f"总分 {entry.total})。",
+                "success",
+            )
+            return redirect(url_for("evaluations.show_period", period_id=period_id))
+    return render_template(
+        "evaluations/enter_score.html",
+        period=period,
+        provider=provider,
+        current=current,
+        form=form,
+        criteria=_criteria_labels(period.criteria),
+        is_open=period.status == PeriodStatus.OPEN.value,
+    )
+
+
+@bp.get("/<int:period_id>/providers/<uscc>")
+@require("evaluations.enter")
+def score_history(period_id: int, uscc: str):
+    """Every revision of one provider's scores in the period (drafts and corrections included)."""
+    period = _period(period_id)
+    try:
+        provider, history = service.score_history(_user(), period, uscc)
+    except (NotFound, Forbidden) as error:
+        _refuse(error)
+    return render_template(
+        "evaluations/score_history.html",
+        period=period,
+        provider=provider,
+        history=history,
+        criteria=_criteria_labels(period.criteria),
+        can_enter=service.is_scorable(period, provider),
+    )
+
+
+# ---------------------------------------------------------------------- files
+
+
+@bp.get("/<int:period_id>/template.<any(csv, xlsx):fmt>")
+@require("evaluations.enter")
+def download_template(period_id: int, fmt: str):
+    """The period's score template (CSV or XLSX), listing the providers in scope."""
+    try:
+        content, name, mimetype = service.template_file(_user(), period_id, fmt)
+    except (NotFound, Forbidden) as error:
+        _refuse(error)
+    return send_file(io.BytesIO(content), mimetype=mimetype, as_attachment=True, download_name=name)
+
+
+@bp.post("/<int:period_id>/upload")
+@require("evaluations.enter")
+def upload_scores(period_id: int):
+    """Import a whole score file: every row checked first, nothing stored unless all pass."""
+    period = _period(period_id)
+    form = UploadForm()
+    if not form.validate_on_submit():
+        return _period_page(period, upload_form=form)
+    upload = form.file.data
+    if upload is None or not upload.filename:
+        form.file.errors = ["请选择要上传的文件。"]
+        return _period_page(period, upload_form=form)
+    from flask import current_app
+
+    limit = int(current_app.config["UPLOAD_MAX_BYTES"])
+    data = upload.stream.read(limit + 1)
+    if len(data) > limit:
+        form.file.errors = [f"文件超过 {limit // (1024 * 1024)} MB 的上限。"]
+        return _period_page(period, upload_form=form)
+    try:
+        result = service.upload_scores(
+            _user(), period_id, data, upload.filename, submit=form.mode.data == "submit",
+            reason=form.reason.data,
+        )  # fmt: skip
+    except (NotFound, Forbidden) as error:
+        _refuse(error)
+    except service.UploadRejected as error:
+        if error.denied:
+            from registry.web import record_denial
+
+            record_denial(
+                f"score upload names providers outside the department: {', '.join(error.denied)}",
+                action="evaluation.denied",
+            )
+        else:
+            db.session.rollback()
+        return _period_page(
+            _period(period_id),
+            upload_form=form,
+            upload_errors=error.errors,
+            upload_message=error.message,
+        )
+    except RegistryError as error:
+        db.session.rollback()
+        apply_error(form, error)
+        return _period_page(_period(period_id), upload_form=form)
+    db.session.commit()
+    name = plain_text(upload.filename)
+    if result.stored:
+        message = f"已导入“{name}”:保存 {result.stored} 家机构的得分"
+    else:
+        message = f"“{name}”中没有需要保存的变化"
+    extras = []
+    if result.unchanged:
+        extras.append(f"{result.unchanged} 家与当前得分相同,未重复保存")
+    if result.blank:
+        extras.append(f"{result.blank} 行未填写得分,已跳过")
+    flash(message + ("(" + ";".join(extras) + ")" if extras else "") + "。", "success")
+    return redirect(url_for("evaluations.show_period", period_id=period_id))
