@@ -1,0 +1,334 @@
+"""The credit aggregate: credit records (信用记录) published on the notice board, and providers'
+objections (异议) to them.
+
+Published records are evidence. They are never edited in place: a correction is a NEW row that
+points to the one it revises (`revises_id`), and the old row is only marked superseded; a
+revocation only changes the status. Both the ORM and database triggers (SQLite and PostgreSQL;
+the statements are below so that the migration can run exactly the same ones) refuse any other
+change once a record has left the draft state, and refuse deleting it. Objections are evidence
+too: what the provider wrote is fixed when it is submitted, and the answer when it is given.
+"""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+from enum import StrEnum
+
+from sqlalchemy import DDL, Date, ForeignKey, Integer, String, Text, event, inspect
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from registry.extensions import db
+from registry.models.accounts import User
+from registry.models.catalogue import Department
+from registry.models.providers import Provider
+from registry.models.types import UTCDateTime, utcnow
+
+
+class CreditKind(StrEnum):
+    """Kinds of credit record."""
+
+    COMMENDATION = "表扬"
+    INTERVIEW = "约谈提醒"
+    WARNING = "警示通报"
+    CRITICISM = "通报批评"
+    BLACKLIST = "列入黑名单"
+    REPAIR = "信用修复"  # ends the department's blacklisting of the provider early
+
+    @property
+    def negative(self) -> bool:
+        """Whether the record counts against the provider."""
+        return self in (CreditKind.INTERVIEW, CreditKind.WARNING, CreditKind.CRITICISM,
+                        CreditKind.BLACKLIST)  # fmt: skip
+
+
+class CreditStatus(StrEnum):
+    """草稿 → 已发布 → (已撤销 | 已修订, i.e. superseded by a newer revision)."""
+
+    DRAFT = "草稿"
+    PUBLISHED = "已发布"
+    REVOKED = "已撤销"
+    SUPERSEDED = "已修订"
+
+
+class ObjectionOutcome(StrEnum):
+    """The regulator's answer to an objection."""
+
+    REJECTED = "维持"  # the record stands; the answer gives the reasons
+    UPHELD = "成立"  # the record is revised (a new revision) or revoked
+
+
+class CreditRecord(db.Model):
+    """One credit record about one provider, issued by one department."""
+
+    __tablename__ = "credit_records"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    # Public number (XY-2026-000123) from the row id, so concurrent drafts never share one.
+    number: Mapped[str] = mapped_column(String(32), unique=True)
+    kind: Mapped[str] = mapped_column(String(8))
+    department_id: Mapped[int] = mapped_column(ForeignKey("departments.id"), index=True)
+    provider_id: Mapped[int] = mapped_column(ForeignKey("providers.id"), index=True)
+    # The provider's name and code as published (a later rename does not rewrite a notice).
+    provider_name: Mapped[str] = mapped_column(String(200))
+    provider_uscc: Mapped[str] = mapped_column(String(18))
+    title: Mapped[str] = mapped_column(String(200))
+    facts: Mapped[str] = mapped_column(Text)
+    basis: Mapped[str] = mapped_column(Text)
+    term_until: Mapped[date | None] = mapped_column(Date)  # 列入黑名单: last day of the term
+    status: Mapped[str] = mapped_column(String(8), default=CreditStatus.DRAFT.value, index=True)
+    revises_id: Mapped[int | None] = mapped_column(ForeignKey("credit_records.id"))
+    revision_reason: Mapped[str | None] = mapped_column(Text)
+    created_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    published_at: Mapped[datetime | None] = mapped_column(UTCDateTime, index=True)
+    published_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    disclosure_until: Mapped[date | None] = mapped_column(Date)  # end of the 公示期
+    objection_until: Mapped[date | None] = mapped_column(Date)  # last day to object
+    closed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)  # revoked or superseded
+    closed_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    closed_reason: Mapped[str | None] = mapped_column(Text)
+
+    department: Mapped[Department] = relationship()
+    provider: Mapped[Provider] = relationship()
+    revises: Mapped[CreditRecord | None] = relationship(remote_side="CreditRecord.id")
+    created_by: Mapped[User | None] = relationship(foreign_keys=[created_by_id])
+    objections: Mapped[list[Objection]] = relationship(
+        back_populates="record", order_by="Objection.id", foreign_keys="Objection.record_id"
+    )
+
+    @property
+    def kind_enum(self) -> CreditKind:
+        """The kind as an enum member."""
+        return CreditKind(self.kind)
+
+    @property
+    def is_draft(self) -> bool:
+        """Still a draft (editable, not public)."""
+        return self.status == CreditStatus.DRAFT.value
+
+    @property
+    def is_published(self) -> bool:
+        """Published and current (public)."""
+        return self.status == CreditStatus.PUBLISHED.value
+
+    def __repr__(self) -> str:
+        return f"<CreditRecord {self.number} {self.status}>"
+
+
+class Objection(db.Model):
+    """A provider's objection (异议) to a published record, and the regulator's answer."""
+
+    __tablename__ = "credit_objections"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    record_id: Mapped[int] = mapped_column(ForeignKey("credit_records.id"), index=True)
+    provider_id: Mapped[int] = mapped_column(ForeignKey("providers.id"))
+    # Equal to record_id while the objection awaits its answer, NULL afterwards: the unique
+    # constraint allows one open objection per record (NULLs never collide, on both databases).
+    open_record_id: Mapped[int | None] = mapped_column(Integer, unique=True)
+    reason: Mapped[str] = mapped_column(Text)
+    submitted_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    submitted_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    answer_due: Mapped[date] = mapped_column(Date)
+    outcome: Mapped[str | None] = mapped_column(String(8))
+    answer: Mapped[str | None] = mapped_column(Text)
+    answered_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    answered_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    # An upheld objection: the revision that replaced the record (None when it was revoked).
+    revision_id: Mapped[int | None] = mapped_column(ForeignKey("credit_records.id"))
+
+    record: Mapped[CreditRecord] = relationship(
+        back_populates="objections", foreign_keys=[record_id]
+    )
+    provider: Mapped[Provider] = relationship()
+    revision: Mapped[CreditRecord | None] = relationship(foreign_keys=[revision_id])
+    answered_by: Mapped[User | None] = relationship(foreign_keys=[answered_by_id])
+
+    @property
+    def is_open(self) -> bool:
+        """Awaiting the regulator's answer."""
+        return self.outcome is None
+
+    @property
+    def outcome_label(self) -> str:
+        """The outcome as people read it."""
+        if self.outcome == ObjectionOutcome.UPHELD.value:
+            return "异议成立"
+        if self.outcome == ObjectionOutcome.REJECTED.value:
+            return "异议不成立(维持原记录)"
+        return "待答复"
+
+
+# ---------------------------------------------------------------------- database guards
+
+DRAFT = CreditStatus.DRAFT.value
+PUBLISHED = CreditStatus.PUBLISHED.value
+
+# Fixed once a record leaves the draft state (what was published, by whom, when, with which
+# windows). `status` and the closing columns may change once: 已发布 → 已撤销 / 已修订.
+RECORD_CONTENT = (
+    "number", "kind", "department_id", "provider_id", "provider_name", "provider_uscc", "title",
+    "facts", "basis", "term_until", "revises_id", "revision_reason", "created_by_id",
+    "created_at", "published_at", "published_by_id", "disclosure_until", "objection_until",
+)  # fmt: skip
+RECORD_CLOSING = ("closed_at", "closed_by_id", "closed_reason")
+# Fixed once submitted; the answer columns are written once, when the answer is given.
+OBJECTION_CONTENT = (
+    "record_id", "provider_id", "reason", "submitted_by_id", "submitted_at", "answer_due",
+)  # fmt: skip
+OBJECTION_ANSWER = ("outcome", "answer", "answered_by_id", "answered_at", "revision_id")
+
+
+def _changed(columns, *, distinct: str) -> str:
+    return " OR ".join(f"NEW.{c} {distinct} OLD.{c}" for c in columns)
+
+
+def _trigger_statements() -> dict[str, dict[str, list[str]]]:
+    """dialect → table → statements."""
+    record_message = "credit_records: a published record is never changed or deleted"
+    objection_message = "credit_objections: a submitted objection and its answer are final"
+
+    def record_violation(distinct: str) -> str:
+        return (
+            f"OLD.status <> '{DRAFT}' AND ({_changed(RECORD_CONTENT, distinct=distinct)}"
+            f" OR NEW.status = '{DRAFT}' OR (OLD.status <> '{PUBLISHED}' AND (NEW.status <>"
+            f" OLD.status OR {_changed(RECORD_CLOSING, distinct=distinct)})))"
+        )
+
+    def objection_violation(distinct: str) -> str:
+        return (
+            f"{_changed(OBJECTION_CONTENT, distinct=distinct)} OR (OLD.outcome IS NOT NULL AND"
+            f" ({_changed(OBJECTION_ANSWER, distinct=distinct)}"
+            f" OR NEW.open_record_id IS NOT NULL))"
+        )
+
+    return {
+        "sqlite": {
+            "credit_records": [
+                "CREATE TRIGGER IF NOT EXISTS credit_records_guard_update BEFORE UPDATE ON "
+                f"credit_records WHEN {record_violation('IS NOT')} "
+                f"BEGIN SELECT RAISE(ABORT, '{record_message}'); END",
+                "CREATE TRIGGER IF NOT EXISTS credit_records_guard_delete BEFORE DELETE ON "
+                f"credit_records WHEN OLD.status <> '{DRAFT}' "
+                f"BEGIN SELECT RAISE(ABORT, '{record_message}'); END",
+            ],
+            "credit_objections": [
+                "CREATE TRIGGER IF NOT EXISTS credit_objections_guard_update BEFORE UPDATE ON "
+                f"credit_objections WHEN {objection_violation('IS NOT')} "
+                f"BEGIN SELECT RAISE(ABORT, '{objection_message}'); END",
+                "CREATE TRIGGER IF NOT EXISTS credit_objections_guard_delete BEFORE DELETE ON "
+                f"credit_objections BEGIN SELECT RAISE(ABORT, '{objection_message}'); END",
+            ],
+        },
+        "postgresql": {
+            "credit_records": [
+                "CREATE OR REPLACE FUNCTION credit_records_guard() RETURNS trigger AS $$ BEGIN "
+                f"IF TG_OP = 'DELETE' THEN IF OLD.status <> '{DRAFT}' THEN "
+                f"RAISE EXCEPTION '{record_message}'; END IF; RETURN OLD; END IF; "
+                f"IF {record_violation('IS DISTINCT FROM')} THEN "
+                f"RAISE EXCEPTION '{record_message}'; END IF; RETURN NEW; END; $$ "
+                "LANGUAGE plpgsql",
+                "CREATE TRIGGER credit_records_guard BEFORE UPDATE OR DELETE ON credit_records "
+                "FOR EACH ROW EXECUTE FUNCTION credit_records_guard()",
+            ],
+            "credit_objections": [
+                "CREATE OR REPLACE FUNCTION credit_objections_guard() RETURNS trigger AS $$ "
+                f"BEGIN IF TG_OP = 'DELETE' THEN RAISE EXCEPTION '{objection_message}'; END IF; "
+                f"IF {objection_violation('IS DISTINCT FROM')} THEN "
+                f"RAISE EXCEPTION '{objection_message}'; END IF; RETURN NEW; END; $$ "
+                "LANGUAGE plpgsql",
+                "CREATE TRIGGER credit_objections_guard BEFORE UPDATE OR DELETE ON "
+                "credit_objections FOR EACH ROW EXECUTE FUNCTION credit_objections_guard()",
+            ],
+        },
+    }
+
+
+def credit_triggers() -> dict[str, list[str]]:
+    """The statements that guard both tables against raw SQL, per dialect (run them after the
+    tables exist, in this order)."""
+    return {
+        dialect: [s for statements in tables.values() for s in statements]
+        for dialect, tables in _trigger_statements().items()
+    }
+
+
+def drop_credit_triggers() -> dict[str, list[str]]:
+    """The statements that undo credit_triggers(), per dialect (for migration downgrades)."""
+    return {
+        "sqlite": [
+            "DROP TRIGGER IF EXISTS credit_records_guard_update",
+            "DROP TRIGGER IF EXISTS credit_records_guard_delete",
+            "DROP TRIGGER IF EXISTS credit_objections_guard_update",
+            "DROP TRIGGER IF EXISTS credit_objections_guard_delete",
+        ],
+        "postgresql": [
+            "DROP TRIGGER IF EXISTS credit_records_guard ON credit_records",
+            "DROP FUNCTION IF EXISTS credit_records_guard()",
+            "DROP TRIGGER IF EXISTS credit_objections_guard ON credit_objections",
+            "DROP FUNCTION IF EXISTS credit_objections_guard()",
+        ],
+    }
+
+
+def _install_triggers() -> None:
+    """Create the triggers whenever metadata creates the tables (tests; migrations add them)."""
+    tables = {"credit_records": CreditRecord.__table__, "credit_objections": Objection.__table__}
+    for dialect, by_table in _trigger_statements().items():
+        for name, statements in by_table.items():
+            for statement in statements:
+                event.listen(
+                    tables[name], "after_create", DDL(statement).execute_if(dialect=dialect)
+                )
+
+
+def _old(target, column: str):
+    history = inspect(target).attrs[column].history
+    if history.deleted:
+        return history.deleted[0]
+    return getattr(target, column)
+
+
+def _changed_attrs(target, columns) -> list[str]:
+    state = inspect(target)
+    return [c for c in columns if state.attrs[c].history.has_changes()]
+
+
+def _guard_record_update(_mapper, _connection, target: CreditRecord) -> None:
+    old = _old(target, "status")
+    if old == DRAFT:
+        return
+    closing_changed = _changed_attrs(target, RECORD_CLOSING)
+    if (
+        _changed_attrs(target, RECORD_CONTENT)
+        or target.status == DRAFT
+        or (old != PUBLISHED and (target.status != old or closing_changed))
+    ):
+        raise PermissionError("credit_records: a published record is never changed in place")
+
+
+def _guard_record_delete(_mapper, _connection, target: CreditRecord) -> None:
+    if _old(target, "status") != DRAFT:
+        raise PermissionError("credit_records: a published record is never deleted")
+
+
+def _guard_objection_update(_mapper, _connection, target: Objection) -> None:
+    if _changed_attrs(target, OBJECTION_CONTENT) or (
+        _old(target, "outcome") is not None
+        and (_changed_attrs(target, OBJECTION_ANSWER) or target.open_record_id is not None)
+    ):
+        raise PermissionError("credit_objections: a submitted objection and its answer are final")
+
+
+def _refuse_delete(_mapper, _connection, _target) -> None:
+    raise PermissionError("credit_objections: objections are never deleted")
+
+
+_install_triggers()
+event.listen(CreditRecord, "before_update", _guard_record_update)
+event.listen(CreditRecord, "before_delete", _guard_record_delete)
+event.listen(Objection, "before_update", _guard_objection_update)
+event.listen(Objection, "before_delete", _refuse_delete)
+
+SQLITE_TRIGGERS = credit_triggers()["sqlite"]
+POSTGRESQL_TRIGGERS = credit_triggers()["postgresql"]

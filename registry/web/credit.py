@@ -1,0 +1,525 @@
+"""Credit pages: the public notice board (/notices: list, detail, Atom feed, CSV and XLSX
+exports), regulators' records and objection answers (/regulator/credit), and providers' own
+records with the objection form (/my/credit).
+
+Only published, current records are public. A regulator reaching for another department's
+record or provider is refused with 404 (never confirming what exists) and the attempt is written
+to the audit log.
+"""
+
+from __future__ import annotations
+
+import re
+from datetime import UTC, date, datetime
+
+from feedgen.feed import FeedGenerator
+from flask import (
+    Blueprint,
+    Response,
+    abort,
+    current_app,
+    flash,
+    redirect,
+    render_template,
+    request,
+    url_for,
+)
+from flask_login import current_user
+from sqlalchemy.orm.exc import StaleDataError
+
+from registry.extensions import db
+from registry.models.credit import CreditKind, CreditRecord, CreditStatus
+from registry.policy import PUBLIC, require
+from registry.sanitize import plain_text
+from registry.services import credit
+from registry.services.errors import Forbidden, NotFound, RegistryError
+from registry.web import format_datetime, record_denial
+from registry.web.credit_forms import (
+    AnswerForm,
+    CreditRecordForm,
+    DraftEditForm,
+    ObjectionForm,
+    ReviseForm,
+    RevokeForm,
+)
+from registry.web.exports import csv_bytes, xlsx_bytes
+from registry.web.forms import ConfirmForm, apply_error, options
+from registry.web.params import code_arg, link_args, page_args
+
+bp = Blueprint("credit", __name__)
+
+NOTICE_FILTERS = ("department", "kind", "year", "date_from", "date_to", "provider", "per_page")
+FEED_SIZE = 50
+_XML_ILLEGAL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\ufffe\uffff]")
+STALE_MESSAGE = "该机构的信息刚被他人修改,本次操作未生效,请刷新页面后重试。"
+
+
+def _user():
+    return current_user._get_current_object()
+
+
+def _refuse(error: RegistryError):
+    """Another department's (or provider's) record: 404, and the attempt goes to the audit log."""
+    if isinstance(error, Forbidden):
+        record_denial(error.message, action="credit.denied")
+    abort(404)
+
+
+def _commit() -> bool:
+    """Commit once; a concurrent change to the provider row (blacklisting) asks for a retry."""
+    try:
+        db.session.commit()
+    except StaleDataError:
+        db.session.rollback()
+        flash(STALE_MESSAGE, "error")
+        return False
+    return True
+
+
+# ---------------------------------------------------------------------- public notice board
+
+
+def _date_arg(name: str) -> date | None:
+    try:
+        return date.fromisoformat((request.args.get(name) or "").strip()[:10])
+    except ValueError:
+        return None
+
+
+def notice_filters() -> credit.NoticeFilters:
+    """Board filters from the query string; unknown values are dropped, not trusted."""
+    kind = request.args.get("kind") or None
+    year = request.args.get("year", type=int)
+    provider = plain_text(request.args.get("provider"))[:100] or None
+    return credit.NoticeFilters(
+        department=code_arg("department"),
+        kind=kind if kind in {k.value for k in CreditKind} else None,
+        year=year if year and 2000 <= year <= 2100 else None,
+        date_from=_date_arg("date_from"),
+        date_to=_date_arg("date_to"),
+        provider=provider,
+    )
+
+
+@bp.get("/notices")
+@require(PUBLIC)
+def list_notices():
+    """The public credit notice board: published, current records with filters."""
+    filters = notice_filters()
+    page, per_page = page_args()
+    args = link_args(NOTICE_FILTERS)
+    return render_template(
+        "credit/list_notices.html",
+        result=credit.list_notices(filters, page=page, per_page=per_page),
+        filters=filters,
+        departments=credit.departments_with_notices(),
+        kinds=[k.value for k in CreditKind],
+        args=args,
+        today=credit.today(),
+    )
+
+
+@bp.get("/notices/<number>")
+@require(PUBLIC)
+def show_notice(number: str):
+    """One published notice; a superseded number leads to its current revision."""
+    try:
+        item = credit.get_public_notice(number)
+    except credit.Superseded as moved:
+        return redirect(url_for("credit.show_notice", number=moved.current), 301)
+    except NotFound:
+        abort(404)
+    return render_template(
+        "credit/show_notice.html",
+        item=item,
+        revisions=[r for r in credit.revisions_of(item) if r.published_at is not None],
+        in_disclosure=credit.in_disclosure(item),
+    )
+
+
+def _xml_text(value: str | None) -> str:
+    return _XML_ILLEGAL.sub("", value or "")
+
+
+@bp.get("/notices.xml")
+@require(PUBLIC)
+def notices_feed():
+    """Atom feed of the latest published notices (the board's filters apply)."""
+    items = credit.notices_for_export(notice_filters(), limit=FEED_SIZE)
+    feed = FeedGenerator()
+    board = url_for("credit.list_notices", _external=True)
+    feed.id(board)
+    feed.title(f"{current_app.config['SITE_NAME']} 信用公示")
+    feed.subtitle(
+        "行业主管部门发布的中介机构信用记录(表扬、约谈提醒、警示通报、通报批评、黑名单、信用修复)"
+    )
+    feed.link(href=board, rel="alternate")
+    feed.link(href=url_for("credit.notices_feed", _external=True), rel="self")
+    feed.language("zh-CN")
+    feed.author({"name": current_app.config["SITE_SPONSOR"]})
+    feed.updated(items[0].published_at if items else datetime(2026, 1, 1, tzinfo=UTC))
+    for item in items:
+        link = url_for("credit.show_notice", number=item.number, _external=True)
+        entry = feed.add_entry(order="append")
+        entry.id(link)
+        entry.title(_xml_text(f"{item.kind}:{item.title}({item.provider_name})"))
+        entry.link(href=link)
+        entry.published(item.published_at)
+        entry.updated(item.published_at)
+        entry.author({"name": _xml_text(item.department.name)})
+        entry.category(term=item.kind)
+        entry.summary(_xml_text(f"{item.provider_name}({item.provider_uscc}):{item.facts}"))
+    return Response(feed.atom_str(pretty=True), mimetype="application/atom+xml")
+
+
+EXPORT_HEADER = (
+    "公示编号", "记录类型", "标题", "中介机构", "统一社会信用代码", "监管部门", "事实", "依据",
+    "黑名单期限至", "发布时间", "公示期至", "异议截止", "修订自", "链接",
+)  # fmt: skip
+
+
+def export_rows(items: list[CreditRecord]) -> list[list[str]]:
+    """The rows of a CSV / XLSX export (the same strings in both)."""
+    return [
+        [
+            item.number,
+            item.kind,
+            item.title,
+            item.provider_name,
+            item.provider_uscc,
+            item.department.name,
+            item.facts,
+            item.basis,
+            item.term_until.isoformat() if item.term_until else "",
+            format_datetime(item.published_at),
+            item.disclosure_until.isoformat() if item.disclosure_until else "",
+            item.objection_until.isoformat() if item.objection_until else "",
+            item.revises.number if item.revises else "",
+            url_for("credit.show_notice", number=item.number, _external=True),
+        ]  # fmt: skip
+        for item in items
+    ]
+
+
+def _download(body: bytes, mimetype: str, extension: str) -> Response:
+    name = f"credit-notices-{credit.today():%Y%m%d}.{extension}"
+    response = Response(body, mimetype=mimetype)
+    response.headers["Content-Disposition"] = f'attachment; filename="{name}"'
+    return response
+
+
+@bp.get("/notices.csv")
+@require(PUBLIC)
+def export_csv():
+    """The board (with its filters) as CSV: UTF-8 with BOM, formula-looking cells neutralised."""
+    rows = export_rows(credit.notices_for_export(notice_filters()))
+    return _download(csv_bytes(EXPORT_HEADER, rows), "text/csv; charset=utf-8", "csv")
+
+
+@bp.get("/notices.xlsx")
+@require(PUBLIC)
+def export_xlsx():
+    """The board (with its filters) as XLSX: every cell a string, neutralised as in the CSV."""
+    rows = export_rows(credit.notices_for_export(notice_filters()))
+    return _download(
+        xlsx_bytes(EXPORT_HEADER, rows, title="信用公示"),
+        "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+        "xlsx",
+    )
+
+
+# ---------------------------------------------------------------------- regulators
+
+
+def _record_for(number: str, *, lock: bool = False) -> CreditRecord:
+    try:
+        return credit.get_record_for(_user(), number, lock=lock)
+    except NotFound:
+        abort(404)
+    except Forbidden as error:
+        _refuse(error)
+
+
+@bp.get("/regulator/credit")
+@require("credit.manage")
+def regulator_records():
+    """The department's credit dashboard: overdue and open objections, then every record."""
+    user = _user()
+    try:
+        department = credit.regulator_department(user)
+    except Forbidden as error:
+        return render_template("credit/regulator_records.html", message=error.message)
+    status = request.args.get("status") or None
+    objections = credit.objections_for_department(user, open_only=True)
+    return render_template(
+        "credit/regulator_records.html",
+        message=None,
+        department=department,
+        records=credit.records_for_department(user, status=status),
+        status=status if status in {s.value for s in CreditStatus} else None,
+        statuses=[s.value for s in CreditStatus],
+        objections=objections,
+        overdue=[o for o in objections if credit.is_overdue(o)],
+        today=credit.today(),
+    )
+
+
+def _provider_choices(form: CreditRecordForm) -> None:
+    providers = credit.supervised_providers(_user())
+    form.provider.choices = options(
+        [("", "—"), *((p.uscc, f"{p.name}({p.uscc})") for p in providers)]
+    )
+
+
+def _content(form) -> dict:
+    return {
+        "kind": form.kind.data or None,
+        "title": form.title.data,
+        "facts": form.facts.data,
+        "basis": form.basis.data,
+        "term_until": form.term_until.data,
+    }
+
+
+@bp.route("/regulator/credit/new", methods=["GET", "POST"])
+@require("credit.manage")
+def new_record():
+    """Draft a record about a provider the department supervises."""
+    user = _user()
+    try:
+        credit.regulator_department(user)
+    except Forbidden as error:
+        flash(error.message, "error")
+        return redirect(url_for("credit.regulator_records"))
+    form = CreditRecordForm()
+    _provider_choices(form)
+    if request.method == "GET" and request.args.get("provider"):
+        form.provider.data = request.args["provider"][:18]
+    if form.validate_on_submit():
+        try:
+            item = credit.draft_record(user, provider_uscc=form.provider.data, **_content(form))
+        except credit.OutOfScope as error:
+            record_denial(error.message, action="credit.denied")  # rolls back first
+            apply_error(form, RegistryError(error.field, error.message))
+        except RegistryError as error:
+            db.session.rollback()
+            apply_error(form, error)
+        else:
+            db.session.commit()
+            flash(f"草稿 {item.number} 已保存。发布后才会公开。", "success")
+            return redirect(url_for("credit.manage_record", number=item.number))
+    return render_template("credit/edit_record.html", form=form, item=None, mode="new")
+
+
+@bp.get("/regulator/credit/<number>")
+@require("credit.manage")
+def manage_record(number: str):
+    """One record of the department: content, state, revisions, objections and actions."""
+    item = _record_for(number)
+    return render_template(
+        "credit/manage_record.html",
+        item=item,
+        revisions=credit.revisions_of(item),
+        publish_form=ConfirmForm(),
+        revoke_form=RevokeForm(),
+        today=credit.today(),
+        is_overdue=credit.is_overdue,
+    )
+
+
+@bp.route("/regulator/credit/<number>/edit", methods=["GET", "POST"])
+@require("credit.manage")
+def edit_record(number: str):
+    """Change a draft."""
+    item = _record_for(number)
+    if not item.is_draft:
+        flash(f"记录 {item.number} {item.status},不能再修改;如需更正请发布修订。", "error")
+        return redirect(url_for("credit.manage_record", number=item.number))
+    form = DraftEditForm(obj=item if request.method == "GET" else None)
+    if form.validate_on_submit():
+        try:
+            credit.update_draft(_user(), number, **_content(form))
+        except RegistryError as error:
+            db.session.rollback()
+            apply_error(form, error)
+        else:
+            db.session.commit()
+            flash("草稿已保存。", "success")
+            return redirect(url_for("credit.manage_record", number=number))
+    return render_template("credit/edit_record.html", form=form, item=item, mode="edit")
+
+
+@bp.post("/regulator/credit/<number>/publish")
+@require("credit.manage")
+def publish_record(number: str):
+    """Publish a draft."""
+    _record_for(number)
+    if not ConfirmForm().validate_on_submit():
+        flash("提交未成功,请刷新页面后重试。", "error")
+        return redirect(url_for("credit.manage_record", number=number))
+    try:
+        item = credit.publish_record(_user(), number)
+    except RegistryError as error:
+        db.session.rollback()
+        flash(error.message, "error")
+        return redirect(url_for("credit.manage_record", number=number))
+    if _commit():
+        flash(
+            f"已发布。公示期至 {item.disclosure_until:%Y-%m-%d},"
+            f"异议截止 {item.objection_until:%Y-%m-%d}。",
+            "success",
+        )
+    return redirect(url_for("credit.manage_record", number=number))
+
+
+@bp.route("/regulator/credit/<number>/revise", methods=["GET", "POST"])
+@require("credit.manage")
+def revise_record(number: str):
+    """Publish a corrected revision (a new record; the old one is kept, marked superseded)."""
+    item = _record_for(number)
+    if not item.is_published:
+        flash(f"记录 {item.number} {item.status},只有已发布的现行记录可以修订。", "error")
+        return redirect(url_for("credit.manage_record", number=item.number))
+    form = ReviseForm(obj=item if request.method == "GET" else None)
+    if request.method == "GET":
+        form.reason.data = ""
+    if form.validate_on_submit():
+        try:
+            revision = credit.revise_record(
+                _user(), number, reason=form.reason.data, **_content(form)
+            )
+        except RegistryError as error:
+            db.session.rollback()
+            apply_error(form, error)
+        else:
+            if _commit():
+                flash(f"已发布修订版本 {revision.number},原记录标记为已修订。", "success")
+                return redirect(url_for("credit.manage_record", number=revision.number))
+    return render_template("credit/edit_record.html", form=form, item=item, mode="revise")
+
+
+@bp.post("/regulator/credit/<number>/revoke")
+@require("credit.manage")
+def revoke_record(number: str):
+    """Revoke a published record, with the reason."""
+    _record_for(number)
+    form = RevokeForm()
+    try:
+        if not form.validate_on_submit():
+            raise RegistryError("reason", "请填写撤销原因。")
+        credit.revoke_record(_user(), number, reason=form.reason.data)
+    except RegistryError as error:
+        db.session.rollback()
+        flash(error.message, "error")
+        return redirect(url_for("credit.manage_record", number=number))
+    if _commit():
+        flash("已撤销。该记录不再公示。", "success")
+    return redirect(url_for("credit.manage_record", number=number))
+
+
+@bp.get("/regulator/credit/objections")
+@require("credit.manage")
+def regulator_objections():
+    """Objections to the department's records: open ones (overdue marked) first."""
+    user = _user()
+    try:
+        objections = credit.objections_for_department(user)
+    except Forbidden as error:
+        flash(error.message, "error")
+        return redirect(url_for("credit.regulator_records"))
+    return render_template(
+        "credit/regulator_objections.html",
+        objections=objections,
+        today=credit.today(),
+        is_overdue=credit.is_overdue,
+    )
+
+
+@bp.route("/regulator/credit/objections/<int:objection_id>", methods=["GET", "POST"])
+@require("credit.manage")
+def answer_objection(objection_id: int):
+    """Read an objection and answer it."""
+    user = _user()
+    try:
+        objection = credit.get_objection_for(user, objection_id)
+    except NotFound:
+        abort(404)
+    except Forbidden as error:
+        _refuse(error)
+    item = objection.record
+    form = AnswerForm(obj=item if request.method == "GET" else None)
+    if request.method == "GET":
+        form.answer.data = ""
+    if objection.is_open and form.validate_on_submit():
+        try:
+            credit.answer_objection(
+                user, objection_id, outcome=form.outcome.data or None, answer=form.answer.data,
+                resolution=form.resolution.data or None, revision=_content(form),
+            )  # fmt: skip
+        except RegistryError as error:
+            db.session.rollback()
+            apply_error(form, error)
+        else:
+            if _commit():
+                flash("已答复。答复意见对该机构可见。", "success")
+                return redirect(url_for("credit.answer_objection", objection_id=objection_id))
+    return render_template(
+        "credit/answer_objection.html",
+        objection=objection,
+        item=item,
+        form=form,
+        overdue=credit.is_overdue(objection),
+    )
+
+
+# ---------------------------------------------------------------------- providers
+
+
+@bp.get("/my/credit")
+@require("credit.object")
+def my_records():
+    """Records about the provider (everything ever published), with objections and answers."""
+    user = _user()
+    return render_template(
+        "credit/my_records.html",
+        provider=credit.provider_of(user),
+        records=credit.records_about(user),
+        can_object=credit.can_object,
+        today=credit.today(),
+    )
+
+
+@bp.route("/my/credit/<number>/object", methods=["GET", "POST"])
+@require("credit.object")
+def object_record(number: str):
+    """Object to a record about the provider within the objection window."""
+    user = _user()
+    try:
+        item = credit.get_record_about(user, number)
+    except NotFound:
+        abort(404)
+    except Forbidden as error:
+        _refuse(error)
+    form = ObjectionForm()
+    if form.validate_on_submit():
+        try:
+            credit.object_to_record(user, number, reason=form.reason.data)
+        except NotFound:
+            abort(404)
+        except Forbidden as error:
+            db.session.rollback()
+            _refuse(error)
+        except RegistryError as error:
+            db.session.rollback()
+            apply_error(form, error)
+        else:
+            db.session.commit()
+            flash("异议已提交。主管部门将在答复期限内答复,结果可在本页查看。", "success")
+            return redirect(url_for("credit.my_records"))
+    return render_template(
+        "credit/object_record.html",
+        item=item,
+        form=form,
+        open_now=credit.can_object(item),
+        today=credit.today(),
+    )

@@ -1,0 +1,108 @@
+"""Forms of the credit pages: drafting and revising records, revoking, objecting, answering.
+Forms check shape only; the rules (department scope, windows, states) live in services.credit."""
+
+from __future__ import annotations
+
+from wtforms import DateField, SelectField, StringField, TextAreaField
+from wtforms.validators import DataRequired, Length, Optional
+
+from registry.models.credit import CreditKind, ObjectionOutcome
+from registry.web.forms import Form, options
+
+KINDS = options([("", "—"), *((k.value, k.value) for k in CreditKind)])
+TERM_HINT = (
+    "仅“列入黑名单”需要填写:黑名单期限的最后一天(YYYY-MM-DD)。期满自动解除,信用修复可提前解除。"
+)
+
+
+class _ContentForm(Form):
+    kind = SelectField("记录类型", choices=KINDS, validate_choice=False)
+    title = StringField(
+        "标题",
+        validators=[DataRequired("请填写标题。"), Length(max=200, message="标题不超过 200 字。")],
+    )
+    facts = TextAreaField(
+        "事实",
+        validators=[DataRequired("请填写事实。"), Length(max=5000, message="事实不超过 5000 字。")],
+        description="违规(或受表扬)的事实经过:时间、项目、行为。公开发布,请勿填写个人隐私。",
+    )
+    basis = TextAreaField(
+        "依据",
+        validators=[DataRequired("请填写依据。"), Length(max=2000, message="依据不超过 2000 字。")],
+        description="所依据的法规、文件及条款。",
+    )
+    term_until = DateField("黑名单期限至", validators=[Optional()], description=TERM_HINT)
+
+
+class CreditRecordForm(_ContentForm):
+    """Draft a record (the provider is chosen among those the department supervises)."""
+
+    provider = SelectField("中介机构", choices=[], validate_choice=False)
+
+
+class DraftEditForm(_ContentForm):
+    """Edit a draft (the provider is fixed once drafted)."""
+
+
+class ReviseForm(_ContentForm):
+    """Publish a corrected revision of a published record."""
+
+    reason = TextAreaField(
+        "修订原因",
+        validators=[DataRequired("请填写修订原因。"), Length(max=2000)],
+        description="公开显示在新版本上,说明更正了什么、为什么。",
+    )
+
+
+class RevokeForm(Form):
+    """Revoke a published record, with the reason."""
+
+    reason = TextAreaField(
+        "撤销原因", validators=[DataRequired("请填写撤销原因。"), Length(max=2000)]
+    )
+
+
+class ObjectionForm(Form):
+    """A provider's objection to a record about itself."""
+
+    reason = TextAreaField(
+        "异议理由",
+        validators=[
+            DataRequired("请填写异议理由。"),
+            Length(max=2000, message="异议理由不超过 2000 字。"),
+        ],
+        description="说明记录中哪些事实或依据有误,以及您的证据(可写明证据材料的名称和提交方式)。",
+    )
+
+
+class AnswerForm(_ContentForm):
+    """The regulator's answer to an objection; an upheld one revises or revokes the record."""
+
+    outcome = SelectField(
+        "答复结论",
+        choices=options(
+            [
+                ("", "—"),
+                (ObjectionOutcome.REJECTED.value, "异议不成立,维持原记录"),
+                (ObjectionOutcome.UPHELD.value, "异议成立"),
+            ]
+        ),
+        validate_choice=False,
+    )
+    answer = TextAreaField(
+        "答复意见",
+        validators=[DataRequired("请填写答复意见。"), Length(max=5000)],
+        description="异议不成立的,须说明理由;答复内容对该机构可见。",
+    )
+    resolution = SelectField(
+        "异议成立时的处理",
+        choices=options(
+            [("", "—"), ("revise", "修订原记录(发布新版本)"), ("revoke", "撤销原记录")]
+        ),
+        validate_choice=False,
+    )
+    # The revision fields are only used when the objection is upheld and the record revised.
+    kind = SelectField("修订后的记录类型", choices=KINDS, validate_choice=False)
+    title = StringField("修订后的标题", validators=[Optional(), Length(max=200)])
+    facts = TextAreaField("修订后的事实", validators=[Optional(), Length(max=5000)])
+    basis = TextAreaField("修订后的依据", validators=[Optional(), Length(max=2000)])

@@ -1,0 +1,766 @@
+"""Credit records, objections and the public notice board (on SQLite and PostgreSQL)."""
+
+from __future__ import annotations
+
+import csv
+import io
+import threading
+import xml.etree.ElementTree as ET
+from dataclasses import dataclass
+from datetime import date
+
+import pytest
+from openpyxl import load_workbook
+from sqlalchemy import func, select, text
+
+from registry.extensions import db
+from registry.models import (
+    AuditEntry,
+    CreditRecord,
+    Objection,
+    Provider,
+    SelectionRequest,
+    User,
+)
+from registry.services import credit, market
+from registry.services.errors import Forbidden, NotFound, RegistryError
+from tests import factories
+from tests.conftest import csrf_from, post_form
+
+ATOM = "{http://www.w3.org/2005/Atom}"
+# Publication on a Tuesday before National Day: the objection window (5 working days) runs over
+# the 1–7 October holiday and the Saturday make-up working day (10 October).
+PUBLISHED_ON = date(2026, 9, 29)
+
+
+@pytest.fixture
+def clock(monkeypatch):
+    """The services' idea of today, fixed and movable (time travel for windows and deadlines)."""
+    now = {"today": PUBLISHED_ON}
+    monkeypatch.setattr(credit, "today", lambda: now["today"])
+    return now
+
+
+@dataclass
+class World:
+    sthj: object  # regulator of 市生态环境局 (supervises ZJ-03)
+    sw: object  # regulator of 市水务局 (ZJ-04)
+    account: object  # the provider account of `uscc`
+    uscc: str  # offers ZJ-03 (STHJ)
+    other: str  # offers ZJ-04 only (SW)
+    other_account: object
+
+
+def _world(app, make_user) -> World:
+    sthj = make_user("regulator", department="STHJ")
+    sw = make_user("regulator", department="SW")
+    account, other_account = make_user("provider"), make_user("provider")
+    with app.app_context():
+        mine = factories.active_provider(
+            ["ZJ-03"], account=db.session.get(User, account.id), name="天津清源环境科技有限公司"
+        )
+        other = factories.active_provider(
+            ["ZJ-04"], account=db.session.get(User, other_account.id), name="天津水利咨询有限公司"
+        )
+        db.session.commit()
+        return World(sthj, sw, account, mine.uscc, other.uscc, other_account)
+
+
+def _user(made) -> User:
+    return db.session.get(User, made.id)
+
+
+def _draft(app, regulator, uscc, *, kind="警示通报", title="未按规定编制环评报告", **extra):
+    with app.app_context():
+        item = credit.draft_record(
+            _user(regulator), provider_uscc=uscc, kind=kind, title=title,
+            facts=extra.pop("facts", "2026 年 8 月,该机构编制的报告存在数据错误。"),
+            basis=extra.pop("basis", "《建设项目环境影响报告书(表)编制监督管理办法》第二十六条"),
+            **extra,
+        )  # fmt: skip
+        db.session.commit()
+        return item.number
+
+
+def _publish(app, regulator, number):
+    with app.app_context():
+        credit.publish_record(_user(regulator), number)
+        db.session.commit()
+
+
+def _published(app, regulator, uscc, **kwargs) -> str:
+    number = _draft(app, regulator, uscc, **kwargs)
+    _publish(app, regulator, number)
+    return number
+
+
+def _record(app, number) -> CreditRecord:
+    with app.app_context():
+        item = db.session.scalar(select(CreditRecord).where(CreditRecord.number == number))
+        db.session.expunge(item)
+        return item
+
+
+def _client(app, login, user):
+    client = app.test_client()
+    assert login(user, on=client).status_code == 302
+    return client
+
+
+def _audit(app, action):
+    with app.app_context():
+        return db.session.scalars(
+            select(AuditEntry).where(AuditEntry.action == action).order_by(AuditEntry.id)
+        ).all()
+
+
+# ---------------------------------------------------------------------- lifecycle
+
+
+def test_credit_lifecycle_draft_publish_object_upheld_revision(app, make_user, login, clock):
+    world = _world(app, make_user)
+    regulator = _client(app, login, world.sthj)
+    public = app.test_client()
+
+    form = regulator.get("/regulator/credit/new").get_data(as_text=True)
+    assert world.uscc in form
+    assert world.other not in form
+    made = regulator.post("/regulator/credit/new", data={
+        "csrf_token": csrf_from(form), "provider": world.uscc, "kind": "警示通报",
+        "title": "报告数据失实", "facts": "报告中的监测数据与原始记录不符。",
+        "basis": "《环境影响评价法》第三十二条",
+    })  # fmt: skip
+    assert made.status_code == 302, made.get_data(as_text=True)
+    number = made.headers["Location"].rsplit("/", 1)[-1]
+    assert number.startswith("XY-")
+    assert len(number) == len("XY-2026-000001")
+    assert public.get(f"/notices/{number}").status_code == 404  # a draft is not public
+
+    published = post_form(regulator, f"/regulator/credit/{number}/publish")
+    assert published.status_code == 302
+    page = regulator.get(published.headers["Location"]).get_data(as_text=True)
+    assert "公示期至 2026-10-14" in page
+    assert "异议截止 2026-10-12" in page
+    notice = public.get(f"/notices/{number}")
+    assert notice.status_code == 200
+    assert "报告数据失实" in notice.get_data(as_text=True)
+    stored = _record(app, number)
+    # 5 working days after Tue 29 Sep: 30 Sep, 8, 9, 10 (make-up Saturday) and 12 Oct.
+    assert (stored.objection_until, stored.disclosure_until) == (
+        date(2026, 10, 12),
+        date(2026, 10, 14),
+    )
+
+    provider = _client(app, login, world.account)
+    mine = provider.get("/my/credit").get_data(as_text=True)
+    assert number in mine
+    assert "提出异议" in mine
+    clock["today"] = date(2026, 10, 12)  # the last day of the window still counts
+    objected = post_form(
+        provider, f"/my/credit/{number}/object", {"reason": "监测数据由业主提供,本机构已如实引用。"}
+    )
+    assert objected.status_code == 302, objected.get_data(as_text=True)
+    again = post_form(provider, f"/my/credit/{number}/object", {"reason": "再次提出"})
+    assert "已有待答复的异议" in again.get_data(as_text=True)
+    with app.app_context():
+        objection = db.session.scalars(select(Objection)).one()
+        objection_id = objection.id
+        assert objection.answer_due == date(2026, 10, 26)  # 10 working days after 12 Oct
+
+    dashboard = regulator.get("/regulator/credit").get_data(as_text=True)
+    assert f"答复异议 #{objection_id}" in dashboard
+    assert "答复已逾期" not in dashboard
+    # The record cannot be revised around the objection: it is answered first.
+    blocked = post_form(regulator, f"/regulator/credit/{number}/revoke", {"reason": "撤销"})
+    assert "待答复的异议" in regulator.get(blocked.headers["Location"]).get_data(as_text=True)
+
+    # Upheld without saying how the record changes: refused, nothing stored.
+    incomplete = post_form(regulator, f"/regulator/credit/objections/{objection_id}",
+                           {"outcome": "成立", "answer": "经核实,数据来源于业主。"})  # fmt: skip
+    assert "请选择修订或撤销原记录" in incomplete.get_data(as_text=True)
+    answered = post_form(regulator, f"/regulator/credit/objections/{objection_id}", {
+        "outcome": "成立", "answer": "经核实,数据来源于业主,改为约谈提醒。", "resolution": "revise",
+        "kind": "约谈提醒", "title": "报告引用数据未核实", "facts": "报告引用业主提供的监测数据未经核实。",
+        "basis": "《环境影响评价法》第三十二条",
+    })  # fmt: skip
+    assert answered.status_code == 302, answered.get_data(as_text=True)
+
+    with app.app_context():
+        old = db.session.scalar(select(CreditRecord).where(CreditRecord.number == number))
+        objection = db.session.get(Objection, objection_id)
+        new = objection.revision
+        assert (old.status, new.status) == ("已修订", "已发布")
+        assert new.revises_id == old.id
+        assert new.kind == "约谈提醒"
+        assert old.title == "报告数据失实"  # the old row is kept as it was published
+        assert objection.outcome == "成立"
+        assert objection.open_record_id is None
+        new_number = new.number
+    moved = public.get(f"/notices/{number}")
+    assert moved.status_code == 301
+    assert moved.headers["Location"].endswith(f"/notices/{new_number}")
+    shown = public.get(f"/notices/{new_number}").get_data(as_text=True)
+    assert "报告引用数据未核实" in shown
+    assert "报告数据失实" not in shown
+    answer_page = provider.get("/my/credit").get_data(as_text=True)
+    assert "异议成立" in answer_page
+    assert "改为约谈提醒" in answer_page
+    actions = [e.action for e in _audit(app, "credit.draft") + _audit(app, "credit.publish")
+               + _audit(app, "credit.object") + _audit(app, "credit.revise")
+               + _audit(app, "credit.answer")]  # fmt: skip
+    assert actions == ["credit.draft", "credit.publish", "credit.object", "credit.revise",
+                       "credit.answer"]  # fmt: skip
+
+
+def test_credit_objection_rejected_needs_reasons_and_keeps_the_record(app, make_user, clock):
+    world = _world(app, make_user)
+    number = _published(app, world.sthj, world.uscc)
+    with app.app_context():
+        objection = credit.object_to_record(_user(world.account), number, reason="事实有误")
+        db.session.commit()
+        objection_id = objection.id
+    with app.app_context():
+        with pytest.raises(RegistryError, match="不予采纳的理由"):
+            credit.answer_objection(_user(world.sthj), objection_id, outcome="维持", answer=" ")
+        db.session.rollback()
+        credit.answer_objection(_user(world.sthj), objection_id, outcome="维持",
+                                answer="经复核,报告数据错误属实,维持原记录。")  # fmt: skip
+        db.session.commit()
+    with app.app_context():
+        objection = db.session.get(Objection, objection_id)
+        assert (objection.outcome, objection.record.status) == ("维持", "已发布")
+        assert objection.answer == "经复核,报告数据错误属实,维持原记录。"
+        with pytest.raises(RegistryError, match="已答复"):
+            credit.answer_objection(_user(world.sthj), objection_id, outcome="成立",
+                                    answer="改判", resolution="revoke")  # fmt: skip
+        db.session.rollback()
+        # After a rejection, the provider may object again while the window is open.
+        credit.object_to_record(_user(world.account), number, reason="补充证据")
+        db.session.commit()
+        assert db.session.scalar(select(func.count(Objection.id))) == 2
+
+
+def test_credit_objection_after_the_window_is_refused(app, make_user, login, clock):
+    world = _world(app, make_user)
+    number = _published(app, world.sthj, world.uscc)
+    clock["today"] = date(2026, 10, 13)  # the day after the window closed
+    provider = _client(app, login, world.account)
+    assert f"/my/credit/{number}/object" not in provider.get("/my/credit").get_data(as_text=True)
+    page = post_form(provider, f"/my/credit/{number}/object", {"reason": "理由"})
+    assert page.status_code == 200
+    assert "异议期已于 2026-10-12 截止,不能再提出异议" in page.get_data(as_text=True)
+    with app.app_context():
+        assert db.session.scalar(select(func.count(Objection.id))) == 0
+        with pytest.raises(RegistryError, match="异议期已于 2026-10-12 截止"):
+            credit.object_to_record(_user(world.account), number, reason="理由")
+
+
+def test_credit_overdue_answer_shows_on_the_dashboard(app, make_user, login, clock):
+    world = _world(app, make_user)
+    number = _published(app, world.sthj, world.uscc)
+    with app.app_context():
+        objection_id = credit.object_to_record(_user(world.account), number, reason="不服").id
+        db.session.commit()
+    regulator = _client(app, login, world.sthj)
+    clock["today"] = date(2026, 10, 19)  # the due date itself: not yet overdue
+    assert "答复已逾期" not in regulator.get("/regulator/credit").get_data(as_text=True)
+    clock["today"] = date(2026, 10, 20)
+    dashboard = regulator.get("/regulator/credit").get_data(as_text=True)
+    assert "有 1 件异议已超过答复期限" in dashboard
+    assert "答复已逾期" in dashboard
+    assert "答复已逾期" in regulator.get("/regulator/credit/objections").get_data(as_text=True)
+    with app.app_context():
+        assert [o.id for o in credit.overdue_objections(_user(world.sthj))] == [objection_id]
+        assert credit.overdue_objections(_user(world.sw)) == []  # another department's
+    # Another department's dashboard does not show it.
+    other = _client(app, login, world.sw)
+    assert f"#{objection_id}" not in other.get("/regulator/credit").get_data(as_text=True)
+
+
+# ---------------------------------------------------------------------- scope and visibility
+
+
+def test_credit_cross_department_is_refused_audited_and_changes_nothing(app, make_user, login,
+                                                                        clock):  # fmt: skip
+    world = _world(app, make_user)
+    draft = _draft(app, world.sthj, world.uscc, title="生态环境局的草稿")
+    published = _published(app, world.sthj, world.uscc, title="生态环境局的公示")
+    with app.app_context():
+        objection_id = credit.object_to_record(_user(world.account), published, reason="不服").id
+        db.session.commit()
+    water = _client(app, login, world.sw)
+
+    # By form: a provider that offers no 市水务局 item.
+    form = water.get("/regulator/credit/new").get_data(as_text=True)
+    assert world.uscc not in form
+    refused = water.post("/regulator/credit/new", data={
+        "csrf_token": csrf_from(form), "provider": world.uscc, "kind": "通报批评",
+        "title": "越权记录", "facts": "事实", "basis": "依据",
+    })  # fmt: skip
+    assert refused.status_code == 200
+    assert "未提供天津市水务局监管的中介服务事项" in refused.get_data(as_text=True)
+
+    # By URL: another department's draft and published record, and its objection.
+    for url in (f"/regulator/credit/{draft}", f"/regulator/credit/{draft}/edit",
+                f"/regulator/credit/{published}/revise",
+                f"/regulator/credit/objections/{objection_id}"):  # fmt: skip
+        assert water.get(url).status_code == 404, url
+    assert post_form(water, f"/regulator/credit/{draft}/publish").status_code == 404
+    assert (
+        post_form(water, f"/regulator/credit/{published}/revoke", {"reason": "x"}).status_code
+        == 404
+    )
+    answer = post_form(water, f"/regulator/credit/objections/{objection_id}",
+                       {"outcome": "成立", "answer": "x", "resolution": "revoke"})  # fmt: skip
+    assert answer.status_code == 404
+    listing = water.get("/regulator/credit").get_data(as_text=True)
+    assert draft not in listing
+    assert published not in listing
+
+    with app.app_context():
+        with pytest.raises(Forbidden):
+            credit.publish_record(_user(world.sw), draft)
+        db.session.rollback()
+        statuses = dict(db.session.execute(select(CreditRecord.number, CreditRecord.status)).all())
+        assert statuses == {draft: "草稿", published: "已发布"}
+        assert db.session.scalar(select(func.count(CreditRecord.id))) == 2
+        assert db.session.get(Objection, objection_id).outcome is None
+        denied = db.session.scalars(
+            select(AuditEntry).where(AuditEntry.action == "credit.denied")
+        ).all()
+        assert len(denied) == 8
+        assert {e.outcome for e in denied} == {"denied"}
+        assert {e.actor_id for e in denied} == {world.sw.id}
+
+    # A provider cannot object to (or read) a record about another provider.
+    stranger = _client(app, login, world.other_account)
+    assert stranger.get(f"/my/credit/{published}/object").status_code == 404
+    assert post_form(stranger, f"/my/credit/{published}/object", {"reason": "x"}).status_code == 404
+    assert published not in stranger.get("/my/credit").get_data(as_text=True)
+    with app.app_context():
+        assert db.session.scalar(select(func.count(Objection.id))) == 1
+    assert len(_audit(app, "credit.denied")) == 10
+
+
+def test_credit_drafts_are_never_public(app, make_user, login, clock):
+    world = _world(app, make_user)
+    draft = _draft(app, world.sthj, world.uscc, title="草稿甲醛超标通报")
+    shown = _published(app, world.sthj, world.uscc, title="公示噪声超标通报")
+    public = app.test_client()
+    assert public.get(f"/notices/{draft}").status_code == 404
+    board = public.get("/notices").get_data(as_text=True)
+    assert shown in board
+    assert draft not in board
+    assert "草稿甲醛" not in board
+    api = public.get("/api/v1/notices").get_json()
+    assert [i["number"] for i in api["items"]] == [shown]
+    missing = public.get(f"/api/v1/notices/{draft}")
+    assert missing.status_code == 404
+    assert missing.get_json()["error"]["code"] == "not_found"
+    feed = public.get("/notices.xml").get_data(as_text=True)
+    assert shown in feed
+    assert draft not in feed
+    assert draft not in public.get("/notices.csv").get_data(as_text=True)
+    assert "草稿甲醛" not in public.get(f"/providers/{world.uscc}").get_data(as_text=True)
+    assert "公示噪声超标通报" in public.get(f"/providers/{world.uscc}").get_data(as_text=True)
+    found = public.get("/api/v1/search", query_string={"q": "甲醛", "type": "notice"}).get_json()
+    assert found["total"] == 0
+    # The provider itself sees only what was published.
+    provider = _client(app, login, world.account)
+    assert draft not in provider.get("/my/credit").get_data(as_text=True)
+    assert provider.get(f"/my/credit/{draft}/object").status_code == 404
+
+
+def test_credit_published_records_cannot_be_changed_in_the_orm_or_by_raw_sql(app, make_user,
+                                                                             clock):  # fmt: skip
+    world = _world(app, make_user)
+    draft = _draft(app, world.sthj, world.uscc, title="草稿可改")
+    number = _published(app, world.sthj, world.uscc, title="原始标题")
+    with app.app_context():
+        objection_id = credit.object_to_record(_user(world.account), number, reason="原始理由").id
+        db.session.commit()
+    with app.app_context():
+        item = db.session.scalar(select(CreditRecord).where(CreditRecord.number == number))
+        item.title = "偷改"
+        with pytest.raises(PermissionError):
+            db.session.flush()
+        db.session.rollback()
+        for statement in (
+            "UPDATE credit_records SET title = '偷改' WHERE number = :n",
+            "UPDATE credit_records SET facts = '偷改', basis = '偷改' WHERE number = :n",
+            "UPDATE credit_records SET kind = '表扬' WHERE number = :n",
+            "UPDATE credit_records SET term_until = '2099-01-01' WHERE number = :n",
+            "UPDATE credit_records SET provider_id = provider_id + 1 WHERE number = :n",
+            "UPDATE credit_records SET status = '草稿' WHERE number = :n",
+            "DELETE FROM credit_records WHERE number = :n",
+        ):
+            with pytest.raises(Exception, match="never changed or deleted"):
+                db.session.execute(text(statement), {"n": number})
+            db.session.rollback()
+        with pytest.raises(Exception, match="are final"):
+            db.session.execute(
+                text("UPDATE credit_objections SET reason = '改' WHERE id = :i"),
+                {"i": objection_id},
+            )
+        db.session.rollback()
+        # Status changes stay possible (revoking), and drafts are still drafts.
+        db.session.execute(text("UPDATE credit_records SET status = '已撤销' WHERE number = :n"),
+                           {"n": number})  # fmt: skip
+        db.session.execute(text("UPDATE credit_records SET title = '草稿已改' WHERE number = :n"),
+                           {"n": draft})  # fmt: skip
+        with pytest.raises(Exception, match="never changed or deleted"):
+            # ... but a revoked record is final.
+            db.session.execute(
+                text("UPDATE credit_records SET status = '已发布' WHERE number = :n"), {"n": number}
+            )
+        db.session.rollback()
+        item = db.session.scalar(select(CreditRecord).where(CreditRecord.number == number))
+        assert (item.title, item.status) == ("原始标题", "已发布")
+        assert db.session.get(Objection, objection_id).reason == "原始理由"
+
+
+# ---------------------------------------------------------------------- blacklisting
+
+
+def _open_request(app, make_user) -> str:
+    owner = make_user("enterprise")
+    with app.app_context():
+        project = factories.enterprise_with_project(_user(owner))
+        request = market.open_request(_user(owner), project.code, service_code="ZJ-03",
+                                      method="随机抽取", deadline=factories.later())  # fmt: skip
+        db.session.commit()
+        return request.ref
+
+
+def _eligible(app, ref, on) -> list[str]:
+    with app.app_context():
+        request = db.session.scalar(select(SelectionRequest).where(SelectionRequest.ref == ref))
+        return [p.uscc for p in market.eligible_providers(request, on)]
+
+
+def _blacklisted_until(app, uscc):
+    with app.app_context():
+        return db.session.scalar(select(Provider.blacklisted_until).where(Provider.uscc == uscc))
+
+
+def test_credit_blacklisting_leaves_selection_and_repair_or_revocation_restores(app, make_user,
+                                                                                clock):  # fmt: skip
+    world = _world(app, make_user)
+    ref = _open_request(app, make_user)
+    assert world.uscc in _eligible(app, ref, PUBLISHED_ON)
+    with app.app_context(), pytest.raises(RegistryError, match="不在本部门的黑名单中"):
+        credit.draft_record(_user(world.sthj), provider_uscc=world.uscc, kind="信用修复",
+                            title="修复", facts="已整改", basis="办法")  # fmt: skip
+    with app.app_context(), pytest.raises(RegistryError, match="须填写期限"):
+        credit.draft_record(_user(world.sthj), provider_uscc=world.uscc, kind="列入黑名单",
+                            title="黑名单", facts="事实", basis="依据")  # fmt: skip
+
+    term = date(2027, 9, 28)
+    banned = _draft(app, world.sthj, world.uscc, kind="列入黑名单", title="弄虚作假列入黑名单",
+                    term_until=term)  # fmt: skip
+    assert _blacklisted_until(app, world.uscc) is None  # a draft changes nothing
+    _publish(app, world.sthj, banned)
+    assert _blacklisted_until(app, world.uscc) == term
+    assert world.uscc not in _eligible(app, ref, PUBLISHED_ON)
+
+    repair = _published(app, world.sthj, world.uscc, kind="信用修复", title="整改完成信用修复")
+    assert _blacklisted_until(app, world.uscc) is None
+    assert world.uscc in _eligible(app, ref, PUBLISHED_ON)
+    # Revoking the repair puts the blacklisting back in force.
+    with app.app_context():
+        credit.revoke_record(_user(world.sthj), repair, reason="修复材料不实")
+        db.session.commit()
+    assert _blacklisted_until(app, world.uscc) == term
+    # Revoking the blacklisting itself lifts it.
+    with app.app_context():
+        credit.revoke_record(_user(world.sthj), banned, reason="依据适用错误")
+        db.session.commit()
+    assert _blacklisted_until(app, world.uscc) is None
+    assert world.uscc in _eligible(app, ref, PUBLISHED_ON)
+    changes = [(e.before, e.after) for e in _audit(app, "provider.blacklist")]
+    assert changes == [
+        ({"blacklisted_until": None}, {"blacklisted_until": "2027-09-28"}),
+        ({"blacklisted_until": "2027-09-28"}, {"blacklisted_until": None}),
+        ({"blacklisted_until": None}, {"blacklisted_until": "2027-09-28"}),
+        ({"blacklisted_until": "2027-09-28"}, {"blacklisted_until": None}),
+    ]
+
+
+# ---------------------------------------------------------------------- exports, feed, API
+
+
+def _titled(app, make_user, clock, titles):
+    world = _world(app, make_user)
+    numbers = [_published(app, world.sthj, world.uscc, title=t) for t in titles]
+    return world, numbers
+
+
+def _insert_published_title(app, world, title) -> str:
+    """A title starting with a tab cannot come through the form (fields are trimmed), but data
+    imported from elsewhere could hold one: store the draft directly, publish normally."""
+    with app.app_context():
+        number = _draft(app, world.sthj, world.uscc, title="占位")
+        item = db.session.scalar(select(CreditRecord).where(CreditRecord.number == number))
+        item.title = title
+        db.session.commit()
+    _publish(app, world.sthj, number)
+    return number
+
+
+def test_credit_csv_has_a_bom_and_neutralises_formulas(app, make_user, clock):
+    world, _ = _titled(app, make_user, clock, ["=1+1", "＝SUM(A1)", "@cmd", "-5 分", "普通标题"])
+    _insert_published_title(app, world, "\tTAB")
+    response = app.test_client().get("/notices.csv")
+    assert response.status_code == 200
+    assert response.mimetype == "text/csv"
+    assert "attachment" in response.headers["Content-Disposition"]
+    body = response.data
+    assert body.startswith(b"\xef\xbb\xbf")
+    header = "公示编号,记录类型,标题,中介机构,统一社会信用代码,监管部门,事实,依据,黑名单期限至,发布时间,公示期至,异议截止,修订自,链接\r\n"
+    assert body[3:].startswith(header.encode("utf-8"))
+    for cell in (b",'=1+1,", ",'＝SUM(A1),".encode(), b",'@cmd,", ",'-5 分,".encode(),
+                 b",'\tTAB,", ",普通标题,".encode()):  # fmt: skip
+        assert cell in body, cell
+    assert b",=1+1," not in body
+    assert b",@cmd," not in body
+    rows = list(csv.reader(io.StringIO(body.decode("utf-8-sig"))))
+    assert len(rows) == 7
+    assert {r[2] for r in rows[1:]} == {
+        "'=1+1",
+        "'＝SUM(A1)",
+        "'@cmd",
+        "'-5 分",
+        "普通标题",
+        "'\tTAB",
+    }
+
+
+def test_credit_xlsx_holds_the_same_rows_as_strings(app, make_user, clock):
+    world, _ = _titled(app, make_user, clock, ['=HYPERLINK("http://x")', "普通标题"])
+    _insert_published_title(app, world, "+1")
+    client = app.test_client()
+    csv_rows = list(csv.reader(io.StringIO(client.get("/notices.csv").data.decode("utf-8-sig"))))
+    response = client.get("/notices.xlsx")
+    assert response.status_code == 200
+    assert response.mimetype.endswith("spreadsheetml.sheet")
+    sheet = load_workbook(io.BytesIO(response.data)).active
+    rows = [[c.value if c.value is not None else "" for c in row] for row in sheet.iter_rows()]
+    assert rows == csv_rows
+    assert all(c.data_type == "s" for row in sheet.iter_rows() for c in row if c.value is not None)
+    assert '\'=HYPERLINK("http://x")' in [r[2] for r in rows]
+
+
+def test_credit_atom_feed_is_well_formed_and_lists_only_published(app, make_user, clock):
+    world = _world(app, make_user)
+    shown = _published(app, world.sthj, world.uscc, title="公示 <b>&</b> 标题")
+    _draft(app, world.sthj, world.uscc, title="草稿不入订阅")
+    revoked = _published(app, world.sthj, world.uscc, title="撤销不入订阅")
+    with app.app_context():
+        credit.revoke_record(_user(world.sthj), revoked, reason="撤销")
+        db.session.commit()
+    response = app.test_client().get("/notices.xml")
+    assert response.status_code == 200
+    assert response.mimetype == "application/atom+xml"
+    root = ET.fromstring(response.data)  # noqa: S314 - our own output, parsed to prove it is XML
+    assert root.tag == f"{ATOM}feed"
+    entries = root.findall(f"{ATOM}entry")
+    assert len(entries) == 1
+    entry = entries[0]
+    assert entry.find(f"{ATOM}id").text.endswith(f"/notices/{shown}")
+    assert entry.find(f"{ATOM}title").text.startswith("警示通报:公示 <b>&</b> 标题")
+    assert entry.find(f"{ATOM}author/{ATOM}name").text == "天津市生态环境局"
+    assert b"<b>" not in response.data  # escaped, not markup
+
+
+def test_credit_api_shape_and_filters(app, make_user, clock):
+    world = _world(app, make_user)
+    first = _published(app, world.sthj, world.uscc, title="第一条", kind="约谈提醒")
+    second = _published(app, world.sthj, world.uscc, title="第二条", kind="表扬")
+    client = app.test_client()
+    body = client.get("/api/v1/notices?per_page=1").get_json()
+    assert set(body) == {"items", "total", "page", "per_page"}
+    assert (body["total"], body["page"], body["per_page"]) == (2, 1, 1)
+    item = body["items"][0]
+    assert item["number"] == second  # newest first
+    assert set(item) == {
+        "number", "kind", "title", "facts", "basis", "department", "provider", "term_until",
+        "published_at", "disclosure_until", "objection_until", "in_disclosure", "revises", "url",
+    }  # fmt: skip
+    assert item["department"] == {"code": "STHJ", "name": "天津市生态环境局"}
+    assert item["provider"] == {"uscc": world.uscc, "name": "天津清源环境科技有限公司"}
+    assert item["objection_until"] == "2026-10-12"
+    assert item["in_disclosure"] is True
+
+    def numbers(**query):
+        return [
+            i["number"]
+            for i in client.get("/api/v1/notices", query_string=query).get_json()["items"]
+        ]
+
+    assert numbers(kind="约谈提醒") == [first]
+    assert numbers(department="STHJ") == [second, first]
+    assert numbers(department="SW") == []
+    assert numbers(provider="清源") == [second, first]
+    assert numbers(provider=world.uscc.lower()) == [second, first]
+    assert numbers(provider="水利") == []
+    year = _record(app, first).published_at.year
+    assert numbers(year=str(year)) == [second, first]
+    assert numbers(year=str(year - 1)) == []
+    assert numbers(date_to="2001-01-01") == []
+    assert numbers(kind="不存在", department="'; --", year="abc", date_from="x") == [second, first]
+    detail = client.get(f"/api/v1/notices/{first}").get_json()
+    assert detail["title"] == "第一条"
+    assert detail["kind"] == "约谈提醒"
+    board = client.get("/notices", query_string={"kind": "表扬"}).get_data(as_text=True)
+    assert second in board
+    assert first not in board
+
+
+def test_credit_search_finds_a_published_notice_and_forgets_it_when_revoked(app, make_user,
+                                                                            clock):  # fmt: skip
+    world = _world(app, make_user)
+    number = _published(app, world.sthj, world.uscc, title="危险废物台账造假通报")
+    client = app.test_client()
+
+    def hits(q):
+        body = client.get("/api/v1/search", query_string={"q": q, "type": "notice"}).get_json()
+        return [h["url"] for h in body["items"]]
+
+    assert hits("危险废物台账") == [f"/notices/{number}"]
+    with app.app_context():
+        revision = credit.revise_record(
+            _user(world.sthj), number, kind="警示通报", title="危险废物台账不规范通报",
+            facts="台账记录不完整。", basis="《固体废物污染环境防治法》", reason="措辞更正",
+        )  # fmt: skip
+        db.session.commit()
+        revised = revision.number
+    assert hits("危险废物台账") == [f"/notices/{revised}"]  # the superseded one left the index
+    with app.app_context():
+        credit.revoke_record(_user(world.sthj), revised, reason="撤销")
+        db.session.commit()
+    assert hits("危险废物台账") == []
+
+
+def test_credit_profile_shows_published_records(app, make_user, clock):
+    world = _world(app, make_user)
+    number = _published(app, world.sthj, world.uscc, title="表扬优质服务", kind="表扬")
+    page = app.test_client().get(f"/providers/{world.uscc}").get_data(as_text=True)
+    assert f"/notices/{number}" in page
+    assert "表扬:表扬优质服务" in page
+    with app.app_context():
+        assert [r.number for r in credit.published_records(_provider_id(world.uscc))] == [number]
+
+
+def _provider_id(uscc):
+    return db.session.scalar(select(Provider.id).where(Provider.uscc == uscc))
+
+
+def test_credit_bad_input_gets_chinese_messages_and_stores_nothing(app, make_user, login, clock):
+    world = _world(app, make_user)
+    regulator = _client(app, login, world.sthj)
+    form = regulator.get("/regulator/credit/new").get_data(as_text=True)
+    cases = [
+        (
+            {"provider": world.uscc, "kind": "", "title": "t", "facts": "f", "basis": "b"},
+            "请选择记录类型",
+        ),
+        (
+            {"provider": "", "kind": "表扬", "title": "t", "facts": "f", "basis": "b"},
+            "请选择中介机构",
+        ),
+        (
+            {
+                "provider": world.uscc,
+                "kind": "列入黑名单",
+                "title": "t",
+                "facts": "f",
+                "basis": "b",
+                "term_until": "2026-09-01",
+            },
+            "黑名单期限截止日期须晚于今天",
+        ),  # fmt: skip
+        (
+            {
+                "provider": world.uscc,
+                "kind": "表扬",
+                "title": "x" * 201,
+                "facts": "f",
+                "basis": "b",
+            },
+            "标题不超过 200 字",
+        ),
+        (
+            {
+                "provider": world.uscc,
+                "kind": "表扬",
+                "title": "t",
+                "facts": "f",
+                "basis": "b",
+                "term_until": "2026-13-45",
+            },
+            "不是有效的日期",
+        ),  # fmt: skip
+    ]
+    for data, message in cases:
+        response = regulator.post(
+            "/regulator/credit/new", data={"csrf_token": csrf_from(form), **data}
+        )
+        assert response.status_code == 200
+        assert message in response.get_data(as_text=True), (data, message)
+    with app.app_context():
+        assert db.session.scalar(select(func.count(CreditRecord.id))) == 0
+    # A draft whose blacklisting term has passed by publication time is not published.
+    number = _draft(app, world.sthj, world.uscc, kind="列入黑名单", term_until=date(2026, 10, 1))
+    clock["today"] = date(2026, 10, 2)
+    published = post_form(regulator, f"/regulator/credit/{number}/publish")
+    assert "黑名单期限截止日期须晚于今天" in regulator.get(published.headers["Location"]).get_data(
+        as_text=True
+    )
+    assert _record(app, number).status == "草稿"
+    # Unknown numbers are 404, never 500.
+    for url in ("/notices/XY-2026-999999", "/notices/%00", "/regulator/credit/nope",
+                "/regulator/credit/objections/999"):  # fmt: skip
+        assert regulator.get(url).status_code == 404, url
+
+
+def test_credit_concurrent_objections_leave_exactly_one_open(app, make_user, clock):
+    """Two submissions of the objection at once (a double click): one objection, no error page."""
+    world = _world(app, make_user)
+    number = _published(app, world.sthj, world.uscc)
+    barrier = threading.Barrier(2)
+    results: list[str] = []
+
+    def submit():
+        barrier.wait(timeout=20)  # before any database access
+        with app.app_context():
+            try:
+                credit.object_to_record(_user(world.account), number, reason="不服")
+                db.session.commit()
+                results.append("ok")
+            except RegistryError as error:
+                db.session.rollback()
+                results.append(error.message)
+
+    threads = [threading.Thread(target=submit) for _ in range(2)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert sorted(results) == ["ok", "该记录已有待答复的异议,请等待主管部门答复"], results
+    with app.app_context():
+        assert db.session.scalar(select(func.count(Objection.id))) == 1
+
+
+def test_credit_windows_follow_the_configured_working_days(app, make_user, clock):
+    app.config.update(CREDIT_OBJECTION_DAYS=3, CREDIT_DISCLOSURE_DAYS=10, CREDIT_ANSWER_DAYS=2)
+    world = _world(app, make_user)
+    number = _published(app, world.sthj, world.uscc)
+    item = _record(app, number)
+    assert item.objection_until == date(2026, 10, 9)  # 30 Sep, 8 Oct, 9 Oct
+    assert item.disclosure_until == date(2026, 10, 19)
+    with app.app_context():
+        objection = credit.object_to_record(_user(world.account), number, reason="不服")
+        assert objection.answer_due == date(2026, 10, 8)  # from 29 Sep: 30 Sep, 8 Oct
+        db.session.rollback()
+    with app.app_context(), pytest.raises(NotFound):
+        credit.get_public_notice("XY-2026-000000")
