@@ -1,0 +1,852 @@
+"""Composite credit score and grade (DESIGN §4), behaviour deductions, and the regulators' own
+behaviour entries (投诉属实, 其他违规).
+
+Score over a rolling window (CREDIT_WINDOW_MONTHS, default 12) ending on the day computed for:
+
+- owner part: mean of the owner ratings' averages (hidden comments still count: hiding moderates
+  the text, never the scores);
+- regulator part: mean of the published evaluation totals (`evaluations.published_totals`);
+- behaviour part: 100 minus the deductions of the negative-behaviour table (CREDIT_DEDUCTIONS)
+  for behaviour events and published credit records in the window, never below 0.
+
+Weights come from CREDIT_WEIGHTS; a part without data drops out and the remaining weights are
+re-normalised. Fewer owner ratings than CREDIT_MIN_SAMPLE["owner"] AND fewer regulator scores than
+CREDIT_MIN_SAMPLE["regulator"] ⇒ 未评级 (grade and score None). The grade is the first band of
+CREDIT_BANDS whose threshold the score (rounded to 0.01) reaches. A provider blacklisted on the
+day gets the lowest band (D) whatever its score.
+
+Provider.grade and Provider.credit_score are kept in step by session hooks: a flush that adds or
+changes an input (owner rating, behaviour event, award, a published-period score, an evaluation
+period, a credit record, a provider's blacklisting) marks the provider, and the commit recomputes
+it in the same transaction. `registry recompute-grades` (and `registry check-deadlines`) recompute
+everyone, for the window moving on with the calendar.
+"""
+
+from __future__ import annotations
+
+import calendar
+import logging
+import re
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from datetime import UTC, date, datetime, time, timedelta
+from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
+from itertools import chain
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from flask import Flask, current_app, has_app_context
+from sqlalchemy import event, func, inspect, select, update
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session
+
+from registry.extensions import db
+from registry.models.accounts import Role, User
+from registry.models.catalogue import Department, ServiceItem
+from registry.models.market import Award, BehaviourEvent, BehaviourKind, OwnerRating
+from registry.models.providers import Offer, Provider, ProviderStatus
+from registry.sanitize import plain_text
+from registry.services import audit
+from registry.services.catalogue import Page
+from registry.services.errors import Forbidden, NotFound, RegistryError
+
+log = logging.getLogger(__name__)
+
+PARTS = ("owner", "regulator", "behaviour")
+PART_LABELS = {"owner": "业主评价", "regulator": "主管部门考评", "behaviour": "市场行为"}
+GRADE_LABELS = ("AA", "A", "B", "C", "D")  # the grades every other module knows
+UNRATED_LABEL = "未评级"
+SYSTEM_ACTOR = "system:grades"
+CENT = Decimal("0.01")
+HUNDRED = Decimal(100)
+
+# Behaviour a regulator records itself (the marketplace records the others).
+REGULATOR_KINDS = (BehaviourKind.COMPLAINT_UPHELD.value, BehaviourKind.OTHER_VIOLATION.value)
+REGULATOR_SOURCE = "regulator:"
+FACTS_MAX = 2000
+REFERENCE_MAX = 100
+_KEY = re.compile(r"^[0-9a-f]{32}$")
+
+
+# ---------------------------------------------------------------------- settings
+
+
+@dataclass(frozen=True)
+class CreditSettings:
+    """The validated CREDIT_* configuration."""
+
+    weights: dict[str, Decimal]
+    bands: list[tuple[str, Decimal]]
+    window_months: int
+    min_sample: dict[str, int]
+    deductions: dict[str, Decimal]
+    overrun_min_days: int
+
+    @property
+    def lowest(self) -> str:
+        """The lowest band (given to blacklisted providers)."""
+        return self.bands[-1][0]
+
+
+def _number(value: Any, what: str) -> Decimal:
+    try:
+        number = Decimal(str(value))
+    except (InvalidOperation, ValueError):
+        raise ValueError(f"信用评价配置有误:{what} 应为数字,实际为 {value!r}") from None
+    if not number.is_finite() or number < 0:
+        raise ValueError(f"信用评价配置有误:{what} 应为不小于 0 的数字,实际为 {value!r}")
+    return number
+
+
+def settings(config: Any = None) -> CreditSettings:
+    """Read and check the CREDIT_* settings (of the current app unless config is given); a bad
+    value raises ValueError naming the setting."""
+    config = current_app.config if config is None else config
+    raw_weights = config.get("CREDIT_WEIGHTS") or {}
+    if not isinstance(raw_weights, dict) or set(raw_weights) != set(PARTS):
+        raise ValueError("信用评价配置有误:CREDIT_WEIGHTS 须恰好包含 owner、regulator、behaviour")
+    weights = {p: _number(raw_weights[p], f"CREDIT_WEIGHTS[{p}]") for p in PARTS}
+    if not any(weights.values()):
+        raise ValueError("信用评价配置有误:CREDIT_WEIGHTS 的权重不能全为 0")
+    bands: list[tuple[str, Decimal]] = []
+    for entry in config.get("CREDIT_BANDS") or []:
+        if not isinstance(entry, list | tuple) or len(entry) != 2:
+            raise ValueError(
+                f"信用评价配置有误:CREDIT_BANDS 的每一项应为(等级, 最低分),实际为 {entry!r}"
+            )
+        label, threshold = entry
+        if label not in GRADE_LABELS:
+            raise ValueError(f"信用评价配置有误:未知的信用等级 {label!r}(可用:AA、A、B、C、D)")
+        bands.append((label, _number(threshold, f"CREDIT_BANDS[{label}]")))
+    if not bands:
+        raise ValueError("信用评价配置有误:CREDIT_BANDS 不能为空")
+    thresholds = [t for _, t in bands]
+    if thresholds != sorted(thresholds, reverse=True) or len(set(thresholds)) != len(thresholds):
+        raise ValueError("信用评价配置有误:CREDIT_BANDS 的最低分须从高到低严格递减")
+    if thresholds[-1] != 0:
+        raise ValueError("信用评价配置有误:CREDIT_BANDS 最后一档的最低分须为 0")
+    if len({label for label, _ in bands}) != len(bands):
+        raise ValueError("信用评价配置有误:CREDIT_BANDS 中的等级不能重复")
+    months = config.get("CREDIT_WINDOW_MONTHS", 12)
+    if not isinstance(months, int) or isinstance(months, bool) or not 1 <= months <= 120:
+        raise ValueError("信用评价配置有误:CREDIT_WINDOW_MONTHS 应为 1–120 的整数")
+    raw_sample = config.get("CREDIT_MIN_SAMPLE") or {}
+    if not isinstance(raw_sample, dict) or set(raw_sample) != {"owner", "regulator"}:
+        raise ValueError("信用评价配置有误:CREDIT_MIN_SAMPLE 须恰好包含 owner、regulator")
+    min_sample = {}
+    for part, value in raw_sample.items():
+        if not isinstance(value, int) or isinstance(value, bool) or value < 0:
+            raise ValueError(f"信用评价配置有误:CREDIT_MIN_SAMPLE[{part}] 应为不小于 0 的整数")
+        min_sample[part] = value
+    raw_deductions = config.get("CREDIT_DEDUCTIONS") or {}
+    if not isinstance(raw_deductions, dict):
+        raise ValueError("信用评价配置有误:CREDIT_DEDUCTIONS 应为“行为类型 → 扣分”的对照表")
+    deductions = {
+        str(kind): _number(points, f"CREDIT_DEDUCTIONS[{kind}]")
+        for kind, points in raw_deductions.items()
+    }
+    overrun = config.get("CREDIT_OVERRUN_MIN_DAYS", 10)
+    if not isinstance(overrun, int) or isinstance(overrun, bool) or overrun < 0:
+        raise ValueError("信用评价配置有误:CREDIT_OVERRUN_MIN_DAYS 应为不小于 0 的整数")
+    return CreditSettings(weights, bands, months, min_sample, deductions, overrun)
+
+
+def band_for(score: Decimal, bands: list[tuple[str, Decimal]]) -> str:
+    """The grade of a (rounded) score: the first band whose threshold it reaches."""
+    for label, threshold in bands:
+        if score >= threshold:
+            return label
+    return bands[-1][0]
+
+
+# ---------------------------------------------------------------------- dates
+
+
+def _zone() -> ZoneInfo:
+    return ZoneInfo(current_app.config.get("TIMEZONE", "Asia/Shanghai"))
+
+
+def today() -> date:
+    """Today in the configured time zone."""
+    return datetime.now(_zone()).date()
+
+
+def months_before(day: date, months: int) -> date:
+    """The same day `months` earlier (the last day of a shorter month)."""
+    index = day.year * 12 + day.month - 1 - months
+    year, month = divmod(index, 12)
+    month += 1
+    return date(year, month, min(day.day, calendar.monthrange(year, month)[1]))
+
+
+def window(on: date, months: int) -> tuple[date, date]:
+    """First and last day (both included) of the rolling window ending on `on`: 12 months to
+    2026-06-30 is 2025-07-01 … 2026-06-30."""
+    return months_before(on, months) + timedelta(days=1), on
+
+
+def _local_day_start(day: date) -> datetime:
+    return datetime.combine(day, time.min, tzinfo=_zone()).astimezone(UTC)
+
+
+def _local_date(moment: datetime) -> date:
+    return moment.astimezone(_zone()).date()
+
+
+# ---------------------------------------------------------------------- computing
+
+
+@dataclass(frozen=True)
+class Deduction:
+    """One entry of the behaviour part: what happened, when, and the points it cost."""
+
+    on: date
+    kind: str
+    points: Decimal
+    source: str
+    note: str = ""
+
+
+@dataclass
+class GradeResult:
+    """A provider's composite score as of one day, with every part that went into it."""
+
+    provider_id: int
+    on: date
+    since: date
+    owner: Decimal | None = None
+    owner_count: int = 0
+    regulator: Decimal | None = None
+    regulator_count: int = 0
+    behaviour: Decimal = HUNDRED
+    deductions: list[Deduction] = field(default_factory=list)
+    weights: dict[str, Decimal] = field(default_factory=dict)  # re-normalised, parts used only
+    rated: bool = False
+    blacklisted: bool = False
+    score: Decimal | None = None
+    grade: str | None = None
+
+    @property
+    def grade_label(self) -> str:
+        """The grade as shown (未评级 for None)."""
+        return self.grade or UNRATED_LABEL
+
+    def summary(self) -> str:
+        """One line of Chinese for the audit log."""
+        owner = "无" if self.owner is None else f"{self.owner.quantize(CENT)}"
+        regulator = "无" if self.regulator is None else f"{self.regulator.quantize(CENT)}"
+        text = (
+            f"{self.since.isoformat()}至{self.on.isoformat()}:业主评价 {owner}({self.owner_count} 次),"
+            f"主管部门考评 {regulator}({self.regulator_count} 期),市场行为 "
+            f"{self.behaviour.quantize(CENT)}(扣分 {len(self.deductions)} 项)"
+        )
+        if not self.rated:
+            text += ";样本不足,未评级"
+        if self.blacklisted:
+            text += ";黑名单期内,等级为最低档"
+        return text
+
+
+def _owner_part(provider_id: int, since: date, on: date) -> tuple[Decimal | None, int]:
+    rows = db.session.execute(
+        select(
+            OwnerRating.quality,
+            OwnerRating.timeliness,
+            OwnerRating.attitude,
+            OwnerRating.fee,
+            OwnerRating.conduct,
+        ).where(
+            OwnerRating.provider_id == provider_id,
+            OwnerRating.created_at >= _local_day_start(since),
+            OwnerRating.created_at < _local_day_start(on + timedelta(days=1)),
+        )
+    ).all()
+    if not rows:
+        return None, 0
+    averages = [Decimal(sum(row)) / 5 for row in rows]
+    return sum(averages, Decimal(0)) / len(averages), len(averages)
+
+
+def published_totals(provider_id: int, since: date) -> list[tuple[date, Decimal, str]]:
+    """Published regulator totals since a day, from the evaluations module: (period end, total,
+    department code). Until that module exists, none."""
+    try:
+        from registry.services import evaluations
+
+        reader = evaluations.published_totals
+    except (ImportError, AttributeError):
+        return []
+    return [
+        (day, Decimal(str(total)), str(label)) for day, total, label in reader(provider_id, since)
+    ]
+
+
+def _regulator_part(provider_id: int, since: date, on: date) -> tuple[Decimal | None, int]:
+    totals = [t for day, t, _ in published_totals(provider_id, since) if since <= day <= on]
+    if not totals:
+        return None, 0
+    return sum(totals, Decimal(0)) / len(totals), len(totals)
+
+
+def _credit_record_model():
+    try:
+        from registry.models.credit import CreditRecord, CreditStatus
+    except ImportError:
+        return None, None
+    return CreditRecord, CreditStatus
+
+
+def deductions_for(
+    provider_id: int, since: date, on: date, config: CreditSettings
+) -> list[Deduction]:
+    """The negative-behaviour entries of the window, oldest first (kinds missing from the table
+    cost nothing; 超期服务 only beyond CREDIT_OVERRUN_MIN_DAYS working days)."""
+    found: list[Deduction] = []
+    events = db.session.scalars(
+        select(BehaviourEvent)
+        .where(
+            BehaviourEvent.provider_id == provider_id,
+            BehaviourEvent.occurred_on >= since,
+            BehaviourEvent.occurred_on <= on,
+        )
+        .order_by(BehaviourEvent.occurred_on, BehaviourEvent.id)
+    )
+    for item in events:
+        points = config.deductions.get(item.kind, Decimal(0))
+        details = item.details or {}
+        note = str(details.get("facts") or "")
+        if item.kind == BehaviourKind.OVERRUN.value:
+            days = details.get("overrun_days")
+            if isinstance(days, int) and not isinstance(days, bool):
+                note = f"超期 {days} 个工作日"
+                if days <= config.overrun_min_days:
+                    note += f"(未超过 {config.overrun_min_days} 个工作日,不扣分)"
+                    points = Decimal(0)
+        found.append(Deduction(item.occurred_on, item.kind, points, item.source, note[:200]))
+    record_model, status = _credit_record_model()
+    if record_model is not None:
+        records = db.session.scalars(
+            select(record_model)
+            .where(
+                record_model.provider_id == provider_id,
+                record_model.status == status.PUBLISHED.value,
+                record_model.published_at >= _local_day_start(since),
+                record_model.published_at < _local_day_start(on + timedelta(days=1)),
+            )
+            .order_by(record_model.published_at, record_model.id)
+        )
+        for record in records:
+            points = config.deductions.get(record.kind, Decimal(0))
+            found.append(
+                Deduction(
+                    _local_date(record.published_at),
+                    record.kind,
+                    points,
+                    f"credit:{record.number}",
+                    record.title[:200],
+                )
+            )
+    found.sort(key=lambda d: (d.on, d.kind, d.source))
+    return found
+
+
+def compute(provider_id: int, on: date | None = None) -> GradeResult:
+    """The composite score and grade of one provider as of `on` (default today)."""
+    config = settings()
+    on = on or today()
+    since, on = window(on, config.window_months)
+    result = GradeResult(provider_id=provider_id, on=on, since=since)
+    result.owner, result.owner_count = _owner_part(provider_id, since, on)
+    result.regulator, result.regulator_count = _regulator_part(provider_id, since, on)
+    result.deductions = deductions_for(provider_id, since, on, config)
+    result.behaviour = max(
+        Decimal(0), HUNDRED - sum((d.points for d in result.deductions), Decimal(0))
+    )
+    parts = {"owner": result.owner, "regulator": result.regulator, "behaviour": result.behaviour}
+    used = {p: config.weights[p] for p in PARTS if parts[p] is not None and config.weights[p] > 0}
+    total_weight = sum(used.values(), Decimal(0))
+    result.rated = (
+        result.owner_count >= config.min_sample["owner"]
+        or result.regulator_count >= config.min_sample["regulator"]
+    ) and total_weight > 0
+    if result.rated:
+        result.weights = {p: w / total_weight for p, w in used.items()}
+        raw = sum((parts[p] * w for p, w in used.items()), Decimal(0)) / total_weight
+        result.score = raw.quantize(CENT, rounding=ROUND_HALF_UP)
+        result.grade = band_for(result.score, config.bands)
+    blacklisted_until = db.session.scalar(
+        select(Provider.blacklisted_until).where(Provider.id == provider_id)
+    )
+    result.blacklisted = blacklisted_until is not None and blacklisted_until >= on
+    if result.blacklisted:
+        result.grade = config.lowest
+    return result
+
+
+@dataclass(frozen=True)
+class Change:
+    """A provider whose stored grade or score changed."""
+
+    provider_id: int
+    uscc: str
+    before: tuple[str | None, Decimal | None]
+    after: tuple[str | None, Decimal | None]
+
+
+def recompute(provider_ids: Iterable[int], on: date | None = None) -> list[Change]:
+    """Recompute and store Provider.grade and Provider.credit_score; audit and re-index only the
+    providers whose values changed. Returns those changes.
+
+    The provider rows are locked first (PostgreSQL; SQLite writers are serialised anyway), so
+    two transactions adding ratings for one provider at once each see the other's committed row
+    and the last to commit stores a grade that counts both. The columns are written with one
+    UPDATE statement that leaves the provider's version column alone: a recomputed grade must
+    never turn a provider's open edit form, or a concurrent edit, into a stale-page conflict.
+    """
+    from registry.search.engine import enqueue
+
+    ids = sorted({int(i) for i in provider_ids if i is not None})
+    if not ids:
+        return []
+    changes: list[Change] = []
+    rows = db.session.execute(
+        select(Provider.id, Provider.uscc, Provider.grade, Provider.credit_score)
+        .where(Provider.id.in_(ids))
+        .order_by(Provider.id)
+        .with_for_update(key_share=True)
+    ).all()
+    for provider_id, uscc, grade, score in rows:
+        result = compute(provider_id, on)
+        before = (grade, None if score is None else Decimal(score).quantize(CENT))
+        after = (result.grade, result.score)
+        if before == after:
+            continue
+        db.session.execute(
+            update(Provider)
+            .where(Provider.id == provider_id)
+            .values(grade=result.grade, credit_score=result.score)
+            .execution_options(synchronize_session="fetch", grades_internal=True)
+        )
+        audit.record(
+            "provider.grade",
+            actor_name=SYSTEM_ACTOR,
+            object_type="provider",
+            object_id=provider_id,
+            before={
+                "grade": before[0],
+                "credit_score": None if before[1] is None else str(before[1]),
+            },
+            after={"grade": after[0], "credit_score": None if after[1] is None else str(after[1])},
+            detail=result.summary(),
+        )
+        enqueue(db.session, "provider", uscc)
+        changes.append(Change(provider_id, uscc, before, after))
+    return changes
+
+
+def recompute_all(on: date | None = None) -> tuple[int, list[Change]]:
+    """Recompute every provider (the window moves on with the calendar): (how many, changes)."""
+    ids = list(db.session.scalars(select(Provider.id).order_by(Provider.id)))
+    return len(ids), recompute(ids, on)
+
+
+# ---------------------------------------------------------------------- session hooks
+
+PENDING = "grades_pending"
+_INPUTS = (OwnerRating, BehaviourEvent, Award)
+# Classes of the evaluation and credit modules, matched by name so this module does not depend
+# on how (or whether) they are defined.
+_PROVIDER_ROWS = {"ScoreEntry", "CreditRecord"}
+_PERIOD_ROWS = {"EvaluationPeriod"}
+
+
+def _active() -> bool:
+    return has_app_context() and bool(current_app.extensions.get("grades"))
+
+
+def _pending(session: Session) -> dict[str, set[int]]:
+    return session.info.setdefault(PENDING, {"providers": set(), "periods": set()})
+
+
+def _changed(obj: Any, attribute: str) -> bool:
+    state = inspect(obj)
+    if attribute not in state.attrs:
+        return True
+    return state.attrs[attribute].history.has_changes()
+
+
+def _after_flush(session: Session, _context) -> None:
+    """Note the providers whose grade inputs this flush added or changed."""
+    if not _active():
+        return
+    pending = None
+    for obj in chain(session.new, session.dirty, session.deleted):
+        name = type(obj).__name__
+        if isinstance(obj, _INPUTS):
+            provider_ids = {obj.provider_id}
+        elif isinstance(obj, Provider):
+            # A new provider has no inputs yet (unless blacklisted from the start).
+            if obj in session.new:
+                changed = obj.blacklisted_until is not None
+            else:
+                changed = _changed(obj, "blacklisted_until")
+            provider_ids = {obj.id} if changed else set()
+        elif name in _PROVIDER_ROWS:
+            # A score revision counts once its period is published; draft revisions do not.
+            if name == "ScoreEntry" and not getattr(obj, "after_publication", True):
+                continue
+            provider_ids = {getattr(obj, "provider_id", None)}
+        elif name in _PERIOD_ROWS:
+            if obj.id is not None and _changed(obj, "status"):
+                pending = pending or _pending(session)
+                pending["periods"].add(obj.id)
+            continue
+        else:
+            continue
+        provider_ids.discard(None)
+        if provider_ids:
+            pending = pending or _pending(session)
+            pending["providers"].update(provider_ids)
+
+
+def _on_orm_execute(state) -> None:
+    """Bulk UPDATE and DELETE statements never reach the flush hooks (e.g. a period published
+    with an atomic UPDATE … WHERE status = …): note the rows they are about to touch."""
+    if not (state.is_update or state.is_delete) or not _active():
+        return
+    if state.execution_options.get("grades_internal"):
+        return
+    mapper = state.bind_mapper
+    if mapper is None:
+        return
+    model = mapper.class_
+    name = model.__name__
+    where = state.statement.whereclause
+    if name in _PERIOD_ROWS:
+        column = model.id
+        target = "periods"
+    elif model is Provider:
+        column, target = model.id, "providers"
+    elif issubclass(model, _INPUTS) or name in _PROVIDER_ROWS:
+        column, target = getattr(model, "provider_id", None), "providers"
+    else:
+        return
+    if column is None:
+        return
+    query = select(column) if where is None else select(column).where(where)
+    found = set(state.session.scalars(query.distinct()))
+    found.discard(None)
+    if found:
+        _pending(state.session)[target].update(found)
+
+
+def _period_providers(period_ids: set[int]) -> set[int]:
+    """Providers with score rows in these evaluation periods."""
+    model = next(
+        (m.class_ for m in db.Model.registry.mappers if m.class_.__name__ == "ScoreEntry"), None
+    )
+    if model is None or not hasattr(model, "period_id") or not hasattr(model, "provider_id"):
+        return set()
+    return set(
+        db.session.scalars(
+            select(model.provider_id).where(model.period_id.in_(sorted(period_ids))).distinct()
+        )
+    )
+
+
+def _before_commit(session: Session) -> None:
+    """Recompute the marked providers inside the committing transaction (before the search
+    hooks, which then index the new grades in the same commit)."""
+    if not _active() or session is not db.session() or session.in_nested_transaction():
+        return
+    if not (session.new or session.dirty or session.deleted or session.info.get(PENDING)):
+        return
+    session.flush()
+    pending = session.info.pop(PENDING, None)
+    if not pending:
+        return
+    ids = set(pending["providers"])
+    if pending["periods"]:
+        ids |= _period_providers(pending["periods"])
+    if ids:
+        recompute(ids)
+        session.flush()
+    session.info.pop(PENDING, None)
+
+
+def _after_soft_rollback(session: Session, previous) -> None:
+    if not previous.nested:
+        session.info.pop(PENDING, None)
+
+
+_installed = False
+
+
+def install_hooks() -> None:
+    """Listen on every SQLAlchemy session (once per process). before_commit goes first, ahead of
+    the search engine's, so the recomputed grades are indexed in the same commit."""
+    global _installed
+    if _installed:
+        return
+    event.listen(Session, "after_flush", _after_flush)
+    event.listen(Session, "do_orm_execute", _on_orm_execute)
+    event.listen(Session, "before_commit", _before_commit, insert=True)
+    event.listen(Session, "after_soft_rollback", _after_soft_rollback)
+    _installed = True
+
+
+def init_app(app: Flask) -> None:
+    """Check the CREDIT_* settings (a bad value stops the start with a clear message) and keep
+    grades in step from now on."""
+    settings(app.config)
+    app.extensions["grades"] = True
+    install_hooks()
+
+
+# ---------------------------------------------------------------------- department scope
+
+
+def _department_of(actor: User) -> Department:
+    if actor is None or actor.role != Role.REGULATOR.value or actor.department_id is None:
+        raise Forbidden("只有绑定部门的行业主管部门账户可以录入行为记录")
+    return db.session.get(Department, actor.department_id)
+
+
+def _department_provider_ids(department_id: int):
+    """Providers offering (or having offered) a service item the department supervises."""
+    return (
+        select(Offer.provider_id)
+        .join(ServiceItem, ServiceItem.id == Offer.service_item_id)
+        .where(ServiceItem.department_id == department_id)
+    )
+
+
+def in_scope(actor: User, provider: Provider) -> bool:
+    """Whether the provider offers an item of the regulator's department."""
+    department = _department_of(actor)
+    return provider.id in set(db.session.scalars(_department_provider_ids(department.id)))
+
+
+def scoped_providers(actor: User) -> list[Provider]:
+    """Active or suspended providers the regulator's department supervises, by name."""
+    department = _department_of(actor)
+    return list(
+        db.session.scalars(
+            select(Provider)
+            .where(
+                Provider.id.in_(_department_provider_ids(department.id)),
+                Provider.status.in_((ProviderStatus.ACTIVE.value, ProviderStatus.SUSPENDED.value)),
+            )
+            .order_by(Provider.name, Provider.uscc)
+        )
+    )
+
+
+def behaviour_events(actor: User, *, page: int = 1, per_page: int = 20) -> Page:
+    """Behaviour events the regulator may see, newest first: those its department entered, and
+    those the marketplace recorded about providers it supervises (never another department's
+    own entries)."""
+    department = _department_of(actor)
+    own = BehaviourEvent.source.like(f"{REGULATOR_SOURCE}{department.code}:%")
+    market = ~BehaviourEvent.source.like(f"{REGULATOR_SOURCE}%") & BehaviourEvent.provider_id.in_(
+        _department_provider_ids(department.id)
+    )
+    query = select(BehaviourEvent).where(own | market)
+    total = db.session.scalar(select(func.count()).select_from(query.subquery())) or 0
+    items = db.session.scalars(
+        query.order_by(BehaviourEvent.occurred_on.desc(), BehaviourEvent.id.desc())
+        .limit(per_page)
+        .offset((page - 1) * per_page)
+    ).all()
+    return Page(list(items), total, page, per_page)
+
+
+def record_behaviour(
+    actor: User,
+    *,
+    provider_uscc: str | None,
+    kind: str | None,
+    occurred_on: date | None,
+    facts: str | None,
+    reference: str | None = None,
+    submission_key: str | None = None,
+    on: date | None = None,
+) -> BehaviourEvent:
+    """A regulator records an upheld complaint or another violation about a provider its
+    department supervises. Audited; a provider outside the department is refused (Forbidden,
+    nothing stored). The form's one-time key makes a double-submit store one row."""
+    department = _department_of(actor)
+    on = on or today()
+    if kind not in REGULATOR_KINDS:
+        raise RegistryError("kind", "请选择行为类型(投诉属实或其他违规)。")
+    uscc = plain_text(provider_uscc).upper()[:18]
+    provider = db.session.scalar(select(Provider).where(Provider.uscc == uscc)) if uscc else None
+    if provider is None:
+        raise RegistryError("provider", "请选择中介机构。")
+    if not in_scope(actor, provider):
+        raise Forbidden(f"{provider.uscc} 不在{department.name}监管的中介服务事项范围内")
+    if provider.status not in (ProviderStatus.ACTIVE.value, ProviderStatus.SUSPENDED.value):
+        raise RegistryError("provider", "该机构尚未入驻,不能录入行为记录。")
+    if occurred_on is None:
+        raise RegistryError("occurred_on", "请填写发生日期(YYYY-MM-DD)。")
+    if occurred_on > on:
+        raise RegistryError("occurred_on", "发生日期不能晚于今天。")
+    if occurred_on < months_before(on, 120):
+        raise RegistryError("occurred_on", "发生日期过早,请核对(不得早于十年前)。")
+    facts_text = plain_text(facts)
+    if not facts_text:
+        raise RegistryError("facts", "请填写事实和依据。")
+    if len(facts_text) > FACTS_MAX:
+        raise RegistryError("facts", f"事实和依据最长 {FACTS_MAX} 字。")
+    reference_text = plain_text(reference)
+    if len(reference_text) > REFERENCE_MAX:
+        raise RegistryError("reference", f"文号最长 {REFERENCE_MAX} 字。")
+    key = (submission_key or "").strip().lower()
+    if not _KEY.match(key):
+        raise RegistryError(None, "表单已失效,请刷新页面后重新填写。")
+    source = f"{REGULATOR_SOURCE}{department.code}:{key}"
+    existing = db.session.scalar(select(BehaviourEvent).where(BehaviourEvent.source == source))
+    if existing is not None:
+        return existing  # the same form posted twice
+    event_row = BehaviourEvent(
+        provider_id=provider.id,
+        kind=kind,
+        source=source,
+        occurred_on=occurred_on,
+        details={
+            "facts": facts_text,
+            "reference": reference_text or None,
+            "department": department.code,
+            "entered_by": actor.username,
+        },
+    )
+    try:
+        with db.session.begin_nested():
+            db.session.add(event_row)
+    except IntegrityError:  # a racing double-submit: the unique (kind, source) refused it
+        existing = db.session.scalar(select(BehaviourEvent).where(BehaviourEvent.source == source))
+        if existing is None:
+            raise RegistryError(None, "保存未成功,请重试。") from None
+        return existing
+    audit.record(
+        "behaviour_event.create",
+        actor=actor,
+        object_type="behaviour_event",
+        object_id=event_row.id,
+        after=audit.snapshot(event_row),
+        detail=f"{provider.uscc} {kind}",
+    )
+    return event_row
+
+
+# ---------------------------------------------------------------------- charts and pages
+
+
+@dataclass
+class TrendRow:
+    """One half-year of a provider's score history."""
+
+    label: str
+    regulator: Decimal | None
+    regulator_periods: list[tuple[str, Decimal]]
+    owner: Decimal | None
+    owner_count: int
+
+
+def _half_year(day: date) -> tuple[int, int]:
+    return day.year, 1 if day.month <= 6 else 2
+
+
+def _half_label(key: tuple[int, int]) -> str:
+    return f"{key[0]}年{'上' if key[1] == 1 else '下'}半年"
+
+
+def trend(provider_id: int, on: date | None = None, half_years: int = 6) -> list[TrendRow]:
+    """Regulator totals per evaluation period and owner-rating averages, per half-year, for the
+    last `half_years` half-years up to `on` (only those with data)."""
+    on = on or today()
+    last = _half_year(on)
+    first_index = last[0] * 2 + last[1] - 1 - (half_years - 1)
+    first = (first_index // 2, first_index % 2 + 1)
+    since = date(first[0], 1 if first[1] == 1 else 7, 1)
+    regulator: dict[tuple[int, int], list[tuple[str, Decimal]]] = {}
+    published = [t for t in published_totals(provider_id, since) if since <= t[0] <= on]
+    # The evaluations module names each total by its department code: show the department.
+    names = dict(
+        db.session.execute(
+            select(Department.code, func.coalesce(Department.short_name, Department.name)).where(
+                Department.code.in_(sorted({label for _, _, label in published}))
+            )
+        ).all()
+    )
+    for day, total, label in published:
+        regulator.setdefault(_half_year(day), []).append((names.get(label, label), total))
+    owner: dict[tuple[int, int], list[Decimal]] = {}
+    ratings = db.session.execute(
+        select(
+            OwnerRating.created_at,
+            OwnerRating.quality,
+            OwnerRating.timeliness,
+            OwnerRating.attitude,
+            OwnerRating.fee,
+            OwnerRating.conduct,
+        ).where(
+            OwnerRating.provider_id == provider_id,
+            OwnerRating.created_at >= _local_day_start(since),
+            OwnerRating.created_at < _local_day_start(on + timedelta(days=1)),
+        )
+    ).all()
+    for created_at, *parts in ratings:
+        owner.setdefault(_half_year(_local_date(created_at)), []).append(Decimal(sum(parts)) / 5)
+    rows = []
+    for key in sorted(set(regulator) | set(owner)):
+        totals = regulator.get(key, [])
+        averages = owner.get(key, [])
+        rows.append(
+            TrendRow(
+                label=_half_label(key),
+                regulator=(sum((t for _, t in totals), Decimal(0)) / len(totals)).quantize(CENT)
+                if totals
+                else None,
+                regulator_periods=[(label, t.quantize(CENT)) for label, t in totals],
+                owner=(sum(averages, Decimal(0)) / len(averages)).quantize(CENT)
+                if averages
+                else None,
+                owner_count=len(averages),
+            )
+        )
+    return rows
+
+
+@dataclass
+class Distribution:
+    """How the active providers offering a department's items spread over the grades."""
+
+    department: Department
+    counts: list[tuple[str, int]]  # (grade label, count), best first, 未评级 last
+    total: int
+
+
+def department_distribution(code: str) -> Distribution:
+    """The grade distribution of one (active) department; NotFound for an unknown code."""
+    department = db.session.scalar(
+        select(Department).where(Department.code == (code or "")[:32], Department.is_active)
+    )
+    if department is None:
+        raise NotFound("未找到该部门")
+    active_offers = (
+        select(Offer.provider_id)
+        .join(ServiceItem, ServiceItem.id == Offer.service_item_id)
+        .where(ServiceItem.department_id == department.id, Offer.is_active)
+    )
+    rows = db.session.execute(
+        select(Provider.grade, func.count())
+        .where(Provider.id.in_(active_offers), Provider.status == ProviderStatus.ACTIVE.value)
+        .group_by(Provider.grade)
+    ).all()
+    found = dict(rows)
+    labels = [label for label, _ in settings().bands]
+    labels += [g for g in GRADE_LABELS if g not in labels and found.get(g)]
+    counts = [(label, found.get(label, 0)) for label in labels]
+    counts.append((UNRATED_LABEL, found.get(None, 0)))
+    return Distribution(department, counts, sum(found.values()))
