@@ -74,6 +74,10 @@ def register_extensions(app: Flask) -> None:
     with app.app_context():
         configure_engine(db.engine)
     search_engine.init_app(app)
+    # Credit grades follow their inputs (session hooks); a bad CREDIT_* setting stops the start.
+    from registry.services import grades
+
+    grades.init_app(app)
 
 
 def register_blueprints(app: Flask) -> None:

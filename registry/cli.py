@@ -17,7 +17,7 @@ from flask_migrate import upgrade
 
 from registry.extensions import db
 from registry.search.engine import get_engine
-from registry.services import accounts, audit, demo, demo_market, providers, seeding
+from registry.services import accounts, audit, demo, demo_market, grades, providers, seeding
 from registry.services.errors import RegistryError
 
 
@@ -204,10 +204,17 @@ def _check_qualifications(today: date) -> str:
     return providers.check_qualifications(today).summary()
 
 
+def _recompute_grades(today: date) -> str:
+    """Credit grades over the window ending today (ratings and deductions age out of it)."""
+    count, changes = grades.recompute_all(today)
+    return f"重新计算 {count} 家机构,等级或得分有变化 {len(changes)} 家"
+
+
 # Each deadline check takes today's date and returns one line of Chinese for the cron log; each
 # must be idempotent (a second run on the same day records nothing new). Add checks here.
 DEADLINE_CHECKS: list[tuple[str, Callable[[date], str]]] = [
     ("资质有效期", _check_qualifications),
+    ("信用等级", _recompute_grades),
 ]
 
 
@@ -236,7 +243,30 @@ def check_deadlines(on: datetime | None) -> None:
         click.echo(f"  {line}")
 
 
-commands = [init_db, seed, users, backup, reindex, check_deadlines]
+@click.command("recompute-grades")
+@click.option(
+    "--date",
+    "on",
+    type=click.DateTime(formats=["%Y-%m-%d"]),
+    default=None,
+    help="Compute as of this day (YYYY-MM-DD); default today in the configured time zone.",
+)
+@with_appcontext
+def recompute_grades(on: datetime | None) -> None:
+    """Recompute every provider's credit score and grade (idempotent; changes are audited)."""
+    day = on.date() if on else grades.today()
+    count, changes = grades.recompute_all(day)
+    db.session.commit()
+    click.echo(f"信用等级已重新计算({day.isoformat()}):{count} 家机构,有变化 {len(changes)} 家。")
+    for change in changes:
+        before, after = change.before, change.after
+        click.echo(
+            f"  {change.uscc}:{before[0] or '未评级'}({before[1] or '—'})"
+            f" → {after[0] or '未评级'}({after[1] or '—'})"
+        )
+
+
+commands = [init_db, seed, users, backup, reindex, check_deadlines, recompute_grades]
 
 
 def main() -> None:

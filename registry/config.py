@@ -46,6 +46,45 @@ DEFAULTS: dict[str, object] = {
     "CONTRACT_DAYS": 5,  # a contract signed later than this after the award records 逾期签约
     "RATING_WINDOW_DAYS": 15,  # the owner may rate until this many days after confirmation
     "RATING_EDIT_DAYS": 3,  # one edit of a rating within this many days of the first rating
+    # Credit records (working days on the China calendar, counted from the publication date).
+    "CREDIT_DISCLOSURE_DAYS": 7,  # 公示期: the notice is marked 公示中 until this many days after
+    "CREDIT_OBJECTION_DAYS": 5,  # the provider may object (异议) until this many days after
+    "CREDIT_ANSWER_DAYS": 10,  # the regulator answers an objection within this many days
+    "CREDIT_EXPORT_MAX_ROWS": 10000,  # rows of one CSV / XLSX export of the notice board
+    # Periodic evaluation (定期考评): criteria and weights per department code; "default" for the
+    # rest. Weights of one list sum to 1. A period keeps the criteria it was opened with.
+    "EVALUATION_CRITERIA": {
+        "default": [
+            {"code": "technical", "name": "技术性", "weight": "0.25"},
+            {"code": "compliance", "name": "规范性", "weight": "0.25"},
+            {"code": "effectiveness", "name": "工作实效", "weight": "0.25"},
+            {"code": "service", "name": "服务水平", "weight": "0.25"},
+        ],
+    },
+    "EVALUATION_UPLOAD_MAX_ROWS": 5000,  # rows of one score file (CSV or XLSX)
+    # Composite credit score and grade (DESIGN §4; services/grades.py). A rolling window of
+    # CREDIT_WINDOW_MONTHS; parts without data drop out and the other weights are re-normalised.
+    "CREDIT_WEIGHTS": {"owner": 0.5, "regulator": 0.3, "behaviour": 0.2},
+    # (grade, lowest score) from the best down; the last threshold must be 0.
+    "CREDIT_BANDS": [("AA", 90), ("A", 80), ("B", 70), ("C", 60), ("D", 0)],
+    "CREDIT_WINDOW_MONTHS": 12,
+    # Fewer owner ratings AND fewer published regulator scores than this in the window ⇒ 未评级.
+    "CREDIT_MIN_SAMPLE": {"owner": 2, "regulator": 1},
+    # The negative-behaviour table: points off a behaviour score that starts at 100 (floor 0),
+    # per behaviour event kind and per published credit record kind.
+    "CREDIT_DEDUCTIONS": {
+        "放弃中选": 10,
+        "逾期签约": 3,
+        "超期服务": 5,
+        "资质过期": 5,
+        "投诉属实": 10,
+        "其他违规": 5,
+        "约谈提醒": 3,
+        "警示通报": 5,
+        "通报批评": 10,
+        "列入黑名单": 20,
+    },
+    "CREDIT_OVERRUN_MIN_DAYS": 10,  # 超期服务 deducts only beyond this many working days
 }
 
 # Settings whose environment value is parsed as JSON (numbers, booleans, objects).
@@ -66,6 +105,18 @@ _TYPED = {
     "CREDIT_SHORTLIST_SIZE",
     "RATING_WINDOW_DAYS",
     "RATING_EDIT_DAYS",
+    "CREDIT_DISCLOSURE_DAYS",
+    "CREDIT_OBJECTION_DAYS",
+    "CREDIT_ANSWER_DAYS",
+    "CREDIT_EXPORT_MAX_ROWS",
+    "EVALUATION_CRITERIA",
+    "EVALUATION_UPLOAD_MAX_ROWS",
+    "CREDIT_WEIGHTS",
+    "CREDIT_BANDS",
+    "CREDIT_WINDOW_MONTHS",
+    "CREDIT_MIN_SAMPLE",
+    "CREDIT_DEDUCTIONS",
+    "CREDIT_OVERRUN_MIN_DAYS",
 }
 
 # Short environment names mapped onto Flask / extension setting names.

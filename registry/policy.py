@@ -26,6 +26,12 @@ PERMISSIONS: dict[str, frozenset[Role]] = {
     "projects.own": frozenset({Role.ENTERPRISE}),  # own projects, selection requests, ratings
     "projects.staff": frozenset({Role.STAFF, Role.ADMIN}),
     "ratings.moderate": frozenset({Role.ADMIN}),
+    # Evaluations and credit (department scoping — a regulator acts only for ITS department — is
+    # checked in services).
+    "evaluations.enter": frozenset({Role.REGULATOR}),  # periods, scores (forms, CSV/XLSX), publish
+    "credit.manage": frozenset({Role.REGULATOR}),  # credit records, behaviour events, answers
+    "credit.object": frozenset({Role.PROVIDER}),  # object (异议) to a record about itself
+    "credit.configure": frozenset({Role.ADMIN}),  # weights, bands, deduction table
     # A delivered result file: the roles that can be its owner or provider, and admins; which
     # engagement is theirs is checked in services.delivery.
     "engagements.result": frozenset({Role.ENTERPRISE, Role.PROVIDER, Role.ADMIN}),

@@ -11,6 +11,14 @@ from registry.models.catalogue import (
     TimeUnit,
     Validity,
 )
+from registry.models.credit import (
+    CreditKind,
+    CreditRecord,
+    CreditStatus,
+    Objection,
+    ObjectionOutcome,
+)
+from registry.models.evaluation import EvaluationPeriod, PeriodStatus, ScoreEntry, ScoreState
 from registry.models.market import (
     RATING_PARTS,
     Award,
@@ -42,7 +50,16 @@ __all__ = [
     "Award",
     "BehaviourEvent",
     "BehaviourKind",
+    "CreditKind",
+    "CreditRecord",
+    "CreditStatus",
+    "Objection",
+    "ObjectionOutcome",
     "Engagement",
+    "EvaluationPeriod",
+    "PeriodStatus",
+    "ScoreEntry",
+    "ScoreState",
     "EngagementStatus",
     "Enterprise",
     "Exclusion",

@@ -1,7 +1,7 @@
 """The one document registry: each searchable kind declares here how its rows become documents.
 
-Service items, approval items, departments, active providers and award notices now; credit notices
-plug in later by adding a DocumentKind. A kind returns None for rows that must not be public
+Service items, approval items, departments, active providers, award notices and published credit
+notices. A kind returns None for rows that must not be public
 (drafts, providers not yet approved, retired entries), so they never enter the index.
 """
 
@@ -18,6 +18,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session, selectinload
 
 from registry.models.catalogue import ApprovalItem, Department, ServiceItem, Validity
+from registry.models.credit import CreditRecord, CreditStatus
 from registry.models.market import Award, SelectionRequest
 from registry.models.projects import Project
 from registry.models.providers import Offer, Provider, ProviderStatus
@@ -195,6 +196,18 @@ def _offering_providers(service_item_id: int):
     )
 
 
+# A provider document's rank is its credit grade: AA 5 … D 1, 未评级 0 (other kinds rank 0).
+# Both backends multiply a document's relevance score by rank_boost(rank), so an AA provider
+# outranks an otherwise equal C provider while a clearly better text match still wins.
+GRADE_RANK = {"AA": 5.0, "A": 4.0, "B": 3.0, "C": 2.0, "D": 1.0}
+RANK_BOOST_STEP = 0.02  # AA: +10 % relevance
+
+
+def rank_boost(rank: float) -> float:
+    """The factor a document's relevance score is multiplied by."""
+    return 1.0 + RANK_BOOST_STEP * (rank or 0.0)
+
+
 def _provider_document(item: Provider) -> Document | None:
     if item.status != ProviderStatus.ACTIVE.value:
         return None
@@ -217,6 +230,7 @@ def _provider_document(item: Provider) -> Document | None:
             "stage": sorted({s.code for service in services for s in service.stages}),
             "department": sorted({s.department.code for s in services if s.department}),
         },
+        rank=GRADE_RANK.get(item.grade or "", 0.0),
     )
 
 
@@ -311,6 +325,45 @@ def _award_loaders():
     return load_all, load_one
 
 
+def _notice_document(item: CreditRecord) -> Document | None:
+    """A credit notice: only published, current records (drafts, revoked and superseded ones
+    are not public)."""
+    if item.status != CreditStatus.PUBLISHED.value:
+        return None
+    department = item.department
+    return Document(
+        kind="notice",
+        key=item.number,
+        title=f"{item.kind}:{item.title}",
+        url=f"/notices/{item.number}",
+        keywords=[k for k in (item.kind, item.provider_name, department.short_name) if k],
+        body=_join(item.facts, item.basis, item.provider_uscc, item.number),
+        facets={"department": [department.code]},
+    )
+
+
+def _notice_loaders():
+    options = (selectinload(CreditRecord.department),)
+
+    def load_all(session: Session) -> Iterator[Any]:
+        yield from session.scalars(
+            select(CreditRecord)
+            .where(CreditRecord.status == CreditStatus.PUBLISHED.value)
+            .options(*options)
+            .order_by(CreditRecord.id)
+        )
+
+    def load_one(session: Session, key: str) -> Any:
+        return session.scalar(
+            select(CreditRecord)
+            .options(*options)
+            .where(CreditRecord.number == key)
+            .execution_options(populate_existing=True)
+        )
+
+    return load_all, load_one
+
+
 # Rows that are not documents themselves but whose changes alter other documents.
 RELATED: dict[type, Callable[[Any], list[tuple[str, str]]]] = {Offer: _offer_related}
 
@@ -347,6 +400,7 @@ _approval_all, _approval_one = _loader(
 _department_all, _department_one = _loader(Department)
 _provider_all, _provider_one = _provider_loaders()
 _award_all, _award_one = _award_loaders()
+_notice_all, _notice_one = _notice_loaders()
 
 KINDS: dict[str, DocumentKind] = {
     kind.name: kind
@@ -401,6 +455,16 @@ KINDS: dict[str, DocumentKind] = {
             _award_all,
             _award_one,
             key_attr="request_id",
+        ),
+        DocumentKind(
+            "notice",
+            "信用公示",
+            CreditRecord,
+            lambda o: o.number,
+            _notice_document,
+            _notice_all,
+            _notice_one,
+            key_attr="number",
         ),
     )
 }

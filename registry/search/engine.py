@@ -267,6 +267,15 @@ def _before_flush(session: Session, _context, _instances) -> None:
         session.info["search_pending"] = True
 
 
+def enqueue(session: Session, kind: str, key: str) -> None:
+    """Queue one document for re-indexing in this transaction: for changes made by a bulk
+    UPDATE statement, which the flush hooks never see (e.g. a provider's recomputed grade)."""
+    if _engine() is None or kind not in KINDS or not key:
+        return
+    session.add(SearchOutbox(kind=kind, key=str(key)))
+    session.info["search_pending"] = True
+
+
 def _before_commit(session: Session) -> None:
     """PostgreSQL backend: index inside the data's own transaction."""
     engine = _engine()

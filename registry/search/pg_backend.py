@@ -19,7 +19,7 @@ from registry.extensions import db
 from registry.models.search import SearchDocument, SearchOutbox
 from registry.search import analysis
 from registry.search.base import Hit, SearchRequest, SearchResult, highlight_terms, make_snippet
-from registry.search.documents import Document
+from registry.search.documents import RANK_BOOST_STEP, Document
 from registry.search.query import ParsedQuery
 
 MAX_POSITION = 16383
@@ -283,7 +283,8 @@ class PostgresBackend:
         rows = db.session.execute(
             text(
                 "SELECT doc_id, kind, title, url, body, "
-                "ts_rank(tsv, CAST(:q AS tsquery)) AS score "
+                # rank_boost(rank) from documents.py, in SQL: a provider's credit grade.
+                "ts_rank(tsv, CAST(:q AS tsquery)) * (1 + :step * rank) AS score "
                 "FROM search_documents WHERE tsv @@ CAST(:q AS tsquery) "
                 "ORDER BY (tsv @@ CAST(:x AS tsquery)) DESC, score DESC, rank DESC, doc_id "
                 "LIMIT :limit OFFSET :offset"
@@ -291,6 +292,7 @@ class PostgresBackend:
             {
                 "q": filtered,
                 "x": exact,
+                "step": RANK_BOOST_STEP,
                 "limit": request.per_page,
                 "offset": (request.page - 1) * request.per_page,
             },

@@ -27,7 +27,7 @@ from whoosh.writing import CLEAR, MERGE_SMALL
 
 from registry.search import analysis
 from registry.search.base import Hit, SearchRequest, SearchResult, highlight_terms, make_snippet
-from registry.search.documents import Document
+from registry.search.documents import Document, rank_boost
 from registry.search.query import ParsedQuery
 from registry.search.whoosh_sets import Evaluation, TermSets, rank
 
@@ -124,10 +124,24 @@ FACET_FIELDS = {
 }
 
 
+# A document's rank (a provider's credit grade) is indexed as one term of keyword_exact, so the
+# schema (and every existing index) stays as it is. The ":" can never come out of normalise(),
+# so no user query can match it; an index built before ranks existed simply ranks all at 0.
+RANK_PREFIX = "rank:"
+
+
+def _rank_term(rank: float) -> str | None:
+    return f"{RANK_PREFIX}{rank:g}" if rank else None
+
+
 def _fields(document: Document) -> dict:
     title_words = analysis.SEGMENTER.words(document.title)
     full, initials = analysis.pinyin_terms([*title_words, *document.keywords])
     facets = document.facets
+    exact = [analysis.normalise(k) for k in document.keywords]
+    rank_term = _rank_term(document.rank)
+    if rank_term:
+        exact.append(rank_term)
     return {
         "doc_id": document.doc_id,
         "kind": document.kind,
@@ -135,7 +149,7 @@ def _fields(document: Document) -> dict:
         "title_exact": analysis.normalise(document.title),
         "title_ngram": " ".join([document.title, *document.keywords]),
         "keywords": " ".join(document.keywords),
-        "keyword_exact": ",".join(analysis.normalise(k) for k in document.keywords),
+        "keyword_exact": ",".join(exact),
         "pinyin": " ".join(full),
         "initials": " ".join(initials),
         "body": document.body,
@@ -584,7 +598,7 @@ class WhooshBackend:
         if not result.total:
             return result
         limit = request.page * request.per_page
-        ranked = rank(evaluation, query, candidates, limit)
+        ranked = rank(evaluation, query, candidates, limit, self._boosts(searcher, candidates))
         terms = highlight_terms(request.query, synonyms)
         for docnum, score in ranked[(request.page - 1) * request.per_page : limit]:
             stored = searcher.stored_fields(docnum)
@@ -595,6 +609,19 @@ class WhooshBackend:
                 )
             )
         return result
+
+    def _boosts(self, searcher, candidates: frozenset[int]) -> dict[int, float]:
+        """docnum → rank_boost for the candidates that carry a rank term (the rest: 1.0)."""
+        boosts: dict[int, float] = {}
+        for raw in searcher.reader().expand_prefix("keyword_exact", RANK_PREFIX):
+            term = raw.decode("utf-8") if isinstance(raw, bytes) else raw
+            try:
+                factor = rank_boost(float(term.removeprefix(RANK_PREFIX)))
+            except ValueError:
+                continue
+            for docnum in self._term_sets.get(searcher, "keyword_exact", term) & candidates:
+                boosts[docnum] = factor
+        return boosts
 
     def _evaluate(self, searcher, query) -> tuple[Evaluation, frozenset[int]]:
         """The query's matching documents, deleted ones removed."""

@@ -196,12 +196,19 @@ class Evaluation:
         return []
 
 
-def rank(evaluation: Evaluation, root, candidates: frozenset[int], limit: int) -> list[tuple]:
+def rank(
+    evaluation: Evaluation,
+    root,
+    candidates: frozenset[int],
+    limit: int,
+    boosts: dict[int, float] | None = None,
+) -> list[tuple]:
     """The best `limit` candidates as (docnum, score), best first.
 
     Up to MAX_SCORED candidates are all scored. Beyond that the pool is filled from the
     documents matching the strongest alternatives (exact title, then keywords, title words …)
     in that order, and the rest follow unscored in index order only if a page reaches them.
+    `boosts` multiplies the scores of some documents (a provider's credit grade).
     """
     if len(candidates) <= max(MAX_SCORED, limit):
         pool = candidates
@@ -219,6 +226,8 @@ def rank(evaluation: Evaluation, root, candidates: frozenset[int], limit: int) -
         pool = frozenset(picked)
     reader = evaluation.searcher.reader()
     scores = evaluation.scores(root, pool)
+    if boosts:
+        scores = {doc: value * boosts.get(doc, 1.0) for doc, value in scores.items()}
     scored = sorted(
         (-scores.get(doc, 0.0), reader.doc_field_length(doc, "title", 0), doc) for doc in pool
     )

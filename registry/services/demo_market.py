@@ -29,7 +29,7 @@ from registry.models import (
     User,
 )
 from registry.models.providers import Offer
-from registry.services import market
+from registry.services import grades, market
 from registry.services.uscc import make_uscc
 from registry.services.workdays import CalendarRangeError, add_working_days, working_days_between
 
@@ -79,8 +79,6 @@ def _providers(rng: random.Random, today: date, services: dict[str, ServiceItem]
             licence_scope=f"{group}技术咨询与服务(示例数据)",
             status=ProviderStatus.ACTIVE.value if n != 31 else ProviderStatus.PENDING.value,
             account_id=account.id if (account and n == 0) else None,
-            grade=rng.choice(["AA", "A", "A", "B", "B", "C", None]),
-            credit_score=Decimal(rng.randint(62, 98)),
             is_demo=True,
             submitted_at=_at(today - timedelta(days=200)),
             reviewed_at=_at(today - timedelta(days=190)),
@@ -159,6 +157,8 @@ def seed_demo_market(today: date | None = None) -> dict[str, int]:
         _request(project, services[code], method, _at(today + timedelta(days=5 + number), 17),
                  owner, number)  # fmt: skip
     db.session.flush()
+    # Grades come from the credit rules applied to the ratings above, never invented.
+    grades.recompute_all(today)
     return {"providers": len(providers), "projects": len(projects), "awards": awards}
 
 

@@ -27,14 +27,20 @@ def install(app: Flask) -> None:
         api,
         auth,
         catalogue,
+        credit,
         engagements,
+        evaluations,
+        grades,
         market,
         providers,
         public,
         search,
     )
 
-    for module in (public, catalogue, providers, engagements, market, search, auth, admin, api):
+    for module in (
+        public, catalogue, providers, engagements, market, evaluations, credit, grades, search,
+        auth, admin, api,
+    ):  # fmt: skip
         app.register_blueprint(module.bp)
     app.before_request(_guard)
     app.after_request(_security_headers)

@@ -7,7 +7,7 @@ from flask import Blueprint, jsonify, url_for
 from registry.extensions import csrf
 from registry.models.catalogue import ApprovalItem, Department, ServiceItem
 from registry.policy import PUBLIC, require
-from registry.services import catalogue, market
+from registry.services import catalogue, credit, market
 from registry.services import providers as provider_service
 from registry.services.errors import NotFound
 from registry.web.errors import render_error
@@ -260,6 +260,54 @@ def list_awards():
         page=result.page,
         per_page=result.per_page,
     )
+
+
+def notice_json(item) -> dict:
+    """A published credit notice as JSON."""
+    return {
+        "number": item.number,
+        "kind": item.kind,
+        "title": item.title,
+        "facts": item.facts,
+        "basis": item.basis,
+        "department": {"code": item.department.code, "name": item.department.name},
+        "provider": {"uscc": item.provider_uscc, "name": item.provider_name},
+        "term_until": item.term_until.isoformat() if item.term_until else None,
+        "published_at": item.published_at.isoformat(),
+        "disclosure_until": item.disclosure_until.isoformat(),
+        "objection_until": item.objection_until.isoformat(),
+        "in_disclosure": credit.in_disclosure(item),
+        "revises": item.revises.number if item.revises else None,
+        "url": url_for("credit.show_notice", number=item.number),
+    }
+
+
+@bp.get("/notices")
+@require(PUBLIC)
+def list_notices():
+    """Published credit notices, newest first, filtered as on the notice board."""
+    from registry.web.credit import notice_filters
+
+    page, per_page = page_args()
+    result = credit.list_notices(notice_filters(), page=page, per_page=per_page)
+    return jsonify(
+        items=[notice_json(n) for n in result.items],
+        total=result.total,
+        page=result.page,
+        per_page=result.per_page,
+    )
+
+
+@bp.get("/notices/<number>")
+@require(PUBLIC)
+def show_notice(number: str):
+    """One published, current notice; drafts, revoked and superseded numbers are 404."""
+    try:
+        return jsonify(notice_json(credit.get_public_notice(number)))
+    except credit.Superseded as moved:
+        return render_error(404, f"信用公示 {number[:32]} 已被修订,现行版本为 {moved.current}")
+    except NotFound:
+        return render_error(404, f"未找到编号为 {number[:32]} 的信用公示")
 
 
 @bp.get("/openapi.json")

@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from registry.models.catalogue import FeeRegime, TimeUnit, Validity
+from registry.models.credit import CreditKind
 from registry.models.providers import REGIONS
 
 _NULLABLE_STR = {"type": "string", "nullable": True}
@@ -213,6 +214,42 @@ AWARD = {
         "is_demo": {"type": "boolean", "description": "示例数据"},
         "url": {"type": "string"},
         "verify_url": {"type": "string"},
+    },
+}
+NOTICE = {
+    "type": "object",
+    "required": ["number", "kind", "title", "department", "provider", "published_at"],
+    "properties": {
+        "number": {"type": "string", "example": "XY-2026-000123", "description": "公示编号"},
+        "kind": {
+            "type": "string",
+            "enum": [k.value for k in CreditKind],
+            "description": "记录类型",
+        },
+        "title": {"type": "string"},
+        "facts": {"type": "string", "description": "事实(纯文本)"},
+        "basis": {"type": "string", "description": "依据"},
+        "department": {
+            "type": "object",
+            "properties": {"code": {"type": "string"}, "name": {"type": "string"}},
+        },
+        "provider": {
+            "type": "object",
+            "properties": {"uscc": {"type": "string"}, "name": {"type": "string"}},
+            "description": "被记录的中介机构(发布时的名称)",
+        },
+        "term_until": {
+            "type": "string",
+            "format": "date",
+            "nullable": True,
+            "description": "列入黑名单的期限截止日",
+        },
+        "published_at": {"type": "string", "format": "date-time"},
+        "disclosure_until": {"type": "string", "format": "date", "description": "公示期截止日"},
+        "objection_until": {"type": "string", "format": "date", "description": "异议截止日"},
+        "in_disclosure": {"type": "boolean", "description": "是否仍在公示期内"},
+        "revises": {"type": "string", "nullable": True, "description": "所修订的原公示编号"},
+        "url": {"type": "string"},
     },
 }
 ERROR = {
@@ -448,6 +485,49 @@ def openapi_document() -> dict[str, Any]:
                     "responses": {"200": _ok("#/components/schemas/AwardPage", "一页结果")},
                 }
             },
+            "/notices": {
+                "get": {
+                    "summary": "信用公示(仅已发布的现行记录,最新在前)",
+                    "operationId": "listNotices",
+                    "parameters": [
+                        _query("department", "发布部门编码,如 STHJ"),
+                        _query(
+                            "kind",
+                            "记录类型",
+                            {"type": "string", "enum": [k.value for k in CreditKind]},
+                        ),
+                        _query("year", "发布年度", {"type": "integer"}),
+                        _query("date_from", "发布日期起(含)", {"type": "string", "format": "date"}),
+                        _query("date_to", "发布日期止(含)", {"type": "string", "format": "date"}),
+                        _query("provider", "中介机构名称的一部分,或统一社会信用代码"),
+                        _query("page", "页码,从 1 开始", {"type": "integer", "minimum": 1}),
+                        _query(
+                            "per_page",
+                            "每页条数(≤100)",
+                            {"type": "integer", "minimum": 1, "maximum": 100},
+                        ),
+                    ],
+                    "responses": {"200": _ok("#/components/schemas/NoticePage", "一页结果")},
+                }
+            },
+            "/notices/{number}": {
+                "get": {
+                    "summary": "信用公示详情(草稿、已撤销和已被修订的编号均为 404)",
+                    "operationId": "getNotice",
+                    "parameters": [
+                        {
+                            "name": "number",
+                            "in": "path",
+                            "required": True,
+                            "schema": {"type": "string"},
+                        }
+                    ],
+                    "responses": {
+                        "200": _ok("#/components/schemas/Notice", "信用公示"),
+                        "404": _NOT_FOUND,
+                    },
+                }
+            },
             "/search": {
                 "get": {
                     "summary": "全文搜索(事项、审批事项、部门、中介机构)",
@@ -463,7 +543,14 @@ def openapi_document() -> dict[str, Any]:
                             "文档类型",
                             {
                                 "type": "string",
-                                "enum": ["service", "approval", "department", "provider"],
+                                "enum": [
+                                    "service",
+                                    "approval",
+                                    "department",
+                                    "provider",
+                                    "award",
+                                    "notice",
+                                ],
                             },
                         ),
                         _query("stage", "审批阶段编码"),
@@ -505,6 +592,8 @@ def openapi_document() -> dict[str, Any]:
                 "ProviderPage": _page_of("#/components/schemas/Provider"),
                 "Award": AWARD,
                 "AwardPage": _page_of("#/components/schemas/Award"),
+                "Notice": NOTICE,
+                "NoticePage": _page_of("#/components/schemas/Notice"),
             }
         },
     }

@@ -13,6 +13,7 @@ from registry.models import RATING_PARTS, REGIONS, Provider, ProviderStatus, Ser
 from registry.models.catalogue import Validity
 from registry.policy import PUBLIC, require
 from registry.sanitize import plain_text
+from registry.services import credit, evaluations
 from registry.services import providers as service
 from registry.services.errors import Forbidden, NotFound, RegistryError
 from registry.services.uploads import upload_path
@@ -28,6 +29,7 @@ from registry.web.forms import (
     apply_error,
     options,
 )
+from registry.web.grades import provider_credit
 from registry.web.params import code_arg, link_args, page_args
 
 bp = Blueprint("providers", __name__)
@@ -154,6 +156,9 @@ def show_provider(uscc: str):
         rating_parts=RATING_PARTS,
         chart=rating_chart(provider, ratings),
         awards=service.awards_of(provider),
+        credit_records=credit.published_records(provider.id),
+        credit=provider_credit(provider),
+        evaluation_scores=evaluations.public_scores(provider.id),
         today=service.today(),
     )
 
