@@ -6,7 +6,7 @@ from sqlalchemy import func, select
 
 from registry.extensions import db
 from registry.models import Award, OwnerRating, Project, Provider, SelectionRequest
-from registry.services import market
+from registry.services import grades, market
 
 
 def test_demo_market_is_believable_marked_and_idempotent(app, runner):
@@ -27,6 +27,11 @@ def test_demo_market_is_believable_marked_and_idempotent(app, runner):
                 check = market.verify_award(award)
                 assert check["winner_matches"], (award.id, check)
         assert db.session.scalar(select(func.count(OwnerRating.id))) >= 1
+        # Grades come from the rules (demo regulators published a period), none are invented.
+        graded = [p for p in providers if p.grade]
+        assert graded
+        for provider in graded:
+            assert grades.compute(provider.id, market.today()).grade == provider.grade
         assert db.session.scalar(select(func.count(Project.id))) == 4
         open_requests = db.session.scalar(
             select(func.count(SelectionRequest.id)).where(SelectionRequest.status == "报名中")

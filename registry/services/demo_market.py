@@ -29,7 +29,7 @@ from registry.models import (
     User,
 )
 from registry.models.providers import Offer
-from registry.services import grades, market
+from registry.services import evaluations, grades, market
 from registry.services.uscc import make_uscc
 from registry.services.workdays import CalendarRangeError, add_working_days, working_days_between
 
@@ -157,7 +157,8 @@ def seed_demo_market(today: date | None = None) -> dict[str, int]:
         _request(project, services[code], method, _at(today + timedelta(days=5 + number), 17),
                  owner, number)  # fmt: skip
     db.session.flush()
-    # Grades come from the credit rules applied to the ratings above, never invented.
+    _evaluations(today, rng)
+    # Grades come from the credit rules applied to the ratings and scores above, never invented.
     grades.recompute_all(today)
     return {"providers": len(providers), "projects": len(projects), "awards": awards}
 
@@ -233,3 +234,23 @@ def _deliver(award, awarded_on: date, today: date, rng: random.Random) -> None:
                                comment_html="<p>成果质量较好,沟通及时。(示例评价)</p>",
                                created_at=_at(add_working_days(confirmed, 1), 16), **scores))  # fmt: skip
     db.session.flush()
+
+
+def _evaluations(today: date, rng: random.Random) -> None:
+    """A published evaluation of the previous half-year by each demo regulator, scoring every
+    provider in its scope, so that the credit grades have a regulator part."""
+    first_day = date(today.year, 1, 1) if today.month > 6 else date(today.year - 1, 7, 1)
+    name, starts, ends = evaluations.half_year(first_day)
+    for username in ("demo-regulator-sthj", "demo-regulator-sw"):
+        regulator = db.session.scalar(select(User).where(User.username == username))
+        if regulator is None:
+            continue
+        period = evaluations.open_period(
+            regulator, name=f"{name}(示例)", starts_on=starts, ends_on=ends
+        )
+        for provider in evaluations.scorable_providers(period):
+            scores = {c["code"]: rng.randint(70, 98) for c in period.criteria}
+            evaluations.enter_scores(regulator, period, provider.uscc, scores, submit=True,
+                                     submission_key=f"demo-{period.id}-{provider.uscc}")  # fmt: skip
+        evaluations.close_period(regulator, period)
+        evaluations.publish_period(regulator, period)
