@@ -1,0 +1,180 @@
+"""Roadmap scheduling as pure functions: a critical path over approval steps whose durations are
+in calendar days (日) or working days (工作日) on China's official calendar.
+
+Conventions (the policy counts 办理时限 from the day after acceptance):
+- a step is *ready* on the day its last predecessor finished (the land-contract date for a step
+  without predecessors);
+- it *finishes* `duration` calendar days after that day (日), or on the `duration`-th working day
+  after it (工作日); it *starts* the next day (日) or the next working day (工作日);
+- a step removed by an option (covered by the zone's regional assessment) takes no time but keeps
+  the chain: its successors are ready when its own predecessors finished;
+- an actual finish date, once known, replaces the planned one (re-planning from actual dates);
+  an actual start re-bases the planned finish on it.
+Dates past the calendar's known years raise workdays.CalendarRangeError: never a guess.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
+from datetime import date, timedelta
+
+from registry.models.catalogue import TimeUnit
+from registry.services.workdays import add_working_days, is_workday
+
+
+@dataclass(frozen=True)
+class Step:
+    """One approval step of a roadmap template."""
+
+    key: str
+    name: str
+    duration: int
+    unit: str = TimeUnit.WORKING_DAY.value
+    depends_on: tuple[str, ...] = ()
+    # A shorter duration when the enterprise prepares the needed material itself (可自行编制).
+    self_prepare_duration: int | None = None
+
+
+@dataclass(frozen=True)
+class PlannedStep:
+    """A step's place in the schedule."""
+
+    key: str
+    ready: date
+    start: date
+    finish: date
+    duration: int
+    unit: str
+    skipped: bool = False
+    critical: bool = False
+    slack_days: int = 0  # calendar days it may slip without delaying any successor
+
+
+@dataclass
+class Schedule:
+    """The whole plan: every step, the finish, and the result against the target."""
+
+    start: date
+    steps: dict[str, PlannedStep]
+    finish: date
+    target_days: int | None = None
+    critical_path: list[str] = field(default_factory=list)
+
+    @property
+    def total_days(self) -> int:
+        """Calendar days from the land contract to the last finish."""
+        return (self.finish - self.start).days
+
+    @property
+    def margin_days(self) -> int | None:
+        """Target minus total: positive is slack, negative an overrun."""
+        return None if self.target_days is None else self.target_days - self.total_days
+
+
+class CycleError(ValueError):
+    """The steps' dependencies form a loop."""
+
+
+def _order(steps: Mapping[str, Step]) -> list[str]:
+    """Keys in dependency order; unknown predecessors and cycles are errors."""
+    order: list[str] = []
+    state: dict[str, int] = {}
+
+    def visit(key: str, trail: tuple[str, ...]) -> None:
+        if state.get(key) == 2:
+            return
+        if state.get(key) == 1:
+            raise CycleError(f"审批步骤之间存在循环依赖:{' → '.join((*trail, key))}")
+        state[key] = 1
+        for before in steps[key].depends_on:
+            if before not in steps:
+                raise ValueError(f"步骤 {key} 依赖的步骤 {before} 不存在")
+            visit(before, (*trail, key))
+        state[key] = 2
+        order.append(key)
+
+    for key in sorted(steps):
+        visit(key, ())
+    return order
+
+
+def _finish(ready: date, duration: int, unit: str) -> date:
+    if unit == TimeUnit.WORKING_DAY.value:
+        return add_working_days(ready, duration)
+    return ready + timedelta(days=duration)
+
+
+def _start(ready: date, duration: int, unit: str) -> date:
+    if duration == 0:
+        return ready
+    if unit == TimeUnit.WORKING_DAY.value:
+        return add_working_days(ready, 1)
+    return ready + timedelta(days=1)
+
+
+def _finish_from_start(start: date, duration: int, unit: str) -> date:
+    """The finish of a step that actually started on `start` (that day counts when it works)."""
+    if unit == TimeUnit.WORKING_DAY.value:
+        first_counts = is_workday(start)
+        return add_working_days(start, duration - 1 if first_counts else duration)
+    return start + timedelta(days=max(duration - 1, 0))
+
+
+def plan(
+    steps: Iterable[Step],
+    start: date,
+    *,
+    target_days: int | None = None,
+    skip: Iterable[str] = (),
+    self_prepared: Iterable[str] = (),
+    actual: Mapping[str, tuple[date | None, date | None]] | None = None,
+) -> Schedule:
+    """Schedule the steps from the land-contract date `start`."""
+    by_key = {s.key: s for s in steps}
+    skipped, prepared, actual = set(skip), set(self_prepared), dict(actual or {})
+    planned: dict[str, PlannedStep] = {}
+    for key in _order(by_key):
+        step = by_key[key]
+        ready = max((planned[b].finish for b in step.depends_on), default=start)
+        duration = 0 if key in skipped else step.duration
+        if key in prepared and step.self_prepare_duration is not None and key not in skipped:
+            duration = min(duration, step.self_prepare_duration)
+        begin, end = _start(ready, duration, step.unit), _finish(ready, duration, step.unit)
+        actual_start, actual_finish = actual.get(key, (None, None))
+        if actual_start is not None:
+            begin = actual_start
+            end = _finish_from_start(actual_start, duration, step.unit)
+        if actual_finish is not None:
+            end = actual_finish
+        planned[key] = PlannedStep(key, ready, begin, end, duration, step.unit, key in skipped)
+    finish = max((p.finish for p in planned.values()), default=start)
+    successors: dict[str, list[str]] = {k: [] for k in by_key}
+    for step in by_key.values():
+        for before in step.depends_on:
+            successors[before].append(step.key)
+    path = _critical_path(planned, by_key, finish)
+    for key, item in planned.items():
+        limit = min((planned[s].ready for s in successors[key]), default=finish)
+        planned[key] = PlannedStep(
+            **{**item.__dict__, "critical": key in path, "slack_days": (limit - item.finish).days}
+        )
+    return Schedule(start, planned, finish, target_days, path)
+
+
+def _critical_path(
+    planned: Mapping[str, PlannedStep], steps: Mapping[str, Step], finish: date
+) -> list[str]:
+    """The chain of steps that decides the finish, first to last."""
+    if not planned:
+        return []
+    key = min(k for k, p in planned.items() if p.finish == finish)
+    path = [key]
+    while steps[key].depends_on:
+        ready = planned[key].ready
+        binding = sorted(b for b in steps[key].depends_on if planned[b].finish == ready)
+        if not binding:
+            break
+        key = binding[0]
+        path.append(key)
+    return list(reversed(path))

@@ -1,0 +1,109 @@
+"""Roadmap scheduling on China's working-day calendar (pure functions, no database).
+
+Expected dates are written out from the State Council's published arrangements, not computed with
+the library under test: 2026 Spring Festival off 15–23 Feb with make-up working Saturdays 14 and
+28 Feb; National Day off 1–7 Oct with make-up working days Sun 20 Sep and Sat 10 Oct.
+"""
+
+from __future__ import annotations
+
+from datetime import date
+
+import pytest
+
+from registry.services.scheduling import CycleError, Step, plan
+from registry.services.workdays import CalendarRangeError
+
+W, D = "工作日", "日"
+
+
+def test_scheduling_working_days_skip_the_spring_festival_and_count_make_up_saturdays():
+    schedule = plan([Step("a", "施工许可", 5, W)], date(2026, 2, 12))
+    step = schedule.steps["a"]
+    assert step.start == date(2026, 2, 13)  # Fri
+    # Fri 13 (1), Sat 14 make-up (2), holiday 15–23, Tue 24 (3), Wed 25 (4), Thu 26 (5)
+    assert step.finish == date(2026, 2, 26)
+
+
+def test_scheduling_calendar_days_ignore_holidays():
+    schedule = plan([Step("a", "公示", 10, D)], date(2026, 2, 12))
+    assert schedule.steps["a"].finish == date(2026, 2, 22)
+
+
+def test_scheduling_national_day_and_the_make_up_saturday_after_it():
+    schedule = plan([Step("a", "审查", 3, W)], date(2026, 9, 30))
+    # holiday 1–7 Oct; Thu 8 (1), Fri 9 (2), Sat 10 make-up (3)
+    assert schedule.steps["a"].finish == date(2026, 10, 10)
+
+
+def test_scheduling_parallel_branches_wait_for_the_longest_and_mark_the_critical_path():
+    steps = [
+        Step("land", "用地规划许可", 3, W),
+        Step("eia", "环评批复", 10, D),
+        Step("plan", "工程规划许可", 2, W, depends_on=("land", "eia")),
+    ]
+    schedule = plan(steps, date(2026, 3, 2), target_days=60)  # Mon
+    assert schedule.steps["land"].finish == date(2026, 3, 5)
+    assert schedule.steps["eia"].finish == date(2026, 3, 12)
+    assert schedule.steps["plan"].ready == date(2026, 3, 12)  # waits for the longer branch
+    assert schedule.steps["plan"].finish == date(2026, 3, 16)  # Fri 13 (1), Mon 16 (2)
+    assert schedule.critical_path == ["eia", "plan"]
+    assert schedule.steps["land"].slack_days == 7
+    assert not schedule.steps["land"].critical
+    assert schedule.total_days == 14
+    assert schedule.margin_days == 46
+
+
+@pytest.mark.parametrize(("category_target", "expected_margin"), [(160, 146), (60, 46), (210, 196)])
+def test_scheduling_total_against_each_category_target(category_target, expected_margin):
+    steps = [Step("a", "甲", 10, D), Step("b", "乙", 4, D, depends_on=("a",))]
+    schedule = plan(steps, date(2026, 4, 1), target_days=category_target)
+    assert schedule.total_days == 14
+    assert schedule.margin_days == expected_margin
+
+
+def test_scheduling_overrun_is_negative_margin():
+    schedule = plan([Step("a", "甲", 70, D)], date(2026, 4, 1), target_days=60)
+    assert schedule.margin_days == -10
+
+
+def test_scheduling_regional_assessment_removes_a_step_but_keeps_the_chain():
+    steps = [
+        Step("land", "用地", 3, W),
+        Step("eia", "环评", 20, W, depends_on=("land",)),
+        Step("permit", "施工许可", 1, W, depends_on=("eia",)),
+    ]
+    full = plan(steps, date(2026, 3, 2))
+    covered = plan(steps, date(2026, 3, 2), skip={"eia"})
+    assert covered.steps["eia"].skipped
+    assert covered.steps["permit"].ready == covered.steps["land"].finish
+    assert covered.finish < full.finish
+
+
+def test_scheduling_self_prepared_material_shortens_its_step():
+    steps = [Step("report", "节能报告", 15, W, self_prepare_duration=5)]
+    assert plan(steps, date(2026, 3, 2), self_prepared={"report"}).steps["report"].duration == 5
+    assert plan(steps, date(2026, 3, 2)).steps["report"].duration == 15
+
+
+def test_scheduling_replans_from_actual_dates():
+    steps = [Step("a", "甲", 5, W), Step("b", "乙", 2, W, depends_on=("a",))]
+    late = plan(steps, date(2026, 3, 2), actual={"a": (date(2026, 3, 3), date(2026, 3, 20))})
+    assert late.steps["a"].finish == date(2026, 3, 20)
+    assert late.steps["b"].ready == date(2026, 3, 20)
+    assert late.steps["b"].finish == date(2026, 3, 24)  # Mon 23 (1), Tue 24 (2)
+    started = plan(steps, date(2026, 3, 2), actual={"a": (date(2026, 3, 9), None)})
+    assert started.steps["a"].finish == date(2026, 3, 13)  # Mon 9 counts as day 1
+
+
+def test_scheduling_cycles_and_unknown_predecessors_are_errors():
+    with pytest.raises(CycleError, match="循环依赖"):
+        plan([Step("a", "甲", 1, W, ("b",)), Step("b", "乙", 1, W, ("a",))], date(2026, 3, 2))
+    with pytest.raises(ValueError, match="不存在"):
+        plan([Step("a", "甲", 1, W, ("x",))], date(2026, 3, 2))
+
+
+def test_scheduling_past_the_known_calendar_is_an_error_not_a_guess():
+    with pytest.raises(CalendarRangeError) as raised:
+        plan([Step("a", "甲", 10, W)], date(2026, 12, 24))
+    assert "尚未纳入" in raised.value.message
