@@ -24,6 +24,71 @@ def _value(value: float) -> str:
     return f"{value:.1f}".removesuffix(".0")
 
 
+def _frame(
+    *,
+    ident: str,
+    title: str,
+    description: str,
+    labels: Sequence[str],
+    x_label: str,
+    y_label: str,
+    y_min: float,
+    y_max: float,
+    y_ticks: int,
+    width: int,
+    height: int,
+    box: tuple[int, int, int, int],
+    x_at,
+    y_at,
+) -> list[str]:
+    """The parts every line chart shares: the <svg> with its title and description, the grid,
+    y tick labels, x labels (thinned to MAX_X_LABELS), axis titles and the x axis line."""
+    left, top, plot_w, plot_h = box
+    count = len(labels)
+    parts = [
+        f'<svg xmlns="http://www.w3.org/2000/svg" class="chart" role="img" '
+        f'viewBox="0 0 {width} {height}" width="{width}" height="{height}" '
+        f'aria-labelledby="{ident}-title {ident}-desc">',
+        f'<title id="{ident}-title">{escape(title)}</title>',
+        f'<desc id="{ident}-desc">{escape(description)}</desc>',
+        '<g class="chart-grid" stroke="#d0d4da" stroke-width="1">',
+    ]
+    for step in range(y_ticks + 1):
+        value = y_min + (y_max - y_min) * step / y_ticks
+        y = _num(y_at(value))
+        parts.append(f'<line x1="{left}" y1="{y}" x2="{left + plot_w}" y2="{y}"/>')
+    parts.append("</g>")
+    parts.append('<g class="chart-axis" fill="#333" font-size="12">')
+    for step in range(y_ticks + 1):
+        value = y_min + (y_max - y_min) * step / y_ticks
+        parts.append(
+            f'<text x="{left - 8}" y="{_num(y_at(value) + 4)}" text-anchor="end">'
+            f"{escape(_value(value))}</text>"
+        )
+    every = max(1, -(-count // MAX_X_LABELS))
+    for index, label in enumerate(labels):
+        if index % every and index != count - 1:
+            continue
+        parts.append(
+            f'<text x="{_num(x_at(index))}" y="{top + plot_h + 18}" text-anchor="middle">'
+            f"{escape(label)}</text>"
+        )
+    parts.append(
+        f'<text x="{_num(left + plot_w / 2)}" y="{height - 12}" text-anchor="middle">'
+        f"{escape(x_label)}</text>"
+    )
+    parts.append(
+        f'<text x="14" y="{_num(top + plot_h / 2)}" text-anchor="middle" '
+        f'transform="rotate(-90 14 {_num(top + plot_h / 2)})">{escape(y_label)}</text>'
+    )
+    parts.append("</g>")
+    parts.append(
+        f'<line class="chart-axis-line" x1="{left}" y1="{top + plot_h}" x2="{left + plot_w}" '
+        f'y2="{top + plot_h}" stroke="#333" stroke-width="1"/>'
+    )
+    return parts
+
+
 def line_chart(
     points: Sequence[tuple[str, float]],
     *,
@@ -61,47 +126,11 @@ def line_chart(
 
     if description is None:
         description = "、".join(f"{label}:{_value(value)}" for label, value in points)
-    parts = [
-        f'<svg xmlns="http://www.w3.org/2000/svg" class="chart" role="img" '
-        f'viewBox="0 0 {width} {height}" width="{width}" height="{height}" '
-        f'aria-labelledby="{ident}-title {ident}-desc">',
-        f'<title id="{ident}-title">{escape(title)}</title>',
-        f'<desc id="{ident}-desc">{escape(description)}</desc>',
-        '<g class="chart-grid" stroke="#d0d4da" stroke-width="1">',
-    ]
-    for step in range(y_ticks + 1):
-        value = y_min + (y_max - y_min) * step / y_ticks
-        y = _num(y_at(value))
-        parts.append(f'<line x1="{left}" y1="{y}" x2="{left + plot_w}" y2="{y}"/>')
-    parts.append("</g>")
-    parts.append('<g class="chart-axis" fill="#333" font-size="12">')
-    for step in range(y_ticks + 1):
-        value = y_min + (y_max - y_min) * step / y_ticks
-        parts.append(
-            f'<text x="{left - 8}" y="{_num(y_at(value) + 4)}" text-anchor="end">'
-            f"{escape(_value(value))}</text>"
-        )
-    every = max(1, -(-count // MAX_X_LABELS))
-    for index, (label, _) in enumerate(points):
-        if index % every and index != count - 1:
-            continue
-        parts.append(
-            f'<text x="{_num(x_at(index))}" y="{top + plot_h + 18}" text-anchor="middle">'
-            f"{escape(label)}</text>"
-        )
-    parts.append(
-        f'<text x="{_num(left + plot_w / 2)}" y="{height - 12}" text-anchor="middle">'
-        f"{escape(x_label)}</text>"
-    )
-    parts.append(
-        f'<text x="14" y="{_num(top + plot_h / 2)}" text-anchor="middle" '
-        f'transform="rotate(-90 14 {_num(top + plot_h / 2)})">{escape(y_label)}</text>'
-    )
-    parts.append("</g>")
-    parts.append(
-        f'<line class="chart-axis-line" x1="{left}" y1="{top + plot_h}" x2="{left + plot_w}" '
-        f'y2="{top + plot_h}" stroke="#333" stroke-width="1"/>'
-    )
+    parts = _frame(
+        ident=ident, title=title, description=description, labels=[label for label, _ in points], x_label=x_label,
+        y_label=y_label, y_min=y_min, y_max=y_max, y_ticks=y_ticks, width=width, height=height,
+        box=(left, top, plot_w, plot_h), x_at=x_at, y_at=y_at,
+    )  # fmt: skip
     coordinates = " ".join(f"{_num(x_at(i))},{_num(y_at(v))}" for i, (_, v) in enumerate(points))
     parts.append(
         f'<polyline class="chart-line" points="{coordinates}" fill="none" '
@@ -168,46 +197,11 @@ def series_chart(
             )
             for name, values in series
         )
-    parts = [
-        f'<svg xmlns="http://www.w3.org/2000/svg" class="chart" role="img" '
-        f'viewBox="0 0 {width} {height}" width="{width}" height="{height}" '
-        f'aria-labelledby="{ident}-title {ident}-desc">',
-        f'<title id="{ident}-title">{escape(title)}</title>',
-        f'<desc id="{ident}-desc">{escape(description)}</desc>',
-        '<g class="chart-grid" stroke="#d0d4da" stroke-width="1">',
-    ]
-    for step in range(y_ticks + 1):
-        y = _num(y_at(y_min + (y_max - y_min) * step / y_ticks))
-        parts.append(f'<line x1="{left}" y1="{y}" x2="{left + plot_w}" y2="{y}"/>')
-    parts.append("</g>")
-    parts.append('<g class="chart-axis" fill="#333" font-size="12">')
-    for step in range(y_ticks + 1):
-        value = y_min + (y_max - y_min) * step / y_ticks
-        parts.append(
-            f'<text x="{left - 8}" y="{_num(y_at(value) + 4)}" text-anchor="end">'
-            f"{escape(_value(value))}</text>"
-        )
-    every = max(1, -(-count // MAX_X_LABELS))
-    for index, label in enumerate(labels):
-        if index % every and index != count - 1:
-            continue
-        parts.append(
-            f'<text x="{_num(x_at(index))}" y="{top + plot_h + 18}" text-anchor="middle">'
-            f"{escape(label)}</text>"
-        )
-    parts.append(
-        f'<text x="{_num(left + plot_w / 2)}" y="{height - 12}" text-anchor="middle">'
-        f"{escape(x_label)}</text>"
-    )
-    parts.append(
-        f'<text x="14" y="{_num(top + plot_h / 2)}" text-anchor="middle" '
-        f'transform="rotate(-90 14 {_num(top + plot_h / 2)})">{escape(y_label)}</text>'
-    )
-    parts.append("</g>")
-    parts.append(
-        f'<line class="chart-axis-line" x1="{left}" y1="{top + plot_h}" x2="{left + plot_w}" '
-        f'y2="{top + plot_h}" stroke="#333" stroke-width="1"/>'
-    )
+    parts = _frame(
+        ident=ident, title=title, description=description, labels=labels, x_label=x_label,
+        y_label=y_label, y_min=y_min, y_max=y_max, y_ticks=y_ticks, width=width, height=height,
+        box=(left, top, plot_w, plot_h), x_at=x_at, y_at=y_at,
+    )  # fmt: skip
     for number, (name, values) in enumerate(series):
         style = _SERIES_STYLES[number % len(_SERIES_STYLES)]
         dash = f' stroke-dasharray="{style["dash"]}"' if style["dash"] else ""
