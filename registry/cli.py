@@ -17,7 +17,16 @@ from flask_migrate import upgrade
 
 from registry.extensions import db
 from registry.search.engine import get_engine
-from registry.services import accounts, audit, demo, demo_market, grades, providers, seeding
+from registry.services import (
+    accounts,
+    audit,
+    demo,
+    demo_market,
+    grades,
+    providers,
+    roadmaps,
+    seeding,
+)
 from registry.services.errors import RegistryError
 
 
@@ -49,6 +58,7 @@ def seed(with_demo: bool) -> None:
     """Load the real catalogue from seeds/ (idempotent); with --demo also demo accounts."""
     try:
         report = seeding.seed_catalogue(Path(current_app.config["SEEDS_DIR"]))
+        templates = roadmaps.seed_templates(Path(current_app.config["SEEDS_DIR"]))
         created = demo.seed_demo_accounts() if with_demo else []
         marketplace = demo_market.seed_demo_market() if with_demo else None
     except RegistryError as error:
@@ -59,6 +69,7 @@ def seed(with_demo: bool) -> None:
         click.echo(
             f"{kind}: 新增 {counts['created']},更新 {counts['updated']},未变 {counts['unchanged']}"
         )
+    click.echo(f"roadmap_templates: 新增 {templates['created']},未变 {templates['unchanged']}")
     if marketplace and any(marketplace.values()):
         click.echo(
             f"示例市场数据:中介机构 {marketplace['providers']} 家,项目 {marketplace['projects']} 个,"
@@ -210,11 +221,21 @@ def _recompute_grades(today: date) -> str:
     return f"重新计算 {count} 家机构,等级或得分有变化 {len(changes)} 家"
 
 
+def _check_roadmaps(today: date) -> str:
+    """Re-plan every project; due-date warnings and overdue notices become notifications."""
+    counts = roadmaps.check_deadlines(today, current_app.config["DEADLINE_WARNING_DAYS"])
+    return (
+        f"{counts['projects']} 个项目,新增到期预警 {counts['warning']} 条、"
+        f"超时通报 {counts['overdue']} 条"
+    )
+
+
 # Each deadline check takes today's date and returns one line of Chinese for the cron log; each
 # must be idempotent (a second run on the same day records nothing new). Add checks here.
 DEADLINE_CHECKS: list[tuple[str, Callable[[date], str]]] = [
     ("资质有效期", _check_qualifications),
     ("信用等级", _recompute_grades),
+    ("项目路线图", _check_roadmaps),
 ]
 
 

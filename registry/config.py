@@ -51,6 +51,8 @@ DEFAULTS: dict[str, object] = {
     "CREDIT_OBJECTION_DAYS": 5,  # the provider may object (异议) until this many days after
     "CREDIT_ANSWER_DAYS": 10,  # the regulator answers an objection within this many days
     "CREDIT_EXPORT_MAX_ROWS": 10000,  # rows of one CSV / XLSX export of the notice board
+    # Roadmaps: a due-date warning (到期预警) this many working days before a step's planned finish.
+    "DEADLINE_WARNING_DAYS": 3,
     # Periodic evaluation (定期考评): criteria and weights per department code; "default" for the
     # rest. Weights of one list sum to 1. A period keeps the criteria it was opened with.
     "EVALUATION_CRITERIA": {
@@ -109,6 +111,7 @@ _TYPED = {
     "CREDIT_OBJECTION_DAYS",
     "CREDIT_ANSWER_DAYS",
     "CREDIT_EXPORT_MAX_ROWS",
+    "DEADLINE_WARNING_DAYS",
     "EVALUATION_CRITERIA",
     "EVALUATION_UPLOAD_MAX_ROWS",
     "CREDIT_WEIGHTS",

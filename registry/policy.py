@@ -26,6 +26,14 @@ PERMISSIONS: dict[str, frozenset[Role]] = {
     "projects.own": frozenset({Role.ENTERPRISE}),  # own projects, selection requests, ratings
     "projects.staff": frozenset({Role.STAFF, Role.ADMIN}),
     "ratings.moderate": frozenset({Role.ADMIN}),
+    # Roadmaps: the owning enterprise, staff and admins (which project is whose: services.roadmaps).
+    "roadmaps.view": frozenset(
+        {Role.ENTERPRISE, Role.STAFF, Role.ADMIN}
+    ),  # roadmap, checklist, API
+    "roadmaps.progress": frozenset({Role.ENTERPRISE, Role.STAFF, Role.ADMIN}),  # progress, options
+    "roadmaps.templates": frozenset({Role.ADMIN}),  # edit the category templates
+    "deadlines.dashboard": frozenset({Role.STAFF, Role.ADMIN}),  # warnings across projects
+    "notifications.read": frozenset({Role.ENTERPRISE, Role.STAFF, Role.ADMIN}),
     # Evaluations and credit (department scoping — a regulator acts only for ITS department — is
     # checked in services).
     "evaluations.enter": frozenset({Role.REGULATOR}),  # periods, scores (forms, CSV/XLSX), publish

@@ -15,7 +15,7 @@ import sqlalchemy as sa
 from registry import create_app
 from registry.config import PROJECT_ROOT
 from registry.extensions import db
-from registry.services import accounts, seeding
+from registry.services import accounts, roadmaps, seeding
 
 PG_URL = os.environ.get("REGISTRY_TEST_DATABASE_URL")
 BACKENDS = ["sqlite"] + (["postgresql"] if PG_URL else [])
@@ -87,9 +87,10 @@ def empty_app(database_url, tmp_path, app_config):
 
 @pytest.fixture
 def app(empty_app):
-    """An app with the real catalogue seeded."""
+    """An app with the real catalogue and the roadmap templates seeded."""
     with empty_app.app_context():
         seeding.seed_catalogue(Path(empty_app.config["SEEDS_DIR"]))
+        roadmaps.seed_templates(Path(empty_app.config["SEEDS_DIR"]))
         db.session.commit()
     return empty_app
 

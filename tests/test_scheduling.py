@@ -107,3 +107,19 @@ def test_scheduling_past_the_known_calendar_is_an_error_not_a_guess():
     with pytest.raises(CalendarRangeError) as raised:
         plan([Step("a", "甲", 10, W)], date(2026, 12, 24))
     assert "尚未纳入" in raised.value.message
+
+
+def test_scheduling_partial_plan_dates_what_the_calendar_covers_and_lists_the_rest():
+    steps = [
+        Step("a", "甲", 5, W),
+        Step("b", "乙", 30, W, ("a",)),
+        Step("c", "丙", 3, W, ("b",)),
+        Step("d", "丁", 2, W),
+    ]
+    schedule = plan(steps, date(2026, 12, 1), partial=True)
+    assert schedule.steps["a"].finish == date(2026, 12, 8)
+    assert schedule.steps["d"].finish == date(2026, 12, 3)
+    assert schedule.unscheduled == ["b", "c"]
+    assert not schedule.complete
+    assert "尚未纳入" in schedule.error
+    assert schedule.critical_path == []

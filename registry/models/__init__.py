@@ -42,9 +42,27 @@ from registry.models.providers import (
     Qualification,
     Upload,
 )
+from registry.models.roadmap import (
+    DeadlineState,
+    Notification,
+    NotificationRead,
+    RoadmapStep,
+    RoadmapTemplate,
+    StepKind,
+    StepStatus,
+    TemplateStep,
+)
 from registry.models.search import SearchDocument, SearchOutbox
 
 __all__ = [
+    "DeadlineState",
+    "Notification",
+    "NotificationRead",
+    "RoadmapStep",
+    "RoadmapTemplate",
+    "StepKind",
+    "StepStatus",
+    "TemplateStep",
     "RATING_PARTS",
     "REGIONS",
     "Award",

@@ -60,10 +60,19 @@ class Project(db.Model):
     description: Mapped[str | None] = mapped_column(Text)
     enterprise_id: Mapped[int] = mapped_column(ForeignKey("enterprises.id"))
     created_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    # The 帮办管家 (concierge) and 审批专家 (expert): staff accounts serving the project.
+    concierge_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    expert_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
     is_demo: Mapped[bool] = mapped_column(Boolean, default=False)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
 
     enterprise: Mapped[Enterprise] = relationship(back_populates="projects")
+    concierge = relationship("User", foreign_keys=[concierge_id])
+    expert = relationship("User", foreign_keys=[expert_id])
+    steps = relationship(
+        "RoadmapStep", back_populates="project", order_by="RoadmapStep.sequence",
+        cascade="all, delete-orphan",
+    )  # fmt: skip
 
     @property
     def category_enum(self) -> ProjectCategory:

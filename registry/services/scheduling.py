@@ -20,7 +20,7 @@ from dataclasses import dataclass, field
 from datetime import date, timedelta
 
 from registry.models.catalogue import TimeUnit
-from registry.services.workdays import add_working_days, is_workday
+from registry.services.workdays import CalendarRangeError, add_working_days, is_workday
 
 
 @dataclass(frozen=True)
@@ -60,6 +60,14 @@ class Schedule:
     finish: date
     target_days: int | None = None
     critical_path: list[str] = field(default_factory=list)
+    # Steps that could not be dated because the calendar ends first (partial plans only), and why.
+    unscheduled: list[str] = field(default_factory=list)
+    error: str | None = None
+
+    @property
+    def complete(self) -> bool:
+        """Every step has dates."""
+        return not self.unscheduled
 
     @property
     def total_days(self) -> int:
@@ -129,37 +137,68 @@ def plan(
     skip: Iterable[str] = (),
     self_prepared: Iterable[str] = (),
     actual: Mapping[str, tuple[date | None, date | None]] | None = None,
+    partial: bool = False,
 ) -> Schedule:
-    """Schedule the steps from the land-contract date `start`."""
+    """Schedule the steps from the land-contract date `start`.
+
+    With `partial`, a step whose dates fall past the calendar's known years (and every step after
+    it) is listed in `Schedule.unscheduled` with the calendar's message instead of raising; the
+    finish and the critical path are then those of the dated steps only.
+    """
     by_key = {s.key: s for s in steps}
     skipped, prepared, actual = set(skip), set(self_prepared), dict(actual or {})
     planned: dict[str, PlannedStep] = {}
+    unscheduled: list[str] = []
+    error: str | None = None
     for key in _order(by_key):
         step = by_key[key]
-        ready = max((planned[b].finish for b in step.depends_on), default=start)
-        duration = 0 if key in skipped else step.duration
-        if key in prepared and step.self_prepare_duration is not None and key not in skipped:
-            duration = min(duration, step.self_prepare_duration)
-        begin, end = _start(ready, duration, step.unit), _finish(ready, duration, step.unit)
-        actual_start, actual_finish = actual.get(key, (None, None))
-        if actual_start is not None:
-            begin = actual_start
-            end = _finish_from_start(actual_start, duration, step.unit)
-        if actual_finish is not None:
-            end = actual_finish
-        planned[key] = PlannedStep(key, ready, begin, end, duration, step.unit, key in skipped)
+        if any(b in unscheduled for b in step.depends_on):
+            unscheduled.append(key)
+            continue
+        try:
+            planned[key] = _plan_step(step, start, planned, skipped, prepared, actual)
+        except CalendarRangeError as failure:
+            if not partial:
+                raise
+            unscheduled.append(key)
+            error = failure.message
+    by_key_dated = {k: v for k, v in by_key.items() if k in planned}
     finish = max((p.finish for p in planned.values()), default=start)
-    successors: dict[str, list[str]] = {k: [] for k in by_key}
-    for step in by_key.values():
+    successors: dict[str, list[str]] = {k: [] for k in by_key_dated}
+    for step in by_key_dated.values():
         for before in step.depends_on:
             successors[before].append(step.key)
-    path = _critical_path(planned, by_key, finish)
+    path = _critical_path(planned, by_key_dated, finish) if not unscheduled else []
     for key, item in planned.items():
         limit = min((planned[s].ready for s in successors[key]), default=finish)
         planned[key] = PlannedStep(
             **{**item.__dict__, "critical": key in path, "slack_days": (limit - item.finish).days}
         )
-    return Schedule(start, planned, finish, target_days, path)
+    return Schedule(start, planned, finish, target_days, path, unscheduled, error)
+
+
+def _plan_step(
+    step: Step,
+    start: date,
+    planned: Mapping[str, PlannedStep],
+    skipped: set[str],
+    prepared: set[str],
+    actual: Mapping[str, tuple[date | None, date | None]],
+) -> PlannedStep:
+    """One step's dates once its predecessors are planned."""
+    key = step.key
+    ready = max((planned[b].finish for b in step.depends_on), default=start)
+    duration = 0 if key in skipped else step.duration
+    if key in prepared and step.self_prepare_duration is not None and key not in skipped:
+        duration = min(duration, step.self_prepare_duration)
+    begin, end = _start(ready, duration, step.unit), _finish(ready, duration, step.unit)
+    actual_start, actual_finish = actual.get(key, (None, None))
+    if actual_start is not None:
+        begin = actual_start
+        end = _finish_from_start(actual_start, duration, step.unit)
+    if actual_finish is not None:
+        end = actual_finish
+    return PlannedStep(key, ready, begin, end, duration, step.unit, key in skipped)
 
 
 def _critical_path(

@@ -28,18 +28,20 @@ def install(app: Flask) -> None:
         auth,
         catalogue,
         credit,
+        deadlines,
         engagements,
         evaluations,
         grades,
         market,
         providers,
         public,
+        roadmaps,
         search,
     )
 
     for module in (
-        public, catalogue, providers, engagements, market, evaluations, credit, grades, search,
-        auth, admin, api,
+        public, catalogue, providers, engagements, market, roadmaps, deadlines, evaluations,
+        credit, grades, search, auth, admin, api,
     ):  # fmt: skip
         app.register_blueprint(module.bp)
     app.before_request(_guard)

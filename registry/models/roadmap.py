@@ -1,0 +1,178 @@
+"""Roadmaps ("一张图"): templates of approval steps per project category, each project's own copy
+of those steps with progress, and the deadline notifications raised on them."""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+from enum import StrEnum
+
+from sqlalchemy import JSON, Boolean, Date, ForeignKey, Integer, String, Text, UniqueConstraint
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from registry.extensions import db
+from registry.models.catalogue import ApprovalItem, ServiceItem
+from registry.models.types import UTCDateTime, utcnow
+
+
+class StepKind(StrEnum):
+    """An approval handled by a department, or an intermediary service that prepares for one."""
+
+    APPROVAL = "审批事项"
+    SERVICE = "中介服务"
+
+
+class StepStatus(StrEnum):
+    """Where a project's step stands."""
+
+    PENDING = "未开始"
+    STARTED = "办理中"
+    SUBMITTED = "已提交"
+    DONE = "已完成"
+    NOT_APPLICABLE = "不适用"
+
+    @property
+    def is_closed(self) -> bool:
+        """No deadline applies any more."""
+        return self in (StepStatus.DONE, StepStatus.NOT_APPLICABLE)
+
+
+class DeadlineState(StrEnum):
+    """A step's position against its planned finish."""
+
+    ON_TRACK = ""
+    WARNING = "到期预警"
+    OVERDUE = "超时"
+
+
+STAGE_NAMES = {
+    "1": "第一阶段 立项用地规划许可",
+    "2": "第二阶段 工程建设许可",
+    "3": "第三阶段 施工许可",
+}
+
+
+class StepFields:
+    """Columns a template step and a project's step share."""
+
+    key: Mapped[str] = mapped_column(String(16))
+    name: Mapped[str] = mapped_column(String(200))
+    kind: Mapped[str] = mapped_column(String(8))
+    stage: Mapped[str] = mapped_column(String(4))
+    sequence: Mapped[int] = mapped_column(Integer, default=0)
+    duration: Mapped[int] = mapped_column(Integer)
+    unit: Mapped[str] = mapped_column(String(8))
+    # Where the duration comes from (statute, secondary source or planning assumption) with its tag.
+    duration_source: Mapped[str | None] = mapped_column(Text)
+    depends_on: Mapped[list] = mapped_column(JSON, default=list)
+    # Codes of the intermediary service items the step needs (a service step lists its own).
+    services: Mapped[list] = mapped_column(JSON, default=list)
+    # Applies only in the conditions of `applies_when`: a project's copy starts as 不适用.
+    conditional: Mapped[bool] = mapped_column(Boolean, default=False)
+    self_prepare_duration: Mapped[int | None] = mapped_column(Integer)
+    regional_assessment: Mapped[bool] = mapped_column(Boolean, default=False)
+    applies_when: Mapped[str | None] = mapped_column(Text)
+    note: Mapped[str | None] = mapped_column(Text)
+
+
+class RoadmapTemplate(db.Model):
+    """The standard roadmap of one project category; admins edit it, projects copy it."""
+
+    __tablename__ = "roadmap_templates"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    category: Mapped[str] = mapped_column(String(16), unique=True)
+    name: Mapped[str] = mapped_column(String(100))
+    simplifications: Mapped[str | None] = mapped_column(Text)
+    source_note: Mapped[str | None] = mapped_column(Text)
+    version: Mapped[int] = mapped_column(Integer, default=1)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow)
+
+    steps: Mapped[list[TemplateStep]] = relationship(
+        back_populates="template", order_by="TemplateStep.sequence", cascade="all, delete-orphan"
+    )
+
+    __mapper_args__ = {"version_id_col": version}
+
+
+class TemplateStep(StepFields, db.Model):
+    """One step of a template."""
+
+    __tablename__ = "template_steps"
+    __table_args__ = (UniqueConstraint("template_id", "key"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    template_id: Mapped[int] = mapped_column(ForeignKey("roadmap_templates.id"))
+    approval_item_id: Mapped[int | None] = mapped_column(ForeignKey("approval_items.id"))
+    service_item_id: Mapped[int | None] = mapped_column(ForeignKey("service_items.id"))
+
+    template: Mapped[RoadmapTemplate] = relationship(back_populates="steps")
+    approval_item: Mapped[ApprovalItem | None] = relationship()
+    service_item: Mapped[ServiceItem | None] = relationship()
+
+
+class RoadmapStep(StepFields, db.Model):
+    """A project's copy of a template step, with the options chosen and the progress made."""
+
+    __tablename__ = "roadmap_steps"
+    __table_args__ = (UniqueConstraint("project_id", "key"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    project_id: Mapped[int] = mapped_column(ForeignKey("projects.id"))
+    approval_item_id: Mapped[int | None] = mapped_column(ForeignKey("approval_items.id"))
+    service_item_id: Mapped[int | None] = mapped_column(ForeignKey("service_items.id"))
+    covered_by_regional: Mapped[bool] = mapped_column(Boolean, default=False)
+    self_prepared: Mapped[bool] = mapped_column(Boolean, default=False)
+    status: Mapped[str] = mapped_column(String(8), default=StepStatus.PENDING.value)
+    started_on: Mapped[date | None] = mapped_column(Date)
+    submitted_on: Mapped[date | None] = mapped_column(Date)
+    finished_on: Mapped[date | None] = mapped_column(Date)
+    # The plan as last computed (kept so the dashboard and the deadline check can query it).
+    planned_start: Mapped[date | None] = mapped_column(Date)
+    planned_finish: Mapped[date | None] = mapped_column(Date)
+    version: Mapped[int] = mapped_column(Integer, default=1)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow)
+
+    project = relationship("Project", back_populates="steps")
+    approval_item: Mapped[ApprovalItem | None] = relationship()
+    service_item: Mapped[ServiceItem | None] = relationship()
+
+    __mapper_args__ = {"version_id_col": version}
+
+    @property
+    def status_enum(self) -> StepStatus:
+        """The status as an enum member."""
+        return StepStatus(self.status)
+
+    @property
+    def skipped(self) -> bool:
+        """Takes no time: covered by the regional assessment or not applicable."""
+        return self.covered_by_regional or self.status == StepStatus.NOT_APPLICABLE.value
+
+
+class Notification(db.Model):
+    """A due-date warning or overdue notice on a project's step. One per step, kind and planned
+    finish: running the deadline check again creates nothing new; a re-planned finish may."""
+
+    __tablename__ = "notifications"
+    __table_args__ = (UniqueConstraint("step_id", "kind", "due_on"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    project_id: Mapped[int] = mapped_column(ForeignKey("projects.id"), index=True)
+    step_id: Mapped[int] = mapped_column(ForeignKey("roadmap_steps.id"))
+    kind: Mapped[str] = mapped_column(String(8))
+    due_on: Mapped[date] = mapped_column(Date)
+    message: Mapped[str] = mapped_column(Text)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+    project = relationship("Project")
+    step: Mapped[RoadmapStep] = relationship()
+
+
+class NotificationRead(db.Model):
+    """That a user has read a notification."""
+
+    __tablename__ = "notification_reads"
+
+    notification_id: Mapped[int] = mapped_column(ForeignKey("notifications.id"), primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id"), primary_key=True)
+    read_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)

@@ -1,0 +1,716 @@
+"""Project roadmaps ("一张图"): templates per category, each project's copy of its steps, the
+plan over China's working-day calendar, progress entry, deadline states and notifications.
+
+Services flush and log; the caller commits. Who may see a project is `market.can_see_project`
+(the owning enterprise's accounts, staff and admins): another project is simply not found.
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from dataclasses import dataclass, field
+from datetime import date
+from pathlib import Path
+from typing import Any
+
+import yaml
+from sqlalchemy import select
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm.exc import StaleDataError
+
+from registry.extensions import db
+from registry.models.accounts import Role, User
+from registry.models.catalogue import ApprovalItem, ServiceItem, TimeUnit
+from registry.models.projects import Project, ProjectCategory
+from registry.models.roadmap import (
+    STAGE_NAMES,
+    DeadlineState,
+    Notification,
+    NotificationRead,
+    RoadmapStep,
+    RoadmapTemplate,
+    StepKind,
+    StepStatus,
+    TemplateStep,
+)
+from registry.models.types import utcnow
+from registry.services import market
+from registry.services.audit import record, snapshot
+from registry.services.errors import Forbidden, NotFound, RegistryError
+from registry.services.scheduling import CycleError, Schedule, Step, plan
+from registry.services.workdays import CalendarRangeError, working_days_between
+
+STEP_FIELDS = (
+    "key", "name", "kind", "stage", "sequence", "duration", "unit", "duration_source",
+    "depends_on", "services", "conditional", "self_prepare_duration", "regional_assessment",
+    "applies_when", "note",
+)  # fmt: skip
+MAX_DURATION = 730
+
+
+# --------------------------------------------------------------------------- templates
+
+
+def _kind_of(key: str) -> str:
+    return StepKind.SERVICE.value if key.startswith("ZJ-") else StepKind.APPROVAL.value
+
+
+def _catalogue_link(key: str) -> dict[str, Any]:
+    """The approval or service item a step key names (SP-xx / ZJ-xx), if the catalogue has it."""
+    model = ServiceItem if key.startswith("ZJ-") else ApprovalItem
+    item = db.session.scalar(select(model).where(model.code == key))
+    if item is None:
+        return {"approval_item": None, "service_item": None}
+    if model is ServiceItem:
+        return {"approval_item": None, "service_item": item}
+    return {"approval_item": item, "service_item": None}
+
+
+def _check_steps(rows: list[dict[str, Any]]) -> None:
+    """Durations, units, known service codes and an acyclic dependency graph."""
+    keys = [row["key"] for row in rows]
+    repeated = sorted(k for k, n in Counter(keys).items() if n > 1)
+    if repeated:
+        raise RegistryError("key", f"步骤编号重复:{', '.join(repeated)}")
+    known = set(db.session.scalars(select(ServiceItem.code)))
+    for row in rows:
+        if not isinstance(row.get("duration"), int) or not 0 <= row["duration"] <= MAX_DURATION:
+            raise RegistryError("duration", f"步骤 {row['key']} 的时长须为 0–{MAX_DURATION} 的整数")
+        if row.get("unit") not in (TimeUnit.DAY.value, TimeUnit.WORKING_DAY.value):
+            raise RegistryError("unit", f"步骤 {row['key']} 的时长单位须为“日”或“工作日”")
+        prepared = row.get("self_prepare_duration")
+        if prepared is not None and not (
+            isinstance(prepared, int) and 0 <= prepared <= row["duration"]
+        ):
+            raise RegistryError(
+                "self_prepare_duration", f"步骤 {row['key']} 的自行编制时长须为不超过原时长的整数"
+            )
+        unknown = sorted(set(row.get("services") or []) - known)
+        if unknown:
+            raise RegistryError(
+                "services", f"步骤 {row['key']} 引用的中介服务不存在:{', '.join(unknown)}"
+            )
+    try:
+        plan(
+            [
+                Step(r["key"], r["key"], 0, TimeUnit.DAY.value, tuple(r.get("depends_on") or ()))
+                for r in rows
+            ],
+            date(2000, 1, 1),
+        )
+    except (CycleError, ValueError) as error:
+        raise RegistryError("depends_on", str(error)) from None
+
+
+def _template_row(raw: dict[str, Any], sequence: int) -> dict[str, Any]:
+    key = str(raw["key"]).strip()
+    link = _catalogue_link(key)
+    item = link["approval_item"] or link["service_item"]
+    row = {
+        "key": key,
+        "name": raw.get("name") or (item.name if item else key),
+        "kind": _kind_of(key),
+        "stage": str(raw.get("stage") or "1"),
+        "sequence": sequence,
+        "duration": raw.get("duration"),
+        "unit": raw.get("unit"),
+        "duration_source": raw.get("duration_source"),
+        "depends_on": [str(k) for k in raw.get("depends_on") or []],
+        "services": [str(c) for c in raw.get("services") or []],
+        "conditional": bool(raw.get("conditional")),
+        "self_prepare_duration": raw.get("self_prepare_duration"),
+        "regional_assessment": bool(raw.get("regional_assessment")),
+        "applies_when": raw.get("applies_when"),
+        "note": raw.get("note"),
+    }
+    return row | link
+
+
+def seed_templates(seeds_dir: Path) -> dict[str, int]:
+    """Create each category's template from seeds/roadmaps/templates.yaml. A template that exists
+    is left alone: after the first seed it belongs to the admins who edit it."""
+    path = Path(seeds_dir) / "roadmaps" / "templates.yaml"
+    try:
+        data = yaml.safe_load(path.read_text(encoding="utf-8"))
+    except (OSError, yaml.YAMLError) as error:
+        raise RegistryError(None, f"无法读取路线图模板 {path.name}:{error}") from None
+    counts = {"created": 0, "unchanged": 0}
+    for entry in data:
+        category = ProjectCategory(entry["category"]).value
+        if db.session.scalar(
+            select(RoadmapTemplate.id).where(RoadmapTemplate.category == category)
+        ):
+            counts["unchanged"] += 1
+            continue
+        rows = [_template_row(raw, n) for n, raw in enumerate(entry["steps"], start=1)]
+        _check_steps(rows)
+        template = RoadmapTemplate(
+            category=category, name=entry["name"], simplifications=entry.get("simplifications"),
+            source_note=entry.get("source_note"), steps=[TemplateStep(**row) for row in rows],
+        )  # fmt: skip
+        db.session.add(template)
+        db.session.flush()
+        record("roadmap_template.create", actor="system:seed", object_type="roadmap_template",
+               object_id=category, after=template_snapshot(template))  # fmt: skip
+        counts["created"] += 1
+    return counts
+
+
+def template_snapshot(template: RoadmapTemplate) -> dict[str, Any]:
+    """The template and its steps as plain data (audit log, API)."""
+    return {
+        "category": template.category,
+        "name": template.name,
+        "simplifications": template.simplifications,
+        "steps": [{f: getattr(s, f) for f in STEP_FIELDS} for s in template.steps],
+    }
+
+
+def list_templates() -> list[RoadmapTemplate]:
+    """All templates, in category order."""
+    order = [c.value for c in ProjectCategory]
+    templates = db.session.scalars(select(RoadmapTemplate)).all()
+    return sorted(templates, key=lambda t: order.index(t.category))
+
+
+def get_template(category: str) -> RoadmapTemplate:
+    """The template of a category."""
+    template = db.session.scalar(
+        select(RoadmapTemplate).where(RoadmapTemplate.category == category)
+    )
+    if template is None:
+        raise NotFound("该项目类别尚无路线图模板")
+    return template
+
+
+def save_template_step(actor: User, category: str, key: str | None, values: dict[str, Any], *,
+                       version: int | None = None) -> TemplateStep:  # fmt: skip
+    """Add a step (key None: values carry the new key) or change one; the whole template is
+    re-checked (durations, units, services, no dependency loop). Projects keep their own copy."""
+    template = get_template(category)
+    if version is not None and version != template.version:
+        raise RegistryError(None, "模板已被他人修改,请刷新后重试")
+    before = template_snapshot(template)
+    if key is None:
+        new_key = str(values.get("key") or "").strip().upper()
+        if not new_key or len(new_key) > 16:
+            raise RegistryError("key", "请填写步骤编号(如 SP-05 或 ZJ-03,不超过 16 个字符)")
+        step = TemplateStep(
+            key=new_key, sequence=len(template.steps) + 1, **_catalogue_link(new_key)
+        )
+        step.kind = _kind_of(new_key)
+        template.steps.append(step)
+    else:
+        step = next((s for s in template.steps if s.key == key), None)
+        if step is None:
+            raise NotFound("模板中没有该步骤")
+    for name in ("name", "stage", "duration", "unit", "duration_source", "depends_on", "services",
+                 "conditional", "self_prepare_duration", "regional_assessment", "applies_when",
+                 "note"):  # fmt: skip
+        if name in values:
+            setattr(step, name, values[name])
+    if not step.name:
+        raise RegistryError("name", "请填写步骤名称")
+    rows = [{f: getattr(s, f) for f in STEP_FIELDS} for s in template.steps]
+    _check_steps(rows)
+    template.updated_at = utcnow()
+    try:
+        db.session.flush()
+    except StaleDataError:
+        raise RegistryError(None, "模板已被他人修改,请刷新后重试") from None
+    record("roadmap_template.update", actor=actor, object_type="roadmap_template",
+           object_id=category, before=before, after=template_snapshot(template))  # fmt: skip
+    return step
+
+
+def remove_template_step(actor: User, category: str, key: str) -> None:
+    """Remove a step no other step depends on."""
+    template = get_template(category)
+    step = next((s for s in template.steps if s.key == key), None)
+    if step is None:
+        raise NotFound("模板中没有该步骤")
+    users = [s.key for s in template.steps if key in (s.depends_on or [])]
+    if users:
+        raise RegistryError(None, f"步骤 {key} 仍是 {', '.join(users)} 的前置步骤,请先修改它们")
+    before = template_snapshot(template)
+    template.steps.remove(step)
+    template.updated_at = utcnow()
+    db.session.flush()
+    record("roadmap_template.update", actor=actor, object_type="roadmap_template",
+           object_id=category, before=before, after=template_snapshot(template))  # fmt: skip
+
+
+# --------------------------------------------------------------------------- project roadmaps
+
+
+def create_roadmap(project: Project, actor: User | str | None = None) -> list[RoadmapStep]:
+    """Copy the category's template into the project; conditional steps start as 不适用."""
+    if project.steps:
+        return project.steps
+    template = get_template(project.category)
+    for step in template.steps:
+        project.steps.append(RoadmapStep(
+            **{f: getattr(step, f) for f in STEP_FIELDS},
+            approval_item_id=step.approval_item_id, service_item_id=step.service_item_id,
+            status=(StepStatus.NOT_APPLICABLE if step.conditional else StepStatus.PENDING).value,
+        ))  # fmt: skip
+    db.session.flush()
+    replan(project)
+    record("roadmap.create", actor=actor, object_type="project", object_id=project.code,
+           after={"template": template.category, "steps": [s.key for s in project.steps]})  # fmt: skip
+    return project.steps
+
+
+def schedule_of(project: Project) -> Schedule | None:
+    """The plan from the land-contract date with the project's options and actual dates; dates
+    past the calendar's known years are left out (Schedule.unscheduled), never guessed. None
+    without a land-contract date."""
+    if project.land_contract_date is None:
+        return None
+    steps = [
+        Step(s.key, s.name, s.duration, s.unit, tuple(s.depends_on or ()), s.self_prepare_duration)
+        for s in project.steps
+    ]
+    return plan(
+        steps,
+        project.land_contract_date,
+        target_days=ProjectCategory(project.category).target_days,
+        skip=[s.key for s in project.steps if s.skipped],
+        self_prepared=[s.key for s in project.steps if s.self_prepared],
+        actual={s.key: (s.started_on, s.finished_on) for s in project.steps},
+        partial=True,
+    )
+
+
+def replan(project: Project) -> Schedule | None:
+    """Recompute the plan and store each step's planned dates (the deadline check reads them)."""
+    schedule = schedule_of(project)
+    for step in project.steps:
+        planned = schedule.steps.get(step.key) if schedule else None
+        start = planned.start if planned and not planned.skipped else None
+        finish = planned.finish if planned and not planned.skipped else None
+        if (step.planned_start, step.planned_finish) != (start, finish):
+            step.planned_start, step.planned_finish = start, finish
+    db.session.flush()
+    return schedule
+
+
+def deadline_state(step: RoadmapStep, today: date, lead: int) -> DeadlineState:
+    """Overdue after the planned finish; a warning from `lead` working days before it."""
+    if step.status_enum.is_closed or step.skipped or step.planned_finish is None:
+        return DeadlineState.ON_TRACK
+    if today > step.planned_finish:
+        return DeadlineState.OVERDUE
+    try:
+        left = working_days_between(today, step.planned_finish)
+    except CalendarRangeError:
+        left = (step.planned_finish - today).days
+    return DeadlineState.WARNING if left <= lead else DeadlineState.ON_TRACK
+
+
+@dataclass
+class RoadmapRow:
+    """One step as the roadmap page, the checklist and the API show it."""
+
+    step: RoadmapStep
+    stage_name: str
+    ready: date | None
+    start: date | None
+    finish: date | None
+    critical: bool
+    slack_days: int | None
+    state: DeadlineState
+    services: list[ServiceItem]
+    department: Any
+
+
+@dataclass
+class Roadmap:
+    """A project's roadmap: rows in stage order and the totals against the target."""
+
+    project: Project
+    schedule: Schedule | None
+    rows: list[RoadmapRow] = field(default_factory=list)
+    today: date | None = None
+
+    @property
+    def target_days(self) -> int:
+        """The category's target in days."""
+        return ProjectCategory(self.project.category).target_days
+
+    @property
+    def total_days(self) -> int | None:
+        """Calendar days from the land contract to the last planned finish (complete plans)."""
+        if self.schedule is None or not self.schedule.complete:
+            return None
+        return self.schedule.total_days
+
+    @property
+    def margin_days(self) -> int | None:
+        """Target minus total: slack when positive, overrun when negative."""
+        return None if self.total_days is None else self.target_days - self.total_days
+
+    @property
+    def counts(self) -> Counter:
+        """How many open steps are in warning and overdue."""
+        return Counter(row.state for row in self.rows)
+
+
+def roadmap(project: Project, *, today: date | None = None, lead: int = 3) -> Roadmap:
+    """The project's roadmap as of `today`."""
+    today = today or market.today()
+    schedule = schedule_of(project)
+    codes = {code for step in project.steps for code in step.services or []}
+    services = {
+        s.code: s for s in db.session.scalars(select(ServiceItem).where(ServiceItem.code.in_(codes)))
+    } if codes else {}  # fmt: skip
+    result = Roadmap(project, schedule, today=today)
+    ordered = sorted(project.steps, key=lambda s: (s.stage, s.sequence))
+    for step in ordered:
+        planned = schedule.steps.get(step.key) if schedule else None
+        item = step.approval_item or step.service_item
+        result.rows.append(RoadmapRow(
+            step=step,
+            stage_name=STAGE_NAMES.get(step.stage, f"第{step.stage}阶段"),
+            ready=planned.ready if planned else None,
+            start=planned.start if planned and not planned.skipped else None,
+            finish=planned.finish if planned and not planned.skipped else None,
+            critical=bool(planned and planned.critical),
+            slack_days=planned.slack_days if planned else None,
+            state=deadline_state(step, today, lead),
+            services=[services[c] for c in step.services or [] if c in services],
+            department=item.department if item else None,
+        ))  # fmt: skip
+    return result
+
+
+def get_roadmap_for(user: User, code: str) -> Project:
+    """A project whose roadmap the user may see (another's project is simply not found)."""
+    return market.get_project_for(user, code)
+
+
+def _step(project: Project, key: str) -> RoadmapStep:
+    step = next((s for s in project.steps if s.key == key), None)
+    if step is None:
+        raise NotFound("该项目没有这个步骤")
+    return step
+
+
+def record_progress(user: User, code: str, key: str, *, status: str,
+                    started_on: date | None = None, submitted_on: date | None = None,
+                    finished_on: date | None = None, version: int | None = None,
+                    today: date | None = None) -> RoadmapStep:  # fmt: skip
+    """Enter a step's progress (办理中 / 已提交 / 已完成 with dates) and re-plan from it."""
+    project = market.get_project_for(user, code)
+    step = _step(project, key)
+    today = today or market.today()
+    if version is not None and version != step.version:
+        raise RegistryError(None, "该步骤已被他人更新,请刷新后重试")
+    try:
+        new = StepStatus(status)
+    except ValueError:
+        raise RegistryError("status", "请选择办理状态") from None
+    if new == StepStatus.NOT_APPLICABLE:
+        raise RegistryError("status", "“不适用”请在办理选项中设置")
+    dates = {"started_on": started_on, "submitted_on": submitted_on, "finished_on": finished_on}
+    needed = {StepStatus.STARTED: ("started_on",), StepStatus.SUBMITTED: ("started_on", "submitted_on"),
+              StepStatus.DONE: ("started_on", "finished_on")}.get(new, ())  # fmt: skip
+    labels = {"started_on": "开始日期", "submitted_on": "提交日期", "finished_on": "办结日期"}
+    for name in needed:
+        if dates[name] is None:
+            raise RegistryError(name, f"状态为“{new.value}”时须填写{labels[name]}")
+    for name, value in dates.items():
+        if value is None:
+            continue
+        if value > today:
+            raise RegistryError(name, f"{labels[name]}不能晚于今天")
+        if project.land_contract_date and value < project.land_contract_date:
+            raise RegistryError(name, f"{labels[name]}不能早于土地出让合同签订日")
+    if started_on and submitted_on and submitted_on < started_on:
+        raise RegistryError("submitted_on", "提交日期不能早于开始日期")
+    if started_on and finished_on and finished_on < started_on:
+        raise RegistryError("finished_on", "办结日期不能早于开始日期")
+    if new == StepStatus.PENDING:
+        dates = dict.fromkeys(dates)
+    before = snapshot(step)
+    step.status = new.value
+    step.started_on, step.submitted_on, step.finished_on = (
+        dates["started_on"],
+        dates["submitted_on"],
+        dates["finished_on"] if new == StepStatus.DONE else None,
+    )
+    try:
+        db.session.flush()
+    except StaleDataError:
+        raise RegistryError(None, "该步骤已被他人更新,请刷新后重试") from None
+    replan(project)
+    record("roadmap.progress", actor=user, object_type="project", object_id=f"{code}/{key}",
+           before=before, after=snapshot(step))  # fmt: skip
+    return step
+
+
+def set_options(user: User, code: str, key: str, *, applicable: bool, covered_by_regional: bool,
+                self_prepared: bool, version: int | None = None) -> RoadmapStep:  # fmt: skip
+    """Choose whether a step applies, is covered by the zone's regional assessment (no time), or
+    is prepared by the enterprise itself (shorter); then re-plan."""
+    project = market.get_project_for(user, code)
+    step = _step(project, key)
+    if version is not None and version != step.version:
+        raise RegistryError(None, "该步骤已被他人更新,请刷新后重试")
+    if covered_by_regional and not step.regional_assessment:
+        raise RegistryError("covered_by_regional", "该步骤不在区域评估覆盖范围内")
+    if self_prepared and step.self_prepare_duration is None:
+        raise RegistryError("self_prepared", "该步骤不可由企业自行编制")
+    if not applicable and step.status in (StepStatus.DONE.value, StepStatus.SUBMITTED.value):
+        raise RegistryError("applicable", "已提交或已完成的步骤不能设为不适用")
+    before = snapshot(step)
+    step.covered_by_regional, step.self_prepared = covered_by_regional, self_prepared
+    if not applicable:
+        step.status = StepStatus.NOT_APPLICABLE.value
+        step.started_on = step.submitted_on = step.finished_on = None
+    elif step.status == StepStatus.NOT_APPLICABLE.value:
+        step.status = StepStatus.PENDING.value
+    try:
+        db.session.flush()
+    except StaleDataError:
+        raise RegistryError(None, "该步骤已被他人更新,请刷新后重试") from None
+    replan(project)
+    record("roadmap.options", actor=user, object_type="project", object_id=f"{code}/{key}",
+           before=before, after=snapshot(step))  # fmt: skip
+    return step
+
+
+def assign_staff(actor: User, code: str, *, concierge: User | None, expert: User | None) -> Project:
+    """Name the project's 帮办管家 and 审批专家 (staff accounts)."""
+    if actor.role_enum not in (Role.STAFF, Role.ADMIN):
+        raise Forbidden()
+    project = market.get_project_for(actor, code)
+    for field_name, person in (("concierge", concierge), ("expert", expert)):
+        if person is not None and (person.role_enum != Role.STAFF or not person.is_active):
+            raise RegistryError(field_name, "请选择在岗的政务办工作人员账号")
+    before = {"concierge": project.concierge_id, "expert": project.expert_id}
+    project.concierge, project.expert = concierge, expert
+    db.session.flush()
+    record("project.assign", actor=actor, object_type="project", object_id=code, before=before,
+           after={"concierge": project.concierge_id, "expert": project.expert_id})  # fmt: skip
+    return project
+
+
+# --------------------------------------------------------------------------- deadlines
+
+
+def _message(step: RoadmapStep, kind: DeadlineState) -> str:
+    due = step.planned_finish.isoformat()
+    if kind == DeadlineState.OVERDUE:
+        return f"超时通报:项目 {step.project.code} 的“{step.name}”计划 {due} 办结,现已超时。"
+    return f"到期预警:项目 {step.project.code} 的“{step.name}”计划 {due} 办结,请抓紧办理。"
+
+
+def check_deadlines(today: date, lead: int) -> dict[str, int]:
+    """Re-plan every project and raise a notification for each open step in warning or overdue.
+    Idempotent: one notification per step, kind and planned finish (a unique key), so running
+    it again the same day — or every day — adds nothing until a step's state or plan changes."""
+    counts = {"warning": 0, "overdue": 0, "projects": 0}
+    projects = db.session.scalars(
+        select(Project).where(Project.land_contract_date.is_not(None)).order_by(Project.id)
+    ).all()
+    for project in projects:
+        replan(project)
+        counts["projects"] += 1
+        for step in project.steps:
+            state = deadline_state(step, today, lead)
+            if state == DeadlineState.ON_TRACK:
+                continue
+            exists = db.session.scalar(select(Notification.id).where(
+                Notification.step_id == step.id, Notification.kind == state.value,
+                Notification.due_on == step.planned_finish,
+            ))  # fmt: skip
+            if exists:
+                continue
+            try:
+                with db.session.begin_nested():
+                    db.session.add(Notification(
+                        project_id=project.id, step_id=step.id, kind=state.value,
+                        due_on=step.planned_finish, message=_message(step, state),
+                    ))  # fmt: skip
+            except IntegrityError:
+                continue  # a concurrent run created it first
+            counts["warning" if state == DeadlineState.WARNING else "overdue"] += 1
+    if counts["warning"] or counts["overdue"]:
+        record("deadlines.check", actor="system:check-deadlines", object_type="notification",
+               object_id=today.isoformat(), after=counts)  # fmt: skip
+    return counts
+
+
+def _visible_projects(user: User):
+    """A select of the project ids the user may see."""
+    query = select(Project.id)
+    if user.role_enum == Role.ENTERPRISE:
+        return query.where(Project.enterprise_id == (user.enterprise_id or -1))
+    if user.role_enum in (Role.STAFF, Role.ADMIN):
+        return query
+    return query.where(Project.id == -1)
+
+
+def notifications_for(
+    user: User, *, mine_only: bool = False, limit: int = 200
+) -> list[tuple[Notification, bool]]:
+    """Notifications on the projects the user may see, newest first, with whether they were read.
+    `mine_only` keeps a staff member to the projects they serve as concierge or expert."""
+    projects = _visible_projects(user)
+    if mine_only and user.role_enum == Role.STAFF:
+        projects = projects.where(
+            (Project.concierge_id == user.id) | (Project.expert_id == user.id)
+        )
+    rows = db.session.scalars(
+        select(Notification).where(Notification.project_id.in_(projects))
+        .order_by(Notification.created_at.desc(), Notification.id.desc()).limit(limit)
+    ).all()  # fmt: skip
+    read = set(db.session.scalars(select(NotificationRead.notification_id).where(
+        NotificationRead.user_id == user.id,
+        NotificationRead.notification_id.in_([n.id for n in rows]),
+    ))) if rows else set()  # fmt: skip
+    return [(n, n.id in read) for n in rows]
+
+
+def unread_count(user: User) -> int:
+    """Unread notifications on the user's projects (the badge in the header)."""
+    return sum(1 for _n, was_read in notifications_for(user) if not was_read)
+
+
+def mark_read(user: User, notification_ids: list[int]) -> int:
+    """Mark notifications the user may see as read; others are ignored."""
+    visible = {n.id for n, was_read in notifications_for(user, limit=10_000) if not was_read}
+    count = 0
+    for ident in set(notification_ids) & visible:
+        db.session.add(NotificationRead(notification_id=ident, user_id=user.id))
+        count += 1
+    db.session.flush()
+    return count
+
+
+@dataclass
+class DashboardRow:
+    """An open step in warning or overdue, for the staff dashboard."""
+
+    project: Project
+    step: RoadmapStep
+    state: DeadlineState
+    days_late: int
+
+
+def dashboard(
+    today: date, lead: int, *, user: User | None = None, mine_only: bool = False
+) -> dict[str, Any]:
+    """Across projects: every step in warning or overdue (overdue first), and each project's plan
+    against its target."""
+    query = select(Project).where(Project.land_contract_date.is_not(None)).order_by(Project.code)
+    if mine_only and user is not None and user.role_enum == Role.STAFF:
+        query = query.where((Project.concierge_id == user.id) | (Project.expert_id == user.id))
+    alerts: list[DashboardRow] = []
+    summaries = []
+    for project in db.session.scalars(query):
+        view = roadmap(project, today=today, lead=lead)
+        summaries.append(view)
+        for row in view.rows:
+            if row.state != DeadlineState.ON_TRACK:
+                late = (today - row.step.planned_finish).days
+                alerts.append(DashboardRow(project, row.step, row.state, late))
+    alerts.sort(key=lambda a: (a.state != DeadlineState.OVERDUE, -a.days_late, a.project.code))
+    return {"alerts": alerts, "projects": summaries}
+
+
+def roadmap_json(view: Roadmap) -> dict[str, Any]:
+    """The roadmap as the API returns it."""
+    project = view.project
+
+    def day(value: date | None) -> str | None:
+        return value.isoformat() if value else None
+
+    return {
+        "code": project.code,
+        "name": project.name,
+        "category": project.category,
+        "land_contract_date": day(project.land_contract_date),
+        "target_days": view.target_days,
+        "total_days": view.total_days,
+        "margin_days": view.margin_days,
+        "planned_finish": day(view.schedule.finish)
+        if view.schedule and view.schedule.complete
+        else None,
+        "calendar_error": view.schedule.error if view.schedule else None,
+        "critical_path": view.schedule.critical_path if view.schedule else [],
+        "steps": [
+            {
+                "key": row.step.key,
+                "name": row.step.name,
+                "kind": row.step.kind,
+                "stage": row.step.stage,
+                "department": row.department.name if row.department else None,
+                "duration": row.step.duration,
+                "unit": row.step.unit,
+                "duration_source": row.step.duration_source,
+                "depends_on": list(row.step.depends_on or []),
+                "status": row.step.status,
+                "covered_by_regional_assessment": row.step.covered_by_regional,
+                "self_prepared": row.step.self_prepared,
+                "planned_start": day(row.start),
+                "planned_finish": day(row.finish),
+                "started_on": day(row.step.started_on),
+                "submitted_on": day(row.step.submitted_on),
+                "finished_on": day(row.step.finished_on),
+                "critical": row.critical,
+                "slack_days": row.slack_days,
+                "deadline_state": row.state.value or None,
+                "services": [{"code": s.code, "name": s.name} for s in row.services],
+            }
+            for row in view.rows
+        ],
+    }
+
+
+BUILDING_TYPES = ("厂房", "办公楼", "研发楼", "仓库", "其他")
+
+
+def register_project(user: User, *, code: str, name: str, category: str, location: str,
+                     land_contract_date: date | None, building_type: str | None = None,
+                     floor_area=None, description: str | None = None, enterprise=None,
+                     concierge: User | None = None, expert: User | None = None,
+                     is_demo: bool = False) -> Project:  # fmt: skip
+    """Register a project (by its enterprise, or by staff when 招商 pushes it) and give it the
+    roadmap of its category; staff may name its concierge and expert at once."""
+    if building_type and building_type not in BUILDING_TYPES:
+        raise RegistryError("building_type", "请选择建筑类型")
+    if floor_area is not None and not 0 < floor_area < 10_000_000:
+        raise RegistryError("floor_area", "建筑面积须为大于 0 的数值(平方米)")
+    project = market.create_project(
+        user, code=code, name=name, category=category, location=location, enterprise=enterprise,
+        land_contract_date=land_contract_date, building_type=building_type or None,
+        floor_area=floor_area, description=description or None, is_demo=is_demo,
+    )  # fmt: skip
+    create_roadmap(project, actor=user)
+    if concierge is not None or expert is not None:
+        assign_staff(user, project.code, concierge=concierge, expert=expert)
+    return project
+
+
+def update_project(user: User, code: str, *, land_contract_date: date | None,
+                   building_type: str | None, floor_area, location: str) -> Project:  # fmt: skip
+    """Change a project's land-contract date and particulars, then re-plan."""
+    project = market.get_project_for(user, code)
+    if building_type and building_type not in BUILDING_TYPES:
+        raise RegistryError("building_type", "请选择建筑类型")
+    if floor_area is not None and not 0 < floor_area < 10_000_000:
+        raise RegistryError("floor_area", "建筑面积须为大于 0 的数值(平方米)")
+    if not (location or "").strip():
+        raise RegistryError("location", "请填写建设地点")
+    before = snapshot(project)
+    project.land_contract_date = land_contract_date
+    project.building_type = building_type or None
+    project.floor_area = floor_area
+    project.location = location.strip()
+    db.session.flush()
+    replan(project)
+    record("project.update", actor=user, object_type="project", object_id=code, before=before,
+           after=snapshot(project))  # fmt: skip
+    return project
