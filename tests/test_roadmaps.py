@@ -36,7 +36,8 @@ def test_roadmaps_seeded_templates_cover_every_category_and_seeding_twice_change
         assert "登记表备案" in simple.simplifications
         env = next(s for s in roadmaps.get_template("民营/外资").steps if s.key == "SP-05")
         assert env.approval_item.code == "SP-05"
-        assert env.duration == 60 and env.unit == "日"
+        assert env.duration == 60
+        assert env.unit == "日"
         assert "[S" in env.duration_source  # the source tag stays visible
 
 
@@ -49,7 +50,8 @@ def test_roadmaps_each_template_plans_within_its_target(app, make_user, category
         user = db.session.get(User, owner.id)
         view = roadmaps.roadmap(roadmaps.get_roadmap_for(user, code), today=date(2026, 3, 2))
         assert view.target_days == target
-        assert view.total_days is not None and 0 < view.total_days <= target
+        assert view.total_days is not None
+        assert 0 < view.total_days <= target
         assert view.margin_days == target - view.total_days
         assert view.schedule.critical_path[-1] == "SP-15"  # the construction permit ends the map
         conditional = [r.step.key for r in view.rows if r.step.status == "不适用"]
@@ -65,7 +67,8 @@ def test_roadmaps_regional_assessment_removes_the_soil_and_water_steps(app, make
                                  self_prepared=False)  # fmt: skip
         db.session.commit()
         steps = {s.key: s for s in roadmaps.get_roadmap_for(user, code).steps}
-        assert steps["SP-06"].planned_finish is None and steps["ZJ-04"].planned_finish is None
+        assert steps["SP-06"].planned_finish is None
+        assert steps["ZJ-04"].planned_finish is None
         with pytest.raises(RegistryError, match="区域评估"):
             roadmaps.set_options(user, code, "SP-05", applicable=True, covered_by_regional=True,
                                  self_prepared=False)  # fmt: skip
@@ -119,7 +122,8 @@ def test_roadmaps_check_deadlines_is_idempotent_and_follows_time(app, make_user)
         db.session.commit()
         again = roadmaps.check_deadlines(date(2026, 2, 27), 3)
         db.session.commit()
-        assert first["warning"] >= 1 and again["warning"] == again["overdue"] == 0
+        assert first["warning"] >= 1
+        assert again["warning"] == again["overdue"] == 0
         later = roadmaps.check_deadlines(date(2026, 3, 4), 3)
         db.session.commit()
         assert later["overdue"] >= 1
