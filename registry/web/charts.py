@@ -537,12 +537,13 @@ def gantt_chart(
     rows_top = legend_h + 38
 
     # ---- rows (stage bands, labels, bars, markers and notes)
+    bands: list[str] = []
     row_parts: list[str] = []
     y = rows_top
     group = ""
     for row in rows:
         if row.group and row.group != group:
-            row_parts.append(
+            bands.append(
                 f'<g class="gantt-group"><rect x="0" y="{y}" width="{width}" '
                 f'height="{_GANTT_GROUP_H}" fill="#eef1f5"/><text x="8" y="{y + 15}" '
                 f'font-size="12" font-weight="bold" fill="#222">{escape(row.group)}</text></g>'
@@ -581,7 +582,7 @@ def gantt_chart(
     grid.append("</g>")
     labels.append("</g>")
 
-    # ---- the target and today lines, over the bars
+    # ---- the target and today lines, under the bars so that no note is crossed out
     lines: list[str] = []
     if target is not None and target >= start:
         x = x_at(target + timedelta(days=1))
@@ -601,7 +602,7 @@ def gantt_chart(
             f'<text x="{_num(x)}" y="{rows_bottom + 18}" text-anchor="{anchor}" font-size="11" '
             f'fill="#d35400">今天 {today:%m-%d}</text></g>'
         )
-    svg = [head(height), *body, *grid, *labels, *row_parts, *lines, "</svg>"]
+    svg = [head(height), *body, *grid, *labels, *bands, *lines, *row_parts, "</svg>"]
     return Markup("".join(svg))  # noqa: S704 - every text above went through escape()
 
 
