@@ -146,3 +146,58 @@ def test_roadmaps_template_edit_refuses_a_dependency_loop_and_keeps_the_template
             select(RoadmapTemplate).where(RoadmapTemplate.category == "民营/外资")
         )
         assert next(s for s in template.steps if s.key == "SP-01").depends_on == []
+
+
+def test_roadmaps_two_deadline_checks_at_once_raise_each_notice_once(app, make_user):
+    """A cron run overlapping a manual run: each step's warning exists once, and neither fails."""
+    import threading
+
+    _owner, _code = _project(app, make_user, land=date(2026, 3, 2))
+    barrier = threading.Barrier(2)
+    results: list[object] = []
+
+    def run():
+        barrier.wait(timeout=20)  # before any database access: on SQLite the first holds the lock
+        with app.app_context():
+            try:
+                results.append(roadmaps.check_deadlines(date(2026, 3, 4), 3))
+                db.session.commit()
+            except Exception as error:  # noqa: BLE001 - collected and asserted
+                db.session.rollback()
+                results.append(f"{type(error).__name__}: {error}")
+
+    threads = [threading.Thread(target=run) for _ in range(2)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert all(isinstance(r, dict) for r in results), results
+    with app.app_context():
+        rows = db.session.execute(
+            select(Notification.step_id, Notification.kind, func.count()).group_by(
+                Notification.step_id, Notification.kind
+            )
+        ).all()
+        assert rows
+        assert {count for *_key, count in rows} == {1}
+    assert sum(r["overdue"] for r in results) == len(rows)
+
+
+def test_roadmaps_progress_form_is_not_made_stale_by_replanning(app, make_user):
+    owner, code = _project(app, make_user)
+    with app.app_context():
+        user = db.session.get(User, owner.id)
+        step = next(s for s in roadmaps.get_roadmap_for(user, code).steps if s.key == "SP-05")
+        seen = step.version
+        roadmaps.record_progress(user, code, "ZJ-03", status="办理中", started_on=date(2026, 3, 10),
+                                 today=date(2026, 3, 20))  # fmt: skip
+        roadmaps.check_deadlines(date(2026, 3, 20), 3)
+        db.session.commit()
+        # SP-05's planned dates moved, but the form opened before still saves.
+        roadmaps.record_progress(user, code, "SP-05", status="办理中", started_on=date(2026, 3, 19),
+                                 version=seen, today=date(2026, 3, 20))  # fmt: skip
+        db.session.commit()
+        with pytest.raises(RegistryError, match="已被他人更新"):
+            roadmaps.record_progress(user, code, "SP-05", status="已提交", started_on=date(2026, 3, 19),
+                                     submitted_on=date(2026, 3, 20), version=seen,
+                                     today=date(2026, 3, 20))  # fmt: skip

@@ -14,8 +14,9 @@ from pathlib import Path
 from typing import Any
 
 import yaml
-from sqlalchemy import select
+from sqlalchemy import select, text, update
 from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm.attributes import set_committed_value
 from sqlalchemy.orm.exc import StaleDataError
 
 from registry.extensions import db
@@ -285,26 +286,38 @@ def schedule_of(project: Project) -> Schedule | None:
 def replan(project: Project) -> Schedule | None:
     """Recompute the plan and store each step's planned dates (the deadline check reads them)."""
     schedule = schedule_of(project)
+    db.session.flush()
     for step in project.steps:
         planned = schedule.steps.get(step.key) if schedule else None
         start = planned.start if planned and not planned.skipped else None
         finish = planned.finish if planned and not planned.skipped else None
         if (step.planned_start, step.planned_finish) != (start, finish):
-            step.planned_start, step.planned_finish = start, finish
-    db.session.flush()
+            # A derived cache, written without the version bump: re-planning (the cron, another
+            # step's progress) must not make someone's open progress form stale.
+            db.session.execute(
+                update(RoadmapStep).where(RoadmapStep.id == step.id)
+                .values(planned_start=start, planned_finish=finish)
+                .execution_options(synchronize_session=False)
+            )  # fmt: skip
+            set_committed_value(step, "planned_start", start)
+            set_committed_value(step, "planned_finish", finish)
     return schedule
 
 
 def deadline_state(step: RoadmapStep, today: date, lead: int) -> DeadlineState:
     """Overdue after the planned finish; a warning from `lead` working days before it."""
-    if step.status_enum.is_closed or step.skipped or step.planned_finish is None:
+    return _state(step, step.planned_finish, today, lead)
+
+
+def _state(step: RoadmapStep, finish: date | None, today: date, lead: int) -> DeadlineState:
+    if step.status_enum.is_closed or step.skipped or finish is None:
         return DeadlineState.ON_TRACK
-    if today > step.planned_finish:
+    if today > finish:
         return DeadlineState.OVERDUE
     try:
-        left = working_days_between(today, step.planned_finish)
+        left = working_days_between(today, finish)
     except CalendarRangeError:
-        left = (step.planned_finish - today).days
+        left = (finish - today).days  # past the known calendar: calendar days, never a guess
     return DeadlineState.WARNING if left <= lead else DeadlineState.ON_TRACK
 
 
@@ -377,7 +390,8 @@ def roadmap(project: Project, *, today: date | None = None, lead: int = 3) -> Ro
             finish=planned.finish if planned and not planned.skipped else None,
             critical=bool(planned and planned.critical),
             slack_days=planned.slack_days if planned else None,
-            state=deadline_state(step, today, lead),
+            state=_state(step, planned.finish if planned and not planned.skipped else None,
+                         today, lead),
             services=[services[c] for c in step.services or [] if c in services],
             department=item.department if item else None,
         ))  # fmt: skip
@@ -511,6 +525,10 @@ def check_deadlines(today: date, lead: int) -> dict[str, int]:
     Idempotent: one notification per step, kind and planned finish (a unique key), so running
     it again the same day — or every day — adds nothing until a step's state or plan changes."""
     counts = {"warning": 0, "overdue": 0, "projects": 0}
+    if db.session.get_bind().dialect.name == "postgresql":
+        # Two runs at once (cron overlapping a manual run) take turns; SQLite's BEGIN IMMEDIATE
+        # already serialises writers.
+        db.session.execute(text("SELECT pg_advisory_xact_lock(hashtext('check-deadlines'))"))
     projects = db.session.scalars(
         select(Project).where(Project.land_contract_date.is_not(None)).order_by(Project.id)
     ).all()
