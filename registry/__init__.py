@@ -78,6 +78,10 @@ def register_extensions(app: Flask) -> None:
     from registry.services import grades
 
     grades.init_app(app)
+    # Calendar years added from files; a malformed file stops the start with its message.
+    from registry.services import workdays
+
+    workdays.load_supplements(app.config.get("CALENDAR_DIR"))
 
 
 def register_blueprints(app: Flask) -> None:

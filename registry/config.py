@@ -21,6 +21,8 @@ DEFAULTS: dict[str, object] = {
     "SEARCH_WRITER_TIMEOUT": 30,
     "SEARCH_REBUILD_PROCS": 2,
     "SEEDS_DIR": str(PROJECT_ROOT / "seeds"),
+    # Years of the State Council's holiday arrangement added before chinesecalendar ships them.
+    "CALENDAR_DIR": str(PROJECT_ROOT / "seeds" / "calendar"),
     "UPLOAD_DIR": None,  # filled in as instance/uploads when unset
     "UPLOAD_MAX_BYTES": 10 * 1024 * 1024,
     "MAX_CONTENT_LENGTH": 12 * 1024 * 1024,  # a request (form + one file) at most

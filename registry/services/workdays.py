@@ -1,12 +1,16 @@
 """Working days on China's official calendar: weekends, public holidays and make-up working
-days (调休), from the chinesecalendar library. A date outside the years the library covers is an
-error, never a guess: holiday arrangements are announced year by year."""
+days (调休), from the chinesecalendar library, plus years the zone adds itself from the State
+Council's notice (one YAML file per year in CALENDAR_DIR) before the library ships them. A date
+outside the known years is an error, never a guess: arrangements are announced year by year."""
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import date, timedelta
+from pathlib import Path
 
 import chinese_calendar
+import yaml
 
 from registry.models.catalogue import TimeUnit
 from registry.services.errors import RegistryError
@@ -16,10 +20,97 @@ class CalendarRangeError(RegistryError):
     """A date beyond the years whose holiday arrangements are known."""
 
 
-def covered_years() -> tuple[int, int]:
-    """First and last year the calendar knows."""
+@dataclass(frozen=True)
+class YearArrangement:
+    """One year's published arrangement: days off on weekdays and make-up working days."""
+
+    year: int
+    holidays: frozenset[date]
+    workdays: frozenset[date]
+    source: str
+
+
+# Years added from files, by year (read-only after start-up; replaced as a whole).
+_supplements: dict[int, YearArrangement] = {}
+
+
+def _library_years() -> tuple[int, int]:
     days = [*chinese_calendar.holidays, *chinese_calendar.workdays]
     return min(days).year, max(days).year
+
+
+def covered_years() -> tuple[int, int]:
+    """First and last year the calendar knows (the library's range, extended by added years
+    that follow it without a gap)."""
+    first, last = _library_years()
+    while last + 1 in _supplements:
+        last += 1
+    return first, last
+
+
+def _days(values, year: int, label: str, name: str) -> set[date]:
+    """Dates and [from, to] ranges of one list, all inside the year."""
+    found: set[date] = set()
+    for value in values or []:
+        try:
+            if isinstance(value, list):
+                first, last = (date.fromisoformat(str(v)) for v in value)
+                if last < first:
+                    raise ValueError
+                found.update(first + timedelta(days=n) for n in range((last - first).days + 1))
+            else:
+                found.add(date.fromisoformat(str(value)))
+        except (TypeError, ValueError):
+            raise RegistryError(None, f"日历文件 {name} 的{label}中有无效日期:{value!r}") from None
+    outside = sorted(d for d in found if d.year != year)
+    if outside:
+        raise RegistryError(None, f"日历文件 {name} 的{label}含有 {year} 年以外的日期:{outside[0]}")
+    return found
+
+
+def read_arrangement(path: Path) -> YearArrangement:
+    """Read and check one year's file (year, source, holidays, workdays)."""
+    try:
+        data = yaml.safe_load(path.read_text(encoding="utf-8"))
+    except (OSError, yaml.YAMLError) as error:
+        raise RegistryError(None, f"无法读取日历文件 {path.name}:{error}") from None
+    if not isinstance(data, dict) or not isinstance(data.get("year"), int):
+        raise RegistryError(None, f"日历文件 {path.name} 须含 year(年份)")
+    year = data["year"]
+    if not str(data.get("source") or "").strip():
+        raise RegistryError(None, f"日历文件 {path.name} 须注明 source(国务院办公厅通知文号)")
+    if year <= _library_years()[1]:
+        raise RegistryError(
+            None, f"日历文件 {path.name}:{year} 年已由 chinesecalendar 提供,不能另行覆盖"
+        )
+    holidays = _days(data.get("holidays"), year, "放假日期", path.name)
+    workdays = _days(data.get("workdays"), year, "调休上班日期", path.name)
+    if holidays & workdays:
+        raise RegistryError(
+            None, f"日历文件 {path.name} 中同一天既放假又上班:{min(holidays & workdays)}"
+        )
+    weekdays = sorted(d for d in workdays if d.weekday() < 5)
+    if weekdays:
+        raise RegistryError(None, f"日历文件 {path.name} 的调休上班日须为周末:{weekdays[0]}")
+    return YearArrangement(year, frozenset(holidays), frozenset(workdays), str(data["source"]))
+
+
+def load_supplements(folder: str | Path | None) -> list[int]:
+    """Replace the added years with the files in folder (`<year>.yaml`); returns the years."""
+    found: dict[int, YearArrangement] = {}
+    for path in sorted(Path(folder).glob("*.yaml")) if folder and Path(folder).is_dir() else []:
+        arrangement = read_arrangement(path)
+        if arrangement.year in found:
+            raise RegistryError(None, f"日历目录中 {arrangement.year} 年的安排重复")
+        found[arrangement.year] = arrangement
+    _supplements.clear()
+    _supplements.update(found)
+    return sorted(found)
+
+
+def supplements() -> list[YearArrangement]:
+    """The years added from files, in order (shown with their sources)."""
+    return [_supplements[y] for y in sorted(_supplements)]
 
 
 def is_workday(day: date) -> bool:
@@ -27,6 +118,9 @@ def is_workday(day: date) -> bool:
     try:
         return chinese_calendar.is_workday(day)
     except NotImplementedError:
+        added = _supplements.get(day.year)
+        if added is not None:
+            return day in added.workdays or (day.weekday() < 5 and day not in added.holidays)
         first, last = covered_years()
         raise CalendarRangeError(
             None,
