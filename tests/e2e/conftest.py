@@ -10,7 +10,7 @@ import pytest
 from werkzeug.serving import make_server
 
 from registry.extensions import db
-from registry.services import seeding
+from registry.services import roadmaps, seeding
 from tests.conftest import make_app
 
 CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
@@ -32,6 +32,7 @@ def live_server(tmp_path):
     with app.app_context():
         db.create_all()
         seeding.seed_catalogue(Path(app.config["SEEDS_DIR"]))
+        roadmaps.seed_templates(Path(app.config["SEEDS_DIR"]))
         db.session.commit()
     server = make_server("127.0.0.1", 0, app, threaded=True)
     thread = threading.Thread(target=server.serve_forever, daemon=True)
