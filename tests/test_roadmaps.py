@@ -201,3 +201,23 @@ def test_roadmaps_progress_form_is_not_made_stale_by_replanning(app, make_user):
             roadmaps.record_progress(user, code, "SP-05", status="已提交", started_on=date(2026, 3, 19),
                                      submitted_on=date(2026, 3, 20), version=seen,
                                      today=date(2026, 3, 20))  # fmt: skip
+
+
+def test_roadmaps_a_step_waiting_for_a_late_predecessor_is_not_itself_late(app, make_user):
+    owner, code = _project(app, make_user, land=date(2026, 3, 2))
+    with app.app_context():
+        user = db.session.get(User, owner.id)
+        # Long after everything's planned finish, nothing recorded: only steps without open
+        # predecessors are overdue; SP-15 (waits for SP-12, SP-05, …) is not.
+        view = roadmaps.roadmap(roadmaps.get_roadmap_for(user, code), today=date(2026, 6, 1))
+        states = {row.step.key: row.state.value for row in view.rows}
+        assert states["SP-01"] == "超时"
+        assert states["ZJ-11"] == "超时"
+        assert states["SP-03"] == ""
+        assert states["SP-15"] == ""
+        # The forecast pushes the unfinished work past today: well over the target.
+        assert view.total_days == 158
+        # Nothing started by Mon 1 June: 备案 1 working day (Tue 2 June), then the EIA report
+        # 90 d (31 Aug), its approval 60 d (30 Oct) and the permit 7 d: 6 Nov.
+        assert view.forecast_days == (date(2026, 11, 6) - date(2026, 3, 2)).days
+        assert view.forecast_margin_days < 0

@@ -123,3 +123,30 @@ def test_scheduling_partial_plan_dates_what_the_calendar_covers_and_lists_the_re
     assert not schedule.complete
     assert "尚未纳入" in schedule.error
     assert schedule.critical_path == []
+
+
+def test_scheduling_forecast_pushes_late_work_past_today():
+    steps = [Step("a", "甲", 10, D), Step("b", "乙", 10, D, ("a",)), Step("c", "丙", 5, D)]
+    start = date(2026, 3, 1)
+    baseline = plan(steps, start, actual={"a": (date(2026, 3, 2), None)})
+    assert baseline.steps["a"].finish == date(2026, 3, 11)
+    forecast = plan(steps, start, actual={"a": (date(2026, 3, 2), None)}, as_of=date(2026, 3, 20))
+    assert forecast.steps["a"].finish == date(2026, 3, 20)  # still open today
+    assert forecast.steps["b"].finish == date(2026, 3, 30)  # waits for it, full duration
+    assert forecast.steps["c"].start == date(2026, 3, 21)  # not started: from today on
+    done = plan(steps, start, actual={"a": (date(2026, 3, 2), date(2026, 3, 9))},
+                as_of=date(2026, 3, 20))  # fmt: skip
+    assert done.steps["a"].finish == date(2026, 3, 9)
+
+
+def test_scheduling_a_finished_step_needs_no_calendar_even_at_its_end():
+    """Started 2 Dec and finished 10 Dec 2026: its 30 working days would run into 2027, but the
+    actual dates are known, so it (and what follows, when that fits) is dated."""
+    steps = [Step("a", "甲", 30, W), Step("b", "乙", 5, D, ("a",))]
+    schedule = plan(
+        steps, date(2026, 12, 1), actual={"a": (date(2026, 12, 2), date(2026, 12, 10))},
+        partial=True,
+    )  # fmt: skip
+    assert schedule.complete
+    assert schedule.steps["a"].finish == date(2026, 12, 10)
+    assert schedule.steps["b"].finish == date(2026, 12, 15)

@@ -1,6 +1,7 @@
 """A believable, clearly marked (示例) marketplace for `registry seed --demo`: providers across the
 catalogue with qualifications and offers, enterprises with projects, open and finished selections
-(awards decided by the real selection rules), delivered work and owner ratings.
+(awards decided by the real selection rules), delivered work and owner ratings; the projects'
+roadmaps come from demo_roadmaps.
 
 Names end in (示例), every row carries is_demo, and nothing here is a real firm or project.
 Idempotent: when demo providers exist, nothing is added again.
@@ -29,7 +30,7 @@ from registry.models import (
     User,
 )
 from registry.models.providers import Offer
-from registry.services import evaluations, grades, market
+from registry.services import demo_roadmaps, evaluations, grades, market
 from registry.services.uscc import make_uscc
 from registry.services.workdays import CalendarRangeError, add_working_days, working_days_between
 
@@ -114,10 +115,20 @@ def _providers(rng: random.Random, today: date, services: dict[str, ServiceItem]
 
 
 def seed_demo_market(today: date | None = None) -> dict[str, int]:
-    """Add the demo marketplace once; returns counts of what was added (all zero when present)."""
-    if db.session.scalar(select(func.count(Provider.id)).where(Provider.is_demo.is_(True))):
-        return {"providers": 0, "projects": 0, "awards": 0}
+    """Add the demo marketplace once, then the demo projects' roadmaps (also once, and also on a
+    database whose marketplace was seeded before roadmaps existed); returns counts of what was
+    added (all zero when present)."""
     today = today or market.today()
+    if db.session.scalar(select(func.count(Provider.id)).where(Provider.is_demo.is_(True))):
+        counts = {"providers": 0, "projects": 0, "awards": 0}
+    else:
+        counts = _seed_market(today)
+    counts["roadmaps"] = demo_roadmaps.seed_demo_roadmaps(today)
+    return counts
+
+
+def _seed_market(today: date) -> dict[str, int]:
+    """Providers, the demo enterprise with its projects, selections, deliveries and grades."""
     rng = random.Random(20261125)  # noqa: S311 - reproducible demo data, not a secret
     services = {s.code: s for s in db.session.scalars(select(ServiceItem))}
     provider_account = db.session.scalar(select(User).where(User.username == "demo-provider"))

@@ -7,9 +7,11 @@ Services flush and log; the caller commits. Who may see a project is `market.can
 
 from __future__ import annotations
 
+import re
 from collections import Counter
 from dataclasses import dataclass, field
 from datetime import date
+from decimal import Decimal, InvalidOperation
 from pathlib import Path
 from typing import Any
 
@@ -47,6 +49,8 @@ STEP_FIELDS = (
     "applies_when", "note",
 )  # fmt: skip
 MAX_DURATION = 730
+SOURCE_TAG = re.compile(r"\[(S|S-2nd|GK)[\]::]")
+STEP_KEY = re.compile(r"[A-Z]{1,4}-[0-9A-Z]{1,10}")
 
 
 # --------------------------------------------------------------------------- templates
@@ -77,6 +81,12 @@ def _check_steps(rows: list[dict[str, Any]]) -> None:
     for row in rows:
         if not isinstance(row.get("duration"), int) or not 0 <= row["duration"] <= MAX_DURATION:
             raise RegistryError("duration", f"步骤 {row['key']} 的时长须为 0–{MAX_DURATION} 的整数")
+        source = str(row.get("duration_source") or "")
+        if not SOURCE_TAG.search(source):
+            raise RegistryError(
+                "duration_source",
+                f"步骤 {row['key']} 须注明时长来源及来源标记([S] 已核原文、[S-2nd] 二手来源或 [GK] 待核)",
+            )
         if row.get("unit") not in (TimeUnit.DAY.value, TimeUnit.WORKING_DAY.value):
             raise RegistryError("unit", f"步骤 {row['key']} 的时长单位须为“日”或“工作日”")
         prepared = row.get("self_prepare_duration")
@@ -194,8 +204,8 @@ def save_template_step(actor: User, category: str, key: str | None, values: dict
     before = template_snapshot(template)
     if key is None:
         new_key = str(values.get("key") or "").strip().upper()
-        if not new_key or len(new_key) > 16:
-            raise RegistryError("key", "请填写步骤编号(如 SP-05 或 ZJ-03,不超过 16 个字符)")
+        if not STEP_KEY.fullmatch(new_key):
+            raise RegistryError("key", "步骤编号格式如 SP-05 或 ZJ-03(字母、短横线、数字)")
         step = TemplateStep(
             key=new_key, sequence=len(template.steps) + 1, **_catalogue_link(new_key)
         )
@@ -213,7 +223,10 @@ def save_template_step(actor: User, category: str, key: str | None, values: dict
     if not step.name:
         raise RegistryError("name", "请填写步骤名称")
     rows = [{f: getattr(s, f) for f in STEP_FIELDS} for s in template.steps]
-    _check_steps(rows)
+    # No autoflush while checking: a half-filled new step must fail the checks (RegistryError),
+    # not reach the database as an INSERT that breaks a NOT NULL constraint.
+    with db.session.no_autoflush:
+        _check_steps(rows)
     template.updated_at = utcnow()
     try:
         db.session.flush()
@@ -224,9 +237,12 @@ def save_template_step(actor: User, category: str, key: str | None, values: dict
     return step
 
 
-def remove_template_step(actor: User, category: str, key: str) -> None:
+def remove_template_step(actor: User, category: str, key: str, *,
+                         version: int | None = None) -> None:  # fmt: skip
     """Remove a step no other step depends on."""
     template = get_template(category)
+    if version is not None and version != template.version:
+        raise RegistryError(None, "模板已被他人修改,请刷新后重试")
     step = next((s for s in template.steps if s.key == key), None)
     if step is None:
         raise NotFound("模板中没有该步骤")
@@ -262,7 +278,7 @@ def create_roadmap(project: Project, actor: User | str | None = None) -> list[Ro
     return project.steps
 
 
-def schedule_of(project: Project) -> Schedule | None:
+def schedule_of(project: Project, *, as_of: date | None = None) -> Schedule | None:
     """The plan from the land-contract date with the project's options and actual dates; dates
     past the calendar's known years are left out (Schedule.unscheduled), never guessed. None
     without a land-contract date."""
@@ -280,6 +296,7 @@ def schedule_of(project: Project) -> Schedule | None:
         self_prepared=[s.key for s in project.steps if s.self_prepared],
         actual={s.key: (s.started_on, s.finished_on) for s in project.steps},
         partial=True,
+        as_of=as_of,
     )
 
 
@@ -305,12 +322,23 @@ def replan(project: Project) -> Schedule | None:
 
 
 def deadline_state(step: RoadmapStep, today: date, lead: int) -> DeadlineState:
-    """Overdue after the planned finish; a warning from `lead` working days before it."""
-    return _state(step, step.planned_finish, today, lead)
+    """Overdue after the planned finish; a warning from `lead` working days before it. Only a
+    step that could be worked on counts: started, or every predecessor done or skipped (a step
+    still waiting for a late predecessor is not itself late — the predecessor is)."""
+    return _state(step, step.planned_finish, today, lead, _startable(step))
 
 
-def _state(step: RoadmapStep, finish: date | None, today: date, lead: int) -> DeadlineState:
-    if step.status_enum.is_closed or step.skipped or finish is None:
+def _startable(step: RoadmapStep) -> bool:
+    if step.started_on is not None or step.status != StepStatus.PENDING.value:
+        return True
+    before = {s.key: s for s in step.project.steps if s.key in (step.depends_on or [])}
+    return all(s.status_enum.is_closed or s.skipped for s in before.values())
+
+
+def _state(
+    step: RoadmapStep, finish: date | None, today: date, lead: int, startable: bool = True
+) -> DeadlineState:
+    if step.status_enum.is_closed or step.skipped or finish is None or not startable:
         return DeadlineState.ON_TRACK
     if today > finish:
         return DeadlineState.OVERDUE
@@ -345,6 +373,20 @@ class Roadmap:
     schedule: Schedule | None
     rows: list[RoadmapRow] = field(default_factory=list)
     today: date | None = None
+    # The plan as of today: unfinished work pushed past today (scheduling.plan's as_of).
+    forecast: Schedule | None = None
+
+    @property
+    def forecast_days(self) -> int | None:
+        """Days from the land contract to the forecast finish (complete forecasts)."""
+        if self.forecast is None or not self.forecast.complete:
+            return None
+        return self.forecast.total_days
+
+    @property
+    def forecast_margin_days(self) -> int | None:
+        """Target minus the forecast: slack when positive, overrun when negative."""
+        return None if self.forecast_days is None else self.target_days - self.forecast_days
 
     @property
     def target_days(self) -> int:
@@ -377,7 +419,7 @@ def roadmap(project: Project, *, today: date | None = None, lead: int = 3) -> Ro
     services = {
         s.code: s for s in db.session.scalars(select(ServiceItem).where(ServiceItem.code.in_(codes)))
     } if codes else {}  # fmt: skip
-    result = Roadmap(project, schedule, today=today)
+    result = Roadmap(project, schedule, today=today, forecast=schedule_of(project, as_of=today))
     ordered = sorted(project.steps, key=lambda s: (s.stage, s.sequence))
     for step in ordered:
         planned = schedule.steps.get(step.key) if schedule else None
@@ -391,7 +433,7 @@ def roadmap(project: Project, *, today: date | None = None, lead: int = 3) -> Ro
             critical=bool(planned and planned.critical),
             slack_days=planned.slack_days if planned else None,
             state=_state(step, planned.finish if planned and not planned.skipped else None,
-                         today, lead),
+                         today, lead, _startable(step)),
             services=[services[c] for c in step.services or [] if c in services],
             department=item.department if item else None,
         ))  # fmt: skip
@@ -426,7 +468,18 @@ def record_progress(user: User, code: str, key: str, *, status: str,
         raise RegistryError("status", "请选择办理状态") from None
     if new == StepStatus.NOT_APPLICABLE:
         raise RegistryError("status", "“不适用”请在办理选项中设置")
-    dates = {"started_on": started_on, "submitted_on": submitted_on, "finished_on": finished_on}
+    if step.status == StepStatus.NOT_APPLICABLE.value:
+        raise RegistryError("status", "该步骤目前设为“不适用”,请先在办理选项中设为适用")
+    # Only the dates the status has are kept (and checked): 办理中 has a start, 已提交 a start and
+    # a submission, 已完成 a start, perhaps a submission, and a finish; 未开始 none.
+    kept = {StepStatus.PENDING: (), StepStatus.STARTED: ("started_on",),
+            StepStatus.SUBMITTED: ("started_on", "submitted_on"),
+            StepStatus.DONE: ("started_on", "submitted_on", "finished_on")}[new]  # fmt: skip
+    given = {"started_on": started_on, "submitted_on": submitted_on, "finished_on": finished_on}
+    dates = {name: value if name in kept else None for name, value in given.items()}
+    started_on, submitted_on, finished_on = (
+        dates["started_on"], dates["submitted_on"], dates["finished_on"]
+    )  # fmt: skip
     needed = {StepStatus.STARTED: ("started_on",), StepStatus.SUBMITTED: ("started_on", "submitted_on"),
               StepStatus.DONE: ("started_on", "finished_on")}.get(new, ())  # fmt: skip
     labels = {"started_on": "开始日期", "submitted_on": "提交日期", "finished_on": "办结日期"}
@@ -444,15 +497,11 @@ def record_progress(user: User, code: str, key: str, *, status: str,
         raise RegistryError("submitted_on", "提交日期不能早于开始日期")
     if started_on and finished_on and finished_on < started_on:
         raise RegistryError("finished_on", "办结日期不能早于开始日期")
-    if new == StepStatus.PENDING:
-        dates = dict.fromkeys(dates)
+    if submitted_on and finished_on and finished_on < submitted_on:
+        raise RegistryError("finished_on", "办结日期不能早于提交日期")
     before = snapshot(step)
     step.status = new.value
-    step.started_on, step.submitted_on, step.finished_on = (
-        dates["started_on"],
-        dates["submitted_on"],
-        dates["finished_on"] if new == StepStatus.DONE else None,
-    )
+    step.started_on, step.submitted_on, step.finished_on = started_on, submitted_on, finished_on
     try:
         db.session.flush()
     except StaleDataError:
@@ -656,6 +705,10 @@ def roadmap_json(view: Roadmap) -> dict[str, Any]:
         "planned_finish": day(view.schedule.finish)
         if view.schedule and view.schedule.complete
         else None,
+        "forecast_days": view.forecast_days,
+        "forecast_finish": day(view.forecast.finish)
+        if view.forecast and view.forecast.complete
+        else None,
         "calendar_error": view.schedule.error if view.schedule else None,
         "critical_path": view.schedule.critical_path if view.schedule else [],
         "steps": [
@@ -690,6 +743,46 @@ def roadmap_json(view: Roadmap) -> dict[str, Any]:
 BUILDING_TYPES = ("厂房", "办公楼", "研发楼", "仓库", "其他")
 
 
+def _floor_area(value) -> Decimal | None:
+    """A floor area in ㎡ (0 < area < 10,000,000) to the cent; NaN and infinity are refused
+    rather than raising InvalidOperation on the comparison."""
+    if value is None or value == "":
+        return None
+    try:
+        area = Decimal(str(value).strip())
+    except InvalidOperation:
+        area = Decimal("NaN")
+    if not area.is_finite() or not 0 < area < 10_000_000:
+        raise RegistryError("floor_area", "建筑面积须为大于 0 的数值(平方米)")
+    return area.quantize(Decimal("0.01"))
+
+
+EARLIEST_LAND_CONTRACT = date(2000, 1, 1)
+LAND_CONTRACT_YEARS_AHEAD = 5
+
+
+def _particulars(building_type: str | None, floor_area, land_contract_date: date | None,
+                 project: Project | None = None) -> Decimal | None:  # fmt: skip
+    """Check the building type, floor area and land-contract date; returns the area."""
+    if building_type and building_type not in BUILDING_TYPES:
+        raise RegistryError("building_type", "请选择建筑类型")
+    if land_contract_date is not None:
+        latest = date(market.today().year + LAND_CONTRACT_YEARS_AHEAD, 12, 31)
+        if not EARLIEST_LAND_CONTRACT <= land_contract_date <= latest:
+            raise RegistryError(
+                "land_contract_date",
+                f"土地出让合同签订日期须在 {EARLIEST_LAND_CONTRACT.year} 年至 {latest.year} 年之间",
+            )
+        recorded = [d for s in (project.steps if project else []) for d in
+                    (s.started_on, s.submitted_on, s.finished_on) if d is not None]  # fmt: skip
+        if recorded and land_contract_date > min(recorded):
+            raise RegistryError(
+                "land_contract_date",
+                f"已登记的办理日期最早为 {min(recorded).isoformat()},签订日期不能晚于该日",
+            )
+    return _floor_area(floor_area)
+
+
 def register_project(user: User, *, code: str, name: str, category: str, location: str,
                      land_contract_date: date | None, building_type: str | None = None,
                      floor_area=None, description: str | None = None, enterprise=None,
@@ -697,10 +790,7 @@ def register_project(user: User, *, code: str, name: str, category: str, locatio
                      is_demo: bool = False) -> Project:  # fmt: skip
     """Register a project (by its enterprise, or by staff when 招商 pushes it) and give it the
     roadmap of its category; staff may name its concierge and expert at once."""
-    if building_type and building_type not in BUILDING_TYPES:
-        raise RegistryError("building_type", "请选择建筑类型")
-    if floor_area is not None and not 0 < floor_area < 10_000_000:
-        raise RegistryError("floor_area", "建筑面积须为大于 0 的数值(平方米)")
+    floor_area = _particulars(building_type, floor_area, land_contract_date)
     project = market.create_project(
         user, code=code, name=name, category=category, location=location, enterprise=enterprise,
         land_contract_date=land_contract_date, building_type=building_type or None,
@@ -716,10 +806,7 @@ def update_project(user: User, code: str, *, land_contract_date: date | None,
                    building_type: str | None, floor_area, location: str) -> Project:  # fmt: skip
     """Change a project's land-contract date and particulars, then re-plan."""
     project = market.get_project_for(user, code)
-    if building_type and building_type not in BUILDING_TYPES:
-        raise RegistryError("building_type", "请选择建筑类型")
-    if floor_area is not None and not 0 < floor_area < 10_000_000:
-        raise RegistryError("floor_area", "建筑面积须为大于 0 的数值(平方米)")
+    floor_area = _particulars(building_type, floor_area, land_contract_date, project)
     if not (location or "").strip():
         raise RegistryError("location", "请填写建设地点")
     before = snapshot(project)

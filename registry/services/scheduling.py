@@ -138,8 +138,13 @@ def plan(
     self_prepared: Iterable[str] = (),
     actual: Mapping[str, tuple[date | None, date | None]] | None = None,
     partial: bool = False,
+    as_of: date | None = None,
 ) -> Schedule:
     """Schedule the steps from the land-contract date `start`.
+
+    With `as_of` (today) the plan becomes a forecast: work not finished by then cannot have
+    finished earlier — a started step ends no earlier than `as_of`, and a step not yet started is
+    ready no earlier than `as_of` — so late steps push everything after them.
 
     With `partial`, a step whose dates fall past the calendar's known years (and every step after
     it) is listed in `Schedule.unscheduled` with the calendar's message instead of raising; the
@@ -156,7 +161,7 @@ def plan(
             unscheduled.append(key)
             continue
         try:
-            planned[key] = _plan_step(step, start, planned, skipped, prepared, actual)
+            planned[key] = _plan_step(step, start, planned, skipped, prepared, actual, as_of)
         except CalendarRangeError as failure:
             if not partial:
                 raise
@@ -184,20 +189,32 @@ def _plan_step(
     skipped: set[str],
     prepared: set[str],
     actual: Mapping[str, tuple[date | None, date | None]],
+    as_of: date | None = None,
 ) -> PlannedStep:
-    """One step's dates once its predecessors are planned."""
+    """One step's dates once its predecessors are planned (see `plan` for `as_of`)."""
     key = step.key
     ready = max((planned[b].finish for b in step.depends_on), default=start)
     duration = 0 if key in skipped else step.duration
     if key in prepared and step.self_prepare_duration is not None and key not in skipped:
         duration = min(duration, step.self_prepare_duration)
-    begin, end = _start(ready, duration, step.unit), _finish(ready, duration, step.unit)
     actual_start, actual_finish = actual.get(key, (None, None))
-    if actual_start is not None:
+    if actual_start is not None and actual_finish is not None:
+        # Both dates known: nothing to compute, so no calendar needed (a finished step in the
+        # calendar's last weeks must not become "unschedulable").
+        return PlannedStep(
+            key, ready, actual_start, actual_finish, duration, step.unit, key in skipped
+        )
+    if as_of is not None and duration and actual_start is None and actual_finish is None:
+        ready = max(ready, as_of)
+    if actual_finish is not None:
+        begin, end = min(_start(ready, duration, step.unit), actual_finish), actual_finish
+    elif actual_start is not None:
         begin = actual_start
         end = _finish_from_start(actual_start, duration, step.unit)
-    if actual_finish is not None:
-        end = actual_finish
+        if as_of is not None:
+            end = max(end, as_of)
+    else:
+        begin, end = _start(ready, duration, step.unit), _finish(ready, duration, step.unit)
     return PlannedStep(key, ready, begin, end, duration, step.unit, key in skipped)
 
 

@@ -1,4 +1,4 @@
-"""Admin (政务办): catalogue editing, departments, users and the audit log."""
+"""Admin (政务办): catalogue editing, departments, roadmap templates, users and the audit log."""
 
 from __future__ import annotations
 
@@ -10,8 +10,9 @@ from flask_login import current_user
 from registry.extensions import db
 from registry.models.accounts import User
 from registry.models.catalogue import ApprovalItem, Department, ServiceItem
+from registry.models.projects import ProjectCategory
 from registry.policy import require
-from registry.services import accounts, audit, catalogue
+from registry.services import accounts, audit, catalogue, roadmaps
 from registry.services.errors import NotFound, RegistryError
 from registry.web.forms import (
     ApprovalItemForm,
@@ -26,6 +27,7 @@ from registry.web.forms import (
     tristate_value,
 )
 from registry.web.params import AUDIT_FILTERS, link_args, page_args
+from registry.web.roadmap_admin_forms import TemplateStepDeleteForm, TemplateStepForm
 
 bp = Blueprint("admin", __name__, url_prefix="/admin")
 
@@ -377,6 +379,118 @@ def retire_department(code: str):
     db.session.commit()
     flash(f"{item.name} 已停用。", "success")
     return redirect(url_for("admin.list_departments"))
+
+
+# ------------------------------------------------------------------ roadmap templates
+
+# Categories in URLs: their values contain "/" (民营/外资), so each has a plain slug.
+CATEGORY_SLUGS = {c.name.lower(): c.value for c in ProjectCategory}
+SLUG_OF = {value: slug for slug, value in CATEGORY_SLUGS.items()}
+
+
+def _category(slug: str) -> str:
+    if slug not in CATEGORY_SLUGS:
+        abort(404)
+    return CATEGORY_SLUGS[slug]
+
+
+def _template_step(category: str, key: str):
+    template = _load(roadmaps.get_template, category)
+    step = next((s for s in template.steps if s.key == key), None)
+    if step is None:
+        abort(404)
+    return template, step
+
+
+def _version(form) -> int | None:
+    raw = form.version.data or ""
+    return int(raw) if raw.isascii() and raw.isdigit() and len(raw) < 10 else None
+
+
+@bp.get("/roadmap-templates")
+@require("roadmaps.templates")
+def list_roadmap_templates():
+    """The three category templates with their step counts and simplifications."""
+    return render_template(
+        "admin/roadmap_templates.html", templates=roadmaps.list_templates(), slug_of=SLUG_OF
+    )
+
+
+@bp.get("/roadmap-templates/<slug>")
+@require("roadmaps.templates")
+def show_roadmap_template(slug: str):
+    """One template's steps, with links to edit, add and delete."""
+    template = _load(roadmaps.get_template, _category(slug))
+    return render_template(
+        "admin/roadmap_template.html", template=template, slug=slug,
+        delete_form=TemplateStepDeleteForm(version=template.version),
+    )  # fmt: skip
+
+
+def _save_step(slug: str, key: str | None):
+    """Add (key None) or edit a template step: one service call, one commit; errors on the form."""
+    category = _category(slug)
+    if key is None:
+        template, step = _load(roadmaps.get_template, category), None
+    else:
+        template, step = _template_step(category, key)
+    form = TemplateStepForm(obj=step if request.method == "GET" else None)
+    if request.method == "GET":
+        form.version.data = str(template.version)
+        if step is not None:
+            form.depends_on.data = ", ".join(step.depends_on or [])
+            form.services.data = ", ".join(step.services or [])
+    if form.validate_on_submit():
+        values = form.values()
+        if key is None:
+            values["key"] = form.key.data
+        try:
+            saved = roadmaps.save_template_step(
+                _actor(), category, key, values, version=_version(form)
+            )
+        except RegistryError as error:
+            db.session.rollback()
+            apply_error(form, error)
+        else:
+            db.session.commit()
+            flash(f"已保存步骤 {saved.key}。", "success")
+            return redirect(url_for("admin.show_roadmap_template", slug=slug, _anchor=saved.key))
+    return render_template(
+        "admin/roadmap_step.html", form=form, template=template, step=step, slug=slug
+    )
+
+
+@bp.route("/roadmap-templates/<slug>/steps/new", methods=["GET", "POST"])
+@require("roadmaps.templates")
+def create_roadmap_step(slug: str):
+    """Add a step to a template."""
+    return _save_step(slug, None)
+
+
+@bp.route("/roadmap-templates/<slug>/steps/<key>", methods=["GET", "POST"])
+@require("roadmaps.templates")
+def edit_roadmap_step(slug: str, key: str):
+    """Change a template step (optimistic locking on the template's version)."""
+    return _save_step(slug, key)
+
+
+@bp.post("/roadmap-templates/<slug>/steps/<key>/delete")
+@require("roadmaps.templates")
+def delete_roadmap_step(slug: str, key: str):
+    """Remove a step no other step depends on."""
+    category = _category(slug)
+    form = TemplateStepDeleteForm()
+    try:
+        if not form.validate():
+            raise RegistryError(None, "页面已过期,请刷新后重试。")
+        roadmaps.remove_template_step(_actor(), category, key, version=_version(form))
+    except RegistryError as error:
+        db.session.rollback()
+        flash(error.message, "error")
+    else:
+        db.session.commit()
+        flash(f"已删除步骤 {key}。已登记项目保留各自的路线图副本。", "success")
+    return redirect(url_for("admin.show_roadmap_template", slug=slug))
 
 
 # ------------------------------------------------------------------ users and audit

@@ -1,13 +1,15 @@
-"""JSON API v1: read-only catalogue resources and the OpenAPI document."""
+"""JSON API v1: read-only catalogue resources, a signed-in user's project roadmaps and the OpenAPI
+document."""
 
 from __future__ import annotations
 
-from flask import Blueprint, jsonify, url_for
+from flask import Blueprint, current_app, jsonify, url_for
+from flask_login import current_user
 
 from registry.extensions import csrf
 from registry.models.catalogue import ApprovalItem, Department, ServiceItem
 from registry.policy import PUBLIC, require
-from registry.services import catalogue, credit, market
+from registry.services import catalogue, credit, market, roadmaps
 from registry.services import providers as provider_service
 from registry.services.errors import NotFound
 from registry.web.errors import render_error
@@ -308,6 +310,21 @@ def show_notice(number: str):
         return render_error(404, f"信用公示 {number[:32]} 已被修订,现行版本为 {moved.current}")
     except NotFound:
         return render_error(404, f"未找到编号为 {number[:32]} 的信用公示")
+
+
+@bp.get("/projects/<code>/roadmap")
+@require("roadmaps.view")
+def show_project_roadmap(code: str):
+    """A project's roadmap for its enterprise, staff and admins (signed in; the session cookie).
+    Anonymous callers get 401 from the guard; another enterprise's project is 404."""
+    try:
+        project = roadmaps.get_roadmap_for(current_user._get_current_object(), code)
+    except NotFound:
+        return render_error(404, f"未找到项目代码为 {code[:40]} 的项目")
+    view = roadmaps.roadmap(
+        project, today=market.today(), lead=current_app.config["DEADLINE_WARNING_DAYS"]
+    )
+    return jsonify(roadmaps.roadmap_json(view))
 
 
 @bp.get("/openapi.json")

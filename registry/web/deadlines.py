@@ -2,6 +2,101 @@
 
 from __future__ import annotations
 
-from flask import Blueprint
+from flask import Blueprint, current_app, flash, redirect, render_template, request, url_for
+from flask_login import current_user
+from sqlalchemy.exc import SQLAlchemyError
+
+from registry.extensions import db
+from registry.models.accounts import Role
+from registry.models.roadmap import DeadlineState
+from registry.policy import can, require
+from registry.services import market, roadmaps
+from registry.web.forms import ConfirmForm
 
 bp = Blueprint("deadlines", __name__)
+
+
+def _user():
+    return current_user._get_current_object()
+
+
+def _mine_only() -> bool:
+    """The staff toggle: only the projects I serve as 帮办管家 or 审批专家."""
+    return request.args.get("mine") == "1" and current_user.role_enum == Role.STAFF
+
+
+@bp.app_template_global()
+def unread_notifications() -> int:
+    """The header badge: unread notifications of the signed-in user (0 for anyone else).
+    Called from base.html only inside the can("notifications.read") branch."""
+    if not can(current_user, "notifications.read"):
+        return 0
+    try:
+        return roadmaps.unread_count(_user())
+    except SQLAlchemyError:
+        return 0  # the header must not turn an error page (database down) into a second error
+
+
+@bp.get("/staff/deadlines")
+@require("deadlines.dashboard")
+def show_dashboard():
+    """Steps in 到期预警 or 超时 across projects (overdue first), and each project's plan."""
+    today = market.today()
+    lead = current_app.config["DEADLINE_WARNING_DAYS"]
+    mine = _mine_only()
+    board = roadmaps.dashboard(today, lead, user=_user(), mine_only=mine)
+    return render_template(
+        "deadlines/dashboard.html",
+        alerts=board["alerts"],
+        projects=board["projects"],
+        today=today,
+        lead=lead,
+        mine=mine,
+        is_staff=current_user.role_enum == Role.STAFF,
+        DeadlineState=DeadlineState,
+    )
+
+
+@bp.get("/my/notifications")
+@require("notifications.read")
+def list_notifications():
+    """Due-date warnings and overdue notices on the user's projects, unread marked."""
+    mine = _mine_only()
+    items = roadmaps.notifications_for(_user(), mine_only=mine)
+    return render_template(
+        "deadlines/notifications.html",
+        items=items,
+        unread=sum(1 for _n, was_read in items if not was_read),
+        mine=mine,
+        is_staff=current_user.role_enum == Role.STAFF,
+        form=ConfirmForm(),
+    )
+
+
+@bp.post("/my/notifications/read")
+@require("notifications.read")
+def mark_notifications_read():
+    """Mark the selected notifications (or all unread ones) read; others' are ignored."""
+    form = ConfirmForm()
+    if not form.validate_on_submit():
+        flash("页面已过期,请刷新后重试。", "error")
+        return redirect(url_for("deadlines.list_notifications"))
+    user = _user()
+    if request.form.get("all"):
+        ids = [
+            n.id for n, was_read in roadmaps.notifications_for(user, limit=10_000) if not was_read
+        ]
+    else:
+        ids = [
+            int(v)
+            for v in request.form.getlist("ids")
+            if v.isascii() and v.isdigit() and len(v) < 12
+        ]
+    count = roadmaps.mark_read(user, ids)
+    db.session.commit()
+    if count:
+        flash(f"已将 {count} 条通知标为已读。", "success")
+    else:
+        flash("没有需要标为已读的通知。", "info")
+    mine = request.form.get("mine") == "1"
+    return redirect(url_for("deadlines.list_notifications", **({"mine": "1"} if mine else {})))

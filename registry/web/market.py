@@ -13,7 +13,7 @@ from flask_login import current_user
 from registry.extensions import db
 from registry.models import RequestStatus, SelectionMethod
 from registry.policy import PUBLIC, require
-from registry.services import catalogue, market, selection_engine
+from registry.services import catalogue, market, roadmaps, selection_engine
 from registry.services.errors import Forbidden, NotFound, RegistryError
 from registry.web.forms import apply_error, options
 from registry.web.market_forms import DecideForm, ProjectForm, QuoteForm, RepostForm, RequestForm
@@ -51,7 +51,7 @@ def my_projects():
 @bp.route("/my/projects/new", methods=["GET", "POST"])
 @require("projects.own")
 def new_project():
-    """Register a project (and the enterprise, the first time)."""
+    """Register a project (and the enterprise, the first time) with its category's roadmap."""
     user = _user()
     form = ProjectForm()
     if form.validate_on_submit():
@@ -65,16 +65,17 @@ def new_project():
                     form.enterprise_name.data, form.enterprise_uscc.data, actor=user
                 )
                 user.enterprise_id = enterprise.id
-            project = market.create_project(
+            project = roadmaps.register_project(
                 user, code=form.code.data, name=form.name.data, category=form.category.data,
-                location=form.location.data,
+                location=form.location.data, land_contract_date=form.land_contract_date.data,
+                building_type=form.building_type.data or None, floor_area=form.floor_area.data,
             )  # fmt: skip
         except RegistryError as error:
             db.session.rollback()
             apply_error(form, error)
         else:
             db.session.commit()
-            flash(f"项目 {project.code} 已登记。", "success")
+            flash(f"项目 {project.code} 已登记,已按项目类别生成审批路线图。", "success")
             return redirect(url_for("market.show_project", code=project.code))
     return render_template(
         "market/new_project.html", form=form, needs_enterprise=user.enterprise_id is None

@@ -2,17 +2,47 @@
 
 from __future__ import annotations
 
-from wtforms import DateTimeLocalField, HiddenField, SelectField, StringField, TextAreaField
-from wtforms.validators import DataRequired, Length, Optional
+from wtforms import (
+    DateField,
+    DateTimeLocalField,
+    DecimalField,
+    HiddenField,
+    SelectField,
+    StringField,
+    TextAreaField,
+)
+from wtforms.validators import DataRequired, Length, Optional, ValidationError
 
 from registry.models import ProjectCategory, SelectionMethod
+from registry.services.roadmaps import BUILDING_TYPES
 from registry.web.forms import Form, options
 
 CATEGORIES = options((c.value, f"{c.value}(目标 {c.target_days} 天)") for c in ProjectCategory)
 METHODS = options((m.value, m.value) for m in SelectionMethod)
+BUILDING_CHOICES = options([("", "—"), *((t, t) for t in BUILDING_TYPES)])
 
 
-class ProjectForm(Form):
+def finite_number(form, field) -> None:
+    """Refuse NaN and infinity, which Decimal parses happily."""
+    if field.data is not None and not field.data.is_finite():
+        raise ValidationError("请填写有效的数值。")
+
+
+class ProjectParticularsMixin:
+    """The particulars the roadmap is planned from (shared by registration and editing)."""
+
+    land_contract_date = DateField(
+        "土地出让合同签订日期", validators=[Optional()],
+        description="格式 YYYY-MM-DD。审批路线图自该日起排期;尚未签订可暂不填写。",
+    )  # fmt: skip
+    building_type = SelectField("建筑类型", choices=BUILDING_CHOICES, validators=[Optional()])
+    floor_area = DecimalField(
+        "建筑面积(㎡)", places=2, validators=[Optional(), finite_number],
+        description="总建筑面积,单位平方米,可含两位小数。",
+    )  # fmt: skip
+
+
+class ProjectForm(ProjectParticularsMixin, Form):
     """Register a project (and, the first time, the enterprise the account acts for)."""
 
     enterprise_name = StringField("企业名称", validators=[Optional(), Length(max=200)])

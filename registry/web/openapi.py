@@ -6,7 +6,9 @@ from typing import Any
 
 from registry.models.catalogue import FeeRegime, TimeUnit, Validity
 from registry.models.credit import CreditKind
+from registry.models.projects import ProjectCategory
 from registry.models.providers import REGIONS
+from registry.models.roadmap import DeadlineState, StepKind, StepStatus
 
 _NULLABLE_STR = {"type": "string", "nullable": True}
 _NULLABLE_BOOL = {"type": "boolean", "nullable": True}
@@ -252,6 +254,71 @@ NOTICE = {
         "url": {"type": "string"},
     },
 }
+_NULLABLE_DATE = {"type": "string", "format": "date", "nullable": True}
+ROADMAP_STEP = {
+    "type": "object",
+    "required": ["key", "name", "kind", "stage", "duration", "unit", "depends_on", "status"],
+    "properties": {
+        "key": {"type": "string", "example": "SP-05"},
+        "name": {"type": "string", "example": "环评审批(报告书/报告表;登记表备案)"},
+        "kind": {"type": "string", "enum": [k.value for k in StepKind]},
+        "stage": {"type": "string", "example": "1"},
+        "department": _NULLABLE_STR,
+        "duration": {"type": "integer"},
+        "unit": {"type": "string", "enum": [u.value for u in TimeUnit]},
+        "duration_source": {**_NULLABLE_STR, "description": "时长来源,含来源标记 S / S-2nd / GK"},
+        "depends_on": {"type": "array", "items": {"type": "string"}},
+        "status": {"type": "string", "enum": [s.value for s in StepStatus]},
+        "covered_by_regional_assessment": {"type": "boolean"},
+        "self_prepared": {"type": "boolean"},
+        "planned_start": _NULLABLE_DATE,
+        "planned_finish": {
+            **_NULLABLE_DATE,
+            "description": "null:不适用、由区域评估覆盖,或超出工作日历范围暂无法排定",
+        },
+        "started_on": _NULLABLE_DATE,
+        "submitted_on": _NULLABLE_DATE,
+        "finished_on": _NULLABLE_DATE,
+        "critical": {"type": "boolean", "description": "是否在关键路径上"},
+        "slack_days": {"type": "integer", "nullable": True},
+        "deadline_state": {
+            "type": "string",
+            "nullable": True,
+            "enum": [s.value for s in DeadlineState if s.value] + [None],
+        },
+        "services": {
+            "type": "array",
+            "items": {
+                "type": "object",
+                "properties": {"code": {"type": "string"}, "name": {"type": "string"}},
+            },
+        },
+    },
+}
+ROADMAP = {
+    "type": "object",
+    "required": ["code", "name", "category", "target_days", "steps"],
+    "properties": {
+        "code": {"type": "string", "example": "2026-120116-34-03-900101"},
+        "name": {"type": "string"},
+        "category": {"type": "string", "enum": [c.value for c in ProjectCategory]},
+        "land_contract_date": _NULLABLE_DATE,
+        "target_days": {
+            "type": "integer",
+            "description": "自土地出让合同签订至取得施工许可的目标天数",
+        },
+        "total_days": {"type": "integer", "nullable": True, "description": "计划总用时(日历天)"},
+        "margin_days": {
+            "type": "integer",
+            "nullable": True,
+            "description": "目标减计划总用时:正数为余量,负数为超出",
+        },
+        "planned_finish": _NULLABLE_DATE,
+        "calendar_error": {**_NULLABLE_STR, "description": "部分步骤超出工作日历范围时的说明"},
+        "critical_path": {"type": "array", "items": {"type": "string"}},
+        "steps": {"type": "array", "items": {"$ref": "#/components/schemas/RoadmapStep"}},
+    },
+}
 ERROR = {
     "type": "object",
     "required": ["error"],
@@ -352,6 +419,13 @@ _NOT_FOUND = {
     "description": "不存在",
     "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Error"}}},
 }
+
+
+def _error(description: str) -> dict:
+    return {
+        "description": description,
+        "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Error"}}},
+    }
 
 
 def openapi_document() -> dict[str, Any]:
@@ -566,6 +640,22 @@ def openapi_document() -> dict[str, Any]:
                     "responses": {"200": _ok("#/components/schemas/SearchPage", "搜索结果")},
                 }
             },
+            "/projects/{code}/roadmap": {
+                "get": {
+                    "summary": "项目路线图(一张图;需登录)",
+                    "description": "需登录(浏览器会话 Cookie)。项目所属企业的账号、政务办工作人员和"
+                    "管理员可查看;其他企业的项目一律返回 404,不透露其是否存在。",
+                    "operationId": "getProjectRoadmap",
+                    "security": [{"sessionCookie": []}],
+                    "parameters": [code_param],
+                    "responses": {
+                        "200": _ok("#/components/schemas/Roadmap", "路线图"),
+                        "401": _error("未登录"),
+                        "403": _error("账号角色无权查看路线图(如中介机构、监管员)"),
+                        "404": _NOT_FOUND,
+                    },
+                }
+            },
             "/openapi.json": {
                 "get": {
                     "summary": "本文档",
@@ -575,6 +665,14 @@ def openapi_document() -> dict[str, Any]:
             },
         },
         "components": {
+            "securitySchemes": {
+                "sessionCookie": {
+                    "type": "apiKey",
+                    "in": "cookie",
+                    "name": "session",
+                    "description": "登录本站后的会话 Cookie;其余接口公开,无需登录。",
+                }
+            },
             "schemas": {
                 "LegalBasis": LEGAL_BASIS,
                 "Stage": STAGE,
@@ -594,6 +692,8 @@ def openapi_document() -> dict[str, Any]:
                 "AwardPage": _page_of("#/components/schemas/Award"),
                 "Notice": NOTICE,
                 "NoticePage": _page_of("#/components/schemas/Notice"),
-            }
+                "RoadmapStep": ROADMAP_STEP,
+                "Roadmap": ROADMAP,
+            },
         },
     }

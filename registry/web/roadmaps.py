@@ -3,6 +3,406 @@ checklist, and project registration by staff."""
 
 from __future__ import annotations
 
-from flask import Blueprint
+from datetime import timedelta
+
+from flask import Blueprint, abort, current_app, flash, redirect, render_template, url_for
+from flask_login import current_user
+from markupsafe import Markup
+from sqlalchemy import select
+
+from registry.extensions import db
+from registry.models import Enterprise, Project, User
+from registry.models.accounts import Role
+from registry.models.roadmap import StepKind, StepStatus
+from registry.policy import can, require
+from registry.services import accounts, market, roadmaps
+from registry.services.errors import NotFound, RegistryError
+from registry.services.uscc import validate_uscc
+from registry.web.charts import GanttRow, gantt_chart
+from registry.web.forms import Form, apply_error, options
+from registry.web.roadmap_forms import (
+    AssignForm,
+    OptionsForm,
+    ParticularsForm,
+    ProgressForm,
+    StaffProjectForm,
+)
 
 bp = Blueprint("roadmaps", __name__)
+
+STALE = "该步骤已被他人更新,请刷新后重试"
+REGIONAL = "已由区域评估覆盖"  # the Gantt's name for a step the regional assessment covers
+
+
+def _user() -> User:
+    return current_user._get_current_object()
+
+
+def _found(getter, *args):
+    try:
+        return getter(*args)
+    except NotFound:
+        abort(404)
+
+
+def _project(code: str) -> Project:
+    """A project the signed-in user may see, or 404 (another enterprise's project included)."""
+    return _found(roadmaps.get_roadmap_for, _user(), code)
+
+
+def _view(project: Project) -> roadmaps.Roadmap:
+    return roadmaps.roadmap(
+        project, today=market.today(), lead=current_app.config["DEADLINE_WARNING_DAYS"]
+    )
+
+
+def _version(form) -> int:
+    """The version the user saw; a missing or garbled one counts as stale, never as 'no check'."""
+    try:
+        return int(form.version.data)
+    except (TypeError, ValueError):
+        return -1
+
+
+# ------------------------------------------------------------------ staff pickers
+
+
+def _active_staff() -> dict[str, User]:
+    """Enabled staff accounts by id (as the select submits it)."""
+    return {
+        str(u.id): u for u in accounts.list_users() if u.role_enum == Role.STAFF and u.is_enabled
+    }
+
+
+def _fill_staff(form, staff: dict[str, User]) -> None:
+    choices = options(
+        [("", "—(暂不指定)"), *((i, u.display_name or u.username) for i, u in staff.items())]
+    )
+    form.concierge.choices = choices
+    form.expert.choices = list(choices)
+
+
+# ------------------------------------------------------------------ the roadmap page
+
+
+def _gantt_rows(view: roadmaps.Roadmap) -> list[GanttRow]:
+    rows = []
+    for row in view.rows:
+        step = row.step
+        start, finish, status = row.start, row.finish, step.status
+        if step.status == StepStatus.NOT_APPLICABLE.value or step.covered_by_regional:
+            # A diamond where the step would have been ready; it takes no time.
+            start, finish = row.ready, None
+            status = step.status if step.status == StepStatus.NOT_APPLICABLE.value else REGIONAL
+        rows.append(
+            GanttRow(
+                label=f"{step.key} {step.name}",
+                start=start,
+                finish=finish,
+                status=status,
+                critical=row.critical,
+                state=row.state.value,
+                group=row.stage_name,
+                actual_start=step.started_on,
+                actual_finish=step.finished_on,
+                # No links inside the chart: an image (role="img") must not hold interactive
+                # content (WCAG 4.1.2, axe nested-interactive); the table beside it has them.
+            )  # fmt: skip
+        )
+    return rows
+
+
+def _gantt(view: roadmaps.Roadmap) -> Markup:
+    project = view.project
+    if project.land_contract_date is None:
+        return Markup("")
+    start = project.land_contract_date
+    if view.total_days is not None:
+        summary = f"计划 {view.total_days} 天,目标 {view.target_days} 天"
+    else:
+        summary = f"部分步骤无法排期,目标 {view.target_days} 天"
+    return gantt_chart(
+        _gantt_rows(view),
+        ident="roadmap-gantt",
+        title=f"{project.name} 审批路线图(甘特图)",
+        description=(
+            f"自土地出让合同签订日 {start:%Y-%m-%d} 起共 {len(view.rows)} 个步骤;{summary}。"
+            "各步骤的日期、状态和关键路径见图下表格。"
+        ),
+        start=start,
+        target=start + timedelta(days=view.target_days),
+        today=view.today,
+        width=960,
+    )
+
+
+def _with_ids(form: Form, prefix: str) -> Form:
+    """Unique element ids for one of many same-shaped forms on a page (names stay plain)."""
+    for field in form:
+        field.id = f"{prefix}-{field.short_name}"
+    return form
+
+
+def _progress_form(step) -> ProgressForm:
+    form = ProgressForm(formdata=None)
+    form.version.data = str(step.version)
+    # A step not yet begun offers 办理中 (the next thing to record), not 未开始 again.
+    shown = {StepStatus.STARTED.value, StepStatus.SUBMITTED.value, StepStatus.DONE.value}
+    form.status.data = step.status if step.status in shown else StepStatus.STARTED.value
+    form.started_on.data = step.started_on
+    form.submitted_on.data = step.submitted_on
+    form.finished_on.data = step.finished_on
+    return form
+
+
+def _options_form(step) -> OptionsForm:
+    form = OptionsForm(formdata=None)
+    form.version.data = str(step.version)
+    form.applicable.data = step.status != StepStatus.NOT_APPLICABLE.value
+    form.covered_by_regional.data = step.covered_by_regional
+    form.self_prepared.data = step.self_prepared
+    return form
+
+
+def _render_roadmap(project: Project, *, failed: tuple[str, str, Form] | None = None):
+    """The roadmap page; `failed` is (step key, "progress" | "options", form with errors)."""
+    view = _view(project)
+    forms = {}
+    for row in view.rows:
+        step = row.step
+        progress, opts = _progress_form(step), _options_form(step)
+        if failed and failed[0] == step.key:
+            if failed[1] == "progress":
+                progress = failed[2]
+            else:
+                opts = failed[2]
+        forms[step.key] = (
+            _with_ids(progress, f"progress-{step.key}"),
+            _with_ids(opts, f"options-{step.key}"),
+        )
+    assign = None
+    if can(_user(), "projects.staff"):
+        assign = AssignForm(formdata=None)
+        _fill_staff(assign, _active_staff())
+        assign.concierge.data = str(project.concierge_id or "")
+        assign.expert.data = str(project.expert_id or "")
+    return render_template(
+        "roadmaps/show_roadmap.html", project=project, view=view, gantt=_gantt(view),
+        forms=forms, assign=assign, failed_key=failed[0] if failed else None,
+        Kind=StepKind, Status=StepStatus,
+    )  # fmt: skip
+
+
+@bp.get("/projects/<code>/roadmap")
+@require("roadmaps.view")
+def show_roadmap(code: str):
+    """The project's roadmap ("一张图"): facts, plan against target, Gantt, table, forms."""
+    return _render_roadmap(_project(code))
+
+
+def _step_or_404(project: Project, key: str):
+    step = next((s for s in project.steps if s.key == key), None)
+    if step is None:
+        abort(404)
+    return step
+
+
+def _after_step_error(code: str, key: str, kind: str, form: Form, error: RegistryError):
+    db.session.rollback()
+    apply_error(form, error)
+    flash(f"步骤 {key} 未保存:{error.message}", "error")
+    return _render_roadmap(_project(code), failed=(key, kind, form))
+
+
+@bp.post("/projects/<code>/steps/<key>/progress")
+@require("roadmaps.progress")
+def record_progress(code: str, key: str):
+    """Enter a step's progress (status and dates) and re-plan."""
+    project = _project(code)
+    _step_or_404(project, key)
+    form = ProgressForm()
+    if not form.validate_on_submit():
+        flash(f"步骤 {key} 未保存,请修正下方的问题。", "error")
+        return _render_roadmap(project, failed=(key, "progress", form))
+    try:
+        roadmaps.record_progress(
+            _user(), code, key, status=form.status.data, started_on=form.started_on.data,
+            submitted_on=form.submitted_on.data, finished_on=form.finished_on.data,
+            version=_version(form), today=market.today(),
+        )  # fmt: skip
+    except NotFound:
+        db.session.rollback()
+        abort(404)
+    except RegistryError as error:
+        return _after_step_error(code, key, "progress", form, error)
+    db.session.commit()
+    flash(f"步骤 {key} 的办理进度已保存,路线图已重新排期。", "success")
+    return redirect(url_for("roadmaps.show_roadmap", code=code, _anchor=f"step-{key}"))
+
+
+@bp.post("/projects/<code>/steps/<key>/options")
+@require("roadmaps.progress")
+def set_options(code: str, key: str):
+    """Choose whether a step applies, is covered by the regional assessment, or self-prepared."""
+    project = _project(code)
+    _step_or_404(project, key)
+    form = OptionsForm()
+    if not form.validate_on_submit():
+        flash(f"步骤 {key} 未保存,请刷新页面后重试。", "error")
+        return _render_roadmap(project, failed=(key, "options", form))
+    try:
+        roadmaps.set_options(
+            _user(), code, key, applicable=form.applicable.data,
+            covered_by_regional=form.covered_by_regional.data,
+            self_prepared=form.self_prepared.data, version=_version(form),
+        )  # fmt: skip
+    except NotFound:
+        db.session.rollback()
+        abort(404)
+    except RegistryError as error:
+        return _after_step_error(code, key, "options", form, error)
+    db.session.commit()
+    flash(f"步骤 {key} 的办理选项已保存,路线图已重新排期。", "success")
+    return redirect(url_for("roadmaps.show_roadmap", code=code, _anchor=f"step-{key}"))
+
+
+@bp.route("/projects/<code>/edit", methods=["GET", "POST"])
+@require("roadmaps.progress")
+def edit_project(code: str):
+    """Change the land-contract date, building type, area and location; the roadmap re-plans."""
+    project = _project(code)
+    form = ParticularsForm(obj=project)
+    if form.validate_on_submit():
+        try:
+            roadmaps.update_project(
+                _user(), code, land_contract_date=form.land_contract_date.data,
+                building_type=form.building_type.data or None,
+                floor_area=form.floor_area.data, location=form.location.data,
+            )  # fmt: skip
+        except NotFound:
+            db.session.rollback()
+            abort(404)
+        except RegistryError as error:
+            db.session.rollback()
+            apply_error(form, error)
+        else:
+            db.session.commit()
+            flash("项目信息已保存,路线图已重新排期。", "success")
+            return redirect(url_for("roadmaps.show_roadmap", code=code))
+    return render_template("roadmaps/edit_project.html", form=form, project=project)
+
+
+@bp.post("/projects/<code>/assign")
+@require("projects.staff")
+def assign_staff(code: str):
+    """Name (or change) the project's 帮办管家 and 审批专家."""
+    _project(code)
+    staff = _active_staff()
+    form = AssignForm()
+    _fill_staff(form, staff)
+    target = url_for("roadmaps.show_roadmap", code=code)
+    if not form.validate_on_submit():
+        flash("未保存:请从列表中选择在岗的政务办工作人员。", "error")
+        return redirect(target)
+    try:
+        roadmaps.assign_staff(
+            _user(), code, concierge=staff.get(form.concierge.data),
+            expert=staff.get(form.expert.data),
+        )  # fmt: skip
+    except NotFound:
+        db.session.rollback()
+        abort(404)
+    except RegistryError as error:
+        db.session.rollback()
+        flash(f"未保存:{error.message}", "error")
+        return redirect(target)
+    db.session.commit()
+    flash("帮办管家和审批专家已更新。", "success")
+    return redirect(target)
+
+
+# ------------------------------------------------------------------ one-time checklist
+
+
+@bp.get("/projects/<code>/checklist")
+@require("roadmaps.view")
+def show_checklist(code: str):
+    """The printable one-time checklist (一次性告知): approvals, services, conditional steps."""
+    project = _project(code)
+    view = _view(project)
+    approvals, not_applicable = [], []
+    services: dict[str, tuple] = {}  # code → (service item, the applicable rows that need it)
+    for row in view.rows:
+        if row.step.status == StepStatus.NOT_APPLICABLE.value:
+            not_applicable.append(row)
+            continue
+        if row.step.kind == StepKind.APPROVAL.value:
+            approvals.append(row)
+        for item in row.services:
+            services.setdefault(item.code, (item, []))[1].append(row)
+    return render_template(
+        "roadmaps/checklist.html", project=project, view=view, approvals=approvals,
+        services=list(services.values()), not_applicable=not_applicable,
+    )  # fmt: skip
+
+
+# ------------------------------------------------------------------ staff: projects
+
+
+@bp.get("/staff/projects")
+@require("projects.staff")
+def list_projects():
+    """Every project with its enterprise, plan against target, concierge and expert."""
+    views = [_view(project) for project in market.projects_for(_user())]
+    return render_template("roadmaps/list_projects.html", views=views)
+
+
+def _enterprise_for(form: StaffProjectForm, actor: User) -> Enterprise:
+    """The enterprise named by USCC, created when new (a name is then required)."""
+    try:
+        uscc = validate_uscc(form.enterprise_uscc.data)
+    except ValueError as error:
+        raise RegistryError("enterprise_uscc", str(error)) from None
+    enterprise = db.session.scalar(select(Enterprise).where(Enterprise.uscc == uscc))
+    if enterprise is not None:
+        return enterprise
+    name = (form.enterprise_name.data or "").strip()
+    if not name:
+        raise RegistryError(
+            "enterprise_name", "该统一社会信用代码的企业尚未登记,请填写企业名称以新建企业。"
+        )
+    try:
+        return market.create_enterprise(name, uscc, actor=actor)
+    except RegistryError as error:
+        raise RegistryError("enterprise_uscc", error.message) from None
+
+
+@bp.route("/staff/projects/new", methods=["GET", "POST"])
+@require("projects.staff")
+def new_project_for_enterprise():
+    """Register a project pushed by investment promotion (招商推送) for an enterprise."""
+    user = _user()
+    staff = _active_staff()
+    form = StaffProjectForm()
+    _fill_staff(form, staff)
+    if form.validate_on_submit():
+        try:
+            enterprise = _enterprise_for(form, user)
+            project = roadmaps.register_project(
+                user, code=form.code.data, name=form.name.data, category=form.category.data,
+                location=form.location.data, land_contract_date=form.land_contract_date.data,
+                building_type=form.building_type.data or None, floor_area=form.floor_area.data,
+                enterprise=enterprise, concierge=staff.get(form.concierge.data),
+                expert=staff.get(form.expert.data),
+            )  # fmt: skip
+        except RegistryError as error:
+            db.session.rollback()
+            apply_error(form, error)
+        else:
+            db.session.commit()
+            flash(
+                f"项目 {project.code} 已为 {project.enterprise.name} 登记,已生成审批路线图。",
+                "success",
+            )
+            return redirect(url_for("roadmaps.show_roadmap", code=project.code))
+    return render_template("roadmaps/new_project.html", form=form)
