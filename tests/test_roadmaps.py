@@ -221,3 +221,59 @@ def test_roadmaps_a_step_waiting_for_a_late_predecessor_is_not_itself_late(app, 
         # 90 d (31 Aug), its approval 60 d (30 Oct) and the permit 7 d: 6 Nov.
         assert view.forecast_days == (date(2026, 11, 6) - date(2026, 3, 2)).days
         assert view.forecast_margin_days < 0
+
+
+@pytest.mark.parametrize(
+    ("land", "message"),
+    [
+        (date(9999, 12, 30), "之间"),  # would overflow the date arithmetic
+        (date(1990, 5, 1), "之间"),  # long before any known arrangement
+    ],
+)
+def test_roadmaps_land_contract_dates_outside_the_sensible_range_are_refused(
+    app, make_user, land, message
+):
+    owner, code = _project(app, make_user)
+    with app.app_context():
+        user = db.session.get(User, owner.id)
+        with pytest.raises(RegistryError, match=message):
+            roadmaps.update_project(user, code, land_contract_date=land, building_type="厂房",
+                                    floor_area="1000", location="天津滨海高新区")  # fmt: skip
+        db.session.rollback()
+        assert roadmaps.get_roadmap_for(user, code).land_contract_date == date(2026, 3, 2)
+
+
+def test_roadmaps_land_contract_cannot_move_after_recorded_work(app, make_user):
+    owner, code = _project(app, make_user)
+    with app.app_context():
+        user = db.session.get(User, owner.id)
+        roadmaps.record_progress(user, code, "SP-01", status="已完成", started_on=date(2026, 3, 3),
+                                 finished_on=date(2026, 3, 3), today=date(2026, 3, 10))  # fmt: skip
+        db.session.commit()
+        with pytest.raises(RegistryError, match="2026-03-03"):
+            roadmaps.update_project(user, code, land_contract_date=date(2026, 3, 5),
+                                    building_type=None, floor_area=None, location="天津")  # fmt: skip
+
+
+def test_roadmaps_progress_keeps_only_the_dates_of_its_status(app, make_user):
+    owner, code = _project(app, make_user)
+    with app.app_context():
+        user = db.session.get(User, owner.id)
+        on = date(2026, 5, 6)
+        with pytest.raises(RegistryError, match="不能早于提交日期"):
+            roadmaps.record_progress(user, code, "SP-05", status="已完成", started_on=date(2026, 4, 1),
+                                     submitted_on=date(2026, 4, 20), finished_on=date(2026, 4, 10),
+                                     today=on)  # fmt: skip
+        # 办理中 keeps the start only; a stray (even invalid) submission date is ignored.
+        step = roadmaps.record_progress(user, code, "SP-05", status="办理中",
+                                        started_on=date(2026, 4, 1),
+                                        submitted_on=date(2030, 1, 1), today=on)  # fmt: skip
+        assert (step.started_on, step.submitted_on, step.finished_on) == (
+            date(2026, 4, 1),
+            None,
+            None,
+        )
+        # A step set to 不适用 takes no progress until it is made applicable again.
+        with pytest.raises(RegistryError, match="不适用"):
+            roadmaps.record_progress(user, code, "SP-04", status="办理中",
+                                     started_on=date(2026, 4, 1), today=on)  # fmt: skip
