@@ -26,6 +26,7 @@ from registry.services import (
     providers,
     roadmaps,
     seeding,
+    workdays,
 )
 from registry.services.errors import RegistryError
 
@@ -230,11 +231,17 @@ def _check_roadmaps(today: date) -> str:
     )
 
 
+def _check_calendar(today: date) -> str:
+    """Whether the working-day calendar reaches the end of next year."""
+    return workdays.coverage_gap(today) or f"覆盖至 {workdays.covered_years()[1]} 年"
+
+
 # Each deadline check takes today's date and returns one line of Chinese for the cron log; each
 # must be idempotent (a second run on the same day records nothing new). Add checks here.
 DEADLINE_CHECKS: list[tuple[str, Callable[[date], str]]] = [
     ("资质有效期", _check_qualifications),
     ("信用等级", _recompute_grades),
+    ("工作日历", _check_calendar),
     ("项目路线图", _check_roadmaps),
 ]
 

@@ -73,3 +73,15 @@ def test_calendar_supplement_rejects_a_malformed_file_and_keeps_what_was_loaded(
     with pytest.raises(RegistryError, match=message):
         workdays.load_supplements(tmp_path)
     assert workdays.supplements() == []
+
+
+def test_calendar_coverage_gap_warns_until_next_year_is_known(added):
+    assert workdays.coverage_gap(date(2026, 11, 26)) is None  # 2027 added
+    gap = workdays.coverage_gap(date(2027, 3, 1))
+    assert "2028 年的节假日安排尚未纳入" in gap
+
+
+def test_calendar_coverage_gap_names_the_missing_year():
+    workdays.load_supplements(None)
+    assert "2027 年的节假日安排尚未纳入" in workdays.coverage_gap(date(2026, 11, 26))
+    assert workdays.coverage_gap(date(2025, 6, 1)) is None

@@ -40,6 +40,7 @@ def test_deadlines_cli_is_idempotent_and_follows_the_date(app, runner, make_user
     first = runner.invoke(args=["check-deadlines", "--date", "2026-02-27"])
     assert first.exit_code == 0, first.output
     assert "到期检查(2026-02-27)完成" in first.output
+    assert "工作日历:工作日历仅覆盖至 2026 年,2027 年的节假日安排尚未纳入" in first.output
     warnings = _count(app, kind="到期预警")
     assert warnings >= 1
     assert _count(app, kind="超时") == 0

@@ -108,6 +108,18 @@ def load_supplements(folder: str | Path | None) -> list[int]:
     return sorted(found)
 
 
+def coverage_gap(today: date) -> str | None:
+    """A warning when the calendar does not reach the end of next year (plans of a year or more
+    would stop there), or None."""
+    last = covered_years()[1]
+    if last >= today.year + 1:
+        return None
+    return (
+        f"工作日历仅覆盖至 {last} 年,{last + 1} 年的节假日安排尚未纳入:排期落入该年的步骤将显示"
+        "“无法排期”。国务院办公厅公布安排后,请升级 chinesecalendar 或按 seeds/calendar/README.md 添加该年文件。"
+    )
+
+
 def supplements() -> list[YearArrangement]:
     """The years added from files, in order (shown with their sources)."""
     return [_supplements[y] for y in sorted(_supplements)]
