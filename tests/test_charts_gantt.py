@@ -94,6 +94,8 @@ def test_charts_gantt_today_far_away_is_not_drawn():
     assert not [g for g in root.iter(f"{SVG}g") if "gantt-today" in _classes(g)]
     _, root = _chart(rows, today=_day(3000))  # years after the plan
     assert not [g for g in root.iter(f"{SVG}g") if "gantt-today" in _classes(g)]
+    _, root = _chart(rows, today=_day(200))  # months after the plan: still drawn
+    assert [g for g in root.iter(f"{SVG}g") if "gantt-today" in _classes(g)]
 
 
 def test_charts_gantt_axis_has_month_labels():
@@ -121,9 +123,9 @@ def test_charts_gantt_critical_path_has_its_class_and_outline():
     ("state", "cls", "marker"),
     [
         ("warning", "gantt-warning", "⚠"),
-        ("overdue", "gantt-overdue", "超期"),
+        ("overdue", "gantt-overdue", "超时"),
         ("到期预警", "gantt-warning", "⚠"),  # DeadlineState's values work too
-        ("超时", "gantt-overdue", "超期"),
+        ("超时", "gantt-overdue", "超时"),
     ],
 )
 def test_charts_gantt_deadline_states_readable_without_colour(state, cls, marker):

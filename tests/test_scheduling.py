@@ -150,3 +150,10 @@ def test_scheduling_a_finished_step_needs_no_calendar_even_at_its_end():
     assert schedule.complete
     assert schedule.steps["a"].finish == date(2026, 12, 10)
     assert schedule.steps["b"].finish == date(2026, 12, 15)
+
+
+def test_scheduling_a_loop_is_named_without_the_steps_leading_to_it():
+    steps = [Step("a", "甲", 1, W, ("b",)), Step("b", "乙", 1, W, ("b",))]
+    with pytest.raises(CycleError) as raised:
+        plan(steps, date(2026, 3, 2))
+    assert str(raised.value) == "审批步骤之间存在循环依赖:b → b"

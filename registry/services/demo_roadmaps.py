@@ -45,7 +45,7 @@ PLANS: dict[str, tuple[date, tuple[str, ...], tuple[str, ...], list[tuple]]] = {
             ("SP-10", DONE, date(2026, 8, 11), None, date(2026, 8, 28)),
             ("ZJ-16", DONE, date(2026, 8, 31), None, date(2026, 10, 23)),
             ("SP-12", DONE, date(2026, 10, 26), None, date(2026, 11, 12)),
-            ("SP-05", SUBMITTED, date(2026, 10, 2), date(2026, 10, 2), None),
+            ("SP-05", SUBMITTED, date(2026, 9, 30), date(2026, 9, 30), None),
         ],
     ),  # fmt: skip
     # 简易低风险厂房, half way: the construction drawings are late (超时).
@@ -88,18 +88,18 @@ PLANS: dict[str, tuple[date, tuple[str, ...], tuple[str, ...], list[tuple]]] = {
     ),  # fmt: skip
     # 民营/外资, early: survey late (超时), design review due soon; the plan runs into 2027.
     "2026-120116-35-03-900104": (
-        date(2026, 9, 28),
+        date(2026, 7, 13),
         (),
         ("concierge",),
         [
-            ("SP-01", DONE, date(2026, 9, 29), None, date(2026, 9, 29)),
-            ("ZJ-11", DONE, date(2026, 9, 29), None, date(2026, 10, 12)),
-            ("ZJ-03", STARTED, date(2026, 9, 30), None, None),
-            ("ZJ-04", STARTED, date(2026, 10, 9), None, None),
-            ("ZJ-14", STARTED, date(2026, 10, 8), None, None),
-            ("SP-03", DONE, date(2026, 10, 13), None, date(2026, 11, 6)),
-            ("ZJ-15", DONE, date(2026, 9, 30), None, date(2026, 11, 9)),
-            ("SP-10", SUBMITTED, date(2026, 11, 10), date(2026, 11, 10), None),
+            ("SP-01", DONE, date(2026, 7, 14), None, date(2026, 7, 14)),
+            ("ZJ-11", DONE, date(2026, 7, 14), None, date(2026, 7, 27)),
+            ("ZJ-03", STARTED, date(2026, 7, 15), None, None),
+            ("ZJ-04", STARTED, date(2026, 7, 24), None, None),
+            ("ZJ-14", STARTED, date(2026, 7, 23), None, None),
+            ("SP-03", DONE, date(2026, 7, 28), None, date(2026, 8, 21)),
+            ("ZJ-15", DONE, date(2026, 7, 15), None, date(2026, 8, 24)),
+            ("SP-10", SUBMITTED, date(2026, 8, 25), date(2026, 8, 25), None),
         ],
     ),  # fmt: skip
 }

@@ -93,7 +93,8 @@ def _order(steps: Mapping[str, Step]) -> list[str]:
         if state.get(key) == 2:
             return
         if state.get(key) == 1:
-            raise CycleError(f"审批步骤之间存在循环依赖:{' → '.join((*trail, key))}")
+            loop = trail[trail.index(key) :] if key in trail else trail
+            raise CycleError(f"审批步骤之间存在循环依赖:{' → '.join((*loop, key))}")
         state[key] = 1
         for before in steps[key].depends_on:
             if before not in steps:

@@ -137,7 +137,7 @@ def is_workday(day: date) -> bool:
         raise CalendarRangeError(
             None,
             f"工作日历仅覆盖 {first}–{last} 年;{day.year} 年的节假日安排尚未纳入,"
-            "无法按工作日计算,请在国务院办公厅公布安排并更新日历后重试。",
+            "无法按工作日计算。国务院办公厅公布该年安排后,平台运营方将更新工作日历。",
         ) from None
 
 

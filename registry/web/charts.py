@@ -352,7 +352,7 @@ _GANTT_STATUS = {
 # Deadline state → (class, fill, stroke, marker after the bar, name); it overrides the status fill.
 # Both "warning"/"overdue" and DeadlineState's values (到期预警/超时) are understood.
 _WARNING = ("gantt-warning", "#f2a93b", "#b35900", "⚠", "到期预警")
-_OVERDUE = ("gantt-overdue", "#c62828", "#8e1b1b", "超期", "超期")
+_OVERDUE = ("gantt-overdue", "#c62828", "#8e1b1b", "超时", "超时")
 _GANTT_STATE = {"warning": _WARNING, "到期预警": _WARNING, "overdue": _OVERDUE, "超时": _OVERDUE}
 _SKIPPED_NOTE = {"不适用": "不适用", "已由区域评估覆盖": "区域评估覆盖"}
 _LINK_SCHEMES = frozenset({"", "http", "https"})
@@ -439,7 +439,7 @@ def gantt_chart(
     target day, N = (target - start).days days from the origin; the 今天 line in the middle of
     today, drawn only while today lies from `start` to a while after the last date. Skipped steps
     (不适用, 已由区域评估覆盖, or finish before start) are diamonds; rows without dates are hatched
-    and say 无法排期. Each bar is followed by its finish date and ✓ / ⚠ / 超期, so print and
+    and say 无法排期. Each bar is followed by its finish date and ✓ / ⚠ / 超时, so print and
     greyscale read without colour. No rows gives an SVG that says 暂无步骤."""
     ident = _ID.sub("", ident) or "gantt"
 
@@ -473,8 +473,9 @@ def gantt_chart(
     if target is not None and target >= start:
         data_end = max(data_end, target + timedelta(days=1))
     span = (data_end - start).days
+    # Within a year after the plan the today line still tells how late the open steps are.
     show_today = today is not None and start <= today <= data_end + timedelta(
-        days=max(60, span // 2)
+        days=max(366, span // 2)
     )
     if show_today:
         first = min(first, today)
