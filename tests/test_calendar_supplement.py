@@ -5,7 +5,7 @@ The arrangement below is SYNTHETIC test data (not the State Council's 2027 notic
 
 from __future__ import annotations
 
-from datetime import date
+from datetime import date, timedelta
 
 import pytest
 
@@ -85,3 +85,13 @@ def test_calendar_coverage_gap_names_the_missing_year():
     workdays.load_supplements(None)
     assert "2027 年的节假日安排尚未纳入" in workdays.coverage_gap(date(2026, 11, 26))
     assert workdays.coverage_gap(date(2025, 6, 1)) is None
+
+
+def test_calendar_fast_path_agrees_with_chinesecalendar_every_day_it_knows():
+    import chinese_calendar
+
+    first, last = workdays.covered_years()
+    day = date(first, 1, 1)
+    while day.year <= min(last, 2026):
+        assert workdays.is_workday(day) == chinese_calendar.is_workday(day), day
+        day += timedelta(days=1)

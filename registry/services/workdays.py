@@ -5,8 +5,9 @@ outside the known years is an error, never a guess: arrangements are announced y
 
 from __future__ import annotations
 
+import functools
 from dataclasses import dataclass
-from datetime import date, timedelta
+from datetime import date, datetime, timedelta
 from pathlib import Path
 
 import chinese_calendar
@@ -34,9 +35,11 @@ class YearArrangement:
 _supplements: dict[int, YearArrangement] = {}
 
 
+@functools.cache
 def _library_years() -> tuple[int, int]:
-    days = [*chinese_calendar.holidays, *chinese_calendar.workdays]
-    return min(days).year, max(days).year
+    """The years chinesecalendar answers for (its own rule: the years of its holiday table)."""
+    years = [day.year for day in chinese_calendar.holidays]
+    return min(years), max(years)
 
 
 def covered_years() -> tuple[int, int]:
@@ -127,18 +130,24 @@ def supplements() -> list[YearArrangement]:
 
 def is_workday(day: date) -> bool:
     """Whether day is a working day (weekday not on holiday, or a make-up working day)."""
-    try:
-        return chinese_calendar.is_workday(day)
-    except NotImplementedError:
-        added = _supplements.get(day.year)
-        if added is not None:
-            return day in added.workdays or (day.weekday() < 5 and day not in added.holidays)
-        first, last = covered_years()
-        raise CalendarRangeError(
-            None,
-            f"工作日历仅覆盖 {first}–{last} 年;{day.year} 年的节假日安排尚未纳入,"
-            "无法按工作日计算。国务院办公厅公布该年安排后,平台运营方将更新工作日历。",
-        ) from None
+    if isinstance(day, datetime):
+        day = day.date()
+    first, last = _library_years()
+    if first <= day.year <= last:
+        # chinesecalendar's own rule, without its per-call range check (which scans its whole
+        # table each time: about half of the staff dashboard's time, bench/roadmap_bench.py).
+        return day in chinese_calendar.workdays or (
+            day.weekday() < 5 and day not in chinese_calendar.holidays
+        )
+    added = _supplements.get(day.year)
+    if added is not None:
+        return day in added.workdays or (day.weekday() < 5 and day not in added.holidays)
+    first, last = covered_years()
+    raise CalendarRangeError(
+        None,
+        f"工作日历仅覆盖 {first}–{last} 年;{day.year} 年的节假日安排尚未纳入,"
+        "无法按工作日计算。国务院办公厅公布该年安排后,平台运营方将更新工作日历。",
+    )
 
 
 def add_working_days(start: date, count: int) -> date:
