@@ -62,6 +62,8 @@ def seed(with_demo: bool) -> None:
         templates = roadmaps.seed_templates(Path(current_app.config["SEEDS_DIR"]))
         created = demo.seed_demo_accounts() if with_demo else []
         marketplace = demo_market.seed_demo_market() if with_demo else None
+        # Projects registered before roadmaps existed get theirs once the templates are there.
+        backfilled = roadmaps.ensure_roadmaps("system:seed")
     except RegistryError as error:
         db.session.rollback()
         _fail(error.message)
@@ -71,6 +73,8 @@ def seed(with_demo: bool) -> None:
             f"{kind}: 新增 {counts['created']},更新 {counts['updated']},未变 {counts['unchanged']}"
         )
     click.echo(f"roadmap_templates: 新增 {templates['created']},未变 {templates['unchanged']}")
+    if backfilled:
+        click.echo(f"已为 {backfilled} 个尚无路线图的项目生成审批路线图。")
     if marketplace and any(marketplace.values()):
         click.echo(
             f"示例市场数据:中介机构 {marketplace['providers']} 家,项目 {marketplace['projects']} 个,"

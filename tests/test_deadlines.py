@@ -4,15 +4,19 @@ user's notifications (only on their own projects) with mark-read."""
 from __future__ import annotations
 
 import re
+import threading
+import time
 from datetime import date
 
-from sqlalchemy import func, select
+from sqlalchemy import func, select, update
 
 from registry.extensions import db
-from registry.models import Notification, NotificationRead, User
-from registry.services import roadmaps
+from registry.models import Notification, NotificationRead, Project, RoadmapStep, User
+from registry.services import market, roadmaps
 from tests import factories
 from tests.conftest import post_form
+
+TAG = re.compile(r"<[^>]+>")
 
 
 def _project(app, make_user, *, land=date(2026, 3, 2), category="民营/外资"):
@@ -25,6 +29,24 @@ def _project(app, make_user, *, land=date(2026, 3, 2), category="民营/外资")
         roadmaps.create_roadmap(project, actor=user)
         db.session.commit()
         return owner, project.code
+
+
+def _rows(html: str, caption: str) -> list[list[str]]:
+    """The body rows of the table with this caption id, each as its cells' plain text."""
+    body = html.split(f'id="{caption}"')[1].split("<tbody>")[1].split("</tbody>")[0]
+    return [
+        [
+            " ".join(TAG.sub("", cell).split())
+            for cell in re.findall(r"<t[dh][^>]*>(.*?)</t[dh]>", row, re.S)
+        ]
+        for row in re.findall(r"<tr>(.*?)</tr>", body, re.S)
+    ]
+
+
+def _alert(rows: list[list[str]], code: str, key: str) -> list[str] | None:
+    """The alerts-table row of a project's step (columns: state, code, owner, step, department,
+    planned finish, status, staff), or None."""
+    return next((r for r in rows if r[1].startswith(code) and r[3].startswith(f"{key} ")), None)
 
 
 def _count(app, **where) -> int:
@@ -122,15 +144,111 @@ def test_deadlines_dashboard_lists_overdue_first_with_text_states(
     page = client.get("/staff/deadlines")
     assert page.status_code == 200
     html = page.get_data(as_text=True)
-    assert "超时" in html
-    assert re.search(r"超时 \d+ 天", html)
-    assert "到期预警" in html
-    alerts = html.split('id="alerts-caption"')[1].split("</table>")[0]
-    assert alerts.index(late_code) < alerts.index(soon_code)
-    assert alerts.index("超时 ") < alerts.index("到期预警(")
-    assert f'href="/projects/{late_code}/roadmap"' in alerts
-    projects = html.split('id="projects-caption"')[1]
-    assert "160 天" in projects
+    rows = _rows(html, "alerts-caption")
+    # The late project's first step is overdue (planned Tue 2026-01-06: 321 days before today) …
+    late = _alert(rows, late_code, "SP-01")
+    assert late is not None, rows
+    assert (late[0], late[5], late[6]) == ("超时 321 天", "2026-01-06", "未开始")
+    # … the new project's first step (planned Mon 2026-11-23, today) is in warning, alone.
+    soon = _alert(rows, soon_code, "SP-01")
+    assert soon is not None, rows
+    assert (soon[0], soon[5]) == ("到期预警(今日到期)", "2026-11-23")
+    assert [r for r in rows if r[1].startswith(soon_code)] == [soon]
+    # Overdue first: every 超时 row comes before every 到期预警 row.
+    states = [r[0].split()[0].split("(")[0] for r in rows]
+    assert states == sorted(states, key=lambda s: s != "超时")
+    assert f'href="/projects/{late_code}/roadmap"' in html.split('id="alerts-caption"')[1]
+    projects = {r[0]: r for r in _rows(html, "projects-caption")}
+    # Columns: code, name, category, land contract, plan / target, margin, forecast, warnings,
+    # overdue: the counts agree with the alerts table.
+    assert projects[late_code][4].endswith("/ 160 天")
+    assert int(projects[late_code][8]) == sum(1 for r in rows if r[1].startswith(late_code))
+    assert (projects[soon_code][7], projects[soon_code][8]) == ("1", "0")
+
+
+def test_deadlines_dashboard_dates_come_from_the_plan_not_the_stored_cache(
+    app, client, make_user, login, monkeypatch
+):
+    """A step whose stored planned finish is missing (never re-planned) or stale still shows the
+    plan's finish and days late, as the alert state does — never a 500 or a wrong count."""
+    _owner, blank_code = _project(app, make_user, land=date(2026, 1, 5))
+    _owner2, stale_code = _project(app, make_user, land=date(2026, 1, 5))
+    with app.app_context():
+        for code, stored in ((blank_code, None), (stale_code, date(2020, 1, 1))):
+            project_id = db.session.scalar(select(Project.id).where(Project.code == code))
+            db.session.execute(
+                update(RoadmapStep).where(RoadmapStep.project_id == project_id)
+                .values(planned_finish=stored)
+            )  # fmt: skip
+        db.session.commit()
+    monkeypatch.setattr("registry.services.market.today", lambda: date(2026, 11, 23))
+    login(make_user("staff"))
+    page = client.get("/staff/deadlines")
+    assert page.status_code == 200
+    rows = _rows(page.get_data(as_text=True), "alerts-caption")
+    for code in (blank_code, stale_code):
+        row = _alert(rows, code, "SP-01")
+        assert row is not None, rows
+        assert (row[0], row[5]) == ("超时 321 天", "2026-01-06")
+
+
+def test_deadlines_check_gives_projects_without_a_roadmap_one(
+    app, client, runner, make_user, login
+):
+    """A project registered before roadmaps existed (no steps) gets its roadmap from the cron."""
+    owner = make_user("enterprise")
+    with app.app_context():
+        project = factories.enterprise_with_project(db.session.get(User, owner.id))
+        project.land_contract_date = date(2026, 3, 2)
+        code = project.code
+        db.session.commit()
+        assert not project.steps
+    login(owner)
+    before = client.get(f"/projects/{code}/roadmap").get_data(as_text=True)
+    assert 'id="step-SP-01"' not in before
+    result = runner.invoke(args=["check-deadlines", "--date", "2026-03-05"])
+    assert result.exit_code == 0, result.output
+    assert "1 个项目" in result.output
+    with app.app_context():
+        project = db.session.scalar(select(Project).where(Project.code == code))
+        assert {"SP-01", "SP-05", "SP-15"} <= {s.key for s in project.steps}
+        assert all(s.planned_finish for s in project.steps if s.status == "未开始")
+        project_id, steps = project.id, len(project.steps)
+    assert _count(app, project_id=project_id, kind="超时") >= 1
+    page = client.get(f"/projects/{code}/roadmap").get_data(as_text=True)
+    assert 'id="step-SP-01"' in page
+    assert re.search(r"计划 \d+ 天 / 目标 160 天", page)
+    # Idempotent: a second run creates no second copy.
+    assert runner.invoke(args=["check-deadlines", "--date", "2026-03-05"]).exit_code == 0
+    with app.app_context():
+        assert (
+            db.session.scalar(
+                select(func.count())
+                .select_from(RoadmapStep)
+                .join(Project)
+                .where(Project.code == code)
+            )
+            == steps
+        )
+
+
+def test_deadlines_seed_gives_projects_without_a_roadmap_one(app, runner, make_user):
+    staff = make_user("staff")
+    with app.app_context():
+        user = db.session.get(User, staff.id)
+        enterprise = market.create_enterprise("天津补建示范有限公司", factories.uscc())
+        code = market.create_project(
+            user, code="2026-120116-34-01-000950", name="旧项目", category="国有",
+            location="天津滨海高新区", enterprise=enterprise,
+        ).code  # fmt: skip
+        db.session.commit()
+    result = runner.invoke(args=["seed"])
+    assert result.exit_code == 0, result.output
+    assert "已为 1 个尚无路线图的项目生成审批路线图" in result.output
+    with app.app_context():
+        project = db.session.scalar(select(Project).where(Project.code == code))
+        assert project.steps
+        assert project.steps[0].planned_finish is None  # no land-contract date: nothing planned
 
 
 def test_deadlines_dashboard_mine_keeps_staff_to_their_projects(
@@ -175,3 +293,44 @@ def test_deadlines_header_is_safe_for_anonymous_and_providers(app, client, make_
     html = client.get("/").get_data(as_text=True)
     assert "/my/notifications" not in html
     assert client.get("/my/notifications").status_code == 403
+
+
+def test_deadlines_mark_all_read_twice_at_once_marks_each_once(app, make_user):
+    """Two tabs' "mark all read" at once: each notification is read once and neither request
+    fails (on PostgreSQL the second insert of the same row hit the primary key: a 500)."""
+    owner, _code = _project(app, make_user)
+    with app.app_context():
+        roadmaps.check_deadlines(date(2026, 3, 5), 3)
+        db.session.commit()
+        ids = list(db.session.scalars(select(Notification.id)))
+    assert ids
+    first_flushed = threading.Event()
+    results: list[object] = []
+
+    def run(first: bool) -> None:
+        if not first:
+            first_flushed.wait(timeout=20)  # before any database access
+        with app.app_context():
+            try:
+                count = roadmaps.mark_read(db.session.get(User, owner.id), ids)
+                if first:
+                    # Inserted, not committed: the second request now reads every notification
+                    # as unread and inserts the same rows (on SQLite it waits for the lock).
+                    first_flushed.set()
+                    time.sleep(1)
+                db.session.commit()
+                results.append(count)
+            except Exception as error:  # noqa: BLE001 - collected and asserted
+                db.session.rollback()
+                results.append(f"{type(error).__name__}: {error}")
+            finally:
+                first_flushed.set()
+
+    threads = [threading.Thread(target=run, args=(first,)) for first in (True, False)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert sorted(results, key=str) == [0, len(ids)], results
+    with app.app_context():
+        assert db.session.scalar(select(func.count()).select_from(NotificationRead)) == len(ids)

@@ -122,4 +122,4 @@ def test_demo_market_roadmaps_show_on_the_staff_dashboard(app, client, login, mo
     html = client.get("/staff/deadlines?mine=1").get_data(as_text=True)
     assert "2026-120116-39-03-900102" in html
     assert "超时 2 天" in html  # 施工图设计, planned to finish 2026-11-24
-    assert "到期预警(还有 2 天)" in html  # 环评审批, planned 2026-11-28
+    assert "到期预警(还有 1 个工作日)" in html  # 环评审批, planned Sat 2026-11-28: Fri 27 left

@@ -196,3 +196,33 @@ def test_roadmap_admin_edit_keeps_the_duration_source_and_refuses_one_without_a_
     assert response.status_code == 200
     assert "来源标记" in response.get_data(as_text=True)
     assert _template(app).steps["SP-05"]["duration_source"].endswith("第22条]")
+
+
+@pytest.mark.parametrize("version", [None, "", "abc", "-1", "9" * 12])
+def test_roadmap_admin_edit_without_a_valid_version_is_refused(app, admin_client, version):
+    """A dropped or garbled hidden version is stale, never "skip the check" (which would let a
+    form silently overwrite another admin's edit)."""
+    before = _template(app)
+    data = _form(admin_client.get(f"{BASE}/private/steps/SP-05").get_data(as_text=True))
+    data.pop("version")
+    if version is not None:
+        data["version"] = version
+    data["duration"] = "45"
+    response = admin_client.post(f"{BASE}/private/steps/SP-05", data=data)
+    assert response.status_code == 200
+    assert "模板已被他人修改,请刷新后重试" in response.get_data(as_text=True)
+    after = _template(app)
+    assert after.steps == before.steps
+    assert after.version == before.version
+    with app.app_context():
+        assert not db.session.scalars(
+            select(AuditEntry).where(AuditEntry.action == "roadmap_template.update")
+        ).all()
+
+
+@pytest.mark.parametrize("data", [{}, {"version": "x1"}])
+def test_roadmap_admin_delete_without_a_valid_version_is_refused(app, admin_client, data):
+    response = post_form(admin_client, f"{BASE}/private/steps/SP-15/delete", data,
+                         follow_redirects=True)  # fmt: skip
+    assert "模板已被他人修改" in response.get_data(as_text=True)
+    assert "SP-15" in _template(app).steps

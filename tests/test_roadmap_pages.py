@@ -400,10 +400,13 @@ def test_roadmap_pages_calendar_gap_and_missing_land_date_are_stated_not_guessed
     owner, code = _project(app, make_user, land=date(2026, 11, 2))
     login(owner)
     page = client.get(f"/projects/{code}/roadmap").get_data(as_text=True)
-    assert "部分步骤无法排期" in page
+    assert re.search(r"\d+ 个步骤无法排期", page)
     assert "2027 年的节假日安排尚未纳入" in page
-    assert "无法排期" in page
-    assert "计划总天数:无法排期" in page
+    listed = re.search(r"无法排期的步骤:([^。]*)。", page).group(1).split("、")
+    assert "SP-15" in listed
+    assert "SP-04" not in listed  # 不适用 (conditional): nothing to schedule
+    totals = re.findall(r"计划总天数[^<]*", page)
+    assert re.fullmatch(r"计划总天数:无法完整排期[((]已排期部分至少 \d+ 天[))] / 目标 160 天", totals[0])
     # No land-contract date: a notice instead of a plan, and the edit form fixes it.
     edited = post_form(client, f"/projects/{code}/edit", {
         "land_contract_date": "", "building_type": "", "floor_area": "", "location": "天津滨海高新区",
@@ -499,3 +502,13 @@ def test_roadmap_pages_floor_area_nan_is_a_domain_error_not_a_crash(app, make_us
                                           building_type="仓库", floor_area="1234.567",
                                           location="天津滨海高新区")  # fmt: skip
         assert project.floor_area == Decimal("1234.57")
+
+
+@pytest.mark.parametrize("kind", ["progress", "options"])
+def test_roadmap_pages_unknown_step_is_not_found_even_with_a_bad_form(
+    app, client, make_user, login, today, kind
+):
+    owner, code = _project(app, make_user)
+    login(owner)
+    assert post_form(client, f"/projects/{code}/steps/SP-99/{kind}", {}).status_code == 404
+    assert _progress_audits(app) == 0

@@ -234,3 +234,14 @@ def find_user(username: str) -> User | None:
 def list_users() -> list[User]:
     """All accounts, by role then username."""
     return list(db.session.scalars(select(User).order_by(User.role, User.username)))
+
+
+def list_active_staff() -> list[User]:
+    """Enabled staff (政务办) accounts, by username: who may serve as 帮办管家 or 审批专家."""
+    return list(
+        db.session.scalars(
+            select(User)
+            .where(User.role == Role.STAFF.value, User.is_enabled.is_(True))
+            .order_by(User.username)
+        )
+    )

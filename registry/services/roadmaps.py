@@ -16,15 +16,16 @@ from pathlib import Path
 from typing import Any
 
 import yaml
-from sqlalchemy import select, text, update
+from sqlalchemy import func, select, text, update
 from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import selectinload
 from sqlalchemy.orm.attributes import set_committed_value
 from sqlalchemy.orm.exc import StaleDataError
 
 from registry.extensions import db
 from registry.models.accounts import Role, User
 from registry.models.catalogue import ApprovalItem, ServiceItem, TimeUnit
-from registry.models.projects import Project, ProjectCategory
+from registry.models.projects import Enterprise, Project, ProjectCategory
 from registry.models.roadmap import (
     STAGE_NAMES,
     DeadlineState,
@@ -41,6 +42,7 @@ from registry.services import market
 from registry.services.audit import record, snapshot
 from registry.services.errors import Forbidden, NotFound, RegistryError
 from registry.services.scheduling import CycleError, Schedule, Step, plan
+from registry.services.uscc import validate_uscc
 from registry.services.workdays import CalendarRangeError, working_days_between
 
 STEP_FIELDS = (
@@ -278,6 +280,21 @@ def create_roadmap(project: Project, actor: User | str | None = None) -> list[Ro
     return project.steps
 
 
+def ensure_roadmaps(actor: User | str) -> int:
+    """Give every project without steps its category's roadmap (projects registered before
+    roadmaps existed, or whose copy is empty); returns how many were created. A category that
+    has no template yet is left for a later run rather than failing the whole run."""
+    categories = set(db.session.scalars(select(RoadmapTemplate.category)))
+    projects = db.session.scalars(
+        select(Project)
+        .where(~Project.steps.any(), Project.category.in_(categories))
+        .order_by(Project.id)
+    ).all()
+    for project in projects:
+        create_roadmap(project, actor=actor)
+    return len(projects)
+
+
 def schedule_of(project: Project, *, as_of: date | None = None) -> Schedule | None:
     """The plan from the land-contract date with the project's options and actual dates; dates
     past the calendar's known years are left out (Schedule.unscheduled), never guessed. None
@@ -377,6 +394,21 @@ class Roadmap:
     forecast: Schedule | None = None
 
     @property
+    def unscheduled_steps(self) -> list[str]:
+        """Steps that apply but could not be dated (the calendar ends first)."""
+        if self.schedule is None:
+            return []
+        skipped = {s.key for s in self.project.steps if s.skipped}
+        return [key for key in self.schedule.unscheduled if key not in skipped]
+
+    @property
+    def dated_days(self) -> int | None:
+        """For an incomplete plan: days to the last finish that could be dated (a lower bound)."""
+        if self.schedule is None or self.schedule.complete or not self.schedule.steps:
+            return None
+        return self.schedule.total_days
+
+    @property
     def forecast_days(self) -> int | None:
         """Days from the land contract to the forecast finish (complete forecasts)."""
         if self.forecast is None or not self.forecast.complete:
@@ -411,14 +443,36 @@ class Roadmap:
         return Counter(row.state for row in self.rows)
 
 
-def roadmap(project: Project, *, today: date | None = None, lead: int = 3) -> Roadmap:
-    """The project's roadmap as of `today`."""
+def _with_plan(query):
+    """Load what a roadmap view reads (steps, their catalogue items and departments, the
+    enterprise, concierge and expert) in a fixed number of queries, not one per project."""
+    steps = selectinload(Project.steps)
+    return query.options(
+        steps.selectinload(RoadmapStep.approval_item).selectinload(ApprovalItem.department),
+        steps.selectinload(RoadmapStep.service_item).selectinload(ServiceItem.department),
+        selectinload(Project.enterprise),
+        selectinload(Project.concierge),
+        selectinload(Project.expert),
+    )
+
+
+def _services_of(projects: list[Project]) -> dict[str, ServiceItem]:
+    """The service items the projects' steps name, by code, in one query."""
+    codes = {code for project in projects for step in project.steps for code in step.services or []}
+    if not codes:
+        return {}
+    items = db.session.scalars(select(ServiceItem).where(ServiceItem.code.in_(codes)))
+    return {item.code: item for item in items}
+
+
+def roadmap(project: Project, *, today: date | None = None, lead: int = 3,
+            services: dict[str, ServiceItem] | None = None) -> Roadmap:  # fmt: skip
+    """The project's roadmap as of `today`. Pages showing many projects pass `services`, the
+    service items of all of them loaded once (see _services_of)."""
     today = today or market.today()
     schedule = schedule_of(project)
-    codes = {code for step in project.steps for code in step.services or []}
-    services = {
-        s.code: s for s in db.session.scalars(select(ServiceItem).where(ServiceItem.code.in_(codes)))
-    } if codes else {}  # fmt: skip
+    if services is None:
+        services = _services_of([project])
     result = Roadmap(project, schedule, today=today, forecast=schedule_of(project, as_of=today))
     ordered = sorted(project.steps, key=lambda s: (s.stage, s.sequence))
     for step in ordered:
@@ -443,6 +497,23 @@ def roadmap(project: Project, *, today: date | None = None, lead: int = 3) -> Ro
 def get_roadmap_for(user: User, code: str) -> Project:
     """A project whose roadmap the user may see (another's project is simply not found)."""
     return market.get_project_for(user, code)
+
+
+def get_step_for(user: User, code: str, key: str) -> RoadmapStep:
+    """A step of a project the user may see; NotFound for an unknown project or step."""
+    return _step(market.get_project_for(user, code), key)
+
+
+def list_roadmaps(user: User, *, today: date, lead: int) -> list[Roadmap]:
+    """The roadmaps of every project the user may see, newest first (the staff project list)."""
+    query = (
+        select(Project)
+        .where(Project.id.in_(_visible_projects(user)))
+        .order_by(Project.created_at.desc(), Project.id.desc())
+    )
+    projects = db.session.scalars(_with_plan(query)).all()
+    services = _services_of(projects)
+    return [roadmap(p, today=today, lead=lead, services=services) for p in projects]
 
 
 def _step(project: Project, key: str) -> RoadmapStep:
@@ -559,6 +630,43 @@ def assign_staff(actor: User, code: str, *, concierge: User | None, expert: User
     return project
 
 
+def _enterprise_by_uscc(actor: User, uscc: str, name: str | None) -> Enterprise:
+    """The enterprise with this USCC, created when new (its name is then required)."""
+    try:
+        code = validate_uscc(uscc)
+    except ValueError as error:
+        raise RegistryError("enterprise_uscc", str(error)) from None
+    enterprise = db.session.scalar(select(Enterprise).where(Enterprise.uscc == code))
+    if enterprise is not None:
+        return enterprise
+    name = (name or "").strip()
+    if not name:
+        raise RegistryError(
+            "enterprise_name", "该统一社会信用代码的企业尚未登记,请填写企业名称以新建企业。"
+        )
+    try:
+        return market.create_enterprise(name, code, actor=actor)
+    except RegistryError as error:
+        raise RegistryError("enterprise_uscc", error.message) from None
+
+
+def register_project_for(actor: User, *, enterprise_uscc: str, enterprise_name: str | None,
+                         code: str, name: str, category: str, location: str,
+                         land_contract_date: date | None, building_type: str | None = None,
+                         floor_area=None, concierge: User | None = None,
+                         expert: User | None = None) -> Project:  # fmt: skip
+    """Staff register a project pushed by investment promotion (招商推送) for the enterprise
+    named by its USCC, registering the enterprise first when it is new."""
+    if actor.role_enum not in (Role.STAFF, Role.ADMIN):
+        raise Forbidden()
+    enterprise = _enterprise_by_uscc(actor, enterprise_uscc, enterprise_name)
+    return register_project(
+        actor, code=code, name=name, category=category, location=location,
+        land_contract_date=land_contract_date, building_type=building_type,
+        floor_area=floor_area, enterprise=enterprise, concierge=concierge, expert=expert,
+    )  # fmt: skip
+
+
 # --------------------------------------------------------------------------- deadlines
 
 
@@ -572,15 +680,23 @@ def _message(step: RoadmapStep, kind: DeadlineState) -> str:
 def check_deadlines(today: date, lead: int) -> dict[str, int]:
     """Re-plan every project and raise a notification for each open step in warning or overdue.
     Idempotent: one notification per step, kind and planned finish (a unique key), so running
-    it again the same day — or every day — adds nothing until a step's state or plan changes."""
+    it again the same day — or every day — adds nothing until a step's state or plan changes.
+    Projects without a roadmap (registered before roadmaps existed) are given one first."""
     counts = {"warning": 0, "overdue": 0, "projects": 0}
     if db.session.get_bind().dialect.name == "postgresql":
         # Two runs at once (cron overlapping a manual run) take turns; SQLite's BEGIN IMMEDIATE
         # already serialises writers.
         db.session.execute(text("SELECT pg_advisory_xact_lock(hashtext('check-deadlines'))"))
+    counts["roadmaps"] = ensure_roadmaps("system:check-deadlines")
     projects = db.session.scalars(
-        select(Project).where(Project.land_contract_date.is_not(None)).order_by(Project.id)
-    ).all()
+        select(Project).where(Project.land_contract_date.is_not(None))
+        .options(selectinload(Project.steps)).order_by(Project.id)
+    ).all()  # fmt: skip
+    # What was already raised, loaded once rather than looked up step by step.
+    raised = {
+        tuple(row) for row in
+        db.session.execute(select(Notification.step_id, Notification.kind, Notification.due_on))
+    }  # fmt: skip
     for project in projects:
         replan(project)
         counts["projects"] += 1
@@ -588,12 +704,10 @@ def check_deadlines(today: date, lead: int) -> dict[str, int]:
             state = deadline_state(step, today, lead)
             if state == DeadlineState.ON_TRACK:
                 continue
-            exists = db.session.scalar(select(Notification.id).where(
-                Notification.step_id == step.id, Notification.kind == state.value,
-                Notification.due_on == step.planned_finish,
-            ))  # fmt: skip
-            if exists:
+            key = (step.id, state.value, step.planned_finish)
+            if key in raised:
                 continue
+            raised.add(key)
             try:
                 with db.session.begin_nested():
                     db.session.add(Notification(
@@ -641,18 +755,35 @@ def notifications_for(
 
 
 def unread_count(user: User) -> int:
-    """Unread notifications on the user's projects (the badge in the header)."""
-    return sum(1 for _n, was_read in notifications_for(user) if not was_read)
+    """Unread notifications on the user's projects (the badge in the header): one COUNT."""
+    was_read = (
+        select(NotificationRead.notification_id)
+        .where(
+            NotificationRead.notification_id == Notification.id,
+            NotificationRead.user_id == user.id,
+        )
+        .exists()
+    )
+    query = select(func.count(Notification.id)).where(
+        Notification.project_id.in_(_visible_projects(user)), ~was_read
+    )
+    return db.session.scalar(query) or 0
 
 
 def mark_read(user: User, notification_ids: list[int]) -> int:
-    """Mark notifications the user may see as read; others are ignored."""
+    """Mark notifications the user may see as read; others are ignored. Returns how many this
+    call marked: one already marked by a concurrent request (two tabs' "mark all read") is
+    skipped, not a unique-key error."""
     visible = {n.id for n, was_read in notifications_for(user, limit=10_000) if not was_read}
     count = 0
-    for ident in set(notification_ids) & visible:
-        db.session.add(NotificationRead(notification_id=ident, user_id=user.id))
+    # In id order, so two concurrent requests take the rows' locks in the same order (no deadlock).
+    for ident in sorted(set(notification_ids) & visible):
+        try:
+            with db.session.begin_nested():
+                db.session.add(NotificationRead(notification_id=ident, user_id=user.id))
+        except IntegrityError:
+            continue  # a concurrent request marked it first
         count += 1
-    db.session.flush()
     return count
 
 
@@ -663,7 +794,10 @@ class DashboardRow:
     project: Project
     step: RoadmapStep
     state: DeadlineState
+    finish: date  # the plan's finish as computed now, not the stored (possibly stale) cache
     days_late: int
+    # Working days from today to the finish (a warning's countdown, in the unit of its lead).
+    working_days_left: int | None = None
 
 
 def dashboard(
@@ -676,13 +810,21 @@ def dashboard(
         query = query.where((Project.concierge_id == user.id) | (Project.expert_id == user.id))
     alerts: list[DashboardRow] = []
     summaries = []
-    for project in db.session.scalars(query):
-        view = roadmap(project, today=today, lead=lead)
+    projects = db.session.scalars(_with_plan(query)).all()
+    services = _services_of(projects)
+    for project in projects:
+        view = roadmap(project, today=today, lead=lead, services=services)
         summaries.append(view)
         for row in view.rows:
+            # The state comes from the plan just computed, so do the dates: the stored
+            # planned_finish is None before the first re-plan and stale after any change.
             if row.state != DeadlineState.ON_TRACK:
-                late = (today - row.step.planned_finish).days
-                alerts.append(DashboardRow(project, row.step, row.state, late))
+                late = (today - row.finish).days
+                try:
+                    left = working_days_between(today, row.finish) if late < 0 else 0
+                except CalendarRangeError:
+                    left = None
+                alerts.append(DashboardRow(project, row.step, row.state, row.finish, late, left))
     alerts.sort(key=lambda a: (a.state != DeadlineState.OVERDUE, -a.days_late, a.project.code))
     return {"alerts": alerts, "projects": summaries}
 
@@ -731,7 +873,7 @@ def roadmap_json(view: Roadmap) -> dict[str, Any]:
                 "submitted_on": day(row.step.submitted_on),
                 "finished_on": day(row.step.finished_on),
                 "critical": row.critical,
-                "slack_days": row.slack_days,
+                "slack_days": row.slack_days if row.finish else None,
                 "deadline_state": row.state.value or None,
                 "services": [{"code": s.code, "name": s.name} for s in row.services],
             }

@@ -23,6 +23,7 @@ from registry.web.forms import (
     UserForm,
     apply_error,
     options,
+    parse_version,
     tristate_raw,
     tristate_value,
 )
@@ -402,11 +403,6 @@ def _template_step(category: str, key: str):
     return template, step
 
 
-def _version(form) -> int | None:
-    raw = form.version.data or ""
-    return int(raw) if raw.isascii() and raw.isdigit() and len(raw) < 10 else None
-
-
 @bp.get("/roadmap-templates")
 @require("roadmaps.templates")
 def list_roadmap_templates():
@@ -446,7 +442,7 @@ def _save_step(slug: str, key: str | None):
             values["key"] = form.key.data
         try:
             saved = roadmaps.save_template_step(
-                _actor(), category, key, values, version=_version(form)
+                _actor(), category, key, values, version=parse_version(form.version.data)
             )
         except RegistryError as error:
             db.session.rollback()
@@ -483,7 +479,9 @@ def delete_roadmap_step(slug: str, key: str):
     try:
         if not form.validate():
             raise RegistryError(None, "页面已过期,请刷新后重试。")
-        roadmaps.remove_template_step(_actor(), category, key, version=_version(form))
+        roadmaps.remove_template_step(
+            _actor(), category, key, version=parse_version(form.version.data)
+        )
     except RegistryError as error:
         db.session.rollback()
         flash(error.message, "error")

@@ -54,6 +54,13 @@ class Form(FlaskForm):
             return get_translations(self.locales)
 
 
+def parse_version(raw) -> int:
+    """The version a hidden form field carries (optimistic locking). A missing or garbled one is
+    -1, which no row has: it counts as stale, never as "skip the check"."""
+    text = str(raw if raw is not None else "").strip()
+    return int(text) if text.isascii() and text.isdigit() and len(text) < 10 else -1
+
+
 def apply_error(form: FlaskForm, error: RegistryError) -> None:
     """Put a domain error onto its form field, or onto the form as a whole."""
     field = getattr(form, error.field, None) if error.field else None

@@ -8,18 +8,15 @@ from datetime import timedelta
 from flask import Blueprint, abort, current_app, flash, redirect, render_template, url_for
 from flask_login import current_user
 from markupsafe import Markup
-from sqlalchemy import select
 
 from registry.extensions import db
-from registry.models import Enterprise, Project, User
-from registry.models.accounts import Role
+from registry.models import Project, User
 from registry.models.roadmap import StepKind, StepStatus
 from registry.policy import can, require
 from registry.services import accounts, market, roadmaps
 from registry.services.errors import NotFound, RegistryError
-from registry.services.uscc import validate_uscc
 from registry.web.charts import GanttRow, gantt_chart
-from registry.web.forms import Form, apply_error, options
+from registry.web.forms import Form, apply_error, options, parse_version
 from registry.web.roadmap_forms import (
     AssignForm,
     OptionsForm,
@@ -30,7 +27,6 @@ from registry.web.roadmap_forms import (
 
 bp = Blueprint("roadmaps", __name__)
 
-STALE = "该步骤已被他人更新,请刷新后重试"
 REGIONAL = "已由区域评估覆盖"  # the Gantt's name for a step the regional assessment covers
 
 
@@ -56,22 +52,12 @@ def _view(project: Project) -> roadmaps.Roadmap:
     )
 
 
-def _version(form) -> int:
-    """The version the user saw; a missing or garbled one counts as stale, never as 'no check'."""
-    try:
-        return int(form.version.data)
-    except (TypeError, ValueError):
-        return -1
-
-
 # ------------------------------------------------------------------ staff pickers
 
 
 def _active_staff() -> dict[str, User]:
     """Enabled staff accounts by id (as the select submits it)."""
-    return {
-        str(u.id): u for u in accounts.list_users() if u.role_enum == Role.STAFF and u.is_enabled
-    }
+    return {str(u.id): u for u in accounts.list_active_staff()}
 
 
 def _fill_staff(form, staff: dict[str, User]) -> None:
@@ -200,13 +186,6 @@ def show_roadmap(code: str):
     return _render_roadmap(_project(code))
 
 
-def _step_or_404(project: Project, key: str):
-    step = next((s for s in project.steps if s.key == key), None)
-    if step is None:
-        abort(404)
-    return step
-
-
 def _after_step_error(code: str, key: str, kind: str, form: Form, error: RegistryError):
     db.session.rollback()
     apply_error(form, error)
@@ -218,8 +197,7 @@ def _after_step_error(code: str, key: str, kind: str, form: Form, error: Registr
 @require("roadmaps.progress")
 def record_progress(code: str, key: str):
     """Enter a step's progress (status and dates) and re-plan."""
-    project = _project(code)
-    _step_or_404(project, key)
+    project = _found(roadmaps.get_step_for, _user(), code, key).project
     form = ProgressForm()
     if not form.validate_on_submit():
         flash(f"步骤 {key} 未保存,请修正下方的问题。", "error")
@@ -228,7 +206,7 @@ def record_progress(code: str, key: str):
         roadmaps.record_progress(
             _user(), code, key, status=form.status.data, started_on=form.started_on.data,
             submitted_on=form.submitted_on.data, finished_on=form.finished_on.data,
-            version=_version(form), today=market.today(),
+            version=parse_version(form.version.data), today=market.today(),
         )  # fmt: skip
     except NotFound:
         db.session.rollback()
@@ -244,8 +222,7 @@ def record_progress(code: str, key: str):
 @require("roadmaps.progress")
 def set_options(code: str, key: str):
     """Choose whether a step applies, is covered by the regional assessment, or self-prepared."""
-    project = _project(code)
-    _step_or_404(project, key)
+    project = _found(roadmaps.get_step_for, _user(), code, key).project
     form = OptionsForm()
     if not form.validate_on_submit():
         flash(f"步骤 {key} 未保存,请刷新页面后重试。", "error")
@@ -254,7 +231,7 @@ def set_options(code: str, key: str):
         roadmaps.set_options(
             _user(), code, key, applicable=form.applicable.data,
             covered_by_regional=form.covered_by_regional.data,
-            self_prepared=form.self_prepared.data, version=_version(form),
+            self_prepared=form.self_prepared.data, version=parse_version(form.version.data),
         )  # fmt: skip
     except NotFound:
         db.session.rollback()
@@ -353,28 +330,10 @@ def show_checklist(code: str):
 @require("projects.staff")
 def list_projects():
     """Every project with its enterprise, plan against target, concierge and expert."""
-    views = [_view(project) for project in market.projects_for(_user())]
+    views = roadmaps.list_roadmaps(
+        _user(), today=market.today(), lead=current_app.config["DEADLINE_WARNING_DAYS"]
+    )
     return render_template("roadmaps/list_projects.html", views=views)
-
-
-def _enterprise_for(form: StaffProjectForm, actor: User) -> Enterprise:
-    """The enterprise named by USCC, created when new (a name is then required)."""
-    try:
-        uscc = validate_uscc(form.enterprise_uscc.data)
-    except ValueError as error:
-        raise RegistryError("enterprise_uscc", str(error)) from None
-    enterprise = db.session.scalar(select(Enterprise).where(Enterprise.uscc == uscc))
-    if enterprise is not None:
-        return enterprise
-    name = (form.enterprise_name.data or "").strip()
-    if not name:
-        raise RegistryError(
-            "enterprise_name", "该统一社会信用代码的企业尚未登记,请填写企业名称以新建企业。"
-        )
-    try:
-        return market.create_enterprise(name, uscc, actor=actor)
-    except RegistryError as error:
-        raise RegistryError("enterprise_uscc", error.message) from None
 
 
 @bp.route("/staff/projects/new", methods=["GET", "POST"])
@@ -387,13 +346,13 @@ def new_project_for_enterprise():
     _fill_staff(form, staff)
     if form.validate_on_submit():
         try:
-            enterprise = _enterprise_for(form, user)
-            project = roadmaps.register_project(
-                user, code=form.code.data, name=form.name.data, category=form.category.data,
-                location=form.location.data, land_contract_date=form.land_contract_date.data,
+            project = roadmaps.register_project_for(
+                user, enterprise_uscc=form.enterprise_uscc.data,
+                enterprise_name=form.enterprise_name.data, code=form.code.data,
+                name=form.name.data, category=form.category.data, location=form.location.data,
+                land_contract_date=form.land_contract_date.data,
                 building_type=form.building_type.data or None, floor_area=form.floor_area.data,
-                enterprise=enterprise, concierge=staff.get(form.concierge.data),
-                expert=staff.get(form.expert.data),
+                concierge=staff.get(form.concierge.data), expert=staff.get(form.expert.data),
             )  # fmt: skip
         except RegistryError as error:
             db.session.rollback()
