@@ -406,7 +406,9 @@ def test_roadmap_pages_calendar_gap_and_missing_land_date_are_stated_not_guessed
     assert "SP-15" in listed
     assert "SP-04" not in listed  # 不适用 (conditional): nothing to schedule
     totals = re.findall(r"计划总天数[^<]*", page)
-    assert re.fullmatch(r"计划总天数:无法完整排期[((]已排期部分至少 \d+ 天[))] / 目标 160 天", totals[0])
+    assert re.fullmatch(
+        r"计划总天数:无法完整排期[((]已排期部分至少 \d+ 天[))] / 目标 160 天", totals[0]
+    )
     # No land-contract date: a notice instead of a plan, and the edit form fixes it.
     edited = post_form(client, f"/projects/{code}/edit", {
         "land_contract_date": "", "building_type": "", "floor_area": "", "location": "天津滨海高新区",
