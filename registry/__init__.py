@@ -78,10 +78,13 @@ def register_extensions(app: Flask) -> None:
     from registry.services import grades
 
     grades.init_app(app)
-    # Calendar years added from files; a malformed file stops the start with its message.
+    # The working-day calendar re-reads the years entered by the zone in each app context
+    # (another worker may have entered one); see services/workdays.py.
+    from flask import appcontext_pushed
+
     from registry.services import workdays
 
-    workdays.load_supplements(app.config.get("CALENDAR_DIR"))
+    appcontext_pushed.connect(workdays.mark_stale)
 
 
 def register_blueprints(app: Flask) -> None:

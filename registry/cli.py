@@ -20,6 +20,7 @@ from registry.search.engine import get_engine
 from registry.services import (
     accounts,
     audit,
+    calendars,
     demo,
     demo_market,
     grades,
@@ -59,6 +60,8 @@ def seed(with_demo: bool) -> None:
     """Load the real catalogue from seeds/ (idempotent); with --demo also demo accounts."""
     try:
         report = seeding.seed_catalogue(Path(current_app.config["SEEDS_DIR"]))
+        # Official arrangements of years the calendar package does not ship yet (or corrects).
+        calendar_years = calendars.load_files(current_app.config.get("CALENDAR_DIR"))
         templates = roadmaps.seed_templates(Path(current_app.config["SEEDS_DIR"]))
         created = demo.seed_demo_accounts() if with_demo else []
         marketplace = demo_market.seed_demo_market() if with_demo else None
@@ -73,12 +76,17 @@ def seed(with_demo: bool) -> None:
             f"{kind}: 新增 {counts['created']},更新 {counts['updated']},未变 {counts['unchanged']}"
         )
     click.echo(f"roadmap_templates: 新增 {templates['created']},未变 {templates['unchanged']}")
+    if any(calendar_years.values()):
+        click.echo(
+            f"calendar_years: 载入 {calendar_years['loaded'] or '无'},未变 "
+            f"{calendar_years['unchanged'] or '无'},已由管理员录入而跳过 {calendar_years['skipped'] or '无'}"
+        )
     if backfilled:
         click.echo(f"已为 {backfilled} 个尚无路线图的项目生成审批路线图。")
     if marketplace and any(marketplace.values()):
         click.echo(
             f"示例市场数据:中介机构 {marketplace['providers']} 家,项目 {marketplace['projects']} 个,"
-            f"中选结果 {marketplace['awards']} 条(均标注“示例”)"
+            f"中选结果 {marketplace['awards']} 条,信用公示 {marketplace['notices']} 条(均标注“示例”)"
         )
     if created:
         click.echo("\n示例账户(密码只显示这一次,请妥善保存;忘记可用 registry users set-password):")
@@ -236,8 +244,15 @@ def _check_roadmaps(today: date) -> str:
 
 
 def _check_calendar(today: date) -> str:
-    """Whether the working-day calendar reaches the end of next year."""
-    return workdays.coverage_gap(today) or f"覆盖至 {workdays.covered_years()[1]} 年"
+    """Whether this year and next have an official holiday arrangement (else: provisional)."""
+    pending = [y for y in (today.year, today.year + 1) if workdays.arrangement(y).provisional]
+    if not pending:
+        return f"{today.year}、{today.year + 1} 年均已采用官方放假安排"
+    years = "、".join(str(y) for y in pending)
+    return (
+        f"{years} 年尚无官方放假安排,相关日期{workdays.PROVISIONAL_NOTE};"
+        "国务院办公厅公布后请在 /admin/calendar 录入"
+    )
 
 
 # Each deadline check takes today's date and returns one line of Chinese for the cron log; each

@@ -41,7 +41,6 @@ DEFAULTS: dict[str, object] = {
     "REMEMBER_COOKIE_DURATION": timedelta(days=7),
     "WTF_CSRF_TIME_LIMIT": 3600,
     "PER_PAGE": 20,
-    "TIMEZONE": "Asia/Shanghai",
     "PROXY_COUNT": 0,  # trusted reverse proxies in front of the app (X-Forwarded-For/Proto/Host)
     # Delivery and owner rating (working days on the China calendar, see services/workdays.py).
     "CREDIT_SHORTLIST_SIZE": 3,  # 信用择优: top credit scores that enter the draw (ties included)

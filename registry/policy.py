@@ -20,6 +20,7 @@ PERMISSIONS: dict[str, frozenset[Role]] = {
     "catalogue.manage": frozenset({Role.ADMIN}),
     "audit.read": frozenset({Role.ADMIN}),
     "users.manage": frozenset({Role.ADMIN}),
+    "calendar.manage": frozenset({Role.ADMIN}),  # enter a year's holiday arrangement
     # Marketplace (per-object rules — own provider, own project — are checked in services).
     "providers.self": frozenset({Role.PROVIDER}),  # apply (入驻), keep profile, offers, quotes
     "providers.review": frozenset({Role.ADMIN}),
@@ -33,7 +34,9 @@ PERMISSIONS: dict[str, frozenset[Role]] = {
     "roadmaps.progress": frozenset({Role.ENTERPRISE, Role.STAFF, Role.ADMIN}),  # progress, options
     "roadmaps.templates": frozenset({Role.ADMIN}),  # edit the category templates
     "deadlines.dashboard": frozenset({Role.STAFF, Role.ADMIN}),  # warnings across projects
-    "notifications.read": frozenset({Role.ENTERPRISE, Role.STAFF, Role.ADMIN}),
+    "notifications.read": frozenset(
+        {Role.ENTERPRISE, Role.STAFF, Role.ADMIN, Role.PROVIDER, Role.REGULATOR}
+    ),
     # Evaluations and credit (department scoping — a regulator acts only for ITS department — is
     # checked in services).
     "evaluations.enter": frozenset({Role.REGULATOR}),  # periods, scores (forms, CSV/XLSX), publish

@@ -6,18 +6,22 @@ from __future__ import annotations
 import os
 import re
 import uuid
+from datetime import date
 from pathlib import Path
 from urllib.parse import quote
 
 import pytest
 import sqlalchemy as sa
 
-from registry import create_app
+from registry import clock, create_app
 from registry.config import PROJECT_ROOT
 from registry.extensions import db
 from registry.services import accounts, roadmaps, seeding
 
 PG_URL = os.environ.get("REGISTRY_TEST_DATABASE_URL")
+# The day every test runs on: fixed, never the machine's date. CI runs the suite again with the
+# clock moved (REGISTRY_TEST_TODAY=2027-06-15, 2031-02-10) so a date bug shows before the date comes.
+TEST_TODAY = date.fromisoformat(os.environ.get("REGISTRY_TEST_TODAY") or "2026-12-07")
 BACKENDS = ["sqlite"] + (["postgresql"] if PG_URL else [])
 CSRF_RE = re.compile(
     r'name="csrf_token" type="hidden" value="([^"]+)"|'
@@ -28,6 +32,15 @@ CSRF_RE = re.compile(
 def _pg_schema_url(schema: str) -> str:
     joiner = "&" if "?" in PG_URL else "?"
     return f"{PG_URL}{joiner}options={quote(f'-csearch_path={schema}')}"
+
+
+@pytest.fixture(autouse=True)
+def frozen_clock():
+    """The clock of every test: 10:00 Beijing time on TEST_TODAY, standing still; tests move it
+    with clock.advance() or clock.freeze(). No test reads the machine's clock."""
+    clock.freeze(clock.at(TEST_TODAY, 10))
+    yield clock
+    clock.unfreeze()
 
 
 @pytest.fixture(params=BACKENDS)

@@ -62,7 +62,7 @@ def test_deadlines_cli_is_idempotent_and_follows_the_date(app, runner, make_user
     first = runner.invoke(args=["check-deadlines", "--date", "2026-02-27"])
     assert first.exit_code == 0, first.output
     assert "到期检查(2026-02-27)完成" in first.output
-    assert "工作日历:工作日历仅覆盖至 2026 年,2027 年的节假日安排尚未纳入" in first.output
+    assert "工作日历:2027 年尚无官方放假安排,相关日期暂按法定节假日推算" in first.output
     warnings = _count(app, kind="到期预警")
     assert warnings >= 1
     assert _count(app, kind="超时") == 0
@@ -134,11 +134,11 @@ def test_deadlines_mark_read_needs_csrf(app, client, make_user, login):
 
 
 def test_deadlines_dashboard_lists_overdue_first_with_text_states(
-    app, client, make_user, login, monkeypatch
+    app, client, make_user, login, frozen_clock
 ):
     _owner, late_code = _project(app, make_user, land=date(2026, 1, 5))
     _owner2, soon_code = _project(app, make_user, land=date(2026, 11, 20))
-    monkeypatch.setattr("registry.services.market.today", lambda: date(2026, 11, 23))
+    frozen_clock.freeze(date(2026, 11, 23))
     staff = make_user("staff")
     login(staff)
     page = client.get("/staff/deadlines")
@@ -167,7 +167,7 @@ def test_deadlines_dashboard_lists_overdue_first_with_text_states(
 
 
 def test_deadlines_dashboard_dates_come_from_the_plan_not_the_stored_cache(
-    app, client, make_user, login, monkeypatch
+    app, client, make_user, login, frozen_clock
 ):
     """A step whose stored planned finish is missing (never re-planned) or stale still shows the
     plan's finish and days late, as the alert state does — never a 500 or a wrong count."""
@@ -181,7 +181,7 @@ def test_deadlines_dashboard_dates_come_from_the_plan_not_the_stored_cache(
                 .values(planned_finish=stored)
             )  # fmt: skip
         db.session.commit()
-    monkeypatch.setattr("registry.services.market.today", lambda: date(2026, 11, 23))
+    frozen_clock.freeze(date(2026, 11, 23))
     login(make_user("staff"))
     page = client.get("/staff/deadlines")
     assert page.status_code == 200
@@ -252,7 +252,7 @@ def test_deadlines_seed_gives_projects_without_a_roadmap_one(app, runner, make_u
 
 
 def test_deadlines_dashboard_mine_keeps_staff_to_their_projects(
-    app, client, make_user, login, monkeypatch
+    app, client, make_user, login, frozen_clock
 ):
     _owner, served = _project(app, make_user, land=date(2026, 1, 5))
     _owner2, other = _project(app, make_user, land=date(2026, 1, 5))
@@ -261,7 +261,7 @@ def test_deadlines_dashboard_mine_keeps_staff_to_their_projects(
         user = db.session.get(User, staff.id)
         roadmaps.assign_staff(user, served, concierge=user, expert=None)
         db.session.commit()
-    monkeypatch.setattr("registry.services.market.today", lambda: date(2026, 11, 23))
+    frozen_clock.freeze(date(2026, 11, 23))
     login(staff)
     html = client.get("/staff/deadlines?mine=1").get_data(as_text=True)
     assert served in html
@@ -286,13 +286,19 @@ def test_deadlines_header_links_for_staff(app, client, make_user, login):
     assert 'href="/my/notifications"' in html
 
 
-def test_deadlines_header_is_safe_for_anonymous_and_providers(app, client, make_user, login):
+def test_deadlines_header_is_safe_for_anonymous_and_lists_providers_own(
+    app, client, make_user, login
+):
     html = client.get("/").get_data(as_text=True)
     assert "/my/notifications" not in html
+    # Providers read the notifications addressed to them (dates moved by a calendar change) …
     login(make_user("provider"))
     html = client.get("/").get_data(as_text=True)
-    assert "/my/notifications" not in html
-    assert client.get("/my/notifications").status_code == 403
+    assert 'href="/my/notifications"' in html
+    page = client.get("/my/notifications")
+    assert page.status_code == 200
+    # … and no project's deadline notices.
+    assert "暂无通知" in page.get_data(as_text=True)
 
 
 def test_deadlines_mark_all_read_twice_at_once_marks_each_once(app, make_user):

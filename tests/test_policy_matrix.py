@@ -37,8 +37,8 @@ EXPECTED: dict[str, set[str]] = {
     "api.list_departments": ALL,
     "api.openapi": ALL,
     "deadlines.show_dashboard": {"admin", "staff"},
-    "deadlines.list_notifications": {"enterprise", "staff", "admin"},
-    "deadlines.mark_notifications_read": {"enterprise", "staff", "admin"},
+    "deadlines.list_notifications": {"enterprise", "staff", "admin", "provider", "regulator"},
+    "deadlines.mark_notifications_read": {"enterprise", "staff", "admin", "provider", "regulator"},
     "api.show_project_roadmap": {"enterprise", "staff", "admin"},
     "roadmaps.show_roadmap": {"admin", "enterprise", "staff"},
     "roadmaps.show_checklist": {"admin", "enterprise", "staff"},
@@ -198,6 +198,7 @@ SAMPLE_ARGS = {
         "engagements.download_result": 1,
     },
     "rating_id": {"admin.ratings.hide_rating": 1},
+    "year": {"admin.calendar.edit_year": 2027, "admin.calendar.remove_year": 2027},
     "number": {
         "credit.show_notice": "XY-2026-000001",
         "credit.manage_record": "XY-2026-000001",

@@ -54,9 +54,9 @@ def _add_projects(app, make_user, count: int) -> None:
 
 
 @pytest.fixture
-def staff_client(client, make_user, login, monkeypatch):
+def staff_client(client, make_user, login, frozen_clock):
     """A client signed in as staff, with today pinned."""
-    monkeypatch.setattr("registry.services.market.today", lambda: TODAY)
+    frozen_clock.freeze(TODAY)
     login(make_user("staff"))
     return client
 

@@ -103,26 +103,28 @@ def test_scheduling_cycles_and_unknown_predecessors_are_errors():
         plan([Step("a", "甲", 1, W, ("x",))], date(2026, 3, 2))
 
 
-def test_scheduling_past_the_known_calendar_is_an_error_not_a_guess():
-    with pytest.raises(CalendarRangeError) as raised:
-        plan([Step("a", "甲", 10, W)], date(2026, 12, 24))
-    assert "尚未纳入" in raised.value.message
+def test_scheduling_across_a_year_without_an_arrangement_marks_the_steps_provisional():
+    steps = [Step("a", "甲", 5, W), Step("b", "乙", 30, W, ("a",)), Step("c", "丙", 2, D, ("b",))]
+    schedule = plan(steps, date(2026, 12, 1))
+    assert schedule.complete
+    assert schedule.steps["a"].finish == date(2026, 12, 8)  # inside 2026: official
+    assert not schedule.steps["a"].provisional
+    # 30 working days from 8 Dec 2026 reach into 2027 (元旦 off, provisional), and the
+    # calendar-day step after it inherits the mark.
+    assert schedule.steps["b"].finish == date(2027, 1, 20)
+    assert schedule.steps["b"].provisional
+    assert schedule.steps["c"].provisional
+    assert schedule.provisional_years == [2027]
 
 
-def test_scheduling_partial_plan_dates_what_the_calendar_covers_and_lists_the_rest():
-    steps = [
-        Step("a", "甲", 5, W),
-        Step("b", "乙", 30, W, ("a",)),
-        Step("c", "丙", 3, W, ("b",)),
-        Step("d", "丁", 2, W),
-    ]
-    schedule = plan(steps, date(2026, 12, 1), partial=True)
-    assert schedule.steps["a"].finish == date(2026, 12, 8)
-    assert schedule.steps["d"].finish == date(2026, 12, 3)
-    assert schedule.unscheduled == ["b", "c"]
-    assert not schedule.complete
-    assert "尚未纳入" in schedule.error
-    assert schedule.critical_path == []
+def test_scheduling_only_dates_past_2099_are_left_unscheduled():
+    steps = [Step("a", "甲", 5, W), Step("b", "乙", 30, W, ("a",))]
+    schedule = plan(steps, date(2099, 12, 1), partial=True)
+    assert schedule.steps["a"].finish == date(2099, 12, 8)
+    assert schedule.unscheduled == ["b"]
+    assert "1901–2099" in schedule.error
+    with pytest.raises(CalendarRangeError):
+        plan(steps, date(2099, 12, 1))
 
 
 def test_scheduling_forecast_pushes_late_work_past_today():

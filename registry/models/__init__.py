@@ -2,6 +2,7 @@
 
 from registry.models.accounts import Role, User
 from registry.models.audit import AuditEntry
+from registry.models.calendar import CalendarOrigin, CalendarYear
 from registry.models.catalogue import (
     ApprovalItem,
     Department,
@@ -55,6 +56,8 @@ from registry.models.roadmap import (
 from registry.models.search import SearchDocument, SearchOutbox
 
 __all__ = [
+    "CalendarOrigin",
+    "CalendarYear",
     "DeadlineState",
     "Notification",
     "NotificationRead",

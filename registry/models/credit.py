@@ -164,18 +164,19 @@ class Objection(db.Model):
 DRAFT = CreditStatus.DRAFT.value
 PUBLISHED = CreditStatus.PUBLISHED.value
 
-# Fixed once a record leaves the draft state (what was published, by whom, when, with which
-# windows). `status` and the closing columns may change once: 已发布 → 已撤销 / 已修订.
+# Fixed once a record leaves the draft state (what was published, by whom, when). `status` and
+# the closing columns may change once: 已发布 → 已撤销 / 已修订. The windows (公示期, 异议期) are
+# working-day deadlines: only a change of a year's holiday arrangement moves them, audited
+# (services/calendar.py).
 RECORD_CONTENT = (
     "number", "kind", "department_id", "provider_id", "provider_name", "provider_uscc", "title",
     "facts", "basis", "term_until", "revises_id", "revision_reason", "created_by_id",
-    "created_at", "published_at", "published_by_id", "disclosure_until", "objection_until",
+    "created_at", "published_at", "published_by_id",
 )  # fmt: skip
 RECORD_CLOSING = ("closed_at", "closed_by_id", "closed_reason")
-# Fixed once submitted; the answer columns are written once, when the answer is given.
-OBJECTION_CONTENT = (
-    "record_id", "provider_id", "reason", "submitted_by_id", "submitted_at", "answer_due",
-)  # fmt: skip
+# Fixed once submitted; the answer columns are written once, when the answer is given. The
+# answer deadline moves only with a year's holiday arrangement, like the record's windows.
+OBJECTION_CONTENT = ("record_id", "provider_id", "reason", "submitted_by_id", "submitted_at")
 OBJECTION_ANSWER = ("outcome", "answer", "answered_by_id", "answered_at", "revision_id")
 
 

@@ -150,22 +150,26 @@ class RoadmapStep(StepFields, db.Model):
 
 
 class Notification(db.Model):
-    """A due-date warning or overdue notice on a project's step. One per step, kind and planned
-    finish: running the deadline check again creates nothing new; a re-planned finish may."""
+    """An in-app notification. On a project's step: a due-date warning or overdue notice, one
+    per step, kind and planned finish (running the deadline check again creates nothing new; a
+    re-planned finish may), read by everyone who may see the project. Addressed to one user
+    (`user_id`): a date of theirs that moved when a year's holiday arrangement changed."""
 
     __tablename__ = "notifications"
     __table_args__ = (UniqueConstraint("step_id", "kind", "due_on"),)
 
     id: Mapped[int] = mapped_column(primary_key=True)
-    project_id: Mapped[int] = mapped_column(ForeignKey("projects.id"), index=True)
-    step_id: Mapped[int] = mapped_column(ForeignKey("roadmap_steps.id"))
+    project_id: Mapped[int | None] = mapped_column(ForeignKey("projects.id"), index=True)
+    step_id: Mapped[int | None] = mapped_column(ForeignKey("roadmap_steps.id"))
+    user_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"), index=True)
     kind: Mapped[str] = mapped_column(String(8))
     due_on: Mapped[date] = mapped_column(Date)
     message: Mapped[str] = mapped_column(Text)
+    link: Mapped[str | None] = mapped_column(String(300))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
 
     project = relationship("Project")
-    step: Mapped[RoadmapStep] = relationship()
+    step: Mapped[RoadmapStep | None] = relationship()
 
 
 class NotificationRead(db.Model):

@@ -7,10 +7,12 @@ from datetime import UTC, datetime
 from sqlalchemy import DateTime
 from sqlalchemy.types import TypeDecorator
 
+from registry import clock
+
 
 def utcnow() -> datetime:
     """Current time, timezone-aware UTC (used as a column default callable)."""
-    return datetime.now(UTC)
+    return clock.now()
 
 
 class UTCDateTime(TypeDecorator):

@@ -11,15 +11,15 @@ import json
 import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
-from datetime import date, datetime, timedelta
+from datetime import date, timedelta
 from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
-from zoneinfo import ZoneInfo
 
 from flask import current_app
 from sqlalchemy import func, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import selectinload
 
+from registry import clock
 from registry.extensions import db
 from registry.models import (
     Department,
@@ -66,7 +66,7 @@ _NUMBER_RE = re.compile(r"^[+-]?\d{1,12}(\.\d{1,12})?$")
 
 def today() -> date:
     """Today in the zone's time zone (periods are local dates)."""
-    return datetime.now(ZoneInfo(current_app.config.get("TIMEZONE", "Asia/Shanghai"))).date()
+    return clock.today()
 
 
 # ---------------------------------------------------------------------- criteria and scores

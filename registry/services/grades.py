@@ -33,13 +33,13 @@ from datetime import UTC, date, datetime, time, timedelta
 from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
 from itertools import chain
 from typing import Any
-from zoneinfo import ZoneInfo
 
 from flask import Flask, current_app, has_app_context
 from sqlalchemy import event, func, inspect, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
+from registry import clock
 from registry.extensions import db
 from registry.models.accounts import Role, User
 from registry.models.catalogue import Department, ServiceItem
@@ -162,13 +162,9 @@ def band_for(score: Decimal, bands: list[tuple[str, Decimal]]) -> str:
 # ---------------------------------------------------------------------- dates
 
 
-def _zone() -> ZoneInfo:
-    return ZoneInfo(current_app.config.get("TIMEZONE", "Asia/Shanghai"))
-
-
 def today() -> date:
     """Today in the configured time zone."""
-    return datetime.now(_zone()).date()
+    return clock.today()
 
 
 def months_before(day: date, months: int) -> date:
@@ -186,11 +182,11 @@ def window(on: date, months: int) -> tuple[date, date]:
 
 
 def _local_day_start(day: date) -> datetime:
-    return datetime.combine(day, time.min, tzinfo=_zone()).astimezone(UTC)
+    return datetime.combine(day, time.min, tzinfo=clock.ZONE).astimezone(UTC)
 
 
 def _local_date(moment: datetime) -> date:
-    return moment.astimezone(_zone()).date()
+    return moment.astimezone(clock.ZONE).date()
 
 
 # ---------------------------------------------------------------------- computing

@@ -9,18 +9,17 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass, field
-from datetime import date, datetime, timedelta
+from datetime import date, timedelta
 from decimal import Decimal, InvalidOperation
 from typing import Any
-from zoneinfo import ZoneInfo
 
-from flask import current_app
 from sqlalchemy import func, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import selectinload
 from sqlalchemy.orm.exc import StaleDataError
 from werkzeug.datastructures import FileStorage
 
+from registry import clock
 from registry.extensions import db
 from registry.models import (
     REGIONS,
@@ -88,7 +87,7 @@ class StaleEdit(RegistryError):
 
 def today() -> date:
     """Today in the zone's time zone (validity dates are local dates)."""
-    return datetime.now(ZoneInfo(current_app.config.get("TIMEZONE", "Asia/Shanghai"))).date()
+    return clock.today()
 
 
 def _text(data: dict, name: str, label: str, *, required: bool = True, limit: int = 200) -> str:

@@ -19,7 +19,7 @@ import yaml
 from sqlalchemy import func, select, text, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import selectinload
-from sqlalchemy.orm.attributes import set_committed_value
+from sqlalchemy.orm.attributes import flag_modified, set_committed_value
 from sqlalchemy.orm.exc import StaleDataError
 
 from registry.extensions import db
@@ -38,7 +38,7 @@ from registry.models.roadmap import (
     TemplateStep,
 )
 from registry.models.types import utcnow
-from registry.services import market
+from registry.services import market, workdays
 from registry.services.audit import record, snapshot
 from registry.services.errors import Forbidden, NotFound, RegistryError
 from registry.services.scheduling import CycleError, Schedule, Step, plan
@@ -229,7 +229,7 @@ def save_template_step(actor: User, category: str, key: str | None, values: dict
     # not reach the database as an INSERT that breaks a NOT NULL constraint.
     with db.session.no_autoflush:
         _check_steps(rows)
-    template.updated_at = utcnow()
+    _touch(template)
     try:
         db.session.flush()
     except StaleDataError:
@@ -253,13 +253,20 @@ def remove_template_step(actor: User, category: str, key: str, *,
         raise RegistryError(None, f"步骤 {key} 仍是 {', '.join(users)} 的前置步骤,请先修改它们")
     before = template_snapshot(template)
     template.steps.remove(step)
-    template.updated_at = utcnow()
+    _touch(template)
     db.session.flush()
     record("roadmap_template.update", actor=actor, object_type="roadmap_template",
            object_id=category, before=before, after=template_snapshot(template))  # fmt: skip
 
 
 # --------------------------------------------------------------------------- project roadmaps
+
+
+def _touch(template: RoadmapTemplate) -> None:
+    """Mark the template changed so its version moves even when the clock has not (two edits in
+    the same instant, or a frozen clock): a step change is a template change."""
+    template.updated_at = utcnow()
+    flag_modified(template, "updated_at")
 
 
 def create_roadmap(project: Project, actor: User | str | None = None) -> list[RoadmapStep]:
@@ -380,6 +387,9 @@ class RoadmapRow:
     state: DeadlineState
     services: list[ServiceItem]
     department: Any
+    # The dates were counted over a year without an official holiday arrangement (or follow
+    # such a step): shown as 暂按法定节假日推算.
+    provisional: bool = False
 
 
 @dataclass
@@ -392,6 +402,13 @@ class Roadmap:
     today: date | None = None
     # The plan as of today: unfinished work pushed past today (scheduling.plan's as_of).
     forecast: Schedule | None = None
+
+    @property
+    def provisional_years(self) -> list[int]:
+        """Years without an official holiday arrangement that the plan or forecast touches."""
+        years = set(self.schedule.provisional_years if self.schedule else [])
+        years.update(self.forecast.provisional_years if self.forecast else [])
+        return sorted(years)
 
     @property
     def unscheduled_steps(self) -> list[str]:
@@ -490,6 +507,7 @@ def roadmap(project: Project, *, today: date | None = None, lead: int = 3,
                          today, lead, _startable(step)),
             services=[services[c] for c in step.services or [] if c in services],
             department=item.department if item else None,
+            provisional=bool(planned and planned.provisional and not planned.skipped),
         ))  # fmt: skip
     return result
 
@@ -733,6 +751,11 @@ def _visible_projects(user: User):
     return query.where(Project.id == -1)
 
 
+def _addressed_to(user: User, projects):
+    """Notifications on the given projects, and those addressed to the user."""
+    return Notification.project_id.in_(projects) | (Notification.user_id == user.id)
+
+
 def notifications_for(
     user: User, *, mine_only: bool = False, limit: int = 200
 ) -> list[tuple[Notification, bool]]:
@@ -744,7 +767,7 @@ def notifications_for(
             (Project.concierge_id == user.id) | (Project.expert_id == user.id)
         )
     rows = db.session.scalars(
-        select(Notification).where(Notification.project_id.in_(projects))
+        select(Notification).where(_addressed_to(user, projects))
         .order_by(Notification.created_at.desc(), Notification.id.desc()).limit(limit)
     ).all()  # fmt: skip
     read = set(db.session.scalars(select(NotificationRead.notification_id).where(
@@ -765,7 +788,7 @@ def unread_count(user: User) -> int:
         .exists()
     )
     query = select(func.count(Notification.id)).where(
-        Notification.project_id.in_(_visible_projects(user)), ~was_read
+        _addressed_to(user, _visible_projects(user)), ~was_read
     )
     return db.session.scalar(query) or 0
 
@@ -852,6 +875,8 @@ def roadmap_json(view: Roadmap) -> dict[str, Any]:
         if view.forecast and view.forecast.complete
         else None,
         "calendar_error": view.schedule.error if view.schedule else None,
+        "provisional_years": view.provisional_years,
+        "provisional_note": workdays.PROVISIONAL_NOTE if view.provisional_years else None,
         "critical_path": view.schedule.critical_path if view.schedule else [],
         "steps": [
             {
@@ -874,6 +899,7 @@ def roadmap_json(view: Roadmap) -> dict[str, Any]:
                 "finished_on": day(row.step.finished_on),
                 "critical": row.critical,
                 "slack_days": row.slack_days if row.finish else None,
+                "provisional": row.provisional,
                 "deadline_state": row.state.value or None,
                 "services": [{"code": s.code, "name": s.name} for s in row.services],
             }

@@ -10,7 +10,10 @@ Conventions (the policy counts 办理时限 from the day after acceptance):
   the chain: its successors are ready when its own predecessors finished;
 - an actual finish date, once known, replaces the planned one (re-planning from actual dates);
   an actual start re-bases the planned finish on it.
-Dates past the calendar's known years raise workdays.CalendarRangeError: never a guess.
+Working days come from the layered calendar (services/workdays.py): a step whose dates were counted
+over a year without an official holiday arrangement — or that waits on such a step — is marked
+`provisional`, and the schedule lists those years. Only dates outside 1901–2099 raise
+workdays.CalendarRangeError.
 """
 
 from __future__ import annotations
@@ -20,7 +23,12 @@ from dataclasses import dataclass, field
 from datetime import date, timedelta
 
 from registry.models.catalogue import TimeUnit
-from registry.services.workdays import CalendarRangeError, add_working_days, is_workday
+from registry.services.workdays import (
+    CalendarRangeError,
+    add_working_days,
+    is_workday,
+    provisional_years,
+)
 
 
 @dataclass(frozen=True)
@@ -49,6 +57,8 @@ class PlannedStep:
     skipped: bool = False
     critical: bool = False
     slack_days: int = 0  # calendar days it may slip without delaying any successor
+    # Counted over a provisional year (no official holiday arrangement yet), or after such a step.
+    provisional: bool = False
 
 
 @dataclass
@@ -68,6 +78,15 @@ class Schedule:
     def complete(self) -> bool:
         """Every step has dates."""
         return not self.unscheduled
+
+    @property
+    def provisional_years(self) -> list[int]:
+        """The years without an official arrangement that the plan's provisional dates touch."""
+        years: set[int] = set()
+        for step in self.steps.values():
+            if step.provisional:
+                years.update(provisional_years(step.ready, step.finish))
+        return sorted(years)
 
     @property
     def total_days(self) -> int:
@@ -199,6 +218,7 @@ def _plan_step(
     if key in prepared and step.self_prepare_duration is not None and key not in skipped:
         duration = min(duration, step.self_prepare_duration)
     actual_start, actual_finish = actual.get(key, (None, None))
+    inherited = any(planned[b].provisional for b in step.depends_on)
     if actual_start is not None and actual_finish is not None:
         # Both dates known: nothing to compute, so no calendar needed (a finished step in the
         # calendar's last weeks must not become "unschedulable").
@@ -216,7 +236,13 @@ def _plan_step(
             end = max(end, as_of)
     else:
         begin, end = _start(ready, duration, step.unit), _finish(ready, duration, step.unit)
-    return PlannedStep(key, ready, begin, end, duration, step.unit, key in skipped)
+    counted = step.unit == TimeUnit.WORKING_DAY.value and duration > 0
+    provisional = actual_finish is None and (
+        inherited or (counted and bool(provisional_years(min(ready, begin), end)))
+    )
+    return PlannedStep(
+        key, ready, begin, end, duration, step.unit, key in skipped, provisional=provisional
+    )
 
 
 def _critical_path(

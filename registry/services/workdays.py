@@ -1,153 +1,264 @@
-"""Working days on China's official calendar: weekends, public holidays and make-up working
-days (调休), from the chinesecalendar library, plus years the zone adds itself from the State
-Council's notice (one YAML file per year in CALENDAR_DIR) before the library ships them. A date
-outside the known years is an error, never a guess: arrangements are announced year by year."""
+"""Working days on China's calendar, for every year, in layers (the first that knows a year wins):
+
+1. official, entered: the State Council's arrangement for a year as the zone entered it
+   (/admin/calendar, or `registry seed` from seeds/calendar/<year>.yaml) — table calendar_years;
+2. official, packaged: the chinesecalendar package, for the years it ships;
+3. provisional: weekends plus the statutory holidays of 《全国年节及纪念日放假办法》 (2024 revision),
+   with lunar dates from lunardate and the 清明 solar term from chinesecalendar's solar terms.
+   A statutory day that falls on a weekend (or on another holiday) is made up on the next working
+   day (补假) — our convention for the 办法's rule; weekend make-up working days (调休上班) exist
+   only in an official arrangement and are never guessed.
+
+A date computed over a provisional year says so (`is_provisional`, `provisional_years`): the page
+shows 暂按法定节假日推算 and the API a `provisional` flag. Years outside FIRST_YEAR–LAST_YEAR (the
+lunar library's range) are the only ones refused.
+"""
 
 from __future__ import annotations
 
 import functools
-from dataclasses import dataclass
+import threading
+from collections.abc import Iterable
+from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
-from pathlib import Path
 
 import chinese_calendar
-import yaml
+import lunardate
+from flask import has_app_context
+from sqlalchemy import select
 
 from registry.models.catalogue import TimeUnit
 from registry.services.errors import RegistryError
 
+FIRST_YEAR, LAST_YEAR = 1901, 2099
+PROVISIONAL_NOTE = "暂按法定节假日推算,待国务院公布当年放假安排后自动调整"
+
 
 class CalendarRangeError(RegistryError):
-    """A date beyond the years whose holiday arrangements are known."""
+    """A date outside the years any layer of the calendar can answer for (before 1901 or after
+    2099: no lunar dates there)."""
+
+
+class Layer:
+    """Which layer answered for a year."""
+
+    ENTERED = "entered"
+    PACKAGE = "package"
+    PROVISIONAL = "provisional"
 
 
 @dataclass(frozen=True)
 class YearArrangement:
-    """One year's published arrangement: days off on weekdays and make-up working days."""
+    """One year: the days off (weekdays and weekends) and the weekend days worked instead."""
 
     year: int
     holidays: frozenset[date]
     workdays: frozenset[date]
-    source: str
+    layer: str
+    source: str = ""
+    # Statutory days and made-up days by name (provisional years; for the admin page).
+    names: dict[date, str] = field(default_factory=dict, compare=False, hash=False)
+
+    @property
+    def provisional(self) -> bool:
+        """No official arrangement: statutory holidays only."""
+        return self.layer == Layer.PROVISIONAL
+
+    def is_workday(self, day: date) -> bool:
+        """A make-up working day, or a weekday that is not a day off."""
+        return day in self.workdays or (day.weekday() < 5 and day not in self.holidays)
 
 
-# Years added from files, by year (read-only after start-up; replaced as a whole).
-_supplements: dict[int, YearArrangement] = {}
+# The entered layer as last read from the database, and the resolved year cache built on it.
+_entered: dict[int, YearArrangement] = {}
+_entered_token: object = None
+_resolved: dict[int, YearArrangement] = {}
+_stale = threading.local()
+_lock = threading.Lock()
+
+
+# --------------------------------------------------------------------------- the layers
 
 
 @functools.cache
-def _library_years() -> tuple[int, int]:
-    """The years chinesecalendar answers for (its own rule: the years of its holiday table)."""
+def package_years() -> tuple[int, int]:
+    """The years chinesecalendar ships arrangements for (its own rule: the years of its table)."""
     years = [day.year for day in chinese_calendar.holidays]
     return min(years), max(years)
 
 
-def covered_years() -> tuple[int, int]:
-    """First and last year the calendar knows (the library's range, extended by added years
-    that follow it without a gap)."""
-    first, last = _library_years()
-    while last + 1 in _supplements:
-        last += 1
-    return first, last
+@functools.cache
+def package_arrangement(year: int) -> YearArrangement | None:
+    """The packaged official arrangement of a year, or None outside the package's years."""
+    first, last = package_years()
+    if not first <= year <= last:
+        return None
+    return YearArrangement(
+        year,
+        frozenset(d for d in chinese_calendar.holidays if d.year == year),
+        frozenset(d for d in chinese_calendar.workdays if d.year == year),
+        Layer.PACKAGE,
+        f"chinesecalendar {getattr(chinese_calendar, '__version__', '')}".strip(),
+    )
 
 
-def _days(values, year: int, label: str, name: str) -> set[date]:
-    """Dates and [from, to] ranges of one list, all inside the year."""
-    found: set[date] = set()
-    for value in values or []:
-        try:
-            if isinstance(value, list):
-                first, last = (date.fromisoformat(str(v)) for v in value)
-                if last < first:
-                    raise ValueError
-                found.update(first + timedelta(days=n) for n in range((last - first).days + 1))
-            else:
-                found.add(date.fromisoformat(str(value)))
-        except (TypeError, ValueError):
-            raise RegistryError(None, f"日历文件 {name} 的{label}中有无效日期:{value!r}") from None
-    outside = sorted(d for d in found if d.year != year)
-    if outside:
-        raise RegistryError(None, f"日历文件 {name} 的{label}含有 {year} 年以外的日期:{outside[0]}")
+def _lunar(year: int, month: int, day: int) -> date:
+    return lunardate.LunarDate(year, month, day).to_solar_date()
+
+
+def statutory_holidays(year: int) -> dict[date, str]:
+    """The statutory days off of 《全国年节及纪念日放假办法》 (2024 revision) in a year, by date."""
+    if not FIRST_YEAR <= year <= LAST_YEAR:
+        raise CalendarRangeError(
+            None, f"工作日历覆盖 {FIRST_YEAR}–{LAST_YEAR} 年,{year} 年不在其内。"
+        )
+    spring = _lunar(year, 1, 1)
+    qingming = next(
+        d for d, name in chinese_calendar.get_solar_terms(date(year, 4, 1), date(year, 4, 10))
+        if name == "清明"
+    )  # fmt: skip
+    days: list[tuple[date, str]] = [
+        (date(year, 1, 1), "元旦"),
+        (spring - timedelta(days=1), "春节(除夕)"),
+        *((spring + timedelta(days=n), f"春节(正月初{'一二三'[n]})") for n in range(3)),
+        (qingming, "清明节"),
+        (date(year, 5, 1), "劳动节"),
+        (date(year, 5, 2), "劳动节"),
+        (_lunar(year, 5, 5), "端午节"),
+        (_lunar(year, 8, 15), "中秋节"),
+        *((date(year, 10, 1 + n), "国庆节") for n in range(3)),
+    ]
+    named: dict[date, str] = {}
+    for day, name in days:
+        named[day] = f"{named[day]}、{name}" if day in named else name
+    return named
+
+
+@functools.cache
+def provisional_arrangement(year: int) -> YearArrangement:
+    """Weekends plus the statutory days, each statutory day on a weekend — or on the same date as
+    another holiday — made up on the next weekday that is not already off (补假, our convention)."""
+    named = statutory_holidays(year)
+    slots = [(day, part) for day, name in named.items() for part in name.split("、")]
+    off = set(named)
+    names = dict(named)
+    seen: set[date] = set()
+    for day, name in sorted(slots):
+        clash = day in seen
+        seen.add(day)
+        if day.weekday() < 5 and not clash:
+            continue
+        makeup = day + timedelta(days=1)
+        while makeup.weekday() >= 5 or makeup in off:
+            makeup += timedelta(days=1)
+        off.add(makeup)
+        names[makeup] = f"{name}补假"
+    return YearArrangement(
+        year, frozenset(off), frozenset(), Layer.PROVISIONAL,
+        "《全国年节及纪念日放假办法》(2024 年修订)法定节假日,暂定", names,
+    )  # fmt: skip
+
+
+def arrangement(year: int) -> YearArrangement:
+    """The arrangement in force for a year: entered, else packaged, else provisional."""
+    _refresh_if_stale()
+    found = _resolved.get(year)
+    if found is None:
+        found = _entered.get(year) or package_arrangement(year) or provisional_arrangement(year)
+        _resolved[year] = found
     return found
 
 
-def read_arrangement(path: Path) -> YearArrangement:
-    """Read and check one year's file (year, source, holidays, workdays)."""
-    try:
-        data = yaml.safe_load(path.read_text(encoding="utf-8"))
-    except (OSError, yaml.YAMLError) as error:
-        raise RegistryError(None, f"无法读取日历文件 {path.name}:{error}") from None
-    if not isinstance(data, dict) or not isinstance(data.get("year"), int):
-        raise RegistryError(None, f"日历文件 {path.name} 须含 year(年份)")
-    year = data["year"]
-    if not str(data.get("source") or "").strip():
-        raise RegistryError(None, f"日历文件 {path.name} 须注明 source(国务院办公厅通知文号)")
-    if year <= _library_years()[1]:
-        raise RegistryError(
-            None, f"日历文件 {path.name}:{year} 年已由 chinesecalendar 提供,不能另行覆盖"
-        )
-    holidays = _days(data.get("holidays"), year, "放假日期", path.name)
-    workdays = _days(data.get("workdays"), year, "调休上班日期", path.name)
-    if holidays & workdays:
-        raise RegistryError(
-            None, f"日历文件 {path.name} 中同一天既放假又上班:{min(holidays & workdays)}"
-        )
-    weekdays = sorted(d for d in workdays if d.weekday() < 5)
-    if weekdays:
-        raise RegistryError(None, f"日历文件 {path.name} 的调休上班日须为周末:{weekdays[0]}")
-    return YearArrangement(year, frozenset(holidays), frozenset(workdays), str(data["source"]))
+# --------------------------------------------------------------------------- the entered layer
 
 
-def load_supplements(folder: str | Path | None) -> list[int]:
-    """Replace the added years with the files in folder (`<year>.yaml`); returns the years."""
-    found: dict[int, YearArrangement] = {}
-    for path in sorted(Path(folder).glob("*.yaml")) if folder and Path(folder).is_dir() else []:
-        arrangement = read_arrangement(path)
-        if arrangement.year in found:
-            raise RegistryError(None, f"日历目录中 {arrangement.year} 年的安排重复")
-        found[arrangement.year] = arrangement
-    _supplements.clear()
-    _supplements.update(found)
-    return sorted(found)
+def mark_stale(*_args, **_kwargs) -> None:
+    """Re-read the entered layer before the next answer (each app context: another worker may
+    have entered a year since). Connected to Flask's appcontext_pushed in create_app."""
+    _stale.value = True
 
 
-def coverage_gap(today: date) -> str | None:
-    """A warning when the calendar does not reach the end of next year (plans of a year or more
-    would stop there), or None."""
-    last = covered_years()[1]
-    if last >= today.year + 1:
-        return None
-    return (
-        f"工作日历仅覆盖至 {last} 年,{last + 1} 年的节假日安排尚未纳入:排期落入该年的步骤将显示"
-        "“无法排期”。国务院办公厅公布安排后,请升级 chinesecalendar 或按 seeds/calendar/README.md 添加该年文件。"
+def _refresh_if_stale() -> None:
+    if getattr(_stale, "value", False) and has_app_context():
+        _stale.value = False
+        reload()
+
+
+def reload() -> None:
+    """Read the entered arrangements from the database when they changed (one small query)."""
+    global _entered_token
+    from registry.extensions import db
+    from registry.models.calendar import CalendarYear
+
+    with db.session.no_autoflush:
+        versions = tuple(db.session.execute(select(CalendarYear.year, CalendarYear.version)))
+        token = (str(db.session.get_bind().url), versions)
+        if token == _entered_token:
+            return
+        rows = db.session.scalars(select(CalendarYear)).all() if versions else []
+    use({row.year: from_row(row) for row in rows}, token)
+
+
+def from_row(row) -> YearArrangement:
+    """An entered calendar_years row as an arrangement."""
+    return YearArrangement(
+        row.year,
+        frozenset(date.fromisoformat(d) for d in row.holidays or []),
+        frozenset(date.fromisoformat(d) for d in row.workdays or []),
+        Layer.ENTERED,
+        f"{row.notice_title}({row.notice_number})",
     )
 
 
-def supplements() -> list[YearArrangement]:
-    """The years added from files, in order (shown with their sources)."""
-    return [_supplements[y] for y in sorted(_supplements)]
+def use(entered: dict[int, YearArrangement], token: object = None) -> None:
+    """Replace the entered layer (after a reload, or a service's change before its commit)."""
+    global _entered, _entered_token
+    with _lock:
+        _entered = dict(entered)
+        _entered_token = token
+        _resolved.clear()
+
+
+def entered_years() -> list[int]:
+    """The years with an entered arrangement, in order."""
+    _refresh_if_stale()
+    return sorted(_entered)
+
+
+# --------------------------------------------------------------------------- questions
+
+
+def _as_date(day: date) -> date:
+    return day.date() if isinstance(day, datetime) else day
 
 
 def is_workday(day: date) -> bool:
-    """Whether day is a working day (weekday not on holiday, or a make-up working day)."""
-    if isinstance(day, datetime):
-        day = day.date()
-    first, last = _library_years()
-    if first <= day.year <= last:
-        # chinesecalendar's own rule, without its per-call range check (which scans its whole
-        # table each time: about half of the staff dashboard's time, bench/roadmap_bench.py).
-        return day in chinese_calendar.workdays or (
-            day.weekday() < 5 and day not in chinese_calendar.holidays
+    """Whether day is a working day."""
+    day = _as_date(day)
+    if not FIRST_YEAR <= day.year <= LAST_YEAR:
+        raise CalendarRangeError(
+            None, f"工作日历覆盖 {FIRST_YEAR}–{LAST_YEAR} 年,{day.isoformat()} 不在其内。"
         )
-    added = _supplements.get(day.year)
-    if added is not None:
-        return day in added.workdays or (day.weekday() < 5 and day not in added.holidays)
-    first, last = covered_years()
-    raise CalendarRangeError(
-        None,
-        f"工作日历仅覆盖 {first}–{last} 年;{day.year} 年的节假日安排尚未纳入,"
-        "无法按工作日计算。国务院办公厅公布该年安排后,平台运营方将更新工作日历。",
-    )
+    return arrangement(day.year).is_workday(day)
+
+
+def is_provisional(day: date) -> bool:
+    """Whether day's year has no official arrangement (its working days are provisional)."""
+    return arrangement(_as_date(day).year).provisional
+
+
+def provisional_years(*days: date | None) -> list[int]:
+    """The provisional years from the earliest to the latest of the given dates."""
+    known = [_as_date(d) for d in days if d is not None]
+    if not known:
+        return []
+    first, last = min(known).year, max(known).year
+    return [y for y in range(first, last + 1) if arrangement(y).provisional]
+
+
+def spans_provisional(*days: date | None) -> bool:
+    """Whether a date counted between the given dates crosses a provisional year."""
+    return bool(provisional_years(*days))
 
 
 def add_working_days(start: date, count: int) -> date:
@@ -175,3 +286,8 @@ def add_duration(start: date, count: int, unit: str) -> date:
     if unit == TimeUnit.WORKING_DAY.value:
         return add_working_days(start, count)
     return start + timedelta(days=count)
+
+
+def year_summary(years: Iterable[int]) -> list[YearArrangement]:
+    """The arrangement of each year, for the admin page."""
+    return [arrangement(y) for y in years]

@@ -2,14 +2,14 @@
 
 from __future__ import annotations
 
-import time
-from datetime import datetime
-from zoneinfo import ZoneInfo
+import re
+from datetime import date, datetime
 
 from flask import Flask, abort, current_app, flash, g, redirect, request, session, url_for
 from flask_login import current_user, logout_user
 from sqlalchemy import select
 
+from registry import clock
 from registry.database import write_intent
 from registry.extensions import db, login_manager
 from registry.models.accounts import ROLE_LABELS, Role, User
@@ -18,6 +18,8 @@ from registry.sanitize import safe_html
 from registry.services import audit
 
 SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
+# An aware timestamp as isoformat() writes it into stored JSON (audit snapshots, draw inputs).
+TIMESTAMP_RE = re.compile(r"\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d+)?(Z|[+-]\d{2}:\d{2})$")
 
 
 def install(app: Flask) -> None:
@@ -54,7 +56,8 @@ def install(app: Flask) -> None:
         tristate=tristate,
         dict_without=lambda mapping, key: {k: v for k, v in mapping.items() if k != key},
     )
-    app.context_processor(lambda: {"config": app.config, "now": datetime.now})
+    app.jinja_env.tests["timestamp"] = is_timestamp
+    app.context_processor(lambda: {"config": app.config, "now": clock.now})
 
     login_manager.login_view = "auth.login"
     login_manager.login_message = "请先登录。"
@@ -77,7 +80,7 @@ def _expire_idle_session() -> None:
     """Idle and absolute session timeouts, checked on every request of a signed-in user."""
     if request.endpoint == "static" or not current_user.is_authenticated:
         return
-    now = time.time()
+    now = clock.timestamp()
     idle = current_app.config["SESSION_IDLE_MINUTES"] * 60
     absolute = current_app.config["SESSION_ABSOLUTE_HOURS"] * 3600
     started = session.get("started", now)
@@ -150,15 +153,29 @@ def _security_headers(response):
     return response
 
 
-def format_datetime(value: datetime | None, with_time: bool = True) -> str:
-    """Dates as YYYY-MM-DD HH:MM in Asia/Shanghai (the one date filter)."""
-    if value is None:
+def format_datetime(
+    value: datetime | date | str | None, with_time: bool = True, *, iso: bool = False
+) -> str:
+    """Dates as YYYY-MM-DD HH:MM in Asia/Shanghai (the one date filter). A timestamp is shown in
+    Beijing time whatever zone it carries (a naive one is UTC, as stored); ISO text from stored
+    JSON (draw inputs, audit snapshots) is read first. With `iso` the same instant comes out as
+    ISO 8601 with the +08:00 offset, for `<time datetime>` attributes."""
+    if value is None or value == "":
         return ""
+    if isinstance(value, str):
+        value = datetime.fromisoformat(value)
     if isinstance(value, datetime):
-        if value.tzinfo is not None:
-            value = value.astimezone(ZoneInfo(current_app.config["TIMEZONE"]))
+        value = clock.local(value)
+        if iso:
+            return value.isoformat(timespec="seconds")
         return value.strftime("%Y-%m-%d %H:%M" if with_time else "%Y-%m-%d")
-    return value.strftime("%Y-%m-%d")
+    return value.isoformat() if iso else value.strftime("%Y-%m-%d")
+
+
+def is_timestamp(value: object) -> bool:
+    """Whether a stored JSON value is an aware ISO 8601 timestamp, which templates then show
+    through the date filter rather than as it was stored."""
+    return isinstance(value, str) and TIMESTAMP_RE.match(value) is not None
 
 
 def tristate(value: bool | None, yes: str = "是", no: str = "否", unknown: str = "未明确") -> str:

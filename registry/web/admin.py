@@ -571,3 +571,8 @@ bp.register_blueprint(review_bp)
 from registry.web.engagements import ratings_bp  # noqa: E402
 
 bp.register_blueprint(ratings_bp)
+
+# The working-day calendar (a year's holiday arrangement): admin.calendar.*.
+from registry.web.calendar import bp as calendar_bp  # noqa: E402
+
+bp.register_blueprint(calendar_bp)

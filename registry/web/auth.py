@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import time
 from urllib.parse import urlsplit
 
 from flask import (
@@ -17,6 +16,7 @@ from flask import (
 )
 from flask_login import current_user, login_user, logout_user
 
+from registry import clock
 from registry.extensions import db, limiter
 from registry.policy import PUBLIC, SIGNED_IN, require
 from registry.services import accounts
@@ -61,7 +61,7 @@ def login():
         db.session.commit()
         session.clear()
         login_user(user, remember=False)
-        now = time.time()
+        now = clock.timestamp()
         session["started"] = now
         session["seen"] = now
         flash(f"欢迎,{user.display_name or user.username}。", "success")

@@ -1,0 +1,39 @@
+"""Official holiday arrangements (放假安排) entered by the zone for a year: they win over the
+chinesecalendar package and over the provisional statutory calendar (services/workdays.py)."""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+
+from sqlalchemy import JSON, Date, ForeignKey, Integer, String
+from sqlalchemy.orm import Mapped, mapped_column
+
+from registry.extensions import db
+from registry.models.types import UTCDateTime, utcnow
+
+
+class CalendarOrigin:
+    """Where an entered arrangement came from."""
+
+    ADMIN = "admin"  # typed in on /admin/calendar
+    FILE = "file"  # loaded by `registry seed` from seeds/calendar/<year>.yaml
+
+
+class CalendarYear(db.Model):
+    """One year's arrangement as the State Council's notice publishes it: the days off that fall
+    on weekdays or weekends (holidays) and the weekend days worked instead (make-up days)."""
+
+    __tablename__ = "calendar_years"
+
+    year: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=False)
+    holidays: Mapped[list] = mapped_column(JSON, default=list)  # ISO dates
+    workdays: Mapped[list] = mapped_column(JSON, default=list)  # ISO dates, weekends only
+    notice_title: Mapped[str] = mapped_column(String(200))
+    notice_number: Mapped[str] = mapped_column(String(64))
+    notice_date: Mapped[date] = mapped_column(Date)
+    origin: Mapped[str] = mapped_column(String(8), default=CalendarOrigin.ADMIN)
+    updated_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow)
+    version: Mapped[int] = mapped_column(Integer, default=1)
+
+    __mapper_args__ = {"version_id_col": version}  # noqa: RUF012 - SQLAlchemy's API

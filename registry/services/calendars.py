@@ -1,0 +1,470 @@
+"""Entering a year's official holiday arrangement (放假安排) and what follows from it.
+
+When a year's arrangement is entered, corrected or removed, every open date that depends on the
+calendar is recomputed — roadmap plans, running service timers, contract and rating windows, the
+公示期 and objection windows of credit notices, regulators' answer deadlines — and each person
+whose date moved gets a notification "old → new". A date that had already passed before the
+change is never reopened (it keeps its value and is not announced).
+
+Services flush and log; the caller commits.
+"""
+
+from __future__ import annotations
+
+import re
+from collections import defaultdict
+from dataclasses import dataclass
+from datetime import date, timedelta
+from pathlib import Path
+from typing import Any
+
+import yaml
+from flask import current_app
+from sqlalchemy import select, update
+from sqlalchemy.orm import selectinload
+from sqlalchemy.orm.attributes import set_committed_value
+
+from registry import clock
+from registry.extensions import db
+from registry.models.accounts import Role, User
+from registry.models.calendar import CalendarOrigin, CalendarYear
+from registry.models.credit import CreditRecord, CreditStatus, Objection
+from registry.models.market import Award, Engagement, EngagementStatus, SelectionRequest
+from registry.models.projects import Project
+from registry.models.providers import Provider
+from registry.models.roadmap import Notification
+from registry.services import workdays
+from registry.services.audit import record
+from registry.services.errors import NotFound, RegistryError
+
+FIRST_YEAR, LAST_YEAR = 2004, workdays.LAST_YEAR
+RANGE = re.compile(
+    r"^\s*(\d{4}-\d{1,2}-\d{1,2})\s*(?:(?:~|～|至|到|--|—|–)\s*(\d{4}-\d{1,2}-\d{1,2}))?\s*$"
+)
+MAX_DAYS = 60
+
+
+class StaleCalendar(RegistryError):
+    """The year was changed by someone else since the form was opened."""
+
+    def __init__(self) -> None:
+        super().__init__(None, "该年度安排已被他人修改,请刷新页面后重新录入。")
+
+
+@dataclass(frozen=True)
+class Move:
+    """One open date that a calendar change moved."""
+
+    key: tuple[str, int]
+    label: str
+    old: date
+    new: date
+    user_ids: tuple[int, ...]
+    project_id: int | None = None
+    link: str | None = None
+
+
+# --------------------------------------------------------------------------- parsing and checks
+
+
+def _parse_date(text: str, line: int, label: str) -> date:
+    try:
+        year, month, day = (int(part) for part in text.split("-"))
+        return date(year, month, day)
+    except ValueError:
+        raise RegistryError(label, f"第 {line} 行的日期无效:{text}") from None
+
+
+def parse_days(text: str | None, field: str) -> list[date]:
+    """Days typed one per line, as a date or a range ("2027-02-05 至 2027-02-11"), in order;
+    a day listed twice is an error, as is a malformed line."""
+    days: list[date] = []
+    for number, raw in enumerate((text or "").splitlines(), start=1):
+        if not raw.strip():
+            continue
+        match = RANGE.match(raw.replace("/", "-").replace(".", "-"))
+        if match is None:
+            raise RegistryError(
+                field,
+                f"第 {number} 行无法识别:{raw.strip()[:40]}(格式:2027-01-01 或 2027-02-05 至 2027-02-11)",
+            )
+        first = _parse_date(match.group(1), number, field)
+        last = _parse_date(match.group(2), number, field) if match.group(2) else first
+        if last < first or (last - first).days > MAX_DAYS:
+            raise RegistryError(field, f"第 {number} 行的日期范围无效:{raw.strip()[:40]}")
+        days.extend(first + timedelta(days=n) for n in range((last - first).days + 1))
+    return days
+
+
+def check_arrangement(year: int, holidays: list[date], makeups: list[date]) -> None:
+    """A holiday is listed once, a make-up working day falls on a weekend, every day is in the
+    year, and no day is both."""
+    if not FIRST_YEAR <= year <= LAST_YEAR:
+        raise RegistryError("year", f"年份须在 {FIRST_YEAR}–{LAST_YEAR} 之间")
+    for field, label, days in (
+        ("holidays", "放假日期", holidays),
+        ("workdays", "调休上班日期", makeups),
+    ):
+        seen: set[date] = set()
+        for day in days:
+            if day.year != year:
+                raise RegistryError(field, f"{label}须在 {year} 年内:{day.isoformat()}")
+            if day in seen:
+                raise RegistryError(field, f"{label}重复列出:{day.isoformat()}")
+            seen.add(day)
+    if not holidays:
+        raise RegistryError("holidays", "请填写放假日期")
+    weekdays = [d for d in makeups if d.weekday() < 5]
+    if weekdays:
+        raise RegistryError("workdays", f"调休上班日须为周六或周日:{weekdays[0].isoformat()}")
+    both = sorted(set(holidays) & set(makeups))
+    if both:
+        raise RegistryError("workdays", f"同一天既放假又上班:{both[0].isoformat()}")
+
+
+def _notice(title: str | None, number: str | None, notice_date: date | None) -> dict[str, Any]:
+    title, number = (title or "").strip(), (number or "").strip()
+    if not title or len(title) > 200:
+        raise RegistryError("notice_title", "请填写通知标题(200 字以内)")
+    if not number or len(number) > 64:
+        raise RegistryError("notice_number", "请填写通知文号(如 国办发明电〔2026〕7号)")
+    if not isinstance(notice_date, date):
+        raise RegistryError("notice_date", "请填写通知发布日期(YYYY-MM-DD)")
+    if notice_date > clock.today():
+        raise RegistryError("notice_date", "通知发布日期不能晚于今天")
+    return {"notice_title": title, "notice_number": number, "notice_date": notice_date}
+
+
+def _snapshot(row: CalendarYear | None) -> dict[str, Any] | None:
+    if row is None:
+        return None
+    return {
+        "year": row.year, "holidays": list(row.holidays), "workdays": list(row.workdays),
+        "notice_title": row.notice_title, "notice_number": row.notice_number,
+        "notice_date": row.notice_date.isoformat(), "origin": row.origin,
+    }  # fmt: skip
+
+
+# --------------------------------------------------------------------------- reading
+
+
+def get_year(year: int) -> CalendarYear | None:
+    """The entered arrangement of a year, if any."""
+    return db.session.get(CalendarYear, year)
+
+
+def overview(years: range) -> list[tuple[workdays.YearArrangement, CalendarYear | None]]:
+    """Each year's arrangement in force and the entered row behind it (the admin list)."""
+    rows = {r.year: r for r in db.session.scalars(select(CalendarYear))}
+    return [(workdays.arrangement(y), rows.get(y)) for y in years]
+
+
+# --------------------------------------------------------------------------- changing
+
+
+def save_year(actor: User | str, year: int, *, holidays: list[date], makeups: list[date],
+              title: str | None, number: str | None, notice_date: date | None,
+              version: int | None = None, origin: str = CalendarOrigin.ADMIN) -> list[Move]:  # fmt: skip
+    """Enter or correct a year's arrangement; returns the open dates it moved (each announced)."""
+    check_arrangement(year, holidays, makeups)
+    notice = _notice(title, number, notice_date)
+    row = get_year(year)
+    if row is not None and version is not None and int(version) != row.version:
+        raise StaleCalendar()
+    before = _snapshot(row)
+    values = {
+        "holidays": [d.isoformat() for d in sorted(holidays)],
+        "workdays": [d.isoformat() for d in sorted(makeups)],
+        "origin": origin,
+        "updated_by_id": actor.id if isinstance(actor, User) else None,
+        **notice,
+    }
+    if before is not None and all(before.get(k) == (v.isoformat() if isinstance(v, date) else v)
+                                  for k, v in values.items() if k != "updated_by_id"):  # fmt: skip
+        return []  # nothing changed (seeding a file twice)
+    old = _open_dates(year)
+    if row is None:
+        row = CalendarYear(year=year, **values)
+        db.session.add(row)
+    else:
+        for key, value in values.items():
+            setattr(row, key, value)
+    db.session.flush()
+    _use_rows()
+    moves = _apply(year, old)
+    record("calendar.save", actor=actor, object_type="calendar_year", object_id=year,
+           before=before, after=_snapshot(row) | {"moved": len(moves)})  # fmt: skip
+    return moves
+
+
+def remove_year(actor: User | str, year: int, *, version: int | None = None) -> list[Move]:
+    """Remove an entered arrangement: the year falls back to the package or the provisional
+    calendar; the dates that depend on it move back, and are announced."""
+    row = get_year(year)
+    if row is None:
+        raise NotFound("该年度未录入放假安排")
+    if version is not None and int(version) != row.version:
+        raise StaleCalendar()
+    before = _snapshot(row)
+    old = _open_dates(year)
+    db.session.delete(row)
+    db.session.flush()
+    _use_rows()
+    moves = _apply(year, old)
+    record("calendar.remove", actor=actor, object_type="calendar_year", object_id=year,
+           before=before, after={"moved": len(moves)})  # fmt: skip
+    return moves
+
+
+def load_files(folder: str | Path | None, actor: str = "system:seed") -> dict[str, list[int]]:
+    """Enter the arrangements of seeds/calendar/<year>.yaml. A year an admin has entered on the
+    site is left as it is (the admin's entry wins); a file's year is updated when the file
+    changes. Returns the years loaded, unchanged and skipped."""
+    result: dict[str, list[int]] = {"loaded": [], "unchanged": [], "skipped": []}
+    for path in sorted(Path(folder).glob("*.yaml")) if folder and Path(folder).is_dir() else []:
+        data = _read_file(path)
+        year = data["year"]
+        row = get_year(year)
+        if row is not None and row.origin == CalendarOrigin.ADMIN:
+            result["skipped"].append(year)
+            continue
+        version = row.version if row is not None else None
+        try:
+            save_year(actor, year, holidays=data["holidays"], makeups=data["workdays"],
+                      title=data["title"], number=data["number"], notice_date=data["notice_date"],
+                      origin=CalendarOrigin.FILE, version=version)  # fmt: skip
+        except RegistryError as error:
+            raise RegistryError(None, f"日历文件 {path.name}:{error.message}") from None
+        changed = get_year(year).version != version
+        result["loaded" if changed else "unchanged"].append(year)
+    return result
+
+
+def _read_file(path: Path) -> dict[str, Any]:
+    """year, notice title / number / date, holidays and workdays (dates or [from, to] pairs)."""
+    try:
+        data = yaml.safe_load(path.read_text(encoding="utf-8"))
+    except (OSError, yaml.YAMLError) as error:
+        raise RegistryError(None, f"无法读取日历文件 {path.name}:{error}") from None
+    if not isinstance(data, dict) or not isinstance(data.get("year"), int):
+        raise RegistryError(None, f"日历文件 {path.name} 须含 year(年份)")
+
+    def days(key: str) -> list[date]:
+        lines = []
+        for value in data.get(key) or []:
+            lines.append(" 至 ".join(map(str, value)) if isinstance(value, list) else str(value))
+        try:
+            return parse_days("\n".join(lines), key)
+        except RegistryError as error:
+            raise RegistryError(None, f"日历文件 {path.name} 的 {key}:{error.message}") from None
+
+    notice_date = data.get("notice_date")
+    if isinstance(notice_date, str):
+        try:
+            notice_date = date.fromisoformat(notice_date)
+        except ValueError:
+            notice_date = None
+    return {
+        "year": data["year"],
+        "title": data.get("notice_title") or data.get("source"),
+        "number": data.get("notice_number") or data.get("source"),
+        "notice_date": notice_date,
+        "holidays": days("holidays"),
+        "workdays": days("workdays"),
+    }
+
+
+def _use_rows() -> None:
+    """The entered layer as this transaction sees it (committed or not)."""
+    rows = db.session.scalars(select(CalendarYear)).all()
+    workdays.use({row.year: workdays.from_row(row) for row in rows}, token=None)
+
+
+# --------------------------------------------------------------------------- open dates
+
+
+def _users_of_enterprise(enterprise_id: int | None) -> tuple[int, ...]:
+    if enterprise_id is None:
+        return ()
+    return tuple(db.session.scalars(select(User.id).where(
+        User.enterprise_id == enterprise_id, User.role == Role.ENTERPRISE.value,
+        User.is_enabled.is_(True)))
+    )  # fmt: skip
+
+
+def _regulators_of(department_id: int) -> tuple[int, ...]:
+    return tuple(db.session.scalars(select(User.id).where(
+        User.department_id == department_id, User.role == Role.REGULATOR.value,
+        User.is_enabled.is_(True)))
+    )  # fmt: skip
+
+
+def _open_dates(year: int) -> dict[tuple[str, int], Move]:
+    """Every open date that may depend on `year`, as the calendar answers now: due dates, windows
+    and plans not yet past today."""
+    today = clock.today()
+    found: dict[tuple[str, int], Move] = {}
+
+    def add(key, label, day, users, project_id=None, link=None):
+        if day is not None and day >= today:
+            found[key] = Move(key, label, day, day, tuple(users), project_id, link)
+
+    from registry.services import delivery, roadmaps
+
+    # Roadmaps: each open step's planned finish (read by everyone who sees the project).
+    projects = db.session.scalars(
+        select(Project).where(Project.land_contract_date.is_not(None))
+        .options(selectinload(Project.steps)).order_by(Project.id)
+    ).all()  # fmt: skip
+    for project in projects:
+        schedule = roadmaps.schedule_of(project)
+        for step in project.steps:
+            planned = schedule.steps.get(step.key) if schedule else None
+            if planned is None or planned.skipped or step.status_enum.is_closed:
+                continue
+            add(("step", step.id), f"项目 {project.code}“{step.name}”计划办结日", planned.finish,
+                (), project.id, f"/projects/{project.code}/roadmap")  # fmt: skip
+
+    # Engagements: the contract window, the service timer, the rating window.
+    engagements = db.session.scalars(
+        select(Engagement).options(
+            selectinload(Engagement.award).selectinload(Award.request)
+            .selectinload(SelectionRequest.project),
+            selectinload(Engagement.award).selectinload(Award.provider),
+        )
+    ).all()  # fmt: skip
+    for engagement in engagements:
+        award = engagement.award
+        owners = _users_of_enterprise(award.request.project.enterprise_id)
+        provider = (award.provider.account_id,) if award.provider.account_id else ()
+        name = f"{award.request.ref}"
+        link = f"/my/engagements/{engagement.id}"
+        if engagement.status == EngagementStatus.AWAITING_CONTRACT.value:
+            deadline = delivery.deadline_after(
+                clock.local_date(award.awarded_at), delivery.contract_days()
+            )
+            add(("contract", engagement.id), f"{name} 签约期限", deadline, owners, None, link)
+        elif engagement.status in (
+            EngagementStatus.IN_PROGRESS.value,
+            EngagementStatus.RETURNED.value,
+        ):
+            add(("due", engagement.id), f"{name} 服务到期日", engagement.due_date,
+                owners + provider, None, link)  # fmt: skip
+        elif engagement.confirmed_at is not None and engagement.rating is None:
+            window = delivery.rating_window(engagement)
+            add(
+                ("rating", engagement.id),
+                f"{name} 评价截止日",
+                window.closes_on,
+                owners,
+                None,
+                link,
+            )
+
+    # Credit notices: the 公示期 and the objection window; open objections: the answer deadline.
+    records = db.session.scalars(
+        select(CreditRecord).where(CreditRecord.status == CreditStatus.PUBLISHED.value,
+                                   CreditRecord.objection_until.is_not(None))
+    ).all()  # fmt: skip
+    for item in records:
+        account = db.session.scalar(
+            select(Provider.account_id).where(Provider.id == item.provider_id)
+        )
+        users = (account,) if account else ()
+        link = f"/notices/{item.number}"
+        add(("disclosure", item.id), f"信用记录 {item.number} 公示期截止日", item.disclosure_until,
+            users + _regulators_of(item.department_id), None, link)  # fmt: skip
+        add(("objection", item.id), f"信用记录 {item.number} 异议截止日", item.objection_until,
+            users, None, link)  # fmt: skip
+    for objection in db.session.scalars(select(Objection).where(Objection.outcome.is_(None))):
+        add(("answer", objection.id), f"对信用记录 {objection.record.number} 的异议答复期限",
+            objection.answer_due, _regulators_of(objection.record.department_id), None,
+            f"/regulator/credit/objections/{objection.id}")  # fmt: skip
+    return found
+
+
+def _recompute(key: tuple[str, int]) -> date | None:
+    """The date of one open item under the calendar now in force (stored dates are rewritten)."""
+
+    kind, ident = key
+    if kind == "due":
+        engagement = db.session.get(Engagement, ident)
+        new = workdays.add_working_days(engagement.contract_date, engagement.committed_days)
+        if new != engagement.due_date:
+            # A derived deadline, written without the version bump (open forms stay valid).
+            db.session.execute(update(Engagement).where(Engagement.id == ident)
+                               .values(due_date=new).execution_options(synchronize_session=False))  # fmt: skip
+            set_committed_value(engagement, "due_date", new)
+        return new
+    if kind in ("disclosure", "objection"):
+        item = db.session.get(CreditRecord, ident)
+        published = clock.local_date(item.published_at)
+        setting = "CREDIT_DISCLOSURE_DAYS" if kind == "disclosure" else "CREDIT_OBJECTION_DAYS"
+        new = workdays.add_working_days(published, int(current_app.config[setting]))
+        column = "disclosure_until" if kind == "disclosure" else "objection_until"
+        if new != getattr(item, column):
+            setattr(item, column, new)
+        return new
+    if kind == "answer":
+        objection = db.session.get(Objection, ident)
+        new = workdays.add_working_days(
+            clock.local_date(objection.submitted_at), int(current_app.config["CREDIT_ANSWER_DAYS"])
+        )
+        if new != objection.answer_due:
+            objection.answer_due = new
+        return new
+    return None  # steps, contract and rating windows are computed, not stored
+
+
+def _apply(year: int, old: dict[tuple[str, int], Move]) -> list[Move]:
+    """Rewrite the stored open dates, re-plan roadmaps, then announce every date that moved."""
+    from registry.services import roadmaps
+
+    for key in old:
+        _recompute(key)
+    db.session.flush()
+    for project in db.session.scalars(
+        select(Project).where(Project.id.in_({m.project_id for m in old.values() if m.project_id}))
+    ):
+        roadmaps.replan(project)
+    new = _open_dates(year)
+    moves = [
+        Move(key, move.label, move.old, new[key].old, move.user_ids, move.project_id, move.link)
+        for key, move in old.items()
+        if key in new and new[key].old != move.old
+    ]
+    _announce(year, moves)
+    for move in moves:
+        if move.key[0] in ("due", "disclosure", "objection", "answer"):
+            record("calendar.move", actor="system:calendar", object_type=move.key[0],
+                   object_id=move.key[1], before={"date": move.old.isoformat()},
+                   after={"date": move.new.isoformat(), "year": year})  # fmt: skip
+    return moves
+
+
+def _announce(year: int, moves: list[Move]) -> None:
+    """One notification per project (its people read project notifications) and one per user
+    for everything else, each listing old → new."""
+    today = clock.today()
+    heading = f"{year} 年放假安排调整,以下日期随之变更"
+    by_project: dict[int, list[Move]] = defaultdict(list)
+    by_user: dict[int, list[Move]] = defaultdict(list)
+    for move in moves:
+        if move.project_id is not None:
+            by_project[move.project_id].append(move)
+        for user_id in move.user_ids:
+            by_user[user_id].append(move)
+
+    def text(items: list[Move]) -> str:
+        lines = [f"{m.label}:{m.old.isoformat()} → {m.new.isoformat()}" for m in items]
+        return f"{heading}:" + ";".join(lines) + "。"
+
+    for project_id, items in by_project.items():
+        db.session.add(Notification(project_id=project_id, kind="日期调整", due_on=today,
+                                    message=text(items), link=items[0].link))  # fmt: skip
+    for user_id, items in by_user.items():
+        links = {m.link for m in items}
+        db.session.add(Notification(user_id=user_id, kind="日期调整", due_on=today,
+                                    message=text(items),
+                                    link=links.pop() if len(links) == 1 else None))  # fmt: skip
+    db.session.flush()

@@ -1,0 +1,127 @@
+"""The working-day calendar for admins (mounted under /admin as admin.calendar.*): each year's
+layer (entered, packaged, provisional) and the form to enter or correct a year's arrangement."""
+
+from __future__ import annotations
+
+from flask import Blueprint, abort, flash, redirect, render_template, url_for
+from flask_login import current_user
+from wtforms import DateField, HiddenField, StringField, TextAreaField
+from wtforms.validators import Length, Optional
+
+from registry import clock
+from registry.extensions import db
+from registry.policy import require
+from registry.services import calendars, workdays
+from registry.services.errors import NotFound, RegistryError
+from registry.web.forms import Form, apply_error, parse_version
+
+bp = Blueprint("calendar", __name__, url_prefix="/calendar")
+
+
+class CalendarYearForm(Form):
+    """One year's arrangement as the State Council's notice gives it."""
+
+    version = HiddenField()
+    notice_title = StringField(
+        "通知标题", validators=[Length(max=200)],
+        description="如:国务院办公厅关于2027年部分节假日安排的通知",
+    )  # fmt: skip
+    notice_number = StringField("通知文号", validators=[Length(max=64)],
+                                description="如:国办发明电〔2026〕7号")  # fmt: skip
+    notice_date = DateField("通知发布日期", validators=[Optional()])
+    holidays = TextAreaField(
+        "放假日期", validators=[Length(max=4000)],
+        description="每行一个日期或日期范围,如 2027-01-01 或 2027-02-05 至 2027-02-11(含周末)。",
+    )  # fmt: skip
+    workdays = TextAreaField(
+        "调休上班日期", validators=[Length(max=2000)],
+        description="每行一个日期,须为周六或周日;没有则留空。",
+    )  # fmt: skip
+
+
+class RemoveForm(Form):
+    """Remove an entered year (back to the package or the provisional calendar)."""
+
+    version = HiddenField()
+
+
+def _year(year: int) -> int:
+    if not calendars.FIRST_YEAR <= year <= calendars.LAST_YEAR:
+        abort(404)
+    return year
+
+
+@bp.get("")
+@require("calendar.manage")
+def list_years():
+    """Every year from last year to five years ahead, with the layer in force."""
+    this = clock.today().year
+    rows = calendars.overview(range(this - 1, min(this + 6, calendars.LAST_YEAR + 1)))
+    entered = [y for y in workdays.entered_years() if not this - 1 <= y <= this + 5]
+    return render_template(
+        "admin/calendar_years.html", rows=rows, entered_elsewhere=entered,
+        package_years=workdays.package_years(), note=workdays.PROVISIONAL_NOTE,
+    )  # fmt: skip
+
+
+@bp.route("/<int:year>", methods=["GET", "POST"])
+@require("calendar.manage")
+def edit_year(year: int):
+    """Enter or correct a year; one service call, one commit; the dates it moved are listed."""
+    year = _year(year)
+    row = calendars.get_year(year)
+    form = CalendarYearForm(obj=row if row is not None else None)
+    if not form.is_submitted():
+        form.version.data = str(row.version) if row else ""
+        if row is not None:
+            form.holidays.data = "\n".join(row.holidays)
+            form.workdays.data = "\n".join(row.workdays)
+    if form.validate_on_submit():
+        try:
+            moves = calendars.save_year(
+                current_user._get_current_object(), year,
+                holidays=calendars.parse_days(form.holidays.data, "holidays"),
+                makeups=calendars.parse_days(form.workdays.data, "workdays"),
+                title=form.notice_title.data, number=form.notice_number.data,
+                notice_date=form.notice_date.data,
+                version=parse_version(form.version.data) if row is not None else None,
+            )  # fmt: skip
+        except RegistryError as error:
+            db.session.rollback()
+            workdays.mark_stale()
+            apply_error(form, error)
+        else:
+            db.session.commit()
+            flash(
+                f"已保存 {year} 年放假安排;{len(moves)} 个未到期日期随之调整,相关人员已收到通知。",
+                "success",
+            )
+            return redirect(url_for("admin.calendar.list_years"))
+    return render_template(
+        "admin/calendar_year.html", form=form, year=year, row=row,
+        arrangement=workdays.arrangement(year), remove_form=RemoveForm(version=row.version if row else ""),
+    )  # fmt: skip
+
+
+@bp.post("/<int:year>/remove")
+@require("calendar.manage")
+def remove_year(year: int):
+    """Remove an entered year; its dates return to the package or the provisional calendar."""
+    year = _year(year)
+    form = RemoveForm()
+    try:
+        if not form.validate():
+            raise RegistryError(None, "页面已过期,请刷新后重试。")
+        moves = calendars.remove_year(
+            current_user._get_current_object(), year, version=parse_version(form.version.data)
+        )
+    except NotFound:
+        abort(404)
+    except RegistryError as error:
+        db.session.rollback()
+        workdays.mark_stale()
+        flash(error.message, "error")
+        return redirect(url_for("admin.calendar.edit_year", year=year))
+    db.session.commit()
+    flash(f"已删除 {year} 年录入的放假安排;{len(moves)} 个未到期日期随之调整。", "success")
+    return redirect(url_for("admin.calendar.list_years"))

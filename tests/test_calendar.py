@@ -1,0 +1,382 @@
+"""The working-day calendar for every year: official arrangements (package or entered), the
+provisional statutory calendar for the rest, the admin page to enter a year, and what an entered
+year moves (plans, timers, windows) with the notifications and audit entries it leaves.
+
+Every 2027 arrangement below is SYNTHETIC test data (not the State Council's notice)."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import date, datetime, time, timedelta
+
+import chinese_calendar
+import pytest
+from sqlalchemy import func, select
+
+from registry import clock
+from registry.extensions import db
+from registry.models import AuditEntry, CalendarYear, Engagement, Notification, User
+from registry.services import calendars, credit, delivery, market, roadmaps, workdays
+from registry.services.errors import RegistryError
+from tests import factories
+from tests.conftest import post_form
+
+# A year chinesecalendar does not ship, whatever day the suite runs on: one past the package.
+OPEN_YEAR = workdays.package_years()[1] + 1
+
+
+@pytest.fixture(autouse=True)
+def _fresh_layer():
+    """No entered year leaks from one test into another (the layer is per process)."""
+    workdays.use({})
+    yield
+    workdays.use({})
+
+
+# --------------------------------------------------------------------------- the layers
+
+
+@pytest.mark.parametrize("year", [2025, 2026])
+def test_calendar_statutory_days_match_the_official_arrangements(year):
+    # The 2024 办法's days, computed from the lunar calendar and the 清明 solar term, are days off
+    # in every official arrangement made under it.
+    official = workdays.package_arrangement(year)
+    for day, name in workdays.statutory_holidays(year).items():
+        assert day in official.holidays, (day, name)
+
+
+def test_calendar_provisional_2027_follows_the_2024_rules():
+    p = workdays.provisional_arrangement(2027)
+    assert p.provisional
+    names = workdays.statutory_holidays(2027)
+    assert names[date(2027, 2, 5)] == "春节(除夕)"
+    assert names[date(2027, 4, 5)] == "清明节"
+    assert names[date(2027, 6, 9)] == "端午节"
+    assert names[date(2027, 9, 15)] == "中秋节"
+    # 初一 and 初二 fall on Sat 6 and Sun 7 Feb: made up on Tue 9 and Wed 10 (补假).
+    assert [d for d in sorted(p.holidays) if date(2027, 2, 1) <= d <= date(2027, 2, 14)] == [
+        date(2027, 2, d) for d in range(5, 11)
+    ]
+    assert p.names[date(2027, 2, 9)].endswith("补假")
+    # No make-up working days are guessed: every weekend stays off.
+    assert not p.workdays
+    assert not workdays.provisional_arrangement(2027).is_workday(date(2027, 1, 9))
+    assert workdays.provisional_arrangement(2027).is_workday(date(2027, 2, 11))
+
+
+def test_calendar_answers_for_every_year_to_2099_and_refuses_after():
+    for year in range(2004, 2100):
+        assert workdays.add_working_days(date(year, 12, 20), 5).year in (year, year + 1)
+        assert workdays.arrangement(year).layer in ("package", "provisional")
+    with pytest.raises(workdays.CalendarRangeError, match="1901–2099"):
+        workdays.is_workday(date(2100, 1, 4))
+
+
+def test_calendar_package_years_are_the_package_day_by_day():
+    first, last = workdays.package_years()
+    day = date(first, 1, 1)
+    while day.year <= last:
+        assert workdays.is_workday(day) == chinese_calendar.is_workday(day), day
+        assert not workdays.is_provisional(day)
+        day += timedelta(days=1)
+
+
+def test_calendar_entered_year_wins_over_the_package_and_the_provisional():
+    entered = workdays.YearArrangement(
+        OPEN_YEAR, frozenset({date(OPEN_YEAR, 3, 3)}), frozenset(), workdays.Layer.ENTERED
+    )
+    workdays.use({OPEN_YEAR: entered})
+    assert not workdays.is_workday(date(OPEN_YEAR, 3, 3))
+    assert not workdays.is_provisional(date(OPEN_YEAR, 3, 3))
+    assert workdays.provisional_years(date(OPEN_YEAR - 1, 6, 1), date(OPEN_YEAR + 1, 2, 1)) == [
+        OPEN_YEAR + 1
+    ]
+
+
+# --------------------------------------------------------------------------- the admin page
+
+
+def _admin(app, make_user, login, client):
+    admin = make_user("admin")
+    login(admin)
+    return admin
+
+
+def _form(year=OPEN_YEAR, **values):
+    data = {
+        "notice_title": f"测试用虚构安排({year})",
+        "notice_number": "测试〔0〕1号",
+        "notice_date": (clock.today() - timedelta(days=1)).isoformat(),
+        "holidays": f"{year}-01-01\n{year}-03-02 至 {year}-03-04",
+        "workdays": "",
+    }
+    data.update(values)
+    return data
+
+
+def _first_weekend(year: int) -> date:
+    day = date(year, 3, 1)
+    while day.weekday() < 5:
+        day += timedelta(days=1)
+    return day
+
+
+@pytest.mark.parametrize(
+    ("values", "message"),
+    [
+        ({"workdays": "{y}-03-10"}, "调休上班日须为周六或周日"),
+        ({"holidays": "{y}-01-01\n{y}-01-01"}, "放假日期重复列出"),
+        ({"holidays": "{y}-03-02 至 {y}-03-04\n{y}-03-03"}, "放假日期重复列出"),
+        ({"holidays": "{next}-01-01"}, "须在 {y} 年内"),
+        ({"holidays": "{y}-02-30"}, "第 1 行的日期无效"),
+        ({"holidays": "明天"}, "第 1 行无法识别"),
+        ({"notice_number": ""}, "请填写通知文号"),
+    ],
+)
+def test_calendar_admin_form_refuses_bad_arrangements_and_stores_nothing(
+    app, client, make_user, login, values, message
+):
+    _admin(app, make_user, login, client)
+    y = OPEN_YEAR
+    if values.get("workdays") == "{y}-03-10":
+        weekday = date(y, 3, 10)
+        while weekday.weekday() >= 5:
+            weekday += timedelta(days=1)
+        values = {"workdays": weekday.isoformat()}
+    data = {k: v.format(y=y, next=y + 1) for k, v in values.items()}
+    response = post_form(client, f"/admin/calendar/{y}", _form(**data))
+    assert response.status_code == 200
+    assert message.format(y=y) in response.get_data(as_text=True)
+    with app.app_context():
+        assert db.session.scalar(select(func.count()).select_from(CalendarYear)) == 0
+    assert workdays.arrangement(y).provisional
+
+
+def test_calendar_admin_pages_are_for_admins_only(app, client, make_user, login):
+    assert client.get("/admin/calendar").status_code in (302, 401, 403)
+    login(make_user("staff"))
+    assert client.get("/admin/calendar").status_code == 403
+    assert post_form(client, f"/admin/calendar/{OPEN_YEAR}", _form()).status_code == 403
+    assert client.get("/admin/calendar/1800").status_code in (403, 404)
+
+
+def test_calendar_admin_lists_layers_and_enters_a_year(app, client, make_user, login):
+    _admin(app, make_user, login, client)
+    page = client.get("/admin/calendar").get_data(as_text=True)
+    assert "暂定" in page
+    assert client.get("/admin/calendar/1800").status_code == 404
+    weekend = _first_weekend(OPEN_YEAR)
+    response = post_form(
+        client, f"/admin/calendar/{OPEN_YEAR}", _form(workdays=weekend.isoformat())
+    )
+    assert response.status_code == 302
+    page = client.get("/admin/calendar").get_data(as_text=True)
+    assert "官方安排(已录入)" in page
+    assert not workdays.is_workday(date(OPEN_YEAR, 3, 3)) or date(OPEN_YEAR, 3, 3).weekday() >= 5
+    assert workdays.is_workday(weekend)
+    with app.app_context():
+        row = db.session.get(CalendarYear, OPEN_YEAR)
+        assert row.holidays[0] == f"{OPEN_YEAR}-01-01"
+        entry = db.session.scalar(select(AuditEntry).where(AuditEntry.action == "calendar.save"))
+        assert entry.before is None
+        assert entry.after["notice_number"] == "测试〔0〕1号"
+
+
+# --------------------------------------------------------------------------- what a change moves
+
+
+def _award_in_progress(app, make_user, *, contract: date, committed_days: int):
+    """An engagement under way: contracted on `contract` for `committed_days` working days."""
+    owner, winner, loser = make_user("enterprise"), make_user("provider"), make_user("provider")
+    with app.app_context():
+        user = db.session.get(User, owner.id)
+        project = factories.enterprise_with_project(user)
+        for account in (winner, loser):
+            factories.active_provider(
+                account=db.session.get(User, account.id), committed_days=committed_days
+            )
+        ref = market.open_request(user, project.code, service_code="ZJ-03", method="竞价选取",
+                                  deadline=factories.later()).ref  # fmt: skip
+        db.session.commit()
+    for account, amount in ((winner, "40000"), (loser, "50000")):
+        with app.app_context():
+            market.submit_quote(db.session.get(User, account.id), ref, amount=amount,
+                                submission_key=uuid.uuid4().hex)  # fmt: skip
+            db.session.commit()
+    moment = datetime.combine(contract, time(10), clock.ZONE)
+    with app.app_context():
+        market.get_request(ref).deadline = moment - timedelta(hours=1)
+        db.session.commit()
+        award = market.decide(db.session.get(User, owner.id), ref, now=moment).award
+        db.session.commit()
+        engagement_id = award.engagement.id
+        delivery.record_contract(db.session.get(User, owner.id), engagement_id, contract,
+                                 on=contract)  # fmt: skip
+        db.session.commit()
+    return owner, winner, engagement_id
+
+
+def _notes(app, user_id: int) -> list[str]:
+    with app.app_context():
+        return list(db.session.scalars(select(Notification.message).where(
+            Notification.user_id == user_id).order_by(Notification.id)))  # fmt: skip
+
+
+def test_calendar_entering_a_year_moves_open_dates_and_tells_the_people(
+    app, client, make_user, login, frozen_clock
+):
+    # Late in the last packaged year: a 20-working-day service runs into the open year.
+    frozen_clock.freeze(date(OPEN_YEAR - 1, 12, 14))
+    contract = date(OPEN_YEAR - 1, 12, 14)
+    owner, winner, engagement_id = _award_in_progress(
+        app, make_user, contract=contract, committed_days=20
+    )
+    # One finished long ago: its passed due date must not be reopened.
+    with app.app_context():
+        provisional_due = db.session.get(Engagement, engagement_id).due_date
+    assert provisional_due.year == OPEN_YEAR
+    assert provisional_due == workdays.add_working_days(contract, 20)
+
+    # The admin enters the year with a (synthetic) week off in early January.
+    admin = make_user("admin")
+    login(admin)
+    week = [date(OPEN_YEAR, 1, 4) + timedelta(days=n) for n in range(7)]
+    off = [d for d in week if d.weekday() < 5]
+    holidays = "\n".join(sorted({f"{OPEN_YEAR}-01-01", *(d.isoformat() for d in off)}))
+    response = post_form(client, f"/admin/calendar/{OPEN_YEAR}", _form(holidays=holidays))
+    assert response.status_code == 302
+    with app.app_context():
+        moved_due = db.session.get(Engagement, engagement_id).due_date
+    expected = workdays.add_working_days(contract, 20)
+    assert moved_due == expected
+    assert moved_due > provisional_due
+    # Owner and provider are told old → new, and the audit log has the move.
+    change = f"{provisional_due.isoformat()} → {moved_due.isoformat()}"
+    assert any(change in note for note in _notes(app, owner.id))
+    assert any(change in note for note in _notes(app, winner.id))
+    provider_client = app.test_client()
+    login(winner, on=provider_client)
+    page = provider_client.get("/my/notifications").get_data(as_text=True)
+    assert change in page
+    assert f"/my/engagements/{engagement_id}" in page
+    with app.app_context():
+        moves = db.session.scalars(
+            select(AuditEntry).where(AuditEntry.action == "calendar.move")
+        ).all()
+        assert [(m.before["date"], m.after["date"]) for m in moves] == [
+            (provisional_due.isoformat(), moved_due.isoformat())
+        ]
+
+    # Removing the year returns to the provisional date, told again.
+    with app.app_context():
+        version = db.session.get(CalendarYear, OPEN_YEAR).version
+    response = post_form(client, f"/admin/calendar/{OPEN_YEAR}/remove", {"version": version})
+    assert response.status_code == 302
+    with app.app_context():
+        assert db.session.get(Engagement, engagement_id).due_date == provisional_due
+        assert db.session.get(CalendarYear, OPEN_YEAR) is None
+        assert db.session.scalar(select(AuditEntry).where(AuditEntry.action == "calendar.remove"))
+    assert any(f"{moved_due.isoformat()} → {provisional_due.isoformat()}" in n
+               for n in _notes(app, owner.id))  # fmt: skip
+
+
+def test_calendar_a_passed_deadline_is_not_reopened(app, make_user, frozen_clock):
+    frozen_clock.freeze(date(OPEN_YEAR - 1, 12, 14))
+    owner, _winner, engagement_id = _award_in_progress(
+        app, make_user, contract=date(OPEN_YEAR - 1, 12, 14), committed_days=20
+    )
+    with app.app_context():
+        due = db.session.get(Engagement, engagement_id).due_date
+    frozen_clock.freeze(due + timedelta(days=1))  # the due date has passed
+    with app.app_context():
+        moves = calendars.save_year(
+            "test", OPEN_YEAR, holidays=[date(OPEN_YEAR, 1, d) for d in (1, 4, 5, 6, 7, 8)],
+            makeups=[], title="测试用虚构安排", number="测试〔0〕2号",
+            notice_date=date(OPEN_YEAR - 1, 11, 1),
+        )  # fmt: skip
+        db.session.commit()
+        assert db.session.get(Engagement, engagement_id).due_date == due
+        assert not [m for m in moves if m.key == ("due", engagement_id)]
+    assert not _notes(app, owner.id)
+
+
+def test_calendar_entered_year_moves_credit_windows(app, make_user, frozen_clock):
+    frozen_clock.freeze(date(OPEN_YEAR - 1, 12, 29))
+    regulator, account = make_user("regulator", department="STHJ"), make_user("provider")
+    with app.app_context():
+        uscc = factories.active_provider(account=db.session.get(User, account.id)).uscc
+        item = credit.draft_record(
+            db.session.get(User, regulator.id), provider_uscc=uscc, kind="警示通报",
+            title="测试记录", facts="测试事实。", basis="测试依据。",
+        )  # fmt: skip
+        credit.publish_record(db.session.get(User, regulator.id), item.number)
+        db.session.commit()
+        before = (item.disclosure_until, item.objection_until)
+        assert before[1].year == OPEN_YEAR
+        calendars.save_year(
+            "test", OPEN_YEAR, holidays=[date(OPEN_YEAR, 1, d) for d in range(1, 9)],
+            makeups=[], title="测试用虚构安排", number="测试〔0〕3号",
+            notice_date=date(OPEN_YEAR - 1, 11, 1),
+        )  # fmt: skip
+        db.session.commit()
+        db.session.refresh(item)
+        assert item.objection_until > before[1]
+        assert item.disclosure_until > before[0]
+    notes = _notes(app, account.id)
+    assert any(f"异议截止日:{before[1].isoformat()} → " in n for n in notes)
+
+
+def test_calendar_seed_loads_year_files_once_and_leaves_admin_entries(
+    app, runner, tmp_path, make_user
+):
+    folder = tmp_path / "calendar"
+    folder.mkdir()
+    (folder / f"{OPEN_YEAR}.yaml").write_text(
+        f"year: {OPEN_YEAR}\nnotice_title: 测试用虚构安排\nnotice_number: 测试〔0〕4号\n"
+        f"notice_date: {clock.today().isoformat()}\n"
+        f"holidays:\n  - {OPEN_YEAR}-01-01\n  - [{OPEN_YEAR}-03-02, {OPEN_YEAR}-03-04]\n",
+        encoding="utf-8",
+    )
+    app.config["CALENDAR_DIR"] = str(folder)
+    first = runner.invoke(args=["seed"])
+    assert first.exit_code == 0, first.output
+    assert f"calendar_years: 载入 [{OPEN_YEAR}]" in first.output
+    again = runner.invoke(args=["seed"])
+    assert f"未变 [{OPEN_YEAR}]" in again.output
+    with app.app_context():
+        row = db.session.get(CalendarYear, OPEN_YEAR)
+        assert (row.origin, row.version) == ("file", 1)
+        row.origin = "admin"
+        db.session.commit()
+    assert f"跳过 [{OPEN_YEAR}]" in runner.invoke(args=["seed"]).output
+    (folder / f"{OPEN_YEAR}.yaml").write_text("year: [broken", encoding="utf-8")
+    broken = runner.invoke(args=["seed"])
+    assert broken.exit_code != 0
+    assert "无法读取日历文件" in broken.output
+
+
+def test_calendar_roadmap_api_marks_provisional_steps(app, client, make_user, login, frozen_clock):
+    frozen_clock.freeze(date(OPEN_YEAR - 1, 12, 1))
+    owner = make_user("enterprise")
+    with app.app_context():
+        project = factories.enterprise_with_project(db.session.get(User, owner.id))
+        project.land_contract_date = date(OPEN_YEAR - 1, 12, 1)
+        roadmaps.create_roadmap(project, actor="test")
+        code = project.code
+        db.session.commit()
+    login(owner)
+    data = client.get(f"/api/v1/projects/{code}/roadmap").get_json()
+    assert data["provisional_years"][0] == OPEN_YEAR
+    assert data["provisional_note"].startswith("暂按法定节假日推算")
+    dated = [s for s in data["steps"] if s["planned_finish"]]
+    assert all(s["planned_finish"] for s in data["steps"] if s["status"] != "不适用")
+    assert any(s["provisional"] for s in dated)
+    # Counted in working days into the open year: provisional. Counted in calendar days from
+    # the land contract: no holiday enters the count, so the date is final.
+    assert all(
+        s["provisional"]
+        for s in dated
+        if s["planned_finish"] >= f"{OPEN_YEAR}-01-15" and s["unit"] == "工作日"
+    )
+    assert not all(s["provisional"] for s in dated if s["planned_finish"] >= f"{OPEN_YEAR}")
+    assert data["planned_finish"] is not None
