@@ -17,7 +17,6 @@ from registry import clock
 from registry.extensions import db
 from registry.models import AuditEntry, CalendarYear, Engagement, Notification, User
 from registry.services import calendars, credit, delivery, market, roadmaps, workdays
-from registry.services.errors import RegistryError
 from tests import factories
 from tests.conftest import post_form
 
@@ -237,6 +236,12 @@ def test_calendar_entering_a_year_moves_open_dates_and_tells_the_people(
     assert provisional_due.year == OPEN_YEAR
     assert provisional_due == workdays.add_working_days(contract, 20)
 
+    # The owner's page says the due date is provisional …
+    owner_client = app.test_client()
+    login(owner, on=owner_client)
+    page = owner_client.get(f"/my/engagements/{engagement_id}").get_data(as_text=True)
+    assert f'{provisional_due.isoformat()}<span class="provisional"' in page
+
     # The admin enters the year with a (synthetic) week off in early January.
     admin = make_user("admin")
     login(admin)
@@ -250,6 +255,10 @@ def test_calendar_entering_a_year_moves_open_dates_and_tells_the_people(
     expected = workdays.add_working_days(contract, 20)
     assert moved_due == expected
     assert moved_due > provisional_due
+    # … and once the year is official, it no longer does.
+    page = owner_client.get(f"/my/engagements/{engagement_id}").get_data(as_text=True)
+    assert moved_due.isoformat() in page
+    assert "(暂定)" not in page
     # Owner and provider are told old → new, and the audit log has the move.
     change = f"{provisional_due.isoformat()} → {moved_due.isoformat()}"
     assert any(change in note for note in _notes(app, owner.id))
@@ -324,6 +333,25 @@ def test_calendar_entered_year_moves_credit_windows(app, make_user, frozen_clock
         assert item.disclosure_until > before[0]
     notes = _notes(app, account.id)
     assert any(f"异议截止日:{before[1].isoformat()} → " in n for n in notes)
+    page = app.test_client().get(f"/notices/{item.number}").get_data(as_text=True)
+    assert "(暂定)" not in page
+
+
+def test_calendar_credit_windows_in_a_provisional_year_say_so(app, client, make_user, frozen_clock):
+    frozen_clock.freeze(date(OPEN_YEAR - 1, 12, 29))
+    regulator, account = make_user("regulator", department="STHJ"), make_user("provider")
+    with app.app_context():
+        uscc = factories.active_provider(account=db.session.get(User, account.id)).uscc
+        item = credit.draft_record(
+            db.session.get(User, regulator.id), provider_uscc=uscc, kind="警示通报",
+            title="测试记录", facts="测试事实。", basis="测试依据。",
+        )  # fmt: skip
+        credit.publish_record(db.session.get(User, regulator.id), item.number)
+        db.session.commit()
+        number = item.number
+    page = client.get(f"/notices/{number}").get_data(as_text=True)
+    assert "(暂定)" in page
+    assert client.get(f"/api/v1/notices/{number}").get_json()["windows_provisional"] is True
 
 
 def test_calendar_seed_loads_year_files_once_and_leaves_admin_entries(

@@ -1,14 +1,20 @@
-"""`registry seed --demo` builds a living, clearly marked marketplace, once."""
+"""`registry seed --demo` builds a living, clearly marked marketplace, once, laid out from the day
+it runs: seeded on any day it has open requests, work in progress, roadmaps due soon and late,
+and credit notices in their 公示期."""
 
 from __future__ import annotations
 
 from datetime import date
 
+import pytest
 from sqlalchemy import func, select
 
+from registry import clock
 from registry.extensions import db
 from registry.models import (
     Award,
+    CreditRecord,
+    Engagement,
     Notification,
     OwnerRating,
     Project,
@@ -18,15 +24,25 @@ from registry.models import (
     User,
 )
 from registry.models.projects import ProjectCategory
-from registry.services import accounts, demo, demo_market, grades, market, roadmaps
+from registry.services import accounts, credit, demo, demo_market, grades, market, roadmaps
+from tests.conftest import TEST_TODAY
 
-DEMO_DAY = date(2026, 11, 26)
+# The days CI moves the clock to, and today's: the demo must look alive on each of them.
+SEED_DAYS = sorted({TEST_TODAY, date(2027, 6, 15), date(2031, 2, 10)})
+
+
+def _seed_demo() -> dict[str, int]:
+    counts = {"accounts": len(demo.seed_demo_accounts())}
+    counts.update(demo_market.seed_demo_market())
+    db.session.commit()
+    return counts
 
 
 def test_demo_market_is_believable_marked_and_idempotent(app, runner):
     first = runner.invoke(args=["seed", "--demo"])
     assert first.exit_code == 0, first.output
     assert "示例市场数据:中介机构 32 家" in first.output
+    assert "信用公示 2 条" in first.output
     with app.app_context():
         providers = db.session.scalars(select(Provider)).all()
         assert len(providers) >= 30
@@ -51,19 +67,60 @@ def test_demo_market_is_believable_marked_and_idempotent(app, runner):
             select(func.count(SelectionRequest.id)).where(SelectionRequest.status == "报名中")
         )
         assert open_requests >= 1
+        notices = db.session.scalars(select(CreditRecord)).all()
+        assert all("示例" in n.title and n.provider.is_demo for n in notices)
     again = runner.invoke(args=["seed", "--demo"])
     assert again.exit_code == 0
     assert "示例市场数据" not in again.output
     with app.app_context():
         assert db.session.scalar(select(func.count(Provider.id))) == len(providers)
+        assert db.session.scalar(select(func.count(CreditRecord.id))) == len(notices)
+
+
+@pytest.mark.parametrize("day", SEED_DAYS, ids=str)
+def test_demo_market_seeded_on_any_day_is_alive_on_that_day(app, day):
+    with clock.frozen(day), app.app_context():
+        counts = _seed_demo()
+        assert counts["roadmaps"] == 4
+        now, today = clock.now(), clock.today()
+        open_requests = db.session.scalars(
+            select(SelectionRequest).where(
+                SelectionRequest.status == "报名中", SelectionRequest.deadline > now
+            )
+        ).all()
+        assert open_requests
+        assert all(r.ref.startswith(f"XQ-{day.year}-") for r in open_requests)
+        assert all(r.created_at <= now for r in db.session.scalars(select(SelectionRequest)))
+        in_progress = db.session.scalars(
+            select(Engagement).where(Engagement.status == "服务中")
+        ).all()
+        assert in_progress
+        assert all(e.contract_date <= today for e in in_progress)
+        projects = db.session.scalars(select(Project).where(Project.is_demo.is_(True))).all()
+        assert len(projects) == 4
+        lead = app.config["DEADLINE_WARNING_DAYS"]
+        states = set()
+        for project in projects:
+            assert project.code.startswith(f"{project.land_contract_date.year}-")
+            assert project.land_contract_date < today
+            view = roadmaps.roadmap(project, today=today, lead=lead)
+            states |= {row.state.value for row in view.rows}
+            for step in project.steps:  # nothing has happened after the day of seeding
+                assert all(d is None or d <= today for d in (step.started_on, step.finished_on))
+        assert {"到期预警", "超时"} <= states
+        assert set(db.session.scalars(select(Notification.kind))) == {"到期预警", "超时"}
+        notices = db.session.scalars(
+            select(CreditRecord).where(CreditRecord.status == "已发布")
+        ).all()
+        assert notices
+        assert all(n.disclosure_until >= today and credit.in_disclosure(n) for n in notices)
+        assert all(credit.can_object(n) for n in notices)
 
 
 def test_demo_market_projects_have_roadmaps_with_warnings_overdue_and_notifications(app, runner):
-    today = DEMO_DAY
     with app.app_context():
-        demo.seed_demo_accounts()
-        counts = demo_market.seed_demo_market(today)
-        db.session.commit()
+        counts = _seed_demo()
+        today = clock.today()
         assert counts["roadmaps"] == 4
         projects = db.session.scalars(select(Project).order_by(Project.code)).all()
         assert {p.category for p in projects} == {c.value for c in ProjectCategory}
@@ -81,7 +138,7 @@ def test_demo_market_projects_have_roadmaps_with_warnings_overdue_and_notificati
         assert "到期预警" in states
         assert "超时" in states
         complete = [p for p in projects if roadmaps.roadmap(p, today=today).total_days]
-        assert len(complete) >= 3  # most plans finish within the calendar (2026)
+        assert len(complete) == 4
         kinds = set(db.session.scalars(select(Notification.kind)))
         assert kinds == {"到期预警", "超时"}
         notes = db.session.scalar(select(func.count(Notification.id)))
@@ -92,34 +149,24 @@ def test_demo_market_projects_have_roadmaps_with_warnings_overdue_and_notificati
     assert again.exit_code == 0, again.output
     assert "示例市场数据" not in again.output
     with app.app_context():
-        assert demo_market.seed_demo_market(today)["roadmaps"] == 0
+        assert demo_market.seed_demo_market()["roadmaps"] == 0
         assert db.session.scalar(select(func.count(Notification.id))) == notes
         assert db.session.scalar(select(func.count(RoadmapStep.id))) == steps
 
 
-def test_demo_market_roadmaps_seed_on_a_later_day_without_crashing(app):
+def test_demo_market_roadmaps_show_on_the_staff_dashboard(app, client, login):
     with app.app_context():
-        demo.seed_demo_accounts()
-        counts = demo_market.seed_demo_market(date(2027, 6, 1))  # past the working-day calendar
+        _seed_demo()
+        password = accounts.generate_password()
+        accounts.set_password(accounts.find_user("demo-staff"), password)
         db.session.commit()
-        assert counts["roadmaps"] == 4
-        kinds = set(db.session.scalars(select(Notification.kind)))
-        assert "超时" in kinds
-
-
-def test_demo_market_roadmaps_show_on_the_staff_dashboard(app, client, login, monkeypatch):
-    monkeypatch.setattr("registry.services.market.today", lambda: DEMO_DAY)
-    with app.app_context():
-        demo.seed_demo_accounts()
-        demo_market.seed_demo_market(DEMO_DAY)
-        passwords = {}
-        for name in ("demo-staff", "demo-enterprise"):
-            passwords[name] = accounts.generate_password()
-            accounts.set_password(accounts.find_user(name), passwords[name])
-        db.session.commit()
-    staff = type("U", (), {"username": "demo-staff", "password": passwords["demo-staff"]})
+        late = db.session.scalar(select(Project).where(Project.code.endswith("-900102")))
+        drawings = next(s for s in late.steps if s.key == "ZJ-16")
+        code, days_late = late.code, (clock.today() - drawings.planned_finish).days
+    staff = type("U", (), {"username": "demo-staff", "password": password})
     login(staff)
     html = client.get("/staff/deadlines?mine=1").get_data(as_text=True)
-    assert "2026-120116-39-03-900102" in html
-    assert "超时 2 天" in html  # 施工图设计, planned to finish 2026-11-24
-    assert "到期预警(还有 1 个工作日)" in html  # 环评审批, planned Sat 2026-11-28: Fri 27 left
+    assert code in html
+    assert days_late >= 2
+    assert f"超时 {days_late} 天" in html  # 施工图设计, weeks into a four-week job
+    assert "到期预警(还有 1 个工作日)" in html  # 环评审批, planned for the next working day

@@ -21,7 +21,7 @@ from registry.models import (
     ServiceItem,
     User,
 )
-from registry.services import market, roadmaps
+from registry.services import roadmaps
 from registry.services.errors import RegistryError
 from tests import factories
 from tests.conftest import post_form

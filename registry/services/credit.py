@@ -13,13 +13,13 @@ import re
 import secrets
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
-from zoneinfo import ZoneInfo
 
 from flask import current_app
 from sqlalchemy import Select, exists, func, or_, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import selectinload
 
+from registry import clock
 from registry.extensions import db
 from registry.models import (
     CreditKind,
@@ -42,7 +42,7 @@ from registry.services.catalogue import Page
 from registry.services.errors import Forbidden, NotFound, RegistryError
 from registry.services.workdays import add_working_days
 
-SHANGHAI = ZoneInfo("Asia/Shanghai")
+SHANGHAI = clock.ZONE
 NUMBER_RE = re.compile(r"^XY-\d{4}-\d{6,}$")
 MAX_TERM_YEARS = 10
 
@@ -66,7 +66,7 @@ class Superseded(RegistryError):
 
 def today() -> date:
     """Today in the zone's time (windows and terms are local dates)."""
-    return datetime.now(SHANGHAI).date()
+    return clock.today()
 
 
 def _days(name: str) -> int:

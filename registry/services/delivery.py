@@ -23,6 +23,7 @@ from sqlalchemy.orm import selectinload
 from sqlalchemy.orm.exc import StaleDataError
 from werkzeug.datastructures import FileStorage
 
+from registry import clock
 from registry.extensions import db
 from registry.models import (
     RATING_PARTS,
@@ -100,7 +101,7 @@ def rating_edit_days() -> int:
 
 def local_date(moment: datetime) -> date:
     """The zone's local date of a stored UTC timestamp."""
-    return moment.astimezone(SHANGHAI).date()
+    return clock.local_date(moment)
 
 
 def _stamp(on: date | None) -> datetime:

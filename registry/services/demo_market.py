@@ -1,23 +1,28 @@
 """A believable, clearly marked (示例) marketplace for `registry seed --demo`: providers across the
 catalogue with qualifications and offers, enterprises with projects, open and finished selections
-(awards decided by the real selection rules), delivered work and owner ratings; the projects'
-roadmaps come from demo_roadmaps.
+(awards decided by the real selection rules), work in progress and delivered, owner ratings and
+credit notices in their 公示期; the projects' roadmaps come from demo_roadmaps.
 
-Names end in (示例), every row carries is_demo, and nothing here is a real firm or project.
-Idempotent: when demo providers exist, nothing is added again.
+Every date is laid out from the day it runs (the clock's today and now), so a demo seeded in any
+year has open requests, deliveries under way and fresh notices. Names end in (示例), every row
+that has the flag carries is_demo, and nothing here is a real firm or project. Idempotent: when
+demo providers exist, nothing is added again (except what a database seeded before lacks).
 """
 
 from __future__ import annotations
 
 import random
-from datetime import UTC, date, datetime, time, timedelta
+from datetime import date, timedelta
 from decimal import Decimal
 
 from sqlalchemy import func, select
 
+from registry import clock
 from registry.extensions import db
 from registry.models import (
     REGIONS,
+    CreditKind,
+    CreditRecord,
     EngagementStatus,
     OwnerRating,
     Provider,
@@ -30,9 +35,9 @@ from registry.models import (
     User,
 )
 from registry.models.providers import Offer
-from registry.services import demo_roadmaps, evaluations, grades, market
+from registry.services import credit, demo_roadmaps, evaluations, grades, market
 from registry.services.uscc import make_uscc
-from registry.services.workdays import CalendarRangeError, add_working_days, working_days_between
+from registry.services.workdays import add_working_days, working_days_between
 
 # Industry groups: what a firm of that kind offers and the qualification it holds.
 GROUPS = [
@@ -49,17 +54,32 @@ GROUPS = [
 ]
 BRANDS = "华海瑞恒泰达鑫源博睿中晟宏远嘉诚天成正和信安汇通东方北辰海河津港渤龙"
 DISTRICTS = ["滨海", "西青", "南开", "河西", "东丽", "津南", "武清", "和平"]
+# (industry, serial, name, category); the code's year is that of the land contract (demo_roadmaps).
 PROJECTS = [
-    ("2026-120116-34-03-900101", "示例精密装备制造厂房(示例)", "民营/外资"),
-    ("2026-120116-39-03-900102", "示例电子元器件标准厂房(示例)", "简易低风险厂房"),
-    ("2026-120116-72-03-900103", "示例科研办公楼(示例)", "国有"),
-    ("2026-120116-35-03-900104", "示例生物医药中试基地(示例)", "民营/外资"),
+    ("34", "900101", "示例精密装备制造厂房(示例)", "民营/外资"),
+    ("39", "900102", "示例电子元器件标准厂房(示例)", "简易低风险厂房"),
+    ("72", "900103", "示例科研办公楼(示例)", "国有"),
+    ("35", "900104", "示例生物医药中试基地(示例)", "民营/外资"),
 ]
+# Credit notices the demo regulators publish on the day of seeding, so the board always shows
+# notices in their 公示期: (regulator, service item the firm offers, kind, title, facts, basis).
+NOTICES = [
+    (
+        "demo-regulator-sthj", "ZJ-03", CreditKind.INTERVIEW, "环评文件编制质量问题约谈提醒(示例)",
+        "抽查发现该机构编制的一份环境影响报告表存在基础资料引用不规范等问题,已约谈提醒并责令整改。(示例数据)",
+        "《建设项目环境影响报告书(表)编制监督管理办法》(示例引用)",
+    ),
+    (
+        "demo-regulator-sw", "ZJ-04", CreditKind.COMMENDATION, "水土保持方案编制工作表扬(示例)",
+        "该机构按承诺时限完成水土保持方案编制,成果一次通过技术审查,予以表扬。(示例数据)",
+        "本部门中介服务监管办法(示例引用)",
+    ),
+]  # fmt: skip
 
 
-def _at(day: date, hour: int = 10) -> datetime:
-    """A local (Beijing) time on day, as UTC."""
-    return datetime.combine(day, time(hour), market.SHANGHAI).astimezone(UTC)
+def _project_code(industry: str, serial: str, today: date) -> str:
+    year = demo_roadmaps.land_contract_date(serial, today).year
+    return f"{year}-120116-{industry}-03-{serial}"
 
 
 def _providers(rng: random.Random, today: date, services: dict[str, ServiceItem],
@@ -81,8 +101,8 @@ def _providers(rng: random.Random, today: date, services: dict[str, ServiceItem]
             status=ProviderStatus.ACTIVE.value if n != 31 else ProviderStatus.PENDING.value,
             account_id=account.id if (account and n == 0) else None,
             is_demo=True,
-            submitted_at=_at(today - timedelta(days=200)),
-            reviewed_at=_at(today - timedelta(days=190)),
+            submitted_at=clock.at(today - timedelta(days=200), 10),
+            reviewed_at=clock.at(today - timedelta(days=190), 10),
         )  # fmt: skip
         # One firm's certificate has run out: it stays listed but leaves selection.
         valid_to = (
@@ -114,13 +134,15 @@ def _providers(rng: random.Random, today: date, services: dict[str, ServiceItem]
     return made
 
 
-def seed_demo_market(today: date | None = None) -> dict[str, int]:
-    """Add the demo marketplace once, then the demo projects' roadmaps (also once, and also on a
-    database whose marketplace was seeded before roadmaps existed); returns counts of what was
-    added (all zero when present)."""
-    today = today or market.today()
+def seed_demo_market() -> dict[str, int]:
+    """Add the demo marketplace once, dated from the clock's today, then the demo projects'
+    roadmaps and credit notices (also once each, and also on a database whose marketplace was
+    seeded before they existed); returns counts of what was added (all zero when present)."""
+    today = clock.today()
     if db.session.scalar(select(func.count(Provider.id)).where(Provider.is_demo.is_(True))):
-        counts = {"providers": 0, "projects": 0, "awards": 0}
+        counts = {"providers": 0, "projects": 0, "awards": 0, "notices": _notices()}
+        if counts["notices"]:
+            grades.recompute_all(today)
     else:
         counts = _seed_market(today)
     counts["roadmaps"] = demo_roadmaps.seed_demo_roadmaps(today)
@@ -135,14 +157,15 @@ def _seed_market(today: date) -> dict[str, int]:
     owner = db.session.scalar(select(User).where(User.username == "demo-enterprise"))
     providers = _providers(rng, today, services, provider_account)
     if owner is None:
-        return {"providers": len(providers), "projects": 0, "awards": 0}
+        return {"providers": len(providers), "projects": 0, "awards": 0, "notices": 0}
     enterprise = market.create_enterprise(
         "天津示例科技有限公司(示例)", make_uscc("91120116MA900001"), is_demo=True
     )
     owner.enterprise_id = enterprise.id
     projects = []
-    for code, name, category in PROJECTS:
-        project = market.create_project(owner, code=code, name=name, category=category,
+    for industry, serial, name, category in PROJECTS:
+        project = market.create_project(owner, code=_project_code(industry, serial, today),
+                                        name=name, category=category,
                                         location="天津滨海高新区(示例)")  # fmt: skip
         project.is_demo = True
         projects.append(project)
@@ -165,21 +188,25 @@ def _seed_market(today: date) -> dict[str, int]:
         [(projects[1], "ZJ-03", SelectionMethod.LOWEST_PRICE), (projects[2], "ZJ-10", SelectionMethod.RANDOM)],
         len(plans) + 1,
     ):  # fmt: skip
-        _request(project, services[code], method, _at(today + timedelta(days=5 + number), 17),
-                 owner, number)  # fmt: skip
+        # Posted yesterday, open for about a week from today.
+        _request(project, services[code], method, clock.at(today + timedelta(days=5 + number), 17),
+                 owner, number, posted=clock.now() - timedelta(days=1))  # fmt: skip
     db.session.flush()
     _evaluations(today, rng)
-    # Grades come from the credit rules applied to the ratings and scores above, never invented.
+    notices = _notices()
+    # Grades come from the credit rules applied to the ratings, scores and notices above, never
+    # invented.
     grades.recompute_all(today)
-    return {"providers": len(providers), "projects": len(projects), "awards": awards}
+    return {"providers": len(providers), "projects": len(projects), "awards": awards,
+            "notices": notices}  # fmt: skip
 
 
-def _request(project, service, method, deadline, owner, number) -> SelectionRequest:
+def _request(project, service, method, deadline, owner, number, posted=None) -> SelectionRequest:
     request = SelectionRequest(
-        ref=f"XQ-{deadline.astimezone(market.SHANGHAI):%Y}-9{number:05d}", project=project,
+        ref=f"XQ-{clock.local(deadline):%Y}-9{number:05d}", project=project,
         service_item=service, method=method.value, deadline=deadline,
         requirements=f"{service.name}(示例需求)", created_by_id=owner.id, is_demo=True,
-        created_at=deadline - timedelta(days=7),
+        created_at=posted or deadline - timedelta(days=7),
     )  # fmt: skip
     db.session.add(request)
     db.session.flush()
@@ -188,9 +215,11 @@ def _request(project, service, method, deadline, owner, number) -> SelectionRequ
 
 def _finished_selection(owner, project, service, method, today, days_ago, number, rng):
     """A request whose deadline passed, quotes from eligible demo firms, decided by the rules."""
-    deadline = _at(today - timedelta(days=days_ago), 17)
+    deadline = clock.at(today - timedelta(days=days_ago), 17)
     request = _request(project, service, method, deadline, owner, number)
-    eligible = [p for p in market.eligible_providers(request, deadline.date()) if p.is_demo]
+    eligible = [
+        p for p in market.eligible_providers(request, clock.local_date(deadline)) if p.is_demo
+    ]
     for provider in eligible[:5]:
         offer = next(o for o in provider.offers if o.service_item_id == service.id)
         amount = None
@@ -209,42 +238,71 @@ def _finished_selection(owner, project, service, method, today, days_ago, number
                              now=deadline + timedelta(hours=1))  # fmt: skip
     if decision.award is None:
         return None
-    _deliver(decision.award, deadline.date(), today, rng)
+    _deliver(decision.award, clock.local_date(deadline), today, rng)
     return decision.award
 
 
 def _deliver(award, awarded_on: date, today: date, rng: random.Random) -> None:
-    """Move the engagement along: contract, result, confirmation and a rating when time allows."""
+    """Move the engagement along as far as `today`: contract, result, confirmation and a rating."""
     engagement = award.engagement
-    try:
-        contract = add_working_days(awarded_on, 3)
-        engagement.contract_date = contract
-        engagement.due_date = add_working_days(contract, engagement.committed_days)
-        engagement.status = EngagementStatus.IN_PROGRESS.value
-        submitted = add_working_days(
-            contract, engagement.committed_days + rng.choice([-3, -1, 0, 2])
-        )
-    except CalendarRangeError:
-        return
+    contract = add_working_days(awarded_on, 3)
+    submitted = add_working_days(contract, engagement.committed_days + rng.choice([-3, -1, 0, 2]))
+    if contract > today:
+        return  # still awaiting the contract
+    engagement.contract_date = contract
+    engagement.due_date = add_working_days(contract, engagement.committed_days)
+    engagement.status = EngagementStatus.IN_PROGRESS.value
     if submitted >= today:
         return
-    engagement.submitted_at = _at(submitted, 15)
+    engagement.submitted_at = clock.at(submitted, 15)
     confirmed = add_working_days(submitted, 2)
     if confirmed >= today:
         engagement.status = EngagementStatus.SUBMITTED.value
         return
     engagement.status = EngagementStatus.CONFIRMED.value
-    engagement.confirmed_at = _at(confirmed, 11)
+    engagement.confirmed_at = clock.at(confirmed, 11)
     if submitted > engagement.due_date:
         engagement.overrun_days = working_days_between(engagement.due_date, submitted)
     scores = {
         part: rng.randint(72, 98)
         for part in ("quality", "timeliness", "attitude", "fee", "conduct")
     }
+    rated = min(clock.at(add_working_days(confirmed, 1), 16), clock.now())  # never ahead of now
     db.session.add(OwnerRating(engagement=engagement, provider_id=award.provider_id,
                                comment_html="<p>成果质量较好,沟通及时。(示例评价)</p>",
-                               created_at=_at(add_working_days(confirmed, 1), 16), **scores))  # fmt: skip
+                               created_at=rated, **scores))  # fmt: skip
     db.session.flush()
+
+
+def _notices() -> int:
+    """Publish the demo regulators' credit notices about demo firms they supervise, today (so
+    they are in their 公示期 and open to objection); once: none when a demo firm has any record."""
+    demo_records = (
+        select(func.count(CreditRecord.id))
+        .join(Provider, Provider.id == CreditRecord.provider_id)
+        .where(Provider.is_demo.is_(True))
+    )
+    if db.session.scalar(demo_records):
+        return 0
+    published = 0
+    for username, service_code, kind, title, facts, basis in NOTICES:
+        regulator = db.session.scalar(select(User).where(User.username == username))
+        provider = db.session.scalar(
+            select(Provider)
+            .join(Offer, Offer.provider_id == Provider.id)
+            .join(ServiceItem, ServiceItem.id == Offer.service_item_id)
+            .where(Provider.is_demo.is_(True), Provider.status == ProviderStatus.ACTIVE.value,
+                   ServiceItem.code == service_code)
+            .order_by(Provider.uscc)
+            .limit(1)
+        )  # fmt: skip
+        if regulator is None or provider is None:
+            continue
+        draft = credit.draft_record(regulator, provider_uscc=provider.uscc, kind=kind.value,
+                                    title=title, facts=facts, basis=basis)  # fmt: skip
+        credit.publish_record(regulator, draft.number)
+        published += 1
+    return published
 
 
 def _evaluations(today: date, rng: random.Random) -> None:

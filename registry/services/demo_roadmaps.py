@@ -1,105 +1,114 @@
 """Roadmaps for the demo projects (示例) of `registry seed --demo`: each category at a different
-point of its plan, with actual dates, steps in progress, a due-date warning and overdue steps as
-of late November 2026, the demo staff account as 帮办管家 / 审批专家, and the notifications the
-deadline check raises on them.
+point of its plan, with actual dates, steps in progress, a due-date warning and overdue steps,
+the demo staff account as 帮办管家 / 审批专家, and the notifications the deadline check raises.
 
-Dates are fixed in 2026 (the working-day calendar ends with 2026): seeded on a later day the same
-projects simply show more overdue steps; progress dated after `today` is left out. Idempotent: a
-demo project that already has a land-contract date or steps is left alone.
+Every date is laid out backwards from the day of seeding, so the demo looks the same whenever it
+is seeded: actual dates fall on working days, the step meant to be due soon is placed from its
+template duration to finish on the next working day (到期预警), and the late steps are weeks past
+their planned finish (超时). Idempotent: a demo project that already has a land-contract date or
+steps is left alone.
 """
 
 from __future__ import annotations
 
-from datetime import date
+from datetime import date, timedelta
 
 from flask import current_app
 from sqlalchemy import select
 
+from registry import clock
 from registry.extensions import db
 from registry.models import Project, User
-from registry.models.roadmap import StepStatus
-from registry.services import market, roadmaps
+from registry.models.catalogue import TimeUnit
+from registry.models.roadmap import RoadmapStep, StepStatus
+from registry.services import roadmaps
 from registry.services.errors import RegistryError
+from registry.services.workdays import add_working_days, is_workday
 
 DONE, STARTED, SUBMITTED = (
     StepStatus.DONE.value,
     StepStatus.STARTED.value,
     StepStatus.SUBMITTED.value,
 )
+# In place of a start date: started so that the step is planned to finish on the next working day.
+DUE_NEXT = "due-next-working-day"
 
-# project code → (land-contract date, steps covered by the regional assessment, staff roles,
-# progress as (key, status, started, submitted, finished) in the order it happened).
-PLANS: dict[str, tuple[date, tuple[str, ...], tuple[str, ...], list[tuple]]] = {
+# Project serial (the last part of its code) → (land-contract date, steps covered by the
+# regional assessment, staff roles, progress as (key, status, started, submitted, finished) in
+# the order it happened). Dates are in days from the day of seeding (negative: before it), each
+# moved back to a working day.
+PLANS: dict[str, tuple[int, tuple[str, ...], tuple[str, ...], list[tuple]]] = {
     # 民营/外资, nearly through: the environmental approval is due within days (到期预警).
-    "2026-120116-34-03-900101": (
-        date(2026, 6, 22),
+    "900101": (
+        -157,
         ("ZJ-04", "SP-06"),
         ("concierge", "expert"),
         [
-            ("SP-01", DONE, date(2026, 6, 23), None, date(2026, 6, 23)),
-            ("ZJ-11", DONE, date(2026, 6, 23), None, date(2026, 7, 3)),
-            ("ZJ-03", DONE, date(2026, 6, 24), None, date(2026, 9, 29)),
-            ("ZJ-14", DONE, date(2026, 6, 29), None, date(2026, 8, 7)),
-            ("ZJ-15", DONE, date(2026, 6, 29), None, date(2026, 8, 10)),
-            ("SP-03", DONE, date(2026, 7, 6), None, date(2026, 7, 31)),
-            ("SP-10", DONE, date(2026, 8, 11), None, date(2026, 8, 28)),
-            ("ZJ-16", DONE, date(2026, 8, 31), None, date(2026, 10, 23)),
-            ("SP-12", DONE, date(2026, 10, 26), None, date(2026, 11, 12)),
-            ("SP-05", SUBMITTED, date(2026, 9, 30), date(2026, 9, 30), None),
+            ("SP-01", DONE, -156, None, -156),
+            ("ZJ-11", DONE, -156, None, -146),
+            ("ZJ-03", DONE, -155, None, -58),
+            ("ZJ-14", DONE, -150, None, -111),
+            ("ZJ-15", DONE, -150, None, -108),
+            ("SP-03", DONE, -143, None, -118),
+            ("SP-10", DONE, -107, None, -90),
+            ("ZJ-16", DONE, -87, None, -34),
+            ("SP-12", DONE, -31, None, -14),
+            ("SP-05", SUBMITTED, DUE_NEXT, DUE_NEXT, None),
         ],
     ),  # fmt: skip
     # 简易低风险厂房, half way: the construction drawings are late (超时).
-    "2026-120116-39-03-900102": (
-        date(2026, 10, 12),
+    "900102": (
+        -45,
         (),
         ("concierge",),
         [
-            ("SP-01", DONE, date(2026, 10, 13), None, date(2026, 10, 13)),
-            ("SP-05", DONE, date(2026, 10, 14), None, date(2026, 10, 14)),
-            ("ZJ-11", DONE, date(2026, 10, 13), None, date(2026, 10, 19)),
-            ("ZJ-04", DONE, date(2026, 10, 14), None, date(2026, 10, 26)),
-            ("ZJ-14", DONE, date(2026, 10, 13), None, date(2026, 10, 26)),
-            ("ZJ-15", DONE, date(2026, 10, 13), None, date(2026, 10, 27)),
-            ("SP-03", DONE, date(2026, 10, 20), None, date(2026, 11, 13)),
-            ("SP-06", DONE, date(2026, 10, 27), None, date(2026, 11, 20)),
-            ("ZJ-16", STARTED, date(2026, 10, 28), None, None),
+            ("SP-01", DONE, -44, None, -44),
+            ("SP-05", DONE, -43, None, -43),
+            ("ZJ-11", DONE, -44, None, -38),
+            ("ZJ-04", DONE, -43, None, -31),
+            ("ZJ-14", DONE, -44, None, -31),
+            ("ZJ-15", DONE, -44, None, -30),
+            ("SP-03", DONE, -37, None, -13),
+            ("SP-06", DONE, -30, None, -6),
+            ("ZJ-16", STARTED, -29, None, None),
         ],
     ),  # fmt: skip
     # 国有, in the last stage: drawing review and the tender agency run in parallel.
-    "2026-120116-72-03-900103": (
-        date(2026, 5, 25),
+    "900103": (
+        -185,
         (),
         ("concierge", "expert"),
         [
-            ("SP-01", DONE, date(2026, 5, 26), None, date(2026, 5, 26)),
-            ("ZJ-11", DONE, date(2026, 5, 26), None, date(2026, 6, 8)),
-            ("ZJ-03", DONE, date(2026, 5, 27), None, date(2026, 8, 14)),
-            ("ZJ-04", DONE, date(2026, 5, 27), None, date(2026, 7, 3)),
-            ("ZJ-14", DONE, date(2026, 6, 1), None, date(2026, 7, 10)),
-            ("ZJ-15", DONE, date(2026, 6, 1), None, date(2026, 7, 13)),
-            ("SP-03", DONE, date(2026, 6, 9), None, date(2026, 7, 3)),
-            ("SP-06", DONE, date(2026, 7, 6), None, date(2026, 7, 31)),
-            ("SP-10", DONE, date(2026, 7, 14), None, date(2026, 8, 3)),
-            ("SP-05", DONE, date(2026, 8, 17), None, date(2026, 10, 9)),
-            ("ZJ-16", DONE, date(2026, 8, 4), None, date(2026, 9, 25)),
-            ("SP-12", STARTED, date(2026, 10, 9), None, None),
-            ("ZJ-23", STARTED, date(2026, 10, 12), None, None),
+            ("SP-01", DONE, -184, None, -184),
+            ("ZJ-11", DONE, -184, None, -171),
+            ("ZJ-03", DONE, -183, None, -104),
+            ("ZJ-04", DONE, -183, None, -146),
+            ("ZJ-14", DONE, -178, None, -139),
+            ("ZJ-15", DONE, -178, None, -136),
+            ("SP-03", DONE, -170, None, -146),
+            ("SP-06", DONE, -143, None, -118),
+            ("SP-10", DONE, -135, None, -115),
+            ("SP-05", DONE, -101, None, -48),
+            ("ZJ-16", DONE, -114, None, -62),
+            ("SP-12", STARTED, -48, None, None),
+            ("ZJ-23", STARTED, -45, None, None),
         ],
     ),  # fmt: skip
-    # 民营/外资, early: survey late (超时), design review due soon; the plan runs into 2027.
-    "2026-120116-35-03-900104": (
-        date(2026, 7, 13),
+    # 民营/外资, early: the environmental report, soil and water plan, survey and planning review
+    # are all late (超时), so the plan runs past its target.
+    "900104": (
+        -136,
         (),
         ("concierge",),
         [
-            ("SP-01", DONE, date(2026, 7, 14), None, date(2026, 7, 14)),
-            ("ZJ-11", DONE, date(2026, 7, 14), None, date(2026, 7, 27)),
-            ("ZJ-03", STARTED, date(2026, 7, 15), None, None),
-            ("ZJ-04", STARTED, date(2026, 7, 24), None, None),
-            ("ZJ-14", STARTED, date(2026, 7, 23), None, None),
-            ("SP-03", DONE, date(2026, 7, 28), None, date(2026, 8, 21)),
-            ("ZJ-15", DONE, date(2026, 7, 15), None, date(2026, 8, 24)),
-            ("SP-10", SUBMITTED, date(2026, 8, 25), date(2026, 8, 25), None),
+            ("SP-01", DONE, -135, None, -135),
+            ("ZJ-11", DONE, -135, None, -122),
+            ("ZJ-03", STARTED, -134, None, None),
+            ("ZJ-04", STARTED, -125, None, None),
+            ("ZJ-14", STARTED, -126, None, None),
+            ("SP-03", DONE, -121, None, -97),
+            ("ZJ-15", DONE, -134, None, -94),
+            ("SP-10", SUBMITTED, -93, -93, None),
         ],
     ),  # fmt: skip
 }
@@ -109,21 +118,59 @@ def _user(username: str) -> User | None:
     return db.session.scalar(select(User).where(User.username == username))
 
 
+def land_contract_date(serial: str, today: date) -> date:
+    """The demo project's land-contract date when seeded on `today` (its code's year is that
+    date's year)."""
+    return _working_day_on_or_before(today + timedelta(days=PLANS[serial][0]))
+
+
+def _working_day_on_or_before(day: date) -> date:
+    while not is_workday(day):
+        day -= timedelta(days=1)
+    return day
+
+
+def _start_for_finish(finish: date, step: RoadmapStep) -> date:
+    """The start from which the step is planned to finish on `finish` (its last working day on
+    or before `finish`, for a step counted in working days)."""
+    if step.unit != TimeUnit.WORKING_DAY.value:
+        return finish - timedelta(days=max(step.duration - 1, 0))
+    day, left = _working_day_on_or_before(finish), step.duration - 1
+    while left > 0:
+        day -= timedelta(days=1)
+        if is_workday(day):
+            left -= 1
+    return day
+
+
+def _date(step: RoadmapStep, today: date, offset: int | str | None) -> date | None:
+    """One of the step's actual dates as of `today`."""
+    if offset is None:
+        return None
+    if offset == DUE_NEXT:
+        return _start_for_finish(add_working_days(today, 1), step)
+    return _working_day_on_or_before(today + timedelta(days=offset))
+
+
 def seed_demo_roadmaps(today: date | None = None, lead: int | None = None) -> int:
-    """Give each demo project without a plan its land-contract date, roadmap, staff and progress,
-    then run the deadline check; returns how many projects were set up (0 when already done)."""
-    today = today or market.today()
+    """Give each demo project without a plan its land-contract date, roadmap, staff and progress
+    as of `today` (the clock's), then run the deadline check; returns how many projects were set
+    up (0 when already done)."""
+    today = today or clock.today()
     lead = current_app.config["DEADLINE_WARNING_DAYS"] if lead is None else lead
     staff = _user("demo-staff")
     if staff is None:
         return 0
     made = 0
-    for code, (land, regional, roles, progress) in PLANS.items():
-        project = db.session.scalar(select(Project).where(Project.code == code))
-        if project is None or not project.is_demo or project.land_contract_date or project.steps:
+    for serial, (_land, regional, roles, progress) in PLANS.items():
+        project = db.session.scalar(
+            select(Project).where(Project.is_demo.is_(True), Project.code.endswith(f"-{serial}"))
+        )
+        if project is None or project.land_contract_date or project.steps:
             continue
-        project.land_contract_date = land
+        project.land_contract_date = land_contract_date(serial, today)
         roadmaps.create_roadmap(project, actor=staff)
+        code = project.code
         roadmaps.assign_staff(
             staff, code, concierge=staff if "concierge" in roles else None,
             expert=staff if "expert" in roles else None,
@@ -131,15 +178,17 @@ def seed_demo_roadmaps(today: date | None = None, lead: int | None = None) -> in
         for key in regional:
             roadmaps.set_options(staff, code, key, applicable=True, covered_by_regional=True,
                                  self_prepared=False)  # fmt: skip
-        for key, status, started, submitted, finished in progress:
-            if max(d for d in (started, submitted, finished) if d) > today:
-                continue  # seeded "before" that day: the step has not got that far yet
+        steps = {s.key: s for s in project.steps}
+        for key, status, *offsets in progress:
+            if key not in steps:
+                continue  # an admin removed the step from the template before seeding
+            started, submitted, finished = (_date(steps[key], today, o) for o in offsets)
             try:
                 roadmaps.record_progress(staff, code, key, status=status, started_on=started,
                                          submitted_on=submitted, finished_on=finished,
                                          today=today)  # fmt: skip
             except RegistryError:
-                continue  # an admin changed the template before seeding; skip that entry
+                continue  # an admin changed the template so that this entry no longer fits
         made += 1
     if made:
         roadmaps.check_deadlines(today, lead)

@@ -5,15 +5,15 @@ from __future__ import annotations
 
 import secrets
 from dataclasses import dataclass
-from datetime import UTC, date, datetime, timedelta
+from datetime import date, datetime, timedelta
 from decimal import Decimal, InvalidOperation
-from zoneinfo import ZoneInfo
 
 from flask import current_app
 from sqlalchemy import func, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import selectinload
 
+from registry import clock
 from registry.extensions import db
 from registry.models import (
     Award,
@@ -40,12 +40,12 @@ from registry.services.catalogue import Page, get_service
 from registry.services.errors import Forbidden, NotFound, RegistryError
 from registry.services.uscc import validate_uscc
 
-SHANGHAI = ZoneInfo("Asia/Shanghai")
+SHANGHAI = clock.ZONE
 
 
 def today() -> date:
     """Today in the zone's time (dates of contracts, windows and deadlines are local dates)."""
-    return datetime.now(SHANGHAI).date()
+    return clock.today()
 
 
 # --------------------------------------------------------------------- enterprises and projects
@@ -412,7 +412,8 @@ def decide(user: User, ref: str, *, chosen_uscc: str | None = None, reason: str 
     providers = {q.provider_id: q.provider for q in quotes}
     keys = sorted(p.uscc for p in providers.values())
     method = request.method_enum
-    deadline_text = request.deadline.astimezone(UTC).isoformat()
+    # As the public reads it (Beijing time, +08:00), the form the seed's documentation shows.
+    deadline_text = request.deadline.astimezone(SHANGHAI).isoformat()
     seed = engine.draw_seed(request.ref, keys, deadline_text)
     grades = {p.uscc: p.grade for p in providers.values()}
     try:

@@ -15,7 +15,7 @@ from registry.extensions import db, login_manager
 from registry.models.accounts import ROLE_LABELS, Role, User
 from registry.policy import can, declared_action
 from registry.sanitize import safe_html
-from registry.services import audit
+from registry.services import audit, workdays
 
 SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
 # An aware timestamp as isoformat() writes it into stored JSON (audit snapshots, draw inputs).
@@ -49,7 +49,9 @@ def install(app: Flask) -> None:
     app.before_request(_guard)
     app.after_request(_security_headers)
     app.teardown_request(_reset_context)
-    app.jinja_env.globals.update(can=can, role_labels=ROLE_LABELS, Role=Role)
+    app.jinja_env.globals.update(
+        can=can, role_labels=ROLE_LABELS, Role=Role, provisional=workdays.spans_provisional
+    )
     app.jinja_env.filters.update(
         datetime=format_datetime,
         rich=safe_html,

@@ -6,10 +6,11 @@ from __future__ import annotations
 from flask import Blueprint, current_app, jsonify, url_for
 from flask_login import current_user
 
+from registry import clock
 from registry.extensions import csrf
 from registry.models.catalogue import ApprovalItem, Department, ServiceItem
 from registry.policy import PUBLIC, require
-from registry.services import catalogue, credit, market, roadmaps
+from registry.services import catalogue, credit, market, roadmaps, workdays
 from registry.services import providers as provider_service
 from registry.services.errors import NotFound
 from registry.web.errors import render_error
@@ -239,7 +240,7 @@ def award_json(award) -> dict:
         "method": award.method,
         "winner": {"uscc": award.provider.uscc, "name": award.provider.name},
         "amount": None if award.amount is None else str(award.amount),
-        "awarded_at": award.awarded_at.isoformat(),
+        "awarded_at": clock.local(award.awarded_at).isoformat(),
         "seed": award.seed,
         "algorithm": award.algorithm,
         "draw_inputs": award.draw_inputs,
@@ -275,9 +276,13 @@ def notice_json(item) -> dict:
         "department": {"code": item.department.code, "name": item.department.name},
         "provider": {"uscc": item.provider_uscc, "name": item.provider_name},
         "term_until": item.term_until.isoformat() if item.term_until else None,
-        "published_at": item.published_at.isoformat(),
+        "published_at": clock.local(item.published_at).isoformat(),
         "disclosure_until": item.disclosure_until.isoformat(),
         "objection_until": item.objection_until.isoformat(),
+        # The windows were counted over a year without an official holiday arrangement.
+        "windows_provisional": workdays.spans_provisional(
+            item.published_at, item.disclosure_until, item.objection_until
+        ),
         "in_disclosure": credit.in_disclosure(item),
         "revises": item.revises.number if item.revises else None,
         "url": url_for("credit.show_notice", number=item.number),

@@ -10,7 +10,7 @@ to the audit log.
 from __future__ import annotations
 
 import re
-from datetime import UTC, date, datetime
+from datetime import date, datetime
 
 from feedgen.feed import FeedGenerator
 from flask import (
@@ -27,6 +27,7 @@ from flask import (
 from flask_login import current_user
 from sqlalchemy.orm.exc import StaleDataError
 
+from registry import clock
 from registry.extensions import db
 from registry.models.credit import CreditKind, CreditRecord, CreditStatus
 from registry.policy import PUBLIC, require
@@ -157,15 +158,18 @@ def notices_feed():
     feed.link(href=url_for("credit.notices_feed", _external=True), rel="self")
     feed.language("zh-CN")
     feed.author({"name": current_app.config["SITE_SPONSOR"]})
-    feed.updated(items[0].published_at if items else datetime(2026, 1, 1, tzinfo=UTC))
+    # Feed readers get Beijing time (+08:00), as the board shows it; an empty feed a fixed instant.
+    feed.updated(
+        clock.local(items[0].published_at) if items else datetime(2026, 1, 1, tzinfo=clock.ZONE)
+    )
     for item in items:
         link = url_for("credit.show_notice", number=item.number, _external=True)
         entry = feed.add_entry(order="append")
         entry.id(link)
         entry.title(_xml_text(f"{item.kind}:{item.title}({item.provider_name})"))
         entry.link(href=link)
-        entry.published(item.published_at)
-        entry.updated(item.published_at)
+        entry.published(clock.local(item.published_at))
+        entry.updated(clock.local(item.published_at))
         entry.author({"name": _xml_text(item.department.name)})
         entry.category(term=item.kind)
         entry.summary(_xml_text(f"{item.provider_name}({item.provider_uscc}):{item.facts}"))

@@ -5,11 +5,11 @@ from __future__ import annotations
 
 import secrets
 from datetime import UTC
-from zoneinfo import ZoneInfo
 
-from flask import Blueprint, abort, current_app, flash, redirect, render_template, request, url_for
+from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
 from flask_login import current_user
 
+from registry import clock
 from registry.extensions import db
 from registry.models import RequestStatus, SelectionMethod
 from registry.policy import PUBLIC, require
@@ -35,7 +35,7 @@ def _found(getter, *args):
 
 def _local(value):
     """A naive datetime-local value (Beijing time) as an aware UTC datetime."""
-    return value.replace(tzinfo=ZoneInfo(current_app.config["TIMEZONE"])).astimezone(UTC)
+    return value.replace(tzinfo=clock.ZONE).astimezone(UTC)
 
 
 # ------------------------------------------------------------------ enterprise: projects

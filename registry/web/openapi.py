@@ -12,6 +12,8 @@ from registry.models.roadmap import DeadlineState, StepKind, StepStatus
 
 _NULLABLE_STR = {"type": "string", "nullable": True}
 _NULLABLE_BOOL = {"type": "boolean", "nullable": True}
+# Timestamps people read are given in Beijing time: ISO 8601 with the +08:00 offset.
+_BEIJING_TIME = {"type": "string", "format": "date-time", "example": "2026-12-07T17:00:00+08:00"}
 
 LEGAL_BASIS = {
     "type": "object",
@@ -209,10 +211,14 @@ AWARD = {
             "properties": {"uscc": {"type": "string"}, "name": {"type": "string"}},
         },
         "amount": {"type": "string", "nullable": True, "description": "中选金额(元,十进制字符串)"},
-        "awarded_at": {"type": "string", "format": "date-time"},
+        "awarded_at": {**_BEIJING_TIME, "description": "确定时间(北京时间,带 +08:00)"},
         "seed": {"type": "string", "nullable": True, "description": "抽取种子(SHA-256,十六进制)"},
         "algorithm": _NULLABLE_STR,
-        "draw_inputs": {"type": "object", "nullable": True, "description": "重算种子的公开输入"},
+        "draw_inputs": {
+            "type": "object",
+            "nullable": True,
+            "description": "重算种子的公开输入(deadline 为种子所用的原文)",
+        },
         "is_demo": {"type": "boolean", "description": "示例数据"},
         "url": {"type": "string"},
         "verify_url": {"type": "string"},
@@ -246,9 +252,13 @@ NOTICE = {
             "nullable": True,
             "description": "列入黑名单的期限截止日",
         },
-        "published_at": {"type": "string", "format": "date-time"},
+        "published_at": {**_BEIJING_TIME, "description": "发布时间(北京时间,带 +08:00)"},
         "disclosure_until": {"type": "string", "format": "date", "description": "公示期截止日"},
         "objection_until": {"type": "string", "format": "date", "description": "异议截止日"},
+        "windows_provisional": {
+            "type": "boolean",
+            "description": "公示期或异议期跨越尚无官方放假安排的年份(暂按法定节假日推算)",
+        },
         "in_disclosure": {"type": "boolean", "description": "是否仍在公示期内"},
         "revises": {"type": "string", "nullable": True, "description": "所修订的原公示编号"},
         "url": {"type": "string"},
@@ -281,6 +291,10 @@ ROADMAP_STEP = {
         "finished_on": _NULLABLE_DATE,
         "critical": {"type": "boolean", "description": "是否在关键路径上"},
         "slack_days": {"type": "integer", "nullable": True},
+        "provisional": {
+            "type": "boolean",
+            "description": "计划日期跨越尚无官方放假安排的年份(暂按法定节假日推算,待公布后自动调整)",
+        },
         "deadline_state": {
             "type": "string",
             "nullable": True,
@@ -315,6 +329,12 @@ ROADMAP = {
         },
         "planned_finish": _NULLABLE_DATE,
         "calendar_error": {**_NULLABLE_STR, "description": "部分步骤超出工作日历范围时的说明"},
+        "provisional_years": {
+            "type": "array",
+            "items": {"type": "integer"},
+            "description": "计划涉及、尚无国务院官方放假安排的年份(其日期暂按法定节假日推算)",
+        },
+        "provisional_note": {**_NULLABLE_STR, "description": "有暂定日期时的说明"},
         "critical_path": {"type": "array", "items": {"type": "string"}},
         "steps": {"type": "array", "items": {"$ref": "#/components/schemas/RoadmapStep"}},
     },
