@@ -408,3 +408,34 @@ def test_calendar_roadmap_api_marks_provisional_steps(app, client, make_user, lo
     )
     assert not all(s["provisional"] for s in dated if s["planned_finish"] >= f"{OPEN_YEAR}")
     assert data["planned_finish"] is not None
+
+
+def test_calendar_entering_a_year_replans_roadmaps_and_tells_the_project(
+    app, client, make_user, login, frozen_clock
+):
+    frozen_clock.freeze(date(OPEN_YEAR - 1, 12, 1))
+    owner = make_user("enterprise")
+    with app.app_context():
+        project = factories.enterprise_with_project(db.session.get(User, owner.id))
+        project.land_contract_date = date(OPEN_YEAR - 1, 12, 1)
+        roadmaps.create_roadmap(project, actor="test")
+        roadmaps.replan(project)
+        code = project.code
+        db.session.commit()
+        before = {s.key: s.planned_finish for s in project.steps}
+        calendars.save_year(
+            "test", OPEN_YEAR, holidays=[date(OPEN_YEAR, 1, d) for d in range(1, 16)],
+            makeups=[], title="测试用虚构安排", number="测试〔0〕5号",
+            notice_date=date(OPEN_YEAR - 1, 11, 1),
+        )  # fmt: skip
+        db.session.commit()
+        after = {s.key: s.planned_finish for s in db.session.get(type(project), project.id).steps}
+    moved = [k for k in before if before[k] and after[k] and after[k] > before[k]]
+    assert moved  # steps counted over the first half of January finish later
+    # (Later steps may move earlier: this synthetic year has no 春节 break in February.)
+    login(owner)
+    page = client.get("/my/notifications").get_data(as_text=True)
+    assert f"{OPEN_YEAR} 年放假安排调整" in page
+    assert f"项目 {code}" in page
+    roadmap = client.get(f"/api/v1/projects/{code}/roadmap").get_json()
+    assert OPEN_YEAR not in roadmap["provisional_years"]
