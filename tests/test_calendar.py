@@ -184,7 +184,7 @@ def test_calendar_admin_lists_layers_and_enters_a_year(app, client, make_user, l
 # --------------------------------------------------------------------------- what a change moves
 
 
-def _award_in_progress(app, make_user, *, contract: date, committed_days: int):
+def _award_in_progress(app, make_user, *, contract: date, committed_days: int, sign: bool = True):
     """An engagement under way: contracted on `contract` for `committed_days` working days."""
     owner, winner, loser = make_user("enterprise"), make_user("provider"), make_user("provider")
     with app.app_context():
@@ -209,6 +209,8 @@ def _award_in_progress(app, make_user, *, contract: date, committed_days: int):
         award = market.decide(db.session.get(User, owner.id), ref, now=moment).award
         db.session.commit()
         engagement_id = award.engagement.id
+        if not sign:
+            return owner, winner, engagement_id
         delivery.record_contract(db.session.get(User, owner.id), engagement_id, contract,
                                  on=contract)  # fmt: skip
         db.session.commit()
@@ -439,3 +441,17 @@ def test_calendar_entering_a_year_replans_roadmaps_and_tells_the_project(
     assert f"项目 {code}" in page
     roadmap = client.get(f"/api/v1/projects/{code}/roadmap").get_json()
     assert OPEN_YEAR not in roadmap["provisional_years"]
+
+
+def test_calendar_contract_window_into_a_provisional_year_says_so(
+    app, client, make_user, login, frozen_clock
+):
+    frozen_clock.freeze(date(OPEN_YEAR - 1, 12, 28))
+    owner, _winner, engagement_id = _award_in_progress(
+        app, make_user, contract=date(OPEN_YEAR - 1, 12, 28), committed_days=10, sign=False
+    )
+    deadline = workdays.add_working_days(date(OPEN_YEAR - 1, 12, 28), 5)
+    assert deadline.year == OPEN_YEAR
+    login(owner)
+    page = client.get(f"/my/engagements/{engagement_id}").get_data(as_text=True)
+    assert f'即 {deadline.isoformat()}<span class="provisional"' in page

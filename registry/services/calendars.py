@@ -340,9 +340,7 @@ def _open_dates(year: int) -> dict[tuple[str, int], Move]:
         name = f"{award.request.ref}"
         link = f"/my/engagements/{engagement.id}"
         if engagement.status == EngagementStatus.AWAITING_CONTRACT.value:
-            deadline = delivery.deadline_after(
-                clock.local_date(award.awarded_at), delivery.contract_days()
-            )
+            deadline = delivery.contract_deadline(engagement)
             add(("contract", engagement.id), f"{name} 签约期限", deadline, owners, None, link)
         elif engagement.status in (
             EngagementStatus.IN_PROGRESS.value,

@@ -134,6 +134,11 @@ def deadline_after(start: date, count: int) -> date | None:
         return None
 
 
+def contract_deadline(engagement: Engagement) -> date | None:
+    """The last day to sign without a 逾期签约 event: CONTRACT_DAYS working days after the award."""
+    return deadline_after(local_date(engagement.award.awarded_at), contract_days())
+
+
 # ---------------------------------------------------------------------- who may see and act
 
 

@@ -213,6 +213,7 @@ def _owner_page(engagement: Engagement, status: int = 200, **forms):
             window=delivery.rating_window(engagement, today),
             rating_parts=RATING_PARTS,
             contract_days=delivery.contract_days(),
+            contract_deadline=delivery.contract_deadline(engagement),
             window_days=delivery.rating_window_days(),
             edit_days=delivery.rating_edit_days(),
             hidden_notice=delivery.HIDDEN_NOTICE,
