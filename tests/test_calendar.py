@@ -455,3 +455,22 @@ def test_calendar_contract_window_into_a_provisional_year_says_so(
     login(owner)
     page = client.get(f"/my/engagements/{engagement_id}").get_data(as_text=True)
     assert f'即 {deadline.isoformat()}<span class="provisional"' in page
+
+
+def test_calendar_forecast_into_a_provisional_year_says_so(
+    app, client, make_user, login, frozen_clock
+):
+    # The plan (from January) ends inside the official year; nothing done by 20 December
+    # pushes the forecast into the open year, and only the forecast is said to be provisional.
+    frozen_clock.freeze(date(OPEN_YEAR - 1, 12, 20))
+    owner = make_user("enterprise")
+    with app.app_context():
+        project = factories.enterprise_with_project(db.session.get(User, owner.id))
+        project.land_contract_date = date(OPEN_YEAR - 1, 1, 5)
+        roadmaps.create_roadmap(project, actor="test")
+        code = project.code
+        db.session.commit()
+    login(owner)
+    page = client.get(f"/projects/{code}/roadmap").get_data(as_text=True)
+    assert f"按当前进度推算的预计日期涉及 {OPEN_YEAR} 年" in page
+    assert "(暂定)" not in page
