@@ -9,6 +9,7 @@ from decimal import Decimal
 
 from sqlalchemy import select
 
+from registry import clock
 from registry.extensions import db
 from registry.models import (
     Offer,
@@ -18,7 +19,6 @@ from registry.models import (
     ServiceItem,
     User,
 )
-from registry.models.types import utcnow
 from registry.services import market
 from registry.services.uscc import make_uscc
 
@@ -51,7 +51,7 @@ def active_provider(service_codes=("ZJ-03",), *, name: str | None = None, accoun
             certificate_no=f"Q{code[-8:]}",
             issuer="中国工程咨询协会",
             valid_from=date(2024, 1, 1),
-            valid_to=valid_to or date.today() + timedelta(days=365),
+            valid_to=valid_to or clock.today() + timedelta(days=365),
         )  # fmt: skip
     )
     for service_code in service_codes:
@@ -77,4 +77,4 @@ def enterprise_with_project(user: User, *, code: str | None = None, category: st
 
 def later(hours: float = 2):
     """A deadline hours from now (timezone-aware)."""
-    return utcnow() + timedelta(hours=hours)
+    return clock.now() + timedelta(hours=hours)

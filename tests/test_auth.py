@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-import time
+from datetime import timedelta
 
 import pytest
 from sqlalchemy import select
@@ -114,16 +114,14 @@ def test_auth_lockout_gives_no_hint(app, client, make_user, login):
         assert len(denied) >= app.config["LOGIN_MAX_FAILURES"] + 2
 
 
-def test_auth_lock_expires(app, make_user, login):
+def test_auth_lock_expires(app, make_user, login, frozen_clock):
     user = make_user("enterprise")
     for _ in range(app.config["LOGIN_MAX_FAILURES"]):
         login(user, password="Wrong-pass-123")
-    with app.app_context():
-        from datetime import timedelta
-
-        stored = db.session.get(User, user.id)
-        stored.locked_until = stored.locked_until - timedelta(hours=1)
-        db.session.commit()
+    lockout = timedelta(minutes=app.config["LOGIN_LOCKOUT_MINUTES"])
+    frozen_clock.advance(lockout - timedelta(seconds=1))
+    assert login(user).status_code == 401  # still locked, even with the right password
+    frozen_clock.advance(timedelta(seconds=1))
     assert login(user).status_code == 302
 
 
@@ -162,20 +160,26 @@ def test_auth_next_local_path_is_followed(client, make_user, login):
     assert response.headers["Location"] == "/admin/audit"
 
 
-def test_auth_idle_session_expires(app, client, make_user, login):
+def test_auth_idle_session_expires(app, client, make_user, login, frozen_clock):
     user = make_user("enterprise")
     login(user)
-    with client.session_transaction() as session:
-        session["seen"] = time.time() - app.config["SESSION_IDLE_MINUTES"] * 60 - 5
+    idle = timedelta(minutes=app.config["SESSION_IDLE_MINUTES"])
+    frozen_clock.advance(idle)
+    assert client.get("/account").status_code == 200  # exactly the idle time: still signed in
+    frozen_clock.advance(idle + timedelta(seconds=5))
     response = client.get("/account")
     assert response.status_code == 302
     assert "自动退出" in client.get("/login").get_data(as_text=True)
 
 
-def test_auth_absolute_session_limit(app, client, make_user, login):
+def test_auth_absolute_session_limit(app, client, make_user, login, frozen_clock):
+    """A session kept busy (never idle) still ends SESSION_ABSOLUTE_HOURS after sign-in."""
     login(make_user("enterprise"))
-    with client.session_transaction() as session:
-        session["started"] = time.time() - app.config["SESSION_ABSOLUTE_HOURS"] * 3600 - 5
+    step = timedelta(minutes=20)
+    for _ in range(app.config["SESSION_ABSOLUTE_HOURS"] * 3):
+        frozen_clock.advance(step)
+        assert client.get("/account").status_code == 200
+    frozen_clock.advance(timedelta(seconds=1))
     assert client.get("/account").status_code == 302
 
 

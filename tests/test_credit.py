@@ -34,11 +34,11 @@ PUBLISHED_ON = date(2026, 9, 29)
 
 
 @pytest.fixture
-def clock(monkeypatch):
-    """The services' idea of today, fixed and movable (time travel for windows and deadlines)."""
-    now = {"today": PUBLISHED_ON}
-    monkeypatch.setattr(credit, "today", lambda: now["today"])
-    return now
+def clock(frozen_clock):
+    """The clock set to PUBLISHED_ON; tests move it with clock.freeze() (windows and deadlines).
+    A jump of days ends signed-in sessions (idle timeout): sign in again after one."""
+    frozen_clock.freeze(PUBLISHED_ON)
+    return frozen_clock
 
 
 @dataclass
@@ -155,7 +155,8 @@ def test_credit_lifecycle_draft_publish_object_upheld_revision(app, make_user, l
     mine = provider.get("/my/credit").get_data(as_text=True)
     assert number in mine
     assert "提出异议" in mine
-    clock["today"] = date(2026, 10, 12)  # the last day of the window still counts
+    clock.freeze(date(2026, 10, 12))  # the last day of the window still counts
+    provider, regulator = _client(app, login, world.account), _client(app, login, world.sthj)
     objected = post_form(
         provider, f"/my/credit/{number}/object", {"reason": "监测数据由业主提供,本机构已如实引用。"}
     )
@@ -243,7 +244,7 @@ def test_credit_objection_rejected_needs_reasons_and_keeps_the_record(app, make_
 def test_credit_objection_after_the_window_is_refused(app, make_user, login, clock):
     world = _world(app, make_user)
     number = _published(app, world.sthj, world.uscc)
-    clock["today"] = date(2026, 10, 13)  # the day after the window closed
+    clock.freeze(date(2026, 10, 13))  # the day after the window closed
     provider = _client(app, login, world.account)
     assert f"/my/credit/{number}/object" not in provider.get("/my/credit").get_data(as_text=True)
     page = post_form(provider, f"/my/credit/{number}/object", {"reason": "理由"})
@@ -261,10 +262,11 @@ def test_credit_overdue_answer_shows_on_the_dashboard(app, make_user, login, clo
     with app.app_context():
         objection_id = credit.object_to_record(_user(world.account), number, reason="不服").id
         db.session.commit()
+    clock.freeze(date(2026, 10, 19))  # the due date itself: not yet overdue
     regulator = _client(app, login, world.sthj)
-    clock["today"] = date(2026, 10, 19)  # the due date itself: not yet overdue
     assert "答复已逾期" not in regulator.get("/regulator/credit").get_data(as_text=True)
-    clock["today"] = date(2026, 10, 20)
+    clock.freeze(date(2026, 10, 20))
+    regulator = _client(app, login, world.sthj)  # a day later: the old session has timed out
     dashboard = regulator.get("/regulator/credit").get_data(as_text=True)
     assert "有 1 件异议已超过答复期限" in dashboard
     assert "答复已逾期" in dashboard
@@ -463,6 +465,8 @@ def test_credit_blacklisting_leaves_selection_and_repair_or_revocation_restores(
     assert _blacklisted_until(app, world.uscc) == term
     assert world.uscc not in _eligible(app, ref, PUBLISHED_ON)
 
+    # A repair published in the same instant as the blacklisting (a frozen or coarse clock) still
+    # ends it: records of one instant are ordered by creation.
     repair = _published(app, world.sthj, world.uscc, kind="信用修复", title="整改完成信用修复")
     assert _blacklisted_until(app, world.uscc) is None
     assert world.uscc in _eligible(app, ref, PUBLISHED_ON)
@@ -584,8 +588,10 @@ def test_credit_api_shape_and_filters(app, make_user, clock):
     assert item["number"] == second  # newest first
     assert set(item) == {
         "number", "kind", "title", "facts", "basis", "department", "provider", "term_until",
-        "published_at", "disclosure_until", "objection_until", "in_disclosure", "revises", "url",
+        "published_at", "disclosure_until", "objection_until", "windows_provisional",
+        "in_disclosure", "revises", "url",
     }  # fmt: skip
+    assert item["windows_provisional"] is False  # October 2026: the official calendar
     assert item["department"] == {"code": "STHJ", "name": "天津市生态环境局"}
     assert item["provider"] == {"uscc": world.uscc, "name": "天津清源环境科技有限公司"}
     assert item["objection_until"] == "2026-10-12"
@@ -711,7 +717,8 @@ def test_credit_bad_input_gets_chinese_messages_and_stores_nothing(app, make_use
         assert db.session.scalar(select(func.count(CreditRecord.id))) == 0
     # A draft whose blacklisting term has passed by publication time is not published.
     number = _draft(app, world.sthj, world.uscc, kind="列入黑名单", term_until=date(2026, 10, 1))
-    clock["today"] = date(2026, 10, 2)
+    clock.freeze(date(2026, 10, 2))
+    regulator = _client(app, login, world.sthj)  # days later: sign in again
     published = post_form(regulator, f"/regulator/credit/{number}/publish")
     assert "黑名单期限截止日期须晚于今天" in regulator.get(published.headers["Location"]).get_data(
         as_text=True

@@ -9,12 +9,13 @@ import re
 import threading
 import uuid
 from dataclasses import dataclass
-from datetime import date, datetime, time, timedelta
+from datetime import date, datetime, timedelta
 from pathlib import Path
 
 import pytest
 from sqlalchemy import func, select, text
 
+from registry import clock
 from registry.extensions import db
 from registry.models import (
     AuditEntry,
@@ -28,13 +29,22 @@ from registry.models import (
 )
 from registry.services import delivery, market
 from registry.services.errors import RegistryError
-from registry.services.market import SHANGHAI
 from tests import factories
 from tests.conftest import post_form
 
 PDF = b"%PDF-1.4\n1 0 obj << /Type /Catalog >> endobj\ntrailer << /Root 1 0 R >>\n%%EOF\n"
 PDF_2 = PDF.replace(b"1 0 obj", b"2 0 obj")
 SCORES = {"quality": "90", "timeliness": "80", "attitude": "95", "fee": "70", "conduct": "85"}
+# The engagements below are awarded in September 2026 and delivered over the National Day
+# holiday; the tests act on AFTER, a Monday after all of it, unless they move the clock.
+AFTER = date(2026, 11, 16)
+
+
+@pytest.fixture(autouse=True)
+def after_the_autumn(frozen_clock):
+    """The clock on AFTER, 10:00 Beijing time."""
+    frozen_clock.freeze(AFTER)
+    return frozen_clock
 
 
 @dataclass
@@ -50,9 +60,10 @@ class Deal:
 
 
 def _award(app, make_user, *, awarded_on: date = date(2026, 9, 24), committed_days: int = 10):
-    """A lowest-price request decided on `awarded_on` (the first provider quotes lower)."""
+    """A lowest-price request opened at 08:00 and decided at 10:00 on `awarded_on` (the first
+    provider quotes lower); the clock is back where it was afterwards."""
     owner, winner, loser = make_user("enterprise"), make_user("provider"), make_user("provider")
-    with app.app_context():
+    with clock.frozen(clock.at(awarded_on, 8)), app.app_context():
         user = db.session.get(User, owner.id)
         project = factories.enterprise_with_project(user)
         providers = [
@@ -62,20 +73,15 @@ def _award(app, make_user, *, awarded_on: date = date(2026, 9, 24), committed_da
             for a in (winner, loser)
         ]
         ref = market.open_request(user, project.code, service_code="ZJ-03", method="竞价选取",
-                                  deadline=factories.later()).ref  # fmt: skip
+                                  deadline=factories.later(1)).ref  # fmt: skip
         uscc = providers[0].uscc
         db.session.commit()
-    for account, amount in ((winner, "40000"), (loser, "50000")):
-        with app.app_context():
+        for account, amount in ((winner, "40000"), (loser, "50000")):
             market.submit_quote(db.session.get(User, account.id), ref, amount=amount,
                                 submission_key=uuid.uuid4().hex)  # fmt: skip
             db.session.commit()
-    moment = datetime.combine(awarded_on, time(10), SHANGHAI)
-    with app.app_context():
-        request = market.get_request(ref)
-        request.deadline = moment - timedelta(hours=1)
-        db.session.commit()
-        award = market.decide(db.session.get(User, owner.id), ref, now=moment).award
+    with clock.frozen(clock.at(awarded_on, 10)), app.app_context():
+        award = market.decide(db.session.get(User, owner.id), ref).award
         db.session.commit()
         assert award.provider.uscc == uscc
         return Deal(owner, winner, loser, award.engagement.id, award.provider_id, uscc)
@@ -116,7 +122,7 @@ def _set(app, engagement_id: int, **values) -> None:
 
 
 def _at(day: date, hour: int = 10) -> datetime:
-    return datetime.combine(day, time(hour), SHANGHAI)
+    return clock.at(day, hour)
 
 
 def _post_result(client, engagement_id, data: bytes, name: str, note: str = ""):
@@ -257,7 +263,7 @@ def test_delivery_full_flow_through_the_forms(app, make_user, login):
 
     # The rating form shows the window's closing date and the edit rule.
     page = owner.get(f"/my/engagements/{eid}").get_data(as_text=True)
-    closes = delivery.deadline_after(delivery.today(), 15)
+    closes = delivery.deadline_after(clock.today(), 15)
     assert f"截止 <strong>{closes:%Y-%m-%d}</strong>" in page
     assert "提交后 3 个工作日内可以修改一次" in page
     for label in ("质量(0–100)", "时效(0–100)", "态度(0–100)", "收费(0–100)", "规范(0–100)"):
@@ -297,7 +303,7 @@ def test_delivery_late_contract_records_one_event_and_dates_are_checked(app, mak
     early = _owner_post(owner, eid, "contract", "contract", {"contract_date": "2026-09-16"})
     assert early.status_code == 200
     assert "签约日期不能早于中选日期 2026-09-17" in early.get_data(as_text=True)
-    future = (delivery.today() + timedelta(days=1)).isoformat()
+    future = (clock.today() + timedelta(days=1)).isoformat()
     later = _owner_post(owner, eid, "contract", "contract", {"contract_date": future})
     assert "签约日期不能晚于今天" in later.get_data(as_text=True)
     garbage = _owner_post(owner, eid, "contract", "contract", {"contract_date": "2026-13-45"})
@@ -337,17 +343,19 @@ def test_delivery_contract_deadline_counts_working_days():
     assert not delivery.within_working_days(date(2026, 9, 28), 3, date(2026, 10, 9))
 
 
-def test_delivery_due_date_beyond_the_calendar_is_a_clear_error(app, make_user):
+def test_delivery_due_date_in_a_year_without_an_arrangement_is_counted_on_statutory_days(
+    app, make_user, after_the_autumn
+):
     deal = _award(app, make_user)
+    after_the_autumn.freeze(date(2026, 12, 28))
     with app.app_context():
         user = db.session.get(User, deal.owner.id)
-        with pytest.raises(RegistryError, match="工作日历仅覆盖") as error:
-            delivery.record_contract(user, deal.engagement_id, date(2026, 12, 28),
-                                     on=date(2026, 12, 28))  # fmt: skip
-        assert error.value.field == "contract_date"
-        db.session.rollback()
+        delivery.record_contract(user, deal.engagement_id, date(2026, 12, 28))
+        db.session.commit()
+    # 12-29, 12-30, 12-31, then 2027 (provisional): 元旦 on Friday 1 January is off, and
+    # 4–8 and 11–12 January are the other seven working days.
     stored = _engagement(app, deal.engagement_id)
-    assert (stored.status, stored.due_date) == ("待签约", None)
+    assert (stored.status, stored.due_date) == ("服务中", date(2027, 1, 12))
 
 
 def test_delivery_result_on_time_records_no_overrun(app, make_user, login):
@@ -386,7 +394,7 @@ def test_delivery_rating_window_through_the_forms(app, make_user, login):
         assert db.session.scalar(select(func.count(OwnerRating.id))) == 0
 
     # Confirmed today: out-of-range scores are refused with what was typed kept.
-    _set(app, eid, confirmed_at=_at(delivery.today()))
+    _set(app, eid, confirmed_at=_at(clock.today()))
     bad = _rate(owner, eid, {**SCORES, "quality": "101"}, comment="很好")
     assert bad.status_code == 200
     html = bad.get_data(as_text=True)
@@ -514,7 +522,7 @@ def test_delivery_admin_hides_a_comment_kept_and_audited(app, make_user, login):
         provider_row = db.session.get(Provider, deal.provider_id)
         points = delivery.provider_ratings(provider_row)
         assert [(p.average, p.quality, p.conduct) for p in points] == [(84.0, 90, 85)]
-        assert points[0].date == delivery.today()
+        assert points[0].date == clock.today()
     # The public, the owner and the provider see the notice; the text stays in the row.
     for client, url in (
         (app.test_client(), f"/providers/{deal.uscc}/ratings"),
@@ -541,18 +549,18 @@ def test_delivery_provider_ratings_are_sorted_by_date(app, make_user):
         project = market.create_project(owner, code="2026-120116-99-01-000001", name="二期厂房",
                                         category="民营/外资", location="天津滨海高新区")  # fmt: skip
         factories.active_provider(account=db.session.get(User, other_account.id))
-        ref = market.open_request(owner, project.code, service_code="ZJ-03", method="竞价选取",
-                                  deadline=factories.later()).ref  # fmt: skip
-        db.session.commit()
-        market.submit_quote(winner, ref, amount="30000", submission_key=uuid.uuid4().hex)
-        db.session.commit()
-        market.submit_quote(db.session.get(User, other_account.id), ref, amount="35000",
-                            submission_key=uuid.uuid4().hex)  # fmt: skip
-        request = market.get_request(ref)
-        request.deadline = _at(date(2026, 9, 23))
-        db.session.commit()
-        second = market.decide(owner, ref, now=_at(date(2026, 9, 24))).award.engagement.id
-        db.session.commit()
+        with clock.frozen(_at(date(2026, 9, 24), 8)):
+            ref = market.open_request(owner, project.code, service_code="ZJ-03",
+                                      method="竞价选取", deadline=factories.later(1)).ref  # fmt: skip
+            db.session.commit()
+            market.submit_quote(winner, ref, amount="30000", submission_key=uuid.uuid4().hex)
+            db.session.commit()
+            market.submit_quote(db.session.get(User, other_account.id), ref, amount="35000",
+                                submission_key=uuid.uuid4().hex)  # fmt: skip
+            db.session.commit()
+        with clock.frozen(_at(date(2026, 9, 24))):
+            second = market.decide(owner, ref).award.engagement.id
+            db.session.commit()
         for eid, rated_on, quality in ((first.engagement_id, date(2026, 10, 20), 50),
                                        (second, date(2026, 10, 9), 100)):  # fmt: skip
             delivery.record_contract(owner, eid, date(2026, 9, 28))

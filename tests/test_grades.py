@@ -10,11 +10,11 @@ import threading
 import uuid
 from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
-from zoneinfo import ZoneInfo
 
 import pytest
 from sqlalchemy import func, select
 
+from registry import clock
 from registry.extensions import db
 from registry.models import (
     AuditEntry,
@@ -38,14 +38,8 @@ from registry.services import grades
 from tests.conftest import csrf_from
 from tests.factories import active_provider, uscc
 
-SHANGHAI = ZoneInfo("Asia/Shanghai")
 ON = date(2026, 6, 30)  # computations "as of" this day: window 2025-07-01 … 2026-06-30
 _serial = itertools.count(1)
-
-
-def local_today() -> date:
-    """Today where the registry is (Asia/Shanghai), whatever the machine's zone."""
-    return datetime.now(SHANGHAI).date()
 
 
 # ---------------------------------------------------------------------- building inputs
@@ -53,7 +47,7 @@ def local_today() -> date:
 
 def _at(day: date, hour: int = 12) -> datetime:
     """A stored timestamp on a local (Asia/Shanghai) day."""
-    return datetime(day.year, day.month, day.day, hour, tzinfo=SHANGHAI).astimezone(UTC)
+    return clock.at(day, hour)
 
 
 def _engagement(provider: Provider, service_code: str = "ZJ-03") -> Engagement:
@@ -67,7 +61,7 @@ def _engagement(provider: Provider, service_code: str = "ZJ-03") -> Engagement:
     item = db.session.scalar(select(ServiceItem).where(ServiceItem.code == service_code))
     request = SelectionRequest(
         ref=f"XQ-T-{uuid.uuid4().hex[:10]}", project=project, service_item=item,
-        method="直接选取", deadline=datetime.now(UTC),
+        method="直接选取", deadline=clock.now(),
     )  # fmt: skip
     award = Award(request=request, provider_id=provider.id, method="直接选取", reason="测试")
     engagement = Engagement(award=award, committed_days=10, status="已确认")
@@ -356,7 +350,7 @@ def _search_clean(app) -> None:
 
 
 def test_grades_recomputed_on_a_new_rating_and_a_new_event(app):
-    today = local_today()
+    today = clock.today()
     with app.app_context():
         provider = active_provider()
         db.session.commit()
@@ -398,8 +392,8 @@ def test_grades_rollback_recomputes_nothing(app):
     with app.app_context():
         provider = active_provider()
         db.session.commit()
-        rate(provider, 95, local_today())
-        rate(provider, 95, local_today())
+        rate(provider, 95, clock.today())
+        rate(provider, 95, clock.today())
         db.session.rollback()
         db.session.commit()
         assert _stored(provider.id) == (None, None)
@@ -418,7 +412,7 @@ def test_grades_recomputed_when_a_period_is_published(app, make_user):
         db.session.commit()
         provider_id, code = provider.id, provider.uscc
         user = db.session.get(User, regulator.id)
-        today = local_today()
+        today = clock.today()
         period = evaluations.open_period(
             user, name="测试考评", starts_on=today - timedelta(days=30), ends_on=today
         )
@@ -435,7 +429,7 @@ def test_grades_recomputed_when_a_period_is_published(app, make_user):
 
 
 def test_grades_blacklisting_gives_the_lowest_grade_and_a_marker(app, client):
-    today = local_today()
+    today = clock.today()
     with app.app_context():
         provider = active_provider()
         rate(provider, 98, today - timedelta(days=5))
@@ -458,8 +452,8 @@ def test_grades_blacklisting_gives_the_lowest_grade_and_a_marker(app, client):
 def test_grades_cli_recompute_is_idempotent(app, runner):
     with app.app_context():
         provider = active_provider()
-        rate(provider, 85, local_today() - timedelta(days=1))
-        rate(provider, 85, local_today() - timedelta(days=1))
+        rate(provider, 85, clock.today() - timedelta(days=1))
+        rate(provider, 85, clock.today() - timedelta(days=1))
         db.session.commit()
         # Stale values (as an old import would leave them): the columns themselves are no
         # input, so this commit recomputes nothing.
@@ -485,7 +479,7 @@ def test_grades_concurrent_ratings_lose_no_update(app):
     """Ratings for one provider committed at once by several threads: the stored score counts
     every one of them (rows locked before computing), and nobody sees an error."""
     writers = 4
-    today = local_today()
+    today = clock.today()
     with app.app_context():
         provider = active_provider()
         engagements = [_engagement(provider).id for _ in range(writers)]
@@ -540,7 +534,7 @@ def _post_behaviour(client, login, user, data: dict):
     key = html.split('name="key" type="hidden" value="')[1].split('"')[0]
     payload = {
         "csrf_token": csrf_from(html), "key": key, "kind": "投诉属实",
-        "occurred_on": local_today().isoformat(), "facts": "经核查,投诉反映的收费问题属实。",
+        "occurred_on": clock.today().isoformat(), "facts": "经核查,投诉反映的收费问题属实。",
     }  # fmt: skip
     payload.update(data)
     return html, payload, client.post("/regulator/behaviour/new", data=payload)
@@ -551,7 +545,7 @@ def test_grades_regulator_records_behaviour_for_its_department(app, client, make
     with app.app_context():
         water = active_provider(("ZJ-04",), name="天津水务咨询甲有限公司")
         for _ in range(2):
-            rate(water, 85, local_today() - timedelta(days=1))
+            rate(water, 85, clock.today() - timedelta(days=1))
         db.session.commit()
         water_id, code = water.id, water.uscc
         assert _stored(water_id) == ("A", Decimal("89.29"))
@@ -583,7 +577,7 @@ def test_grades_regulator_records_behaviour_for_its_department(app, client, make
     ("field", "value", "message"),
     [
         ("kind", "放弃中选", "请选择行为类型"),
-        ("occurred_on", (local_today() + timedelta(days=1)).isoformat(), "不能晚于今天"),
+        ("occurred_on", "tomorrow", "不能晚于今天"),  # resolved on the frozen clock below
         ("occurred_on", "2026-13-01", "日期"),
         ("facts", "", "请填写事实和依据"),
         ("provider", "", "请选择中介机构"),
@@ -599,6 +593,8 @@ def test_grades_behaviour_form_errors_are_chinese_and_store_nothing(
         db.session.commit()
     _html, payload, _ = _post_behaviour(client, login, regulator, {"provider": code})
     payload["key"] = uuid.uuid4().hex
+    if value == "tomorrow":
+        value = (clock.today() + timedelta(days=1)).isoformat()
     payload[field] = value
     response = client.post("/regulator/behaviour/new", data=payload)
     assert response.status_code == 200
@@ -654,7 +650,7 @@ def test_grades_behaviour_only_for_providers_in_the_market(app, make_user):
         assert applicant not in grades.scoped_providers(user)
         with pytest.raises(RegistryError, match="尚未入驻"):
             grades.record_behaviour(
-                user, provider_uscc=applicant.uscc, kind="其他违规", occurred_on=local_today(),
+                user, provider_uscc=applicant.uscc, kind="其他违规", occurred_on=clock.today(),
                 facts="事实", submission_key=uuid.uuid4().hex,
             )  # fmt: skip
         db.session.rollback()
@@ -665,7 +661,7 @@ def test_grades_behaviour_only_for_providers_in_the_market(app, make_user):
 
 
 def test_grades_profile_shows_parts_and_trend_chart_with_table(app, client):
-    today = local_today()
+    today = clock.today()
     with app.app_context():
         provider = active_provider()
         rate(provider, 80, today - timedelta(days=200))

@@ -9,9 +9,9 @@ from decimal import Decimal
 import pytest
 from sqlalchemy import func, select, text
 
+from registry import clock
 from registry.extensions import db
 from registry.models import Award, Quote, RequestStatus, SelectionRequest, User
-from registry.models.types import utcnow
 from registry.services import market
 from registry.services.errors import NotFound, RegistryError
 from tests import factories
@@ -49,11 +49,10 @@ def _quote(app, account, ref, amount=None, key=None, **kwargs):
 
 
 def _after_deadline(app, ref):
-    """Move the deadline into the past (time travel for the decision)."""
+    """Move the clock a minute past the deadline (time travel for the decision)."""
     with app.app_context():
-        request = market.get_request(ref)
-        request.deadline = utcnow() - timedelta(minutes=1)
-        db.session.commit()
+        deadline = market.get_request(ref).deadline
+    clock.freeze(deadline + timedelta(minutes=1))
 
 
 def test_market_lowest_price_takes_the_lowest_quote_and_the_notice_verifies(app, make_user):

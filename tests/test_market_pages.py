@@ -8,9 +8,9 @@ from datetime import timedelta
 
 from sqlalchemy import select
 
+from registry import clock
 from registry.extensions import db
 from registry.models import Award, Quote, User
-from registry.models.types import utcnow
 from registry.services import market
 from tests import factories
 from tests.conftest import csrf_from, post_form
@@ -46,7 +46,7 @@ def test_market_pages_whole_flow_from_project_to_verified_award(app, client, mak
     page = client.get("/my/projects/2026-120116-34-01-000777").get_data(as_text=True)
     assert "精密部件厂房" in page
     assert "目标 160 天" in page
-    deadline = (utcnow() + timedelta(hours=3)).astimezone(market.SHANGHAI)
+    deadline = clock.local(clock.now() + timedelta(hours=3))
     opened = post_form(client, "/my/projects/2026-120116-34-01-000777/requests/new", {
         "service": "ZJ-03", "method": "竞价选取", "price_min": "10000", "price_max": "90000",
         "deadline": deadline.strftime("%Y-%m-%dT%H:%M"), "requirements": "编制环境影响报告表",
@@ -67,9 +67,8 @@ def test_market_pages_whole_flow_from_project_to_verified_award(app, client, mak
     mine = providers[0].get(f"/my/requests/{ref}/quote").get_data(as_text=True)
     assert "52000" in mine
     assert "38000" not in mine
-    with app.app_context():
-        market.get_request(ref).deadline = utcnow() - timedelta(minutes=1)
-        db.session.commit()
+    clock.advance(timedelta(hours=3, minutes=1))  # past the deadline
+    login(owner)  # hours later: the old session has timed out
     decided = post_form(client, f"/my/requests/{ref}/decide", {})
     assert decided.status_code == 302, decided.get_data(as_text=True)
     notice = client.get(decided.headers["Location"]).get_data(as_text=True)
@@ -114,7 +113,7 @@ def test_market_pages_bad_input_gets_a_message_and_stores_nothing(app, client, m
         db.session.commit()
         code = project.code
     login(owner)
-    past = (utcnow() - timedelta(hours=1)).astimezone(market.SHANGHAI).strftime("%Y-%m-%dT%H:%M")
+    past = clock.local(clock.now() - timedelta(hours=1)).strftime("%Y-%m-%dT%H:%M")
     cases = [
         ({"price_min": "abc"}, "请填写有效的金额"),
         ({"price_min": "500", "price_max": "100"}, "上限不能低于下限"),
@@ -122,7 +121,7 @@ def test_market_pages_bad_input_gets_a_message_and_stores_nothing(app, client, m
         ({"exclusions": "91350100M000100Y43"}, "回避理由"),
         ({"service": "ZJ-XX"}, "不是有效的选择"),
     ]
-    future = (utcnow() + timedelta(hours=5)).astimezone(market.SHANGHAI).strftime("%Y-%m-%dT%H:%M")
+    future = clock.local(clock.now() + timedelta(hours=5)).strftime("%Y-%m-%dT%H:%M")
     for extra, message in cases:
         data = {"service": "ZJ-03", "method": "竞价选取", "deadline": future, **extra}
         response = post_form(client, f"/my/projects/{code}/requests/new", data)
@@ -185,8 +184,7 @@ def test_market_award_notices_are_searchable(app, make_user):
                 db.session.get(User, account.id), ref, submission_key=account.username
             )
             db.session.commit()
-        market.get_request(ref).deadline = utcnow() - timedelta(minutes=1)
-        db.session.commit()
+        clock.freeze(market.get_request(ref).deadline + timedelta(minutes=1))
         award = market.decide(user, ref).award
         db.session.commit()
         winner, award_id = award.provider.name, award.id

@@ -11,6 +11,7 @@ from decimal import Decimal
 import pytest
 from sqlalchemy import func, select, text
 
+from registry import clock
 from registry.extensions import db
 from registry.models import (
     AuditEntry,
@@ -35,13 +36,16 @@ from registry.web.charts import line_chart
 from tests.conftest import post_form
 
 PDF = b"%PDF-1.4\n1 0 obj << /Type /Catalog >> endobj\ntrailer << /Root 1 0 R >>\n%%EOF\n"
-TODAY = date.today()
-FUTURE = TODAY + timedelta(days=365)
 USCC_A = make_uscc("91120116MA05JQ1X")
 USCC_B = make_uscc("91120116MA06KR2Y")
 VERSION_RE = re.compile(
     r'name="(?:\w+-)?version" type="hidden" value="(\d+)"|value="(\d+)" name="(?:\w+-)?version"'
 )
+
+
+def future() -> date:
+    """A qualification expiry a year after the (frozen) today."""
+    return clock.today() + timedelta(days=365)
 
 
 def application(**changes) -> dict:
@@ -66,7 +70,7 @@ def qualification_form(**changes) -> dict:
         "certificate_no": "GZ-2024-0001",
         "issuer": "中国工程咨询协会",
         "valid_from": "2024-01-01",
-        "valid_to": FUTURE.isoformat(),
+        "valid_to": future().isoformat(),
     }
     data.update(changes)
     return data
@@ -100,7 +104,7 @@ def signed_in(app, make_user, login):
 
 def make_active(app, user, *, uscc: str = USCC_A, name: str | None = None,
                 region: str = "滨海高新区", services=("ZJ-03",), grade: str | None = None,
-                kind: str = "工程咨询单位资信", valid_to: date = FUTURE) -> int:  # fmt: skip
+                kind: str = "工程咨询单位资信", valid_to: date | None = None) -> int:  # fmt: skip
     """An approved provider built through the services (application → review → active)."""
     with app.app_context():
         account = db.session.get(User, user.id)
@@ -126,7 +130,7 @@ def make_active(app, user, *, uscc: str = USCC_A, name: str | None = None,
                 "certificate_no": f"C-{uscc[-8:]}",
                 "issuer": "天津市住房和城乡建设委员会",
                 "valid_from": date(2020, 1, 1),
-                "valid_to": valid_to,
+                "valid_to": valid_to or future(),
             },
             actor=account,
         )
@@ -532,8 +536,9 @@ def test_providers_offer_changes_keep_active_provider_listed_and_reindexed(app, 
 
 
 def test_providers_check_deadlines_is_idempotent(app, make_user, runner):
+    today = clock.today()
     expired_owner, fresh_owner, applicant = (make_user("provider") for _ in range(3))
-    make_active(app, expired_owner, uscc=USCC_A, valid_to=TODAY - timedelta(days=1))
+    make_active(app, expired_owner, uscc=USCC_A, valid_to=today - timedelta(days=1))
     make_active(app, fresh_owner, uscc=USCC_B)
     with app.app_context():
         account = db.session.get(User, applicant.id)
@@ -566,14 +571,14 @@ def test_providers_check_deadlines_is_idempotent(app, make_user, runner):
         assert expired.qualifications[0].expired_flagged_at is not None
         # An expired qualification takes the offer out of selection, not out of the directory.
         item = catalogue.get_service("ZJ-03")
-        assert service.eligible_offer(expired, item, TODAY) is None
+        assert service.eligible_offer(expired, item, today) is None
         fresh = db.session.scalar(select(Provider).where(Provider.uscc == USCC_B))
-        assert service.eligible_offer(fresh, item, TODAY).provider_id == fresh.id
-        assert [p.uscc for p in service.eligible_providers(item, TODAY)] == [USCC_B]
-        assert service.qualification_valid_until(fresh, TODAY) == FUTURE
+        assert service.eligible_offer(fresh, item, today).provider_id == fresh.id
+        assert [p.uscc for p in service.eligible_providers(item, today)] == [USCC_B]
+        assert service.qualification_valid_until(fresh, today) == future()
         # Blacklisting also takes a provider out of selection.
-        fresh.blacklisted_until = TODAY + timedelta(days=30)
-        assert service.eligible_offer(fresh, item, TODAY) is None
+        fresh.blacklisted_until = today + timedelta(days=30)
+        assert service.eligible_offer(fresh, item, today) is None
         db.session.rollback()
     client = app.test_client()
     profile = client.get(f"/providers/{USCC_A}").get_data(as_text=True)

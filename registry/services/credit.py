@@ -182,11 +182,12 @@ def _check_term(term_until: date) -> None:
         raise RegistryError("term_until", f"黑名单期限不能超过 {MAX_TERM_YEARS} 年")
 
 
-def _chain_start(item: CreditRecord) -> datetime:
-    """When the first revision of a record was published (a revision keeps its standing)."""
+def _chain_start(item: CreditRecord) -> tuple[datetime, int]:
+    """When the first revision of a record was published (a revision keeps its standing), with
+    its id to order records published in the same instant (the order they were created in)."""
     while item.revises is not None and item.revises.published_at is not None:
         item = item.revises
-    return item.published_at
+    return item.published_at, item.id
 
 
 def _blacklistings(provider_id: int, on: date) -> list[CreditRecord]:

@@ -16,6 +16,7 @@ from typing import Any
 from sqlalchemy import func, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import selectinload
+from sqlalchemy.orm.attributes import flag_modified
 from sqlalchemy.orm.exc import StaleDataError
 from werkzeug.datastructures import FileStorage
 
@@ -126,6 +127,8 @@ def _touch(provider: Provider) -> None:
     """Mark the provider row changed when only its qualifications or offers did, so its version
     moves on and a review decision taken on the older page is refused as stale."""
     provider.updated_at = utcnow()
+    # Flagged as well: two changes in the same instant (a coarse or frozen clock) still move it.
+    flag_modified(provider, "updated_at")
 
 
 def _back_to_review(provider: Provider, reason: str, actor: User) -> bool:

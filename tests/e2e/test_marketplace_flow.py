@@ -6,32 +6,30 @@ the public award notice and its verification show the lowest quote winning; the 
 delivered as a PDF, confirmed and rated; the public sees the rating on the winner's profile.
 
 Every step goes through the real pages and forms. Services and factories are used only to create
-the accounts and the second (already active) provider, and to move the deadline into the past.
+the accounts and the second (already active) provider, and to move the deadline into the past
+(the frozen clock stays put, so the signed-in sessions do not time out).
 """
 
 from __future__ import annotations
 
 import re
 import uuid
-from datetime import datetime, timedelta
-from zoneinfo import ZoneInfo
+from datetime import timedelta
 
 import pytest
 from playwright.sync_api import expect
 from sqlalchemy import update
 
+from registry import clock
 from registry.extensions import db
 from registry.models import SelectionRequest, User
-from registry.models.types import utcnow
 from registry.services import accounts
-from registry.services.market import today
 from registry.services.uscc import make_uscc
 from tests import factories
 from tests.e2e.test_browse_catalogue import assert_accessible, assert_fits_phone
 
 pytestmark = pytest.mark.e2e
 
-BEIJING = ZoneInfo("Asia/Shanghai")
 SERVICE = "ZJ-03"
 SERVICE_NAME = "建设项目环境影响报告书/报告表编制"
 SCORES = {"质量": 95, "时效": 90, "态度": 100, "收费": 85, "规范": 92}
@@ -120,7 +118,7 @@ def test_e2e_marketplace_flow(live_server, browser, page):
         )
         db.session.commit()
         rival_uscc, rival_name = rival.uscc, rival.name
-        on = today()  # the zone's (Beijing) date, as the services see it
+        on = clock.today()  # the zone's (Beijing) date, as the services see it
     applicant_uscc = make_uscc("9112011677000001")
     applicant_name = "天津入驻测试环境科技有限公司"
 
@@ -213,7 +211,7 @@ def test_e2e_marketplace_flow(live_server, browser, page):
     enterprise.get_by_role("link", name="发布选取公告").click()
     enterprise.wait_for_url(f"**/my/projects/{project_code}/requests/new")
     checked(enterprise)
-    deadline = datetime.now(BEIJING) + timedelta(hours=3)
+    deadline = clock.local(clock.now() + timedelta(hours=3))
     enterprise.get_by_label("中介服务事项").select_option(SERVICE)
     enterprise.get_by_label("选取方式").select_option("竞价选取")
     enterprise.get_by_label("价格区间下限(元)").fill("30000")
@@ -261,7 +259,7 @@ def test_e2e_marketplace_flow(live_server, browser, page):
         db.session.execute(
             update(SelectionRequest)
             .where(SelectionRequest.ref == ref)
-            .values(deadline=utcnow() - timedelta(minutes=1))
+            .values(deadline=clock.now() - timedelta(minutes=1))
         )
         db.session.commit()
     enterprise.reload()
@@ -303,9 +301,7 @@ def test_e2e_marketplace_flow(live_server, browser, page):
     engagement_id = int(enterprise.url.rsplit("/", 1)[1])
     expect(fact(enterprise, "状态")).to_have_text("待签约")
     checked(enterprise)
-    with app.app_context():
-        signed_on = today()  # re-read: the award date, should the test cross Beijing midnight
-    enterprise.get_by_role("textbox", name="签约日期").fill(signed_on.isoformat())
+    enterprise.get_by_role("textbox", name="签约日期").fill(on.isoformat())  # the award date
     enterprise.get_by_role("button", name="登记签约日期").click()
     enterprise.wait_for_url(f"**/my/engagements/{engagement_id}")
     expect(flash(enterprise)).to_contain_text("已登记签约日期")
