@@ -244,13 +244,16 @@ def _check_roadmaps(today: date) -> str:
 
 
 def _check_calendar(today: date) -> str:
-    """Whether this year and next have an official holiday arrangement (else: provisional)."""
+    """Stored deadlines follow the calendar in force (a package upgrade may have made a year
+    official); and whether this year and next have an official arrangement."""
+    moved = calendars.resync_stored()
+    note = f"按现行日历调整未到期日期 {len(moved)} 个;" if moved else ""
     pending = [y for y in (today.year, today.year + 1) if workdays.arrangement(y).provisional]
     if not pending:
-        return f"{today.year}、{today.year + 1} 年均已采用官方放假安排"
+        return f"{note}{today.year}、{today.year + 1} 年均已采用官方放假安排"
     years = "、".join(str(y) for y in pending)
     return (
-        f"{years} 年尚无官方放假安排,相关日期{workdays.PROVISIONAL_NOTE};"
+        f"{note}{years} 年尚无官方放假安排,相关日期{workdays.PROVISIONAL_NOTE};"
         "国务院办公厅公布后请在 /admin/calendar 录入"
     )
 

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import uuid
 from datetime import date, datetime, time, timedelta
+from pathlib import Path
 
 import chinese_calendar
 import pytest
@@ -101,7 +102,7 @@ def _admin(app, make_user, login, client):
     return admin
 
 
-def _form(year=OPEN_YEAR, **values):
+def _form(year: int = OPEN_YEAR, **values):
     data = {
         "notice_title": f"测试用虚构安排({year})",
         "notice_number": "测试〔0〕1号",
@@ -164,21 +165,74 @@ def test_calendar_admin_lists_layers_and_enters_a_year(app, client, make_user, l
     page = client.get("/admin/calendar").get_data(as_text=True)
     assert "暂定" in page
     assert client.get("/admin/calendar/1800").status_code == 404
-    weekend = _first_weekend(OPEN_YEAR)
+    # A year without an arrangement that the list shows (this year or later).
+    year = max(OPEN_YEAR, clock.today().year)
+    weekend = _first_weekend(year)
     response = post_form(
-        client, f"/admin/calendar/{OPEN_YEAR}", _form(workdays=weekend.isoformat())
+        client, f"/admin/calendar/{year}", _form(year, workdays=weekend.isoformat())
     )
     assert response.status_code == 302
     page = client.get("/admin/calendar").get_data(as_text=True)
-    assert "官方安排(已录入)" in page
-    assert not workdays.is_workday(date(OPEN_YEAR, 3, 3)) or date(OPEN_YEAR, 3, 3).weekday() >= 5
+    row = page.split(f'<th scope="row">{year}</th>', 1)[1].split("</tr>", 1)[0]
+    assert "官方安排(已录入)" in row
+    off = [date(year, 3, d) for d in (2, 3, 4) if date(year, 3, d).weekday() < 5]
+    assert off
+    assert not any(workdays.is_workday(d) for d in off)
     assert workdays.is_workday(weekend)
     with app.app_context():
-        row = db.session.get(CalendarYear, OPEN_YEAR)
-        assert row.holidays[0] == f"{OPEN_YEAR}-01-01"
+        stored = db.session.get(CalendarYear, year)
+        assert stored.holidays[0] == f"{year}-01-01"
         entry = db.session.scalar(select(AuditEntry).where(AuditEntry.action == "calendar.save"))
         assert entry.before is None
         assert entry.after["notice_number"] == "测试〔0〕1号"
+
+
+def test_calendar_admin_stale_forms_change_nothing(app, client, make_user, login):
+    _admin(app, make_user, login, client)
+    opened = client.get(f"/admin/calendar/{OPEN_YEAR}").get_data(as_text=True)
+    assert 'name="version" type="hidden" value=""' in opened or 'value="" name="version"' in opened
+    # Someone else enters the year meanwhile: the form opened on "no entry" is now stale.
+    with app.app_context():
+        calendars.save_year(
+            "other", OPEN_YEAR, holidays=[date(OPEN_YEAR, 1, 1)], makeups=[],
+            title="另一位管理员", number="测试〔0〕9号", notice_date=clock.today(),
+        )  # fmt: skip
+        db.session.commit()
+    response = post_form(client, f"/admin/calendar/{OPEN_YEAR}", _form(version=""))
+    assert "该年度安排已被他人修改" in response.get_data(as_text=True)
+    with app.app_context():
+        assert db.session.get(CalendarYear, OPEN_YEAR).notice_number == "测试〔0〕9号"
+    # An old version is refused too, for saving and for removing.
+    response = post_form(client, f"/admin/calendar/{OPEN_YEAR}", _form(version="7"))
+    assert "该年度安排已被他人修改" in response.get_data(as_text=True)
+    post_form(client, f"/admin/calendar/{OPEN_YEAR}/remove", {"version": "7"})
+    with app.app_context():
+        assert db.session.get(CalendarYear, OPEN_YEAR) is not None
+
+
+def test_calendar_other_processes_see_a_year_removed_and_entered_again(app):
+    def enter(day: int) -> None:
+        calendars.save_year(
+            "test", OPEN_YEAR, holidays=[date(OPEN_YEAR, 3, day)], makeups=[],
+            title="测试用虚构安排", number="测试〔0〕6号", notice_date=clock.today(),
+        )  # fmt: skip
+        db.session.commit()
+
+    monday = _first_weekend(OPEN_YEAR) + timedelta(
+        days=2 if _first_weekend(OPEN_YEAR).weekday() == 5 else 1
+    )
+    with app.app_context():
+        enter(monday.day)
+        workdays.reload()
+        remembered = workdays._state  # what another worker holds: the first entry
+        calendars.remove_year("test", OPEN_YEAR)
+        db.session.commit()
+        enter(monday.day + 1)  # the same version number (1) again, other content
+    workdays._state = remembered
+    assert not workdays.is_workday(monday)  # outside a request: nothing re-read yet
+    with app.app_context():
+        assert workdays.is_workday(monday)
+        assert not workdays.is_workday(monday + timedelta(days=1))
 
 
 # --------------------------------------------------------------------------- what a change moves
@@ -474,3 +528,84 @@ def test_calendar_forecast_into_a_provisional_year_says_so(
     page = client.get(f"/projects/{code}/roadmap").get_data(as_text=True)
     assert f"按当前进度推算的预计日期涉及 {OPEN_YEAR} 年" in page
     assert "(暂定)" not in page
+
+
+def test_calendar_year_files_shipped_in_seeds_parse(app):
+    # Operators add seeds/calendar/<year>.yaml from the State Council's notice; each must load.
+    with app.app_context():
+        for path in sorted((Path(app.config["SEEDS_DIR"]) / "calendar").glob("*.yaml")):
+            data = calendars._read_file(path)
+            calendars.check_arrangement(data["year"], data["holidays"], data["workdays"])
+
+
+def test_calendar_a_date_moved_into_the_past_is_still_announced(app, make_user, frozen_clock):
+    frozen_clock.freeze(date(OPEN_YEAR - 1, 12, 14))
+    owner, winner, engagement_id = _award_in_progress(
+        app, make_user, contract=date(OPEN_YEAR - 1, 12, 14), committed_days=20
+    )
+    with app.app_context():
+        provisional_due = db.session.get(Engagement, engagement_id).due_date
+        calendars.save_year(
+            "test", OPEN_YEAR, holidays=[date(OPEN_YEAR, 1, d) for d in (1, 4, 5, 6, 7, 8)],
+            makeups=[], title="测试用虚构安排", number="测试〔0〕7号", notice_date=clock.today(),
+        )  # fmt: skip
+        db.session.commit()
+        official_due = db.session.get(Engagement, engagement_id).due_date
+    assert official_due > provisional_due
+    # Between the two dates, the entry is removed: the due date goes back before today.
+    frozen_clock.freeze(provisional_due + timedelta(days=1))
+    with app.app_context():
+        moves = calendars.remove_year("test", OPEN_YEAR)
+        db.session.commit()
+        assert db.session.get(Engagement, engagement_id).due_date == provisional_due
+    assert [(m.old, m.new) for m in moves if m.key == ("due", engagement_id)] == [
+        (official_due, provisional_due)
+    ]
+    change = f"{official_due.isoformat()} → {provisional_due.isoformat()}"
+    assert any(change in n for n in _notes(app, winner.id))
+
+
+def test_calendar_daily_check_brings_stored_deadlines_to_the_calendar_in_force(
+    app, runner, make_user, frozen_clock
+):
+    # As after a chinesecalendar upgrade made a year official: a stored due date that no longer
+    # matches the calendar in force is moved by the daily check, and the people are told.
+    frozen_clock.freeze(date(OPEN_YEAR - 1, 12, 14))
+    owner, winner, engagement_id = _award_in_progress(
+        app, make_user, contract=date(OPEN_YEAR - 1, 12, 14), committed_days=20
+    )
+    with app.app_context():
+        engagement = db.session.get(Engagement, engagement_id)
+        due = engagement.due_date
+        engagement.due_date = due + timedelta(days=3)  # computed on an older calendar
+        db.session.commit()
+    result = runner.invoke(args=["check-deadlines"])
+    assert result.exit_code == 0, result.output
+    assert "按现行日历调整未到期日期 1 个" in result.output
+    with app.app_context():
+        assert db.session.get(Engagement, engagement_id).due_date == due
+    change = f"{(due + timedelta(days=3)).isoformat()} → {due.isoformat()}"
+    assert any("工作日历更新" in n and change in n for n in _notes(app, winner.id))
+    again = runner.invoke(args=["check-deadlines"])
+    assert "按现行日历调整" not in again.output
+
+
+def test_calendar_deadline_notices_and_dashboard_mark_provisional_dates(
+    app, client, runner, make_user, login, frozen_clock
+):
+    # A land contract on 31 December: the first step (one working day) ends in the open year.
+    frozen_clock.freeze(date(OPEN_YEAR - 1, 12, 31))
+    owner = make_user("enterprise")
+    with app.app_context():
+        project = factories.enterprise_with_project(db.session.get(User, owner.id))
+        project.land_contract_date = date(OPEN_YEAR - 1, 12, 31)
+        roadmaps.create_roadmap(project, actor="test")
+        db.session.commit()
+    frozen_clock.freeze(date(OPEN_YEAR, 2, 1))  # nothing done: the first step is late
+    assert runner.invoke(args=["check-deadlines"]).exit_code == 0
+    with app.app_context():
+        messages = list(db.session.scalars(select(Notification.message)))
+    assert any(f"计划 {OPEN_YEAR}-0" in m and "(暂定)" in m for m in messages), messages
+    login(make_user("staff"))
+    page = client.get("/staff/deadlines").get_data(as_text=True)
+    assert '<span class="provisional"' in page

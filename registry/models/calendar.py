@@ -4,6 +4,7 @@ chinesecalendar package and over the provisional statutory calendar (services/wo
 from __future__ import annotations
 
 from datetime import date, datetime
+from enum import StrEnum
 
 from sqlalchemy import JSON, Date, ForeignKey, Integer, String
 from sqlalchemy.orm import Mapped, mapped_column
@@ -12,7 +13,7 @@ from registry.extensions import db
 from registry.models.types import UTCDateTime, utcnow
 
 
-class CalendarOrigin:
+class CalendarOrigin(StrEnum):
     """Where an entered arrangement came from."""
 
     ADMIN = "admin"  # typed in on /admin/calendar
@@ -31,7 +32,7 @@ class CalendarYear(db.Model):
     notice_title: Mapped[str] = mapped_column(String(200))
     notice_number: Mapped[str] = mapped_column(String(64))
     notice_date: Mapped[date] = mapped_column(Date)
-    origin: Mapped[str] = mapped_column(String(8), default=CalendarOrigin.ADMIN)
+    origin: Mapped[str] = mapped_column(String(8), default=CalendarOrigin.ADMIN.value)
     updated_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow)
     version: Mapped[int] = mapped_column(Integer, default=1)

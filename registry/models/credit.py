@@ -15,7 +15,7 @@ from datetime import date, datetime
 from enum import StrEnum
 
 from sqlalchemy import DDL, Date, ForeignKey, Integer, String, Text, event, inspect
-from sqlalchemy.orm import Mapped, mapped_column, relationship
+from sqlalchemy.orm import Mapped, mapped_column, object_session, relationship
 
 from registry.extensions import db
 from registry.models.accounts import User
@@ -167,13 +167,17 @@ PUBLISHED = CreditStatus.PUBLISHED.value
 # Fixed once a record leaves the draft state (what was published, by whom, when). `status` and
 # the closing columns may change once: 已发布 → 已撤销 / 已修订. The windows (公示期, 异议期) are
 # working-day deadlines: only a change of a year's holiday arrangement moves them, audited
-# (services/calendar.py).
+# (services/calendars.py, which sets WINDOW_MOVES on the session; the ORM refuses it otherwise).
 RECORD_CONTENT = (
     "number", "kind", "department_id", "provider_id", "provider_name", "provider_uscc", "title",
     "facts", "basis", "term_until", "revises_id", "revision_reason", "created_by_id",
     "created_at", "published_at", "published_by_id",
 )  # fmt: skip
 RECORD_CLOSING = ("closed_at", "closed_by_id", "closed_reason")
+RECORD_WINDOWS = ("disclosure_until", "objection_until")
+OBJECTION_WINDOWS = ("answer_due",)
+# Session.info key under which services.calendars may move published windows.
+WINDOW_MOVES = "calendar.window_moves"
 # Fixed once submitted; the answer columns are written once, when the answer is given. The
 # answer deadline moves only with a year's holiday arrangement, like the record's windows.
 OBJECTION_CONTENT = ("record_id", "provider_id", "reason", "submitted_by_id", "submitted_at")
@@ -295,10 +299,19 @@ def _changed_attrs(target, columns) -> list[str]:
     return [c for c in columns if state.attrs[c].history.has_changes()]
 
 
+def _window_moved(target, columns) -> bool:
+    """A published window changed outside a calendar change."""
+    session = object_session(target)
+    allowed = session is not None and session.info.get(WINDOW_MOVES)
+    return bool(_changed_attrs(target, columns)) and not allowed
+
+
 def _guard_record_update(_mapper, _connection, target: CreditRecord) -> None:
     old = _old(target, "status")
     if old == DRAFT:
         return
+    if _window_moved(target, RECORD_WINDOWS):
+        raise PermissionError("credit_records: windows move only with the holiday calendar")
     closing_changed = _changed_attrs(target, RECORD_CLOSING)
     if (
         _changed_attrs(target, RECORD_CONTENT)
@@ -314,6 +327,8 @@ def _guard_record_delete(_mapper, _connection, target: CreditRecord) -> None:
 
 
 def _guard_objection_update(_mapper, _connection, target: Objection) -> None:
+    if _window_moved(target, OBJECTION_WINDOWS):
+        raise PermissionError("credit_objections: deadlines move only with the holiday calendar")
     if _changed_attrs(target, OBJECTION_CONTENT) or (
         _old(target, "outcome") is not None
         and (_changed_attrs(target, OBJECTION_ANSWER) or target.open_record_id is not None)

@@ -13,6 +13,8 @@ from __future__ import annotations
 
 import re
 from collections import defaultdict
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import date, timedelta
 from pathlib import Path
@@ -21,6 +23,7 @@ from typing import Any
 import yaml
 from flask import current_app
 from sqlalchemy import select, update
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import selectinload
 from sqlalchemy.orm.attributes import set_committed_value
 
@@ -28,7 +31,7 @@ from registry import clock
 from registry.extensions import db
 from registry.models.accounts import Role, User
 from registry.models.calendar import CalendarOrigin, CalendarYear
-from registry.models.credit import CreditRecord, CreditStatus, Objection
+from registry.models.credit import WINDOW_MOVES, CreditRecord, CreditStatus, Objection
 from registry.models.market import Award, Engagement, EngagementStatus, SelectionRequest
 from registry.models.projects import Project
 from registry.models.providers import Provider
@@ -164,34 +167,39 @@ def overview(years: range) -> list[tuple[workdays.YearArrangement, CalendarYear 
 
 def save_year(actor: User | str, year: int, *, holidays: list[date], makeups: list[date],
               title: str | None, number: str | None, notice_date: date | None,
-              version: int | None = None, origin: str = CalendarOrigin.ADMIN) -> list[Move]:  # fmt: skip
-    """Enter or correct a year's arrangement; returns the open dates it moved (each announced)."""
+              version: int | None = None,
+              origin: str = CalendarOrigin.ADMIN.value) -> list[Move]:  # fmt: skip
+    """Enter or correct a year's arrangement; returns the open dates it moved (each announced).
+    `version` is the row's version the form was opened on (None: the year had no entry then)."""
     check_arrangement(year, holidays, makeups)
     notice = _notice(title, number, notice_date)
     row = get_year(year)
-    if row is not None and version is not None and int(version) != row.version:
-        raise StaleCalendar()
+    if (row.version if row is not None else None) != (None if version is None else int(version)):
+        raise StaleCalendar()  # changed, entered or removed by someone else since
     before = _snapshot(row)
     values = {
         "holidays": [d.isoformat() for d in sorted(holidays)],
         "workdays": [d.isoformat() for d in sorted(makeups)],
         "origin": origin,
-        "updated_by_id": actor.id if isinstance(actor, User) else None,
         **notice,
     }
-    if before is not None and all(before.get(k) == (v.isoformat() if isinstance(v, date) else v)
-                                  for k, v in values.items() if k != "updated_by_id"):  # fmt: skip
+    if before is not None and before == _snapshot(CalendarYear(year=year, **values)):
         return []  # nothing changed (seeding a file twice)
-    old = _open_dates(year)
+    old = _open_dates(open_only=True)
     if row is None:
         row = CalendarYear(year=year, **values)
         db.session.add(row)
     else:
         for key, value in values.items():
             setattr(row, key, value)
-    db.session.flush()
+    row.updated_by_id = actor.id if isinstance(actor, User) else None
+    try:
+        with db.session.begin_nested():
+            db.session.flush()
+    except IntegrityError:
+        raise StaleCalendar() from None  # another admin entered the same year at the same time
     _use_rows()
-    moves = _apply(year, old)
+    moves = _apply(f"{year} 年放假安排调整", year, old)
     record("calendar.save", actor=actor, object_type="calendar_year", object_id=year,
            before=before, after=_snapshot(row) | {"moved": len(moves)})  # fmt: skip
     return moves
@@ -206,13 +214,30 @@ def remove_year(actor: User | str, year: int, *, version: int | None = None) -> 
     if version is not None and int(version) != row.version:
         raise StaleCalendar()
     before = _snapshot(row)
-    old = _open_dates(year)
+    old = _open_dates(open_only=True)
     db.session.delete(row)
     db.session.flush()
     _use_rows()
-    moves = _apply(year, old)
+    moves = _apply(f"{year} 年放假安排调整", year, old)
     record("calendar.remove", actor=actor, object_type="calendar_year", object_id=year,
            before=before, after={"moved": len(moves)})  # fmt: skip
+    return moves
+
+
+def resync_stored(actor: str = "system:check-deadlines") -> list[Move]:
+    """Move the stored open deadlines (service due dates, credit windows, answer deadlines) that
+    differ from the calendar now in force — a year made official by a chinesecalendar upgrade —
+    and announce them. Idempotent: a second run finds nothing."""
+    old = {k: m for k, m in _open_dates(open_only=True).items() if k[0] in STORED}
+    moves = []
+    with _window_moves():
+        for key, move in old.items():
+            new = _recompute(key)
+            if new is not None and new != move.old:
+                moves.append(Move(key, move.label, move.old, new, move.user_ids, None, move.link))
+        db.session.flush()
+    _announce("工作日历更新", moves)
+    _audit_moves(actor, None, moves)
     return moves
 
 
@@ -225,14 +250,14 @@ def load_files(folder: str | Path | None, actor: str = "system:seed") -> dict[st
         data = _read_file(path)
         year = data["year"]
         row = get_year(year)
-        if row is not None and row.origin == CalendarOrigin.ADMIN:
+        if row is not None and row.origin == CalendarOrigin.ADMIN.value:
             result["skipped"].append(year)
             continue
         version = row.version if row is not None else None
         try:
             save_year(actor, year, holidays=data["holidays"], makeups=data["workdays"],
                       title=data["title"], number=data["number"], notice_date=data["notice_date"],
-                      origin=CalendarOrigin.FILE, version=version)  # fmt: skip
+                      origin=CalendarOrigin.FILE.value, version=version)  # fmt: skip
         except RegistryError as error:
             raise RegistryError(None, f"日历文件 {path.name}:{error.message}") from None
         changed = get_year(year).version != version
@@ -299,14 +324,25 @@ def _regulators_of(department_id: int) -> tuple[int, ...]:
     )  # fmt: skip
 
 
-def _open_dates(year: int) -> dict[tuple[str, int], Move]:
-    """Every open date that may depend on `year`, as the calendar answers now: due dates, windows
-    and plans not yet past today."""
+STORED = ("due", "disclosure", "objection", "answer")
+OPEN_ENGAGEMENT = (
+    EngagementStatus.IN_PROGRESS.value, EngagementStatus.SUBMITTED.value,
+    EngagementStatus.RETURNED.value,
+)  # fmt: skip
+
+
+def _open_dates(*, open_only: bool) -> dict[tuple[str, int], Move]:
+    """Every date that depends on the working-day calendar, as the calendar answers now: plans
+    of open steps, contract windows, service due dates, rating windows not yet used, credit
+    windows and answer deadlines. `open_only` keeps those not yet past (the ones a change may
+    move: a passed deadline is never reopened)."""
     today = clock.today()
     found: dict[tuple[str, int], Move] = {}
+    owners: dict[int | None, tuple[int, ...]] = {}
 
-    def add(key, label, day, users, project_id=None, link=None):
-        if day is not None and day >= today:
+    def add(key: tuple[str, int], label: str, day: date | None, users: tuple[int, ...],
+            project_id: int | None = None, link: str | None = None) -> None:  # fmt: skip
+        if day is not None and not (open_only and day < today):
             found[key] = Move(key, label, day, day, tuple(users), project_id, link)
 
     from registry.services import delivery, roadmaps
@@ -325,50 +361,45 @@ def _open_dates(year: int) -> dict[tuple[str, int], Move]:
             add(("step", step.id), f"项目 {project.code}“{step.name}”计划办结日", planned.finish,
                 (), project.id, f"/projects/{project.code}/roadmap")  # fmt: skip
 
-    # Engagements: the contract window, the service timer, the rating window.
+    # Engagements not finished with: the contract window, the service timer, the rating window.
     engagements = db.session.scalars(
-        select(Engagement).options(
+        select(Engagement)
+        .where((Engagement.status != EngagementStatus.CONFIRMED.value) | ~Engagement.rating.has())
+        .options(
             selectinload(Engagement.award).selectinload(Award.request)
             .selectinload(SelectionRequest.project),
             selectinload(Engagement.award).selectinload(Award.provider),
+            selectinload(Engagement.rating),
         )
     ).all()  # fmt: skip
     for engagement in engagements:
         award = engagement.award
-        owners = _users_of_enterprise(award.request.project.enterprise_id)
+        enterprise_id = award.request.project.enterprise_id
+        if enterprise_id not in owners:
+            owners[enterprise_id] = _users_of_enterprise(enterprise_id)
+        owner_ids = owners[enterprise_id]
         provider = (award.provider.account_id,) if award.provider.account_id else ()
-        name = f"{award.request.ref}"
-        link = f"/my/engagements/{engagement.id}"
+        name, link = award.request.ref, f"/my/engagements/{engagement.id}"
         if engagement.status == EngagementStatus.AWAITING_CONTRACT.value:
-            deadline = delivery.contract_deadline(engagement)
-            add(("contract", engagement.id), f"{name} 签约期限", deadline, owners, None, link)
-        elif engagement.status in (
-            EngagementStatus.IN_PROGRESS.value,
-            EngagementStatus.RETURNED.value,
-        ):
+            add(("contract", engagement.id), f"{name} 签约期限",
+                delivery.contract_deadline(engagement), owner_ids, None, link)  # fmt: skip
+        elif engagement.status in OPEN_ENGAGEMENT:
             add(("due", engagement.id), f"{name} 服务到期日", engagement.due_date,
-                owners + provider, None, link)  # fmt: skip
+                owner_ids + provider, None, link)  # fmt: skip
         elif engagement.confirmed_at is not None and engagement.rating is None:
             window = delivery.rating_window(engagement)
-            add(
-                ("rating", engagement.id),
-                f"{name} 评价截止日",
-                window.closes_on,
-                owners,
-                None,
-                link,
-            )
+            add(("rating", engagement.id), f"{name} 评价截止日", window.closes_on, owner_ids,
+                None, link)  # fmt: skip
 
     # Credit notices: the 公示期 and the objection window; open objections: the answer deadline.
     records = db.session.scalars(
         select(CreditRecord).where(CreditRecord.status == CreditStatus.PUBLISHED.value,
                                    CreditRecord.objection_until.is_not(None))
     ).all()  # fmt: skip
+    accounts = dict(db.session.execute(select(Provider.id, Provider.account_id).where(
+        Provider.id.in_({r.provider_id for r in records}))).all()) if records else {}  # fmt: skip
     for item in records:
-        account = db.session.scalar(
-            select(Provider.account_id).where(Provider.id == item.provider_id)
-        )
-        users = (account,) if account else ()
+        users = (accounts[item.provider_id],) if accounts.get(item.provider_id) else ()
         link = f"/notices/{item.number}"
         add(("disclosure", item.id), f"信用记录 {item.number} 公示期截止日", item.disclosure_until,
             users + _regulators_of(item.department_id), None, link)  # fmt: skip
@@ -379,6 +410,16 @@ def _open_dates(year: int) -> dict[tuple[str, int], Move]:
             objection.answer_due, _regulators_of(objection.record.department_id), None,
             f"/regulator/credit/objections/{objection.id}")  # fmt: skip
     return found
+
+
+@contextmanager
+def _window_moves() -> Iterator[None]:
+    """Let this session move published credit windows (the ORM refuses it otherwise)."""
+    db.session.info[WINDOW_MOVES] = True
+    try:
+        yield
+    finally:
+        db.session.info.pop(WINDOW_MOVES, None)
 
 
 def _recompute(key: tuple[str, int]) -> date | None:
@@ -414,37 +455,44 @@ def _recompute(key: tuple[str, int]) -> date | None:
     return None  # steps, contract and rating windows are computed, not stored
 
 
-def _apply(year: int, old: dict[tuple[str, int], Move]) -> list[Move]:
-    """Rewrite the stored open dates, re-plan roadmaps, then announce every date that moved."""
+def _apply(heading: str, year: int, old: dict[tuple[str, int], Move]) -> list[Move]:
+    """Rewrite the stored open dates, re-plan roadmaps, then announce every open date that moved
+    — also one moved before today (it is then past, and its people must know)."""
     from registry.services import roadmaps
 
-    for key in old:
-        _recompute(key)
-    db.session.flush()
+    with _window_moves():
+        for key in old:
+            _recompute(key)
+        db.session.flush()
     for project in db.session.scalars(
         select(Project).where(Project.id.in_({m.project_id for m in old.values() if m.project_id}))
     ):
         roadmaps.replan(project)
-    new = _open_dates(year)
+    new = _open_dates(open_only=False)
     moves = [
         Move(key, move.label, move.old, new[key].old, move.user_ids, move.project_id, move.link)
         for key, move in old.items()
         if key in new and new[key].old != move.old
     ]
-    _announce(year, moves)
-    for move in moves:
-        if move.key[0] in ("due", "disclosure", "objection", "answer"):
-            record("calendar.move", actor="system:calendar", object_type=move.key[0],
-                   object_id=move.key[1], before={"date": move.old.isoformat()},
-                   after={"date": move.new.isoformat(), "year": year})  # fmt: skip
+    _announce(heading, moves)
+    _audit_moves("system:calendar", year, moves)
     return moves
 
 
-def _announce(year: int, moves: list[Move]) -> None:
+def _audit_moves(actor: str, year: int | None, moves: list[Move]) -> None:
+    """One audit entry per stored deadline that moved (plans and live windows are computed)."""
+    for move in moves:
+        if move.key[0] in STORED:
+            record("calendar.move", actor=actor, object_type=move.key[0], object_id=move.key[1],
+                   before={"date": move.old.isoformat()},
+                   after={"date": move.new.isoformat(), "year": year})  # fmt: skip
+
+
+def _announce(heading: str, moves: list[Move]) -> None:
     """One notification per project (its people read project notifications) and one per user
     for everything else, each listing old → new."""
     today = clock.today()
-    heading = f"{year} 年放假安排调整,以下日期随之变更"
+    heading = f"{heading},以下日期随之变更"
     by_project: dict[int, list[Move]] = defaultdict(list)
     by_user: dict[int, list[Move]] = defaultdict(list)
     for move in moves:

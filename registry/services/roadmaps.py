@@ -688,11 +688,16 @@ def register_project_for(actor: User, *, enterprise_uscc: str, enterprise_name: 
 # --------------------------------------------------------------------------- deadlines
 
 
-def _message(step: RoadmapStep, kind: DeadlineState) -> str:
-    due = step.planned_finish.isoformat()
+def _message(step: RoadmapStep, kind: DeadlineState, provisional: bool = False) -> str:
+    due = step.planned_finish.isoformat() + ("(暂定)" if provisional else "")
     if kind == DeadlineState.OVERDUE:
         return f"超时通报:项目 {step.project.code} 的“{step.name}”计划 {due} 办结,现已超时。"
     return f"到期预警:项目 {step.project.code} 的“{step.name}”计划 {due} 办结,请抓紧办理。"
+
+
+def _provisional(schedule: Schedule | None, step: RoadmapStep) -> bool:
+    planned = schedule.steps.get(step.key) if schedule else None
+    return bool(planned and planned.provisional)
 
 
 def check_deadlines(today: date, lead: int) -> dict[str, int]:
@@ -716,7 +721,7 @@ def check_deadlines(today: date, lead: int) -> dict[str, int]:
         db.session.execute(select(Notification.step_id, Notification.kind, Notification.due_on))
     }  # fmt: skip
     for project in projects:
-        replan(project)
+        schedule = replan(project)
         counts["projects"] += 1
         for step in project.steps:
             state = deadline_state(step, today, lead)
@@ -730,7 +735,8 @@ def check_deadlines(today: date, lead: int) -> dict[str, int]:
                 with db.session.begin_nested():
                     db.session.add(Notification(
                         project_id=project.id, step_id=step.id, kind=state.value,
-                        due_on=step.planned_finish, message=_message(step, state),
+                        due_on=step.planned_finish,
+                        message=_message(step, state, _provisional(schedule, step)),
                     ))  # fmt: skip
             except IntegrityError:
                 continue  # a concurrent run created it first
@@ -821,6 +827,7 @@ class DashboardRow:
     days_late: int
     # Working days from today to the finish (a warning's countdown, in the unit of its lead).
     working_days_left: int | None = None
+    provisional: bool = False  # the finish was counted over a year without an arrangement
 
 
 def dashboard(
@@ -847,7 +854,8 @@ def dashboard(
                     left = working_days_between(today, row.finish) if late < 0 else 0
                 except CalendarRangeError:
                     left = None
-                alerts.append(DashboardRow(project, row.step, row.state, row.finish, late, left))
+                alerts.append(DashboardRow(project, row.step, row.state, row.finish, late, left,
+                                           row.provisional))  # fmt: skip
     alerts.sort(key=lambda a: (a.state != DeadlineState.OVERDUE, -a.days_late, a.project.code))
     return {"alerts": alerts, "projects": summaries}
 

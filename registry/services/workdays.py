@@ -21,14 +21,20 @@ import threading
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
+from enum import StrEnum
+from typing import TYPE_CHECKING
 
 import chinese_calendar
 import lunardate
 from flask import has_app_context
 from sqlalchemy import select
 
+from registry import clock
 from registry.models.catalogue import TimeUnit
 from registry.services.errors import RegistryError
+
+if TYPE_CHECKING:
+    from registry.models.calendar import CalendarYear
 
 FIRST_YEAR, LAST_YEAR = 1901, 2099
 PROVISIONAL_NOTE = "暂按法定节假日推算,待国务院公布当年放假安排后自动调整"
@@ -39,7 +45,7 @@ class CalendarRangeError(RegistryError):
     2099: no lunar dates there)."""
 
 
-class Layer:
+class Layer(StrEnum):
     """Which layer answered for a year."""
 
     ENTERED = "entered"
@@ -69,12 +75,19 @@ class YearArrangement:
         return day in self.workdays or (day.weekday() < 5 and day not in self.holidays)
 
 
-# The entered layer as last read from the database, and the resolved year cache built on it.
-_entered: dict[int, YearArrangement] = {}
-_entered_token: object = None
-_resolved: dict[int, YearArrangement] = {}
+@dataclass(frozen=True)
+class _State:
+    """The entered layer as last read (with the token it was read under) and the years resolved
+    on it. Replaced as a whole, so a thread still answering from the old state can only fill the
+    old state's cache, never the new one."""
+
+    entered: dict[int, YearArrangement]
+    token: object = None
+    resolved: dict[int, YearArrangement] = field(default_factory=dict)
+
+
+_state = _State({})
 _stale = threading.local()
-_lock = threading.Lock()
 
 
 # --------------------------------------------------------------------------- the layers
@@ -162,10 +175,13 @@ def provisional_arrangement(year: int) -> YearArrangement:
 def arrangement(year: int) -> YearArrangement:
     """The arrangement in force for a year: entered, else packaged, else provisional."""
     _refresh_if_stale()
-    found = _resolved.get(year)
+    state = _state
+    found = state.resolved.get(year)
     if found is None:
-        found = _entered.get(year) or package_arrangement(year) or provisional_arrangement(year)
-        _resolved[year] = found
+        found = (
+            state.entered.get(year) or package_arrangement(year) or provisional_arrangement(year)
+        )
+        state.resolved[year] = found
     return found
 
 
@@ -185,21 +201,23 @@ def _refresh_if_stale() -> None:
 
 
 def reload() -> None:
-    """Read the entered arrangements from the database when they changed (one small query)."""
-    global _entered_token
+    """Read the entered arrangements from the database (a small table: a few rows a decade) and
+    switch to them when their content differs from what this process holds."""
     from registry.extensions import db
     from registry.models.calendar import CalendarYear
 
     with db.session.no_autoflush:
-        versions = tuple(db.session.execute(select(CalendarYear.year, CalendarYear.version)))
-        token = (str(db.session.get_bind().url), versions)
-        if token == _entered_token:
-            return
-        rows = db.session.scalars(select(CalendarYear)).all() if versions else []
-    use({row.year: from_row(row) for row in rows}, token)
+        rows = db.session.scalars(select(CalendarYear).order_by(CalendarYear.year)).all()
+        token = (
+            str(db.session.get_bind().url),
+            tuple((r.year, tuple(r.holidays or ()), tuple(r.workdays or ()), r.notice_number)
+                  for r in rows),
+        )  # fmt: skip
+    if token != _state.token:
+        use({row.year: from_row(row) for row in rows}, token)
 
 
-def from_row(row) -> YearArrangement:
+def from_row(row: CalendarYear) -> YearArrangement:
     """An entered calendar_years row as an arrangement."""
     return YearArrangement(
         row.year,
@@ -212,24 +230,22 @@ def from_row(row) -> YearArrangement:
 
 def use(entered: dict[int, YearArrangement], token: object = None) -> None:
     """Replace the entered layer (after a reload, or a service's change before its commit)."""
-    global _entered, _entered_token
-    with _lock:
-        _entered = dict(entered)
-        _entered_token = token
-        _resolved.clear()
+    global _state
+    _state = _State(dict(entered), token)
 
 
 def entered_years() -> list[int]:
     """The years with an entered arrangement, in order."""
     _refresh_if_stale()
-    return sorted(_entered)
+    return sorted(_state.entered)
 
 
 # --------------------------------------------------------------------------- questions
 
 
 def _as_date(day: date) -> date:
-    return day.date() if isinstance(day, datetime) else day
+    """A timestamp's Beijing date (a date as it is)."""
+    return clock.local_date(day) if isinstance(day, datetime) else day
 
 
 def is_workday(day: date) -> bool:

@@ -3,7 +3,9 @@ layer (entered, packaged, provisional) and the form to enter or correct a year's
 
 from __future__ import annotations
 
-from flask import Blueprint, abort, flash, redirect, render_template, url_for
+from pathlib import Path
+
+from flask import Blueprint, abort, current_app, flash, redirect, render_template, url_for
 from flask_login import current_user
 from wtforms import DateField, HiddenField, StringField, TextAreaField
 from wtforms.validators import Length, Optional
@@ -45,6 +47,13 @@ class RemoveForm(Form):
     version = HiddenField()
 
 
+def _undo() -> None:
+    """Roll back a refused change; the calendar re-reads what is stored (the service had already
+    switched this process to the uncommitted arrangement)."""
+    db.session.rollback()
+    workdays.mark_stale()
+
+
 def _year(year: int) -> int:
     if not calendars.FIRST_YEAR <= year <= calendars.LAST_YEAR:
         abort(404)
@@ -84,11 +93,10 @@ def edit_year(year: int):
                 makeups=calendars.parse_days(form.workdays.data, "workdays"),
                 title=form.notice_title.data, number=form.notice_number.data,
                 notice_date=form.notice_date.data,
-                version=parse_version(form.version.data) if row is not None else None,
+                version=parse_version(form.version.data) if form.version.data else None,
             )  # fmt: skip
         except RegistryError as error:
-            db.session.rollback()
-            workdays.mark_stale()
+            _undo()
             apply_error(form, error)
         else:
             db.session.commit()
@@ -118,10 +126,14 @@ def remove_year(year: int):
     except NotFound:
         abort(404)
     except RegistryError as error:
-        db.session.rollback()
-        workdays.mark_stale()
+        _undo()
         flash(error.message, "error")
         return redirect(url_for("admin.calendar.edit_year", year=year))
     db.session.commit()
     flash(f"已删除 {year} 年录入的放假安排;{len(moves)} 个未到期日期随之调整。", "success")
+    if (Path(current_app.config.get("CALENDAR_DIR") or "") / f"{year}.yaml").is_file():
+        flash(
+            f"注意:日历目录中仍有 {year}.yaml,下次运行 registry seed 时会重新载入;如不再需要,请一并删除该文件。",
+            "warning",
+        )
     return redirect(url_for("admin.calendar.list_years"))
