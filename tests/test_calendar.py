@@ -6,6 +6,7 @@ Every 2027 arrangement below is SYNTHETIC test data (not the State Council's not
 
 from __future__ import annotations
 
+import io
 import uuid
 from datetime import date, datetime, time, timedelta
 from pathlib import Path
@@ -13,6 +14,7 @@ from pathlib import Path
 import chinese_calendar
 import pytest
 from sqlalchemy import func, select
+from werkzeug.datastructures import FileStorage
 
 from registry import clock
 from registry.extensions import db
@@ -609,3 +611,28 @@ def test_calendar_deadline_notices_and_dashboard_mark_provisional_dates(
     login(make_user("staff"))
     page = client.get("/staff/deadlines").get_data(as_text=True)
     assert '<span class="provisional"' in page
+
+
+def test_calendar_a_20_working_day_award_runs_to_its_rating_today(app, make_user, frozen_clock):
+    """The journey that stopped on 2026-12-06: contracted today with a 20-working-day offer
+    (due in whatever year that reaches), delivered, confirmed and rated — on the suite's day,
+    which CI also moves to later years."""
+    today = clock.today()
+    owner, winner, engagement_id = _award_in_progress(
+        app, make_user, contract=today, committed_days=20
+    )
+    with app.app_context():
+        engagement = db.session.get(Engagement, engagement_id)
+        assert engagement.due_date == workdays.add_working_days(today, 20)
+        pdf = b"%PDF-1.4\n1 0 obj << /Type /Catalog >> endobj\ntrailer << /Root 1 0 R >>\n%%EOF\n"
+        delivery.submit_result(db.session.get(User, winner.id), engagement_id,
+                               FileStorage(stream=io.BytesIO(pdf), filename="成果.pdf"), "成果")  # fmt: skip
+        db.session.commit()
+        delivery.confirm_result(db.session.get(User, owner.id), engagement_id)
+        db.session.commit()
+        scores = {"quality": 90, "timeliness": 85, "attitude": 95, "fee": 80, "conduct": 90}
+        rating = delivery.rate(db.session.get(User, owner.id), engagement_id, scores, "按时交付")
+        db.session.commit()
+        assert rating.engagement.status == "已确认"
+        window = delivery.rating_window(db.session.get(Engagement, engagement_id))
+        assert window.closes_on == workdays.add_working_days(today, 15)
