@@ -367,8 +367,8 @@ def test_calendar_a_passed_deadline_is_not_reopened(app, make_user, frozen_clock
     assert not _notes(app, owner.id)
 
 
-def test_calendar_entered_year_moves_credit_windows(app, make_user, frozen_clock):
-    frozen_clock.freeze(date(OPEN_YEAR - 1, 12, 29))
+def _published_notice(app, make_user) -> tuple[str, type]:
+    """A warning notice published today about a provider; (its number, the provider account)."""
     regulator, account = make_user("regulator", department="STHJ"), make_user("provider")
     with app.app_context():
         uscc = factories.active_provider(account=db.session.get(User, account.id)).uscc
@@ -378,6 +378,14 @@ def test_calendar_entered_year_moves_credit_windows(app, make_user, frozen_clock
         )  # fmt: skip
         credit.publish_record(db.session.get(User, regulator.id), item.number)
         db.session.commit()
+        return item.number, account
+
+
+def test_calendar_entered_year_moves_credit_windows(app, make_user, frozen_clock):
+    frozen_clock.freeze(date(OPEN_YEAR - 1, 12, 29))
+    number, account = _published_notice(app, make_user)
+    with app.app_context():
+        item = credit.get_public_notice(number)
         before = (item.disclosure_until, item.objection_until)
         assert before[1].year == OPEN_YEAR
         calendars.save_year(
@@ -391,22 +399,13 @@ def test_calendar_entered_year_moves_credit_windows(app, make_user, frozen_clock
         assert item.disclosure_until > before[0]
     notes = _notes(app, account.id)
     assert any(f"异议截止日:{before[1].isoformat()} → " in n for n in notes)
-    page = app.test_client().get(f"/notices/{item.number}").get_data(as_text=True)
+    page = app.test_client().get(f"/notices/{number}").get_data(as_text=True)
     assert "(暂定)" not in page
 
 
 def test_calendar_credit_windows_in_a_provisional_year_say_so(app, client, make_user, frozen_clock):
     frozen_clock.freeze(date(OPEN_YEAR - 1, 12, 29))
-    regulator, account = make_user("regulator", department="STHJ"), make_user("provider")
-    with app.app_context():
-        uscc = factories.active_provider(account=db.session.get(User, account.id)).uscc
-        item = credit.draft_record(
-            db.session.get(User, regulator.id), provider_uscc=uscc, kind="警示通报",
-            title="测试记录", facts="测试事实。", basis="测试依据。",
-        )  # fmt: skip
-        credit.publish_record(db.session.get(User, regulator.id), item.number)
-        db.session.commit()
-        number = item.number
+    number, _account = _published_notice(app, make_user)
     page = client.get(f"/notices/{number}").get_data(as_text=True)
     assert "(暂定)" in page
     assert client.get(f"/api/v1/notices/{number}").get_json()["windows_provisional"] is True
