@@ -18,7 +18,14 @@ from werkzeug.datastructures import FileStorage
 
 from registry import clock
 from registry.extensions import db
-from registry.models import AuditEntry, CalendarYear, Engagement, Notification, User
+from registry.models import (
+    AuditEntry,
+    CalendarYear,
+    Engagement,
+    Notification,
+    Project,
+    User,
+)
 from registry.services import calendars, credit, delivery, market, roadmaps, workdays
 from tests import factories
 from tests.conftest import post_form
@@ -440,15 +447,20 @@ def test_calendar_seed_loads_year_files_once_and_leaves_admin_entries(
     assert "无法读取日历文件" in broken.output
 
 
-def test_calendar_roadmap_api_marks_provisional_steps(app, client, make_user, login, frozen_clock):
-    frozen_clock.freeze(date(OPEN_YEAR - 1, 12, 1))
+def _project(app, make_user, *, land: date) -> tuple[type, str]:
+    """An enterprise account with a project whose roadmap starts on `land`; (account, code)."""
     owner = make_user("enterprise")
     with app.app_context():
         project = factories.enterprise_with_project(db.session.get(User, owner.id))
-        project.land_contract_date = date(OPEN_YEAR - 1, 12, 1)
+        project.land_contract_date = land
         roadmaps.create_roadmap(project, actor="test")
-        code = project.code
         db.session.commit()
+        return owner, project.code
+
+
+def test_calendar_roadmap_api_marks_provisional_steps(app, client, make_user, login, frozen_clock):
+    frozen_clock.freeze(date(OPEN_YEAR - 1, 12, 1))
+    owner, code = _project(app, make_user, land=date(OPEN_YEAR - 1, 12, 1))
     login(owner)
     data = client.get(f"/api/v1/projects/{code}/roadmap").get_json()
     assert data["provisional_years"][0] == OPEN_YEAR
@@ -471,13 +483,10 @@ def test_calendar_entering_a_year_replans_roadmaps_and_tells_the_project(
     app, client, make_user, login, frozen_clock
 ):
     frozen_clock.freeze(date(OPEN_YEAR - 1, 12, 1))
-    owner = make_user("enterprise")
+    owner, code = _project(app, make_user, land=date(OPEN_YEAR - 1, 12, 1))
     with app.app_context():
-        project = factories.enterprise_with_project(db.session.get(User, owner.id))
-        project.land_contract_date = date(OPEN_YEAR - 1, 12, 1)
-        roadmaps.create_roadmap(project, actor="test")
+        project = db.session.scalar(select(Project).where(Project.code == code))
         roadmaps.replan(project)
-        code = project.code
         db.session.commit()
         before = {s.key: s.planned_finish for s in project.steps}
         calendars.save_year(
@@ -518,13 +527,7 @@ def test_calendar_forecast_into_a_provisional_year_says_so(
     # The plan (from January) ends inside the official year; nothing done by 20 December
     # pushes the forecast into the open year, and only the forecast is said to be provisional.
     frozen_clock.freeze(date(OPEN_YEAR - 1, 12, 20))
-    owner = make_user("enterprise")
-    with app.app_context():
-        project = factories.enterprise_with_project(db.session.get(User, owner.id))
-        project.land_contract_date = date(OPEN_YEAR - 1, 1, 5)
-        roadmaps.create_roadmap(project, actor="test")
-        code = project.code
-        db.session.commit()
+    owner, code = _project(app, make_user, land=date(OPEN_YEAR - 1, 1, 5))
     login(owner)
     page = client.get(f"/projects/{code}/roadmap").get_data(as_text=True)
     assert f"按当前进度推算的预计日期涉及 {OPEN_YEAR} 年" in page
@@ -596,12 +599,7 @@ def test_calendar_deadline_notices_and_dashboard_mark_provisional_dates(
 ):
     # A land contract on 31 December: the first step (one working day) ends in the open year.
     frozen_clock.freeze(date(OPEN_YEAR - 1, 12, 31))
-    owner = make_user("enterprise")
-    with app.app_context():
-        project = factories.enterprise_with_project(db.session.get(User, owner.id))
-        project.land_contract_date = date(OPEN_YEAR - 1, 12, 31)
-        roadmaps.create_roadmap(project, actor="test")
-        db.session.commit()
+    _project(app, make_user, land=date(OPEN_YEAR - 1, 12, 31))
     frozen_clock.freeze(date(OPEN_YEAR, 2, 1))  # nothing done: the first step is late
     assert runner.invoke(args=["check-deadlines"]).exit_code == 0
     with app.app_context():
