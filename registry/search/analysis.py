@@ -11,8 +11,9 @@ from functools import lru_cache
 from pathlib import Path
 
 import rjieba
-import yaml
 from pypinyin import Style, lazy_pinyin
+
+from registry import yamlfile
 
 CJK = r"\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff"
 WORD_RE = re.compile(rf"[A-Za-z0-9]+|[{CJK}]+")
@@ -154,7 +155,7 @@ class Synonyms:
         """Read the table; a missing file means no synonyms."""
         if not path.exists():
             return cls({})
-        data = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
+        data = yamlfile.read(path) or {}
         return cls({str(k): [str(x) for x in v or []] for k, v in data.items()})
 
     def expand(self, text: str) -> list[str]:

@@ -218,12 +218,12 @@ def _documents_for(
 
 def _catalogue_words(seeds: Path) -> list[str]:
     """Service abbreviations from the seed file (the domain dictionary: 环评, 水保, 图审 …)."""
-    import yaml
+    from registry import yamlfile
 
     path = seeds / "catalogue" / "service_items.yaml"
     if not path.exists():
         return []
-    rows = yaml.safe_load(path.read_text(encoding="utf-8")) or []
+    rows = yamlfile.read(path) or []
     return [word for row in rows for word in row.get("abbreviations") or [] if len(word) <= 4]
 
 

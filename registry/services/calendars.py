@@ -27,7 +27,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import selectinload
 from sqlalchemy.orm.attributes import set_committed_value
 
-from registry import clock
+from registry import clock, yamlfile
 from registry.extensions import db
 from registry.models.accounts import Role, User
 from registry.models.calendar import CalendarOrigin, CalendarYear
@@ -268,7 +268,7 @@ def load_files(folder: str | Path | None, actor: str = "system:seed") -> dict[st
 def _read_file(path: Path) -> dict[str, Any]:
     """year, notice title / number / date, holidays and workdays (dates or [from, to] pairs)."""
     try:
-        data = yaml.safe_load(path.read_text(encoding="utf-8"))
+        data = yamlfile.read(path)
     except (OSError, yaml.YAMLError) as error:
         raise RegistryError(None, f"无法读取日历文件 {path.name}:{error}") from None
     if not isinstance(data, dict) or not isinstance(data.get("year"), int):

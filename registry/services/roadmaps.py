@@ -22,6 +22,7 @@ from sqlalchemy.orm import selectinload
 from sqlalchemy.orm.attributes import flag_modified, set_committed_value
 from sqlalchemy.orm.exc import StaleDataError
 
+from registry import yamlfile
 from registry.extensions import db
 from registry.models.accounts import Role, User
 from registry.models.catalogue import ApprovalItem, ServiceItem, TimeUnit
@@ -144,7 +145,7 @@ def seed_templates(seeds_dir: Path) -> dict[str, int]:
     is left alone: after the first seed it belongs to the admins who edit it."""
     path = Path(seeds_dir) / "roadmaps" / "templates.yaml"
     try:
-        data = yaml.safe_load(path.read_text(encoding="utf-8"))
+        data = yamlfile.read(path)
     except (OSError, yaml.YAMLError) as error:
         raise RegistryError(None, f"无法读取路线图模板 {path.name}:{error}") from None
     counts = {"created": 0, "unchanged": 0}

@@ -10,6 +10,7 @@ from typing import Any
 import yaml
 from sqlalchemy import select
 
+from registry import yamlfile
 from registry.extensions import db
 from registry.models.catalogue import ApprovalItem, Department, ServiceItem, Stage
 from registry.services import audit, catalogue
@@ -36,7 +37,7 @@ class SeedReport:
 
 def _load(path: Path) -> list[dict[str, Any]]:
     try:
-        data = yaml.safe_load(path.read_text(encoding="utf-8"))
+        data = yamlfile.read(path)
     except (OSError, yaml.YAMLError) as error:
         raise RegistryError(None, f"无法读取种子文件 {path.name}:{error}") from None
     if not isinstance(data, list) or not all(isinstance(row, dict) for row in data):
