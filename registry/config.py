@@ -31,6 +31,9 @@ DEFAULTS: dict[str, object] = {
     "LOGIN_RATE_LIMIT": "10 per minute",
     "LOGIN_MAX_FAILURES": 5,
     "LOGIN_LOCKOUT_MINUTES": 15,
+    # Werkzeug's hash method for new passwords (its default, scrypt). The tests use a cheap one so
+    # that thousands of sign-ins do not cost minutes; one test checks the real default.
+    "PASSWORD_HASH_METHOD": "scrypt",
     "SESSION_IDLE_MINUTES": 30,
     "SESSION_ABSOLUTE_HOURS": 12,
     "SESSION_COOKIE_HTTPONLY": True,

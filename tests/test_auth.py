@@ -24,16 +24,31 @@ from tests.conftest import csrf_from, post_form
         ("Qwerty123!", "常见"),
     ],
 )
-def test_auth_password_policy_refuses_weak_passwords(app, password, message):
-    with app.app_context(), pytest.raises(RegistryError, match=message):
+def test_auth_password_policy_refuses_weak_passwords(password, message):
+    # A pure rule: no application, no database.
+    with pytest.raises(RegistryError, match=message):
         accounts.check_password_policy(password)
 
 
-def test_auth_password_policy_accepts_a_strong_password(app):
+def test_auth_password_policy_accepts_a_strong_password():
+    accounts.check_password_policy("Hj7#kLq2-Wm9")
+    for _ in range(5):
+        accounts.check_password_policy(accounts.generate_password())
+
+
+@pytest.mark.parametrize("app_config", [{"PASSWORD_HASH_METHOD": "scrypt"}])
+def test_auth_real_password_hash_is_scrypt(app, client, make_user, login):
+    # The suite signs in with a cheap hash; this test runs the site's real default.
+    assert app.config["PASSWORD_HASH_METHOD"] == "scrypt"
+    user = make_user("enterprise")
     with app.app_context():
-        accounts.check_password_policy("Hj7#kLq2-Wm9")
-        for _ in range(5):
-            accounts.check_password_policy(accounts.generate_password())
+        stored = db.session.get(User, user.id).password_hash
+    assert stored.startswith("scrypt:")
+    assert login(user).status_code == 302
+    assert client.get("/account").status_code == 200
+    assert post_form(client, "/logout").status_code == 302
+    assert login(user, password=user.password + "x").status_code == 401
+    assert client.get("/account").status_code == 302
 
 
 def test_auth_login_and_logout(client, make_user, login):

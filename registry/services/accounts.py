@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import re
 import secrets
 import string
@@ -11,6 +12,7 @@ from sqlalchemy import select, update
 from werkzeug.security import check_password_hash, generate_password_hash
 from zxcvbn import zxcvbn
 
+from registry import policy
 from registry.extensions import db
 from registry.models.accounts import Role, User, new_session_token
 from registry.models.catalogue import Department
@@ -21,8 +23,18 @@ from registry.services.errors import RegistryError, add_unique
 USERNAME_RE = re.compile(r"^[A-Za-z0-9_.-]{3,64}$")
 GENERIC_LOGIN_ERROR = "用户名或密码错误,或账户暂时无法登录。请稍后再试。"
 
-# A real hash so that a login for an unknown user costs the same time as for a known one.
-_DUMMY_HASH = generate_password_hash(secrets.token_urlsafe(16))
+
+def _hash(password: str) -> str:
+    """The password's hash with the configured method (PASSWORD_HASH_METHOD)."""
+    from flask import current_app
+
+    return generate_password_hash(password, method=current_app.config["PASSWORD_HASH_METHOD"])
+
+
+@functools.cache
+def _dummy_hash(method: str) -> str:
+    """A real hash so that a login for an unknown user costs the same time as for a known one."""
+    return generate_password_hash(secrets.token_urlsafe(16), method=method)
 
 
 def check_password_policy(password: str, *, username: str = "") -> None:
@@ -91,7 +103,7 @@ def create_user(
     user = User(
         username=username,
         display_name=display_name,
-        password_hash=generate_password_hash(password),
+        password_hash=_hash(password),
         role=role_enum.value,
         department=department,
         is_demo=is_demo,
@@ -120,7 +132,7 @@ def authenticate(username: str, password: str, *, now: datetime | None = None) -
     lockout = timedelta(minutes=int(current_app.config["LOGIN_LOCKOUT_MINUTES"]))
     user = db.session.scalar(select(User).where(User.username == (username or "").strip()))
     if user is None:
-        check_password_hash(_DUMMY_HASH, password or "")
+        check_password_hash(_dummy_hash(current_app.config["PASSWORD_HASH_METHOD"]), password or "")
         audit.record(
             "auth.login", outcome="denied", actor_name=(username or "")[:64], detail="unknown user"
         )
@@ -200,7 +212,7 @@ def change_password(user: User, current: str, new: str) -> None:
 
 def set_password(user: User, new: str) -> None:
     """Store a new password hash and end all sessions (policy is checked by the caller)."""
-    user.password_hash = generate_password_hash(new)
+    user.password_hash = _hash(new)
     user.password_changed_at = utcnow()
     end_all_sessions(user)
 
@@ -241,7 +253,7 @@ def list_active_staff() -> list[User]:
     return list(
         db.session.scalars(
             select(User)
-            .where(User.role == Role.STAFF.value, User.is_enabled.is_(True))
+            .where(policy.project_staff_accounts())
             .order_by(User.username)
         )
     )
