@@ -1,0 +1,389 @@
+"""Geometry of the line, series and bar charts: plain numbers and labels, no markup.
+
+Pure functions of their arguments, so a test can check where a point or a bar lands without
+parsing any SVG; `templates/_macros/charts.html` draws the result.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+
+_ID = re.compile(r"[^A-Za-z0-9_-]")
+MAX_X_LABELS = 8
+
+
+def clean_id(ident: str, default: str) -> str:
+    """An element id prefix reduced to letters, digits, "_" and "-" (never empty)."""
+    return _ID.sub("", ident) or default
+
+
+def format_value(value: float) -> str:
+    """A value as the charts print it: one decimal, a whole number without ".0"."""
+    return f"{value:.1f}".removesuffix(".0")
+
+
+@dataclass(frozen=True)
+class Label:
+    """A text at a point."""
+
+    x: float
+    y: float
+    text: str
+
+
+@dataclass(frozen=True)
+class Frame:
+    """What every chart shares: the named <svg>, the grid, tick labels, axis titles, the x axis."""
+
+    ident: str
+    title: str
+    description: str
+    width: int
+    height: int
+    left: float
+    top: float
+    plot_w: float
+    plot_h: float
+    grid: list[float]  # y of each horizontal grid line
+    y_ticks: list[Label]
+    x_ticks: list[Label]
+    x_title: Label
+    y_title: Label  # drawn rotated a quarter turn about its own point
+
+    @property
+    def bottom(self) -> float:
+        """The y of the x axis."""
+        return self.top + self.plot_h
+
+
+@dataclass(frozen=True)
+class Point:
+    """A data point with its tooltip."""
+
+    x: float
+    y: float
+    tip: str
+
+
+@dataclass(frozen=True)
+class Series:
+    """One line of a chart: its style, legend sample, unbroken runs and points."""
+
+    name: str
+    colour: str
+    dash: str
+    marker: str  # "circle" | "square"
+    legend_x: float
+    runs: list[list[tuple[float, float]]]  # only runs of two or more points are drawn
+    points: list[Point]
+
+
+@dataclass(frozen=True)
+class LineChart:
+    """A chart of one or more lines over the same x labels."""
+
+    frame: Frame
+    series: list[Series]
+    legend: bool  # a named legend along the top (series charts)
+
+
+@dataclass(frozen=True)
+class Bar:
+    """One bar: its rectangle, tooltip and the value printed above it."""
+
+    x: float
+    y: float
+    width: float
+    height: float
+    tip: str
+    value: Label
+
+
+@dataclass(frozen=True)
+class BarChart:
+    """A vertical bar chart."""
+
+    frame: Frame
+    bars: list[Bar] = field(default_factory=list)
+
+
+def _frame(
+    *,
+    ident: str,
+    title: str,
+    description: str,
+    size: tuple[int, int],
+    box: tuple[float, float, float, float],
+    ticks: list[float],
+    y_at: Callable[[float], float],
+    x_labels: Sequence[tuple[float, str]],
+    axis_titles: tuple[str, str],
+) -> Frame:
+    """The frame of a chart: grid lines and tick labels at `ticks`, x labels at their x."""
+    width, height = size
+    left, top, plot_w, plot_h = box
+    middle = top + plot_h / 2
+    return Frame(
+        ident=ident,
+        title=title,
+        description=description,
+        width=width,
+        height=height,
+        left=left,
+        top=top,
+        plot_w=plot_w,
+        plot_h=plot_h,
+        grid=[y_at(value) for value in ticks],
+        y_ticks=[Label(left - 8, y_at(value) + 4, format_value(value)) for value in ticks],
+        x_ticks=[Label(x, top + plot_h + 18, text) for x, text in x_labels],
+        x_title=Label(left + plot_w / 2, height - 12, axis_titles[0]),
+        y_title=Label(14, middle, axis_titles[1]),
+    )
+
+
+def _thinned(labels: Sequence[str], x_at: Callable[[int], float]) -> list[tuple[float, str]]:
+    """At most about MAX_X_LABELS x labels, evenly spaced, always with the last one."""
+    count = len(labels)
+    every = max(1, -(-count // MAX_X_LABELS))
+    return [
+        (x_at(index), label)
+        for index, label in enumerate(labels)
+        if not index % every or index == count - 1
+    ]
+
+
+# Series styles told apart by more than colour (dash pattern and marker shape).
+SERIES_STYLES = (
+    {"colour": "#0b5cad", "dash": "", "marker": "circle"},
+    {"colour": "#b35900", "dash": "6 4", "marker": "square"},
+    {"colour": "#2e7d32", "dash": "2 3", "marker": "circle"},
+)
+
+
+def _plot(
+    labels: Sequence[str],
+    *,
+    description: str,
+    margins: tuple[int, int, int, int],
+    y_min: float,
+    y_max: float,
+    y_ticks: int,
+    width: int,
+    height: int,
+    **names: str,
+) -> tuple[Frame, Callable[[int], float], Callable[[float], float]]:
+    """The frame of a line chart over `labels` and its x (by index) and y (by value) scales;
+    values outside [y_min, y_max] land on the edge. `names`: title, x_label, y_label, chart_id."""
+    if y_max <= y_min:
+        raise ValueError("y_max must exceed y_min")
+    left, right, top, bottom = margins
+    plot_w, plot_h = width - left - right, height - top - bottom
+    count = len(labels)
+
+    def x_at(index: int) -> float:
+        return left + (plot_w / 2 if count == 1 else plot_w * index / (count - 1))
+
+    def y_at(value: float) -> float:
+        clipped = min(max(value, y_min), y_max)
+        return top + plot_h * (1 - (clipped - y_min) / (y_max - y_min))
+
+    frame = _frame(
+        ident=clean_id(names["chart_id"], "chart"),
+        title=names["title"],
+        description=description,
+        size=(width, height),
+        box=(left, top, plot_w, plot_h),
+        ticks=[y_min + (y_max - y_min) * step / y_ticks for step in range(y_ticks + 1)],
+        y_at=y_at,
+        x_labels=_thinned(labels, x_at),
+        axis_titles=(names["x_label"], names["y_label"]),
+    )
+    return frame, x_at, y_at
+
+
+def line_geometry(
+    points: Sequence[tuple[str, float]],
+    *,
+    title: str,
+    x_label: str,
+    y_label: str,
+    chart_id: str = "chart",
+    description: str | None = None,
+    y_min: float = 0,
+    y_max: float = 100,
+    y_ticks: int = 5,
+    width: int = 640,
+    height: int = 280,
+) -> LineChart | None:
+    """One line through (label, value) points in order, each point with its own tooltip; None
+    for no points."""
+    if not points:
+        return None
+    if description is None:
+        description = "、".join(f"{label}:{format_value(value)}" for label, value in points)
+    frame, x_at, y_at = _plot(
+        [label for label, _ in points],
+        description=description,
+        margins=(56, 16, 16, 64),
+        y_min=y_min,
+        y_max=y_max,
+        y_ticks=y_ticks,
+        width=width,
+        height=height,
+        title=title,
+        x_label=x_label,
+        y_label=y_label,
+        chart_id=chart_id,
+    )
+    dots = [
+        Point(x_at(index), y_at(value), f"{label}:{format_value(value)}")
+        for index, (label, value) in enumerate(points)
+    ]
+    style = SERIES_STYLES[0]
+    line = Series(
+        name="",
+        colour=style["colour"],
+        dash="",
+        marker="circle",
+        legend_x=0,
+        runs=[[(dot.x, dot.y) for dot in dots]],
+        points=dots,
+    )
+    return LineChart(frame=frame, series=[line], legend=False)
+
+
+def series_geometry(
+    labels: Sequence[str],
+    series: Sequence[tuple[str, Sequence[float | None]]],
+    *,
+    title: str,
+    x_label: str,
+    y_label: str,
+    chart_id: str = "chart",
+    description: str | None = None,
+    y_min: float = 0,
+    y_max: float = 100,
+    y_ticks: int = 5,
+    width: int = 640,
+    height: int = 300,
+) -> LineChart | None:
+    """Several named lines over the same x labels, with a legend along the top; None is a gap
+    (no point, the line breaks). None when no series has a value."""
+    if not labels or not any(v is not None for _, values in series for v in values):
+        return None
+    if description is None:
+        description = ";".join(
+            f"{name}:"
+            + "、".join(
+                f"{label} {format_value(v)}"
+                for label, v in zip(labels, values, strict=False)
+                if v is not None
+            )
+            for name, values in series
+        )
+    left = 56
+    frame, x_at, y_at = _plot(
+        labels,
+        description=description,
+        margins=(left, 48, 36, 64),  # room for the last label
+        y_min=y_min,
+        y_max=y_max,
+        y_ticks=y_ticks,
+        width=width,
+        height=height,
+        title=title,
+        x_label=x_label,
+        y_label=y_label,
+        chart_id=chart_id,
+    )
+    lines = []
+    for number, (name, values) in enumerate(series):
+        style = SERIES_STYLES[number % len(SERIES_STYLES)]
+        runs: list[list[tuple[float, float]]] = [[]]
+        dots = []
+        for index, value in enumerate(values[: len(labels)]):
+            if value is None:
+                runs.append([])
+                continue
+            runs[-1].append((x_at(index), y_at(value)))
+            tip = f"{name} {labels[index]}:{format_value(value)}"
+            dots.append(Point(x_at(index), y_at(value), tip))
+        lines.append(
+            Series(
+                name=name,
+                colour=style["colour"],
+                dash=style["dash"],
+                marker=style["marker"],
+                legend_x=left + number * 180,
+                runs=[r for r in runs if len(r) > 1],
+                points=dots,
+            )
+        )
+    return LineChart(frame=frame, series=lines, legend=True)
+
+
+def _round_top(highest: float) -> float:
+    """A round top for a count axis: 1, 2, 5 × a power of ten (and 25 …), at least 1."""
+    y_max = 1.0
+    while y_max < highest:
+        for factor in (2, 2.5, 2):
+            y_max *= factor
+            if y_max >= highest:
+                break
+    return y_max
+
+
+def bar_geometry(
+    bars: Sequence[tuple[str, float]],
+    *,
+    title: str,
+    x_label: str,
+    y_label: str,
+    chart_id: str = "chart",
+    description: str | None = None,
+    width: int = 640,
+    height: int = 280,
+) -> BarChart | None:
+    """Vertical bars of (label, value ≥ 0) pairs on a round axis, each labelled with its value;
+    None for no bars."""
+    if not bars:
+        return None
+    left, right, top, bottom = 56, 16, 24, 64
+    plot_w, plot_h = width - left - right, height - top - bottom
+    y_max = _round_top(max(max(value for _, value in bars), 0))
+    ticks = 5 if y_max >= 5 else int(y_max)
+
+    def y_at(value: float) -> float:
+        return top + plot_h * (1 - min(max(value, 0), y_max) / y_max)
+
+    if description is None:
+        description = "、".join(f"{label}:{format_value(value)}" for label, value in bars)
+    slot = plot_w / len(bars)
+    bar_w = min(64.0, slot * 0.6)
+    frame = _frame(
+        ident=clean_id(chart_id, "chart"),
+        title=title,
+        description=description,
+        size=(width, height),
+        box=(left, top, plot_w, plot_h),
+        ticks=[y_max * step / ticks for step in range(ticks + 1)],
+        y_at=y_at,
+        x_labels=[(left + slot * (i + 0.5), label) for i, (label, _) in enumerate(bars)],
+        axis_titles=(x_label, y_label),
+    )
+    shapes = []
+    for index, (label, value) in enumerate(bars):
+        middle, y = left + slot * (index + 0.5), y_at(value)
+        shapes.append(
+            Bar(
+                x=middle - bar_w / 2,
+                y=y,
+                width=bar_w,
+                height=top + plot_h - y,
+                tip=f"{label}:{format_value(value)}",
+                value=Label(middle, y - 4, format_value(value)),
+            )
+        )
+    return BarChart(frame=frame, bars=shapes)
