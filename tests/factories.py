@@ -9,8 +9,8 @@ from decimal import Decimal
 
 from sqlalchemy import select
 
-from registry import clock
 from registry.extensions import db
+from registry.kernel import clock
 from registry.models import (
     Offer,
     Provider,

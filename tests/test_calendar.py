@@ -16,8 +16,8 @@ import pytest
 from sqlalchemy import func, select
 from werkzeug.datastructures import FileStorage
 
-from registry import clock
 from registry.extensions import db
+from registry.kernel import clock
 from registry.models import (
     AuditEntry,
     CalendarYear,

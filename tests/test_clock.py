@@ -1,5 +1,5 @@
-"""One clock: nothing but registry/clock.py reads the system time, tests included, and the
-frozen clock behaves as the tests rely on."""
+"""One clock: nothing but registry/kernel/clock.py reads the system time, tests included, and
+the frozen clock behaves as the tests rely on."""
 
 from __future__ import annotations
 
@@ -7,8 +7,8 @@ import re
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 
-from registry import clock
 from registry.config import PROJECT_ROOT
+from registry.kernel import clock
 
 # Calls that read the machine's clock. time.monotonic / perf_counter measure durations only.
 READS_TIME = re.compile(

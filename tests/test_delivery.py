@@ -15,8 +15,8 @@ from pathlib import Path
 import pytest
 from sqlalchemy import func, select, text
 
-from registry import clock
 from registry.extensions import db
+from registry.kernel import clock
 from registry.models import (
     AuditEntry,
     BehaviourEvent,

@@ -9,8 +9,8 @@ from datetime import date
 import pytest
 from sqlalchemy import func, select
 
-from registry import clock
 from registry.extensions import db
+from registry.kernel import clock
 from registry.models import (
     Award,
     CreditRecord,

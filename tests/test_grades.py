@@ -14,8 +14,8 @@ from decimal import Decimal
 import pytest
 from sqlalchemy import func, select
 
-from registry import clock
 from registry.extensions import db
+from registry.kernel import clock
 from registry.models import (
     AuditEntry,
     Award,

@@ -9,8 +9,8 @@ from decimal import Decimal
 import pytest
 from sqlalchemy import func, select, text
 
-from registry import clock
 from registry.extensions import db
+from registry.kernel import clock
 from registry.models import Award, Quote, RequestStatus, SelectionRequest, User
 from registry.services import market
 from registry.services.errors import NotFound, RegistryError

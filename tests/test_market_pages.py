@@ -8,8 +8,8 @@ from datetime import timedelta
 
 from sqlalchemy import select
 
-from registry import clock
 from registry.extensions import db
+from registry.kernel import clock
 from registry.models import Award, Quote, User
 from registry.services import market
 from tests import factories

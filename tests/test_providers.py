@@ -11,8 +11,8 @@ from decimal import Decimal
 import pytest
 from sqlalchemy import func, select, text
 
-from registry import clock
 from registry.extensions import db
+from registry.kernel import clock
 from registry.models import (
     AuditEntry,
     Award,

@@ -7,8 +7,8 @@ import html
 import re
 from datetime import UTC, date, datetime, timedelta
 
-from registry import clock
 from registry.extensions import db
+from registry.kernel import clock
 from registry.models import User
 from registry.services import market
 from registry.web import format_datetime, is_timestamp

@@ -7,7 +7,7 @@ from datetime import UTC, datetime
 from sqlalchemy import DateTime
 from sqlalchemy.types import TypeDecorator
 
-from registry import clock
+from registry.kernel import clock
 
 
 def utcnow() -> datetime:

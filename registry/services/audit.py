@@ -7,9 +7,10 @@ from datetime import date, datetime
 from decimal import Decimal
 from typing import Any
 
-from sqlalchemy import inspect
+from sqlalchemy import func, inspect, select
 
 from registry.extensions import db
+from registry.kernel.paging import Page
 from registry.models.audit import AuditEntry
 
 # Set by the web layer per request so services need not know about requests.
@@ -69,12 +70,8 @@ def changed_fields(before: dict | None, after: dict | None) -> list[str]:
     return sorted(k for k in set(before) | set(after) if before.get(k) != after.get(k))
 
 
-def list_entries(*, action: str | None, object_id: str | None, page: int, per_page: int):
+def list_entries(*, action: str | None, object_id: str | None, page: int, per_page: int) -> Page:
     """One page of the audit log, newest first, optionally for one action and/or object."""
-    from sqlalchemy import func, select
-
-    from registry.services.catalogue import Page
-
     query = select(AuditEntry)
     if action:
         query = query.where(AuditEntry.action == action[:64])

@@ -27,8 +27,10 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import selectinload
 from sqlalchemy.orm.attributes import set_committed_value
 
-from registry import clock, yamlfile
+from registry import yamlfile
 from registry.extensions import db
+from registry.kernel import clock
+from registry.kernel.versions import StaleEdit, check_version
 from registry.models.accounts import Role, User
 from registry.models.calendar import CalendarOrigin, CalendarYear
 from registry.models.credit import WINDOW_MOVES, CreditRecord, CreditStatus, Objection
@@ -47,11 +49,10 @@ RANGE = re.compile(
 MAX_DAYS = 60
 
 
-class StaleCalendar(RegistryError):
+class StaleCalendar(StaleEdit):
     """The year was changed by someone else since the form was opened."""
 
-    def __init__(self) -> None:
-        super().__init__(None, "该年度安排已被他人修改,请刷新页面后重新录入。")
+    message_text = "该年度安排已被他人修改,请刷新页面后重新录入。"
 
 
 @dataclass(frozen=True)
@@ -211,8 +212,7 @@ def remove_year(actor: User | str, year: int, *, version: int | None = None) -> 
     row = get_year(year)
     if row is None:
         raise NotFound("该年度未录入放假安排")
-    if version is not None and int(version) != row.version:
-        raise StaleCalendar()
+    check_version(row.version, version, StaleCalendar)
     before = _snapshot(row)
     old = _open_dates(open_only=True)
     db.session.delete(row)

@@ -10,6 +10,7 @@ from sqlalchemy import Select, func, or_, select
 from sqlalchemy.orm import selectinload
 
 from registry.extensions import db
+from registry.kernel.paging import Page
 from registry.models.catalogue import (
     ApprovalItem,
     Department,
@@ -39,21 +40,6 @@ class ServiceFilters:
     may_self_prepare: bool | None = None
     q: str | None = None
     include_retired: bool = False
-
-
-@dataclass(frozen=True)
-class Page:
-    """One page of results."""
-
-    items: list[Any]
-    total: int
-    page: int
-    per_page: int
-
-    @property
-    def pages(self) -> int:
-        """Number of pages (at least 1)."""
-        return max(1, -(-self.total // self.per_page))
 
 
 def _like_escape(text: str) -> str:

@@ -19,8 +19,9 @@ from sqlalchemy import Select, exists, func, or_, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import selectinload
 
-from registry import clock
 from registry.extensions import db
+from registry.kernel import clock
+from registry.kernel.paging import Page
 from registry.models import (
     CreditKind,
     CreditRecord,
@@ -38,7 +39,6 @@ from registry.models import (
 from registry.models.types import utcnow
 from registry.sanitize import plain_text
 from registry.services.audit import record, snapshot
-from registry.services.catalogue import Page
 from registry.services.errors import Forbidden, NotFound, RegistryError
 from registry.services.workdays import add_working_days
 

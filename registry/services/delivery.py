@@ -20,11 +20,12 @@ from flask import current_app
 from sqlalchemy import func, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import selectinload
-from sqlalchemy.orm.exc import StaleDataError
 from werkzeug.datastructures import FileStorage
 
-from registry import clock
 from registry.extensions import db
+from registry.kernel import clock
+from registry.kernel.paging import Page
+from registry.kernel.versions import StaleEdit, check_version, flush_checked
 from registry.models import (
     RATING_PARTS,
     Award,
@@ -43,7 +44,6 @@ from registry.models import (
 from registry.models.types import utcnow
 from registry.sanitize import plain_text, sanitize_html
 from registry.services import audit
-from registry.services.catalogue import Page
 from registry.services.errors import Forbidden, NotFound, RegistryError
 from registry.services.market import SHANGHAI, today
 from registry.services.uploads import save_upload
@@ -74,11 +74,10 @@ _SUBMIT_REFUSED = {
 }
 
 
-class StaleEngagement(RegistryError):
+class StaleEngagement(StaleEdit):
     """The engagement or rating changed since the form was rendered (optimistic locking)."""
 
-    def __init__(self) -> None:
-        super().__init__(None, STALE_MESSAGE)
+    message_text = STALE_MESSAGE
 
 
 # ---------------------------------------------------------------------- settings and dates
@@ -300,16 +299,12 @@ def timer(engagement: Engagement, on: date | None = None) -> Timer:
 
 def _check_version(current: int, version: int | None) -> None:
     """The form carries the version it was rendered from; another one means a stale page."""
-    if version is not None and int(version) != current:
-        raise StaleEngagement()
+    check_version(current, version, StaleEngagement)
 
 
 def _flush() -> None:
     """Flush; a row updated meanwhile by someone else (version column) becomes StaleEngagement."""
-    try:
-        db.session.flush()
-    except StaleDataError:
-        raise StaleEngagement() from None
+    flush_checked(db.session, StaleEngagement)
 
 
 def _text(value: str | None, field: str, label: str, limit: int, *, required: bool) -> str:

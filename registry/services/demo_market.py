@@ -17,8 +17,8 @@ from decimal import Decimal
 
 from sqlalchemy import func, select
 
-from registry import clock
 from registry.extensions import db
+from registry.kernel import clock
 from registry.models import (
     REGIONS,
     CreditKind,

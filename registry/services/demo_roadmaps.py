@@ -16,8 +16,8 @@ from datetime import date, timedelta
 from flask import current_app
 from sqlalchemy import select
 
-from registry import clock
 from registry.extensions import db
+from registry.kernel import clock
 from registry.models import Project, User
 from registry.models.catalogue import TimeUnit
 from registry.models.roadmap import RoadmapStep, StepStatus

@@ -1,29 +1,12 @@
-"""Domain errors that views map onto form fields or error pages."""
+"""Domain errors for services and views: the kernel's error types (defined there so the pure rules
+can raise them too) and `add_unique`, a flush that turns a unique-constraint race into one."""
 
 from __future__ import annotations
 
+from registry.kernel.errors import Forbidden, NotFound, RegistryError
+from registry.kernel.versions import StaleEdit
 
-class RegistryError(Exception):
-    """A rule was broken; message is user-facing Chinese, field names the form field (or None)."""
-
-    def __init__(self, field: str | None, message: str):
-        super().__init__(message)
-        self.field = field
-        self.message = message
-
-
-class NotFound(RegistryError):
-    """The object does not exist (or the caller may not know that it does)."""
-
-    def __init__(self, message: str = "未找到该记录"):
-        super().__init__(None, message)
-
-
-class Forbidden(RegistryError):
-    """The caller may not do this to this object."""
-
-    def __init__(self, message: str = "无权执行此操作"):
-        super().__init__(None, message)
+__all__ = ["Forbidden", "NotFound", "RegistryError", "StaleEdit", "add_unique"]
 
 
 def add_unique(session, obj, field: str, message: str) -> None:

@@ -19,8 +19,8 @@ from sqlalchemy import func, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import selectinload
 
-from registry import clock
 from registry.extensions import db
+from registry.kernel import clock
 from registry.models import (
     Department,
     EvaluationPeriod,

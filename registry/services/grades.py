@@ -39,15 +39,15 @@ from sqlalchemy import event, func, inspect, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
-from registry import clock
 from registry.extensions import db
+from registry.kernel import clock
+from registry.kernel.paging import Page
 from registry.models.accounts import Role, User
 from registry.models.catalogue import Department, ServiceItem
 from registry.models.market import Award, BehaviourEvent, BehaviourKind, OwnerRating
 from registry.models.providers import Offer, Provider, ProviderStatus
 from registry.sanitize import plain_text
 from registry.services import audit
-from registry.services.catalogue import Page
 from registry.services.errors import Forbidden, NotFound, RegistryError
 
 log = logging.getLogger(__name__)

@@ -13,8 +13,9 @@ from sqlalchemy import func, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import selectinload
 
-from registry import clock
 from registry.extensions import db
+from registry.kernel import clock
+from registry.kernel.paging import Page
 from registry.models import (
     Award,
     Engagement,
@@ -36,7 +37,7 @@ from registry.models import (
 from registry.models.types import utcnow
 from registry.services import selection_engine as engine
 from registry.services.audit import record, snapshot
-from registry.services.catalogue import Page, get_service
+from registry.services.catalogue import get_service
 from registry.services.errors import Forbidden, NotFound, RegistryError
 from registry.services.uscc import validate_uscc
 

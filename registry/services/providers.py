@@ -17,11 +17,12 @@ from sqlalchemy import func, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import selectinload
 from sqlalchemy.orm.attributes import flag_modified
-from sqlalchemy.orm.exc import StaleDataError
 from werkzeug.datastructures import FileStorage
 
-from registry import clock
 from registry.extensions import db
+from registry.kernel import clock
+from registry.kernel.paging import Page
+from registry.kernel.versions import StaleEdit, check_version, flush_checked
 from registry.models import (
     REGIONS,
     Award,
@@ -40,7 +41,6 @@ from registry.models import (
 from registry.models.types import utcnow
 from registry.sanitize import plain_text, sanitize_html
 from registry.services import audit
-from registry.services.catalogue import Page
 from registry.services.errors import Forbidden, NotFound, RegistryError, add_unique
 from registry.services.uploads import save_upload
 from registry.services.uscc import validate_uscc
@@ -76,11 +76,10 @@ _LIMITS = {
 }
 
 
-class StaleEdit(RegistryError):
+class StaleProvider(StaleEdit):
     """Someone changed the provider since the editor loaded it (optimistic locking)."""
 
-    def __init__(self) -> None:
-        super().__init__(None, STALE_MESSAGE)
+    message_text = STALE_MESSAGE
 
 
 # ---------------------------------------------------------------------- helpers
@@ -101,17 +100,13 @@ def _text(data: dict, name: str, label: str, *, required: bool = True, limit: in
 
 
 def _flush() -> None:
-    """Flush; a provider row updated meanwhile by someone else becomes a StaleEdit."""
-    try:
-        db.session.flush()
-    except StaleDataError:
-        raise StaleEdit() from None
+    """Flush; a provider row updated meanwhile by someone else becomes a StaleProvider."""
+    flush_checked(db.session, StaleProvider)
 
 
 def _check_version(provider: Provider, version: int | None) -> None:
     """The form carries the version it was rendered from; a different one means a stale page."""
-    if version is not None and int(version) != provider.version:
-        raise StaleEdit()
+    check_version(provider.version, version, StaleProvider)
 
 
 def _check_own(provider: Provider, actor: User) -> None:

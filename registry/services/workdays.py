@@ -29,7 +29,7 @@ import lunardate
 from flask import has_app_context
 from sqlalchemy import select
 
-from registry import clock
+from registry.kernel import clock
 from registry.models.catalogue import TimeUnit
 from registry.services.errors import RegistryError
 

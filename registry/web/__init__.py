@@ -9,9 +9,9 @@ from flask import Flask, abort, current_app, flash, g, redirect, request, sessio
 from flask_login import current_user, logout_user
 from sqlalchemy import select
 
-from registry import clock
 from registry.database import write_intent
 from registry.extensions import db, login_manager
+from registry.kernel import clock
 from registry.models.accounts import ROLE_LABELS, Role, User
 from registry.policy import can, declared_action
 from registry.sanitize import safe_html

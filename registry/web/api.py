@@ -6,8 +6,8 @@ from __future__ import annotations
 from flask import Blueprint, current_app, jsonify, url_for
 from flask_login import current_user
 
-from registry import clock
 from registry.extensions import csrf
+from registry.kernel import clock
 from registry.models.catalogue import ApprovalItem, Department, ServiceItem
 from registry.policy import PUBLIC, require
 from registry.services import catalogue, credit, market, roadmaps, workdays

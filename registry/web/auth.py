@@ -16,8 +16,8 @@ from flask import (
 )
 from flask_login import current_user, login_user, logout_user
 
-from registry import clock
 from registry.extensions import db, limiter
+from registry.kernel import clock
 from registry.policy import PUBLIC, SIGNED_IN, require
 from registry.services import accounts
 from registry.services.errors import RegistryError

@@ -10,8 +10,8 @@ from flask_login import current_user
 from wtforms import DateField, HiddenField, StringField, TextAreaField
 from wtforms.validators import Length, Optional
 
-from registry import clock
 from registry.extensions import db
+from registry.kernel import clock
 from registry.policy import require
 from registry.services import calendars, workdays
 from registry.services.errors import NotFound, RegistryError

@@ -27,8 +27,8 @@ from flask import (
 from flask_login import current_user
 from sqlalchemy.orm.exc import StaleDataError
 
-from registry import clock
 from registry.extensions import db
+from registry.kernel import clock
 from registry.models.credit import CreditKind, CreditRecord, CreditStatus
 from registry.policy import PUBLIC, require
 from registry.sanitize import plain_text

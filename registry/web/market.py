@@ -9,8 +9,8 @@ from datetime import UTC
 from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
 from flask_login import current_user
 
-from registry import clock
 from registry.extensions import db
+from registry.kernel import clock
 from registry.models import RequestStatus, SelectionMethod
 from registry.policy import PUBLIC, require
 from registry.services import catalogue, market, roadmaps, selection_engine

@@ -10,7 +10,7 @@ from datetime import date, timedelta
 import pytest
 from playwright.sync_api import expect
 
-from registry import clock
+from registry.kernel import clock
 from registry.services import workdays
 from tests.e2e.test_marketplace_flow import checked, flash, make_account, phone_page, sign_in
 from tests.test_calendar import _award_in_progress

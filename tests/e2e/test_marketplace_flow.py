@@ -20,8 +20,8 @@ import pytest
 from playwright.sync_api import expect
 from sqlalchemy import update
 
-from registry import clock
 from registry.extensions import db
+from registry.kernel import clock
 from registry.models import SelectionRequest, User
 from registry.services import accounts
 from registry.services.uscc import make_uscc

@@ -17,8 +17,8 @@ from datetime import timedelta
 import pytest
 from playwright.sync_api import expect
 
-from registry import clock
 from registry.extensions import db
+from registry.kernel import clock
 from registry.models import User
 from registry.services.uscc import make_uscc
 from tests import factories
