@@ -41,8 +41,8 @@ from sqlalchemy.orm import selectinload  # noqa: E402
 from registry import create_app  # noqa: E402
 from registry.extensions import db  # noqa: E402
 from registry.models import Project, User  # noqa: E402
+from registry.pure.uscc import make_uscc  # noqa: E402
 from registry.services import accounts, market, roadmaps, seeding  # noqa: E402
-from registry.services.uscc import make_uscc  # noqa: E402
 
 TODAY = date(2026, 11, 26)
 CATEGORIES = ("民营/外资", "简易低风险厂房", "国有")

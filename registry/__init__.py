@@ -82,12 +82,10 @@ def register_extensions(app: Flask) -> None:
 
     grades.init_app(app)
     # The working-day calendar re-reads the years entered by the zone in each app context
-    # (another worker may have entered one); see services/workdays.py.
-    from flask import appcontext_pushed
+    # (another worker may have entered one); see services/calendars.py.
+    from registry.services import calendars
 
-    from registry.services import workdays
-
-    appcontext_pushed.connect(workdays.mark_stale)
+    calendars.init_app(app)
 
 
 def register_blueprints(app: Flask) -> None:

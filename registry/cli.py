@@ -16,6 +16,7 @@ from flask.cli import FlaskGroup, with_appcontext
 from flask_migrate import upgrade
 
 from registry.extensions import db
+from registry.pure import workdays
 from registry.search.engine import get_engine
 from registry.services import (
     accounts,
@@ -27,7 +28,6 @@ from registry.services import (
     providers,
     roadmaps,
     seeding,
-    workdays,
 )
 from registry.services.errors import RegistryError
 

@@ -45,7 +45,7 @@ DEFAULTS: dict[str, object] = {
     "WTF_CSRF_TIME_LIMIT": 3600,
     "PER_PAGE": 20,
     "PROXY_COUNT": 0,  # trusted reverse proxies in front of the app (X-Forwarded-For/Proto/Host)
-    # Delivery and owner rating (working days on the China calendar, see services/workdays.py).
+    # Delivery and owner rating (working days on the China calendar, see pure/workdays.py).
     "CREDIT_SHORTLIST_SIZE": 3,  # 信用择优: top credit scores that enter the draw (ties included)
     "CONTRACT_DAYS": 5,  # a contract signed later than this after the award records 逾期签约
     "RATING_WINDOW_DAYS": 15,  # the owner may rate until this many days after confirmation

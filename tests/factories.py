@@ -19,8 +19,8 @@ from registry.models import (
     ServiceItem,
     User,
 )
+from registry.pure.uscc import make_uscc
 from registry.services import market
-from registry.services.uscc import make_uscc
 
 _numbers = itertools.count(1)
 

@@ -26,7 +26,8 @@ from registry.models import (
     Project,
     User,
 )
-from registry.services import calendars, credit, delivery, market, roadmaps, workdays
+from registry.pure import workdays
+from registry.services import calendars, credit, delivery, market, roadmaps
 from tests import factories
 from tests.conftest import post_form
 
@@ -232,7 +233,7 @@ def test_calendar_other_processes_see_a_year_removed_and_entered_again(app):
     )
     with app.app_context():
         enter(monday.day)
-        workdays.reload()
+        calendars.reload()
         remembered = workdays._state  # what another worker holds: the first entry
         calendars.remove_year("test", OPEN_YEAR)
         db.session.commit()

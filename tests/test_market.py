@@ -82,7 +82,7 @@ def test_market_random_draw_is_reproducible_from_the_stored_inputs(app, make_use
         award = market.decide(db.session.get(User, owner.id), ref).award
         db.session.commit()
         assert award.draw_inputs["candidates"] == sorted(codes)
-        from registry.services import selection_engine as engine
+        from registry.pure import selection_engine as engine
 
         seed = engine.draw_seed(ref, sorted(codes), award.draw_inputs["deadline"])
         assert award.seed == seed

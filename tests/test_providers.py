@@ -28,10 +28,10 @@ from registry.models import (
     SelectionRequest,
     User,
 )
+from registry.pure.uscc import make_uscc
 from registry.services import catalogue
 from registry.services import providers as service
 from registry.services.errors import RegistryError
-from registry.services.uscc import make_uscc
 from registry.web.charts import line_chart
 from tests.conftest import post_form
 

@@ -11,8 +11,8 @@ from datetime import date
 
 import pytest
 
-from registry.services.scheduling import CycleError, Step, plan
-from registry.services.workdays import CalendarRangeError
+from registry.pure.scheduling import CycleError, Step, plan
+from registry.pure.workdays import CalendarRangeError
 
 W, D = "工作日", "日"
 

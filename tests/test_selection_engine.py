@@ -14,8 +14,8 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from registry.services import selection_engine as engine
-from registry.services.selection_engine import (
+from registry.pure import selection_engine as engine
+from registry.pure.selection_engine import (
     ALGORITHM_VERSION,
     Candidate,
     NotEnoughCandidates,

@@ -6,7 +6,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from registry.services.uscc import CHARSET, is_valid_uscc, make_uscc, validate_uscc
+from registry.pure.uscc import CHARSET, is_valid_uscc, make_uscc, validate_uscc
 
 # Real codes cited for the named organisation in several public sources; each passes both check
 # digits here and in gb32100_check below, which is written independently of the module.

@@ -1,5 +1,5 @@
 """Official holiday arrangements (放假安排) entered by the zone for a year: they win over the
-chinesecalendar package and over the provisional statutory calendar (services/workdays.py)."""
+chinesecalendar package and over the provisional statutory calendar (pure/workdays.py)."""
 
 from __future__ import annotations
 

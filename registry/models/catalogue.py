@@ -11,6 +11,9 @@ from sqlalchemy.orm import Mapped, mapped_column, relationship
 from registry.extensions import db
 from registry.models.types import UTCDateTime, utcnow
 
+# The time-limit units are the pure calendar's; the catalogue stores them (and names them here).
+from registry.pure.workdays import TimeUnit as TimeUnit
+
 
 class FeeRegime(StrEnum):
     """取费标准的性质."""
@@ -19,13 +22,6 @@ class FeeRegime(StrEnum):
     GUIDED = "政府指导价"
     FREE = "免费"
     GOVERNMENT_PAID = "政府购买服务"
-
-
-class TimeUnit(StrEnum):
-    """Calendar days or working days."""
-
-    DAY = "日"
-    WORKING_DAY = "工作日"
 
 
 class Validity(StrEnum):

@@ -21,7 +21,7 @@ from pathlib import Path
 from typing import Any
 
 import yaml
-from flask import current_app
+from flask import Flask, appcontext_pushed, current_app, has_app_context
 from sqlalchemy import select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import selectinload
@@ -38,7 +38,7 @@ from registry.models.market import Award, Engagement, EngagementStatus, Selectio
 from registry.models.projects import Project
 from registry.models.providers import Provider
 from registry.models.roadmap import Notification
-from registry.services import workdays
+from registry.pure import workdays
 from registry.services.audit import record
 from registry.services.errors import NotFound, RegistryError
 
@@ -302,7 +302,41 @@ def _read_file(path: Path) -> dict[str, Any]:
 def _use_rows() -> None:
     """The entered layer as this transaction sees it (committed or not)."""
     rows = db.session.scalars(select(CalendarYear)).all()
-    workdays.use({row.year: workdays.from_row(row) for row in rows}, token=None)
+    workdays.use({row.year: _arrangement(row) for row in rows}, token=None)
+
+
+def _arrangement(row: CalendarYear) -> workdays.YearArrangement:
+    """An entered calendar_years row as an arrangement."""
+    source = f"{row.notice_title}({row.notice_number})"
+    return workdays.entered(row.year, row.holidays or [], row.workdays or [], source)
+
+
+def reload() -> None:
+    """Read the entered arrangements from the database (a small table: a few rows a decade) and
+    switch to them when their content differs from what this process holds."""
+    with db.session.no_autoflush:
+        rows = db.session.scalars(select(CalendarYear).order_by(CalendarYear.year)).all()
+        token = (
+            str(db.session.get_bind().url),
+            tuple((r.year, tuple(r.holidays or ()), tuple(r.workdays or ()), r.notice_number)
+                  for r in rows),
+        )  # fmt: skip
+    if token != workdays.entered_token():
+        workdays.use({row.year: _arrangement(row) for row in rows}, token)
+
+
+def _reload_in_app() -> bool:
+    """The calendar's loader: re-read the entered layer, when there is a database to ask."""
+    if not has_app_context():
+        return False
+    reload()
+    return True
+
+
+def init_app(app: Flask) -> None:
+    """Re-read the entered years in each app context (another worker may have entered one since)."""
+    workdays.set_loader(_reload_in_app)
+    appcontext_pushed.connect(workdays.mark_stale)
 
 
 # --------------------------------------------------------------------------- open dates

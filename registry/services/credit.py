@@ -37,10 +37,10 @@ from registry.models import (
     User,
 )
 from registry.models.types import utcnow
+from registry.pure.workdays import add_working_days
 from registry.sanitize import plain_text
 from registry.services.audit import record, snapshot
 from registry.services.errors import Forbidden, NotFound, RegistryError
-from registry.services.workdays import add_working_days
 
 SHANGHAI = clock.ZONE
 NUMBER_RE = re.compile(r"^XY-\d{4}-\d{6,}$")

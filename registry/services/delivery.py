@@ -42,17 +42,17 @@ from registry.models import (
     User,
 )
 from registry.models.types import utcnow
-from registry.sanitize import plain_text, sanitize_html
-from registry.services import audit
-from registry.services.errors import Forbidden, NotFound, RegistryError
-from registry.services.market import SHANGHAI, today
-from registry.services.uploads import save_upload
-from registry.services.workdays import (
+from registry.pure.workdays import (
     CalendarRangeError,
     add_working_days,
     is_workday,
     working_days_between,
 )
+from registry.sanitize import plain_text, sanitize_html
+from registry.services import audit
+from registry.services.errors import Forbidden, NotFound, RegistryError
+from registry.services.market import SHANGHAI, today
+from registry.services.uploads import save_upload
 
 STALE_MESSAGE = (
     "本次操作未生效:您打开页面之后,该服务项目的状态或评价已发生变化(可能来自其他窗口或对方的操作)。"

@@ -35,9 +35,9 @@ from registry.models import (
     User,
 )
 from registry.models.providers import Offer
+from registry.pure.uscc import make_uscc
+from registry.pure.workdays import add_working_days, working_days_between
 from registry.services import credit, demo_roadmaps, evaluations, grades, market
-from registry.services.uscc import make_uscc
-from registry.services.workdays import add_working_days, working_days_between
 
 # Industry groups: what a firm of that kind offers and the qualification it holds.
 GROUPS = [

@@ -21,9 +21,9 @@ from registry.kernel import clock
 from registry.models import Project, User
 from registry.models.catalogue import TimeUnit
 from registry.models.roadmap import RoadmapStep, StepStatus
+from registry.pure.workdays import add_working_days, is_workday
 from registry.services import roadmaps
 from registry.services.errors import RegistryError
-from registry.services.workdays import add_working_days, is_workday
 
 DONE, STARTED, SUBMITTED = (
     StepStatus.DONE.value,

@@ -35,11 +35,11 @@ from registry.models import (
     User,
 )
 from registry.models.types import utcnow
+from registry.pure import score_files
+from registry.pure.uscc import validate_uscc
 from registry.sanitize import plain_text
-from registry.services import score_files
 from registry.services.audit import record, snapshot
 from registry.services.errors import Forbidden, NotFound, RegistryError, add_unique
-from registry.services.uscc import validate_uscc
 
 DEFAULT_CRITERIA = (
     {"code": "technical", "name": "技术性", "weight": "0.25"},

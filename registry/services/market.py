@@ -35,11 +35,11 @@ from registry.models import (
     User,
 )
 from registry.models.types import utcnow
-from registry.services import selection_engine as engine
+from registry.pure import selection_engine as engine
+from registry.pure.uscc import validate_uscc
 from registry.services.audit import record, snapshot
 from registry.services.catalogue import get_service
 from registry.services.errors import Forbidden, NotFound, RegistryError
-from registry.services.uscc import validate_uscc
 
 SHANGHAI = clock.ZONE
 

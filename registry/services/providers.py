@@ -39,11 +39,11 @@ from registry.models import (
     Validity,
 )
 from registry.models.types import utcnow
+from registry.pure.uscc import validate_uscc
 from registry.sanitize import plain_text, sanitize_html
 from registry.services import audit
 from registry.services.errors import Forbidden, NotFound, RegistryError, add_unique
 from registry.services.uploads import save_upload
-from registry.services.uscc import validate_uscc
 
 # Changing any of these on an ACTIVE provider sends it back to review (qualifications too).
 KEY_FIELDS = ("uscc", "name", "legal_representative", "licence_scope")

@@ -39,12 +39,13 @@ from registry.models.roadmap import (
     TemplateStep,
 )
 from registry.models.types import utcnow
-from registry.services import market, workdays
+from registry.pure import workdays
+from registry.pure.scheduling import CycleError, Schedule, Step, plan
+from registry.pure.uscc import validate_uscc
+from registry.pure.workdays import CalendarRangeError, working_days_between
+from registry.services import market
 from registry.services.audit import record, snapshot
 from registry.services.errors import Forbidden, NotFound, RegistryError
-from registry.services.scheduling import CycleError, Schedule, Step, plan
-from registry.services.uscc import validate_uscc
-from registry.services.workdays import CalendarRangeError, working_days_between
 
 STEP_FIELDS = (
     "key", "name", "kind", "stage", "sequence", "duration", "unit", "duration_source",

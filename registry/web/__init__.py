@@ -14,8 +14,9 @@ from registry.extensions import db, login_manager
 from registry.kernel import clock
 from registry.models.accounts import ROLE_LABELS, Role, User
 from registry.policy import can, declared_action
+from registry.pure import workdays
 from registry.sanitize import safe_html
-from registry.services import audit, workdays
+from registry.services import audit
 
 SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
 # An aware timestamp as isoformat() writes it into stored JSON (audit snapshots, draw inputs).

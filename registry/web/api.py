@@ -10,7 +10,8 @@ from registry.extensions import csrf
 from registry.kernel import clock
 from registry.models.catalogue import ApprovalItem, Department, ServiceItem
 from registry.policy import PUBLIC, require
-from registry.services import catalogue, credit, market, roadmaps, workdays
+from registry.pure import workdays
+from registry.services import catalogue, credit, market, roadmaps
 from registry.services import providers as provider_service
 from registry.services.errors import NotFound
 from registry.web.errors import render_error

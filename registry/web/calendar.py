@@ -13,7 +13,8 @@ from wtforms.validators import Length, Optional
 from registry.extensions import db
 from registry.kernel import clock
 from registry.policy import require
-from registry.services import calendars, workdays
+from registry.pure import workdays
+from registry.services import calendars
 from registry.services.errors import NotFound, RegistryError
 from registry.web.forms import Form, apply_error, parse_version
 

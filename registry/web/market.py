@@ -13,7 +13,8 @@ from registry.extensions import db
 from registry.kernel import clock
 from registry.models import RequestStatus, SelectionMethod
 from registry.policy import PUBLIC, require
-from registry.services import catalogue, market, roadmaps, selection_engine
+from registry.pure import selection_engine
+from registry.services import catalogue, market, roadmaps
 from registry.services.errors import Forbidden, NotFound, RegistryError
 from registry.web.forms import apply_error, options
 from registry.web.market_forms import DecideForm, ProjectForm, QuoteForm, RepostForm, RequestForm

@@ -11,7 +11,7 @@ import pytest
 from playwright.sync_api import expect
 
 from registry.kernel import clock
-from registry.services import workdays
+from registry.pure import workdays
 from tests.e2e.test_marketplace_flow import checked, flash, make_account, phone_page, sign_in
 from tests.test_calendar import _award_in_progress
 

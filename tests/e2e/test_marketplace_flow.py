@@ -23,8 +23,8 @@ from sqlalchemy import update
 from registry.extensions import db
 from registry.kernel import clock
 from registry.models import SelectionRequest, User
+from registry.pure.uscc import make_uscc
 from registry.services import accounts
-from registry.services.uscc import make_uscc
 from tests import factories
 from tests.e2e.test_browse_catalogue import assert_accessible, assert_fits_phone
 

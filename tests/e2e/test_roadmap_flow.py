@@ -20,7 +20,7 @@ from playwright.sync_api import expect
 from registry.extensions import db
 from registry.kernel import clock
 from registry.models import User
-from registry.services.uscc import make_uscc
+from registry.pure.uscc import make_uscc
 from tests import factories
 from tests.e2e.test_marketplace_flow import checked, flash, make_account, phone_page, sign_in
 

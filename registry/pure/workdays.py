@@ -18,26 +18,26 @@ from __future__ import annotations
 
 import functools
 import threading
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 from enum import StrEnum
-from typing import TYPE_CHECKING
 
 import chinese_calendar
 import lunardate
-from flask import has_app_context
-from sqlalchemy import select
 
 from registry.kernel import clock
-from registry.models.catalogue import TimeUnit
-from registry.services.errors import RegistryError
-
-if TYPE_CHECKING:
-    from registry.models.calendar import CalendarYear
+from registry.kernel.errors import RegistryError
 
 FIRST_YEAR, LAST_YEAR = 1901, 2099
 PROVISIONAL_NOTE = "暂按法定节假日推算,待国务院公布当年放假安排后自动调整"
+
+
+class TimeUnit(StrEnum):
+    """Calendar days or working days (a time limit's unit, as stored in the catalogue)."""
+
+    DAY = "日"
+    WORKING_DAY = "工作日"
 
 
 class CalendarRangeError(RegistryError):
@@ -88,6 +88,9 @@ class _State:
 
 _state = _State({})
 _stale = threading.local()
+# Re-reads the entered layer; installed by services/calendars.py. It answers False when it cannot
+# read now (outside an app context), and is asked again at the next question.
+_loader: Callable[[], bool] | None = None
 
 
 # --------------------------------------------------------------------------- the layers
@@ -188,43 +191,35 @@ def arrangement(year: int) -> YearArrangement:
 # --------------------------------------------------------------------------- the entered layer
 
 
+def set_loader(loader: Callable[[], bool] | None) -> None:
+    """Install the function that re-reads the entered layer when it is stale (see `_loader`)."""
+    global _loader
+    _loader = loader
+
+
 def mark_stale(*_args, **_kwargs) -> None:
     """Re-read the entered layer before the next answer (each app context: another worker may
-    have entered a year since). Connected to Flask's appcontext_pushed in create_app."""
+    have entered a year since). Connected to Flask's appcontext_pushed by services/calendars.py."""
     _stale.value = True
 
 
 def _refresh_if_stale() -> None:
-    if getattr(_stale, "value", False) and has_app_context():
+    if getattr(_stale, "value", False) and _loader is not None:
         _stale.value = False
-        reload()
+        if not _loader():
+            _stale.value = True
 
 
-def reload() -> None:
-    """Read the entered arrangements from the database (a small table: a few rows a decade) and
-    switch to them when their content differs from what this process holds."""
-    from registry.extensions import db
-    from registry.models.calendar import CalendarYear
-
-    with db.session.no_autoflush:
-        rows = db.session.scalars(select(CalendarYear).order_by(CalendarYear.year)).all()
-        token = (
-            str(db.session.get_bind().url),
-            tuple((r.year, tuple(r.holidays or ()), tuple(r.workdays or ()), r.notice_number)
-                  for r in rows),
-        )  # fmt: skip
-    if token != _state.token:
-        use({row.year: from_row(row) for row in rows}, token)
-
-
-def from_row(row: CalendarYear) -> YearArrangement:
-    """An entered calendar_years row as an arrangement."""
+def entered(
+    year: int, holidays: Iterable[str], workdays: Iterable[str], source: str
+) -> YearArrangement:
+    """An entered year's arrangement from its stored ISO dates."""
     return YearArrangement(
-        row.year,
-        frozenset(date.fromisoformat(d) for d in row.holidays or []),
-        frozenset(date.fromisoformat(d) for d in row.workdays or []),
+        year,
+        frozenset(date.fromisoformat(d) for d in holidays),
+        frozenset(date.fromisoformat(d) for d in workdays),
         Layer.ENTERED,
-        f"{row.notice_title}({row.notice_number})",
+        source,
     )
 
 
@@ -232,6 +227,11 @@ def use(entered: dict[int, YearArrangement], token: object = None) -> None:
     """Replace the entered layer (after a reload, or a service's change before its commit)."""
     global _state
     _state = _State(dict(entered), token)
+
+
+def entered_token() -> object:
+    """The token the entered layer was read under (None: set by a service, not read)."""
+    return _state.token
 
 
 def entered_years() -> list[int]:

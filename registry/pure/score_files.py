@@ -14,7 +14,7 @@ import zipfile
 from collections.abc import Sequence
 from typing import Any
 
-from registry.services.errors import RegistryError
+from registry.kernel.errors import RegistryError
 
 XLSX_MIME = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 CSV_MIME = "text/csv; charset=utf-8"

@@ -10,7 +10,7 @@ Conventions (the policy counts 办理时限 from the day after acceptance):
   the chain: its successors are ready when its own predecessors finished;
 - an actual finish date, once known, replaces the planned one (re-planning from actual dates);
   an actual start re-bases the planned finish on it.
-Working days come from the layered calendar (services/workdays.py): a step whose dates were counted
+Working days come from the layered calendar (pure/workdays.py): a step whose dates were counted
 over a year without an official holiday arrangement — or that waits on such a step — is marked
 `provisional`, and the schedule lists those years. Only dates outside 1901–2099 raise
 workdays.CalendarRangeError.
@@ -22,9 +22,9 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import date, timedelta
 
-from registry.models.catalogue import TimeUnit
-from registry.services.workdays import (
+from registry.pure.workdays import (
     CalendarRangeError,
+    TimeUnit,
     add_working_days,
     is_workday,
     provisional_years,
