@@ -1,19 +1,42 @@
-"""Who may do what: roles, the action → roles table, can(), require() and the deny-by-default guard.
+"""Who may do what: roles, the action → roles table, can(), require() and the deny-by-default guard,
+and every per-record rule (whose project, engagement, quote or department record it is).
 
 Every view declares the action it needs with @require(action). A central before-request guard
 (installed by create_app) refuses any endpoint that declared nothing, so a new route is closed
 until someone decides who may use it. The same can() is a Jinja global for templates.
+
+The record rules below answer yes/no for one record and, where lists are read, give the same rule
+as a SQLAlchemy filter, so a page and its list never disagree. Services call them and raise their
+own NotFound/Forbidden; nothing outside this module and the account model compares roles.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable
+from datetime import datetime
 from typing import Any, TypeVar
 
-from registry.models.accounts import Role
+from sqlalchemy import ColumnElement, Select, false, select, true
+
+from registry.extensions import db
+from registry.models import (
+    Award,
+    Department,
+    Engagement,
+    Offer,
+    Project,
+    Provider,
+    Quote,
+    SelectionRequest,
+    ServiceItem,
+)
+from registry.models.accounts import Role, User
 
 PUBLIC = "public"  # anyone, signed in or not
 SIGNED_IN = "signed_in"  # any enabled account
+
+# 政务办: staff and admins work on every project.
+OFFICE = frozenset({Role.STAFF, Role.ADMIN})
 
 # action → roles allowed. PUBLIC and SIGNED_IN are handled before this table is consulted.
 PERMISSIONS: dict[str, frozenset[Role]] = {
@@ -21,30 +44,30 @@ PERMISSIONS: dict[str, frozenset[Role]] = {
     "audit.read": frozenset({Role.ADMIN}),
     "users.manage": frozenset({Role.ADMIN}),
     "calendar.manage": frozenset({Role.ADMIN}),  # enter a year's holiday arrangement
-    # Marketplace (per-object rules — own provider, own project — are checked in services).
+    # Marketplace (per-object rules — own provider, own project — are below).
     "providers.self": frozenset({Role.PROVIDER}),  # apply (入驻), keep profile, offers, quotes
     "providers.review": frozenset({Role.ADMIN}),
     "projects.own": frozenset({Role.ENTERPRISE}),  # own projects, selection requests, ratings
-    "projects.staff": frozenset({Role.STAFF, Role.ADMIN}),
+    "projects.staff": OFFICE,
     "ratings.moderate": frozenset({Role.ADMIN}),
-    # Roadmaps: the owning enterprise, staff and admins (which project is whose: services.roadmaps).
+    # Roadmaps: the owning enterprise, staff and admins (which project is whose: can_see_project).
     "roadmaps.view": frozenset(
         {Role.ENTERPRISE, Role.STAFF, Role.ADMIN}
     ),  # roadmap, checklist, API
     "roadmaps.progress": frozenset({Role.ENTERPRISE, Role.STAFF, Role.ADMIN}),  # progress, options
     "roadmaps.templates": frozenset({Role.ADMIN}),  # edit the category templates
-    "deadlines.dashboard": frozenset({Role.STAFF, Role.ADMIN}),  # warnings across projects
+    "deadlines.dashboard": OFFICE,  # warnings across projects
     "notifications.read": frozenset(
         {Role.ENTERPRISE, Role.STAFF, Role.ADMIN, Role.PROVIDER, Role.REGULATOR}
     ),
     # Evaluations and credit (department scoping — a regulator acts only for ITS department — is
-    # checked in services).
+    # regulator_department and in_department below).
     "evaluations.enter": frozenset({Role.REGULATOR}),  # periods, scores (forms, CSV/XLSX), publish
     "credit.manage": frozenset({Role.REGULATOR}),  # credit records, behaviour events, answers
     "credit.object": frozenset({Role.PROVIDER}),  # object (异议) to a record about itself
     "credit.configure": frozenset({Role.ADMIN}),  # weights, bands, deduction table
     # A delivered result file: the roles that can be its owner or provider, and admins; which
-    # engagement is theirs is checked in services.delivery.
+    # engagement is theirs is owns_engagement / provides_engagement below.
     "engagements.result": frozenset({Role.ENTERPRISE, Role.PROVIDER, Role.ADMIN}),
 }
 
@@ -89,3 +112,231 @@ def can(user: Any, action: str, obj: Any = None) -> bool:
     if roles is None:
         return False
     return user.role_enum in roles
+
+
+# --------------------------------------------------------------------------- who is who
+
+
+def _signed_in(user: Any) -> bool:
+    return user is not None and getattr(user, "is_authenticated", False)
+
+
+def _has_role(user: Any, *roles: Role) -> bool:
+    return _signed_in(user) and user.role_enum in roles
+
+
+def is_admin(user: Any) -> bool:
+    """An admin (政务办) account."""
+    return _has_role(user, Role.ADMIN)
+
+
+def is_office(user: Any) -> bool:
+    """政务办 accounts — staff and admins — who work on every project."""
+    return _has_role(user, *OFFICE)
+
+
+def is_project_staff(user: Any) -> bool:
+    """A staff account: the people named 帮办管家 or 审批专家 and offered "my projects only"."""
+    return _has_role(user, Role.STAFF)
+
+
+def may_serve_projects(person: Any) -> bool:
+    """Whether an account may be named a project's 帮办管家 or 审批专家 (enabled staff)."""
+    return is_project_staff(person) and person.is_active
+
+
+def project_staff_accounts() -> ColumnElement[bool]:
+    """Filter on User: the accounts may_serve_projects accepts."""
+    return (User.role == Role.STAFF.value) & User.is_enabled.is_(True)
+
+
+def is_enterprise_account(user: Any) -> bool:
+    """An enterprise (项目业主) account, bound to an enterprise or not yet."""
+    return _has_role(user, Role.ENTERPRISE)
+
+
+def acts_for_enterprise(user: Any, enterprise_id: int | None) -> bool:
+    """Whether user is an account of that enterprise."""
+    return (
+        is_enterprise_account(user)
+        and user.enterprise_id is not None
+        and user.enterprise_id == enterprise_id
+    )
+
+
+def enterprise_accounts(enterprise_id: int) -> ColumnElement[bool]:
+    """Filter on User: the enabled accounts acting for the enterprise (who is told about it)."""
+    return (
+        (User.enterprise_id == enterprise_id)
+        & (User.role == Role.ENTERPRISE.value)
+        & User.is_enabled.is_(True)
+    )
+
+
+def is_provider_account(user: Any) -> bool:
+    """A provider (中介机构) account, whether or not it has applied yet."""
+    return _has_role(user, Role.PROVIDER)
+
+
+def acts_for_provider(user: Any, provider: Provider) -> bool:
+    """Whether user is the account the provider acts through."""
+    return is_provider_account(user) and provider.account_id == user.id
+
+
+# --------------------------------------------------------------------------- projects
+
+
+def can_see_project(user: Any, project: Project) -> bool:
+    """The owning enterprise's accounts, staff and admins; nobody else."""
+    return is_office(user) or acts_for_enterprise(user, project.enterprise_id)
+
+
+def visible_projects(user: Any) -> ColumnElement[bool]:
+    """Filter on Project: the projects can_see_project lets the user see."""
+    if is_office(user):
+        return true()
+    if is_enterprise_account(user):
+        return Project.enterprise_id == (user.enterprise_id or -1)
+    return false()
+
+
+def owns_project(user: Any, project: Project) -> bool:
+    """Whether user is an account of the project's enterprise (who opens requests and decides)."""
+    return acts_for_enterprise(user, project.enterprise_id)
+
+
+def may_register_for_enterprises(user: Any) -> bool:
+    """Staff and admins register projects for an enterprise they name (招商推送)."""
+    return is_office(user)
+
+
+def served_projects(user: Any) -> ColumnElement[bool]:
+    """Filter on Project: the projects a staff member serves as 帮办管家 or 审批专家."""
+    return (Project.concierge_id == user.id) | (Project.expert_id == user.id)
+
+
+# --------------------------------------------------------------------------- engagements
+
+
+def owns_engagement(user: Any, engagement: Engagement) -> bool:
+    """Whether user is an account of the enterprise that owns the engagement's project."""
+    return acts_for_enterprise(user, engagement.award.request.project.enterprise_id)
+
+
+def provides_engagement(user: Any, engagement: Engagement) -> bool:
+    """Whether user is the account of the awarded provider."""
+    return acts_for_provider(user, engagement.award.provider)
+
+
+def can_see_engagement(user: Any, engagement: Engagement) -> bool:
+    """The owner, the awarded provider and admins; nobody else."""
+    return (
+        is_admin(user) or owns_engagement(user, engagement) or provides_engagement(user, engagement)
+    )
+
+
+def owned_engagements(user: Any) -> ColumnElement[bool]:
+    """Filter on Engagement: those owns_engagement accepts."""
+    if not is_enterprise_account(user) or user.enterprise_id is None:
+        return false()
+    awards = (
+        select(Award.id)
+        .join(SelectionRequest, SelectionRequest.id == Award.request_id)
+        .join(Project, Project.id == SelectionRequest.project_id)
+        .where(Project.enterprise_id == user.enterprise_id)
+    )
+    return Engagement.award_id.in_(awards)
+
+
+def provided_engagements(user: Any) -> ColumnElement[bool]:
+    """Filter on Engagement: those provides_engagement accepts."""
+    if not is_provider_account(user):
+        return false()
+    awards = (
+        select(Award.id)
+        .join(Provider, Provider.id == Award.provider_id)
+        .where(Provider.account_id == user.id)
+    )
+    return Engagement.award_id.in_(awards)
+
+
+# --------------------------------------------------------------------------- sealed quotes
+
+
+def can_see_quote(user: Any, quote: Quote, *, now: datetime) -> bool:
+    """Sealed bidding, for everyone including admins: a provider sees only its own quotes, at any
+    time; after the deadline those who may see the project (owner, staff, admins) see all."""
+    if not _signed_in(user):
+        return False
+    if is_provider_account(user):
+        return quote.provider.account_id == user.id
+    return now >= quote.request.deadline and can_see_project(user, quote.request.project)
+
+
+def visible_quotes(user: Any, request: SelectionRequest, *, now: datetime) -> ColumnElement[bool]:
+    """Filter on Quote (of this request): the quotes can_see_quote lets the user see."""
+    if not _signed_in(user):
+        return false()
+    if is_provider_account(user):
+        return Quote.provider_id.in_(select(Provider.id).where(Provider.account_id == user.id))
+    if now >= request.deadline and can_see_project(user, request.project):
+        return true()
+    return false()
+
+
+# --------------------------------------------------------------------------- departments
+
+
+def is_regulator(user: Any) -> bool:
+    """A regulator (行业主管部门) account."""
+    return _has_role(user, Role.REGULATOR)
+
+
+def regulator_department(user: Any) -> Department | None:
+    """The one department a regulator acts for; None for anyone else (or an unbound account)."""
+    if not is_regulator(user) or user.department_id is None:
+        return None
+    return db.session.get(Department, user.department_id)
+
+
+def in_department(user: Any, department_id: int | None) -> bool:
+    """Whether a record of that department (period, credit record, objection) is the user's."""
+    department = regulator_department(user)
+    return department is not None and department.id == department_id
+
+
+def department_records(user: Any, column: Any) -> ColumnElement[bool]:
+    """Filter: rows whose department column is the regulator's own department."""
+    department = regulator_department(user)
+    return false() if department is None else column == department.id
+
+
+def department_accounts(department_id: int) -> ColumnElement[bool]:
+    """Filter on User: the enabled regulator accounts acting for the department."""
+    return (
+        (User.department_id == department_id)
+        & (User.role == Role.REGULATOR.value)
+        & User.is_enabled.is_(True)
+    )
+
+
+def supervised_provider_ids(department_id: int) -> Select:
+    """Providers that offer, or once offered, a service item the department supervises.
+
+    A withdrawn offer still counts, so that a provider cannot escape supervision by withdrawing."""
+    return (
+        select(Offer.provider_id)
+        .join(ServiceItem, ServiceItem.id == Offer.service_item_id)
+        .where(ServiceItem.department_id == department_id)
+    )
+
+
+def supervised_providers(department_id: int) -> ColumnElement[bool]:
+    """Filter on Provider: those the department supervises (see supervised_provider_ids)."""
+    return Provider.id.in_(supervised_provider_ids(department_id))
+
+
+def supervises(department_id: int, provider: Provider) -> bool:
+    """Whether the department supervises the provider."""
+    query = supervised_provider_ids(department_id).where(Offer.provider_id == provider.id)
+    return db.session.scalar(query.limit(1)) is not None

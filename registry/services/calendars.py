@@ -27,11 +27,11 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import selectinload
 from sqlalchemy.orm.attributes import set_committed_value
 
-from registry import yamlfile
+from registry import policy, yamlfile
 from registry.extensions import db
 from registry.kernel import clock
 from registry.kernel.versions import StaleEdit, check_version
-from registry.models.accounts import Role, User
+from registry.models.accounts import User
 from registry.models.calendar import CalendarOrigin, CalendarYear
 from registry.models.credit import WINDOW_MOVES, CreditRecord, CreditStatus, Objection
 from registry.models.market import Award, Engagement, EngagementStatus, SelectionRequest
@@ -345,17 +345,15 @@ def init_app(app: Flask) -> None:
 def _users_of_enterprise(enterprise_id: int | None) -> tuple[int, ...]:
     if enterprise_id is None:
         return ()
-    return tuple(db.session.scalars(select(User.id).where(
-        User.enterprise_id == enterprise_id, User.role == Role.ENTERPRISE.value,
-        User.is_enabled.is_(True)))
-    )  # fmt: skip
+    return tuple(
+        db.session.scalars(select(User.id).where(policy.enterprise_accounts(enterprise_id)))
+    )
 
 
 def _regulators_of(department_id: int) -> tuple[int, ...]:
-    return tuple(db.session.scalars(select(User.id).where(
-        User.department_id == department_id, User.role == Role.REGULATOR.value,
-        User.is_enabled.is_(True)))
-    )  # fmt: skip
+    return tuple(
+        db.session.scalars(select(User.id).where(policy.department_accounts(department_id)))
+    )
 
 
 STORED = ("due", "disclosure", "objection", "answer")

@@ -19,6 +19,7 @@ from sqlalchemy import Select, exists, func, or_, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import selectinload
 
+from registry import policy
 from registry.extensions import db
 from registry.kernel import clock
 from registry.kernel.paging import Page
@@ -29,11 +30,8 @@ from registry.models import (
     Department,
     Objection,
     ObjectionOutcome,
-    Offer,
     Provider,
     ProviderStatus,
-    Role,
-    ServiceItem,
     User,
 )
 from registry.models.types import utcnow
@@ -77,25 +75,21 @@ def _days(name: str) -> int:
 
 
 def regulator_department(user: User) -> Department:
-    """The one department a regulator acts for."""
-    if user is None or user.role_enum != Role.REGULATOR or user.department_id is None:
+    """The one department a regulator acts for (policy.regulator_department), or Forbidden."""
+    if not policy.is_regulator(user):
         raise Forbidden("只有行业主管部门的账号可以管理信用记录")
-    department = db.session.get(Department, user.department_id)
+    department = policy.regulator_department(user)
     if department is None:
         raise Forbidden("您的账号未关联监管部门,请联系管理员")
     return department
 
 
 def _supervised_query(department_id: int) -> Select:
-    """Providers offering (now or before) a service item that the department supervises.
-
-    A withdrawn offer still counts, so that a provider cannot escape a record by withdrawing."""
-    offered = (
-        select(Offer.id)
-        .join(ServiceItem, ServiceItem.id == Offer.service_item_id)
-        .where(Offer.provider_id == Provider.id, ServiceItem.department_id == department_id)
+    """Providers the department supervises (policy.supervised_providers) that have applied: a
+    draft application is nobody's record subject yet."""
+    return select(Provider).where(
+        policy.supervised_providers(department_id), Provider.status != ProviderStatus.DRAFT.value
     )
-    return select(Provider).where(exists(offered), Provider.status != ProviderStatus.DRAFT.value)
 
 
 def supervises(department_id: int, provider_id: int) -> bool:
@@ -134,11 +128,11 @@ def _load(number: str, *, lock: bool = False) -> CreditRecord | None:
 def get_record_for(user: User, number: str, *, lock: bool = False) -> CreditRecord:
     """A record of the regulator's own department (drafts included); another department's
     record is refused (OutOfScope), a missing one is NotFound."""
-    department = regulator_department(user)
+    regulator_department(user)
     found = _load(number, lock=lock)
     if found is None:
         raise NotFound("未找到该信用记录")
-    if found.department_id != department.id:
+    if not policy.in_department(user, found.department_id):
         raise OutOfScope(f"信用记录 {found.number} 不属于本部门")
     return found
 
@@ -396,8 +390,8 @@ def _revoke(user: User, item: CreditRecord, reason: str) -> CreditRecord:
 
 def records_for_department(user: User, *, status: str | None = None) -> list[CreditRecord]:
     """Every record of the regulator's department (drafts included), newest first."""
-    department = regulator_department(user)
-    query = select(CreditRecord).where(CreditRecord.department_id == department.id)
+    regulator_department(user)
+    query = select(CreditRecord).where(policy.department_records(user, CreditRecord.department_id))
     if status in {s.value for s in CreditStatus}:
         query = query.where(CreditRecord.status == status)
     return list(db.session.scalars(query.order_by(CreditRecord.id.desc())))
@@ -425,7 +419,7 @@ def revisions_of(item: CreditRecord) -> list[CreditRecord]:
 def get_record_about(user: User, number: str, *, lock: bool = False) -> CreditRecord:
     """A record about the provider the account acts for (published at some point). Drafts and
     unknown numbers are NotFound; another provider's record is Forbidden."""
-    if user is None or user.role_enum != Role.PROVIDER:
+    if not policy.is_provider_account(user):
         raise Forbidden("只有中介机构账号可以查看本机构的信用记录")
     provider = provider_of(user)
     item = _load(number, lock=lock)
@@ -466,7 +460,7 @@ def object_to_record(user: User, number: str, *, reason: str | None) -> Objectio
 
 def get_objection_for(user: User, objection_id: int, *, lock: bool = False) -> Objection:
     """An objection to one of the regulator's department's records."""
-    department = regulator_department(user)
+    regulator_department(user)
     query = (
         select(Objection)
         .where(Objection.id == objection_id)
@@ -477,7 +471,7 @@ def get_objection_for(user: User, objection_id: int, *, lock: bool = False) -> O
     objection = db.session.scalar(query)
     if objection is None:
         raise NotFound("未找到该异议")
-    if objection.record.department_id != department.id:
+    if not policy.in_department(user, objection.record.department_id):
         raise OutOfScope(f"异议 {objection.id} 所涉记录不属于本部门")
     return objection
 
@@ -528,11 +522,11 @@ def answer_objection(user: User, objection_id: int, *, outcome: str | None, answ
 
 def objections_for_department(user: User, *, open_only: bool = False) -> list[Objection]:
     """Objections to the department's records: open ones first by due date, then answered."""
-    department = regulator_department(user)
+    regulator_department(user)
     query = (
         select(Objection)
         .join(CreditRecord, CreditRecord.id == Objection.record_id)
-        .where(CreditRecord.department_id == department.id)
+        .where(policy.department_records(user, CreditRecord.department_id))
         .options(selectinload(Objection.record), selectinload(Objection.provider))
     )
     if open_only:

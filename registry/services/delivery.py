@@ -22,6 +22,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import selectinload
 from werkzeug.datastructures import FileStorage
 
+from registry import policy
 from registry.extensions import db
 from registry.kernel import clock
 from registry.kernel.paging import Page
@@ -36,7 +37,6 @@ from registry.models import (
     OwnerRating,
     Project,
     Provider,
-    Role,
     SelectionRequest,
     Upload,
     User,
@@ -156,36 +156,10 @@ def _query():
     )
 
 
-def _signed_in(user: Any) -> bool:
-    return user is not None and getattr(user, "is_authenticated", False)
-
-
-def is_owner(user: Any, engagement: Engagement) -> bool:
-    """Whether user is an account of the enterprise that owns the engagement's project."""
-    return (
-        _signed_in(user)
-        and user.role_enum == Role.ENTERPRISE
-        and user.enterprise_id is not None
-        and user.enterprise_id == engagement.award.request.project.enterprise_id
-    )
-
-
-def is_provider(user: Any, engagement: Engagement) -> bool:
-    """Whether user is the account of the awarded provider."""
-    return (
-        _signed_in(user)
-        and user.role_enum == Role.PROVIDER
-        and engagement.award.provider.account_id == user.id
-    )
-
-
-def can_see_engagement(user: Any, engagement: Engagement) -> bool:
-    """The owner, the awarded provider and admins; nobody else."""
-    if not _signed_in(user):
-        return False
-    return (
-        user.role_enum == Role.ADMIN or is_owner(user, engagement) or is_provider(user, engagement)
-    )
+# Who may act on an engagement is policy's rule; the views pass these names as their check.
+is_owner = policy.owns_engagement
+is_provider = policy.provides_engagement
+can_see_engagement = policy.can_see_engagement
 
 
 def _load(engagement_id: int) -> Engagement:
@@ -220,15 +194,11 @@ def _provided(user: Any, engagement_id: int) -> Engagement:
 
 def engagements_for_owner(user: User) -> list[Engagement]:
     """The enterprise's engagements, newest award first."""
-    if user.role_enum != Role.ENTERPRISE or user.enterprise_id is None:
-        return []
     return list(
         db.session.scalars(
             _query()
             .join(Engagement.award)
-            .join(Award.request)
-            .join(SelectionRequest.project)
-            .where(Project.enterprise_id == user.enterprise_id)
+            .where(policy.owned_engagements(user))
             .order_by(Award.awarded_at.desc(), Engagement.id.desc())
         )
     )
@@ -236,14 +206,11 @@ def engagements_for_owner(user: User) -> list[Engagement]:
 
 def engagements_for_provider(user: User) -> list[Engagement]:
     """The awarded provider's engagements, newest award first (none before it has entered)."""
-    if user.role_enum != Role.PROVIDER:
-        return []
     return list(
         db.session.scalars(
             _query()
             .join(Engagement.award)
-            .join(Award.provider)
-            .where(Provider.account_id == user.id)
+            .where(policy.provided_engagements(user))
             .order_by(Award.awarded_at.desc(), Engagement.id.desc())
         )
     )
@@ -608,7 +575,7 @@ def hide_rating(admin: User, rating_id: int, reason: str | None, *,
                 version: int | None = None) -> OwnerRating:  # fmt: skip
     """An admin hides an abusive comment: the row and its scores stay (they still count), the
     public sees HIDDEN_NOTICE instead of the text; audited with the reason."""
-    if not _signed_in(admin) or admin.role_enum != Role.ADMIN:
+    if not policy.is_admin(admin):
         raise Forbidden("只有管理员可以隐藏评价")
     rating = get_rating(rating_id)
     if rating.hidden:

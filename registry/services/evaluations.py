@@ -19,6 +19,7 @@ from sqlalchemy import func, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import selectinload
 
+from registry import policy
 from registry.extensions import db
 from registry.kernel import clock
 from registry.models import (
@@ -28,7 +29,6 @@ from registry.models import (
     PeriodStatus,
     Provider,
     ProviderStatus,
-    Role,
     ScoreEntry,
     ScoreState,
     ServiceItem,
@@ -175,10 +175,8 @@ def half_year(on: date) -> tuple[str, date, date]:
 
 
 def _department_of(user: User) -> Department:
-    """The department a regulator acts for; anyone else is refused."""
-    if user is None or user.role_enum != Role.REGULATOR or user.department_id is None:
-        raise Forbidden("只有行业主管部门的账号可以进行定期考评")
-    department = db.session.get(Department, user.department_id)
+    """The department a regulator acts for (policy.regulator_department); anyone else is refused."""
+    department = policy.regulator_department(user)
     if department is None:
         raise Forbidden("只有行业主管部门的账号可以进行定期考评")
     return department
@@ -186,11 +184,11 @@ def _department_of(user: User) -> Department:
 
 def periods_for(user: User) -> list[EvaluationPeriod]:
     """The periods of the regulator's own department, newest first."""
-    department = _department_of(user)
+    _department_of(user)
     return list(
         db.session.scalars(
             select(EvaluationPeriod)
-            .where(EvaluationPeriod.department_id == department.id)
+            .where(policy.department_records(user, EvaluationPeriod.department_id))
             .order_by(EvaluationPeriod.starts_on.desc(), EvaluationPeriod.id.desc())
         )
     )
@@ -199,11 +197,11 @@ def periods_for(user: User) -> list[EvaluationPeriod]:
 def get_period_for(user: User, period_id: int) -> EvaluationPeriod:
     """A period of the regulator's own department. Unknown: NotFound; another department's:
     Forbidden (the web layer answers both with 404 and audits the Forbidden)."""
-    department = _department_of(user)
+    _department_of(user)
     period = db.session.get(EvaluationPeriod, period_id)
     if period is None:
         raise NotFound(NOT_FOUND)
-    if period.department_id != department.id:
+    if not policy.in_department(user, period.department_id):
         raise Forbidden(f"考评周期 {period_id} 属于其他部门")
     return period
 

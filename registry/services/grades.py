@@ -39,10 +39,11 @@ from sqlalchemy import event, func, inspect, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
+from registry import policy
 from registry.extensions import db
 from registry.kernel import clock
 from registry.kernel.paging import Page
-from registry.models.accounts import Role, User
+from registry.models.accounts import User
 from registry.models.catalogue import Department, ServiceItem
 from registry.models.market import Award, BehaviourEvent, BehaviourKind, OwnerRating
 from registry.models.providers import Offer, Provider, ProviderStatus
@@ -603,24 +604,16 @@ def init_app(app: Flask) -> None:
 
 
 def _department_of(actor: User) -> Department:
-    if actor is None or actor.role != Role.REGULATOR.value or actor.department_id is None:
+    """The department a regulator acts for (policy.regulator_department); anyone else is refused."""
+    department = policy.regulator_department(actor)
+    if department is None:
         raise Forbidden("只有绑定部门的行业主管部门账户可以录入行为记录")
-    return db.session.get(Department, actor.department_id)
-
-
-def _department_provider_ids(department_id: int):
-    """Providers offering (or having offered) a service item the department supervises."""
-    return (
-        select(Offer.provider_id)
-        .join(ServiceItem, ServiceItem.id == Offer.service_item_id)
-        .where(ServiceItem.department_id == department_id)
-    )
+    return department
 
 
 def in_scope(actor: User, provider: Provider) -> bool:
-    """Whether the provider offers an item of the regulator's department."""
-    department = _department_of(actor)
-    return provider.id in set(db.session.scalars(_department_provider_ids(department.id)))
+    """Whether the regulator's department supervises the provider (policy.supervises)."""
+    return policy.supervises(_department_of(actor).id, provider)
 
 
 def scoped_providers(actor: User) -> list[Provider]:
@@ -630,7 +623,7 @@ def scoped_providers(actor: User) -> list[Provider]:
         db.session.scalars(
             select(Provider)
             .where(
-                Provider.id.in_(_department_provider_ids(department.id)),
+                policy.supervised_providers(department.id),
                 Provider.status.in_((ProviderStatus.ACTIVE.value, ProviderStatus.SUSPENDED.value)),
             )
             .order_by(Provider.name, Provider.uscc)
@@ -645,7 +638,7 @@ def behaviour_events(actor: User, *, page: int = 1, per_page: int = 20) -> Page:
     department = _department_of(actor)
     own = BehaviourEvent.source.like(f"{REGULATOR_SOURCE}{department.code}:%")
     market = ~BehaviourEvent.source.like(f"{REGULATOR_SOURCE}%") & BehaviourEvent.provider_id.in_(
-        _department_provider_ids(department.id)
+        policy.supervised_provider_ids(department.id)
     )
     query = select(BehaviourEvent).where(own | market)
     total = db.session.scalar(select(func.count()).select_from(query.subquery())) or 0

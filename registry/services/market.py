@@ -13,6 +13,7 @@ from sqlalchemy import func, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import selectinload
 
+from registry import policy
 from registry.extensions import db
 from registry.kernel import clock
 from registry.kernel.paging import Page
@@ -28,7 +29,6 @@ from registry.models import (
     ProviderStatus,
     Quote,
     RequestStatus,
-    Role,
     SelectionMethod,
     SelectionRequest,
     ServiceItem,
@@ -76,11 +76,11 @@ def create_enterprise(name: str, uscc: str, *, contact_name: str | None = None,
 def create_project(user: User, *, code: str, name: str, category: str, location: str,
                    enterprise: Enterprise | None = None, **details) -> Project:  # fmt: skip
     """A project for the user's own enterprise (staff and admins name the enterprise)."""
-    if user.role_enum == Role.ENTERPRISE:
+    if policy.is_enterprise_account(user):
         if user.enterprise_id is None:
             raise RegistryError(None, "您的账号尚未关联企业,请联系政务办")
         enterprise = db.session.get(Enterprise, user.enterprise_id)
-    elif user.role_enum not in (Role.STAFF, Role.ADMIN) or enterprise is None:
+    elif not policy.may_register_for_enterprises(user) or enterprise is None:
         raise Forbidden()
     code = (code or "").strip()
     if not code or len(code) > 40:
@@ -98,31 +98,18 @@ def create_project(user: User, *, code: str, name: str, category: str, location:
     return project
 
 
-def can_see_project(user: User | None, project: Project) -> bool:
-    """The owning enterprise's accounts, staff and admins; nobody else."""
-    if user is None or not getattr(user, "is_authenticated", False):
-        return False
-    if user.role_enum in (Role.STAFF, Role.ADMIN):
-        return True
-    return user.role_enum == Role.ENTERPRISE and user.enterprise_id == project.enterprise_id
-
-
 def get_project_for(user: User, code: str) -> Project:
     """A project the user may see; another enterprise's project is simply not found (no IDOR)."""
     project = db.session.scalar(select(Project).where(Project.code == code))
-    if project is None or not can_see_project(user, project):
+    if project is None or not policy.can_see_project(user, project):
         raise NotFound("未找到该项目")
     return project
 
 
 def projects_for(user: User) -> list[Project]:
     """The projects a user may see."""
-    query = select(Project).order_by(Project.created_at.desc())
-    if user.role_enum == Role.ENTERPRISE:
-        query = query.where(Project.enterprise_id == (user.enterprise_id or -1))
-    elif user.role_enum not in (Role.STAFF, Role.ADMIN):
-        return []
-    return list(db.session.scalars(query))
+    query = select(Project).where(policy.visible_projects(user))
+    return list(db.session.scalars(query.order_by(Project.created_at.desc())))
 
 
 # --------------------------------------------------------------------- selection requests
@@ -155,7 +142,7 @@ def open_request(user: User, project_code: str, *, service_code: str, method: st
                  reposted_from: SelectionRequest | None = None) -> SelectionRequest:  # fmt: skip
     """Open a selection request on one of the enterprise's own projects."""
     project = get_project_for(user, project_code)
-    if user.role_enum != Role.ENTERPRISE:
+    if not policy.owns_project(user, project):
         raise Forbidden("只有项目业主可以发布选取公告")
     service = get_service(service_code)
     if not service.is_current:
@@ -212,7 +199,7 @@ def get_request(ref: str) -> SelectionRequest:
 def get_request_for_owner(user: User, ref: str) -> SelectionRequest:
     """A request on one of the user's projects (others: not found)."""
     request = get_request(ref)
-    if not can_see_project(user, request.project):
+    if not policy.can_see_project(user, request.project):
         raise NotFound("未找到该选取公告")
     return request
 
@@ -356,16 +343,8 @@ def quotes_visible_to(user: User | None, request: SelectionRequest,
     """Sealed bidding: before the deadline a provider sees only its own quotes and nobody else
     sees any; after it, the owner (and staff) see every latest quote."""
     now = now or utcnow()
-    if user is None or not getattr(user, "is_authenticated", False):
-        return []
-    if user.role_enum == Role.PROVIDER:
-        provider = db.session.scalar(select(Provider).where(Provider.account_id == user.id))
-        if provider is None:
-            return []
-        return [q for q in latest_quotes(request).values() if q.provider_id == provider.id]
-    if now < request.deadline or not can_see_project(user, request.project):
-        return []
-    return sorted(latest_quotes(request).values(), key=lambda q: q.provider.uscc)
+    visible = [q for q in latest_quotes(request).values() if policy.can_see_quote(user, q, now=now)]
+    return sorted(visible, key=lambda q: q.provider.uscc)
 
 
 # --------------------------------------------------------------------- deciding
@@ -401,7 +380,7 @@ def decide(user: User, ref: str, *, chosen_uscc: str | None = None, reason: str 
     participants fail the request (it may be reposted)."""
     now = now or utcnow()
     request = get_request_for_owner(user, ref)
-    if user.role_enum != Role.ENTERPRISE:
+    if not policy.owns_project(user, request.project):
         raise Forbidden("只有项目业主可以确定选取结果")
     if request.status != RequestStatus.OPEN.value:
         raise RegistryError(None, "该选取已完成或已撤销")

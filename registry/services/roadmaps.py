@@ -1,7 +1,7 @@
 """Project roadmaps ("一张图"): templates per category, each project's copy of its steps, the
 plan over China's working-day calendar, progress entry, deadline states and notifications.
 
-Services flush and log; the caller commits. Who may see a project is `market.can_see_project`
+Services flush and log; the caller commits. Who may see a project is `policy.can_see_project`
 (the owning enterprise's accounts, staff and admins): another project is simply not found.
 """
 
@@ -22,9 +22,9 @@ from sqlalchemy.orm import selectinload
 from sqlalchemy.orm.attributes import flag_modified, set_committed_value
 from sqlalchemy.orm.exc import StaleDataError
 
-from registry import yamlfile
+from registry import policy, yamlfile
 from registry.extensions import db
-from registry.models.accounts import Role, User
+from registry.models.accounts import User
 from registry.models.catalogue import ApprovalItem, ServiceItem, TimeUnit
 from registry.models.projects import Enterprise, Project, ProjectCategory
 from registry.models.roadmap import (
@@ -636,11 +636,11 @@ def set_options(user: User, code: str, key: str, *, applicable: bool, covered_by
 
 def assign_staff(actor: User, code: str, *, concierge: User | None, expert: User | None) -> Project:
     """Name the project's 帮办管家 and 审批专家 (staff accounts)."""
-    if actor.role_enum not in (Role.STAFF, Role.ADMIN):
+    if not policy.is_office(actor):
         raise Forbidden()
     project = market.get_project_for(actor, code)
     for field_name, person in (("concierge", concierge), ("expert", expert)):
-        if person is not None and (person.role_enum != Role.STAFF or not person.is_active):
+        if person is not None and not policy.may_serve_projects(person):
             raise RegistryError(field_name, "请选择在岗的政务办工作人员账号")
     before = {"concierge": project.concierge_id, "expert": project.expert_id}
     project.concierge, project.expert = concierge, expert
@@ -677,7 +677,7 @@ def register_project_for(actor: User, *, enterprise_uscc: str, enterprise_name: 
                          expert: User | None = None) -> Project:  # fmt: skip
     """Staff register a project pushed by investment promotion (招商推送) for the enterprise
     named by its USCC, registering the enterprise first when it is new."""
-    if actor.role_enum not in (Role.STAFF, Role.ADMIN):
+    if not policy.may_register_for_enterprises(actor):
         raise Forbidden()
     enterprise = _enterprise_by_uscc(actor, enterprise_uscc, enterprise_name)
     return register_project(
@@ -750,13 +750,8 @@ def check_deadlines(today: date, lead: int) -> dict[str, int]:
 
 
 def _visible_projects(user: User):
-    """A select of the project ids the user may see."""
-    query = select(Project.id)
-    if user.role_enum == Role.ENTERPRISE:
-        return query.where(Project.enterprise_id == (user.enterprise_id or -1))
-    if user.role_enum in (Role.STAFF, Role.ADMIN):
-        return query
-    return query.where(Project.id == -1)
+    """A select of the project ids the user may see (policy.visible_projects)."""
+    return select(Project.id).where(policy.visible_projects(user))
 
 
 def _addressed_to(user: User, projects):
@@ -770,10 +765,8 @@ def notifications_for(
     """Notifications on the projects the user may see, newest first, with whether they were read.
     `mine_only` keeps a staff member to the projects they serve as concierge or expert."""
     projects = _visible_projects(user)
-    if mine_only and user.role_enum == Role.STAFF:
-        projects = projects.where(
-            (Project.concierge_id == user.id) | (Project.expert_id == user.id)
-        )
+    if mine_only and policy.is_project_staff(user):
+        projects = projects.where(policy.served_projects(user))
     rows = db.session.scalars(
         select(Notification).where(_addressed_to(user, projects))
         .order_by(Notification.created_at.desc(), Notification.id.desc()).limit(limit)
@@ -838,8 +831,8 @@ def dashboard(
     """Across projects: every step in warning or overdue (overdue first), and each project's plan
     against its target."""
     query = select(Project).where(Project.land_contract_date.is_not(None)).order_by(Project.code)
-    if mine_only and user is not None and user.role_enum == Role.STAFF:
-        query = query.where((Project.concierge_id == user.id) | (Project.expert_id == user.id))
+    if mine_only and policy.is_project_staff(user):
+        query = query.where(policy.served_projects(user))
     alerts: list[DashboardRow] = []
     summaries = []
     projects = db.session.scalars(_with_plan(query)).all()

@@ -7,9 +7,8 @@ from flask_login import current_user
 from sqlalchemy.exc import SQLAlchemyError
 
 from registry.extensions import db
-from registry.models.accounts import Role
 from registry.models.roadmap import DeadlineState
-from registry.policy import can, require
+from registry.policy import can, is_project_staff, require
 from registry.services import market, roadmaps
 from registry.web.forms import ConfirmForm
 
@@ -22,7 +21,7 @@ def _user():
 
 def _mine_only() -> bool:
     """The staff toggle: only the projects I serve as 帮办管家 or 审批专家."""
-    return request.args.get("mine") == "1" and current_user.role_enum == Role.STAFF
+    return request.args.get("mine") == "1" and is_project_staff(current_user)
 
 
 @bp.app_template_global()
@@ -52,7 +51,7 @@ def show_dashboard():
         today=today,
         lead=lead,
         mine=mine,
-        is_staff=current_user.role_enum == Role.STAFF,
+        is_staff=is_project_staff(current_user),
         DeadlineState=DeadlineState,
     )
 
@@ -68,7 +67,7 @@ def list_notifications():
         items=items,
         unread=sum(1 for _n, was_read in items if not was_read),
         mine=mine,
-        is_staff=current_user.role_enum == Role.STAFF,
+        is_staff=is_project_staff(current_user),
         form=ConfirmForm(),
     )
 
