@@ -44,6 +44,8 @@ DEFAULTS: dict[str, object] = {
     "REMEMBER_COOKIE_DURATION": timedelta(days=7),
     "WTF_CSRF_TIME_LIMIT": 3600,
     "PER_PAGE": 20,
+    # Check every API response against the OpenAPI document and raise on a mismatch (the tests).
+    "OPENAPI_VALIDATE_RESPONSES": False,
     "PROXY_COUNT": 0,  # trusted reverse proxies in front of the app (X-Forwarded-For/Proto/Host)
     # Delivery and owner rating (working days on the China calendar, see pure/workdays.py).
     "CREDIT_SHORTLIST_SIZE": 3,  # 信用择优: top credit scores that enter the draw (ties included)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import pytest
 from openapi_spec_validator import validate
 
 SERVICE_KEYS = {
@@ -18,6 +19,12 @@ SERVICE_KEYS = {
     "department",
     "approval_items",
 }
+
+
+@pytest.fixture
+def app_config():
+    """Every response here is also checked against the OpenAPI document."""
+    return {"OPENAPI_VALIDATE_RESPONSES": True}
 
 
 def test_api_services_list_shape_and_pagination(client):

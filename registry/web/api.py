@@ -15,12 +15,14 @@ from registry.services import catalogue, credit, market, roadmaps
 from registry.services import providers as provider_service
 from registry.services.errors import NotFound
 from registry.web.errors import render_error
-from registry.web.openapi import openapi_document
+from registry.web.openapi import check_response, openapi_document
 from registry.web.params import code_arg, page_args, service_filters
 from registry.web.providers import directory_filters
 
 bp = Blueprint("api", __name__, url_prefix="/api/v1")
 csrf.exempt(bp)  # read-only (GET) endpoints; no cookies change anything here
+# With OPENAPI_VALIDATE_RESPONSES on (the tests), every answer is checked against the document.
+bp.after_request(check_response)
 
 
 def department_json(item: Department | None) -> dict | None:
