@@ -15,6 +15,8 @@ from flask import current_app
 from flask.cli import FlaskGroup, with_appcontext
 from flask_migrate import upgrade
 
+from registry.demo import accounts as demo_accounts
+from registry.demo import market as demo_market
 from registry.extensions import db
 from registry.pure import workdays
 from registry.search.engine import get_engine
@@ -22,8 +24,6 @@ from registry.services import (
     accounts,
     audit,
     calendars,
-    demo,
-    demo_market,
     grades,
     providers,
     roadmaps,
@@ -63,7 +63,7 @@ def seed(with_demo: bool) -> None:
         # Official arrangements of years the calendar package does not ship yet (or corrects).
         calendar_years = calendars.load_files(current_app.config.get("CALENDAR_DIR"))
         templates = roadmaps.seed_templates(Path(current_app.config["SEEDS_DIR"]))
-        created = demo.seed_demo_accounts() if with_demo else []
+        created = demo_accounts.seed_demo_accounts() if with_demo else []
         marketplace = demo_market.seed_demo_market() if with_demo else None
         # Projects registered before roadmaps existed get theirs once the templates are there.
         backfilled = roadmaps.ensure_roadmaps("system:seed")

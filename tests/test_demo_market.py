@@ -9,6 +9,8 @@ from datetime import date
 import pytest
 from sqlalchemy import func, select
 
+from registry.demo import accounts as demo_accounts
+from registry.demo import market as demo_market
 from registry.extensions import db
 from registry.kernel import clock
 from registry.models import (
@@ -24,7 +26,7 @@ from registry.models import (
     User,
 )
 from registry.models.projects import ProjectCategory
-from registry.services import accounts, credit, demo, demo_market, grades, market, roadmaps
+from registry.services import accounts, credit, grades, market, roadmaps
 from tests.conftest import TEST_TODAY
 
 # The days CI moves the clock to, and today's: the demo must look alive on each of them.
@@ -32,7 +34,7 @@ SEED_DAYS = sorted({TEST_TODAY, date(2027, 6, 15), date(2031, 2, 10)})
 
 
 def _seed_demo() -> dict[str, int]:
-    counts = {"accounts": len(demo.seed_demo_accounts())}
+    counts = {"accounts": len(demo_accounts.seed_demo_accounts())}
     counts.update(demo_market.seed_demo_market())
     db.session.commit()
     return counts

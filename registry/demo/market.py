@@ -1,7 +1,7 @@
 """A believable, clearly marked (示例) marketplace for `registry seed --demo`: providers across the
 catalogue with qualifications and offers, enterprises with projects, open and finished selections
 (awards decided by the real selection rules), work in progress and delivered, owner ratings and
-credit notices in their 公示期; the projects' roadmaps come from demo_roadmaps.
+credit notices in their 公示期; the projects' roadmaps come from demo/roadmaps.py.
 
 Every date is laid out from the day it runs (the clock's today and now), so a demo seeded in any
 year has open requests, deliveries under way and fresh notices. Names end in (示例), every row
@@ -17,6 +17,7 @@ from decimal import Decimal
 
 from sqlalchemy import func, select
 
+from registry.demo import roadmaps as demo_roadmaps
 from registry.extensions import db
 from registry.kernel import clock
 from registry.models import (
@@ -37,7 +38,7 @@ from registry.models import (
 from registry.models.providers import Offer
 from registry.pure.uscc import make_uscc
 from registry.pure.workdays import add_working_days, working_days_between
-from registry.services import credit, demo_roadmaps, evaluations, grades, market
+from registry.services import credit, evaluations, grades, market
 
 # Industry groups: what a firm of that kind offers and the qualification it holds.
 GROUPS = [
@@ -54,7 +55,7 @@ GROUPS = [
 ]
 BRANDS = "华海瑞恒泰达鑫源博睿中晟宏远嘉诚天成正和信安汇通东方北辰海河津港渤龙"
 DISTRICTS = ["滨海", "西青", "南开", "河西", "东丽", "津南", "武清", "和平"]
-# (industry, serial, name, category); the code's year is that of the land contract (demo_roadmaps).
+# (industry, serial, name, category); the code's year is that of the land contract (demo/roadmaps.py).
 PROJECTS = [
     ("34", "900101", "示例精密装备制造厂房(示例)", "民营/外资"),
     ("39", "900102", "示例电子元器件标准厂房(示例)", "简易低风险厂房"),
