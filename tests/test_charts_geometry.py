@@ -24,7 +24,7 @@ def test_charts_geometry_line_points_spread_and_clipped_to_the_plot():
     ys = [p.y for p in line.points]
     assert ys[0] == frame.bottom  # 0 on the axis
     assert ys[2] == frame.top  # 150 drawn at the top edge (100)
-    assert [p.tip for p in line.points] == ["a:0", "b:50", "c:150"]
+    assert [p.text for p in line.points] == ["a:0", "b:50", "c:150"]
     assert [t.text for t in frame.y_ticks] == ["0", "20", "40", "60", "80", "100"]
     assert line_geometry([], title="t", x_label="x", y_label="y") is None
 

@@ -9,6 +9,7 @@ from __future__ import annotations
 import re
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
+from typing import Any
 
 _ID = re.compile(r"[^A-Za-z0-9_-]")
 MAX_X_LABELS = 8
@@ -26,7 +27,7 @@ def format_value(value: float) -> str:
 
 @dataclass(frozen=True)
 class Label:
-    """A text at a point."""
+    """A text at a point (or a point with its tooltip)."""
 
     x: float
     y: float
@@ -59,15 +60,6 @@ class Frame:
 
 
 @dataclass(frozen=True)
-class Point:
-    """A data point with its tooltip."""
-
-    x: float
-    y: float
-    tip: str
-
-
-@dataclass(frozen=True)
 class Series:
     """One line of a chart: its style, legend sample, unbroken runs and points."""
 
@@ -77,7 +69,7 @@ class Series:
     marker: str  # "circle" | "square"
     legend_x: float
     runs: list[list[tuple[float, float]]]  # only runs of two or more points are drawn
-    points: list[Point]
+    points: list[Label]  # each point with its tooltip
 
 
 @dataclass(frozen=True)
@@ -162,96 +154,17 @@ SERIES_STYLES = (
 )
 
 
-def _plot(
-    labels: Sequence[str],
-    *,
-    description: str,
-    margins: tuple[int, int, int, int],
-    y_min: float,
-    y_max: float,
-    y_ticks: int,
-    width: int,
-    height: int,
-    **names: str,
-) -> tuple[Frame, Callable[[int], float], Callable[[float], float]]:
-    """The frame of a line chart over `labels` and its x (by index) and y (by value) scales;
-    values outside [y_min, y_max] land on the edge. `names`: title, x_label, y_label, chart_id."""
-    if y_max <= y_min:
-        raise ValueError("y_max must exceed y_min")
-    left, right, top, bottom = margins
-    plot_w, plot_h = width - left - right, height - top - bottom
-    count = len(labels)
-
-    def x_at(index: int) -> float:
-        return left + (plot_w / 2 if count == 1 else plot_w * index / (count - 1))
-
-    def y_at(value: float) -> float:
-        clipped = min(max(value, y_min), y_max)
-        return top + plot_h * (1 - (clipped - y_min) / (y_max - y_min))
-
-    frame = _frame(
-        ident=clean_id(names["chart_id"], "chart"),
-        title=names["title"],
-        description=description,
-        size=(width, height),
-        box=(left, top, plot_w, plot_h),
-        ticks=[y_min + (y_max - y_min) * step / y_ticks for step in range(y_ticks + 1)],
-        y_at=y_at,
-        x_labels=_thinned(labels, x_at),
-        axis_titles=(names["x_label"], names["y_label"]),
+def _describe(labels: Sequence[str], series: Sequence[tuple[str, Sequence[float | None]]]) -> str:
+    """The text equivalent of a series chart: each series' name and its values by label."""
+    return ";".join(
+        f"{name}:"
+        + "、".join(
+            f"{label} {format_value(v)}"
+            for label, v in zip(labels, values, strict=False)
+            if v is not None
+        )
+        for name, values in series
     )
-    return frame, x_at, y_at
-
-
-def line_geometry(
-    points: Sequence[tuple[str, float]],
-    *,
-    title: str,
-    x_label: str,
-    y_label: str,
-    chart_id: str = "chart",
-    description: str | None = None,
-    y_min: float = 0,
-    y_max: float = 100,
-    y_ticks: int = 5,
-    width: int = 640,
-    height: int = 280,
-) -> LineChart | None:
-    """One line through (label, value) points in order, each point with its own tooltip; None
-    for no points."""
-    if not points:
-        return None
-    if description is None:
-        description = "、".join(f"{label}:{format_value(value)}" for label, value in points)
-    frame, x_at, y_at = _plot(
-        [label for label, _ in points],
-        description=description,
-        margins=(56, 16, 16, 64),
-        y_min=y_min,
-        y_max=y_max,
-        y_ticks=y_ticks,
-        width=width,
-        height=height,
-        title=title,
-        x_label=x_label,
-        y_label=y_label,
-        chart_id=chart_id,
-    )
-    dots = [
-        Point(x_at(index), y_at(value), f"{label}:{format_value(value)}")
-        for index, (label, value) in enumerate(points)
-    ]
-    style = SERIES_STYLES[0]
-    line = Series(
-        name="",
-        colour=style["colour"],
-        dash="",
-        marker="circle",
-        legend_x=0,
-        runs=[[(dot.x, dot.y) for dot in dots]],
-        points=dots,
-    )
-    return LineChart(frame=frame, series=[line], legend=False)
 
 
 def series_geometry(
@@ -268,48 +181,52 @@ def series_geometry(
     y_ticks: int = 5,
     width: int = 640,
     height: int = 300,
+    legend: bool = True,
 ) -> LineChart | None:
-    """Several named lines over the same x labels, with a legend along the top; None is a gap
-    (no point, the line breaks). None when no series has a value."""
+    """Named lines over the same x labels, with a legend along the top; None is a gap (no point,
+    the line breaks), values outside [y_min, y_max] land on the edge. None when no series has a
+    value. Without `legend`, one unnamed line (see line_geometry)."""
     if not labels or not any(v is not None for _, values in series for v in values):
         return None
+    if y_max <= y_min:
+        raise ValueError("y_max must exceed y_min")
+    # Room for the legend and the last x label; a lone line needs neither.
+    left, right, top, bottom = (56, 48, 36, 64) if legend else (56, 16, 16, 64)
+    plot_w, plot_h = width - left - right, height - top - bottom
+    count = len(labels)
+
+    def x_at(index: int) -> float:
+        return left + (plot_w / 2 if count == 1 else plot_w * index / (count - 1))
+
+    def y_at(value: float) -> float:
+        clipped = min(max(value, y_min), y_max)
+        return top + plot_h * (1 - (clipped - y_min) / (y_max - y_min))
+
     if description is None:
-        description = ";".join(
-            f"{name}:"
-            + "、".join(
-                f"{label} {format_value(v)}"
-                for label, v in zip(labels, values, strict=False)
-                if v is not None
-            )
-            for name, values in series
-        )
-    left = 56
-    frame, x_at, y_at = _plot(
-        labels,
-        description=description,
-        margins=(left, 48, 36, 64),  # room for the last label
-        y_min=y_min,
-        y_max=y_max,
-        y_ticks=y_ticks,
-        width=width,
-        height=height,
+        description = _describe(labels, series)
+    frame = _frame(
+        ident=clean_id(chart_id, "chart"),
         title=title,
-        x_label=x_label,
-        y_label=y_label,
-        chart_id=chart_id,
+        description=description,
+        size=(width, height),
+        box=(left, top, plot_w, plot_h),
+        ticks=[y_min + (y_max - y_min) * step / y_ticks for step in range(y_ticks + 1)],
+        y_at=y_at,
+        x_labels=_thinned(labels, x_at),
+        axis_titles=(x_label, y_label),
     )
     lines = []
     for number, (name, values) in enumerate(series):
         style = SERIES_STYLES[number % len(SERIES_STYLES)]
         runs: list[list[tuple[float, float]]] = [[]]
         dots = []
-        for index, value in enumerate(values[: len(labels)]):
+        for index, value in enumerate(values[:count]):
             if value is None:
                 runs.append([])
                 continue
             runs[-1].append((x_at(index), y_at(value)))
-            tip = f"{name} {labels[index]}:{format_value(value)}"
-            dots.append(Point(x_at(index), y_at(value), tip))
+            tip = f"{labels[index]}:{format_value(value)}"
+            dots.append(Label(x_at(index), y_at(value), f"{name} {tip}" if legend else tip))
         lines.append(
             Series(
                 name=name,
@@ -317,11 +234,35 @@ def series_geometry(
                 dash=style["dash"],
                 marker=style["marker"],
                 legend_x=left + number * 180,
-                runs=[r for r in runs if len(r) > 1],
+                # A lone line is drawn whole; a run of one point in a series has no line.
+                runs=[r for r in runs if len(r) > 1 or not legend],
                 points=dots,
             )
         )
-    return LineChart(frame=frame, series=lines, legend=True)
+    return LineChart(frame=frame, series=lines, legend=legend)
+
+
+def line_geometry(
+    points: Sequence[tuple[str, float]],
+    *,
+    description: str | None = None,
+    height: int = 280,
+    **options: Any,
+) -> LineChart | None:
+    """One line through (label, value) points in order, each point with its own tooltip; None
+    for no points. Options as for series_geometry (title, x_label, y_label are required)."""
+    if not points:
+        return None
+    if description is None:
+        description = "、".join(f"{label}:{format_value(value)}" for label, value in points)
+    return series_geometry(
+        [label for label, _ in points],
+        [("", [value for _, value in points])],
+        description=description,
+        height=height,
+        legend=False,
+        **options,
+    )
 
 
 def _round_top(highest: float) -> float:
