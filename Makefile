@@ -42,13 +42,13 @@ MOVED_DAYS = 2027-06-15 2031-02-10
 
 test: $(TEST_STAMP)
 	$(BIN)/ruff check .
-	$(BIN)/pytest -n auto
+	$(BIN)/pytest -n auto --dist loadgroup
 	$(MAKE) --no-print-directory test-dates
 
 test-dates: $(TEST_STAMP)
 	@for day in $(MOVED_DAYS); do \
 		echo "== date-dependent tests with the clock at $$day (SQLite)"; \
-		REGISTRY_TEST_TODAY=$$day REGISTRY_TEST_DATABASE_URL= $(BIN)/pytest -q -n auto $(DATE_TESTS) || exit 1; \
+		REGISTRY_TEST_TODAY=$$day REGISTRY_TEST_DATABASE_URL= $(BIN)/pytest -q -n auto --dist loadgroup $(DATE_TESTS) || exit 1; \
 	done
 
 lint: $(TEST_STAMP)

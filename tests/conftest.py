@@ -8,6 +8,8 @@ import os
 import re
 import shutil
 import uuid
+from collections import deque
+from concurrent.futures import ThreadPoolExecutor
 from datetime import date
 from pathlib import Path
 from urllib.parse import quote
@@ -29,6 +31,14 @@ CSRF_RE = re.compile(
     r'name="csrf_token" type="hidden" value="([^"]+)"|'
     r'name="csrf_token" value="([^"]+)"|value="([^"]+)" name="csrf_token"'
 )
+
+
+def pytest_collection_modifyitems(items):
+    """The racing tests share one xdist worker (make test runs with --dist loadgroup): two of
+    them at once on a 2-core machine would time each other out, not find a bug."""
+    for item in items:
+        if item.get_closest_marker("concurrency"):
+            item.add_marker(pytest.mark.xdist_group("concurrency"))
 
 
 def _pg_schema_url(schema: str) -> str:
@@ -83,19 +93,39 @@ class Golden:
         shutil.copytree(self.sqlite_dir / "index", folder / "index")
         return f"sqlite:///{folder / 'registry.db'}"
 
-    def postgresql_copy(self, name: str) -> str:
-        """A seeded PostgreSQL database `name` made from the golden template; returns the URL."""
+    def postgresql_copy(self) -> str:
+        """A fresh seeded PostgreSQL database made from the golden template; returns the URL.
+
+        CREATE DATABASE waits on the server's disk (≈ 0.3 s), so one background thread makes the
+        next copies while the current test runs, and drops the used ones."""
         if self.pg_name is None:
             golden = f"golden_{uuid.uuid4().hex[:12]}"
             _pg_admin(f'CREATE DATABASE "{golden}"')
             self._build(_pg_database_url(golden), self.root / "pg")
             self.pg_name = golden
-        _pg_admin(f'CREATE DATABASE "{name}" TEMPLATE "{self.pg_name}" STRATEGY FILE_COPY')
+            self._pg_worker = ThreadPoolExecutor(max_workers=1, thread_name_prefix="pg-copies")
+            self._pg_ready = deque(self._pg_worker.submit(self._pg_create) for _ in range(2))
+        name = self._pg_ready.popleft().result()
+        self._pg_ready.append(self._pg_worker.submit(self._pg_create))
         return _pg_database_url(name)
 
+    def _pg_create(self) -> str:
+        name = f"t_{uuid.uuid4().hex[:12]}"
+        _pg_admin(f'CREATE DATABASE "{name}" TEMPLATE "{self.pg_name}"')
+        return name
+
+    def postgresql_drop(self, url: str) -> None:
+        """Drop a used copy (in the background; FORCE ends connections a test left open)."""
+        name = sa.engine.make_url(url).database
+        self._pg_worker.submit(_pg_admin, f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
     def close(self) -> None:
-        if self.pg_name is not None:
-            _pg_admin(f'DROP DATABASE IF EXISTS "{self.pg_name}" WITH (FORCE)')
+        if self.pg_name is None:
+            return
+        for future in self._pg_ready:
+            self.postgresql_drop(_pg_database_url(future.result()))
+        self._pg_worker.shutdown(wait=True)
+        _pg_admin(f'DROP DATABASE IF EXISTS "{self.pg_name}" WITH (FORCE)')
 
 
 def _pg_admin(statement: str) -> None:
@@ -129,11 +159,11 @@ def database_url(request, tmp_path, golden):
             yield f"sqlite:///{tmp_path / 'registry.db'}"
         return
     if seeded:
-        name = f"t_{uuid.uuid4().hex[:12]}"
+        url = golden.postgresql_copy()
         try:
-            yield golden.postgresql_copy(name)
+            yield url
         finally:
-            _pg_admin(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+            golden.postgresql_drop(url)
         return
     schema = f"t_{uuid.uuid4().hex[:12]}"
     admin = sa.create_engine(PG_URL, isolation_level="AUTOCOMMIT")

@@ -277,6 +277,7 @@ def test_auth_demo_accounts_get_random_passwords_printed_once(app, runner):
         db.session.rollback()
 
 
+@pytest.mark.concurrency
 def test_auth_parallel_wrong_passwords_still_lock(app, make_user):
     import threading
 

@@ -730,6 +730,7 @@ def test_credit_bad_input_gets_chinese_messages_and_stores_nothing(app, make_use
         assert regulator.get(url).status_code == 404, url
 
 
+@pytest.mark.concurrency
 def test_credit_concurrent_objections_leave_exactly_one_open(app, make_user, clock):
     """Two submissions of the objection at once (a double click): one objection, no error page."""
     world = _world(app, make_user)

@@ -402,6 +402,7 @@ def test_evaluations_drafts_stay_private_and_only_published_periods_are_public(
 # ---------------------------------------------------------------------- concurrency
 
 
+@pytest.mark.concurrency
 def test_evaluations_concurrent_entry_loses_and_duplicates_nothing(app, make_user):
     """N regulators' sessions × M forms each for the same provider, every form posted twice by
     racing threads: exactly N×M revisions, numbered 1..N×M, and no error for anyone."""

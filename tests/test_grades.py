@@ -475,6 +475,7 @@ def test_grades_cli_recompute_is_idempotent(app, runner):
     _search_clean(app)
 
 
+@pytest.mark.concurrency
 def test_grades_concurrent_ratings_lose_no_update(app):
     """Ratings for one provider committed at once by several threads: the stored score counts
     every one of them (rows locked before computing), and nobody sees an error."""

@@ -198,6 +198,7 @@ def test_market_an_enterprise_cannot_reach_another_enterprises_project(app, make
                                 deadline=factories.later())  # fmt: skip
 
 
+@pytest.mark.concurrency
 def test_market_two_concurrent_decisions_record_one_award(app, make_user, database_url):
     """Two owners' sessions deciding at once: exactly one award, the other a clear message."""
     import threading

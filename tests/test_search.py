@@ -302,6 +302,7 @@ def test_search_unlinking_reindexes_the_other_side(app):
     assert "approval:SP-05" not in approval_hits
 
 
+@pytest.mark.concurrency
 def test_search_threads_searching_while_the_index_changes(app):
     import threading
 
@@ -332,6 +333,7 @@ def _whoosh_only(app):
         pytest.skip("only the Whoosh backend keeps an index on disk")
 
 
+@pytest.mark.concurrency
 def test_search_parallel_rebuild_gives_the_same_index(app, monkeypatch):
     import multiprocessing
 

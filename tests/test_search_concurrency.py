@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import multiprocessing
 
+import pytest
 from sqlalchemy import func, select
 
 from registry.extensions import db
@@ -46,6 +47,7 @@ def _writer(url: str, tmp: str, worker: int, queue) -> None:
     queue.put(errors)
 
 
+@pytest.mark.concurrency
 def test_search_concurrent_writers_lose_nothing(app, database_url, tmp_path):
     context = multiprocessing.get_context("spawn")
     queue = context.Queue()

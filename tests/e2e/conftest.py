@@ -4,13 +4,11 @@ from __future__ import annotations
 
 import shutil
 import threading
-from pathlib import Path
 
 import pytest
 from werkzeug.serving import make_server
 
 from registry.extensions import db
-from registry.services import roadmaps, seeding
 from tests.conftest import make_app
 
 CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
@@ -26,14 +24,9 @@ LAUNCH_ARGS = [
 
 
 @pytest.fixture
-def live_server(tmp_path):
-    """The site served by a real WSGI server on 127.0.0.1, on a seeded SQLite file."""
-    app = make_app(f"sqlite:///{tmp_path / 'e2e.db'}", tmp_path)
-    with app.app_context():
-        db.create_all()
-        seeding.seed_catalogue(Path(app.config["SEEDS_DIR"]))
-        roadmaps.seed_templates(Path(app.config["SEEDS_DIR"]))
-        db.session.commit()
+def live_server(tmp_path, golden):
+    """The site served by a real WSGI server on 127.0.0.1, on a copy of the seeded SQLite file."""
+    app = make_app(golden.sqlite_copy(tmp_path), tmp_path)
     server = make_server("127.0.0.1", 0, app, threaded=True)
     thread = threading.Thread(target=server.serve_forever, daemon=True)
     thread.start()
@@ -44,9 +37,10 @@ def live_server(tmp_path):
         db.engine.dispose()
 
 
-@pytest.fixture
+@pytest.fixture(scope="session")
 def browser():
-    """Headless Debian chromium; skipped with a reason where it is not installed."""
+    """Headless Debian chromium, started once per test process (each test gets its own context,
+    so no cookie or storage carries over); skipped with a reason where it is not installed."""
     if CHROMIUM is None:
         pytest.skip("chromium is not installed (apt-get install chromium); .ci/run installs it")
     from playwright.sync_api import sync_playwright
