@@ -230,6 +230,28 @@ def app(database_url, tmp_path, app_config):
         db.engine.dispose()
 
 
+@pytest.fixture(scope="module", params=BACKENDS)
+def shared_app(request, golden, tmp_path_factory):
+    """One seeded app shared by a module's READ-ONLY tests (pages and queries that store nothing),
+    such as the many parametrised catalogue pages. A test that writes uses `app`."""
+    folder = tmp_path_factory.mktemp("shared")
+    sqlite = request.param == "sqlite"
+    url = golden.sqlite_copy(folder) if sqlite else golden.postgresql_copy()
+    shared = make_app(url, folder)
+    yield shared
+    with shared.app_context():
+        db.session.remove()
+        db.engine.dispose()
+    if not sqlite:
+        golden.postgresql_drop(url)
+
+
+@pytest.fixture
+def reader(shared_app):
+    """A fresh test client (no cookies) on the module's shared read-only app."""
+    return shared_app.test_client()
+
+
 @pytest.fixture
 def client(app):
     """A test client."""
