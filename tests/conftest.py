@@ -195,6 +195,8 @@ def make_app(database_url: str, tmp_path: Path, **overrides):
         "LOGIN_RATE_LIMIT": "1000 per minute",
         # A cheap hash: the suite signs in thousands of times. test_auth checks the real default.
         "PASSWORD_HASH_METHOD": "pbkdf2:sha256:1000",
+        # Every API response is checked against the OpenAPI document (registry/web/openapi.yaml).
+        "OPENAPI_VALIDATE_RESPONSES": True,
         "SERVER_NAME": None,
     }
     config.update(overrides)
