@@ -17,6 +17,7 @@ from registry.policy import can, declared_action
 from registry.pure import workdays
 from registry.sanitize import safe_html
 from registry.services import audit
+from registry.web.unit_of_work import record_denial
 
 SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
 # An aware timestamp as isoformat() writes it into stored JSON (audit snapshots, draw inputs).
@@ -116,23 +117,6 @@ def _guard():
         return redirect(url_for("auth.login", next=request.full_path.rstrip("?")))
     _deny(f"{request.endpoint} needs {action}")
     return None
-
-
-def record_denial(detail: str, action: str = "access.denied") -> None:
-    """Write one refused attempt to the audit log in its own small transaction."""
-    user = current_user._get_current_object() if current_user.is_authenticated else None
-    actor_id, actor_name = (user.id, user.username) if user is not None else (None, None)
-    db.session.rollback()
-    write_intent.set(True)  # this is a write, whatever the request's method
-    audit.record(
-        action,
-        actor_name=actor_name,
-        outcome="denied",
-        object_type="endpoint",
-        object_id=request.endpoint,
-        detail=f"{request.method} {request.path}: {detail}",
-    ).actor_id = actor_id
-    db.session.commit()
 
 
 def _deny(detail: str) -> None:

@@ -3,17 +3,16 @@
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
+from dataclasses import dataclass
 
 from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
-from flask_login import current_user
 
 from registry.extensions import db
 from registry.models.accounts import User
-from registry.models.catalogue import ApprovalItem, Department, ServiceItem
 from registry.models.projects import ProjectCategory
 from registry.policy import require
 from registry.services import accounts, audit, catalogue, roadmaps
-from registry.services.errors import NotFound, RegistryError
 from registry.web.forms import (
     ApprovalItemForm,
     ConfirmForm,
@@ -21,7 +20,6 @@ from registry.web.forms import (
     RetireForm,
     ServiceItemForm,
     UserForm,
-    apply_error,
     options,
     parse_version,
     tristate_raw,
@@ -29,14 +27,14 @@ from registry.web.forms import (
 )
 from registry.web.params import AUDIT_FILTERS, link_args, page_args
 from registry.web.roadmap_admin_forms import TemplateStepDeleteForm, TemplateStepForm
+from registry.web.unit_of_work import UnitOfWork, actor
 
 bp = Blueprint("admin", __name__, url_prefix="/admin")
+# Everything here is public catalogue data or the admin's own: a missing object named by a
+# form is told as a message, not hidden behind a 404.
+work = UnitOfWork(refuses=False)
 
 _SPLIT = re.compile(r"[、,,;;\s]+")
-
-
-def _actor() -> User:
-    return current_user._get_current_object()
 
 
 def _fill_choices(form) -> None:
@@ -128,18 +126,8 @@ def _prefill(form, item) -> None:
             field.data = value
 
 
-def _save(form, build, save, template: str, **context):
-    """Validate the form, call the service, commit once; on a domain error show it on the form."""
-    if form.validate_on_submit():
-        try:
-            result = save(build(form))
-        except RegistryError as error:
-            db.session.rollback()
-            apply_error(form, error)
-        else:
-            db.session.commit()
-            return result
-    return render_template(template, form=form, **context)
+def _flash_saved(changed: bool) -> None:
+    flash("已保存修改。" if changed else "没有需要保存的修改。", "success" if changed else "info")
 
 
 @bp.get("/")
@@ -149,7 +137,105 @@ def dashboard():
     return render_template("admin/dashboard.html", counts=catalogue.counts())
 
 
-# ------------------------------------------------------------------ service items
+# ------------------------------------------------------------------ service and approval items
+
+
+@dataclass(frozen=True)
+class _Kind:
+    """What differs between editing service items and approval items."""
+
+    kind: str  # the edit template's switch
+    noun: str
+    form: type
+    data: Callable
+    get: Callable
+    create: Callable
+    update: Callable
+    retire: Callable
+    show: str  # the public page
+    listing: str  # the admin list
+    edit: str
+
+
+SERVICE = _Kind(
+    kind="service",
+    noun="中介服务事项",
+    form=ServiceItemForm,
+    data=_service_data,
+    get=catalogue.get_service,
+    create=catalogue.create_service_item,
+    update=catalogue.update_service_item,
+    retire=catalogue.retire_service_item,
+    show="catalogue.show_service",
+    listing="admin.list_services",
+    edit="admin.edit_service",
+)
+APPROVAL = _Kind(
+    kind="approval",
+    noun="审批事项",
+    form=ApprovalItemForm,
+    data=_approval_data,
+    get=catalogue.get_approval_item,
+    create=catalogue.create_approval_item,
+    update=catalogue.update_approval_item,
+    retire=catalogue.retire_approval_item,
+    show="catalogue.show_approval_item",
+    listing="admin.list_approval_items",
+    edit="admin.edit_approval_item",
+)
+
+
+def _create_entry(kind: _Kind):
+    """Add a service or approval item: one service call, one commit; errors on the form."""
+    form = kind.form()
+    _fill_choices(form)
+    added = work.submit(form, lambda: kind.create(kind.data(form), actor=actor()))
+    if added:
+        flash(f"已新增{kind.noun} {added.value.code}。", "success")
+        return redirect(url_for(kind.show, code=added.value.code))
+    return render_template(
+        "admin/edit_entry.html", form=form, title=f"新增{kind.noun}", kind=kind.kind
+    )
+
+
+def _edit_entry(kind: _Kind, code: str):
+    """Edit a service or approval item (audited with before/after)."""
+    item = work.found(kind.get, code)
+    form = kind.form()
+    _fill_choices(form)
+    if request.method == "GET":
+        _prefill(form, item)
+    saved = work.submit(form, lambda: kind.update(item, kind.data(form), actor=actor()))
+    if saved:
+        _flash_saved(saved.value)
+        return redirect(url_for(kind.show, code=item.code))
+    return render_template(
+        "admin/edit_entry.html",
+        form=form,
+        title=f"编辑 {item.code} {item.name}",
+        kind=kind.kind,
+        item=item,
+        retire_form=RetireForm(prefix="retire"),
+    )
+
+
+def _retire(retire: Callable, item, *, missing: str, back: str) -> None:
+    """Retire a catalogue entry with the reason the form gives; errors flashed on `back`."""
+    form = RetireForm(prefix="retire")
+    work.act(
+        lambda: retire(item, actor=actor(), reason=form.reason.data),
+        form=form,
+        invalid=missing,
+        back=back,
+    )
+
+
+def _retire_entry(kind: _Kind, code: str):
+    """Mark a service or approval item 已废止."""
+    item = work.found(kind.get, code)
+    _retire(kind.retire, item, missing="请填写废止原因。", back=url_for(kind.edit, code=code))
+    flash(f"{item.code} 已标记为已废止。", "success")
+    return redirect(url_for(kind.listing))
 
 
 @bp.get("/services")
@@ -166,74 +252,21 @@ def list_services():
 @require("catalogue.manage")
 def create_service():
     """Add a service item."""
-    form = ServiceItemForm()
-    _fill_choices(form)
-    result = _save(
-        form,
-        _service_data,
-        lambda data: catalogue.create_service_item(data, actor=_actor()),
-        "admin/edit_entry.html",
-        title="新增中介服务事项",
-        kind="service",
-    )
-    if isinstance(result, ServiceItem):
-        flash(f"已新增中介服务事项 {result.code}。", "success")
-        return redirect(url_for("catalogue.show_service", code=result.code))
-    return result
-
-
-def _load(getter, code: str):
-    try:
-        return getter(code)
-    except NotFound:
-        abort(404)
+    return _create_entry(SERVICE)
 
 
 @bp.route("/services/<code>/edit", methods=["GET", "POST"])
 @require("catalogue.manage")
 def edit_service(code: str):
     """Edit a service item (audited with before/after)."""
-    item = _load(catalogue.get_service, code)
-    form = ServiceItemForm()
-    _fill_choices(form)
-    if request.method == "GET":
-        _prefill(form, item)
-    result = _save(
-        form,
-        _service_data,
-        lambda data: catalogue.update_service_item(item, data, actor=_actor()),
-        "admin/edit_entry.html",
-        title=f"编辑 {item.code} {item.name}",
-        kind="service",
-        item=item,
-        retire_form=RetireForm(prefix="retire"),
-    )
-    if isinstance(result, bool):
-        flash("已保存修改。" if result else "没有需要保存的修改。", "success" if result else "info")
-        return redirect(url_for("catalogue.show_service", code=item.code))
-    return result
+    return _edit_entry(SERVICE, code)
 
 
 @bp.post("/services/<code>/retire")
 @require("catalogue.manage")
 def retire_service(code: str):
     """Mark a service item 已废止."""
-    item = _load(catalogue.get_service, code)
-    form = RetireForm(prefix="retire")
-    try:
-        if not form.validate():
-            raise RegistryError("reason", "请填写废止原因。")
-        catalogue.retire_service_item(item, actor=_actor(), reason=form.reason.data)
-    except RegistryError as error:
-        db.session.rollback()
-        flash(error.message, "error")
-        return redirect(url_for("admin.edit_service", code=code))
-    db.session.commit()
-    flash(f"{item.code} 已标记为已废止。", "success")
-    return redirect(url_for("admin.list_services"))
-
-
-# ------------------------------------------------------------------ approval items
+    return _retire_entry(SERVICE, code)
 
 
 @bp.get("/approval-items")
@@ -248,64 +281,21 @@ def list_approval_items():
 @require("catalogue.manage")
 def create_approval_item():
     """Add an approval item."""
-    form = ApprovalItemForm()
-    _fill_choices(form)
-    result = _save(
-        form,
-        _approval_data,
-        lambda data: catalogue.create_approval_item(data, actor=_actor()),
-        "admin/edit_entry.html",
-        title="新增审批事项",
-        kind="approval",
-    )
-    if isinstance(result, ApprovalItem):
-        flash(f"已新增审批事项 {result.code}。", "success")
-        return redirect(url_for("catalogue.show_approval_item", code=result.code))
-    return result
+    return _create_entry(APPROVAL)
 
 
 @bp.route("/approval-items/<code>/edit", methods=["GET", "POST"])
 @require("catalogue.manage")
 def edit_approval_item(code: str):
     """Edit an approval item."""
-    item = _load(catalogue.get_approval_item, code)
-    form = ApprovalItemForm()
-    _fill_choices(form)
-    if request.method == "GET":
-        _prefill(form, item)
-    result = _save(
-        form,
-        _approval_data,
-        lambda data: catalogue.update_approval_item(item, data, actor=_actor()),
-        "admin/edit_entry.html",
-        title=f"编辑 {item.code} {item.name}",
-        kind="approval",
-        item=item,
-        retire_form=RetireForm(prefix="retire"),
-    )
-    if isinstance(result, bool):
-        flash("已保存修改。" if result else "没有需要保存的修改。", "success" if result else "info")
-        return redirect(url_for("catalogue.show_approval_item", code=item.code))
-    return result
+    return _edit_entry(APPROVAL, code)
 
 
 @bp.post("/approval-items/<code>/retire")
 @require("catalogue.manage")
 def retire_approval_item(code: str):
     """Mark an approval item 已废止."""
-    item = _load(catalogue.get_approval_item, code)
-    form = RetireForm(prefix="retire")
-    try:
-        if not form.validate():
-            raise RegistryError("reason", "请填写废止原因。")
-        catalogue.retire_approval_item(item, actor=_actor(), reason=form.reason.data)
-    except RegistryError as error:
-        db.session.rollback()
-        flash(error.message, "error")
-        return redirect(url_for("admin.edit_approval_item", code=code))
-    db.session.commit()
-    flash(f"{item.code} 已标记为已废止。", "success")
-    return redirect(url_for("admin.list_approval_items"))
+    return _retire_entry(APPROVAL, code)
 
 
 # ------------------------------------------------------------------ departments
@@ -329,55 +319,47 @@ def _department_data(form: DepartmentForm) -> dict:
 def create_department():
     """Add a department."""
     form = DepartmentForm()
-    result = _save(
-        form,
-        _department_data,
-        lambda data: catalogue.create_department(data, actor=_actor()),
-        "admin/edit_department.html",
-        title="新增部门",
+    added = work.submit(
+        form, lambda: catalogue.create_department(_department_data(form), actor=actor())
     )
-    if isinstance(result, Department):
-        flash(f"已新增部门 {result.name}。", "success")
+    if added:
+        flash(f"已新增部门 {added.value.name}。", "success")
         return redirect(url_for("admin.list_departments"))
-    return result
+    return render_template("admin/edit_department.html", form=form, title="新增部门")
 
 
 @bp.route("/departments/<code>/edit", methods=["GET", "POST"])
 @require("catalogue.manage")
 def edit_department(code: str):
     """Edit a department."""
-    item = _load(catalogue.get_department, code)
+    item = work.found(catalogue.get_department, code)
     form = DepartmentForm(obj=item if request.method == "GET" else None)
-    result = _save(
-        form,
-        _department_data,
-        lambda data: catalogue.update_department(item, data, actor=_actor()),
+    saved = work.submit(
+        form, lambda: catalogue.update_department(item, _department_data(form), actor=actor())
+    )
+    if saved:
+        _flash_saved(saved.value)
+        return redirect(url_for("admin.list_departments"))
+    return render_template(
         "admin/edit_department.html",
+        form=form,
         title=f"编辑 {item.name}",
         item=item,
         retire_form=RetireForm(prefix="retire"),
     )
-    if isinstance(result, bool):
-        flash("已保存修改。" if result else "没有需要保存的修改。", "success" if result else "info")
-        return redirect(url_for("admin.list_departments"))
-    return result
 
 
 @bp.post("/departments/<code>/retire")
 @require("catalogue.manage")
 def retire_department(code: str):
     """Deactivate a department."""
-    item = _load(catalogue.get_department, code)
-    form = RetireForm(prefix="retire")
-    try:
-        if not form.validate():
-            raise RegistryError("reason", "请填写停用原因。")
-        catalogue.retire_department(item, actor=_actor(), reason=form.reason.data)
-    except RegistryError as error:
-        db.session.rollback()
-        flash(error.message, "error")
-        return redirect(url_for("admin.edit_department", code=code))
-    db.session.commit()
+    item = work.found(catalogue.get_department, code)
+    _retire(
+        catalogue.retire_department,
+        item,
+        missing="请填写停用原因。",
+        back=url_for("admin.edit_department", code=code),
+    )
     flash(f"{item.name} 已停用。", "success")
     return redirect(url_for("admin.list_departments"))
 
@@ -396,7 +378,7 @@ def _category(slug: str) -> str:
 
 
 def _template_step(category: str, key: str):
-    template = _load(roadmaps.get_template, category)
+    template = work.found(roadmaps.get_template, category)
     step = next((s for s in template.steps if s.key == key), None)
     if step is None:
         abort(404)
@@ -416,18 +398,27 @@ def list_roadmap_templates():
 @require("roadmaps.templates")
 def show_roadmap_template(slug: str):
     """One template's steps, with links to edit, add and delete."""
-    template = _load(roadmaps.get_template, _category(slug))
+    template = work.found(roadmaps.get_template, _category(slug))
     return render_template(
-        "admin/roadmap_template.html", template=template, slug=slug,
+        "admin/roadmap_template.html",
+        template=template,
+        slug=slug,
         delete_form=TemplateStepDeleteForm(version=template.version),
-    )  # fmt: skip
+    )
+
+
+def _step_values(form: TemplateStepForm, key: str | None) -> dict:
+    values = form.values()
+    if key is None:
+        values["key"] = form.key.data
+    return values
 
 
 def _save_step(slug: str, key: str | None):
     """Add (key None) or edit a template step: one service call, one commit; errors on the form."""
     category = _category(slug)
     if key is None:
-        template, step = _load(roadmaps.get_template, category), None
+        template, step = work.found(roadmaps.get_template, category), None
     else:
         template, step = _template_step(category, key)
     form = TemplateStepForm(obj=step if request.method == "GET" else None)
@@ -436,21 +427,19 @@ def _save_step(slug: str, key: str | None):
         if step is not None:
             form.depends_on.data = ", ".join(step.depends_on or [])
             form.services.data = ", ".join(step.services or [])
-    if form.validate_on_submit():
-        values = form.values()
-        if key is None:
-            values["key"] = form.key.data
-        try:
-            saved = roadmaps.save_template_step(
-                _actor(), category, key, values, version=parse_version(form.version.data)
-            )
-        except RegistryError as error:
-            db.session.rollback()
-            apply_error(form, error)
-        else:
-            db.session.commit()
-            flash(f"已保存步骤 {saved.key}。", "success")
-            return redirect(url_for("admin.show_roadmap_template", slug=slug, _anchor=saved.key))
+    saved = work.submit(
+        form,
+        lambda: roadmaps.save_template_step(
+            actor(),
+            category,
+            key,
+            _step_values(form, key),
+            version=parse_version(form.version.data),
+        ),
+    )
+    if saved:
+        flash(f"已保存步骤 {saved.value.key}。", "success")
+        return redirect(url_for("admin.show_roadmap_template", slug=slug, _anchor=saved.value.key))
     return render_template(
         "admin/roadmap_step.html", form=form, template=template, step=step, slug=slug
     )
@@ -476,19 +465,17 @@ def delete_roadmap_step(slug: str, key: str):
     """Remove a step no other step depends on."""
     category = _category(slug)
     form = TemplateStepDeleteForm()
-    try:
-        if not form.validate():
-            raise RegistryError(None, "页面已过期,请刷新后重试。")
-        roadmaps.remove_template_step(
-            _actor(), category, key, version=parse_version(form.version.data)
-        )
-    except RegistryError as error:
-        db.session.rollback()
-        flash(error.message, "error")
-    else:
-        db.session.commit()
-        flash(f"已删除步骤 {key}。已登记项目保留各自的路线图副本。", "success")
-    return redirect(url_for("admin.show_roadmap_template", slug=slug))
+    back = url_for("admin.show_roadmap_template", slug=slug)
+    work.act(
+        lambda: roadmaps.remove_template_step(
+            actor(), category, key, version=parse_version(form.version.data)
+        ),
+        form=form,
+        invalid="页面已过期,请刷新后重试。",
+        back=back,
+    )
+    flash(f"已删除步骤 {key}。已登记项目保留各自的路线图副本。", "success")
+    return redirect(back)
 
 
 # ------------------------------------------------------------------ users and audit
@@ -502,23 +489,20 @@ def list_users():
     form.department.choices = options(
         [("", "—"), *((d.code, d.label) for d in catalogue.list_departments())]
     )
-    if form.validate_on_submit():
-        try:
-            user = accounts.create_user(
-                username=form.username.data,
-                password=form.password.data,
-                role=form.role.data,
-                department_code=form.department.data or None,
-                display_name=form.display_name.data or None,
-                actor=_actor(),
-            )
-        except RegistryError as error:
-            db.session.rollback()
-            apply_error(form, error)
-        else:
-            db.session.commit()
-            flash(f"已创建账户 {user.username}。", "success")
-            return redirect(url_for("admin.list_users"))
+    created = work.submit(
+        form,
+        lambda: accounts.create_user(
+            username=form.username.data,
+            password=form.password.data,
+            role=form.role.data,
+            department_code=form.department.data or None,
+            display_name=form.display_name.data or None,
+            actor=actor(),
+        ),
+    )
+    if created:
+        flash(f"已创建账户 {created.value.username}。", "success")
+        return redirect(url_for("admin.list_users"))
     return render_template(
         "admin/list_users.html", users=accounts.list_users(), form=form, toggle_form=ConfirmForm()
     )
@@ -529,15 +513,10 @@ def list_users():
 def toggle_user(user_id: int, verb: str):
     """Enable or disable an account; disabling ends its sessions."""
     user = db.session.get(User, user_id) or abort(404)
-    try:
-        accounts.set_enabled(user, verb == "enable", actor=_actor())
-    except RegistryError as error:
-        db.session.rollback()
-        flash(error.message, "error")
-    else:
-        db.session.commit()
-        flash(f"账户 {user.username} 已{'启用' if verb == 'enable' else '停用'}。", "success")
-    return redirect(url_for("admin.list_users"))
+    back = url_for("admin.list_users")
+    work.act(lambda: accounts.set_enabled(user, verb == "enable", actor=actor()), back=back)
+    flash(f"账户 {user.username} 已{'启用' if verb == 'enable' else '停用'}。", "success")
+    return redirect(back)
 
 
 @bp.get("/audit")

@@ -25,6 +25,31 @@ csrf.exempt(bp)  # read-only (GET) endpoints; no cookies change anything here
 bp.after_request(check_response)
 
 
+def page_json(result, to_json):
+    """One page of a list resource: {items, total, page, per_page}."""
+    return jsonify(
+        items=[to_json(i) for i in result.items],
+        total=result.total,
+        page=result.page,
+        per_page=result.per_page,
+    )
+
+
+def list_json(items: list, to_json):
+    """A short list resource, all of it as one page."""
+    return jsonify(
+        items=[to_json(i) for i in items], total=len(items), page=1, per_page=max(len(items), 1)
+    )
+
+
+def one_json(to_json, getter, key: str, missing: str):
+    """One resource by its key, or a 404 saying what was not found."""
+    try:
+        return jsonify(to_json(getter(key)))
+    except NotFound:
+        return render_error(404, missing)
+
+
 def department_json(item: Department | None) -> dict | None:
     """A department as embedded in other resources and in the departments list."""
     if item is None:
@@ -113,58 +138,39 @@ def list_services():
     """Paginated service items, filtered as on the catalogue page."""
     page, per_page = page_args()
     result = catalogue.list_services(service_filters(), page=page, per_page=per_page)
-    return jsonify(
-        items=[service_json(i) for i in result.items],
-        total=result.total,
-        page=result.page,
-        per_page=result.per_page,
-    )
+    return page_json(result, service_json)
 
 
 @bp.get("/services/<code>")
 @require(PUBLIC)
 def show_service(code: str):
     """One service item."""
-    try:
-        return jsonify(service_json(catalogue.get_service(code)))
-    except NotFound:
-        return render_error(404, f"未找到编码为 {code} 的中介服务事项")
+    return one_json(
+        service_json, catalogue.get_service, code, f"未找到编码为 {code} 的中介服务事项"
+    )
 
 
 @bp.get("/approval-items")
 @require(PUBLIC)
 def list_approval_items():
     """All approval items (one page; the list is short)."""
-    items = catalogue.list_approval_items()
-    return jsonify(
-        items=[approval_json(i) for i in items],
-        total=len(items),
-        page=1,
-        per_page=max(len(items), 1),
-    )
+    return list_json(catalogue.list_approval_items(), approval_json)
 
 
 @bp.get("/approval-items/<code>")
 @require(PUBLIC)
 def show_approval_item(code: str):
     """One approval item."""
-    try:
-        return jsonify(approval_json(catalogue.get_approval_item(code)))
-    except NotFound:
-        return render_error(404, f"未找到编码为 {code} 的审批事项")
+    return one_json(
+        approval_json, catalogue.get_approval_item, code, f"未找到编码为 {code} 的审批事项"
+    )
 
 
 @bp.get("/departments")
 @require(PUBLIC)
 def list_departments():
     """All active departments."""
-    items = catalogue.list_departments()
-    return jsonify(
-        items=[department_json(d) for d in items],
-        total=len(items),
-        page=1,
-        per_page=max(len(items), 1),
-    )
+    return list_json(catalogue.list_departments(), department_json)
 
 
 def provider_json(provider, *, detail: bool = False) -> dict:
@@ -214,22 +220,19 @@ def list_providers():
     """Paginated active providers, filtered as in the directory."""
     page, per_page = page_args()
     result = provider_service.list_directory(directory_filters(), page=page, per_page=per_page)
-    return jsonify(
-        items=[provider_json(p) for p in result.items],
-        total=result.total,
-        page=result.page,
-        per_page=result.per_page,
-    )
+    return page_json(result, provider_json)
 
 
 @bp.get("/providers/<uscc>")
 @require(PUBLIC)
 def show_provider(uscc: str):
     """One active provider; drafts and applications under review are not public (404)."""
-    try:
-        return jsonify(provider_json(provider_service.get_public_provider(uscc), detail=True))
-    except NotFound:
-        return render_error(404, f"未找到统一社会信用代码为 {uscc[:18]} 的已入驻中介机构")
+    return one_json(
+        lambda provider: provider_json(provider, detail=True),
+        provider_service.get_public_provider,
+        uscc,
+        f"未找到统一社会信用代码为 {uscc[:18]} 的已入驻中介机构",
+    )
 
 
 def award_json(award) -> dict:
@@ -259,12 +262,8 @@ def list_awards():
     """Award notices, newest first."""
     page, per_page = page_args()
     service = code_arg("service")
-    result = market.list_awards(page=page, per_page=per_page, service_code=service)
-    return jsonify(
-        items=[award_json(a) for a in result.items],
-        total=result.total,
-        page=result.page,
-        per_page=result.per_page,
+    return page_json(
+        market.list_awards(page=page, per_page=per_page, service_code=service), award_json
     )
 
 
@@ -299,12 +298,8 @@ def list_notices():
     from registry.web.credit import notice_filters
 
     page, per_page = page_args()
-    result = credit.list_notices(notice_filters(), page=page, per_page=per_page)
-    return jsonify(
-        items=[notice_json(n) for n in result.items],
-        total=result.total,
-        page=result.page,
-        per_page=result.per_page,
+    return page_json(
+        credit.list_notices(notice_filters(), page=page, per_page=per_page), notice_json
     )
 
 

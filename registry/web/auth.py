@@ -16,14 +16,16 @@ from flask import (
 )
 from flask_login import current_user, login_user, logout_user
 
-from registry.extensions import db, limiter
+from registry.extensions import limiter
 from registry.kernel import clock
 from registry.policy import PUBLIC, SIGNED_IN, require
 from registry.services import accounts
 from registry.services.errors import RegistryError
-from registry.web.forms import ChangePasswordForm, ConfirmForm, LoginForm, apply_error
+from registry.web.forms import ChangePasswordForm, ConfirmForm, LoginForm
+from registry.web.unit_of_work import UnitOfWork, actor
 
 bp = Blueprint("auth", __name__)
+work = UnitOfWork()
 
 
 def safe_next(target: str | None) -> str | None:
@@ -51,14 +53,12 @@ def login():
     if current_user.is_authenticated:
         return redirect(url_for("auth.account"))
     form = LoginForm()
-    if form.validate_on_submit():
-        try:
-            user = accounts.authenticate(form.username.data, form.password.data)
-        except RegistryError as error:
-            db.session.commit()  # keep the failure count and the audit entry
-            apply_error(form, error)
-            return render_template("auth/login.html", form=form), 401
-        db.session.commit()
+    # A refused sign-in keeps what it wrote: the failure count and the audit entry.
+    signed_in = work.submit(
+        form, lambda: accounts.authenticate(form.username.data, form.password.data), keep=True
+    )
+    if signed_in:
+        user = signed_in.value
         session.clear()
         login_user(user, remember=False)
         now = clock.timestamp()
@@ -66,15 +66,14 @@ def login():
         session["seen"] = now
         flash(f"欢迎,{user.display_name or user.username}。", "success")
         return redirect(safe_next(request.args.get("next")) or url_for("auth.account"))
-    return render_template("auth/login.html", form=form)
+    return render_template("auth/login.html", form=form), 401 if signed_in.error else 200
 
 
 @bp.post("/logout")
 @require(SIGNED_IN)
 def logout():
     """Sign out everywhere (the session token rotates, so a copied cookie is dead too)."""
-    accounts.logout(current_user._get_current_object())  # CSRF was checked globally
-    db.session.commit()
+    work.run(lambda: accounts.logout(actor()))  # CSRF was checked globally
     logout_user()
     session.clear()
     flash("您已安全退出。", "info")
@@ -94,21 +93,17 @@ def account():
 def change_password():
     """Change password; every other session of this user ends."""
     form = ChangePasswordForm()
-    if form.validate_on_submit():
-        if form.new_password.data != form.confirm.data:
-            form.confirm.errors = ["两次输入的新密码不一致。"]
-        else:
-            user = current_user._get_current_object()
-            try:
-                accounts.change_password(user, form.current_password.data, form.new_password.data)
-            except RegistryError as error:
-                # Nothing was changed; what is pending is the audit entry of a refused attempt.
-                db.session.commit()
-                apply_error(form, error)
-            else:
-                db.session.commit()
-                # This browser keeps working under the new token; all others are signed out.
-                login_user(user, remember=False)
-                flash("密码已修改,其他设备上的登录已失效。", "success")
-                return redirect(url_for("auth.account"))
+    user = actor()
+    # A refused attempt changes nothing but keeps its audit entry.
+    if work.submit(form, lambda: _change_password(user, form), keep=True):
+        # This browser keeps working under the new token; all others are signed out.
+        login_user(user, remember=False)
+        flash("密码已修改,其他设备上的登录已失效。", "success")
+        return redirect(url_for("auth.account"))
     return render_template("auth/change_password.html", form=form)
+
+
+def _change_password(user, form: ChangePasswordForm) -> None:
+    if form.new_password.data != form.confirm.data:
+        raise RegistryError("confirm", "两次输入的新密码不一致。")
+    accounts.change_password(user, form.current_password.data, form.new_password.data)

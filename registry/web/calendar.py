@@ -6,19 +6,20 @@ from __future__ import annotations
 from pathlib import Path
 
 from flask import Blueprint, abort, current_app, flash, redirect, render_template, url_for
-from flask_login import current_user
 from wtforms import DateField, HiddenField, StringField, TextAreaField
 from wtforms.validators import Length, Optional
 
-from registry.extensions import db
 from registry.kernel import clock
 from registry.policy import require
 from registry.pure import workdays
 from registry.services import calendars
-from registry.services.errors import NotFound, RegistryError
-from registry.web.forms import Form, apply_error, parse_version
+from registry.web.forms import Form, parse_version
+from registry.web.unit_of_work import UnitOfWork, actor
 
 bp = Blueprint("calendar", __name__, url_prefix="/calendar")
+# A refused change is rolled back, and the calendar re-reads what is stored (the service had
+# already switched this process to the uncommitted arrangement).
+work = UnitOfWork(undo=workdays.mark_stale)
 
 
 class CalendarYearForm(Form):
@@ -46,13 +47,6 @@ class RemoveForm(Form):
     """Remove an entered year (back to the package or the provisional calendar)."""
 
     version = HiddenField()
-
-
-def _undo() -> None:
-    """Roll back a refused change; the calendar re-reads what is stored (the service had already
-    switched this process to the uncommitted arrangement)."""
-    db.session.rollback()
-    workdays.mark_stale()
 
 
 def _year(year: int) -> int:
@@ -86,26 +80,25 @@ def edit_year(year: int):
         if row is not None:
             form.holidays.data = "\n".join(row.holidays)
             form.workdays.data = "\n".join(row.workdays)
-    if form.validate_on_submit():
-        try:
-            moves = calendars.save_year(
-                current_user._get_current_object(), year,
-                holidays=calendars.parse_days(form.holidays.data, "holidays"),
-                makeups=calendars.parse_days(form.workdays.data, "workdays"),
-                title=form.notice_title.data, number=form.notice_number.data,
-                notice_date=form.notice_date.data,
-                version=parse_version(form.version.data) if form.version.data else None,
-            )  # fmt: skip
-        except RegistryError as error:
-            _undo()
-            apply_error(form, error)
-        else:
-            db.session.commit()
-            flash(
-                f"已保存 {year} 年放假安排;{len(moves)} 个未到期日期随之调整,相关人员已收到通知。",
-                "success",
-            )
-            return redirect(url_for("admin.calendar.list_years"))
+    saved = work.submit(
+        form,
+        lambda: calendars.save_year(
+            actor(),
+            year,
+            holidays=calendars.parse_days(form.holidays.data, "holidays"),
+            makeups=calendars.parse_days(form.workdays.data, "workdays"),
+            title=form.notice_title.data,
+            number=form.notice_number.data,
+            notice_date=form.notice_date.data,
+            version=parse_version(form.version.data) if form.version.data else None,
+        ),
+    )
+    if saved:
+        flash(
+            f"已保存 {year} 年放假安排;{len(saved.value)} 个未到期日期随之调整,相关人员已收到通知。",
+            "success",
+        )
+        return redirect(url_for("admin.calendar.list_years"))
     return render_template(
         "admin/calendar_year.html", form=form, year=year, row=row,
         arrangement=workdays.arrangement(year), remove_form=RemoveForm(version=row.version if row else ""),
@@ -118,19 +111,12 @@ def remove_year(year: int):
     """Remove an entered year; its dates return to the package or the provisional calendar."""
     year = _year(year)
     form = RemoveForm()
-    try:
-        if not form.validate():
-            raise RegistryError(None, "页面已过期,请刷新后重试。")
-        moves = calendars.remove_year(
-            current_user._get_current_object(), year, version=parse_version(form.version.data)
-        )
-    except NotFound:
-        abort(404)
-    except RegistryError as error:
-        _undo()
-        flash(error.message, "error")
-        return redirect(url_for("admin.calendar.edit_year", year=year))
-    db.session.commit()
+    moves = work.act(
+        lambda: calendars.remove_year(actor(), year, version=parse_version(form.version.data)),
+        form=form,
+        invalid="页面已过期,请刷新后重试。",
+        back=url_for("admin.calendar.edit_year", year=year),
+    )
     flash(f"已删除 {year} 年录入的放假安排;{len(moves)} 个未到期日期随之调整。", "success")
     if (Path(current_app.config.get("CALENDAR_DIR") or "") / f"{year}.yaml").is_file():
         flash(

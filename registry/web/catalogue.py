@@ -2,15 +2,16 @@
 
 from __future__ import annotations
 
-from flask import Blueprint, abort, render_template
+from flask import Blueprint, render_template
 
 from registry.models.catalogue import FeeRegime
 from registry.policy import PUBLIC, require
 from registry.services import catalogue, providers
-from registry.services.errors import NotFound
 from registry.web.params import CATALOGUE_FILTERS, link_args, page_args, service_filters
+from registry.web.unit_of_work import UnitOfWork
 
 bp = Blueprint("catalogue", __name__)
+work = UnitOfWork()
 
 
 @bp.get("/services")
@@ -36,10 +37,7 @@ def list_services():
 @require(PUBLIC)
 def show_service(code: str):
     """A service item with everything an enterprise must know up front."""
-    try:
-        item = catalogue.get_service(code)
-    except NotFound:
-        abort(404)
+    item = work.found(catalogue.get_service, code)
     return render_template(
         "catalogue/show_service.html",
         item=item,
@@ -65,10 +63,7 @@ def list_approval_items():
 @require(PUBLIC)
 def show_approval_item(code: str):
     """An approval item and the intermediary services it needs."""
-    try:
-        item = catalogue.get_approval_item(code)
-    except NotFound:
-        abort(404)
+    item = work.found(catalogue.get_approval_item, code)
     return render_template("catalogue/show_approval_item.html", item=item)
 
 

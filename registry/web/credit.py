@@ -24,17 +24,14 @@ from flask import (
     request,
     url_for,
 )
-from flask_login import current_user
-from sqlalchemy.orm.exc import StaleDataError
 
-from registry.extensions import db
 from registry.kernel import clock
 from registry.models.credit import CreditKind, CreditRecord, CreditStatus
 from registry.policy import PUBLIC, require
 from registry.sanitize import plain_text
 from registry.services import credit
-from registry.services.errors import Forbidden, NotFound, RegistryError
-from registry.web import format_datetime, record_denial
+from registry.services.errors import Forbidden, NotFound
+from registry.web import format_datetime
 from registry.web.credit_forms import (
     AnswerForm,
     CreditRecordForm,
@@ -44,8 +41,9 @@ from registry.web.credit_forms import (
     RevokeForm,
 )
 from registry.web.exports import csv_bytes, xlsx_bytes
-from registry.web.forms import ConfirmForm, apply_error, options
+from registry.web.forms import ConfirmForm, options
 from registry.web.params import code_arg, link_args, page_args
+from registry.web.unit_of_work import UnitOfWork, actor
 
 bp = Blueprint("credit", __name__)
 
@@ -55,26 +53,10 @@ _XML_ILLEGAL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\ufffe\uffff]")
 STALE_MESSAGE = "该机构的信息刚被他人修改,本次操作未生效,请刷新页面后重试。"
 
 
-def _user():
-    return current_user._get_current_object()
-
-
-def _refuse(error: RegistryError):
-    """Another department's (or provider's) record: 404, and the attempt goes to the audit log."""
-    if isinstance(error, Forbidden):
-        record_denial(error.message, action="credit.denied")
-    abort(404)
-
-
-def _commit() -> bool:
-    """Commit once; a concurrent change to the provider row (blacklisting) asks for a retry."""
-    try:
-        db.session.commit()
-    except StaleDataError:
-        db.session.rollback()
-        flash(STALE_MESSAGE, "error")
-        return False
-    return True
+# Another department's (or provider's) record answers 404, never confirming it exists, and the
+# attempt goes to the audit log; a concurrent change to the provider row (a blacklisting) asks
+# for a retry.
+work = UnitOfWork("credit.denied", stale=STALE_MESSAGE)
 
 
 # ---------------------------------------------------------------------- public notice board
@@ -235,20 +217,21 @@ def export_xlsx():
 # ---------------------------------------------------------------------- regulators
 
 
-def _record_for(number: str, *, lock: bool = False) -> CreditRecord:
-    try:
-        return credit.get_record_for(_user(), number, lock=lock)
-    except NotFound:
-        abort(404)
-    except Forbidden as error:
-        _refuse(error)
+def _record_for(number: str) -> CreditRecord:
+    return work.found(credit.get_record_for, actor(), number)
+
+
+def _not_now(item: CreditRecord, why: str):
+    """Back to the record: its status does not allow this form."""
+    flash(f"记录 {item.number} {item.status},{why}", "error")
+    return redirect(url_for("credit.manage_record", number=item.number))
 
 
 @bp.get("/regulator/credit")
 @require("credit.manage")
 def regulator_records():
     """The department's credit dashboard: overdue and open objections, then every record."""
-    user = _user()
+    user = actor()
     try:
         department = credit.regulator_department(user)
     except Forbidden as error:
@@ -269,7 +252,7 @@ def regulator_records():
 
 
 def _provider_choices(form: CreditRecordForm) -> None:
-    providers = credit.supervised_providers(_user())
+    providers = credit.supervised_providers(actor())
     form.provider.choices = options(
         [("", "—"), *((p.uscc, f"{p.name}({p.uscc})") for p in providers)]
     )
@@ -289,7 +272,7 @@ def _content(form) -> dict:
 @require("credit.manage")
 def new_record():
     """Draft a record about a provider the department supervises."""
-    user = _user()
+    user = actor()
     try:
         credit.regulator_department(user)
     except Forbidden as error:
@@ -299,19 +282,15 @@ def new_record():
     _provider_choices(form)
     if request.method == "GET" and request.args.get("provider"):
         form.provider.data = request.args["provider"][:18]
-    if form.validate_on_submit():
-        try:
-            item = credit.draft_record(user, provider_uscc=form.provider.data, **_content(form))
-        except credit.OutOfScope as error:
-            record_denial(error.message, action="credit.denied")  # rolls back first
-            apply_error(form, RegistryError(error.field, error.message))
-        except RegistryError as error:
-            db.session.rollback()
-            apply_error(form, error)
-        else:
-            db.session.commit()
-            flash(f"草稿 {item.number} 已保存。发布后才会公开。", "success")
-            return redirect(url_for("credit.manage_record", number=item.number))
+    # A provider outside the department (a forged choice) is audited and told on the form.
+    drafted = work.submit(
+        form,
+        lambda: credit.draft_record(user, provider_uscc=form.provider.data, **_content(form)),
+    )
+    if drafted:
+        number = drafted.value.number
+        flash(f"草稿 {number} 已保存。发布后才会公开。", "success")
+        return redirect(url_for("credit.manage_record", number=number))
     return render_template("credit/edit_record.html", form=form, item=None, mode="new")
 
 
@@ -337,19 +316,11 @@ def edit_record(number: str):
     """Change a draft."""
     item = _record_for(number)
     if not item.is_draft:
-        flash(f"记录 {item.number} {item.status},不能再修改;如需更正请发布修订。", "error")
-        return redirect(url_for("credit.manage_record", number=item.number))
+        return _not_now(item, "不能再修改;如需更正请发布修订。")
     form = DraftEditForm(obj=item if request.method == "GET" else None)
-    if form.validate_on_submit():
-        try:
-            credit.update_draft(_user(), number, **_content(form))
-        except RegistryError as error:
-            db.session.rollback()
-            apply_error(form, error)
-        else:
-            db.session.commit()
-            flash("草稿已保存。", "success")
-            return redirect(url_for("credit.manage_record", number=number))
+    if work.submit(form, lambda: credit.update_draft(actor(), number, **_content(form))):
+        flash("草稿已保存。", "success")
+        return redirect(url_for("credit.manage_record", number=number))
     return render_template("credit/edit_record.html", form=form, item=item, mode="edit")
 
 
@@ -358,22 +329,19 @@ def edit_record(number: str):
 def publish_record(number: str):
     """Publish a draft."""
     _record_for(number)
-    if not ConfirmForm().validate_on_submit():
-        flash("提交未成功,请刷新页面后重试。", "error")
-        return redirect(url_for("credit.manage_record", number=number))
-    try:
-        item = credit.publish_record(_user(), number)
-    except RegistryError as error:
-        db.session.rollback()
-        flash(error.message, "error")
-        return redirect(url_for("credit.manage_record", number=number))
-    if _commit():
-        flash(
-            f"已发布。公示期至 {item.disclosure_until:%Y-%m-%d},"
-            f"异议截止 {item.objection_until:%Y-%m-%d}。",
-            "success",
-        )
-    return redirect(url_for("credit.manage_record", number=number))
+    back = url_for("credit.manage_record", number=number)
+    item = work.act(
+        lambda: credit.publish_record(actor(), number),
+        form=ConfirmForm(),
+        invalid="提交未成功,请刷新页面后重试。",
+        back=back,
+    )
+    flash(
+        f"已发布。公示期至 {item.disclosure_until:%Y-%m-%d},"
+        f"异议截止 {item.objection_until:%Y-%m-%d}。",
+        "success",
+    )
+    return redirect(back)
 
 
 @bp.route("/regulator/credit/<number>/revise", methods=["GET", "POST"])
@@ -382,23 +350,18 @@ def revise_record(number: str):
     """Publish a corrected revision (a new record; the old one is kept, marked superseded)."""
     item = _record_for(number)
     if not item.is_published:
-        flash(f"记录 {item.number} {item.status},只有已发布的现行记录可以修订。", "error")
-        return redirect(url_for("credit.manage_record", number=item.number))
+        return _not_now(item, "只有已发布的现行记录可以修订。")
     form = ReviseForm(obj=item if request.method == "GET" else None)
     if request.method == "GET":
         form.reason.data = ""
-    if form.validate_on_submit():
-        try:
-            revision = credit.revise_record(
-                _user(), number, reason=form.reason.data, **_content(form)
-            )
-        except RegistryError as error:
-            db.session.rollback()
-            apply_error(form, error)
-        else:
-            if _commit():
-                flash(f"已发布修订版本 {revision.number},原记录标记为已修订。", "success")
-                return redirect(url_for("credit.manage_record", number=revision.number))
+    revised = work.submit(
+        form,
+        lambda: credit.revise_record(actor(), number, reason=form.reason.data, **_content(form)),
+    )
+    if revised:
+        revision = revised.value.number
+        flash(f"已发布修订版本 {revision},原记录标记为已修订。", "success")
+        return redirect(url_for("credit.manage_record", number=revision))
     return render_template("credit/edit_record.html", form=form, item=item, mode="revise")
 
 
@@ -408,24 +371,22 @@ def revoke_record(number: str):
     """Revoke a published record, with the reason."""
     _record_for(number)
     form = RevokeForm()
-    try:
-        if not form.validate_on_submit():
-            raise RegistryError("reason", "请填写撤销原因。")
-        credit.revoke_record(_user(), number, reason=form.reason.data)
-    except RegistryError as error:
-        db.session.rollback()
-        flash(error.message, "error")
-        return redirect(url_for("credit.manage_record", number=number))
-    if _commit():
-        flash("已撤销。该记录不再公示。", "success")
-    return redirect(url_for("credit.manage_record", number=number))
+    back = url_for("credit.manage_record", number=number)
+    work.act(
+        lambda: credit.revoke_record(actor(), number, reason=form.reason.data),
+        form=form,
+        invalid="请填写撤销原因。",
+        back=back,
+    )
+    flash("已撤销。该记录不再公示。", "success")
+    return redirect(back)
 
 
 @bp.get("/regulator/credit/objections")
 @require("credit.manage")
 def regulator_objections():
     """Objections to the department's records: open ones (overdue marked) first."""
-    user = _user()
+    user = actor()
     try:
         objections = credit.objections_for_department(user)
     except Forbidden as error:
@@ -443,30 +404,25 @@ def regulator_objections():
 @require("credit.manage")
 def answer_objection(objection_id: int):
     """Read an objection and answer it."""
-    user = _user()
-    try:
-        objection = credit.get_objection_for(user, objection_id)
-    except NotFound:
-        abort(404)
-    except Forbidden as error:
-        _refuse(error)
+    user = actor()
+    objection = work.found(credit.get_objection_for, user, objection_id)
     item = objection.record
     form = AnswerForm(obj=item if request.method == "GET" else None)
     if request.method == "GET":
         form.answer.data = ""
-    if objection.is_open and form.validate_on_submit():
-        try:
-            credit.answer_objection(
-                user, objection_id, outcome=form.outcome.data or None, answer=form.answer.data,
-                resolution=form.resolution.data or None, revision=_content(form),
-            )  # fmt: skip
-        except RegistryError as error:
-            db.session.rollback()
-            apply_error(form, error)
-        else:
-            if _commit():
-                flash("已答复。答复意见对该机构可见。", "success")
-                return redirect(url_for("credit.answer_objection", objection_id=objection_id))
+    if objection.is_open and work.submit(
+        form,
+        lambda: credit.answer_objection(
+            user,
+            objection_id,
+            outcome=form.outcome.data or None,
+            answer=form.answer.data,
+            resolution=form.resolution.data or None,
+            revision=_content(form),
+        ),
+    ):
+        flash("已答复。答复意见对该机构可见。", "success")
+        return redirect(url_for("credit.answer_objection", objection_id=objection_id))
     return render_template(
         "credit/answer_objection.html",
         objection=objection,
@@ -483,7 +439,7 @@ def answer_objection(objection_id: int):
 @require("credit.object")
 def my_records():
     """Records about the provider (everything ever published), with objections and answers."""
-    user = _user()
+    user = actor()
     return render_template(
         "credit/my_records.html",
         provider=credit.provider_of(user),
@@ -497,29 +453,12 @@ def my_records():
 @require("credit.object")
 def object_record(number: str):
     """Object to a record about the provider within the objection window."""
-    user = _user()
-    try:
-        item = credit.get_record_about(user, number)
-    except NotFound:
-        abort(404)
-    except Forbidden as error:
-        _refuse(error)
+    user = actor()
+    item = work.found(credit.get_record_about, user, number)
     form = ObjectionForm()
-    if form.validate_on_submit():
-        try:
-            credit.object_to_record(user, number, reason=form.reason.data)
-        except NotFound:
-            abort(404)
-        except Forbidden as error:
-            db.session.rollback()
-            _refuse(error)
-        except RegistryError as error:
-            db.session.rollback()
-            apply_error(form, error)
-        else:
-            db.session.commit()
-            flash("异议已提交。主管部门将在答复期限内答复,结果可在本页查看。", "success")
-            return redirect(url_for("credit.my_records"))
+    if work.submit(form, lambda: credit.object_to_record(user, number, reason=form.reason.data)):
+        flash("异议已提交。主管部门将在答复期限内答复,结果可在本页查看。", "success")
+        return redirect(url_for("credit.my_records"))
     return render_template(
         "credit/object_record.html",
         item=item,

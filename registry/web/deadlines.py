@@ -6,17 +6,14 @@ from flask import Blueprint, current_app, flash, redirect, render_template, requ
 from flask_login import current_user
 from sqlalchemy.exc import SQLAlchemyError
 
-from registry.extensions import db
 from registry.models.roadmap import DeadlineState
 from registry.policy import can, is_project_staff, require
 from registry.services import market, roadmaps
 from registry.web.forms import ConfirmForm
+from registry.web.unit_of_work import UnitOfWork, actor
 
 bp = Blueprint("deadlines", __name__)
-
-
-def _user():
-    return current_user._get_current_object()
+work = UnitOfWork()
 
 
 def _mine_only() -> bool:
@@ -31,7 +28,7 @@ def unread_notifications() -> int:
     if not can(current_user, "notifications.read"):
         return 0
     try:
-        return roadmaps.unread_count(_user())
+        return roadmaps.unread_count(actor())
     except SQLAlchemyError:
         return 0  # the header must not turn an error page (database down) into a second error
 
@@ -43,7 +40,7 @@ def show_dashboard():
     today = market.today()
     lead = current_app.config["DEADLINE_WARNING_DAYS"]
     mine = _mine_only()
-    board = roadmaps.dashboard(today, lead, user=_user(), mine_only=mine)
+    board = roadmaps.dashboard(today, lead, user=actor(), mine_only=mine)
     return render_template(
         "deadlines/dashboard.html",
         alerts=board["alerts"],
@@ -61,7 +58,7 @@ def show_dashboard():
 def list_notifications():
     """Due-date warnings and overdue notices on the user's projects, unread marked."""
     mine = _mine_only()
-    items = roadmaps.notifications_for(_user(), mine_only=mine)
+    items = roadmaps.notifications_for(actor(), mine_only=mine)
     return render_template(
         "deadlines/notifications.html",
         items=items,
@@ -76,26 +73,27 @@ def list_notifications():
 @require("notifications.read")
 def mark_notifications_read():
     """Mark the selected notifications (or all unread ones) read; others' are ignored."""
-    form = ConfirmForm()
-    if not form.validate_on_submit():
-        flash("页面已过期,请刷新后重试。", "error")
-        return redirect(url_for("deadlines.list_notifications"))
-    user = _user()
-    if request.form.get("all"):
-        ids = [
-            n.id for n, was_read in roadmaps.notifications_for(user, limit=10_000) if not was_read
-        ]
-    else:
-        ids = [
-            int(v)
-            for v in request.form.getlist("ids")
-            if v.isascii() and v.isdigit() and len(v) < 12
-        ]
-    count = roadmaps.mark_read(user, ids)
-    db.session.commit()
+    user = actor()
+    count = work.act(
+        lambda: roadmaps.mark_read(user, _chosen_notifications(user)),
+        form=ConfirmForm(),
+        invalid="页面已过期,请刷新后重试。",
+        back=url_for("deadlines.list_notifications"),
+    )
     if count:
         flash(f"已将 {count} 条通知标为已读。", "success")
     else:
         flash("没有需要标为已读的通知。", "info")
     mine = request.form.get("mine") == "1"
     return redirect(url_for("deadlines.list_notifications", **({"mine": "1"} if mine else {})))
+
+
+def _chosen_notifications(user) -> list[int]:
+    """The ids the form ticked, or with "all" every unread notification of the user."""
+    if request.form.get("all"):
+        return [
+            n.id for n, was_read in roadmaps.notifications_for(user, limit=10_000) if not was_read
+        ]
+    return [
+        int(v) for v in request.form.getlist("ids") if v.isascii() and v.isdigit() and len(v) < 12
+    ]

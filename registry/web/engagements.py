@@ -6,25 +6,26 @@ admin.ratings.*)."""
 from __future__ import annotations
 
 from flask import Blueprint, abort, flash, redirect, render_template, send_file, url_for
-from flask_login import current_user
 from flask_wtf.file import FileField
-from sqlalchemy.orm.exc import StaleDataError
 from wtforms import DateField, HiddenField, IntegerField, TextAreaField
 from wtforms.validators import DataRequired, InputRequired, Length, Optional
 
-from registry.extensions import db
-from registry.models import RATING_PARTS, Engagement, User
+from registry.models import RATING_PARTS, Engagement
 from registry.policy import PUBLIC, require
 from registry.services import delivery
-from registry.services.errors import Forbidden, NotFound, RegistryError
+from registry.services.errors import Forbidden
 from registry.services.market import provider_by_uscc
 from registry.services.uploads import upload_path
-from registry.web.forms import Form, apply_error
+from registry.web.forms import Form, parse_version
 from registry.web.params import page_args
+from registry.web.unit_of_work import UnitOfWork, actor
 
 bp = Blueprint("engagements", __name__)
 # Mounted inside the admin blueprint (see registry/web/admin.py), so its endpoints are admin.*.
 ratings_bp = Blueprint("ratings", __name__, url_prefix="/ratings")
+# Another party's engagement answers 404, never confirming its id; the attempt is audited.
+work = UnitOfWork("engagement.denied", stale=delivery.STALE_MESSAGE)
+OWNER_PAGE, PROVIDER_PAGE = "engagements.show_engagement", "engagements.show_work"
 
 
 # ---------------------------------------------------------------------- forms
@@ -93,49 +94,12 @@ class HideRatingForm(VersionForm):
 # ---------------------------------------------------------------------- helpers
 
 
-def _actor() -> User:
-    return current_user._get_current_object()
-
-
-def _version(form) -> int:
-    """The version a form was rendered from; a missing or mangled one never matches."""
-    try:
-        return int(form.version.data)
-    except (TypeError, ValueError):
-        return -1
-
-
-def _commit() -> bool:
-    """Commit once; a concurrent change to the row is shown as the stale-page message."""
-    try:
-        db.session.commit()
-    except StaleDataError:
-        db.session.rollback()
-        flash(delivery.STALE_MESSAGE, "error")
-        return False
-    return True
-
-
-def _not_found(error: RegistryError):
-    """NotFound and Forbidden alike answer 404 (never confirm another party's ids); an attempt on
-    someone else's engagement is written to the audit log."""
-    from registry.web import record_denial
-
-    db.session.rollback()
-    if isinstance(error, Forbidden):
-        record_denial(error.message, action="engagement.denied")
-    abort(404)
-
-
 def _get(engagement_id: int, check) -> Engagement:
     """Load an engagement the current user may act on as owner (check=delivery.is_owner) or
     provider (delivery.is_provider); anything else is a 404."""
-    try:
-        engagement = delivery.get_engagement_for(_actor(), engagement_id)
-        if not check(_actor(), engagement):
-            raise Forbidden(delivery.NOT_FOUND)
-    except (NotFound, Forbidden) as error:
-        _not_found(error)
+    engagement = work.found(delivery.get_engagement_for, actor(), engagement_id)
+    if not check(actor(), engagement):
+        work.refuse(Forbidden(delivery.NOT_FOUND))
     return engagement
 
 
@@ -146,30 +110,23 @@ def _versioned(form_class, prefix: str, version: int, *, formdata=None, **data):
     return form
 
 
-def _act(engagement_id: int, form, call, done: str, page):
-    """Validate form, call the service, commit once. Success: flash and back to the page; a
-    stale page or a rule about the whole engagement: flash and back; a field error: the page
-    again (200) with the form's errors and the user's input."""
-    if form.validate_on_submit():
-        try:
-            call(form)
-        except (NotFound, Forbidden) as error:
-            _not_found(error)
-        except RegistryError as error:
-            db.session.rollback()
-            if error.field is None or getattr(form, error.field, None) is None:
-                flash(error.message, "error")
-                return redirect(_page_url(page, engagement_id))
-            apply_error(form, error)
-        else:
-            if _commit():
-                flash(done, "success")
-            return redirect(_page_url(page, engagement_id))
+def _act(engagement_id: int, form, call, done: str, page: str):
+    """Run the form's action as one unit of work. Success: flash and back to the page; a stale
+    page or a rule about the whole engagement: flash and back; a field error: None, for the
+    page again (200) with the form's errors and the user's input."""
+    url = url_for(page, engagement_id=engagement_id)
+    if work.submit(form, lambda: call(form), back=url):
+        flash(done, "success")
+        return redirect(url)
     return None
 
 
-def _page_url(page: str, engagement_id: int) -> str:
-    return url_for(page, engagement_id=engagement_id)
+def _owner_act(engagement_id: int, name: str, form_class, call, done: str):
+    """An owner's action on the engagement page; the form `name` is shown again on an error."""
+    form = form_class(prefix=name)
+    return _act(engagement_id, form, call, done, OWNER_PAGE) or _owner_page(
+        _get(engagement_id, delivery.is_owner), **{f"{name}_form": form}
+    )
 
 
 # ---------------------------------------------------------------------- enterprise (/my/engagements)
@@ -179,7 +136,7 @@ def _page_url(page: str, engagement_id: int) -> str:
 @require("projects.own")
 def list_engagements():
     """The enterprise's engagements: status, contract and due dates, overdue marker."""
-    rows = delivery.engagements_for_owner(_actor())
+    rows = delivery.engagements_for_owner(actor())
     today = delivery.today()
     return render_template(
         "engagements/list_engagements.html",
@@ -235,18 +192,16 @@ def show_engagement(engagement_id: int):
 @require("projects.own")
 def record_contract(engagement_id: int):
     """Record the contract date; the service timer starts."""
-    engagement = _get(engagement_id, delivery.is_owner)
-    form = ContractForm(prefix="contract")
-    done = _act(
+    _get(engagement_id, delivery.is_owner)
+    return _owner_act(
         engagement_id,
-        form,
+        "contract",
+        ContractForm,
         lambda f: delivery.record_contract(
-            _actor(), engagement_id, f.contract_date.data, version=_version(f)
+            actor(), engagement_id, f.contract_date.data, version=parse_version(f.version.data)
         ),
         "已登记签约日期,服务计时开始。",
-        "engagements.show_engagement",
     )
-    return done or _owner_page(_get(engagement.id, delivery.is_owner), contract_form=form)
 
 
 @bp.post("/my/engagements/<int:engagement_id>/return")
@@ -254,17 +209,15 @@ def record_contract(engagement_id: int):
 def return_result(engagement_id: int):
     """Return the result to the provider with a reason."""
     _get(engagement_id, delivery.is_owner)
-    form = ReturnForm(prefix="return")
-    done = _act(
+    return _owner_act(
         engagement_id,
-        form,
+        "return",
+        ReturnForm,
         lambda f: delivery.return_result(
-            _actor(), engagement_id, f.reason.data, version=_version(f)
+            actor(), engagement_id, f.reason.data, version=parse_version(f.version.data)
         ),
         "已退回服务成果,中介机构可修改后重新提交。",
-        "engagements.show_engagement",
     )
-    return done or _owner_page(_get(engagement_id, delivery.is_owner), return_form=form)
 
 
 @bp.post("/my/engagements/<int:engagement_id>/confirm")
@@ -272,15 +225,15 @@ def return_result(engagement_id: int):
 def confirm_result(engagement_id: int):
     """Confirm the result; the rating window opens."""
     _get(engagement_id, delivery.is_owner)
-    form = VersionForm(prefix="confirm")
-    done = _act(
+    return _owner_act(
         engagement_id,
-        form,
-        lambda f: delivery.confirm_result(_actor(), engagement_id, version=_version(f)),
+        "confirm",
+        VersionForm,
+        lambda f: delivery.confirm_result(
+            actor(), engagement_id, version=parse_version(f.version.data)
+        ),
         "已确认服务成果。现在可以对中介机构进行评价。",
-        "engagements.show_engagement",
     )
-    return done or _owner_page(_get(engagement_id, delivery.is_owner), confirm_form=form)
 
 
 @bp.post("/my/engagements/<int:engagement_id>/rating")
@@ -289,21 +242,19 @@ def rate_engagement(engagement_id: int):
     """Rate the provider (or edit the rating once)."""
     engagement = _get(engagement_id, delivery.is_owner)
     first = engagement.rating is None
-    form = RatingForm(prefix="rating")
-    done = _act(
+    return _owner_act(
         engagement_id,
-        form,
+        "rating",
+        RatingForm,
         lambda f: delivery.rate(
-            _actor(),
+            actor(),
             engagement_id,
             {part: f[part].raw_data[0] if f[part].raw_data else None for part, _ in RATING_PARTS},
             f.comment.data,
-            version=_version(f),
+            version=parse_version(f.version.data),
         ),
         "评价已提交。" if first else "评价已修改(只能修改一次)。",
-        "engagements.show_engagement",
     )
-    return done or _owner_page(_get(engagement_id, delivery.is_owner), rating_form=form)
 
 
 # ---------------------------------------------------------------------- provider (/my/work)
@@ -313,7 +264,7 @@ def rate_engagement(engagement_id: int):
 @require("providers.self")
 def list_work():
     """The provider's engagements: status, due date, overdue marker."""
-    rows = delivery.engagements_for_provider(_actor())
+    rows = delivery.engagements_for_provider(actor())
     today = delivery.today()
     return render_template(
         "engagements/list_work.html",
@@ -355,10 +306,10 @@ def submit_result(engagement_id: int):
         engagement_id,
         form,
         lambda f: delivery.submit_result(
-            _actor(), engagement_id, f.file.data, f.note.data, version=_version(f)
+            actor(), engagement_id, f.file.data, f.note.data, version=parse_version(f.version.data)
         ),
         "服务成果已提交,等待业主确认。",
-        "engagements.show_work",
+        PROVIDER_PAGE,
     )
     return done or _provider_page(_get(engagement_id, delivery.is_provider), form)
 
@@ -370,11 +321,8 @@ def submit_result(engagement_id: int):
 @require("engagements.result")
 def download_result(engagement_id: int):
     """The result file, for the owner, the awarded provider and admins only."""
-    try:
-        upload = delivery.result_for(_actor(), engagement_id)
-        path = upload_path(upload)
-    except (NotFound, Forbidden) as error:
-        _not_found(error)
+    upload = work.found(delivery.result_for, actor(), engagement_id)
+    path = work.found(upload_path, upload)
     return send_file(
         path, mimetype=upload.content_type, as_attachment=True, download_name=upload.filename
     )
@@ -387,10 +335,7 @@ def download_result(engagement_id: int):
 @require(PUBLIC)
 def list_provider_ratings(uscc: str):
     """A provider's owner ratings with their comments (hidden ones replaced by a notice)."""
-    try:
-        provider = provider_by_uscc(uscc)
-    except NotFound:
-        abort(404)
+    provider = work.found(provider_by_uscc, uscc)
     if not provider.is_active:
         abort(404)
     return render_template(
@@ -436,23 +381,17 @@ def _ratings_page(result, failed: HideRatingForm | None = None, failed_id: int |
 @require("ratings.moderate")
 def hide_rating(rating_id: int):
     """Hide a rating's comment (kept, audited; the scores still count)."""
-    try:
-        rating = delivery.get_rating(rating_id)
-    except NotFound:
-        abort(404)
+    rating = work.found(delivery.get_rating, rating_id)
     form = HideRatingForm(prefix=f"hide-{rating.id}")
-    if form.validate_on_submit():
-        try:
-            delivery.hide_rating(_actor(), rating_id, form.reason.data, version=_version(form))
-        except RegistryError as error:
-            db.session.rollback()
-            if error.field != "reason":
-                flash(error.message, "error")
-                return redirect(url_for("admin.ratings.list_ratings"))
-            apply_error(form, error)
-        else:
-            if _commit():
-                flash("已隐藏该评价内容;评价记录和分数保留。", "success")
-            return redirect(url_for("admin.ratings.list_ratings"))
+    back = url_for("admin.ratings.list_ratings")
+    if work.submit(
+        form,
+        lambda: delivery.hide_rating(
+            actor(), rating_id, form.reason.data, version=parse_version(form.version.data)
+        ),
+        back=back,
+    ):
+        flash("已隐藏该评价内容;评价记录和分数保留。", "success")
+        return redirect(back)
     page, per_page = page_args()
     return _ratings_page(delivery.list_ratings(page=page, per_page=per_page), form, rating_id)

@@ -9,19 +9,18 @@ import io
 import secrets
 from decimal import Decimal
 
-from flask import Blueprint, abort, flash, redirect, render_template, request, send_file, url_for
-from flask_login import current_user
+from flask import Blueprint, flash, redirect, render_template, request, send_file, url_for
 from flask_wtf.file import FileField
 from wtforms import DateField, HiddenField, RadioField, StringField, TextAreaField
 from wtforms.validators import InputRequired, Length, Optional
 
-from registry.extensions import db
-from registry.models import EvaluationPeriod, PeriodStatus, User
+from registry.models import EvaluationPeriod, PeriodStatus
 from registry.policy import require
 from registry.sanitize import plain_text
 from registry.services import evaluations as service
-from registry.services.errors import Forbidden, NotFound, RegistryError
+from registry.services.errors import Forbidden
 from registry.web.forms import ConfirmForm, Form, apply_error, options
+from registry.web.unit_of_work import UnitOfWork, actor, record_denial
 
 bp = Blueprint("evaluations", __name__, url_prefix="/regulator/evaluations")
 
@@ -90,45 +89,22 @@ class UploadForm(Form):
 # ---------------------------------------------------------------------- helpers
 
 
-def _user() -> User:
-    return current_user._get_current_object()
-
-
-def _refuse(error: RegistryError):
-    """NotFound and Forbidden alike answer 404 (never confirm another department's ids); an
-    attempt on another department's period or provider is written to the audit log."""
-    from registry.web import record_denial
-
-    db.session.rollback()
-    if isinstance(error, Forbidden):
-        record_denial(error.message, action="evaluation.denied")
-    abort(404)
+# Another department's period or provider answers 404, never confirming its id; the attempt is
+# written to the audit log.
+work = UnitOfWork("evaluation.denied")
 
 
 def _period(period_id: int) -> EvaluationPeriod:
-    try:
-        return service.get_period_for(_user(), period_id)
-    except (NotFound, Forbidden) as error:
-        _refuse(error)
+    return work.found(service.get_period_for, actor(), period_id)
 
 
-def _commit_or_flash(call, done, period_id: int):
-    """Run a status change, commit once, and go back to the period page either way; `done` is
-    the success message, or a function of what the call returned."""
-    if ConfirmForm().validate_on_submit():
-        try:
-            outcome = call()
-        except (NotFound, Forbidden) as error:
-            _refuse(error)
-        except RegistryError as error:
-            db.session.rollback()
-            flash(error.message, "error")
-        else:
-            db.session.commit()
-            flash(done(outcome) if callable(done) else done, "success")
-    else:
-        flash("表单已失效,请重新操作。", "error")
-    return redirect(url_for("evaluations.show_period", period_id=period_id))
+def _change_status(call, done, period_id: int):
+    """Run a status change as one unit of work and go back to the period page either way; `done`
+    is the success message, or a function of what the call returned."""
+    back = url_for("evaluations.show_period", period_id=period_id)
+    outcome = work.act(call, form=ConfirmForm(), invalid="表单已失效,请重新操作。", back=back)
+    flash(done(outcome) if callable(done) else done, "success")
+    return redirect(back)
 
 
 def _percent(weight: str) -> str:
@@ -181,13 +157,8 @@ def list_periods():
 
 
 def _dashboard(form: PeriodForm, status: int = 200):
-    try:
-        periods = service.periods_for(_user())
-    except Forbidden as error:
-        from registry.web import record_denial
-
-        record_denial(error.message, action="evaluation.denied")
-        abort(403)
+    # A regulator without a department may not use these pages at all: 403, audited.
+    periods = work.found(service.periods_for, actor(), status=403)
     if not form.is_submitted():
         name, starts_on, ends_on = service.half_year(service.today())
         form.name.data, form.starts_on.data, form.ends_on.data = name, starts_on, ends_on
@@ -196,8 +167,8 @@ def _dashboard(form: PeriodForm, status: int = 200):
             "evaluations/list_periods.html",
             periods=periods,
             form=form,
-            department=_user().department,
-            criteria=_criteria_labels(service.criteria_for(_user().department.code)),
+            department=actor().department,
+            criteria=_criteria_labels(service.criteria_for(actor().department.code)),
         ),
         status,
     )
@@ -208,21 +179,15 @@ def _dashboard(form: PeriodForm, status: int = 200):
 def open_period():
     """Open a period for the regulator's department."""
     form = PeriodForm()
-    if form.validate_on_submit():
-        try:
-            period = service.open_period(
-                _user(), name=form.name.data, starts_on=form.starts_on.data,
-                ends_on=form.ends_on.data,
-            )  # fmt: skip
-        except Forbidden as error:
-            _refuse(error)
-        except RegistryError as error:
-            db.session.rollback()
-            apply_error(form, error)
-        else:
-            db.session.commit()
-            flash(f"考评周期“{period.name}”已开始。", "success")
-            return redirect(url_for("evaluations.show_period", period_id=period.id))
+    opened = work.submit(
+        form,
+        lambda: service.open_period(
+            actor(), name=form.name.data, starts_on=form.starts_on.data, ends_on=form.ends_on.data
+        ),
+    )
+    if opened:
+        flash(f"考评周期“{opened.value.name}”已开始。", "success")
+        return redirect(url_for("evaluations.show_period", period_id=opened.value.id))
     return _dashboard(form)
 
 
@@ -237,8 +202,8 @@ def show_period(period_id: int):
 @require("evaluations.enter")
 def submit_drafts(period_id: int):
     """Submit every draft score of the period."""
-    return _commit_or_flash(
-        lambda: service.submit_drafts(_user(), period_id),
+    return _change_status(
+        lambda: service.submit_drafts(actor(), period_id),
         lambda count: f"已提交 {count} 家机构的草稿得分。" if count else "没有需要提交的草稿。",
         period_id,
     )
@@ -248,8 +213,8 @@ def submit_drafts(period_id: int):
 @require("evaluations.enter")
 def close_period(period_id: int):
     """End score entry (进行中 → 已结束)."""
-    return _commit_or_flash(
-        lambda: service.close_period(_user(), period_id),
+    return _change_status(
+        lambda: service.close_period(actor(), period_id),
         "考评已结束。核对无误后即可发布结果;此后修改得分须作为更正提交。",
         period_id,
     )
@@ -259,8 +224,8 @@ def close_period(period_id: int):
 @require("evaluations.enter")
 def publish_period(period_id: int):
     """Publish the results: each provider's current score appears on its public profile."""
-    return _commit_or_flash(
-        lambda: service.publish_period(_user(), period_id),
+    return _change_status(
+        lambda: service.publish_period(actor(), period_id),
         "考评结果已发布,各机构的得分已在其公开页面显示。",
         period_id,
     )
@@ -273,14 +238,11 @@ def publish_period(period_id: int):
 @require("evaluations.enter")
 def enter_score(period_id: int, uscc: str):
     """The score form for one provider (draft or submit; a correction once the period ended)."""
-    user = _user()
+    user = actor()
     period = _period(period_id)
-    try:
-        provider, history = service.score_history(user, period, uscc)
-        if not service.is_scorable(period, provider):
-            raise Forbidden(service.OUT_OF_SCOPE)
-    except (NotFound, Forbidden) as error:
-        _refuse(error)
+    provider, history = work.found(service.score_history, user, period, uscc)
+    if not service.is_scorable(period, provider):
+        work.refuse(Forbidden(service.OUT_OF_SCOPE))
     current = history[-1] if history else None
     form = score_form(period)
     if request.method == "GET":
@@ -290,27 +252,28 @@ def enter_score(period_id: int, uscc: str):
                 getattr(form, f"c_{criterion['code']}").data = str(
                     current.scores.get(criterion["code"], "")
                 )
-    if form.validate_on_submit():
-        scores = {c["code"]: getattr(form, f"c_{c['code']}").data for c in period.criteria}
-        try:
-            entry = service.enter_scores(
-                user, period_id, uscc, scores, submit=request.form.get("action") == "submit",
-                submission_key=form.submission_key.data or "", reason=form.reason.data,
-                note=form.note.data,
-            )  # fmt: skip
-        except (NotFound, Forbidden) as error:
-            _refuse(error)
-        except RegistryError as error:
-            db.session.rollback()
-            apply_error(form, error)
-        else:
-            db.session.commit()
-            flash(
-                f"已保存 {provider.name} 的得分(第 {entry.revision} 版,{entry.state},"
-                f"总分 {entry.total})。",
-                "success",
-            )
-            return redirect(url_for("evaluations.show_period", period_id=period_id))
+    scores = {c["code"]: getattr(form, f"c_{c['code']}").data for c in period.criteria}
+    entered = work.submit(
+        form,
+        lambda: service.enter_scores(
+            user,
+            period_id,
+            uscc,
+            scores,
+            submit=request.form.get("action") == "submit",
+            submission_key=form.submission_key.data or "",
+            reason=form.reason.data,
+            note=form.note.data,
+        ),
+    )
+    if entered:
+        entry = entered.value
+        flash(
+            f"已保存 {provider.name} 的得分(第 {entry.revision} 版,{entry.state},"
+            f"总分 {entry.total})。",
+            "success",
+        )
+        return redirect(url_for("evaluations.show_period", period_id=period_id))
     return render_template(
         "evaluations/enter_score.html",
         period=period,
@@ -327,10 +290,7 @@ def enter_score(period_id: int, uscc: str):
 def score_history(period_id: int, uscc: str):
     """Every revision of one provider's scores in the period (drafts and corrections included)."""
     period = _period(period_id)
-    try:
-        provider, history = service.score_history(_user(), period, uscc)
-    except (NotFound, Forbidden) as error:
-        _refuse(error)
+    provider, history = work.found(service.score_history, actor(), period, uscc)
     return render_template(
         "evaluations/score_history.html",
         period=period,
@@ -348,10 +308,7 @@ def score_history(period_id: int, uscc: str):
 @require("evaluations.enter")
 def download_template(period_id: int, fmt: str):
     """The period's score template (CSV or XLSX), listing the providers in scope."""
-    try:
-        content, name, mimetype = service.template_file(_user(), period_id, fmt)
-    except (NotFound, Forbidden) as error:
-        _refuse(error)
+    content, name, mimetype = work.found(service.template_file, actor(), period_id, fmt)
     return send_file(io.BytesIO(content), mimetype=mimetype, as_attachment=True, download_name=name)
 
 
@@ -374,34 +331,19 @@ def upload_scores(period_id: int):
     if len(data) > limit:
         form.file.errors = [f"文件超过 {limit // (1024 * 1024)} MB 的上限。"]
         return _period_page(period, upload_form=form)
-    try:
-        result = service.upload_scores(
-            _user(), period_id, data, upload.filename, submit=form.mode.data == "submit",
+    uploaded = work.run(
+        lambda: service.upload_scores(
+            actor(),
+            period_id,
+            data,
+            upload.filename,
+            submit=form.mode.data == "submit",
             reason=form.reason.data,
-        )  # fmt: skip
-    except (NotFound, Forbidden) as error:
-        _refuse(error)
-    except service.UploadRejected as error:
-        if error.denied:
-            from registry.web import record_denial
-
-            record_denial(
-                f"score upload names providers outside the department: {', '.join(error.denied)}",
-                action="evaluation.denied",
-            )
-        else:
-            db.session.rollback()
-        return _period_page(
-            _period(period_id),
-            upload_form=form,
-            upload_errors=error.errors,
-            upload_message=error.message,
         )
-    except RegistryError as error:
-        db.session.rollback()
-        apply_error(form, error)
-        return _period_page(_period(period_id), upload_form=form)
-    db.session.commit()
+    )
+    if not uploaded:
+        return _upload_refused(period_id, form, uploaded.error)
+    result = uploaded.value
     name = plain_text(upload.filename)
     if result.stored:
         message = f"已导入“{name}”:保存 {result.stored} 家机构的得分"
@@ -414,3 +356,22 @@ def upload_scores(period_id: int):
         extras.append(f"{result.blank} 行未填写得分,已跳过")
     flash(message + ("(" + ";".join(extras) + ")" if extras else "") + "。", "success")
     return redirect(url_for("evaluations.show_period", period_id=period_id))
+
+
+def _upload_refused(period_id: int, form: UploadForm, error):
+    """The period page again with why nothing was imported: the file's row errors, or the
+    form's; naming providers outside the department is audited."""
+    if not isinstance(error, service.UploadRejected):
+        apply_error(form, error)
+        return _period_page(_period(period_id), upload_form=form)
+    if error.denied:
+        record_denial(
+            f"score upload names providers outside the department: {', '.join(error.denied)}",
+            action="evaluation.denied",
+        )
+    return _period_page(
+        _period(period_id),
+        upload_form=form,
+        upload_errors=error.errors,
+        upload_message=error.message,
+    )

@@ -7,20 +7,19 @@ from __future__ import annotations
 
 import uuid
 
-from flask import Blueprint, abort, flash, redirect, render_template, url_for
-from flask_login import current_user
+from flask import Blueprint, flash, redirect, render_template, url_for
 from markupsafe import Markup
 from wtforms import DateField, HiddenField, SelectField, StringField, TextAreaField
 from wtforms.validators import DataRequired, InputRequired, Length, Optional
 
 from registry.extensions import db
-from registry.models import Provider, User
+from registry.models import Provider
 from registry.policy import PUBLIC, require
 from registry.services import grades as service
-from registry.services.errors import Forbidden, NotFound, RegistryError
 from registry.web.charts import bar_chart, series_chart
-from registry.web.forms import Form, apply_error, options
+from registry.web.forms import Form, options
 from registry.web.params import page_args
+from registry.web.unit_of_work import UnitOfWork, actor
 
 bp = Blueprint("grades", __name__)
 
@@ -62,16 +61,8 @@ class BehaviourForm(Form):
     key = HiddenField()
 
 
-def _actor() -> User:
-    return current_user._get_current_object()
-
-
-def _deny(error: Forbidden):
-    """A provider outside the department: audited as a denied attempt, then 403."""
-    from registry.web import record_denial
-
-    record_denial(error.message, action="behaviour.denied")
-    abort(403)
+# A provider outside the department, or a regulator without one: audited, then 403.
+work = UnitOfWork("behaviour.denied", status=403)
 
 
 # ---------------------------------------------------------------------- regulator pages
@@ -82,14 +73,11 @@ def _deny(error: Forbidden):
 def list_behaviour():
     """Behaviour events of the providers the regulator's department supervises."""
     page, per_page = page_args()
-    try:
-        result = service.behaviour_events(_actor(), page=page, per_page=per_page)
-    except Forbidden as error:
-        _deny(error)
+    result = work.found(lambda: service.behaviour_events(actor(), page=page, per_page=per_page))
     return render_template(
         "grades/list_behaviour.html",
         result=result,
-        department=_actor().department,
+        department=actor().department,
         deductions=service.settings().deductions,
         providers={p.id: p for p in _providers_of(result.items)},
         regulator_source=service.REGULATOR_SOURCE,
@@ -105,42 +93,32 @@ def _providers_of(events) -> list[Provider]:
 @require("credit.manage")
 def new_behaviour():
     """The entry form; a successful entry lowers the provider's behaviour score at once."""
-    actor = _actor()
+    user = actor()
     form = BehaviourForm()
-    try:
-        providers = service.scoped_providers(actor)
-    except Forbidden as error:
-        _deny(error)
+    providers = work.found(service.scoped_providers, user)
     form.provider.choices = options(
         [("", "请选择"), *((p.uscc, f"{p.name}({p.uscc})") for p in providers)]
     )
     if not form.is_submitted():
         form.key.data = uuid.uuid4().hex
-    if form.validate_on_submit():
-        try:
-            service.record_behaviour(
-                actor,
-                provider_uscc=form.provider.data,
-                kind=form.kind.data,
-                occurred_on=form.occurred_on.data,
-                facts=form.facts.data,
-                reference=form.reference.data,
-                submission_key=form.key.data,
-            )
-        except Forbidden as error:
-            db.session.rollback()
-            _deny(error)
-        except RegistryError as error:
-            db.session.rollback()
-            apply_error(form, error)
-        else:
-            db.session.commit()
-            flash("行为记录已保存,信用等级已按扣分规则重新计算。", "success")
-            return redirect(url_for("grades.list_behaviour"))
+    if work.submit(
+        form,
+        lambda: service.record_behaviour(
+            user,
+            provider_uscc=form.provider.data,
+            kind=form.kind.data,
+            occurred_on=form.occurred_on.data,
+            facts=form.facts.data,
+            reference=form.reference.data,
+            submission_key=form.key.data,
+        ),
+    ):
+        flash("行为记录已保存,信用等级已按扣分规则重新计算。", "success")
+        return redirect(url_for("grades.list_behaviour"))
     return render_template(
         "grades/new_behaviour.html",
         form=form,
-        department=actor.department,
+        department=user.department,
         deductions=service.settings().deductions,
         kind_help=KIND_HELP,
         has_providers=bool(providers),
@@ -166,10 +144,7 @@ def distribution_chart(distribution: service.Distribution) -> Markup:
 def department_grades(code: str):
     """How the active providers offering a department's items spread over the grades, with the
     rules the grades come from."""
-    try:
-        distribution = service.department_distribution(code)
-    except NotFound:
-        abort(404)
+    distribution = work.found(service.department_distribution, code)
     return render_template(
         "grades/department_grades.html",
         distribution=distribution,

@@ -6,32 +6,23 @@ from __future__ import annotations
 import secrets
 from datetime import UTC
 
-from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
-from flask_login import current_user
+from flask import Blueprint, flash, redirect, render_template, request, url_for
 
-from registry.extensions import db
 from registry.kernel import clock
 from registry.models import RequestStatus, SelectionMethod
 from registry.policy import PUBLIC, require
 from registry.pure import selection_engine
 from registry.services import catalogue, market, roadmaps
-from registry.services.errors import Forbidden, NotFound, RegistryError
-from registry.web.forms import apply_error, options
+from registry.services.errors import RegistryError
+from registry.web.forms import options
 from registry.web.market_forms import DecideForm, ProjectForm, QuoteForm, RepostForm, RequestForm
 from registry.web.params import page_args
+from registry.web.unit_of_work import UnitOfWork, actor
 
 bp = Blueprint("market", __name__)
-
-
-def _user():
-    return current_user._get_current_object()
-
-
-def _found(getter, *args):
-    try:
-        return getter(*args)
-    except NotFound:
-        abort(404)
+# A refusal by the service (not the owner) is told on the form; pages load records through
+# work.found, which answers 404.
+work = UnitOfWork(refuses=False)
 
 
 def _local(value):
@@ -46,38 +37,32 @@ def _local(value):
 @require("projects.own")
 def my_projects():
     """The enterprise's projects."""
-    return render_template("market/my_projects.html", projects=market.projects_for(_user()))
+    return render_template("market/my_projects.html", projects=market.projects_for(actor()))
+
+
+def _register_project(user, form: ProjectForm):
+    """The enterprise (the first time) and then its project with the category's roadmap."""
+    if user.enterprise_id is None:
+        if not form.enterprise_name.data or not form.enterprise_uscc.data:
+            raise RegistryError("enterprise_uscc", "首次登记项目须填写企业名称和统一社会信用代码。")
+        enterprise = market.create_enterprise(
+            form.enterprise_name.data, form.enterprise_uscc.data, actor=user
+        )
+        user.enterprise_id = enterprise.id
+    return roadmaps.register_project(user, **form.project())
 
 
 @bp.route("/my/projects/new", methods=["GET", "POST"])
 @require("projects.own")
 def new_project():
     """Register a project (and the enterprise, the first time) with its category's roadmap."""
-    user = _user()
+    user = actor()
     form = ProjectForm()
-    if form.validate_on_submit():
-        try:
-            if user.enterprise_id is None:
-                if not form.enterprise_name.data or not form.enterprise_uscc.data:
-                    raise RegistryError(
-                        "enterprise_uscc", "首次登记项目须填写企业名称和统一社会信用代码。"
-                    )
-                enterprise = market.create_enterprise(
-                    form.enterprise_name.data, form.enterprise_uscc.data, actor=user
-                )
-                user.enterprise_id = enterprise.id
-            project = roadmaps.register_project(
-                user, code=form.code.data, name=form.name.data, category=form.category.data,
-                location=form.location.data, land_contract_date=form.land_contract_date.data,
-                building_type=form.building_type.data or None, floor_area=form.floor_area.data,
-            )  # fmt: skip
-        except RegistryError as error:
-            db.session.rollback()
-            apply_error(form, error)
-        else:
-            db.session.commit()
-            flash(f"项目 {project.code} 已登记,已按项目类别生成审批路线图。", "success")
-            return redirect(url_for("market.show_project", code=project.code))
+    registered = work.submit(form, lambda: _register_project(user, form))
+    if registered:
+        code = registered.value.code
+        flash(f"项目 {code} 已登记,已按项目类别生成审批路线图。", "success")
+        return redirect(url_for("market.show_project", code=code))
     return render_template(
         "market/new_project.html", form=form, needs_enterprise=user.enterprise_id is None
     )
@@ -87,7 +72,7 @@ def new_project():
 @require("projects.own")
 def show_project(code: str):
     """One of the enterprise's projects with its selection requests."""
-    project = _found(market.get_project_for, _user(), code)
+    project = work.found(market.get_project_for, actor(), code)
     requests = [r for r in market.list_requests(limit=500) if r.project_id == project.id]
     return render_template("market/project.html", project=project, requests=requests)
 
@@ -110,30 +95,30 @@ def _exclusions(text: str) -> list[tuple[str, str]]:
 @require("projects.own")
 def new_request(code: str):
     """Open a selection request on the project."""
-    user = _user()
-    project = _found(market.get_project_for, user, code)
+    user = actor()
+    project = work.found(market.get_project_for, user, code)
     form = RequestForm()
     _fill_request_choices(form)
     if request.method == "GET" and request.args.get("service"):
         form.service.data = request.args["service"][:32]
-    if form.validate_on_submit():
-        try:
-            made = market.open_request(
-                user, project.code, service_code=form.service.data, method=form.method.data,
-                deadline=_local(form.deadline.data), price_min=form.price_min.data,
-                price_max=form.price_max.data,
-                qualification_requirement=form.qualification_requirement.data,
-                requirements=form.requirements.data, exclusions=_exclusions(form.exclusions.data),
-            )  # fmt: skip
-        except (RegistryError, NotFound, Forbidden) as error:
-            db.session.rollback()
-            apply_error(
-                form, error if isinstance(error, RegistryError) else RegistryError(None, str(error))
-            )
-        else:
-            db.session.commit()
-            flash(f"选取公告 {made.ref} 已发布。", "success")
-            return redirect(url_for("market.manage_request", ref=made.ref))
+    opened = work.submit(
+        form,
+        lambda: market.open_request(
+            user,
+            project.code,
+            service_code=form.service.data,
+            method=form.method.data,
+            deadline=_local(form.deadline.data),
+            price_min=form.price_min.data,
+            price_max=form.price_max.data,
+            qualification_requirement=form.qualification_requirement.data,
+            requirements=form.requirements.data,
+            exclusions=_exclusions(form.exclusions.data),
+        ),
+    )
+    if opened:
+        flash(f"选取公告 {opened.value.ref} 已发布。", "success")
+        return redirect(url_for("market.manage_request", ref=opened.value.ref))
     return render_template("market/new_request.html", form=form, project=project)
 
 
@@ -141,8 +126,8 @@ def new_request(code: str):
 @require("projects.own")
 def manage_request(ref: str):
     """The owner's view of a request: applicants (sealed until the deadline), decision, repost."""
-    user = _user()
-    selection = _found(market.get_request_for_owner, user, ref)
+    user = actor()
+    selection = work.found(market.get_request_for_owner, user, ref)
     quotes = market.quotes_visible_to(user, selection)
     applicants = len(market.latest_quotes(selection))
     form = DecideForm()
@@ -159,24 +144,21 @@ def manage_request(ref: str):
 @require("projects.own")
 def decide_request(ref: str):
     """Close the request and choose by its method."""
-    user = _user()
-    _found(market.get_request_for_owner, user, ref)
+    user = actor()
+    work.found(market.get_request_for_owner, user, ref)
     form = DecideForm()
-    if not form.validate_on_submit():
-        flash("提交未成功,请刷新页面后重试。", "error")
-        return redirect(url_for("market.manage_request", ref=ref))
-    try:
-        decision = market.decide(
+    back = url_for("market.manage_request", ref=ref)
+    decision = work.act(
+        lambda: market.decide(
             user, ref, chosen_uscc=form.winner.data or None, reason=form.reason.data
-        )
-    except (RegistryError, Forbidden) as error:
-        db.session.rollback()
-        flash(getattr(error, "message", str(error)), "error")
-        return redirect(url_for("market.manage_request", ref=ref))
-    db.session.commit()
+        ),
+        form=form,
+        invalid="提交未成功,请刷新页面后重试。",
+        back=back,
+    )
     if decision.award is None:
         flash(f"本次选取失败:{decision.failure}", "error")
-        return redirect(url_for("market.manage_request", ref=ref))
+        return redirect(back)
     flash("已确定中选机构,中选结果已公示。", "success")
     return redirect(url_for("market.show_award", award_id=decision.award.id))
 
@@ -185,18 +167,15 @@ def decide_request(ref: str):
 @require("projects.own")
 def repost_request(ref: str):
     """Post a failed request again with a new deadline."""
-    user = _user()
-    _found(market.get_request_for_owner, user, ref)
+    user = actor()
+    work.found(market.get_request_for_owner, user, ref)
     form = RepostForm()
-    try:
-        if not form.validate_on_submit():
-            raise RegistryError(None, "请填写新的报名截止时间。")
-        again = market.repost(user, ref, deadline=_local(form.deadline.data))
-    except RegistryError as error:
-        db.session.rollback()
-        flash(error.message, "error")
-        return redirect(url_for("market.manage_request", ref=ref))
-    db.session.commit()
+    again = work.act(
+        lambda: market.repost(user, ref, deadline=_local(form.deadline.data)),
+        form=form,
+        invalid="请填写新的报名截止时间。",
+        back=url_for("market.manage_request", ref=ref),
+    )
     flash(f"已重新发布为 {again.ref}。", "success")
     return redirect(url_for("market.manage_request", ref=again.ref))
 
@@ -208,7 +187,7 @@ def repost_request(ref: str):
 @require("providers.self")
 def opportunities():
     """Open requests this provider may apply to, with its own (sealed) quote status."""
-    user = _user()
+    user = actor()
     try:
         provider = market.provider_of(user)
     except RegistryError as error:
@@ -227,24 +206,24 @@ def opportunities():
 @require("providers.self")
 def quote(ref: str):
     """Apply to a request; for price methods with a sealed quote."""
-    user = _user()
-    selection = _found(market.get_request, ref)
+    user = actor()
+    selection = work.found(market.get_request, ref)
     form = QuoteForm()
     if request.method == "GET":
         form.submission_key.data = secrets.token_hex(16)
-    if form.validate_on_submit():
-        try:
-            market.submit_quote(
-                user, ref, amount=form.amount.data, proposal=form.proposal.data,
-                submission_key=form.submission_key.data or "",
-            )  # fmt: skip
-        except RegistryError as error:
-            db.session.rollback()
-            apply_error(form, error)
-        else:
-            db.session.commit()
-            flash("已提交。报价在截止前密封,其他机构和业主均不可查看。", "success")
-            return redirect(url_for("market.opportunities"))
+    quoted = work.submit(
+        form,
+        lambda: market.submit_quote(
+            user,
+            ref,
+            amount=form.amount.data,
+            proposal=form.proposal.data,
+            submission_key=form.submission_key.data or "",
+        ),
+    )
+    if quoted:
+        flash("已提交。报价在截止前密封,其他机构和业主均不可查看。", "success")
+        return redirect(url_for("market.opportunities"))
     mine = market.quotes_visible_to(user, selection)
     return render_template("market/quote.html", form=form, selection=selection, mine=mine)
 
@@ -263,7 +242,7 @@ def list_requests():
 @require(PUBLIC)
 def show_request(ref: str):
     """One selection announcement."""
-    selection = _found(market.get_request, ref)
+    selection = work.found(market.get_request, ref)
     applicants = (
         len(market.latest_quotes(selection)) if market.utcnow() >= selection.deadline else None
     )
@@ -284,7 +263,7 @@ def list_awards():
 @require(PUBLIC)
 def show_award(award_id: int):
     """An award notice with, for draws, the public inputs and the seed."""
-    award = _found(market.get_award, award_id)
+    award = work.found(market.get_award, award_id)
     return render_template("market/award.html", award=award, Method=SelectionMethod,
                            algorithm_doc=selection_engine.draw.__doc__,
                            seed_doc=selection_engine.draw_seed.__doc__)  # fmt: skip
@@ -294,5 +273,5 @@ def show_award(award_id: int):
 @require(PUBLIC)
 def verify_award(award_id: int):
     """Re-run the draw from the stored public inputs and show whether it gives the same winner."""
-    award = _found(market.get_award, award_id)
+    award = work.found(market.get_award, award_id)
     return render_template("market/verify.html", award=award, check=market.verify_award(award))

@@ -41,6 +41,15 @@ class ProjectParticularsMixin:
         description="总建筑面积,单位平方米,可含两位小数。",
     )  # fmt: skip
 
+    def particulars(self) -> dict:
+        """The particulars (and the location) as the roadmap services take them."""
+        return {
+            "location": self.location.data,
+            "land_contract_date": self.land_contract_date.data,
+            "building_type": self.building_type.data or None,
+            "floor_area": self.floor_area.data,
+        }
+
 
 class ProjectForm(ProjectParticularsMixin, Form):
     """Register a project (and, the first time, the enterprise the account acts for)."""
@@ -59,6 +68,15 @@ class ProjectForm(ProjectParticularsMixin, Form):
     location = StringField(
         "建设地点", validators=[DataRequired("请填写建设地点。"), Length(max=300)]
     )
+
+    def project(self) -> dict:
+        """The project as the registration services take it."""
+        return {
+            "code": self.code.data,
+            "name": self.name.data,
+            "category": self.category.data,
+            **self.particulars(),
+        }
 
 
 class RequestForm(Form):

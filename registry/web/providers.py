@@ -4,18 +4,16 @@
 from __future__ import annotations
 
 from flask import Blueprint, abort, flash, redirect, render_template, request, send_file, url_for
-from flask_login import current_user
 from sqlalchemy import select
-from sqlalchemy.orm.exc import StaleDataError
 
 from registry.extensions import db
-from registry.models import RATING_PARTS, REGIONS, Provider, ProviderStatus, ServiceItem, User
+from registry.models import RATING_PARTS, REGIONS, Provider, ProviderStatus, ServiceItem
 from registry.models.catalogue import Validity
 from registry.policy import PUBLIC, require
 from registry.sanitize import plain_text
 from registry.services import credit, evaluations
 from registry.services import providers as service
-from registry.services.errors import Forbidden, NotFound, RegistryError
+from registry.services.errors import NotFound
 from registry.services.uploads import upload_path
 from registry.web import format_datetime
 from registry.web.charts import line_chart
@@ -26,11 +24,12 @@ from registry.web.forms import (
     QualificationForm,
     ReturnApplicationForm,
     VersionedForm,
-    apply_error,
     options,
+    parse_version,
 )
 from registry.web.grades import provider_credit
 from registry.web.params import code_arg, link_args, page_args
+from registry.web.unit_of_work import UnitOfWork, actor
 
 bp = Blueprint("providers", __name__)
 # Mounted inside the admin blueprint (see registry/web/admin.py), so its endpoints are admin.*.
@@ -48,37 +47,10 @@ STATUS_HELP = {
 }
 
 
-def _actor() -> User:
-    return current_user._get_current_object()
-
-
-def _version(form) -> int:
-    """The provider version a form was rendered from; a missing or mangled one never matches."""
-    try:
-        return int(form.version.data)
-    except (TypeError, ValueError):
-        return -1
-
-
-def _commit() -> bool:
-    """Commit once; a concurrent change to the provider row is shown as the stale-edit message."""
-    try:
-        db.session.commit()
-    except StaleDataError:
-        db.session.rollback()
-        flash(service.STALE_MESSAGE, "error")
-        return False
-    return True
-
-
-def _not_found(error: RegistryError):
-    """NotFound and Forbidden alike answer 404 (never confirm another provider's ids); an attempt
-    on someone else's row is written to the audit log."""
-    from registry.web import record_denial
-
-    if isinstance(error, Forbidden):
-        record_denial(error.message, action="provider.denied")
-    abort(404)
+# Someone else's qualification or offer answers 404, never confirming its id; the attempt is
+# audited. Reviewers (admins) may see every provider: nothing of theirs is audited as refused.
+work = UnitOfWork("provider.denied", stale=service.STALE_MESSAGE)
+review = UnitOfWork(stale=service.STALE_MESSAGE)
 
 
 # ---------------------------------------------------------------------- public directory
@@ -143,10 +115,7 @@ def rating_chart(provider: Provider, ratings) -> str:
 @require(PUBLIC)
 def show_provider(uscc: str):
     """A provider's public profile: offers, qualifications, ratings, awards, credit."""
-    try:
-        provider = service.get_public_provider(uscc)
-    except NotFound:
-        abort(404)
+    provider = work.found(service.get_public_provider, uscc)
     ratings = service.rating_history(provider)
     return render_template(
         "providers/show_provider.html",
@@ -167,7 +136,7 @@ def show_provider(uscc: str):
 
 
 def _own_provider() -> Provider | None:
-    return service.provider_for(_actor())
+    return service.provider_for(actor())
 
 
 def _need_provider():
@@ -210,6 +179,17 @@ def _application_data(form: ProviderApplicationForm) -> dict:
     }
 
 
+def _save_application(provider: Provider | None, form: ProviderApplicationForm):
+    """Create the application or update it: (provider, changed, was it active before)."""
+    if provider is None:
+        return service.create_application(_application_data(form), actor=actor()), True, False
+    was_active = provider.is_active
+    changed = service.update_application(
+        provider, _application_data(form), actor=actor(), version=parse_version(form.version.data)
+    )
+    return provider, changed, was_active
+
+
 @bp.route("/my/provider/application", methods=["GET", "POST"])
 @require("providers.self")
 def edit_application():
@@ -219,32 +199,19 @@ def edit_application():
     form.region.choices = options([("", "请选择"), *((r, r) for r in REGIONS)])
     if request.method == "GET" and provider is not None:
         form.version.data = str(provider.version)
-    if form.validate_on_submit():
-        try:
-            if provider is None:
-                provider = service.create_application(_application_data(form), actor=_actor())
-                changed, was_active = True, False
-            else:
-                was_active = provider.is_active
-                changed = service.update_application(
-                    provider, _application_data(form), actor=_actor(), version=_version(form)
-                )
-        except RegistryError as error:
-            db.session.rollback()
-            apply_error(form, error)
+    saved = work.submit(form, lambda: _save_application(provider, form))
+    if saved:
+        provider, changed, was_active = saved.value
+        if not changed:
+            flash("没有需要保存的修改。", "info")
+        elif was_active and not provider.is_active:
+            flash(
+                "已保存。由于修改了关键信息,本机构已重新进入待审核,审核通过前暂不在名录中显示。",
+                "warning",
+            )
         else:
-            if _commit():
-                if not changed:
-                    flash("没有需要保存的修改。", "info")
-                elif was_active and not provider.is_active:
-                    flash(
-                        "已保存。由于修改了关键信息,本机构已重新进入待审核,审核通过前暂不在名录中显示。",
-                        "warning",
-                    )
-                else:
-                    flash("入驻资料已保存。", "success")
-                return redirect(url_for("providers.my_provider"))
-            return redirect(url_for("providers.edit_application"))
+            flash("入驻资料已保存。", "success")
+        return redirect(url_for("providers.my_provider"))
     return render_template("providers/edit_application.html", form=form, provider=provider)
 
 
@@ -256,24 +223,17 @@ def add_qualification():
     if provider is None:
         return _need_provider()
     form = QualificationForm()
-    if form.validate_on_submit():
-        data = {name: form[name].data for name in ("kind", "grade", "certificate_no", "issuer")}
-        data.update(valid_from=form.valid_from.data, valid_to=form.valid_to.data)
-        was_active = provider.is_active
-        try:
-            service.add_qualification(provider, data, actor=_actor(), scan=form.scan.data)
-        except RegistryError as error:
-            db.session.rollback()
-            apply_error(form, error)
+    was_active = provider.is_active
+    data = {name: form[name].data for name in ("kind", "grade", "certificate_no", "issuer")}
+    data.update(valid_from=form.valid_from.data, valid_to=form.valid_to.data)
+    if work.submit(
+        form, lambda: service.add_qualification(provider, data, actor=actor(), scan=form.scan.data)
+    ):
+        if was_active:
+            flash("资质已添加。资质变更需要重新审核,审核通过前暂不在名录中显示。", "warning")
         else:
-            if _commit():
-                if was_active:
-                    flash(
-                        "资质已添加。资质变更需要重新审核,审核通过前暂不在名录中显示。", "warning"
-                    )
-                else:
-                    flash("资质已添加。", "success")
-            return redirect(url_for("providers.my_provider"))
+            flash("资质已添加。", "success")
+        return redirect(url_for("providers.my_provider"))
     return render_template("providers/edit_qualification.html", form=form, provider=provider)
 
 
@@ -284,25 +244,19 @@ def remove_qualification(qualification_id: int):
     provider = _own_provider()
     if provider is None:
         return _need_provider()
-    if not ConfirmForm().validate_on_submit():
-        abort(400)
     was_active = provider.is_active
-    try:
-        service.remove_qualification(provider, qualification_id, actor=_actor())
-    except (NotFound, Forbidden) as error:
-        db.session.rollback()
-        _not_found(error)
-    except RegistryError as error:
-        db.session.rollback()
-        flash(error.message, "error")
-    else:
-        if _commit():
-            flash(
-                "资质已删除。"
-                + ("资质变更需要重新审核,审核通过前暂不在名录中显示。" if was_active else ""),
-                "warning" if was_active else "success",
-            )
-    return redirect(url_for("providers.my_provider"))
+    back = url_for("providers.my_provider")
+    work.act(
+        lambda: service.remove_qualification(provider, qualification_id, actor=actor()),
+        form=ConfirmForm(),
+        back=back,
+    )
+    flash(
+        "资质已删除。"
+        + ("资质变更需要重新审核,审核通过前暂不在名录中显示。" if was_active else ""),
+        "warning" if was_active else "success",
+    )
+    return redirect(back)
 
 
 @bp.get("/my/provider/qualifications/<int:qualification_id>/scan")
@@ -312,11 +266,7 @@ def own_scan(qualification_id: int):
     provider = _own_provider()
     if provider is None:
         abort(404)
-    try:
-        qualification = service.get_qualification(provider, qualification_id)
-    except (NotFound, Forbidden) as error:
-        _not_found(error)
-    return _send_scan(qualification)
+    return _send_scan(work.found(service.get_qualification, provider, qualification_id))
 
 
 def _send_scan(qualification):
@@ -360,24 +310,13 @@ def _offer_form(offer=None) -> OfferForm:
 
 def _save_offer(provider: Provider, offer=None):
     form = _offer_form(offer)
-    if form.validate_on_submit():
-        try:
-            service.save_offer(
-                provider,
-                _offer_data(form),
-                actor=_actor(),
-                offer_id=offer.id if offer is not None else None,
-            )
-        except (NotFound, Forbidden) as error:
-            db.session.rollback()
-            _not_found(error)
-        except RegistryError as error:
-            db.session.rollback()
-            apply_error(form, error)
-        else:
-            if _commit():
-                flash("服务承诺已保存。", "success")
-            return redirect(url_for("providers.my_provider"))
+    offer_id = offer.id if offer is not None else None
+    if work.submit(
+        form,
+        lambda: service.save_offer(provider, _offer_data(form), actor=actor(), offer_id=offer_id),
+    ):
+        flash("服务承诺已保存。", "success")
+        return redirect(url_for("providers.my_provider"))
     return render_template("providers/edit_offer.html", form=form, provider=provider, offer=offer)
 
 
@@ -398,11 +337,7 @@ def edit_offer(offer_id: int):
     provider = _own_provider()
     if provider is None:
         return _need_provider()
-    try:
-        offer = service.get_offer(provider, offer_id)
-    except (NotFound, Forbidden) as error:
-        _not_found(error)
-    return _save_offer(provider, offer)
+    return _save_offer(provider, work.found(service.get_offer, provider, offer_id))
 
 
 @bp.post("/my/provider/offers/<int:offer_id>/deactivate")
@@ -412,16 +347,14 @@ def deactivate_offer(offer_id: int):
     provider = _own_provider()
     if provider is None:
         return _need_provider()
-    if not ConfirmForm().validate_on_submit():
-        abort(400)
-    try:
-        service.deactivate_offer(provider, offer_id, actor=_actor())
-    except (NotFound, Forbidden) as error:
-        db.session.rollback()
-        _not_found(error)
-    if _commit():
-        flash("已停止提供该项服务。", "success")
-    return redirect(url_for("providers.my_provider"))
+    back = url_for("providers.my_provider")
+    work.act(
+        lambda: service.deactivate_offer(provider, offer_id, actor=actor()),
+        form=ConfirmForm(),
+        back=back,
+    )
+    flash("已停止提供该项服务。", "success")
+    return redirect(back)
 
 
 @bp.post("/my/provider/submit")
@@ -432,29 +365,23 @@ def submit_application():
     if provider is None:
         return _need_provider()
     form = VersionedForm()
-    if not form.validate_on_submit():
-        abort(400)
-    try:
-        service.submit_for_review(
-            provider, actor=_actor(), today=service.today(), version=_version(form)
-        )
-    except RegistryError as error:
-        db.session.rollback()
-        flash(error.message, "error")
-    else:
-        if _commit():
-            flash("已提交审核。审核结果将在本页显示。", "success")
-    return redirect(url_for("providers.my_provider"))
+    back = url_for("providers.my_provider")
+    work.act(
+        lambda: service.submit_for_review(
+            provider, actor=actor(), today=service.today(), version=parse_version(form.version.data)
+        ),
+        form=form,
+        back=back,
+    )
+    flash("已提交审核。审核结果将在本页显示。", "success")
+    return redirect(back)
 
 
 # ---------------------------------------------------------------------- admin review
 
 
 def _reviewed(provider_id: int) -> Provider:
-    try:
-        return service.get_provider(provider_id)
-    except NotFound:
-        abort(404)
+    return review.found(service.get_provider, provider_id)
 
 
 @review_bp.get("")
@@ -502,18 +429,15 @@ def approve_provider(provider_id: int):
     """Approve: the provider becomes active and enters the directory."""
     provider = _reviewed(provider_id)
     form = VersionedForm(prefix="approve")
-    if not form.validate_on_submit():
-        abort(400)
-    try:
-        service.approve(provider, actor=_actor(), today=service.today(), version=_version(form))
-    except RegistryError as error:
-        db.session.rollback()
-        flash(error.message, "error")
-        return redirect(url_for("admin.providers.review_provider", provider_id=provider_id))
-    if _commit():
-        flash(f"已通过 {provider.name} 的入驻申请。", "success")
-        return redirect(url_for("admin.providers.review_queue"))
-    return redirect(url_for("admin.providers.review_provider", provider_id=provider_id))
+    review.act(
+        lambda: service.approve(
+            provider, actor=actor(), today=service.today(), version=parse_version(form.version.data)
+        ),
+        form=form,
+        back=url_for("admin.providers.review_provider", provider_id=provider_id),
+    )
+    flash(f"已通过 {provider.name} 的入驻申请。", "success")
+    return redirect(url_for("admin.providers.review_queue"))
 
 
 @review_bp.post("/<int:provider_id>/return")
@@ -522,22 +446,15 @@ def return_provider(provider_id: int):
     """Return the application with a reason the applicant sees."""
     provider = _reviewed(provider_id)
     form = ReturnApplicationForm(prefix="return")
-    if form.validate_on_submit():
-        try:
-            service.return_application(
-                provider, form.reason.data, actor=_actor(), version=_version(form)
-            )
-        except RegistryError as error:
-            db.session.rollback()
-            if error.field is None:
-                flash(error.message, "error")
-                return redirect(url_for("admin.providers.review_provider", provider_id=provider_id))
-            apply_error(form, error)
-        else:
-            if _commit():
-                flash(f"已退回 {provider.name} 的入驻申请。", "success")
-                return redirect(url_for("admin.providers.review_queue"))
-            return redirect(url_for("admin.providers.review_provider", provider_id=provider_id))
+    if review.submit(
+        form,
+        lambda: service.return_application(
+            provider, form.reason.data, actor=actor(), version=parse_version(form.version.data)
+        ),
+        back=url_for("admin.providers.review_provider", provider_id=provider_id),
+    ):
+        flash(f"已退回 {provider.name} 的入驻申请。", "success")
+        return redirect(url_for("admin.providers.review_queue"))
     provider = _reviewed(provider_id)
     approve_form = VersionedForm(prefix="approve", formdata=None)
     approve_form.version.data = str(provider.version)
@@ -549,8 +466,4 @@ def return_provider(provider_id: int):
 def download_scan(provider_id: int, qualification_id: int):
     """Download a qualification scan while reviewing."""
     provider = _reviewed(provider_id)
-    try:
-        qualification = service.get_qualification(provider, qualification_id)
-    except (NotFound, Forbidden):
-        abort(404)
-    return _send_scan(qualification)
+    return _send_scan(review.found(service.get_qualification, provider, qualification_id))

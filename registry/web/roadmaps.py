@@ -5,18 +5,15 @@ from __future__ import annotations
 
 from datetime import timedelta
 
-from flask import Blueprint, abort, current_app, flash, redirect, render_template, url_for
-from flask_login import current_user
+from flask import Blueprint, current_app, flash, redirect, render_template, url_for
 from markupsafe import Markup
 
-from registry.extensions import db
 from registry.models import Project, User
 from registry.models.roadmap import StepKind, StepStatus
 from registry.policy import can, require
 from registry.services import accounts, market, roadmaps
-from registry.services.errors import NotFound, RegistryError
 from registry.web.charts import GanttRow, gantt_chart
-from registry.web.forms import Form, apply_error, options, parse_version
+from registry.web.forms import Form, options, parse_version
 from registry.web.roadmap_forms import (
     AssignForm,
     OptionsForm,
@@ -24,26 +21,17 @@ from registry.web.roadmap_forms import (
     ProgressForm,
     StaffProjectForm,
 )
+from registry.web.unit_of_work import UnitOfWork, actor
 
 bp = Blueprint("roadmaps", __name__)
 
 REGIONAL = "已由区域评估覆盖"  # the Gantt's name for a step the regional assessment covers
-
-
-def _user() -> User:
-    return current_user._get_current_object()
-
-
-def _found(getter, *args):
-    try:
-        return getter(*args)
-    except NotFound:
-        abort(404)
+work = UnitOfWork()
 
 
 def _project(code: str) -> Project:
     """A project the signed-in user may see, or 404 (another enterprise's project included)."""
-    return _found(roadmaps.get_roadmap_for, _user(), code)
+    return work.found(roadmaps.get_roadmap_for, actor(), code)
 
 
 def _view(project: Project) -> roadmaps.Roadmap:
@@ -167,7 +155,7 @@ def _render_roadmap(project: Project, *, failed: tuple[str, str, Form] | None = 
             _with_ids(opts, f"options-{step.key}"),
         )
     assign = None
-    if can(_user(), "projects.staff"):
+    if can(actor(), "projects.staff"):
         assign = AssignForm(formdata=None)
         _fill_staff(assign, _active_staff())
         assign.concierge.data = str(project.concierge_id or "")
@@ -186,61 +174,66 @@ def show_roadmap(code: str):
     return _render_roadmap(_project(code))
 
 
-def _after_step_error(code: str, key: str, kind: str, form: Form, error: RegistryError):
-    db.session.rollback()
-    apply_error(form, error)
-    flash(f"步骤 {key} 未保存:{error.message}", "error")
-    return _render_roadmap(_project(code), failed=(key, kind, form))
+def _step_action(code: str, key: str, kind: str, form: Form, call, *, invalid: str, done: str):
+    """Save a step's progress or options (kind) and re-plan; a refusal shows the roadmap again
+    with the step's form and its errors."""
+    project = work.found(roadmaps.get_step_for, actor(), code, key).project
+    saved = work.submit(form, call)
+    if saved:
+        flash(f"步骤 {key} 的{done}已保存,路线图已重新排期。", "success")
+        return redirect(url_for("roadmaps.show_roadmap", code=code, _anchor=f"step-{key}"))
+    flash(f"步骤 {key} 未保存:{saved.error.message}" if saved.error else invalid, "error")
+    return _render_roadmap(project, failed=(key, kind, form))
 
 
 @bp.post("/projects/<code>/steps/<key>/progress")
 @require("roadmaps.progress")
 def record_progress(code: str, key: str):
     """Enter a step's progress (status and dates) and re-plan."""
-    project = _found(roadmaps.get_step_for, _user(), code, key).project
     form = ProgressForm()
-    if not form.validate_on_submit():
-        flash(f"步骤 {key} 未保存,请修正下方的问题。", "error")
-        return _render_roadmap(project, failed=(key, "progress", form))
-    try:
-        roadmaps.record_progress(
-            _user(), code, key, status=form.status.data, started_on=form.started_on.data,
-            submitted_on=form.submitted_on.data, finished_on=form.finished_on.data,
-            version=parse_version(form.version.data), today=market.today(),
-        )  # fmt: skip
-    except NotFound:
-        db.session.rollback()
-        abort(404)
-    except RegistryError as error:
-        return _after_step_error(code, key, "progress", form, error)
-    db.session.commit()
-    flash(f"步骤 {key} 的办理进度已保存,路线图已重新排期。", "success")
-    return redirect(url_for("roadmaps.show_roadmap", code=code, _anchor=f"step-{key}"))
+    return _step_action(
+        code,
+        key,
+        "progress",
+        form,
+        lambda: roadmaps.record_progress(
+            actor(),
+            code,
+            key,
+            status=form.status.data,
+            started_on=form.started_on.data,
+            submitted_on=form.submitted_on.data,
+            finished_on=form.finished_on.data,
+            version=parse_version(form.version.data),
+            today=market.today(),
+        ),
+        invalid=f"步骤 {key} 未保存,请修正下方的问题。",
+        done="办理进度",
+    )
 
 
 @bp.post("/projects/<code>/steps/<key>/options")
 @require("roadmaps.progress")
 def set_options(code: str, key: str):
     """Choose whether a step applies, is covered by the regional assessment, or self-prepared."""
-    project = _found(roadmaps.get_step_for, _user(), code, key).project
     form = OptionsForm()
-    if not form.validate_on_submit():
-        flash(f"步骤 {key} 未保存,请刷新页面后重试。", "error")
-        return _render_roadmap(project, failed=(key, "options", form))
-    try:
-        roadmaps.set_options(
-            _user(), code, key, applicable=form.applicable.data,
+    return _step_action(
+        code,
+        key,
+        "options",
+        form,
+        lambda: roadmaps.set_options(
+            actor(),
+            code,
+            key,
+            applicable=form.applicable.data,
             covered_by_regional=form.covered_by_regional.data,
-            self_prepared=form.self_prepared.data, version=parse_version(form.version.data),
-        )  # fmt: skip
-    except NotFound:
-        db.session.rollback()
-        abort(404)
-    except RegistryError as error:
-        return _after_step_error(code, key, "options", form, error)
-    db.session.commit()
-    flash(f"步骤 {key} 的办理选项已保存,路线图已重新排期。", "success")
-    return redirect(url_for("roadmaps.show_roadmap", code=code, _anchor=f"step-{key}"))
+            self_prepared=form.self_prepared.data,
+            version=parse_version(form.version.data),
+        ),
+        invalid=f"步骤 {key} 未保存,请刷新页面后重试。",
+        done="办理选项",
+    )
 
 
 @bp.route("/projects/<code>/edit", methods=["GET", "POST"])
@@ -249,23 +242,12 @@ def edit_project(code: str):
     """Change the land-contract date, building type, area and location; the roadmap re-plans."""
     project = _project(code)
     form = ParticularsForm(obj=project)
-    if form.validate_on_submit():
-        try:
-            roadmaps.update_project(
-                _user(), code, land_contract_date=form.land_contract_date.data,
-                building_type=form.building_type.data or None,
-                floor_area=form.floor_area.data, location=form.location.data,
-            )  # fmt: skip
-        except NotFound:
-            db.session.rollback()
-            abort(404)
-        except RegistryError as error:
-            db.session.rollback()
-            apply_error(form, error)
-        else:
-            db.session.commit()
-            flash("项目信息已保存,路线图已重新排期。", "success")
-            return redirect(url_for("roadmaps.show_roadmap", code=code))
+    if work.submit(
+        form,
+        lambda: roadmaps.update_project(actor(), code, **form.particulars()),
+    ):
+        flash("项目信息已保存,路线图已重新排期。", "success")
+        return redirect(url_for("roadmaps.show_roadmap", code=code))
     return render_template("roadmaps/edit_project.html", form=form, project=project)
 
 
@@ -278,22 +260,18 @@ def assign_staff(code: str):
     form = AssignForm()
     _fill_staff(form, staff)
     target = url_for("roadmaps.show_roadmap", code=code)
-    if not form.validate_on_submit():
-        flash("未保存:请从列表中选择在岗的政务办工作人员。", "error")
-        return redirect(target)
-    try:
-        roadmaps.assign_staff(
-            _user(), code, concierge=staff.get(form.concierge.data),
+    work.act(
+        lambda: roadmaps.assign_staff(
+            actor(),
+            code,
+            concierge=staff.get(form.concierge.data),
             expert=staff.get(form.expert.data),
-        )  # fmt: skip
-    except NotFound:
-        db.session.rollback()
-        abort(404)
-    except RegistryError as error:
-        db.session.rollback()
-        flash(f"未保存:{error.message}", "error")
-        return redirect(target)
-    db.session.commit()
+        ),
+        form=form,
+        invalid="未保存:请从列表中选择在岗的政务办工作人员。",
+        back=target,
+        prefix="未保存:",
+    )
     flash("帮办管家和审批专家已更新。", "success")
     return redirect(target)
 
@@ -331,7 +309,7 @@ def show_checklist(code: str):
 def list_projects():
     """Every project with its enterprise, plan against target, concierge and expert."""
     views = roadmaps.list_roadmaps(
-        _user(), today=market.today(), lead=current_app.config["DEADLINE_WARNING_DAYS"]
+        actor(), today=market.today(), lead=current_app.config["DEADLINE_WARNING_DAYS"]
     )
     return render_template("roadmaps/list_projects.html", views=views)
 
@@ -340,28 +318,25 @@ def list_projects():
 @require("projects.staff")
 def new_project_for_enterprise():
     """Register a project pushed by investment promotion (招商推送) for an enterprise."""
-    user = _user()
     staff = _active_staff()
     form = StaffProjectForm()
     _fill_staff(form, staff)
-    if form.validate_on_submit():
-        try:
-            project = roadmaps.register_project_for(
-                user, enterprise_uscc=form.enterprise_uscc.data,
-                enterprise_name=form.enterprise_name.data, code=form.code.data,
-                name=form.name.data, category=form.category.data, location=form.location.data,
-                land_contract_date=form.land_contract_date.data,
-                building_type=form.building_type.data or None, floor_area=form.floor_area.data,
-                concierge=staff.get(form.concierge.data), expert=staff.get(form.expert.data),
-            )  # fmt: skip
-        except RegistryError as error:
-            db.session.rollback()
-            apply_error(form, error)
-        else:
-            db.session.commit()
-            flash(
-                f"项目 {project.code} 已为 {project.enterprise.name} 登记,已生成审批路线图。",
-                "success",
-            )
-            return redirect(url_for("roadmaps.show_roadmap", code=project.code))
+    registered = work.submit(
+        form,
+        lambda: roadmaps.register_project_for(
+            actor(),
+            enterprise_uscc=form.enterprise_uscc.data,
+            enterprise_name=form.enterprise_name.data,
+            concierge=staff.get(form.concierge.data),
+            expert=staff.get(form.expert.data),
+            **form.project(),
+        ),
+    )
+    if registered:
+        project = registered.value
+        flash(
+            f"项目 {project.code} 已为 {project.enterprise.name} 登记,已生成审批路线图。",
+            "success",
+        )
+        return redirect(url_for("roadmaps.show_roadmap", code=project.code))
     return render_template("roadmaps/new_project.html", form=form)

@@ -1,0 +1,186 @@
+"""One unit of work per request, in the spirit of indico's request handler `process()`: validate
+the form, call one service, show a domain error on the form or as a flash, answer not-found and
+forbidden in one place (a forbidden attempt audited), answer a stale edit, and commit exactly once
+(or roll back). The web layer commits nowhere else."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any, NoReturn
+
+from flask import abort, flash, redirect, request
+from flask_login import current_user
+from flask_wtf import FlaskForm
+from sqlalchemy.orm.exc import StaleDataError
+
+from registry.database import write_intent
+from registry.extensions import db
+from registry.models.accounts import User
+from registry.services import audit
+from registry.services.errors import Forbidden, NotFound, RegistryError
+from registry.web.forms import apply_error
+
+STALE_MESSAGE = (
+    "本次操作未生效:您打开页面之后,该记录已被他人修改。请刷新页面,核对最新内容后再操作。"
+)
+
+
+def actor() -> User:
+    """The signed-in user acting in this request (the user object, not the proxy)."""
+    return current_user._get_current_object()
+
+
+def commit() -> None:
+    """The web layer's one commit."""
+    db.session.commit()
+
+
+def record_denial(detail: str, action: str = "access.denied") -> None:
+    """Write one refused attempt to the audit log in its own small transaction (whatever the
+    request had pending is rolled back first)."""
+    user = actor() if current_user.is_authenticated else None
+    actor_id, actor_name = (user.id, user.username) if user is not None else (None, None)
+    db.session.rollback()
+    write_intent.set(True)  # this is a write, whatever the request's method
+    audit.record(
+        action,
+        actor_name=actor_name,
+        outcome="denied",
+        object_type="endpoint",
+        object_id=request.endpoint,
+        detail=f"{request.method} {request.path}: {detail}",
+    ).actor_id = actor_id
+    commit()
+
+
+@dataclass(frozen=True)
+class Outcome:
+    """What a unit of work came to: true when it committed (`value` is what the service
+    returned); false with the domain `error` it showed, or with none when the form was not
+    submitted or did not validate."""
+
+    done: bool
+    value: Any = None
+    error: RegistryError | None = None
+
+    def __bool__(self) -> bool:
+        return self.done
+
+
+class UnitOfWork:
+    """How one blueprint's requests run: one instance per blueprint says how refusals are
+    answered and audited and what a stale edit says.
+
+    `denied` is the audit action of a forbidden attempt (None: not audited); with `refuses` a
+    NotFound or Forbidden raised by the service answers 404 (a Forbidden `status`), without it
+    they are shown like any other domain error. A Forbidden naming a field is a refused value
+    on the form: audited, and shown there. `undo` runs after every rollback (a cache that must
+    forget what was not committed)."""
+
+    def __init__(
+        self,
+        denied: str | None = None,
+        *,
+        refuses: bool = True,
+        status: int = 404,
+        stale: str = STALE_MESSAGE,
+        undo: Callable[[], None] | None = None,
+    ) -> None:
+        self.denied, self.refuses, self.status = denied, refuses, status
+        self.stale, self.undo = stale, undo
+
+    def rollback(self) -> None:
+        """Drop what the request had pending."""
+        db.session.rollback()
+        if self.undo is not None:
+            self.undo()
+
+    def refuse(self, error: RegistryError, status: int | None = None) -> NoReturn:
+        """Answer a missing or forbidden object: 404, or `status` for a forbidden one (audited
+        when the blueprint audits refusals). Never confirms that another party's object exists."""
+        self.rollback()
+        if isinstance(error, NotFound):
+            abort(404)
+        if self.denied is not None:
+            record_denial(error.message, action=self.denied)
+        abort(status or self.status)
+
+    def found(self, getter: Callable[..., Any], *args: Any, status: int | None = None) -> Any:
+        """What getter(*args) loads, or the refusal answered (see `refuse`)."""
+        try:
+            return getter(*args)
+        except (NotFound, Forbidden) as error:
+            self.refuse(error, status)
+
+    def submit(self, form: FlaskForm, call: Callable[[], Any], **options: Any) -> Outcome:
+        """A form page's POST: when the form validates, run the unit of work (see `run`)."""
+        if not form.validate_on_submit():
+            return Outcome(False)
+        return self.run(call, form=form, **options)
+
+    def act(
+        self,
+        call: Callable[[], Any],
+        *,
+        back: str,
+        form: FlaskForm | None = None,
+        invalid: str | None = None,
+        prefix: str = "",
+    ) -> Any:
+        """A button's POST: check its form (invalid: flash `invalid` and go `back`, or 400
+        without one), run the unit of work and return what the service returned. A domain
+        error or a stale edit is flashed and answered with a redirect `back`."""
+        if form is not None and not form.validate_on_submit():
+            if invalid is None:
+                abort(400)
+            flash(invalid, "error")
+            abort(redirect(back))
+        return self.run(call, back=back, prefix=prefix).value
+
+    def run(
+        self,
+        call: Callable[[], Any],
+        *,
+        form: FlaskForm | None = None,
+        back: str | None = None,
+        keep: bool = False,
+        prefix: str = "",
+    ) -> Outcome:
+        """Call the service and commit once. A domain error rolls back (with `keep` what the
+        refused attempt wrote, a failure count or its audit entry, is committed) and is shown:
+        on the form when it names one of its fields or no `back` is given, otherwise flashed
+        (after `prefix`) with a redirect `back`; with neither it is returned for the caller to
+        show. A stale edit, found by the service or at commit, is such an error."""
+        try:
+            value = call()
+            commit()
+        except StaleDataError:
+            self.rollback()
+            return self._show(RegistryError(None, self.stale), form, back, prefix)
+        except RegistryError as error:
+            self._end_refused(error, keep)
+            return self._show(error, form, back, prefix)
+        return Outcome(True, value)
+
+    def _end_refused(self, error: RegistryError, keep: bool) -> None:
+        refused = isinstance(error, NotFound | Forbidden) and self.refuses
+        if refused and not (isinstance(error, Forbidden) and error.field):
+            self.refuse(error)
+        if refused and self.denied is not None:
+            record_denial(error.message, action=self.denied)  # rolls back first
+        elif keep:
+            commit()
+        else:
+            self.rollback()
+
+    @staticmethod
+    def _show(
+        error: RegistryError, form: FlaskForm | None, back: str | None, prefix: str
+    ) -> Outcome:
+        if form is not None and (back is None or (error.field and error.field in form)):
+            apply_error(form, error)
+        elif back is not None:
+            flash(prefix + error.message, "error")
+            abort(redirect(back))
+        return Outcome(False, error=error)
