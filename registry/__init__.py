@@ -67,7 +67,6 @@ def register_extensions(app: Flask) -> None:
     from registry import models  # noqa: F401 - register every table on the metadata
     from registry.database import configure_engine
     from registry.extensions import csrf, db, limiter, login_manager, migrate
-    from registry.search import engine as search_engine
 
     db.init_app(app)
     migrate.init_app(app, db, directory=str(PROJECT_ROOT / "migrations"))
@@ -76,23 +75,18 @@ def register_extensions(app: Flask) -> None:
     login_manager.init_app(app)
     with app.app_context():
         configure_engine(db.engine)
-    search_engine.init_app(app)
-    # Credit grades follow their inputs (session hooks); a bad CREDIT_* setting stops the start.
-    from registry.services import grades
+    # Derived data: search, credit grades and the entered calendar follow their rows.
+    from registry import hooks
 
-    grades.init_app(app)
-    # The working-day calendar re-reads the years entered by the zone in each app context
-    # (another worker may have entered one); see services/calendars.py.
-    from registry.services import calendars
-
-    calendars.init_app(app)
+    hooks.init_app(app)
 
 
 def register_blueprints(app: Flask) -> None:
-    """Attach the feature blueprints and the request guard."""
-    from registry.web import install
+    """Attach the feature blueprints and the request guard; index maintenance after responses."""
+    from registry.web import after_response, install
 
     install(app)
+    after_response.install(app)
 
 
 def register_errorhandlers(app: Flask) -> None:

@@ -320,11 +320,11 @@ commands = [init_db, seed, users, backup, reindex, check_deadlines, recompute_gr
 
 
 def main() -> None:
-    """Entry point of the `registry` console script."""
-    from registry import create_app
-
+    """Entry point of the `registry` console script: the app comes from the package's factory,
+    found by Flask as `flask --app registry` finds it (so this module, which the factory imports
+    for its commands, does not import the factory back)."""
+    os.environ["FLASK_APP"] = "registry"
     cli = FlaskGroup(
-        create_app=create_app,
         add_default_commands=True,
         add_version_option=False,
         help="中介服务超市 management commands.",

@@ -500,3 +500,17 @@ def load_document(session: Session, kind: str, key: str) -> Document | None:
         return None
     obj = spec.load_one(session, key)
     return None if obj is None else spec.to_document(obj)
+
+
+def documents_for(
+    session: Session, keys: set[tuple[str, str]]
+) -> tuple[list[Document], list[str]]:
+    """Current documents for (kind, key) pairs; rows gone or not public become deletions."""
+    upserts, deletes = [], []
+    for kind, key in sorted(keys):
+        document = load_document(session, kind, key)
+        if document is None:
+            deletes.append(f"{kind}:{key}")
+        else:
+            upserts.append(document)
+    return upserts, deletes

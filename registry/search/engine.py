@@ -7,7 +7,7 @@ import logging
 from collections.abc import Callable
 from pathlib import Path
 
-from flask import Flask, after_this_request, current_app, g, has_app_context, has_request_context
+from flask import Flask, current_app, has_app_context
 from sqlalchemy import delete, event, inspect, select
 from sqlalchemy.orm import Session
 
@@ -20,8 +20,8 @@ from registry.search.documents import (
     KINDS,
     Document,
     all_documents,
+    documents_for,
     kind_for,
-    load_document,
     related_documents,
 )
 from registry.search.whoosh_backend import IndexBroken, WhooshBackend
@@ -51,6 +51,9 @@ class SearchEngine:
                 rebuild_procs=int(app.config.get("SEARCH_REBUILD_PROCS", 2)),
             )
         self._started = False
+        # Set by the web layer: runs a task after the response is sent, or answers False (no
+        # request). The search layer itself knows nothing of requests.
+        self.defer: Callable[[Callable[[], None]], bool] | None = None
 
     @property
     def in_transaction(self) -> bool:
@@ -105,7 +108,7 @@ class SearchEngine:
                         select(SearchOutbox).order_by(SearchOutbox.id).limit(limit)
                     ).all()
                     done.extend(r.id for r in rows)
-                    return _documents_for(session, {(r.kind, r.key) for r in rows})
+                    return documents_for(session, {(r.kind, r.key) for r in rows})
 
             try:
                 self.backend.apply_locked(load)
@@ -129,21 +132,12 @@ class SearchEngine:
             log.exception("search: merging segments failed")
 
     def maintain_later(self) -> None:
-        """Merge after the response has been sent (the user does not wait), or now outside a
-        request (CLI, tests)."""
+        """Merge later when the web layer can (after the response is sent: the user does not
+        wait), or now (CLI, tests)."""
         if self.in_transaction:
             return
-        if not has_request_context():
+        if self.defer is None or not self.defer(self.maintain):
             self.maintain()
-            return
-        if g.get("search_maintenance"):
-            return
-        g.search_maintenance = True
-
-        @after_this_request
-        def _schedule(response):
-            response.call_on_close(self.maintain)
-            return response
 
     def rebuild(self, progress: Callable[[int], None] | None = None) -> int:
         """Rebuild the whole index from the database; clears the outbox it covers."""
@@ -194,26 +188,12 @@ class SearchEngine:
         """Fix only the drift: re-index missing and stale documents, delete extra ones."""
         wanted = {tuple(doc_id.split(":", 1)) for doc_id in drift.missing + drift.stale}
         with Session(db.engine) as session:
-            upserts, deletes = _documents_for(session, wanted)
+            upserts, deletes = documents_for(session, wanted)
             if self.in_transaction:
                 self.backend.write_in(session, upserts, deletes + drift.extra)
                 session.commit()
             else:
                 self.backend.apply(upserts, deletes + drift.extra)
-
-
-def _documents_for(
-    session: Session, keys: set[tuple[str, str]]
-) -> tuple[list[Document], list[str]]:
-    """Current documents for (kind, key) pairs; rows gone or not public become deletions."""
-    upserts, deletes = [], []
-    for kind, key in sorted(keys):
-        document = load_document(session, kind, key)
-        if document is None:
-            deletes.append(f"{kind}:{key}")
-        else:
-            upserts.append(document)
-    return upserts, deletes
 
 
 def _catalogue_words(seeds: Path) -> list[str]:
@@ -309,7 +289,8 @@ _installed = False
 
 
 def install_hooks() -> None:
-    """Listen on every SQLAlchemy session (once per process)."""
+    """Listen on every SQLAlchemy session (once per process; registry/hooks.py calls this after
+    the grades' hooks)."""
     global _installed
     if _installed:
         return
@@ -325,7 +306,6 @@ def init_app(app: Flask) -> None:
     app.config.setdefault("SEARCH_BACKEND", "whoosh")
     app.config.setdefault("SEARCH_WRITER_TIMEOUT", 30)
     app.extensions["search"] = SearchEngine(app)
-    install_hooks()
 
 
 def get_engine() -> SearchEngine:

@@ -19,7 +19,7 @@ from registry.extensions import db
 from registry.models.search import SearchDocument, SearchOutbox
 from registry.search import analysis
 from registry.search.base import Hit, SearchRequest, SearchResult, highlight_terms, make_snippet
-from registry.search.documents import RANK_BOOST_STEP, Document
+from registry.search.documents import RANK_BOOST_STEP, Document, documents_for
 from registry.search.query import ParsedQuery
 
 MAX_POSITION = 16383
@@ -194,8 +194,6 @@ class PostgresBackend:
 
     def drain_in(self, session: Session, limit: int | None) -> int:
         """Index pending outbox rows in this transaction (skipping rows others are handling)."""
-        from registry.search.engine import _documents_for
-
         query = select(SearchOutbox).order_by(SearchOutbox.id).with_for_update(skip_locked=True)
         if limit:
             query = query.limit(limit)
@@ -211,7 +209,7 @@ class PostgresBackend:
                 session.execute(
                     text("SELECT pg_advisory_xact_lock(hashtext(:k))"), {"k": f"{kind}:{key}"}
                 )
-            upserts, deletes = _documents_for(session, keys)
+            upserts, deletes = documents_for(session, keys)
         self.write_in(session, upserts, deletes)
         session.execute(delete(SearchOutbox).where(SearchOutbox.id.in_([r.id for r in rows])))
         return len(rows)

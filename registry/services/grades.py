@@ -45,10 +45,12 @@ from registry.kernel import clock
 from registry.kernel.paging import Page
 from registry.models.accounts import User
 from registry.models.catalogue import Department, ServiceItem
+from registry.models.credit import CreditRecord, CreditStatus
+from registry.models.evaluation import EvaluationPeriod, ScoreEntry
 from registry.models.market import Award, BehaviourEvent, BehaviourKind, OwnerRating
 from registry.models.providers import Offer, Provider, ProviderStatus
 from registry.sanitize import plain_text
-from registry.services import audit
+from registry.services import audit, evaluations
 from registry.services.errors import Forbidden, NotFound, RegistryError
 
 log = logging.getLogger(__name__)
@@ -266,15 +268,10 @@ def _owner_part(provider_id: int, since: date, on: date) -> tuple[Decimal | None
 
 def published_totals(provider_id: int, since: date) -> list[tuple[date, Decimal, str]]:
     """Published regulator totals since a day, from the evaluations module: (period end, total,
-    department code). Until that module exists, none."""
-    try:
-        from registry.services import evaluations
-
-        reader = evaluations.published_totals
-    except (ImportError, AttributeError):
-        return []
+    department code)."""
     return [
-        (day, Decimal(str(total)), str(label)) for day, total, label in reader(provider_id, since)
+        (day, Decimal(str(total)), str(label))
+        for day, total, label in evaluations.published_totals(provider_id, since)
     ]
 
 
@@ -283,14 +280,6 @@ def _regulator_part(provider_id: int, since: date, on: date) -> tuple[Decimal | 
     if not totals:
         return None, 0
     return sum(totals, Decimal(0)) / len(totals), len(totals)
-
-
-def _credit_record_model():
-    try:
-        from registry.models.credit import CreditRecord, CreditStatus
-    except ImportError:
-        return None, None
-    return CreditRecord, CreditStatus
 
 
 def deductions_for(
@@ -320,29 +309,27 @@ def deductions_for(
                     note += f"(未超过 {config.overrun_min_days} 个工作日,不扣分)"
                     points = Decimal(0)
         found.append(Deduction(item.occurred_on, item.kind, points, item.source, note[:200]))
-    record_model, status = _credit_record_model()
-    if record_model is not None:
-        records = db.session.scalars(
-            select(record_model)
-            .where(
-                record_model.provider_id == provider_id,
-                record_model.status == status.PUBLISHED.value,
-                record_model.published_at >= _local_day_start(since),
-                record_model.published_at < _local_day_start(on + timedelta(days=1)),
-            )
-            .order_by(record_model.published_at, record_model.id)
+    records = db.session.scalars(
+        select(CreditRecord)
+        .where(
+            CreditRecord.provider_id == provider_id,
+            CreditRecord.status == CreditStatus.PUBLISHED.value,
+            CreditRecord.published_at >= _local_day_start(since),
+            CreditRecord.published_at < _local_day_start(on + timedelta(days=1)),
         )
-        for record in records:
-            points = config.deductions.get(record.kind, Decimal(0))
-            found.append(
-                Deduction(
-                    _local_date(record.published_at),
-                    record.kind,
-                    points,
-                    f"credit:{record.number}",
-                    record.title[:200],
-                )
+        .order_by(CreditRecord.published_at, CreditRecord.id)
+    )
+    for record in records:
+        points = config.deductions.get(record.kind, Decimal(0))
+        found.append(
+            Deduction(
+                _local_date(record.published_at),
+                record.kind,
+                points,
+                f"credit:{record.number}",
+                record.title[:200],
             )
+        )
     found.sort(key=lambda d: (d.on, d.kind, d.source))
     return found
 
@@ -451,10 +438,8 @@ def recompute_all(on: date | None = None) -> tuple[int, list[Change]]:
 
 PENDING = "grades_pending"
 _INPUTS = (OwnerRating, BehaviourEvent, Award)
-# Classes of the evaluation and credit modules, matched by name so this module does not depend
-# on how (or whether) they are defined.
-_PROVIDER_ROWS = {"ScoreEntry", "CreditRecord"}
-_PERIOD_ROWS = {"EvaluationPeriod"}
+# Rows about one provider that count once published (a score revision, a credit record).
+_PROVIDER_ROWS = (ScoreEntry, CreditRecord)
 
 
 def _active() -> bool:
@@ -478,7 +463,6 @@ def _after_flush(session: Session, _context) -> None:
         return
     pending = None
     for obj in chain(session.new, session.dirty, session.deleted):
-        name = type(obj).__name__
         if isinstance(obj, _INPUTS):
             provider_ids = {obj.provider_id}
         elif isinstance(obj, Provider):
@@ -488,12 +472,12 @@ def _after_flush(session: Session, _context) -> None:
             else:
                 changed = _changed(obj, "blacklisted_until")
             provider_ids = {obj.id} if changed else set()
-        elif name in _PROVIDER_ROWS:
+        elif isinstance(obj, _PROVIDER_ROWS):
             # A score revision counts once its period is published; draft revisions do not.
-            if name == "ScoreEntry" and not getattr(obj, "after_publication", True):
+            if isinstance(obj, ScoreEntry) and not obj.after_publication:
                 continue
-            provider_ids = {getattr(obj, "provider_id", None)}
-        elif name in _PERIOD_ROWS:
+            provider_ids = {obj.provider_id}
+        elif isinstance(obj, EvaluationPeriod):
             if obj.id is not None and _changed(obj, "status"):
                 pending = pending or _pending(session)
                 pending["periods"].add(obj.id)
@@ -517,18 +501,14 @@ def _on_orm_execute(state) -> None:
     if mapper is None:
         return
     model = mapper.class_
-    name = model.__name__
     where = state.statement.whereclause
-    if name in _PERIOD_ROWS:
-        column = model.id
-        target = "periods"
+    if model is EvaluationPeriod:
+        column, target = model.id, "periods"
     elif model is Provider:
         column, target = model.id, "providers"
-    elif issubclass(model, _INPUTS) or name in _PROVIDER_ROWS:
-        column, target = getattr(model, "provider_id", None), "providers"
+    elif issubclass(model, _INPUTS + _PROVIDER_ROWS):
+        column, target = model.provider_id, "providers"
     else:
-        return
-    if column is None:
         return
     query = select(column) if where is None else select(column).where(where)
     found = set(state.session.scalars(query.distinct()))
@@ -539,16 +519,8 @@ def _on_orm_execute(state) -> None:
 
 def _period_providers(period_ids: set[int]) -> set[int]:
     """Providers with score rows in these evaluation periods."""
-    model = next(
-        (m.class_ for m in db.Model.registry.mappers if m.class_.__name__ == "ScoreEntry"), None
-    )
-    if model is None or not hasattr(model, "period_id") or not hasattr(model, "provider_id"):
-        return set()
-    return set(
-        db.session.scalars(
-            select(model.provider_id).where(model.period_id.in_(sorted(period_ids))).distinct()
-        )
-    )
+    query = select(ScoreEntry.provider_id).where(ScoreEntry.period_id.in_(sorted(period_ids)))
+    return set(db.session.scalars(query.distinct()))
 
 
 def _before_commit(session: Session) -> None:
@@ -580,24 +552,23 @@ _installed = False
 
 
 def install_hooks() -> None:
-    """Listen on every SQLAlchemy session (once per process). before_commit goes first, ahead of
-    the search engine's, so the recomputed grades are indexed in the same commit."""
+    """Listen on every SQLAlchemy session (once per process). registry/hooks.py installs these
+    before the search engine's, so the recomputed grades are indexed in the same commit."""
     global _installed
     if _installed:
         return
     event.listen(Session, "after_flush", _after_flush)
     event.listen(Session, "do_orm_execute", _on_orm_execute)
-    event.listen(Session, "before_commit", _before_commit, insert=True)
+    event.listen(Session, "before_commit", _before_commit)
     event.listen(Session, "after_soft_rollback", _after_soft_rollback)
     _installed = True
 
 
 def init_app(app: Flask) -> None:
     """Check the CREDIT_* settings (a bad value stops the start with a clear message) and keep
-    grades in step from now on."""
+    grades in step from now on (the hooks: registry/hooks.py)."""
     settings(app.config)
     app.extensions["grades"] = True
-    install_hooks()
 
 
 # ---------------------------------------------------------------------- department scope
