@@ -11,9 +11,6 @@ from typing import Any
 from flask import Flask
 
 from registry.config import DEFAULTS, PROJECT_ROOT, from_environment, sqlite_url
-from registry.kernel import clock
-
-__all__ = ["clock", "create_app"]  # the clock also from here: tests/conftest.py imports it so
 
 
 def create_app(test_config: dict[str, Any] | None = None) -> Flask:

@@ -17,9 +17,10 @@ from urllib.parse import quote
 import pytest
 import sqlalchemy as sa
 
-from registry import clock, create_app
+from registry import create_app
 from registry.config import PROJECT_ROOT
 from registry.extensions import db
+from registry.kernel import clock
 from registry.services import accounts, roadmaps, seeding
 
 PG_URL = os.environ.get("REGISTRY_TEST_DATABASE_URL")
