@@ -252,8 +252,6 @@ def list_active_staff() -> list[User]:
     """Enabled staff (政务办) accounts, by username: who may serve as 帮办管家 or 审批专家."""
     return list(
         db.session.scalars(
-            select(User)
-            .where(policy.project_staff_accounts())
-            .order_by(User.username)
+            select(User).where(policy.project_staff_accounts()).order_by(User.username)
         )
     )

@@ -143,10 +143,14 @@ def _snapshot(row: CalendarYear | None) -> dict[str, Any] | None:
     if row is None:
         return None
     return {
-        "year": row.year, "holidays": list(row.holidays), "workdays": list(row.workdays),
-        "notice_title": row.notice_title, "notice_number": row.notice_number,
-        "notice_date": row.notice_date.isoformat(), "origin": row.origin,
-    }  # fmt: skip
+        "year": row.year,
+        "holidays": list(row.holidays),
+        "workdays": list(row.workdays),
+        "notice_title": row.notice_title,
+        "notice_number": row.notice_number,
+        "notice_date": row.notice_date.isoformat(),
+        "origin": row.origin,
+    }
 
 
 # --------------------------------------------------------------------------- reading
@@ -166,10 +170,18 @@ def overview(years: range) -> list[tuple[workdays.YearArrangement, CalendarYear 
 # --------------------------------------------------------------------------- changing
 
 
-def save_year(actor: User | str, year: int, *, holidays: list[date], makeups: list[date],
-              title: str | None, number: str | None, notice_date: date | None,
-              version: int | None = None,
-              origin: str = CalendarOrigin.ADMIN.value) -> list[Move]:  # fmt: skip
+def save_year(
+    actor: User | str,
+    year: int,
+    *,
+    holidays: list[date],
+    makeups: list[date],
+    title: str | None,
+    number: str | None,
+    notice_date: date | None,
+    version: int | None = None,
+    origin: str = CalendarOrigin.ADMIN.value,
+) -> list[Move]:
     """Enter or correct a year's arrangement; returns the open dates it moved (each announced).
     `version` is the row's version the form was opened on (None: the year had no entry then)."""
     check_arrangement(year, holidays, makeups)
@@ -201,8 +213,14 @@ def save_year(actor: User | str, year: int, *, holidays: list[date], makeups: li
         raise StaleCalendar() from None  # another admin entered the same year at the same time
     _use_rows()
     moves = _apply(f"{year} 年放假安排调整", year, old)
-    record("calendar.save", actor=actor, object_type="calendar_year", object_id=year,
-           before=before, after=_snapshot(row) | {"moved": len(moves)})  # fmt: skip
+    record(
+        "calendar.save",
+        actor=actor,
+        object_type="calendar_year",
+        object_id=year,
+        before=before,
+        after=_snapshot(row) | {"moved": len(moves)},
+    )
     return moves
 
 
@@ -219,8 +237,14 @@ def remove_year(actor: User | str, year: int, *, version: int | None = None) -> 
     db.session.flush()
     _use_rows()
     moves = _apply(f"{year} 年放假安排调整", year, old)
-    record("calendar.remove", actor=actor, object_type="calendar_year", object_id=year,
-           before=before, after={"moved": len(moves)})  # fmt: skip
+    record(
+        "calendar.remove",
+        actor=actor,
+        object_type="calendar_year",
+        object_id=year,
+        before=before,
+        after={"moved": len(moves)},
+    )
     return moves
 
 
@@ -255,9 +279,17 @@ def load_files(folder: str | Path | None, actor: str = "system:seed") -> dict[st
             continue
         version = row.version if row is not None else None
         try:
-            save_year(actor, year, holidays=data["holidays"], makeups=data["workdays"],
-                      title=data["title"], number=data["number"], notice_date=data["notice_date"],
-                      origin=CalendarOrigin.FILE.value, version=version)  # fmt: skip
+            save_year(
+                actor,
+                year,
+                holidays=data["holidays"],
+                makeups=data["workdays"],
+                title=data["title"],
+                number=data["number"],
+                notice_date=data["notice_date"],
+                origin=CalendarOrigin.FILE.value,
+                version=version,
+            )
         except RegistryError as error:
             raise RegistryError(None, f"日历文件 {path.name}:{error.message}") from None
         changed = get_year(year).version != version
@@ -318,9 +350,11 @@ def reload() -> None:
         rows = db.session.scalars(select(CalendarYear).order_by(CalendarYear.year)).all()
         token = (
             str(db.session.get_bind().url),
-            tuple((r.year, tuple(r.holidays or ()), tuple(r.workdays or ()), r.notice_number)
-                  for r in rows),
-        )  # fmt: skip
+            tuple(
+                (r.year, tuple(r.holidays or ()), tuple(r.workdays or ()), r.notice_number)
+                for r in rows
+            ),
+        )
     if token != workdays.entered_token():
         workdays.use({row.year: _arrangement(row) for row in rows}, token)
 
@@ -358,9 +392,10 @@ def _regulators_of(department_id: int) -> tuple[int, ...]:
 
 STORED = ("due", "disclosure", "objection", "answer")
 OPEN_ENGAGEMENT = (
-    EngagementStatus.IN_PROGRESS.value, EngagementStatus.SUBMITTED.value,
+    EngagementStatus.IN_PROGRESS.value,
+    EngagementStatus.SUBMITTED.value,
     EngagementStatus.RETURNED.value,
-)  # fmt: skip
+)
 
 
 def _open_dates(*, open_only: bool) -> dict[tuple[str, int], Move]:
@@ -372,8 +407,14 @@ def _open_dates(*, open_only: bool) -> dict[tuple[str, int], Move]:
     found: dict[tuple[str, int], Move] = {}
     owners: dict[int | None, tuple[int, ...]] = {}
 
-    def add(key: tuple[str, int], label: str, day: date | None, users: tuple[int, ...],
-            project_id: int | None = None, link: str | None = None) -> None:  # fmt: skip
+    def add(
+        key: tuple[str, int],
+        label: str,
+        day: date | None,
+        users: tuple[int, ...],
+        project_id: int | None = None,
+        link: str | None = None,
+    ) -> None:
         if day is not None and not (open_only and day < today):
             found[key] = Move(key, label, day, day, tuple(users), project_id, link)
 
@@ -381,29 +422,38 @@ def _open_dates(*, open_only: bool) -> dict[tuple[str, int], Move]:
 
     # Roadmaps: each open step's planned finish (read by everyone who sees the project).
     projects = db.session.scalars(
-        select(Project).where(Project.land_contract_date.is_not(None))
-        .options(selectinload(Project.steps)).order_by(Project.id)
-    ).all()  # fmt: skip
+        select(Project)
+        .where(Project.land_contract_date.is_not(None))
+        .options(selectinload(Project.steps))
+        .order_by(Project.id)
+    ).all()
     for project in projects:
         schedule = roadmaps.schedule_of(project)
         for step in project.steps:
             planned = schedule.steps.get(step.key) if schedule else None
             if planned is None or planned.skipped or step.status_enum.is_closed:
                 continue
-            add(("step", step.id), f"项目 {project.code}“{step.name}”计划办结日", planned.finish,
-                (), project.id, f"/projects/{project.code}/roadmap")  # fmt: skip
+            add(
+                ("step", step.id),
+                f"项目 {project.code}“{step.name}”计划办结日",
+                planned.finish,
+                (),
+                project.id,
+                f"/projects/{project.code}/roadmap",
+            )
 
     # Engagements not finished with: the contract window, the service timer, the rating window.
     engagements = db.session.scalars(
         select(Engagement)
         .where((Engagement.status != EngagementStatus.CONFIRMED.value) | ~Engagement.rating.has())
         .options(
-            selectinload(Engagement.award).selectinload(Award.request)
+            selectinload(Engagement.award)
+            .selectinload(Award.request)
             .selectinload(SelectionRequest.project),
             selectinload(Engagement.award).selectinload(Award.provider),
             selectinload(Engagement.rating),
         )
-    ).all()  # fmt: skip
+    ).all()
     for engagement in engagements:
         award = engagement.award
         enterprise_id = award.request.project.enterprise_id
@@ -413,34 +463,80 @@ def _open_dates(*, open_only: bool) -> dict[tuple[str, int], Move]:
         provider = (award.provider.account_id,) if award.provider.account_id else ()
         name, link = award.request.ref, f"/my/engagements/{engagement.id}"
         if engagement.status == EngagementStatus.AWAITING_CONTRACT.value:
-            add(("contract", engagement.id), f"{name} 签约期限",
-                delivery.contract_deadline(engagement), owner_ids, None, link)  # fmt: skip
+            add(
+                ("contract", engagement.id),
+                f"{name} 签约期限",
+                delivery.contract_deadline(engagement),
+                owner_ids,
+                None,
+                link,
+            )
         elif engagement.status in OPEN_ENGAGEMENT:
-            add(("due", engagement.id), f"{name} 服务到期日", engagement.due_date,
-                owner_ids + provider, None, link)  # fmt: skip
+            add(
+                ("due", engagement.id),
+                f"{name} 服务到期日",
+                engagement.due_date,
+                owner_ids + provider,
+                None,
+                link,
+            )
         elif engagement.confirmed_at is not None and engagement.rating is None:
             window = delivery.rating_window(engagement)
-            add(("rating", engagement.id), f"{name} 评价截止日", window.closes_on, owner_ids,
-                None, link)  # fmt: skip
+            add(
+                ("rating", engagement.id),
+                f"{name} 评价截止日",
+                window.closes_on,
+                owner_ids,
+                None,
+                link,
+            )
 
     # Credit notices: the 公示期 and the objection window; open objections: the answer deadline.
     records = db.session.scalars(
-        select(CreditRecord).where(CreditRecord.status == CreditStatus.PUBLISHED.value,
-                                   CreditRecord.objection_until.is_not(None))
-    ).all()  # fmt: skip
-    accounts = dict(db.session.execute(select(Provider.id, Provider.account_id).where(
-        Provider.id.in_({r.provider_id for r in records}))).all()) if records else {}  # fmt: skip
+        select(CreditRecord).where(
+            CreditRecord.status == CreditStatus.PUBLISHED.value,
+            CreditRecord.objection_until.is_not(None),
+        )
+    ).all()
+    accounts = (
+        dict(
+            db.session.execute(
+                select(Provider.id, Provider.account_id).where(
+                    Provider.id.in_({r.provider_id for r in records})
+                )
+            ).all()
+        )
+        if records
+        else {}
+    )
     for item in records:
         users = (accounts[item.provider_id],) if accounts.get(item.provider_id) else ()
         link = f"/notices/{item.number}"
-        add(("disclosure", item.id), f"信用记录 {item.number} 公示期截止日", item.disclosure_until,
-            users + _regulators_of(item.department_id), None, link)  # fmt: skip
-        add(("objection", item.id), f"信用记录 {item.number} 异议截止日", item.objection_until,
-            users, None, link)  # fmt: skip
+        add(
+            ("disclosure", item.id),
+            f"信用记录 {item.number} 公示期截止日",
+            item.disclosure_until,
+            users + _regulators_of(item.department_id),
+            None,
+            link,
+        )
+        add(
+            ("objection", item.id),
+            f"信用记录 {item.number} 异议截止日",
+            item.objection_until,
+            users,
+            None,
+            link,
+        )
     for objection in db.session.scalars(select(Objection).where(Objection.outcome.is_(None))):
-        add(("answer", objection.id), f"对信用记录 {objection.record.number} 的异议答复期限",
-            objection.answer_due, _regulators_of(objection.record.department_id), None,
-            f"/regulator/credit/objections/{objection.id}")  # fmt: skip
+        add(
+            ("answer", objection.id),
+            f"对信用记录 {objection.record.number} 的异议答复期限",
+            objection.answer_due,
+            _regulators_of(objection.record.department_id),
+            None,
+            f"/regulator/credit/objections/{objection.id}",
+        )
     return found
 
 
@@ -463,8 +559,12 @@ def _recompute(key: tuple[str, int]) -> date | None:
         new = workdays.add_working_days(engagement.contract_date, engagement.committed_days)
         if new != engagement.due_date:
             # A derived deadline, written without the version bump (open forms stay valid).
-            db.session.execute(update(Engagement).where(Engagement.id == ident)
-                               .values(due_date=new).execution_options(synchronize_session=False))  # fmt: skip
+            db.session.execute(
+                update(Engagement)
+                .where(Engagement.id == ident)
+                .values(due_date=new)
+                .execution_options(synchronize_session=False)
+            )
             set_committed_value(engagement, "due_date", new)
         return new
     if kind in ("disclosure", "objection"):
@@ -515,9 +615,14 @@ def _audit_moves(actor: str, year: int | None, moves: list[Move]) -> None:
     """One audit entry per stored deadline that moved (plans and live windows are computed)."""
     for move in moves:
         if move.key[0] in STORED:
-            record("calendar.move", actor=actor, object_type=move.key[0], object_id=move.key[1],
-                   before={"date": move.old.isoformat()},
-                   after={"date": move.new.isoformat(), "year": year})  # fmt: skip
+            record(
+                "calendar.move",
+                actor=actor,
+                object_type=move.key[0],
+                object_id=move.key[1],
+                before={"date": move.old.isoformat()},
+                after={"date": move.new.isoformat(), "year": year},
+            )
 
 
 def _announce(heading: str, moves: list[Move]) -> None:
@@ -538,11 +643,24 @@ def _announce(heading: str, moves: list[Move]) -> None:
         return f"{heading}:" + ";".join(lines) + "。"
 
     for project_id, items in by_project.items():
-        db.session.add(Notification(project_id=project_id, kind="日期调整", due_on=today,
-                                    message=text(items), link=items[0].link))  # fmt: skip
+        db.session.add(
+            Notification(
+                project_id=project_id,
+                kind="日期调整",
+                due_on=today,
+                message=text(items),
+                link=items[0].link,
+            )
+        )
     for user_id, items in by_user.items():
         links = {m.link for m in items}
-        db.session.add(Notification(user_id=user_id, kind="日期调整", due_on=today,
-                                    message=text(items),
-                                    link=links.pop() if len(links) == 1 else None))  # fmt: skip
+        db.session.add(
+            Notification(
+                user_id=user_id,
+                kind="日期调整",
+                due_on=today,
+                message=text(items),
+                link=links.pop() if len(links) == 1 else None,
+            )
+        )
     db.session.flush()

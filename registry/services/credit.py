@@ -218,18 +218,30 @@ def refresh_blacklisting(provider: Provider, *, actor: User | None = None) -> da
     if provider.blacklisted_until != until:
         before = provider.blacklisted_until
         provider.blacklisted_until = until
-        record("provider.blacklist", actor=actor, object_type="provider", object_id=provider.uscc,
-               before={"blacklisted_until": before and before.isoformat()},
-               after={"blacklisted_until": until and until.isoformat()})  # fmt: skip
+        record(
+            "provider.blacklist",
+            actor=actor,
+            object_type="provider",
+            object_id=provider.uscc,
+            before={"blacklisted_until": before and before.isoformat()},
+            after={"blacklisted_until": until and until.isoformat()},
+        )
     return until
 
 
 # ---------------------------------------------------------------------- regulators
 
 
-def draft_record(user: User, *, provider_uscc: str | None, kind: str | None, title: str | None,
-                 facts: str | None, basis: str | None,
-                 term_until: date | None = None) -> CreditRecord:  # fmt: skip
+def draft_record(
+    user: User,
+    *,
+    provider_uscc: str | None,
+    kind: str | None,
+    title: str | None,
+    facts: str | None,
+    basis: str | None,
+    term_until: date | None = None,
+) -> CreditRecord:
     """A new draft about a provider the regulator's department supervises."""
     department = regulator_department(user)
     provider = _provider_by_uscc(provider_uscc)
@@ -241,16 +253,26 @@ def draft_record(user: User, *, provider_uscc: str | None, kind: str | None, tit
     content = _content(kind, title, facts, basis, term_until)
     _check_repair(content["kind"], provider, department)
     item = CreditRecord(
-        number=f"tmp-{secrets.token_hex(8)}", department_id=department.id, provider=provider,
-        provider_name=provider.name, provider_uscc=provider.uscc, created_by_id=user.id,
-        status=CreditStatus.DRAFT.value, **content,
-    )  # fmt: skip
+        number=f"tmp-{secrets.token_hex(8)}",
+        department_id=department.id,
+        provider=provider,
+        provider_name=provider.name,
+        provider_uscc=provider.uscc,
+        created_by_id=user.id,
+        status=CreditStatus.DRAFT.value,
+        **content,
+    )
     db.session.add(item)
     db.session.flush()
     item.number = _number(item)
     db.session.flush()
-    record("credit.draft", actor=user, object_type="credit_record", object_id=item.number,
-           after=snapshot(item))  # fmt: skip
+    record(
+        "credit.draft",
+        actor=user,
+        object_type="credit_record",
+        object_id=item.number,
+        after=snapshot(item),
+    )
     return item
 
 
@@ -259,9 +281,16 @@ def _number(item: CreditRecord) -> str:
     return f"XY-{year}-{item.id:06d}"
 
 
-def update_draft(user: User, number: str, *, kind: str | None, title: str | None,
-                 facts: str | None, basis: str | None,
-                 term_until: date | None = None) -> CreditRecord:  # fmt: skip
+def update_draft(
+    user: User,
+    number: str,
+    *,
+    kind: str | None,
+    title: str | None,
+    facts: str | None,
+    basis: str | None,
+    term_until: date | None = None,
+) -> CreditRecord:
     """Change a draft (published records are never edited: they are revised)."""
     item = get_record_for(user, number, lock=True)
     if not item.is_draft:
@@ -272,8 +301,14 @@ def update_draft(user: User, number: str, *, kind: str | None, title: str | None
     for key, value in content.items():
         setattr(item, key, value)
     db.session.flush()
-    record("credit.update", actor=user, object_type="credit_record", object_id=item.number,
-           before=before, after=snapshot(item))  # fmt: skip
+    record(
+        "credit.update",
+        actor=user,
+        object_type="credit_record",
+        object_id=item.number,
+        before=before,
+        after=snapshot(item),
+    )
     return item
 
 
@@ -303,8 +338,14 @@ def publish_record(user: User, number: str) -> CreditRecord:
     item.published_at, item.published_by_id = utcnow(), user.id
     item.status = CreditStatus.PUBLISHED.value
     db.session.flush()
-    record("credit.publish", actor=user, object_type="credit_record", object_id=item.number,
-           before=before, after=snapshot(item))  # fmt: skip
+    record(
+        "credit.publish",
+        actor=user,
+        object_type="credit_record",
+        object_id=item.number,
+        before=before,
+        after=snapshot(item),
+    )
     refresh_blacklisting(provider, actor=user)
     return item
 
@@ -326,32 +367,58 @@ def _reason(reason: str | None, label: str) -> str:
     return _text(reason, "reason", label, 2000)
 
 
-def revise_record(user: User, number: str, *, kind: str | None, title: str | None,
-                  facts: str | None, basis: str | None, term_until: date | None = None,
-                  reason: str | None) -> CreditRecord:  # fmt: skip
+def revise_record(
+    user: User,
+    number: str,
+    *,
+    kind: str | None,
+    title: str | None,
+    facts: str | None,
+    basis: str | None,
+    term_until: date | None = None,
+    reason: str | None,
+) -> CreditRecord:
     """Correct a published record: a NEW published row that revises it; the old row is only
     marked superseded. Not while an objection awaits its answer (answer it instead)."""
     item = get_record_for(user, number, lock=True)
     _require_current(item, "修订")
     if _open_objection(item) is not None:
         raise RegistryError(None, "该记录有待答复的异议,请在异议答复中处理(异议成立时可修订或撤销)")
-    return _revise(user, item, kind=kind, title=title, facts=facts, basis=basis,
-                   term_until=term_until, reason=_reason(reason, "修订原因"))  # fmt: skip
+    return _revise(
+        user,
+        item,
+        kind=kind,
+        title=title,
+        facts=facts,
+        basis=basis,
+        term_until=term_until,
+        reason=_reason(reason, "修订原因"),
+    )
 
 
 def _revise(user: User, item: CreditRecord, *, reason: str, **fields) -> CreditRecord:
-    content = _content(fields["kind"], fields["title"], fields["facts"], fields["basis"],
-                       fields["term_until"])  # fmt: skip
+    content = _content(
+        fields["kind"], fields["title"], fields["facts"], fields["basis"], fields["term_until"]
+    )
     if content["kind"] == CreditKind.REPAIR.value and item.kind != CreditKind.REPAIR.value:
         _check_repair(content["kind"], item.provider, item.department)
     before = snapshot(item)
     provider = item.provider
     revision = CreditRecord(
-        number=f"tmp-{secrets.token_hex(8)}", department_id=item.department_id,
-        provider=provider, provider_name=provider.name, provider_uscc=provider.uscc,
-        revises=item, revision_reason=reason, created_by_id=user.id, published_by_id=user.id,
-        published_at=utcnow(), status=CreditStatus.DRAFT.value, **content, **_windows(today()),
-    )  # fmt: skip
+        number=f"tmp-{secrets.token_hex(8)}",
+        department_id=item.department_id,
+        provider=provider,
+        provider_name=provider.name,
+        provider_uscc=provider.uscc,
+        revises=item,
+        revision_reason=reason,
+        created_by_id=user.id,
+        published_by_id=user.id,
+        published_at=utcnow(),
+        status=CreditStatus.DRAFT.value,
+        **content,
+        **_windows(today()),
+    )
     db.session.add(revision)
     item.status = CreditStatus.SUPERSEDED.value
     item.closed_at, item.closed_by_id, item.closed_reason = utcnow(), user.id, reason
@@ -361,8 +428,15 @@ def _revise(user: User, item: CreditRecord, *, reason: str, **fields) -> CreditR
     revision.number = _number(revision)
     revision.status = CreditStatus.PUBLISHED.value
     db.session.flush()
-    record("credit.revise", actor=user, object_type="credit_record", object_id=revision.number,
-           before=before, after=snapshot(revision), detail=f"修订 {item.number}:{reason}")  # fmt: skip
+    record(
+        "credit.revise",
+        actor=user,
+        object_type="credit_record",
+        object_id=revision.number,
+        before=before,
+        after=snapshot(revision),
+        detail=f"修订 {item.number}:{reason}",
+    )
     refresh_blacklisting(provider, actor=user)
     return revision
 
@@ -382,8 +456,15 @@ def _revoke(user: User, item: CreditRecord, reason: str) -> CreditRecord:
     item.status = CreditStatus.REVOKED.value
     item.closed_at, item.closed_by_id, item.closed_reason = utcnow(), user.id, reason
     db.session.flush()
-    record("credit.revoke", actor=user, object_type="credit_record", object_id=item.number,
-           before=before, after=snapshot(item), detail=reason)  # fmt: skip
+    record(
+        "credit.revoke",
+        actor=user,
+        object_type="credit_record",
+        object_id=item.number,
+        before=before,
+        after=snapshot(item),
+        detail=reason,
+    )
     refresh_blacklisting(item.provider, actor=user)
     return item
 
@@ -443,18 +524,28 @@ def object_to_record(user: User, number: str, *, reason: str | None) -> Objectio
         raise RegistryError(None, "该记录已有待答复的异议,请等待主管部门答复")
     text = _reason(reason, "异议理由")
     objection = Objection(
-        record=item, provider_id=item.provider_id, open_record_id=item.id, reason=text,
-        submitted_by_id=user.id, submitted_at=utcnow(),
+        record=item,
+        provider_id=item.provider_id,
+        open_record_id=item.id,
+        reason=text,
+        submitted_by_id=user.id,
+        submitted_at=utcnow(),
         answer_due=add_working_days(today(), _days("CREDIT_ANSWER_DAYS")),
-    )  # fmt: skip
+    )
     db.session.add(objection)
     try:
         db.session.flush()
     except IntegrityError:
         # Two submissions at once: the unique open_record_id lets one through.
         raise RegistryError(None, "该记录已有待答复的异议,请等待主管部门答复") from None
-    record("credit.object", actor=user, object_type="credit_objection", object_id=objection.id,
-           after=snapshot(objection), detail=f"对 {item.number} 提出异议")  # fmt: skip
+    record(
+        "credit.object",
+        actor=user,
+        object_type="credit_objection",
+        object_id=objection.id,
+        after=snapshot(objection),
+        detail=f"对 {item.number} 提出异议",
+    )
     return objection
 
 
@@ -479,9 +570,15 @@ def get_objection_for(user: User, objection_id: int, *, lock: bool = False) -> O
 RESOLUTIONS = {"revise": "修订原记录", "revoke": "撤销原记录"}
 
 
-def answer_objection(user: User, objection_id: int, *, outcome: str | None, answer: str | None,
-                     resolution: str | None = None,
-                     revision: dict | None = None) -> Objection:  # fmt: skip
+def answer_objection(
+    user: User,
+    objection_id: int,
+    *,
+    outcome: str | None,
+    answer: str | None,
+    resolution: str | None = None,
+    revision: dict | None = None,
+) -> Objection:
     """Answer an objection: 维持 (rejected, with reasons) or 成立 (upheld: the record is revised
     as a new revision, or revoked)."""
     objection = get_objection_for(user, objection_id, lock=True)
@@ -501,10 +598,15 @@ def answer_objection(user: User, objection_id: int, *, outcome: str | None, answ
         if resolution == "revise":
             fields = revision or {}
             revision_id = _revise(
-                user, item, reason=reason, kind=fields.get("kind"), title=fields.get("title"),
-                facts=fields.get("facts"), basis=fields.get("basis"),
+                user,
+                item,
+                reason=reason,
+                kind=fields.get("kind"),
+                title=fields.get("title"),
+                facts=fields.get("facts"),
+                basis=fields.get("basis"),
                 term_until=fields.get("term_until"),
-            ).id  # fmt: skip
+            ).id
         elif resolution == "revoke":
             _revoke(user, item, reason)
         else:
@@ -514,9 +616,15 @@ def answer_objection(user: User, objection_id: int, *, outcome: str | None, answ
     objection.answered_by_id, objection.answered_at = user.id, utcnow()
     objection.open_record_id = None
     db.session.flush()
-    record("credit.answer", actor=user, object_type="credit_objection", object_id=objection.id,
-           before=before, after=snapshot(objection),
-           detail=f"{item.number}:{objection.outcome_label}")  # fmt: skip
+    record(
+        "credit.answer",
+        actor=user,
+        object_type="credit_objection",
+        object_id=objection.id,
+        before=before,
+        after=snapshot(objection),
+        detail=f"{item.number}:{objection.outcome_label}",
+    )
     return objection
 
 
@@ -532,8 +640,14 @@ def objections_for_department(user: User, *, open_only: bool = False) -> list[Ob
     if open_only:
         query = query.where(Objection.outcome.is_(None))
     rows = db.session.scalars(query.order_by(Objection.answer_due, Objection.id)).all()
-    return sorted(rows, key=lambda o: (not o.is_open, o.answer_due if o.is_open else date.min,
-                                       -(o.answered_at or o.submitted_at).timestamp()))  # fmt: skip
+    return sorted(
+        rows,
+        key=lambda o: (
+            not o.is_open,
+            o.answer_due if o.is_open else date.min,
+            -(o.answered_at or o.submitted_at).timestamp(),
+        ),
+    )
 
 
 def is_overdue(objection: Objection, on: date | None = None) -> bool:

@@ -287,8 +287,9 @@ def _snapshot(engagement: Engagement) -> dict:
     return audit.snapshot(engagement)
 
 
-def _record_event(kind: BehaviourKind, engagement: Engagement, occurred_on: date, details: dict,
-                  actor: User) -> BehaviourEvent | None:  # fmt: skip
+def _record_event(
+    kind: BehaviourKind, engagement: Engagement, occurred_on: date, details: dict, actor: User
+) -> BehaviourEvent | None:
     """Record a behaviour event about the awarded provider once per (kind, engagement)."""
     source = f"engagement:{engagement.id}"
     exists = db.session.scalar(
@@ -312,16 +313,27 @@ def _record_event(kind: BehaviourKind, engagement: Engagement, occurred_on: date
             db.session.add(event)
     except IntegrityError:
         return None
-    audit.record("behaviour_event.create", actor=actor, object_type="behaviour_event",
-                 object_id=event.id, after=audit.snapshot(event))  # fmt: skip
+    audit.record(
+        "behaviour_event.create",
+        actor=actor,
+        object_type="behaviour_event",
+        object_id=event.id,
+        after=audit.snapshot(event),
+    )
     return event
 
 
 # ---------------------------------------------------------------------- delivery
 
 
-def record_contract(user: User, engagement_id: int, contract_date: date | None, *,
-                    version: int | None = None, on: date | None = None) -> Engagement:  # fmt: skip
+def record_contract(
+    user: User,
+    engagement_id: int,
+    contract_date: date | None,
+    *,
+    version: int | None = None,
+    on: date | None = None,
+) -> Engagement:
     """The owner records the contract date: the service timer starts and the due date is the
     committed number of working days later. A contract signed more than CONTRACT_DAYS working
     days after the award records one 逾期签约 behaviour event."""
@@ -347,21 +359,39 @@ def record_contract(user: User, engagement_id: int, contract_date: date | None, 
     engagement.due_date = due
     engagement.status = EngagementStatus.IN_PROGRESS.value
     _flush()
-    audit.record("engagement.contract", actor=user, object_type="engagement",
-                 object_id=engagement.id, before=before, after=_snapshot(engagement))  # fmt: skip
+    audit.record(
+        "engagement.contract",
+        actor=user,
+        object_type="engagement",
+        object_id=engagement.id,
+        before=before,
+        after=_snapshot(engagement),
+    )
     if late:
         _record_event(
-            BehaviourKind.LATE_CONTRACT, engagement, contract_date,
-            {"award_date": award_date.isoformat(), "contract_date": contract_date.isoformat(),
-             "working_days": working_days_between(award_date, contract_date),
-             "limit": contract_days()},
+            BehaviourKind.LATE_CONTRACT,
+            engagement,
+            contract_date,
+            {
+                "award_date": award_date.isoformat(),
+                "contract_date": contract_date.isoformat(),
+                "working_days": working_days_between(award_date, contract_date),
+                "limit": contract_days(),
+            },
             user,
-        )  # fmt: skip
+        )
     return engagement
 
 
-def submit_result(user: User, engagement_id: int, file: FileStorage | None, note: str | None, *,
-                  version: int | None = None, now: datetime | None = None) -> Engagement:  # fmt: skip
+def submit_result(
+    user: User,
+    engagement_id: int,
+    file: FileStorage | None,
+    note: str | None,
+    *,
+    version: int | None = None,
+    now: datetime | None = None,
+) -> Engagement:
     """The awarded provider uploads its result (again after a return); the owner confirms it
     or returns it."""
     engagement = _provided(user, engagement_id)
@@ -377,15 +407,20 @@ def submit_result(user: User, engagement_id: int, file: FileStorage | None, note
     engagement.submitted_at = now or utcnow()
     engagement.status = EngagementStatus.SUBMITTED.value
     _flush()
-    audit.record("engagement.submit_result", actor=user, object_type="engagement",
-                 object_id=engagement.id, before=before,
-                 after={**_snapshot(engagement), "file": upload.filename,
-                        "sha256": upload.sha256})  # fmt: skip
+    audit.record(
+        "engagement.submit_result",
+        actor=user,
+        object_type="engagement",
+        object_id=engagement.id,
+        before=before,
+        after={**_snapshot(engagement), "file": upload.filename, "sha256": upload.sha256},
+    )
     return engagement
 
 
-def return_result(user: User, engagement_id: int, reason: str | None, *,
-                  version: int | None = None) -> Engagement:  # fmt: skip
+def return_result(
+    user: User, engagement_id: int, reason: str | None, *, version: int | None = None
+) -> Engagement:
     """The owner returns the result with a reason the provider sees; it may submit again."""
     engagement = _owned(user, engagement_id)
     _check_version(engagement.version, version)
@@ -396,13 +431,20 @@ def return_result(user: User, engagement_id: int, reason: str | None, *,
     engagement.return_reason = reason
     engagement.status = EngagementStatus.RETURNED.value
     _flush()
-    audit.record("engagement.return_result", actor=user, object_type="engagement",
-                 object_id=engagement.id, before=before, after=_snapshot(engagement))  # fmt: skip
+    audit.record(
+        "engagement.return_result",
+        actor=user,
+        object_type="engagement",
+        object_id=engagement.id,
+        before=before,
+        after=_snapshot(engagement),
+    )
     return engagement
 
 
-def confirm_result(user: User, engagement_id: int, on: date | None = None, *,
-                   version: int | None = None) -> Engagement:  # fmt: skip
+def confirm_result(
+    user: User, engagement_id: int, on: date | None = None, *, version: int | None = None
+) -> Engagement:
     """The owner confirms the result. A result submitted after the due date records the working
     days of overrun and one 超期服务 behaviour event; the rating window opens."""
     engagement = _owned(user, engagement_id)
@@ -425,15 +467,27 @@ def confirm_result(user: User, engagement_id: int, on: date | None = None, *,
     # The versioned UPDATE goes first: of two confirmations racing, the second fails here and
     # never reaches the behaviour event.
     _flush()
-    audit.record("engagement.confirm_result", actor=user, object_type="engagement",
-                 object_id=engagement.id, before=before, after=_snapshot(engagement))  # fmt: skip
+    audit.record(
+        "engagement.confirm_result",
+        actor=user,
+        object_type="engagement",
+        object_id=engagement.id,
+        before=before,
+        after=_snapshot(engagement),
+    )
     if overrun > 0:
         _record_event(
-            BehaviourKind.OVERRUN, engagement, submitted_on,
-            {"due_date": engagement.due_date.isoformat(), "submitted_on": submitted_on.isoformat(),
-             "overrun_days": overrun, "committed_days": engagement.committed_days},
+            BehaviourKind.OVERRUN,
+            engagement,
+            submitted_on,
+            {
+                "due_date": engagement.due_date.isoformat(),
+                "submitted_on": submitted_on.isoformat(),
+                "overrun_days": overrun,
+                "committed_days": engagement.committed_days,
+            },
             user,
-        )  # fmt: skip
+        )
     return engagement
 
 
@@ -470,8 +524,9 @@ def rating_window(engagement: Engagement, on: date | None = None) -> RatingWindo
             can_edit = within_working_days(first, rating_edit_days(), on)
         except CalendarRangeError:
             can_edit = False
-    return RatingWindow(opened, deadline_after(opened, rating_window_days()), is_open,
-                        edit_until, can_edit)  # fmt: skip
+    return RatingWindow(
+        opened, deadline_after(opened, rating_window_days()), is_open, edit_until, can_edit
+    )
 
 
 def validate_scores(scores: dict[str, Any]) -> dict[str, int]:
@@ -497,8 +552,15 @@ def _rating_snapshot(rating: OwnerRating) -> dict:
     return audit.snapshot(rating)
 
 
-def rate(user: User, engagement_id: int, scores: dict[str, Any], comment: str | None,
-         on: date | None = None, *, version: int | None = None) -> OwnerRating:  # fmt: skip
+def rate(
+    user: User,
+    engagement_id: int,
+    scores: dict[str, Any],
+    comment: str | None,
+    on: date | None = None,
+    *,
+    version: int | None = None,
+) -> OwnerRating:
     """The owner rates the confirmed work: five 0–100 sub-scores and a sanitised comment.
 
     Open from confirmation until RATING_WINDOW_DAYS working days after it; the first rating may
@@ -536,16 +598,26 @@ def rate(user: User, engagement_id: int, scores: dict[str, Any], comment: str | 
         raise RegistryError("comment", f"评价意见最长 {COMMENT_MAX} 字。")
     comment_html = sanitize_html(raw_comment) or None
     if rating is None:
-        rating = OwnerRating(engagement_id=engagement.id, provider_id=engagement.award.provider_id,
-                             comment_html=comment_html, created_at=_stamp(on), **values)  # fmt: skip
+        rating = OwnerRating(
+            engagement_id=engagement.id,
+            provider_id=engagement.award.provider_id,
+            comment_html=comment_html,
+            created_at=_stamp(on),
+            **values,
+        )
         try:
             # Two first ratings racing: the unique engagement_id keeps one.
             with db.session.begin_nested():
                 db.session.add(rating)
         except IntegrityError:
             raise StaleEngagement() from None
-        audit.record("rating.create", actor=user, object_type="owner_rating", object_id=rating.id,
-                     after=_rating_snapshot(rating))  # fmt: skip
+        audit.record(
+            "rating.create",
+            actor=user,
+            object_type="owner_rating",
+            object_id=rating.id,
+            after=_rating_snapshot(rating),
+        )
         return rating
     before = _rating_snapshot(rating)
     if comment_html == rating.comment_html and all(
@@ -558,8 +630,14 @@ def rate(user: User, engagement_id: int, scores: dict[str, Any], comment: str | 
     rating.edited_at = _stamp(on)
     rating.edit_count += 1
     _flush()
-    audit.record("rating.edit", actor=user, object_type="owner_rating", object_id=rating.id,
-                 before=before, after=_rating_snapshot(rating))  # fmt: skip
+    audit.record(
+        "rating.edit",
+        actor=user,
+        object_type="owner_rating",
+        object_id=rating.id,
+        before=before,
+        after=_rating_snapshot(rating),
+    )
     return rating
 
 
@@ -571,8 +649,9 @@ def get_rating(rating_id: int) -> OwnerRating:
     return rating
 
 
-def hide_rating(admin: User, rating_id: int, reason: str | None, *,
-                version: int | None = None) -> OwnerRating:  # fmt: skip
+def hide_rating(
+    admin: User, rating_id: int, reason: str | None, *, version: int | None = None
+) -> OwnerRating:
     """An admin hides an abusive comment: the row and its scores stay (they still count), the
     public sees HIDDEN_NOTICE instead of the text; audited with the reason."""
     if not policy.is_admin(admin):
@@ -586,8 +665,15 @@ def hide_rating(admin: User, rating_id: int, reason: str | None, *,
     rating.hidden = True
     rating.hidden_reason = reason
     _flush()
-    audit.record("rating.hide", actor=admin, object_type="owner_rating", object_id=rating.id,
-                 before=before, after=_rating_snapshot(rating), detail=reason)  # fmt: skip
+    audit.record(
+        "rating.hide",
+        actor=admin,
+        object_type="owner_rating",
+        object_id=rating.id,
+        before=before,
+        after=_rating_snapshot(rating),
+        detail=reason,
+    )
     return rating
 
 
@@ -655,6 +741,6 @@ def provider_ratings(provider: Provider) -> list[RatingPoint]:
             local_date(r.created_at),
             r.average,
             *(getattr(r, part) for part, _label in RATING_PARTS),
-        )  # fmt: skip
+        )
         for r in ratings_of(provider)
     ]

@@ -217,8 +217,13 @@ def _locked(user: User, period: EvaluationPeriod | int) -> EvaluationPeriod:
     return found
 
 
-def open_period(user: User, *, name: str | None = None, starts_on: date | None = None,
-                ends_on: date | None = None) -> EvaluationPeriod:  # fmt: skip
+def open_period(
+    user: User,
+    *,
+    name: str | None = None,
+    starts_on: date | None = None,
+    ends_on: date | None = None,
+) -> EvaluationPeriod:
     """Open an evaluation period for the regulator's department (default: the current
     half-year), with the department's configured criteria."""
     department = _department_of(user)
@@ -247,17 +252,26 @@ def open_period(user: User, *, name: str | None = None, starts_on: date | None =
             f"({overlapping.starts_on} 至 {overlapping.ends_on})时间重叠",
         )
     period = EvaluationPeriod(
-        department_id=department.id, name=name, starts_on=starts_on, ends_on=ends_on,
-        status=PeriodStatus.OPEN.value, criteria=criteria, opened_by_id=user.id,
-    )  # fmt: skip
+        department_id=department.id,
+        name=name,
+        starts_on=starts_on,
+        ends_on=ends_on,
+        status=PeriodStatus.OPEN.value,
+        criteria=criteria,
+        opened_by_id=user.id,
+    )
     add_unique(db.session, period, "name", f"本部门已有名为“{name}”的考评周期")
-    record("evaluation.open", actor=user, object_type="evaluation_period", object_id=period.id,
-           after=snapshot(period))  # fmt: skip
+    record(
+        "evaluation.open",
+        actor=user,
+        object_type="evaluation_period",
+        object_id=period.id,
+        after=snapshot(period),
+    )
     return period
 
 
-def _move(period: EvaluationPeriod, source: PeriodStatus, target: PeriodStatus,
-          **values) -> None:  # fmt: skip
+def _move(period: EvaluationPeriod, source: PeriodStatus, target: PeriodStatus, **values) -> None:
     """Change the status atomically (UPDATE … WHERE status = source): of two concurrent
     regulators exactly one succeeds; on PostgreSQL the update waits for running score entries."""
     moved = db.session.execute(
@@ -283,8 +297,14 @@ def close_period(user: User, period: EvaluationPeriod | int) -> EvaluationPeriod
         raise RegistryError(
             None, f"尚有 {len(drafts)} 家机构的得分是草稿,请先提交(或录入正式得分)后再结束考评"
         )
-    record("evaluation.close", actor=user, object_type="evaluation_period", object_id=period.id,
-           before=before, after=snapshot(period))  # fmt: skip
+    record(
+        "evaluation.close",
+        actor=user,
+        object_type="evaluation_period",
+        object_id=period.id,
+        before=before,
+        after=snapshot(period),
+    )
     return period
 
 
@@ -294,10 +314,18 @@ def publish_period(user: User, period: EvaluationPeriod | int) -> EvaluationPeri
     before = snapshot(period)
     _move(period, PeriodStatus.CLOSED, PeriodStatus.PUBLISHED, published_at=utcnow())
     published = current_entries(period)
-    record("evaluation.publish", actor=user, object_type="evaluation_period", object_id=period.id,
-           before=before, after={**snapshot(period), "providers": len(published),
-                                 "totals": {e.provider.uscc: str(e.total)
-                                            for e in published.values()}})  # fmt: skip
+    record(
+        "evaluation.publish",
+        actor=user,
+        object_type="evaluation_period",
+        object_id=period.id,
+        before=before,
+        after={
+            **snapshot(period),
+            "providers": len(published),
+            "totals": {e.provider.uscc: str(e.total) for e in published.values()},
+        },
+    )
     return period
 
 
@@ -333,8 +361,9 @@ def is_scorable(period: EvaluationPeriod, provider: Provider) -> bool:
     )
 
 
-def current_entries(period: EvaluationPeriod,
-                    provider_ids: Sequence[int] | None = None) -> dict[int, ScoreEntry]:  # fmt: skip
+def current_entries(
+    period: EvaluationPeriod, provider_ids: Sequence[int] | None = None
+) -> dict[int, ScoreEntry]:
     """Provider id → its latest revision in the period."""
     latest = (
         select(ScoreEntry.provider_id, func.max(ScoreEntry.revision).label("revision"))
@@ -382,9 +411,18 @@ def _state_for(period: EvaluationPeriod, submit: bool) -> ScoreState:
     return ScoreState.SUBMITTED if submit else ScoreState.DRAFT
 
 
-def _add_revision(user: User, period: EvaluationPeriod, provider: Provider, *,
-                  scores: dict, state: ScoreState, reason: str | None, note: str | None,
-                  source: str, submission_key: str) -> ScoreEntry:  # fmt: skip
+def _add_revision(
+    user: User,
+    period: EvaluationPeriod,
+    provider: Provider,
+    *,
+    scores: dict,
+    state: ScoreState,
+    reason: str | None,
+    note: str | None,
+    source: str,
+    submission_key: str,
+) -> ScoreEntry:
     """Insert the next revision; a race for the same revision number retries with the next one,
     and a race with the same submission key returns the row that won."""
     total = total_of(period.criteria, scores)
@@ -398,11 +436,19 @@ def _add_revision(user: User, period: EvaluationPeriod, provider: Provider, *,
             or 0
         ) + 1
         entry = ScoreEntry(
-            period_id=period.id, provider_id=provider.id, revision=revision, scores=scores,
-            total=total, state=state.value, reason=reason, note=note, source=source[:300],
+            period_id=period.id,
+            provider_id=provider.id,
+            revision=revision,
+            scores=scores,
+            total=total,
+            state=state.value,
+            reason=reason,
+            note=note,
+            source=source[:300],
             after_publication=period.status == PeriodStatus.PUBLISHED.value,
-            submission_key=submission_key, entered_by_id=user.id,
-        )  # fmt: skip
+            submission_key=submission_key,
+            entered_by_id=user.id,
+        )
         try:
             with db.session.begin_nested():
                 db.session.add(entry)
@@ -415,11 +461,22 @@ def _add_revision(user: User, period: EvaluationPeriod, provider: Provider, *,
                 return same
     else:
         raise RegistryError(None, "提交过于频繁,请稍后重试")
-    record("evaluation.score", actor=user, object_type="score_entry",
-           object_id=f"{period.id}:{provider.uscc}:{revision}",
-           after={"period": period.id, "provider": provider.uscc, "revision": revision,
-                  "state": state.value, "scores": scores, "total": str(total),
-                  "reason": reason, "source": source})  # fmt: skip
+    record(
+        "evaluation.score",
+        actor=user,
+        object_type="score_entry",
+        object_id=f"{period.id}:{provider.uscc}:{revision}",
+        after={
+            "period": period.id,
+            "provider": provider.uscc,
+            "revision": revision,
+            "state": state.value,
+            "scores": scores,
+            "total": str(total),
+            "reason": reason,
+            "source": source,
+        },
+    )
     return entry
 
 
@@ -430,9 +487,17 @@ def _reason(reason: str | None) -> str | None:
     return reason
 
 
-def enter_scores(user: User, period: EvaluationPeriod | int, provider_uscc: str,
-                 scores: Mapping[str, object], *, submit: bool, submission_key: str,
-                 reason: str | None = None, note: str | None = None) -> ScoreEntry:  # fmt: skip
+def enter_scores(
+    user: User,
+    period: EvaluationPeriod | int,
+    provider_uscc: str,
+    scores: Mapping[str, object],
+    *,
+    submit: bool,
+    submission_key: str,
+    reason: str | None = None,
+    note: str | None = None,
+) -> ScoreEntry:
     """A regulator enters one provider's criterion scores (keyed by criterion code) in a period of
     its own department: a draft or a submitted score while the period is open; once it is closed
     or published, a correction that needs a reason (after publication it takes effect publicly).
@@ -460,8 +525,17 @@ def enter_scores(user: User, period: EvaluationPeriod | int, provider_uscc: str,
     note = plain_text(note) or None
     if note is not None and len(note) > NOTE_MAX:
         raise RegistryError("note", f"备注不能超过 {NOTE_MAX} 个字符")
-    return _add_revision(user, period, provider, scores=parsed, state=state, reason=reason,
-                         note=note, source=FORM_SOURCE, submission_key=submission_key)  # fmt: skip
+    return _add_revision(
+        user,
+        period,
+        provider,
+        scores=parsed,
+        state=state,
+        reason=reason,
+        note=note,
+        source=FORM_SOURCE,
+        submission_key=submission_key,
+    )
 
 
 def submit_drafts(user: User, period: EvaluationPeriod | int) -> int:
@@ -474,16 +548,24 @@ def submit_drafts(user: User, period: EvaluationPeriod | int) -> int:
     for entry in current_entries(period).values():
         if entry.state != ScoreState.DRAFT.value:
             continue
-        _add_revision(user, period, entry.provider, scores=dict(entry.scores),
-                      state=ScoreState.SUBMITTED, reason=entry.reason, note=entry.note,
-                      source=f"提交草稿(第 {entry.revision} 版)",
-                      submission_key=_key("submit", entry.id))  # fmt: skip
+        _add_revision(
+            user,
+            period,
+            entry.provider,
+            scores=dict(entry.scores),
+            state=ScoreState.SUBMITTED,
+            reason=entry.reason,
+            note=entry.note,
+            source=f"提交草稿(第 {entry.revision} 版)",
+            submission_key=_key("submit", entry.id),
+        )
         count += 1
     return count
 
 
-def score_history(user: User, period: EvaluationPeriod | int,
-                  provider_uscc: str) -> tuple[Provider, list[ScoreEntry]]:  # fmt: skip
+def score_history(
+    user: User, period: EvaluationPeriod | int, provider_uscc: str
+) -> tuple[Provider, list[ScoreEntry]]:
     """A provider's revisions in a period of the regulator's department, oldest first. A provider
     outside the department's scope is refused (Forbidden) unless it already has scores here."""
     period = get_period_for(user, period.id if isinstance(period, EvaluationPeriod) else period)
@@ -600,9 +682,14 @@ def _cell(row: list, index: int | None):
     return row[index] if index is not None and index < len(row) else None
 
 
-def _check_rows(period: EvaluationPeriod, rows: list[list], columns: dict[str, int],
-                state: ScoreState, reason: str | None,
-                result: UploadResult) -> list[_Row]:  # fmt: skip
+def _check_rows(
+    period: EvaluationPeriod,
+    rows: list[list],
+    columns: dict[str, int],
+    state: ScoreState,
+    reason: str | None,
+    result: UploadResult,
+) -> list[_Row]:
     """Every data row checked; all problems collected before anything is stored."""
     errors: list[RowError] = []
     denied: list[str] = []
@@ -670,8 +757,14 @@ def _check_rows(period: EvaluationPeriod, rows: list[list], columns: dict[str, i
             except ValueError as error:
                 errors.append(RowError(number, criterion["name"], str(error)))
                 good = False
-        note = plain_text(score_files.unneutralise(score_files.normalise_text(
-            _cell(row, columns.get(NOTE_COLUMN))))) or None  # fmt: skip
+        note = (
+            plain_text(
+                score_files.unneutralise(
+                    score_files.normalise_text(_cell(row, columns.get(NOTE_COLUMN)))
+                )
+            )
+            or None
+        )
         if note is not None and len(note) > NOTE_MAX:
             errors.append(RowError(number, NOTE_COLUMN, f"备注不能超过 {NOTE_MAX} 个字符"))
             good = False
@@ -689,8 +782,13 @@ def _check_rows(period: EvaluationPeriod, rows: list[list], columns: dict[str, i
             result.unchanged += 1
             continue
         if state == ScoreState.CORRECTION and not row.reason:
-            errors.append(RowError(row.number, NOTE_COLUMN,
-                                   "考评已结束,修改得分须作为更正提交:请在备注列或“更正原因”栏填写原因"))  # fmt: skip
+            errors.append(
+                RowError(
+                    row.number,
+                    NOTE_COLUMN,
+                    "考评已结束,修改得分须作为更正提交:请在备注列或“更正原因”栏填写原因",
+                )
+            )
             continue
         changed.append(row)
     if errors:
@@ -701,8 +799,15 @@ def _check_rows(period: EvaluationPeriod, rows: list[list], columns: dict[str, i
     return changed
 
 
-def upload_scores(user: User, period: EvaluationPeriod | int, data: bytes, filename: str, *,
-                  submit: bool, reason: str | None = None) -> UploadResult:  # fmt: skip
+def upload_scores(
+    user: User,
+    period: EvaluationPeriod | int,
+    data: bytes,
+    filename: str,
+    *,
+    submit: bool,
+    reason: str | None = None,
+) -> UploadResult:
     """Bulk entry from a CSV or XLSX file: the whole file is checked first and nothing is stored
     unless every row passes (UploadRejected lists each problem by row and column). Rows equal to
     the current score are left alone, and every stored row's submission key is derived from the
@@ -720,20 +825,36 @@ def upload_scores(user: User, period: EvaluationPeriod | int, data: bytes, filen
     rows = _check_rows(period, table[1:], columns, state, reason, result)
     shown_name = plain_text(filename)[-100:] or "上传文件"
     for row in rows:
-        content = json.dumps([row.provider.uscc, row.scores, row.note], ensure_ascii=False,
-                             sort_keys=True)  # fmt: skip
+        content = json.dumps(
+            [row.provider.uscc, row.scores, row.note], ensure_ascii=False, sort_keys=True
+        )
         entry = _add_revision(
-            user, period, row.provider, scores=row.scores, state=state,
+            user,
+            period,
+            row.provider,
+            scores=row.scores,
+            state=state,
             reason=row.reason if state == ScoreState.CORRECTION else reason,
-            note=row.note, source=f"文件 {shown_name} 第 {row.number} 行",
+            note=row.note,
+            source=f"文件 {shown_name} 第 {row.number} 行",
             submission_key=_key("file", period.id, state.value, digest, row.number, content),
-        )  # fmt: skip
+        )
         result.entries.append(entry)
     result.stored = len(rows)
-    record("evaluation.upload", actor=user, object_type="evaluation_period", object_id=period.id,
-           after={"file": shown_name, "sha256": digest, "state": state.value,
-                  "stored": result.stored, "unchanged": result.unchanged,
-                  "blank": result.blank})  # fmt: skip
+    record(
+        "evaluation.upload",
+        actor=user,
+        object_type="evaluation_period",
+        object_id=period.id,
+        after={
+            "file": shown_name,
+            "sha256": digest,
+            "state": state.value,
+            "stored": result.stored,
+            "unchanged": result.unchanged,
+            "blank": result.blank,
+        },
+    )
     return result
 
 

@@ -52,9 +52,15 @@ def today() -> date:
 # --------------------------------------------------------------------- enterprises and projects
 
 
-def create_enterprise(name: str, uscc: str, *, contact_name: str | None = None,
-                      contact_phone: str | None = None, is_demo: bool = False,
-                      actor: User | None = None) -> Enterprise:  # fmt: skip
+def create_enterprise(
+    name: str,
+    uscc: str,
+    *,
+    contact_name: str | None = None,
+    contact_phone: str | None = None,
+    is_demo: bool = False,
+    actor: User | None = None,
+) -> Enterprise:
     """Register an enterprise (项目业主)."""
     try:
         code = validate_uscc(uscc)
@@ -63,18 +69,34 @@ def create_enterprise(name: str, uscc: str, *, contact_name: str | None = None,
     if db.session.scalar(select(Enterprise.id).where(Enterprise.uscc == code)):
         raise RegistryError("uscc", "该统一社会信用代码的企业已登记")
     enterprise = Enterprise(
-        name=name.strip(), uscc=code, contact_name=contact_name,
-        contact_phone=contact_phone, is_demo=is_demo,
-    )  # fmt: skip
+        name=name.strip(),
+        uscc=code,
+        contact_name=contact_name,
+        contact_phone=contact_phone,
+        is_demo=is_demo,
+    )
     db.session.add(enterprise)
     db.session.flush()
-    record("enterprise.create", actor=actor, object_type="enterprise", object_id=code,
-           after=snapshot(enterprise))  # fmt: skip
+    record(
+        "enterprise.create",
+        actor=actor,
+        object_type="enterprise",
+        object_id=code,
+        after=snapshot(enterprise),
+    )
     return enterprise
 
 
-def create_project(user: User, *, code: str, name: str, category: str, location: str,
-                   enterprise: Enterprise | None = None, **details) -> Project:  # fmt: skip
+def create_project(
+    user: User,
+    *,
+    code: str,
+    name: str,
+    category: str,
+    location: str,
+    enterprise: Enterprise | None = None,
+    **details,
+) -> Project:
     """A project for the user's own enterprise (staff and admins name the enterprise)."""
     if policy.is_enterprise_account(user):
         if user.enterprise_id is None:
@@ -89,12 +111,20 @@ def create_project(user: User, *, code: str, name: str, category: str, location:
         raise RegistryError("category", "请选择项目类别")
     if db.session.scalar(select(Project.id).where(Project.code == code)):
         raise RegistryError("code", "该项目代码已存在")
-    project = Project(code=code, name=name.strip(), category=category, location=location.strip(),
-                      enterprise=enterprise, created_by_id=user.id, **details)  # fmt: skip
+    project = Project(
+        code=code,
+        name=name.strip(),
+        category=category,
+        location=location.strip(),
+        enterprise=enterprise,
+        created_by_id=user.id,
+        **details,
+    )
     db.session.add(project)
     db.session.flush()
-    record("project.create", actor=user, object_type="project", object_id=code,
-           after=snapshot(project))  # fmt: skip
+    record(
+        "project.create", actor=user, object_type="project", object_id=code, after=snapshot(project)
+    )
     return project
 
 
@@ -135,11 +165,20 @@ def provider_by_uscc(uscc: str) -> Provider:
     return provider
 
 
-def open_request(user: User, project_code: str, *, service_code: str, method: str,
-                 deadline: datetime, price_min=None, price_max=None,
-                 qualification_requirement: str | None = None, requirements: str | None = None,
-                 exclusions: list[tuple[str, str]] | None = None,
-                 reposted_from: SelectionRequest | None = None) -> SelectionRequest:  # fmt: skip
+def open_request(
+    user: User,
+    project_code: str,
+    *,
+    service_code: str,
+    method: str,
+    deadline: datetime,
+    price_min=None,
+    price_max=None,
+    qualification_requirement: str | None = None,
+    requirements: str | None = None,
+    exclusions: list[tuple[str, str]] | None = None,
+    reposted_from: SelectionRequest | None = None,
+) -> SelectionRequest:
     """Open a selection request on one of the enterprise's own projects."""
     project = get_project_for(user, project_code)
     if not policy.owns_project(user, project):
@@ -157,12 +196,18 @@ def open_request(user: User, project_code: str, *, service_code: str, method: st
     if deadline <= utcnow() + timedelta(minutes=30):
         raise RegistryError("deadline", "报名截止时间须晚于当前时间至少 30 分钟")
     request = SelectionRequest(
-        ref=f"tmp-{secrets.token_hex(8)}", project=project, service_item=service, method=method,
-        price_min=low, price_max=high, deadline=deadline,
+        ref=f"tmp-{secrets.token_hex(8)}",
+        project=project,
+        service_item=service,
+        method=method,
+        price_min=low,
+        price_max=high,
+        deadline=deadline,
         qualification_requirement=(qualification_requirement or "").strip() or None,
-        requirements=(requirements or "").strip() or None, created_by_id=user.id,
+        requirements=(requirements or "").strip() or None,
+        created_by_id=user.id,
         reposted_from_id=reposted_from.id if reposted_from else None,
-    )  # fmt: skip
+    )
     db.session.add(request)
     db.session.flush()
     # The public number comes from the row id, so concurrent requests never share one.
@@ -178,9 +223,16 @@ def open_request(user: User, project_code: str, *, service_code: str, method: st
             raise RegistryError("exclusions", f"回避机构 {uscc} 重复")
         request.exclusions.append(Exclusion(provider=provider, reason=reason.strip()))
     db.session.flush()
-    record("selection.open", actor=user, object_type="selection_request", object_id=request.ref,
-           after={**snapshot(request), "exclusions": [(e.provider.uscc, e.reason)
-                                                       for e in request.exclusions]})  # fmt: skip
+    record(
+        "selection.open",
+        actor=user,
+        object_type="selection_request",
+        object_id=request.ref,
+        after={
+            **snapshot(request),
+            "exclusions": [(e.provider.uscc, e.reason) for e in request.exclusions],
+        },
+    )
     return request
 
 
@@ -224,10 +276,13 @@ def candidate_for(provider: Provider, request: SelectionRequest, on: date) -> en
     )
     wanted = request.qualification_requirement
     valid_until = max(
-        (q.valid_to for q in provider.qualifications
-         if q.valid_from <= on and (not wanted or wanted in q.kind)),
+        (
+            q.valid_to
+            for q in provider.qualifications
+            if q.valid_from <= on and (not wanted or wanted in q.kind)
+        ),
         default=None,
-    )  # fmt: skip
+    )
     return engine.Candidate(
         key=provider.uscc,
         name=provider.name,
@@ -276,8 +331,15 @@ def latest_quotes(request: SelectionRequest) -> dict[int, Quote]:
     return latest
 
 
-def submit_quote(user: User, ref: str, *, amount=None, proposal: str | None = None,
-                 submission_key: str, now: datetime | None = None) -> Quote:  # fmt: skip
+def submit_quote(
+    user: User,
+    ref: str,
+    *,
+    amount=None,
+    proposal: str | None = None,
+    submission_key: str,
+    now: datetime | None = None,
+) -> Quote:
     """A provider applies (and, for price methods, quotes). Sealed until the deadline; a new
     submission is a new revision (the latest counts); the same form twice stores one row."""
     now = now or utcnow()
@@ -317,9 +379,16 @@ def submit_quote(user: User, ref: str, *, amount=None, proposal: str | None = No
             )
             or 0
         ) + 1
-        quote = Quote(request_id=request.id, provider_id=provider.id, revision=revision,
-                      amount=value if method.uses_price else None, proposal=proposal,
-                      submission_key=submission_key, submitted_by_id=user.id, submitted_at=now)  # fmt: skip
+        quote = Quote(
+            request_id=request.id,
+            provider_id=provider.id,
+            revision=revision,
+            amount=value if method.uses_price else None,
+            proposal=proposal,
+            submission_key=submission_key,
+            submitted_by_id=user.id,
+            submitted_at=now,
+        )
         try:
             with db.session.begin_nested():
                 db.session.add(quote)
@@ -332,14 +401,19 @@ def submit_quote(user: User, ref: str, *, amount=None, proposal: str | None = No
                 return same
     else:
         raise RegistryError(None, "提交过于频繁,请稍后重试")
-    record("selection.quote", actor=user, object_type="selection_request", object_id=ref,
-           after={"provider": provider.uscc, "revision": revision,
-                  "sealed": True})  # fmt: skip
+    record(
+        "selection.quote",
+        actor=user,
+        object_type="selection_request",
+        object_id=ref,
+        after={"provider": provider.uscc, "revision": revision, "sealed": True},
+    )
     return quote
 
 
-def quotes_visible_to(user: User | None, request: SelectionRequest,
-                      now: datetime | None = None) -> list[Quote]:  # fmt: skip
+def quotes_visible_to(
+    user: User | None, request: SelectionRequest, now: datetime | None = None
+) -> list[Quote]:
     """Sealed bidding: before the deadline a provider sees only its own quotes and nobody else
     sees any; after it, the owner (and staff) see every latest quote."""
     now = now or utcnow()
@@ -358,8 +432,9 @@ class Decision:
     failure: str | None = None
 
 
-def _claim(request: SelectionRequest, status: RequestStatus, now: datetime,
-           reason: str | None = None) -> None:  # fmt: skip
+def _claim(
+    request: SelectionRequest, status: RequestStatus, now: datetime, reason: str | None = None
+) -> None:
     """Move the request out of OPEN atomically: of two concurrent deciders exactly one wins."""
     claimed = db.session.execute(
         update(SelectionRequest)
@@ -374,8 +449,14 @@ def _claim(request: SelectionRequest, status: RequestStatus, now: datetime,
     db.session.refresh(request)
 
 
-def decide(user: User, ref: str, *, chosen_uscc: str | None = None, reason: str | None = None,
-           now: datetime | None = None) -> Decision:  # fmt: skip
+def decide(
+    user: User,
+    ref: str,
+    *,
+    chosen_uscc: str | None = None,
+    reason: str | None = None,
+    now: datetime | None = None,
+) -> Decision:
     """Close a request after its deadline and choose by its method. Fewer than two valid
     participants fail the request (it may be reposted)."""
     now = now or utcnow()
@@ -403,9 +484,10 @@ def decide(user: User, ref: str, *, chosen_uscc: str | None = None, reason: str 
             outcome = engine.random_draw(keys, seed)
         elif method == SelectionMethod.CREDIT_SHORTLIST:
             outcome = engine.credit_shortlist(
-                [candidate_for(p, request, on) for p in providers.values()], seed,
+                [candidate_for(p, request, on) for p in providers.values()],
+                seed,
                 shortlist_size=int(current_app.config["CREDIT_SHORTLIST_SIZE"]),
-            )  # fmt: skip
+            )
         elif method.uses_price:
             priced = [engine.Quote(providers[q.provider_id].uscc, q.amount) for q in quotes]
             rule = (
@@ -418,8 +500,13 @@ def decide(user: User, ref: str, *, chosen_uscc: str | None = None, reason: str 
             outcome = None
     except engine.NotEnoughCandidates as error:
         _claim(request, RequestStatus.FAILED, now, str(error))
-        record("selection.fail", actor=user, object_type="selection_request", object_id=ref,
-               after={"participants": keys, "reason": str(error)})  # fmt: skip
+        record(
+            "selection.fail",
+            actor=user,
+            object_type="selection_request",
+            object_id=ref,
+            after={"participants": keys, "reason": str(error)},
+        )
         return Decision(None, str(error))
     if outcome is None:  # 直接选取 / 方案择优: the owner picks, with a recorded reason
         if not chosen_uscc or chosen_uscc not in keys:
@@ -436,29 +523,48 @@ def decide(user: User, ref: str, *, chosen_uscc: str | None = None, reason: str 
             "candidates": keys,
             "deadline": deadline_text,
             "method": method.name,
-            "quotes": {providers[q.provider_id].uscc: str(q.amount) for q in quotes
-                       if q.amount is not None},
+            "quotes": {
+                providers[q.provider_id].uscc: str(q.amount) for q in quotes if q.amount is not None
+            },
             "grades": grades,
-            "credit_scores": {p.uscc: None if p.credit_score is None else str(p.credit_score)
-                              for p in providers.values()},
-            "price_band": [None if v is None else str(v) for v in (request.price_min, request.price_max)],
+            "credit_scores": {
+                p.uscc: None if p.credit_score is None else str(p.credit_score)
+                for p in providers.values()
+            },
+            "price_band": [
+                None if v is None else str(v) for v in (request.price_min, request.price_max)
+            ],
             "shortlist_size": int(current_app.config["CREDIT_SHORTLIST_SIZE"]),
-        }  # fmt: skip
+        }
     _claim(request, RequestStatus.AWARDED, now)
     winner = next(p for p in providers.values() if p.uscc == winner_key)
     winning_quote = next(q for q in quotes if q.provider_id == winner.id)
     offer = next((o for o in winner.offers if o.service_item_id == request.service_item_id), None)
-    award = Award(request=request, provider=winner, method=request.method,
-                  amount=winning_quote.amount, reason=(reason or "").strip() or None,
-                  explanation=explanation, draw_inputs=draw_inputs, seed=used_seed,
-                  algorithm=algorithm, awarded_at=now, awarded_by_id=user.id,
-                  is_demo=request.is_demo)  # fmt: skip
+    award = Award(
+        request=request,
+        provider=winner,
+        method=request.method,
+        amount=winning_quote.amount,
+        reason=(reason or "").strip() or None,
+        explanation=explanation,
+        draw_inputs=draw_inputs,
+        seed=used_seed,
+        algorithm=algorithm,
+        awarded_at=now,
+        awarded_by_id=user.id,
+        is_demo=request.is_demo,
+    )
     # Built complete and inserted once: the award row is append-only.
     award.engagement = Engagement(committed_days=offer.committed_days if offer else 0)
     db.session.add(award)
     db.session.flush()
-    record("selection.award", actor=user, object_type="award", object_id=award.id,
-           after=snapshot(award))  # fmt: skip
+    record(
+        "selection.award",
+        actor=user,
+        object_type="award",
+        object_id=award.id,
+        after=snapshot(award),
+    )
     return Decision(award)
 
 
@@ -478,12 +584,19 @@ def verify_award(award: Award) -> dict:
     elif method == SelectionMethod.CREDIT_SHORTLIST:
         scores = inputs.get("credit_scores") or {}
         candidates = [
-            engine.Candidate(key=k, name=k, active=True, offers_item=True,
-                             qualification_valid_until=date.max, blacklisted=False, excluded=False,
-                             grade=(inputs.get("grades") or {}).get(k),
-                             credit_score=None if scores.get(k) is None else Decimal(scores[k]))
+            engine.Candidate(
+                key=k,
+                name=k,
+                active=True,
+                offers_item=True,
+                qualification_valid_until=date.max,
+                blacklisted=False,
+                excluded=False,
+                grade=(inputs.get("grades") or {}).get(k),
+                credit_score=None if scores.get(k) is None else Decimal(scores[k]),
+            )
             for k in inputs["candidates"]
-        ]  # fmt: skip
+        ]
         outcome = engine.credit_shortlist(candidates, seed, shortlist_size=inputs["shortlist_size"])
     else:
         priced = [engine.Quote(k, Decimal(v)) for k, v in sorted(inputs["quotes"].items())]
@@ -512,11 +625,18 @@ def repost(user: User, ref: str, *, deadline: datetime) -> SelectionRequest:
     if old.status != RequestStatus.FAILED.value:
         raise RegistryError(None, "只有流标的选取公告可以重新发布")
     return open_request(
-        user, old.project.code, service_code=old.service_item.code, method=old.method,
-        deadline=deadline, price_min=old.price_min, price_max=old.price_max,
-        qualification_requirement=old.qualification_requirement, requirements=old.requirements,
-        exclusions=[(e.provider.uscc, e.reason) for e in old.exclusions], reposted_from=old,
-    )  # fmt: skip
+        user,
+        old.project.code,
+        service_code=old.service_item.code,
+        method=old.method,
+        deadline=deadline,
+        price_min=old.price_min,
+        price_max=old.price_max,
+        qualification_requirement=old.qualification_requirement,
+        requirements=old.requirements,
+        exclusions=[(e.provider.uscc, e.reason) for e in old.exclusions],
+        reposted_from=old,
+    )
 
 
 def get_award(award_id: int) -> Award:

@@ -48,10 +48,22 @@ from registry.services.audit import record, snapshot
 from registry.services.errors import Forbidden, NotFound, RegistryError
 
 STEP_FIELDS = (
-    "key", "name", "kind", "stage", "sequence", "duration", "unit", "duration_source",
-    "depends_on", "services", "conditional", "self_prepare_duration", "regional_assessment",
-    "applies_when", "note",
-)  # fmt: skip
+    "key",
+    "name",
+    "kind",
+    "stage",
+    "sequence",
+    "duration",
+    "unit",
+    "duration_source",
+    "depends_on",
+    "services",
+    "conditional",
+    "self_prepare_duration",
+    "regional_assessment",
+    "applies_when",
+    "note",
+)
 MAX_DURATION = 730
 SOURCE_TAG = re.compile(r"\[(S|S-2nd|GK)[\]::]")
 STEP_KEY = re.compile(r"[A-Z]{1,4}-[0-9A-Z]{1,10}")
@@ -160,13 +172,21 @@ def seed_templates(seeds_dir: Path) -> dict[str, int]:
         rows = [_template_row(raw, n) for n, raw in enumerate(entry["steps"], start=1)]
         _check_steps(rows)
         template = RoadmapTemplate(
-            category=category, name=entry["name"], simplifications=entry.get("simplifications"),
-            source_note=entry.get("source_note"), steps=[TemplateStep(**row) for row in rows],
-        )  # fmt: skip
+            category=category,
+            name=entry["name"],
+            simplifications=entry.get("simplifications"),
+            source_note=entry.get("source_note"),
+            steps=[TemplateStep(**row) for row in rows],
+        )
         db.session.add(template)
         db.session.flush()
-        record("roadmap_template.create", actor="system:seed", object_type="roadmap_template",
-               object_id=category, after=template_snapshot(template))  # fmt: skip
+        record(
+            "roadmap_template.create",
+            actor="system:seed",
+            object_type="roadmap_template",
+            object_id=category,
+            after=template_snapshot(template),
+        )
         counts["created"] += 1
     return counts
 
@@ -198,8 +218,14 @@ def get_template(category: str) -> RoadmapTemplate:
     return template
 
 
-def save_template_step(actor: User, category: str, key: str | None, values: dict[str, Any], *,
-                       version: int | None = None) -> TemplateStep:  # fmt: skip
+def save_template_step(
+    actor: User,
+    category: str,
+    key: str | None,
+    values: dict[str, Any],
+    *,
+    version: int | None = None,
+) -> TemplateStep:
     """Add a step (key None: values carry the new key) or change one; the whole template is
     re-checked (durations, units, services, no dependency loop). Projects keep their own copy."""
     template = get_template(category)
@@ -219,9 +245,20 @@ def save_template_step(actor: User, category: str, key: str | None, values: dict
         step = next((s for s in template.steps if s.key == key), None)
         if step is None:
             raise NotFound("模板中没有该步骤")
-    for name in ("name", "stage", "duration", "unit", "duration_source", "depends_on", "services",
-                 "conditional", "self_prepare_duration", "regional_assessment", "applies_when",
-                 "note"):  # fmt: skip
+    for name in (
+        "name",
+        "stage",
+        "duration",
+        "unit",
+        "duration_source",
+        "depends_on",
+        "services",
+        "conditional",
+        "self_prepare_duration",
+        "regional_assessment",
+        "applies_when",
+        "note",
+    ):
         if name in values:
             setattr(step, name, values[name])
     if not step.name:
@@ -236,13 +273,20 @@ def save_template_step(actor: User, category: str, key: str | None, values: dict
         db.session.flush()
     except StaleDataError:
         raise RegistryError(None, "模板已被他人修改,请刷新后重试") from None
-    record("roadmap_template.update", actor=actor, object_type="roadmap_template",
-           object_id=category, before=before, after=template_snapshot(template))  # fmt: skip
+    record(
+        "roadmap_template.update",
+        actor=actor,
+        object_type="roadmap_template",
+        object_id=category,
+        before=before,
+        after=template_snapshot(template),
+    )
     return step
 
 
-def remove_template_step(actor: User, category: str, key: str, *,
-                         version: int | None = None) -> None:  # fmt: skip
+def remove_template_step(
+    actor: User, category: str, key: str, *, version: int | None = None
+) -> None:
     """Remove a step no other step depends on."""
     template = get_template(category)
     if version is not None and version != template.version:
@@ -257,8 +301,14 @@ def remove_template_step(actor: User, category: str, key: str, *,
     template.steps.remove(step)
     _touch(template)
     db.session.flush()
-    record("roadmap_template.update", actor=actor, object_type="roadmap_template",
-           object_id=category, before=before, after=template_snapshot(template))  # fmt: skip
+    record(
+        "roadmap_template.update",
+        actor=actor,
+        object_type="roadmap_template",
+        object_id=category,
+        before=before,
+        after=template_snapshot(template),
+    )
 
 
 # --------------------------------------------------------------------------- project roadmaps
@@ -277,15 +327,25 @@ def create_roadmap(project: Project, actor: User | str | None = None) -> list[Ro
         return project.steps
     template = get_template(project.category)
     for step in template.steps:
-        project.steps.append(RoadmapStep(
-            **{f: getattr(step, f) for f in STEP_FIELDS},
-            approval_item_id=step.approval_item_id, service_item_id=step.service_item_id,
-            status=(StepStatus.NOT_APPLICABLE if step.conditional else StepStatus.PENDING).value,
-        ))  # fmt: skip
+        project.steps.append(
+            RoadmapStep(
+                **{f: getattr(step, f) for f in STEP_FIELDS},
+                approval_item_id=step.approval_item_id,
+                service_item_id=step.service_item_id,
+                status=(
+                    StepStatus.NOT_APPLICABLE if step.conditional else StepStatus.PENDING
+                ).value,
+            )
+        )
     db.session.flush()
     replan(project)
-    record("roadmap.create", actor=actor, object_type="project", object_id=project.code,
-           after={"template": template.category, "steps": [s.key for s in project.steps]})  # fmt: skip
+    record(
+        "roadmap.create",
+        actor=actor,
+        object_type="project",
+        object_id=project.code,
+        after={"template": template.category, "steps": [s.key for s in project.steps]},
+    )
     return project.steps
 
 
@@ -338,10 +398,11 @@ def replan(project: Project) -> Schedule | None:
             # A derived cache, written without the version bump: re-planning (the cron, another
             # step's progress) must not make someone's open progress form stale.
             db.session.execute(
-                update(RoadmapStep).where(RoadmapStep.id == step.id)
+                update(RoadmapStep)
+                .where(RoadmapStep.id == step.id)
                 .values(planned_start=start, planned_finish=finish)
                 .execution_options(synchronize_session=False)
-            )  # fmt: skip
+            )
             set_committed_value(step, "planned_start", start)
             set_committed_value(step, "planned_finish", finish)
     return schedule
@@ -484,8 +545,13 @@ def _services_of(projects: list[Project]) -> dict[str, ServiceItem]:
     return {item.code: item for item in items}
 
 
-def roadmap(project: Project, *, today: date | None = None, lead: int = 3,
-            services: dict[str, ServiceItem] | None = None) -> Roadmap:  # fmt: skip
+def roadmap(
+    project: Project,
+    *,
+    today: date | None = None,
+    lead: int = 3,
+    services: dict[str, ServiceItem] | None = None,
+) -> Roadmap:
     """The project's roadmap as of `today`. Pages showing many projects pass `services`, the
     service items of all of them loaded once (see _services_of)."""
     today = today or market.today()
@@ -497,20 +563,27 @@ def roadmap(project: Project, *, today: date | None = None, lead: int = 3,
     for step in ordered:
         planned = schedule.steps.get(step.key) if schedule else None
         item = step.approval_item or step.service_item
-        result.rows.append(RoadmapRow(
-            step=step,
-            stage_name=STAGE_NAMES.get(step.stage, f"第{step.stage}阶段"),
-            ready=planned.ready if planned else None,
-            start=planned.start if planned and not planned.skipped else None,
-            finish=planned.finish if planned and not planned.skipped else None,
-            critical=bool(planned and planned.critical),
-            slack_days=planned.slack_days if planned else None,
-            state=_state(step, planned.finish if planned and not planned.skipped else None,
-                         today, lead, _startable(step)),
-            services=[services[c] for c in step.services or [] if c in services],
-            department=item.department if item else None,
-            provisional=bool(planned and planned.provisional and not planned.skipped),
-        ))  # fmt: skip
+        result.rows.append(
+            RoadmapRow(
+                step=step,
+                stage_name=STAGE_NAMES.get(step.stage, f"第{step.stage}阶段"),
+                ready=planned.ready if planned else None,
+                start=planned.start if planned and not planned.skipped else None,
+                finish=planned.finish if planned and not planned.skipped else None,
+                critical=bool(planned and planned.critical),
+                slack_days=planned.slack_days if planned else None,
+                state=_state(
+                    step,
+                    planned.finish if planned and not planned.skipped else None,
+                    today,
+                    lead,
+                    _startable(step),
+                ),
+                services=[services[c] for c in step.services or [] if c in services],
+                department=item.department if item else None,
+                provisional=bool(planned and planned.provisional and not planned.skipped),
+            )
+        )
     return result
 
 
@@ -543,10 +616,18 @@ def _step(project: Project, key: str) -> RoadmapStep:
     return step
 
 
-def record_progress(user: User, code: str, key: str, *, status: str,
-                    started_on: date | None = None, submitted_on: date | None = None,
-                    finished_on: date | None = None, version: int | None = None,
-                    today: date | None = None) -> RoadmapStep:  # fmt: skip
+def record_progress(
+    user: User,
+    code: str,
+    key: str,
+    *,
+    status: str,
+    started_on: date | None = None,
+    submitted_on: date | None = None,
+    finished_on: date | None = None,
+    version: int | None = None,
+    today: date | None = None,
+) -> RoadmapStep:
     """Enter a step's progress (办理中 / 已提交 / 已完成 with dates) and re-plan from it."""
     project = market.get_project_for(user, code)
     step = _step(project, key)
@@ -563,16 +644,24 @@ def record_progress(user: User, code: str, key: str, *, status: str,
         raise RegistryError("status", "该步骤目前设为“不适用”,请先在办理选项中设为适用")
     # Only the dates the status has are kept (and checked): 办理中 has a start, 已提交 a start and
     # a submission, 已完成 a start, perhaps a submission, and a finish; 未开始 none.
-    kept = {StepStatus.PENDING: (), StepStatus.STARTED: ("started_on",),
-            StepStatus.SUBMITTED: ("started_on", "submitted_on"),
-            StepStatus.DONE: ("started_on", "submitted_on", "finished_on")}[new]  # fmt: skip
+    kept = {
+        StepStatus.PENDING: (),
+        StepStatus.STARTED: ("started_on",),
+        StepStatus.SUBMITTED: ("started_on", "submitted_on"),
+        StepStatus.DONE: ("started_on", "submitted_on", "finished_on"),
+    }[new]
     given = {"started_on": started_on, "submitted_on": submitted_on, "finished_on": finished_on}
     dates = {name: value if name in kept else None for name, value in given.items()}
     started_on, submitted_on, finished_on = (
-        dates["started_on"], dates["submitted_on"], dates["finished_on"]
-    )  # fmt: skip
-    needed = {StepStatus.STARTED: ("started_on",), StepStatus.SUBMITTED: ("started_on", "submitted_on"),
-              StepStatus.DONE: ("started_on", "finished_on")}.get(new, ())  # fmt: skip
+        dates["started_on"],
+        dates["submitted_on"],
+        dates["finished_on"],
+    )
+    needed = {
+        StepStatus.STARTED: ("started_on",),
+        StepStatus.SUBMITTED: ("started_on", "submitted_on"),
+        StepStatus.DONE: ("started_on", "finished_on"),
+    }.get(new, ())
     labels = {"started_on": "开始日期", "submitted_on": "提交日期", "finished_on": "办结日期"}
     for name in needed:
         if dates[name] is None:
@@ -598,13 +687,27 @@ def record_progress(user: User, code: str, key: str, *, status: str,
     except StaleDataError:
         raise RegistryError(None, "该步骤已被他人更新,请刷新后重试") from None
     replan(project)
-    record("roadmap.progress", actor=user, object_type="project", object_id=f"{code}/{key}",
-           before=before, after=snapshot(step))  # fmt: skip
+    record(
+        "roadmap.progress",
+        actor=user,
+        object_type="project",
+        object_id=f"{code}/{key}",
+        before=before,
+        after=snapshot(step),
+    )
     return step
 
 
-def set_options(user: User, code: str, key: str, *, applicable: bool, covered_by_regional: bool,
-                self_prepared: bool, version: int | None = None) -> RoadmapStep:  # fmt: skip
+def set_options(
+    user: User,
+    code: str,
+    key: str,
+    *,
+    applicable: bool,
+    covered_by_regional: bool,
+    self_prepared: bool,
+    version: int | None = None,
+) -> RoadmapStep:
     """Choose whether a step applies, is covered by the zone's regional assessment (no time), or
     is prepared by the enterprise itself (shorter); then re-plan."""
     project = market.get_project_for(user, code)
@@ -629,8 +732,14 @@ def set_options(user: User, code: str, key: str, *, applicable: bool, covered_by
     except StaleDataError:
         raise RegistryError(None, "该步骤已被他人更新,请刷新后重试") from None
     replan(project)
-    record("roadmap.options", actor=user, object_type="project", object_id=f"{code}/{key}",
-           before=before, after=snapshot(step))  # fmt: skip
+    record(
+        "roadmap.options",
+        actor=user,
+        object_type="project",
+        object_id=f"{code}/{key}",
+        before=before,
+        after=snapshot(step),
+    )
     return step
 
 
@@ -645,8 +754,14 @@ def assign_staff(actor: User, code: str, *, concierge: User | None, expert: User
     before = {"concierge": project.concierge_id, "expert": project.expert_id}
     project.concierge, project.expert = concierge, expert
     db.session.flush()
-    record("project.assign", actor=actor, object_type="project", object_id=code, before=before,
-           after={"concierge": project.concierge_id, "expert": project.expert_id})  # fmt: skip
+    record(
+        "project.assign",
+        actor=actor,
+        object_type="project",
+        object_id=code,
+        before=before,
+        after={"concierge": project.concierge_id, "expert": project.expert_id},
+    )
     return project
 
 
@@ -670,21 +785,39 @@ def _enterprise_by_uscc(actor: User, uscc: str, name: str | None) -> Enterprise:
         raise RegistryError("enterprise_uscc", error.message) from None
 
 
-def register_project_for(actor: User, *, enterprise_uscc: str, enterprise_name: str | None,
-                         code: str, name: str, category: str, location: str,
-                         land_contract_date: date | None, building_type: str | None = None,
-                         floor_area=None, concierge: User | None = None,
-                         expert: User | None = None) -> Project:  # fmt: skip
+def register_project_for(
+    actor: User,
+    *,
+    enterprise_uscc: str,
+    enterprise_name: str | None,
+    code: str,
+    name: str,
+    category: str,
+    location: str,
+    land_contract_date: date | None,
+    building_type: str | None = None,
+    floor_area=None,
+    concierge: User | None = None,
+    expert: User | None = None,
+) -> Project:
     """Staff register a project pushed by investment promotion (招商推送) for the enterprise
     named by its USCC, registering the enterprise first when it is new."""
     if not policy.may_register_for_enterprises(actor):
         raise Forbidden()
     enterprise = _enterprise_by_uscc(actor, enterprise_uscc, enterprise_name)
     return register_project(
-        actor, code=code, name=name, category=category, location=location,
-        land_contract_date=land_contract_date, building_type=building_type,
-        floor_area=floor_area, enterprise=enterprise, concierge=concierge, expert=expert,
-    )  # fmt: skip
+        actor,
+        code=code,
+        name=name,
+        category=category,
+        location=location,
+        land_contract_date=land_contract_date,
+        building_type=building_type,
+        floor_area=floor_area,
+        enterprise=enterprise,
+        concierge=concierge,
+        expert=expert,
+    )
 
 
 # --------------------------------------------------------------------------- deadlines
@@ -714,14 +847,18 @@ def check_deadlines(today: date, lead: int) -> dict[str, int]:
         db.session.execute(text("SELECT pg_advisory_xact_lock(hashtext('check-deadlines'))"))
     counts["roadmaps"] = ensure_roadmaps("system:check-deadlines")
     projects = db.session.scalars(
-        select(Project).where(Project.land_contract_date.is_not(None))
-        .options(selectinload(Project.steps)).order_by(Project.id)
-    ).all()  # fmt: skip
+        select(Project)
+        .where(Project.land_contract_date.is_not(None))
+        .options(selectinload(Project.steps))
+        .order_by(Project.id)
+    ).all()
     # What was already raised, loaded once rather than looked up step by step.
     raised = {
-        tuple(row) for row in
-        db.session.execute(select(Notification.step_id, Notification.kind, Notification.due_on))
-    }  # fmt: skip
+        tuple(row)
+        for row in db.session.execute(
+            select(Notification.step_id, Notification.kind, Notification.due_on)
+        )
+    }
     for project in projects:
         schedule = replan(project)
         counts["projects"] += 1
@@ -735,17 +872,26 @@ def check_deadlines(today: date, lead: int) -> dict[str, int]:
             raised.add(key)
             try:
                 with db.session.begin_nested():
-                    db.session.add(Notification(
-                        project_id=project.id, step_id=step.id, kind=state.value,
-                        due_on=step.planned_finish,
-                        message=_message(step, state, _provisional(schedule, step)),
-                    ))  # fmt: skip
+                    db.session.add(
+                        Notification(
+                            project_id=project.id,
+                            step_id=step.id,
+                            kind=state.value,
+                            due_on=step.planned_finish,
+                            message=_message(step, state, _provisional(schedule, step)),
+                        )
+                    )
             except IntegrityError:
                 continue  # a concurrent run created it first
             counts["warning" if state == DeadlineState.WARNING else "overdue"] += 1
     if counts["warning"] or counts["overdue"]:
-        record("deadlines.check", actor="system:check-deadlines", object_type="notification",
-               object_id=today.isoformat(), after=counts)  # fmt: skip
+        record(
+            "deadlines.check",
+            actor="system:check-deadlines",
+            object_type="notification",
+            object_id=today.isoformat(),
+            after=counts,
+        )
     return counts
 
 
@@ -768,13 +914,23 @@ def notifications_for(
     if mine_only and policy.is_project_staff(user):
         projects = projects.where(policy.served_projects(user))
     rows = db.session.scalars(
-        select(Notification).where(_addressed_to(user, projects))
-        .order_by(Notification.created_at.desc(), Notification.id.desc()).limit(limit)
-    ).all()  # fmt: skip
-    read = set(db.session.scalars(select(NotificationRead.notification_id).where(
-        NotificationRead.user_id == user.id,
-        NotificationRead.notification_id.in_([n.id for n in rows]),
-    ))) if rows else set()  # fmt: skip
+        select(Notification)
+        .where(_addressed_to(user, projects))
+        .order_by(Notification.created_at.desc(), Notification.id.desc())
+        .limit(limit)
+    ).all()
+    read = (
+        set(
+            db.session.scalars(
+                select(NotificationRead.notification_id).where(
+                    NotificationRead.user_id == user.id,
+                    NotificationRead.notification_id.in_([n.id for n in rows]),
+                )
+            )
+        )
+        if rows
+        else set()
+    )
     return [(n, n.id in read) for n in rows]
 
 
@@ -849,8 +1005,11 @@ def dashboard(
                     left = working_days_between(today, row.finish) if late < 0 else 0
                 except CalendarRangeError:
                     left = None
-                alerts.append(DashboardRow(project, row.step, row.state, row.finish, late, left,
-                                           row.provisional))  # fmt: skip
+                alerts.append(
+                    DashboardRow(
+                        project, row.step, row.state, row.finish, late, left, row.provisional
+                    )
+                )
     alerts.sort(key=lambda a: (a.state != DeadlineState.OVERDUE, -a.days_late, a.project.code))
     return {"alerts": alerts, "projects": summaries}
 
@@ -932,8 +1091,12 @@ EARLIEST_LAND_CONTRACT = date(2000, 1, 1)
 LAND_CONTRACT_YEARS_AHEAD = 5
 
 
-def _particulars(building_type: str | None, floor_area, land_contract_date: date | None,
-                 project: Project | None = None) -> Decimal | None:  # fmt: skip
+def _particulars(
+    building_type: str | None,
+    floor_area,
+    land_contract_date: date | None,
+    project: Project | None = None,
+) -> Decimal | None:
     """Check the building type, floor area and land-contract date; returns the area."""
     if building_type and building_type not in BUILDING_TYPES:
         raise RegistryError("building_type", "请选择建筑类型")
@@ -944,8 +1107,12 @@ def _particulars(building_type: str | None, floor_area, land_contract_date: date
                 "land_contract_date",
                 f"土地出让合同签订日期须在 {EARLIEST_LAND_CONTRACT.year} 年至 {latest.year} 年之间",
             )
-        recorded = [d for s in (project.steps if project else []) for d in
-                    (s.started_on, s.submitted_on, s.finished_on) if d is not None]  # fmt: skip
+        recorded = [
+            d
+            for s in (project.steps if project else [])
+            for d in (s.started_on, s.submitted_on, s.finished_on)
+            if d is not None
+        ]
         if recorded and land_contract_date > min(recorded):
             raise RegistryError(
                 "land_contract_date",
@@ -954,27 +1121,53 @@ def _particulars(building_type: str | None, floor_area, land_contract_date: date
     return _floor_area(floor_area)
 
 
-def register_project(user: User, *, code: str, name: str, category: str, location: str,
-                     land_contract_date: date | None, building_type: str | None = None,
-                     floor_area=None, description: str | None = None, enterprise=None,
-                     concierge: User | None = None, expert: User | None = None,
-                     is_demo: bool = False) -> Project:  # fmt: skip
+def register_project(
+    user: User,
+    *,
+    code: str,
+    name: str,
+    category: str,
+    location: str,
+    land_contract_date: date | None,
+    building_type: str | None = None,
+    floor_area=None,
+    description: str | None = None,
+    enterprise=None,
+    concierge: User | None = None,
+    expert: User | None = None,
+    is_demo: bool = False,
+) -> Project:
     """Register a project (by its enterprise, or by staff when 招商 pushes it) and give it the
     roadmap of its category; staff may name its concierge and expert at once."""
     floor_area = _particulars(building_type, floor_area, land_contract_date)
     project = market.create_project(
-        user, code=code, name=name, category=category, location=location, enterprise=enterprise,
-        land_contract_date=land_contract_date, building_type=building_type or None,
-        floor_area=floor_area, description=description or None, is_demo=is_demo,
-    )  # fmt: skip
+        user,
+        code=code,
+        name=name,
+        category=category,
+        location=location,
+        enterprise=enterprise,
+        land_contract_date=land_contract_date,
+        building_type=building_type or None,
+        floor_area=floor_area,
+        description=description or None,
+        is_demo=is_demo,
+    )
     create_roadmap(project, actor=user)
     if concierge is not None or expert is not None:
         assign_staff(user, project.code, concierge=concierge, expert=expert)
     return project
 
 
-def update_project(user: User, code: str, *, land_contract_date: date | None,
-                   building_type: str | None, floor_area, location: str) -> Project:  # fmt: skip
+def update_project(
+    user: User,
+    code: str,
+    *,
+    land_contract_date: date | None,
+    building_type: str | None,
+    floor_area,
+    location: str,
+) -> Project:
     """Change a project's land-contract date and particulars, then re-plan."""
     project = market.get_project_for(user, code)
     floor_area = _particulars(building_type, floor_area, land_contract_date, project)
@@ -987,6 +1180,12 @@ def update_project(user: User, code: str, *, land_contract_date: date | None,
     project.location = location.strip()
     db.session.flush()
     replan(project)
-    record("project.update", actor=user, object_type="project", object_id=code, before=before,
-           after=snapshot(project))  # fmt: skip
+    record(
+        "project.update",
+        actor=user,
+        object_type="project",
+        object_id=code,
+        before=before,
+        after=snapshot(project),
+    )
     return project
