@@ -91,11 +91,6 @@ def test_architecture_has_no_import_cycle():
     assert _cycles({name: deps & graph.keys() for name, deps in graph.items()}) == []
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="web/__init__ ↔ the blueprints (record_denial, format_datetime) until the unit of work "
-    "takes those helpers out of web/__init__; then drop this mark",
-)
 def test_architecture_web_has_no_import_cycle():
     graph = {name: _registry_imports(name) for name in MODULES}
     assert _cycles(graph) == []

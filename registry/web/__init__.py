@@ -2,9 +2,6 @@
 
 from __future__ import annotations
 
-import re
-from datetime import date, datetime
-
 from flask import Flask, abort, current_app, flash, g, redirect, request, session, url_for
 from flask_login import current_user, logout_user
 from sqlalchemy import select
@@ -17,11 +14,10 @@ from registry.policy import can, declared_action
 from registry.pure import workdays
 from registry.sanitize import safe_html
 from registry.services import audit
+from registry.web.filters import format_datetime, is_timestamp, tristate
 from registry.web.unit_of_work import record_denial
 
 SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
-# An aware timestamp as isoformat() writes it into stored JSON (audit snapshots, draw inputs).
-TIMESTAMP_RE = re.compile(r"\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d+)?(Z|[+-]\d{2}:\d{2})$")
 
 
 def install(app: Flask) -> None:
@@ -138,35 +134,3 @@ def _security_headers(response):
     if current_user.is_authenticated:
         response.headers.setdefault("Cache-Control", "no-store")
     return response
-
-
-def format_datetime(
-    value: datetime | date | str | None, with_time: bool = True, *, iso: bool = False
-) -> str:
-    """Dates as YYYY-MM-DD HH:MM in Asia/Shanghai (the one date filter). A timestamp is shown in
-    Beijing time whatever zone it carries (a naive one is UTC, as stored); ISO text from stored
-    JSON (draw inputs, audit snapshots) is read first. With `iso` the same instant comes out as
-    ISO 8601 with the +08:00 offset, for `<time datetime>` attributes."""
-    if value is None or value == "":
-        return ""
-    if isinstance(value, str):
-        value = datetime.fromisoformat(value)
-    if isinstance(value, datetime):
-        value = clock.local(value)
-        if iso:
-            return value.isoformat(timespec="seconds")
-        return value.strftime("%Y-%m-%d %H:%M" if with_time else "%Y-%m-%d")
-    return value.isoformat() if iso else value.strftime("%Y-%m-%d")
-
-
-def is_timestamp(value: object) -> bool:
-    """Whether a stored JSON value is an aware ISO 8601 timestamp, which templates then show
-    through the date filter rather than as it was stored."""
-    return isinstance(value, str) and TIMESTAMP_RE.match(value) is not None
-
-
-def tristate(value: bool | None, yes: str = "是", no: str = "否", unknown: str = "未明确") -> str:
-    """Render a yes / no / unknown flag."""
-    if value is None:
-        return unknown
-    return yes if value else no

@@ -31,7 +31,6 @@ from registry.policy import PUBLIC, require
 from registry.sanitize import plain_text
 from registry.services import credit
 from registry.services.errors import Forbidden, NotFound
-from registry.web import format_datetime
 from registry.web.credit_forms import (
     AnswerForm,
     CreditRecordForm,
@@ -41,6 +40,7 @@ from registry.web.credit_forms import (
     RevokeForm,
 )
 from registry.web.exports import csv_bytes, xlsx_bytes
+from registry.web.filters import format_datetime
 from registry.web.forms import ConfirmForm, options
 from registry.web.params import code_arg, link_args, page_args
 from registry.web.unit_of_work import UnitOfWork, actor

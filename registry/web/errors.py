@@ -7,6 +7,7 @@ from flask_wtf.csrf import CSRFError
 from werkzeug.exceptions import HTTPException, InternalServerError
 
 from registry.extensions import db
+from registry.web.unit_of_work import record_denial
 
 MESSAGES = {
     400: ("请求无效", "请求的内容不完整或格式不正确,请返回后重试。"),
@@ -49,8 +50,6 @@ def install(app: Flask) -> None:
 
     @app.errorhandler(CSRFError)
     def csrf_error(error):
-        from registry.web import record_denial
-
         record_denial(f"CSRF: {error.description}", action="csrf.denied")
         return render_error(
             400, "页面已过期或请求来源无法验证(CSRF 校验失败),请刷新页面后重新提交。"
@@ -58,8 +57,6 @@ def install(app: Flask) -> None:
 
     @app.errorhandler(429)
     def rate_limited(error):
-        from registry.web import record_denial
-
         record_denial("rate limit exceeded", action="ratelimit.denied")
         return render_error(429)
 

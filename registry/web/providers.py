@@ -15,8 +15,8 @@ from registry.services import credit, evaluations
 from registry.services import providers as service
 from registry.services.errors import NotFound
 from registry.services.uploads import upload_path
-from registry.web import format_datetime
 from registry.web.charts import line_chart
+from registry.web.filters import format_datetime
 from registry.web.forms import (
     ConfirmForm,
     OfferForm,
