@@ -40,9 +40,21 @@ def install(app: Flask) -> None:
     )
 
     for module in (
-        public, catalogue, providers, engagements, market, roadmaps, deadlines, evaluations,
-        credit, grades, search, auth, admin, api,
-    ):  # fmt: skip
+        public,
+        catalogue,
+        providers,
+        engagements,
+        market,
+        roadmaps,
+        deadlines,
+        evaluations,
+        credit,
+        grades,
+        search,
+        auth,
+        admin,
+        api,
+    ):
         app.register_blueprint(module.bp)
     app.before_request(_guard)
     app.after_request(_security_headers)

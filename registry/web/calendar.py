@@ -27,20 +27,24 @@ class CalendarYearForm(Form):
 
     version = HiddenField()
     notice_title = StringField(
-        "通知标题", validators=[Length(max=200)],
+        "通知标题",
+        validators=[Length(max=200)],
         description="如:国务院办公厅关于2027年部分节假日安排的通知",
-    )  # fmt: skip
-    notice_number = StringField("通知文号", validators=[Length(max=64)],
-                                description="如:国办发明电〔2026〕7号")  # fmt: skip
+    )
+    notice_number = StringField(
+        "通知文号", validators=[Length(max=64)], description="如:国办发明电〔2026〕7号"
+    )
     notice_date = DateField("通知发布日期", validators=[Optional()])
     holidays = TextAreaField(
-        "放假日期", validators=[Length(max=4000)],
+        "放假日期",
+        validators=[Length(max=4000)],
         description="每行一个日期或日期范围,如 2027-01-01 或 2027-02-05 至 2027-02-11(含周末)。",
-    )  # fmt: skip
+    )
     workdays = TextAreaField(
-        "调休上班日期", validators=[Length(max=2000)],
+        "调休上班日期",
+        validators=[Length(max=2000)],
         description="每行一个日期,须为周六或周日;没有则留空。",
-    )  # fmt: skip
+    )
 
 
 class RemoveForm(Form):
@@ -63,9 +67,12 @@ def list_years():
     rows = calendars.overview(range(this - 1, min(this + 6, calendars.LAST_YEAR + 1)))
     entered = [y for y in workdays.entered_years() if not this - 1 <= y <= this + 5]
     return render_template(
-        "admin/calendar_years.html", rows=rows, entered_elsewhere=entered,
-        package_years=workdays.package_years(), note=workdays.PROVISIONAL_NOTE,
-    )  # fmt: skip
+        "admin/calendar_years.html",
+        rows=rows,
+        entered_elsewhere=entered,
+        package_years=workdays.package_years(),
+        note=workdays.PROVISIONAL_NOTE,
+    )
 
 
 @bp.route("/<int:year>", methods=["GET", "POST"])
@@ -100,9 +107,13 @@ def edit_year(year: int):
         )
         return redirect(url_for("admin.calendar.list_years"))
     return render_template(
-        "admin/calendar_year.html", form=form, year=year, row=row,
-        arrangement=workdays.arrangement(year), remove_form=RemoveForm(version=row.version if row else ""),
-    )  # fmt: skip
+        "admin/calendar_year.html",
+        form=form,
+        year=year,
+        row=row,
+        arrangement=workdays.arrangement(year),
+        remove_form=RemoveForm(version=row.version if row else ""),
+    )
 
 
 @bp.post("/<int:year>/remove")

@@ -159,9 +159,21 @@ def notices_feed():
 
 
 EXPORT_HEADER = (
-    "公示编号", "记录类型", "标题", "中介机构", "统一社会信用代码", "监管部门", "事实", "依据",
-    "黑名单期限至", "发布时间", "公示期至", "异议截止", "修订自", "链接",
-)  # fmt: skip
+    "公示编号",
+    "记录类型",
+    "标题",
+    "中介机构",
+    "统一社会信用代码",
+    "监管部门",
+    "事实",
+    "依据",
+    "黑名单期限至",
+    "发布时间",
+    "公示期至",
+    "异议截止",
+    "修订自",
+    "链接",
+)
 
 
 def export_rows(items: list[CreditRecord]) -> list[list[str]]:
@@ -182,7 +194,7 @@ def export_rows(items: list[CreditRecord]) -> list[list[str]]:
             item.objection_until.isoformat() if item.objection_until else "",
             item.revises.number if item.revises else "",
             url_for("credit.show_notice", number=item.number, _external=True),
-        ]  # fmt: skip
+        ]
         for item in items
     ]
 

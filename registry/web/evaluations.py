@@ -116,8 +116,14 @@ def _criteria_labels(criteria: list[dict]) -> list[tuple[str, str, str]]:
     return [(c["code"], c["name"], _percent(c["weight"])) for c in criteria]
 
 
-def _period_page(period: EvaluationPeriod, *, upload_form=None, upload_errors=None,
-                 upload_message=None, status: int = 200):  # fmt: skip
+def _period_page(
+    period: EvaluationPeriod,
+    *,
+    upload_form=None,
+    upload_errors=None,
+    upload_message=None,
+    status: int = 200,
+):
     """The period page: facts, actions, providers with their current scores, bulk upload."""
     providers = service.scorable_providers(period)
     current = service.current_entries(period)

@@ -135,9 +135,14 @@ def manage_request(ref: str):
         [("", "—"), *((q.provider.uscc, f"{q.provider.name}({q.provider.uscc})") for q in quotes)]
     )
     return render_template(
-        "market/manage_request.html", selection=selection, quotes=quotes, applicants=applicants,
-        form=form, repost_form=RepostForm(), now=market.utcnow(),
-    )  # fmt: skip
+        "market/manage_request.html",
+        selection=selection,
+        quotes=quotes,
+        applicants=applicants,
+        form=form,
+        repost_form=RepostForm(),
+        now=market.utcnow(),
+    )
 
 
 @bp.post("/my/requests/<ref>/decide")
@@ -264,9 +269,13 @@ def list_awards():
 def show_award(award_id: int):
     """An award notice with, for draws, the public inputs and the seed."""
     award = work.found(market.get_award, award_id)
-    return render_template("market/award.html", award=award, Method=SelectionMethod,
-                           algorithm_doc=selection_engine.draw.__doc__,
-                           seed_doc=selection_engine.draw_seed.__doc__)  # fmt: skip
+    return render_template(
+        "market/award.html",
+        award=award,
+        Method=SelectionMethod,
+        algorithm_doc=selection_engine.draw.__doc__,
+        seed_doc=selection_engine.draw_seed.__doc__,
+    )
 
 
 @bp.get("/awards/<int:award_id>/verify")

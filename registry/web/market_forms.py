@@ -32,14 +32,17 @@ class ProjectParticularsMixin:
     """The particulars the roadmap is planned from (shared by registration and editing)."""
 
     land_contract_date = DateField(
-        "土地出让合同签订日期", validators=[Optional()],
+        "土地出让合同签订日期",
+        validators=[Optional()],
         description="格式 YYYY-MM-DD。审批路线图自该日起排期;尚未签订可暂不填写。",
-    )  # fmt: skip
+    )
     building_type = SelectField("建筑类型", choices=BUILDING_CHOICES, validators=[Optional()])
     floor_area = DecimalField(
-        "建筑面积(㎡)", places=2, validators=[Optional(), finite_number],
+        "建筑面积(㎡)",
+        places=2,
+        validators=[Optional(), finite_number],
         description="总建筑面积,单位平方米,可含两位小数。",
-    )  # fmt: skip
+    )
 
     def particulars(self) -> dict:
         """The particulars (and the location) as the roadmap services take them."""
@@ -56,13 +59,15 @@ class ProjectForm(ProjectParticularsMixin, Form):
 
     enterprise_name = StringField("企业名称", validators=[Optional(), Length(max=200)])
     enterprise_uscc = StringField(
-        "企业统一社会信用代码", validators=[Optional(), Length(max=40)],
+        "企业统一社会信用代码",
+        validators=[Optional(), Length(max=40)],
         description="18 位,首次登记项目时填写,用于关联本账号所属企业。",
-    )  # fmt: skip
+    )
     code = StringField(
-        "项目代码", validators=[DataRequired("请填写项目代码。"), Length(max=40)],
+        "项目代码",
+        validators=[DataRequired("请填写项目代码。"), Length(max=40)],
         description="投资项目在线审批监管平台赋予的项目代码,如 2026-120116-47-01-000123。",
-    )  # fmt: skip
+    )
     name = StringField("项目名称", validators=[DataRequired("请填写项目名称。"), Length(max=200)])
     category = SelectField("项目类别", choices=CATEGORIES, validators=[DataRequired()])
     location = StringField(
@@ -87,19 +92,22 @@ class RequestForm(Form):
     price_min = StringField("价格区间下限(元)", validators=[Optional(), Length(max=20)])
     price_max = StringField("价格区间上限(元)", validators=[Optional(), Length(max=20)])
     deadline = DateTimeLocalField(
-        "报名截止时间", format="%Y-%m-%dT%H:%M",
+        "报名截止时间",
+        format="%Y-%m-%dT%H:%M",
         validators=[DataRequired("请填写报名截止时间(北京时间)。")],
         description="北京时间。截止前报价密封,任何人不可查看他人报价。",
-    )  # fmt: skip
+    )
     qualification_requirement = StringField(
-        "资质要求", validators=[Optional(), Length(max=100)],
+        "资质要求",
+        validators=[Optional(), Length(max=100)],
         description="填写资质类型关键词(如“工程咨询单位资信”),留空表示持有任一有效资质即可。",
-    )  # fmt: skip
+    )
     requirements = TextAreaField("服务要求", validators=[Optional(), Length(max=2000)])
     exclusions = TextAreaField(
-        "回避机构", validators=[Optional(), Length(max=2000)],
+        "回避机构",
+        validators=[Optional(), Length(max=2000)],
         description="每行一家:统一社会信用代码、空格、回避理由。",
-    )  # fmt: skip
+    )
 
 
 class QuoteForm(Form):
@@ -121,6 +129,7 @@ class RepostForm(Form):
     """Post a failed request again."""
 
     deadline = DateTimeLocalField(
-        "新的报名截止时间", format="%Y-%m-%dT%H:%M",
+        "新的报名截止时间",
+        format="%Y-%m-%dT%H:%M",
         validators=[DataRequired("请填写新的报名截止时间。")],
-    )  # fmt: skip
+    )

@@ -30,9 +30,10 @@ class TemplateStepForm(Form):
 
     version = HiddenField()
     key = StringField(
-        "步骤编号", validators=[Optional(), Length(max=16)],
+        "步骤编号",
+        validators=[Optional(), Length(max=16)],
         description="审批事项用 SP-xx,中介服务用 ZJ-xx;与清单编码一致时自动关联部门和事项。",
-    )  # fmt: skip
+    )
     name = StringField("步骤名称", validators=[DataRequired("请填写步骤名称。"), Length(max=200)])
     stage = SelectField("审批阶段", choices=options(STAGE_NAMES.items()))
     duration = IntegerField(
@@ -41,24 +42,28 @@ class TemplateStepForm(Form):
     )
     unit = SelectField("时长单位", choices=options((u.value, u.value) for u in TimeUnit))
     duration_source = TextAreaField(
-        "时长来源", validators=[Optional(), Length(max=1000)],
+        "时长来源",
+        validators=[Optional(), Length(max=1000)],
         description="法定、二手来源或规划值,并保留来源标记 [S] / [S-2nd] / [GK]。",
-    )  # fmt: skip
+    )
     depends_on = StringField(
-        "前置步骤", validators=[Optional(), Length(max=500)],
+        "前置步骤",
+        validators=[Optional(), Length(max=500)],
         description="前置步骤编号,用逗号或空格分隔,如 SP-01, ZJ-11;留空表示自土地出让合同签订日起并联办理。",
-    )  # fmt: skip
+    )
     services = StringField(
-        "所需中介服务", validators=[Optional(), Length(max=500)],
+        "所需中介服务",
+        validators=[Optional(), Length(max=500)],
         description="中介服务事项编码,用逗号或空格分隔,如 ZJ-03。",
-    )  # fmt: skip
+    )
     conditional = BooleanField("仅特定情形适用(项目默认“不适用”)")
     applies_when = TextAreaField("适用情形", validators=[Optional(), Length(max=1000)])
     regional_assessment = BooleanField("可由区域评估覆盖")
     self_prepare_duration = IntegerField(
-        "企业自行编制时的时长", validators=[Optional(), NumberRange(0, 730, "时长须在 0–730 之间。")],
+        "企业自行编制时的时长",
+        validators=[Optional(), NumberRange(0, 730, "时长须在 0–730 之间。")],
         description="仅可由企业自行编制的步骤填写,单位同上,不超过原时长。",
-    )  # fmt: skip
+    )
     note = TextAreaField("备注", validators=[Optional(), Length(max=1000)])
 
     def values(self) -> dict:

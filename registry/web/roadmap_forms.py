@@ -32,9 +32,10 @@ class StaffProjectForm(_StaffChoices, ProjectForm):
     """Staff register a project pushed by investment promotion (招商推送) for an enterprise."""
 
     enterprise_uscc = StringField(
-        "企业统一社会信用代码", validators=[DataRequired("请填写企业统一社会信用代码。"), Length(max=40)],
+        "企业统一社会信用代码",
+        validators=[DataRequired("请填写企业统一社会信用代码。"), Length(max=40)],
         description="已登记的企业直接关联;尚未登记的企业请同时填写企业名称,系统将新建企业。",
-    )  # fmt: skip
+    )
     enterprise_name = StringField("企业名称(新企业必填)", validators=[Optional(), Length(max=200)])
 
 

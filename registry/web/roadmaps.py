@@ -81,7 +81,7 @@ def _gantt_rows(view: roadmaps.Roadmap) -> list[GanttRow]:
                 actual_finish=step.finished_on,
                 # No links inside the chart: an image (role="img") must not hold interactive
                 # content (WCAG 4.1.2, axe nested-interactive); the table beside it has them.
-            )  # fmt: skip
+            )
         )
     return rows
 
@@ -161,10 +161,16 @@ def _render_roadmap(project: Project, *, failed: tuple[str, str, Form] | None = 
         assign.concierge.data = str(project.concierge_id or "")
         assign.expert.data = str(project.expert_id or "")
     return render_template(
-        "roadmaps/show_roadmap.html", project=project, view=view, gantt=_gantt(view),
-        forms=forms, assign=assign, failed_key=failed[0] if failed else None,
-        Kind=StepKind, Status=StepStatus,
-    )  # fmt: skip
+        "roadmaps/show_roadmap.html",
+        project=project,
+        view=view,
+        gantt=_gantt(view),
+        forms=forms,
+        assign=assign,
+        failed_key=failed[0] if failed else None,
+        Kind=StepKind,
+        Status=StepStatus,
+    )
 
 
 @bp.get("/projects/<code>/roadmap")
@@ -296,9 +302,13 @@ def show_checklist(code: str):
         for item in row.services:
             services.setdefault(item.code, (item, []))[1].append(row)
     return render_template(
-        "roadmaps/checklist.html", project=project, view=view, approvals=approvals,
-        services=list(services.values()), not_applicable=not_applicable,
-    )  # fmt: skip
+        "roadmaps/checklist.html",
+        project=project,
+        view=view,
+        approvals=approvals,
+        services=list(services.values()),
+        not_applicable=not_applicable,
+    )
 
 
 # ------------------------------------------------------------------ staff: projects
