@@ -30,20 +30,35 @@ def uscc() -> str:
     return make_uscc(f"91120116{next(_numbers):08d}")
 
 
-def active_provider(service_codes=("ZJ-03",), *, name: str | None = None, account: User | None = None,
-                    grade: str | None = None, credit_score=None, committed_days: int = 10,
-                    valid_to: date | None = None, qualification_kind: str = "工程咨询单位资信",
-                    blacklisted_until: date | None = None) -> Provider:  # fmt: skip
+def active_provider(
+    service_codes=("ZJ-03",),
+    *,
+    name: str | None = None,
+    account: User | None = None,
+    grade: str | None = None,
+    credit_score=None,
+    committed_days: int = 10,
+    valid_to: date | None = None,
+    qualification_kind: str = "工程咨询单位资信",
+    blacklisted_until: date | None = None,
+) -> Provider:
     """An ACTIVE provider offering the given service items with a valid qualification (flushed)."""
     code = uscc()
     provider = Provider(
-        uscc=code, name=name or f"天津测试{code[-6:]}环境科技有限公司", legal_representative="张三",
-        address="天津市滨海高新区华苑产业区海泰发展六道6号", region="滨海高新区",
-        contact_name="李四", contact_phone="022-58000000", licence_scope="环境影响评价;技术咨询",
-        status=ProviderStatus.ACTIVE.value, account_id=account.id if account else None,
-        grade=grade, credit_score=None if credit_score is None else Decimal(str(credit_score)),
+        uscc=code,
+        name=name or f"天津测试{code[-6:]}环境科技有限公司",
+        legal_representative="张三",
+        address="天津市滨海高新区华苑产业区海泰发展六道6号",
+        region="滨海高新区",
+        contact_name="李四",
+        contact_phone="022-58000000",
+        licence_scope="环境影响评价;技术咨询",
+        status=ProviderStatus.ACTIVE.value,
+        account_id=account.id if account else None,
+        grade=grade,
+        credit_score=None if credit_score is None else Decimal(str(credit_score)),
         blacklisted_until=blacklisted_until,
-    )  # fmt: skip
+    )
     provider.qualifications.append(
         Qualification(
             kind=qualification_kind,
@@ -52,7 +67,7 @@ def active_provider(service_codes=("ZJ-03",), *, name: str | None = None, accoun
             issuer="中国工程咨询协会",
             valid_from=date(2024, 1, 1),
             valid_to=valid_to or clock.today() + timedelta(days=365),
-        )  # fmt: skip
+        )
     )
     for service_code in service_codes:
         item = db.session.scalar(select(ServiceItem).where(ServiceItem.code == service_code))
@@ -70,9 +85,12 @@ def enterprise_with_project(user: User, *, code: str | None = None, category: st
     user.enterprise_id = enterprise.id
     db.session.flush()
     return market.create_project(
-        user, code=code or f"2026-120116-{next(_numbers):02d}-01-{next(_numbers):06d}",
-        name="新建厂房项目", category=category, location="天津滨海高新区",
-    )  # fmt: skip
+        user,
+        code=code or f"2026-120116-{next(_numbers):02d}-01-{next(_numbers):06d}",
+        name="新建厂房项目",
+        category=category,
+        location="天津滨海高新区",
+    )
 
 
 def later(hours: float = 2):

@@ -204,9 +204,14 @@ def test_calendar_admin_stale_forms_change_nothing(app, client, make_user, login
     # Someone else enters the year meanwhile: the form opened on "no entry" is now stale.
     with app.app_context():
         calendars.save_year(
-            "other", OPEN_YEAR, holidays=[date(OPEN_YEAR, 1, 1)], makeups=[],
-            title="另一位管理员", number="测试〔0〕9号", notice_date=clock.today(),
-        )  # fmt: skip
+            "other",
+            OPEN_YEAR,
+            holidays=[date(OPEN_YEAR, 1, 1)],
+            makeups=[],
+            title="另一位管理员",
+            number="测试〔0〕9号",
+            notice_date=clock.today(),
+        )
         db.session.commit()
     response = post_form(client, f"/admin/calendar/{OPEN_YEAR}", _form(version=""))
     assert "该年度安排已被他人修改" in response.get_data(as_text=True)
@@ -223,9 +228,14 @@ def test_calendar_admin_stale_forms_change_nothing(app, client, make_user, login
 def test_calendar_other_processes_see_a_year_removed_and_entered_again(app):
     def enter(day: int) -> None:
         calendars.save_year(
-            "test", OPEN_YEAR, holidays=[date(OPEN_YEAR, 3, day)], makeups=[],
-            title="测试用虚构安排", number="测试〔0〕6号", notice_date=clock.today(),
-        )  # fmt: skip
+            "test",
+            OPEN_YEAR,
+            holidays=[date(OPEN_YEAR, 3, day)],
+            makeups=[],
+            title="测试用虚构安排",
+            number="测试〔0〕6号",
+            notice_date=clock.today(),
+        )
         db.session.commit()
 
     monday = _first_weekend(OPEN_YEAR) + timedelta(
@@ -258,13 +268,18 @@ def _award_in_progress(app, make_user, *, contract: date, committed_days: int, s
             factories.active_provider(
                 account=db.session.get(User, account.id), committed_days=committed_days
             )
-        ref = market.open_request(user, project.code, service_code="ZJ-03", method="竞价选取",
-                                  deadline=factories.later()).ref  # fmt: skip
+        ref = market.open_request(
+            user, project.code, service_code="ZJ-03", method="竞价选取", deadline=factories.later()
+        ).ref
         db.session.commit()
     for account, amount in ((winner, "40000"), (loser, "50000")):
         with app.app_context():
-            market.submit_quote(db.session.get(User, account.id), ref, amount=amount,
-                                submission_key=uuid.uuid4().hex)  # fmt: skip
+            market.submit_quote(
+                db.session.get(User, account.id),
+                ref,
+                amount=amount,
+                submission_key=uuid.uuid4().hex,
+            )
             db.session.commit()
     moment = datetime.combine(contract, time(10), clock.ZONE)
     with app.app_context():
@@ -275,16 +290,22 @@ def _award_in_progress(app, make_user, *, contract: date, committed_days: int, s
         engagement_id = award.engagement.id
         if not sign:
             return owner, winner, engagement_id
-        delivery.record_contract(db.session.get(User, owner.id), engagement_id, contract,
-                                 on=contract)  # fmt: skip
+        delivery.record_contract(
+            db.session.get(User, owner.id), engagement_id, contract, on=contract
+        )
         db.session.commit()
     return owner, winner, engagement_id
 
 
 def _notes(app, user_id: int) -> list[str]:
     with app.app_context():
-        return list(db.session.scalars(select(Notification.message).where(
-            Notification.user_id == user_id).order_by(Notification.id)))  # fmt: skip
+        return list(
+            db.session.scalars(
+                select(Notification.message)
+                .where(Notification.user_id == user_id)
+                .order_by(Notification.id)
+            )
+        )
 
 
 def test_calendar_entering_a_year_moves_open_dates_and_tells_the_people(
@@ -351,8 +372,10 @@ def test_calendar_entering_a_year_moves_open_dates_and_tells_the_people(
         assert db.session.get(Engagement, engagement_id).due_date == provisional_due
         assert db.session.get(CalendarYear, OPEN_YEAR) is None
         assert db.session.scalar(select(AuditEntry).where(AuditEntry.action == "calendar.remove"))
-    assert any(f"{moved_due.isoformat()} → {provisional_due.isoformat()}" in n
-               for n in _notes(app, owner.id))  # fmt: skip
+    assert any(
+        f"{moved_due.isoformat()} → {provisional_due.isoformat()}" in n
+        for n in _notes(app, owner.id)
+    )
 
 
 def test_calendar_a_passed_deadline_is_not_reopened(app, make_user, frozen_clock):
@@ -365,10 +388,14 @@ def test_calendar_a_passed_deadline_is_not_reopened(app, make_user, frozen_clock
     frozen_clock.freeze(due + timedelta(days=1))  # the due date has passed
     with app.app_context():
         moves = calendars.save_year(
-            "test", OPEN_YEAR, holidays=[date(OPEN_YEAR, 1, d) for d in (1, 4, 5, 6, 7, 8)],
-            makeups=[], title="测试用虚构安排", number="测试〔0〕2号",
+            "test",
+            OPEN_YEAR,
+            holidays=[date(OPEN_YEAR, 1, d) for d in (1, 4, 5, 6, 7, 8)],
+            makeups=[],
+            title="测试用虚构安排",
+            number="测试〔0〕2号",
             notice_date=date(OPEN_YEAR - 1, 11, 1),
-        )  # fmt: skip
+        )
         db.session.commit()
         assert db.session.get(Engagement, engagement_id).due_date == due
         assert not [m for m in moves if m.key == ("due", engagement_id)]
@@ -381,9 +408,13 @@ def _published_notice(app, make_user) -> tuple[str, type]:
     with app.app_context():
         uscc = factories.active_provider(account=db.session.get(User, account.id)).uscc
         item = credit.draft_record(
-            db.session.get(User, regulator.id), provider_uscc=uscc, kind="警示通报",
-            title="测试记录", facts="测试事实。", basis="测试依据。",
-        )  # fmt: skip
+            db.session.get(User, regulator.id),
+            provider_uscc=uscc,
+            kind="警示通报",
+            title="测试记录",
+            facts="测试事实。",
+            basis="测试依据。",
+        )
         credit.publish_record(db.session.get(User, regulator.id), item.number)
         db.session.commit()
         return item.number, account
@@ -397,10 +428,14 @@ def test_calendar_entered_year_moves_credit_windows(app, make_user, frozen_clock
         before = (item.disclosure_until, item.objection_until)
         assert before[1].year == OPEN_YEAR
         calendars.save_year(
-            "test", OPEN_YEAR, holidays=[date(OPEN_YEAR, 1, d) for d in range(1, 9)],
-            makeups=[], title="测试用虚构安排", number="测试〔0〕3号",
+            "test",
+            OPEN_YEAR,
+            holidays=[date(OPEN_YEAR, 1, d) for d in range(1, 9)],
+            makeups=[],
+            title="测试用虚构安排",
+            number="测试〔0〕3号",
             notice_date=date(OPEN_YEAR - 1, 11, 1),
-        )  # fmt: skip
+        )
         db.session.commit()
         db.session.refresh(item)
         assert item.objection_until > before[1]
@@ -491,10 +526,14 @@ def test_calendar_entering_a_year_replans_roadmaps_and_tells_the_project(
         db.session.commit()
         before = {s.key: s.planned_finish for s in project.steps}
         calendars.save_year(
-            "test", OPEN_YEAR, holidays=[date(OPEN_YEAR, 1, d) for d in range(1, 16)],
-            makeups=[], title="测试用虚构安排", number="测试〔0〕5号",
+            "test",
+            OPEN_YEAR,
+            holidays=[date(OPEN_YEAR, 1, d) for d in range(1, 16)],
+            makeups=[],
+            title="测试用虚构安排",
+            number="测试〔0〕5号",
             notice_date=date(OPEN_YEAR - 1, 11, 1),
-        )  # fmt: skip
+        )
         db.session.commit()
         after = {s.key: s.planned_finish for s in db.session.get(type(project), project.id).steps}
     moved = [k for k in before if before[k] and after[k] and after[k] > before[k]]
@@ -551,9 +590,14 @@ def test_calendar_a_date_moved_into_the_past_is_still_announced(app, make_user, 
     with app.app_context():
         provisional_due = db.session.get(Engagement, engagement_id).due_date
         calendars.save_year(
-            "test", OPEN_YEAR, holidays=[date(OPEN_YEAR, 1, d) for d in (1, 4, 5, 6, 7, 8)],
-            makeups=[], title="测试用虚构安排", number="测试〔0〕7号", notice_date=clock.today(),
-        )  # fmt: skip
+            "test",
+            OPEN_YEAR,
+            holidays=[date(OPEN_YEAR, 1, d) for d in (1, 4, 5, 6, 7, 8)],
+            makeups=[],
+            title="测试用虚构安排",
+            number="测试〔0〕7号",
+            notice_date=clock.today(),
+        )
         db.session.commit()
         official_due = db.session.get(Engagement, engagement_id).due_date
     assert official_due > provisional_due
@@ -623,8 +667,12 @@ def test_calendar_a_20_working_day_award_runs_to_its_rating_today(app, make_user
         engagement = db.session.get(Engagement, engagement_id)
         assert engagement.due_date == workdays.add_working_days(today, 20)
         pdf = b"%PDF-1.4\n1 0 obj << /Type /Catalog >> endobj\ntrailer << /Root 1 0 R >>\n%%EOF\n"
-        delivery.submit_result(db.session.get(User, winner.id), engagement_id,
-                               FileStorage(stream=io.BytesIO(pdf), filename="成果.pdf"), "成果")  # fmt: skip
+        delivery.submit_result(
+            db.session.get(User, winner.id),
+            engagement_id,
+            FileStorage(stream=io.BytesIO(pdf), filename="成果.pdf"),
+            "成果",
+        )
         db.session.commit()
         delivery.confirm_result(db.session.get(User, owner.id), engagement_id)
         db.session.commit()

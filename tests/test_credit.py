@@ -73,11 +73,14 @@ def _user(made) -> User:
 def _draft(app, regulator, uscc, *, kind="警示通报", title="未按规定编制环评报告", **extra):
     with app.app_context():
         item = credit.draft_record(
-            _user(regulator), provider_uscc=uscc, kind=kind, title=title,
+            _user(regulator),
+            provider_uscc=uscc,
+            kind=kind,
+            title=title,
             facts=extra.pop("facts", "2026 年 8 月,该机构编制的报告存在数据错误。"),
             basis=extra.pop("basis", "《建设项目环境影响报告书(表)编制监督管理办法》第二十六条"),
             **extra,
-        )  # fmt: skip
+        )
         db.session.commit()
         return item.number
 
@@ -125,11 +128,17 @@ def test_credit_lifecycle_draft_publish_object_upheld_revision(app, make_user, l
     form = regulator.get("/regulator/credit/new").get_data(as_text=True)
     assert world.uscc in form
     assert world.other not in form
-    made = regulator.post("/regulator/credit/new", data={
-        "csrf_token": csrf_from(form), "provider": world.uscc, "kind": "警示通报",
-        "title": "报告数据失实", "facts": "报告中的监测数据与原始记录不符。",
-        "basis": "《环境影响评价法》第三十二条",
-    })  # fmt: skip
+    made = regulator.post(
+        "/regulator/credit/new",
+        data={
+            "csrf_token": csrf_from(form),
+            "provider": world.uscc,
+            "kind": "警示通报",
+            "title": "报告数据失实",
+            "facts": "报告中的监测数据与原始记录不符。",
+            "basis": "《环境影响评价法》第三十二条",
+        },
+    )
     assert made.status_code == 302, made.get_data(as_text=True)
     number = made.headers["Location"].rsplit("/", 1)[-1]
     assert number.startswith("XY-")
@@ -176,14 +185,25 @@ def test_credit_lifecycle_draft_publish_object_upheld_revision(app, make_user, l
     assert "待答复的异议" in regulator.get(blocked.headers["Location"]).get_data(as_text=True)
 
     # Upheld without saying how the record changes: refused, nothing stored.
-    incomplete = post_form(regulator, f"/regulator/credit/objections/{objection_id}",
-                           {"outcome": "成立", "answer": "经核实,数据来源于业主。"})  # fmt: skip
+    incomplete = post_form(
+        regulator,
+        f"/regulator/credit/objections/{objection_id}",
+        {"outcome": "成立", "answer": "经核实,数据来源于业主。"},
+    )
     assert "请选择修订或撤销原记录" in incomplete.get_data(as_text=True)
-    answered = post_form(regulator, f"/regulator/credit/objections/{objection_id}", {
-        "outcome": "成立", "answer": "经核实,数据来源于业主,改为约谈提醒。", "resolution": "revise",
-        "kind": "约谈提醒", "title": "报告引用数据未核实", "facts": "报告引用业主提供的监测数据未经核实。",
-        "basis": "《环境影响评价法》第三十二条",
-    })  # fmt: skip
+    answered = post_form(
+        regulator,
+        f"/regulator/credit/objections/{objection_id}",
+        {
+            "outcome": "成立",
+            "answer": "经核实,数据来源于业主,改为约谈提醒。",
+            "resolution": "revise",
+            "kind": "约谈提醒",
+            "title": "报告引用数据未核实",
+            "facts": "报告引用业主提供的监测数据未经核实。",
+            "basis": "《环境影响评价法》第三十二条",
+        },
+    )
     assert answered.status_code == 302, answered.get_data(as_text=True)
 
     with app.app_context():
@@ -206,11 +226,21 @@ def test_credit_lifecycle_draft_publish_object_upheld_revision(app, make_user, l
     answer_page = provider.get("/my/credit").get_data(as_text=True)
     assert "异议成立" in answer_page
     assert "改为约谈提醒" in answer_page
-    actions = [e.action for e in _audit(app, "credit.draft") + _audit(app, "credit.publish")
-               + _audit(app, "credit.object") + _audit(app, "credit.revise")
-               + _audit(app, "credit.answer")]  # fmt: skip
-    assert actions == ["credit.draft", "credit.publish", "credit.object", "credit.revise",
-                       "credit.answer"]  # fmt: skip
+    actions = [
+        e.action
+        for e in _audit(app, "credit.draft")
+        + _audit(app, "credit.publish")
+        + _audit(app, "credit.object")
+        + _audit(app, "credit.revise")
+        + _audit(app, "credit.answer")
+    ]
+    assert actions == [
+        "credit.draft",
+        "credit.publish",
+        "credit.object",
+        "credit.revise",
+        "credit.answer",
+    ]
 
 
 def test_credit_objection_rejected_needs_reasons_and_keeps_the_record(app, make_user, clock):
@@ -224,16 +254,21 @@ def test_credit_objection_rejected_needs_reasons_and_keeps_the_record(app, make_
         with pytest.raises(RegistryError, match="不予采纳的理由"):
             credit.answer_objection(_user(world.sthj), objection_id, outcome="维持", answer=" ")
         db.session.rollback()
-        credit.answer_objection(_user(world.sthj), objection_id, outcome="维持",
-                                answer="经复核,报告数据错误属实,维持原记录。")  # fmt: skip
+        credit.answer_objection(
+            _user(world.sthj),
+            objection_id,
+            outcome="维持",
+            answer="经复核,报告数据错误属实,维持原记录。",
+        )
         db.session.commit()
     with app.app_context():
         objection = db.session.get(Objection, objection_id)
         assert (objection.outcome, objection.record.status) == ("维持", "已发布")
         assert objection.answer == "经复核,报告数据错误属实,维持原记录。"
         with pytest.raises(RegistryError, match="已答复"):
-            credit.answer_objection(_user(world.sthj), objection_id, outcome="成立",
-                                    answer="改判", resolution="revoke")  # fmt: skip
+            credit.answer_objection(
+                _user(world.sthj), objection_id, outcome="成立", answer="改判", resolution="revoke"
+            )
         db.session.rollback()
         # After a rejection, the provider may object again while the window is open.
         credit.object_to_record(_user(world.account), number, reason="补充证据")
@@ -282,8 +317,9 @@ def test_credit_overdue_answer_shows_on_the_dashboard(app, make_user, login, clo
 # ---------------------------------------------------------------------- scope and visibility
 
 
-def test_credit_cross_department_is_refused_audited_and_changes_nothing(app, make_user, login,
-                                                                        clock):  # fmt: skip
+def test_credit_cross_department_is_refused_audited_and_changes_nothing(
+    app, make_user, login, clock
+):
     world = _world(app, make_user)
     draft = _draft(app, world.sthj, world.uscc, title="生态环境局的草稿")
     published = _published(app, world.sthj, world.uscc, title="生态环境局的公示")
@@ -295,25 +331,38 @@ def test_credit_cross_department_is_refused_audited_and_changes_nothing(app, mak
     # By form: a provider that offers no 市水务局 item.
     form = water.get("/regulator/credit/new").get_data(as_text=True)
     assert world.uscc not in form
-    refused = water.post("/regulator/credit/new", data={
-        "csrf_token": csrf_from(form), "provider": world.uscc, "kind": "通报批评",
-        "title": "越权记录", "facts": "事实", "basis": "依据",
-    })  # fmt: skip
+    refused = water.post(
+        "/regulator/credit/new",
+        data={
+            "csrf_token": csrf_from(form),
+            "provider": world.uscc,
+            "kind": "通报批评",
+            "title": "越权记录",
+            "facts": "事实",
+            "basis": "依据",
+        },
+    )
     assert refused.status_code == 200
     assert "未提供天津市水务局监管的中介服务事项" in refused.get_data(as_text=True)
 
     # By URL: another department's draft and published record, and its objection.
-    for url in (f"/regulator/credit/{draft}", f"/regulator/credit/{draft}/edit",
-                f"/regulator/credit/{published}/revise",
-                f"/regulator/credit/objections/{objection_id}"):  # fmt: skip
+    for url in (
+        f"/regulator/credit/{draft}",
+        f"/regulator/credit/{draft}/edit",
+        f"/regulator/credit/{published}/revise",
+        f"/regulator/credit/objections/{objection_id}",
+    ):
         assert water.get(url).status_code == 404, url
     assert post_form(water, f"/regulator/credit/{draft}/publish").status_code == 404
     assert (
         post_form(water, f"/regulator/credit/{published}/revoke", {"reason": "x"}).status_code
         == 404
     )
-    answer = post_form(water, f"/regulator/credit/objections/{objection_id}",
-                       {"outcome": "成立", "answer": "x", "resolution": "revoke"})  # fmt: skip
+    answer = post_form(
+        water,
+        f"/regulator/credit/objections/{objection_id}",
+        {"outcome": "成立", "answer": "x", "resolution": "revoke"},
+    )
     assert answer.status_code == 404
     listing = water.get("/regulator/credit").get_data(as_text=True)
     assert draft not in listing
@@ -373,8 +422,7 @@ def test_credit_drafts_are_never_public(app, make_user, login, clock):
     assert provider.get(f"/my/credit/{draft}/object").status_code == 404
 
 
-def test_credit_published_records_cannot_be_changed_in_the_orm_or_by_raw_sql(app, make_user,
-                                                                             clock):  # fmt: skip
+def test_credit_published_records_cannot_be_changed_in_the_orm_or_by_raw_sql(app, make_user, clock):
     world = _world(app, make_user)
     draft = _draft(app, world.sthj, world.uscc, title="草稿可改")
     number = _published(app, world.sthj, world.uscc, title="原始标题")
@@ -406,10 +454,12 @@ def test_credit_published_records_cannot_be_changed_in_the_orm_or_by_raw_sql(app
             )
         db.session.rollback()
         # Status changes stay possible (revoking), and drafts are still drafts.
-        db.session.execute(text("UPDATE credit_records SET status = '已撤销' WHERE number = :n"),
-                           {"n": number})  # fmt: skip
-        db.session.execute(text("UPDATE credit_records SET title = '草稿已改' WHERE number = :n"),
-                           {"n": draft})  # fmt: skip
+        db.session.execute(
+            text("UPDATE credit_records SET status = '已撤销' WHERE number = :n"), {"n": number}
+        )
+        db.session.execute(
+            text("UPDATE credit_records SET title = '草稿已改' WHERE number = :n"), {"n": draft}
+        )
         with pytest.raises(Exception, match="never changed or deleted"):
             # ... but a revoked record is final.
             db.session.execute(
@@ -428,8 +478,13 @@ def _open_request(app, make_user) -> str:
     owner = make_user("enterprise")
     with app.app_context():
         project = factories.enterprise_with_project(_user(owner))
-        request = market.open_request(_user(owner), project.code, service_code="ZJ-03",
-                                      method="随机抽取", deadline=factories.later())  # fmt: skip
+        request = market.open_request(
+            _user(owner),
+            project.code,
+            service_code="ZJ-03",
+            method="随机抽取",
+            deadline=factories.later(),
+        )
         db.session.commit()
         return request.ref
 
@@ -445,21 +500,35 @@ def _blacklisted_until(app, uscc):
         return db.session.scalar(select(Provider.blacklisted_until).where(Provider.uscc == uscc))
 
 
-def test_credit_blacklisting_leaves_selection_and_repair_or_revocation_restores(app, make_user,
-                                                                                clock):  # fmt: skip
+def test_credit_blacklisting_leaves_selection_and_repair_or_revocation_restores(
+    app, make_user, clock
+):
     world = _world(app, make_user)
     ref = _open_request(app, make_user)
     assert world.uscc in _eligible(app, ref, PUBLISHED_ON)
     with app.app_context(), pytest.raises(RegistryError, match="不在本部门的黑名单中"):
-        credit.draft_record(_user(world.sthj), provider_uscc=world.uscc, kind="信用修复",
-                            title="修复", facts="已整改", basis="办法")  # fmt: skip
+        credit.draft_record(
+            _user(world.sthj),
+            provider_uscc=world.uscc,
+            kind="信用修复",
+            title="修复",
+            facts="已整改",
+            basis="办法",
+        )
     with app.app_context(), pytest.raises(RegistryError, match="须填写期限"):
-        credit.draft_record(_user(world.sthj), provider_uscc=world.uscc, kind="列入黑名单",
-                            title="黑名单", facts="事实", basis="依据")  # fmt: skip
+        credit.draft_record(
+            _user(world.sthj),
+            provider_uscc=world.uscc,
+            kind="列入黑名单",
+            title="黑名单",
+            facts="事实",
+            basis="依据",
+        )
 
     term = date(2027, 9, 28)
-    banned = _draft(app, world.sthj, world.uscc, kind="列入黑名单", title="弄虚作假列入黑名单",
-                    term_until=term)  # fmt: skip
+    banned = _draft(
+        app, world.sthj, world.uscc, kind="列入黑名单", title="弄虚作假列入黑名单", term_until=term
+    )
     assert _blacklisted_until(app, world.uscc) is None  # a draft changes nothing
     _publish(app, world.sthj, banned)
     assert _blacklisted_until(app, world.uscc) == term
@@ -522,8 +591,14 @@ def test_credit_csv_has_a_bom_and_neutralises_formulas(app, make_user, clock):
     assert body.startswith(b"\xef\xbb\xbf")
     header = "公示编号,记录类型,标题,中介机构,统一社会信用代码,监管部门,事实,依据,黑名单期限至,发布时间,公示期至,异议截止,修订自,链接\r\n"
     assert body[3:].startswith(header.encode("utf-8"))
-    for cell in (b",'=1+1,", ",'＝SUM(A1),".encode(), b",'@cmd,", ",'-5 分,".encode(),
-                 b",'\tTAB,", ",普通标题,".encode()):  # fmt: skip
+    for cell in (
+        b",'=1+1,",
+        ",'＝SUM(A1),".encode(),
+        b",'@cmd,",
+        ",'-5 分,".encode(),
+        b",'\tTAB,",
+        ",普通标题,".encode(),
+    ):
         assert cell in body, cell
     assert b",=1+1," not in body
     assert b",@cmd," not in body
@@ -587,10 +662,22 @@ def test_credit_api_shape_and_filters(app, make_user, clock):
     item = body["items"][0]
     assert item["number"] == second  # newest first
     assert set(item) == {
-        "number", "kind", "title", "facts", "basis", "department", "provider", "term_until",
-        "published_at", "disclosure_until", "objection_until", "windows_provisional",
-        "in_disclosure", "revises", "url",
-    }  # fmt: skip
+        "number",
+        "kind",
+        "title",
+        "facts",
+        "basis",
+        "department",
+        "provider",
+        "term_until",
+        "published_at",
+        "disclosure_until",
+        "objection_until",
+        "windows_provisional",
+        "in_disclosure",
+        "revises",
+        "url",
+    }
     assert item["windows_provisional"] is False  # October 2026: the official calendar
     assert item["department"] == {"code": "STHJ", "name": "天津市生态环境局"}
     assert item["provider"] == {"uscc": world.uscc, "name": "天津清源环境科技有限公司"}
@@ -622,8 +709,7 @@ def test_credit_api_shape_and_filters(app, make_user, clock):
     assert first not in board
 
 
-def test_credit_search_finds_a_published_notice_and_forgets_it_when_revoked(app, make_user,
-                                                                            clock):  # fmt: skip
+def test_credit_search_finds_a_published_notice_and_forgets_it_when_revoked(app, make_user, clock):
     world = _world(app, make_user)
     number = _published(app, world.sthj, world.uscc, title="危险废物台账造假通报")
     client = app.test_client()
@@ -635,9 +721,14 @@ def test_credit_search_finds_a_published_notice_and_forgets_it_when_revoked(app,
     assert hits("危险废物台账") == [f"/notices/{number}"]
     with app.app_context():
         revision = credit.revise_record(
-            _user(world.sthj), number, kind="警示通报", title="危险废物台账不规范通报",
-            facts="台账记录不完整。", basis="《固体废物污染环境防治法》", reason="措辞更正",
-        )  # fmt: skip
+            _user(world.sthj),
+            number,
+            kind="警示通报",
+            title="危险废物台账不规范通报",
+            facts="台账记录不完整。",
+            basis="《固体废物污染环境防治法》",
+            reason="措辞更正",
+        )
         db.session.commit()
         revised = revision.number
     assert hits("危险废物台账") == [f"/notices/{revised}"]  # the superseded one left the index
@@ -684,7 +775,7 @@ def test_credit_bad_input_gets_chinese_messages_and_stores_nothing(app, make_use
                 "term_until": "2026-09-01",
             },
             "黑名单期限截止日期须晚于今天",
-        ),  # fmt: skip
+        ),
         (
             {
                 "provider": world.uscc,
@@ -705,7 +796,7 @@ def test_credit_bad_input_gets_chinese_messages_and_stores_nothing(app, make_use
                 "term_until": "2026-13-45",
             },
             "不是有效的日期",
-        ),  # fmt: skip
+        ),
     ]
     for data, message in cases:
         response = regulator.post(
@@ -725,8 +816,12 @@ def test_credit_bad_input_gets_chinese_messages_and_stores_nothing(app, make_use
     )
     assert _record(app, number).status == "草稿"
     # Unknown numbers are 404, never 500.
-    for url in ("/notices/XY-2026-999999", "/notices/%00", "/regulator/credit/nope",
-                "/regulator/credit/objections/999"):  # fmt: skip
+    for url in (
+        "/notices/XY-2026-999999",
+        "/notices/%00",
+        "/regulator/credit/nope",
+        "/regulator/credit/objections/999",
+    ):
         assert regulator.get(url).status_code == 404, url
 
 

@@ -177,9 +177,10 @@ def test_deadlines_dashboard_dates_come_from_the_plan_not_the_stored_cache(
         for code, stored in ((blank_code, None), (stale_code, date(2020, 1, 1))):
             project_id = db.session.scalar(select(Project.id).where(Project.code == code))
             db.session.execute(
-                update(RoadmapStep).where(RoadmapStep.project_id == project_id)
+                update(RoadmapStep)
+                .where(RoadmapStep.project_id == project_id)
                 .values(planned_finish=stored)
-            )  # fmt: skip
+            )
         db.session.commit()
     frozen_clock.freeze(date(2026, 11, 23))
     login(make_user("staff"))
@@ -238,9 +239,13 @@ def test_deadlines_seed_gives_projects_without_a_roadmap_one(app, runner, make_u
         user = db.session.get(User, staff.id)
         enterprise = market.create_enterprise("天津补建示范有限公司", factories.uscc())
         code = market.create_project(
-            user, code="2026-120116-34-01-000950", name="旧项目", category="国有",
-            location="天津滨海高新区", enterprise=enterprise,
-        ).code  # fmt: skip
+            user,
+            code="2026-120116-34-01-000950",
+            name="旧项目",
+            category="国有",
+            location="天津滨海高新区",
+            enterprise=enterprise,
+        ).code
         db.session.commit()
     result = runner.invoke(args=["seed"])
     assert result.exit_code == 0, result.output

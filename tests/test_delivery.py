@@ -72,13 +72,18 @@ def _award(app, make_user, *, awarded_on: date = date(2026, 9, 24), committed_da
             )
             for a in (winner, loser)
         ]
-        ref = market.open_request(user, project.code, service_code="ZJ-03", method="竞价选取",
-                                  deadline=factories.later(1)).ref  # fmt: skip
+        ref = market.open_request(
+            user, project.code, service_code="ZJ-03", method="竞价选取", deadline=factories.later(1)
+        ).ref
         uscc = providers[0].uscc
         db.session.commit()
         for account, amount in ((winner, "40000"), (loser, "50000")):
-            market.submit_quote(db.session.get(User, account.id), ref, amount=amount,
-                                submission_key=uuid.uuid4().hex)  # fmt: skip
+            market.submit_quote(
+                db.session.get(User, account.id),
+                ref,
+                amount=amount,
+                submission_key=uuid.uuid4().hex,
+            )
             db.session.commit()
     with clock.frozen(clock.at(awarded_on, 10)), app.app_context():
         award = market.decide(db.session.get(User, owner.id), ref).award
@@ -134,7 +139,7 @@ def _post_result(client, engagement_id, data: bytes, name: str, note: str = ""):
             "result-version": _version(page, "result"),
             "result-note": note,
             "result-file": (io.BytesIO(data), name),
-        },  # fmt: skip
+        },
         content_type="multipart/form-data",
     )
 
@@ -156,14 +161,19 @@ def _owner_post(client, engagement_id, action: str, prefix: str, data: dict | No
 
 
 def _rate(client, engagement_id, scores=None, comment=""):
-    return _owner_post(client, engagement_id, "rating", "rating",
-                       {**(scores or SCORES), "comment": comment})  # fmt: skip
+    return _owner_post(
+        client, engagement_id, "rating", "rating", {**(scores or SCORES), "comment": comment}
+    )
 
 
 def _through_to_submitted(app, login, deal: Deal, contract: str = "2026-09-30"):
     owner, provider = _client(app, login, deal.owner), _client(app, login, deal.winner)
-    assert _owner_post(owner, deal.engagement_id, "contract", "contract",
-                       {"contract_date": contract}).status_code == 302  # fmt: skip
+    assert (
+        _owner_post(
+            owner, deal.engagement_id, "contract", "contract", {"contract_date": contract}
+        ).status_code
+        == 302
+    )
     assert _post_result(provider, deal.engagement_id, PDF, "成果.pdf").status_code == 302
     return owner, provider
 
@@ -189,8 +199,10 @@ def test_delivery_full_flow_through_the_forms(app, make_user, login):
     assert "2026-10-20" in page
     stored = _engagement(app, eid)
     assert (stored.status, stored.contract_date, stored.due_date) == (
-        "服务中", date(2026, 9, 30), date(2026, 10, 20),
-    )  # fmt: skip
+        "服务中",
+        date(2026, 9, 30),
+        date(2026, 10, 20),
+    )
     assert _events(app, BehaviourKind.LATE_CONTRACT) == []  # 3 working days after the award
     # Past 10-20 with no result yet: the list marks it overdue.
     listing = owner.get("/my/engagements").get_data(as_text=True)
@@ -248,10 +260,17 @@ def test_delivery_full_flow_through_the_forms(app, make_user, login):
     stored = _engagement(app, eid)
     assert (stored.status, stored.overrun_days) == ("已确认", 3)
     events = _events(app, BehaviourKind.OVERRUN)
-    assert events == [(f"engagement:{eid}", {
-        "due_date": "2026-10-20", "submitted_on": "2026-10-23", "overrun_days": 3,
-        "committed_days": 10,
-    })]  # fmt: skip
+    assert events == [
+        (
+            f"engagement:{eid}",
+            {
+                "due_date": "2026-10-20",
+                "submitted_on": "2026-10-23",
+                "overrun_days": 3,
+                "committed_days": 10,
+            },
+        )
+    ]
 
     # The same confirmation again (a second tab): a message, no second event.
     again = post_form(owner, f"/my/engagements/{eid}/confirm", {"confirm-version": old_version})
@@ -277,8 +296,12 @@ def test_delivery_full_flow_through_the_forms(app, make_user, login):
     with app.app_context():
         rating = db.session.scalars(select(OwnerRating)).one()
         assert (rating.quality, rating.timeliness, rating.attitude, rating.fee, rating.conduct) == (
-            90, 80, 95, 70, 85,
-        )  # fmt: skip
+            90,
+            80,
+            95,
+            70,
+            85,
+        )
         assert "script" not in rating.comment_html
         assert rating.provider_id == deal.provider_id
     public = _client_anonymous(app).get(f"/providers/{deal.uscc}/ratings").get_data(as_text=True)
@@ -311,12 +334,22 @@ def test_delivery_late_contract_records_one_event_and_dates_are_checked(app, mak
     assert _engagement(app, eid).contract_date is None
 
     # Nine working days after the award (the 5th was 09-23; Sunday 09-20 was a working day).
-    assert _owner_post(owner, eid, "contract", "contract",
-                       {"contract_date": "2026-09-30"}).status_code == 302  # fmt: skip
+    assert (
+        _owner_post(owner, eid, "contract", "contract", {"contract_date": "2026-09-30"}).status_code
+        == 302
+    )
     events = _events(app, BehaviourKind.LATE_CONTRACT)
-    assert events == [(f"engagement:{eid}", {
-        "award_date": "2026-09-17", "contract_date": "2026-09-30", "working_days": 9, "limit": 5,
-    })]  # fmt: skip
+    assert events == [
+        (
+            f"engagement:{eid}",
+            {
+                "award_date": "2026-09-17",
+                "contract_date": "2026-09-30",
+                "working_days": 9,
+                "limit": 5,
+            },
+        )
+    ]
     with app.app_context():
         user = db.session.get(User, deal.owner.id)
         with pytest.raises(RegistryError, match="已登记签约日期"):
@@ -377,8 +410,11 @@ def test_delivery_rating_window_through_the_forms(app, make_user, login):
     owner, _provider = _through_to_submitted(app, login, deal)
 
     # Before confirmation: refused.
-    early = post_form(owner, f"/my/engagements/{eid}/rating",
-                      {**{f"rating-{k}": v for k, v in SCORES.items()}, "rating-version": "0"})  # fmt: skip
+    early = post_form(
+        owner,
+        f"/my/engagements/{eid}/rating",
+        {**{f"rating-{k}": v for k, v in SCORES.items()}, "rating-version": "0"},
+    )
     assert "服务成果确认后才能评价" in owner.get(early.headers["Location"]).get_data(as_text=True)
     assert _owner_post(owner, eid, "confirm", "confirm").status_code == 302
 
@@ -387,8 +423,11 @@ def test_delivery_rating_window_through_the_forms(app, make_user, login):
     page = owner.get(f"/my/engagements/{eid}").get_data(as_text=True)
     assert "评价期已结束" in page
     assert "截止 <strong>2026-10-27</strong>" in page
-    late = post_form(owner, f"/my/engagements/{eid}/rating",
-                     {**{f"rating-{k}": v for k, v in SCORES.items()}, "rating-version": "0"})  # fmt: skip
+    late = post_form(
+        owner,
+        f"/my/engagements/{eid}/rating",
+        {**{f"rating-{k}": v for k, v in SCORES.items()}, "rating-version": "0"},
+    )
     assert "评价期已结束" in owner.get(late.headers["Location"]).get_data(as_text=True)
     with app.app_context():
         assert db.session.scalar(select(func.count(OwnerRating.id))) == 0
@@ -421,8 +460,11 @@ def test_delivery_rating_window_through_the_forms(app, make_user, login):
     page = owner.get(f"/my/engagements/{eid}").get_data(as_text=True)
     assert "评价已修改(只能修改一次)" in page
     assert "评价已修改过一次,不能再修改" in page
-    third = post_form(owner, f"/my/engagements/{eid}/rating",
-                      {**{f"rating-{k}": v for k, v in SCORES.items()}, "rating-version": "2"})  # fmt: skip
+    third = post_form(
+        owner,
+        f"/my/engagements/{eid}/rating",
+        {**{f"rating-{k}": v for k, v in SCORES.items()}, "rating-version": "2"},
+    )
     assert "评价已修改过一次" in owner.get(third.headers["Location"]).get_data(as_text=True)
     with app.app_context():
         rating = db.session.scalars(select(OwnerRating)).one()
@@ -452,8 +494,10 @@ def test_delivery_rating_window_and_edit_limits_on_working_days(app, make_user):
         # 15 working days after 09-30, across the National Day holiday: 10-27.
         window = delivery.rating_window(db.session.get(Engagement, eid), date(2026, 10, 27))
         assert (window.opened_on, window.closes_on, window.is_open) == (
-            date(2026, 9, 30), date(2026, 10, 27), True,
-        )  # fmt: skip
+            date(2026, 9, 30),
+            date(2026, 10, 27),
+            True,
+        )
         with pytest.raises(RegistryError, match="评价期已结束"):
             delivery.rate(owner, eid, SCORES, "", on=date(2026, 10, 28))
         db.session.rollback()
@@ -497,16 +541,25 @@ def test_delivery_admin_hides_a_comment_kept_and_audited(app, make_user, login):
     listing = admin.get("/admin/ratings").get_data(as_text=True)
     assert "这家机构的人都是骗子" in listing
     assert f'<label for="hide-{rating_id}-reason">隐藏原因' in listing
-    empty = post_form(admin, f"/admin/ratings/{rating_id}/hide",
-                      {f"hide-{rating_id}-reason": "", f"hide-{rating_id}-version": "1"})  # fmt: skip
+    empty = post_form(
+        admin,
+        f"/admin/ratings/{rating_id}/hide",
+        {f"hide-{rating_id}-reason": "", f"hide-{rating_id}-version": "1"},
+    )
     assert empty.status_code == 200
     assert "请填写隐藏原因" in empty.get_data(as_text=True)
     # Only admins moderate.
-    assert post_form(owner, f"/admin/ratings/{rating_id}/hide",
-                     {f"hide-{rating_id}-reason": "x"}).status_code == 403  # fmt: skip
-    hidden = post_form(admin, f"/admin/ratings/{rating_id}/hide",
-                       {f"hide-{rating_id}-reason": "含侮辱性言论",
-                        f"hide-{rating_id}-version": "1"})  # fmt: skip
+    assert (
+        post_form(
+            owner, f"/admin/ratings/{rating_id}/hide", {f"hide-{rating_id}-reason": "x"}
+        ).status_code
+        == 403
+    )
+    hidden = post_form(
+        admin,
+        f"/admin/ratings/{rating_id}/hide",
+        {f"hide-{rating_id}-reason": "含侮辱性言论", f"hide-{rating_id}-version": "1"},
+    )
     assert hidden.status_code == 302
 
     with app.app_context():
@@ -546,23 +599,39 @@ def test_delivery_provider_ratings_are_sorted_by_date(app, make_user):
         provider = db.session.get(Provider, first.provider_id)
         owner = db.session.get(User, first.owner.id)
         # A second engagement for the same provider, rated earlier than the first one.
-        project = market.create_project(owner, code="2026-120116-99-01-000001", name="二期厂房",
-                                        category="民营/外资", location="天津滨海高新区")  # fmt: skip
+        project = market.create_project(
+            owner,
+            code="2026-120116-99-01-000001",
+            name="二期厂房",
+            category="民营/外资",
+            location="天津滨海高新区",
+        )
         factories.active_provider(account=db.session.get(User, other_account.id))
         with clock.frozen(_at(date(2026, 9, 24), 8)):
-            ref = market.open_request(owner, project.code, service_code="ZJ-03",
-                                      method="竞价选取", deadline=factories.later(1)).ref  # fmt: skip
+            ref = market.open_request(
+                owner,
+                project.code,
+                service_code="ZJ-03",
+                method="竞价选取",
+                deadline=factories.later(1),
+            ).ref
             db.session.commit()
             market.submit_quote(winner, ref, amount="30000", submission_key=uuid.uuid4().hex)
             db.session.commit()
-            market.submit_quote(db.session.get(User, other_account.id), ref, amount="35000",
-                                submission_key=uuid.uuid4().hex)  # fmt: skip
+            market.submit_quote(
+                db.session.get(User, other_account.id),
+                ref,
+                amount="35000",
+                submission_key=uuid.uuid4().hex,
+            )
             db.session.commit()
         with clock.frozen(_at(date(2026, 9, 24))):
             second = market.decide(owner, ref).award.engagement.id
             db.session.commit()
-        for eid, rated_on, quality in ((first.engagement_id, date(2026, 10, 20), 50),
-                                       (second, date(2026, 10, 9), 100)):  # fmt: skip
+        for eid, rated_on, quality in (
+            (first.engagement_id, date(2026, 10, 20), 50),
+            (second, date(2026, 10, 9), 100),
+        ):
             delivery.record_contract(owner, eid, date(2026, 9, 28))
             delivery.submit_result(winner, eid, _file(PDF), "", now=_at(date(2026, 9, 29)))
             delivery.confirm_result(owner, eid, on=date(2026, 10, 8))
@@ -570,8 +639,9 @@ def test_delivery_provider_ratings_are_sorted_by_date(app, make_user):
             db.session.commit()
         points = delivery.provider_ratings(provider)
         assert [(p.date, p.quality) for p in points] == [
-            (date(2026, 10, 9), 100), (date(2026, 10, 20), 50),
-        ]  # fmt: skip
+            (date(2026, 10, 9), 100),
+            (date(2026, 10, 20), 50),
+        ]
         assert points[0] == (date(2026, 10, 9), 86.0, 100, 80, 95, 70, 85)
 
 
@@ -603,18 +673,34 @@ def test_delivery_other_parties_cannot_see_or_act(app, make_user, login):
     attempts = [
         (other_owner, "GET", f"/my/engagements/{eid}", {}),
         (other_owner, "POST", f"/my/engagements/{eid}/confirm", {"confirm-version": version}),
-        (other_owner, "POST", f"/my/engagements/{eid}/return",
-         {"return-version": version, "return-reason": "不合格"}),
-        (other_owner, "POST", f"/my/engagements/{eid}/contract",
-         {"contract-version": version, "contract-contract_date": "2026-09-30"}),
-        (other_owner, "POST", f"/my/engagements/{eid}/rating",
-         {**{f"rating-{k}": v for k, v in SCORES.items()}, "rating-version": "0"}),
+        (
+            other_owner,
+            "POST",
+            f"/my/engagements/{eid}/return",
+            {"return-version": version, "return-reason": "不合格"},
+        ),
+        (
+            other_owner,
+            "POST",
+            f"/my/engagements/{eid}/contract",
+            {"contract-version": version, "contract-contract_date": "2026-09-30"},
+        ),
+        (
+            other_owner,
+            "POST",
+            f"/my/engagements/{eid}/rating",
+            {**{f"rating-{k}": v for k, v in SCORES.items()}, "rating-version": "0"},
+        ),
         (other_owner, "GET", f"/engagements/{eid}/result", {}),
         (other_provider, "GET", f"/my/work/{eid}", {}),
-        (other_provider, "POST", f"/my/work/{eid}/result",
-         {"result-version": version, "result-file": (io.BytesIO(PDF_2), "x.pdf")}),
+        (
+            other_provider,
+            "POST",
+            f"/my/work/{eid}/result",
+            {"result-version": version, "result-file": (io.BytesIO(PDF_2), "x.pdf")},
+        ),
         (other_provider, "GET", f"/engagements/{eid}/result", {}),
-    ]  # fmt: skip
+    ]
     for client, method, url, data in attempts:
         if method == "GET":
             response = client.get(url)
@@ -625,8 +711,11 @@ def test_delivery_other_parties_cannot_see_or_act(app, make_user, login):
 
     after = _engagement(app, eid)
     assert (after.status, after.version, after.result_id, after.return_reason) == (
-        before.status, before.version, before.result_id, None,
-    )  # fmt: skip
+        before.status,
+        before.version,
+        before.result_id,
+        None,
+    )
     with app.app_context():
         assert db.session.scalar(select(func.count(OwnerRating.id))) == 0
         assert db.session.scalar(select(func.count(Upload.id))) == 1
@@ -650,11 +739,19 @@ def test_delivery_stale_form_shows_a_message_and_changes_nothing(app, make_user,
     owner = _client(app, login, deal.owner)
     second_tab = _client(app, login, deal.owner)
     old = _version(owner.get(f"/my/engagements/{eid}").get_data(as_text=True), "contract")
-    assert post_form(second_tab, f"/my/engagements/{eid}/contract",
-                     {"contract-version": old, "contract-contract_date": "2026-09-28"}
-                     ).status_code == 302  # fmt: skip
-    stale = post_form(owner, f"/my/engagements/{eid}/contract",
-                      {"contract-version": old, "contract-contract_date": "2026-09-30"})  # fmt: skip
+    assert (
+        post_form(
+            second_tab,
+            f"/my/engagements/{eid}/contract",
+            {"contract-version": old, "contract-contract_date": "2026-09-28"},
+        ).status_code
+        == 302
+    )
+    stale = post_form(
+        owner,
+        f"/my/engagements/{eid}/contract",
+        {"contract-version": old, "contract-contract_date": "2026-09-30"},
+    )
     assert stale.status_code == 302
     page = owner.get(stale.headers["Location"]).get_data(as_text=True)
     assert "本次操作未生效" in page

@@ -49,18 +49,28 @@ def _world(app, make_user) -> World:
         two = factories.active_provider(("ZJ-04",))
         three = factories.active_provider(("ZJ-03", "ZJ-04"))
         period = evaluations.open_period(
-            db.session.get(User, sthj.id), name="2026年上半年",
-            starts_on=date(2026, 1, 1), ends_on=date(2026, 6, 30),
-        )  # fmt: skip
+            db.session.get(User, sthj.id),
+            name="2026年上半年",
+            starts_on=date(2026, 1, 1),
+            ends_on=date(2026, 6, 30),
+        )
         sw_period = evaluations.open_period(
-            db.session.get(User, sw.id), name="2026年上半年",
-            starts_on=date(2026, 1, 1), ends_on=date(2026, 6, 30),
-        )  # fmt: skip
+            db.session.get(User, sw.id),
+            name="2026年上半年",
+            starts_on=date(2026, 1, 1),
+            ends_on=date(2026, 6, 30),
+        )
         db.session.commit()
         return World(
-            sthj, sw, one.uscc, two.uscc, three.uscc,
-            {one.uscc: one.name, three.uscc: three.name}, period.id, sw_period.id,
-        )  # fmt: skip
+            sthj,
+            sw,
+            one.uscc,
+            two.uscc,
+            three.uscc,
+            {one.uscc: one.name, three.uscc: three.name},
+            period.id,
+            sw_period.id,
+        )
 
 
 def _scores(technical=90, compliance=80, effectiveness=70, service=60) -> dict:
@@ -75,9 +85,14 @@ def _scores(technical=90, compliance=80, effectiveness=70, service=60) -> dict:
 def _enter(app, user, period_id, uscc, *, submit=True, key=None, reason=None, **scores):
     with app.app_context():
         entry = evaluations.enter_scores(
-            db.session.get(User, user.id), period_id, uscc, _scores(**scores), submit=submit,
-            submission_key=key or uuid.uuid4().hex, reason=reason,
-        )  # fmt: skip
+            db.session.get(User, user.id),
+            period_id,
+            uscc,
+            _scores(**scores),
+            submit=submit,
+            submission_key=key or uuid.uuid4().hex,
+            reason=reason,
+        )
         db.session.commit()
         return entry.id
 
@@ -126,9 +141,15 @@ def test_evaluations_a_regulator_runs_a_period_in_the_browser(app, make_user, lo
     dashboard = _page(client.get("/regulator/evaluations"))
     assert "2026年上半年" in dashboard
     assert "开始新的考评周期" in dashboard
-    opened = post_form(client, "/regulator/evaluations/open", {
-        "name": "2025年下半年", "starts_on": "2025-07-01", "ends_on": "2025-12-31",
-    })  # fmt: skip
+    opened = post_form(
+        client,
+        "/regulator/evaluations/open",
+        {
+            "name": "2025年下半年",
+            "starts_on": "2025-07-01",
+            "ends_on": "2025-12-31",
+        },
+    )
     assert opened.status_code == 302
     period_id = int(opened.headers["Location"].rstrip("/").split("/")[-1])
     page = _page(client.get(f"/regulator/evaluations/{period_id}"))
@@ -139,8 +160,14 @@ def test_evaluations_a_regulator_runs_a_period_in_the_browser(app, make_user, lo
     url = f"/regulator/evaluations/{period_id}/providers/{world.sthj_only}/score"
     form = _page(client.get(url))
     key = re.search(r'name="submission_key" type="hidden" value="([0-9a-f]+)"', form).group(1)
-    fields = {"c_technical": "90", "c_compliance": "85.5", "c_effectiveness": "80",
-              "c_service": "70", "submission_key": key, "action": "draft"}  # fmt: skip
+    fields = {
+        "c_technical": "90",
+        "c_compliance": "85.5",
+        "c_effectiveness": "80",
+        "c_service": "70",
+        "submission_key": key,
+        "action": "draft",
+    }
     assert post_form(client, url, fields).status_code == 302
     assert post_form(client, url, fields).status_code == 302  # the same form again: one row
     other = f"/regulator/evaluations/{period_id}/providers/{world.both}/score"
@@ -152,8 +179,12 @@ def test_evaluations_a_regulator_runs_a_period_in_the_browser(app, make_user, lo
             ("草稿", Decimal("81.38"), 1),  # 0.25 × (90 + 85.5 + 80 + 70) = 81.375 → 81.38
             ("已提交", Decimal("81.38"), 1),
         ]
-        assert rows[0].scores == {"technical": 90, "compliance": 85.5, "effectiveness": 80,
-                                  "service": 70}  # fmt: skip
+        assert rows[0].scores == {
+            "technical": 90,
+            "compliance": 85.5,
+            "effectiveness": 80,
+            "service": 70,
+        }
 
     closing = post_form(client, f"/regulator/evaluations/{period_id}/close", {})
     assert "尚有 1 家机构的得分是草稿" in _page(client.get(closing.headers["Location"]))
@@ -183,8 +214,14 @@ def test_evaluations_form_errors_are_shown_in_chinese_and_store_nothing(
     world = _world(app, make_user)
     login(world.sthj)
     url = f"/regulator/evaluations/{world.period_id}/providers/{world.sthj_only}/score"
-    base = {"c_technical": "90", "c_compliance": "80", "c_effectiveness": "70",
-            "c_service": "60", "submission_key": "k", "action": "submit"}  # fmt: skip
+    base = {
+        "c_technical": "90",
+        "c_compliance": "80",
+        "c_effectiveness": "70",
+        "c_service": "60",
+        "submission_key": "k",
+        "action": "submit",
+    }
     for field, value, message in [
         ("c_technical", "101", "得分须在 0–100 之间"),
         ("c_compliance", "-1", "得分须在 0–100 之间"),
@@ -207,15 +244,18 @@ def test_evaluations_periods_follow_their_rules(app, make_user):
     with app.app_context():
         user = db.session.get(User, world.sthj.id)
         with pytest.raises(RegistryError, match="时间重叠"):
-            evaluations.open_period(user, name="春季", starts_on=date(2026, 6, 1),
-                                    ends_on=date(2026, 7, 31))  # fmt: skip
+            evaluations.open_period(
+                user, name="春季", starts_on=date(2026, 6, 1), ends_on=date(2026, 7, 31)
+            )
         with pytest.raises(RegistryError, match="不能早于"):
             evaluations.open_period(user, starts_on=date(2027, 6, 1), ends_on=date(2027, 1, 1))
         with pytest.raises(RegistryError, match="操作未执行"):
             evaluations.publish_period(user, world.period_id)  # not closed yet
         assert evaluations.half_year(date(2026, 7, 1)) == (
-            "2026年下半年", date(2026, 7, 1), date(2026, 12, 31)
-        )  # fmt: skip
+            "2026年下半年",
+            date(2026, 7, 1),
+            date(2026, 12, 31),
+        )
         with pytest.raises(Forbidden):
             evaluations.open_period(db.session.get(User, provider_account.id))
     _act(app, world.sthj, evaluations.close_period, world.period_id)
@@ -226,23 +266,37 @@ def test_evaluations_periods_follow_their_rules(app, make_user):
 def test_evaluations_criteria_and_weights_are_configurable_per_department(app, make_user):
     world = _world(app, make_user)
     app.config["EVALUATION_CRITERIA"] = {
-        "SW": [{"code": "quality", "name": "成果质量", "weight": "0.6"},
-               {"code": "timeliness", "name": "时效", "weight": "0.4"}],
-        "ZJW": [{"code": "a", "name": "甲", "weight": 0.5}, {"code": "b", "name": "乙", "weight": 0.6}],
-    }  # fmt: skip
+        "SW": [
+            {"code": "quality", "name": "成果质量", "weight": "0.6"},
+            {"code": "timeliness", "name": "时效", "weight": "0.4"},
+        ],
+        "ZJW": [
+            {"code": "a", "name": "甲", "weight": 0.5},
+            {"code": "b", "name": "乙", "weight": 0.6},
+        ],
+    }
     with app.app_context():
         sw = db.session.get(User, world.sw.id)
-        period = evaluations.open_period(sw, name="2026年下半年", starts_on=date(2026, 7, 1),
-                                         ends_on=date(2026, 12, 31))  # fmt: skip
+        period = evaluations.open_period(
+            sw, name="2026年下半年", starts_on=date(2026, 7, 1), ends_on=date(2026, 12, 31)
+        )
         assert [c["name"] for c in period.criteria] == ["成果质量", "时效"]
-        entry = evaluations.enter_scores(sw, period, world.sw_only,
-                                         {"quality": "85", "timeliness": "72.5"}, submit=True,
-                                         submission_key="cfg")  # fmt: skip
+        entry = evaluations.enter_scores(
+            sw,
+            period,
+            world.sw_only,
+            {"quality": "85", "timeliness": "72.5"},
+            submit=True,
+            submission_key="cfg",
+        )
         assert entry.total == Decimal("80.00")  # 0.6 × 85 + 0.4 × 72.5
         # Departments without their own list fall back to the built-in default …
         assert [c["name"] for c in evaluations.criteria_for("STHJ")] == [
-            "技术性", "规范性", "工作实效", "服务水平"
-        ]  # fmt: skip
+            "技术性",
+            "规范性",
+            "工作实效",
+            "服务水平",
+        ]
         # … and weights that do not sum to 1 are refused with a clear message.
         with pytest.raises(RegistryError, match="权重之和须为 1"):
             evaluations.criteria_for("ZJW")
@@ -272,8 +326,14 @@ def test_evaluations_another_department_is_refused_by_form_file_and_url(
         response = client.get(url)
         assert response.status_code == 404, url
         assert world.sthj_names[world.sthj_only] not in _page(response)
-    fields = {"c_technical": "1", "c_compliance": "1", "c_effectiveness": "1", "c_service": "1",
-              "submission_key": "x", "action": "submit"}  # fmt: skip
+    fields = {
+        "c_technical": "1",
+        "c_compliance": "1",
+        "c_effectiveness": "1",
+        "c_service": "1",
+        "submission_key": "x",
+        "action": "submit",
+    }
     # The other department's period, and its own period with a provider outside its scope.
     for url in [
         f"/regulator/evaluations/{other}/providers/{world.sthj_only}/score",
@@ -284,9 +344,16 @@ def test_evaluations_another_department_is_refused_by_form_file_and_url(
         assert post_form(client, f"/regulator/evaluations/{other}/{action}", {}).status_code == 404
     assert _upload(client, other, _csv([f"{world.sthj_only},,1,1,1,1,"])).status_code == 404
     # Its own period, but the file names a provider of the other department only.
-    rejected = _upload(client, world.sw_period_id, _csv([
-        f"{world.sw_only},,90,90,90,90,", f"{world.sthj_only},,1,1,1,1,",
-    ]))  # fmt: skip
+    rejected = _upload(
+        client,
+        world.sw_period_id,
+        _csv(
+            [
+                f"{world.sw_only},,90,90,90,90,",
+                f"{world.sthj_only},,1,1,1,1,",
+            ]
+        ),
+    )
     assert rejected.status_code == 200
     assert "不在本周期考评范围内" in _page(rejected)
     assert "第 3 行" in _page(rejected)
@@ -302,11 +369,18 @@ def test_evaluations_another_department_is_refused_by_form_file_and_url(
     with app.app_context():
         sw = db.session.get(User, world.sw.id)
         with pytest.raises(Forbidden):
-            evaluations.enter_scores(sw, other, world.sthj_only, _scores(), submit=True,
-                                     submission_key="direct")  # fmt: skip
+            evaluations.enter_scores(
+                sw, other, world.sthj_only, _scores(), submit=True, submission_key="direct"
+            )
         with pytest.raises(Forbidden):
-            evaluations.enter_scores(sw, world.sw_period_id, world.sthj_only, _scores(),
-                                     submit=True, submission_key="direct")  # fmt: skip
+            evaluations.enter_scores(
+                sw,
+                world.sw_period_id,
+                world.sthj_only,
+                _scores(),
+                submit=True,
+                submission_key="direct",
+            )
         with pytest.raises(Forbidden):
             evaluations.score_history(sw, other, world.sthj_only)
     # A provider offering both departments' items is scored by each in its own period.
@@ -353,8 +427,14 @@ def test_evaluations_a_correction_is_a_new_revision_with_its_reason(app, make_us
     _act(app, world.sthj, evaluations.publish_period, world.period_id)
     login(world.sthj)
     url = f"/regulator/evaluations/{world.period_id}/providers/{world.sthj_only}/score"
-    fields = {"c_technical": "100", "c_compliance": "80", "c_effectiveness": "70",
-              "c_service": "60", "submission_key": "fix-1", "action": "correction"}  # fmt: skip
+    fields = {
+        "c_technical": "100",
+        "c_compliance": "80",
+        "c_effectiveness": "70",
+        "c_service": "60",
+        "submission_key": "fix-1",
+        "action": "correction",
+    }
     refused = post_form(client, url, fields)
     assert refused.status_code == 200
     assert "请填写更正原因" in _page(refused)
@@ -418,10 +498,13 @@ def test_evaluations_concurrent_entry_loses_and_duplicates_nothing(app, make_use
                 with app.app_context():
                     try:
                         evaluations.enter_scores(
-                            db.session.get(User, world.sthj.id), world.period_id,
-                            world.sthj_only, _scores(technical=writer * 10 + n), submit=True,
+                            db.session.get(User, world.sthj.id),
+                            world.period_id,
+                            world.sthj_only,
+                            _scores(technical=writer * 10 + n),
+                            submit=True,
                             submission_key=f"writer-{writer}-{n}",
-                        )  # fmt: skip
+                        )
                         db.session.commit()
                     except Exception as error:  # noqa: BLE001 - collected and asserted
                         db.session.rollback()
@@ -455,9 +538,14 @@ def test_evaluations_close_and_entries_racing_never_leave_a_draft_in_a_closed_pe
         barrier.wait(timeout=20)
         with app.app_context():
             try:
-                evaluations.enter_scores(db.session.get(User, world.sthj.id), world.period_id,
-                                         world.sthj_only, _scores(), submit=False,
-                                         submission_key=uuid.uuid4().hex)  # fmt: skip
+                evaluations.enter_scores(
+                    db.session.get(User, world.sthj.id),
+                    world.period_id,
+                    world.sthj_only,
+                    _scores(),
+                    submit=False,
+                    submission_key=uuid.uuid4().hex,
+                )
                 db.session.commit()
                 outcomes.append("draft")
             except RegistryError as error:
@@ -475,8 +563,11 @@ def test_evaluations_close_and_entries_racing_never_leave_a_draft_in_a_closed_pe
                 db.session.rollback()
                 outcomes.append(error.message)
 
-    threads = [threading.Thread(target=draft), threading.Thread(target=draft),
-               threading.Thread(target=close)]  # fmt: skip
+    threads = [
+        threading.Thread(target=draft),
+        threading.Thread(target=draft),
+        threading.Thread(target=close),
+    ]
     for thread in threads:
         thread.start()
     for thread in threads:
@@ -507,8 +598,9 @@ def test_evaluations_csv_upload_stores_every_row_or_nothing(app, make_user, logi
     assert response.status_code == 302
     assert "保存 2 家机构的得分" in _page(client.get(response.headers["Location"]))
     assert [(u, s["service"], st) for u, s, st in _stored(app)] == [
-        (world.sthj_only, 60, "已提交"), (world.both, 99.5, "已提交"),
-    ]  # fmt: skip
+        (world.sthj_only, 60, "已提交"),
+        (world.both, 99.5, "已提交"),
+    ]
     # The same file again changes nothing.
     again = _upload(client, world.period_id, good)
     assert "没有需要保存的变化" in _page(client.get(again.headers["Location"]))
@@ -525,8 +617,16 @@ def test_evaluations_csv_upload_stores_every_row_or_nothing(app, make_user, logi
 @pytest.mark.parametrize(
     ("rows", "header", "expected"),
     [
-        (["{a},,90,80,70"], "统一社会信用代码,机构名称,技术性,规范性,工作实效,备注", ["服务水平", "缺少此列"]),
-        (["{a},,90,80,70,60,"], "代码,机构名称,技术性,规范性,工作实效,服务水平,备注", ["统一社会信用代码", "缺少此列"]),
+        (
+            ["{a},,90,80,70"],
+            "统一社会信用代码,机构名称,技术性,规范性,工作实效,备注",
+            ["服务水平", "缺少此列"],
+        ),
+        (
+            ["{a},,90,80,70,60,"],
+            "代码,机构名称,技术性,规范性,工作实效,服务水平,备注",
+            ["统一社会信用代码", "缺少此列"],
+        ),
         (["{a},,101,80,70,60,"], HEADER, ["第 3 行", "技术性", "得分须在 0–100 之间"]),
         (["{a},,90,-5,70,60,"], HEADER, ["规范性", "得分须在 0–100 之间"]),
         (["{a},,90,80,七十,60,"], HEADER, ["工作实效", "不是有效的分数"]),
@@ -534,12 +634,15 @@ def test_evaluations_csv_upload_stores_every_row_or_nothing(app, make_user, logi
         (["{a},,90,80,70,,"], HEADER, ["服务水平", "未填写得分"]),
         (["{unknown},,90,80,70,60,"], HEADER, ["未找到该统一社会信用代码对应的中介机构"]),
         (["91120116MA05JQ1X2Y,,90,80,70,60,"], HEADER, ["校验"]),
-        (["{a},,90,80,70,60,", "{b},,90,80,70,60,", "{a},,80,80,80,80,"], HEADER,
-         ["第 4 行", "与第 2 行的机构重复"]),
+        (
+            ["{a},,90,80,70,60,", "{b},,90,80,70,60,", "{a},,80,80,80,80,"],
+            HEADER,
+            ["第 4 行", "与第 2 行的机构重复"],
+        ),
         (["{a},别的公司,90,80,70,60,"], HEADER, ["机构名称", "不一致"]),
         ([], HEADER, ["没有数据行"]),
     ],
-)  # fmt: skip
+)
 def test_evaluations_csv_errors_are_listed_by_row_and_column(
     app, make_user, login, client, rows, header, expected
 ):
@@ -639,8 +742,10 @@ def test_evaluations_templates_round_trip_in_csv_and_xlsx(app, make_user, login,
     ).encode("utf-8-sig")
     assert _upload(client, world.period_id, filled, "filled.csv").status_code == 302
     assert {(u, s["technical"]) for u, s, _ in _stored(app)} == {
-        (world.sthj_only, 88), (world.both, 88), (hostile_code, 88),
-    }  # fmt: skip
+        (world.sthj_only, 88),
+        (world.both, 88),
+        (hostile_code, 88),
+    }
 
     xlsx = client.get(f"{base}/template.xlsx")
     assert xlsx.status_code == 200

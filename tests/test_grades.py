@@ -55,14 +55,20 @@ def _engagement(provider: Provider, service_code: str = "ZJ-03") -> Engagement:
     n = next(_serial)
     enterprise = Enterprise(uscc=uscc(), name=f"天津测试业主{n}有限公司")
     project = Project(
-        code=f"2026-120116-T{n:06d}", name="测试项目", category="民营/外资",
-        location="天津滨海高新区", enterprise=enterprise,
-    )  # fmt: skip
+        code=f"2026-120116-T{n:06d}",
+        name="测试项目",
+        category="民营/外资",
+        location="天津滨海高新区",
+        enterprise=enterprise,
+    )
     item = db.session.scalar(select(ServiceItem).where(ServiceItem.code == service_code))
     request = SelectionRequest(
-        ref=f"XQ-T-{uuid.uuid4().hex[:10]}", project=project, service_item=item,
-        method="直接选取", deadline=clock.now(),
-    )  # fmt: skip
+        ref=f"XQ-T-{uuid.uuid4().hex[:10]}",
+        project=project,
+        service_item=item,
+        method="直接选取",
+        deadline=clock.now(),
+    )
     award = Award(request=request, provider_id=provider.id, method="直接选取", reason="测试")
     engagement = Engagement(award=award, committed_days=10, status="已确认")
     db.session.add_all([enterprise, project, request, award, engagement])
@@ -74,10 +80,16 @@ def rate(provider: Provider, parts, day: date, *, hidden: bool = False) -> Owner
     """An owner rating with five sub-scores (one number: all five alike) on a local day."""
     parts = [parts] * 5 if isinstance(parts, int) else list(parts)
     rating = OwnerRating(
-        engagement=_engagement(provider), provider_id=provider.id,
-        quality=parts[0], timeliness=parts[1], attitude=parts[2], fee=parts[3], conduct=parts[4],
-        created_at=_at(day), hidden=hidden,
-    )  # fmt: skip
+        engagement=_engagement(provider),
+        provider_id=provider.id,
+        quality=parts[0],
+        timeliness=parts[1],
+        attitude=parts[2],
+        fee=parts[3],
+        conduct=parts[4],
+        created_at=_at(day),
+        hidden=hidden,
+    )
     db.session.add(rating)
     db.session.flush()
     return rating
@@ -86,9 +98,12 @@ def rate(provider: Provider, parts, day: date, *, hidden: bool = False) -> Owner
 def event(provider: Provider, kind: str, day: date, **details) -> BehaviourEvent:
     """A behaviour event on a day."""
     row = BehaviourEvent(
-        provider_id=provider.id, kind=kind, source=f"test:{uuid.uuid4().hex}",
-        occurred_on=day, details=details,
-    )  # fmt: skip
+        provider_id=provider.id,
+        kind=kind,
+        source=f"test:{uuid.uuid4().hex}",
+        occurred_on=day,
+        details=details,
+    )
     db.session.add(row)
     db.session.flush()
     return row
@@ -100,11 +115,14 @@ def regulator_score(provider: Provider, total, ends_on: date, department: str = 
 
     dept = db.session.scalar(select(Department).where(Department.code == department))
     period = EvaluationPeriod(
-        department_id=dept.id, name=f"测试周期{next(_serial)}",
-        starts_on=ends_on - timedelta(days=180), ends_on=ends_on, status="已发布",
+        department_id=dept.id,
+        name=f"测试周期{next(_serial)}",
+        starts_on=ends_on - timedelta(days=180),
+        ends_on=ends_on,
+        status="已发布",
         criteria=[{"code": "technical", "name": "技术性", "weight": "1"}],
         published_at=_at(ends_on),
-    )  # fmt: skip
+    )
     db.session.add(period)
     db.session.flush()
     db.session.add(
@@ -116,7 +134,7 @@ def regulator_score(provider: Provider, total, ends_on: date, department: str = 
             total=Decimal(str(total)),
             state="已提交",
             submission_key=uuid.uuid4().hex,
-        )  # fmt: skip
+        )
     )
     db.session.flush()
     return period
@@ -150,14 +168,24 @@ def test_grades_composite_uses_weights_bands_and_every_part(app):
         assert result.score == Decimal("81.50")
         assert result.grade == "A"
         assert result.weights == {
-            "owner": Decimal("0.5"), "regulator": Decimal("0.3"), "behaviour": Decimal("0.2")
-        }  # fmt: skip
+            "owner": Decimal("0.5"),
+            "regulator": Decimal("0.3"),
+            "behaviour": Decimal("0.2"),
+        }
 
 
 EDGES = [
-    (90, "AA"), (89.8, "A"), (80, "A"), (79.8, "B"), (70, "B"), (69.8, "C"), (60, "C"),
-    (59.8, "D"), (0, "D"), (100, "AA"),
-]  # fmt: skip
+    (90, "AA"),
+    (89.8, "A"),
+    (80, "A"),
+    (79.8, "B"),
+    (70, "B"),
+    (69.8, "C"),
+    (60, "C"),
+    (59.8, "D"),
+    (0, "D"),
+    (100, "AA"),
+]
 
 
 @pytest.mark.parametrize(("average", "grade"), EDGES)
@@ -277,7 +305,7 @@ def test_grades_published_credit_records_deduct(app):
                     basis="依据",
                     status=status,
                     published_at=_at(date(2026, 4, 1)),
-                )  # fmt: skip
+                )
             )
         db.session.flush()
         result = grades.compute(provider.id, ON)
@@ -374,8 +402,9 @@ def test_grades_recomputed_on_a_new_rating_and_a_new_event(app):
             .order_by(AuditEntry.id)
         ).all()
         assert [(e.before["grade"], e.after["grade"]) for e in entries] == [
-            (None, "AA"), ("AA", "A")
-        ]  # fmt: skip
+            (None, "AA"),
+            ("AA", "A"),
+        ]
         assert "业主评价 95.00(2 次)" in entries[0].detail
         assert "扣分 3 项" in entries[1].detail
         # A commit that changes nothing the grade depends on writes no audit entry.
@@ -503,7 +532,7 @@ def test_grades_concurrent_ratings_lose_no_update(app):
                         fee=score,
                         conduct=score,
                         created_at=_at(today),
-                    )  # fmt: skip
+                    )
                 )
                 db.session.commit()
             except Exception as error:  # noqa: BLE001 - collected and asserted
@@ -511,7 +540,10 @@ def test_grades_concurrent_ratings_lose_no_update(app):
                 errors.append(f"{type(error).__name__}: {error}")
 
     scores = [60, 70, 80, 90]
-    threads = [threading.Thread(target=write, args=(e, s)) for e, s in zip(engagements, scores, strict=True)]  # fmt: skip
+    threads = [
+        threading.Thread(target=write, args=(e, s))
+        for e, s in zip(engagements, scores, strict=True)
+    ]
     for thread in threads:
         thread.start()
     for thread in threads:
@@ -534,9 +566,12 @@ def _post_behaviour(client, login, user, data: dict):
     html = page.get_data(as_text=True)
     key = html.split('name="key" type="hidden" value="')[1].split('"')[0]
     payload = {
-        "csrf_token": csrf_from(html), "key": key, "kind": "投诉属实",
-        "occurred_on": clock.today().isoformat(), "facts": "经核查,投诉反映的收费问题属实。",
-    }  # fmt: skip
+        "csrf_token": csrf_from(html),
+        "key": key,
+        "kind": "投诉属实",
+        "occurred_on": clock.today().isoformat(),
+        "facts": "经核查,投诉反映的收费问题属实。",
+    }
     payload.update(data)
     return html, payload, client.post("/regulator/behaviour/new", data=payload)
 
@@ -651,9 +686,13 @@ def test_grades_behaviour_only_for_providers_in_the_market(app, make_user):
         assert applicant not in grades.scoped_providers(user)
         with pytest.raises(RegistryError, match="尚未入驻"):
             grades.record_behaviour(
-                user, provider_uscc=applicant.uscc, kind="其他违规", occurred_on=clock.today(),
-                facts="事实", submission_key=uuid.uuid4().hex,
-            )  # fmt: skip
+                user,
+                provider_uscc=applicant.uscc,
+                kind="其他违规",
+                occurred_on=clock.today(),
+                facts="事实",
+                submission_key=uuid.uuid4().hex,
+            )
         db.session.rollback()
         assert db.session.scalar(select(func.count(BehaviourEvent.id))) == 0
 
@@ -715,8 +754,10 @@ def test_grades_charts_escape_and_keep_gaps():
     svg = series_chart(
         ["2025年下半年", "2026年上半年", "<b>"],
         [("主管部门", [80, None, 90]), ("业主<script>", [70, 75, None])],
-        title="趋势", x_label="半年度", y_label="得分",
-    )  # fmt: skip
+        title="趋势",
+        x_label="半年度",
+        y_label="得分",
+    )
     assert "<script>" not in svg
     assert "&lt;script&gt;" in svg
     assert "&lt;b&gt;" in svg

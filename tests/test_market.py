@@ -31,9 +31,13 @@ def _setup(app, make_user, *, method="竞价选取", providers=3, **request_args
         project = factories.enterprise_with_project(user)
         made = [factories.active_provider(account=db.session.get(User, a.id)) for a in accounts]
         request = market.open_request(
-            user, project.code, service_code="ZJ-03", method=method,
-            deadline=factories.later(), **request_args,
-        )  # fmt: skip
+            user,
+            project.code,
+            service_code="ZJ-03",
+            method=method,
+            deadline=factories.later(),
+            **request_args,
+        )
         db.session.commit()
         return owner, accounts, [p.uscc for p in made], request.ref, project.code
 
@@ -41,9 +45,12 @@ def _setup(app, make_user, *, method="竞价选取", providers=3, **request_args
 def _quote(app, account, ref, amount=None, key=None, **kwargs):
     with app.app_context():
         quote = market.submit_quote(
-            db.session.get(User, account.id), ref, amount=amount,
-            submission_key=key or uuid.uuid4().hex, **kwargs,
-        )  # fmt: skip
+            db.session.get(User, account.id),
+            ref,
+            amount=amount,
+            submission_key=key or uuid.uuid4().hex,
+            **kwargs,
+        )
         db.session.commit()
         return quote.id
 
@@ -135,8 +142,9 @@ def test_market_a_double_submit_stores_one_quote_and_revisions_keep_history(app,
     with app.app_context():
         rows = db.session.scalars(select(Quote).order_by(Quote.revision)).all()
         assert [(q.revision, q.amount) for q in rows] == [
-            (1, Decimal("50000.00")), (2, Decimal("45000.00")),
-        ]  # fmt: skip
+            (1, Decimal("50000.00")),
+            (2, Decimal("45000.00")),
+        ]
         request = market.get_request(ref)
         assert market.latest_quotes(request)[rows[0].provider_id].amount == Decimal("45000.00")
 
@@ -169,11 +177,13 @@ def test_market_ineligible_providers_cannot_quote(app, make_user):
         factories.active_provider(
             account=db.session.get(User, expired.id), valid_to=date(2020, 1, 1)
         )
-        factories.active_provider(account=db.session.get(User, banned.id),
-                                  blacklisted_until=date(2099, 1, 1))  # fmt: skip
+        factories.active_provider(
+            account=db.session.get(User, banned.id), blacklisted_until=date(2099, 1, 1)
+        )
         factories.active_provider(["ZJ-04"], account=db.session.get(User, outsider.id))
-        ref = market.open_request(user, project.code, service_code="ZJ-03", method="随机抽取",
-                                  deadline=factories.later()).ref  # fmt: skip
+        ref = market.open_request(
+            user, project.code, service_code="ZJ-03", method="随机抽取", deadline=factories.later()
+        ).ref
         db.session.commit()
     for account in (expired, banned, outsider):
         with app.app_context(), pytest.raises(RegistryError, match="不符合"):
@@ -194,8 +204,13 @@ def test_market_an_enterprise_cannot_reach_another_enterprises_project(app, make
         with pytest.raises(NotFound):
             market.get_request_for_owner(other, ref)
         with pytest.raises(NotFound):
-            market.open_request(other, project_code, service_code="ZJ-03", method="随机抽取",
-                                deadline=factories.later())  # fmt: skip
+            market.open_request(
+                other,
+                project_code,
+                service_code="ZJ-03",
+                method="随机抽取",
+                deadline=factories.later(),
+            )
 
 
 @pytest.mark.concurrency
@@ -254,9 +269,11 @@ def test_market_many_providers_quoting_at_once_lose_and_duplicate_nothing(app, m
                 with app.app_context():
                     try:
                         market.submit_quote(
-                            db.session.get(User, account.id), ref,
-                            amount=str(40000 + n), submission_key=key,
-                        )  # fmt: skip
+                            db.session.get(User, account.id),
+                            ref,
+                            amount=str(40000 + n),
+                            submission_key=key,
+                        )
                         db.session.commit()
                     except Exception as error:  # noqa: BLE001 - collected and asserted
                         db.session.rollback()

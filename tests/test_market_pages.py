@@ -37,28 +37,48 @@ def _form_key(html: str) -> str:
 def test_market_pages_whole_flow_from_project_to_verified_award(app, client, make_user, login):
     owner = make_user("enterprise")
     login(owner)
-    created = post_form(client, "/my/projects/new", {
-        "enterprise_name": "天津示范精密制造有限公司", "enterprise_uscc": factories.uscc(),
-        "code": "2026-120116-34-01-000777", "name": "精密部件厂房", "category": "民营/外资",
-        "location": "天津滨海高新区渤龙湖科技园",
-    })  # fmt: skip
+    created = post_form(
+        client,
+        "/my/projects/new",
+        {
+            "enterprise_name": "天津示范精密制造有限公司",
+            "enterprise_uscc": factories.uscc(),
+            "code": "2026-120116-34-01-000777",
+            "name": "精密部件厂房",
+            "category": "民营/外资",
+            "location": "天津滨海高新区渤龙湖科技园",
+        },
+    )
     assert created.status_code == 302, created.get_data(as_text=True)
     page = client.get("/my/projects/2026-120116-34-01-000777").get_data(as_text=True)
     assert "精密部件厂房" in page
     assert "目标 160 天" in page
     deadline = clock.local(clock.now() + timedelta(hours=3))
-    opened = post_form(client, "/my/projects/2026-120116-34-01-000777/requests/new", {
-        "service": "ZJ-03", "method": "竞价选取", "price_min": "10000", "price_max": "90000",
-        "deadline": deadline.strftime("%Y-%m-%dT%H:%M"), "requirements": "编制环境影响报告表",
-    })  # fmt: skip
+    opened = post_form(
+        client,
+        "/my/projects/2026-120116-34-01-000777/requests/new",
+        {
+            "service": "ZJ-03",
+            "method": "竞价选取",
+            "price_min": "10000",
+            "price_max": "90000",
+            "deadline": deadline.strftime("%Y-%m-%dT%H:%M"),
+            "requirements": "编制环境影响报告表",
+        },
+    )
     assert opened.status_code == 302, opened.get_data(as_text=True)
     ref = opened.headers["Location"].rsplit("/", 1)[-1]
     providers = _providers(app, make_user, login)
     for provider, amount in zip(providers, ["52000", "38000", "61000"], strict=True):
         form = provider.get(f"/my/requests/{ref}/quote").get_data(as_text=True)
-        response = provider.post(f"/my/requests/{ref}/quote", data={
-            "csrf_token": csrf_from(form), "submission_key": _form_key(form), "amount": amount,
-        })  # fmt: skip
+        response = provider.post(
+            f"/my/requests/{ref}/quote",
+            data={
+                "csrf_token": csrf_from(form),
+                "submission_key": _form_key(form),
+                "amount": amount,
+            },
+        )
         assert response.status_code == 302, response.get_data(as_text=True)
     # Sealed: the owner sees how many applied, not what they quoted; providers see only their own.
     manage = client.get(f"/my/requests/{ref}").get_data(as_text=True)
@@ -94,8 +114,9 @@ def test_market_pages_another_enterprise_gets_not_found(app, client, make_user, 
         user = db.session.get(User, owner.id)
         project = factories.enterprise_with_project(user)
         factories.active_provider()
-        ref = market.open_request(user, project.code, service_code="ZJ-03", method="随机抽取",
-                                  deadline=factories.later()).ref  # fmt: skip
+        ref = market.open_request(
+            user, project.code, service_code="ZJ-03", method="随机抽取", deadline=factories.later()
+        ).ref
         db.session.commit()
         code = project.code
     login(stranger)
@@ -137,8 +158,9 @@ def test_market_pages_quote_double_submit_stores_one_row(app, make_user, login):
     with app.app_context():
         user = db.session.get(User, owner.id)
         project = factories.enterprise_with_project(user)
-        ref = market.open_request(user, project.code, service_code="ZJ-03", method="竞价选取",
-                                  deadline=factories.later()).ref  # fmt: skip
+        ref = market.open_request(
+            user, project.code, service_code="ZJ-03", method="竞价选取", deadline=factories.later()
+        ).ref
         db.session.commit()
     (provider,) = _providers(app, make_user, login, count=1)
     form = provider.get(f"/my/requests/{ref}/quote").get_data(as_text=True)
@@ -176,8 +198,9 @@ def test_market_award_notices_are_searchable(app, make_user):
         project = factories.enterprise_with_project(user, code="2026-120116-88-01-424242")
         for account in accounts:
             factories.active_provider(account=db.session.get(User, account.id))
-        ref = market.open_request(user, project.code, service_code="ZJ-03", method="随机抽取",
-                                  deadline=factories.later()).ref  # fmt: skip
+        ref = market.open_request(
+            user, project.code, service_code="ZJ-03", method="随机抽取", deadline=factories.later()
+        ).ref
         db.session.commit()
         for account in accounts:
             market.submit_quote(

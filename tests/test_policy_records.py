@@ -67,25 +67,36 @@ def world(app, make_user, frozen_clock) -> World:
         }
         provider_ids = {name: p.id for name, p in providers.items()}
         p3_uscc = providers["p3"].uscc
-        ref = market.open_request(_user(users["ent_a"]), project_a, service_code="ZJ-03",
-                                  method="竞价选取", deadline=factories.later(1)).ref  # fmt: skip
+        ref = market.open_request(
+            _user(users["ent_a"]),
+            project_a,
+            service_code="ZJ-03",
+            method="竞价选取",
+            deadline=factories.later(1),
+        ).ref
         db.session.commit()
         for name, amount in (("p1", "40000"), ("p2", "50000")):
-            market.submit_quote(_user(users[name]), ref, amount=amount,
-                                submission_key=uuid.uuid4().hex)  # fmt: skip
+            market.submit_quote(
+                _user(users[name]), ref, amount=amount, submission_key=uuid.uuid4().hex
+            )
             db.session.commit()
     frozen_clock.advance(timedelta(hours=2))
     with app.app_context():
         award = market.decide(_user(users["ent_a"]), ref).award
         engagement_id = award.engagement.id
         record_number = credit.draft_record(
-            _user(users["sw"]), provider_uscc=p3_uscc, kind="警示通报", title="未按时报送资料",
-            facts="2026 年 8 月,该机构未按时报送水资源论证资料。", basis="《天津市节约用水条例》",
-        ).number  # fmt: skip
+            _user(users["sw"]),
+            provider_uscc=p3_uscc,
+            kind="警示通报",
+            title="未按时报送资料",
+            facts="2026 年 8 月,该机构未按时报送水资源论证资料。",
+            basis="《天津市节约用水条例》",
+        ).number
         period_id = evaluations.open_period(_user(users["sw"])).id
         db.session.commit()
-    return World(users, project_a, project_b, ref, engagement_id, record_number, period_id,
-                 provider_ids)  # fmt: skip
+    return World(
+        users, project_a, project_b, ref, engagement_id, record_number, period_id, provider_ids
+    )
 
 
 def _client(app, login, made):
@@ -164,8 +175,10 @@ def test_policy_records_sealed_quotes_check_and_filter_agree(app, world):
         request = db.session.scalar(
             select(SelectionRequest).where(SelectionRequest.ref == world.ref)
         )
-        quotes = {q.provider_id: q for q in db.session.scalars(
-            select(Quote).where(Quote.request_id == request.id))}  # fmt: skip
+        quotes = {
+            q.provider_id: q
+            for q in db.session.scalars(select(Quote).where(Quote.request_id == request.id))
+        }
         own = {name: quotes[world.provider_ids[name]] for name in ("p1", "p2")}
         before, after = request.deadline - timedelta(minutes=1), request.deadline
         expected = {
@@ -174,9 +187,14 @@ def test_policy_records_sealed_quotes_check_and_filter_agree(app, world):
             before: {"p1": {"p1"}, "p2": {"p2"}},
             # After it the project's owner, staff and admins see every quote; providers still
             # only their own; another enterprise and regulators nothing.
-            after: {"p1": {"p1"}, "p2": {"p2"}, "ent_a": {"p1", "p2"}, "staff": {"p1", "p2"},
-                    "admin": {"p1", "p2"}},
-        }  # fmt: skip
+            after: {
+                "p1": {"p1"},
+                "p2": {"p2"},
+                "ent_a": {"p1", "p2"},
+                "staff": {"p1", "p2"},
+                "admin": {"p1", "p2"},
+            },
+        }
         for now, table in expected.items():
             for name in PARTIES:
                 user = _user(world.users[name])
@@ -209,11 +227,17 @@ def test_policy_records_another_enterprise_cannot_open_the_request(app, login, w
 def test_policy_records_quote_stays_sealed_on_the_owners_page(app, login, world, frozen_clock):
     users = world.users
     with app.app_context():
-        ref = market.open_request(_user(users["ent_a"]), world.project_a, service_code="ZJ-03",
-                                  method="竞价选取", deadline=factories.later(1)).ref  # fmt: skip
+        ref = market.open_request(
+            _user(users["ent_a"]),
+            world.project_a,
+            service_code="ZJ-03",
+            method="竞价选取",
+            deadline=factories.later(1),
+        ).ref
         db.session.commit()
-        market.submit_quote(_user(users["p2"]), ref, amount="45678",
-                            submission_key=uuid.uuid4().hex)  # fmt: skip
+        market.submit_quote(
+            _user(users["p2"]), ref, amount="45678", submission_key=uuid.uuid4().hex
+        )
         db.session.commit()
     owner = _client(app, login, users["ent_a"])
     url = _url(app, "market.manage_request", ref=ref)
@@ -232,8 +256,10 @@ def test_policy_records_engagement_check_and_filter_agree(app, world):
         assert _yes(lambda u: policy.owns_engagement(u, engagement), world) == {"ent_a"}
         assert _yes(lambda u: policy.provides_engagement(u, engagement), world) == {"p1"}
         assert _yes(lambda u: policy.can_see_engagement(u, engagement), world) == {
-            "ent_a", "p1", "admin"
-        }  # fmt: skip
+            "ent_a",
+            "p1",
+            "admin",
+        }
         for rule, check in (
             (policy.owned_engagements, policy.owns_engagement),
             (policy.provided_engagements, policy.provides_engagement),
@@ -288,7 +314,7 @@ def test_policy_records_regulator_department_check_and_filter_agree(app, world):
         for obj in (record, period):
             assert _yes(lambda u, obj=obj: policy.in_department(u, obj.department_id), world) == {
                 "sw"
-            }  # fmt: skip
+            }
         for name in PARTIES:
             user = _user(world.users[name])
             records = set(

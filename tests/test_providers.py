@@ -102,9 +102,18 @@ def signed_in(app, make_user, login):
     return user, client
 
 
-def make_active(app, user, *, uscc: str = USCC_A, name: str | None = None,
-                region: str = "滨海高新区", services=("ZJ-03",), grade: str | None = None,
-                kind: str = "工程咨询单位资信", valid_to: date | None = None) -> int:  # fmt: skip
+def make_active(
+    app,
+    user,
+    *,
+    uscc: str = USCC_A,
+    name: str | None = None,
+    region: str = "滨海高新区",
+    services=("ZJ-03",),
+    grade: str | None = None,
+    kind: str = "工程咨询单位资信",
+    valid_to: date | None = None,
+) -> int:
     """An approved provider built through the services (application → review → active)."""
     with app.app_context():
         account = db.session.get(User, user.id)
@@ -406,9 +415,11 @@ def test_providers_key_change_sends_active_provider_back_to_review(app, make_use
     response = post_form(
         client,
         "/my/provider/application",
-        {**application(name="天津恒海信咨询有限公司", address="天津市滨海高新区新址1号"),
-         "version": page_version(client)},
-    )  # fmt: skip
+        {
+            **application(name="天津恒海信咨询有限公司", address="天津市滨海高新区新址1号"),
+            "version": page_version(client),
+        },
+    )
     assert response.status_code == 302
     assert stored(app).status == "已入驻"
     assert client.get(f"/providers/{USCC_A}").status_code == 200
@@ -416,9 +427,11 @@ def test_providers_key_change_sends_active_provider_back_to_review(app, make_use
     response = post_form(
         client,
         "/my/provider/application",
-        {**application(name="天津恒海信工程咨询有限公司", address="天津市滨海高新区新址1号"),
-         "version": page_version(client)},
-    )  # fmt: skip
+        {
+            **application(name="天津恒海信工程咨询有限公司", address="天津市滨海高新区新址1号"),
+            "version": page_version(client),
+        },
+    )
     assert response.status_code == 302
     assert stored(app).status == "待审核"
     page = client.get("/my/provider", follow_redirects=True).get_data(as_text=True)
@@ -591,10 +604,26 @@ def test_providers_check_deadlines_is_idempotent(app, make_user, runner):
 
 
 def test_providers_directory_filters_and_pagination(app, make_user):
-    make_active(app, make_user("provider"), uscc=USCC_A, name="甲咨询", services=("ZJ-03",),
-                region="滨海高新区", grade="AA", kind="工程咨询单位资信")  # fmt: skip
-    make_active(app, make_user("provider"), uscc=USCC_B, name="乙勘察", services=("ZJ-01", "ZJ-03"),
-                region="外省市", grade=None, kind="工程勘察资质")  # fmt: skip
+    make_active(
+        app,
+        make_user("provider"),
+        uscc=USCC_A,
+        name="甲咨询",
+        services=("ZJ-03",),
+        region="滨海高新区",
+        grade="AA",
+        kind="工程咨询单位资信",
+    )
+    make_active(
+        app,
+        make_user("provider"),
+        uscc=USCC_B,
+        name="乙勘察",
+        services=("ZJ-01", "ZJ-03"),
+        region="外省市",
+        grade=None,
+        kind="工程勘察资质",
+    )
     client = app.test_client()
 
     def names(query: str) -> list[str]:
@@ -623,15 +652,25 @@ def _rating_history(app, provider_id: int) -> int:
     """Two delivered engagements with owner ratings; returns the award id of the first."""
     with app.app_context():
         enterprise = Enterprise(uscc=make_uscc("91120116MA08MU4H"), name="天津示范制造有限公司")
-        project = Project(code="2026-120116-01", name="新建厂房", category="民营/外资",
-                          location="滨海高新区", enterprise=enterprise)  # fmt: skip
+        project = Project(
+            code="2026-120116-01",
+            name="新建厂房",
+            category="民营/外资",
+            location="滨海高新区",
+            enterprise=enterprise,
+        )
         item = catalogue.get_service("ZJ-03")
         first_award = None
-        for number, (score, when) in enumerate(((80, datetime(2025, 3, 1, 4, tzinfo=UTC)),
-                                                (95, datetime(2025, 9, 1, 4, tzinfo=UTC)))):  # fmt: skip
-            request = SelectionRequest(ref=f"XQ-2025-{number:04d}", project=project,
-                                       service_item=item, method="随机抽取",
-                                       deadline=when - timedelta(days=30))  # fmt: skip
+        for number, (score, when) in enumerate(
+            ((80, datetime(2025, 3, 1, 4, tzinfo=UTC)), (95, datetime(2025, 9, 1, 4, tzinfo=UTC)))
+        ):
+            request = SelectionRequest(
+                ref=f"XQ-2025-{number:04d}",
+                project=project,
+                service_item=item,
+                method="随机抽取",
+                deadline=when - timedelta(days=30),
+            )
             award = Award(request=request, provider_id=provider_id, method="随机抽取")
             engagement = Engagement(award=award, committed_days=20, status="已确认")
             db.session.add_all([request, award, engagement])
@@ -646,7 +685,7 @@ def _rating_history(app, provider_id: int) -> int:
                     fee=score,
                     conduct=score,
                     created_at=when,
-                )  # fmt: skip
+                )
             )
             first_award = first_award or award.id
         db.session.commit()

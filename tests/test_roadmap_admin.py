@@ -30,10 +30,18 @@ def _template(app, category="民营/外资") -> RoadmapTemplate:
         template = db.session.scalar(
             select(RoadmapTemplate).where(RoadmapTemplate.category == category)
         )
-        steps = {s.key: {"duration": s.duration, "depends_on": list(s.depends_on or []),
-                         "services": list(s.services or []), "unit": s.unit, "name": s.name,
-                         "stage": s.stage, "duration_source": s.duration_source}
-                 for s in template.steps}  # fmt: skip
+        steps = {
+            s.key: {
+                "duration": s.duration,
+                "depends_on": list(s.depends_on or []),
+                "services": list(s.services or []),
+                "unit": s.unit,
+                "name": s.name,
+                "stage": s.stage,
+                "duration_source": s.duration_source,
+            }
+            for s in template.steps
+        }
         return type("T", (), {"version": template.version, "steps": steps})
 
 
@@ -128,9 +136,16 @@ def test_roadmap_admin_refuses_a_stale_version(app, admin_client):
 
 def test_roadmap_admin_adds_a_step_with_codes_separated_by_commas_and_spaces(app, admin_client):
     data = _form(admin_client.get(f"{BASE}/simple/steps/new").get_data(as_text=True))
-    data.update(key="zj-12", name="安全预评价(示例步骤)", duration="21", unit="日", stage="1",
-                depends_on="SP-01, ZJ-11", services="ZJ-12",
-                duration_source="目录典型时长 1-2月,取下限 [GK]")  # fmt: skip
+    data.update(
+        key="zj-12",
+        name="安全预评价(示例步骤)",
+        duration="21",
+        unit="日",
+        stage="1",
+        depends_on="SP-01, ZJ-11",
+        services="ZJ-12",
+        duration_source="目录典型时长 1-2月,取下限 [GK]",
+    )
     response = admin_client.post(f"{BASE}/simple/steps/new", data=data)
     assert response.status_code == 302, response.get_data(as_text=True)
     step = _template(app, "简易低风险厂房").steps["ZJ-12"]
@@ -150,21 +165,30 @@ def test_roadmap_admin_reports_an_unknown_service_code(app, admin_client):
 
 def test_roadmap_admin_delete_is_refused_while_depended_on(app, admin_client):
     before = _template(app)
-    response = post_form(admin_client, f"{BASE}/private/steps/ZJ-03/delete",
-                         {"version": str(before.version)}, follow_redirects=True)  # fmt: skip
+    response = post_form(
+        admin_client,
+        f"{BASE}/private/steps/ZJ-03/delete",
+        {"version": str(before.version)},
+        follow_redirects=True,
+    )
     assert "步骤 ZJ-03 仍是 SP-05 的前置步骤" in response.get_data(as_text=True)
     assert "ZJ-03" in _template(app).steps
     # A step nothing depends on can go (projects keep their own copies).
-    response = post_form(admin_client, f"{BASE}/private/steps/SP-15/delete",
-                         {"version": str(before.version)})  # fmt: skip
+    response = post_form(
+        admin_client, f"{BASE}/private/steps/SP-15/delete", {"version": str(before.version)}
+    )
     assert response.status_code == 302
     assert "SP-15" not in _template(app).steps
 
 
 def test_roadmap_admin_delete_refuses_a_stale_version(app, admin_client):
     before = _template(app)
-    response = post_form(admin_client, f"{BASE}/private/steps/SP-15/delete",
-                         {"version": str(before.version - 1)}, follow_redirects=True)  # fmt: skip
+    response = post_form(
+        admin_client,
+        f"{BASE}/private/steps/SP-15/delete",
+        {"version": str(before.version - 1)},
+        follow_redirects=True,
+    )
     assert "模板已被他人修改" in response.get_data(as_text=True)
     assert "SP-15" in _template(app).steps
 
@@ -222,7 +246,8 @@ def test_roadmap_admin_edit_without_a_valid_version_is_refused(app, admin_client
 
 @pytest.mark.parametrize("data", [{}, {"version": "x1"}])
 def test_roadmap_admin_delete_without_a_valid_version_is_refused(app, admin_client, data):
-    response = post_form(admin_client, f"{BASE}/private/steps/SP-15/delete", data,
-                         follow_redirects=True)  # fmt: skip
+    response = post_form(
+        admin_client, f"{BASE}/private/steps/SP-15/delete", data, follow_redirects=True
+    )
     assert "模板已被他人修改" in response.get_data(as_text=True)
     assert "SP-15" in _template(app).steps

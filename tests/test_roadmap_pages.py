@@ -89,12 +89,21 @@ def test_roadmap_pages_register_project_then_roadmap_shows_gantt_and_table(
     form = client.get("/my/projects/new").get_data(as_text=True)
     assert "土地出让合同签订日期" in form
     assert "建筑面积(㎡)" in form
-    created = post_form(client, "/my/projects/new", {
-        "enterprise_name": "天津示范智能装备有限公司", "enterprise_uscc": factories.uscc(),
-        "code": "2026-120116-34-01-000901", "name": "智能装备厂房", "category": "民营/外资",
-        "location": "天津滨海高新区渤龙湖科技园", "land_contract_date": "2026-03-02",
-        "building_type": "厂房", "floor_area": "12000.5",
-    })  # fmt: skip
+    created = post_form(
+        client,
+        "/my/projects/new",
+        {
+            "enterprise_name": "天津示范智能装备有限公司",
+            "enterprise_uscc": factories.uscc(),
+            "code": "2026-120116-34-01-000901",
+            "name": "智能装备厂房",
+            "category": "民营/外资",
+            "location": "天津滨海高新区渤龙湖科技园",
+            "land_contract_date": "2026-03-02",
+            "building_type": "厂房",
+            "floor_area": "12000.5",
+        },
+    )
     assert created.status_code == 302, created.get_data(as_text=True)
     with app.app_context():
         project = db.session.scalar(
@@ -142,11 +151,19 @@ def test_roadmap_pages_bad_floor_area_is_refused_in_chinese(app, client, make_us
     owner = make_user("enterprise")
     login(owner)
     for area, message in (("NaN", "请填写有效的数值"), ("-5", "建筑面积须为大于 0 的数值")):
-        response = post_form(client, "/my/projects/new", {
-            "enterprise_name": "天津示范有限公司", "enterprise_uscc": factories.uscc(),
-            "code": "2026-120116-34-01-000902", "name": "厂房", "category": "民营/外资",
-            "location": "天津滨海高新区", "floor_area": area,
-        })  # fmt: skip
+        response = post_form(
+            client,
+            "/my/projects/new",
+            {
+                "enterprise_name": "天津示范有限公司",
+                "enterprise_uscc": factories.uscc(),
+                "code": "2026-120116-34-01-000902",
+                "name": "厂房",
+                "category": "民营/外资",
+                "location": "天津滨海高新区",
+                "floor_area": area,
+            },
+        )
         assert response.status_code == 200
         assert message in response.get_data(as_text=True)
     with app.app_context():
@@ -162,11 +179,17 @@ def test_roadmap_pages_staff_register_project_for_enterprise_with_concierge_and_
     assert concierge.username in form
     uscc = factories.uscc()
     fields = {
-        "enterprise_uscc": uscc, "code": "2026-120116-34-01-000911", "name": "招商推送研发楼",
-        "category": "民营/外资", "location": "天津滨海高新区华苑科技园",
-        "land_contract_date": "2026-03-02", "building_type": "研发楼", "floor_area": "8000",
-        "concierge": str(concierge.id), "expert": str(expert.id),
-    }  # fmt: skip
+        "enterprise_uscc": uscc,
+        "code": "2026-120116-34-01-000911",
+        "name": "招商推送研发楼",
+        "category": "民营/外资",
+        "location": "天津滨海高新区华苑科技园",
+        "land_contract_date": "2026-03-02",
+        "building_type": "研发楼",
+        "floor_area": "8000",
+        "concierge": str(concierge.id),
+        "expert": str(expert.id),
+    }
     # A USCC nobody registered needs the enterprise's name: nothing is stored without it.
     refused = post_form(client, "/staff/projects/new", fields)
     assert refused.status_code == 200
@@ -200,13 +223,23 @@ def test_roadmap_pages_staff_register_project_for_enterprise_with_concierge_and_
     assert "天津招商示范有限公司" in listing
     assert concierge.username in listing
     # Staff change the assignment; an id that is not an active staff account is refused.
-    swapped = post_form(client, "/projects/2026-120116-34-01-000911/assign", {
-        "concierge": str(expert.id), "expert": "",
-    })  # fmt: skip
+    swapped = post_form(
+        client,
+        "/projects/2026-120116-34-01-000911/assign",
+        {
+            "concierge": str(expert.id),
+            "expert": "",
+        },
+    )
     assert swapped.status_code == 302
-    bogus = post_form(client, "/projects/2026-120116-34-01-000911/assign", {
-        "concierge": "999999", "expert": "",
-    })  # fmt: skip
+    bogus = post_form(
+        client,
+        "/projects/2026-120116-34-01-000911/assign",
+        {
+            "concierge": "999999",
+            "expert": "",
+        },
+    )
     assert "未保存" in client.get(bogus.headers["Location"]).get_data(as_text=True)
     with app.app_context():
         project = db.session.scalar(
@@ -220,10 +253,16 @@ def test_roadmap_pages_progress_entry_replans(app, client, make_user, login, tod
     login(owner)
     before = _step(app, code, "SP-15")["planned_finish"]
     page = client.get(f"/projects/{code}/roadmap").get_data(as_text=True)
-    response = post_form(client, f"/projects/{code}/steps/ZJ-03/progress", {
-        "status": "已完成", "started_on": "2026-03-03", "finished_on": "2026-03-20",
-        "version": _version(page, "progress", "ZJ-03"),
-    })  # fmt: skip
+    response = post_form(
+        client,
+        f"/projects/{code}/steps/ZJ-03/progress",
+        {
+            "status": "已完成",
+            "started_on": "2026-03-03",
+            "finished_on": "2026-03-20",
+            "version": _version(page, "progress", "ZJ-03"),
+        },
+    )
     assert response.status_code == 302, response.get_data(as_text=True)
     step = _step(app, code, "ZJ-03")
     assert (step["status"], step["started_on"], step["finished_on"]) == (
@@ -238,9 +277,15 @@ def test_roadmap_pages_progress_entry_replans(app, client, make_user, login, tod
     assert after.isoformat() in page
     # Marked 办理中 from a date: the planned finish follows the actual start.
     page_sp01 = _version(page, "progress", "SP-01")
-    started = post_form(client, f"/projects/{code}/steps/SP-01/progress", {
-        "status": "办理中", "started_on": "2026-03-10", "version": page_sp01,
-    })  # fmt: skip
+    started = post_form(
+        client,
+        f"/projects/{code}/steps/SP-01/progress",
+        {
+            "status": "办理中",
+            "started_on": "2026-03-10",
+            "version": page_sp01,
+        },
+    )
     assert started.status_code == 302
     assert _step(app, code, "SP-01")["planned_start"] == date(2026, 3, 10)
 
@@ -248,8 +293,10 @@ def test_roadmap_pages_progress_entry_replans(app, client, make_user, login, tod
 @pytest.mark.parametrize(
     ("data", "message"),
     [
-        ({"status": "已完成", "started_on": "2026-03-10", "finished_on": "2026-03-05"},
-         "办结日期不能早于开始日期"),
+        (
+            {"status": "已完成", "started_on": "2026-03-10", "finished_on": "2026-03-05"},
+            "办结日期不能早于开始日期",
+        ),
         ({"status": "办理中", "started_on": "2026-06-01"}, "开始日期不能晚于今天"),
         ({"status": "办理中", "started_on": "2026-02-01"}, "开始日期不能早于土地出让合同签订日"),
         ({"status": "已完成", "started_on": "2026-03-10"}, "须填写办结日期"),
@@ -257,7 +304,7 @@ def test_roadmap_pages_progress_entry_replans(app, client, make_user, login, tod
         ({"status": "办理中", "started_on": "2026-02-30"}, "不是有效的日期值"),
         ({"status": "不适用", "started_on": "2026-03-10"}, "不是有效的选择"),
     ],
-)  # fmt: skip
+)
 def test_roadmap_pages_bad_dates_show_the_error_and_store_nothing(
     app, client, make_user, login, today, data, message
 ):
@@ -265,9 +312,14 @@ def test_roadmap_pages_bad_dates_show_the_error_and_store_nothing(
     login(owner)
     before = _step(app, code, "SP-05")
     page = client.get(f"/projects/{code}/roadmap").get_data(as_text=True)
-    response = post_form(client, f"/projects/{code}/steps/SP-05/progress", {
-        **data, "version": _version(page, "progress", "SP-05"),
-    })  # fmt: skip
+    response = post_form(
+        client,
+        f"/projects/{code}/steps/SP-05/progress",
+        {
+            **data,
+            "version": _version(page, "progress", "SP-05"),
+        },
+    )
     assert response.status_code == 200
     html = response.get_data(as_text=True)
     assert message in html
@@ -284,22 +336,38 @@ def test_roadmap_pages_stale_version_says_updated_by_someone_else(
     login(owner)
     page = client.get(f"/projects/{code}/roadmap").get_data(as_text=True)
     seen = _version(page, "progress", "ZJ-11")
-    first = post_form(client, f"/projects/{code}/steps/ZJ-11/progress", {
-        "status": "办理中", "started_on": "2026-03-04", "version": seen,
-    })  # fmt: skip
+    first = post_form(
+        client,
+        f"/projects/{code}/steps/ZJ-11/progress",
+        {
+            "status": "办理中",
+            "started_on": "2026-03-04",
+            "version": seen,
+        },
+    )
     assert first.status_code == 302
-    stale = post_form(client, f"/projects/{code}/steps/ZJ-11/progress", {
-        "status": "已完成", "started_on": "2026-03-04", "finished_on": "2026-03-09",
-        "version": seen,
-    })  # fmt: skip
+    stale = post_form(
+        client,
+        f"/projects/{code}/steps/ZJ-11/progress",
+        {
+            "status": "已完成",
+            "started_on": "2026-03-04",
+            "finished_on": "2026-03-09",
+            "version": seen,
+        },
+    )
     assert stale.status_code == 200
     assert "已被他人更新" in stale.get_data(as_text=True)
     step = _step(app, code, "ZJ-11")
     assert (step["status"], step["finished_on"]) == ("办理中", None)
     # The options form checks the version too, and a missing version never skips the check.
-    assert "已被他人更新" in post_form(client, f"/projects/{code}/steps/ZJ-11/options", {
-        "applicable": "y",
-    }).get_data(as_text=True)  # fmt: skip
+    assert "已被他人更新" in post_form(
+        client,
+        f"/projects/{code}/steps/ZJ-11/options",
+        {
+            "applicable": "y",
+        },
+    ).get_data(as_text=True)
 
 
 def test_roadmap_pages_regional_assessment_option_removes_the_steps_dates(
@@ -312,10 +380,15 @@ def test_roadmap_pages_regional_assessment_option_removes_the_steps_dates(
     # Only offered where the template allows it.
     assert 'id="options-SP-06-covered_by_regional"' in page
     assert 'id="options-SP-05-covered_by_regional"' not in page
-    response = post_form(client, f"/projects/{code}/steps/SP-06/options", {
-        "applicable": "y", "covered_by_regional": "y",
-        "version": _version(page, "options", "SP-06"),
-    })  # fmt: skip
+    response = post_form(
+        client,
+        f"/projects/{code}/steps/SP-06/options",
+        {
+            "applicable": "y",
+            "covered_by_regional": "y",
+            "version": _version(page, "options", "SP-06"),
+        },
+    )
     assert response.status_code == 302, response.get_data(as_text=True)
     step = _step(app, code, "SP-06")
     assert step["covered_by_regional"] is True
@@ -323,10 +396,15 @@ def test_roadmap_pages_regional_assessment_option_removes_the_steps_dates(
     page = client.get(f"/projects/{code}/roadmap").get_data(as_text=True)
     assert "区域评估覆盖,不占时间" in page
     # Refused where it does not apply, with the service's words and nothing stored.
-    refused = post_form(client, f"/projects/{code}/steps/SP-05/options", {
-        "applicable": "y", "covered_by_regional": "y",
-        "version": _version(page, "options", "SP-05"),
-    })  # fmt: skip
+    refused = post_form(
+        client,
+        f"/projects/{code}/steps/SP-05/options",
+        {
+            "applicable": "y",
+            "covered_by_regional": "y",
+            "version": _version(page, "options", "SP-05"),
+        },
+    )
     assert refused.status_code == 200
     assert "该步骤不在区域评估覆盖范围内" in refused.get_data(as_text=True)
     assert _step(app, code, "SP-05")["covered_by_regional"] is False
@@ -341,16 +419,27 @@ def test_roadmap_pages_self_prepared_option_shortens_a_conditional_step(
     assert 'id="options-ZJ-01-self_prepared"' in page
     assert 'id="options-SP-05-self_prepared"' not in page
     assert _step(app, code, "ZJ-01")["status"] == "不适用"
-    applied = post_form(client, f"/projects/{code}/steps/ZJ-01/options", {
-        "applicable": "y", "version": _version(page, "options", "ZJ-01"),
-    })  # fmt: skip
+    applied = post_form(
+        client,
+        f"/projects/{code}/steps/ZJ-01/options",
+        {
+            "applicable": "y",
+            "version": _version(page, "options", "ZJ-01"),
+        },
+    )
     assert applied.status_code == 302
     full = _step(app, code, "ZJ-01")
     assert full["status"] == "未开始"
     page = client.get(f"/projects/{code}/roadmap").get_data(as_text=True)
-    prepared = post_form(client, f"/projects/{code}/steps/ZJ-01/options", {
-        "applicable": "y", "self_prepared": "y", "version": _version(page, "options", "ZJ-01"),
-    })  # fmt: skip
+    prepared = post_form(
+        client,
+        f"/projects/{code}/steps/ZJ-01/options",
+        {
+            "applicable": "y",
+            "self_prepared": "y",
+            "version": _version(page, "options", "ZJ-01"),
+        },
+    )
     assert prepared.status_code == 302
     short = _step(app, code, "ZJ-01")
     assert short["planned_finish"] < full["planned_finish"]
@@ -409,17 +498,30 @@ def test_roadmap_pages_provisional_years_are_marked_and_missing_land_date_stated
     assert "(暂定)" not in first  # finished inside 2026, on the official calendar
     assert re.search(r"计划 \d+ 天 / 目标 160 天", page)
     # No land-contract date: a notice instead of a plan, and the edit form fixes it.
-    edited = post_form(client, f"/projects/{code}/edit", {
-        "land_contract_date": "", "building_type": "", "floor_area": "", "location": "天津滨海高新区",
-    })  # fmt: skip
+    edited = post_form(
+        client,
+        f"/projects/{code}/edit",
+        {
+            "land_contract_date": "",
+            "building_type": "",
+            "floor_area": "",
+            "location": "天津滨海高新区",
+        },
+    )
     assert edited.status_code == 302
     page = client.get(f"/projects/{code}/roadmap").get_data(as_text=True)
     assert "尚未填写土地出让合同签订日期" in page
     assert 'class="chart gantt"' not in page
-    edited = post_form(client, f"/projects/{code}/edit", {
-        "land_contract_date": "2026-03-02", "building_type": "办公楼", "floor_area": "5000",
-        "location": "天津滨海高新区华苑",
-    })  # fmt: skip
+    edited = post_form(
+        client,
+        f"/projects/{code}/edit",
+        {
+            "land_contract_date": "2026-03-02",
+            "building_type": "办公楼",
+            "floor_area": "5000",
+            "location": "天津滨海高新区华苑",
+        },
+    )
     assert edited.status_code == 302
     assert _step(app, code, "SP-15")["planned_finish"] is not None
     page = client.get(f"/projects/{code}/roadmap").get_data(as_text=True)
@@ -439,17 +541,32 @@ def test_roadmap_pages_another_enterprise_gets_not_found_and_stores_nothing(
     assert client.get(f"/projects/{code}/roadmap").status_code == 404
     assert client.get(f"/projects/{code}/checklist").status_code == 404
     assert client.get(f"/projects/{code}/edit").status_code == 404
-    progress = post_form(client, f"/projects/{code}/steps/SP-05/progress", {
-        "status": "办理中", "started_on": "2026-03-10", "version": str(before["version"]),
-    })  # fmt: skip
+    progress = post_form(
+        client,
+        f"/projects/{code}/steps/SP-05/progress",
+        {
+            "status": "办理中",
+            "started_on": "2026-03-10",
+            "version": str(before["version"]),
+        },
+    )
     assert progress.status_code == 404
-    options = post_form(client, f"/projects/{code}/steps/SP-05/options", {
-        "version": str(before["version"]),
-    })  # fmt: skip
+    options = post_form(
+        client,
+        f"/projects/{code}/steps/SP-05/options",
+        {
+            "version": str(before["version"]),
+        },
+    )
     assert options.status_code == 404
-    edit = post_form(client, f"/projects/{code}/edit", {
-        "land_contract_date": "2026-04-01", "location": "别处",
-    })  # fmt: skip
+    edit = post_form(
+        client,
+        f"/projects/{code}/edit",
+        {
+            "land_contract_date": "2026-04-01",
+            "location": "别处",
+        },
+    )
     assert edit.status_code == 404
     assert _step(app, code, "SP-05") == before
     assert _progress_audits(app) == 0
@@ -459,9 +576,18 @@ def test_roadmap_pages_another_enterprise_gets_not_found_and_stores_nothing(
     # The owner itself: an unknown step is not found either.
     mine = app.test_client()
     login(owner, on=mine)
-    assert post_form(mine, f"/projects/{code}/steps/SP-99/progress", {
-        "status": "办理中", "started_on": "2026-03-10", "version": "1",
-    }).status_code == 404  # fmt: skip
+    assert (
+        post_form(
+            mine,
+            f"/projects/{code}/steps/SP-99/progress",
+            {
+                "status": "办理中",
+                "started_on": "2026-03-10",
+                "version": "1",
+            },
+        ).status_code
+        == 404
+    )
 
 
 def test_roadmap_pages_anonymous_goes_to_login_and_other_roles_are_refused(
@@ -477,9 +603,17 @@ def test_roadmap_pages_anonymous_goes_to_login_and_other_roles_are_refused(
         login(make_user(role), on=other)
         assert other.get(f"/projects/{code}/roadmap").status_code == 403
         assert other.get(f"/projects/{code}/checklist").status_code == 403
-        assert post_form(other, f"/projects/{code}/steps/SP-05/progress", {
-            "status": "办理中", "started_on": "2026-03-10",
-        }).status_code == 403  # fmt: skip
+        assert (
+            post_form(
+                other,
+                f"/projects/{code}/steps/SP-05/progress",
+                {
+                    "status": "办理中",
+                    "started_on": "2026-03-10",
+                },
+            ).status_code
+            == 403
+        )
         assert other.get("/staff/projects").status_code == 403
     enterprise = app.test_client()
     login(owner, on=enterprise)
@@ -496,12 +630,23 @@ def test_roadmap_pages_floor_area_nan_is_a_domain_error_not_a_crash(app, make_us
         user = db.session.get(User, owner.id)
         for bad in (Decimal("NaN"), Decimal("Infinity"), "abc", Decimal("0")):
             with pytest.raises(RegistryError, match="建筑面积须为大于 0 的数值"):
-                roadmaps.update_project(user, code, land_contract_date=LAND, building_type=None,
-                                        floor_area=bad, location="天津滨海高新区")  # fmt: skip
+                roadmaps.update_project(
+                    user,
+                    code,
+                    land_contract_date=LAND,
+                    building_type=None,
+                    floor_area=bad,
+                    location="天津滨海高新区",
+                )
             db.session.rollback()
-        project = roadmaps.update_project(user, code, land_contract_date=LAND,
-                                          building_type="仓库", floor_area="1234.567",
-                                          location="天津滨海高新区")  # fmt: skip
+        project = roadmaps.update_project(
+            user,
+            code,
+            land_contract_date=LAND,
+            building_type="仓库",
+            floor_area="1234.567",
+            location="天津滨海高新区",
+        )
         assert project.floor_area == Decimal("1234.57")
 
 

@@ -97,10 +97,15 @@ def test_roadmap_queries_unread_badge_is_one_count_without_a_cap(app, make_user)
     with app.app_context():
         step = db.session.scalars(select(RoadmapStep)).first()
         for n in range(250):
-            db.session.add(Notification(
-                project_id=step.project_id, step_id=step.id, kind="超时",
-                due_on=date(2026, 1, 1) + timedelta(days=n), message=f"超时通报 {n}",
-            ))  # fmt: skip
+            db.session.add(
+                Notification(
+                    project_id=step.project_id,
+                    step_id=step.id,
+                    kind="超时",
+                    due_on=date(2026, 1, 1) + timedelta(days=n),
+                    message=f"超时通报 {n}",
+                )
+            )
         db.session.commit()
         user = db.session.get(User, staff.id)
         first = db.session.scalars(select(Notification.id).order_by(Notification.id)).first()

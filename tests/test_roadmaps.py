@@ -63,15 +63,17 @@ def test_roadmaps_regional_assessment_removes_the_soil_and_water_steps(app, make
     with app.app_context():
         user = db.session.get(User, owner.id)
         for key in ("ZJ-04", "SP-06"):
-            roadmaps.set_options(user, code, key, applicable=True, covered_by_regional=True,
-                                 self_prepared=False)  # fmt: skip
+            roadmaps.set_options(
+                user, code, key, applicable=True, covered_by_regional=True, self_prepared=False
+            )
         db.session.commit()
         steps = {s.key: s for s in roadmaps.get_roadmap_for(user, code).steps}
         assert steps["SP-06"].planned_finish is None
         assert steps["ZJ-04"].planned_finish is None
         with pytest.raises(RegistryError, match="区域评估"):
-            roadmaps.set_options(user, code, "SP-05", applicable=True, covered_by_regional=True,
-                                 self_prepared=False)  # fmt: skip
+            roadmaps.set_options(
+                user, code, "SP-05", applicable=True, covered_by_regional=True, self_prepared=False
+            )
 
 
 def test_roadmaps_progress_replans_from_actual_dates_and_rejects_bad_dates(app, make_user):
@@ -80,18 +82,38 @@ def test_roadmaps_progress_replans_from_actual_dates_and_rejects_bad_dates(app, 
         user = db.session.get(User, owner.id)
         project = roadmaps.get_roadmap_for(user, code)
         before = {s.key: s.planned_finish for s in project.steps}
-        roadmaps.record_progress(user, code, "ZJ-03", status="已完成", started_on=date(2026, 3, 3),
-                                 finished_on=date(2026, 4, 30), today=date(2026, 5, 6))  # fmt: skip
+        roadmaps.record_progress(
+            user,
+            code,
+            "ZJ-03",
+            status="已完成",
+            started_on=date(2026, 3, 3),
+            finished_on=date(2026, 4, 30),
+            today=date(2026, 5, 6),
+        )
         db.session.commit()
         after = {s.key: s.planned_finish for s in roadmaps.get_roadmap_for(user, code).steps}
         assert after["ZJ-03"] == date(2026, 4, 30)
         assert after["SP-05"] < before["SP-05"]  # finished early: the approval moves up
         with pytest.raises(RegistryError, match="不能晚于今天"):
-            roadmaps.record_progress(user, code, "SP-05", status="办理中",
-                                     started_on=date(2026, 6, 1), today=date(2026, 5, 6))  # fmt: skip
+            roadmaps.record_progress(
+                user,
+                code,
+                "SP-05",
+                status="办理中",
+                started_on=date(2026, 6, 1),
+                today=date(2026, 5, 6),
+            )
         with pytest.raises(RegistryError, match="不能早于开始日期"):
-            roadmaps.record_progress(user, code, "SP-05", status="已完成", started_on=date(2026, 5, 4),
-                                     finished_on=date(2026, 5, 1), today=date(2026, 5, 6))  # fmt: skip
+            roadmaps.record_progress(
+                user,
+                code,
+                "SP-05",
+                status="已完成",
+                started_on=date(2026, 5, 4),
+                finished_on=date(2026, 5, 1),
+                today=date(2026, 5, 6),
+            )
         with pytest.raises(RegistryError, match="须填写"):
             roadmaps.record_progress(user, code, "SP-05", status="已完成", today=date(2026, 5, 6))
         db.session.rollback()
@@ -108,8 +130,9 @@ def test_roadmaps_another_enterprise_cannot_find_the_project(app, make_user):
         with pytest.raises(NotFound):
             roadmaps.get_roadmap_for(other, code)
         with pytest.raises(NotFound):
-            roadmaps.record_progress(other, code, "SP-01", status="办理中",
-                                     started_on=date(2026, 3, 3))  # fmt: skip
+            roadmaps.record_progress(
+                other, code, "SP-01", status="办理中", started_on=date(2026, 3, 3)
+            )
 
 
 def test_roadmaps_check_deadlines_is_idempotent_and_follows_time(app, make_user):
@@ -128,9 +151,11 @@ def test_roadmaps_check_deadlines_is_idempotent_and_follows_time(app, make_user)
         db.session.commit()
         assert later["overdue"] >= 1
         kinds = db.session.execute(
-            select(Notification.kind, func.count()).join(RoadmapStep)
-            .where(RoadmapStep.key == "SP-01").group_by(Notification.kind)
-        ).all()  # fmt: skip
+            select(Notification.kind, func.count())
+            .join(RoadmapStep)
+            .where(RoadmapStep.key == "SP-01")
+            .group_by(Notification.kind)
+        ).all()
         assert dict(kinds) == {"到期预警": 1, "超时": 1}
         assert roadmaps.check_deadlines(date(2026, 3, 4), 3)["overdue"] == 0
 
@@ -189,18 +214,38 @@ def test_roadmaps_progress_form_is_not_made_stale_by_replanning(app, make_user):
         user = db.session.get(User, owner.id)
         step = next(s for s in roadmaps.get_roadmap_for(user, code).steps if s.key == "SP-05")
         seen = step.version
-        roadmaps.record_progress(user, code, "ZJ-03", status="办理中", started_on=date(2026, 3, 10),
-                                 today=date(2026, 3, 20))  # fmt: skip
+        roadmaps.record_progress(
+            user,
+            code,
+            "ZJ-03",
+            status="办理中",
+            started_on=date(2026, 3, 10),
+            today=date(2026, 3, 20),
+        )
         roadmaps.check_deadlines(date(2026, 3, 20), 3)
         db.session.commit()
         # SP-05's planned dates moved, but the form opened before still saves.
-        roadmaps.record_progress(user, code, "SP-05", status="办理中", started_on=date(2026, 3, 19),
-                                 version=seen, today=date(2026, 3, 20))  # fmt: skip
+        roadmaps.record_progress(
+            user,
+            code,
+            "SP-05",
+            status="办理中",
+            started_on=date(2026, 3, 19),
+            version=seen,
+            today=date(2026, 3, 20),
+        )
         db.session.commit()
         with pytest.raises(RegistryError, match="已被他人更新"):
-            roadmaps.record_progress(user, code, "SP-05", status="已提交", started_on=date(2026, 3, 19),
-                                     submitted_on=date(2026, 3, 20), version=seen,
-                                     today=date(2026, 3, 20))  # fmt: skip
+            roadmaps.record_progress(
+                user,
+                code,
+                "SP-05",
+                status="已提交",
+                started_on=date(2026, 3, 19),
+                submitted_on=date(2026, 3, 20),
+                version=seen,
+                today=date(2026, 3, 20),
+            )
 
 
 def test_roadmaps_a_step_waiting_for_a_late_predecessor_is_not_itself_late(app, make_user):
@@ -237,8 +282,14 @@ def test_roadmaps_land_contract_dates_outside_the_sensible_range_are_refused(
     with app.app_context():
         user = db.session.get(User, owner.id)
         with pytest.raises(RegistryError, match=message):
-            roadmaps.update_project(user, code, land_contract_date=land, building_type="厂房",
-                                    floor_area="1000", location="天津滨海高新区")  # fmt: skip
+            roadmaps.update_project(
+                user,
+                code,
+                land_contract_date=land,
+                building_type="厂房",
+                floor_area="1000",
+                location="天津滨海高新区",
+            )
         db.session.rollback()
         assert roadmaps.get_roadmap_for(user, code).land_contract_date == date(2026, 3, 2)
 
@@ -247,12 +298,25 @@ def test_roadmaps_land_contract_cannot_move_after_recorded_work(app, make_user):
     owner, code = _project(app, make_user)
     with app.app_context():
         user = db.session.get(User, owner.id)
-        roadmaps.record_progress(user, code, "SP-01", status="已完成", started_on=date(2026, 3, 3),
-                                 finished_on=date(2026, 3, 3), today=date(2026, 3, 10))  # fmt: skip
+        roadmaps.record_progress(
+            user,
+            code,
+            "SP-01",
+            status="已完成",
+            started_on=date(2026, 3, 3),
+            finished_on=date(2026, 3, 3),
+            today=date(2026, 3, 10),
+        )
         db.session.commit()
         with pytest.raises(RegistryError, match="2026-03-03"):
-            roadmaps.update_project(user, code, land_contract_date=date(2026, 3, 5),
-                                    building_type=None, floor_area=None, location="天津")  # fmt: skip
+            roadmaps.update_project(
+                user,
+                code,
+                land_contract_date=date(2026, 3, 5),
+                building_type=None,
+                floor_area=None,
+                location="天津",
+            )
 
 
 def test_roadmaps_progress_keeps_only_the_dates_of_its_status(app, make_user):
@@ -261,13 +325,26 @@ def test_roadmaps_progress_keeps_only_the_dates_of_its_status(app, make_user):
         user = db.session.get(User, owner.id)
         on = date(2026, 5, 6)
         with pytest.raises(RegistryError, match="不能早于提交日期"):
-            roadmaps.record_progress(user, code, "SP-05", status="已完成", started_on=date(2026, 4, 1),
-                                     submitted_on=date(2026, 4, 20), finished_on=date(2026, 4, 10),
-                                     today=on)  # fmt: skip
+            roadmaps.record_progress(
+                user,
+                code,
+                "SP-05",
+                status="已完成",
+                started_on=date(2026, 4, 1),
+                submitted_on=date(2026, 4, 20),
+                finished_on=date(2026, 4, 10),
+                today=on,
+            )
         # 办理中 keeps the start only; a stray (even invalid) submission date is ignored.
-        step = roadmaps.record_progress(user, code, "SP-05", status="办理中",
-                                        started_on=date(2026, 4, 1),
-                                        submitted_on=date(2030, 1, 1), today=on)  # fmt: skip
+        step = roadmaps.record_progress(
+            user,
+            code,
+            "SP-05",
+            status="办理中",
+            started_on=date(2026, 4, 1),
+            submitted_on=date(2030, 1, 1),
+            today=on,
+        )
         assert (step.started_on, step.submitted_on, step.finished_on) == (
             date(2026, 4, 1),
             None,
@@ -275,5 +352,6 @@ def test_roadmaps_progress_keeps_only_the_dates_of_its_status(app, make_user):
         )
         # A step set to 不适用 takes no progress until it is made applicable again.
         with pytest.raises(RegistryError, match="不适用"):
-            roadmaps.record_progress(user, code, "SP-04", status="办理中",
-                                     started_on=date(2026, 4, 1), today=on)  # fmt: skip
+            roadmaps.record_progress(
+                user, code, "SP-04", status="办理中", started_on=date(2026, 4, 1), today=on
+            )

@@ -136,8 +136,9 @@ def test_scheduling_forecast_pushes_late_work_past_today():
     assert forecast.steps["a"].finish == date(2026, 3, 20)  # still open today
     assert forecast.steps["b"].finish == date(2026, 3, 30)  # waits for it, full duration
     assert forecast.steps["c"].start == date(2026, 3, 21)  # not started: from today on
-    done = plan(steps, start, actual={"a": (date(2026, 3, 2), date(2026, 3, 9))},
-                as_of=date(2026, 3, 20))  # fmt: skip
+    done = plan(
+        steps, start, actual={"a": (date(2026, 3, 2), date(2026, 3, 9))}, as_of=date(2026, 3, 20)
+    )
     assert done.steps["a"].finish == date(2026, 3, 9)
 
 
@@ -146,9 +147,11 @@ def test_scheduling_a_finished_step_needs_no_calendar_even_at_its_end():
     actual dates are known, so it (and what follows, when that fits) is dated."""
     steps = [Step("a", "甲", 30, W), Step("b", "乙", 5, D, ("a",))]
     schedule = plan(
-        steps, date(2026, 12, 1), actual={"a": (date(2026, 12, 2), date(2026, 12, 10))},
+        steps,
+        date(2026, 12, 1),
+        actual={"a": (date(2026, 12, 2), date(2026, 12, 10))},
         partial=True,
-    )  # fmt: skip
+    )
     assert schedule.complete
     assert schedule.steps["a"].finish == date(2026, 12, 10)
     assert schedule.steps["b"].finish == date(2026, 12, 15)

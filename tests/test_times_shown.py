@@ -52,8 +52,9 @@ def _award_with_deadline_at_five(app, make_user) -> tuple[int, str]:
             factories.active_provider(account=db.session.get(User, account.id))
         deadline = clock.at(TEST_TODAY, 17)
         assert deadline.astimezone(UTC).hour == 9
-        ref = market.open_request(user, project.code, service_code="ZJ-03", method="随机抽取",
-                                  deadline=deadline).ref  # fmt: skip
+        ref = market.open_request(
+            user, project.code, service_code="ZJ-03", method="随机抽取", deadline=deadline
+        ).ref
         db.session.commit()
         for account in accounts:
             market.submit_quote(

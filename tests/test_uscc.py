@@ -41,8 +41,24 @@ def gb11714_check(body8: str) -> str:
 
 def test_uscc_weights_are_powers_of_three_mod_31():
     assert [pow(3, i, 31) for i in range(17)] == [
-        1, 3, 9, 27, 19, 26, 16, 17, 20, 29, 25, 13, 8, 24, 10, 30, 28,
-    ]  # fmt: skip
+        1,
+        3,
+        9,
+        27,
+        19,
+        26,
+        16,
+        17,
+        20,
+        29,
+        25,
+        13,
+        8,
+        24,
+        10,
+        30,
+        28,
+    ]
 
 
 @pytest.mark.parametrize("code", KNOWN_VALID)

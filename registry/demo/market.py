@@ -66,16 +66,22 @@ PROJECTS = [
 # notices in their 公示期: (regulator, service item the firm offers, kind, title, facts, basis).
 NOTICES = [
     (
-        "demo-regulator-sthj", "ZJ-03", CreditKind.INTERVIEW, "环评文件编制质量问题约谈提醒(示例)",
+        "demo-regulator-sthj",
+        "ZJ-03",
+        CreditKind.INTERVIEW,
+        "环评文件编制质量问题约谈提醒(示例)",
         "抽查发现该机构编制的一份环境影响报告表存在基础资料引用不规范等问题,已约谈提醒并责令整改。(示例数据)",
         "《建设项目环境影响报告书(表)编制监督管理办法》(示例引用)",
     ),
     (
-        "demo-regulator-sw", "ZJ-04", CreditKind.COMMENDATION, "水土保持方案编制工作表扬(示例)",
+        "demo-regulator-sw",
+        "ZJ-04",
+        CreditKind.COMMENDATION,
+        "水土保持方案编制工作表扬(示例)",
         "该机构按承诺时限完成水土保持方案编制,成果一次通过技术审查,予以表扬。(示例数据)",
         "本部门中介服务监管办法(示例引用)",
     ),
-]  # fmt: skip
+]
 
 
 def _project_code(industry: str, serial: str, today: date) -> str:
@@ -83,8 +89,9 @@ def _project_code(industry: str, serial: str, today: date) -> str:
     return f"{year}-120116-{industry}-03-{serial}"
 
 
-def _providers(rng: random.Random, today: date, services: dict[str, ServiceItem],
-               account: User | None) -> list[Provider]:  # fmt: skip
+def _providers(
+    rng: random.Random, today: date, services: dict[str, ServiceItem], account: User | None
+) -> list[Provider]:
     made = []
     for n in range(32):
         group, codes, qualification = GROUPS[n % len(GROUPS)]
@@ -104,7 +111,7 @@ def _providers(rng: random.Random, today: date, services: dict[str, ServiceItem]
             is_demo=True,
             submitted_at=clock.at(today - timedelta(days=200), 10),
             reviewed_at=clock.at(today - timedelta(days=190), 10),
-        )  # fmt: skip
+        )
         # One firm's certificate has run out: it stays listed but leaves selection.
         valid_to = (
             today - timedelta(days=20) if n == 7 else today + timedelta(days=rng.randint(90, 900))
@@ -117,7 +124,7 @@ def _providers(rng: random.Random, today: date, services: dict[str, ServiceItem]
                 issuer="示例发证机关",
                 valid_from=today - timedelta(days=800),
                 valid_to=valid_to,
-            )  # fmt: skip
+            )
         )
         for code in codes[: rng.randint(2, len(codes))] if len(codes) > 2 else codes:
             item = services[code]
@@ -127,7 +134,7 @@ def _providers(rng: random.Random, today: date, services: dict[str, ServiceItem]
                     committed_days=rng.choice([10, 15, 20, 30]),
                     fee_quote=Decimal(rng.randrange(20000, 150000, 1000)),
                     promise="按承诺时限完成,超期按合同约定承担责任(示例)",
-                )  # fmt: skip
+                )
             )
         db.session.add(provider)
         made.append(provider)
@@ -165,9 +172,13 @@ def _seed_market(today: date) -> dict[str, int]:
     owner.enterprise_id = enterprise.id
     projects = []
     for industry, serial, name, category in PROJECTS:
-        project = market.create_project(owner, code=_project_code(industry, serial, today),
-                                        name=name, category=category,
-                                        location="天津滨海高新区(示例)")  # fmt: skip
+        project = market.create_project(
+            owner,
+            code=_project_code(industry, serial, today),
+            name=name,
+            category=category,
+            location="天津滨海高新区(示例)",
+        )
         project.is_demo = True
         projects.append(project)
     plans = [
@@ -186,29 +197,48 @@ def _seed_market(today: date) -> dict[str, int]:
         awards += award is not None
     # Open requests the demo provider (an 环境 firm) can answer.
     for number, (project, code, method) in enumerate(
-        [(projects[1], "ZJ-03", SelectionMethod.LOWEST_PRICE), (projects[2], "ZJ-10", SelectionMethod.RANDOM)],
+        [
+            (projects[1], "ZJ-03", SelectionMethod.LOWEST_PRICE),
+            (projects[2], "ZJ-10", SelectionMethod.RANDOM),
+        ],
         len(plans) + 1,
-    ):  # fmt: skip
+    ):
         # Posted yesterday, open for about a week from today.
-        _request(project, services[code], method, clock.at(today + timedelta(days=5 + number), 17),
-                 owner, number, posted=clock.now() - timedelta(days=1))  # fmt: skip
+        _request(
+            project,
+            services[code],
+            method,
+            clock.at(today + timedelta(days=5 + number), 17),
+            owner,
+            number,
+            posted=clock.now() - timedelta(days=1),
+        )
     db.session.flush()
     _evaluations(today, rng)
     notices = _notices()
     # Grades come from the credit rules applied to the ratings, scores and notices above, never
     # invented.
     grades.recompute_all(today)
-    return {"providers": len(providers), "projects": len(projects), "awards": awards,
-            "notices": notices}  # fmt: skip
+    return {
+        "providers": len(providers),
+        "projects": len(projects),
+        "awards": awards,
+        "notices": notices,
+    }
 
 
 def _request(project, service, method, deadline, owner, number, posted=None) -> SelectionRequest:
     request = SelectionRequest(
-        ref=f"XQ-{clock.local(deadline):%Y}-9{number:05d}", project=project,
-        service_item=service, method=method.value, deadline=deadline,
-        requirements=f"{service.name}(示例需求)", created_by_id=owner.id, is_demo=True,
+        ref=f"XQ-{clock.local(deadline):%Y}-9{number:05d}",
+        project=project,
+        service_item=service,
+        method=method.value,
+        deadline=deadline,
+        requirements=f"{service.name}(示例需求)",
+        created_by_id=owner.id,
+        is_demo=True,
         created_at=posted or deadline - timedelta(days=7),
-    )  # fmt: skip
+    )
     db.session.add(request)
     db.session.flush()
     return request
@@ -228,15 +258,25 @@ def _finished_selection(owner, project, service, method, today, days_ago, number
             amount = (
                 offer.fee_quote * Decimal(rng.choice(["0.85", "0.9", "0.95", "1.0"]))
             ).quantize(Decimal("1"))
-        db.session.add(Quote(request_id=request.id, provider_id=provider.id, amount=amount,
-                             proposal="服务方案(示例)" if method == SelectionMethod.BEST_PROPOSAL else None,
-                             submission_key=f"demo-{request.ref}-{provider.uscc}",
-                             submitted_at=deadline - timedelta(days=2)))  # fmt: skip
+        db.session.add(
+            Quote(
+                request_id=request.id,
+                provider_id=provider.id,
+                amount=amount,
+                proposal="服务方案(示例)" if method == SelectionMethod.BEST_PROPOSAL else None,
+                submission_key=f"demo-{request.ref}-{provider.uscc}",
+                submitted_at=deadline - timedelta(days=2),
+            )
+        )
     db.session.flush()
     chosen = eligible[0].uscc if eligible and method.owner_decides else None
-    decision = market.decide(owner, request.ref, chosen_uscc=chosen,
-                             reason="方案技术路线完整、工期安排合理(示例)" if chosen else None,
-                             now=deadline + timedelta(hours=1))  # fmt: skip
+    decision = market.decide(
+        owner,
+        request.ref,
+        chosen_uscc=chosen,
+        reason="方案技术路线完整、工期安排合理(示例)" if chosen else None,
+        now=deadline + timedelta(hours=1),
+    )
     if decision.award is None:
         return None
     _deliver(decision.award, clock.local_date(deadline), today, rng)
@@ -269,9 +309,15 @@ def _deliver(award, awarded_on: date, today: date, rng: random.Random) -> None:
         for part in ("quality", "timeliness", "attitude", "fee", "conduct")
     }
     rated = min(clock.at(add_working_days(confirmed, 1), 16), clock.now())  # never ahead of now
-    db.session.add(OwnerRating(engagement=engagement, provider_id=award.provider_id,
-                               comment_html="<p>成果质量较好,沟通及时。(示例评价)</p>",
-                               created_at=rated, **scores))  # fmt: skip
+    db.session.add(
+        OwnerRating(
+            engagement=engagement,
+            provider_id=award.provider_id,
+            comment_html="<p>成果质量较好,沟通及时。(示例评价)</p>",
+            created_at=rated,
+            **scores,
+        )
+    )
     db.session.flush()
 
 
@@ -292,15 +338,24 @@ def _notices() -> int:
             select(Provider)
             .join(Offer, Offer.provider_id == Provider.id)
             .join(ServiceItem, ServiceItem.id == Offer.service_item_id)
-            .where(Provider.is_demo.is_(True), Provider.status == ProviderStatus.ACTIVE.value,
-                   ServiceItem.code == service_code)
+            .where(
+                Provider.is_demo.is_(True),
+                Provider.status == ProviderStatus.ACTIVE.value,
+                ServiceItem.code == service_code,
+            )
             .order_by(Provider.uscc)
             .limit(1)
-        )  # fmt: skip
+        )
         if regulator is None or provider is None:
             continue
-        draft = credit.draft_record(regulator, provider_uscc=provider.uscc, kind=kind.value,
-                                    title=title, facts=facts, basis=basis)  # fmt: skip
+        draft = credit.draft_record(
+            regulator,
+            provider_uscc=provider.uscc,
+            kind=kind.value,
+            title=title,
+            facts=facts,
+            basis=basis,
+        )
         credit.publish_record(regulator, draft.number)
         published += 1
     return published
@@ -320,7 +375,13 @@ def _evaluations(today: date, rng: random.Random) -> None:
         )
         for provider in evaluations.scorable_providers(period):
             scores = {c["code"]: rng.randint(70, 98) for c in period.criteria}
-            evaluations.enter_scores(regulator, period, provider.uscc, scores, submit=True,
-                                     submission_key=f"demo-{period.id}-{provider.uscc}")  # fmt: skip
+            evaluations.enter_scores(
+                regulator,
+                period,
+                provider.uscc,
+                scores,
+                submit=True,
+                submission_key=f"demo-{period.id}-{provider.uscc}",
+            )
         evaluations.close_period(regulator, period)
         evaluations.publish_period(regulator, period)

@@ -55,7 +55,7 @@ PLANS: dict[str, tuple[int, tuple[str, ...], tuple[str, ...], list[tuple]]] = {
             ("SP-12", DONE, -31, None, -14),
             ("SP-05", SUBMITTED, DUE_NEXT, DUE_NEXT, None),
         ],
-    ),  # fmt: skip
+    ),
     # 简易低风险厂房, half way: the construction drawings are late (超时).
     "900102": (
         -45,
@@ -72,7 +72,7 @@ PLANS: dict[str, tuple[int, tuple[str, ...], tuple[str, ...], list[tuple]]] = {
             ("SP-06", DONE, -30, None, -6),
             ("ZJ-16", STARTED, -29, None, None),
         ],
-    ),  # fmt: skip
+    ),
     # 国有, in the last stage: drawing review and the tender agency run in parallel.
     "900103": (
         -185,
@@ -93,7 +93,7 @@ PLANS: dict[str, tuple[int, tuple[str, ...], tuple[str, ...], list[tuple]]] = {
             ("SP-12", STARTED, -48, None, None),
             ("ZJ-23", STARTED, -45, None, None),
         ],
-    ),  # fmt: skip
+    ),
     # 民营/外资, early: the environmental report, soil and water plan, survey and planning review
     # are all late (超时), so the plan runs past its target.
     "900104": (
@@ -110,7 +110,7 @@ PLANS: dict[str, tuple[int, tuple[str, ...], tuple[str, ...], list[tuple]]] = {
             ("ZJ-15", DONE, -134, None, -94),
             ("SP-10", SUBMITTED, -93, -93, None),
         ],
-    ),  # fmt: skip
+    ),
 }
 
 
@@ -172,21 +172,31 @@ def seed_demo_roadmaps(today: date | None = None, lead: int | None = None) -> in
         roadmaps.create_roadmap(project, actor=staff)
         code = project.code
         roadmaps.assign_staff(
-            staff, code, concierge=staff if "concierge" in roles else None,
+            staff,
+            code,
+            concierge=staff if "concierge" in roles else None,
             expert=staff if "expert" in roles else None,
-        )  # fmt: skip
+        )
         for key in regional:
-            roadmaps.set_options(staff, code, key, applicable=True, covered_by_regional=True,
-                                 self_prepared=False)  # fmt: skip
+            roadmaps.set_options(
+                staff, code, key, applicable=True, covered_by_regional=True, self_prepared=False
+            )
         steps = {s.key: s for s in project.steps}
         for key, status, *offsets in progress:
             if key not in steps:
                 continue  # an admin removed the step from the template before seeding
             started, submitted, finished = (_date(steps[key], today, o) for o in offsets)
             try:
-                roadmaps.record_progress(staff, code, key, status=status, started_on=started,
-                                         submitted_on=submitted, finished_on=finished,
-                                         today=today)  # fmt: skip
+                roadmaps.record_progress(
+                    staff,
+                    code,
+                    key,
+                    status=status,
+                    started_on=started,
+                    submitted_on=submitted,
+                    finished_on=finished,
+                    today=today,
+                )
             except RegistryError:
                 continue  # an admin changed the template so that this entry no longer fits
         made += 1

@@ -38,9 +38,10 @@ def test_e2e_roadmap_flow(live_server, browser):
     provider_account = make_account(app, "provider")
     with app.app_context():
         provider = factories.active_provider(
-            (SERVICE,), name="天津路线图环境咨询有限公司",
+            (SERVICE,),
+            name="天津路线图环境咨询有限公司",
             account=db.session.get(User, provider_account.id),
-        )  # fmt: skip
+        )
         factories.enterprise_with_project(db.session.get(User, stranger.id))
         db.session.commit()
         provider_name = provider.name
