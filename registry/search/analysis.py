@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import re
 import threading
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
@@ -53,6 +53,10 @@ class Token:
     end: int
 
 
+# Splits one CJK run (text, offset in the text, first position) into tokens and the next position.
+CjkSplitter = Callable[[str, int, int], tuple[list[Token], int]]
+
+
 class Segmenter:
     """jieba (rjieba) with a domain dictionary. Positions count precise-mode words, so that the
     extra sub-words of search mode share their word's position and phrase queries still match."""
@@ -73,54 +77,61 @@ class Segmenter:
 
     def tokens(self, text: str, *, search: bool = True) -> list[Token]:
         """Tokens of text; search=True adds jieba's sub-words (index side), False is precise."""
+        return _walk(text, lambda run, offset, position: self._split(run, offset, position, search))
+
+    def _split(self, run: str, offset: int, position: int, search: bool) -> tuple[list[Token], int]:
+        """The words of one CJK run (and, for search, the sub-words inside them)."""
         result: list[Token] = []
-        position = 0
-        for match in WORD_RE.finditer(text or ""):
-            run, offset = match.group(), match.start()
-            if not CJK_RE.match(run):
-                result.append(Token(run.lower(), position, offset, match.end()))
-                position += 1
-                continue
-            precise = self._jieba.tokenize(run, "default", True)
-            starts = {}
-            for word, start, end in precise:
-                starts[(start, end)] = position
-                result.append(Token(word, position, offset + start, offset + end))
-                position += 1
-            if search:
-                for word, start, end in self._jieba.tokenize(run, "search", True):
-                    if (start, end) in starts:
-                        continue
-                    owner = next(
-                        (p for (s, e), p in starts.items() if s <= start and end <= e), None
-                    )
-                    if owner is not None:
-                        result.append(Token(word, owner, offset + start, offset + end))
-        return result
+        starts = {}
+        for word, start, end in self._jieba.tokenize(run, "default", True):
+            starts[(start, end)] = position
+            result.append(Token(word, position, offset + start, offset + end))
+            position += 1
+        if search:
+            for word, start, end in self._jieba.tokenize(run, "search", True):
+                if (start, end) in starts:
+                    continue
+                owner = next((p for (s, e), p in starts.items() if s <= start and end <= e), None)
+                if owner is not None:
+                    result.append(Token(word, owner, offset + start, offset + end))
+        return result, position
 
     def words(self, text: str) -> list[str]:
         """Precise-mode words of text (query side)."""
         return [t.text for t in self.tokens(text, search=False)]
 
 
-def bigrams(text: str) -> list[Token]:
-    """Overlapping CJK bigrams (a lone character stays itself) plus lowercase ASCII words."""
+def _walk(text: str, split_cjk: CjkSplitter, *, gap: int = 0) -> list[Token]:
+    """Tokens of text: each ASCII word lowercased, each CJK run through split_cjk; `gap` positions
+    are left between runs."""
     result: list[Token] = []
     position = 0
     for match in WORD_RE.finditer(text or ""):
         run, offset = match.group(), match.start()
-        if not CJK_RE.match(run):
+        if CJK_RE.match(run):
+            tokens, position = split_cjk(run, offset, position)
+            result.extend(tokens)
+        else:
             result.append(Token(run.lower(), position, offset, match.end()))
             position += 1
-        elif len(run) == 1:
-            result.append(Token(run, position, offset, offset + 1))
-            position += 1
-        else:
-            for i in range(len(run) - 1):
-                result.append(Token(run[i : i + 2], position, offset + i, offset + i + 2))
-                position += 1
-        position += 1  # a gap between runs, so a phrase never spans two separate words
+        position += gap
     return result
+
+
+def _bigram_split(run: str, offset: int, position: int) -> tuple[list[Token], int]:
+    """Overlapping bigrams of one CJK run (a lone character stays itself)."""
+    if len(run) == 1:
+        return [Token(run, position, offset, offset + 1)], position + 1
+    tokens = [
+        Token(run[i : i + 2], position + i, offset + i, offset + i + 2) for i in range(len(run) - 1)
+    ]
+    return tokens, position + len(tokens)
+
+
+def bigrams(text: str) -> list[Token]:
+    """Overlapping CJK bigrams (a lone character stays itself) plus lowercase ASCII words."""
+    # A gap between runs, so a phrase never spans two separate words.
+    return _walk(text, _bigram_split, gap=1)
 
 
 @lru_cache(maxsize=65536)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
@@ -10,7 +11,7 @@ from sqlalchemy import Select, func, or_, select
 from sqlalchemy.orm import selectinload
 
 from registry.extensions import db
-from registry.kernel.paging import Page
+from registry.kernel.paging import Page, paginate
 from registry.models.catalogue import (
     ApprovalItem,
     Department,
@@ -27,6 +28,17 @@ from registry.services.errors import NotFound, RegistryError, add_unique
 CODE_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_-]{0,31}$")
 SERVICE_RELATIONS = {"stages": "code", "approval_items": "code"}
 APPROVAL_RELATIONS = {"stages": "code"}
+# A service item's optional plain-text fields besides those every catalogue entry has.
+SERVICE_TEXTS = (
+    "serves_note",
+    "self_prepare_note",
+    "regional_assessment_note",
+    "fee_regime_note",
+    "fee_basis",
+    "department_note",
+    "complaint_phone",
+    "qualification_required",
+)
 
 
 @dataclass(frozen=True)
@@ -88,51 +100,42 @@ def service_query(filters: ServiceFilters) -> Select:
 
 def list_services(filters: ServiceFilters, page: int = 1, per_page: int = 20) -> Page:
     """One page of service items matching the filters, with relations loaded."""
-    page = max(1, page)
-    base = service_query(filters)
-    total = db.session.scalar(select(func.count()).select_from(base.order_by(None).subquery()))
-    items = db.session.scalars(
-        base.options(
-            selectinload(ServiceItem.stages),
-            selectinload(ServiceItem.department),
-            selectinload(ServiceItem.approval_items),
-        )
-        .limit(per_page)
-        .offset((page - 1) * per_page)
-    ).all()
-    return Page(list(items), total or 0, page, per_page)
+    return paginate(
+        db.session,
+        service_query(filters),
+        page,
+        per_page,
+        selectinload(ServiceItem.stages),
+        selectinload(ServiceItem.department),
+        selectinload(ServiceItem.approval_items),
+    )
+
+
+def _get(model: type, code: str, missing: str, *options: Any) -> Any:
+    item = db.session.scalar(select(model).where(model.code == code).options(*options))
+    if item is None:
+        raise NotFound(missing)
+    return item
 
 
 def get_service(code: str) -> ServiceItem:
     """A service item by code, or NotFound."""
-    item = db.session.scalar(
-        select(ServiceItem)
-        .where(ServiceItem.code == code)
-        .options(selectinload(ServiceItem.approval_items).selectinload(ApprovalItem.department))
+    return _get(
+        ServiceItem,
+        code,
+        "未找到该中介服务事项",
+        selectinload(ServiceItem.approval_items).selectinload(ApprovalItem.department),
     )
-    if item is None:
-        raise NotFound("未找到该中介服务事项")
-    return item
 
 
 def get_approval_item(code: str) -> ApprovalItem:
     """An approval item by code, or NotFound."""
-    item = db.session.scalar(
-        select(ApprovalItem)
-        .where(ApprovalItem.code == code)
-        .options(selectinload(ApprovalItem.service_items))
-    )
-    if item is None:
-        raise NotFound("未找到该审批事项")
-    return item
+    return _get(ApprovalItem, code, "未找到该审批事项", selectinload(ApprovalItem.service_items))
 
 
 def get_department(code: str) -> Department:
     """A department by code, or NotFound."""
-    item = db.session.scalar(select(Department).where(Department.code == code))
-    if item is None:
-        raise NotFound("未找到该部门")
-    return item
+    return _get(Department, code, "未找到该部门")
 
 
 def list_stages() -> list[Stage]:
@@ -264,19 +267,21 @@ def _department(code: str | None, *, required: bool = False) -> Department | Non
     return department
 
 
-def _stages(codes: list[str]) -> list[Stage]:
-    stages = list(db.session.scalars(select(Stage).where(Stage.code.in_(codes or []))))
-    missing = set(codes or []) - {s.code for s in stages}
+def _by_codes(model: type, codes: list[str], field: str, label: str) -> list[Any]:
+    """The rows with these codes; an unknown code is the field's error."""
+    rows = list(db.session.scalars(select(model).where(model.code.in_(codes))))
+    missing = set(codes) - {row.code for row in rows}
     if missing:
-        raise RegistryError("stages", f"未知审批阶段:{'、'.join(sorted(missing))}")
-    return sorted(stages, key=lambda s: s.sequence)
+        raise RegistryError(field, f"未知{label}:{'、'.join(sorted(missing))}")
+    return rows
+
+
+def _stages(codes: list[str]) -> list[Stage]:
+    return sorted(_by_codes(Stage, codes, "stages", "审批阶段"), key=lambda s: s.sequence)
 
 
 def _approval_items(codes: list[str]) -> list[ApprovalItem]:
-    items = list(db.session.scalars(select(ApprovalItem).where(ApprovalItem.code.in_(codes or []))))
-    missing = set(codes or []) - {i.code for i in items}
-    if missing:
-        raise RegistryError("approval_items", f"未知审批事项:{'、'.join(sorted(missing))}")
+    items = _by_codes(ApprovalItem, codes, "approval_items", "审批事项")
     return sorted(items, key=lambda i: i.code)
 
 
@@ -304,178 +309,129 @@ def _unique_code(model: type, code: str, current_id: int | None) -> None:
         raise RegistryError("code", f"编码 {code} 已被使用。")
 
 
+def _repeal(item: Any) -> None:
+    item.validity = Validity.REPEALED.value
+
+
+@dataclass(frozen=True)
+class EntryKind:
+    """A kind of catalogue entry, identified by its code, and its audited create / update /
+    retire: how form data is applied, what the audit snapshot lists, how it is taken out of use."""
+
+    model: type
+    object_type: str
+    apply: Callable[[Any, dict], None]
+    relations: dict[str, str] | None = None
+    take_out_of_use: Callable[[Any], None] = _repeal
+    missing_reason: str = "请填写废止原因。"
+    check_retire: Callable[[Any], None] | None = None
+
+    def snapshot(self, item: Any) -> dict[str, Any]:
+        """The audited state of item."""
+        return audit.snapshot(item, relations=self.relations)
+
+    def _record(self, verb: str, item: Any, actor: Any, **change: Any) -> None:
+        audit.record(
+            f"{self.object_type}.{verb}",
+            actor=actor,
+            object_type=self.object_type,
+            object_id=item.code,
+            **change,
+        )
+
+    def create(self, data: dict, *, actor: Any, **initial: Any) -> Any:
+        """Add an entry with a new, unused code (audited)."""
+        code = _check_code(data.get("code"))
+        _unique_code(self.model, code, None)
+        item = self.model(code=code, **initial)
+        self.apply(item, data)
+        add_unique(db.session, item, "code", f"编码 {code} 已被使用。")
+        self._record("create", item, actor, after=self.snapshot(item))
+        return item
+
+    def update(self, item: Any, data: dict, *, actor: Any) -> bool:
+        """Edit an entry; returns whether anything changed (only real changes are audited)."""
+        before = self.snapshot(item)
+        code = _check_code(data.get("code", item.code))
+        _unique_code(self.model, code, item.id)
+        item.code = code
+        self.apply(item, data)
+        after = self.snapshot(item)
+        if before == after:
+            return False
+        db.session.flush()
+        self._record("update", item, actor, before=before, after=after)
+        return True
+
+    def retire(self, item: Any, *, actor: Any, reason: str) -> None:
+        """Take an entry out of use (audited with the reason); its page stays."""
+        reason = plain_text(reason)
+        if not reason:
+            raise RegistryError("reason", self.missing_reason)
+        if self.check_retire:
+            self.check_retire(item)
+        before = self.snapshot(item)
+        self.take_out_of_use(item)
+        db.session.flush()
+        self._record("retire", item, actor, before=before, after=self.snapshot(item), detail=reason)
+
+
 # ---------------------------------------------------------------- service items
 
 
-def _apply_service(item: ServiceItem, data: dict) -> None:
-    item.name = _required(data, "name", "事项名称")
-    item.abbreviations = [a for a in (plain_text(x) for x in data.get("abbreviations") or []) if a]
-    item.stage_note = _optional(data, "stage_note")
-    item.serves_note = _optional(data, "serves_note")
+def _apply_texts(item: Any, data: dict, fields: tuple[str, ...]) -> None:
+    """Optional plain-text fields, set as given (empty becomes None)."""
+    for field in fields:
+        setattr(item, field, _optional(data, field))
+
+
+def _apply_entry(item: ServiceItem | ApprovalItem, data: dict, name_label: str) -> None:
+    """The fields service items and approval items share."""
+    item.name = _required(data, "name", name_label)
     item.legal_basis = normalise_legal_basis(data.get("legal_basis"))
-    item.applicability = _optional(data, "applicability")
-    item.may_self_prepare = data.get("may_self_prepare")
-    item.self_prepare_note = _optional(data, "self_prepare_note")
-    item.covered_by_regional_assessment = data.get("covered_by_regional_assessment")
-    item.regional_assessment_note = _optional(data, "regional_assessment_note")
     item.time_limit_days, item.time_limit_unit = _time_limit(data)
-    item.time_limit_note = _optional(data, "time_limit_note")
-    item.fee_regime = _choice(data, "fee_regime", {f.value for f in FeeRegime}, "收费性质无效。")
-    item.fee_regime_note = _optional(data, "fee_regime_note")
-    item.fee_basis = _optional(data, "fee_basis")
     item.department = _department(data.get("department"), required=True)
-    item.department_note = _optional(data, "department_note")
-    item.complaint_phone = _optional(data, "complaint_phone")
-    item.qualification_required = _optional(data, "qualification_required")
     item.notes_html = sanitize_html(data.get("notes_html")) or None
-    item.source_note = _optional(data, "source_note")
-    item.validity = _choice(data, "validity", {v.value for v in Validity}, "有效性无效。") or (
-        Validity.VALID.value
-    )
-    item.last_verified = data.get("last_verified")
+    validity = _choice(data, "validity", {v.value for v in Validity}, "有效性无效。")
+    item.validity = validity or Validity.VALID.value
     item.stages = _stages(data.get("stages") or [])
+    _apply_texts(item, data, ("stage_note", "applicability", "time_limit_note", "source_note"))
+
+
+def _apply_service(item: ServiceItem, data: dict) -> None:
+    _apply_entry(item, data, "事项名称")
+    item.abbreviations = [a for a in (plain_text(x) for x in data.get("abbreviations") or []) if a]
+    item.may_self_prepare = data.get("may_self_prepare")
+    item.covered_by_regional_assessment = data.get("covered_by_regional_assessment")
+    item.fee_regime = _choice(data, "fee_regime", {f.value for f in FeeRegime}, "收费性质无效。")
+    item.last_verified = data.get("last_verified")
     item.approval_items = _approval_items(data.get("approval_items") or [])
+    _apply_texts(item, data, SERVICE_TEXTS)
 
 
-def create_service_item(data: dict, *, actor: Any) -> ServiceItem:
-    """Add a service item to the catalogue (audited)."""
-    code = _check_code(data.get("code"))
-    _unique_code(ServiceItem, code, None)
-    item = ServiceItem(code=code)
-    _apply_service(item, data)
-    add_unique(db.session, item, "code", f"编码 {code} 已被使用。")
-    audit.record(
-        "service_item.create",
-        actor=actor,
-        object_type="service_item",
-        object_id=code,
-        after=audit.snapshot(item, relations=SERVICE_RELATIONS),
-    )
-    return item
-
-
-def update_service_item(item: ServiceItem, data: dict, *, actor: Any) -> bool:
-    """Edit a service item; returns whether anything changed (only real changes are audited)."""
-    before = audit.snapshot(item, relations=SERVICE_RELATIONS)
-    code = _check_code(data.get("code", item.code))
-    _unique_code(ServiceItem, code, item.id)
-    item.code = code
-    _apply_service(item, data)
-    after = audit.snapshot(item, relations=SERVICE_RELATIONS)
-    if before == after:
-        return False
-    db.session.flush()
-    audit.record(
-        "service_item.update",
-        actor=actor,
-        object_type="service_item",
-        object_id=item.code,
-        before=before,
-        after=after,
-    )
-    return True
-
-
-def retire_service_item(item: ServiceItem, *, actor: Any, reason: str) -> None:
-    """Mark a service item repealed (已废止); it leaves the catalogue list but keeps its page."""
-    reason = plain_text(reason)
-    if not reason:
-        raise RegistryError("reason", "请填写废止原因。")
-    before = audit.snapshot(item, relations=SERVICE_RELATIONS)
-    item.validity = Validity.REPEALED.value
-    db.session.flush()
-    audit.record(
-        "service_item.retire",
-        actor=actor,
-        object_type="service_item",
-        object_id=item.code,
-        before=before,
-        after=audit.snapshot(item, relations=SERVICE_RELATIONS),
-        detail=reason,
-    )
+# A repealed (已废止) item leaves the catalogue list but keeps its page.
+SERVICE_ITEMS = EntryKind(ServiceItem, "service_item", _apply_service, SERVICE_RELATIONS)
+create_service_item = SERVICE_ITEMS.create
+update_service_item = SERVICE_ITEMS.update
+retire_service_item = SERVICE_ITEMS.retire
 
 
 # ---------------------------------------------------------------- approval items
 
 
 def _apply_approval(item: ApprovalItem, data: dict) -> None:
-    item.name = _required(data, "name", "审批事项名称")
-    item.stage_note = _optional(data, "stage_note")
-    item.department = _department(data.get("department"), required=True)
-    item.approving_body = _optional(data, "approving_body")
-    item.legal_basis = normalise_legal_basis(data.get("legal_basis"))
-    item.time_limit_days, item.time_limit_unit = _time_limit(data)
-    item.time_limit_note = _optional(data, "time_limit_note")
-    item.commitment_approval = data.get("commitment_approval")
-    item.accept_with_deficiency = data.get("accept_with_deficiency")
-    item.applicability = _optional(data, "applicability")
-    item.tianjin_note = _optional(data, "tianjin_note")
-    item.notes_html = sanitize_html(data.get("notes_html")) or None
-    item.source_note = _optional(data, "source_note")
-    item.validity = _choice(data, "validity", {v.value for v in Validity}, "有效性无效。") or (
-        Validity.VALID.value
-    )
-    item.stages = _stages(data.get("stages") or [])
+    _apply_entry(item, data, "审批事项名称")
     if not item.stages:
         raise RegistryError("stages", "请至少选择一个审批阶段。")
+    item.commitment_approval = data.get("commitment_approval")
+    item.accept_with_deficiency = data.get("accept_with_deficiency")
+    _apply_texts(item, data, ("approving_body", "tianjin_note"))
 
 
-def create_approval_item(data: dict, *, actor: Any) -> ApprovalItem:
-    """Add an approval item (audited)."""
-    code = _check_code(data.get("code"))
-    _unique_code(ApprovalItem, code, None)
-    item = ApprovalItem(code=code)
-    _apply_approval(item, data)
-    add_unique(db.session, item, "code", f"编码 {code} 已被使用。")
-    audit.record(
-        "approval_item.create",
-        actor=actor,
-        object_type="approval_item",
-        object_id=code,
-        after=audit.snapshot(item, relations=APPROVAL_RELATIONS),
-    )
-    return item
-
-
-def update_approval_item(item: ApprovalItem, data: dict, *, actor: Any) -> bool:
-    """Edit an approval item; returns whether anything changed."""
-    before = audit.snapshot(item, relations=APPROVAL_RELATIONS)
-    code = _check_code(data.get("code", item.code))
-    _unique_code(ApprovalItem, code, item.id)
-    item.code = code
-    _apply_approval(item, data)
-    after = audit.snapshot(item, relations=APPROVAL_RELATIONS)
-    if before == after:
-        return False
-    db.session.flush()
-    audit.record(
-        "approval_item.update",
-        actor=actor,
-        object_type="approval_item",
-        object_id=item.code,
-        before=before,
-        after=after,
-    )
-    return True
-
-
-def retire_approval_item(item: ApprovalItem, *, actor: Any, reason: str) -> None:
-    """Mark an approval item repealed (已废止)."""
-    reason = plain_text(reason)
-    if not reason:
-        raise RegistryError("reason", "请填写废止原因。")
-    before = audit.snapshot(item, relations=APPROVAL_RELATIONS)
-    item.validity = Validity.REPEALED.value
-    db.session.flush()
-    audit.record(
-        "approval_item.retire",
-        actor=actor,
-        object_type="approval_item",
-        object_id=item.code,
-        before=before,
-        after=audit.snapshot(item, relations=APPROVAL_RELATIONS),
-        detail=reason,
-    )
+APPROVAL_ITEMS = EntryKind(ApprovalItem, "approval_item", _apply_approval, APPROVAL_RELATIONS)
+create_approval_item = APPROVAL_ITEMS.create
+update_approval_item = APPROVAL_ITEMS.update
+retire_approval_item = APPROVAL_ITEMS.retire
 
 
 # ---------------------------------------------------------------- departments
@@ -483,62 +439,24 @@ def retire_approval_item(item: ApprovalItem, *, actor: Any, reason: str) -> None
 
 def _apply_department(item: Department, data: dict) -> None:
     item.name = _required(data, "name", "部门全称")
-    item.short_name = _optional(data, "short_name")
-    item.phone = _optional(data, "phone")
-    item.complaint_phone = _optional(data, "complaint_phone")
     item.complaint_phone_is_fallback = bool(data.get("complaint_phone_is_fallback"))
-    item.complaint_phone_note = _optional(data, "complaint_phone_note")
-    item.source_note = _optional(data, "source_note")
+    _apply_texts(
+        item,
+        data,
+        ("short_name", "phone", "complaint_phone", "complaint_phone_note", "source_note"),
+    )
     for field in ("phone", "complaint_phone"):
         value = getattr(item, field)
         if value and not re.fullmatch(r"[0-9()()\-— ,、转]{3,50}", value):
             raise RegistryError(field, "电话号码只能包含数字、括号、短横线和空格。")
 
 
-def create_department(data: dict, *, actor: Any) -> Department:
-    """Add a department (audited)."""
-    code = _check_code(data.get("code"))
-    _unique_code(Department, code, None)
-    item = Department(code=code, is_active=True)
-    _apply_department(item, data)
-    add_unique(db.session, item, "code", f"编码 {code} 已被使用。")
-    audit.record(
-        "department.create",
-        actor=actor,
-        object_type="department",
-        object_id=code,
-        after=audit.snapshot(item),
-    )
-    return item
+def _deactivate(item: Department) -> None:
+    item.is_active = False
 
 
-def update_department(item: Department, data: dict, *, actor: Any) -> bool:
-    """Edit a department; returns whether anything changed."""
-    before = audit.snapshot(item)
-    code = _check_code(data.get("code", item.code))
-    _unique_code(Department, code, item.id)
-    item.code = code
-    _apply_department(item, data)
-    after = audit.snapshot(item)
-    if before == after:
-        return False
-    db.session.flush()
-    audit.record(
-        "department.update",
-        actor=actor,
-        object_type="department",
-        object_id=item.code,
-        before=before,
-        after=after,
-    )
-    return True
-
-
-def retire_department(item: Department, *, actor: Any, reason: str) -> None:
-    """Deactivate a department; refused while current service items are supervised by it."""
-    reason = plain_text(reason)
-    if not reason:
-        raise RegistryError("reason", "请填写停用原因。")
+def _check_unused(item: Department) -> None:
+    """A department is not deactivated while current service items are supervised by it."""
     in_use = db.session.scalar(
         select(func.count(ServiceItem.id)).where(
             ServiceItem.department_id == item.id,
@@ -549,18 +467,38 @@ def retire_department(item: Department, *, actor: Any, reason: str) -> None:
         raise RegistryError(
             None, f"仍有 {in_use} 个有效中介服务事项由该部门监管,请先调整后再停用。"
         )
-    before = audit.snapshot(item)
-    item.is_active = False
-    db.session.flush()
-    audit.record(
-        "department.retire",
-        actor=actor,
-        object_type="department",
-        object_id=item.code,
-        before=before,
-        after=audit.snapshot(item),
-        detail=reason,
-    )
+
+
+DEPARTMENTS = EntryKind(
+    Department,
+    "department",
+    _apply_department,
+    take_out_of_use=_deactivate,
+    missing_reason="请填写停用原因。",
+    check_retire=_check_unused,
+)
+update_department = DEPARTMENTS.update
+retire_department = DEPARTMENTS.retire
+
+
+def create_department(data: dict, *, actor: Any) -> Department:
+    """Add a department (audited), active."""
+    return DEPARTMENTS.create(data, actor=actor, is_active=True)
+
+
+# ---------------------------------------------------------------- stages
+
+
+def _apply_stage(item: Stage, data: dict) -> None:
+    item.name = _required(data, "name", "阶段名称")
+    item.sequence = int(data["sequence"])
+    item.description = _optional(data, "description")
+
+
+# Stages come from the seed files only (no form edits them).
+STAGES = EntryKind(Stage, "stage", _apply_stage)
+create_stage = STAGES.create
+update_stage = STAGES.update
 
 
 def counts() -> dict[str, int]:

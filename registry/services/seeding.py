@@ -13,7 +13,7 @@ from sqlalchemy import select
 from registry import yamlfile
 from registry.extensions import db
 from registry.models.catalogue import ApprovalItem, Department, ServiceItem, Stage
-from registry.services import audit, catalogue
+from registry.services import catalogue
 from registry.services.errors import RegistryError
 
 SEED_ACTOR = "system:seed"
@@ -57,45 +57,6 @@ def _date(value: Any) -> date | None:
     return value if isinstance(value, date) else date.fromisoformat(str(value))
 
 
-def _seed_stages(rows: list[dict], report: SeedReport) -> None:
-    for row in rows:
-        code = str(row["code"])
-        stage = db.session.scalar(select(Stage).where(Stage.code == code))
-        values = {
-            "name": row["name"],
-            "sequence": int(row["sequence"]),
-            "description": row.get("description"),
-        }
-        if stage is None:
-            stage = Stage(code=code, **values)
-            db.session.add(stage)
-            db.session.flush()
-            audit.record(
-                "stage.create",
-                actor_name=SEED_ACTOR,
-                object_type="stage",
-                object_id=code,
-                after=audit.snapshot(stage),
-            )
-            report.note("stages", "created")
-        elif any(getattr(stage, k) != v for k, v in values.items()):
-            before = audit.snapshot(stage)
-            for key, value in values.items():
-                setattr(stage, key, value)
-            db.session.flush()
-            audit.record(
-                "stage.update",
-                actor_name=SEED_ACTOR,
-                object_type="stage",
-                object_id=code,
-                before=before,
-                after=audit.snapshot(stage),
-            )
-            report.note("stages", "updated")
-        else:
-            report.note("stages", "unchanged")
-
-
 class _SeedActor:
     """Stands in for a user in audit entries written by the seed command."""
 
@@ -110,10 +71,10 @@ def _upsert(
     create,
     update,
     report: SeedReport,
-    prepare=lambda row: row,
+    prepare=None,
 ) -> None:
     for row in rows:
-        data = prepare(dict(row))
+        data = prepare(dict(row)) if prepare else dict(row)
         data["code"] = str(data["code"])
         existing = db.session.scalar(select(model).where(model.code == data["code"]))
         try:
@@ -141,35 +102,41 @@ def _prepare_approval(row: dict) -> dict:
     return row
 
 
+# The catalogue's files in the order they load (a row refers to rows of the files before it):
+# kind, model, file, the catalogue's create and update, and how a YAML row becomes form data.
+CATALOGUE_FILES = (
+    ("stages", Stage, "stages.yaml", catalogue.create_stage, catalogue.update_stage, None),
+    (
+        "departments",
+        Department,
+        "departments.yaml",
+        catalogue.create_department,
+        catalogue.update_department,
+        None,
+    ),
+    (
+        "approval_items",
+        ApprovalItem,
+        "approval_items.yaml",
+        catalogue.create_approval_item,
+        catalogue.update_approval_item,
+        _prepare_approval,
+    ),
+    (
+        "service_items",
+        ServiceItem,
+        "service_items.yaml",
+        catalogue.create_service_item,
+        catalogue.update_service_item,
+        _prepare_service,
+    ),
+)
+
+
 def seed_catalogue(seeds_dir: Path) -> SeedReport:
     """Create or update stages, departments, approval items and service items from YAML."""
     folder = Path(seeds_dir) / "catalogue"
     report = SeedReport()
-    _seed_stages(_load(folder / "stages.yaml"), report)
-    _upsert(
-        "departments",
-        Department,
-        _load(folder / "departments.yaml"),
-        catalogue.create_department,
-        catalogue.update_department,
-        report,
-    )
-    _upsert(
-        "approval_items",
-        ApprovalItem,
-        _load(folder / "approval_items.yaml"),
-        catalogue.create_approval_item,
-        catalogue.update_approval_item,
-        report,
-        _prepare_approval,
-    )
-    _upsert(
-        "service_items",
-        ServiceItem,
-        _load(folder / "service_items.yaml"),
-        catalogue.create_service_item,
-        catalogue.update_service_item,
-        report,
-        _prepare_service,
-    )
+    for kind, model, filename, create, update, prepare in CATALOGUE_FILES:
+        _upsert(kind, model, _load(folder / filename), create, update, report, prepare)
     return report
