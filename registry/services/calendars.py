@@ -418,7 +418,8 @@ def _open_dates(*, open_only: bool) -> dict[tuple[str, int], Move]:
         if day is not None and not (open_only and day < today):
             found[key] = Move(key, label, day, day, tuple(users), project_id, link)
 
-    from registry.services import delivery, roadmaps
+    from registry.services import delivery
+    from registry.services.roadmaps import plans
 
     # Roadmaps: each open step's planned finish (read by everyone who sees the project).
     projects = db.session.scalars(
@@ -428,7 +429,7 @@ def _open_dates(*, open_only: bool) -> dict[tuple[str, int], Move]:
         .order_by(Project.id)
     ).all()
     for project in projects:
-        schedule = roadmaps.schedule_of(project)
+        schedule = plans.schedule_of(project)
         for step in project.steps:
             planned = schedule.steps.get(step.key) if schedule else None
             if planned is None or planned.skipped or step.status_enum.is_closed:
@@ -590,7 +591,7 @@ def _recompute(key: tuple[str, int]) -> date | None:
 def _apply(heading: str, year: int, old: dict[tuple[str, int], Move]) -> list[Move]:
     """Rewrite the stored open dates, re-plan roadmaps, then announce every open date that moved
     — also one moved before today (it is then past, and its people must know)."""
-    from registry.services import roadmaps
+    from registry.services.roadmaps import plans
 
     with _window_moves():
         for key in old:
@@ -599,7 +600,7 @@ def _apply(heading: str, year: int, old: dict[tuple[str, int], Move]) -> list[Mo
     for project in db.session.scalars(
         select(Project).where(Project.id.in_({m.project_id for m in old.values() if m.project_id}))
     ):
-        roadmaps.replan(project)
+        plans.replan(project)
     new = _open_dates(open_only=False)
     moves = [
         Move(key, move.label, move.old, new[key].old, move.user_ids, move.project_id, move.link)

@@ -14,7 +14,7 @@ from wtforms import (
 from wtforms.validators import DataRequired, Length, Optional, ValidationError
 
 from registry.models import ProjectCategory, SelectionMethod
-from registry.services.roadmaps import BUILDING_TYPES
+from registry.services.roadmaps.projects import BUILDING_TYPES
 from registry.web.forms import Form, options
 
 CATEGORIES = options((c.value, f"{c.value}(目标 {c.target_days} 天)") for c in ProjectCategory)

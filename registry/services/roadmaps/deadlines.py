@@ -1,0 +1,221 @@
+"""Deadlines: the daily check that raises warning and overdue notifications (idempotent), the
+notifications a user may read, and the staff dashboard of steps in warning or overdue."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date
+from typing import Any
+
+from sqlalchemy import func, select, text
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import selectinload
+
+from registry import policy
+from registry.extensions import db
+from registry.models.accounts import User
+from registry.models.projects import Project
+from registry.models.roadmap import (
+    DeadlineState,
+    Notification,
+    NotificationRead,
+    RoadmapStep,
+)
+from registry.pure.scheduling import Schedule
+from registry.pure.workdays import CalendarRangeError, working_days_between
+from registry.services.audit import record
+from registry.services.roadmaps.plans import (
+    deadline_state,
+    ensure_roadmaps,
+    replan,
+    roadmap,
+    services_of,
+    visible_project_ids,
+    with_plan,
+)
+
+
+def _message(step: RoadmapStep, kind: DeadlineState, provisional: bool = False) -> str:
+    due = step.planned_finish.isoformat() + ("(暂定)" if provisional else "")
+    if kind == DeadlineState.OVERDUE:
+        return f"超时通报:项目 {step.project.code} 的“{step.name}”计划 {due} 办结,现已超时。"
+    return f"到期预警:项目 {step.project.code} 的“{step.name}”计划 {due} 办结,请抓紧办理。"
+
+
+def _provisional(schedule: Schedule | None, step: RoadmapStep) -> bool:
+    planned = schedule.steps.get(step.key) if schedule else None
+    return bool(planned and planned.provisional)
+
+
+def check_deadlines(today: date, lead: int) -> dict[str, int]:
+    """Re-plan every project and raise a notification for each open step in warning or overdue.
+    Idempotent: one notification per step, kind and planned finish (a unique key), so running
+    it again the same day — or every day — adds nothing until a step's state or plan changes.
+    Projects without a roadmap (registered before roadmaps existed) are given one first."""
+    counts = {"warning": 0, "overdue": 0, "projects": 0}
+    if db.session.get_bind().dialect.name == "postgresql":
+        # Two runs at once (cron overlapping a manual run) take turns; SQLite's BEGIN IMMEDIATE
+        # already serialises writers.
+        db.session.execute(text("SELECT pg_advisory_xact_lock(hashtext('check-deadlines'))"))
+    counts["roadmaps"] = ensure_roadmaps("system:check-deadlines")
+    projects = db.session.scalars(
+        select(Project)
+        .where(Project.land_contract_date.is_not(None))
+        .options(selectinload(Project.steps))
+        .order_by(Project.id)
+    ).all()
+    # What was already raised, loaded once rather than looked up step by step.
+    raised = {
+        tuple(row)
+        for row in db.session.execute(
+            select(Notification.step_id, Notification.kind, Notification.due_on)
+        )
+    }
+    for project in projects:
+        schedule = replan(project)
+        counts["projects"] += 1
+        for step in project.steps:
+            state = deadline_state(step, today, lead)
+            if state == DeadlineState.ON_TRACK:
+                continue
+            key = (step.id, state.value, step.planned_finish)
+            if key in raised:
+                continue
+            raised.add(key)
+            try:
+                with db.session.begin_nested():
+                    db.session.add(
+                        Notification(
+                            project_id=project.id,
+                            step_id=step.id,
+                            kind=state.value,
+                            due_on=step.planned_finish,
+                            message=_message(step, state, _provisional(schedule, step)),
+                        )
+                    )
+            except IntegrityError:
+                continue  # a concurrent run created it first
+            counts["warning" if state == DeadlineState.WARNING else "overdue"] += 1
+    if counts["warning"] or counts["overdue"]:
+        record(
+            "deadlines.check",
+            actor="system:check-deadlines",
+            object_type="notification",
+            object_id=today.isoformat(),
+            after=counts,
+        )
+    return counts
+
+
+def _addressed_to(user: User, projects):
+    """Notifications on the given projects, and those addressed to the user."""
+    return Notification.project_id.in_(projects) | (Notification.user_id == user.id)
+
+
+def notifications_for(
+    user: User, *, mine_only: bool = False, limit: int = 200
+) -> list[tuple[Notification, bool]]:
+    """Notifications on the projects the user may see, newest first, with whether they were read.
+    `mine_only` keeps a staff member to the projects they serve as concierge or expert."""
+    projects = visible_project_ids(user)
+    if mine_only and policy.is_project_staff(user):
+        projects = projects.where(policy.served_projects(user))
+    rows = db.session.scalars(
+        select(Notification)
+        .where(_addressed_to(user, projects))
+        .order_by(Notification.created_at.desc(), Notification.id.desc())
+        .limit(limit)
+    ).all()
+    read = (
+        set(
+            db.session.scalars(
+                select(NotificationRead.notification_id).where(
+                    NotificationRead.user_id == user.id,
+                    NotificationRead.notification_id.in_([n.id for n in rows]),
+                )
+            )
+        )
+        if rows
+        else set()
+    )
+    return [(n, n.id in read) for n in rows]
+
+
+def unread_count(user: User) -> int:
+    """Unread notifications on the user's projects (the badge in the header): one COUNT."""
+    was_read = (
+        select(NotificationRead.notification_id)
+        .where(
+            NotificationRead.notification_id == Notification.id,
+            NotificationRead.user_id == user.id,
+        )
+        .exists()
+    )
+    query = select(func.count(Notification.id)).where(
+        _addressed_to(user, visible_project_ids(user)), ~was_read
+    )
+    return db.session.scalar(query) or 0
+
+
+def mark_read(user: User, notification_ids: list[int]) -> int:
+    """Mark notifications the user may see as read; others are ignored. Returns how many this
+    call marked: one already marked by a concurrent request (two tabs' "mark all read") is
+    skipped, not a unique-key error."""
+    visible = {n.id for n, was_read in notifications_for(user, limit=10_000) if not was_read}
+    count = 0
+    # In id order, so two concurrent requests take the rows' locks in the same order (no deadlock).
+    for ident in sorted(set(notification_ids) & visible):
+        try:
+            with db.session.begin_nested():
+                db.session.add(NotificationRead(notification_id=ident, user_id=user.id))
+        except IntegrityError:
+            continue  # a concurrent request marked it first
+        count += 1
+    return count
+
+
+@dataclass
+class DashboardRow:
+    """An open step in warning or overdue, for the staff dashboard."""
+
+    project: Project
+    step: RoadmapStep
+    state: DeadlineState
+    finish: date  # the plan's finish as computed now, not the stored (possibly stale) cache
+    days_late: int
+    # Working days from today to the finish (a warning's countdown, in the unit of its lead).
+    working_days_left: int | None = None
+    provisional: bool = False  # the finish was counted over a year without an arrangement
+
+
+def dashboard(
+    today: date, lead: int, *, user: User | None = None, mine_only: bool = False
+) -> dict[str, Any]:
+    """Across projects: every step in warning or overdue (overdue first), and each project's plan
+    against its target."""
+    query = select(Project).where(Project.land_contract_date.is_not(None)).order_by(Project.code)
+    if mine_only and policy.is_project_staff(user):
+        query = query.where(policy.served_projects(user))
+    alerts: list[DashboardRow] = []
+    summaries = []
+    projects = db.session.scalars(with_plan(query)).all()
+    services = services_of(projects)
+    for project in projects:
+        view = roadmap(project, today=today, lead=lead, services=services)
+        summaries.append(view)
+        for row in view.rows:
+            # The state comes from the plan just computed, so do the dates: the stored
+            # planned_finish is None before the first re-plan and stale after any change.
+            if row.state != DeadlineState.ON_TRACK:
+                late = (today - row.finish).days
+                try:
+                    left = working_days_between(today, row.finish) if late < 0 else 0
+                except CalendarRangeError:
+                    left = None
+                alerts.append(
+                    DashboardRow(
+                        project, row.step, row.state, row.finish, late, left, row.provisional
+                    )
+                )
+    alerts.sort(key=lambda a: (a.state != DeadlineState.OVERDUE, -a.days_late, a.project.code))
+    return {"alerts": alerts, "projects": summaries}

@@ -1,0 +1,324 @@
+"""A project's roadmap ("一张图"): its copy of the template's steps, the plan over China's
+working-day calendar (planned dates stored, re-planned on every change), deadline states, and the
+`Roadmap` view that the pages, the checklist and the API show.
+
+Services flush and log; the caller commits. Who may see a project is `policy.can_see_project`
+(the owning enterprise's accounts, staff and admins): another project is simply not found.
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from dataclasses import dataclass, field
+from datetime import date
+from typing import Any
+
+from sqlalchemy import select, update
+from sqlalchemy.orm import selectinload
+from sqlalchemy.orm.attributes import set_committed_value
+
+from registry import policy
+from registry.extensions import db
+from registry.models.accounts import User
+from registry.models.catalogue import ApprovalItem, ServiceItem
+from registry.models.projects import Project, ProjectCategory
+from registry.models.roadmap import (
+    STAGE_NAMES,
+    DeadlineState,
+    RoadmapStep,
+    RoadmapTemplate,
+    StepStatus,
+)
+from registry.pure.scheduling import Schedule, Step, plan
+from registry.pure.workdays import CalendarRangeError, working_days_between
+from registry.services import market
+from registry.services.audit import record
+from registry.services.roadmaps.templates import STEP_FIELDS, get_template
+
+
+def create_roadmap(project: Project, actor: User | str | None = None) -> list[RoadmapStep]:
+    """Copy the category's template into the project; conditional steps start as 不适用."""
+    if project.steps:
+        return project.steps
+    template = get_template(project.category)
+    for step in template.steps:
+        project.steps.append(
+            RoadmapStep(
+                **{f: getattr(step, f) for f in STEP_FIELDS},
+                approval_item_id=step.approval_item_id,
+                service_item_id=step.service_item_id,
+                status=(
+                    StepStatus.NOT_APPLICABLE if step.conditional else StepStatus.PENDING
+                ).value,
+            )
+        )
+    db.session.flush()
+    replan(project)
+    record(
+        "roadmap.create",
+        actor=actor,
+        object_type="project",
+        object_id=project.code,
+        after={"template": template.category, "steps": [s.key for s in project.steps]},
+    )
+    return project.steps
+
+
+def ensure_roadmaps(actor: User | str) -> int:
+    """Give every project without steps its category's roadmap (projects registered before
+    roadmaps existed, or whose copy is empty); returns how many were created. A category that
+    has no template yet is left for a later run rather than failing the whole run."""
+    categories = set(db.session.scalars(select(RoadmapTemplate.category)))
+    projects = db.session.scalars(
+        select(Project)
+        .where(~Project.steps.any(), Project.category.in_(categories))
+        .order_by(Project.id)
+    ).all()
+    for project in projects:
+        create_roadmap(project, actor=actor)
+    return len(projects)
+
+
+def schedule_of(project: Project, *, as_of: date | None = None) -> Schedule | None:
+    """The plan from the land-contract date with the project's options and actual dates; dates
+    past the calendar's known years are left out (Schedule.unscheduled), never guessed. None
+    without a land-contract date."""
+    if project.land_contract_date is None:
+        return None
+    steps = [
+        Step(s.key, s.name, s.duration, s.unit, tuple(s.depends_on or ()), s.self_prepare_duration)
+        for s in project.steps
+    ]
+    return plan(
+        steps,
+        project.land_contract_date,
+        target_days=ProjectCategory(project.category).target_days,
+        skip=[s.key for s in project.steps if s.skipped],
+        self_prepared=[s.key for s in project.steps if s.self_prepared],
+        actual={s.key: (s.started_on, s.finished_on) for s in project.steps},
+        partial=True,
+        as_of=as_of,
+    )
+
+
+def replan(project: Project) -> Schedule | None:
+    """Recompute the plan and store each step's planned dates (the deadline check reads them)."""
+    schedule = schedule_of(project)
+    db.session.flush()
+    for step in project.steps:
+        planned = schedule.steps.get(step.key) if schedule else None
+        start = planned.start if planned and not planned.skipped else None
+        finish = planned.finish if planned and not planned.skipped else None
+        if (step.planned_start, step.planned_finish) != (start, finish):
+            # A derived cache, written without the version bump: re-planning (the cron, another
+            # step's progress) must not make someone's open progress form stale.
+            db.session.execute(
+                update(RoadmapStep)
+                .where(RoadmapStep.id == step.id)
+                .values(planned_start=start, planned_finish=finish)
+                .execution_options(synchronize_session=False)
+            )
+            set_committed_value(step, "planned_start", start)
+            set_committed_value(step, "planned_finish", finish)
+    return schedule
+
+
+def deadline_state(step: RoadmapStep, today: date, lead: int) -> DeadlineState:
+    """Overdue after the planned finish; a warning from `lead` working days before it. Only a
+    step that could be worked on counts: started, or every predecessor done or skipped (a step
+    still waiting for a late predecessor is not itself late — the predecessor is)."""
+    return _state(step, step.planned_finish, today, lead, _startable(step))
+
+
+def _startable(step: RoadmapStep) -> bool:
+    if step.started_on is not None or step.status != StepStatus.PENDING.value:
+        return True
+    before = {s.key: s for s in step.project.steps if s.key in (step.depends_on or [])}
+    return all(s.status_enum.is_closed or s.skipped for s in before.values())
+
+
+def _state(
+    step: RoadmapStep, finish: date | None, today: date, lead: int, startable: bool = True
+) -> DeadlineState:
+    if step.status_enum.is_closed or step.skipped or finish is None or not startable:
+        return DeadlineState.ON_TRACK
+    if today > finish:
+        return DeadlineState.OVERDUE
+    try:
+        left = working_days_between(today, finish)
+    except CalendarRangeError:
+        left = (finish - today).days  # past the known calendar: calendar days, never a guess
+    return DeadlineState.WARNING if left <= lead else DeadlineState.ON_TRACK
+
+
+@dataclass
+class RoadmapRow:
+    """One step as the roadmap page, the checklist and the API show it."""
+
+    step: RoadmapStep
+    stage_name: str
+    ready: date | None
+    start: date | None
+    finish: date | None
+    critical: bool
+    slack_days: int | None
+    state: DeadlineState
+    services: list[ServiceItem]
+    department: Any
+    # The dates were counted over a year without an official holiday arrangement (or follow
+    # such a step): shown as 暂按法定节假日推算.
+    provisional: bool = False
+
+
+@dataclass
+class Roadmap:
+    """A project's roadmap: rows in stage order and the totals against the target."""
+
+    project: Project
+    schedule: Schedule | None
+    rows: list[RoadmapRow] = field(default_factory=list)
+    today: date | None = None
+    # The plan as of today: unfinished work pushed past today (scheduling.plan's as_of).
+    forecast: Schedule | None = None
+
+    @property
+    def provisional_years(self) -> list[int]:
+        """Years without an official holiday arrangement that the plan or forecast touches."""
+        years = set(self.schedule.provisional_years if self.schedule else [])
+        years.update(self.forecast.provisional_years if self.forecast else [])
+        return sorted(years)
+
+    @property
+    def unscheduled_steps(self) -> list[str]:
+        """Steps that apply but could not be dated (the calendar ends first)."""
+        if self.schedule is None:
+            return []
+        skipped = {s.key for s in self.project.steps if s.skipped}
+        return [key for key in self.schedule.unscheduled if key not in skipped]
+
+    @property
+    def dated_days(self) -> int | None:
+        """For an incomplete plan: days to the last finish that could be dated (a lower bound)."""
+        if self.schedule is None or self.schedule.complete or not self.schedule.steps:
+            return None
+        return self.schedule.total_days
+
+    @property
+    def forecast_days(self) -> int | None:
+        """Days from the land contract to the forecast finish (complete forecasts)."""
+        if self.forecast is None or not self.forecast.complete:
+            return None
+        return self.forecast.total_days
+
+    @property
+    def forecast_margin_days(self) -> int | None:
+        """Target minus the forecast: slack when positive, overrun when negative."""
+        return None if self.forecast_days is None else self.target_days - self.forecast_days
+
+    @property
+    def target_days(self) -> int:
+        """The category's target in days."""
+        return ProjectCategory(self.project.category).target_days
+
+    @property
+    def total_days(self) -> int | None:
+        """Calendar days from the land contract to the last planned finish (complete plans)."""
+        if self.schedule is None or not self.schedule.complete:
+            return None
+        return self.schedule.total_days
+
+    @property
+    def margin_days(self) -> int | None:
+        """Target minus total: slack when positive, overrun when negative."""
+        return None if self.total_days is None else self.target_days - self.total_days
+
+    @property
+    def counts(self) -> Counter:
+        """How many open steps are in warning and overdue."""
+        return Counter(row.state for row in self.rows)
+
+
+def with_plan(query):
+    """Load what a roadmap view reads (steps, their catalogue items and departments, the
+    enterprise, concierge and expert) in a fixed number of queries, not one per project."""
+    steps = selectinload(Project.steps)
+    return query.options(
+        steps.selectinload(RoadmapStep.approval_item).selectinload(ApprovalItem.department),
+        steps.selectinload(RoadmapStep.service_item).selectinload(ServiceItem.department),
+        selectinload(Project.enterprise),
+        selectinload(Project.concierge),
+        selectinload(Project.expert),
+    )
+
+
+def services_of(projects: list[Project]) -> dict[str, ServiceItem]:
+    """The service items the projects' steps name, by code, in one query."""
+    codes = {code for project in projects for step in project.steps for code in step.services or []}
+    if not codes:
+        return {}
+    items = db.session.scalars(select(ServiceItem).where(ServiceItem.code.in_(codes)))
+    return {item.code: item for item in items}
+
+
+def roadmap(
+    project: Project,
+    *,
+    today: date | None = None,
+    lead: int = 3,
+    services: dict[str, ServiceItem] | None = None,
+) -> Roadmap:
+    """The project's roadmap as of `today`. Pages showing many projects pass `services`, the
+    service items of all of them loaded once (see services_of)."""
+    today = today or market.today()
+    schedule = schedule_of(project)
+    if services is None:
+        services = services_of([project])
+    result = Roadmap(project, schedule, today=today, forecast=schedule_of(project, as_of=today))
+    ordered = sorted(project.steps, key=lambda s: (s.stage, s.sequence))
+    for step in ordered:
+        planned = schedule.steps.get(step.key) if schedule else None
+        item = step.approval_item or step.service_item
+        result.rows.append(
+            RoadmapRow(
+                step=step,
+                stage_name=STAGE_NAMES.get(step.stage, f"第{step.stage}阶段"),
+                ready=planned.ready if planned else None,
+                start=planned.start if planned and not planned.skipped else None,
+                finish=planned.finish if planned and not planned.skipped else None,
+                critical=bool(planned and planned.critical),
+                slack_days=planned.slack_days if planned else None,
+                state=_state(
+                    step,
+                    planned.finish if planned and not planned.skipped else None,
+                    today,
+                    lead,
+                    _startable(step),
+                ),
+                services=[services[c] for c in step.services or [] if c in services],
+                department=item.department if item else None,
+                provisional=bool(planned and planned.provisional and not planned.skipped),
+            )
+        )
+    return result
+
+
+def get_roadmap_for(user: User, code: str) -> Project:
+    """A project whose roadmap the user may see (another's project is simply not found)."""
+    return market.get_project_for(user, code)
+
+
+def list_roadmaps(user: User, *, today: date, lead: int) -> list[Roadmap]:
+    """The roadmaps of every project the user may see, newest first (the staff project list)."""
+    query = (
+        select(Project)
+        .where(Project.id.in_(visible_project_ids(user)))
+        .order_by(Project.created_at.desc(), Project.id.desc())
+    )
+    projects = db.session.scalars(with_plan(query)).all()
+    services = services_of(projects)
+    return [roadmap(p, today=today, lead=lead, services=services) for p in projects]
+
+
+def visible_project_ids(user: User):
+    """A select of the project ids the user may see (policy.visible_projects)."""
+    return select(Project.id).where(policy.visible_projects(user))
