@@ -70,7 +70,7 @@ DEFAULTS: dict[str, object] = {
         ],
     },
     "EVALUATION_UPLOAD_MAX_ROWS": 5000,  # rows of one score file (CSV or XLSX)
-    # Composite credit score and grade (DESIGN §4; services/grades.py). A rolling window of
+    # Composite credit score and grade (DESIGN §4; services/grades/compute.py). A rolling window of
     # CREDIT_WINDOW_MONTHS; parts without data drop out and the other weights are re-normalised.
     "CREDIT_WEIGHTS": {"owner": 0.5, "regulator": 0.3, "behaviour": 0.2},
     # (grade, lowest score) from the best down; the last threshold must be 0.

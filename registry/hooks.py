@@ -1,7 +1,7 @@
 """Derived data, kept in step with the rows it comes from: the one place that installs the
 SQLAlchemy session hooks and says in which order they run.
 
-1. Credit grades (`services/grades.py`): a flush that touches a grade input marks the provider;
+1. Credit grades (`services/grades/hooks.py`): a flush that touches a grade input marks the provider;
    before the commit its grade and score are recomputed and flushed in the same transaction.
 2. Search (`search/engine.py`): the flushes write outbox rows — the recomputed grades' included,
    since grades' before_commit runs first — and the outbox is drained after the commit.
@@ -15,19 +15,20 @@ from __future__ import annotations
 from flask import Flask
 
 from registry.search import engine as search_engine
-from registry.services import calendars, grades
+from registry.services import calendars
+from registry.services.grades import hooks as grade_hooks
 
 
 def init_app(app: Flask) -> None:
     """Attach the search engine, check the credit settings (a bad CREDIT_* value stops the
     start), follow the entered calendar, then install the session hooks."""
     search_engine.init_app(app)
-    grades.init_app(app)
+    grade_hooks.init_app(app)
     calendars.init_app(app)
     install_hooks()
 
 
 def install_hooks() -> None:
     """Listen on every SQLAlchemy session (once per process): grades first, then search."""
-    grades.install_hooks()
+    grade_hooks.install_hooks()
     search_engine.install_hooks()

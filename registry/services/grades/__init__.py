@@ -1,0 +1,69 @@
+"""Credit grades, one module per subject: `compute` (the composite score and grade, DESIGN §4,
+and storing it), `hooks` (the session hooks that keep the stored grades in step), `behaviour`
+(the regulators' own behaviour entries) and `read_models` (score history and grade distribution
+for the pages and charts). The names callers use are re-exported here."""
+
+from __future__ import annotations
+
+from registry.services.grades.behaviour import (
+    FACTS_MAX,
+    REFERENCE_MAX,
+    REGULATOR_KINDS,
+    REGULATOR_SOURCE,
+    behaviour_events,
+    in_scope,
+    record_behaviour,
+    scoped_providers,
+)
+from registry.services.grades.compute import (
+    GRADE_LABELS,
+    PART_LABELS,
+    PARTS,
+    UNRATED_LABEL,
+    CreditSettings,
+    GradeResult,
+    band_for,
+    compute,
+    recompute,
+    recompute_all,
+    settings,
+    today,
+    window,
+)
+from registry.services.grades.hooks import init_app, install_hooks
+from registry.services.grades.read_models import (
+    Distribution,
+    TrendRow,
+    department_distribution,
+    trend,
+)
+
+__all__ = [
+    "FACTS_MAX",
+    "GRADE_LABELS",
+    "PARTS",
+    "PART_LABELS",
+    "REFERENCE_MAX",
+    "REGULATOR_KINDS",
+    "REGULATOR_SOURCE",
+    "UNRATED_LABEL",
+    "CreditSettings",
+    "Distribution",
+    "GradeResult",
+    "TrendRow",
+    "band_for",
+    "behaviour_events",
+    "compute",
+    "department_distribution",
+    "in_scope",
+    "init_app",
+    "install_hooks",
+    "record_behaviour",
+    "recompute",
+    "recompute_all",
+    "scoped_providers",
+    "settings",
+    "today",
+    "trend",
+    "window",
+]
