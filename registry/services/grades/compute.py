@@ -5,7 +5,7 @@ Score over a rolling window (CREDIT_WINDOW_MONTHS, default 12) ending on the day
 
 - owner part: mean of the owner ratings' averages (hidden comments still count: hiding moderates
   the text, never the scores);
-- regulator part: mean of the published evaluation totals (`evaluations.published_totals`);
+- regulator part: mean of the published evaluation totals (`evaluations/results.published_totals`);
 - behaviour part: 100 minus the deductions of the negative-behaviour table (CREDIT_DEDUCTIONS)
   for behaviour events and published credit records in the window, never below 0.
 
@@ -39,7 +39,8 @@ from registry.kernel import clock
 from registry.models.credit import CreditRecord, CreditStatus
 from registry.models.market import BehaviourEvent, BehaviourKind, OwnerRating
 from registry.models.providers import Provider
-from registry.services import audit, evaluations
+from registry.services import audit
+from registry.services.evaluations import results as evaluation_results
 
 PARTS = ("owner", "regulator", "behaviour")
 PART_LABELS = {"owner": "业主评价", "regulator": "主管部门考评", "behaviour": "市场行为"}
@@ -241,7 +242,7 @@ def published_totals(provider_id: int, since: date) -> list[tuple[date, Decimal,
     department code)."""
     return [
         (day, Decimal(str(total)), str(label))
-        for day, total, label in evaluations.published_totals(provider_id, since)
+        for day, total, label in evaluation_results.published_totals(provider_id, since)
     ]
 
 

@@ -1,0 +1,274 @@
+"""Evaluation periods (定期考评): a regulator opens, closes and publishes its own department's
+periods; who a period scores (active providers offering the department's items) and each
+provider's current revision in it."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import date, timedelta
+
+from sqlalchemy import func, select, update
+from sqlalchemy.orm import selectinload
+
+from registry import policy
+from registry.extensions import db
+from registry.kernel import clock
+from registry.models import (
+    Department,
+    EvaluationPeriod,
+    Offer,
+    PeriodStatus,
+    Provider,
+    ProviderStatus,
+    ScoreEntry,
+    ScoreState,
+    ServiceItem,
+    User,
+)
+from registry.models.types import utcnow
+from registry.pure import score_files
+from registry.sanitize import plain_text
+from registry.services.audit import record, snapshot
+from registry.services.errors import Forbidden, NotFound, RegistryError, add_unique
+from registry.services.evaluations.criteria import criteria_for
+
+NAME_MAX = 50
+NOT_FOUND = "未找到该考评周期"
+OUT_OF_SCOPE = "该机构不提供本部门监管的中介服务事项,不在本周期考评范围内"
+
+
+def today() -> date:
+    """Today in the zone's time zone (periods are local dates)."""
+    return clock.today()
+
+
+def half_year(on: date) -> tuple[str, date, date]:
+    """The half-year containing `on`: its name (2026年上半年) and first and last days."""
+    if on.month <= 6:
+        return f"{on.year}年上半年", date(on.year, 1, 1), date(on.year, 6, 30)
+    return f"{on.year}年下半年", date(on.year, 7, 1), date(on.year, 12, 31)
+
+
+def _department_of(user: User) -> Department:
+    """The department a regulator acts for (policy.regulator_department); anyone else is refused."""
+    department = policy.regulator_department(user)
+    if department is None:
+        raise Forbidden("只有行业主管部门的账号可以进行定期考评")
+    return department
+
+
+def periods_for(user: User) -> list[EvaluationPeriod]:
+    """The periods of the regulator's own department, newest first."""
+    _department_of(user)
+    return list(
+        db.session.scalars(
+            select(EvaluationPeriod)
+            .where(policy.department_records(user, EvaluationPeriod.department_id))
+            .order_by(EvaluationPeriod.starts_on.desc(), EvaluationPeriod.id.desc())
+        )
+    )
+
+
+def get_period_for(user: User, period_id: int) -> EvaluationPeriod:
+    """A period of the regulator's own department. Unknown: NotFound; another department's:
+    Forbidden (the web layer answers both with 404 and audits the Forbidden)."""
+    _department_of(user)
+    period = db.session.get(EvaluationPeriod, period_id)
+    if period is None:
+        raise NotFound(NOT_FOUND)
+    if not policy.in_department(user, period.department_id):
+        raise Forbidden(f"考评周期 {period_id} 属于其他部门")
+    return period
+
+
+def locked_period(user: User, period: EvaluationPeriod | int) -> EvaluationPeriod:
+    """The period (checked for the user's department) with its status re-read under a shared
+    row lock on PostgreSQL: entries run side by side, but a close or publish waits for them (and
+    they for it), so no score slips in under a status it did not see. SQLite's immediate
+    transactions serialise writers anyway."""
+    period_id = period.id if isinstance(period, EvaluationPeriod) else int(period)
+    found = get_period_for(user, period_id)
+    db.session.refresh(found, with_for_update={"read": True})
+    return found
+
+
+def open_period(
+    user: User,
+    *,
+    name: str | None = None,
+    starts_on: date | None = None,
+    ends_on: date | None = None,
+) -> EvaluationPeriod:
+    """Open an evaluation period for the regulator's department (default: the current
+    half-year), with the department's configured criteria."""
+    department = _department_of(user)
+    default_name, default_start, default_end = half_year(today())
+    name = plain_text(name) or default_name
+    starts_on = starts_on or default_start
+    ends_on = ends_on or default_end
+    if len(name) > NAME_MAX:
+        raise RegistryError("name", f"周期名称不能超过 {NAME_MAX} 个字符")
+    if ends_on < starts_on:
+        raise RegistryError("ends_on", "结束日期不能早于开始日期")
+    if ends_on - starts_on > timedelta(days=366):
+        raise RegistryError("ends_on", "一个考评周期不能超过一年")
+    criteria = criteria_for(department.code)
+    overlapping = db.session.scalar(
+        select(EvaluationPeriod).where(
+            EvaluationPeriod.department_id == department.id,
+            EvaluationPeriod.starts_on <= ends_on,
+            EvaluationPeriod.ends_on >= starts_on,
+        )
+    )
+    if overlapping is not None:
+        raise RegistryError(
+            "starts_on",
+            f"与本部门已有的考评周期“{overlapping.name}”"
+            f"({overlapping.starts_on} 至 {overlapping.ends_on})时间重叠",
+        )
+    period = EvaluationPeriod(
+        department_id=department.id,
+        name=name,
+        starts_on=starts_on,
+        ends_on=ends_on,
+        status=PeriodStatus.OPEN.value,
+        criteria=criteria,
+        opened_by_id=user.id,
+    )
+    add_unique(db.session, period, "name", f"本部门已有名为“{name}”的考评周期")
+    record(
+        "evaluation.open",
+        actor=user,
+        object_type="evaluation_period",
+        object_id=period.id,
+        after=snapshot(period),
+    )
+    return period
+
+
+def _move(period: EvaluationPeriod, source: PeriodStatus, target: PeriodStatus, **values) -> None:
+    """Change the status atomically (UPDATE … WHERE status = source): of two concurrent
+    regulators exactly one succeeds; on PostgreSQL the update waits for running score entries."""
+    moved = db.session.execute(
+        update(EvaluationPeriod)
+        .where(EvaluationPeriod.id == period.id, EvaluationPeriod.status == source.value)
+        .values(status=target.value, **values)
+        .execution_options(synchronize_session=False)
+    ).rowcount
+    db.session.refresh(period)
+    if moved != 1:
+        raise RegistryError(
+            None, f"该考评周期当前状态为“{period.status}”,操作未执行,请刷新页面后查看"
+        )
+
+
+def close_period(user: User, period: EvaluationPeriod | int) -> EvaluationPeriod:
+    """End score entry (进行中 → 已结束). Refused while any provider's current score is a draft."""
+    period = get_period_for(user, period.id if isinstance(period, EvaluationPeriod) else period)
+    before = snapshot(period)
+    _move(period, PeriodStatus.OPEN, PeriodStatus.CLOSED, closed_at=utcnow())
+    drafts = [e for e in current_entries(period).values() if e.state == ScoreState.DRAFT.value]
+    if drafts:
+        raise RegistryError(
+            None, f"尚有 {len(drafts)} 家机构的得分是草稿,请先提交(或录入正式得分)后再结束考评"
+        )
+    record(
+        "evaluation.close",
+        actor=user,
+        object_type="evaluation_period",
+        object_id=period.id,
+        before=before,
+        after=snapshot(period),
+    )
+    return period
+
+
+def publish_period(user: User, period: EvaluationPeriod | int) -> EvaluationPeriod:
+    """Publish the results (已结束 → 已发布): each provider's current score becomes public."""
+    period = get_period_for(user, period.id if isinstance(period, EvaluationPeriod) else period)
+    before = snapshot(period)
+    _move(period, PeriodStatus.CLOSED, PeriodStatus.PUBLISHED, published_at=utcnow())
+    published = current_entries(period)
+    record(
+        "evaluation.publish",
+        actor=user,
+        object_type="evaluation_period",
+        object_id=period.id,
+        before=before,
+        after={
+            **snapshot(period),
+            "providers": len(published),
+            "totals": {e.provider.uscc: str(e.total) for e in published.values()},
+        },
+    )
+    return period
+
+
+def scorable_query(period: EvaluationPeriod):
+    return (
+        select(Offer.provider_id)
+        .join(ServiceItem, ServiceItem.id == Offer.service_item_id)
+        .where(ServiceItem.department_id == period.department_id, Offer.is_active.is_(True))
+    )
+
+
+def scorable_providers(period: EvaluationPeriod) -> list[Provider]:
+    """Active providers offering a service item that the period's department supervises."""
+    return list(
+        db.session.scalars(
+            select(Provider)
+            .where(
+                Provider.status == ProviderStatus.ACTIVE.value,
+                Provider.id.in_(scorable_query(period)),
+            )
+            .order_by(Provider.name, Provider.uscc)
+        )
+    )
+
+
+def is_scorable(period: EvaluationPeriod, provider: Provider) -> bool:
+    """Whether the provider is in the period's scope (active, offering the department's items)."""
+    return provider.is_active and provider.id in set(
+        db.session.scalars(scorable_query(period).where(Offer.provider_id == provider.id))
+    )
+
+
+def current_entries(
+    period: EvaluationPeriod, provider_ids: Sequence[int] | None = None
+) -> dict[int, ScoreEntry]:
+    """Provider id → its latest revision in the period."""
+    latest = (
+        select(ScoreEntry.provider_id, func.max(ScoreEntry.revision).label("revision"))
+        .where(ScoreEntry.period_id == period.id)
+        .group_by(ScoreEntry.provider_id)
+    )
+    if provider_ids is not None:
+        latest = latest.where(ScoreEntry.provider_id.in_(list(provider_ids)))
+    latest = latest.subquery()
+    rows = db.session.scalars(
+        select(ScoreEntry)
+        .join(
+            latest,
+            (ScoreEntry.provider_id == latest.c.provider_id)
+            & (ScoreEntry.revision == latest.c.revision),
+        )
+        .where(ScoreEntry.period_id == period.id)
+        .options(selectinload(ScoreEntry.provider))
+    )
+    return {row.provider_id: row for row in rows}
+
+
+def provider_by_uscc(uscc: str) -> Provider:
+    code = score_files.normalise_text(uscc).upper()
+    provider = db.session.scalar(select(Provider).where(Provider.uscc == code)) if code else None
+    if provider is None:
+        raise NotFound("未找到该中介机构")
+    return provider
+
+
+def provider_in_scope(period: EvaluationPeriod, uscc: str) -> Provider:
+    """The provider by code if the period's department may score it; otherwise Forbidden."""
+    provider = provider_by_uscc(uscc)
+    if not is_scorable(period, provider):
+        raise Forbidden(OUT_OF_SCOPE)
+    return provider
