@@ -1,0 +1,185 @@
+"""A provider's application (入驻申请) and its qualifications: created and edited by the
+provider account itself; a change to the key facts of an active provider sends it back to review."""
+
+from __future__ import annotations
+
+import re
+from datetime import date
+
+from sqlalchemy import select
+from werkzeug.datastructures import FileStorage
+
+from registry.extensions import db
+from registry.models import (
+    REGIONS,
+    Provider,
+    ProviderStatus,
+    Qualification,
+    User,
+)
+from registry.pure.uscc import validate_uscc
+from registry.sanitize import plain_text
+from registry.services import audit
+from registry.services.errors import RegistryError, add_unique
+from registry.services.providers.common import (
+    FIELD_LABELS,
+    KEY_FIELDS,
+    back_to_review,
+    check_own,
+    check_provider_version,
+    flush_provider,
+    owned,
+    provider_for,
+    provider_snapshot,
+    text_field,
+    touch,
+)
+from registry.services.uploads import save_upload
+
+_PHONE = re.compile(r"[0-9()()+\-— ,、转]{3,50}")
+_LIMITS = {
+    "name": 200,
+    "legal_representative": 50,
+    "address": 300,
+    "contact_name": 50,
+    "contact_phone": 50,
+    "licence_scope": 5000,
+}
+
+
+def _apply_application(provider: Provider, data: dict) -> None:
+    try:
+        uscc = validate_uscc(plain_text(data.get("uscc")))
+    except ValueError as error:
+        raise RegistryError("uscc", str(error)) from None
+    taken = db.session.scalar(select(Provider.id).where(Provider.uscc == uscc))
+    if taken is not None and taken != provider.id:
+        raise RegistryError("uscc", "该统一社会信用代码已有机构申请入驻;如有疑问请联系政务办。")
+    provider.uscc = uscc
+    for name in ("name", "legal_representative", "address", "contact_name", "contact_phone"):
+        setattr(provider, name, text_field(data, name, FIELD_LABELS[name], limit=_LIMITS[name]))
+    if not _PHONE.fullmatch(provider.contact_phone):
+        raise RegistryError("contact_phone", "联系电话只能包含数字、括号、加号、短横线和空格。")
+    region = data.get("region") or ""
+    if region not in REGIONS:
+        raise RegistryError("region", "请选择所在区域。")
+    provider.region = region
+    provider.licence_scope = text_field(
+        data, "licence_scope", FIELD_LABELS["licence_scope"], limit=_LIMITS["licence_scope"]
+    )
+
+
+def create_application(data: dict, *, actor: User) -> Provider:
+    """A provider account starts its entry application (status 草稿)."""
+    if provider_for(actor) is not None:
+        raise RegistryError(None, "该账户已登记过中介机构,请直接修改入驻资料。")
+    provider = Provider(account_id=actor.id, status=ProviderStatus.DRAFT.value)
+    _apply_application(provider, data)
+    add_unique(db.session, provider, "uscc", "该统一社会信用代码已有机构申请入驻。")
+    audit.record(
+        "provider.create",
+        actor=actor,
+        object_type="provider",
+        object_id=provider.uscc,
+        after=provider_snapshot(provider),
+    )
+    return provider
+
+
+def update_application(
+    provider: Provider, data: dict, *, actor: User, version: int | None = None
+) -> bool:
+    """Edit the application; returns whether anything changed. Key changes on an ACTIVE
+    provider send it back to 待审核."""
+    check_own(provider, actor)
+    check_provider_version(provider, version)
+    before = provider_snapshot(provider)
+    _apply_application(provider, data)
+    after = provider_snapshot(provider)
+    if before == after:
+        return False
+    changed = [k for k in KEY_FIELDS if before.get(k) != after.get(k)]
+    if changed:
+        labels = "、".join(FIELD_LABELS[k] for k in changed)
+        back_to_review(provider, f"修改了关键信息:{labels}", actor)
+    flush_provider()
+    audit.record(
+        "provider.update",
+        actor=actor,
+        object_type="provider",
+        object_id=provider.uscc,
+        before=before,
+        after=provider_snapshot(provider),
+    )
+    return True
+
+
+def _date(data: dict, name: str, label: str) -> date:
+    value = data.get(name)
+    if not isinstance(value, date):
+        raise RegistryError(name, f"请填写{label}(格式 YYYY-MM-DD)。")
+    return value
+
+
+def add_qualification(
+    provider: Provider, data: dict, *, actor: User, scan: FileStorage | None = None
+) -> Qualification:
+    """Add a qualification certificate (optionally with a scan); on an ACTIVE provider this is a
+    key change that sends it back to review."""
+    check_own(provider, actor)
+    kind = text_field(data, "kind", "资质类别", limit=100)
+    grade = text_field(data, "grade", "资质等级", required=False, limit=50) or None
+    certificate_no = text_field(data, "certificate_no", "证书编号", limit=100)
+    issuer = text_field(data, "issuer", "发证机关", limit=200)
+    valid_from = _date(data, "valid_from", "有效期起")
+    valid_to = _date(data, "valid_to", "有效期止")
+    if valid_from > valid_to:
+        raise RegistryError("valid_to", "有效期止不能早于有效期起。")
+    if any(q.certificate_no == certificate_no for q in provider.qualifications):
+        raise RegistryError("certificate_no", "已添加过该证书编号的资质。")
+    # The file is checked last, so a form with other mistakes stores no orphan upload.
+    upload = save_upload(scan, "scan", actor) if scan is not None and scan.filename else None
+    qualification = Qualification(
+        kind=kind,
+        grade=grade,
+        certificate_no=certificate_no,
+        issuer=issuer,
+        valid_from=valid_from,
+        valid_to=valid_to,
+        scan=upload,
+    )
+    provider.qualifications.append(qualification)
+    touch(provider)
+    back_to_review(provider, f"新增资质:{kind} {certificate_no}", actor)
+    flush_provider()
+    audit.record(
+        "qualification.add",
+        actor=actor,
+        object_type="qualification",
+        object_id=qualification.id,
+        after={**audit.snapshot(qualification), "provider": provider.uscc},
+    )
+    return qualification
+
+
+def get_qualification(provider: Provider, qualification_id: int) -> Qualification:
+    """One of provider's qualifications (NotFound / Forbidden otherwise)."""
+    return owned(Qualification, provider, qualification_id, "资质")
+
+
+def remove_qualification(provider: Provider, qualification_id: int, *, actor: User) -> None:
+    """Remove a qualification; on an ACTIVE provider this sends it back to review."""
+    check_own(provider, actor)
+    qualification = get_qualification(provider, qualification_id)
+    before = {**audit.snapshot(qualification), "provider": provider.uscc}
+    provider.qualifications.remove(qualification)
+    touch(provider)
+    back_to_review(provider, f"删除资质:{qualification.kind} {qualification.certificate_no}", actor)
+    flush_provider()
+    audit.record(
+        "qualification.remove",
+        actor=actor,
+        object_type="qualification",
+        object_id=qualification_id,
+        before=before,
+    )

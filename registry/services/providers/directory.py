@@ -1,0 +1,136 @@
+"""The public directory of active providers: filters, a provider's public page, its rating
+history and awards."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date
+
+from sqlalchemy import func, select
+from sqlalchemy.orm import selectinload
+
+from registry.extensions import db
+from registry.kernel.paging import Page
+from registry.models import (
+    Award,
+    Offer,
+    OwnerRating,
+    Provider,
+    ProviderStatus,
+    Qualification,
+    SelectionRequest,
+    ServiceItem,
+)
+from registry.services.errors import NotFound
+from registry.services.providers.common import UNRATED
+
+
+@dataclass(frozen=True)
+class DirectoryFilters:
+    """Filters of the provider directory (page and API alike)."""
+
+    service: str | None = None  # service item code
+    region: str | None = None
+    grade: str | None = None  # one of GRADES, or UNRATED
+    qualification: str | None = None  # qualification kind, in force on `on`
+    on: date | None = None
+
+    @property
+    def active(self) -> bool:
+        """Whether any filter is set."""
+        return any((self.service, self.region, self.grade, self.qualification))
+
+
+def directory_query(filters: DirectoryFilters):
+    """The filtered, ordered query behind the directory: ACTIVE providers only."""
+    query = select(Provider).where(Provider.status == ProviderStatus.ACTIVE.value)
+    if filters.service:
+        query = query.where(
+            Provider.offers.any(
+                (Offer.is_active.is_(True))
+                & Offer.service_item.has(ServiceItem.code == filters.service)
+            )
+        )
+    if filters.region:
+        query = query.where(Provider.region == filters.region)
+    if filters.grade == UNRATED:
+        query = query.where(Provider.grade.is_(None))
+    elif filters.grade:
+        query = query.where(Provider.grade == filters.grade)
+    if filters.qualification:
+        condition = Qualification.kind == filters.qualification
+        if filters.on is not None:
+            condition = (
+                condition
+                & (Qualification.valid_from <= filters.on)
+                & (Qualification.valid_to >= filters.on)
+            )
+        query = query.where(Provider.qualifications.any(condition))
+    return query.order_by(Provider.name, Provider.id)
+
+
+def list_directory(filters: DirectoryFilters, page: int = 1, per_page: int = 20) -> Page:
+    """One page of active providers matching the filters, with offers and qualifications."""
+    page = max(1, page)
+    base = directory_query(filters)
+    total = db.session.scalar(select(func.count()).select_from(base.order_by(None).subquery()))
+    items = db.session.scalars(
+        base.options(
+            selectinload(Provider.offers).selectinload(Offer.service_item),
+            selectinload(Provider.qualifications),
+        )
+        .limit(per_page)
+        .offset((page - 1) * per_page)
+    ).all()
+    return Page(list(items), total or 0, page, per_page)
+
+
+def qualification_kinds() -> list[str]:
+    """Distinct qualification kinds held by active providers (the directory's filter options)."""
+    return list(
+        db.session.scalars(
+            select(Qualification.kind)
+            .join(Qualification.provider)
+            .where(Provider.status == ProviderStatus.ACTIVE.value)
+            .distinct()
+            .order_by(Qualification.kind)
+        )
+    )
+
+
+def get_public_provider(uscc: str) -> Provider:
+    """An ACTIVE provider by USCC; anything else (draft, pending, suspended) is NotFound."""
+    provider = db.session.scalar(
+        select(Provider)
+        .where(Provider.uscc == (uscc or "").strip().upper()[:18])
+        .options(
+            selectinload(Provider.offers).selectinload(Offer.service_item),
+            selectinload(Provider.qualifications),
+        )
+    )
+    if provider is None or not provider.is_active:
+        raise NotFound("未找到该中介机构,或其尚未入驻")
+    return provider
+
+
+def rating_history(provider: Provider) -> list[OwnerRating]:
+    """The provider's owner ratings, oldest first (hidden comments stay hidden; scores count)."""
+    return list(
+        db.session.scalars(
+            select(OwnerRating)
+            .where(OwnerRating.provider_id == provider.id)
+            .order_by(OwnerRating.created_at, OwnerRating.id)
+        )
+    )
+
+
+def awards_of(provider: Provider) -> list[Award]:
+    """Award notices the provider won, newest first."""
+    return list(
+        db.session.scalars(
+            select(Award)
+            .where(Award.provider_id == provider.id)
+            .options(selectinload(Award.request).selectinload(SelectionRequest.service_item))
+            .order_by(Award.awarded_at.desc(), Award.id.desc())
+        )
+    )

@@ -1,0 +1,136 @@
+"""Submission for review and the admin's review: what is still missing, approve or return
+with a reason, the review queue."""
+
+from __future__ import annotations
+
+from datetime import date
+
+from sqlalchemy import func, select
+from sqlalchemy.orm import selectinload
+
+from registry.extensions import db
+from registry.models import (
+    Provider,
+    ProviderStatus,
+    User,
+)
+from registry.models.types import utcnow
+from registry.sanitize import plain_text
+from registry.services import audit
+from registry.services.errors import RegistryError
+from registry.services.providers.common import (
+    check_own,
+    check_provider_version,
+    flush_provider,
+    provider_snapshot,
+)
+
+
+def missing_for_review(provider: Provider, today: date) -> list[str]:
+    """What the application still lacks before it can be reviewed (empty when complete)."""
+    missing = []
+    if not any(q.is_valid(today) for q in provider.qualifications):
+        missing.append("至少一项在有效期内的资质")
+    if not any(o.is_active for o in provider.offers):
+        missing.append("至少一项服务承诺")
+    return missing
+
+
+def submit_for_review(
+    provider: Provider, *, actor: User, today: date, version: int | None = None
+) -> None:
+    """Send a draft or returned application to review (待审核)."""
+    check_own(provider, actor)
+    check_provider_version(provider, version)
+    if provider.status == ProviderStatus.PENDING.value:
+        raise RegistryError(None, "申请已提交,正在审核中。")
+    if provider.status not in (ProviderStatus.DRAFT.value, ProviderStatus.RETURNED.value):
+        raise RegistryError(None, f"当前状态为“{provider.status}”,无需提交审核。")
+    missing = missing_for_review(provider, today)
+    if missing:
+        raise RegistryError(None, f"提交审核前请补充:{'、'.join(missing)}。")
+    before = provider_snapshot(provider)
+    provider.status = ProviderStatus.PENDING.value
+    provider.submitted_at = utcnow()
+    flush_provider()
+    audit.record(
+        "provider.submit",
+        actor=actor,
+        object_type="provider",
+        object_id=provider.uscc,
+        before=before,
+        after=provider_snapshot(provider),
+    )
+
+
+def _check_pending(provider: Provider, version: int | None) -> None:
+    check_provider_version(provider, version)
+    if provider.status != ProviderStatus.PENDING.value:
+        raise RegistryError(None, f"该机构当前状态为“{provider.status}”,不在待审核队列中。")
+
+
+def approve(provider: Provider, *, actor: User, today: date, version: int | None = None) -> None:
+    """Admin approves an application: the provider becomes ACTIVE and enters the directory."""
+    _check_pending(provider, version)
+    missing = missing_for_review(provider, today)
+    if missing:
+        raise RegistryError(None, f"申请资料不完整,不能通过:缺少{'、'.join(missing)}。")
+    before = provider_snapshot(provider)
+    provider.status = ProviderStatus.ACTIVE.value
+    provider.reviewed_at = utcnow()
+    provider.reviewed_by_id = actor.id
+    provider.review_note = None
+    flush_provider()
+    audit.record(
+        "provider.approve",
+        actor=actor,
+        object_type="provider",
+        object_id=provider.uscc,
+        before=before,
+        after=provider_snapshot(provider),
+    )
+
+
+def return_application(
+    provider: Provider, reason: str, *, actor: User, version: int | None = None
+) -> None:
+    """Admin returns an application with a reason the provider sees (已退回)."""
+    _check_pending(provider, version)
+    reason = plain_text(reason)
+    if not reason:
+        raise RegistryError("reason", "请填写退回原因,告诉申请机构需要补正的内容。")
+    if len(reason) > 2000:
+        raise RegistryError("reason", "退回原因最长 2000 字。")
+    before = provider_snapshot(provider)
+    provider.status = ProviderStatus.RETURNED.value
+    provider.reviewed_at = utcnow()
+    provider.reviewed_by_id = actor.id
+    provider.review_note = reason
+    flush_provider()
+    audit.record(
+        "provider.return",
+        actor=actor,
+        object_type="provider",
+        object_id=provider.uscc,
+        before=before,
+        after=provider_snapshot(provider),
+        detail=reason,
+    )
+
+
+def review_queue() -> list[Provider]:
+    """Applications waiting for review, oldest submission first."""
+    return list(
+        db.session.scalars(
+            select(Provider)
+            .where(Provider.status == ProviderStatus.PENDING.value)
+            .options(selectinload(Provider.qualifications), selectinload(Provider.offers))
+            .order_by(Provider.submitted_at, Provider.id)
+        )
+    )
+
+
+def status_counts() -> dict[str, int]:
+    """Number of providers per status (admin overview)."""
+    rows = db.session.execute(select(Provider.status, func.count()).group_by(Provider.status))
+    return {row[0]: row[1] for row in rows}
