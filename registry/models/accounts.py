@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import secrets
-from datetime import datetime
 from enum import StrEnum
 
 from flask_login import UserMixin
@@ -13,7 +12,7 @@ from sqlalchemy.orm import Mapped, mapped_column, relationship
 from registry.extensions import db
 from registry.models.catalogue import Department
 from registry.models.projects import Enterprise
-from registry.models.types import UTCDateTime, utcnow
+from registry.models.types import Created, Flag, IntPK, Moment
 
 
 class Role(StrEnum):
@@ -50,7 +49,7 @@ class User(UserMixin, db.Model):
 
     __tablename__ = "users"
 
-    id: Mapped[int] = mapped_column(primary_key=True)
+    id: Mapped[IntPK]
     username: Mapped[str] = mapped_column(String(64), unique=True)
     display_name: Mapped[str | None] = mapped_column(String(100))
     password_hash: Mapped[str] = mapped_column(String(255))
@@ -59,12 +58,12 @@ class User(UserMixin, db.Model):
     enterprise_id: Mapped[int | None] = mapped_column(ForeignKey("enterprises.id"))
     session_token: Mapped[str] = mapped_column(String(64), unique=True, default=new_session_token)
     is_enabled: Mapped[bool] = mapped_column(Boolean, default=True)
-    is_demo: Mapped[bool] = mapped_column(Boolean, default=False)
+    is_demo: Mapped[Flag]
     failed_logins: Mapped[int] = mapped_column(Integer, default=0)
-    locked_until: Mapped[datetime | None] = mapped_column(UTCDateTime)
-    last_login_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
-    password_changed_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
-    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    locked_until: Mapped[Moment | None]
+    last_login_at: Mapped[Moment | None]
+    password_changed_at: Mapped[Created]
+    created_at: Mapped[Created]
 
     department: Mapped[Department | None] = relationship()
     enterprise: Mapped[Enterprise | None] = relationship()

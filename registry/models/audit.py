@@ -2,14 +2,12 @@
 
 from __future__ import annotations
 
-from datetime import datetime
-
-from sqlalchemy import JSON, ForeignKey, String
+from sqlalchemy import JSON, String
 from sqlalchemy.orm import Mapped, mapped_column
 
 from registry.extensions import db
 from registry.models.evidence import append_only, triggers
-from registry.models.types import UTCDateTime, utcnow
+from registry.models.types import Created, IntPK, UserRef
 
 
 class AuditEntry(db.Model):
@@ -17,9 +15,9 @@ class AuditEntry(db.Model):
 
     __tablename__ = "audit_log"
 
-    id: Mapped[int] = mapped_column(primary_key=True)
-    at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, index=True)
-    actor_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    id: Mapped[IntPK]
+    at: Mapped[Created] = mapped_column(index=True)
+    actor_id: Mapped[UserRef | None]
     actor_name: Mapped[str | None] = mapped_column(String(64))
     action: Mapped[str] = mapped_column(String(64), index=True)
     object_type: Mapped[str | None] = mapped_column(String(64))

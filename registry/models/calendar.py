@@ -3,14 +3,13 @@ chinesecalendar package and over the provisional statutory calendar (pure/workda
 
 from __future__ import annotations
 
-from datetime import date, datetime
 from enum import StrEnum
 
-from sqlalchemy import JSON, Date, ForeignKey, Integer, String
+from sqlalchemy import Integer, String
 from sqlalchemy.orm import Mapped, mapped_column
 
 from registry.extensions import db
-from registry.models.types import UTCDateTime, utcnow
+from registry.models.types import Day, JsonList, Updated, UserRef, Versioned
 
 
 class CalendarOrigin(StrEnum):
@@ -20,21 +19,18 @@ class CalendarOrigin(StrEnum):
     FILE = "file"  # loaded by `registry seed` from seeds/calendar/<year>.yaml
 
 
-class CalendarYear(db.Model):
+class CalendarYear(Versioned, db.Model):
     """One year's arrangement as the State Council's notice publishes it: the days off that fall
     on weekdays or weekends (holidays) and the weekend days worked instead (make-up days)."""
 
     __tablename__ = "calendar_years"
 
     year: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=False)
-    holidays: Mapped[list] = mapped_column(JSON, default=list)  # ISO dates
-    workdays: Mapped[list] = mapped_column(JSON, default=list)  # ISO dates, weekends only
+    holidays: Mapped[JsonList]  # ISO dates
+    workdays: Mapped[JsonList]  # ISO dates, weekends only
     notice_title: Mapped[str] = mapped_column(String(200))
     notice_number: Mapped[str] = mapped_column(String(64))
-    notice_date: Mapped[date] = mapped_column(Date)
+    notice_date: Mapped[Day]
     origin: Mapped[str] = mapped_column(String(8), default=CalendarOrigin.ADMIN.value)
-    updated_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
-    updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow)
-    version: Mapped[int] = mapped_column(Integer, default=1)
-
-    __mapper_args__ = {"version_id_col": version}  # noqa: RUF012 - SQLAlchemy's API
+    updated_by_id: Mapped[UserRef | None]
+    updated_at: Mapped[Updated]

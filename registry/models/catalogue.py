@@ -2,14 +2,13 @@
 
 from __future__ import annotations
 
-from datetime import date, datetime
 from enum import StrEnum
 
-from sqlalchemy import JSON, Boolean, Column, Date, ForeignKey, Integer, String, Table, Text
+from sqlalchemy import Boolean, Column, ForeignKey, Integer, String, Table
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from registry.extensions import db
-from registry.models.types import UTCDateTime, utcnow
+from registry.models.types import Code, Day, Flag, IntPK, JsonList, Name, Note, Phone, Updated
 
 # The time-limit units are the pure calendar's; the catalogue stores them (and names them here).
 from registry.pure.workdays import TimeUnit as TimeUnit
@@ -63,17 +62,17 @@ class Department(db.Model):
 
     __tablename__ = "departments"
 
-    id: Mapped[int] = mapped_column(primary_key=True)
-    code: Mapped[str] = mapped_column(String(32), unique=True)
+    id: Mapped[IntPK]
+    code: Mapped[Code]
     name: Mapped[str] = mapped_column(String(100))
     short_name: Mapped[str | None] = mapped_column(String(50))
-    phone: Mapped[str | None] = mapped_column(String(50))
-    complaint_phone: Mapped[str | None] = mapped_column(String(50))
-    complaint_phone_is_fallback: Mapped[bool] = mapped_column(Boolean, default=False)
-    complaint_phone_note: Mapped[str | None] = mapped_column(Text)
-    source_note: Mapped[str | None] = mapped_column(Text)
+    phone: Mapped[Phone | None]
+    complaint_phone: Mapped[Phone | None]
+    complaint_phone_is_fallback: Mapped[Flag]
+    complaint_phone_note: Mapped[Note | None]
+    source_note: Mapped[Note | None]
     is_active: Mapped[bool] = mapped_column(Boolean, default=True)
-    updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow)
+    updated_at: Mapped[Updated]
 
     @property
     def label(self) -> str:
@@ -89,11 +88,11 @@ class Stage(db.Model):
 
     __tablename__ = "stages"
 
-    id: Mapped[int] = mapped_column(primary_key=True)
+    id: Mapped[IntPK]
     code: Mapped[str] = mapped_column(String(8), unique=True)
     name: Mapped[str] = mapped_column(String(50))
     sequence: Mapped[int] = mapped_column(Integer)
-    description: Mapped[str | None] = mapped_column(Text)
+    description: Mapped[Note | None]
 
     def __repr__(self) -> str:
         return f"<Stage {self.code} {self.name}>"
@@ -104,24 +103,24 @@ class ApprovalItem(db.Model):
 
     __tablename__ = "approval_items"
 
-    id: Mapped[int] = mapped_column(primary_key=True)
-    code: Mapped[str] = mapped_column(String(32), unique=True)
-    name: Mapped[str] = mapped_column(String(200))
-    stage_note: Mapped[str | None] = mapped_column(Text)
+    id: Mapped[IntPK]
+    code: Mapped[Code]
+    name: Mapped[Name]
+    stage_note: Mapped[Note | None]
     department_id: Mapped[int | None] = mapped_column(ForeignKey("departments.id"))
     approving_body: Mapped[str | None] = mapped_column(String(200))
-    legal_basis: Mapped[list] = mapped_column(JSON, default=list)
+    legal_basis: Mapped[JsonList]
     time_limit_days: Mapped[int | None] = mapped_column(Integer)
     time_limit_unit: Mapped[str | None] = mapped_column(String(8))
-    time_limit_note: Mapped[str | None] = mapped_column(Text)
+    time_limit_note: Mapped[Note | None]
     commitment_approval: Mapped[bool | None] = mapped_column(Boolean)
     accept_with_deficiency: Mapped[bool | None] = mapped_column(Boolean)
-    applicability: Mapped[str | None] = mapped_column(Text)
-    tianjin_note: Mapped[str | None] = mapped_column(Text)
-    notes_html: Mapped[str | None] = mapped_column(Text)
-    source_note: Mapped[str | None] = mapped_column(Text)
+    applicability: Mapped[Note | None]
+    tianjin_note: Mapped[Note | None]
+    notes_html: Mapped[Note | None]
+    source_note: Mapped[Note | None]
     validity: Mapped[str] = mapped_column(String(8), default=Validity.VALID.value)
-    updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow)
+    updated_at: Mapped[Updated]
 
     department: Mapped[Department | None] = relationship()
     stages: Mapped[list[Stage]] = relationship(
@@ -142,33 +141,33 @@ class ServiceItem(db.Model):
 
     __tablename__ = "service_items"
 
-    id: Mapped[int] = mapped_column(primary_key=True)
-    code: Mapped[str] = mapped_column(String(32), unique=True)
-    name: Mapped[str] = mapped_column(String(200))
-    abbreviations: Mapped[list] = mapped_column(JSON, default=list)
-    stage_note: Mapped[str | None] = mapped_column(Text)
-    serves_note: Mapped[str | None] = mapped_column(Text)
-    legal_basis: Mapped[list] = mapped_column(JSON, default=list)
-    applicability: Mapped[str | None] = mapped_column(Text)
+    id: Mapped[IntPK]
+    code: Mapped[Code]
+    name: Mapped[Name]
+    abbreviations: Mapped[JsonList]
+    stage_note: Mapped[Note | None]
+    serves_note: Mapped[Note | None]
+    legal_basis: Mapped[JsonList]
+    applicability: Mapped[Note | None]
     may_self_prepare: Mapped[bool | None] = mapped_column(Boolean)
-    self_prepare_note: Mapped[str | None] = mapped_column(Text)
+    self_prepare_note: Mapped[Note | None]
     covered_by_regional_assessment: Mapped[bool | None] = mapped_column(Boolean)
-    regional_assessment_note: Mapped[str | None] = mapped_column(Text)
+    regional_assessment_note: Mapped[Note | None]
     time_limit_days: Mapped[int | None] = mapped_column(Integer)
     time_limit_unit: Mapped[str | None] = mapped_column(String(8))
-    time_limit_note: Mapped[str | None] = mapped_column(Text)
+    time_limit_note: Mapped[Note | None]
     fee_regime: Mapped[str | None] = mapped_column(String(16))
-    fee_regime_note: Mapped[str | None] = mapped_column(Text)
-    fee_basis: Mapped[str | None] = mapped_column(Text)
+    fee_regime_note: Mapped[Note | None]
+    fee_basis: Mapped[Note | None]
     department_id: Mapped[int | None] = mapped_column(ForeignKey("departments.id"))
-    department_note: Mapped[str | None] = mapped_column(Text)
-    complaint_phone: Mapped[str | None] = mapped_column(String(50))
-    qualification_required: Mapped[str | None] = mapped_column(Text)
-    notes_html: Mapped[str | None] = mapped_column(Text)
-    source_note: Mapped[str | None] = mapped_column(Text)
+    department_note: Mapped[Note | None]
+    complaint_phone: Mapped[Phone | None]
+    qualification_required: Mapped[Note | None]
+    notes_html: Mapped[Note | None]
+    source_note: Mapped[Note | None]
     validity: Mapped[str] = mapped_column(String(8), default=Validity.VALID.value)
-    last_verified: Mapped[date | None] = mapped_column(Date)
-    updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow)
+    last_verified: Mapped[Day | None]
+    updated_at: Mapped[Updated]
 
     department: Mapped[Department | None] = relationship()
     stages: Mapped[list[Stage]] = relationship(

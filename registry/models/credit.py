@@ -11,17 +11,26 @@ too: what the provider wrote is fixed when it is submitted, and the answer when 
 
 from __future__ import annotations
 
-from datetime import date, datetime
 from enum import StrEnum
 
-from sqlalchemy import DDL, Date, ForeignKey, Integer, String, Text, event, inspect
+from sqlalchemy import DDL, ForeignKey, Integer, String, event, inspect
 from sqlalchemy.orm import Mapped, mapped_column, object_session, relationship
 
 from registry.extensions import db
 from registry.models.accounts import User
 from registry.models.catalogue import Department
 from registry.models.providers import Provider
-from registry.models.types import UTCDateTime, utcnow
+from registry.models.types import (
+    Code,
+    Created,
+    Day,
+    IntPK,
+    Moment,
+    Name,
+    Note,
+    ProviderRef,
+    UserRef,
+)
 
 
 class CreditKind(StrEnum):
@@ -37,8 +46,12 @@ class CreditKind(StrEnum):
     @property
     def negative(self) -> bool:
         """Whether the record counts against the provider."""
-        return self in (CreditKind.INTERVIEW, CreditKind.WARNING, CreditKind.CRITICISM,
-                        CreditKind.BLACKLIST)  # fmt: skip
+        return self in (
+            CreditKind.INTERVIEW,
+            CreditKind.WARNING,
+            CreditKind.CRITICISM,
+            CreditKind.BLACKLIST,
+        )
 
 
 class CreditStatus(StrEnum):
@@ -62,36 +75,36 @@ class CreditRecord(db.Model):
 
     __tablename__ = "credit_records"
 
-    id: Mapped[int] = mapped_column(primary_key=True)
+    id: Mapped[IntPK]
     # Public number (XY-2026-000123) from the row id, so concurrent drafts never share one.
-    number: Mapped[str] = mapped_column(String(32), unique=True)
+    number: Mapped[Code]
     kind: Mapped[str] = mapped_column(String(8))
     department_id: Mapped[int] = mapped_column(ForeignKey("departments.id"), index=True)
-    provider_id: Mapped[int] = mapped_column(ForeignKey("providers.id"), index=True)
+    provider_id: Mapped[ProviderRef] = mapped_column(index=True)
     # The provider's name and code as published (a later rename does not rewrite a notice).
-    provider_name: Mapped[str] = mapped_column(String(200))
+    provider_name: Mapped[Name]
     provider_uscc: Mapped[str] = mapped_column(String(18))
     title: Mapped[str] = mapped_column(String(200))
-    facts: Mapped[str] = mapped_column(Text)
-    basis: Mapped[str] = mapped_column(Text)
-    term_until: Mapped[date | None] = mapped_column(Date)  # 列入黑名单: last day of the term
+    facts: Mapped[Note]
+    basis: Mapped[Note]
+    term_until: Mapped[Day | None]  # 列入黑名单: last day of the term
     status: Mapped[str] = mapped_column(String(8), default=CreditStatus.DRAFT.value, index=True)
     revises_id: Mapped[int | None] = mapped_column(ForeignKey("credit_records.id"))
-    revision_reason: Mapped[str | None] = mapped_column(Text)
-    created_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
-    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
-    published_at: Mapped[datetime | None] = mapped_column(UTCDateTime, index=True)
-    published_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
-    disclosure_until: Mapped[date | None] = mapped_column(Date)  # end of the 公示期
-    objection_until: Mapped[date | None] = mapped_column(Date)  # last day to object
-    closed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)  # revoked or superseded
-    closed_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
-    closed_reason: Mapped[str | None] = mapped_column(Text)
+    revision_reason: Mapped[Note | None]
+    created_by_id: Mapped[UserRef | None]
+    created_at: Mapped[Created]
+    published_at: Mapped[Moment | None] = mapped_column(index=True)
+    published_by_id: Mapped[UserRef | None]
+    disclosure_until: Mapped[Day | None]  # end of the 公示期
+    objection_until: Mapped[Day | None]  # last day to object
+    closed_at: Mapped[Moment | None]  # revoked or superseded
+    closed_by_id: Mapped[UserRef | None]
+    closed_reason: Mapped[Note | None]
 
     department: Mapped[Department] = relationship()
     provider: Mapped[Provider] = relationship()
     revises: Mapped[CreditRecord | None] = relationship(remote_side="CreditRecord.id")
-    created_by: Mapped[User | None] = relationship(foreign_keys=[created_by_id])
+    created_by: Mapped[User | None] = relationship(foreign_keys="CreditRecord.created_by_id")
     objections: Mapped[list[Objection]] = relationship(
         back_populates="record", order_by="Objection.id", foreign_keys="Objection.record_id"
     )
@@ -120,20 +133,20 @@ class Objection(db.Model):
 
     __tablename__ = "credit_objections"
 
-    id: Mapped[int] = mapped_column(primary_key=True)
+    id: Mapped[IntPK]
     record_id: Mapped[int] = mapped_column(ForeignKey("credit_records.id"), index=True)
-    provider_id: Mapped[int] = mapped_column(ForeignKey("providers.id"))
+    provider_id: Mapped[ProviderRef]
     # Equal to record_id while the objection awaits its answer, NULL afterwards: the unique
     # constraint allows one open objection per record (NULLs never collide, on both databases).
     open_record_id: Mapped[int | None] = mapped_column(Integer, unique=True)
-    reason: Mapped[str] = mapped_column(Text)
-    submitted_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
-    submitted_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
-    answer_due: Mapped[date] = mapped_column(Date)
+    reason: Mapped[Note]
+    submitted_by_id: Mapped[UserRef | None]
+    submitted_at: Mapped[Created]
+    answer_due: Mapped[Day]
     outcome: Mapped[str | None] = mapped_column(String(8))
-    answer: Mapped[str | None] = mapped_column(Text)
-    answered_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
-    answered_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    answer: Mapped[Note | None]
+    answered_by_id: Mapped[UserRef | None]
+    answered_at: Mapped[Moment | None]
     # An upheld objection: the revision that replaced the record (None when it was revoked).
     revision_id: Mapped[int | None] = mapped_column(ForeignKey("credit_records.id"))
 
@@ -142,7 +155,7 @@ class Objection(db.Model):
     )
     provider: Mapped[Provider] = relationship()
     revision: Mapped[CreditRecord | None] = relationship(foreign_keys=[revision_id])
-    answered_by: Mapped[User | None] = relationship(foreign_keys=[answered_by_id])
+    answered_by: Mapped[User | None] = relationship(foreign_keys="Objection.answered_by_id")
 
     @property
     def is_open(self) -> bool:
@@ -169,10 +182,23 @@ PUBLISHED = CreditStatus.PUBLISHED.value
 # working-day deadlines: only a change of a year's holiday arrangement moves them, audited
 # (services/calendars.py, which sets WINDOW_MOVES on the session; the ORM refuses it otherwise).
 RECORD_CONTENT = (
-    "number", "kind", "department_id", "provider_id", "provider_name", "provider_uscc", "title",
-    "facts", "basis", "term_until", "revises_id", "revision_reason", "created_by_id",
-    "created_at", "published_at", "published_by_id",
-)  # fmt: skip
+    "number",
+    "kind",
+    "department_id",
+    "provider_id",
+    "provider_name",
+    "provider_uscc",
+    "title",
+    "facts",
+    "basis",
+    "term_until",
+    "revises_id",
+    "revision_reason",
+    "created_by_id",
+    "created_at",
+    "published_at",
+    "published_by_id",
+)
 RECORD_CLOSING = ("closed_at", "closed_by_id", "closed_reason")
 RECORD_WINDOWS = ("disclosure_until", "objection_until")
 OBJECTION_WINDOWS = ("answer_due",)

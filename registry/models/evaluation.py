@@ -3,29 +3,18 @@ regulators' score entries. Score entries are evidence: rows are added, never rew
 
 from __future__ import annotations
 
-from datetime import date, datetime
 from decimal import Decimal
 from enum import StrEnum
 from typing import TYPE_CHECKING
 
-from sqlalchemy import (
-    JSON,
-    Boolean,
-    Date,
-    ForeignKey,
-    Integer,
-    Numeric,
-    String,
-    Text,
-    UniqueConstraint,
-)
+from sqlalchemy import JSON, ForeignKey, Integer, Numeric, String, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from registry.extensions import db
 from registry.models.catalogue import Department
 from registry.models.evidence import append_only
 from registry.models.providers import Provider
-from registry.models.types import UTCDateTime, utcnow
+from registry.models.types import Created, Day, Flag, IntPK, Moment, Note, ProviderRef, UserRef
 
 if TYPE_CHECKING:
     from registry.models.accounts import User
@@ -57,17 +46,17 @@ class EvaluationPeriod(db.Model):
     __tablename__ = "evaluation_periods"
     __table_args__ = (UniqueConstraint("department_id", "name"),)
 
-    id: Mapped[int] = mapped_column(primary_key=True)
+    id: Mapped[IntPK]
     department_id: Mapped[int] = mapped_column(ForeignKey("departments.id"))
     name: Mapped[str] = mapped_column(String(50))
-    starts_on: Mapped[date] = mapped_column(Date)
-    ends_on: Mapped[date] = mapped_column(Date)
+    starts_on: Mapped[Day]
+    ends_on: Mapped[Day]
     status: Mapped[str] = mapped_column(String(8), default=PeriodStatus.OPEN.value)
     criteria: Mapped[list] = mapped_column(JSON)
-    opened_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
-    opened_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
-    closed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
-    published_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    opened_by_id: Mapped[UserRef | None]
+    opened_at: Mapped[Created]
+    closed_at: Mapped[Moment | None]
+    published_at: Mapped[Moment | None]
 
     department: Mapped[Department] = relationship()
 
@@ -91,22 +80,22 @@ class ScoreEntry(db.Model):
     __tablename__ = "score_entries"
     __table_args__ = (UniqueConstraint("period_id", "provider_id", "revision"),)
 
-    id: Mapped[int] = mapped_column(primary_key=True)
+    id: Mapped[IntPK]
     period_id: Mapped[int] = mapped_column(ForeignKey("evaluation_periods.id"))
-    provider_id: Mapped[int] = mapped_column(ForeignKey("providers.id"))
+    provider_id: Mapped[ProviderRef]
     revision: Mapped[int] = mapped_column(Integer)
     # Criterion code → score 0–100 (a JSON number, at most two decimals).
     scores: Mapped[dict] = mapped_column(JSON)
     total: Mapped[Decimal] = mapped_column(Numeric(5, 2))
     state: Mapped[str] = mapped_column(String(8))
-    reason: Mapped[str | None] = mapped_column(Text)
-    note: Mapped[str | None] = mapped_column(Text)
+    reason: Mapped[Note | None]
+    note: Mapped[Note | None]
     # Where it came from: "表单", or the uploaded file and row ("文件 名称.csv 第 3 行").
     source: Mapped[str | None] = mapped_column(String(300))
-    after_publication: Mapped[bool] = mapped_column(Boolean, default=False)
+    after_publication: Mapped[Flag]
     submission_key: Mapped[str] = mapped_column(String(64), unique=True)
-    entered_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
-    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    entered_by_id: Mapped[UserRef | None]
+    created_at: Mapped[Created]
 
     period: Mapped[EvaluationPeriod] = relationship()
     provider: Mapped[Provider] = relationship()

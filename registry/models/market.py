@@ -3,21 +3,9 @@ behaviour events. Quotes, awards and ratings are evidence: rows are added, never
 
 from __future__ import annotations
 
-from datetime import date, datetime
-from decimal import Decimal
 from enum import StrEnum
 
-from sqlalchemy import (
-    JSON,
-    Boolean,
-    Date,
-    ForeignKey,
-    Integer,
-    Numeric,
-    String,
-    Text,
-    UniqueConstraint,
-)
+from sqlalchemy import JSON, ForeignKey, Integer, String, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from registry.extensions import db
@@ -25,7 +13,19 @@ from registry.models.catalogue import ServiceItem
 from registry.models.evidence import append_only
 from registry.models.projects import Project
 from registry.models.providers import Provider, Upload
-from registry.models.types import UTCDateTime, utcnow
+from registry.models.types import (
+    Code,
+    Created,
+    Day,
+    Flag,
+    IntPK,
+    Moment,
+    Money,
+    Note,
+    ProviderRef,
+    UserRef,
+    Versioned,
+)
 
 
 class SelectionMethod(StrEnum):
@@ -73,23 +73,23 @@ class SelectionRequest(db.Model):
 
     __tablename__ = "selection_requests"
 
-    id: Mapped[int] = mapped_column(primary_key=True)
-    ref: Mapped[str] = mapped_column(String(32), unique=True)
+    id: Mapped[IntPK]
+    ref: Mapped[Code]
     project_id: Mapped[int] = mapped_column(ForeignKey("projects.id"))
     service_item_id: Mapped[int] = mapped_column(ForeignKey("service_items.id"))
     method: Mapped[str] = mapped_column(String(8))
-    price_min: Mapped[Decimal | None] = mapped_column(Numeric(12, 2))
-    price_max: Mapped[Decimal | None] = mapped_column(Numeric(12, 2))
-    deadline: Mapped[datetime] = mapped_column(UTCDateTime)
+    price_min: Mapped[Money | None]
+    price_max: Mapped[Money | None]
+    deadline: Mapped[Moment]
     qualification_requirement: Mapped[str | None] = mapped_column(String(100))
-    requirements: Mapped[str | None] = mapped_column(Text)
+    requirements: Mapped[Note | None]
     status: Mapped[str] = mapped_column(String(8), default=RequestStatus.OPEN.value)
-    failure_reason: Mapped[str | None] = mapped_column(Text)
+    failure_reason: Mapped[Note | None]
     reposted_from_id: Mapped[int | None] = mapped_column(ForeignKey("selection_requests.id"))
-    created_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
-    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
-    closed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
-    is_demo: Mapped[bool] = mapped_column(Boolean, default=False)
+    created_by_id: Mapped[UserRef | None]
+    created_at: Mapped[Created]
+    closed_at: Mapped[Moment | None]
+    is_demo: Mapped[Flag]
 
     project: Mapped[Project] = relationship()
     service_item: Mapped[ServiceItem] = relationship()
@@ -111,10 +111,10 @@ class Exclusion(db.Model):
     __tablename__ = "selection_exclusions"
     __table_args__ = (UniqueConstraint("request_id", "provider_id"),)
 
-    id: Mapped[int] = mapped_column(primary_key=True)
+    id: Mapped[IntPK]
     request_id: Mapped[int] = mapped_column(ForeignKey("selection_requests.id", ondelete="CASCADE"))
-    provider_id: Mapped[int] = mapped_column(ForeignKey("providers.id"))
-    reason: Mapped[str] = mapped_column(Text)
+    provider_id: Mapped[ProviderRef]
+    reason: Mapped[Note]
 
     request: Mapped[SelectionRequest] = relationship(back_populates="exclusions")
     provider: Mapped[Provider] = relationship()
@@ -130,15 +130,15 @@ class Quote(db.Model):
     __tablename__ = "quotes"
     __table_args__ = (UniqueConstraint("request_id", "provider_id", "revision"),)
 
-    id: Mapped[int] = mapped_column(primary_key=True)
+    id: Mapped[IntPK]
     request_id: Mapped[int] = mapped_column(ForeignKey("selection_requests.id"))
-    provider_id: Mapped[int] = mapped_column(ForeignKey("providers.id"))
+    provider_id: Mapped[ProviderRef]
     revision: Mapped[int] = mapped_column(Integer, default=1)
-    amount: Mapped[Decimal | None] = mapped_column(Numeric(12, 2))
-    proposal: Mapped[str | None] = mapped_column(Text)
+    amount: Mapped[Money | None]
+    proposal: Mapped[Note | None]
     submission_key: Mapped[str] = mapped_column(String(64), unique=True)
-    submitted_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
-    submitted_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    submitted_by_id: Mapped[UserRef | None]
+    submitted_at: Mapped[Created]
 
     request: Mapped[SelectionRequest] = relationship(back_populates="quotes")
     provider: Mapped[Provider] = relationship()
@@ -151,20 +151,20 @@ class Award(db.Model):
 
     __tablename__ = "awards"
 
-    id: Mapped[int] = mapped_column(primary_key=True)
+    id: Mapped[IntPK]
     request_id: Mapped[int] = mapped_column(ForeignKey("selection_requests.id"), unique=True)
-    provider_id: Mapped[int] = mapped_column(ForeignKey("providers.id"))
+    provider_id: Mapped[ProviderRef]
     method: Mapped[str] = mapped_column(String(8))
-    amount: Mapped[Decimal | None] = mapped_column(Numeric(12, 2))
-    reason: Mapped[str | None] = mapped_column(Text)
-    explanation: Mapped[str | None] = mapped_column(Text)
+    amount: Mapped[Money | None]
+    reason: Mapped[Note | None]
+    explanation: Mapped[Note | None]
     # For draws: the public inputs, the seed derived from them and the algorithm version.
     draw_inputs: Mapped[dict | None] = mapped_column(JSON)
     seed: Mapped[str | None] = mapped_column(String(64))
     algorithm: Mapped[str | None] = mapped_column(String(32))
-    awarded_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
-    awarded_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
-    is_demo: Mapped[bool] = mapped_column(Boolean, default=False)
+    awarded_at: Mapped[Created]
+    awarded_by_id: Mapped[UserRef | None]
+    is_demo: Mapped[Flag]
 
     request: Mapped[SelectionRequest] = relationship(back_populates="award")
     provider: Mapped[Provider] = relationship()
@@ -181,30 +181,27 @@ class EngagementStatus(StrEnum):
     CONFIRMED = "已确认"
 
 
-class Engagement(db.Model):
+class Engagement(Versioned, db.Model):
     """Delivery after an award: contract date starts the timer; result, confirmation."""
 
     __tablename__ = "engagements"
 
-    id: Mapped[int] = mapped_column(primary_key=True)
+    id: Mapped[IntPK]
     award_id: Mapped[int] = mapped_column(ForeignKey("awards.id"), unique=True)
     status: Mapped[str] = mapped_column(String(8), default=EngagementStatus.AWAITING_CONTRACT.value)
     committed_days: Mapped[int] = mapped_column(Integer)
-    contract_date: Mapped[date | None] = mapped_column(Date)
-    due_date: Mapped[date | None] = mapped_column(Date)
+    contract_date: Mapped[Day | None]
+    due_date: Mapped[Day | None]
     result_id: Mapped[int | None] = mapped_column(ForeignKey("uploads.id"))
-    result_note: Mapped[str | None] = mapped_column(Text)
-    submitted_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
-    return_reason: Mapped[str | None] = mapped_column(Text)
-    confirmed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    result_note: Mapped[Note | None]
+    submitted_at: Mapped[Moment | None]
+    return_reason: Mapped[Note | None]
+    confirmed_at: Mapped[Moment | None]
     overrun_days: Mapped[int | None] = mapped_column(Integer)
-    version: Mapped[int] = mapped_column(Integer, default=1)
 
     award: Mapped[Award] = relationship(back_populates="engagement")
     result: Mapped[Upload | None] = relationship()
     rating: Mapped[OwnerRating | None] = relationship(back_populates="engagement", uselist=False)
-
-    __mapper_args__ = {"version_id_col": version}  # noqa: RUF012 - SQLAlchemy's API
 
 
 RATING_PARTS = (
@@ -216,31 +213,28 @@ RATING_PARTS = (
 )
 
 
-class OwnerRating(db.Model):
+class OwnerRating(Versioned, db.Model):
     """The enterprise's rating of the delivered work (业主评价): five 0–100 sub-scores."""
 
     __tablename__ = "owner_ratings"
 
-    id: Mapped[int] = mapped_column(primary_key=True)
+    id: Mapped[IntPK]
     engagement_id: Mapped[int] = mapped_column(ForeignKey("engagements.id"), unique=True)
-    provider_id: Mapped[int] = mapped_column(ForeignKey("providers.id"))
+    provider_id: Mapped[ProviderRef]
     quality: Mapped[int] = mapped_column(Integer)
     timeliness: Mapped[int] = mapped_column(Integer)
     attitude: Mapped[int] = mapped_column(Integer)
     fee: Mapped[int] = mapped_column(Integer)
     conduct: Mapped[int] = mapped_column(Integer)
-    comment_html: Mapped[str | None] = mapped_column(Text)
-    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
-    edited_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    comment_html: Mapped[Note | None]
+    created_at: Mapped[Created]
+    edited_at: Mapped[Moment | None]
     edit_count: Mapped[int] = mapped_column(Integer, default=0)
-    hidden: Mapped[bool] = mapped_column(Boolean, default=False)
-    hidden_reason: Mapped[str | None] = mapped_column(Text)
-    version: Mapped[int] = mapped_column(Integer, default=1)
+    hidden: Mapped[Flag]
+    hidden_reason: Mapped[Note | None]
 
     engagement: Mapped[Engagement] = relationship(back_populates="rating")
     provider: Mapped[Provider] = relationship()
-
-    __mapper_args__ = {"version_id_col": version}  # noqa: RUF012 - SQLAlchemy's API
 
     @property
     def average(self) -> float:
@@ -265,15 +259,15 @@ class BehaviourEvent(db.Model):
     __tablename__ = "behaviour_events"
     __table_args__ = (UniqueConstraint("kind", "source"),)
 
-    id: Mapped[int] = mapped_column(primary_key=True)
-    provider_id: Mapped[int] = mapped_column(ForeignKey("providers.id"))
+    id: Mapped[IntPK]
+    provider_id: Mapped[ProviderRef]
     kind: Mapped[str] = mapped_column(String(8))
     # What caused it, e.g. "engagement:12" or "qualification:5:2026-10-01"; unique per kind so
     # that a re-run of a check records an event once.
     source: Mapped[str] = mapped_column(String(100))
-    occurred_on: Mapped[date] = mapped_column(Date)
+    occurred_on: Mapped[Day]
     details: Mapped[dict] = mapped_column(JSON, default=dict)
-    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    created_at: Mapped[Created]
 
     provider: Mapped[Provider] = relationship()
 

@@ -2,15 +2,13 @@
 
 from __future__ import annotations
 
-from datetime import date, datetime
-from decimal import Decimal
 from enum import StrEnum
 
-from sqlalchemy import Boolean, Date, ForeignKey, Numeric, String, Text
+from sqlalchemy import ForeignKey, String
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from registry.extensions import db
-from registry.models.types import UTCDateTime, utcnow
+from registry.models.types import Created, Day, Flag, IntPK, Money, Name, Note, Phone, Uscc, UserRef
 
 
 class ProjectCategory(StrEnum):
@@ -31,13 +29,13 @@ class Enterprise(db.Model):
 
     __tablename__ = "enterprises"
 
-    id: Mapped[int] = mapped_column(primary_key=True)
-    uscc: Mapped[str] = mapped_column(String(18), unique=True)
-    name: Mapped[str] = mapped_column(String(200))
+    id: Mapped[IntPK]
+    uscc: Mapped[Uscc]
+    name: Mapped[Name]
     contact_name: Mapped[str | None] = mapped_column(String(50))
-    contact_phone: Mapped[str | None] = mapped_column(String(50))
-    is_demo: Mapped[bool] = mapped_column(Boolean, default=False)
-    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    contact_phone: Mapped[Phone | None]
+    is_demo: Mapped[Flag]
+    created_at: Mapped[Created]
 
     projects: Mapped[list[Project]] = relationship(
         back_populates="enterprise", order_by="Project.code"
@@ -49,30 +47,32 @@ class Project(db.Model):
 
     __tablename__ = "projects"
 
-    id: Mapped[int] = mapped_column(primary_key=True)
+    id: Mapped[IntPK]
     code: Mapped[str] = mapped_column(String(40), unique=True)
-    name: Mapped[str] = mapped_column(String(200))
+    name: Mapped[Name]
     category: Mapped[str] = mapped_column(String(16))
     location: Mapped[str] = mapped_column(String(300))
     building_type: Mapped[str | None] = mapped_column(String(50))
-    floor_area: Mapped[Decimal | None] = mapped_column(Numeric(12, 2))
-    land_contract_date: Mapped[date | None] = mapped_column(Date)
-    description: Mapped[str | None] = mapped_column(Text)
+    floor_area: Mapped[Money | None]
+    land_contract_date: Mapped[Day | None]
+    description: Mapped[Note | None]
     enterprise_id: Mapped[int] = mapped_column(ForeignKey("enterprises.id"))
-    created_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    created_by_id: Mapped[UserRef | None]
     # The 帮办管家 (concierge) and 审批专家 (expert): staff accounts serving the project.
-    concierge_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
-    expert_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
-    is_demo: Mapped[bool] = mapped_column(Boolean, default=False)
-    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    concierge_id: Mapped[UserRef | None]
+    expert_id: Mapped[UserRef | None]
+    is_demo: Mapped[Flag]
+    created_at: Mapped[Created]
 
     enterprise: Mapped[Enterprise] = relationship(back_populates="projects")
-    concierge = relationship("User", foreign_keys=[concierge_id])
-    expert = relationship("User", foreign_keys=[expert_id])
+    concierge = relationship("User", foreign_keys="Project.concierge_id")
+    expert = relationship("User", foreign_keys="Project.expert_id")
     steps = relationship(
-        "RoadmapStep", back_populates="project", order_by="RoadmapStep.sequence",
+        "RoadmapStep",
+        back_populates="project",
+        order_by="RoadmapStep.sequence",
         cascade="all, delete-orphan",
-    )  # fmt: skip
+    )
 
     @property
     def category_enum(self) -> ProjectCategory:

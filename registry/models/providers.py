@@ -2,25 +2,30 @@
 
 from __future__ import annotations
 
-from datetime import date, datetime
+from datetime import date
 from decimal import Decimal
 from enum import StrEnum
 
-from sqlalchemy import (
-    Boolean,
-    Date,
-    ForeignKey,
-    Integer,
-    Numeric,
-    String,
-    Text,
-    UniqueConstraint,
-)
+from sqlalchemy import Boolean, ForeignKey, Integer, Numeric, String, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from registry.extensions import db
 from registry.models.catalogue import ServiceItem
-from registry.models.types import UTCDateTime, utcnow
+from registry.models.types import (
+    Created,
+    Day,
+    Flag,
+    IntPK,
+    Moment,
+    Money,
+    Name,
+    Note,
+    Phone,
+    Updated,
+    Uscc,
+    UserRef,
+    Versioned,
+)
 
 
 class ProviderStatus(StrEnum):
@@ -41,43 +46,42 @@ class Upload(db.Model):
 
     __tablename__ = "uploads"
 
-    id: Mapped[int] = mapped_column(primary_key=True)
+    id: Mapped[IntPK]
     filename: Mapped[str] = mapped_column(String(255))
     content_type: Mapped[str] = mapped_column(String(100))
     size: Mapped[int] = mapped_column(Integer)
     sha256: Mapped[str] = mapped_column(String(64))
-    uploaded_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
-    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    uploaded_by_id: Mapped[UserRef | None]
+    created_at: Mapped[Created]
 
 
-class Provider(db.Model):
+class Provider(Versioned, db.Model):
     """An intermediary firm, identified by its unified social credit code (统一社会信用代码)."""
 
     __tablename__ = "providers"
 
-    id: Mapped[int] = mapped_column(primary_key=True)
-    uscc: Mapped[str] = mapped_column(String(18), unique=True)
-    name: Mapped[str] = mapped_column(String(200))
+    id: Mapped[IntPK]
+    uscc: Mapped[Uscc]
+    name: Mapped[Name]
     legal_representative: Mapped[str] = mapped_column(String(50))
     address: Mapped[str] = mapped_column(String(300))
     region: Mapped[str] = mapped_column(String(32))
     contact_name: Mapped[str] = mapped_column(String(50))
-    contact_phone: Mapped[str] = mapped_column(String(50))
-    licence_scope: Mapped[str] = mapped_column(Text)
+    contact_phone: Mapped[Phone]
+    licence_scope: Mapped[Note]
     status: Mapped[str] = mapped_column(String(8), default=ProviderStatus.DRAFT.value)
-    review_note: Mapped[str | None] = mapped_column(Text)
-    submitted_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
-    reviewed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
-    reviewed_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    review_note: Mapped[Note | None]
+    submitted_at: Mapped[Moment | None]
+    reviewed_at: Mapped[Moment | None]
+    reviewed_by_id: Mapped[UserRef | None]
     account_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"), unique=True)
     # Filled by the credit module; None means 未评级.
     grade: Mapped[str | None] = mapped_column(String(4))
     credit_score: Mapped[Decimal | None] = mapped_column(Numeric(5, 2))
-    blacklisted_until: Mapped[date | None] = mapped_column(Date)
-    is_demo: Mapped[bool] = mapped_column(Boolean, default=False)
-    version: Mapped[int] = mapped_column(Integer, default=1)
-    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
-    updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow)
+    blacklisted_until: Mapped[Day | None]
+    is_demo: Mapped[Flag]
+    created_at: Mapped[Created]
+    updated_at: Mapped[Updated]
 
     qualifications: Mapped[list[Qualification]] = relationship(
         back_populates="provider", cascade="all, delete-orphan", order_by="Qualification.id"
@@ -85,8 +89,6 @@ class Provider(db.Model):
     offers: Mapped[list[Offer]] = relationship(
         back_populates="provider", cascade="all, delete-orphan", order_by="Offer.id"
     )
-
-    __mapper_args__ = {"version_id_col": version}  # noqa: RUF012 - SQLAlchemy's API
 
     @property
     def is_active(self) -> bool:
@@ -106,16 +108,16 @@ class Qualification(db.Model):
 
     __tablename__ = "qualifications"
 
-    id: Mapped[int] = mapped_column(primary_key=True)
+    id: Mapped[IntPK]
     provider_id: Mapped[int] = mapped_column(ForeignKey("providers.id", ondelete="CASCADE"))
     kind: Mapped[str] = mapped_column(String(100))
     grade: Mapped[str | None] = mapped_column(String(50))
     certificate_no: Mapped[str] = mapped_column(String(100))
     issuer: Mapped[str] = mapped_column(String(200))
-    valid_from: Mapped[date] = mapped_column(Date)
-    valid_to: Mapped[date] = mapped_column(Date)
+    valid_from: Mapped[Day]
+    valid_to: Mapped[Day]
     scan_id: Mapped[int | None] = mapped_column(ForeignKey("uploads.id"))
-    expired_flagged_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    expired_flagged_at: Mapped[Moment | None]
 
     provider: Mapped[Provider] = relationship(back_populates="qualifications")
     scan: Mapped[Upload | None] = relationship()
@@ -131,13 +133,13 @@ class Offer(db.Model):
     __tablename__ = "offers"
     __table_args__ = (UniqueConstraint("provider_id", "service_item_id"),)
 
-    id: Mapped[int] = mapped_column(primary_key=True)
+    id: Mapped[IntPK]
     provider_id: Mapped[int] = mapped_column(ForeignKey("providers.id", ondelete="CASCADE"))
     service_item_id: Mapped[int] = mapped_column(ForeignKey("service_items.id"))
     committed_days: Mapped[int] = mapped_column(Integer)
-    fee_quote: Mapped[Decimal | None] = mapped_column(Numeric(12, 2))
-    fee_basis: Mapped[str | None] = mapped_column(Text)
-    promise: Mapped[str | None] = mapped_column(Text)
+    fee_quote: Mapped[Money | None]
+    fee_basis: Mapped[Note | None]
+    promise: Mapped[Note | None]
     is_active: Mapped[bool] = mapped_column(Boolean, default=True)
 
     provider: Mapped[Provider] = relationship(back_populates="offers")

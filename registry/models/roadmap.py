@@ -3,15 +3,24 @@ of those steps with progress, and the deadline notifications raised on them."""
 
 from __future__ import annotations
 
-from datetime import date, datetime
 from enum import StrEnum
 
-from sqlalchemy import JSON, Boolean, Date, ForeignKey, Integer, String, Text, UniqueConstraint
-from sqlalchemy.orm import Mapped, mapped_column, relationship
+from sqlalchemy import ForeignKey, Integer, String, UniqueConstraint
+from sqlalchemy.orm import Mapped, declared_attr, mapped_column, relationship
 
 from registry.extensions import db
 from registry.models.catalogue import ApprovalItem, ServiceItem
-from registry.models.types import UTCDateTime, utcnow
+from registry.models.types import (
+    Created,
+    Day,
+    Flag,
+    IntPK,
+    JsonList,
+    Name,
+    Note,
+    Updated,
+    Versioned,
+)
 
 
 class StepKind(StrEnum):
@@ -52,46 +61,53 @@ STAGE_NAMES = {
 
 
 class StepFields:
-    """Columns a template step and a project's step share."""
+    """Columns a template step and a project's step share, with the catalogue entry each is for."""
 
     key: Mapped[str] = mapped_column(String(16))
-    name: Mapped[str] = mapped_column(String(200))
+    name: Mapped[Name]
     kind: Mapped[str] = mapped_column(String(8))
     stage: Mapped[str] = mapped_column(String(4))
     sequence: Mapped[int] = mapped_column(Integer, default=0)
     duration: Mapped[int] = mapped_column(Integer)
     unit: Mapped[str] = mapped_column(String(8))
     # Where the duration comes from (statute, secondary source or planning assumption) with its tag.
-    duration_source: Mapped[str | None] = mapped_column(Text)
-    depends_on: Mapped[list] = mapped_column(JSON, default=list)
+    duration_source: Mapped[Note | None]
+    depends_on: Mapped[JsonList]
     # Codes of the intermediary service items the step needs (a service step lists its own).
-    services: Mapped[list] = mapped_column(JSON, default=list)
+    services: Mapped[JsonList]
     # Applies only in the conditions of `applies_when`: a project's copy starts as 不适用.
-    conditional: Mapped[bool] = mapped_column(Boolean, default=False)
+    conditional: Mapped[Flag]
     self_prepare_duration: Mapped[int | None] = mapped_column(Integer)
-    regional_assessment: Mapped[bool] = mapped_column(Boolean, default=False)
-    applies_when: Mapped[str | None] = mapped_column(Text)
-    note: Mapped[str | None] = mapped_column(Text)
+    regional_assessment: Mapped[Flag]
+    applies_when: Mapped[Note | None]
+    note: Mapped[Note | None]
+    approval_item_id: Mapped[int | None] = mapped_column(ForeignKey("approval_items.id"))
+    service_item_id: Mapped[int | None] = mapped_column(ForeignKey("service_items.id"))
+
+    @declared_attr
+    def approval_item(cls) -> Mapped[ApprovalItem | None]:
+        return relationship(ApprovalItem)
+
+    @declared_attr
+    def service_item(cls) -> Mapped[ServiceItem | None]:
+        return relationship(ServiceItem)
 
 
-class RoadmapTemplate(db.Model):
+class RoadmapTemplate(Versioned, db.Model):
     """The standard roadmap of one project category; admins edit it, projects copy it."""
 
     __tablename__ = "roadmap_templates"
 
-    id: Mapped[int] = mapped_column(primary_key=True)
+    id: Mapped[IntPK]
     category: Mapped[str] = mapped_column(String(16), unique=True)
     name: Mapped[str] = mapped_column(String(100))
-    simplifications: Mapped[str | None] = mapped_column(Text)
-    source_note: Mapped[str | None] = mapped_column(Text)
-    version: Mapped[int] = mapped_column(Integer, default=1)
-    updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow)
+    simplifications: Mapped[Note | None]
+    source_note: Mapped[Note | None]
+    updated_at: Mapped[Updated]
 
     steps: Mapped[list[TemplateStep]] = relationship(
         back_populates="template", order_by="TemplateStep.sequence", cascade="all, delete-orphan"
     )
-
-    __mapper_args__ = {"version_id_col": version}
 
 
 class TemplateStep(StepFields, db.Model):
@@ -100,43 +116,32 @@ class TemplateStep(StepFields, db.Model):
     __tablename__ = "template_steps"
     __table_args__ = (UniqueConstraint("template_id", "key"),)
 
-    id: Mapped[int] = mapped_column(primary_key=True)
+    id: Mapped[IntPK]
     template_id: Mapped[int] = mapped_column(ForeignKey("roadmap_templates.id"))
-    approval_item_id: Mapped[int | None] = mapped_column(ForeignKey("approval_items.id"))
-    service_item_id: Mapped[int | None] = mapped_column(ForeignKey("service_items.id"))
 
     template: Mapped[RoadmapTemplate] = relationship(back_populates="steps")
-    approval_item: Mapped[ApprovalItem | None] = relationship()
-    service_item: Mapped[ServiceItem | None] = relationship()
 
 
-class RoadmapStep(StepFields, db.Model):
+class RoadmapStep(Versioned, StepFields, db.Model):
     """A project's copy of a template step, with the options chosen and the progress made."""
 
     __tablename__ = "roadmap_steps"
     __table_args__ = (UniqueConstraint("project_id", "key"),)
 
-    id: Mapped[int] = mapped_column(primary_key=True)
+    id: Mapped[IntPK]
     project_id: Mapped[int] = mapped_column(ForeignKey("projects.id"))
-    approval_item_id: Mapped[int | None] = mapped_column(ForeignKey("approval_items.id"))
-    service_item_id: Mapped[int | None] = mapped_column(ForeignKey("service_items.id"))
-    covered_by_regional: Mapped[bool] = mapped_column(Boolean, default=False)
-    self_prepared: Mapped[bool] = mapped_column(Boolean, default=False)
+    covered_by_regional: Mapped[Flag]
+    self_prepared: Mapped[Flag]
     status: Mapped[str] = mapped_column(String(8), default=StepStatus.PENDING.value)
-    started_on: Mapped[date | None] = mapped_column(Date)
-    submitted_on: Mapped[date | None] = mapped_column(Date)
-    finished_on: Mapped[date | None] = mapped_column(Date)
+    started_on: Mapped[Day | None]
+    submitted_on: Mapped[Day | None]
+    finished_on: Mapped[Day | None]
     # The plan as last computed (kept so the dashboard and the deadline check can query it).
-    planned_start: Mapped[date | None] = mapped_column(Date)
-    planned_finish: Mapped[date | None] = mapped_column(Date)
-    version: Mapped[int] = mapped_column(Integer, default=1)
-    updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow)
+    planned_start: Mapped[Day | None]
+    planned_finish: Mapped[Day | None]
+    updated_at: Mapped[Updated]
 
     project = relationship("Project", back_populates="steps")
-    approval_item: Mapped[ApprovalItem | None] = relationship()
-    service_item: Mapped[ServiceItem | None] = relationship()
-
-    __mapper_args__ = {"version_id_col": version}
 
     @property
     def status_enum(self) -> StepStatus:
@@ -158,15 +163,15 @@ class Notification(db.Model):
     __tablename__ = "notifications"
     __table_args__ = (UniqueConstraint("step_id", "kind", "due_on"),)
 
-    id: Mapped[int] = mapped_column(primary_key=True)
+    id: Mapped[IntPK]
     project_id: Mapped[int | None] = mapped_column(ForeignKey("projects.id"), index=True)
     step_id: Mapped[int | None] = mapped_column(ForeignKey("roadmap_steps.id"))
     user_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"), index=True)
     kind: Mapped[str] = mapped_column(String(8))
-    due_on: Mapped[date] = mapped_column(Date)
-    message: Mapped[str] = mapped_column(Text)
+    due_on: Mapped[Day]
+    message: Mapped[Note]
     link: Mapped[str | None] = mapped_column(String(300))
-    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    created_at: Mapped[Created]
 
     project = relationship("Project")
     step: Mapped[RoadmapStep | None] = relationship()
@@ -179,4 +184,4 @@ class NotificationRead(db.Model):
 
     notification_id: Mapped[int] = mapped_column(ForeignKey("notifications.id"), primary_key=True)
     user_id: Mapped[int] = mapped_column(ForeignKey("users.id"), primary_key=True)
-    read_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    read_at: Mapped[Created]

@@ -2,14 +2,12 @@
 
 from __future__ import annotations
 
-from datetime import datetime
-
 from sqlalchemy import JSON, Float, Index, String, Text
 from sqlalchemy.dialects.postgresql import TSVECTOR
 from sqlalchemy.orm import Mapped, mapped_column
 
 from registry.extensions import db
-from registry.models.types import UTCDateTime, utcnow
+from registry.models.types import Created, IntPK, JsonList, Note
 
 
 class SearchOutbox(db.Model):
@@ -20,10 +18,10 @@ class SearchOutbox(db.Model):
     # rowid would make it delete a newer, unhandled row (a lost index update, seen in testing).
     __table_args__ = {"sqlite_autoincrement": True}
 
-    id: Mapped[int] = mapped_column(primary_key=True)
+    id: Mapped[IntPK]
     kind: Mapped[str] = mapped_column(String(32))
     key: Mapped[str] = mapped_column(String(64))
-    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    created_at: Mapped[Created]
 
 
 class SearchDocument(db.Model):
@@ -38,10 +36,10 @@ class SearchDocument(db.Model):
     doc_id: Mapped[str] = mapped_column(String(100), primary_key=True)
     kind: Mapped[str] = mapped_column(String(32))
     key: Mapped[str] = mapped_column(String(64))
-    title: Mapped[str] = mapped_column(Text)
+    title: Mapped[Note]
     url: Mapped[str] = mapped_column(String(300))
     body: Mapped[str] = mapped_column(Text, default="")
-    keywords: Mapped[list] = mapped_column(JSON, default=list)
+    keywords: Mapped[JsonList]
     facets: Mapped[dict] = mapped_column(JSON, default=dict)
     rank: Mapped[float] = mapped_column(Float, default=0.0)
     content_hash: Mapped[str] = mapped_column(String(64))

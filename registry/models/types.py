@@ -1,10 +1,13 @@
-"""Column types shared by all models."""
+"""Column types and column declarations shared by all models."""
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
+from decimal import Decimal
+from typing import Annotated
 
-from sqlalchemy import DateTime
+from sqlalchemy import JSON, Boolean, Date, DateTime, ForeignKey, Integer, Numeric, String, Text
+from sqlalchemy.orm import Mapped, declared_attr, mapped_column
 from sqlalchemy.types import TypeDecorator
 
 from registry.kernel import clock
@@ -32,3 +35,33 @@ class UTCDateTime(TypeDecorator):
         if value is None:
             return None
         return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
+
+
+# Column declarations the models repeat, written once (a `Mapped[Alias | None]` is nullable).
+IntPK = Annotated[int, mapped_column(primary_key=True)]
+Created = Annotated[datetime, mapped_column(UTCDateTime, default=utcnow)]
+Updated = Annotated[datetime, mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow)]
+Moment = Annotated[datetime, mapped_column(UTCDateTime)]
+Day = Annotated[date, mapped_column(Date)]
+Note = Annotated[str, mapped_column(Text)]
+Flag = Annotated[bool, mapped_column(Boolean, default=False)]
+Money = Annotated[Decimal, mapped_column(Numeric(12, 2))]
+JsonList = Annotated[list, mapped_column(JSON, default=list)]
+UserRef = Annotated[int, mapped_column(ForeignKey("users.id"))]
+ProviderRef = Annotated[int, mapped_column(ForeignKey("providers.id"))]
+
+# A unique public code: a catalogue entry's code (see services.catalogue.CODE_RE), a notice number.
+Code = Annotated[str, mapped_column(String(32), unique=True)]
+Uscc = Annotated[str, mapped_column(String(18), unique=True)]  # 统一社会信用代码, one per firm
+Name = Annotated[str, mapped_column(String(200))]
+Phone = Annotated[str, mapped_column(String(50))]
+
+
+class Versioned:
+    """Optimistic locking: a `version` column the ORM checks and bumps on every UPDATE."""
+
+    version: Mapped[int] = mapped_column(Integer, default=1)
+
+    @declared_attr.directive
+    def __mapper_args__(cls) -> dict:
+        return {"version_id_col": cls.__table__.c.version}
