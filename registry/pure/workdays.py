@@ -130,9 +130,10 @@ def statutory_holidays(year: int) -> dict[date, str]:
         )
     spring = _lunar(year, 1, 1)
     qingming = next(
-        d for d, name in chinese_calendar.get_solar_terms(date(year, 4, 1), date(year, 4, 10))
+        d
+        for d, name in chinese_calendar.get_solar_terms(date(year, 4, 1), date(year, 4, 10))
         if name == "清明"
-    )  # fmt: skip
+    )
     days: list[tuple[date, str]] = [
         (date(year, 1, 1), "元旦"),
         (spring - timedelta(days=1), "春节(除夕)"),
@@ -170,9 +171,13 @@ def provisional_arrangement(year: int) -> YearArrangement:
         off.add(makeup)
         names[makeup] = f"{name}补假"
     return YearArrangement(
-        year, frozenset(off), frozenset(), Layer.PROVISIONAL,
-        "《全国年节及纪念日放假办法》(2024 年修订)法定节假日,暂定", names,
-    )  # fmt: skip
+        year,
+        frozenset(off),
+        frozenset(),
+        Layer.PROVISIONAL,
+        "《全国年节及纪念日放假办法》(2024 年修订)法定节假日,暂定",
+        names,
+    )
 
 
 def arrangement(year: int) -> YearArrangement:

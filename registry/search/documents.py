@@ -295,7 +295,7 @@ def _award_document(item: Award) -> Document | None:
             item.explanation,
             request.ref,
             item.provider.uscc,
-        ),  # fmt: skip
+        ),
         facets={
             "stage": sorted(s.code for s in service.stages),
             "department": [service.department.code] if service.department else [],
@@ -305,10 +305,14 @@ def _award_document(item: Award) -> Document | None:
 
 def _award_loaders():
     options = (
-        selectinload(Award.request).selectinload(SelectionRequest.service_item).selectinload(ServiceItem.stages),
-        selectinload(Award.request).selectinload(SelectionRequest.project).selectinload(Project.enterprise),
+        selectinload(Award.request)
+        .selectinload(SelectionRequest.service_item)
+        .selectinload(ServiceItem.stages),
+        selectinload(Award.request)
+        .selectinload(SelectionRequest.project)
+        .selectinload(Project.enterprise),
         selectinload(Award.provider),
-    )  # fmt: skip
+    )
 
     def load_all(session: Session) -> Iterator[Any]:
         yield from session.scalars(select(Award).options(*options).order_by(Award.id))
@@ -502,9 +506,7 @@ def load_document(session: Session, kind: str, key: str) -> Document | None:
     return None if obj is None else spec.to_document(obj)
 
 
-def documents_for(
-    session: Session, keys: set[tuple[str, str]]
-) -> tuple[list[Document], list[str]]:
+def documents_for(session: Session, keys: set[tuple[str, str]]) -> tuple[list[Document], list[str]]:
     """Current documents for (kind, key) pairs; rows gone or not public become deletions."""
     upserts, deletes = [], []
     for kind, key in sorted(keys):
