@@ -1,0 +1,225 @@
+"""What every credit use case shares: the department's scope (which providers a regulator
+supervises, which records it may reach), the content rules of a record and a provider's
+blacklisting kept in step with its records."""
+
+from __future__ import annotations
+
+import re
+from datetime import date, datetime
+
+from flask import current_app
+from sqlalchemy import Select, select
+from sqlalchemy.orm import selectinload
+
+from registry import policy
+from registry.extensions import db
+from registry.kernel import clock
+from registry.models import (
+    CreditKind,
+    CreditRecord,
+    CreditStatus,
+    Department,
+    Provider,
+    ProviderStatus,
+    User,
+)
+from registry.sanitize import plain_text
+from registry.services.audit import record
+from registry.services.errors import Forbidden, NotFound, RegistryError
+
+SHANGHAI = clock.ZONE
+NUMBER_RE = re.compile(r"^XY-\d{4}-\d{6,}$")
+MAX_TERM_YEARS = 10
+
+
+class OutOfScope(Forbidden):
+    """A regulator reached for a record or provider outside its department; the view writes
+    the refused attempt to the audit log."""
+
+    def __init__(self, message: str, field: str | None = None):
+        super().__init__(message)
+        self.field = field
+
+
+class Superseded(RegistryError):
+    """A public number that a newer revision replaced; `current` is the number to show."""
+
+    def __init__(self, current: str):
+        super().__init__(None, "该信用记录已被修订")
+        self.current = current
+
+
+def today() -> date:
+    """Today in the zone's time (windows and terms are local dates)."""
+    return clock.today()
+
+
+def window_days(name: str) -> int:
+    return int(current_app.config[name])
+
+
+def regulator_department(user: User) -> Department:
+    """The one department a regulator acts for (policy.regulator_department), or Forbidden."""
+    if not policy.is_regulator(user):
+        raise Forbidden("只有行业主管部门的账号可以管理信用记录")
+    department = policy.regulator_department(user)
+    if department is None:
+        raise Forbidden("您的账号未关联监管部门,请联系管理员")
+    return department
+
+
+def _supervised_query(department_id: int) -> Select:
+    """Providers the department supervises (policy.supervised_providers) that have applied: a
+    draft application is nobody's record subject yet."""
+    return select(Provider).where(
+        policy.supervised_providers(department_id), Provider.status != ProviderStatus.DRAFT.value
+    )
+
+
+def supervises(department_id: int, provider_id: int) -> bool:
+    """Whether the department supervises the provider (the provider offers one of its items)."""
+    query = _supervised_query(department_id).where(Provider.id == provider_id)
+    return db.session.scalar(query.with_only_columns(Provider.id).limit(1)) is not None
+
+
+def supervised_providers(user: User) -> list[Provider]:
+    """The providers a regulator may issue records about."""
+    department = regulator_department(user)
+    return list(db.session.scalars(_supervised_query(department.id).order_by(Provider.name)))
+
+
+def provider_by_uscc(uscc: str | None) -> Provider:
+    code = (uscc or "").strip().upper()[:18]
+    provider = db.session.scalar(select(Provider).where(Provider.uscc == code)) if code else None
+    if provider is None:
+        raise RegistryError("provider", "请选择中介机构(未找到该统一社会信用代码的机构)")
+    return provider
+
+
+def load_record(number: str, *, lock: bool = False) -> CreditRecord | None:
+    query = (
+        select(CreditRecord)
+        .where(CreditRecord.number == (number or "")[:32])
+        .execution_options(populate_existing=True)
+    )
+    if lock:
+        # PostgreSQL: a row lock, so two regulators acting at once are serialised (SQLite's
+        # immediate transactions already are).
+        query = query.with_for_update()
+    return db.session.scalar(query)
+
+
+def get_record_for(user: User, number: str, *, lock: bool = False) -> CreditRecord:
+    """A record of the regulator's own department (drafts included); another department's
+    record is refused (OutOfScope), a missing one is NotFound."""
+    regulator_department(user)
+    found = load_record(number, lock=lock)
+    if found is None:
+        raise NotFound("未找到该信用记录")
+    if not policy.in_department(user, found.department_id):
+        raise OutOfScope(f"信用记录 {found.number} 不属于本部门")
+    return found
+
+
+def text_field(value: str | None, field: str, label: str, limit: int) -> str:
+    text = plain_text(value)
+    if not text:
+        raise RegistryError(field, f"请填写{label}")
+    if len(text) > limit:
+        raise RegistryError(field, f"{label}不能超过 {limit} 字(现为 {len(text)} 字)")
+    return text
+
+
+def checked_content(kind: str | None, title, facts, basis, term_until: date | None) -> dict:
+    """Validated content of a record (the same rules for drafts, edits and revisions)."""
+    if kind not in {k.value for k in CreditKind}:
+        raise RegistryError("kind", "请选择记录类型")
+    content = {
+        "kind": kind,
+        "title": text_field(title, "title", "标题", 200),
+        "facts": text_field(facts, "facts", "事实", 5000),
+        "basis": text_field(basis, "basis", "依据", 2000),
+        "term_until": None,
+    }
+    if kind == CreditKind.BLACKLIST.value:
+        if term_until is None:
+            raise RegistryError("term_until", "列入黑名单须填写期限截止日期")
+        check_term(term_until)
+        content["term_until"] = term_until
+    return content
+
+
+def check_term(term_until: date) -> None:
+    start = today()
+    if term_until <= start:
+        raise RegistryError("term_until", "黑名单期限截止日期须晚于今天")
+    if term_until > date(start.year + MAX_TERM_YEARS, start.month, min(start.day, 28)):
+        raise RegistryError("term_until", f"黑名单期限不能超过 {MAX_TERM_YEARS} 年")
+
+
+def _chain_start(item: CreditRecord) -> tuple[datetime, int]:
+    """When the first revision of a record was published (a revision keeps its standing), with
+    its id to order records published in the same instant (the order they were created in)."""
+    while item.revises is not None and item.revises.published_at is not None:
+        item = item.revises
+    return item.published_at, item.id
+
+
+def _blacklistings(provider_id: int, on: date) -> list[CreditRecord]:
+    """Published blacklistings in force on `on`: within their term and not ended by a later
+    信用修复 of the same department."""
+    records = published_records(provider_id)
+    repairs = [r for r in records if r.kind == CreditKind.REPAIR.value]
+    found = []
+    for item in records:
+        if item.kind != CreditKind.BLACKLIST.value or item.term_until is None:
+            continue
+        started = _chain_start(item)
+        ended = any(
+            r.department_id == item.department_id and _chain_start(r) > started for r in repairs
+        )
+        if not ended and item.term_until >= on:
+            found.append(item)
+    return found
+
+
+def check_repair(kind: str, provider: Provider, department: Department) -> None:
+    if kind != CreditKind.REPAIR.value:
+        return
+    if not any(b.department_id == department.id for b in _blacklistings(provider.id, today())):
+        raise RegistryError("kind", "该机构目前不在本部门的黑名单中,无需信用修复")
+
+
+def refresh_blacklisting(provider: Provider, *, actor: User | None = None) -> date | None:
+    """Recompute Provider.blacklisted_until from the published records (a blacklisting in
+    force, not revoked, superseded or ended by 信用修复); audited when it changes."""
+    db.session.flush()
+    terms = [b.term_until for b in _blacklistings(provider.id, today())]
+    until = max(terms) if terms else None
+    if provider.blacklisted_until != until:
+        before = provider.blacklisted_until
+        provider.blacklisted_until = until
+        record(
+            "provider.blacklist",
+            actor=actor,
+            object_type="provider",
+            object_id=provider.uscc,
+            before={"blacklisted_until": before and before.isoformat()},
+            after={"blacklisted_until": until and until.isoformat()},
+        )
+    return until
+
+
+def published_records(provider_id: int) -> list[CreditRecord]:
+    """The provider's published, current records, newest first (profile and grade)."""
+    return list(
+        db.session.scalars(
+            select(CreditRecord)
+            .where(
+                CreditRecord.provider_id == provider_id,
+                CreditRecord.status == CreditStatus.PUBLISHED.value,
+            )
+            .options(selectinload(CreditRecord.department))
+            .order_by(CreditRecord.published_at.desc(), CreditRecord.id.desc())
+        )
+    )

@@ -1,0 +1,237 @@
+"""Objections (异议): a provider objects to a published record about it within the window;
+the regulator answers (upheld, partly or rejected) within the answer window; overdue answers."""
+
+from __future__ import annotations
+
+from datetime import date
+
+from sqlalchemy import select
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import selectinload
+
+from registry import policy
+from registry.extensions import db
+from registry.models import (
+    CreditRecord,
+    CreditStatus,
+    Objection,
+    ObjectionOutcome,
+    Provider,
+    User,
+)
+from registry.models.types import utcnow
+from registry.pure.workdays import add_working_days
+from registry.services.audit import record, snapshot
+from registry.services.credit.common import (
+    OutOfScope,
+    load_record,
+    regulator_department,
+    text_field,
+    today,
+    window_days,
+)
+from registry.services.credit.records import (
+    apply_revision,
+    apply_revocation,
+    checked_reason,
+    open_objection,
+)
+from registry.services.errors import Forbidden, NotFound, RegistryError
+
+
+def get_record_about(user: User, number: str, *, lock: bool = False) -> CreditRecord:
+    """A record about the provider the account acts for (published at some point). Drafts and
+    unknown numbers are NotFound; another provider's record is Forbidden."""
+    if not policy.is_provider_account(user):
+        raise Forbidden("只有中介机构账号可以查看本机构的信用记录")
+    provider = provider_of(user)
+    item = load_record(number, lock=lock)
+    if item is None or item.is_draft:
+        raise NotFound("未找到该信用记录")
+    if provider is None or item.provider_id != provider.id:
+        raise Forbidden(f"信用记录 {item.number} 不是关于本机构的记录")
+    return item
+
+
+def object_to_record(user: User, number: str, *, reason: str | None) -> Objection:
+    """A provider objects to a published record about itself, within the objection window."""
+    item = get_record_about(user, number, lock=True)
+    if not item.is_published:
+        raise RegistryError(None, f"该记录{item.status},无需再提出异议")
+    if today() > item.objection_until:
+        raise RegistryError(
+            "reason", f"异议期已于 {item.objection_until:%Y-%m-%d} 截止,不能再提出异议"
+        )
+    if open_objection(item) is not None:
+        raise RegistryError(None, "该记录已有待答复的异议,请等待主管部门答复")
+    text = checked_reason(reason, "异议理由")
+    objection = Objection(
+        record=item,
+        provider_id=item.provider_id,
+        open_record_id=item.id,
+        reason=text,
+        submitted_by_id=user.id,
+        submitted_at=utcnow(),
+        answer_due=add_working_days(today(), window_days("CREDIT_ANSWER_DAYS")),
+    )
+    db.session.add(objection)
+    try:
+        db.session.flush()
+    except IntegrityError:
+        # Two submissions at once: the unique open_record_id lets one through.
+        raise RegistryError(None, "该记录已有待答复的异议,请等待主管部门答复") from None
+    record(
+        "credit.object",
+        actor=user,
+        object_type="credit_objection",
+        object_id=objection.id,
+        after=snapshot(objection),
+        detail=f"对 {item.number} 提出异议",
+    )
+    return objection
+
+
+def get_objection_for(user: User, objection_id: int, *, lock: bool = False) -> Objection:
+    """An objection to one of the regulator's department's records."""
+    regulator_department(user)
+    query = (
+        select(Objection)
+        .where(Objection.id == objection_id)
+        .execution_options(populate_existing=True)
+    )
+    if lock:
+        query = query.with_for_update()
+    objection = db.session.scalar(query)
+    if objection is None:
+        raise NotFound("未找到该异议")
+    if not policy.in_department(user, objection.record.department_id):
+        raise OutOfScope(f"异议 {objection.id} 所涉记录不属于本部门")
+    return objection
+
+
+RESOLUTIONS = {"revise": "修订原记录", "revoke": "撤销原记录"}
+
+
+def answer_objection(
+    user: User,
+    objection_id: int,
+    *,
+    outcome: str | None,
+    answer: str | None,
+    resolution: str | None = None,
+    revision: dict | None = None,
+) -> Objection:
+    """Answer an objection: 维持 (rejected, with reasons) or 成立 (upheld: the record is revised
+    as a new revision, or revoked)."""
+    objection = get_objection_for(user, objection_id, lock=True)
+    if not objection.is_open:
+        raise RegistryError(None, "该异议已答复,不能重复答复")
+    if outcome not in {o.value for o in ObjectionOutcome}:
+        raise RegistryError("outcome", "请选择答复结论(异议成立或不成立)")
+    label = "不予采纳的理由" if outcome == ObjectionOutcome.REJECTED.value else "答复意见"
+    text = text_field(answer, "answer", label, 5000)
+    item = load_record(objection.record.number, lock=True)
+    before = snapshot(objection)
+    revision_id = None
+    if outcome == ObjectionOutcome.UPHELD.value:
+        if not item.is_published:
+            raise RegistryError(None, f"原记录{item.status},请选择异议不成立并说明情况")
+        reason = f"异议成立:{text}"[:2000]
+        if resolution == "revise":
+            fields = revision or {}
+            revision_id = apply_revision(
+                user,
+                item,
+                reason=reason,
+                kind=fields.get("kind"),
+                title=fields.get("title"),
+                facts=fields.get("facts"),
+                basis=fields.get("basis"),
+                term_until=fields.get("term_until"),
+            ).id
+        elif resolution == "revoke":
+            apply_revocation(user, item, reason)
+        else:
+            raise RegistryError("resolution", "异议成立时,请选择修订或撤销原记录")
+    # The answer is written in one UPDATE: once an outcome is stored, the row is final.
+    objection.outcome, objection.answer, objection.revision_id = outcome, text, revision_id
+    objection.answered_by_id, objection.answered_at = user.id, utcnow()
+    objection.open_record_id = None
+    db.session.flush()
+    record(
+        "credit.answer",
+        actor=user,
+        object_type="credit_objection",
+        object_id=objection.id,
+        before=before,
+        after=snapshot(objection),
+        detail=f"{item.number}:{objection.outcome_label}",
+    )
+    return objection
+
+
+def objections_for_department(user: User, *, open_only: bool = False) -> list[Objection]:
+    """Objections to the department's records: open ones first by due date, then answered."""
+    regulator_department(user)
+    query = (
+        select(Objection)
+        .join(CreditRecord, CreditRecord.id == Objection.record_id)
+        .where(policy.department_records(user, CreditRecord.department_id))
+        .options(selectinload(Objection.record), selectinload(Objection.provider))
+    )
+    if open_only:
+        query = query.where(Objection.outcome.is_(None))
+    rows = db.session.scalars(query.order_by(Objection.answer_due, Objection.id)).all()
+    return sorted(
+        rows,
+        key=lambda o: (
+            not o.is_open,
+            o.answer_due if o.is_open else date.min,
+            -(o.answered_at or o.submitted_at).timestamp(),
+        ),
+    )
+
+
+def is_overdue(objection: Objection, on: date | None = None) -> bool:
+    """An open objection whose answer is past due."""
+    return objection.is_open and (on or today()) > objection.answer_due
+
+
+def overdue_objections(user: User, on: date | None = None) -> list[Objection]:
+    """Open objections past their answer date (the regulator's dashboard lists them)."""
+    on = on or today()
+    return [o for o in objections_for_department(user, open_only=True) if is_overdue(o, on)]
+
+
+def provider_of(user: User) -> Provider | None:
+    """The provider a provider account acts for, or None."""
+    return db.session.scalar(select(Provider).where(Provider.account_id == user.id))
+
+
+def records_about(user: User) -> list[CreditRecord]:
+    """Every record about the provider that was ever published (current, superseded, revoked),
+    newest first; drafts stay with the regulator."""
+    provider = provider_of(user)
+    if provider is None:
+        return []
+    return list(
+        db.session.scalars(
+            select(CreditRecord)
+            .where(
+                CreditRecord.provider_id == provider.id,
+                CreditRecord.status != CreditStatus.DRAFT.value,
+            )
+            .options(selectinload(CreditRecord.objections), selectinload(CreditRecord.department))
+            .order_by(CreditRecord.published_at.desc(), CreditRecord.id.desc())
+        )
+    )
+
+
+def can_object(item: CreditRecord, on: date | None = None) -> bool:
+    """Whether an objection to the record would be accepted now."""
+    return (
+        item.is_published
+        and item.objection_until is not None
+        and (on or today()) <= item.objection_until
+        and not any(o.is_open for o in item.objections)
+    )

@@ -1,0 +1,300 @@
+"""A department's credit records: drafted, published (the 公示期 and objection window start),
+revised (a new revision supersedes the old number) and revoked; the department's lists."""
+
+from __future__ import annotations
+
+import secrets
+from datetime import date
+
+from sqlalchemy import select
+
+from registry import policy
+from registry.extensions import db
+from registry.models import (
+    CreditKind,
+    CreditRecord,
+    CreditStatus,
+    Objection,
+    User,
+)
+from registry.models.types import utcnow
+from registry.pure.workdays import add_working_days
+from registry.services.audit import record, snapshot
+from registry.services.credit.common import (
+    SHANGHAI,
+    OutOfScope,
+    check_repair,
+    check_term,
+    checked_content,
+    get_record_for,
+    provider_by_uscc,
+    refresh_blacklisting,
+    regulator_department,
+    supervises,
+    text_field,
+    today,
+    window_days,
+)
+from registry.services.errors import RegistryError
+
+
+def draft_record(
+    user: User,
+    *,
+    provider_uscc: str | None,
+    kind: str | None,
+    title: str | None,
+    facts: str | None,
+    basis: str | None,
+    term_until: date | None = None,
+) -> CreditRecord:
+    """A new draft about a provider the regulator's department supervises."""
+    department = regulator_department(user)
+    provider = provider_by_uscc(provider_uscc)
+    if not supervises(department.id, provider.id):
+        raise OutOfScope(
+            f"{provider.name}未提供{department.name}监管的中介服务事项,本部门不能对其记录信用信息",
+            field="provider",
+        )
+    content = checked_content(kind, title, facts, basis, term_until)
+    check_repair(content["kind"], provider, department)
+    item = CreditRecord(
+        number=f"tmp-{secrets.token_hex(8)}",
+        department_id=department.id,
+        provider=provider,
+        provider_name=provider.name,
+        provider_uscc=provider.uscc,
+        created_by_id=user.id,
+        status=CreditStatus.DRAFT.value,
+        **content,
+    )
+    db.session.add(item)
+    db.session.flush()
+    item.number = _number(item)
+    db.session.flush()
+    record(
+        "credit.draft",
+        actor=user,
+        object_type="credit_record",
+        object_id=item.number,
+        after=snapshot(item),
+    )
+    return item
+
+
+def _number(item: CreditRecord) -> str:
+    year = (item.created_at or utcnow()).astimezone(SHANGHAI).year
+    return f"XY-{year}-{item.id:06d}"
+
+
+def update_draft(
+    user: User,
+    number: str,
+    *,
+    kind: str | None,
+    title: str | None,
+    facts: str | None,
+    basis: str | None,
+    term_until: date | None = None,
+) -> CreditRecord:
+    """Change a draft (published records are never edited: they are revised)."""
+    item = get_record_for(user, number, lock=True)
+    if not item.is_draft:
+        raise RegistryError(None, f"记录 {item.number} {item.status},不能再修改;如需更正请发布修订")
+    content = checked_content(kind, title, facts, basis, term_until)
+    check_repair(content["kind"], item.provider, item.department)
+    before = snapshot(item)
+    for key, value in content.items():
+        setattr(item, key, value)
+    db.session.flush()
+    record(
+        "credit.update",
+        actor=user,
+        object_type="credit_record",
+        object_id=item.number,
+        before=before,
+        after=snapshot(item),
+    )
+    return item
+
+
+def _windows(published_on: date) -> dict:
+    return {
+        "disclosure_until": add_working_days(published_on, window_days("CREDIT_DISCLOSURE_DAYS")),
+        "objection_until": add_working_days(published_on, window_days("CREDIT_OBJECTION_DAYS")),
+    }
+
+
+def publish_record(user: User, number: str) -> CreditRecord:
+    """Publish a draft: it becomes public, the 公示期 and objection window start; a blacklisting
+    takes the provider out of selection at once."""
+    item = get_record_for(user, number, lock=True)
+    if not item.is_draft:
+        raise RegistryError(None, f"记录 {item.number} {item.status},不能重复发布")
+    provider = item.provider
+    if not supervises(item.department_id, provider.id):
+        raise OutOfScope(f"{provider.name}已不在本部门监管范围内", field="provider")
+    if item.kind == CreditKind.BLACKLIST.value:
+        check_term(item.term_until)
+    check_repair(item.kind, provider, item.department)
+    before = snapshot(item)
+    item.provider_name, item.provider_uscc = provider.name, provider.uscc
+    for key, value in _windows(today()).items():
+        setattr(item, key, value)
+    item.published_at, item.published_by_id = utcnow(), user.id
+    item.status = CreditStatus.PUBLISHED.value
+    db.session.flush()
+    record(
+        "credit.publish",
+        actor=user,
+        object_type="credit_record",
+        object_id=item.number,
+        before=before,
+        after=snapshot(item),
+    )
+    refresh_blacklisting(provider, actor=user)
+    return item
+
+
+def open_objection(item: CreditRecord) -> Objection | None:
+    return db.session.scalar(
+        select(Objection).where(Objection.record_id == item.id, Objection.outcome.is_(None))
+    )
+
+
+def _require_current(item: CreditRecord, verb: str) -> None:
+    if not item.is_published:
+        raise RegistryError(
+            None, f"记录 {item.number} {item.status},只有已发布的现行记录可以{verb}"
+        )
+
+
+def checked_reason(reason: str | None, label: str) -> str:
+    return text_field(reason, "reason", label, 2000)
+
+
+def revise_record(
+    user: User,
+    number: str,
+    *,
+    kind: str | None,
+    title: str | None,
+    facts: str | None,
+    basis: str | None,
+    term_until: date | None = None,
+    reason: str | None,
+) -> CreditRecord:
+    """Correct a published record: a NEW published row that revises it; the old row is only
+    marked superseded. Not while an objection awaits its answer (answer it instead)."""
+    item = get_record_for(user, number, lock=True)
+    _require_current(item, "修订")
+    if open_objection(item) is not None:
+        raise RegistryError(None, "该记录有待答复的异议,请在异议答复中处理(异议成立时可修订或撤销)")
+    return apply_revision(
+        user,
+        item,
+        kind=kind,
+        title=title,
+        facts=facts,
+        basis=basis,
+        term_until=term_until,
+        reason=checked_reason(reason, "修订原因"),
+    )
+
+
+def apply_revision(user: User, item: CreditRecord, *, reason: str, **fields) -> CreditRecord:
+    content = checked_content(
+        fields["kind"], fields["title"], fields["facts"], fields["basis"], fields["term_until"]
+    )
+    if content["kind"] == CreditKind.REPAIR.value and item.kind != CreditKind.REPAIR.value:
+        check_repair(content["kind"], item.provider, item.department)
+    before = snapshot(item)
+    provider = item.provider
+    revision = CreditRecord(
+        number=f"tmp-{secrets.token_hex(8)}",
+        department_id=item.department_id,
+        provider=provider,
+        provider_name=provider.name,
+        provider_uscc=provider.uscc,
+        revises=item,
+        revision_reason=reason,
+        created_by_id=user.id,
+        published_by_id=user.id,
+        published_at=utcnow(),
+        status=CreditStatus.DRAFT.value,
+        **content,
+        **_windows(today()),
+    )
+    db.session.add(revision)
+    item.status = CreditStatus.SUPERSEDED.value
+    item.closed_at, item.closed_by_id, item.closed_reason = utcnow(), user.id, reason
+    db.session.flush()
+    # The number comes from the row id; it is set while the row is still a draft, and the
+    # revision is published in the same statement (a published row never changes content).
+    revision.number = _number(revision)
+    revision.status = CreditStatus.PUBLISHED.value
+    db.session.flush()
+    record(
+        "credit.revise",
+        actor=user,
+        object_type="credit_record",
+        object_id=revision.number,
+        before=before,
+        after=snapshot(revision),
+        detail=f"修订 {item.number}:{reason}",
+    )
+    refresh_blacklisting(provider, actor=user)
+    return revision
+
+
+def revoke_record(user: User, number: str, *, reason: str | None) -> CreditRecord:
+    """Revoke a published record (it leaves the notice board, feed, API and search; a
+    blacklisting it imposed ends). Not while an objection awaits its answer."""
+    item = get_record_for(user, number, lock=True)
+    _require_current(item, "撤销")
+    if open_objection(item) is not None:
+        raise RegistryError(None, "该记录有待答复的异议,请在异议答复中处理(异议成立时可修订或撤销)")
+    return apply_revocation(user, item, checked_reason(reason, "撤销原因"))
+
+
+def apply_revocation(user: User, item: CreditRecord, reason: str) -> CreditRecord:
+    before = snapshot(item)
+    item.status = CreditStatus.REVOKED.value
+    item.closed_at, item.closed_by_id, item.closed_reason = utcnow(), user.id, reason
+    db.session.flush()
+    record(
+        "credit.revoke",
+        actor=user,
+        object_type="credit_record",
+        object_id=item.number,
+        before=before,
+        after=snapshot(item),
+        detail=reason,
+    )
+    refresh_blacklisting(item.provider, actor=user)
+    return item
+
+
+def records_for_department(user: User, *, status: str | None = None) -> list[CreditRecord]:
+    """Every record of the regulator's department (drafts included), newest first."""
+    regulator_department(user)
+    query = select(CreditRecord).where(policy.department_records(user, CreditRecord.department_id))
+    if status in {s.value for s in CreditStatus}:
+        query = query.where(CreditRecord.status == status)
+    return list(db.session.scalars(query.order_by(CreditRecord.id.desc())))
+
+
+def revisions_of(item: CreditRecord) -> list[CreditRecord]:
+    """The whole revision chain a record belongs to, oldest first."""
+    first = item
+    while first.revises is not None:
+        first = first.revises
+    chain, current = [first], first
+    while True:
+        following = db.session.scalar(
+            select(CreditRecord).where(CreditRecord.revises_id == current.id)
+        )
+        if following is None:
+            return chain
+        chain.append(following)
+        current = following
