@@ -1,0 +1,239 @@
+"""What delivery and rating share: the settings and working-day dates, who may see and act on
+an engagement, the service timer, and optimistic locking (StaleEngagement)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import UTC, date, datetime
+from typing import Any
+
+from flask import current_app
+from sqlalchemy import select
+from sqlalchemy.orm import selectinload
+
+from registry import policy
+from registry.extensions import db
+from registry.kernel import clock
+from registry.kernel.versions import StaleEdit, check_version, flush_checked
+from registry.models import (
+    Award,
+    Engagement,
+    EngagementStatus,
+    Project,
+    SelectionRequest,
+    Upload,
+    User,
+)
+from registry.models.types import utcnow
+from registry.pure.workdays import (
+    CalendarRangeError,
+    add_working_days,
+    is_workday,
+    working_days_between,
+)
+from registry.sanitize import plain_text
+from registry.services.errors import Forbidden, NotFound, RegistryError
+from registry.services.market import SHANGHAI, today
+
+STALE_MESSAGE = (
+    "本次操作未生效:您打开页面之后,该服务项目的状态或评价已发生变化(可能来自其他窗口或对方的操作)。"
+    "为避免覆盖,请重新打开页面,核对最新状态后再操作。"
+)
+NOT_FOUND = "未找到该服务项目"
+
+
+class StaleEngagement(StaleEdit):
+    """The engagement or rating changed since the form was rendered (optimistic locking)."""
+
+    message_text = STALE_MESSAGE
+
+
+def contract_days() -> int:
+    """Working days after the award within which the contract should be signed."""
+    return int(current_app.config.get("CONTRACT_DAYS", 5))
+
+
+def rating_window_days() -> int:
+    """Working days after confirmation during which the owner may rate."""
+    return int(current_app.config.get("RATING_WINDOW_DAYS", 15))
+
+
+def rating_edit_days() -> int:
+    """Working days after the first rating during which it may be edited once."""
+    return int(current_app.config.get("RATING_EDIT_DAYS", 3))
+
+
+def local_date(moment: datetime) -> date:
+    """The zone's local date of a stored UTC timestamp."""
+    return clock.local_date(moment)
+
+
+def stamp(on: date | None) -> datetime:
+    """The timestamp of an action taken on local date `on` (now, when on is today or None)."""
+    now = utcnow()
+    if on is None:
+        return now
+    local = now.astimezone(SHANGHAI)
+    if local.date() == on:
+        return now
+    return datetime.combine(on, local.time(), SHANGHAI).astimezone(UTC)
+
+
+def within_working_days(start: date, count: int, on: date) -> bool:
+    """Whether `on` is no later than the count-th working day after start.
+
+    Counted up to `on` only, so the answer never needs the calendar beyond `on` (a window that
+    would close in a year the calendar does not know yet is still open today)."""
+    if on <= start:
+        return True
+    elapsed = working_days_between(start, on)
+    return elapsed < count or (elapsed == count and is_workday(on))
+
+
+def deadline_after(start: date, count: int) -> date | None:
+    """The count-th working day after start, or None when the calendar does not reach it yet."""
+    try:
+        return add_working_days(start, count)
+    except CalendarRangeError:
+        return None
+
+
+def contract_deadline(engagement: Engagement) -> date | None:
+    """The last day to sign without a 逾期签约 event: CONTRACT_DAYS working days after the award."""
+    return deadline_after(local_date(engagement.award.awarded_at), contract_days())
+
+
+def _query():
+    return select(Engagement).options(
+        selectinload(Engagement.award).selectinload(Award.provider),
+        selectinload(Engagement.award)
+        .selectinload(Award.request)
+        .selectinload(SelectionRequest.project)
+        .selectinload(Project.enterprise),
+        selectinload(Engagement.award)
+        .selectinload(Award.request)
+        .selectinload(SelectionRequest.service_item),
+        selectinload(Engagement.result),
+        selectinload(Engagement.rating),
+    )
+
+
+# Who may act on an engagement is policy's rule; the views pass these names as their check.
+is_owner = policy.owns_engagement
+is_provider = policy.provides_engagement
+can_see_engagement = policy.can_see_engagement
+
+
+def _load(engagement_id: int) -> Engagement:
+    engagement = db.session.scalar(_query().where(Engagement.id == engagement_id))
+    if engagement is None:
+        raise NotFound(NOT_FOUND)
+    return engagement
+
+
+def get_engagement_for(user: Any, engagement_id: int) -> Engagement:
+    """An engagement the user may see. Another's engagement raises Forbidden (the web layer
+    answers 404 for both, so ids are never confirmed)."""
+    engagement = _load(engagement_id)
+    if not can_see_engagement(user, engagement):
+        raise Forbidden(NOT_FOUND)
+    return engagement
+
+
+def owned_engagement(user: Any, engagement_id: int) -> Engagement:
+    engagement = _load(engagement_id)
+    if not is_owner(user, engagement):
+        raise Forbidden(NOT_FOUND)
+    return engagement
+
+
+def provided_engagement(user: Any, engagement_id: int) -> Engagement:
+    engagement = _load(engagement_id)
+    if not is_provider(user, engagement):
+        raise Forbidden(NOT_FOUND)
+    return engagement
+
+
+def engagements_for_owner(user: User) -> list[Engagement]:
+    """The enterprise's engagements, newest award first."""
+    return list(
+        db.session.scalars(
+            _query()
+            .join(Engagement.award)
+            .where(policy.owned_engagements(user))
+            .order_by(Award.awarded_at.desc(), Engagement.id.desc())
+        )
+    )
+
+
+def engagements_for_provider(user: User) -> list[Engagement]:
+    """The awarded provider's engagements, newest award first (none before it has entered)."""
+    return list(
+        db.session.scalars(
+            _query()
+            .join(Engagement.award)
+            .where(policy.provided_engagements(user))
+            .order_by(Award.awarded_at.desc(), Engagement.id.desc())
+        )
+    )
+
+
+def result_for(user: Any, engagement_id: int) -> Upload:
+    """The result file, for the owner, the provider and admins only."""
+    engagement = get_engagement_for(user, engagement_id)
+    if engagement.result is None:
+        raise NotFound("尚未提交服务成果")
+    return engagement.result
+
+
+@dataclass(frozen=True)
+class Timer:
+    """Where an engagement stands against its due date, for lists and detail pages."""
+
+    overdue: bool  # still open and past the due date
+    late_submission: bool  # the current result came in after the due date
+    days_past_due: int | None  # working days past the due date (None when not computable)
+
+
+def timer(engagement: Engagement, on: date | None = None) -> Timer:
+    """The engagement's timer as of `on` (default today)."""
+    on = on or today()
+    due = engagement.due_date
+    if due is None:
+        return Timer(False, False, None)
+    open_states = (EngagementStatus.IN_PROGRESS.value, EngagementStatus.RETURNED.value)
+    if engagement.status in open_states:
+        if on <= due:
+            return Timer(False, False, None)
+        try:
+            return Timer(True, False, working_days_between(due, on))
+        except CalendarRangeError:
+            return Timer(True, False, None)
+    if engagement.submitted_at is not None and local_date(engagement.submitted_at) > due:
+        days = engagement.overrun_days
+        if days is None:
+            try:
+                days = working_days_between(due, local_date(engagement.submitted_at))
+            except CalendarRangeError:
+                days = None
+        return Timer(False, bool(days) or days is None, days)
+    return Timer(False, False, None)
+
+
+def check_engagement_version(current: int, version: int | None) -> None:
+    """The form carries the version it was rendered from; another one means a stale page."""
+    check_version(current, version, StaleEngagement)
+
+
+def flush_engagement() -> None:
+    """Flush; a row updated meanwhile by someone else (version column) becomes StaleEngagement."""
+    flush_checked(db.session, StaleEngagement)
+
+
+def text_field(value: str | None, field: str, label: str, limit: int, *, required: bool) -> str:
+    text = plain_text(value)
+    if required and not text:
+        raise RegistryError(field, f"请填写{label}。")
+    if len(text) > limit:
+        raise RegistryError(field, f"{label}最长 {limit} 字。")
+    return text
