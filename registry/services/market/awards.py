@@ -1,0 +1,329 @@
+"""Deciding a selection after its deadline: by the request's method (a verifiable draw, the
+credit shortlist, a price rule, or the owner's recorded choice), the award and its engagement,
+re-verifying a draw, reposting a failed request, and the award notices."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date, datetime
+from decimal import Decimal
+
+from flask import current_app
+from sqlalchemy import func, select, update
+
+from registry import policy
+from registry.extensions import db
+from registry.kernel.paging import Page
+from registry.models import (
+    Award,
+    Engagement,
+    Provider,
+    Quote,
+    RequestStatus,
+    SelectionMethod,
+    SelectionRequest,
+    ServiceItem,
+    User,
+)
+from registry.models.types import utcnow
+from registry.pure import selection_engine as engine
+from registry.services.audit import record, snapshot
+from registry.services.errors import Forbidden, NotFound, RegistryError
+from registry.services.market.projects import SHANGHAI
+from registry.services.market.selection import (
+    candidate_for,
+    eligible_providers,
+    get_request_for_owner,
+    latest_quotes,
+    open_request,
+)
+
+
+@dataclass
+class Decision:
+    """What decide() did: an award, or a failure with its reason."""
+
+    award: Award | None
+    failure: str | None = None
+
+
+def _claim(
+    request: SelectionRequest, status: RequestStatus, now: datetime, reason: str | None = None
+) -> None:
+    """Move the request out of OPEN atomically: of two concurrent deciders exactly one wins."""
+    claimed = db.session.execute(
+        update(SelectionRequest)
+        .where(
+            SelectionRequest.id == request.id, SelectionRequest.status == RequestStatus.OPEN.value
+        )
+        .values(status=status.value, closed_at=now, failure_reason=reason)
+        .execution_options(synchronize_session=False)
+    ).rowcount
+    if claimed != 1:
+        raise RegistryError(None, "该选取已完成或已撤销,请刷新页面查看结果")
+    db.session.refresh(request)
+
+
+def _draw(
+    request: SelectionRequest,
+    on: date,
+    keys: list[str],
+    providers: dict[int, Provider],
+    quotes: list[Quote],
+    grades: dict[str, str | None],
+    seed: str,
+) -> engine.Outcome | None:
+    """The outcome of the request's method (None: the owner chooses); fewer than two
+    candidates raise engine.NotEnoughCandidates."""
+    method = request.method_enum
+    if len(keys) < 2:
+        raise engine.NotEnoughCandidates(len(keys))
+    if method == SelectionMethod.RANDOM:
+        return engine.random_draw(keys, seed)
+    if method == SelectionMethod.CREDIT_SHORTLIST:
+        return engine.credit_shortlist(
+            [candidate_for(p, request, on) for p in providers.values()],
+            seed,
+            shortlist_size=int(current_app.config["CREDIT_SHORTLIST_SIZE"]),
+        )
+    if method.uses_price:
+        priced = [engine.Quote(providers[q.provider_id].uscc, q.amount) for q in quotes]
+        rule = (
+            engine.lowest_price
+            if method == SelectionMethod.LOWEST_PRICE
+            else engine.closest_to_mean
+        )
+        return rule(priced, grades, seed, band=(request.price_min, request.price_max))
+    return None
+
+
+def _draw_inputs(
+    request: SelectionRequest,
+    keys: list[str],
+    deadline_text: str,
+    quotes: list[Quote],
+    providers: dict[int, Provider],
+    grades: dict[str, str | None],
+) -> dict:
+    """Everything the draw used, stored with the award so the public can re-run it."""
+    return {
+        "request": request.ref,
+        "candidates": keys,
+        "deadline": deadline_text,
+        "method": request.method_enum.name,
+        "quotes": {
+            providers[q.provider_id].uscc: str(q.amount) for q in quotes if q.amount is not None
+        },
+        "grades": grades,
+        "credit_scores": {
+            p.uscc: None if p.credit_score is None else str(p.credit_score)
+            for p in providers.values()
+        },
+        "price_band": [
+            None if v is None else str(v) for v in (request.price_min, request.price_max)
+        ],
+        "shortlist_size": int(current_app.config["CREDIT_SHORTLIST_SIZE"]),
+    }
+
+
+def _award(
+    user: User,
+    request: SelectionRequest,
+    winner: Provider,
+    quotes: list[Quote],
+    *,
+    reason: str | None,
+    explanation: str,
+    draw: tuple[dict | None, str | None, str | None],
+    now: datetime,
+) -> Award:
+    """Insert the award with its engagement (audited); `draw` is (inputs, seed, algorithm)."""
+    draw_inputs, used_seed, algorithm = draw
+    winning_quote = next(q for q in quotes if q.provider_id == winner.id)
+    offer = next((o for o in winner.offers if o.service_item_id == request.service_item_id), None)
+    award = Award(
+        request=request,
+        provider=winner,
+        method=request.method,
+        amount=winning_quote.amount,
+        reason=(reason or "").strip() or None,
+        explanation=explanation,
+        draw_inputs=draw_inputs,
+        seed=used_seed,
+        algorithm=algorithm,
+        awarded_at=now,
+        awarded_by_id=user.id,
+        is_demo=request.is_demo,
+    )
+    # Built complete and inserted once: the award row is append-only.
+    award.engagement = Engagement(committed_days=offer.committed_days if offer else 0)
+    db.session.add(award)
+    db.session.flush()
+    record(
+        "selection.award",
+        actor=user,
+        object_type="award",
+        object_id=award.id,
+        after=snapshot(award),
+    )
+    return award
+
+
+def decide(
+    user: User,
+    ref: str,
+    *,
+    chosen_uscc: str | None = None,
+    reason: str | None = None,
+    now: datetime | None = None,
+) -> Decision:
+    """Close a request after its deadline and choose by its method. Fewer than two valid
+    participants fail the request (it may be reposted)."""
+    now = now or utcnow()
+    request = get_request_for_owner(user, ref)
+    if not policy.owns_project(user, request.project):
+        raise Forbidden("只有项目业主可以确定选取结果")
+    if request.status != RequestStatus.OPEN.value:
+        raise RegistryError(None, "该选取已完成或已撤销")
+    if now < request.deadline:
+        raise RegistryError(None, "报名尚未截止,截止后方可确定结果")
+    on = request.deadline.astimezone(SHANGHAI).date()
+    eligible = {p.id for p in eligible_providers(request, on)}
+    quotes = [q for q in latest_quotes(request).values() if q.provider_id in eligible]
+    providers = {q.provider_id: q.provider for q in quotes}
+    keys = sorted(p.uscc for p in providers.values())
+    method = request.method_enum
+    # As the public reads it (Beijing time, +08:00), the form the seed's documentation shows.
+    deadline_text = request.deadline.astimezone(SHANGHAI).isoformat()
+    seed = engine.draw_seed(request.ref, keys, deadline_text)
+    grades = {p.uscc: p.grade for p in providers.values()}
+    try:
+        outcome = _draw(request, on, keys, providers, quotes, grades, seed)
+    except engine.NotEnoughCandidates as error:
+        _claim(request, RequestStatus.FAILED, now, str(error))
+        record(
+            "selection.fail",
+            actor=user,
+            object_type="selection_request",
+            object_id=ref,
+            after={"participants": keys, "reason": str(error)},
+        )
+        return Decision(None, str(error))
+    if outcome is None:  # 直接选取 / 方案择优: the owner picks, with a recorded reason
+        if not chosen_uscc or chosen_uscc not in keys:
+            raise RegistryError("winner", "请从有效报名的机构中选择中选机构")
+        if not (reason or "").strip():
+            raise RegistryError("reason", "请填写选择理由")
+        winner_key, explanation = chosen_uscc, f"业主{method.value}:{reason.strip()}"
+        draw_inputs, used_seed, algorithm = None, None, None
+    else:
+        winner_key, explanation = outcome.winner, outcome.explanation
+        used_seed, algorithm = seed, engine.ALGORITHM_VERSION
+        draw_inputs = _draw_inputs(request, keys, deadline_text, quotes, providers, grades)
+    _claim(request, RequestStatus.AWARDED, now)
+    award = _award(
+        user,
+        request,
+        next(p for p in providers.values() if p.uscc == winner_key),
+        quotes,
+        reason=reason,
+        explanation=explanation,
+        draw=(draw_inputs, used_seed, algorithm),
+        now=now,
+    )
+    return Decision(award)
+
+
+def verify_award(award: Award) -> dict:
+    """Re-run a draw from the award's stored public inputs: the seed and the winner must come out
+    the same. Returns what the public verification page shows."""
+    inputs = award.draw_inputs or {}
+    if not inputs:
+        return {"verifiable": False}
+    seed = engine.draw_seed(inputs["request"], inputs["candidates"], inputs["deadline"])
+    method = SelectionMethod[inputs["method"]]
+    band = tuple(
+        None if v is None else Decimal(v) for v in inputs.get("price_band") or (None, None)
+    )
+    if method == SelectionMethod.RANDOM:
+        outcome = engine.random_draw(inputs["candidates"], seed)
+    elif method == SelectionMethod.CREDIT_SHORTLIST:
+        scores = inputs.get("credit_scores") or {}
+        candidates = [
+            engine.Candidate(
+                key=k,
+                name=k,
+                active=True,
+                offers_item=True,
+                qualification_valid_until=date.max,
+                blacklisted=False,
+                excluded=False,
+                grade=(inputs.get("grades") or {}).get(k),
+                credit_score=None if scores.get(k) is None else Decimal(scores[k]),
+            )
+            for k in inputs["candidates"]
+        ]
+        outcome = engine.credit_shortlist(candidates, seed, shortlist_size=inputs["shortlist_size"])
+    else:
+        priced = [engine.Quote(k, Decimal(v)) for k, v in sorted(inputs["quotes"].items())]
+        rule = (
+            engine.lowest_price
+            if method == SelectionMethod.LOWEST_PRICE
+            else engine.closest_to_mean
+        )
+        outcome = rule(priced, inputs.get("grades") or {}, seed, band=band)
+    return {
+        "verifiable": True,
+        "seed": seed,
+        "seed_matches": seed == award.seed,
+        "winner": outcome.winner,
+        "winner_matches": outcome.winner == award.provider.uscc,
+        "explanation": outcome.explanation,
+        "draw_pool": outcome.draw_pool,
+        "algorithm": engine.ALGORITHM_VERSION,
+        "algorithm_matches": award.algorithm == engine.ALGORITHM_VERSION,
+    }
+
+
+def repost(user: User, ref: str, *, deadline: datetime) -> SelectionRequest:
+    """Post a failed request again with a new deadline."""
+    old = get_request_for_owner(user, ref)
+    if old.status != RequestStatus.FAILED.value:
+        raise RegistryError(None, "只有流标的选取公告可以重新发布")
+    return open_request(
+        user,
+        old.project.code,
+        service_code=old.service_item.code,
+        method=old.method,
+        deadline=deadline,
+        price_min=old.price_min,
+        price_max=old.price_max,
+        qualification_requirement=old.qualification_requirement,
+        requirements=old.requirements,
+        exclusions=[(e.provider.uscc, e.reason) for e in old.exclusions],
+        reposted_from=old,
+    )
+
+
+def get_award(award_id: int) -> Award:
+    """An award (public notice) by id."""
+    award = db.session.get(Award, award_id)
+    if award is None:
+        raise NotFound("未找到该中选公示")
+    return award
+
+
+def list_awards(*, page: int = 1, per_page: int = 20, service_code: str | None = None) -> Page:
+    """Award notices, newest first, one page."""
+    query = select(Award)
+    if service_code:
+        query = (
+            query.join(SelectionRequest).join(ServiceItem).where(ServiceItem.code == service_code)
+        )
+    total = db.session.scalar(select(func.count()).select_from(query.subquery())) or 0
+    rows = db.session.scalars(
+        query.order_by(Award.awarded_at.desc(), Award.id.desc())
+        .offset((page - 1) * per_page)
+        .limit(per_page)
+    ).all()
+    return Page(list(rows), total, page, per_page)

@@ -1,0 +1,308 @@
+"""Selection requests (选取公告) on a project's service item: opened by the owner, who may take
+part (eligible providers, candidates with their credit), and sealed quotes."""
+
+from __future__ import annotations
+
+import secrets
+from datetime import date, datetime, timedelta
+from decimal import Decimal, InvalidOperation
+
+from sqlalchemy import func, select
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import selectinload
+
+from registry import policy
+from registry.extensions import db
+from registry.models import (
+    Exclusion,
+    Offer,
+    Provider,
+    ProviderStatus,
+    Quote,
+    RequestStatus,
+    SelectionMethod,
+    SelectionRequest,
+    User,
+)
+from registry.models.types import utcnow
+from registry.pure import selection_engine as engine
+from registry.services.audit import record, snapshot
+from registry.services.catalogue import get_service
+from registry.services.errors import Forbidden, NotFound, RegistryError
+from registry.services.market.projects import SHANGHAI, get_project_for, today
+
+
+def _decimal(value, field: str) -> Decimal | None:
+    if value in (None, ""):
+        return None
+    try:
+        amount = Decimal(str(value).replace(",", "").strip())
+    except InvalidOperation:
+        raise RegistryError(field, "请填写有效的金额(元)") from None
+    if not amount.is_finite() or amount < 0 or amount >= Decimal("1e10"):
+        raise RegistryError(field, "金额须为 0 到 100 亿元之间的数")
+    return amount.quantize(Decimal("0.01"))
+
+
+def provider_by_uscc(uscc: str) -> Provider:
+    """A provider by its code, or NotFound."""
+    provider = db.session.scalar(select(Provider).where(Provider.uscc == (uscc or "").upper()))
+    if provider is None:
+        raise NotFound("未找到该中介机构")
+    return provider
+
+
+def open_request(
+    user: User,
+    project_code: str,
+    *,
+    service_code: str,
+    method: str,
+    deadline: datetime,
+    price_min=None,
+    price_max=None,
+    qualification_requirement: str | None = None,
+    requirements: str | None = None,
+    exclusions: list[tuple[str, str]] | None = None,
+    reposted_from: SelectionRequest | None = None,
+) -> SelectionRequest:
+    """Open a selection request on one of the enterprise's own projects."""
+    project = get_project_for(user, project_code)
+    if not policy.owns_project(user, project):
+        raise Forbidden("只有项目业主可以发布选取公告")
+    service = get_service(service_code)
+    if not service.is_current:
+        raise RegistryError("service", "该中介服务事项已不在清单内")
+    if method not in {m.value for m in SelectionMethod}:
+        raise RegistryError("method", "请选择选取方式")
+    low, high = _decimal(price_min, "price_min"), _decimal(price_max, "price_max")
+    if low is not None and high is not None and low > high:
+        raise RegistryError("price_max", "价格区间上限不能低于下限")
+    if deadline.tzinfo is None:
+        raise ValueError("deadline must be timezone-aware")
+    if deadline <= utcnow() + timedelta(minutes=30):
+        raise RegistryError("deadline", "报名截止时间须晚于当前时间至少 30 分钟")
+    request = SelectionRequest(
+        ref=f"tmp-{secrets.token_hex(8)}",
+        project=project,
+        service_item=service,
+        method=method,
+        price_min=low,
+        price_max=high,
+        deadline=deadline,
+        qualification_requirement=(qualification_requirement or "").strip() or None,
+        requirements=(requirements or "").strip() or None,
+        created_by_id=user.id,
+        reposted_from_id=reposted_from.id if reposted_from else None,
+    )
+    db.session.add(request)
+    db.session.flush()
+    # The public number comes from the row id, so concurrent requests never share one.
+    request.ref = f"XQ-{deadline.astimezone(SHANGHAI):%Y}-{request.id:06d}"
+    for uscc, reason in exclusions or []:
+        if not (reason or "").strip():
+            raise RegistryError("exclusions", "每个回避机构都须说明回避理由")
+        try:
+            provider = provider_by_uscc(uscc)
+        except NotFound:
+            raise RegistryError("exclusions", f"回避机构 {uscc} 不存在") from None
+        if any(e.provider_id == provider.id for e in request.exclusions):
+            raise RegistryError("exclusions", f"回避机构 {uscc} 重复")
+        request.exclusions.append(Exclusion(provider=provider, reason=reason.strip()))
+    db.session.flush()
+    record(
+        "selection.open",
+        actor=user,
+        object_type="selection_request",
+        object_id=request.ref,
+        after={
+            **snapshot(request),
+            "exclusions": [(e.provider.uscc, e.reason) for e in request.exclusions],
+        },
+    )
+    return request
+
+
+def get_request(ref: str) -> SelectionRequest:
+    """A selection request by its public number."""
+    request = db.session.scalar(
+        select(SelectionRequest)
+        .where(SelectionRequest.ref == ref)
+        .options(selectinload(SelectionRequest.exclusions))
+    )
+    if request is None:
+        raise NotFound("未找到该选取公告")
+    return request
+
+
+def get_request_for_owner(user: User, ref: str) -> SelectionRequest:
+    """A request on one of the user's projects (others: not found)."""
+    request = get_request(ref)
+    if not policy.can_see_project(user, request.project):
+        raise NotFound("未找到该选取公告")
+    return request
+
+
+def list_requests(*, status: str | None = None, limit: int = 50) -> list[SelectionRequest]:
+    """Recent requests (the public list of 选取公告)."""
+    query = select(SelectionRequest).order_by(SelectionRequest.id.desc()).limit(limit)
+    if status:
+        query = query.where(SelectionRequest.status == status)
+    return list(db.session.scalars(query))
+
+
+def candidate_for(provider: Provider, request: SelectionRequest, on: date) -> engine.Candidate:
+    """How the selection rules see one provider on one request."""
+    offer = next(
+        (
+            o
+            for o in provider.offers
+            if o.service_item_id == request.service_item_id and o.is_active
+        ),
+        None,
+    )
+    wanted = request.qualification_requirement
+    valid_until = max(
+        (
+            q.valid_to
+            for q in provider.qualifications
+            if q.valid_from <= on and (not wanted or wanted in q.kind)
+        ),
+        default=None,
+    )
+    return engine.Candidate(
+        key=provider.uscc,
+        name=provider.name,
+        active=provider.is_active,
+        offers_item=offer is not None,
+        qualification_valid_until=valid_until,
+        blacklisted=provider.is_blacklisted(on),
+        excluded=any(e.provider_id == provider.id for e in request.exclusions),
+        grade=provider.grade,
+        credit_score=provider.credit_score,
+    )
+
+
+def eligible_providers(request: SelectionRequest, on: date | None = None) -> list[Provider]:
+    """Providers that may apply: active, offering the item, qualified, not blacklisted, not
+    excluded."""
+    on = on or today()
+    providers = db.session.scalars(
+        select(Provider)
+        .join(Offer, Offer.provider_id == Provider.id)
+        .where(Offer.service_item_id == request.service_item_id, Offer.is_active.is_(True))
+        .where(Provider.status == ProviderStatus.ACTIVE.value)
+        .options(selectinload(Provider.qualifications), selectinload(Provider.offers))
+        .order_by(Provider.uscc)
+    ).all()
+    keep, _reasons = engine.eligibility([candidate_for(p, request, on) for p in providers], on)
+    keys = {c.key for c in keep}
+    return [p for p in providers if p.uscc in keys]
+
+
+def provider_of(user: User) -> Provider:
+    """The provider a provider account acts for."""
+    provider = db.session.scalar(select(Provider).where(Provider.account_id == user.id))
+    if provider is None:
+        raise RegistryError(None, "您的账号尚未登记中介机构信息,请先申请入驻")
+    return provider
+
+
+def latest_quotes(request: SelectionRequest) -> dict[int, Quote]:
+    """provider id → that provider's latest quote revision."""
+    latest: dict[int, Quote] = {}
+    for quote in db.session.scalars(
+        select(Quote).where(Quote.request_id == request.id).order_by(Quote.revision)
+    ):
+        latest[quote.provider_id] = quote
+    return latest
+
+
+def submit_quote(
+    user: User,
+    ref: str,
+    *,
+    amount=None,
+    proposal: str | None = None,
+    submission_key: str,
+    now: datetime | None = None,
+) -> Quote:
+    """A provider applies (and, for price methods, quotes). Sealed until the deadline; a new
+    submission is a new revision (the latest counts); the same form twice stores one row."""
+    now = now or utcnow()
+    provider = provider_of(user)
+    request = get_request(ref)
+    if not submission_key or len(submission_key) > 64:
+        raise RegistryError(None, "表单已失效,请刷新页面后重新提交")
+    existing = db.session.scalar(select(Quote).where(Quote.submission_key == submission_key))
+    if existing is not None:
+        if existing.provider_id != provider.id:
+            raise RegistryError(None, "表单已失效,请刷新页面后重新提交")
+        return existing  # a double-submit of the same form
+    if request.status != RequestStatus.OPEN.value or now >= request.deadline:
+        raise RegistryError(None, "报名已截止")
+    if provider not in eligible_providers(request, now.astimezone(SHANGHAI).date()):
+        raise RegistryError(
+            None, "贵机构不符合本次选取的报名条件(未提供该服务、资质无效、被列入黑名单或已回避)"
+        )
+    method = request.method_enum
+    value = _decimal(amount, "amount")
+    if method.uses_price:
+        if value is None or value <= 0:
+            raise RegistryError("amount", "本次选取须填写报价(元)")
+        if request.price_min is not None and value < request.price_min:
+            raise RegistryError("amount", f"报价低于价格区间下限 {request.price_min} 元")
+        if request.price_max is not None and value > request.price_max:
+            raise RegistryError("amount", f"报价高于价格区间上限 {request.price_max} 元")
+    proposal = (proposal or "").strip() or None
+    if method == SelectionMethod.BEST_PROPOSAL and not proposal:
+        raise RegistryError("proposal", "方案择优须填写服务方案")
+    for _attempt in range(5):
+        revision = (
+            db.session.scalar(
+                select(func.max(Quote.revision)).where(
+                    Quote.request_id == request.id, Quote.provider_id == provider.id
+                )
+            )
+            or 0
+        ) + 1
+        quote = Quote(
+            request_id=request.id,
+            provider_id=provider.id,
+            revision=revision,
+            amount=value if method.uses_price else None,
+            proposal=proposal,
+            submission_key=submission_key,
+            submitted_by_id=user.id,
+            submitted_at=now,
+        )
+        try:
+            with db.session.begin_nested():
+                db.session.add(quote)
+            break
+        except IntegrityError:
+            # Another submission won the race: the same form (then that row is the answer) or
+            # another form of this provider (then this one becomes the next revision).
+            same = db.session.scalar(select(Quote).where(Quote.submission_key == submission_key))
+            if same is not None:
+                return same
+    else:
+        raise RegistryError(None, "提交过于频繁,请稍后重试")
+    record(
+        "selection.quote",
+        actor=user,
+        object_type="selection_request",
+        object_id=ref,
+        after={"provider": provider.uscc, "revision": revision, "sealed": True},
+    )
+    return quote
+
+
+def quotes_visible_to(
+    user: User | None, request: SelectionRequest, now: datetime | None = None
+) -> list[Quote]:
+    """Sealed bidding: before the deadline a provider sees only its own quotes and nobody else
+    sees any; after it, the owner (and staff) see every latest quote."""
+    now = now or utcnow()
+    visible = [q for q in latest_quotes(request).values() if policy.can_see_quote(user, q, now=now)]
+    return sorted(visible, key=lambda q: q.provider.uscc)
