@@ -15,7 +15,6 @@ import re
 from collections import defaultdict
 from collections.abc import Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass
 from datetime import date, timedelta
 from pathlib import Path
 from typing import Any
@@ -24,22 +23,21 @@ import yaml
 from flask import Flask, appcontext_pushed, current_app, has_app_context
 from sqlalchemy import select, update
 from sqlalchemy.exc import IntegrityError
-from sqlalchemy.orm import selectinload
 from sqlalchemy.orm.attributes import set_committed_value
 
-from registry import policy, yamlfile
+from registry import yamlfile
 from registry.extensions import db
 from registry.kernel import clock
 from registry.kernel.versions import StaleEdit, check_version
 from registry.models.accounts import User
 from registry.models.calendar import CalendarOrigin, CalendarYear
-from registry.models.credit import WINDOW_MOVES, CreditRecord, CreditStatus, Objection
-from registry.models.market import Award, Engagement, EngagementStatus, SelectionRequest
+from registry.models.credit import WINDOW_MOVES, CreditRecord, Objection
+from registry.models.market import Engagement
 from registry.models.projects import Project
-from registry.models.providers import Provider
 from registry.models.roadmap import Notification
 from registry.pure import workdays
 from registry.services.audit import record
+from registry.services.calendar_dates import STORED, Move, open_dates
 from registry.services.errors import NotFound, RegistryError
 
 FIRST_YEAR, LAST_YEAR = 2004, workdays.LAST_YEAR
@@ -53,19 +51,6 @@ class StaleCalendar(StaleEdit):
     """The year was changed by someone else since the form was opened."""
 
     message_text = "该年度安排已被他人修改,请刷新页面后重新录入。"
-
-
-@dataclass(frozen=True)
-class Move:
-    """One open date that a calendar change moved."""
-
-    key: tuple[str, int]
-    label: str
-    old: date
-    new: date
-    user_ids: tuple[int, ...]
-    project_id: int | None = None
-    link: str | None = None
 
 
 # --------------------------------------------------------------------------- parsing and checks
@@ -198,7 +183,7 @@ def save_year(
     }
     if before is not None and before == _snapshot(CalendarYear(year=year, **values)):
         return []  # nothing changed (seeding a file twice)
-    old = _open_dates(open_only=True)
+    old = open_dates(open_only=True)
     if row is None:
         row = CalendarYear(year=year, **values)
         db.session.add(row)
@@ -232,7 +217,7 @@ def remove_year(actor: User | str, year: int, *, version: int | None = None) -> 
         raise NotFound("该年度未录入放假安排")
     check_version(row.version, version, StaleCalendar)
     before = _snapshot(row)
-    old = _open_dates(open_only=True)
+    old = open_dates(open_only=True)
     db.session.delete(row)
     db.session.flush()
     _use_rows()
@@ -252,7 +237,7 @@ def resync_stored(actor: str = "system:check-deadlines") -> list[Move]:
     """Move the stored open deadlines (service due dates, credit windows, answer deadlines) that
     differ from the calendar now in force — a year made official by a chinesecalendar upgrade —
     and announce them. Idempotent: a second run finds nothing."""
-    old = {k: m for k, m in _open_dates(open_only=True).items() if k[0] in STORED}
+    old = {k: m for k, m in open_dates(open_only=True).items() if k[0] in STORED}
     moves = []
     with _window_moves():
         for key, move in old.items():
@@ -373,174 +358,6 @@ def init_app(app: Flask) -> None:
     appcontext_pushed.connect(workdays.mark_stale)
 
 
-# --------------------------------------------------------------------------- open dates
-
-
-def _users_of_enterprise(enterprise_id: int | None) -> tuple[int, ...]:
-    if enterprise_id is None:
-        return ()
-    return tuple(
-        db.session.scalars(select(User.id).where(policy.enterprise_accounts(enterprise_id)))
-    )
-
-
-def _regulators_of(department_id: int) -> tuple[int, ...]:
-    return tuple(
-        db.session.scalars(select(User.id).where(policy.department_accounts(department_id)))
-    )
-
-
-STORED = ("due", "disclosure", "objection", "answer")
-OPEN_ENGAGEMENT = (
-    EngagementStatus.IN_PROGRESS.value,
-    EngagementStatus.SUBMITTED.value,
-    EngagementStatus.RETURNED.value,
-)
-
-
-def _open_dates(*, open_only: bool) -> dict[tuple[str, int], Move]:
-    """Every date that depends on the working-day calendar, as the calendar answers now: plans
-    of open steps, contract windows, service due dates, rating windows not yet used, credit
-    windows and answer deadlines. `open_only` keeps those not yet past (the ones a change may
-    move: a passed deadline is never reopened)."""
-    today = clock.today()
-    found: dict[tuple[str, int], Move] = {}
-    owners: dict[int | None, tuple[int, ...]] = {}
-
-    def add(
-        key: tuple[str, int],
-        label: str,
-        day: date | None,
-        users: tuple[int, ...],
-        project_id: int | None = None,
-        link: str | None = None,
-    ) -> None:
-        if day is not None and not (open_only and day < today):
-            found[key] = Move(key, label, day, day, tuple(users), project_id, link)
-
-    from registry.services import delivery
-    from registry.services.roadmaps import plans
-
-    # Roadmaps: each open step's planned finish (read by everyone who sees the project).
-    projects = db.session.scalars(
-        select(Project)
-        .where(Project.land_contract_date.is_not(None))
-        .options(selectinload(Project.steps))
-        .order_by(Project.id)
-    ).all()
-    for project in projects:
-        schedule = plans.schedule_of(project)
-        for step in project.steps:
-            planned = schedule.steps.get(step.key) if schedule else None
-            if planned is None or planned.skipped or step.status_enum.is_closed:
-                continue
-            add(
-                ("step", step.id),
-                f"项目 {project.code}“{step.name}”计划办结日",
-                planned.finish,
-                (),
-                project.id,
-                f"/projects/{project.code}/roadmap",
-            )
-
-    # Engagements not finished with: the contract window, the service timer, the rating window.
-    engagements = db.session.scalars(
-        select(Engagement)
-        .where((Engagement.status != EngagementStatus.CONFIRMED.value) | ~Engagement.rating.has())
-        .options(
-            selectinload(Engagement.award)
-            .selectinload(Award.request)
-            .selectinload(SelectionRequest.project),
-            selectinload(Engagement.award).selectinload(Award.provider),
-            selectinload(Engagement.rating),
-        )
-    ).all()
-    for engagement in engagements:
-        award = engagement.award
-        enterprise_id = award.request.project.enterprise_id
-        if enterprise_id not in owners:
-            owners[enterprise_id] = _users_of_enterprise(enterprise_id)
-        owner_ids = owners[enterprise_id]
-        provider = (award.provider.account_id,) if award.provider.account_id else ()
-        name, link = award.request.ref, f"/my/engagements/{engagement.id}"
-        if engagement.status == EngagementStatus.AWAITING_CONTRACT.value:
-            add(
-                ("contract", engagement.id),
-                f"{name} 签约期限",
-                delivery.contract_deadline(engagement),
-                owner_ids,
-                None,
-                link,
-            )
-        elif engagement.status in OPEN_ENGAGEMENT:
-            add(
-                ("due", engagement.id),
-                f"{name} 服务到期日",
-                engagement.due_date,
-                owner_ids + provider,
-                None,
-                link,
-            )
-        elif engagement.confirmed_at is not None and engagement.rating is None:
-            window = delivery.rating_window(engagement)
-            add(
-                ("rating", engagement.id),
-                f"{name} 评价截止日",
-                window.closes_on,
-                owner_ids,
-                None,
-                link,
-            )
-
-    # Credit notices: the 公示期 and the objection window; open objections: the answer deadline.
-    records = db.session.scalars(
-        select(CreditRecord).where(
-            CreditRecord.status == CreditStatus.PUBLISHED.value,
-            CreditRecord.objection_until.is_not(None),
-        )
-    ).all()
-    accounts = (
-        dict(
-            db.session.execute(
-                select(Provider.id, Provider.account_id).where(
-                    Provider.id.in_({r.provider_id for r in records})
-                )
-            ).all()
-        )
-        if records
-        else {}
-    )
-    for item in records:
-        users = (accounts[item.provider_id],) if accounts.get(item.provider_id) else ()
-        link = f"/notices/{item.number}"
-        add(
-            ("disclosure", item.id),
-            f"信用记录 {item.number} 公示期截止日",
-            item.disclosure_until,
-            users + _regulators_of(item.department_id),
-            None,
-            link,
-        )
-        add(
-            ("objection", item.id),
-            f"信用记录 {item.number} 异议截止日",
-            item.objection_until,
-            users,
-            None,
-            link,
-        )
-    for objection in db.session.scalars(select(Objection).where(Objection.outcome.is_(None))):
-        add(
-            ("answer", objection.id),
-            f"对信用记录 {objection.record.number} 的异议答复期限",
-            objection.answer_due,
-            _regulators_of(objection.record.department_id),
-            None,
-            f"/regulator/credit/objections/{objection.id}",
-        )
-    return found
-
-
 @contextmanager
 def _window_moves() -> Iterator[None]:
     """Let this session move published credit windows (the ORM refuses it otherwise)."""
@@ -601,7 +418,7 @@ def _apply(heading: str, year: int, old: dict[tuple[str, int], Move]) -> list[Mo
         select(Project).where(Project.id.in_({m.project_id for m in old.values() if m.project_id}))
     ):
         plans.replan(project)
-    new = _open_dates(open_only=False)
+    new = open_dates(open_only=False)
     moves = [
         Move(key, move.label, move.old, new[key].old, move.user_ids, move.project_id, move.link)
         for key, move in old.items()
