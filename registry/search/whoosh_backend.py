@@ -15,8 +15,7 @@ from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
-from whoosh import analysis as wa
-from whoosh import fields, index
+from whoosh import index
 from whoosh import query as Q
 from whoosh.filedb.filestore import FileStorage
 from whoosh.index import LockError
@@ -29,6 +28,16 @@ from registry.search import analysis
 from registry.search.base import Hit, SearchRequest, SearchResult, highlight_terms, make_snippet
 from registry.search.documents import Document, rank_boost
 from registry.search.query import ParsedQuery
+
+# The tokenizers are re-exported: an index on disk names its analyzers by this module.
+from registry.search.whoosh_schema import (  # noqa: F401
+    FACET_FIELDS,
+    RANK_PREFIX,
+    BigramTokenizer,
+    JiebaTokenizer,
+    fields_of,
+    schema,
+)
 from registry.search.whoosh_sets import Evaluation, TermSets, rank
 
 log = logging.getLogger(__name__)
@@ -45,120 +54,6 @@ PARALLEL_BATCH = 256  # documents handed to a worker process at a time
 
 class IndexBroken(Exception):
     """The index directory cannot be opened or read; it must be rebuilt from the database."""
-
-
-class JiebaTokenizer(wa.Tokenizer):
-    """Whoosh tokenizer over the shared segmenter: word positions (not character offsets)."""
-
-    def __eq__(self, other):
-        return type(other) is type(self)
-
-    def __hash__(self):
-        return hash(type(self).__name__)
-
-    def _tokens(self, value: str) -> list[analysis.Token]:
-        return analysis.SEGMENTER.tokens(value, search=True)
-
-    def __call__(
-        self,
-        value,
-        positions=False,
-        chars=False,
-        keeporiginal=False,
-        removestops=True,
-        start_pos=0,
-        start_char=0,
-        tokenize=True,
-        mode="",
-        **kwargs,
-    ):
-        token = wa.Token(positions, chars, removestops=removestops, mode=mode, **kwargs)
-        for item in self._tokens(value):
-            token.text = item.text
-            token.boost = 1.0
-            token.stopped = False
-            if keeporiginal:
-                token.original = item.text
-            if positions:
-                token.pos = start_pos + item.position
-            if chars:
-                token.startchar = start_char + item.start
-                token.endchar = start_char + item.end
-            yield token
-
-
-class BigramTokenizer(JiebaTokenizer):
-    """CJK bigrams, for exact substrings of names whatever jieba makes of them."""
-
-    def _tokens(self, value: str) -> list[analysis.Token]:
-        return analysis.bigrams(value)
-
-
-def schema() -> fields.Schema:
-    """The index layout."""
-    words = JiebaTokenizer()
-    return fields.Schema(
-        doc_id=fields.ID(stored=True, unique=True),
-        kind=fields.ID(stored=True),
-        title=fields.TEXT(analyzer=words, stored=True, phrase=True),
-        title_exact=fields.ID(),
-        title_ngram=fields.TEXT(analyzer=BigramTokenizer(), phrase=True),
-        keywords=fields.TEXT(analyzer=words, stored=True),
-        keyword_exact=fields.KEYWORD(commas=True),
-        pinyin=fields.KEYWORD(lowercase=True, scorable=True),
-        initials=fields.KEYWORD(lowercase=True, scorable=True),
-        body=fields.TEXT(analyzer=words, stored=True, phrase=True),
-        url=fields.STORED(),
-        stage=fields.KEYWORD(commas=True),
-        department=fields.KEYWORD(commas=True),
-        fee_regime=fields.KEYWORD(commas=True),
-        hash=fields.STORED(),
-    )
-
-
-FACET_FIELDS = {
-    "type": "kind",
-    "stage": "stage",
-    "department": "department",
-    "fee_regime": "fee_regime",
-}
-
-
-# A document's rank (a provider's credit grade) is indexed as one term of keyword_exact, so the
-# schema (and every existing index) stays as it is. The ":" can never come out of normalise(),
-# so no user query can match it; an index built before ranks existed simply ranks all at 0.
-RANK_PREFIX = "rank:"
-
-
-def _rank_term(rank: float) -> str | None:
-    return f"{RANK_PREFIX}{rank:g}" if rank else None
-
-
-def _fields(document: Document) -> dict:
-    title_words = analysis.SEGMENTER.words(document.title)
-    full, initials = analysis.pinyin_terms([*title_words, *document.keywords])
-    facets = document.facets
-    exact = [analysis.normalise(k) for k in document.keywords]
-    rank_term = _rank_term(document.rank)
-    if rank_term:
-        exact.append(rank_term)
-    return {
-        "doc_id": document.doc_id,
-        "kind": document.kind,
-        "title": document.title,
-        "title_exact": analysis.normalise(document.title),
-        "title_ngram": " ".join([document.title, *document.keywords]),
-        "keywords": " ".join(document.keywords),
-        "keyword_exact": ",".join(exact),
-        "pinyin": " ".join(full),
-        "initials": " ".join(initials),
-        "body": document.body,
-        "url": document.url,
-        "stage": ",".join(facets.get("stage", [])),
-        "department": ",".join(facets.get("department", [])),
-        "fee_regime": ",".join(facets.get("fee_regime", [])),
-        "hash": document.content_hash(),
-    }
 
 
 class WhooshBackend:
@@ -335,7 +230,7 @@ class WhooshBackend:
                 for doc_id in [*deletes, *(d.doc_id for d in upserts)]:
                     writer.delete_by_term("doc_id", doc_id, searcher=searcher)
                 for document in upserts:
-                    writer.add_document(**_fields(document))
+                    writer.add_document(**fields_of(document))
             except BaseException:
                 writer.cancel()
                 raise
@@ -375,7 +270,7 @@ class WhooshBackend:
         count = 0
         try:
             for document in itertools.chain(head, documents):
-                writer.add_document(**_fields(document))
+                writer.add_document(**fields_of(document))
                 count += 1
                 if progress is not None:
                     progress(1)
