@@ -151,9 +151,7 @@ def users_set_password(username, password_stdin) -> None:
         _fail(error.message)
     accounts.set_password(user, password)
     user.failed_logins, user.locked_until = 0, None
-    audit.record(
-        "user.password_reset", actor_name="system:cli", object_type="user", object_id=user.id
-    )
+    audit.record("user.password_reset", actor_name="system:cli", of=user)
     db.session.commit()
     click.echo(f"已为 {username} 设置新密码,原有登录全部失效。")
 

@@ -1,5 +1,7 @@
 """Unbound extension singletons, bound to an app in create_app()."""
 
+from typing import ClassVar
+
 from flask_limiter import Limiter
 from flask_limiter.util import get_remote_address
 from flask_login import LoginManager
@@ -23,6 +25,11 @@ class Base(DeclarativeBase):
     """Declarative base carrying the naming convention."""
 
     metadata = MetaData(naming_convention=NAMING_CONVENTION)
+
+    # How the audit log names a row (services.audit.record(..., of=row)): its type, and the
+    # attribute people know it by. Models that are audited set audit_type.
+    audit_type: ClassVar[str | None] = None
+    audit_key: ClassVar[str] = "id"
 
 
 db = SQLAlchemy(model_class=Base)

@@ -48,6 +48,7 @@ class User(UserMixin, db.Model):
     """A person or organisation account."""
 
     __tablename__ = "users"
+    audit_type = "user"
 
     id: Mapped[IntPK]
     username: Mapped[str] = mapped_column(String(64), unique=True)

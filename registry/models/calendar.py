@@ -24,6 +24,8 @@ class CalendarYear(Versioned, db.Model):
     on weekdays or weekends (holidays) and the weekend days worked instead (make-up days)."""
 
     __tablename__ = "calendar_years"
+    audit_type = "calendar_year"
+    audit_key = "year"
 
     year: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=False)
     holidays: Mapped[JsonList]  # ISO dates

@@ -74,6 +74,8 @@ class CreditRecord(db.Model):
     """One credit record about one provider, issued by one department."""
 
     __tablename__ = "credit_records"
+    audit_type = "credit_record"
+    audit_key = "number"
 
     id: Mapped[IntPK]
     # Public number (XY-2026-000123) from the row id, so concurrent drafts never share one.
@@ -132,6 +134,7 @@ class Objection(db.Model):
     """A provider's objection (异议) to a published record, and the regulator's answer."""
 
     __tablename__ = "credit_objections"
+    audit_type = "credit_objection"
 
     id: Mapped[IntPK]
     record_id: Mapped[int] = mapped_column(ForeignKey("credit_records.id"), index=True)

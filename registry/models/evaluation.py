@@ -44,6 +44,7 @@ class EvaluationPeriod(db.Model):
     1), so a later change of configuration never alters a period already running."""
 
     __tablename__ = "evaluation_periods"
+    audit_type = "evaluation_period"
     __table_args__ = (UniqueConstraint("department_id", "name"),)
 
     id: Mapped[IntPK]

@@ -72,6 +72,8 @@ class SelectionRequest(db.Model):
     """A selection request (选取公告) on one project for one service item."""
 
     __tablename__ = "selection_requests"
+    audit_type = "selection_request"
+    audit_key = "ref"
 
     id: Mapped[IntPK]
     ref: Mapped[Code]
@@ -150,6 +152,7 @@ class Award(db.Model):
     One per request (unique), so two concurrent draws can never both record a winner."""
 
     __tablename__ = "awards"
+    audit_type = "award"
 
     id: Mapped[IntPK]
     request_id: Mapped[int] = mapped_column(ForeignKey("selection_requests.id"), unique=True)
@@ -185,6 +188,7 @@ class Engagement(Versioned, db.Model):
     """Delivery after an award: contract date starts the timer; result, confirmation."""
 
     __tablename__ = "engagements"
+    audit_type = "engagement"
 
     id: Mapped[IntPK]
     award_id: Mapped[int] = mapped_column(ForeignKey("awards.id"), unique=True)
@@ -217,6 +221,7 @@ class OwnerRating(Versioned, db.Model):
     """The enterprise's rating of the delivered work (业主评价): five 0–100 sub-scores."""
 
     __tablename__ = "owner_ratings"
+    audit_type = "owner_rating"
 
     id: Mapped[IntPK]
     engagement_id: Mapped[int] = mapped_column(ForeignKey("engagements.id"), unique=True)
@@ -257,6 +262,7 @@ class BehaviourEvent(db.Model):
     """A recorded behaviour event about a provider (append-only)."""
 
     __tablename__ = "behaviour_events"
+    audit_type = "behaviour_event"
     __table_args__ = (UniqueConstraint("kind", "source"),)
 
     id: Mapped[IntPK]

@@ -28,6 +28,8 @@ class Enterprise(db.Model):
     """A company that owns projects; its accounts act for it."""
 
     __tablename__ = "enterprises"
+    audit_type = "enterprise"
+    audit_key = "uscc"
 
     id: Mapped[IntPK]
     uscc: Mapped[Uscc]
@@ -46,6 +48,8 @@ class Project(db.Model):
     """A construction project, identified by its 项目代码."""
 
     __tablename__ = "projects"
+    audit_type = "project"
+    audit_key = "code"
 
     id: Mapped[IntPK]
     code: Mapped[str] = mapped_column(String(40), unique=True)

@@ -59,6 +59,8 @@ class Provider(Versioned, db.Model):
     """An intermediary firm, identified by its unified social credit code (统一社会信用代码)."""
 
     __tablename__ = "providers"
+    audit_type = "provider"
+    audit_key = "uscc"
 
     id: Mapped[IntPK]
     uscc: Mapped[Uscc]
@@ -107,6 +109,7 @@ class Qualification(db.Model):
     """A qualification certificate (资质) with its validity."""
 
     __tablename__ = "qualifications"
+    audit_type = "qualification"
 
     id: Mapped[IntPK]
     provider_id: Mapped[int] = mapped_column(ForeignKey("providers.id", ondelete="CASCADE"))
@@ -131,6 +134,7 @@ class Offer(db.Model):
     """A provider's offer for one service item (服务承诺): committed days, fee, promise."""
 
     __tablename__ = "offers"
+    audit_type = "offer"
     __table_args__ = (UniqueConstraint("provider_id", "service_item_id"),)
 
     id: Mapped[IntPK]

@@ -97,6 +97,8 @@ class RoadmapTemplate(Versioned, db.Model):
     """The standard roadmap of one project category; admins edit it, projects copy it."""
 
     __tablename__ = "roadmap_templates"
+    audit_type = "roadmap_template"
+    audit_key = "category"
 
     id: Mapped[IntPK]
     category: Mapped[str] = mapped_column(String(16), unique=True)
@@ -161,6 +163,7 @@ class Notification(db.Model):
     (`user_id`): a date of theirs that moved when a year's holiday arrangement changed."""
 
     __tablename__ = "notifications"
+    audit_type = "notification"
     __table_args__ = (UniqueConstraint("step_id", "kind", "due_on"),)
 
     id: Mapped[IntPK]

@@ -113,8 +113,7 @@ def create_user(
         "user.create",
         actor=actor,
         actor_name=actor_name,
-        object_type="user",
-        object_id=user.id,
+        of=user,
         after={"username": username, "role": role_enum.value, "department": department_code},
     )
     return user
@@ -143,19 +142,12 @@ def authenticate(username: str, password: str, *, now: datetime | None = None) -
         if not locked and not password_ok:
             _count_failure(user, now=now, max_failures=max_failures, lockout=lockout)
         reason = "locked" if locked else ("disabled" if not user.is_enabled else "bad password")
-        audit.record(
-            "auth.login",
-            actor=user,
-            outcome="denied",
-            object_type="user",
-            object_id=user.id,
-            detail=reason,
-        )
+        audit.record("auth.login", actor=user, outcome="denied", of=user, detail=reason)
         raise RegistryError(None, GENERIC_LOGIN_ERROR)
     user.failed_logins = 0
     user.locked_until = None
     user.last_login_at = now
-    audit.record("auth.login", actor=user, object_type="user", object_id=user.id)
+    audit.record("auth.login", actor=user, of=user)
     return user
 
 
@@ -185,7 +177,7 @@ def end_all_sessions(user: User) -> None:
 def logout(user: User) -> None:
     """Sign out everywhere: the cookie in hand is useless after this, even if replayed."""
     end_all_sessions(user)
-    audit.record("auth.logout", actor=user, object_type="user", object_id=user.id)
+    audit.record("auth.logout", actor=user, of=user)
 
 
 def change_password(user: User, current: str, new: str) -> None:
@@ -194,8 +186,7 @@ def change_password(user: User, current: str, new: str) -> None:
         audit.record(
             "user.password_change",
             actor=user,
-            object_type="user",
-            object_id=user.id,
+            of=user,
             outcome="denied",
             detail="wrong current password",
         )
@@ -207,7 +198,7 @@ def change_password(user: User, current: str, new: str) -> None:
     except RegistryError as error:
         raise RegistryError("new_password", error.message) from None
     set_password(user, new)
-    audit.record("user.password_change", actor=user, object_type="user", object_id=user.id)
+    audit.record("user.password_change", actor=user, of=user)
 
 
 def set_password(user: User, new: str) -> None:
@@ -231,8 +222,7 @@ def set_enabled(
         "user.enable" if enabled else "user.disable",
         actor=actor,
         actor_name=actor_name,
-        object_type="user",
-        object_id=user.id,
+        of=user,
         before=before,
         after={"is_enabled": enabled},
     )

@@ -46,8 +46,12 @@ def record(
     outcome: str = "ok",
     detail: str | None = None,
     actor_name: str | None = None,
+    of: Any = None,
 ) -> AuditEntry:
-    """Append one audit entry to the current transaction."""
+    """Append one audit entry to the current transaction. `of=row` names the object by the
+    model's audit_type and audit_key (a provider by its USCC, a credit record by its number)."""
+    if of is not None:
+        object_type, object_id = of.audit_type, getattr(of, of.audit_key)
     entry = AuditEntry(
         actor_id=getattr(actor, "id", None),
         actor_name=actor_name or getattr(actor, "username", None),

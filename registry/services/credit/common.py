@@ -202,8 +202,7 @@ def refresh_blacklisting(provider: Provider, *, actor: User | None = None) -> da
         record(
             "provider.blacklist",
             actor=actor,
-            object_type="provider",
-            object_id=provider.uscc,
+            of=provider,
             before={"blacklisted_until": before and before.isoformat()},
             after={"blacklisted_until": until and until.isoformat()},
         )

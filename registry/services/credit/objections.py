@@ -83,8 +83,7 @@ def object_to_record(user: User, number: str, *, reason: str | None) -> Objectio
     record(
         "credit.object",
         actor=user,
-        object_type="credit_objection",
-        object_id=objection.id,
+        of=objection,
         after=snapshot(objection),
         detail=f"对 {item.number} 提出异议",
     )
@@ -161,8 +160,7 @@ def answer_objection(
     record(
         "credit.answer",
         actor=user,
-        object_type="credit_objection",
-        object_id=objection.id,
+        of=objection,
         before=before,
         after=snapshot(objection),
         detail=f"{item.number}:{objection.outcome_label}",

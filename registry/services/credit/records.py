@@ -72,13 +72,7 @@ def draft_record(
     db.session.flush()
     item.number = _number(item)
     db.session.flush()
-    record(
-        "credit.draft",
-        actor=user,
-        object_type="credit_record",
-        object_id=item.number,
-        after=snapshot(item),
-    )
+    record("credit.draft", actor=user, of=item, after=snapshot(item))
     return item
 
 
@@ -107,14 +101,7 @@ def update_draft(
     for key, value in content.items():
         setattr(item, key, value)
     db.session.flush()
-    record(
-        "credit.update",
-        actor=user,
-        object_type="credit_record",
-        object_id=item.number,
-        before=before,
-        after=snapshot(item),
-    )
+    record("credit.update", actor=user, of=item, before=before, after=snapshot(item))
     return item
 
 
@@ -144,14 +131,7 @@ def publish_record(user: User, number: str) -> CreditRecord:
     item.published_at, item.published_by_id = utcnow(), user.id
     item.status = CreditStatus.PUBLISHED.value
     db.session.flush()
-    record(
-        "credit.publish",
-        actor=user,
-        object_type="credit_record",
-        object_id=item.number,
-        before=before,
-        after=snapshot(item),
-    )
+    record("credit.publish", actor=user, of=item, before=before, after=snapshot(item))
     refresh_blacklisting(provider, actor=user)
     return item
 
@@ -237,8 +217,7 @@ def apply_revision(user: User, item: CreditRecord, *, reason: str, **fields) -> 
     record(
         "credit.revise",
         actor=user,
-        object_type="credit_record",
-        object_id=revision.number,
+        of=revision,
         before=before,
         after=snapshot(revision),
         detail=f"修订 {item.number}:{reason}",
@@ -262,15 +241,7 @@ def apply_revocation(user: User, item: CreditRecord, reason: str) -> CreditRecor
     item.status = CreditStatus.REVOKED.value
     item.closed_at, item.closed_by_id, item.closed_reason = utcnow(), user.id, reason
     db.session.flush()
-    record(
-        "credit.revoke",
-        actor=user,
-        object_type="credit_record",
-        object_id=item.number,
-        before=before,
-        after=snapshot(item),
-        detail=reason,
-    )
+    record("credit.revoke", actor=user, of=item, before=before, after=snapshot(item), detail=reason)
     refresh_blacklisting(item.provider, actor=user)
     return item
 

@@ -80,13 +80,7 @@ def _record_event(
             db.session.add(event)
     except IntegrityError:
         return None
-    audit.record(
-        "behaviour_event.create",
-        actor=actor,
-        object_type="behaviour_event",
-        object_id=event.id,
-        after=audit.snapshot(event),
-    )
+    audit.record("behaviour_event.create", actor=actor, of=event, after=audit.snapshot(event))
     return event
 
 
@@ -124,12 +118,7 @@ def record_contract(
     engagement.status = EngagementStatus.IN_PROGRESS.value
     flush_engagement()
     audit.record(
-        "engagement.contract",
-        actor=user,
-        object_type="engagement",
-        object_id=engagement.id,
-        before=before,
-        after=_snapshot(engagement),
+        "engagement.contract", actor=user, of=engagement, before=before, after=_snapshot(engagement)
     )
     if late:
         _record_event(
@@ -174,8 +163,7 @@ def submit_result(
     audit.record(
         "engagement.submit_result",
         actor=user,
-        object_type="engagement",
-        object_id=engagement.id,
+        of=engagement,
         before=before,
         after={**_snapshot(engagement), "file": upload.filename, "sha256": upload.sha256},
     )
@@ -198,8 +186,7 @@ def return_result(
     audit.record(
         "engagement.return_result",
         actor=user,
-        object_type="engagement",
-        object_id=engagement.id,
+        of=engagement,
         before=before,
         after=_snapshot(engagement),
     )
@@ -234,8 +221,7 @@ def confirm_result(
     audit.record(
         "engagement.confirm_result",
         actor=user,
-        object_type="engagement",
-        object_id=engagement.id,
+        of=engagement,
         before=before,
         after=_snapshot(engagement),
     )

@@ -152,13 +152,7 @@ def _first_rating(
             db.session.add(rating)
     except IntegrityError:
         raise StaleEngagement() from None
-    audit.record(
-        "rating.create",
-        actor=user,
-        object_type="owner_rating",
-        object_id=rating.id,
-        after=_rating_snapshot(rating),
-    )
+    audit.record("rating.create", actor=user, of=rating, after=_rating_snapshot(rating))
     return rating
 
 
@@ -206,12 +200,7 @@ def rate(
     rating.edit_count += 1
     flush_engagement()
     audit.record(
-        "rating.edit",
-        actor=user,
-        object_type="owner_rating",
-        object_id=rating.id,
-        before=before,
-        after=_rating_snapshot(rating),
+        "rating.edit", actor=user, of=rating, before=before, after=_rating_snapshot(rating)
     )
     return rating
 
@@ -243,8 +232,7 @@ def hide_rating(
     audit.record(
         "rating.hide",
         actor=admin,
-        object_type="owner_rating",
-        object_id=rating.id,
+        of=rating,
         before=before,
         after=_rating_snapshot(rating),
         detail=reason,

@@ -358,8 +358,7 @@ def upload_scores(
     record(
         "evaluation.upload",
         actor=user,
-        object_type="evaluation_period",
-        object_id=period.id,
+        of=period,
         after={
             "file": shown_name,
             "sha256": digest,

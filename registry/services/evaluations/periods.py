@@ -136,13 +136,7 @@ def open_period(
         opened_by_id=user.id,
     )
     add_unique(db.session, period, "name", f"本部门已有名为“{name}”的考评周期")
-    record(
-        "evaluation.open",
-        actor=user,
-        object_type="evaluation_period",
-        object_id=period.id,
-        after=snapshot(period),
-    )
+    record("evaluation.open", actor=user, of=period, after=snapshot(period))
     return period
 
 
@@ -172,14 +166,7 @@ def close_period(user: User, period: EvaluationPeriod | int) -> EvaluationPeriod
         raise RegistryError(
             None, f"尚有 {len(drafts)} 家机构的得分是草稿,请先提交(或录入正式得分)后再结束考评"
         )
-    record(
-        "evaluation.close",
-        actor=user,
-        object_type="evaluation_period",
-        object_id=period.id,
-        before=before,
-        after=snapshot(period),
-    )
+    record("evaluation.close", actor=user, of=period, before=before, after=snapshot(period))
     return period
 
 
@@ -192,8 +179,7 @@ def publish_period(user: User, period: EvaluationPeriod | int) -> EvaluationPeri
     record(
         "evaluation.publish",
         actor=user,
-        object_type="evaluation_period",
-        object_id=period.id,
+        of=period,
         before=before,
         after={
             **snapshot(period),

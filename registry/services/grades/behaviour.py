@@ -146,8 +146,7 @@ def record_behaviour(
     audit.record(
         "behaviour_event.create",
         actor=actor,
-        object_type="behaviour_event",
-        object_id=event_row.id,
+        of=event_row,
         after=audit.snapshot(event_row),
         detail=f"{provider.uscc} {kind}",
     )

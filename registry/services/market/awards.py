@@ -159,13 +159,7 @@ def _award(
     award.engagement = Engagement(committed_days=offer.committed_days if offer else 0)
     db.session.add(award)
     db.session.flush()
-    record(
-        "selection.award",
-        actor=user,
-        object_type="award",
-        object_id=award.id,
-        after=snapshot(award),
-    )
+    record("selection.award", actor=user, of=award, after=snapshot(award))
     return award
 
 

@@ -113,8 +113,7 @@ def open_request(
     record(
         "selection.open",
         actor=user,
-        object_type="selection_request",
-        object_id=request.ref,
+        of=request,
         after={
             **snapshot(request),
             "exclusions": [(e.provider.uscc, e.reason) for e in request.exclusions],

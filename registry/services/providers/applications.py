@@ -76,13 +76,7 @@ def create_application(data: dict, *, actor: User) -> Provider:
     provider = Provider(account_id=actor.id, status=ProviderStatus.DRAFT.value)
     _apply_application(provider, data)
     add_unique(db.session, provider, "uscc", "该统一社会信用代码已有机构申请入驻。")
-    audit.record(
-        "provider.create",
-        actor=actor,
-        object_type="provider",
-        object_id=provider.uscc,
-        after=provider_snapshot(provider),
-    )
+    audit.record("provider.create", actor=actor, of=provider, after=provider_snapshot(provider))
     return provider
 
 
@@ -106,8 +100,7 @@ def update_application(
     audit.record(
         "provider.update",
         actor=actor,
-        object_type="provider",
-        object_id=provider.uscc,
+        of=provider,
         before=before,
         after=provider_snapshot(provider),
     )
@@ -155,8 +148,7 @@ def add_qualification(
     audit.record(
         "qualification.add",
         actor=actor,
-        object_type="qualification",
-        object_id=qualification.id,
+        of=qualification,
         after={**audit.snapshot(qualification), "provider": provider.uscc},
     )
     return qualification

@@ -103,13 +103,7 @@ def back_to_review(provider: Provider, reason: str, actor: User) -> bool:
     provider.status = ProviderStatus.PENDING.value
     provider.submitted_at = utcnow()
     provider.review_note = None
-    audit.record(
-        "provider.back_to_review",
-        object_type="provider",
-        object_id=provider.uscc,
-        actor=actor,
-        detail=reason,
-    )
+    audit.record("provider.back_to_review", of=provider, actor=actor, detail=reason)
     return True
 
 

@@ -67,8 +67,7 @@ def check_qualifications(today: date) -> QualificationCheck:
             audit.record(
                 "qualification.expired",
                 actor_name=SYSTEM_ACTOR,
-                object_type="qualification",
-                object_id=qualification.id,
+                of=qualification,
                 detail=f"{provider.uscc} {qualification.kind} 有效期至 {qualification.valid_to}",
             )
         if provider.status != ProviderStatus.ACTIVE.value:
@@ -101,11 +100,7 @@ def check_qualifications(today: date) -> QualificationCheck:
         except IntegrityError:
             continue
         audit.record(
-            "behaviour_event.create",
-            actor_name=SYSTEM_ACTOR,
-            object_type="behaviour_event",
-            object_id=event.id,
-            after=audit.snapshot(event),
+            "behaviour_event.create", actor_name=SYSTEM_ACTOR, of=event, after=audit.snapshot(event)
         )
         result.events += 1
         if provider.uscc not in result.providers:

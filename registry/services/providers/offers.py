@@ -103,8 +103,7 @@ def save_offer(
     audit.record(
         action,
         actor=actor,
-        object_type="offer",
-        object_id=offer.id,
+        of=offer,
         before=before,
         after={**audit.snapshot(offer), "provider": provider.uscc},
     )
@@ -124,8 +123,7 @@ def deactivate_offer(provider: Provider, offer_id: int, *, actor: User) -> None:
     audit.record(
         "offer.deactivate",
         actor=actor,
-        object_type="offer",
-        object_id=offer.id,
+        of=offer,
         before=before,
         after={**audit.snapshot(offer), "provider": provider.uscc},
     )

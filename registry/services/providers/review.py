@@ -56,8 +56,7 @@ def submit_for_review(
     audit.record(
         "provider.submit",
         actor=actor,
-        object_type="provider",
-        object_id=provider.uscc,
+        of=provider,
         before=before,
         after=provider_snapshot(provider),
     )
@@ -84,8 +83,7 @@ def approve(provider: Provider, *, actor: User, today: date, version: int | None
     audit.record(
         "provider.approve",
         actor=actor,
-        object_type="provider",
-        object_id=provider.uscc,
+        of=provider,
         before=before,
         after=provider_snapshot(provider),
     )
@@ -110,8 +108,7 @@ def return_application(
     audit.record(
         "provider.return",
         actor=actor,
-        object_type="provider",
-        object_id=provider.uscc,
+        of=provider,
         before=before,
         after=provider_snapshot(provider),
         detail=reason,

@@ -57,8 +57,7 @@ def create_roadmap(project: Project, actor: User | str | None = None) -> list[Ro
     record(
         "roadmap.create",
         actor=actor,
-        object_type="project",
-        object_id=project.code,
+        of=project,
         after={"template": template.category, "steps": [s.key for s in project.steps]},
     )
     return project.steps
