@@ -10,6 +10,7 @@ from werkzeug.serving import make_server
 
 from registry.extensions import db
 from tests.conftest import make_app
+from tests.e2e.steps import PHONE
 
 CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
 LAUNCH_ARGS = [
@@ -52,9 +53,21 @@ def browser():
 
 
 @pytest.fixture
-def page(browser):
+def phone_page(browser):
+    """Opens pages at phone width (375 px), each in its own browser context (its own cookies, so
+    several people can be signed in at once); every context is closed when the test ends."""
+    contexts = []
+
+    def open_page():
+        contexts.append(browser.new_context(**PHONE))
+        return contexts[-1].new_page()
+
+    yield open_page
+    for context in contexts:
+        context.close()
+
+
+@pytest.fixture
+def page(phone_page):
     """A fresh browser page at phone width (375 px)."""
-    context = browser.new_context(viewport={"width": 375, "height": 800}, locale="zh-CN")
-    page = context.new_page()
-    yield page
-    context.close()
+    return phone_page()

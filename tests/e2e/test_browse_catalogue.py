@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 import pytest
-from axe_playwright_python.sync_playwright import Axe
+
+from tests.e2e.steps import assert_accessible, assert_fits_phone
 
 pytestmark = pytest.mark.e2e
 
@@ -19,26 +20,6 @@ def rendered_fonts(page, selector: str) -> list[str]:
     node = cdp.send("DOM.querySelector", {"nodeId": root, "selector": selector})["nodeId"]
     fonts = cdp.send("CSS.getPlatformFontsForNode", {"nodeId": node})["fonts"]
     return [f["familyName"] for f in fonts if f["glyphCount"] > 0]
-
-
-def assert_accessible(page) -> None:
-    """No axe-core WCAG 2.x A/AA violations on the current page."""
-    results = Axe().run(
-        page,
-        options={
-            "runOnly": {"type": "tag", "values": ["wcag2a", "wcag2aa", "wcag21a", "wcag21aa"]}
-        },
-    )
-    violations = results.response["violations"]
-    assert violations == [], "\n".join(
-        f"{v['id']}: {v['help']} — {[n['target'] for n in v['nodes']][:3]}" for v in violations
-    )
-
-
-def assert_fits_phone(page) -> None:
-    """No horizontal scrolling of the page at 375 px."""
-    width = page.evaluate("document.documentElement.scrollWidth")
-    assert width <= 375, f"page is {width}px wide on a 375px screen"
 
 
 def test_e2e_home_to_eia_item(live_server, page):

@@ -12,7 +12,7 @@ from playwright.sync_api import expect
 
 from registry.kernel import clock
 from registry.pure import workdays
-from tests.e2e.test_marketplace_flow import checked, flash, make_account, phone_page, sign_in
+from tests.e2e.steps import checked, flash, make_account, sign_in
 from tests.test_calendar import _award_in_progress
 
 pytestmark = pytest.mark.e2e
@@ -20,7 +20,7 @@ pytestmark = pytest.mark.e2e
 YEAR = workdays.package_years()[1] + 1
 
 
-def test_e2e_calendar_flow(live_server, browser, frozen_clock):
+def test_e2e_calendar_flow(live_server, phone_page, frozen_clock):
     base, app = live_server.url, live_server.app
     frozen_clock.freeze(date(YEAR - 1, 12, 14))
 
@@ -33,7 +33,7 @@ def test_e2e_calendar_flow(live_server, browser, frozen_clock):
     provisional_due = workdays.add_working_days(date(YEAR - 1, 12, 14), 20)
 
     # The owner sees the due date as provisional.
-    owner_page = phone_page(browser)
+    owner_page = phone_page()
     sign_in(owner_page, base, owner)
     owner_page.goto(f"{base}/my/engagements/{engagement_id}")
     checked(owner_page)
@@ -41,7 +41,7 @@ def test_e2e_calendar_flow(live_server, browser, frozen_clock):
 
     # The admin opens the calendar, makes a mistake, then enters the year.
     admin = make_account(app, "admin")
-    page = phone_page(browser)
+    page = phone_page()
     sign_in(page, base, admin)
     page.goto(base + "/admin/calendar")
     checked(page)

@@ -13,7 +13,6 @@ the accounts and the second (already active) provider, and to move the deadline 
 from __future__ import annotations
 
 import re
-import uuid
 from datetime import timedelta
 
 import pytest
@@ -24,9 +23,8 @@ from registry.extensions import db
 from registry.kernel import clock
 from registry.models import SelectionRequest, User
 from registry.pure.uscc import make_uscc
-from registry.services import accounts
 from tests import factories
-from tests.e2e.test_browse_catalogue import assert_accessible, assert_fits_phone
+from tests.e2e.steps import checked, fact, flash, make_account, sign_in
 
 pytestmark = pytest.mark.e2e
 
@@ -59,52 +57,7 @@ def minimal_pdf() -> bytes:
     return bytes(out)
 
 
-def make_account(app, role: str):
-    """A user with a role, created through the accounts service; .password holds its password."""
-    password = accounts.generate_password()
-    with app.app_context():
-        user = accounts.create_user(
-            username=f"{role}-{uuid.uuid4().hex[:8]}",
-            password=password,
-            role=role,
-            actor_name="e2e",
-        )
-        db.session.commit()
-        return type("Account", (), {"id": user.id, "username": user.username, "password": password})
-
-
-def phone_page(browser):
-    """A page in its own browser context (its own cookies) at phone width."""
-    context = browser.new_context(viewport={"width": 375, "height": 800}, locale="zh-CN")
-    return context.new_page()
-
-
-def checked(page) -> None:
-    """No WCAG A/AA violations and no horizontal scrolling at 375 px."""
-    assert_accessible(page)
-    assert_fits_phone(page)
-
-
-def sign_in(page, base: str, account) -> None:
-    """Sign in through the login form."""
-    page.goto(base + "/login")
-    page.get_by_label("用户名").fill(account.username)
-    page.get_by_label("密码").fill(account.password)
-    page.get_by_role("button", name="登录").click()
-    page.wait_for_url("**/account")
-
-
-def flash(page):
-    """The flash messages (role=status)."""
-    return page.get_by_role("status")
-
-
-def fact(page, term: str):
-    """The <dd> describing a <dt> of a facts list."""
-    return page.locator(f"dl div:has(> dt:text-is('{term}')) > dd").first
-
-
-def test_e2e_marketplace_flow(live_server, browser, page):
+def test_e2e_marketplace_flow(live_server, phone_page, page):
     base, app = live_server.url, live_server.app
     provider_account = make_account(app, "provider")
     admin = make_account(app, "admin")
@@ -123,7 +76,7 @@ def test_e2e_marketplace_flow(live_server, browser, page):
     applicant_name = "天津入驻测试环境科技有限公司"
 
     # 1. The provider signs in and applies: application, qualification, offer, submit.
-    applicant = phone_page(browser)
+    applicant = phone_page()
     sign_in(applicant, base, provider_account)
     applicant.goto(base + "/my/provider")
     expect(applicant.get_by_role("heading", level=1)).to_have_text("本机构入驻")
@@ -177,7 +130,7 @@ def test_e2e_marketplace_flow(live_server, browser, page):
     checked(applicant)
 
     # 2. The admin approves it from the review queue.
-    reviewer = phone_page(browser)
+    reviewer = phone_page()
     sign_in(reviewer, base, admin)
     reviewer.goto(base + "/admin/providers")
     checked(reviewer)
@@ -193,7 +146,7 @@ def test_e2e_marketplace_flow(live_server, browser, page):
     expect(applicant.locator("#status-title")).to_contain_text("已入驻")
 
     # 3. The enterprise registers itself and a project, then opens a 竞价选取 request.
-    enterprise = phone_page(browser)
+    enterprise = phone_page()
     sign_in(enterprise, base, owner)
     enterprise.goto(base + "/my/projects/new")
     checked(enterprise)
@@ -239,7 +192,7 @@ def test_e2e_marketplace_flow(live_server, browser, page):
     expect(flash(applicant)).to_contain_text("已提交")
     expect(applicant.get_by_role("row", name=ref)).to_contain_text("已报名")
 
-    rival_page = phone_page(browser)
+    rival_page = phone_page()
     sign_in(rival_page, base, rival_account)
     rival_page.goto(base + "/my/opportunities")
     rival_page.get_by_role("link", name=ref).click()

@@ -13,16 +13,14 @@ the accounts and the (already active) provider.
 from __future__ import annotations
 
 import re
-import uuid
 
 import pytest
 from playwright.sync_api import expect
 
 from registry.extensions import db
 from registry.models import User
-from registry.services import accounts
 from tests import factories
-from tests.e2e.test_browse_catalogue import assert_accessible, assert_fits_phone
+from tests.e2e.steps import checked, flash, make_account, sign_in
 
 pytestmark = pytest.mark.e2e
 
@@ -38,48 +36,7 @@ OBJECTION = "监测数据由建设单位提供,本机构已如实注明来源。
 ANSWER = "经核查,报告未对引用数据进行核实,异议不成立,维持原记录。"
 
 
-def make_account(app, role: str, department_code: str | None = None):
-    """A user with a role, created through the accounts service; .password holds its password."""
-    password = accounts.generate_password()
-    with app.app_context():
-        user = accounts.create_user(
-            username=f"{role}-{uuid.uuid4().hex[:8]}",
-            password=password,
-            role=role,
-            department_code=department_code,
-            actor_name="e2e",
-        )
-        db.session.commit()
-        return type("Account", (), {"id": user.id, "username": user.username, "password": password})
-
-
-def phone_page(browser):
-    """A page in its own browser context (its own cookies) at phone width."""
-    context = browser.new_context(viewport={"width": 375, "height": 800}, locale="zh-CN")
-    return context.new_page()
-
-
-def checked(page) -> None:
-    """No WCAG A/AA violations and no horizontal scrolling at 375 px."""
-    assert_accessible(page)
-    assert_fits_phone(page)
-
-
-def sign_in(page, base: str, account) -> None:
-    """Sign in through the login form."""
-    page.goto(base + "/login")
-    page.get_by_label("用户名").fill(account.username)
-    page.get_by_label("密码").fill(account.password)
-    page.get_by_role("button", name="登录").click()
-    page.wait_for_url("**/account")
-
-
-def flash(page):
-    """The flash messages (role=status)."""
-    return page.get_by_role("status")
-
-
-def test_e2e_regulator_flow(live_server, browser, page):
+def test_e2e_regulator_flow(live_server, phone_page, page):
     base, app = live_server.url, live_server.app
     regulator_account = make_account(app, "regulator", DEPARTMENT)
     provider_account = make_account(app, "provider")
@@ -91,7 +48,7 @@ def test_e2e_regulator_flow(live_server, browser, page):
         uscc = provider.uscc
 
     # 1. The regulator opens an evaluation period (the default half-year).
-    regulator = phone_page(browser)
+    regulator = phone_page()
     sign_in(regulator, base, regulator_account)
     regulator.goto(base + "/regulator/evaluations")
     expect(regulator.get_by_role("heading", level=1)).to_have_text("定期考评")
@@ -164,7 +121,7 @@ def test_e2e_regulator_flow(live_server, browser, page):
     checked(page)
 
     # 6. The provider objects within the window.
-    provider_page = phone_page(browser)
+    provider_page = phone_page()
     sign_in(provider_page, base, provider_account)
     provider_page.goto(base + "/my/credit")
     expect(provider_page.get_by_role("heading", name=f"{number} 警示通报:{TITLE}")).to_be_visible()

@@ -22,7 +22,7 @@ from registry.kernel import clock
 from registry.models import User
 from registry.pure.uscc import make_uscc
 from tests import factories
-from tests.e2e.test_marketplace_flow import checked, flash, make_account, phone_page, sign_in
+from tests.e2e.steps import checked, flash, make_account, sign_in
 
 pytestmark = pytest.mark.e2e
 
@@ -30,7 +30,7 @@ SERVICE = "ZJ-03"
 PROJECT = "2026-120116-47-01-000902"
 
 
-def test_e2e_roadmap_flow(live_server, browser):
+def test_e2e_roadmap_flow(live_server, phone_page):
     base, app = live_server.url, live_server.app
     owner = make_account(app, "enterprise")
     staff = make_account(app, "staff")
@@ -47,7 +47,7 @@ def test_e2e_roadmap_flow(live_server, browser):
         provider_name = provider.name
 
     # 1. The enterprise registers itself and the project with the roadmap's particulars.
-    page = phone_page(browser)
+    page = phone_page()
     sign_in(page, base, owner)
     page.goto(base + "/my/projects/new")
     checked(page)
@@ -126,7 +126,7 @@ def test_e2e_roadmap_flow(live_server, browser):
     checked(page)
 
     # 7. Staff see it on their list and their dashboard; another enterprise cannot open it.
-    desk = phone_page(browser)
+    desk = phone_page()
     sign_in(desk, base, staff)
     desk.goto(base + "/staff/projects")
     expect(desk.locator("body")).to_contain_text(PROJECT)
@@ -137,7 +137,7 @@ def test_e2e_roadmap_flow(live_server, browser):
     # every year, provisionally beyond the official arrangements).
     expect(desk.locator("body")).to_contain_text(PROJECT)
     checked(desk)
-    other = phone_page(browser)
+    other = phone_page()
     sign_in(other, base, stranger)
     response = other.goto(base + f"/projects/{PROJECT}/roadmap")
     assert response.status == 404

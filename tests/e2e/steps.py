@@ -1,0 +1,72 @@
+"""What the browser flows share: making an account, signing in, and checking a page on a phone."""
+
+from __future__ import annotations
+
+import uuid
+
+from axe_playwright_python.sync_playwright import Axe
+
+from registry.extensions import db
+from registry.services import accounts
+
+PHONE = {"viewport": {"width": 375, "height": 800}, "locale": "zh-CN"}
+
+
+def make_account(app, role: str, department_code: str | None = None):
+    """A user with a role, created through the accounts service; .password holds its password."""
+    password = accounts.generate_password()
+    with app.app_context():
+        user = accounts.create_user(
+            username=f"{role}-{uuid.uuid4().hex[:8]}",
+            password=password,
+            role=role,
+            department_code=department_code,
+            actor_name="e2e",
+        )
+        db.session.commit()
+        return type("Account", (), {"id": user.id, "username": user.username, "password": password})
+
+
+def assert_accessible(page) -> None:
+    """No axe-core WCAG 2.x A/AA violations on the current page."""
+    results = Axe().run(
+        page,
+        options={
+            "runOnly": {"type": "tag", "values": ["wcag2a", "wcag2aa", "wcag21a", "wcag21aa"]}
+        },
+    )
+    violations = results.response["violations"]
+    assert violations == [], "\n".join(
+        f"{v['id']}: {v['help']} — {[n['target'] for n in v['nodes']][:3]}" for v in violations
+    )
+
+
+def assert_fits_phone(page) -> None:
+    """No horizontal scrolling of the page at 375 px."""
+    width = page.evaluate("document.documentElement.scrollWidth")
+    assert width <= 375, f"page is {width}px wide on a 375px screen"
+
+
+def checked(page) -> None:
+    """No WCAG A/AA violations and no horizontal scrolling at 375 px."""
+    assert_accessible(page)
+    assert_fits_phone(page)
+
+
+def sign_in(page, base: str, account) -> None:
+    """Sign in through the login form."""
+    page.goto(base + "/login")
+    page.get_by_label("用户名").fill(account.username)
+    page.get_by_label("密码").fill(account.password)
+    page.get_by_role("button", name="登录").click()
+    page.wait_for_url("**/account")
+
+
+def flash(page):
+    """The flash messages (role=status)."""
+    return page.get_by_role("status")
+
+
+def fact(page, term: str):
+    """The <dd> describing a <dt> of a facts list."""
+    return page.locator(f"dl div:has(> dt:text-is('{term}')) > dd").first
