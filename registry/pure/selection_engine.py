@@ -234,6 +234,35 @@ def _valid_quotes(
     return valid, invalid
 
 
+def _nearest_quote(
+    method: str,
+    valid: Sequence[Quote],
+    invalid: dict[str, str],
+    distance: Mapping[str, Decimal],
+    grades: Mapping[str, str | None],
+    seed_hex: str,
+    *,
+    explanation: str,
+    mean: Decimal | None = None,
+) -> Outcome:
+    """The price rules' common end: the valid quotes at the smallest `distance` form the
+    shortlist, ties go to the better grade, then to the draw; `explanation` gets the tie note."""
+    best = min(distance.values())
+    shortlist = tuple(q.key for q in valid if distance[q.key] == best)
+    winner, pool = _break_ties(shortlist, grades, seed_hex)
+    return Outcome(
+        winner=winner,
+        method=method,
+        explanation=f"{explanation}{_tie_note(shortlist, pool)}",
+        seed=seed_hex,
+        participants=tuple(q.key for q in valid),
+        shortlist=shortlist,
+        draw_pool=pool,
+        mean=mean,
+        invalid=invalid,
+    )
+
+
 def lowest_price(
     quotes: Sequence[Quote],
     grades: Mapping[str, str | None],
@@ -244,17 +273,14 @@ def lowest_price(
     """竞价选取: the lowest valid quote wins; ties go to the better grade, then to the draw."""
     valid, invalid = _valid_quotes(quotes, band)
     best = min(q.amount for q in valid)
-    shortlist = tuple(q.key for q in valid if q.amount == best)
-    winner, pool = _break_ties(shortlist, grades, seed_hex)
-    return Outcome(
-        winner=winner,
-        method="lowest_price",
-        explanation=f"有效报价 {len(valid)} 家,最低价 {best} 元{_tie_note(shortlist, pool)}",
-        seed=seed_hex,
-        participants=tuple(q.key for q in valid),
-        shortlist=shortlist,
-        draw_pool=pool,
-        invalid=invalid,
+    return _nearest_quote(
+        "lowest_price",
+        valid,
+        invalid,
+        {q.key: q.amount for q in valid},
+        grades,
+        seed_hex,
+        explanation=f"有效报价 {len(valid)} 家,最低价 {best} 元",
     )
 
 
@@ -273,24 +299,19 @@ def closest_to_mean(
         total = sum((q.amount for q in valid), Decimal(0))
         n = len(valid)
         distance = {q.key: abs(n * q.amount - total) for q in valid}
-    best = min(distance.values())
-    shortlist = tuple(q.key for q in valid if distance[q.key] == best)
-    winner, pool = _break_ties(shortlist, grades, seed_hex)
     with localcontext(Context(prec=28)):
         mean = total / n
-    return Outcome(
-        winner=winner,
-        method="closest_to_mean",
+    return _nearest_quote(
+        "closest_to_mean",
+        valid,
+        invalid,
+        distance,
+        grades,
+        seed_hex,
         explanation=(
-            f"有效报价 {len(valid)} 家,平均价 {mean.quantize(Decimal('0.01'))} 元,"
-            f"最接近平均价者中选{_tie_note(shortlist, pool)}"
+            f"有效报价 {len(valid)} 家,平均价 {mean.quantize(Decimal('0.01'))} 元,最接近平均价者中选"
         ),
-        seed=seed_hex,
-        participants=tuple(q.key for q in valid),
-        shortlist=shortlist,
-        draw_pool=pool,
         mean=mean,
-        invalid=invalid,
     )
 
 
