@@ -7,7 +7,7 @@ import secrets
 import sqlite3
 import sys
 from collections.abc import Callable
-from datetime import date, datetime
+from datetime import date
 from pathlib import Path
 
 import click
@@ -18,6 +18,7 @@ from flask_migrate import upgrade
 from registry.demo import accounts as demo_accounts
 from registry.demo import market as demo_market
 from registry.extensions import db
+from registry.kernel import clock
 from registry.pure import workdays
 from registry.search.engine import get_engine
 from registry.services import (
@@ -266,18 +267,23 @@ DEADLINE_CHECKS: list[tuple[str, Callable[[date], str]]] = [
 ]
 
 
+def _as_of(verb: str) -> Callable[[Callable], Callable]:
+    """The daily commands' --date option: the day to work as of, today (the clock's) if omitted."""
+    return click.option(
+        "--date",
+        "today",
+        type=click.DateTime(formats=["%Y-%m-%d"]),
+        default=None,
+        callback=lambda _context, _param, on: on.date() if on else clock.today(),
+        help=f"{verb} as of this day (YYYY-MM-DD); default today in the configured time zone.",
+    )
+
+
 @click.command("check-deadlines")
-@click.option(
-    "--date",
-    "on",
-    type=click.DateTime(formats=["%Y-%m-%d"]),
-    default=None,
-    help="Run as of this day (YYYY-MM-DD); default today in the configured time zone.",
-)
+@_as_of("Run")
 @with_appcontext
-def check_deadlines(on: datetime | None) -> None:
+def check_deadlines(today: date) -> None:
     """Run every deadline check once (idempotent; meant for cron) and print a summary."""
-    today = on.date() if on else providers.today()
     lines = []
     try:
         for label, check in DEADLINE_CHECKS:
@@ -292,20 +298,13 @@ def check_deadlines(on: datetime | None) -> None:
 
 
 @click.command("recompute-grades")
-@click.option(
-    "--date",
-    "on",
-    type=click.DateTime(formats=["%Y-%m-%d"]),
-    default=None,
-    help="Compute as of this day (YYYY-MM-DD); default today in the configured time zone.",
-)
+@_as_of("Compute")
 @with_appcontext
-def recompute_grades(on: datetime | None) -> None:
+def recompute_grades(today: date) -> None:
     """Recompute every provider's credit score and grade (idempotent; changes are audited)."""
-    day = on.date() if on else grades.today()
-    count, changes = grades.recompute_all(day)
+    count, changes = grades.recompute_all(today)
     db.session.commit()
-    click.echo(f"信用等级已重新计算({day.isoformat()}):{count} 家机构,有变化 {len(changes)} 家。")
+    click.echo(f"信用等级已重新计算({today.isoformat()}):{count} 家机构,有变化 {len(changes)} 家。")
     for change in changes:
         before, after = change.before, change.after
         click.echo(
