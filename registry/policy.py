@@ -16,7 +16,7 @@ from collections.abc import Callable
 from datetime import datetime
 from typing import Any, TypeVar
 
-from sqlalchemy import ColumnElement, Select, false, select, true
+from sqlalchemy import ColumnElement, Select, and_, false, select, true
 
 from registry.extensions import db
 from registry.models import (
@@ -145,9 +145,14 @@ def may_serve_projects(person: Any) -> bool:
     return is_project_staff(person) and person.is_active
 
 
+def _enabled_accounts(role: Role, *conditions: ColumnElement[bool]) -> ColumnElement[bool]:
+    """Filter on User: the enabled accounts of one role that meet the further conditions."""
+    return and_(User.role == role.value, User.is_enabled.is_(True), *conditions)
+
+
 def project_staff_accounts() -> ColumnElement[bool]:
     """Filter on User: the accounts may_serve_projects accepts."""
-    return (User.role == Role.STAFF.value) & User.is_enabled.is_(True)
+    return _enabled_accounts(Role.STAFF)
 
 
 def is_enterprise_account(user: Any) -> bool:
@@ -166,11 +171,7 @@ def acts_for_enterprise(user: Any, enterprise_id: int | None) -> bool:
 
 def enterprise_accounts(enterprise_id: int) -> ColumnElement[bool]:
     """Filter on User: the enabled accounts acting for the enterprise (who is told about it)."""
-    return (
-        (User.enterprise_id == enterprise_id)
-        & (User.role == Role.ENTERPRISE.value)
-        & User.is_enabled.is_(True)
-    )
+    return _enabled_accounts(Role.ENTERPRISE, User.enterprise_id == enterprise_id)
 
 
 def is_provider_account(user: Any) -> bool:
@@ -313,11 +314,7 @@ def department_records(user: Any, column: Any) -> ColumnElement[bool]:
 
 def department_accounts(department_id: int) -> ColumnElement[bool]:
     """Filter on User: the enabled regulator accounts acting for the department."""
-    return (
-        (User.department_id == department_id)
-        & (User.role == Role.REGULATOR.value)
-        & User.is_enabled.is_(True)
-    )
+    return _enabled_accounts(Role.REGULATOR, User.department_id == department_id)
 
 
 def supervised_provider_ids(department_id: int) -> Select:
