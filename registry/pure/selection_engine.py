@@ -9,7 +9,7 @@ from __future__ import annotations
 import hashlib
 import json
 import string
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import date
 from decimal import Context, Decimal, Inexact, InvalidOperation, localcontext
@@ -234,65 +234,54 @@ def _valid_quotes(
     return valid, invalid
 
 
-def _nearest_quote(
-    method: str,
-    valid: Sequence[Quote],
-    invalid: dict[str, str],
-    distance: Mapping[str, Decimal],
-    grades: Mapping[str, str | None],
-    seed_hex: str,
-    *,
-    explanation: str,
-    mean: Decimal | None = None,
-) -> Outcome:
-    """The price rules' common end: the valid quotes at the smallest `distance` form the
-    shortlist, ties go to the better grade, then to the draw; `explanation` gets the tie note."""
-    best = min(distance.values())
-    shortlist = tuple(q.key for q in valid if distance[q.key] == best)
-    winner, pool = _break_ties(shortlist, grades, seed_hex)
-    return Outcome(
-        winner=winner,
-        method=method,
-        explanation=f"{explanation}{_tie_note(shortlist, pool)}",
-        seed=seed_hex,
-        participants=tuple(q.key for q in valid),
-        shortlist=shortlist,
-        draw_pool=pool,
-        mean=mean,
-        invalid=invalid,
-    )
+# A price rule's measure: for the valid quotes, each one's distance from the rule's target (the
+# smallest wins), the explanation before any tie note, and the mean when the rule uses one.
+Measure = Callable[[Sequence[Quote]], tuple[dict[str, Decimal], str, Decimal | None]]
 
 
-def lowest_price(
-    quotes: Sequence[Quote],
-    grades: Mapping[str, str | None],
-    seed_hex: str,
-    *,
-    band: tuple[Decimal | None, Decimal | None] = (None, None),
-) -> Outcome:
-    """竞价选取: the lowest valid quote wins; ties go to the better grade, then to the draw."""
-    valid, invalid = _valid_quotes(quotes, band)
+@dataclass(frozen=True)
+class PriceRule:
+    """A rule on sealed quotes: the valid quotes nearest the rule's target form the shortlist;
+    ties go to the better grade, then to the draw."""
+
+    method: str
+    measure: Measure
+
+    def __call__(
+        self,
+        quotes: Sequence[Quote],
+        grades: Mapping[str, str | None],
+        seed_hex: str,
+        *,
+        band: tuple[Decimal | None, Decimal | None] = (None, None),
+    ) -> Outcome:
+        """Decide among `quotes` (those outside `band` or not positive are invalid)."""
+        valid, invalid = _valid_quotes(quotes, band)
+        distance, explanation, mean = self.measure(valid)
+        best = min(distance.values())
+        shortlist = tuple(q.key for q in valid if distance[q.key] == best)
+        winner, pool = _break_ties(shortlist, grades, seed_hex)
+        return Outcome(
+            winner=winner,
+            method=self.method,
+            explanation=f"{explanation}{_tie_note(shortlist, pool)}",
+            seed=seed_hex,
+            participants=tuple(q.key for q in valid),
+            shortlist=shortlist,
+            draw_pool=pool,
+            mean=mean,
+            invalid=invalid,
+        )
+
+
+def _lowest(valid: Sequence[Quote]) -> tuple[dict[str, Decimal], str, None]:
+    """竞价选取: the lowest valid quote wins."""
     best = min(q.amount for q in valid)
-    return _nearest_quote(
-        "lowest_price",
-        valid,
-        invalid,
-        {q.key: q.amount for q in valid},
-        grades,
-        seed_hex,
-        explanation=f"有效报价 {len(valid)} 家,最低价 {best} 元",
-    )
+    return {q.key: q.amount for q in valid}, f"有效报价 {len(valid)} 家,最低价 {best} 元", None
 
 
-def closest_to_mean(
-    quotes: Sequence[Quote],
-    grades: Mapping[str, str | None],
-    seed_hex: str,
-    *,
-    band: tuple[Decimal | None, Decimal | None] = (None, None),
-) -> Outcome:
-    """均价比选: the valid quote closest to the mean of all valid quotes wins; same tie-breaks."""
-    valid, invalid = _valid_quotes(quotes, band)
+def _closest_to_mean(valid: Sequence[Quote]) -> tuple[dict[str, Decimal], str, Decimal]:
+    """均价比选: the valid quote closest to the mean of all valid quotes wins."""
     # Compare |n·amount − total| instead of |amount − total/n|: same order, but exact, so a
     # rounded mean can never split a true tie or fake one. Inexact is trapped to prove it.
     with localcontext(Context(prec=100, traps=[Inexact, InvalidOperation])):
@@ -301,18 +290,13 @@ def closest_to_mean(
         distance = {q.key: abs(n * q.amount - total) for q in valid}
     with localcontext(Context(prec=28)):
         mean = total / n
-    return _nearest_quote(
-        "closest_to_mean",
-        valid,
-        invalid,
-        distance,
-        grades,
-        seed_hex,
-        explanation=(
-            f"有效报价 {len(valid)} 家,平均价 {mean.quantize(Decimal('0.01'))} 元,最接近平均价者中选"
-        ),
-        mean=mean,
-    )
+    explanation = f"有效报价 {n} 家,平均价 {mean.quantize(Decimal('0.01'))} 元,最接近平均价者中选"
+    return distance, explanation, mean
+
+
+# The public price rules, called as functions: rule(quotes, grades, seed_hex, band=...).
+lowest_price = PriceRule("lowest_price", _lowest)
+closest_to_mean = PriceRule("closest_to_mean", _closest_to_mean)
 
 
 def credit_shortlist(
