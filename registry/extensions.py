@@ -31,6 +31,11 @@ class Base(DeclarativeBase):
     audit_type: ClassVar[str | None] = None
     audit_key: ClassVar[str] = "id"
 
+    def __repr__(self) -> str:
+        # A row shows itself by the same key, read from its loaded state only: a repr must
+        # never query the database (nor fail on a detached row).
+        return f"<{type(self).__name__} {self.__dict__.get(self.audit_key)}>"
+
 
 db = SQLAlchemy(model_class=Base)
 migrate = Migrate(render_as_batch=True, compare_type=True)

@@ -5,7 +5,7 @@ from __future__ import annotations
 from enum import StrEnum
 
 from sqlalchemy import Boolean, Column, ForeignKey, Integer, String, Table
-from sqlalchemy.orm import Mapped, mapped_column, relationship
+from sqlalchemy.orm import Mapped, declared_attr, mapped_column, relationship
 
 from registry.extensions import db
 from registry.models.types import Code, Day, Flag, IntPK, JsonList, Name, Note, Phone, Updated
@@ -61,6 +61,8 @@ class Department(db.Model):
     """A supervising or approving department (监管部门)."""
 
     __tablename__ = "departments"
+    audit_type = "department"
+    audit_key = "code"
 
     id: Mapped[IntPK]
     code: Mapped[Code]
@@ -79,14 +81,13 @@ class Department(db.Model):
         """The short name people use, falling back to the full name."""
         return self.short_name or self.name
 
-    def __repr__(self) -> str:
-        return f"<Department {self.code}>"
-
 
 class Stage(db.Model):
     """An approval stage (审批阶段)."""
 
     __tablename__ = "stages"
+    audit_type = "stage"
+    audit_key = "code"
 
     id: Mapped[IntPK]
     code: Mapped[str] = mapped_column(String(8), unique=True)
@@ -98,31 +99,49 @@ class Stage(db.Model):
         return f"<Stage {self.code} {self.name}>"
 
 
-class ApprovalItem(db.Model):
-    """An administrative approval (审批事项) that intermediary services feed into."""
+class CatalogueEntry:
+    """What an approval item and an intermediary service item both record: code and name, the
+    stage, the legal basis and statutory time limit, the department, notes and whether the entry
+    is still in force. The audit log names an entry by its code."""
 
-    __tablename__ = "approval_items"
+    audit_key = "code"
 
-    id: Mapped[IntPK]
     code: Mapped[Code]
     name: Mapped[Name]
     stage_note: Mapped[Note | None]
-    department_id: Mapped[int | None] = mapped_column(ForeignKey("departments.id"))
-    approving_body: Mapped[str | None] = mapped_column(String(200))
     legal_basis: Mapped[JsonList]
+    applicability: Mapped[Note | None]
     time_limit_days: Mapped[int | None] = mapped_column(Integer)
     time_limit_unit: Mapped[str | None] = mapped_column(String(8))
     time_limit_note: Mapped[Note | None]
-    commitment_approval: Mapped[bool | None] = mapped_column(Boolean)
-    accept_with_deficiency: Mapped[bool | None] = mapped_column(Boolean)
-    applicability: Mapped[Note | None]
-    tianjin_note: Mapped[Note | None]
+    department_id: Mapped[int | None] = mapped_column(ForeignKey("departments.id"))
     notes_html: Mapped[Note | None]
     source_note: Mapped[Note | None]
     validity: Mapped[str] = mapped_column(String(8), default=Validity.VALID.value)
     updated_at: Mapped[Updated]
 
-    department: Mapped[Department | None] = relationship()
+    @declared_attr
+    def department(cls) -> Mapped[Department | None]:
+        return relationship(Department)
+
+    @property
+    def is_current(self) -> bool:
+        """Whether the entry is in force (not revised away or repealed)."""
+        return self.validity == Validity.VALID.value
+
+
+class ApprovalItem(CatalogueEntry, db.Model):
+    """An administrative approval (审批事项) that intermediary services feed into."""
+
+    __tablename__ = "approval_items"
+    audit_type = "approval_item"
+
+    id: Mapped[IntPK]
+    approving_body: Mapped[str | None] = mapped_column(String(200))
+    commitment_approval: Mapped[bool | None] = mapped_column(Boolean)
+    accept_with_deficiency: Mapped[bool | None] = mapped_column(Boolean)
+    tianjin_note: Mapped[Note | None]
+
     stages: Mapped[list[Stage]] = relationship(
         secondary=approval_item_stages, order_by="Stage.sequence"
     )
@@ -132,44 +151,28 @@ class ApprovalItem(db.Model):
         order_by="ServiceItem.code",
     )
 
-    def __repr__(self) -> str:
-        return f"<ApprovalItem {self.code}>"
 
-
-class ServiceItem(db.Model):
+class ServiceItem(CatalogueEntry, db.Model):
     """An intermediary service item (中介服务事项) in the unified catalogue."""
 
     __tablename__ = "service_items"
+    audit_type = "service_item"
 
     id: Mapped[IntPK]
-    code: Mapped[Code]
-    name: Mapped[Name]
     abbreviations: Mapped[JsonList]
-    stage_note: Mapped[Note | None]
     serves_note: Mapped[Note | None]
-    legal_basis: Mapped[JsonList]
-    applicability: Mapped[Note | None]
     may_self_prepare: Mapped[bool | None] = mapped_column(Boolean)
     self_prepare_note: Mapped[Note | None]
     covered_by_regional_assessment: Mapped[bool | None] = mapped_column(Boolean)
     regional_assessment_note: Mapped[Note | None]
-    time_limit_days: Mapped[int | None] = mapped_column(Integer)
-    time_limit_unit: Mapped[str | None] = mapped_column(String(8))
-    time_limit_note: Mapped[Note | None]
     fee_regime: Mapped[str | None] = mapped_column(String(16))
     fee_regime_note: Mapped[Note | None]
     fee_basis: Mapped[Note | None]
-    department_id: Mapped[int | None] = mapped_column(ForeignKey("departments.id"))
     department_note: Mapped[Note | None]
     complaint_phone: Mapped[Phone | None]
     qualification_required: Mapped[Note | None]
-    notes_html: Mapped[Note | None]
-    source_note: Mapped[Note | None]
-    validity: Mapped[str] = mapped_column(String(8), default=Validity.VALID.value)
     last_verified: Mapped[Day | None]
-    updated_at: Mapped[Updated]
 
-    department: Mapped[Department | None] = relationship()
     stages: Mapped[list[Stage]] = relationship(
         secondary=service_item_stages, order_by="Stage.sequence"
     )
@@ -187,11 +190,3 @@ class ServiceItem(db.Model):
         if self.department and self.department.complaint_phone:
             return self.department.complaint_phone, self.department.complaint_phone_is_fallback
         return None, True
-
-    @property
-    def is_current(self) -> bool:
-        """Whether the item is in force (not revised away or repealed)."""
-        return self.validity == Validity.VALID.value
-
-    def __repr__(self) -> str:
-        return f"<ServiceItem {self.code}>"
