@@ -8,7 +8,7 @@ from sqlalchemy import ForeignKey, String
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from registry.extensions import db
-from registry.models.types import Created, Day, Flag, IntPK, Money, Name, Note, Phone, Uscc, UserRef
+from registry.models.types import Created, Day, Firm, Flag, IntPK, Money, Name, Note, Phone, UserRef
 
 
 class ProjectCategory(StrEnum):
@@ -24,16 +24,13 @@ class ProjectCategory(StrEnum):
         return {"民营/外资": 160, "简易低风险厂房": 60, "国有": 210}[self.value]
 
 
-class Enterprise(db.Model):
+class Enterprise(Firm, db.Model):
     """A company that owns projects; its accounts act for it."""
 
     __tablename__ = "enterprises"
     audit_type = "enterprise"
-    audit_key = "uscc"
 
     id: Mapped[IntPK]
-    uscc: Mapped[Uscc]
-    name: Mapped[Name]
     contact_name: Mapped[str | None] = mapped_column(String(50))
     contact_phone: Mapped[Phone | None]
     is_demo: Mapped[Flag]

@@ -14,15 +14,14 @@ from registry.models.catalogue import ServiceItem
 from registry.models.types import (
     Created,
     Day,
+    Firm,
     Flag,
     IntPK,
     Moment,
     Money,
-    Name,
     Note,
     Phone,
     Updated,
-    Uscc,
     UserRef,
     Versioned,
 )
@@ -55,16 +54,13 @@ class Upload(db.Model):
     created_at: Mapped[Created]
 
 
-class Provider(Versioned, db.Model):
+class Provider(Firm, Versioned, db.Model):
     """An intermediary firm, identified by its unified social credit code (统一社会信用代码)."""
 
     __tablename__ = "providers"
     audit_type = "provider"
-    audit_key = "uscc"
 
     id: Mapped[IntPK]
-    uscc: Mapped[Uscc]
-    name: Mapped[Name]
     legal_representative: Mapped[str] = mapped_column(String(50))
     address: Mapped[str] = mapped_column(String(300))
     region: Mapped[str] = mapped_column(String(32))
@@ -100,9 +96,6 @@ class Provider(Versioned, db.Model):
     def is_blacklisted(self, on: date) -> bool:
         """Whether a blacklisting is in force on the given day."""
         return self.blacklisted_until is not None and self.blacklisted_until >= on
-
-    def __repr__(self) -> str:
-        return f"<Provider {self.uscc}>"
 
 
 class Qualification(db.Model):

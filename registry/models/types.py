@@ -65,3 +65,13 @@ class Versioned:
     @declared_attr.directive
     def __mapper_args__(cls) -> dict:
         return {"version_id_col": cls.__table__.c.version}
+
+
+class Firm:
+    """A firm (an intermediary, an enterprise): its name, and the unified social credit code it
+    is known by, in the audit log too."""
+
+    audit_key = "uscc"
+
+    uscc: Mapped[Uscc]
+    name: Mapped[Name]
