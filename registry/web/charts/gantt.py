@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from datetime import date, timedelta
 from urllib.parse import urlsplit
 
-from registry.web.charts.geometry import clean_id
+from registry.web.charts.geometry import Label, clean_id
 
 ONE_DAY = timedelta(days=1)
 SKIPPED_STATUSES = frozenset({"不适用", "已由区域评估覆盖"})
@@ -77,96 +77,45 @@ class Key:
 
 
 @dataclass(frozen=True)
-class Bar:
-    """A step's planned bar and the finish date and markers after it."""
+class Mark:
+    """What a step's row draws (`kind`): its planned "bar" (the finish date and markers after it,
+    at note_x), a "diamond" for a step that takes no time, a "note" alone for a skipped step
+    without a date, a "hatch" across the plot for a step without planned dates, or the thin
+    "actual" bar of what really happened."""
 
+    kind: str
     x: float
-    width: float
-    style: Style
-    tip: str
-    note_x: float
-    note: str
-    kind: str = "bar"
-
-
-@dataclass(frozen=True)
-class Diamond:
-    """A step that takes no time, at the day it would have been ready."""
-
-    x: float
-    tip: str
-    note: str
-    kind: str = "diamond"
-
-
-@dataclass(frozen=True)
-class Note:
-    """A skipped step without a date: only its note."""
-
-    x: float
-    note: str
-    kind: str = "note"
-
-
-@dataclass(frozen=True)
-class Hatch:
-    """A step that should take time but has no planned dates, hatched across the plot."""
-
-    x: float
-    width: float
-    tip: str
-    kind: str = "hatch"
-
-
-@dataclass(frozen=True)
-class Actual:
-    """The thin bar of what really happened."""
-
-    x: float
-    width: float
-    tip: str
+    width: float = 0.0
+    tip: str = ""
+    note: str = ""
+    note_x: float = 0.0
+    style: Style | None = None
 
 
 @dataclass(frozen=True)
 class Row:
-    """One step's row: its label (truncated, with the full text as a tooltip) and its shapes."""
+    """One step's row: its label (truncated, with the full text as a tooltip) and its marks."""
 
     y: int
     label: str
     title: str
     href: str | None
     critical: bool
-    shape: Bar | Diamond | Note | Hatch
-    actual: Actual | None
-
-
-@dataclass(frozen=True)
-class Band:
-    """A labelled stage band across the chart."""
-
-    y: int
-    text: str
+    shape: Mark
+    actual: Mark | None
 
 
 @dataclass(frozen=True)
 class Rule:
-    """A vertical line with its label (the 目标 and 今天 lines)."""
+    """A vertical line: a month line or the plot's left edge, or with its label (at text_y) the
+    目标 and 今天 lines."""
 
     x: float
     y1: float
     y2: float
-    text_y: float
-    anchor: str
-    text: str
-
-
-@dataclass(frozen=True)
-class GridLine:
-    """A vertical month line."""
-
-    x: float
-    y1: float
-    y2: float
+    text_y: float = 0.0
+    anchor: str = ""
+    text: str = ""
 
 
 @dataclass(frozen=True)
@@ -179,10 +128,10 @@ class Gantt:
     width: int
     height: int
     legend: list[Key]
-    grid: list[GridLine]
-    axis: GridLine  # the left edge of the plot
-    months: list[tuple[float, float, str]]  # x, y, YYYY-MM
-    bands: list[Band]
+    grid: list[Rule]
+    axis: Rule  # the left edge of the plot
+    months: list[Label]  # YYYY-MM
+    bands: list[Label]  # a labelled stage band across the chart, from y down
     target: Rule | None
     today: Rule | None
     rows: list[Row]
@@ -332,7 +281,7 @@ def legend(rows: Sequence[GanttRow], *, ident: str, width: int) -> tuple[list[Ke
     return keys, y
 
 
-def _bar(row: GanttRow, axis: TimeAxis) -> Bar:
+def _bar(row: GanttRow, axis: TimeAxis) -> Mark:
     """A scheduled step's bar: its status style, overridden by its deadline state, outlined when
     critical; the finish date and ✓ / ⚠ / 超时 after it."""
     base = STATUS_STYLES.get(row.status, STATUS_STYLES["未开始"])
@@ -349,10 +298,10 @@ def _bar(row: GanttRow, axis: TimeAxis) -> Bar:
         tip += ",关键路径"
     x1, x2 = axis.x(row.start), axis.x(row.finish + ONE_DAY)
     style = Style(cls, fill, stroke, dash=base.dash, stroke_width=stroke_w)
-    return Bar(x=x1, width=x2 - x1, style=style, tip=tip, note_x=x2 + 4, note=" ".join(marks))
+    return Mark("bar", x1, x2 - x1, tip, " ".join(marks), note_x=x2 + 4, style=style)
 
 
-def _actual(row: GanttRow, axis: TimeAxis) -> Actual | None:
+def _actual(row: GanttRow, axis: TimeAxis) -> Mark | None:
     """What really happened: actual start to actual finish, or to today while the step is open; a
     tick when only one end is known."""
     began, ended, today = row.actual_start, row.actual_finish, axis.today
@@ -369,10 +318,10 @@ def _actual(row: GanttRow, axis: TimeAxis) -> Actual | None:
         x1 = axis.x(day) if began is not None else axis.x(day + ONE_DAY) - 2
         x2 = x1 + 2
         tip = f"实际{'开始' if began is not None else '完成'}:{_ymd(day)}"
-    return Actual(x=x1, width=max(x2 - x1, 2), tip=f"{row.label} {tip}")
+    return Mark("actual", x1, max(x2 - x1, 2), f"{row.label} {tip}")
 
 
-def _shape(row: GanttRow, axis: TimeAxis) -> Bar | Diamond | Note | Hatch:
+def _shape(row: GanttRow, axis: TimeAxis) -> Mark:
     """Skipped steps (不适用, 区域评估覆盖, finish before start) are diamonds, steps without
     dates hatched, the rest bars."""
     skipped = row.status in SKIPPED_STATUSES or (
@@ -382,23 +331,23 @@ def _shape(row: GanttRow, axis: TimeAxis) -> Bar | Diamond | Note | Hatch:
         when = row.finish + ONE_DAY if row.finish is not None else row.start
         note = SKIPPED_NOTES.get(row.status, "不占时间")
         if when is None:
-            return Note(x=axis.left + 6, note=note)
-        return Diamond(x=axis.x(when), tip=f"{row.label}:{row.status}", note=note)
+            return Mark("note", axis.left + 6, note=note)
+        return Mark("diamond", axis.x(when), tip=f"{row.label}:{row.status}", note=note)
     if unscheduled(row):
-        return Hatch(x=axis.left, width=axis.plot_w, tip=f"{row.label}:无法排期")
+        return Mark("hatch", axis.left, axis.plot_w, f"{row.label}:无法排期")
     return _bar(row, axis)
 
 
 def _rows(
     rows: Sequence[GanttRow], axis: TimeAxis, *, top: int
-) -> tuple[list[Band], list[Row], int]:
+) -> tuple[list[Label], list[Row], int]:
     """Each step's row under its stage band, from `top` down; and the y below the last row."""
-    bands: list[Band] = []
+    bands: list[Label] = []
     placed: list[Row] = []
     y, group = top, ""
     for row in rows:
         if row.group and row.group != group:
-            bands.append(Band(y=y, text=row.group))
+            bands.append(Label(0, y, row.group))
             y += GROUP_H
         group = row.group
         placed.append(
@@ -418,11 +367,11 @@ def _rows(
 
 def _months(
     axis: TimeAxis, *, axis_y: int, rows_top: int, rows_bottom: int, width: int
-) -> tuple[list[GridLine], list[tuple[float, float, str]]]:
+) -> tuple[list[Rule], list[Label]]:
     """Month lines (labelled ones from the axis down, the others only across the rows, and only
     when a month is wide enough) and YYYY-MM labels spaced at least 56 px apart."""
-    grid: list[GridLine] = []
-    labels: list[tuple[float, float, str]] = []
+    grid: list[Rule] = []
+    labels: list[Label] = []
     per_month = axis.per_day * 30.44
     every = next((k for k in (1, 2, 3, 6, 12) if k * per_month >= 56), 12)
     month = date(axis.first.year, axis.first.month, 1)
@@ -431,15 +380,15 @@ def _months(
         if month >= axis.first:
             x = axis.x(month)
             if (month.month - 1) % every == 0:
-                grid.append(GridLine(x, axis_y + 4, rows_bottom))
+                grid.append(Rule(x, axis_y + 4, rows_bottom))
                 if x + 48 <= width:
-                    labels.append((x + 3, axis_y, f"{month:%Y-%m}"))
+                    labels.append(Label(x + 3, axis_y, f"{month:%Y-%m}"))
                     labelled.append(x)
             elif per_month >= 4:
-                grid.append(GridLine(x, rows_top, rows_bottom))
+                grid.append(Rule(x, rows_top, rows_bottom))
         month = date(month.year + month.month // 12, month.month % 12 + 1, 1)
     if not labelled or labelled[0] - axis.left >= 56:  # the partial first month
-        labels.append((axis.left + 3, axis_y, f"{axis.first:%Y-%m}"))
+        labels.append(Label(axis.left + 3, axis_y, f"{axis.first:%Y-%m}"))
     return grid, labels
 
 
@@ -502,7 +451,7 @@ def gantt_geometry(
             height=60,
             legend=[],
             grid=[],
-            axis=GridLine(0, 0, 0),
+            axis=Rule(0, 0, 0),
             months=[],
             bands=[],
             target=None,
@@ -537,7 +486,7 @@ def gantt_geometry(
         height=rows_bottom + 28,
         legend=keys,
         grid=grid,
-        axis=GridLine(left, axis_y + 4, rows_bottom),
+        axis=Rule(left, axis_y + 4, rows_bottom),
         months=months,
         bands=bands,
         target=target_rule,

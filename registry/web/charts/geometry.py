@@ -101,24 +101,49 @@ class BarChart:
     bars: list[Bar] = field(default_factory=list)
 
 
+@dataclass(frozen=True)
+class _Plot:
+    """The plot box of a chart inside its margins, and its y scale: values outside
+    [y_min, y_max] land on the edge."""
+
+    left: float
+    top: float
+    plot_w: float
+    plot_h: float
+    y_min: float
+    y_max: float
+
+    @classmethod
+    def inside(
+        cls, size: tuple[int, int], margins: tuple[int, int, int, int], y_range: tuple[float, float]
+    ) -> _Plot:
+        """The box of a `size` chart within (left, right, top, bottom) margins."""
+        (width, height), (left, right, top, bottom) = size, margins
+        return cls(left, top, width - left - right, height - top - bottom, *y_range)
+
+    def y_at(self, value: float) -> float:
+        """The y of a value."""
+        clipped = min(max(value, self.y_min), self.y_max)
+        return self.top + self.plot_h * (1 - (clipped - self.y_min) / (self.y_max - self.y_min))
+
+
 def _frame(
-    *,
-    ident: str,
-    title: str,
-    description: str,
+    plot: _Plot,
     size: tuple[int, int],
-    box: tuple[float, float, float, float],
     ticks: list[float],
-    y_at: Callable[[float], float],
     x_labels: Sequence[tuple[float, str]],
-    axis_titles: tuple[str, str],
+    *,
+    title: str,
+    x_label: str,
+    y_label: str,
+    description: str,
+    chart_id: str = "chart",
 ) -> Frame:
     """The frame of a chart: grid lines and tick labels at `ticks`, x labels at their x."""
     width, height = size
-    left, top, plot_w, plot_h = box
-    middle = top + plot_h / 2
+    left, top, plot_w, plot_h = plot.left, plot.top, plot.plot_w, plot.plot_h
     return Frame(
-        ident=ident,
+        ident=clean_id(chart_id, "chart"),
         title=title,
         description=description,
         width=width,
@@ -127,11 +152,11 @@ def _frame(
         top=top,
         plot_w=plot_w,
         plot_h=plot_h,
-        grid=[y_at(value) for value in ticks],
-        y_ticks=[Label(left - 8, y_at(value) + 4, format_value(value)) for value in ticks],
+        grid=[plot.y_at(value) for value in ticks],
+        y_ticks=[Label(left - 8, plot.y_at(value) + 4, format_value(value)) for value in ticks],
         x_ticks=[Label(x, top + plot_h + 18, text) for x, text in x_labels],
-        x_title=Label(left + plot_w / 2, height - 12, axis_titles[0]),
-        y_title=Label(14, middle, axis_titles[1]),
+        x_title=Label(left + plot_w / 2, height - 12, x_label),
+        y_title=Label(14, top + plot_h / 2, y_label),
     )
 
 
@@ -191,29 +216,24 @@ def series_geometry(
     if y_max <= y_min:
         raise ValueError("y_max must exceed y_min")
     # Room for the legend and the last x label; a lone line needs neither.
-    left, right, top, bottom = (56, 48, 36, 64) if legend else (56, 16, 16, 64)
-    plot_w, plot_h = width - left - right, height - top - bottom
+    margins = (56, 48, 36, 64) if legend else (56, 16, 16, 64)
+    plot = _Plot.inside((width, height), margins, (y_min, y_max))
+    left, plot_w, y_at = plot.left, plot.plot_w, plot.y_at
     count = len(labels)
 
     def x_at(index: int) -> float:
         return left + (plot_w / 2 if count == 1 else plot_w * index / (count - 1))
 
-    def y_at(value: float) -> float:
-        clipped = min(max(value, y_min), y_max)
-        return top + plot_h * (1 - (clipped - y_min) / (y_max - y_min))
-
-    if description is None:
-        description = _describe(labels, series)
     frame = _frame(
-        ident=clean_id(chart_id, "chart"),
+        plot,
+        (width, height),
+        [y_min + (y_max - y_min) * step / y_ticks for step in range(y_ticks + 1)],
+        _thinned(labels, x_at),
         title=title,
-        description=description,
-        size=(width, height),
-        box=(left, top, plot_w, plot_h),
-        ticks=[y_min + (y_max - y_min) * step / y_ticks for step in range(y_ticks + 1)],
-        y_at=y_at,
-        x_labels=_thinned(labels, x_at),
-        axis_titles=(x_label, y_label),
+        x_label=x_label,
+        y_label=y_label,
+        chart_id=chart_id,
+        description=_describe(labels, series) if description is None else description,
     )
     lines = []
     for number, (name, values) in enumerate(series):
@@ -279,50 +299,40 @@ def _round_top(highest: float) -> float:
 def bar_geometry(
     bars: Sequence[tuple[str, float]],
     *,
-    title: str,
-    x_label: str,
-    y_label: str,
-    chart_id: str = "chart",
     description: str | None = None,
     width: int = 640,
     height: int = 280,
+    **names: str,
 ) -> BarChart | None:
     """Vertical bars of (label, value ≥ 0) pairs on a round axis, each labelled with its value;
-    None for no bars."""
+    None for no bars. `names` as for series_geometry (title, x_label, y_label are required;
+    chart_id)."""
     if not bars:
         return None
-    left, right, top, bottom = 56, 16, 24, 64
-    plot_w, plot_h = width - left - right, height - top - bottom
     y_max = _round_top(max(max(value for _, value in bars), 0))
+    plot = _Plot.inside((width, height), (56, 16, 24, 64), (0, y_max))
     ticks = 5 if y_max >= 5 else int(y_max)
-
-    def y_at(value: float) -> float:
-        return top + plot_h * (1 - min(max(value, 0), y_max) / y_max)
-
-    if description is None:
-        description = "、".join(f"{label}:{format_value(value)}" for label, value in bars)
-    slot = plot_w / len(bars)
+    slot = plot.plot_w / len(bars)
     bar_w = min(64.0, slot * 0.6)
     frame = _frame(
-        ident=clean_id(chart_id, "chart"),
-        title=title,
-        description=description,
-        size=(width, height),
-        box=(left, top, plot_w, plot_h),
-        ticks=[y_max * step / ticks for step in range(ticks + 1)],
-        y_at=y_at,
-        x_labels=[(left + slot * (i + 0.5), label) for i, (label, _) in enumerate(bars)],
-        axis_titles=(x_label, y_label),
+        plot,
+        (width, height),
+        [y_max * step / ticks for step in range(ticks + 1)],
+        [(plot.left + slot * (i + 0.5), label) for i, (label, _) in enumerate(bars)],
+        description="、".join(f"{label}:{format_value(value)}" for label, value in bars)
+        if description is None
+        else description,
+        **names,
     )
     shapes = []
     for index, (label, value) in enumerate(bars):
-        middle, y = left + slot * (index + 0.5), y_at(value)
+        middle, y = plot.left + slot * (index + 0.5), plot.y_at(value)
         shapes.append(
             Bar(
                 x=middle - bar_w / 2,
                 y=y,
                 width=bar_w,
-                height=top + plot_h - y,
+                height=frame.bottom - y,
                 tip=f"{label}:{format_value(value)}",
                 value=Label(middle, y - 4, format_value(value)),
             )
