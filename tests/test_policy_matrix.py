@@ -233,7 +233,7 @@ def expected_roles(endpoint: str) -> set[str]:
 
 def build_url(app, rule, user_ids) -> str:
     values = {}
-    for arg in rule.arguments:
+    for arg in rule.arguments - set(rule.defaults or {}):  # a default is the rule's own
         if arg == "user_id":
             values[arg] = user_ids["provider"]
         else:

@@ -53,52 +53,43 @@ def _fill_choices(form) -> None:
 
 def _common_data(form) -> dict:
     return {
-        "code": form.code.data,
-        "name": form.name.data,
+        **form.data_of(
+            "code",
+            "name",
+            "stage_note",
+            "applicability",
+            "time_limit_days",
+            "time_limit_note",
+            "notes_html",
+            "source_note",
+            "validity",
+        ),
         "stages": form.stages.data or [],
-        "stage_note": form.stage_note.data,
         "department": form.department.data or None,
         "legal_basis": catalogue.parse_legal_basis(form.legal_basis.data or ""),
-        "applicability": form.applicability.data,
-        "time_limit_days": form.time_limit_days.data,
         "time_limit_unit": form.time_limit_unit.data or None,
-        "time_limit_note": form.time_limit_note.data,
-        "notes_html": form.notes_html.data,
-        "source_note": form.source_note.data,
-        "validity": form.validity.data,
     }
 
 
 def _service_data(form: ServiceItemForm) -> dict:
-    data = _common_data(form)
-    data.update(
-        abbreviations=[a for a in _SPLIT.split(form.abbreviations.data or "") if a],
-        approval_items=form.approval_items.data or [],
-        serves_note=form.serves_note.data,
-        may_self_prepare=tristate_value(form.may_self_prepare.data),
-        self_prepare_note=form.self_prepare_note.data,
-        covered_by_regional_assessment=tristate_value(form.covered_by_regional_assessment.data),
-        regional_assessment_note=form.regional_assessment_note.data,
-        fee_regime=form.fee_regime.data or None,
-        fee_regime_note=form.fee_regime_note.data,
-        fee_basis=form.fee_basis.data,
-        department_note=form.department_note.data,
-        complaint_phone=form.complaint_phone.data,
-        qualification_required=form.qualification_required.data,
-        last_verified=form.last_verified.data,
-    )
-    return data
+    return {
+        **_common_data(form),
+        **form.data_of(*catalogue.SERVICE_TEXTS, "last_verified"),
+        "abbreviations": [a for a in _SPLIT.split(form.abbreviations.data or "") if a],
+        "approval_items": form.approval_items.data or [],
+        "may_self_prepare": tristate_value(form.may_self_prepare.data),
+        "covered_by_regional_assessment": tristate_value(form.covered_by_regional_assessment.data),
+        "fee_regime": form.fee_regime.data or None,
+    }
 
 
 def _approval_data(form: ApprovalItemForm) -> dict:
-    data = _common_data(form)
-    data.update(
-        approving_body=form.approving_body.data,
-        commitment_approval=tristate_value(form.commitment_approval.data),
-        accept_with_deficiency=tristate_value(form.accept_with_deficiency.data),
-        tianjin_note=form.tianjin_note.data,
-    )
-    return data
+    return {
+        **_common_data(form),
+        **form.data_of("approving_body", "tianjin_note"),
+        "commitment_approval": tristate_value(form.commitment_approval.data),
+        "accept_with_deficiency": tristate_value(form.accept_with_deficiency.data),
+    }
 
 
 def _prefill(form, item) -> None:
@@ -144,17 +135,24 @@ def dashboard():
 class _Kind:
     """What differs between editing service items and approval items."""
 
-    kind: str  # the edit template's switch
+    kind: str  # the endpoints' noun (edit_service …; the list is list_services)
     noun: str
     form: type
     data: Callable
+    everything: Callable[[], list]  # retired entries included
     get: Callable
     create: Callable
     update: Callable
     retire: Callable
-    show: str  # the public page
-    listing: str  # the admin list
-    edit: str
+
+    @property
+    def listing(self) -> str:
+        """The list's endpoint (list_services, list_approval_items), also its template's name."""
+        return f"list_{self.kind}s"
+
+    def endpoint(self, verb: str) -> str:
+        """One of the kind's admin endpoints (create, edit, retire)."""
+        return f"admin.{verb}_{self.kind}"
 
 
 SERVICE = _Kind(
@@ -162,27 +160,35 @@ SERVICE = _Kind(
     noun="中介服务事项",
     form=ServiceItemForm,
     data=_service_data,
+    everything=lambda: (
+        catalogue.list_services(catalogue.ServiceFilters(include_retired=True), per_page=1000).items
+    ),
     get=catalogue.get_service,
     create=catalogue.create_service_item,
     update=catalogue.update_service_item,
     retire=catalogue.retire_service_item,
-    show="catalogue.show_service",
-    listing="admin.list_services",
-    edit="admin.edit_service",
 )
 APPROVAL = _Kind(
-    kind="approval",
+    kind="approval_item",
     noun="审批事项",
     form=ApprovalItemForm,
     data=_approval_data,
+    everything=lambda: catalogue.list_approval_items(include_retired=True),
     get=catalogue.get_approval_item,
     create=catalogue.create_approval_item,
     update=catalogue.update_approval_item,
     retire=catalogue.retire_approval_item,
-    show="catalogue.show_approval_item",
-    listing="admin.list_approval_items",
-    edit="admin.edit_approval_item",
 )
+
+
+def _show(kind: _Kind, code: str) -> str:
+    """The entry's public page."""
+    return url_for(f"catalogue.show_{kind.kind}", code=code)
+
+
+def _list_entries(kind: _Kind):
+    """All entries of the kind, retired ones included."""
+    return render_template(f"admin/{kind.listing}.html", items=kind.everything())
 
 
 def _create_entry(kind: _Kind):
@@ -192,10 +198,8 @@ def _create_entry(kind: _Kind):
     added = work.submit(form, lambda: kind.create(kind.data(form), actor=actor()))
     if added:
         flash(f"已新增{kind.noun} {added.value.code}。", "success")
-        return redirect(url_for(kind.show, code=added.value.code))
-    return render_template(
-        "admin/edit_entry.html", form=form, title=f"新增{kind.noun}", kind=kind.kind
-    )
+        return redirect(_show(kind, added.value.code))
+    return render_template("admin/edit_entry.html", form=form, title=f"新增{kind.noun}", kind=kind)
 
 
 def _edit_entry(kind: _Kind, code: str):
@@ -208,12 +212,12 @@ def _edit_entry(kind: _Kind, code: str):
     saved = work.submit(form, lambda: kind.update(item, kind.data(form), actor=actor()))
     if saved:
         _flash_saved(saved.value)
-        return redirect(url_for(kind.show, code=item.code))
+        return redirect(_show(kind, item.code))
     return render_template(
         "admin/edit_entry.html",
         form=form,
         title=f"编辑 {item.code} {item.name}",
-        kind=kind.kind,
+        kind=kind,
         item=item,
         retire_form=RetireForm(prefix="retire"),
     )
@@ -233,69 +237,40 @@ def _retire(retire: Callable, item, *, missing: str, back: str) -> None:
 def _retire_entry(kind: _Kind, code: str):
     """Mark a service or approval item 已废止."""
     item = work.found(kind.get, code)
-    _retire(kind.retire, item, missing="请填写废止原因。", back=url_for(kind.edit, code=code))
+    _retire(
+        kind.retire,
+        item,
+        missing="请填写废止原因。",
+        back=url_for(kind.endpoint("edit"), code=code),
+    )
     flash(f"{item.code} 已标记为已废止。", "success")
-    return redirect(url_for(kind.listing))
+    return redirect(url_for(f"admin.{kind.listing}"))
 
 
-@bp.get("/services")
-@require("catalogue.manage")
-def list_services():
-    """All service items, retired ones included."""
-    items = catalogue.list_services(
-        catalogue.ServiceFilters(include_retired=True), per_page=1000
-    ).items
-    return render_template("admin/list_services.html", items=items)
+def _add_entry_routes(kind: _Kind) -> None:
+    """The kind's four admin pages: its list, and adding, editing and retiring an entry."""
+    routes = (
+        ("", kind.listing, ["GET"], lambda: _list_entries(kind)),
+        ("/new", f"create_{kind.kind}", ["GET", "POST"], lambda: _create_entry(kind)),
+        (
+            "/<code>/edit",
+            f"edit_{kind.kind}",
+            ["GET", "POST"],
+            lambda code: _edit_entry(kind, code),
+        ),
+        ("/<code>/retire", f"retire_{kind.kind}", ["POST"], lambda code: _retire_entry(kind, code)),
+    )
+    for rule, endpoint, methods, view in routes:
+        bp.add_url_rule(
+            f"/{kind.kind.replace('_', '-')}s{rule}",
+            endpoint,
+            require("catalogue.manage")(view),
+            methods=methods,
+        )
 
 
-@bp.route("/services/new", methods=["GET", "POST"])
-@require("catalogue.manage")
-def create_service():
-    """Add a service item."""
-    return _create_entry(SERVICE)
-
-
-@bp.route("/services/<code>/edit", methods=["GET", "POST"])
-@require("catalogue.manage")
-def edit_service(code: str):
-    """Edit a service item (audited with before/after)."""
-    return _edit_entry(SERVICE, code)
-
-
-@bp.post("/services/<code>/retire")
-@require("catalogue.manage")
-def retire_service(code: str):
-    """Mark a service item 已废止."""
-    return _retire_entry(SERVICE, code)
-
-
-@bp.get("/approval-items")
-@require("catalogue.manage")
-def list_approval_items():
-    """All approval items."""
-    items = catalogue.list_approval_items(include_retired=True)
-    return render_template("admin/list_approval_items.html", items=items)
-
-
-@bp.route("/approval-items/new", methods=["GET", "POST"])
-@require("catalogue.manage")
-def create_approval_item():
-    """Add an approval item."""
-    return _create_entry(APPROVAL)
-
-
-@bp.route("/approval-items/<code>/edit", methods=["GET", "POST"])
-@require("catalogue.manage")
-def edit_approval_item(code: str):
-    """Edit an approval item."""
-    return _edit_entry(APPROVAL, code)
-
-
-@bp.post("/approval-items/<code>/retire")
-@require("catalogue.manage")
-def retire_approval_item(code: str):
-    """Mark an approval item 已废止."""
-    return _retire_entry(APPROVAL, code)
+_add_entry_routes(SERVICE)
+_add_entry_routes(APPROVAL)
 
 
 # ------------------------------------------------------------------ departments

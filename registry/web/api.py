@@ -25,8 +25,11 @@ csrf.exempt(bp)  # read-only (GET) endpoints; no cookies change anything here
 bp.after_request(check_response)
 
 
-def page_json(result, to_json):
-    """One page of a list resource: {items, total, page, per_page}."""
+def page_json(lister, to_json, *args, **filters):
+    """One page of a list resource, the page the query string asks for:
+    {items, total, page, per_page} of lister(*args, page=…, per_page=…, **filters)."""
+    page, per_page = page_args()
+    result = lister(*args, page=page, per_page=per_page, **filters)
     return jsonify(
         items=[to_json(i) for i in result.items],
         total=result.total,
@@ -136,9 +139,7 @@ def approval_json(item: ApprovalItem) -> dict:
 @require(PUBLIC)
 def list_services():
     """Paginated service items, filtered as on the catalogue page."""
-    page, per_page = page_args()
-    result = catalogue.list_services(service_filters(), page=page, per_page=per_page)
-    return page_json(result, service_json)
+    return page_json(catalogue.list_services, service_json, service_filters())
 
 
 @bp.get("/services/<code>")
@@ -218,9 +219,7 @@ def provider_json(provider, *, detail: bool = False) -> dict:
 @require(PUBLIC)
 def list_providers():
     """Paginated active providers, filtered as in the directory."""
-    page, per_page = page_args()
-    result = provider_service.list_directory(directory_filters(), page=page, per_page=per_page)
-    return page_json(result, provider_json)
+    return page_json(provider_service.list_directory, provider_json, directory_filters())
 
 
 @bp.get("/providers/<uscc>")
@@ -260,11 +259,7 @@ def award_json(award) -> dict:
 @require(PUBLIC)
 def list_awards():
     """Award notices, newest first."""
-    page, per_page = page_args()
-    service = code_arg("service")
-    return page_json(
-        market.list_awards(page=page, per_page=per_page, service_code=service), award_json
-    )
+    return page_json(market.list_awards, award_json, service_code=code_arg("service"))
 
 
 def notice_json(item) -> dict:
@@ -297,10 +292,7 @@ def list_notices():
     """Published credit notices, newest first, filtered as on the notice board."""
     from registry.web.credit import notice_filters
 
-    page, per_page = page_args()
-    return page_json(
-        credit.list_notices(notice_filters(), page=page, per_page=per_page), notice_json
-    )
+    return page_json(credit.list_notices, notice_json, notice_filters())
 
 
 @bp.get("/notices/<number>")

@@ -42,7 +42,7 @@ from registry.web.credit_forms import (
 from registry.web.exports import csv_bytes, xlsx_bytes
 from registry.web.filters import format_datetime
 from registry.web.forms import ConfirmForm, options
-from registry.web.params import code_arg, link_args, page_args
+from registry.web.params import code_arg, link_args, page_args, prefill
 from registry.web.unit_of_work import UnitOfWork, actor
 
 bp = Blueprint("credit", __name__)
@@ -233,10 +233,18 @@ def _record_for(number: str) -> CreditRecord:
     return work.found(credit.get_record_for, actor(), number)
 
 
-def _not_now(item: CreditRecord, why: str):
-    """Back to the record: its status does not allow this form."""
-    flash(f"记录 {item.number} {item.status},{why}", "error")
-    return redirect(url_for("credit.manage_record", number=item.number))
+def _to_record(item: CreditRecord) -> str:
+    return url_for("credit.manage_record", number=item.number)
+
+
+def _departmental(load):
+    """What load(user) gives the signed-in regulator; one without a department is sent to the
+    dashboard with the reason."""
+    try:
+        return load(actor())
+    except Forbidden as error:
+        flash(error.message, "error")
+        abort(redirect(url_for("credit.regulator_records")))
 
 
 @bp.get("/regulator/credit")
@@ -273,37 +281,40 @@ def _provider_choices(form: CreditRecordForm) -> None:
 def _content(form) -> dict:
     return {
         "kind": form.kind.data or None,
-        "title": form.title.data,
-        "facts": form.facts.data,
-        "basis": form.basis.data,
-        "term_until": form.term_until.data,
+        **form.data_of("title", "facts", "basis", "term_until"),
     }
+
+
+def _record_page(mode: str, form, item: CreditRecord | None, call, done):
+    """The record form (new, edit, revise): once saved, on to the record the service returned
+    (`done` says what happened); otherwise the form again with its errors."""
+    return work.page(
+        form,
+        call,
+        done=done,
+        to=_to_record,
+        template="credit/edit_record.html",
+        item=item,
+        mode=mode,
+    )
 
 
 @bp.route("/regulator/credit/new", methods=["GET", "POST"])
 @require("credit.manage")
 def new_record():
     """Draft a record about a provider the department supervises."""
-    user = actor()
-    try:
-        credit.regulator_department(user)
-    except Forbidden as error:
-        flash(error.message, "error")
-        return redirect(url_for("credit.regulator_records"))
+    _departmental(credit.regulator_department)
     form = CreditRecordForm()
     _provider_choices(form)
-    if request.method == "GET" and request.args.get("provider"):
-        form.provider.data = request.args["provider"][:18]
+    prefill(form.provider, "provider", 18)
     # A provider outside the department (a forged choice) is audited and told on the form.
-    drafted = work.submit(
+    return _record_page(
+        "new",
         form,
-        lambda: credit.draft_record(user, provider_uscc=form.provider.data, **_content(form)),
+        None,
+        lambda: credit.draft_record(actor(), provider_uscc=form.provider.data, **_content(form)),
+        lambda drafted: f"草稿 {drafted.number} 已保存。发布后才会公开。",
     )
-    if drafted:
-        number = drafted.value.number
-        flash(f"草稿 {number} 已保存。发布后才会公开。", "success")
-        return redirect(url_for("credit.manage_record", number=number))
-    return render_template("credit/edit_record.html", form=form, item=None, mode="new")
 
 
 @bp.get("/regulator/credit/<number>")
@@ -322,18 +333,51 @@ def manage_record(number: str):
     )
 
 
-@bp.route("/regulator/credit/<number>/edit", methods=["GET", "POST"])
+# What an existing record's form needs (edit: a draft; revise: a published, current record).
+_CHANGES = {
+    "edit": (DraftEditForm, "is_draft", "不能再修改;如需更正请发布修订。"),
+    "revise": (ReviseForm, "is_published", "只有已发布的现行记录可以修订。"),
+}
+
+
+@bp.route(
+    "/regulator/credit/<number>/edit",
+    methods=["GET", "POST"],
+    endpoint="edit_record",
+    defaults={"mode": "edit"},
+)
+@bp.route(
+    "/regulator/credit/<number>/revise",
+    methods=["GET", "POST"],
+    endpoint="revise_record",
+    defaults={"mode": "revise"},
+)
 @require("credit.manage")
-def edit_record(number: str):
-    """Change a draft."""
+def change_record(number: str, mode: str):
+    """Change a draft (edit), or publish a corrected revision of a published record (revise: a
+    new record; the old one is kept, marked superseded)."""
     item = _record_for(number)
-    if not item.is_draft:
-        return _not_now(item, "不能再修改;如需更正请发布修订。")
-    form = DraftEditForm(obj=item if request.method == "GET" else None)
-    if work.submit(form, lambda: credit.update_draft(actor(), number, **_content(form))):
-        flash("草稿已保存。", "success")
-        return redirect(url_for("credit.manage_record", number=number))
-    return render_template("credit/edit_record.html", form=form, item=item, mode="edit")
+    form_class, allowed, why = _CHANGES[mode]
+    if not getattr(item, allowed):
+        flash(f"记录 {item.number} {item.status},{why}", "error")
+        return redirect(_to_record(item))
+    # The revision's reason starts empty; the content starts as the record's.
+    form = form_class(obj=item if request.method == "GET" else None, reason="")
+    if mode == "edit":
+        return _record_page(
+            mode,
+            form,
+            item,
+            lambda: credit.update_draft(actor(), number, **_content(form)),
+            "草稿已保存。",
+        )
+    return _record_page(
+        mode,
+        form,
+        item,
+        lambda: credit.revise_record(actor(), number, reason=form.reason.data, **_content(form)),
+        lambda revision: f"已发布修订版本 {revision.number},原记录标记为已修订。",
+    )
 
 
 @bp.post("/regulator/credit/<number>/publish")
@@ -341,40 +385,16 @@ def edit_record(number: str):
 def publish_record(number: str):
     """Publish a draft."""
     _record_for(number)
-    back = url_for("credit.manage_record", number=number)
-    item = work.act(
+    return work.press(
         lambda: credit.publish_record(actor(), number),
         form=ConfirmForm(),
         invalid="提交未成功,请刷新页面后重试。",
-        back=back,
+        back=url_for("credit.manage_record", number=number),
+        done=lambda item: (
+            f"已发布。公示期至 {item.disclosure_until:%Y-%m-%d},"
+            f"异议截止 {item.objection_until:%Y-%m-%d}。"
+        ),
     )
-    flash(
-        f"已发布。公示期至 {item.disclosure_until:%Y-%m-%d},"
-        f"异议截止 {item.objection_until:%Y-%m-%d}。",
-        "success",
-    )
-    return redirect(back)
-
-
-@bp.route("/regulator/credit/<number>/revise", methods=["GET", "POST"])
-@require("credit.manage")
-def revise_record(number: str):
-    """Publish a corrected revision (a new record; the old one is kept, marked superseded)."""
-    item = _record_for(number)
-    if not item.is_published:
-        return _not_now(item, "只有已发布的现行记录可以修订。")
-    form = ReviseForm(obj=item if request.method == "GET" else None)
-    if request.method == "GET":
-        form.reason.data = ""
-    revised = work.submit(
-        form,
-        lambda: credit.revise_record(actor(), number, reason=form.reason.data, **_content(form)),
-    )
-    if revised:
-        revision = revised.value.number
-        flash(f"已发布修订版本 {revision},原记录标记为已修订。", "success")
-        return redirect(url_for("credit.manage_record", number=revision))
-    return render_template("credit/edit_record.html", form=form, item=item, mode="revise")
 
 
 @bp.post("/regulator/credit/<number>/revoke")
@@ -383,30 +403,22 @@ def revoke_record(number: str):
     """Revoke a published record, with the reason."""
     _record_for(number)
     form = RevokeForm()
-    back = url_for("credit.manage_record", number=number)
-    work.act(
+    return work.press(
         lambda: credit.revoke_record(actor(), number, reason=form.reason.data),
         form=form,
         invalid="请填写撤销原因。",
-        back=back,
+        back=url_for("credit.manage_record", number=number),
+        done="已撤销。该记录不再公示。",
     )
-    flash("已撤销。该记录不再公示。", "success")
-    return redirect(back)
 
 
 @bp.get("/regulator/credit/objections")
 @require("credit.manage")
 def regulator_objections():
     """Objections to the department's records: open ones (overdue marked) first."""
-    user = actor()
-    try:
-        objections = credit.objections_for_department(user)
-    except Forbidden as error:
-        flash(error.message, "error")
-        return redirect(url_for("credit.regulator_records"))
     return render_template(
         "credit/regulator_objections.html",
-        objections=objections,
+        objections=_departmental(credit.objections_for_department),
         today=credit.today(),
         is_overdue=credit.is_overdue,
     )
@@ -419,9 +431,8 @@ def answer_objection(objection_id: int):
     user = actor()
     objection = work.found(credit.get_objection_for, user, objection_id)
     item = objection.record
-    form = AnswerForm(obj=item if request.method == "GET" else None)
-    if request.method == "GET":
-        form.answer.data = ""
+    # The answer starts empty; the revision fields start as the record's content.
+    form = AnswerForm(obj=item if request.method == "GET" else None, answer="")
     if objection.is_open and work.submit(
         form,
         lambda: credit.answer_objection(

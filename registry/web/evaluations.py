@@ -101,10 +101,13 @@ def _period(period_id: int) -> EvaluationPeriod:
 def _change_status(call, done, period_id: int):
     """Run a status change as one unit of work and go back to the period page either way; `done`
     is the success message, or a function of what the call returned."""
-    back = url_for("evaluations.show_period", period_id=period_id)
-    outcome = work.act(call, form=ConfirmForm(), invalid="表单已失效,请重新操作。", back=back)
-    flash(done(outcome) if callable(done) else done, "success")
-    return redirect(back)
+    return work.press(
+        call,
+        form=ConfirmForm(),
+        invalid="表单已失效,请重新操作。",
+        back=url_for("evaluations.show_period", period_id=period_id),
+        done=done,
+    )
 
 
 def _percent(weight: str) -> str:

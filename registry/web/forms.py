@@ -53,6 +53,10 @@ class Form(FlaskForm):
 
             return get_translations(self.locales)
 
+    def data_of(self, *names: str) -> dict:
+        """The named fields' values as they came in, by name (what a service takes as keywords)."""
+        return {name: self[name].data for name in names}
+
 
 def parse_version(raw) -> int:
     """The version a hidden form field carries (optimistic locking). A missing or garbled one is

@@ -106,11 +106,8 @@ def new_behaviour():
         lambda: service.record_behaviour(
             user,
             provider_uscc=form.provider.data,
-            kind=form.kind.data,
-            occurred_on=form.occurred_on.data,
-            facts=form.facts.data,
-            reference=form.reference.data,
             submission_key=form.key.data,
+            **form.data_of("kind", "occurred_on", "facts", "reference"),
         ),
     ):
         flash("行为记录已保存,信用等级已按扣分规则重新计算。", "success")

@@ -16,7 +16,7 @@ from registry.services import catalogue, market, roadmaps
 from registry.services.errors import RegistryError
 from registry.web.forms import options
 from registry.web.market_forms import DecideForm, ProjectForm, QuoteForm, RepostForm, RequestForm
-from registry.web.params import page_args
+from registry.web.params import page_args, prefill
 from registry.web.unit_of_work import UnitOfWork, actor
 
 bp = Blueprint("market", __name__)
@@ -99,8 +99,7 @@ def new_request(code: str):
     project = work.found(market.get_project_for, user, code)
     form = RequestForm()
     _fill_request_choices(form)
-    if request.method == "GET" and request.args.get("service"):
-        form.service.data = request.args["service"][:32]
+    prefill(form.service, "service", 32)
     opened = work.submit(
         form,
         lambda: market.open_request(
@@ -109,10 +108,7 @@ def new_request(code: str):
             service_code=form.service.data,
             method=form.method.data,
             deadline=_local(form.deadline.data),
-            price_min=form.price_min.data,
-            price_max=form.price_max.data,
-            qualification_requirement=form.qualification_requirement.data,
-            requirements=form.requirements.data,
+            **form.data_of("price_min", "price_max", "qualification_requirement", "requirements"),
             exclusions=_exclusions(form.exclusions.data),
         ),
     )

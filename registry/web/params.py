@@ -38,6 +38,12 @@ def code_arg(name: str) -> str | None:
     return value if CODE_RE.match(value) else None
 
 
+def prefill(field, name: str, limit: int) -> None:
+    """On a GET, a field's first value from the query string (a link that preselects a choice)."""
+    if request.method == "GET" and request.args.get(name):
+        field.data = request.args[name][:limit]
+
+
 def page_args() -> tuple[int, int]:
     """page and per_page from the query string, clamped to sane values."""
     default = int(current_app.config["PER_PAGE"])

@@ -139,9 +139,13 @@ def _own_provider() -> Provider | None:
     return service.provider_for(actor())
 
 
-def _need_provider():
-    flash("请先填写并保存入驻申请。", "info")
-    return redirect(url_for("providers.edit_application"))
+def _need_provider() -> Provider:
+    """The account's provider; without one, off to the application form first."""
+    provider = _own_provider()
+    if provider is None:
+        flash("请先填写并保存入驻申请。", "info")
+        abort(redirect(url_for("providers.edit_application")))
+    return provider
 
 
 @bp.get("/my/provider")
@@ -164,19 +168,16 @@ def my_provider():
 
 
 def _application_data(form: ProviderApplicationForm) -> dict:
-    return {
-        name: form[name].data
-        for name in (
-            "uscc",
-            "name",
-            "legal_representative",
-            "address",
-            "region",
-            "contact_name",
-            "contact_phone",
-            "licence_scope",
-        )
-    }
+    return form.data_of(
+        "uscc",
+        "name",
+        "legal_representative",
+        "address",
+        "region",
+        "contact_name",
+        "contact_phone",
+        "licence_scope",
+    )
 
 
 def _save_application(provider: Provider | None, form: ProviderApplicationForm):
@@ -219,13 +220,10 @@ def edit_application():
 @require("providers.self")
 def add_qualification():
     """Add a qualification certificate, optionally with a scan."""
-    provider = _own_provider()
-    if provider is None:
-        return _need_provider()
+    provider = _need_provider()
     form = QualificationForm()
     was_active = provider.is_active
-    data = {name: form[name].data for name in ("kind", "grade", "certificate_no", "issuer")}
-    data.update(valid_from=form.valid_from.data, valid_to=form.valid_to.data)
+    data = form.data_of("kind", "grade", "certificate_no", "issuer", "valid_from", "valid_to")
     if work.submit(
         form, lambda: service.add_qualification(provider, data, actor=actor(), scan=form.scan.data)
     ):
@@ -241,9 +239,7 @@ def add_qualification():
 @require("providers.self")
 def remove_qualification(qualification_id: int):
     """Remove one of the provider's own qualifications."""
-    provider = _own_provider()
-    if provider is None:
-        return _need_provider()
+    provider = _need_provider()
     was_active = provider.is_active
     back = url_for("providers.my_provider")
     work.act(
@@ -285,13 +281,7 @@ def _send_scan(qualification):
 
 
 def _offer_data(form: OfferForm) -> dict:
-    return {
-        "service_item": form.service_item.data,
-        "committed_days": form.committed_days.data,
-        "fee_quote": form.fee_quote.data,
-        "fee_basis": form.fee_basis.data,
-        "promise": form.promise.data,
-    }
+    return form.data_of("service_item", "committed_days", "fee_quote", "fee_basis", "promise")
 
 
 def _offer_form(offer=None) -> OfferForm:
@@ -324,19 +314,14 @@ def _save_offer(provider: Provider, offer=None):
 @require("providers.self")
 def create_offer():
     """Add a service offer for one service item."""
-    provider = _own_provider()
-    if provider is None:
-        return _need_provider()
-    return _save_offer(provider)
+    return _save_offer(_need_provider())
 
 
 @bp.route("/my/provider/offers/<int:offer_id>/edit", methods=["GET", "POST"])
 @require("providers.self")
 def edit_offer(offer_id: int):
     """Edit one of the provider's own offers."""
-    provider = _own_provider()
-    if provider is None:
-        return _need_provider()
+    provider = _need_provider()
     return _save_offer(provider, work.found(service.get_offer, provider, offer_id))
 
 
@@ -344,37 +329,29 @@ def edit_offer(offer_id: int):
 @require("providers.self")
 def deactivate_offer(offer_id: int):
     """Withdraw one of the provider's own offers."""
-    provider = _own_provider()
-    if provider is None:
-        return _need_provider()
-    back = url_for("providers.my_provider")
-    work.act(
+    provider = _need_provider()
+    return work.press(
         lambda: service.deactivate_offer(provider, offer_id, actor=actor()),
         form=ConfirmForm(),
-        back=back,
+        back=url_for("providers.my_provider"),
+        done="已停止提供该项服务。",
     )
-    flash("已停止提供该项服务。", "success")
-    return redirect(back)
 
 
 @bp.post("/my/provider/submit")
 @require("providers.self")
 def submit_application():
     """Send the application to review."""
-    provider = _own_provider()
-    if provider is None:
-        return _need_provider()
+    provider = _need_provider()
     form = VersionedForm()
-    back = url_for("providers.my_provider")
-    work.act(
+    return work.press(
         lambda: service.submit_for_review(
             provider, actor=actor(), today=service.today(), version=parse_version(form.version.data)
         ),
         form=form,
-        back=back,
+        back=url_for("providers.my_provider"),
+        done="已提交审核。审核结果将在本页显示。",
     )
-    flash("已提交审核。审核结果将在本页显示。", "success")
-    return redirect(back)
 
 
 # ---------------------------------------------------------------------- admin review
@@ -429,15 +406,15 @@ def approve_provider(provider_id: int):
     """Approve: the provider becomes active and enters the directory."""
     provider = _reviewed(provider_id)
     form = VersionedForm(prefix="approve")
-    review.act(
+    return review.press(
         lambda: service.approve(
             provider, actor=actor(), today=service.today(), version=parse_version(form.version.data)
         ),
         form=form,
         back=url_for("admin.providers.review_provider", provider_id=provider_id),
+        done=f"已通过 {provider.name} 的入驻申请。",
+        to=url_for("admin.providers.review_queue"),
     )
-    flash(f"已通过 {provider.name} 的入驻申请。", "success")
-    return redirect(url_for("admin.providers.review_queue"))
 
 
 @review_bp.post("/<int:provider_id>/return")

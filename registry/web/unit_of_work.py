@@ -9,7 +9,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any, NoReturn
 
-from flask import abort, flash, redirect, request
+from flask import abort, flash, redirect, render_template, request
 from flask_login import current_user
 from flask_wtf import FlaskForm
 from sqlalchemy.orm.exc import StaleDataError
@@ -137,6 +137,40 @@ class UnitOfWork:
             flash(invalid, "error")
             abort(redirect(back))
         return self.run(call, back=back, prefix=prefix).value
+
+    def press(
+        self,
+        call: Callable[[], Any],
+        *,
+        back: str,
+        done: str | Callable[[Any], str],
+        to: str | None = None,
+        **options: Any,
+    ) -> Any:
+        """A button's POST to its end: `act` (options as there), then flash `done` (a message, or a
+        function of what the service returned) and go `to` the next page (default `back`)."""
+        value = self.act(call, back=back, **options)
+        flash(done(value) if callable(done) else done, "success")
+        return redirect(to or back)
+
+    def page(
+        self,
+        form: FlaskForm,
+        call: Callable[[], Any],
+        *,
+        done: str | Callable[[Any], str],
+        to: str | Callable[[Any], str],
+        template: str,
+        **context: Any,
+    ) -> Any:
+        """A form page to its end: when the submitted form commits (see `submit`), flash `done`
+        and go `to` the next page (each a text, or a function of what the service returned);
+        otherwise the page again (`template` with the form, its errors and `context`)."""
+        saved = self.submit(form, call)
+        if saved:
+            flash(done(saved.value) if callable(done) else done, "success")
+            return redirect(to(saved.value) if callable(to) else to)
+        return render_template(template, form=form, **context)
 
     def run(
         self,
