@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from enum import StrEnum
+from typing import ClassVar
 
 from sqlalchemy import Boolean, Column, ForeignKey, Integer, String, Table
 from sqlalchemy.orm import Mapped, declared_attr, mapped_column, relationship
@@ -61,7 +62,6 @@ class Department(db.Model):
     """A supervising or approving department (监管部门)."""
 
     __tablename__ = "departments"
-    audit_type = "department"
     audit_key = "code"
 
     id: Mapped[IntPK]
@@ -86,8 +86,6 @@ class Stage(db.Model):
     """An approval stage (审批阶段)."""
 
     __tablename__ = "stages"
-    audit_type = "stage"
-    audit_key = "code"
 
     id: Mapped[IntPK]
     code: Mapped[str] = mapped_column(String(8), unique=True)
@@ -120,9 +118,16 @@ class CatalogueEntry:
     validity: Mapped[str] = mapped_column(String(8), default=Validity.VALID.value)
     updated_at: Mapped[Updated]
 
+    # Each kind links to its stages through its own association table.
+    stage_links: ClassVar[Table]
+
     @declared_attr
     def department(cls) -> Mapped[Department | None]:
         return relationship(Department)
+
+    @declared_attr
+    def stages(cls) -> Mapped[list[Stage]]:
+        return relationship(Stage, secondary=cls.stage_links, order_by=Stage.sequence)
 
     @property
     def is_current(self) -> bool:
@@ -134,7 +139,7 @@ class ApprovalItem(CatalogueEntry, db.Model):
     """An administrative approval (审批事项) that intermediary services feed into."""
 
     __tablename__ = "approval_items"
-    audit_type = "approval_item"
+    stage_links = approval_item_stages
 
     id: Mapped[IntPK]
     approving_body: Mapped[str | None] = mapped_column(String(200))
@@ -142,9 +147,6 @@ class ApprovalItem(CatalogueEntry, db.Model):
     accept_with_deficiency: Mapped[bool | None] = mapped_column(Boolean)
     tianjin_note: Mapped[Note | None]
 
-    stages: Mapped[list[Stage]] = relationship(
-        secondary=approval_item_stages, order_by="Stage.sequence"
-    )
     service_items: Mapped[list[ServiceItem]] = relationship(
         secondary=service_item_approval_items,
         back_populates="approval_items",
@@ -156,7 +158,7 @@ class ServiceItem(CatalogueEntry, db.Model):
     """An intermediary service item (中介服务事项) in the unified catalogue."""
 
     __tablename__ = "service_items"
-    audit_type = "service_item"
+    stage_links = service_item_stages
 
     id: Mapped[IntPK]
     abbreviations: Mapped[JsonList]
@@ -173,9 +175,6 @@ class ServiceItem(CatalogueEntry, db.Model):
     qualification_required: Mapped[Note | None]
     last_verified: Mapped[Day | None]
 
-    stages: Mapped[list[Stage]] = relationship(
-        secondary=service_item_stages, order_by="Stage.sequence"
-    )
     approval_items: Mapped[list[ApprovalItem]] = relationship(
         secondary=service_item_approval_items,
         back_populates="service_items",
