@@ -98,18 +98,6 @@ def _period(period_id: int) -> EvaluationPeriod:
     return work.found(service.get_period_for, actor(), period_id)
 
 
-def _change_status(call, done, period_id: int):
-    """Run a status change as one unit of work and go back to the period page either way; `done`
-    is the success message, or a function of what the call returned."""
-    return work.press(
-        call,
-        form=ConfirmForm(),
-        invalid="表单已失效,请重新操作。",
-        back=url_for("evaluations.show_period", period_id=period_id),
-        done=done,
-    )
-
-
 def _percent(weight: str) -> str:
     return f"{(Decimal(weight) * 100).normalize():f}%"
 
@@ -207,37 +195,55 @@ def show_period(period_id: int):
     return _period_page(_period(period_id))
 
 
-@bp.post("/<int:period_id>/submit")
-@require("evaluations.enter")
-def submit_drafts(period_id: int):
-    """Submit every draft score of the period."""
-    return _change_status(
-        lambda: service.submit_drafts(actor(), period_id),
+# The period page's status buttons: (URL, endpoint, service, what it says when done: a message
+# or a function of what the service returned).
+_STATUS_CHANGES = (
+    (
+        "submit",
+        "submit_drafts",
+        service.submit_drafts,
         lambda count: f"已提交 {count} 家机构的草稿得分。" if count else "没有需要提交的草稿。",
-        period_id,
-    )
-
-
-@bp.post("/<int:period_id>/close")
-@require("evaluations.enter")
-def close_period(period_id: int):
-    """End score entry (进行中 → 已结束)."""
-    return _change_status(
-        lambda: service.close_period(actor(), period_id),
+    ),
+    (
+        "close",
+        "close_period",
+        service.close_period,
         "考评已结束。核对无误后即可发布结果;此后修改得分须作为更正提交。",
-        period_id,
-    )
-
-
-@bp.post("/<int:period_id>/publish")
-@require("evaluations.enter")
-def publish_period(period_id: int):
-    """Publish the results: each provider's current score appears on its public profile."""
-    return _change_status(
-        lambda: service.publish_period(actor(), period_id),
+    ),
+    (
+        "publish",
+        "publish_period",
+        service.publish_period,
         "考评结果已发布,各机构的得分已在其公开页面显示。",
-        period_id,
-    )
+    ),
+)
+
+
+def _status_view(change, done):
+    """The view of one status button: run the change as one unit of work and go back to the
+    period page either way."""
+
+    def view(period_id: int):
+        return work.press(
+            lambda: change(actor(), period_id),
+            form=ConfirmForm(),
+            invalid="表单已失效,请重新操作。",
+            back=url_for("evaluations.show_period", period_id=period_id),
+            done=done,
+        )
+
+    return require("evaluations.enter")(view)
+
+
+def _add_status_routes() -> None:
+    """POST /<period_id>/submit, /close and /publish."""
+    for path, endpoint, change, done in _STATUS_CHANGES:
+        bp.add_url_rule(
+            f"/<int:period_id>/{path}", endpoint, _status_view(change, done), methods=["POST"]
+        )
+
+
+_add_status_routes()
 
 
 # ---------------------------------------------------------------------- one provider

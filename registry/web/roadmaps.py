@@ -180,15 +180,46 @@ def show_roadmap(code: str):
     return _render_roadmap(_project(code))
 
 
-def _step_action(code: str, key: str, kind: str, form: Form, call, *, invalid: str, done: str):
-    """Save a step's progress or options (kind) and re-plan; a refusal shows the roadmap again
-    with the step's form and its errors."""
+# The two forms under each step: the form, the fields it passes on, what it saves and what an
+# invalid one asks for.
+_STEP_FORMS = {
+    "progress": (
+        ProgressForm,
+        ("status", "started_on", "submitted_on", "finished_on"),
+        "办理进度",
+        "请修正下方的问题",
+    ),
+    "options": (
+        OptionsForm,
+        ("applicable", "covered_by_regional", "self_prepared"),
+        "办理选项",
+        "请刷新页面后重试",
+    ),
+}
+
+
+def _step_action(code: str, key: str, kind: str, save, **extra):
+    """Save a step's progress or options (`kind`, with `save`) and re-plan; a refusal shows the
+    roadmap again with the step's form and its errors."""
+    form_class, fields, saved_what, fix = _STEP_FORMS[kind]
+    form = form_class()
     project = work.found(roadmaps.get_step_for, actor(), code, key).project
-    saved = work.submit(form, call)
+    saved = work.submit(
+        form,
+        lambda: save(
+            actor(),
+            code,
+            key,
+            **form.data_of(*fields),
+            version=parse_version(form.version.data),
+            **extra,
+        ),
+    )
     if saved:
-        flash(f"步骤 {key} 的{done}已保存,路线图已重新排期。", "success")
+        flash(f"步骤 {key} 的{saved_what}已保存,路线图已重新排期。", "success")
         return redirect(url_for("roadmaps.show_roadmap", code=code, _anchor=f"step-{key}"))
-    flash(f"步骤 {key} 未保存:{saved.error.message}" if saved.error else invalid, "error")
+    why = f":{saved.error.message}" if saved.error else f",{fix}。"
+    flash(f"步骤 {key} 未保存{why}", "error")
     return _render_roadmap(project, failed=(key, kind, form))
 
 
@@ -196,45 +227,14 @@ def _step_action(code: str, key: str, kind: str, form: Form, call, *, invalid: s
 @require("roadmaps.progress")
 def record_progress(code: str, key: str):
     """Enter a step's progress (status and dates) and re-plan."""
-    form = ProgressForm()
-    return _step_action(
-        code,
-        key,
-        "progress",
-        form,
-        lambda: roadmaps.record_progress(
-            actor(),
-            code,
-            key,
-            **form.data_of("status", "started_on", "submitted_on", "finished_on"),
-            version=parse_version(form.version.data),
-            today=market.today(),
-        ),
-        invalid=f"步骤 {key} 未保存,请修正下方的问题。",
-        done="办理进度",
-    )
+    return _step_action(code, key, "progress", roadmaps.record_progress, today=market.today())
 
 
 @bp.post("/projects/<code>/steps/<key>/options")
 @require("roadmaps.progress")
 def set_options(code: str, key: str):
     """Choose whether a step applies, is covered by the regional assessment, or self-prepared."""
-    form = OptionsForm()
-    return _step_action(
-        code,
-        key,
-        "options",
-        form,
-        lambda: roadmaps.set_options(
-            actor(),
-            code,
-            key,
-            **form.data_of("applicable", "covered_by_regional", "self_prepared"),
-            version=parse_version(form.version.data),
-        ),
-        invalid=f"步骤 {key} 未保存,请刷新页面后重试。",
-        done="办理选项",
-    )
+    return _step_action(code, key, "options", roadmaps.set_options)
 
 
 @bp.route("/projects/<code>/edit", methods=["GET", "POST"])
