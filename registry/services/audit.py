@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from contextvars import ContextVar
+from dataclasses import dataclass, field
 from datetime import date, datetime
 from decimal import Decimal
 from typing import Any
@@ -11,6 +14,7 @@ from sqlalchemy import func, inspect, select
 
 from registry.extensions import db
 from registry.kernel.paging import Page
+from registry.kernel.versions import StaleEdit, flush_checked
 from registry.models.audit import AuditEntry
 
 # Set by the web layer per request so services need not know about requests.
@@ -66,6 +70,42 @@ def record(
     )
     db.session.add(entry)
     return entry
+
+
+@dataclass
+class Change:
+    """What the block inside `change()` may add to its entry once it knows it."""
+
+    detail: str | None = None
+    extra: dict[str, Any] = field(default_factory=dict)  # merged into the `after` snapshot
+
+
+@contextmanager
+def change(
+    action: str,
+    *,
+    actor: Any,
+    of: Any,
+    stale: type[StaleEdit] = StaleEdit,
+    detail: str | None = None,
+    extra: dict[str, Any] | None = None,
+    view: Callable[[Any], dict] = snapshot,
+) -> Iterator[Change]:
+    """Audit the change the block makes to the row `of`: its view before, then a flush (a row
+    changed meanwhile by someone else raises `stale` there, before anything is recorded), then
+    one entry with the view before and after. A block that raises records nothing."""
+    before = view(of)
+    done = Change(detail, dict(extra or {}))
+    yield done
+    flush_checked(db.session, stale)
+    record(
+        action,
+        actor=actor,
+        of=of,
+        before=before,
+        after={**view(of), **done.extra},
+        detail=done.detail,
+    )
 
 
 def changed_fields(before: dict | None, after: dict | None) -> list[str]:

@@ -4,6 +4,7 @@ where it counts for the grade."""
 
 from __future__ import annotations
 
+from contextlib import AbstractContextManager
 from datetime import date, datetime
 
 from sqlalchemy import select
@@ -26,9 +27,9 @@ from registry.pure.workdays import (
 )
 from registry.services import audit
 from registry.services.delivery.common import (
+    StaleEngagement,
     check_engagement_version,
     contract_days,
-    flush_engagement,
     local_date,
     owned_engagement,
     provided_engagement,
@@ -50,8 +51,9 @@ _SUBMIT_REFUSED = {
 }
 
 
-def _snapshot(engagement: Engagement) -> dict:
-    return audit.snapshot(engagement)
+def _change(action: str, user: User, engagement: Engagement) -> AbstractContextManager:
+    """Audit the step's change to the engagement; a row changed meanwhile is StaleEngagement."""
+    return audit.change(action, actor=user, of=engagement, stale=StaleEngagement)
 
 
 def _record_event(
@@ -112,14 +114,10 @@ def record_contract(
         late = not within_working_days(award_date, contract_days(), contract_date)
     except CalendarRangeError as error:
         raise RegistryError("contract_date", error.message) from None
-    before = _snapshot(engagement)
-    engagement.contract_date = contract_date
-    engagement.due_date = due
-    engagement.status = EngagementStatus.IN_PROGRESS.value
-    flush_engagement()
-    audit.record(
-        "engagement.contract", actor=user, of=engagement, before=before, after=_snapshot(engagement)
-    )
+    with _change("engagement.contract", user, engagement):
+        engagement.contract_date = contract_date
+        engagement.due_date = due
+        engagement.status = EngagementStatus.IN_PROGRESS.value
     if late:
         _record_event(
             BehaviourKind.LATE_CONTRACT,
@@ -154,19 +152,12 @@ def submit_result(
         raise RegistryError(None, refused)
     note = text_field(note, "note", "成果说明", NOTE_MAX, required=False) or None
     upload = save_upload(file, "file", user)
-    before = _snapshot(engagement)
-    engagement.result = upload
-    engagement.result_note = note
-    engagement.submitted_at = now or utcnow()
-    engagement.status = EngagementStatus.SUBMITTED.value
-    flush_engagement()
-    audit.record(
-        "engagement.submit_result",
-        actor=user,
-        of=engagement,
-        before=before,
-        after={**_snapshot(engagement), "file": upload.filename, "sha256": upload.sha256},
-    )
+    with _change("engagement.submit_result", user, engagement) as change:
+        engagement.result = upload
+        engagement.result_note = note
+        engagement.submitted_at = now or utcnow()
+        engagement.status = EngagementStatus.SUBMITTED.value
+        change.extra.update(file=upload.filename, sha256=upload.sha256)
     return engagement
 
 
@@ -179,17 +170,9 @@ def return_result(
     if engagement.status != EngagementStatus.SUBMITTED.value:
         raise RegistryError(None, "只有待确认的成果可以退回。")
     reason = text_field(reason, "reason", "退回原因", REASON_MAX, required=True)
-    before = _snapshot(engagement)
-    engagement.return_reason = reason
-    engagement.status = EngagementStatus.RETURNED.value
-    flush_engagement()
-    audit.record(
-        "engagement.return_result",
-        actor=user,
-        of=engagement,
-        before=before,
-        after=_snapshot(engagement),
-    )
+    with _change("engagement.return_result", user, engagement):
+        engagement.return_reason = reason
+        engagement.status = EngagementStatus.RETURNED.value
     return engagement
 
 
@@ -211,20 +194,12 @@ def confirm_result(
             overrun = working_days_between(engagement.due_date, submitted_on)
         except CalendarRangeError as error:
             raise RegistryError(None, error.message) from None
-    before = _snapshot(engagement)
-    engagement.confirmed_at = stamp(on)
-    engagement.overrun_days = overrun
-    engagement.status = EngagementStatus.CONFIRMED.value
-    # The versioned UPDATE goes first: of two confirmations racing, the second fails here and
-    # never reaches the behaviour event.
-    flush_engagement()
-    audit.record(
-        "engagement.confirm_result",
-        actor=user,
-        of=engagement,
-        before=before,
-        after=_snapshot(engagement),
-    )
+    # The versioned UPDATE (the change's flush) goes first: of two confirmations racing, the
+    # second fails there and never reaches the behaviour event.
+    with _change("engagement.confirm_result", user, engagement):
+        engagement.confirmed_at = stamp(on)
+        engagement.overrun_days = overrun
+        engagement.status = EngagementStatus.CONFIRMED.value
     if overrun > 0:
         _record_event(
             BehaviourKind.OVERRUN,

@@ -35,7 +35,6 @@ from registry.services.delivery.common import (
     StaleEngagement,
     check_engagement_version,
     deadline_after,
-    flush_engagement,
     local_date,
     owned_engagement,
     rating_edit_days,
@@ -107,10 +106,6 @@ def validate_scores(scores: dict[str, Any]) -> dict[str, int]:
     return values
 
 
-def _rating_snapshot(rating: OwnerRating) -> dict:
-    return audit.snapshot(rating)
-
-
 def _check_may_rate(rating: OwnerRating | None, window: RatingWindow) -> None:
     """A first rating within the window; an edit only once, in time, and never of hidden text."""
     if rating is None and not window.is_open:
@@ -152,7 +147,7 @@ def _first_rating(
             db.session.add(rating)
     except IntegrityError:
         raise StaleEngagement() from None
-    audit.record("rating.create", actor=user, of=rating, after=_rating_snapshot(rating))
+    audit.record("rating.create", actor=user, of=rating, after=audit.snapshot(rating))
     return rating
 
 
@@ -188,20 +183,16 @@ def rate(
     comment_html = sanitize_html(raw_comment) or None
     if rating is None:
         return _first_rating(user, engagement, values, comment_html, on)
-    before = _rating_snapshot(rating)
     if comment_html == rating.comment_html and all(
         getattr(rating, part) == value for part, value in values.items()
     ):
         raise RegistryError(None, "评价内容没有变化,未作为修改保存。")
-    for part, value in values.items():
-        setattr(rating, part, value)
-    rating.comment_html = comment_html
-    rating.edited_at = stamp(on)
-    rating.edit_count += 1
-    flush_engagement()
-    audit.record(
-        "rating.edit", actor=user, of=rating, before=before, after=_rating_snapshot(rating)
-    )
+    with audit.change("rating.edit", actor=user, of=rating, stale=StaleEngagement):
+        for part, value in values.items():
+            setattr(rating, part, value)
+        rating.comment_html = comment_html
+        rating.edited_at = stamp(on)
+        rating.edit_count += 1
     return rating
 
 
@@ -225,18 +216,9 @@ def hide_rating(
         raise RegistryError(None, "该评价内容已被隐藏。")
     check_engagement_version(rating.version, version)
     reason = text_field(reason, "reason", "隐藏原因", 500, required=True)
-    before = _rating_snapshot(rating)
-    rating.hidden = True
-    rating.hidden_reason = reason
-    flush_engagement()
-    audit.record(
-        "rating.hide",
-        actor=admin,
-        of=rating,
-        before=before,
-        after=_rating_snapshot(rating),
-        detail=reason,
-    )
+    with audit.change("rating.hide", actor=admin, of=rating, stale=StaleEngagement, detail=reason):
+        rating.hidden = True
+        rating.hidden_reason = reason
     return rating
 
 

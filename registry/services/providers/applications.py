@@ -171,7 +171,6 @@ def remove_qualification(provider: Provider, qualification_id: int, *, actor: Us
     audit.record(
         "qualification.remove",
         actor=actor,
-        object_type="qualification",
-        object_id=qualification_id,
+        of=qualification,
         before=before,
     )

@@ -20,7 +20,14 @@ from registry.models import (
 from registry.sanitize import sanitize_html
 from registry.services import audit
 from registry.services.errors import RegistryError
-from registry.services.providers.common import check_own, flush_provider, owned, text_field, touch
+from registry.services.providers.common import (
+    StaleProvider,
+    check_own,
+    flush_provider,
+    owned,
+    text_field,
+    touch,
+)
 
 _MAX_FEE = Decimal("9999999999.99")  # Numeric(12, 2)
 
@@ -116,14 +123,12 @@ def deactivate_offer(provider: Provider, offer_id: int, *, actor: User) -> None:
     offer = get_offer(provider, offer_id)
     if not offer.is_active:
         return
-    before = audit.snapshot(offer)
-    offer.is_active = False
-    touch(provider)
-    flush_provider()
-    audit.record(
+    with audit.change(
         "offer.deactivate",
         actor=actor,
         of=offer,
-        before=before,
-        after={**audit.snapshot(offer), "provider": provider.uscc},
-    )
+        stale=StaleProvider,
+        extra={"provider": provider.uscc},
+    ):
+        offer.is_active = False
+        touch(provider)

@@ -19,10 +19,9 @@ from registry.sanitize import plain_text
 from registry.services import audit
 from registry.services.errors import RegistryError
 from registry.services.providers.common import (
+    StaleProvider,
     check_own,
     check_provider_version,
-    flush_provider,
-    provider_snapshot,
 )
 
 
@@ -49,17 +48,9 @@ def submit_for_review(
     missing = missing_for_review(provider, today)
     if missing:
         raise RegistryError(None, f"提交审核前请补充:{'、'.join(missing)}。")
-    before = provider_snapshot(provider)
-    provider.status = ProviderStatus.PENDING.value
-    provider.submitted_at = utcnow()
-    flush_provider()
-    audit.record(
-        "provider.submit",
-        actor=actor,
-        of=provider,
-        before=before,
-        after=provider_snapshot(provider),
-    )
+    with audit.change("provider.submit", actor=actor, of=provider, stale=StaleProvider):
+        provider.status = ProviderStatus.PENDING.value
+        provider.submitted_at = utcnow()
 
 
 def _check_pending(provider: Provider, version: int | None) -> None:
@@ -68,25 +59,29 @@ def _check_pending(provider: Provider, version: int | None) -> None:
         raise RegistryError(None, f"该机构当前状态为“{provider.status}”,不在待审核队列中。")
 
 
+def _decide(
+    provider: Provider,
+    action: str,
+    status: ProviderStatus,
+    *,
+    actor: User,
+    reason: str | None = None,
+) -> None:
+    """Store the review decision (the reason is the note the provider sees) and audit it."""
+    with audit.change(action, actor=actor, of=provider, stale=StaleProvider, detail=reason):
+        provider.status = status.value
+        provider.reviewed_at = utcnow()
+        provider.reviewed_by_id = actor.id
+        provider.review_note = reason
+
+
 def approve(provider: Provider, *, actor: User, today: date, version: int | None = None) -> None:
     """Admin approves an application: the provider becomes ACTIVE and enters the directory."""
     _check_pending(provider, version)
     missing = missing_for_review(provider, today)
     if missing:
         raise RegistryError(None, f"申请资料不完整,不能通过:缺少{'、'.join(missing)}。")
-    before = provider_snapshot(provider)
-    provider.status = ProviderStatus.ACTIVE.value
-    provider.reviewed_at = utcnow()
-    provider.reviewed_by_id = actor.id
-    provider.review_note = None
-    flush_provider()
-    audit.record(
-        "provider.approve",
-        actor=actor,
-        of=provider,
-        before=before,
-        after=provider_snapshot(provider),
-    )
+    _decide(provider, "provider.approve", ProviderStatus.ACTIVE, actor=actor)
 
 
 def return_application(
@@ -99,20 +94,7 @@ def return_application(
         raise RegistryError("reason", "请填写退回原因,告诉申请机构需要补正的内容。")
     if len(reason) > 2000:
         raise RegistryError("reason", "退回原因最长 2000 字。")
-    before = provider_snapshot(provider)
-    provider.status = ProviderStatus.RETURNED.value
-    provider.reviewed_at = utcnow()
-    provider.reviewed_by_id = actor.id
-    provider.review_note = reason
-    flush_provider()
-    audit.record(
-        "provider.return",
-        actor=actor,
-        of=provider,
-        before=before,
-        after=provider_snapshot(provider),
-        detail=reason,
-    )
+    _decide(provider, "provider.return", ProviderStatus.RETURNED, actor=actor, reason=reason)
 
 
 def review_queue() -> list[Provider]:
