@@ -136,13 +136,32 @@ def _owner_act(engagement_id: int, name: str, form_class, call, done: str):
 @require("projects.own")
 def list_engagements():
     """The enterprise's engagements: status, contract and due dates, overdue marker."""
-    rows = delivery.engagements_for_owner(actor())
-    today = delivery.today()
-    return render_template(
-        "engagements/list_engagements.html",
-        rows=[(e, delivery.timer(e, today)) for e in rows],
-        today=today,
+    return _engagement_list(
+        "engagements/list_engagements.html", delivery.engagements_for_owner(actor())
     )
+
+
+def _detail_page(template: str, engagement: Engagement, status: int, **context):
+    """An engagement's page for its owner or its provider: the engagement, its timer and the
+    rating parts as of today, and the page's own `context`; answered with `status`."""
+    today = delivery.today()
+    page = render_template(
+        template,
+        engagement=engagement,
+        timer=delivery.timer(engagement, today),
+        rating_parts=RATING_PARTS,
+        hidden_notice=delivery.HIDDEN_NOTICE,
+        today=today,
+        **context,
+    )
+    return page, status
+
+
+def _engagement_list(template: str, engagements: list[Engagement]):
+    """A list of engagements, each with its timer as of today."""
+    today = delivery.today()
+    rows = [(e, delivery.timer(e, today)) for e in engagements]
+    return render_template(template, rows=rows, today=today)
 
 
 def _owner_page(engagement: Engagement, status: int = 200, **forms):
@@ -162,22 +181,16 @@ def _owner_page(engagement: Engagement, status: int = 200, **forms):
     }
     for name, (form_class, prefix) in defaults.items():
         forms.setdefault(name, _versioned(form_class, prefix, engagement.version))
-    return (
-        render_template(
-            "engagements/show_engagement.html",
-            engagement=engagement,
-            timer=delivery.timer(engagement, today),
-            window=delivery.rating_window(engagement, today),
-            rating_parts=RATING_PARTS,
-            contract_days=delivery.contract_days(),
-            contract_deadline=delivery.contract_deadline(engagement),
-            window_days=delivery.rating_window_days(),
-            edit_days=delivery.rating_edit_days(),
-            hidden_notice=delivery.HIDDEN_NOTICE,
-            today=today,
-            **forms,
-        ),
+    return _detail_page(
+        "engagements/show_engagement.html",
+        engagement,
         status,
+        window=delivery.rating_window(engagement, today),
+        contract_days=delivery.contract_days(),
+        contract_deadline=delivery.contract_deadline(engagement),
+        window_days=delivery.rating_window_days(),
+        edit_days=delivery.rating_edit_days(),
+        **forms,
     )
 
 
@@ -188,52 +201,71 @@ def show_engagement(engagement_id: int):
     return _owner_page(_get(engagement_id, delivery.is_owner))
 
 
-@bp.post("/my/engagements/<int:engagement_id>/contract")
-@require("projects.own")
-def record_contract(engagement_id: int):
-    """Record the contract date; the service timer starts."""
-    _get(engagement_id, delivery.is_owner)
-    return _owner_act(
-        engagement_id,
+# The owner's buttons on the engagement page: (form name and URL, endpoint, form, service, the
+# fields it takes after the engagement, what it says when done).
+_OWNER_ACTIONS = (
+    (
         "contract",
+        "record_contract",
         ContractForm,
-        lambda f: delivery.record_contract(
-            actor(), engagement_id, f.contract_date.data, version=parse_version(f.version.data)
-        ),
+        delivery.record_contract,
+        ("contract_date",),
         "已登记签约日期,服务计时开始。",
-    )
-
-
-@bp.post("/my/engagements/<int:engagement_id>/return")
-@require("projects.own")
-def return_result(engagement_id: int):
-    """Return the result to the provider with a reason."""
-    _get(engagement_id, delivery.is_owner)
-    return _owner_act(
-        engagement_id,
+    ),
+    (
         "return",
+        "return_result",
         ReturnForm,
-        lambda f: delivery.return_result(
-            actor(), engagement_id, f.reason.data, version=parse_version(f.version.data)
-        ),
+        delivery.return_result,
+        ("reason",),
         "已退回服务成果,中介机构可修改后重新提交。",
-    )
-
-
-@bp.post("/my/engagements/<int:engagement_id>/confirm")
-@require("projects.own")
-def confirm_result(engagement_id: int):
-    """Confirm the result; the rating window opens."""
-    _get(engagement_id, delivery.is_owner)
-    return _owner_act(
-        engagement_id,
+    ),
+    (
         "confirm",
+        "confirm_result",
         VersionForm,
-        lambda f: delivery.confirm_result(
-            actor(), engagement_id, version=parse_version(f.version.data)
-        ),
+        delivery.confirm_result,
+        (),
         "已确认服务成果。现在可以对中介机构进行评价。",
-    )
+    ),
+)
+
+
+def _owner_view(name: str, form_class, change, fields: tuple[str, ...], done: str):
+    """The view of one owner button: change(owner, engagement, *fields, version=…)."""
+
+    def view(engagement_id: int):
+        _get(engagement_id, delivery.is_owner)
+        return _owner_act(
+            engagement_id,
+            name,
+            form_class,
+            lambda f: change(
+                actor(),
+                engagement_id,
+                *(f[field].data for field in fields),
+                version=parse_version(f.version.data),
+            ),
+            done,
+        )
+
+    return require("projects.own")(view)
+
+
+def _add_owner_routes() -> None:
+    """POST /my/engagements/<id>/contract (the contract date; the service timer starts),
+    /return (the result back to the provider, with a reason) and /confirm (the result accepted;
+    the rating window opens)."""
+    for name, endpoint, form_class, change, fields, done in _OWNER_ACTIONS:
+        bp.add_url_rule(
+            f"/my/engagements/<int:engagement_id>/{name}",
+            endpoint,
+            _owner_view(name, form_class, change, fields, done),
+            methods=["POST"],
+        )
+
+
+_add_owner_routes()
 
 
 @bp.post("/my/engagements/<int:engagement_id>/rating")
@@ -264,28 +296,17 @@ def rate_engagement(engagement_id: int):
 @require("providers.self")
 def list_work():
     """The provider's engagements: status, due date, overdue marker."""
-    rows = delivery.engagements_for_provider(actor())
-    today = delivery.today()
-    return render_template(
-        "engagements/list_work.html",
-        rows=[(e, delivery.timer(e, today)) for e in rows],
-        today=today,
+    return _engagement_list(
+        "engagements/list_work.html", delivery.engagements_for_provider(actor())
     )
 
 
 def _provider_page(engagement: Engagement, form: ResultForm | None = None, status: int = 200):
-    today = delivery.today()
-    return (
-        render_template(
-            "engagements/show_work.html",
-            engagement=engagement,
-            timer=delivery.timer(engagement, today),
-            form=form or _versioned(ResultForm, "result", engagement.version),
-            rating_parts=RATING_PARTS,
-            hidden_notice=delivery.HIDDEN_NOTICE,
-            today=today,
-        ),
+    return _detail_page(
+        "engagements/show_work.html",
+        engagement,
         status,
+        form=form or _versioned(ResultForm, "result", engagement.version),
     )
 
 
