@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import re
 from datetime import date, datetime
+from typing import NotRequired, TypedDict
 
 from flask import current_app
 from sqlalchemy import Select, select
@@ -130,7 +131,23 @@ def text_field(value: str | None, field: str, label: str, limit: int) -> str:
     return text
 
 
-def checked_content(kind: str | None, title, facts, basis, term_until: date | None) -> dict:
+class RecordContent(TypedDict):
+    """What a regulator writes into a record, as the form sends it (checked_content checks it)."""
+
+    kind: str | None
+    title: str | None
+    facts: str | None
+    basis: str | None
+    term_until: NotRequired[date | None]
+
+
+def checked_content(
+    kind: str | None,
+    title: str | None,
+    facts: str | None,
+    basis: str | None,
+    term_until: date | None = None,
+) -> dict:
     """Validated content of a record (the same rules for drafts, edits and revisions)."""
     if kind not in {k.value for k in CreditKind}:
         raise RegistryError("kind", "请选择记录类型")

@@ -21,9 +21,10 @@ from registry.models import (
 )
 from registry.models.types import utcnow
 from registry.pure.workdays import add_working_days
-from registry.services.audit import record, snapshot
+from registry.services.audit import change, record, snapshot
 from registry.services.credit.common import (
     OutOfScope,
+    RecordContent,
     load_record,
     regulator_department,
     text_field,
@@ -130,42 +131,32 @@ def answer_objection(
     label = "不予采纳的理由" if outcome == ObjectionOutcome.REJECTED.value else "答复意见"
     text = text_field(answer, "answer", label, 5000)
     item = load_record(objection.record.number, lock=True)
-    before = snapshot(objection)
-    revision_id = None
-    if outcome == ObjectionOutcome.UPHELD.value:
-        if not item.is_published:
-            raise RegistryError(None, f"原记录{item.status},请选择异议不成立并说明情况")
-        reason = f"异议成立:{text}"[:2000]
-        if resolution == "revise":
-            fields = revision or {}
-            revision_id = apply_revision(
-                user,
-                item,
-                reason=reason,
-                kind=fields.get("kind"),
-                title=fields.get("title"),
-                facts=fields.get("facts"),
-                basis=fields.get("basis"),
-                term_until=fields.get("term_until"),
-            ).id
-        elif resolution == "revoke":
-            apply_revocation(user, item, reason)
-        else:
-            raise RegistryError("resolution", "异议成立时,请选择修订或撤销原记录")
-    # The answer is written in one UPDATE: once an outcome is stored, the row is final.
-    objection.outcome, objection.answer, objection.revision_id = outcome, text, revision_id
-    objection.answered_by_id, objection.answered_at = user.id, utcnow()
-    objection.open_record_id = None
-    db.session.flush()
-    record(
-        "credit.answer",
-        actor=user,
-        of=objection,
-        before=before,
-        after=snapshot(objection),
-        detail=f"{item.number}:{objection.outcome_label}",
-    )
+    with change("credit.answer", actor=user, of=objection) as answered:
+        revision_id = None
+        if outcome == ObjectionOutcome.UPHELD.value:
+            revision_id = _uphold(user, item, f"异议成立:{text}"[:2000], resolution, revision)
+        # The answer is written in one UPDATE: once an outcome is stored, the row is final.
+        objection.outcome, objection.answer, objection.revision_id = outcome, text, revision_id
+        objection.answered_by_id, objection.answered_at = user.id, utcnow()
+        objection.open_record_id = None
+        answered.detail = f"{item.number}:{objection.outcome_label}"
     return objection
+
+
+def _uphold(
+    user: User, item: CreditRecord, reason: str, resolution: str | None, revision: dict | None
+) -> int | None:
+    """An upheld objection revises or revokes the record; the id of the revision, if any."""
+    if not item.is_published:
+        raise RegistryError(None, f"原记录{item.status},请选择异议不成立并说明情况")
+    if resolution == "revise":
+        fields = revision or {}
+        content = {key: fields.get(key) for key in RecordContent.__annotations__}
+        return apply_revision(user, item, reason=reason, **content).id
+    if resolution == "revoke":
+        apply_revocation(user, item, reason)
+        return None
+    raise RegistryError("resolution", "异议成立时,请选择修订或撤销原记录")
 
 
 def objections_for_department(user: User, *, open_only: bool = False) -> list[Objection]:

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import secrets
 from datetime import date
+from typing import Unpack
 
 from sqlalchemy import select
 
@@ -19,10 +20,11 @@ from registry.models import (
 )
 from registry.models.types import utcnow
 from registry.pure.workdays import add_working_days
-from registry.services.audit import record, snapshot
+from registry.services.audit import change, record, snapshot
 from registry.services.credit.common import (
     SHANGHAI,
     OutOfScope,
+    RecordContent,
     check_repair,
     check_term,
     checked_content,
@@ -42,11 +44,7 @@ def draft_record(
     user: User,
     *,
     provider_uscc: str | None,
-    kind: str | None,
-    title: str | None,
-    facts: str | None,
-    basis: str | None,
-    term_until: date | None = None,
+    **fields: Unpack[RecordContent],
 ) -> CreditRecord:
     """A new draft about a provider the regulator's department supervises."""
     department = regulator_department(user)
@@ -56,7 +54,7 @@ def draft_record(
             f"{provider.name}未提供{department.name}监管的中介服务事项,本部门不能对其记录信用信息",
             field="provider",
         )
-    content = checked_content(kind, title, facts, basis, term_until)
+    content = checked_content(**fields)
     check_repair(content["kind"], provider, department)
     item = CreditRecord(
         number=f"tmp-{secrets.token_hex(8)}",
@@ -81,27 +79,16 @@ def _number(item: CreditRecord) -> str:
     return f"XY-{year}-{item.id:06d}"
 
 
-def update_draft(
-    user: User,
-    number: str,
-    *,
-    kind: str | None,
-    title: str | None,
-    facts: str | None,
-    basis: str | None,
-    term_until: date | None = None,
-) -> CreditRecord:
+def update_draft(user: User, number: str, **fields: Unpack[RecordContent]) -> CreditRecord:
     """Change a draft (published records are never edited: they are revised)."""
     item = get_record_for(user, number, lock=True)
     if not item.is_draft:
         raise RegistryError(None, f"记录 {item.number} {item.status},不能再修改;如需更正请发布修订")
-    content = checked_content(kind, title, facts, basis, term_until)
+    content = checked_content(**fields)
     check_repair(content["kind"], item.provider, item.department)
-    before = snapshot(item)
-    for key, value in content.items():
-        setattr(item, key, value)
-    db.session.flush()
-    record("credit.update", actor=user, of=item, before=before, after=snapshot(item))
+    with change("credit.update", actor=user, of=item):
+        for key, value in content.items():
+            setattr(item, key, value)
     return item
 
 
@@ -124,14 +111,12 @@ def publish_record(user: User, number: str) -> CreditRecord:
     if item.kind == CreditKind.BLACKLIST.value:
         check_term(item.term_until)
     check_repair(item.kind, provider, item.department)
-    before = snapshot(item)
-    item.provider_name, item.provider_uscc = provider.name, provider.uscc
-    for key, value in _windows(today()).items():
-        setattr(item, key, value)
-    item.published_at, item.published_by_id = utcnow(), user.id
-    item.status = CreditStatus.PUBLISHED.value
-    db.session.flush()
-    record("credit.publish", actor=user, of=item, before=before, after=snapshot(item))
+    with change("credit.publish", actor=user, of=item):
+        item.provider_name, item.provider_uscc = provider.name, provider.uscc
+        for key, value in _windows(today()).items():
+            setattr(item, key, value)
+        item.published_at, item.published_by_id = utcnow(), user.id
+        item.status = CreditStatus.PUBLISHED.value
     refresh_blacklisting(provider, actor=user)
     return item
 
@@ -157,12 +142,8 @@ def revise_record(
     user: User,
     number: str,
     *,
-    kind: str | None,
-    title: str | None,
-    facts: str | None,
-    basis: str | None,
-    term_until: date | None = None,
     reason: str | None,
+    **fields: Unpack[RecordContent],
 ) -> CreditRecord:
     """Correct a published record: a NEW published row that revises it; the old row is only
     marked superseded. Not while an objection awaits its answer (answer it instead)."""
@@ -170,22 +151,14 @@ def revise_record(
     _require_current(item, "修订")
     if open_objection(item) is not None:
         raise RegistryError(None, "该记录有待答复的异议,请在异议答复中处理(异议成立时可修订或撤销)")
-    return apply_revision(
-        user,
-        item,
-        kind=kind,
-        title=title,
-        facts=facts,
-        basis=basis,
-        term_until=term_until,
-        reason=checked_reason(reason, "修订原因"),
-    )
+    return apply_revision(user, item, reason=checked_reason(reason, "修订原因"), **fields)
 
 
-def apply_revision(user: User, item: CreditRecord, *, reason: str, **fields) -> CreditRecord:
-    content = checked_content(
-        fields["kind"], fields["title"], fields["facts"], fields["basis"], fields["term_until"]
-    )
+def apply_revision(
+    user: User, item: CreditRecord, *, reason: str, **fields: Unpack[RecordContent]
+) -> CreditRecord:
+    """Publish a new revision of item with the checked content; item is marked superseded."""
+    content = checked_content(**fields)
     if content["kind"] == CreditKind.REPAIR.value and item.kind != CreditKind.REPAIR.value:
         check_repair(content["kind"], item.provider, item.department)
     before = snapshot(item)
@@ -237,11 +210,9 @@ def revoke_record(user: User, number: str, *, reason: str | None) -> CreditRecor
 
 
 def apply_revocation(user: User, item: CreditRecord, reason: str) -> CreditRecord:
-    before = snapshot(item)
-    item.status = CreditStatus.REVOKED.value
-    item.closed_at, item.closed_by_id, item.closed_reason = utcnow(), user.id, reason
-    db.session.flush()
-    record("credit.revoke", actor=user, of=item, before=before, after=snapshot(item), detail=reason)
+    with change("credit.revoke", actor=user, of=item, detail=reason):
+        item.status = CreditStatus.REVOKED.value
+        item.closed_at, item.closed_by_id, item.closed_reason = utcnow(), user.id, reason
     refresh_blacklisting(item.provider, actor=user)
     return item
 
