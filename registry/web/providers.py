@@ -373,69 +373,90 @@ def review_queue():
     )
 
 
+def _review_page(provider: Provider, failed: tuple | None = None):
+    """The review page with fresh approve and return forms for the provider's version, or the
+    (prefix, form) that `failed`, with its errors, in place of its fresh one."""
+    forms = {
+        "approve": VersionedForm(prefix="approve", formdata=None),
+        "return": ReturnApplicationForm(prefix="return", formdata=None),
+    }
+    for form in forms.values():
+        form.version.data = str(provider.version)
+    if failed is not None:
+        forms[failed[0]] = failed[1]
+    today = service.today()
+    return render_template(
+        "admin/provider_review.html",
+        provider=provider,
+        approve_form=forms["approve"],
+        return_form=forms["return"],
+        missing=service.missing_for_review(provider, today),
+        today=today,
+    )
+
+
 @review_bp.get("/<int:provider_id>")
 @require("providers.review")
 def review_provider(provider_id: int):
     """One application in full, with the approve and return forms."""
-    provider = _reviewed(provider_id)
-    form = VersionedForm(prefix="approve")
-    form.version.data = str(provider.version)
-    return_form = ReturnApplicationForm(prefix="return")
-    return_form.version.data = str(provider.version)
-    return _review_page(provider, form, return_form)
+    return _review_page(_reviewed(provider_id))
 
 
-def _review_page(provider: Provider, approve_form, return_form, status: int = 200):
-    today = service.today()
-    return (
-        render_template(
-            "admin/provider_review.html",
-            provider=provider,
-            approve_form=approve_form,
-            return_form=return_form,
-            missing=service.missing_for_review(provider, today),
-            today=today,
-        ),
-        status,
-    )
-
-
-@review_bp.post("/<int:provider_id>/approve")
-@require("providers.review")
-def approve_provider(provider_id: int):
-    """Approve: the provider becomes active and enters the directory."""
-    provider = _reviewed(provider_id)
-    form = VersionedForm(prefix="approve")
-    return review.press(
-        lambda: service.approve(
+# The review's two decisions: (URL and form prefix, endpoint, form, decide(provider, form), verb).
+_DECISIONS = (
+    (
+        "approve",
+        "approve_provider",
+        VersionedForm,
+        lambda provider, form: service.approve(
             provider, actor=actor(), today=service.today(), version=parse_version(form.version.data)
         ),
-        form=form,
-        back=url_for("admin.providers.review_provider", provider_id=provider_id),
-        done=f"已通过 {provider.name} 的入驻申请。",
-        to=url_for("admin.providers.review_queue"),
-    )
-
-
-@review_bp.post("/<int:provider_id>/return")
-@require("providers.review")
-def return_provider(provider_id: int):
-    """Return the application with a reason the applicant sees."""
-    provider = _reviewed(provider_id)
-    form = ReturnApplicationForm(prefix="return")
-    if review.submit(
-        form,
-        lambda: service.return_application(
+        "通过",
+    ),
+    (
+        "return",
+        "return_provider",
+        ReturnApplicationForm,
+        lambda provider, form: service.return_application(
             provider, form.reason.data, actor=actor(), version=parse_version(form.version.data)
         ),
-        back=url_for("admin.providers.review_provider", provider_id=provider_id),
-    ):
-        flash(f"已退回 {provider.name} 的入驻申请。", "success")
-        return redirect(url_for("admin.providers.review_queue"))
-    provider = _reviewed(provider_id)
-    approve_form = VersionedForm(prefix="approve", formdata=None)
-    approve_form.version.data = str(provider.version)
-    return _review_page(provider, approve_form, form)
+        "退回",
+    ),
+)
+
+
+def _decision_view(prefix: str, form_class, decide, verb: str):
+    """The view of one decision: done, on to the queue; a refusal is flashed on the review page,
+    or shown on the form when it names one of its fields."""
+
+    def view(provider_id: int):
+        provider = _reviewed(provider_id)
+        form = form_class(prefix=prefix)
+        if review.submit(
+            form,
+            lambda: decide(provider, form),
+            back=url_for("admin.providers.review_provider", provider_id=provider_id),
+        ):
+            flash(f"已{verb} {provider.name} 的入驻申请。", "success")
+            return redirect(url_for("admin.providers.review_queue"))
+        return _review_page(_reviewed(provider_id), (prefix, form))
+
+    return require("providers.review")(view)
+
+
+def _add_decision_routes() -> None:
+    """POST /<provider_id>/approve (the provider becomes active and enters the directory) and
+    /return (the application back, with a reason the applicant sees)."""
+    for prefix, endpoint, form_class, decide, verb in _DECISIONS:
+        review_bp.add_url_rule(
+            f"/<int:provider_id>/{prefix}",
+            endpoint,
+            _decision_view(prefix, form_class, decide, verb),
+            methods=["POST"],
+        )
+
+
+_add_decision_routes()
 
 
 @review_bp.get("/<int:provider_id>/qualifications/<int:qualification_id>/scan")
