@@ -98,9 +98,7 @@ def create_project(
     )
     db.session.add(project)
     db.session.flush()
-    record(
-        "project.create", actor=user, object_type="project", object_id=code, after=snapshot(project)
-    )
+    record("project.create", actor=user, of=project, after=snapshot(project))
     return project
 
 

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 from datetime import date
 from decimal import Decimal, InvalidOperation
+from typing import Any
 
 from sqlalchemy import select
 
@@ -115,34 +116,15 @@ def register_project_for(
     *,
     enterprise_uscc: str,
     enterprise_name: str | None,
-    code: str,
-    name: str,
-    category: str,
-    location: str,
-    land_contract_date: date | None,
-    building_type: str | None = None,
-    floor_area=None,
-    concierge: User | None = None,
-    expert: User | None = None,
+    **project: Any,
 ) -> Project:
     """Staff register a project pushed by investment promotion (招商推送) for the enterprise
-    named by its USCC, registering the enterprise first when it is new."""
+    named by its USCC, registering the enterprise first when it is new; `project` is what
+    register_project takes (code, name, category, particulars, concierge and expert)."""
     if not policy.may_register_for_enterprises(actor):
         raise Forbidden()
     enterprise = _enterprise_by_uscc(actor, enterprise_uscc, enterprise_name)
-    return register_project(
-        actor,
-        code=code,
-        name=name,
-        category=category,
-        location=location,
-        land_contract_date=land_contract_date,
-        building_type=building_type,
-        floor_area=floor_area,
-        enterprise=enterprise,
-        concierge=concierge,
-        expert=expert,
-    )
+    return register_project(actor, enterprise=enterprise, **project)
 
 
 def _enterprise_by_uscc(actor: User, uscc: str, name: str | None) -> Enterprise:
@@ -186,14 +168,7 @@ def update_project(
     project.location = location.strip()
     db.session.flush()
     replan(project)
-    record(
-        "project.update",
-        actor=user,
-        object_type="project",
-        object_id=code,
-        before=before,
-        after=snapshot(project),
-    )
+    record("project.update", actor=user, of=project, before=before, after=snapshot(project))
     return project
 
 
@@ -205,15 +180,13 @@ def assign_staff(actor: User, code: str, *, concierge: User | None, expert: User
     for field_name, person in (("concierge", concierge), ("expert", expert)):
         if person is not None and not policy.may_serve_projects(person):
             raise RegistryError(field_name, "请选择在岗的政务办工作人员账号")
-    before = {"concierge": project.concierge_id, "expert": project.expert_id}
+    before = _staff(project)
     project.concierge, project.expert = concierge, expert
     db.session.flush()
-    record(
-        "project.assign",
-        actor=actor,
-        object_type="project",
-        object_id=code,
-        before=before,
-        after={"concierge": project.concierge_id, "expert": project.expert_id},
-    )
+    record("project.assign", actor=actor, of=project, before=before, after=_staff(project))
     return project
+
+
+def _staff(project: Project) -> dict[str, int | None]:
+    """Who serves the project, as the audit log keeps it."""
+    return {"concierge": project.concierge_id, "expert": project.expert_id}

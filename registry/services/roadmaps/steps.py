@@ -66,10 +66,8 @@ def record_progress(
     today: date | None = None,
 ) -> RoadmapStep:
     """Enter a step's progress (办理中 / 已提交 / 已完成 with dates) and re-plan from it."""
-    project = market.get_project_for(user, code)
-    step = _step(project, key)
+    project, step = _step_at(user, code, key, version)
     today = today or market.today()
-    check_version(step.version, version, StaleStep)
     try:
         new = StepStatus(status)
     except ValueError:
@@ -82,22 +80,9 @@ def record_progress(
     dates = _progress_dates(new, given, project, today)
     before = snapshot(step)
     step.status = new.value
-    step.started_on, step.submitted_on, step.finished_on = (
-        dates["started_on"],
-        dates["submitted_on"],
-        dates["finished_on"],
-    )
-    flush_checked(db.session, StaleStep)
-    replan(project)
-    record(
-        "roadmap.progress",
-        actor=user,
-        object_type="project",
-        object_id=f"{code}/{key}",
-        before=before,
-        after=snapshot(step),
-    )
-    return step
+    for name, value in dates.items():
+        setattr(step, name, value)
+    return _saved("roadmap.progress", user, project, step, before)
 
 
 def _progress_dates(
@@ -142,9 +127,7 @@ def set_options(
 ) -> RoadmapStep:
     """Choose whether a step applies, is covered by the zone's regional assessment (no time), or
     is prepared by the enterprise itself (shorter); then re-plan."""
-    project = market.get_project_for(user, code)
-    step = _step(project, key)
-    check_version(step.version, version, StaleStep)
+    project, step = _step_at(user, code, key, version)
     if covered_by_regional and not step.regional_assessment:
         raise RegistryError("covered_by_regional", "该步骤不在区域评估覆盖范围内")
     if self_prepared and step.self_prepare_duration is None:
@@ -158,13 +141,29 @@ def set_options(
         step.started_on = step.submitted_on = step.finished_on = None
     elif step.status == StepStatus.NOT_APPLICABLE.value:
         step.status = StepStatus.PENDING.value
+    return _saved("roadmap.options", user, project, step, before)
+
+
+def _step_at(user: User, code: str, key: str, version: int | None) -> tuple[Project, RoadmapStep]:
+    """The project the user may see and its step, as of the version the form was rendered from."""
+    project = market.get_project_for(user, code)
+    step = _step(project, key)
+    check_version(step.version, version, StaleStep)
+    return project, step
+
+
+def _saved(
+    action: str, user: User, project: Project, step: RoadmapStep, before: dict
+) -> RoadmapStep:
+    """Flush the step's change (a stale one is refused), re-plan the project, then audit the
+    step as re-planned."""
     flush_checked(db.session, StaleStep)
     replan(project)
     record(
-        "roadmap.options",
+        action,
         actor=user,
         object_type="project",
-        object_id=f"{code}/{key}",
+        object_id=f"{project.code}/{step.key}",
         before=before,
         after=snapshot(step),
     )

@@ -7,6 +7,8 @@ from __future__ import annotations
 
 import re
 from collections import Counter
+from collections.abc import Iterator
+from contextlib import contextmanager
 from datetime import date
 from pathlib import Path
 from typing import Any
@@ -17,7 +19,7 @@ from sqlalchemy.orm.attributes import flag_modified
 
 from registry import yamlfile
 from registry.extensions import db
-from registry.kernel.versions import StaleEdit, check_version, flush_checked
+from registry.kernel.versions import StaleEdit, check_version
 from registry.models.accounts import User
 from registry.models.catalogue import ApprovalItem, ServiceItem, TimeUnit
 from registry.models.projects import ProjectCategory
@@ -28,6 +30,7 @@ from registry.models.roadmap import (
 )
 from registry.models.types import utcnow
 from registry.pure.scheduling import CycleError, Step, plan
+from registry.services import audit
 from registry.services.audit import record
 from registry.services.errors import NotFound, RegistryError
 
@@ -55,6 +58,8 @@ STEP_FIELDS = (
     "applies_when",
     "note",
 )
+# What an admin may change on a step (its key, kind and place are fixed when it is added).
+EDITABLE_FIELDS = tuple(f for f in STEP_FIELDS if f not in ("key", "kind", "sequence"))
 
 
 MAX_DURATION = 730
@@ -177,8 +182,7 @@ def seed_templates(seeds_dir: Path) -> dict[str, int]:
         record(
             "roadmap_template.create",
             actor="system:seed",
-            object_type="roadmap_template",
-            object_id=category,
+            of=template,
             after=template_snapshot(template),
         )
         counts["created"] += 1
@@ -224,53 +228,28 @@ def save_template_step(
     re-checked (durations, units, services, no dependency loop). Projects keep their own copy."""
     template = get_template(category)
     check_version(template.version, version, StaleTemplate)
-    before = template_snapshot(template)
-    if key is None:
-        new_key = str(values.get("key") or "").strip().upper()
-        if not STEP_KEY.fullmatch(new_key):
-            raise RegistryError("key", "步骤编号格式如 SP-05 或 ZJ-03(字母、短横线、数字)")
-        step = TemplateStep(
-            key=new_key, sequence=len(template.steps) + 1, **_catalogue_link(new_key)
-        )
-        step.kind = _kind_of(new_key)
-        template.steps.append(step)
-    else:
-        step = next((s for s in template.steps if s.key == key), None)
-        if step is None:
-            raise NotFound("模板中没有该步骤")
-    for name in (
-        "name",
-        "stage",
-        "duration",
-        "unit",
-        "duration_source",
-        "depends_on",
-        "services",
-        "conditional",
-        "self_prepare_duration",
-        "regional_assessment",
-        "applies_when",
-        "note",
-    ):
-        if name in values:
-            setattr(step, name, values[name])
-    if not step.name:
-        raise RegistryError("name", "请填写步骤名称")
-    rows = [{f: getattr(s, f) for f in STEP_FIELDS} for s in template.steps]
-    # No autoflush while checking: a half-filled new step must fail the checks (RegistryError),
-    # not reach the database as an INSERT that breaks a NOT NULL constraint.
-    with db.session.no_autoflush:
-        _check_steps(rows)
-    _touch(template)
-    flush_checked(db.session, StaleTemplate)
-    record(
-        "roadmap_template.update",
-        actor=actor,
-        object_type="roadmap_template",
-        object_id=category,
-        before=before,
-        after=template_snapshot(template),
-    )
+    with _template_change(actor, template):
+        if key is None:
+            new_key = str(values.get("key") or "").strip().upper()
+            if not STEP_KEY.fullmatch(new_key):
+                raise RegistryError("key", "步骤编号格式如 SP-05 或 ZJ-03(字母、短横线、数字)")
+            step = TemplateStep(
+                key=new_key, sequence=len(template.steps) + 1, **_catalogue_link(new_key)
+            )
+            step.kind = _kind_of(new_key)
+            template.steps.append(step)
+        else:
+            step = _template_step(template, key)
+        for name in EDITABLE_FIELDS:
+            if name in values:
+                setattr(step, name, values[name])
+        if not step.name:
+            raise RegistryError("name", "请填写步骤名称")
+        rows = [{f: getattr(s, f) for f in STEP_FIELDS} for s in template.steps]
+        # No autoflush while checking: a half-filled new step must fail the checks
+        # (RegistryError), not reach the database as an INSERT that breaks a NOT NULL constraint.
+        with db.session.no_autoflush:
+            _check_steps(rows)
     return step
 
 
@@ -280,24 +259,33 @@ def remove_template_step(
     """Remove a step no other step depends on."""
     template = get_template(category)
     check_version(template.version, version, StaleTemplate)
-    step = next((s for s in template.steps if s.key == key), None)
-    if step is None:
-        raise NotFound("模板中没有该步骤")
+    step = _template_step(template, key)
     users = [s.key for s in template.steps if key in (s.depends_on or [])]
     if users:
         raise RegistryError(None, f"步骤 {key} 仍是 {', '.join(users)} 的前置步骤,请先修改它们")
-    before = template_snapshot(template)
-    template.steps.remove(step)
-    _touch(template)
-    db.session.flush()
-    record(
+    with _template_change(actor, template):
+        template.steps.remove(step)
+
+
+def _template_step(template: RoadmapTemplate, key: str) -> TemplateStep:
+    step = next((s for s in template.steps if s.key == key), None)
+    if step is None:
+        raise NotFound("模板中没有该步骤")
+    return step
+
+
+@contextmanager
+def _template_change(actor: User, template: RoadmapTemplate) -> Iterator[None]:
+    """Audit a step change as a change of the whole template, whose version moves with it."""
+    with audit.change(
         "roadmap_template.update",
         actor=actor,
-        object_type="roadmap_template",
-        object_id=category,
-        before=before,
-        after=template_snapshot(template),
-    )
+        of=template,
+        stale=StaleTemplate,
+        view=template_snapshot,
+    ):
+        yield
+        _touch(template)
 
 
 def _touch(template: RoadmapTemplate) -> None:
