@@ -87,7 +87,7 @@ def edit_year(year: int):
         if row is not None:
             form.holidays.data = "\n".join(row.holidays)
             form.workdays.data = "\n".join(row.workdays)
-    saved = work.submit(
+    return work.page(
         form,
         lambda: calendars.save_year(
             actor(),
@@ -99,16 +99,11 @@ def edit_year(year: int):
             notice_date=form.notice_date.data,
             version=parse_version(form.version.data) if form.version.data else None,
         ),
-    )
-    if saved:
-        flash(
-            f"已保存 {year} 年放假安排;{len(saved.value)} 个未到期日期随之调整,相关人员已收到通知。",
-            "success",
-        )
-        return redirect(url_for("admin.calendar.list_years"))
-    return render_template(
-        "admin/calendar_year.html",
-        form=form,
+        done=lambda moved: (
+            f"已保存 {year} 年放假安排;{len(moved)} 个未到期日期随之调整,相关人员已收到通知。"
+        ),
+        to=url_for("admin.calendar.list_years"),
+        template="admin/calendar_year.html",
         year=year,
         row=row,
         arrangement=workdays.arrangement(year),

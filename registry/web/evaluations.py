@@ -268,7 +268,7 @@ def enter_score(period_id: int, uscc: str):
                     current.scores.get(criterion["code"], "")
                 )
     scores = {c["code"]: getattr(form, f"c_{c['code']}").data for c in period.criteria}
-    entered = work.submit(
+    return work.page(
         form,
         lambda: service.enter_scores(
             user,
@@ -280,21 +280,15 @@ def enter_score(period_id: int, uscc: str):
             reason=form.reason.data,
             note=form.note.data,
         ),
-    )
-    if entered:
-        entry = entered.value
-        flash(
+        done=lambda entry: (
             f"已保存 {provider.name} 的得分(第 {entry.revision} 版,{entry.state},"
-            f"总分 {entry.total})。",
-            "success",
-        )
-        return redirect(url_for("evaluations.show_period", period_id=period_id))
-    return render_template(
-        "evaluations/enter_score.html",
+            f"总分 {entry.total})。"
+        ),
+        to=url_for("evaluations.show_period", period_id=period_id),
+        template="evaluations/enter_score.html",
         period=period,
         provider=provider,
         current=current,
-        form=form,
         criteria=_criteria_labels(period.criteria),
         is_open=period.status == PeriodStatus.OPEN.value,
     )

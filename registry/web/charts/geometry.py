@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import asdict, dataclass, field
 from typing import Any
 
 _ID = re.compile(r"[^A-Za-z0-9_-]")
@@ -35,18 +35,41 @@ class Label:
 
 
 @dataclass(frozen=True)
-class Frame:
-    """What every chart shares: the named <svg>, the grid, tick labels, axis titles, the x axis."""
+class Plot:
+    """The plot box of a chart inside its margins, and its y scale: values outside
+    [y_min, y_max] land on the edge."""
+
+    left: float
+    top: float
+    plot_w: float
+    plot_h: float
+    y_min: float
+    y_max: float
+
+    @classmethod
+    def inside(
+        cls, size: tuple[int, int], margins: tuple[int, int, int, int], y_range: tuple[float, float]
+    ) -> Plot:
+        """The box of a `size` chart within (left, right, top, bottom) margins."""
+        (width, height), (left, right, top, bottom) = size, margins
+        return cls(left, top, width - left - right, height - top - bottom, *y_range)
+
+    def y_at(self, value: float) -> float:
+        """The y of a value."""
+        clipped = min(max(value, self.y_min), self.y_max)
+        return self.top + self.plot_h * (1 - (clipped - self.y_min) / (self.y_max - self.y_min))
+
+
+@dataclass(frozen=True)
+class Frame(Plot):
+    """What every chart shares: its plot box and scale, the named <svg>, the grid, tick labels,
+    axis titles, the x axis."""
 
     ident: str
     title: str
     description: str
     width: int
     height: int
-    left: float
-    top: float
-    plot_w: float
-    plot_h: float
     grid: list[float]  # y of each horizontal grid line
     y_ticks: list[Label]
     x_ticks: list[Label]
@@ -101,34 +124,8 @@ class BarChart:
     bars: list[Bar] = field(default_factory=list)
 
 
-@dataclass(frozen=True)
-class _Plot:
-    """The plot box of a chart inside its margins, and its y scale: values outside
-    [y_min, y_max] land on the edge."""
-
-    left: float
-    top: float
-    plot_w: float
-    plot_h: float
-    y_min: float
-    y_max: float
-
-    @classmethod
-    def inside(
-        cls, size: tuple[int, int], margins: tuple[int, int, int, int], y_range: tuple[float, float]
-    ) -> _Plot:
-        """The box of a `size` chart within (left, right, top, bottom) margins."""
-        (width, height), (left, right, top, bottom) = size, margins
-        return cls(left, top, width - left - right, height - top - bottom, *y_range)
-
-    def y_at(self, value: float) -> float:
-        """The y of a value."""
-        clipped = min(max(value, self.y_min), self.y_max)
-        return self.top + self.plot_h * (1 - (clipped - self.y_min) / (self.y_max - self.y_min))
-
-
 def _frame(
-    plot: _Plot,
+    plot: Plot,
     size: tuple[int, int],
     ticks: list[float],
     x_labels: Sequence[tuple[float, str]],
@@ -140,22 +137,18 @@ def _frame(
     chart_id: str = "chart",
 ) -> Frame:
     """The frame of a chart: grid lines and tick labels at `ticks`, x labels at their x."""
-    width, height = size
     left, top, plot_w, plot_h = plot.left, plot.top, plot.plot_w, plot.plot_h
     return Frame(
+        **asdict(plot),
         ident=clean_id(chart_id, "chart"),
         title=title,
         description=description,
-        width=width,
-        height=height,
-        left=left,
-        top=top,
-        plot_w=plot_w,
-        plot_h=plot_h,
+        width=size[0],
+        height=size[1],
         grid=[plot.y_at(value) for value in ticks],
         y_ticks=[Label(left - 8, plot.y_at(value) + 4, format_value(value)) for value in ticks],
         x_ticks=[Label(x, top + plot_h + 18, text) for x, text in x_labels],
-        x_title=Label(left + plot_w / 2, height - 12, x_label),
+        x_title=Label(left + plot_w / 2, size[1] - 12, x_label),
         y_title=Label(14, top + plot_h / 2, y_label),
     )
 
@@ -217,7 +210,7 @@ def series_geometry(
         raise ValueError("y_max must exceed y_min")
     # Room for the legend and the last x label; a lone line needs neither.
     margins = (56, 48, 36, 64) if legend else (56, 16, 16, 64)
-    plot = _Plot.inside((width, height), margins, (y_min, y_max))
+    plot = Plot.inside((width, height), margins, (y_min, y_max))
     left, plot_w, y_at = plot.left, plot.plot_w, plot.y_at
     count = len(labels)
 
@@ -310,7 +303,7 @@ def bar_geometry(
     if not bars:
         return None
     y_max = _round_top(max(max(value for _, value in bars), 0))
-    plot = _Plot.inside((width, height), (56, 16, 24, 64), (0, y_max))
+    plot = Plot.inside((width, height), (56, 16, 24, 64), (0, y_max))
     ticks = 5 if y_max >= 5 else int(y_max)
     slot = plot.plot_w / len(bars)
     bar_w = min(64.0, slot * 0.6)
