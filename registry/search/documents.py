@@ -234,35 +234,6 @@ def _provider_document(item: Provider) -> Document | None:
     )
 
 
-def _provider_loaders():
-    options = (
-        selectinload(Provider.offers)
-        .selectinload(Offer.service_item)
-        .selectinload(ServiceItem.stages),
-        selectinload(Provider.offers)
-        .selectinload(Offer.service_item)
-        .selectinload(ServiceItem.department),
-    )
-
-    def load_all(session: Session) -> Iterator[Any]:
-        yield from session.scalars(
-            select(Provider)
-            .where(Provider.status == ProviderStatus.ACTIVE.value)
-            .options(*options)
-            .order_by(Provider.uscc)
-        )
-
-    def load_one(session: Session, key: str) -> Any:
-        return session.scalar(
-            select(Provider)
-            .options(*options)
-            .where(Provider.uscc == key)
-            .execution_options(populate_existing=True)
-        )
-
-    return load_all, load_one
-
-
 def _offer_related(offer: Offer) -> list[tuple[str, str]]:
     """An offer is no document, but its provider's document lists the offered services."""
     provider = offer.provider
@@ -303,32 +274,6 @@ def _award_document(item: Award) -> Document | None:
     )
 
 
-def _award_loaders():
-    options = (
-        selectinload(Award.request)
-        .selectinload(SelectionRequest.service_item)
-        .selectinload(ServiceItem.stages),
-        selectinload(Award.request)
-        .selectinload(SelectionRequest.project)
-        .selectinload(Project.enterprise),
-        selectinload(Award.provider),
-    )
-
-    def load_all(session: Session) -> Iterator[Any]:
-        yield from session.scalars(select(Award).options(*options).order_by(Award.id))
-
-    def load_one(session: Session, key: str) -> Any:
-        return session.scalar(
-            select(Award)
-            .join(SelectionRequest, SelectionRequest.id == Award.request_id)
-            .where(SelectionRequest.ref == key)
-            .options(*options)
-            .execution_options(populate_existing=True)
-        )
-
-    return load_all, load_one
-
-
 def _notice_document(item: CreditRecord) -> Document | None:
     """A credit notice: only published, current records (drafts, revoked and superseded ones
     are not public)."""
@@ -346,44 +291,29 @@ def _notice_document(item: CreditRecord) -> Document | None:
     )
 
 
-def _notice_loaders():
-    options = (selectinload(CreditRecord.department),)
-
-    def load_all(session: Session) -> Iterator[Any]:
-        yield from session.scalars(
-            select(CreditRecord)
-            .where(CreditRecord.status == CreditStatus.PUBLISHED.value)
-            .options(*options)
-            .order_by(CreditRecord.id)
-        )
-
-    def load_one(session: Session, key: str) -> Any:
-        return session.scalar(
-            select(CreditRecord)
-            .options(*options)
-            .where(CreditRecord.number == key)
-            .execution_options(populate_existing=True)
-        )
-
-    return load_all, load_one
-
-
 # Rows that are not documents themselves but whose changes alter other documents.
 RELATED: dict[type, Callable[[Any], list[tuple[str, str]]]] = {Offer: _offer_related}
 
 
-def _loader(model, *options):
-    def load_all(session: Session) -> Iterator[Any]:
-        yield from session.scalars(select(model).options(*options).order_by(model.code))
+def _loader(model, *options, key=None, order=None, listed=None, via=None):
+    """A kind's load_all (its listed rows, in a stable order) and load_one (one row by its
+    document key, listed or not, so a row that stopped being public is found and dropped).
+    The key is the model's code unless named; `via` joins the table that holds it."""
+    key = model.code if key is None else key
+    order = key if order is None else order
 
-    def load_one(session: Session, key: str) -> Any:
+    def load_all(session: Session) -> Iterator[Any]:
+        query = select(model).options(*options)
+        if listed is not None:
+            query = query.where(listed)
+        yield from session.scalars(query.order_by(order))
+
+    def load_one(session: Session, value: str) -> Any:
+        query = select(model) if via is None else select(model).join(*via)
         # populate_existing: a row already in this session's identity map may have been
         # changed by a transaction that committed since; the document must show the latest.
         return session.scalar(
-            select(model)
-            .options(*options)
-            .where(model.code == key)
-            .execution_options(populate_existing=True)
+            query.where(key == value).options(*options).execution_options(populate_existing=True)
         )
 
     return load_all, load_one
@@ -402,9 +332,31 @@ _approval_all, _approval_one = _loader(
     selectinload(ApprovalItem.service_items),
 )
 _department_all, _department_one = _loader(Department)
-_provider_all, _provider_one = _provider_loaders()
-_award_all, _award_one = _award_loaders()
-_notice_all, _notice_one = _notice_loaders()
+_offered = selectinload(Provider.offers).selectinload(Offer.service_item)
+_provider_all, _provider_one = _loader(
+    Provider,
+    _offered.selectinload(ServiceItem.stages),
+    _offered.selectinload(ServiceItem.department),
+    key=Provider.uscc,
+    listed=Provider.status == ProviderStatus.ACTIVE.value,
+)
+_requested = selectinload(Award.request)
+_award_all, _award_one = _loader(
+    Award,
+    _requested.selectinload(SelectionRequest.service_item).selectinload(ServiceItem.stages),
+    _requested.selectinload(SelectionRequest.project).selectinload(Project.enterprise),
+    selectinload(Award.provider),
+    key=SelectionRequest.ref,
+    order=Award.id,
+    via=(SelectionRequest, SelectionRequest.id == Award.request_id),
+)
+_notice_all, _notice_one = _loader(
+    CreditRecord,
+    selectinload(CreditRecord.department),
+    key=CreditRecord.number,
+    order=CreditRecord.id,
+    listed=CreditRecord.status == CreditStatus.PUBLISHED.value,
+)
 
 KINDS: dict[str, DocumentKind] = {
     kind.name: kind
