@@ -37,7 +37,7 @@ from sqlalchemy import select, update
 from registry.extensions import db
 from registry.kernel import clock
 from registry.models.credit import CreditRecord, CreditStatus
-from registry.models.market import BehaviourEvent, BehaviourKind, OwnerRating
+from registry.models.market import RATING_PARTS, BehaviourEvent, BehaviourKind, OwnerRating
 from registry.models.providers import Provider
 from registry.services import audit
 from registry.services.evaluations import results as evaluation_results
@@ -217,23 +217,24 @@ class GradeResult:
         return text
 
 
-def _owner_part(provider_id: int, since: date, on: date) -> tuple[Decimal | None, int]:
+def owner_averages(provider_id: int, since: date, on: date) -> list[tuple[datetime, Decimal]]:
+    """The provider's owner ratings given from local day `since` through `on`: when each was
+    given and the mean of its five parts."""
+    parts = [getattr(OwnerRating, part) for part, _label in RATING_PARTS]
     rows = db.session.execute(
-        select(
-            OwnerRating.quality,
-            OwnerRating.timeliness,
-            OwnerRating.attitude,
-            OwnerRating.fee,
-            OwnerRating.conduct,
-        ).where(
+        select(OwnerRating.created_at, *parts).where(
             OwnerRating.provider_id == provider_id,
             OwnerRating.created_at >= local_day_start(since),
             OwnerRating.created_at < local_day_start(on + timedelta(days=1)),
         )
     ).all()
-    if not rows:
+    return [(created_at, Decimal(sum(scores)) / len(parts)) for created_at, *scores in rows]
+
+
+def _owner_part(provider_id: int, since: date, on: date) -> tuple[Decimal | None, int]:
+    averages = [average for _when, average in owner_averages(provider_id, since, on)]
+    if not averages:
         return None, 0
-    averages = [Decimal(sum(row)) / 5 for row in rows]
     return sum(averages, Decimal(0)) / len(averages), len(averages)
 
 

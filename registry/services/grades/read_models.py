@@ -4,14 +4,13 @@ how a department's active providers spread over the grades."""
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import date, timedelta
+from datetime import date
 from decimal import Decimal
 
 from sqlalchemy import func, select
 
 from registry.extensions import db
 from registry.models.catalogue import Department, ServiceItem
-from registry.models.market import OwnerRating
 from registry.models.providers import Offer, Provider, ProviderStatus
 from registry.services.errors import NotFound
 from registry.services.grades.compute import (
@@ -19,7 +18,7 @@ from registry.services.grades.compute import (
     GRADE_LABELS,
     UNRATED_LABEL,
     local_date,
-    local_day_start,
+    owner_averages,
     published_totals,
     settings,
     today,
@@ -66,22 +65,8 @@ def trend(provider_id: int, on: date | None = None, half_years: int = 6) -> list
     for day, total, label in published:
         regulator.setdefault(_half_year(day), []).append((names.get(label, label), total))
     owner: dict[tuple[int, int], list[Decimal]] = {}
-    ratings = db.session.execute(
-        select(
-            OwnerRating.created_at,
-            OwnerRating.quality,
-            OwnerRating.timeliness,
-            OwnerRating.attitude,
-            OwnerRating.fee,
-            OwnerRating.conduct,
-        ).where(
-            OwnerRating.provider_id == provider_id,
-            OwnerRating.created_at >= local_day_start(since),
-            OwnerRating.created_at < local_day_start(on + timedelta(days=1)),
-        )
-    ).all()
-    for created_at, *parts in ratings:
-        owner.setdefault(_half_year(local_date(created_at)), []).append(Decimal(sum(parts)) / 5)
+    for created_at, average in owner_averages(provider_id, since, on):
+        owner.setdefault(_half_year(local_date(created_at)), []).append(average)
     rows = []
     for key in sorted(set(regulator) | set(owner)):
         totals = regulator.get(key, [])
