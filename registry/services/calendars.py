@@ -196,17 +196,7 @@ def save_year(
             db.session.flush()
     except IntegrityError:
         raise StaleCalendar() from None  # another admin entered the same year at the same time
-    _use_rows()
-    moves = _apply(f"{year} 年放假安排调整", year, old)
-    record(
-        "calendar.save",
-        actor=actor,
-        object_type="calendar_year",
-        object_id=year,
-        before=before,
-        after=_snapshot(row) | {"moved": len(moves)},
-    )
-    return moves
+    return _follow("calendar.save", actor, row, old, before=before, after=_snapshot(row))
 
 
 def remove_year(actor: User | str, year: int, *, version: int | None = None) -> list[Move]:
@@ -220,16 +210,23 @@ def remove_year(actor: User | str, year: int, *, version: int | None = None) -> 
     old = open_dates(open_only=True)
     db.session.delete(row)
     db.session.flush()
+    return _follow("calendar.remove", actor, row, old, before=before, after={})
+
+
+def _follow(
+    action: str,
+    actor: User | str,
+    row: CalendarYear,
+    old: dict,
+    *,
+    before: dict | None,
+    after: dict,
+) -> list[Move]:
+    """After a year was saved or removed: use the rows now stored, move the open dates that
+    depend on the year (announced), and audit the change with how many dates moved."""
     _use_rows()
-    moves = _apply(f"{year} 年放假安排调整", year, old)
-    record(
-        "calendar.remove",
-        actor=actor,
-        object_type="calendar_year",
-        object_id=year,
-        before=before,
-        after={"moved": len(moves)},
-    )
+    moves = _apply(f"{row.year} 年放假安排调整", row.year, old)
+    record(action, actor=actor, of=row, before=before, after=after | {"moved": len(moves)})
     return moves
 
 
