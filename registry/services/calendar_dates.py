@@ -17,7 +17,6 @@ from registry.kernel import clock
 from registry.models.accounts import User
 from registry.models.credit import CreditRecord, CreditStatus, Objection
 from registry.models.market import Award, Engagement, EngagementStatus, SelectionRequest
-from registry.models.projects import Project
 from registry.models.providers import Provider
 
 
@@ -90,12 +89,7 @@ def _step_dates(add: Add) -> None:
     from registry.services.roadmaps import plans
 
     # Roadmaps: each open step's planned finish (read by everyone who sees the project).
-    projects = db.session.scalars(
-        select(Project)
-        .where(Project.land_contract_date.is_not(None))
-        .options(selectinload(Project.steps))
-        .order_by(Project.id)
-    ).all()
+    projects = plans.planned_projects()
     for project in projects:
         schedule = plans.schedule_of(project)
         for step in project.steps:

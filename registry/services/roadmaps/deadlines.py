@@ -9,7 +9,6 @@ from typing import Any
 
 from sqlalchemy import func, select, text
 from sqlalchemy.exc import IntegrityError
-from sqlalchemy.orm import selectinload
 
 from registry import policy
 from registry.extensions import db
@@ -27,6 +26,7 @@ from registry.services.audit import record
 from registry.services.roadmaps.plans import (
     deadline_state,
     ensure_roadmaps,
+    planned_projects,
     replan,
     roadmap,
     services_of,
@@ -58,12 +58,7 @@ def check_deadlines(today: date, lead: int) -> dict[str, int]:
         # already serialises writers.
         db.session.execute(text("SELECT pg_advisory_xact_lock(hashtext('check-deadlines'))"))
     counts["roadmaps"] = ensure_roadmaps("system:check-deadlines")
-    projects = db.session.scalars(
-        select(Project)
-        .where(Project.land_contract_date.is_not(None))
-        .options(selectinload(Project.steps))
-        .order_by(Project.id)
-    ).all()
+    projects = planned_projects()
     # What was already raised, loaded once rather than looked up step by step.
     raised = {
         tuple(row)

@@ -237,6 +237,18 @@ class Roadmap:
         return Counter(row.state for row in self.rows)
 
 
+def planned_projects() -> list[Project]:
+    """Every project with a land-contract date (so with a plan) and its steps, by id."""
+    return list(
+        db.session.scalars(
+            select(Project)
+            .where(Project.land_contract_date.is_not(None))
+            .options(selectinload(Project.steps))
+            .order_by(Project.id)
+        )
+    )
+
+
 def with_plan(query):
     """Load what a roadmap view reads (steps, their catalogue items and departments, the
     enterprise, concierge and expert) in a fixed number of queries, not one per project."""
