@@ -7,7 +7,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from datetime import date, timedelta
 
-from sqlalchemy import func, select, update
+from sqlalchemy import select, update
 from sqlalchemy.orm import selectinload
 
 from registry import policy
@@ -31,6 +31,7 @@ from registry.sanitize import plain_text
 from registry.services.audit import record, snapshot
 from registry.services.errors import Forbidden, NotFound, RegistryError, add_unique
 from registry.services.evaluations.criteria import criteria_for
+from registry.services.evaluations.results import latest_entries
 
 NAME_MAX = 50
 NOT_FOUND = "未找到该考评周期"
@@ -223,23 +224,11 @@ def current_entries(
     period: EvaluationPeriod, provider_ids: Sequence[int] | None = None
 ) -> dict[int, ScoreEntry]:
     """Provider id → its latest revision in the period."""
-    latest = (
-        select(ScoreEntry.provider_id, func.max(ScoreEntry.revision).label("revision"))
-        .where(ScoreEntry.period_id == period.id)
-        .group_by(ScoreEntry.provider_id)
-    )
+    conditions = [ScoreEntry.period_id == period.id]
     if provider_ids is not None:
-        latest = latest.where(ScoreEntry.provider_id.in_(list(provider_ids)))
-    latest = latest.subquery()
-    rows = db.session.scalars(
-        select(ScoreEntry)
-        .join(
-            latest,
-            (ScoreEntry.provider_id == latest.c.provider_id)
-            & (ScoreEntry.revision == latest.c.revision),
-        )
-        .where(ScoreEntry.period_id == period.id)
-        .options(selectinload(ScoreEntry.provider))
+        conditions.append(ScoreEntry.provider_id.in_(list(provider_ids)))
+    rows = latest_entries(
+        ScoreEntry.provider_id, *conditions, options=[selectinload(ScoreEntry.provider)]
     )
     return {row.provider_id: row for row in rows}
 

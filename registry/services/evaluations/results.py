@@ -7,6 +7,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date
 from decimal import Decimal
+from typing import Any
 
 from sqlalchemy import func, select
 from sqlalchemy.orm import selectinload
@@ -21,28 +22,37 @@ from registry.models import (
 )
 
 
+def latest_entries(by: Any, *conditions: Any, options: Sequence[Any] = ()) -> list[ScoreEntry]:
+    """The latest revision per value of `by` (a provider, a period) among the score entries
+    that meet the conditions."""
+    latest = (
+        select(by, func.max(ScoreEntry.revision).label("revision"))
+        .where(*conditions)
+        .group_by(by)
+        .subquery()
+    )
+    return list(
+        db.session.scalars(
+            select(ScoreEntry)
+            .join(
+                latest,
+                (by == latest.c[by.key]) & (ScoreEntry.revision == latest.c.revision),
+            )
+            .where(*conditions)
+            .options(*options)
+        )
+    )
+
+
 def _latest_public(period_ids: Sequence[int], provider_id: int) -> dict[int, ScoreEntry]:
     """Period id → the provider's latest non-draft revision in each of those periods."""
     if not period_ids:
         return {}
-    latest = (
-        select(ScoreEntry.period_id, func.max(ScoreEntry.revision).label("revision"))
-        .where(
-            ScoreEntry.provider_id == provider_id,
-            ScoreEntry.period_id.in_(list(period_ids)),
-            ScoreEntry.state != ScoreState.DRAFT.value,
-        )
-        .group_by(ScoreEntry.period_id)
-        .subquery()
-    )
-    rows = db.session.scalars(
-        select(ScoreEntry)
-        .join(
-            latest,
-            (ScoreEntry.period_id == latest.c.period_id)
-            & (ScoreEntry.revision == latest.c.revision),
-        )
-        .where(ScoreEntry.provider_id == provider_id)
+    rows = latest_entries(
+        ScoreEntry.period_id,
+        ScoreEntry.provider_id == provider_id,
+        ScoreEntry.period_id.in_(list(period_ids)),
+        ScoreEntry.state != ScoreState.DRAFT.value,
     )
     return {row.period_id: row for row in rows}
 
