@@ -6,8 +6,7 @@ from __future__ import annotations
 import hashlib
 from collections.abc import Mapping
 
-from sqlalchemy import func, select
-from sqlalchemy.exc import IntegrityError
+from sqlalchemy import select
 
 from registry.extensions import db
 from registry.models import (
@@ -31,6 +30,7 @@ from registry.services.evaluations.periods import (
     provider_by_uscc,
     provider_in_scope,
 )
+from registry.services.revisions import insert_revision
 
 REASON_MAX = 500
 NOTE_MAX = 500
@@ -60,41 +60,23 @@ def add_revision(
     """Insert the next revision; a race for the same revision number retries with the next one,
     and a race with the same submission key returns the row that won."""
     total = total_of(period.criteria, scores)
-    for _attempt in range(REVISION_ATTEMPTS):
-        revision = (
-            db.session.scalar(
-                select(func.max(ScoreEntry.revision)).where(
-                    ScoreEntry.period_id == period.id, ScoreEntry.provider_id == provider.id
-                )
-            )
-            or 0
-        ) + 1
-        entry = ScoreEntry(
-            period_id=period.id,
-            provider_id=provider.id,
-            revision=revision,
-            scores=scores,
-            total=total,
-            state=state.value,
-            reason=reason,
-            note=note,
-            source=source[:300],
-            after_publication=period.status == PeriodStatus.PUBLISHED.value,
-            submission_key=submission_key,
-            entered_by_id=user.id,
-        )
-        try:
-            with db.session.begin_nested():
-                db.session.add(entry)
-            break
-        except IntegrityError:
-            same = db.session.scalar(
-                select(ScoreEntry).where(ScoreEntry.submission_key == submission_key)
-            )
-            if same is not None:
-                return same
-    else:
-        raise RegistryError(None, "提交过于频繁,请稍后重试")
+    entry, new = insert_revision(
+        ScoreEntry,
+        scope={"period_id": period.id, "provider_id": provider.id},
+        attempts=REVISION_ATTEMPTS,
+        submission_key=submission_key,
+        scores=scores,
+        total=total,
+        state=state.value,
+        reason=reason,
+        note=note,
+        source=source[:300],
+        after_publication=period.status == PeriodStatus.PUBLISHED.value,
+        entered_by_id=user.id,
+    )
+    if not new:
+        return entry
+    revision = entry.revision
     record(
         "evaluation.score",
         actor=user,

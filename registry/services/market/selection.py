@@ -7,8 +7,7 @@ import secrets
 from datetime import date, datetime, timedelta
 from decimal import Decimal, InvalidOperation
 
-from sqlalchemy import func, select
-from sqlalchemy.exc import IntegrityError
+from sqlalchemy import select
 from sqlalchemy.orm import selectinload
 
 from registry import policy
@@ -30,6 +29,7 @@ from registry.services.audit import record, snapshot
 from registry.services.catalogue import get_service
 from registry.services.errors import Forbidden, NotFound, RegistryError
 from registry.services.market.projects import SHANGHAI, get_project_for, today
+from registry.services.revisions import insert_revision
 
 
 def _decimal(value, field: str) -> Decimal | None:
@@ -256,37 +256,19 @@ def submit_quote(
     proposal = (proposal or "").strip() or None
     if method == SelectionMethod.BEST_PROPOSAL and not proposal:
         raise RegistryError("proposal", "方案择优须填写服务方案")
-    for _attempt in range(5):
-        revision = (
-            db.session.scalar(
-                select(func.max(Quote.revision)).where(
-                    Quote.request_id == request.id, Quote.provider_id == provider.id
-                )
-            )
-            or 0
-        ) + 1
-        quote = Quote(
-            request_id=request.id,
-            provider_id=provider.id,
-            revision=revision,
-            amount=value if method.uses_price else None,
-            proposal=proposal,
-            submission_key=submission_key,
-            submitted_by_id=user.id,
-            submitted_at=now,
-        )
-        try:
-            with db.session.begin_nested():
-                db.session.add(quote)
-            break
-        except IntegrityError:
-            # Another submission won the race: the same form (then that row is the answer) or
-            # another form of this provider (then this one becomes the next revision).
-            same = db.session.scalar(select(Quote).where(Quote.submission_key == submission_key))
-            if same is not None:
-                return same
-    else:
-        raise RegistryError(None, "提交过于频繁,请稍后重试")
+    quote, new = insert_revision(
+        Quote,
+        scope={"request_id": request.id, "provider_id": provider.id},
+        attempts=5,
+        submission_key=submission_key,
+        amount=value if method.uses_price else None,
+        proposal=proposal,
+        submitted_by_id=user.id,
+        submitted_at=now,
+    )
+    if not new:
+        return quote
+    revision = quote.revision
     record(
         "selection.quote",
         actor=user,
