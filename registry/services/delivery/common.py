@@ -131,51 +131,49 @@ def _load(engagement_id: int) -> Engagement:
     return engagement
 
 
-def get_engagement_for(user: Any, engagement_id: int) -> Engagement:
-    """An engagement the user may see. Another's engagement raises Forbidden (the web layer
-    answers 404 for both, so ids are never confirmed)."""
+def _engagement_if(rule, user: Any, engagement_id: int) -> Engagement:
+    """The engagement when policy's rule lets the user reach it; another's raises Forbidden (the
+    web layer answers 404 for both, so ids are never confirmed)."""
     engagement = _load(engagement_id)
-    if not can_see_engagement(user, engagement):
+    if not rule(user, engagement):
         raise Forbidden(NOT_FOUND)
     return engagement
+
+
+def get_engagement_for(user: Any, engagement_id: int) -> Engagement:
+    """An engagement the user may see."""
+    return _engagement_if(can_see_engagement, user, engagement_id)
 
 
 def owned_engagement(user: Any, engagement_id: int) -> Engagement:
-    engagement = _load(engagement_id)
-    if not is_owner(user, engagement):
-        raise Forbidden(NOT_FOUND)
-    return engagement
+    """An engagement of the user's enterprise (the owner acts on it)."""
+    return _engagement_if(is_owner, user, engagement_id)
 
 
 def provided_engagement(user: Any, engagement_id: int) -> Engagement:
-    engagement = _load(engagement_id)
-    if not is_provider(user, engagement):
-        raise Forbidden(NOT_FOUND)
-    return engagement
+    """An engagement awarded to the provider the user acts for."""
+    return _engagement_if(is_provider, user, engagement_id)
+
+
+def _engagements_where(clause) -> list[Engagement]:
+    return list(
+        db.session.scalars(
+            _query()
+            .join(Engagement.award)
+            .where(clause)
+            .order_by(Award.awarded_at.desc(), Engagement.id.desc())
+        )
+    )
 
 
 def engagements_for_owner(user: User) -> list[Engagement]:
     """The enterprise's engagements, newest award first."""
-    return list(
-        db.session.scalars(
-            _query()
-            .join(Engagement.award)
-            .where(policy.owned_engagements(user))
-            .order_by(Award.awarded_at.desc(), Engagement.id.desc())
-        )
-    )
+    return _engagements_where(policy.owned_engagements(user))
 
 
 def engagements_for_provider(user: User) -> list[Engagement]:
     """The awarded provider's engagements, newest award first (none before it has entered)."""
-    return list(
-        db.session.scalars(
-            _query()
-            .join(Engagement.award)
-            .where(policy.provided_engagements(user))
-            .order_by(Award.awarded_at.desc(), Engagement.id.desc())
-        )
-    )
+    return _engagements_where(policy.provided_engagements(user))
 
 
 def result_for(user: Any, engagement_id: int) -> Upload:
