@@ -80,13 +80,12 @@ def _service_document(item: ServiceItem) -> Document | None:
     if item.validity == Validity.REPEALED.value:
         return None
     department = item.department
-    return Document(
-        kind="service",
-        key=item.code,
-        title=item.name,
-        url=f"/services/{item.code}",
-        keywords=list(item.abbreviations or []),
-        body=_join(
+    return _entry_document(
+        item,
+        "service",
+        f"/services/{item.code}",
+        list(item.abbreviations or []),
+        _join(
             _laws(item.legal_basis),
             item.applicability,
             item.serves_note,
@@ -103,11 +102,7 @@ def _service_document(item: ServiceItem) -> Document | None:
             _TAGS.sub(" ", item.notes_html or ""),
             item.code,
         ),
-        facets={
-            "stage": [s.code for s in item.stages],
-            "department": [department.code] if department else [],
-            "fee_regime": [item.fee_regime or "待核实"],
-        },
+        fee_regime=[item.fee_regime or "待核实"],
     )
 
 
@@ -115,13 +110,12 @@ def _approval_document(item: ApprovalItem) -> Document | None:
     if item.validity == Validity.REPEALED.value:
         return None
     department = item.department
-    return Document(
-        kind="approval",
-        key=item.code,
-        title=item.name,
-        url=f"/approval-items/{item.code}",
-        keywords=[],
-        body=_join(
+    return _entry_document(
+        item,
+        "approval",
+        f"/approval-items/{item.code}",
+        [],
+        _join(
             _laws(item.legal_basis),
             item.approving_body,
             department.name if department else None,
@@ -133,9 +127,26 @@ def _approval_document(item: ApprovalItem) -> Document | None:
             _TAGS.sub(" ", item.notes_html or ""),
             item.code,
         ),
+    )
+
+
+def _entry_document(
+    item: ServiceItem | ApprovalItem, kind: str, url: str, keywords: list[str], body: str, **facets
+) -> Document:
+    """A catalogue entry's document: found by code and name, faceted by its stages and
+    department (and the kind's own facets)."""
+    department = item.department
+    return Document(
+        kind=kind,
+        key=item.code,
+        title=item.name,
+        url=url,
+        keywords=keywords,
+        body=body,
         facets={
             "stage": [s.code for s in item.stages],
             "department": [department.code] if department else [],
+            **facets,
         },
     )
 

@@ -457,25 +457,14 @@ def _announce(heading: str, moves: list[Move]) -> None:
         lines = [f"{m.label}:{m.old.isoformat()} → {m.new.isoformat()}" for m in items]
         return f"{heading}:" + ";".join(lines) + "。"
 
-    for project_id, items in by_project.items():
+    def notify(items: list[Move], link: str | None, **to: int) -> None:
         db.session.add(
-            Notification(
-                project_id=project_id,
-                kind="日期调整",
-                due_on=today,
-                message=text(items),
-                link=items[0].link,
-            )
+            Notification(**to, kind="日期调整", due_on=today, message=text(items), link=link)
         )
+
+    for project_id, items in by_project.items():
+        notify(items, items[0].link, project_id=project_id)
     for user_id, items in by_user.items():
         links = {m.link for m in items}
-        db.session.add(
-            Notification(
-                user_id=user_id,
-                kind="日期调整",
-                due_on=today,
-                message=text(items),
-                link=links.pop() if len(links) == 1 else None,
-            )
-        )
+        notify(items, links.pop() if len(links) == 1 else None, user_id=user_id)
     db.session.flush()

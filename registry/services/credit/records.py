@@ -16,6 +16,7 @@ from registry.models import (
     CreditRecord,
     CreditStatus,
     Objection,
+    Provider,
     User,
 )
 from registry.models.types import utcnow
@@ -56,21 +57,28 @@ def draft_record(
         )
     content = checked_content(**fields)
     check_repair(content["kind"], provider, department)
+    item = _new_record(user, department.id, provider, **content)
+    item.number = _number(item)
+    db.session.flush()
+    record("credit.draft", actor=user, of=item, after=snapshot(item))
+    return item
+
+
+def _new_record(user: User, department_id: int, provider: Provider, **fields) -> CreditRecord:
+    """Insert a draft row about provider (its name and code as of now) under a temporary
+    number; the caller numbers it from its id."""
     item = CreditRecord(
         number=f"tmp-{secrets.token_hex(8)}",
-        department_id=department.id,
+        department_id=department_id,
         provider=provider,
         provider_name=provider.name,
         provider_uscc=provider.uscc,
         created_by_id=user.id,
         status=CreditStatus.DRAFT.value,
-        **content,
+        **fields,
     )
     db.session.add(item)
     db.session.flush()
-    item.number = _number(item)
-    db.session.flush()
-    record("credit.draft", actor=user, of=item, after=snapshot(item))
     return item
 
 
@@ -163,25 +171,19 @@ def apply_revision(
         check_repair(content["kind"], item.provider, item.department)
     before = snapshot(item)
     provider = item.provider
-    revision = CreditRecord(
-        number=f"tmp-{secrets.token_hex(8)}",
-        department_id=item.department_id,
-        provider=provider,
-        provider_name=provider.name,
-        provider_uscc=provider.uscc,
+    item.status = CreditStatus.SUPERSEDED.value
+    item.closed_at, item.closed_by_id, item.closed_reason = utcnow(), user.id, reason
+    revision = _new_record(
+        user,
+        item.department_id,
+        provider,
         revises=item,
         revision_reason=reason,
-        created_by_id=user.id,
         published_by_id=user.id,
         published_at=utcnow(),
-        status=CreditStatus.DRAFT.value,
         **content,
         **_windows(today()),
     )
-    db.session.add(revision)
-    item.status = CreditStatus.SUPERSEDED.value
-    item.closed_at, item.closed_by_id, item.closed_reason = utcnow(), user.id, reason
-    db.session.flush()
     # The number comes from the row id; it is set while the row is still a draft, and the
     # revision is published in the same statement (a published row never changes content).
     revision.number = _number(revision)

@@ -107,6 +107,15 @@ def update_application(
     return True
 
 
+# A qualification's text fields: name, label, required, longest.
+_QUALIFICATION_TEXT = (
+    ("kind", "资质类别", True, 100),
+    ("grade", "资质等级", False, 50),
+    ("certificate_no", "证书编号", True, 100),
+    ("issuer", "发证机关", True, 200),
+)
+
+
 def _date(data: dict, name: str, label: str) -> date:
     value = data.get(name)
     if not isinstance(value, date):
@@ -120,30 +129,22 @@ def add_qualification(
     """Add a qualification certificate (optionally with a scan); on an ACTIVE provider this is a
     key change that sends it back to review."""
     check_own(provider, actor)
-    kind = text_field(data, "kind", "资质类别", limit=100)
-    grade = text_field(data, "grade", "资质等级", required=False, limit=50) or None
-    certificate_no = text_field(data, "certificate_no", "证书编号", limit=100)
-    issuer = text_field(data, "issuer", "发证机关", limit=200)
-    valid_from = _date(data, "valid_from", "有效期起")
-    valid_to = _date(data, "valid_to", "有效期止")
-    if valid_from > valid_to:
+    fields = {
+        name: text_field(data, name, label, required=required, limit=limit) or None
+        for name, label, required, limit in _QUALIFICATION_TEXT
+    }
+    fields.update(valid_from=_date(data, "valid_from", "有效期起"))
+    fields.update(valid_to=_date(data, "valid_to", "有效期止"))
+    if fields["valid_from"] > fields["valid_to"]:
         raise RegistryError("valid_to", "有效期止不能早于有效期起。")
-    if any(q.certificate_no == certificate_no for q in provider.qualifications):
+    if any(q.certificate_no == fields["certificate_no"] for q in provider.qualifications):
         raise RegistryError("certificate_no", "已添加过该证书编号的资质。")
     # The file is checked last, so a form with other mistakes stores no orphan upload.
     upload = save_upload(scan, "scan", actor) if scan is not None and scan.filename else None
-    qualification = Qualification(
-        kind=kind,
-        grade=grade,
-        certificate_no=certificate_no,
-        issuer=issuer,
-        valid_from=valid_from,
-        valid_to=valid_to,
-        scan=upload,
-    )
+    qualification = Qualification(**fields, scan=upload)
     provider.qualifications.append(qualification)
     touch(provider)
-    back_to_review(provider, f"新增资质:{kind} {certificate_no}", actor)
+    back_to_review(provider, f"新增资质:{qualification.kind} {qualification.certificate_no}", actor)
     flush_provider()
     audit.record(
         "qualification.add",
