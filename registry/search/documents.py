@@ -77,8 +77,6 @@ def _join(*parts: Any) -> str:
 
 
 def _service_document(item: ServiceItem) -> Document | None:
-    if item.validity == Validity.REPEALED.value:
-        return None
     department = item.department
     return _entry_document(
         item,
@@ -107,8 +105,6 @@ def _service_document(item: ServiceItem) -> Document | None:
 
 
 def _approval_document(item: ApprovalItem) -> Document | None:
-    if item.validity == Validity.REPEALED.value:
-        return None
     department = item.department
     return _entry_document(
         item,
@@ -132,9 +128,11 @@ def _approval_document(item: ApprovalItem) -> Document | None:
 
 def _entry_document(
     item: ServiceItem | ApprovalItem, kind: str, url: str, keywords: list[str], body: str, **facets
-) -> Document:
-    """A catalogue entry's document: found by code and name, faceted by its stages and
-    department (and the kind's own facets)."""
+) -> Document | None:
+    """A catalogue entry's document, none once repealed: found by code and name, faceted by its
+    stages and department (and the kind's own facets)."""
+    if item.validity == Validity.REPEALED.value:
+        return None
     department = item.department
     return Document(
         kind=kind,

@@ -281,24 +281,24 @@ def _after_commit(session: Session) -> None:
     engine.maintain_later()
 
 
-def _after_rollback(session: Session) -> None:
+def _after_rollback(session: Session, _transaction) -> None:
     session.info.pop("search_pending", None)
 
 
-_installed = False
+HOOKS = (
+    ("before_flush", _before_flush),
+    ("before_commit", _before_commit),
+    ("after_commit", _after_commit),
+    ("after_soft_rollback", _after_rollback),
+)
 
 
 def install_hooks() -> None:
     """Listen on every SQLAlchemy session (once per process; registry/hooks.py calls this after
     the grades' hooks)."""
-    global _installed
-    if _installed:
-        return
-    event.listen(Session, "before_flush", _before_flush)
-    event.listen(Session, "before_commit", _before_commit)
-    event.listen(Session, "after_commit", _after_commit)
-    event.listen(Session, "after_soft_rollback", lambda s, _t: _after_rollback(s))
-    _installed = True
+    for name, hook in HOOKS:
+        if not event.contains(Session, name, hook):
+            event.listen(Session, name, hook)
 
 
 def init_app(app: Flask) -> None:

@@ -131,20 +131,20 @@ def _after_soft_rollback(session: Session, previous) -> None:
         session.info.pop(PENDING, None)
 
 
-_installed = False
+HOOKS = (
+    ("after_flush", _after_flush),
+    ("do_orm_execute", _on_orm_execute),
+    ("before_commit", _before_commit),
+    ("after_soft_rollback", _after_soft_rollback),
+)
 
 
 def install_hooks() -> None:
     """Listen on every SQLAlchemy session (once per process). registry/hooks.py installs these
     before the search engine's, so the recomputed grades are indexed in the same commit."""
-    global _installed
-    if _installed:
-        return
-    event.listen(Session, "after_flush", _after_flush)
-    event.listen(Session, "do_orm_execute", _on_orm_execute)
-    event.listen(Session, "before_commit", _before_commit)
-    event.listen(Session, "after_soft_rollback", _after_soft_rollback)
-    _installed = True
+    for name, hook in HOOKS:
+        if not event.contains(Session, name, hook):
+            event.listen(Session, name, hook)
 
 
 def init_app(app: Flask) -> None:
