@@ -13,6 +13,8 @@ calendar's entered layer is derived data too (re-read per app context, `services
 from __future__ import annotations
 
 from flask import Flask
+from sqlalchemy import event
+from sqlalchemy.orm import Session
 
 from registry.search import engine as search_engine
 from registry.services import calendars
@@ -30,5 +32,6 @@ def init_app(app: Flask) -> None:
 
 def install_hooks() -> None:
     """Listen on every SQLAlchemy session (once per process): grades first, then search."""
-    grade_hooks.install_hooks()
-    search_engine.install_hooks()
+    for name, hook in (*grade_hooks.HOOKS, *search_engine.HOOKS):
+        if not event.contains(Session, name, hook):
+            event.listen(Session, name, hook)

@@ -8,7 +8,7 @@ from collections.abc import Callable
 from pathlib import Path
 
 from flask import Flask, current_app, has_app_context
-from sqlalchemy import delete, event, inspect, select
+from sqlalchemy import delete, inspect, select
 from sqlalchemy.orm import Session
 
 from registry.database import read_only
@@ -285,20 +285,13 @@ def _after_rollback(session: Session, _transaction) -> None:
     session.info.pop("search_pending", None)
 
 
+# The session events search listens on; registry/hooks.py installs them after the grades'.
 HOOKS = (
     ("before_flush", _before_flush),
     ("before_commit", _before_commit),
     ("after_commit", _after_commit),
     ("after_soft_rollback", _after_rollback),
 )
-
-
-def install_hooks() -> None:
-    """Listen on every SQLAlchemy session (once per process; registry/hooks.py calls this after
-    the grades' hooks)."""
-    for name, hook in HOOKS:
-        if not event.contains(Session, name, hook):
-            event.listen(Session, name, hook)
 
 
 def init_app(app: Flask) -> None:

@@ -30,7 +30,7 @@ from registry.services.grades.compute import (
     today,
     window,
 )
-from registry.services.grades.hooks import init_app, install_hooks
+from registry.services.grades.hooks import init_app
 from registry.services.grades.read_models import (
     Distribution,
     TrendRow,
@@ -57,7 +57,6 @@ __all__ = [
     "department_distribution",
     "in_scope",
     "init_app",
-    "install_hooks",
     "record_behaviour",
     "recompute",
     "recompute_all",

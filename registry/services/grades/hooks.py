@@ -9,7 +9,7 @@ from itertools import chain
 from typing import Any
 
 from flask import Flask, current_app, has_app_context
-from sqlalchemy import event, inspect, select
+from sqlalchemy import inspect, select
 from sqlalchemy.orm import Session
 
 from registry.extensions import db
@@ -131,20 +131,14 @@ def _after_soft_rollback(session: Session, previous) -> None:
         session.info.pop(PENDING, None)
 
 
+# The session events grades listen on; registry/hooks.py installs them before search's, so the
+# recomputed grades are indexed in the same commit.
 HOOKS = (
     ("after_flush", _after_flush),
     ("do_orm_execute", _on_orm_execute),
     ("before_commit", _before_commit),
     ("after_soft_rollback", _after_soft_rollback),
 )
-
-
-def install_hooks() -> None:
-    """Listen on every SQLAlchemy session (once per process). registry/hooks.py installs these
-    before the search engine's, so the recomputed grades are indexed in the same commit."""
-    for name, hook in HOOKS:
-        if not event.contains(Session, name, hook):
-            event.listen(Session, name, hook)
 
 
 def init_app(app: Flask) -> None:
