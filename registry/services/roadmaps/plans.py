@@ -169,6 +169,13 @@ class RoadmapRow:
     provisional: bool = False
 
 
+def _complete_days(schedule: Schedule | None) -> int | None:
+    """A plan's days from the land contract to its last finish, when every step could be dated."""
+    if schedule is None or not schedule.complete:
+        return None
+    return schedule.total_days
+
+
 @dataclass
 class Roadmap:
     """A project's roadmap: rows in stage order and the totals against the target."""
@@ -205,14 +212,12 @@ class Roadmap:
     @property
     def forecast_days(self) -> int | None:
         """Days from the land contract to the forecast finish (complete forecasts)."""
-        if self.forecast is None or not self.forecast.complete:
-            return None
-        return self.forecast.total_days
+        return _complete_days(self.forecast)
 
     @property
     def forecast_margin_days(self) -> int | None:
         """Target minus the forecast: slack when positive, overrun when negative."""
-        return None if self.forecast_days is None else self.target_days - self.forecast_days
+        return self._margin(self.forecast_days)
 
     @property
     def target_days(self) -> int:
@@ -222,14 +227,15 @@ class Roadmap:
     @property
     def total_days(self) -> int | None:
         """Calendar days from the land contract to the last planned finish (complete plans)."""
-        if self.schedule is None or not self.schedule.complete:
-            return None
-        return self.schedule.total_days
+        return _complete_days(self.schedule)
 
     @property
     def margin_days(self) -> int | None:
         """Target minus total: slack when positive, overrun when negative."""
-        return None if self.total_days is None else self.target_days - self.total_days
+        return self._margin(self.total_days)
+
+    def _margin(self, days: int | None) -> int | None:
+        return None if days is None else self.target_days - days
 
     @property
     def counts(self) -> Counter:
