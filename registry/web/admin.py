@@ -25,7 +25,7 @@ from registry.web.forms import (
     tristate_raw,
     tristate_value,
 )
-from registry.web.params import AUDIT_FILTERS, link_args, page_args
+from registry.web.params import AUDIT_FILTERS, link_args, paged
 from registry.web.roadmap_admin_forms import TemplateStepDeleteForm, TemplateStepForm
 from registry.web.unit_of_work import UnitOfWork, actor
 
@@ -498,12 +498,10 @@ def toggle_user(user_id: int, verb: str):
 @require("audit.read")
 def audit_log():
     """The audit log, newest first, filterable by action and object."""
-    page, per_page = page_args()
-    result = audit.list_entries(
+    result = paged(
+        audit.list_entries,
         action=request.args.get("action") or None,
         object_id=request.args.get("object_id") or None,
-        page=page,
-        per_page=per_page,
     )
     return render_template(
         "admin/audit_log.html",

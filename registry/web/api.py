@@ -16,7 +16,7 @@ from registry.services import providers as provider_service
 from registry.services.errors import NotFound
 from registry.web.errors import render_error
 from registry.web.openapi import check_response, openapi_document
-from registry.web.params import code_arg, page_args, service_filters
+from registry.web.params import code_arg, paged, service_filters
 from registry.web.providers import directory_filters
 
 bp = Blueprint("api", __name__, url_prefix="/api/v1")
@@ -28,8 +28,7 @@ bp.after_request(check_response)
 def page_json(lister, to_json, *args, **filters):
     """One page of a list resource, the page the query string asks for:
     {items, total, page, per_page} of lister(*args, page=…, per_page=…, **filters)."""
-    page, per_page = page_args()
-    result = lister(*args, page=page, per_page=per_page, **filters)
+    result = paged(lister, *args, **filters)
     return jsonify(
         items=[to_json(i) for i in result.items],
         total=result.total,

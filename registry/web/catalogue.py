@@ -7,7 +7,7 @@ from flask import Blueprint, render_template
 from registry.models.catalogue import FeeRegime
 from registry.policy import PUBLIC, require
 from registry.services import catalogue, providers
-from registry.web.params import CATALOGUE_FILTERS, link_args, page_args, service_filters
+from registry.web.params import CATALOGUE_FILTERS, link_args, paged, service_filters
 from registry.web.unit_of_work import UnitOfWork
 
 bp = Blueprint("catalogue", __name__)
@@ -19,8 +19,7 @@ work = UnitOfWork()
 def list_services():
     """The catalogue list with filters and pagination."""
     filters = service_filters()
-    page, per_page = page_args()
-    result = catalogue.list_services(filters, page=page, per_page=per_page)
+    result = paged(catalogue.list_services, filters)
     return render_template(
         "catalogue/list_services.html",
         result=result,

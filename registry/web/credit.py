@@ -42,7 +42,7 @@ from registry.web.credit_forms import (
 from registry.web.exports import csv_bytes, xlsx_bytes
 from registry.web.filters import format_datetime
 from registry.web.forms import ConfirmForm, options
-from registry.web.params import code_arg, link_args, page_args, prefill
+from registry.web.params import code_arg, link_args, paged, prefill
 from registry.web.unit_of_work import UnitOfWork, actor
 
 bp = Blueprint("credit", __name__)
@@ -89,11 +89,10 @@ def notice_filters() -> credit.NoticeFilters:
 def list_notices():
     """The public credit notice board: published, current records with filters."""
     filters = notice_filters()
-    page, per_page = page_args()
     args = link_args(NOTICE_FILTERS)
     return render_template(
         "credit/list_notices.html",
-        result=credit.list_notices(filters, page=page, per_page=per_page),
+        result=paged(credit.list_notices, filters),
         filters=filters,
         departments=credit.departments_with_notices(),
         kinds=[k.value for k in CreditKind],

@@ -17,7 +17,7 @@ from registry.services.errors import Forbidden
 from registry.services.market import provider_by_uscc
 from registry.services.uploads import upload_path
 from registry.web.forms import Form, parse_version
-from registry.web.params import page_args
+from registry.web.params import paged
 from registry.web.unit_of_work import UnitOfWork, actor
 
 bp = Blueprint("engagements", __name__)
@@ -381,8 +381,7 @@ def _hide_form(rating, formdata=None) -> HideRatingForm:
 @require("ratings.moderate")
 def list_ratings():
     """Every owner rating, newest first, each with a form to hide its comment."""
-    page, per_page = page_args()
-    return _ratings_page(delivery.list_ratings(page=page, per_page=per_page))
+    return _ratings_page(paged(delivery.list_ratings))
 
 
 def _ratings_page(result, failed: HideRatingForm | None = None, failed_id: int | None = None):
@@ -414,5 +413,4 @@ def hide_rating(rating_id: int):
     ):
         flash("已隐藏该评价内容;评价记录和分数保留。", "success")
         return redirect(back)
-    page, per_page = page_args()
-    return _ratings_page(delivery.list_ratings(page=page, per_page=per_page), form, rating_id)
+    return _ratings_page(paged(delivery.list_ratings), form, rating_id)

@@ -18,7 +18,7 @@ from registry.policy import PUBLIC, require
 from registry.services import grades as service
 from registry.web.charts import bar_chart, series_chart
 from registry.web.forms import Form, options
-from registry.web.params import page_args
+from registry.web.params import paged
 from registry.web.unit_of_work import UnitOfWork, actor
 
 bp = Blueprint("grades", __name__)
@@ -72,8 +72,7 @@ work = UnitOfWork("behaviour.denied", status=403)
 @require("credit.manage")
 def list_behaviour():
     """Behaviour events of the providers the regulator's department supervises."""
-    page, per_page = page_args()
-    result = work.found(lambda: service.behaviour_events(actor(), page=page, per_page=per_page))
+    result = work.found(lambda: paged(service.behaviour_events, actor()))
     return render_template(
         "grades/list_behaviour.html",
         result=result,

@@ -16,7 +16,7 @@ from registry.services import catalogue, market, roadmaps
 from registry.services.errors import RegistryError
 from registry.web.forms import options
 from registry.web.market_forms import DecideForm, ProjectForm, QuoteForm, RepostForm, RequestForm
-from registry.web.params import page_args, prefill
+from registry.web.params import paged, prefill
 from registry.web.unit_of_work import UnitOfWork, actor
 
 bp = Blueprint("market", __name__)
@@ -254,10 +254,7 @@ def show_request(ref: str):
 @require(PUBLIC)
 def list_awards():
     """Award notices (中选公示), newest first."""
-    page, per_page = page_args()
-    return render_template(
-        "market/awards.html", result=market.list_awards(page=page, per_page=per_page)
-    )
+    return render_template("market/awards.html", result=paged(market.list_awards))
 
 
 @bp.get("/awards/<int:award_id>")

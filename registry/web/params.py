@@ -52,6 +52,12 @@ def page_args() -> tuple[int, int]:
     return min(max(page, 1), MAX_PAGE), min(max(per_page, 1), 100)
 
 
+def paged(lister, *args, **filters):
+    """lister(*args, page=…, per_page=…, **filters) for the page the query string asks for."""
+    page, per_page = page_args()
+    return lister(*args, page=page, per_page=per_page, **filters)
+
+
 def _flag(name: str) -> bool | None:
     value = (request.args.get(name) or "").strip().lower()
     if value in {"1", "true", "yes", "是"}:

@@ -28,7 +28,7 @@ from registry.web.forms import (
     parse_version,
 )
 from registry.web.grades import provider_credit
-from registry.web.params import code_arg, link_args, page_args
+from registry.web.params import code_arg, link_args, paged
 from registry.web.unit_of_work import UnitOfWork, actor
 
 bp = Blueprint("providers", __name__)
@@ -85,8 +85,7 @@ def _service_choices() -> list[ServiceItem]:
 def list_providers():
     """The directory of active providers with filters and pagination."""
     filters = directory_filters()
-    page, per_page = page_args()
-    result = service.list_directory(filters, page=page, per_page=per_page)
+    result = paged(service.list_directory, filters)
     return render_template(
         "providers/list_providers.html",
         result=result,
