@@ -7,7 +7,7 @@ from flask import Blueprint, render_template
 from registry.models.catalogue import FeeRegime
 from registry.policy import PUBLIC, require
 from registry.services import catalogue, providers
-from registry.web.params import CATALOGUE_FILTERS, link_args, paged, service_filters
+from registry.web.params import CATALOGUE_FILTERS, filtered_list, service_filters
 from registry.web.unit_of_work import UnitOfWork
 
 bp = Blueprint("catalogue", __name__)
@@ -18,17 +18,15 @@ work = UnitOfWork()
 @require(PUBLIC)
 def list_services():
     """The catalogue list with filters and pagination."""
-    filters = service_filters()
-    result = paged(catalogue.list_services, filters)
-    return render_template(
+    return filtered_list(
         "catalogue/list_services.html",
-        result=result,
-        filters=filters,
+        catalogue.list_services,
+        service_filters(),
+        CATALOGUE_FILTERS,
         stages=catalogue.list_stages(),
         departments=catalogue.list_departments(),
         approval_items=catalogue.list_approval_items(),
         fee_regimes=[f.value for f in FeeRegime],
-        args=link_args(CATALOGUE_FILTERS),
     )
 
 

@@ -42,7 +42,7 @@ from registry.web.credit_forms import (
 from registry.web.exports import csv_bytes, xlsx_bytes
 from registry.web.filters import format_datetime
 from registry.web.forms import ConfirmForm, options
-from registry.web.params import code_arg, link_args, paged, prefill
+from registry.web.params import code_arg, filtered_list, prefill
 from registry.web.unit_of_work import UnitOfWork, actor
 
 bp = Blueprint("credit", __name__)
@@ -88,15 +88,13 @@ def notice_filters() -> credit.NoticeFilters:
 @require(PUBLIC)
 def list_notices():
     """The public credit notice board: published, current records with filters."""
-    filters = notice_filters()
-    args = link_args(NOTICE_FILTERS)
-    return render_template(
+    return filtered_list(
         "credit/list_notices.html",
-        result=paged(credit.list_notices, filters),
-        filters=filters,
+        credit.list_notices,
+        notice_filters(),
+        NOTICE_FILTERS,
         departments=credit.departments_with_notices(),
         kinds=[k.value for k in CreditKind],
-        args=args,
         today=credit.today(),
     )
 

@@ -141,25 +141,31 @@ def manage_request(ref: str):
     )
 
 
+def _on_own_request(ref: str, form, invalid: str, action):
+    """action(user) on the signed-in owner's request ref (not theirs: 404) through the unit of
+    work; a refusal goes back to the request's page with the reason."""
+    user = actor()
+    work.found(market.get_request_for_owner, user, ref)
+    back = url_for("market.manage_request", ref=ref)
+    return work.act(lambda: action(user), form=form, invalid=invalid, back=back)
+
+
 @bp.post("/my/requests/<ref>/decide")
 @require("projects.own")
 def decide_request(ref: str):
     """Close the request and choose by its method."""
-    user = actor()
-    work.found(market.get_request_for_owner, user, ref)
     form = DecideForm()
-    back = url_for("market.manage_request", ref=ref)
-    decision = work.act(
-        lambda: market.decide(
+    decision = _on_own_request(
+        ref,
+        form,
+        "提交未成功,请刷新页面后重试。",
+        lambda user: market.decide(
             user, ref, chosen_uscc=form.winner.data or None, reason=form.reason.data
         ),
-        form=form,
-        invalid="提交未成功,请刷新页面后重试。",
-        back=back,
     )
     if decision.award is None:
         flash(f"本次选取失败:{decision.failure}", "error")
-        return redirect(back)
+        return redirect(url_for("market.manage_request", ref=ref))
     flash("已确定中选机构,中选结果已公示。", "success")
     return redirect(url_for("market.show_award", award_id=decision.award.id))
 
@@ -168,14 +174,12 @@ def decide_request(ref: str):
 @require("projects.own")
 def repost_request(ref: str):
     """Post a failed request again with a new deadline."""
-    user = actor()
-    work.found(market.get_request_for_owner, user, ref)
     form = RepostForm()
-    again = work.act(
-        lambda: market.repost(user, ref, deadline=_local(form.deadline.data)),
-        form=form,
-        invalid="请填写新的报名截止时间。",
-        back=url_for("market.manage_request", ref=ref),
+    again = _on_own_request(
+        ref,
+        form,
+        "请填写新的报名截止时间。",
+        lambda user: market.repost(user, ref, deadline=_local(form.deadline.data)),
     )
     flash(f"已重新发布为 {again.ref}。", "success")
     return redirect(url_for("market.manage_request", ref=again.ref))

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import re
 
-from flask import current_app, request
+from flask import current_app, render_template, request
 
 from registry.models.catalogue import FeeRegime
 from registry.sanitize import plain_text
@@ -56,6 +56,18 @@ def paged(lister, *args, **filters):
     """lister(*args, page=…, per_page=…, **filters) for the page the query string asks for."""
     page, per_page = page_args()
     return lister(*args, page=page, per_page=per_page, **filters)
+
+
+def filtered_list(template: str, lister, filters, names: tuple[str, ...], **context) -> str:
+    """A public list page with filters: one page of lister(filters), the filters as read, and
+    the query-string values (of names) its pagination and facet links carry over."""
+    return render_template(
+        template,
+        result=paged(lister, filters),
+        filters=filters,
+        args=link_args(names),
+        **context,
+    )
 
 
 def _flag(name: str) -> bool | None:

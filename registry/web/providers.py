@@ -28,7 +28,7 @@ from registry.web.forms import (
     parse_version,
 )
 from registry.web.grades import provider_credit
-from registry.web.params import code_arg, link_args, paged
+from registry.web.params import code_arg, filtered_list
 from registry.web.unit_of_work import UnitOfWork, actor
 
 bp = Blueprint("providers", __name__)
@@ -84,18 +84,16 @@ def _service_choices() -> list[ServiceItem]:
 @require(PUBLIC)
 def list_providers():
     """The directory of active providers with filters and pagination."""
-    filters = directory_filters()
-    result = paged(service.list_directory, filters)
-    return render_template(
+    return filtered_list(
         "providers/list_providers.html",
-        result=result,
-        filters=filters,
+        service.list_directory,
+        directory_filters(),
+        DIRECTORY_FILTERS,
         services=_service_choices(),
         regions=REGIONS,
         grades=GRADE_LABELS,
         qualification_kinds=service.qualification_kinds(),
         today=service.today(),
-        args=link_args(DIRECTORY_FILTERS),
     )
 
 
