@@ -143,14 +143,9 @@ def add_qualification(
     upload = save_upload(scan, "scan", actor) if scan is not None and scan.filename else None
     qualification = Qualification(**fields, scan=upload)
     provider.qualifications.append(qualification)
-    touch(provider)
-    back_to_review(provider, f"新增资质:{qualification.kind} {qualification.certificate_no}", actor)
-    flush_provider()
+    _qualifications_changed(provider, qualification, "新增", actor)
     audit.record(
-        "qualification.add",
-        actor=actor,
-        of=qualification,
-        after={**audit.snapshot(qualification), "provider": provider.uscc},
+        "qualification.add", actor=actor, of=qualification, after=_held(qualification, provider)
     )
     return qualification
 
@@ -164,14 +159,23 @@ def remove_qualification(provider: Provider, qualification_id: int, *, actor: Us
     """Remove a qualification; on an ACTIVE provider this sends it back to review."""
     check_own(provider, actor)
     qualification = get_qualification(provider, qualification_id)
-    before = {**audit.snapshot(qualification), "provider": provider.uscc}
+    before = _held(qualification, provider)
     provider.qualifications.remove(qualification)
+    _qualifications_changed(provider, qualification, "删除", actor)
+    audit.record("qualification.remove", actor=actor, of=qualification, before=before)
+
+
+def _held(qualification: Qualification, provider: Provider) -> dict:
+    """A qualification as the audit log keeps it: its columns and whose it is."""
+    return {**audit.snapshot(qualification), "provider": provider.uscc}
+
+
+def _qualifications_changed(
+    provider: Provider, qualification: Qualification, verb: str, actor: User
+) -> None:
+    """A key change: the provider's version moves and an ACTIVE provider goes back to review."""
     touch(provider)
-    back_to_review(provider, f"删除资质:{qualification.kind} {qualification.certificate_no}", actor)
-    flush_provider()
-    audit.record(
-        "qualification.remove",
-        actor=actor,
-        of=qualification,
-        before=before,
+    back_to_review(
+        provider, f"{verb}资质:{qualification.kind} {qualification.certificate_no}", actor
     )
+    flush_provider()
