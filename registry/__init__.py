@@ -48,6 +48,8 @@ def load_config(app: Flask, test_config: dict[str, Any] | None) -> None:
         app.config["SQLALCHEMY_DATABASE_URI"] = sqlite_url(Path(app.instance_path) / "registry.db")
     if not app.config.get("UPLOAD_DIR"):
         app.config["UPLOAD_DIR"] = str(Path(app.instance_path) / "uploads")
+    if not app.config.get("MAIL_DIR"):
+        app.config["MAIL_DIR"] = str(Path(app.instance_path) / "mail")
     if not app.config.get("SECRET_KEY"):
         # Without a configured key (written to instance/config.py by `registry init-db`), sessions
         # last only as long as this process; never a fixed, guessable key.

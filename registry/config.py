@@ -93,6 +93,25 @@ DEFAULTS: dict[str, object] = {
         "列入黑名单": 20,
     },
     "CREDIT_OVERRUN_MIN_DAYS": 10,  # 超期服务 deducts only beyond this many working days
+    # Joining and hearing back (services/notify.py, services/mail.py, services/registration.py).
+    # Links in mails are absolute: the address people reach the site at.
+    "SITE_URL": "http://127.0.0.1:5000",
+    # Where mail goes: smtp://user:pass@host:587?starttls=1 (or smtps://… for implicit TLS); empty
+    # writes every mail as an .eml file under MAIL_DIR (instance/mail), readable at /admin/mail.
+    "MAIL_URL": "",
+    "MAIL_DIR": None,  # filled in as instance/mail when unset
+    "MAIL_FROM": "中介服务超市 <noreply@zwfw.tjbhht.example>",
+    "MAIL_MAX_ATTEMPTS": 6,  # then 发送失败, shown to admins, who may send it again
+    "MAIL_RETRY_SECONDS": 60,  # back-off: this, doubled after each failed attempt
+    "MAIL_LEASE_SECONDS": 120,  # a claimed mail whose worker is silent this long was orphaned
+    "MAIL_TIMEOUT_SECONDS": 20,
+    "CONFIRM_LINK_HOURS": 48,  # the registration's address confirmation link
+    "RESET_LINK_MINUTES": 30,  # the password reset link
+    "REGISTER_RATE_LIMIT": "5 per hour",  # per client address
+    "FORGOT_RATE_LIMIT": "5 per hour",
+    # The worker's daily jobs (check-deadlines, grade recomputation) at this local time (HH:MM).
+    "DAILY_JOBS_AT": "06:30",
+    "WORKER_POLL_SECONDS": 5,
 }
 
 # Settings whose environment value is parsed as JSON (numbers, booleans, objects).
@@ -126,6 +145,13 @@ _TYPED = {
     "CREDIT_MIN_SAMPLE",
     "CREDIT_DEDUCTIONS",
     "CREDIT_OVERRUN_MIN_DAYS",
+    "MAIL_MAX_ATTEMPTS",
+    "MAIL_RETRY_SECONDS",
+    "MAIL_LEASE_SECONDS",
+    "MAIL_TIMEOUT_SECONDS",
+    "CONFIRM_LINK_HOURS",
+    "RESET_LINK_MINUTES",
+    "WORKER_POLL_SECONDS",
 }
 
 # Short environment names mapped onto Flask / extension setting names.

@@ -43,6 +43,7 @@ PERMISSIONS: dict[str, frozenset[Role]] = {
     "catalogue.manage": frozenset({Role.ADMIN}),
     "audit.read": frozenset({Role.ADMIN}),
     "users.manage": frozenset({Role.ADMIN}),
+    "mail.manage": frozenset({Role.ADMIN}),  # the outbox: read, send again
     "calendar.manage": frozenset({Role.ADMIN}),  # enter a year's holiday arrangement
     # Marketplace (per-object rules — own provider, own project — are below).
     "providers.self": frozenset({Role.PROVIDER}),  # apply (入驻), keep profile, offers, quotes

@@ -17,6 +17,7 @@ from registry.models.credit import (
     CreditRecord,
     CreditStatus,
     Objection,
+    ObjectionFile,
     ObjectionOutcome,
 )
 from registry.models.evaluation import EvaluationPeriod, PeriodStatus, ScoreEntry, ScoreState
@@ -33,6 +34,14 @@ from registry.models.market import (
     RequestStatus,
     SelectionMethod,
     SelectionRequest,
+)
+from registry.models.messages import (
+    AccountToken,
+    JobRun,
+    MailMessage,
+    MailStatus,
+    NotificationPreference,
+    TokenPurpose,
 )
 from registry.models.projects import Enterprise, Project, ProjectCategory
 from registry.models.providers import (
@@ -56,6 +65,13 @@ from registry.models.roadmap import (
 from registry.models.search import SearchDocument, SearchOutbox
 
 __all__ = [
+    "AccountToken",
+    "JobRun",
+    "MailMessage",
+    "MailStatus",
+    "NotificationPreference",
+    "ObjectionFile",
+    "TokenPurpose",
     "CalendarOrigin",
     "CalendarYear",
     "DeadlineState",

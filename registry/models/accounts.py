@@ -6,7 +6,7 @@ import secrets
 from enum import StrEnum
 
 from flask_login import UserMixin
-from sqlalchemy import Boolean, ForeignKey, Integer, String
+from sqlalchemy import Boolean, ForeignKey, Integer, String, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from registry.extensions import db
@@ -49,6 +49,8 @@ class User(UserMixin, db.Model):
 
     __tablename__ = "users"
     audit_type = "user"
+    # One self-registered account per organisation and role (a firm may be owner and provider).
+    __table_args__ = (UniqueConstraint("role", "org_uscc"),)
 
     id: Mapped[IntPK]
     username: Mapped[str] = mapped_column(String(64), unique=True)
@@ -60,6 +62,14 @@ class User(UserMixin, db.Model):
     session_token: Mapped[str] = mapped_column(String(64), unique=True, default=new_session_token)
     is_enabled: Mapped[bool] = mapped_column(Boolean, default=True)
     is_demo: Mapped[Flag]
+    # Contact and organisation, given at self-registration (admins may add an address later).
+    email: Mapped[str | None] = mapped_column(String(254), unique=True)
+    email_confirmed_at: Mapped[Moment | None]
+    phone: Mapped[str | None] = mapped_column(String(20))
+    org_name: Mapped[str | None] = mapped_column(String(200))
+    org_uscc: Mapped[str | None] = mapped_column(String(18))
+    # Set for accounts an admin or the CLI created or reset: the next sign-in must choose a password.
+    must_change_password: Mapped[bool] = mapped_column(Boolean, default=False)
     failed_logins: Mapped[int] = mapped_column(Integer, default=0)
     locked_until: Mapped[Moment | None]
     last_login_at: Mapped[Moment | None]
@@ -81,6 +91,11 @@ class User(UserMixin, db.Model):
     def role_enum(self) -> Role:
         """The role as an enum member."""
         return Role(self.role)
+
+    @property
+    def email_confirmed(self) -> bool:
+        """Whether the account's e-mail address was confirmed by its one-time link."""
+        return self.email is not None and self.email_confirmed_at is not None
 
     def __repr__(self) -> str:
         return f"<User {self.username} {self.role}>"

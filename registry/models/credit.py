@@ -19,7 +19,7 @@ from sqlalchemy.orm import Mapped, mapped_column, object_session, relationship
 from registry.extensions import db
 from registry.models.accounts import User
 from registry.models.catalogue import Department
-from registry.models.providers import Provider
+from registry.models.providers import Provider, Upload
 from registry.models.types import (
     Code,
     Created,
@@ -159,6 +159,10 @@ class Objection(db.Model):
     provider: Mapped[Provider] = relationship()
     revision: Mapped[CreditRecord | None] = relationship(foreign_keys=[revision_id])
     answered_by: Mapped[User | None] = relationship(foreign_keys="Objection.answered_by_id")
+    # Evidence the provider attached (scans, letters): checked like every upload, never removed.
+    files: Mapped[list[Upload]] = relationship(
+        secondary="credit_objection_files", order_by="Upload.id", viewonly=True
+    )
 
     @property
     def is_open(self) -> bool:
@@ -210,6 +214,17 @@ WINDOW_MOVES = "calendar.window_moves"
 # Fixed once submitted; the answer columns are written once, when the answer is given. The
 # answer deadline moves only with a year's holiday arrangement, like the record's windows.
 OBJECTION_CONTENT = ("record_id", "provider_id", "reason", "submitted_by_id", "submitted_at")
+
+
+class ObjectionFile(db.Model):
+    """A file attached to an objection as evidence."""
+
+    __tablename__ = "credit_objection_files"
+
+    objection_id: Mapped[int] = mapped_column(ForeignKey("credit_objections.id"), primary_key=True)
+    upload_id: Mapped[int] = mapped_column(ForeignKey("uploads.id"), primary_key=True)
+
+
 OBJECTION_ANSWER = ("outcome", "answer", "answered_by_id", "answered_at", "revision_id")
 
 

@@ -171,6 +171,9 @@ class Notification(db.Model):
     step_id: Mapped[int | None] = mapped_column(ForeignKey("roadmap_steps.id"))
     user_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"), index=True)
     kind: Mapped[str] = mapped_column(String(8))
+    # What it is about (services/notify.TOPICS): the key of the user's mail choice. NULL on the
+    # roadmap's own warnings and overdue notices from before topics (read as "roadmap").
+    topic: Mapped[str | None] = mapped_column(String(32))
     due_on: Mapped[Day]
     message: Mapped[Note]
     link: Mapped[str | None] = mapped_column(String(300))
