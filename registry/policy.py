@@ -23,6 +23,7 @@ from registry.models import (
     Award,
     Department,
     Engagement,
+    Objection,
     Offer,
     Project,
     Provider,
@@ -67,6 +68,9 @@ PERMISSIONS: dict[str, frozenset[Role]] = {
     "credit.manage": frozenset({Role.REGULATOR}),  # credit records, behaviour events, answers
     "credit.object": frozenset({Role.PROVIDER}),  # object (异议) to a record about itself
     "credit.configure": frozenset({Role.ADMIN}),  # weights, bands, deduction table
+    # An objection's evidence files: the objecting provider and the department's regulators
+    # (which objection is whose: can_see_objection below).
+    "credit.evidence": frozenset({Role.PROVIDER, Role.REGULATOR}),
     # A delivered result file: the roles that can be its owner or provider, and admins; which
     # engagement is theirs is owns_engagement / provides_engagement below.
     "engagements.result": frozenset({Role.ENTERPRISE, Role.PROVIDER, Role.ADMIN}),
@@ -305,6 +309,13 @@ def in_department(user: Any, department_id: int | None) -> bool:
     """Whether a record of that department (period, credit record, objection) is the user's."""
     department = regulator_department(user)
     return department is not None and department.id == department_id
+
+
+def can_see_objection(user: Any, objection: Objection) -> bool:
+    """The provider that objected and the regulators of the record's department."""
+    if is_provider_account(user):
+        return objection.provider.account_id == user.id
+    return in_department(user, objection.record.department_id)
 
 
 def department_records(user: Any, column: Any) -> ColumnElement[bool]:

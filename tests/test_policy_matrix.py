@@ -105,6 +105,7 @@ EXPECTED: dict[str, set[str]] = {
     "credit.answer_objection": {"regulator"},
     "credit.my_records": {"provider"},
     "credit.object_record": {"provider"},
+    "credit.objection_file": {"provider", "regulator"},
     "api.list_notices": ALL,
     "api.show_notice": ALL,
     "evaluations.list_periods": {"regulator"},
@@ -209,7 +210,8 @@ SAMPLE_ARGS = {
         "credit.object_record": "XY-2026-000001",
         "api.show_notice": "XY-2026-000001",
     },
-    "objection_id": {"credit.answer_objection": 1},
+    "objection_id": {"credit.answer_objection": 1, "credit.objection_file": 1},
+    "upload_id": {"credit.objection_file": 1},
     "period_id": {
         "evaluations.show_period": 1,
         "evaluations.submit_drafts": 1,

@@ -22,6 +22,7 @@ from flask import (
     redirect,
     render_template,
     request,
+    send_file,
     url_for,
 )
 
@@ -31,6 +32,7 @@ from registry.policy import PUBLIC, require
 from registry.sanitize import plain_text
 from registry.services import credit
 from registry.services.errors import Forbidden, NotFound
+from registry.services.uploads import upload_path
 from registry.web.credit_forms import (
     AnswerForm,
     CreditRecordForm,
@@ -476,7 +478,12 @@ def object_record(number: str):
     user = actor()
     item = work.found(credit.get_record_about, user, number)
     form = ObjectionForm()
-    if work.submit(form, lambda: credit.object_to_record(user, number, reason=form.reason.data)):
+    if work.submit(
+        form,
+        lambda: credit.object_to_record(
+            user, number, reason=form.reason.data, evidence=form.evidence.data
+        ),
+    ):
         flash("异议已提交。主管部门将在答复期限内答复,结果可在本页查看。", "success")
         return redirect(url_for("credit.my_records"))
     return render_template(
@@ -485,4 +492,15 @@ def object_record(number: str):
         form=form,
         open_now=credit.can_object(item),
         today=credit.today(),
+    )
+
+
+@bp.get("/credit/objections/<int:objection_id>/files/<int:upload_id>")
+@require("credit.evidence")
+def objection_file(objection_id: int, upload_id: int):
+    """An objection's evidence file, for the objecting provider and the department's regulators."""
+    upload = work.found(credit.evidence_file, actor(), objection_id, upload_id)
+    path = work.found(upload_path, upload)
+    return send_file(
+        path, mimetype=upload.content_type, as_attachment=True, download_name=upload.filename
     )

@@ -3,6 +3,7 @@ Forms check shape only; the rules (department scope, windows, states) live in se
 
 from __future__ import annotations
 
+from flask_wtf.file import MultipleFileField
 from wtforms import DateField, SelectField, StringField, TextAreaField
 from wtforms.validators import DataRequired, Length, Optional
 
@@ -71,7 +72,11 @@ class ObjectionForm(Form):
             DataRequired("请填写异议理由。"),
             Length(max=2000, message="异议理由不超过 2000 字。"),
         ],
-        description="说明记录中哪些事实或依据有误,以及您的证据(可写明证据材料的名称和提交方式)。",
+        description="说明记录中哪些事实或依据有误,以及您的证据。",
+    )
+    evidence = MultipleFileField(
+        "证据材料(可选)",
+        description="最多 5 个文件,每个为 PDF、PNG 或 JPG,不超过 10 MB;主管部门答复时可查看。",
     )
 
 

@@ -8,6 +8,7 @@ from datetime import date
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import selectinload
+from werkzeug.datastructures import FileStorage
 
 from registry import policy
 from registry.extensions import db
@@ -15,8 +16,10 @@ from registry.models import (
     CreditRecord,
     CreditStatus,
     Objection,
+    ObjectionFile,
     ObjectionOutcome,
     Provider,
+    Upload,
     User,
 )
 from registry.models.types import utcnow
@@ -38,6 +41,10 @@ from registry.services.credit.records import (
     open_objection,
 )
 from registry.services.errors import Forbidden, NotFound, RegistryError
+from registry.services.notify import notify
+from registry.services.uploads import save_upload
+
+EVIDENCE_MAX_FILES = 5
 
 
 def get_record_about(user: User, number: str, *, lock: bool = False) -> CreditRecord:
@@ -54,8 +61,12 @@ def get_record_about(user: User, number: str, *, lock: bool = False) -> CreditRe
     return item
 
 
-def object_to_record(user: User, number: str, *, reason: str | None) -> Objection:
-    """A provider objects to a published record about itself, within the objection window."""
+def object_to_record(
+    user: User, number: str, *, reason: str | None, evidence: list[FileStorage] | None = None
+) -> Objection:
+    """A provider objects to a published record about itself, within the objection window,
+    optionally with evidence files (checked like every upload); the department's regulators are
+    told."""
     item = get_record_about(user, number, lock=True)
     if not item.is_published:
         raise RegistryError(None, f"该记录{item.status},无需再提出异议")
@@ -81,14 +92,55 @@ def object_to_record(user: User, number: str, *, reason: str | None) -> Objectio
     except IntegrityError:
         # Two submissions at once: the unique open_record_id lets one through.
         raise RegistryError(None, "该记录已有待答复的异议,请等待主管部门答复") from None
+    files = _attach_evidence(objection, evidence or [], user)
     record(
         "credit.object",
         actor=user,
         of=objection,
-        after=snapshot(objection),
+        after={**snapshot(objection), "files": [f"{u.filename} {u.sha256}" for u in files]},
         detail=f"对 {item.number} 提出异议",
     )
+    regulators = db.session.scalars(
+        select(User).where(policy.department_accounts(item.department_id))
+    )
+    attached = f",附证据材料 {len(files)} 份" if files else ""
+    notify(
+        regulators,
+        "objection",
+        f"{item.provider_name} 对信用记录 {item.number}“{item.title}”提出异议{attached},"
+        f"请于 {objection.answer_due:%Y-%m-%d} 前答复。",
+        link=f"/regulator/credit/objections/{objection.id}",
+        kind="收到异议",
+        subject=f"收到异议:{item.number}",
+    )
     return objection
+
+
+def _attach_evidence(objection: Objection, files: list[FileStorage], user: User) -> list[Upload]:
+    """Store the chosen evidence files (empty file inputs are skipped) and link them."""
+    chosen = [f for f in files if f is not None and f.filename]
+    if len(chosen) > EVIDENCE_MAX_FILES:
+        raise RegistryError("evidence", f"证据材料最多 {EVIDENCE_MAX_FILES} 个文件。")
+    uploads = []
+    for file in chosen:
+        upload = save_upload(file, "evidence", user)
+        if all(u.id != upload.id for u in uploads):
+            uploads.append(upload)
+            db.session.add(ObjectionFile(objection_id=objection.id, upload_id=upload.id))
+    db.session.flush()
+    return uploads
+
+
+def evidence_file(user: User, objection_id: int, upload_id: int) -> Upload:
+    """An evidence file of an objection, for the objecting provider and the department's
+    regulators; anyone else (or a file not attached to it) is NotFound."""
+    objection = db.session.get(Objection, objection_id)
+    if objection is None or not policy.can_see_objection(user, objection):
+        raise NotFound("未找到该文件")
+    upload = next((u for u in objection.files if u.id == upload_id), None)
+    if upload is None:
+        raise NotFound("未找到该文件")
+    return upload
 
 
 def get_objection_for(user: User, objection_id: int, *, lock: bool = False) -> Objection:
@@ -140,6 +192,16 @@ def answer_objection(
         objection.answered_by_id, objection.answered_at = user.id, utcnow()
         objection.open_record_id = None
         answered.detail = f"{item.number}:{objection.outcome_label}"
+    provider = db.session.get(Provider, objection.provider_id)
+    notify(
+        [db.session.get(User, provider.account_id) if provider and provider.account_id else None],
+        "objection",
+        f"{item.department.name}已答复您对信用记录 {item.number}“{item.title}”提出的异议:"
+        f"{objection.outcome_label}。",
+        link="/my/credit",
+        kind="异议答复",
+        subject=f"异议答复:{item.number}",
+    )
     return objection
 
 
