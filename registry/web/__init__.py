@@ -32,6 +32,7 @@ def install(app: Flask) -> None:
         engagements,
         evaluations,
         grades,
+        mail_admin,
         market,
         providers,
         public,
@@ -53,6 +54,7 @@ def install(app: Flask) -> None:
         search,
         auth,
         admin,
+        mail_admin,
         api,
     ):
         app.register_blueprint(module.bp)
