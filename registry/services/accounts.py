@@ -16,6 +16,7 @@ from registry import policy
 from registry.extensions import db
 from registry.models.accounts import Role, User, new_session_token
 from registry.models.catalogue import Department
+from registry.models.providers import Provider
 from registry.models.types import utcnow
 from registry.services import audit
 from registry.services.errors import RegistryError, add_unique
@@ -77,10 +78,17 @@ def create_user(
     department_code: str | None = None,
     display_name: str | None = None,
     is_demo: bool = False,
+    must_change_password: bool = False,
     actor: User | None = None,
     actor_name: str | None = None,
+    action: str = "user.create",
+    **contact: str | None,
 ) -> User:
-    """Create an account after checking the username, role, department binding and password policy."""
+    """Create an account after checking the username, role, department binding and password policy.
+
+    Accounts an admin or the CLI creates pass `must_change_password` (their first sign-in must
+    choose a password); self-registration passes its contact and organisation fields
+    (`email`, `phone`, `org_name`, `org_uscc`) in `contact` and its own audit `action`."""
     username = (username or "").strip()
     if not USERNAME_RE.match(username):
         raise RegistryError("username", "用户名须为 3–64 位字母、数字或 _ . -。")
@@ -107,14 +115,22 @@ def create_user(
         role=role_enum.value,
         department=department,
         is_demo=is_demo,
+        must_change_password=must_change_password,
+        **contact,
     )
     add_unique(db.session, user, "username", "该用户名已被使用。")
     audit.record(
-        "user.create",
+        action,
         actor=actor,
         actor_name=actor_name,
         of=user,
-        after={"username": username, "role": role_enum.value, "department": department_code},
+        after={
+            "username": username,
+            "role": role_enum.value,
+            "department": department_code,
+            **({"must_change_password": True} if must_change_password else {}),
+            **{k: v for k, v in contact.items() if k != "phone"},
+        },
     )
     return user
 
@@ -201,11 +217,90 @@ def change_password(user: User, current: str, new: str) -> None:
     audit.record("user.password_change", actor=user, of=user)
 
 
-def set_password(user: User, new: str) -> None:
-    """Store a new password hash and end all sessions (policy is checked by the caller)."""
+def set_password(user: User, new: str, *, temporary: bool = False) -> None:
+    """Store a new password hash, lift any lockout and end all sessions (policy is checked by
+    the caller). A `temporary` password (an admin's reset) must be changed at the next sign-in;
+    any other one was chosen by the user and ends that duty."""
     user.password_hash = _hash(new)
     user.password_changed_at = utcnow()
+    user.must_change_password = temporary
+    user.failed_logins = 0
+    user.locked_until = None
     end_all_sessions(user)
+
+
+def awaiting_confirmation(user: User) -> bool:
+    """A self-registered account whose e-mail address is not confirmed yet: it may sign in,
+    but acts on nothing until the address is confirmed."""
+    return user.email is not None and user.email_confirmed_at is None
+
+
+def reset_password(user: User, *, actor: User) -> str:
+    """An admin resets someone's password: a random temporary password (returned, to be shown
+    once and never stored in clear) that must be changed at the next sign-in; every session of
+    the account ends and a lockout is lifted."""
+    if actor.id == user.id:
+        raise RegistryError(None, "不能在此重置自己的密码,请在“我的账户”中修改密码。")
+    temporary = generate_password()
+    set_password(user, temporary, temporary=True)
+    audit.record(
+        "user.password_reset",
+        actor=actor,
+        of=user,
+        after={"must_change_password": True},
+        detail="temporary password set by an admin",
+    )
+    return temporary
+
+
+def change_role(user: User, role: str, *, department_code: str | None = None, actor: User) -> bool:
+    """Give an account another role (regulators bound to a department). Refused for one's own
+    account and where the account already acts for an organisation in its present role (its
+    enterprise, its provider entry, its self-registered organisation code). Ends the account's
+    sessions; returns whether anything changed."""
+    if actor.id == user.id:
+        raise RegistryError("role", "不能修改自己的角色。")
+    try:
+        role_enum = Role(role)
+    except ValueError:
+        raise RegistryError("role", "请选择角色。") from None
+    department = None
+    if role_enum is Role.REGULATOR:
+        if not department_code:
+            raise RegistryError("department", "行业主管部门账户必须绑定一个部门。")
+        department = db.session.scalar(select(Department).where(Department.code == department_code))
+        if department is None:
+            raise RegistryError("department", f"未找到部门代码:{department_code}")
+    elif department_code:
+        raise RegistryError("department", "只有行业主管部门账户可以绑定部门。")
+    before = {"role": user.role, "department": user.department.code if user.department else None}
+    after = {"role": role_enum.value, "department": department.code if department else None}
+    if before == after:
+        return False
+    if role_enum.value != user.role:
+        _check_unbound(user)
+    user.role = role_enum.value
+    user.department = department
+    end_all_sessions(user)
+    audit.record("user.role_change", actor=actor, of=user, before=before, after=after)
+    return True
+
+
+def _check_unbound(user: User) -> None:
+    """Refuse a role change that would leave an organisation's records with the wrong account."""
+    if user.enterprise_id is not None:
+        raise RegistryError(
+            "role", "该账户已关联企业(项目业主),改变角色会使企业的项目无人管理,不能修改。"
+        )
+    if db.session.scalar(select(Provider.id).where(Provider.account_id == user.id)) is not None:
+        raise RegistryError(
+            "role", "该账户已登记中介机构入驻资料,改变角色会使该机构无人管理,不能修改。"
+        )
+    if user.org_uscc is not None:
+        raise RegistryError(
+            "role",
+            "该账户是机构自助注册的账户,只能以注册时的身份使用;如需其他身份,请另行注册或新建账户。",
+        )
 
 
 def set_enabled(

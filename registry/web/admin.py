@@ -13,13 +13,13 @@ from registry.models.accounts import User
 from registry.models.projects import ProjectCategory
 from registry.policy import require
 from registry.services import accounts, audit, catalogue, roadmaps
+from registry.web.account_forms import AdminUserForm, RoleForm
 from registry.web.forms import (
     ApprovalItemForm,
     ConfirmForm,
     DepartmentForm,
     RetireForm,
     ServiceItemForm,
-    UserForm,
     options,
     parse_version,
     tristate_raw,
@@ -459,11 +459,9 @@ def delete_roadmap_step(slug: str, key: str):
 @bp.route("/users", methods=["GET", "POST"])
 @require("users.manage")
 def list_users():
-    """Accounts, and a form to create one."""
-    form = UserForm()
-    form.department.choices = options(
-        [("", "—"), *((d.code, d.label) for d in catalogue.list_departments())]
-    )
+    """Accounts, and a form to create one (its first sign-in must choose a new password)."""
+    form = AdminUserForm()
+    _department_choices(form)
     created = work.submit(
         form,
         lambda: accounts.create_user(
@@ -472,15 +470,65 @@ def list_users():
             role=form.role.data,
             department_code=form.department.data or None,
             display_name=form.display_name.data or None,
+            must_change_password=True,
             actor=actor(),
         ),
     )
     if created:
-        flash(f"已创建账户 {created.value.username}。", "success")
+        flash(f"已创建账户 {created.value.username}。使用者首次登录时须修改初始密码。", "success")
         return redirect(url_for("admin.list_users"))
     return render_template(
         "admin/list_users.html", users=accounts.list_users(), form=form, toggle_form=ConfirmForm()
     )
+
+
+def _department_choices(form) -> None:
+    form.department.choices = options(
+        [("", "—"), *((d.code, d.label) for d in catalogue.list_departments())]
+    )
+
+
+@bp.route("/users/<int:user_id>", methods=["GET", "POST"])
+@require("users.manage")
+def edit_user(user_id: int):
+    """One account: its particulars, a new role, and a password reset."""
+    user = db.session.get(User, user_id) or abort(404)
+    form = RoleForm(
+        data={"role": user.role, "department": user.department.code if user.department else ""}
+        if request.method == "GET"
+        else None
+    )
+    _department_choices(form)
+    changed = work.submit(
+        form,
+        lambda: accounts.change_role(
+            user, form.role.data, department_code=form.department.data or None, actor=actor()
+        ),
+    )
+    if changed:
+        flash(
+            f"账户 {user.username} 的角色已改为“{user.role_enum.label}”,其现有登录已全部失效。"
+            if changed.value
+            else "没有需要保存的修改。",
+            "success" if changed.value else "info",
+        )
+        return redirect(url_for("admin.edit_user", user_id=user.id))
+    return render_template(
+        "admin/edit_user.html", account=user, form=form, reset_form=ConfirmForm()
+    )
+
+
+@bp.post("/users/<int:user_id>/password")
+@require("users.manage")
+def reset_user_password(user_id: int):
+    """Set a temporary password, shown once on this page (never flashed: the session cookie is
+    readable); the account must change it at its next sign-in and its sessions end."""
+    user = db.session.get(User, user_id) or abort(404)
+    back = url_for("admin.edit_user", user_id=user.id)
+    temporary = work.act(
+        lambda: accounts.reset_password(user, actor=actor()), back=back, form=ConfirmForm()
+    )
+    return render_template("admin/user_password.html", account=user, temporary=temporary)
 
 
 @bp.post("/users/<int:user_id>/<any(enable, disable):verb>")

@@ -197,6 +197,11 @@ def edit_application():
     form.region.choices = options([("", "请选择"), *((r, r) for r in REGIONS)])
     if request.method == "GET" and provider is not None:
         form.version.data = str(provider.version)
+    elif request.method == "GET":
+        # A self-registered account starts from the organisation it registered.
+        user = actor()
+        form.uscc.data, form.name.data = user.org_uscc, user.org_name
+        form.contact_name.data, form.contact_phone.data = user.display_name, user.phone
     saved = work.submit(form, lambda: _save_application(provider, form))
     if saved:
         provider, changed, was_active = saved.value

@@ -35,3 +35,10 @@ def sitemap():
         stages=catalogue.list_stages(),
         departments=catalogue.list_departments(),
     )
+
+
+@bp.get("/guide")
+@require(PUBLIC)
+def guide():
+    """How to join and how to choose an intermediary: each role's path, in plain words."""
+    return render_template("public/guide.html")

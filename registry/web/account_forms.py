@@ -1,0 +1,92 @@
+"""Forms of joining and of account care: self-registration, password reset by e-mail, and the
+admin's account forms. They check shape only; the rules live in services."""
+
+from __future__ import annotations
+
+from wtforms import PasswordField, RadioField, SelectField, StringField
+from wtforms.validators import DataRequired, Length, Optional
+
+from registry.models.accounts import ROLE_LABELS, Role
+from registry.web.forms import Form, options
+
+REGISTER_ROLES = options(
+    [(Role.ENTERPRISE.value, "企业(项目业主)"), (Role.PROVIDER.value, "中介机构")]
+)
+ROLE_CHOICES = options(
+    [("", "请选择角色"), *((r.value, label) for r, label in ROLE_LABELS.items())]
+)
+
+
+class RegisterForm(Form):
+    """An organisation registers its own account."""
+
+    role = RadioField(
+        "注册类型",
+        choices=REGISTER_ROLES,
+        validators=[DataRequired("请选择注册类型。")],
+        validate_choice=False,
+    )
+    org_name = StringField(
+        "机构名称(与营业执照一致)",
+        validators=[DataRequired("请填写机构名称。"), Length(max=200)],
+    )
+    org_uscc = StringField(
+        "统一社会信用代码",
+        validators=[DataRequired("请填写统一社会信用代码。"), Length(max=40)],
+    )
+    contact_name = StringField(
+        "联系人姓名", validators=[DataRequired("请填写联系人姓名。"), Length(max=50)]
+    )
+    phone = StringField(
+        "联系人手机号码", validators=[DataRequired("请填写手机号码。"), Length(max=20)]
+    )
+    email = StringField("电子邮箱", validators=[DataRequired("请填写电子邮箱。"), Length(max=254)])
+    username = StringField("用户名", validators=[DataRequired("请填写用户名。"), Length(max=64)])
+    password = PasswordField("密码", validators=[DataRequired("请设置密码。"), Length(max=128)])
+    confirm = PasswordField("再次输入密码", validators=[DataRequired("请再次输入密码。")])
+    challenge = StringField("验证题", validators=[DataRequired("请回答验证题。"), Length(max=10)])
+    # A field people never see: a form that comes back with it filled was filled by a program.
+    website = StringField("网址(请勿填写)", validators=[Optional(), Length(max=200)])
+
+
+class ForgotPasswordForm(Form):
+    """Ask for a password reset link."""
+
+    email = StringField(
+        "注册时填写的电子邮箱",
+        validators=[DataRequired("请填写电子邮箱。"), Length(max=254)],
+    )
+
+
+class ResetPasswordForm(Form):
+    """Choose a new password through a reset link."""
+
+    password = PasswordField("新密码", validators=[DataRequired("请输入新密码。"), Length(max=128)])
+    confirm = PasswordField("再次输入新密码", validators=[DataRequired("请再次输入新密码。")])
+
+
+class AdminUserForm(Form):
+    """Admin creates an account: the role must be chosen (no default)."""
+
+    username = StringField("用户名", validators=[DataRequired("请填写用户名。"), Length(max=64)])
+    display_name = StringField("显示名称", validators=[Optional(), Length(max=100)])
+    role = SelectField(
+        "角色",
+        choices=ROLE_CHOICES,
+        validators=[DataRequired("请选择角色。")],
+        validate_choice=False,
+    )
+    department = SelectField("所属部门(仅行业主管部门)", choices=[], validate_choice=False)
+    password = PasswordField("初始密码", validators=[DataRequired("请填写初始密码。")])
+
+
+class RoleForm(Form):
+    """Admin changes an account's role."""
+
+    role = SelectField(
+        "新角色",
+        choices=ROLE_CHOICES,
+        validators=[DataRequired("请选择角色。")],
+        validate_choice=False,
+    )
+    department = SelectField("所属部门(仅行业主管部门)", choices=[], validate_choice=False)
