@@ -3,12 +3,15 @@
 from __future__ import annotations
 
 import html
+import re
 
 import pytest
 from sqlalchemy import func, select, text
 
 from registry.extensions import db
-from registry.models import AuditEntry, Department, ServiceItem
+from registry.models import AuditEntry, Department, ServiceItem, User
+from registry.services import accounts, market
+from tests import factories
 from tests.conftest import post_form
 
 NEW_ITEM = {
@@ -262,3 +265,74 @@ def test_admin_audit_log_filters_by_object(app, admin_client):
     assert "ZJ-04" not in page
     dashboard = admin_client.get("/admin/").get_data(as_text=True)
     assert "26" in dashboard
+
+
+def test_admin_new_account_has_no_default_role_and_must_change_its_password(
+    app, admin_client, login
+):
+    page = admin_client.get("/admin/users").get_data(as_text=True)
+    assert re.search(r'<select[^>]*name="role"[^>]*>\s*<option[^>]*value="">请选择角色', page)
+    data = {"username": "zhao.staff", "password": "Hj7#kLq2-Wm9", "role": ""}
+    assert "请选择角色" in post_form(admin_client, "/admin/users", data).get_data(as_text=True)
+    assert post_form(admin_client, "/admin/users", dict(data, role="staff")).status_code == 302
+
+    person = type("U", (), {"username": "zhao.staff", "password": "Hj7#kLq2-Wm9"})
+    client = app.test_client()
+    login(person, on=client)
+    assert client.get("/staff/deadlines").headers["Location"].endswith("/account/password")
+    assert "初始或临时密码" in client.get("/account/password").get_data(as_text=True)
+    assert client.get("/guide").status_code == 200  # public pages stay open
+    changed = post_form(
+        client,
+        "/account/password",
+        {
+            "current_password": "Hj7#kLq2-Wm9",
+            "new_password": "Vq8!mZt4-Rp2",
+            "confirm": "Vq8!mZt4-Rp2",
+        },
+    )
+    assert changed.status_code == 302
+    assert client.get("/staff/deadlines").status_code == 200
+    with app.app_context():
+        assert not accounts.find_user("zhao.staff").must_change_password
+
+
+def test_admin_resets_a_password_to_a_temporary_one_shown_once(app, admin_client, make_user, login):
+    user = make_user("provider")
+    elsewhere = app.test_client()
+    login(user, on=elsewhere)
+    page = post_form(admin_client, f"/admin/users/{user.id}/password").get_data(as_text=True)
+    temporary = re.search(r'<code id="temporary-password">([^<]+)</code>', page).group(1)
+    assert "只显示这一次" in page
+    assert elsewhere.get("/my/provider").headers["Location"].startswith("/login")
+    fresh = app.test_client()
+    assert login(user, password=html.unescape(temporary), on=fresh).status_code == 302
+    assert fresh.get("/my/provider").headers["Location"].endswith("/account/password")
+    with app.app_context():
+        entry = _audit(app, "user.password_reset", str(user.id))
+        assert len(entry) == 1
+        assert temporary not in str(entry[0].after)
+
+
+def test_admin_changes_a_role_keeping_bindings_consistent(app, admin_client, make_user):
+    staff, owner = make_user("staff"), make_user("enterprise")
+    url = f"/admin/users/{staff.id}"
+    assert "必须绑定一个部门" in post_form(admin_client, url, {"role": "regulator"}).get_data(
+        as_text=True
+    )
+    moved = post_form(admin_client, url, {"role": "regulator", "department": "SW"})
+    assert moved.status_code == 302
+    with app.app_context():
+        entry = _audit(app, "user.role_change", str(staff.id))[0]
+        assert entry.before == {"role": "staff", "department": None}
+        assert entry.after == {"role": "regulator", "department": "SW"}
+        account = db.session.get(User, owner.id)
+        account.enterprise_id = market.create_enterprise("天津某某有限公司", factories.uscc()).id
+        db.session.commit()
+    refused = post_form(admin_client, f"/admin/users/{owner.id}", {"role": "provider"})
+    assert "已关联企业" in refused.get_data(as_text=True)
+    with app.app_context():
+        assert db.session.get(User, owner.id).role == "enterprise"
+        me = db.session.scalar(select(User).where(User.role == "admin"))
+    own = post_form(admin_client, f"/admin/users/{me.id}", {"role": "staff"})
+    assert "不能修改自己的角色" in own.get_data(as_text=True)
