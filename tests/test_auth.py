@@ -268,6 +268,7 @@ def test_auth_demo_accounts_get_random_passwords_printed_once(app, runner):
         demo = accounts.find_user("demo-admin")
         assert demo.is_demo
         assert "示例" in demo.display_name
+        assert not demo.must_change_password  # demo accounts stay usable as printed
     # No fixed password: the printed one works and is not a well-known default.
     line = next(ln for ln in first.output.splitlines() if ln.strip().startswith("demo-admin"))
     password = line.split()[-1]
