@@ -36,6 +36,7 @@ from registry.models.market import Engagement
 from registry.models.projects import Project
 from registry.models.roadmap import Notification
 from registry.pure import workdays
+from registry.services import notify
 from registry.services.audit import record
 from registry.services.calendar_dates import STORED, Move, open_dates
 from registry.services.errors import NotFound, RegistryError
@@ -440,9 +441,14 @@ def _audit_moves(actor: str, year: int | None, moves: list[Move]) -> None:
             )
 
 
+KIND, TOPIC = "日期调整", "calendar"  # how the inbox labels a moved date; its mail choice
+
+
 def _announce(heading: str, moves: list[Move]) -> None:
     """One notification per project (its people read project notifications) and one per user
     for everything else, each listing old → new."""
+    from registry.services.roadmaps.deadlines import project_people
+
     today = clock.today()
     heading = f"{heading},以下日期随之变更"
     by_project: dict[int, list[Move]] = defaultdict(list)
@@ -457,14 +463,35 @@ def _announce(heading: str, moves: list[Move]) -> None:
         lines = [f"{m.label}:{m.old.isoformat()} → {m.new.isoformat()}" for m in items]
         return f"{heading}:" + ";".join(lines) + "。"
 
-    def notify(items: list[Move], link: str | None, **to: int) -> None:
-        db.session.add(
-            Notification(**to, kind="日期调整", due_on=today, message=text(items), link=link)
-        )
-
     for project_id, items in by_project.items():
-        notify(items, items[0].link, project_id=project_id)
+        message, link = text(items), items[0].link
+        db.session.add(
+            Notification(
+                project_id=project_id,
+                kind=KIND,
+                topic=TOPIC,
+                due_on=today,
+                message=message,
+                link=link,
+            )
+        )
+        # Its people read the project's notification in the site; they are also mailed.
+        project = db.session.get(Project, project_id)
+        notify.notify(
+            project_people(project),
+            TOPIC,
+            message,
+            link=link or f"/projects/{project.code}/roadmap",
+            kind=KIND,
+            in_site=False,
+        )
     for user_id, items in by_user.items():
         links = {m.link for m in items}
-        notify(items, links.pop() if len(links) == 1 else None, user_id=user_id)
+        notify.notify(
+            [db.session.get(User, user_id)],
+            TOPIC,
+            text(items),
+            link=links.pop() if len(links) == 1 else "/my/notifications",
+            kind=KIND,
+        )
     db.session.flush()

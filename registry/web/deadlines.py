@@ -1,4 +1,5 @@
-"""Deadlines across projects: the staff dashboard and everyone's in-app notifications."""
+"""Deadlines across projects: the staff dashboard; everyone's notifications (inbox) and their
+choice of which topics also come by e-mail."""
 
 from __future__ import annotations
 
@@ -8,7 +9,7 @@ from sqlalchemy.exc import SQLAlchemyError
 
 from registry.models.roadmap import DeadlineState
 from registry.policy import can, is_project_staff, require
-from registry.services import market, roadmaps
+from registry.services import market, notify, roadmaps
 from registry.web.forms import ConfirmForm
 from registry.web.unit_of_work import UnitOfWork, actor
 
@@ -65,6 +66,28 @@ def list_notifications():
         unread=sum(1 for _n, was_read in items if not was_read),
         mine=mine,
         is_staff=is_project_staff(current_user),
+        form=ConfirmForm(),
+    )
+
+
+@bp.route("/my/notifications/settings", methods=["GET", "POST"])
+@require("notifications.read")
+def notification_settings():
+    """Each topic with its note and whether it also comes by e-mail; POST saves the choice."""
+    user = actor()
+    if request.method == "POST":
+        mailed = {key for key in request.form.getlist("mailed") if key in notify.TOPICS}
+        return work.press(
+            lambda: notify.set_preferences(user, mailed),
+            form=ConfirmForm(),
+            invalid="页面已过期,请刷新后重试。",
+            back=url_for("deadlines.notification_settings"),
+            done=lambda changed: "已保存邮件提醒设置。" if changed else "设置没有变化。",
+        )
+    return render_template(
+        "deadlines/settings.html",
+        choices=notify.preferences(user),
+        account=user,
         form=ConfirmForm(),
     )
 

@@ -21,6 +21,7 @@ from registry.models import (
 )
 from registry.models.types import utcnow
 from registry.pure.workdays import add_working_days
+from registry.services import notify
 from registry.services.audit import change, record, snapshot
 from registry.services.credit.common import (
     SHANGHAI,
@@ -126,7 +127,28 @@ def publish_record(user: User, number: str) -> CreditRecord:
         item.published_at, item.published_by_id = utcnow(), user.id
         item.status = CreditStatus.PUBLISHED.value
     refresh_blacklisting(provider, actor=user)
+    term = f",期限至 {item.term_until:%Y-%m-%d}" if item.term_until else ""
+    _tell_provider(
+        item,
+        "信用记录公布",
+        f"{item.department.name}公布了关于贵机构的信用记录 {item.number}"
+        f"({item.kind}{term}):{item.title}。公示期至 {item.disclosure_until:%Y-%m-%d};"
+        f"如有异议,请于 {item.objection_until:%Y-%m-%d} 前提出。",
+    )
     return item
+
+
+def _tell_provider(item: CreditRecord, kind: str, message: str) -> None:
+    """The account of the provider the record is about (its credit page, where it objects)."""
+    account_id = item.provider.account_id
+    notify.notify(
+        [db.session.get(User, account_id) if account_id else None],
+        "credit",
+        message,
+        link="/my/credit",
+        kind=kind,
+        subject=f"{kind}:{item.number}",
+    )
 
 
 def open_objection(item: CreditRecord) -> Objection | None:
@@ -159,7 +181,16 @@ def revise_record(
     _require_current(item, "修订")
     if open_objection(item) is not None:
         raise RegistryError(None, "该记录有待答复的异议,请在异议答复中处理(异议成立时可修订或撤销)")
-    return apply_revision(user, item, reason=checked_reason(reason, "修订原因"), **fields)
+    revision = apply_revision(user, item, reason=checked_reason(reason, "修订原因"), **fields)
+    # Told here, not in apply_revision: after an objection the answer itself tells the provider.
+    _tell_provider(
+        revision,
+        "信用记录更正",
+        f"{revision.department.name}更正了关于贵机构的信用记录 {item.number},"
+        f"更正后为 {revision.number}({revision.kind}):{revision.title}。"
+        f"更正原因:{revision.revision_reason}",
+    )
+    return revision
 
 
 def apply_revision(
@@ -208,7 +239,14 @@ def revoke_record(user: User, number: str, *, reason: str | None) -> CreditRecor
     _require_current(item, "撤销")
     if open_objection(item) is not None:
         raise RegistryError(None, "该记录有待答复的异议,请在异议答复中处理(异议成立时可修订或撤销)")
-    return apply_revocation(user, item, checked_reason(reason, "撤销原因"))
+    revoked = apply_revocation(user, item, checked_reason(reason, "撤销原因"))
+    _tell_provider(
+        revoked,
+        "信用记录撤销",
+        f"{revoked.department.name}撤销了关于贵机构的信用记录 {revoked.number}"
+        f"({revoked.kind}):{revoked.title}。撤销原因:{revoked.closed_reason}",
+    )
+    return revoked
 
 
 def apply_revocation(user: User, item: CreditRecord, reason: str) -> CreditRecord:

@@ -32,6 +32,7 @@ from registry.pure.workdays import (
     working_days_between,
 )
 from registry.sanitize import plain_text
+from registry.services import notify
 from registry.services.errors import Forbidden, NotFound, RegistryError
 from registry.services.market import SHANGHAI, today
 
@@ -235,3 +236,37 @@ def text_field(value: str | None, field: str, label: str, limit: int, *, require
     if len(text) > limit:
         raise RegistryError(field, f"{label}最长 {limit} 字。")
     return text
+
+
+def engagement_name(engagement: Engagement) -> str:
+    """How a message names the engagement: its project and selection."""
+    request = engagement.award.request
+    return f"项目“{request.project.name}”{request.service_item.name}({request.ref})"
+
+
+def tell_provider(
+    engagement: Engagement, topic: str, kind: str, message: str, *, link: str | None = None
+) -> None:
+    """The awarded provider's account, about this engagement (its work page by default)."""
+    account_id = engagement.award.provider.account_id
+    notify.notify(
+        [db.session.get(User, account_id) if account_id else None],
+        topic,
+        message,
+        link=link or f"/my/work/{engagement.id}",
+        kind=kind,
+        subject=f"{kind}:{engagement.award.request.ref}",
+    )
+
+
+def tell_owner(engagement: Engagement, topic: str, kind: str, message: str) -> None:
+    """The owning enterprise's accounts, about this engagement (its page)."""
+    enterprise_id = engagement.award.request.project.enterprise_id
+    notify.notify(
+        db.session.scalars(select(User).where(policy.enterprise_accounts(enterprise_id))),
+        topic,
+        message,
+        link=f"/my/engagements/{engagement.id}",
+        kind=kind,
+        subject=f"{kind}:{engagement.award.request.ref}",
+    )

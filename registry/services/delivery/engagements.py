@@ -30,10 +30,13 @@ from registry.services.delivery.common import (
     StaleEngagement,
     check_engagement_version,
     contract_days,
+    engagement_name,
     local_date,
     owned_engagement,
     provided_engagement,
     stamp,
+    tell_owner,
+    tell_provider,
     text_field,
     within_working_days,
 )
@@ -131,6 +134,13 @@ def record_contract(
             },
             user,
         )
+    tell_provider(
+        engagement,
+        "engagement",
+        "已签约",
+        f"{engagement_name(engagement)}:业主已登记签约日期 {contract_date:%Y-%m-%d},服务计时开始,"
+        f"请于 {due:%Y-%m-%d}({engagement.committed_days} 个工作日)前提交服务成果。",
+    )
     return engagement
 
 
@@ -158,6 +168,13 @@ def submit_result(
         engagement.submitted_at = now or utcnow()
         engagement.status = EngagementStatus.SUBMITTED.value
         change.extra.update(file=upload.filename, sha256=upload.sha256)
+    tell_owner(
+        engagement,
+        "result",
+        "成果待确认",
+        f"{engagement_name(engagement)}:{engagement.award.provider.name}提交了服务成果"
+        f"“{upload.filename}”,请查看后确认或退回。",
+    )
     return engagement
 
 
@@ -173,6 +190,13 @@ def return_result(
     with _change("engagement.return_result", user, engagement):
         engagement.return_reason = reason
         engagement.status = EngagementStatus.RETURNED.value
+    tell_provider(
+        engagement,
+        "result",
+        "成果被退回",
+        f"{engagement_name(engagement)}:业主退回了贵机构提交的服务成果,退回原因:{reason}"
+        "。请修改后重新提交。",
+    )
     return engagement
 
 
@@ -213,4 +237,11 @@ def confirm_result(
             },
             user,
         )
+    late = f"(超期 {overrun} 个工作日)" if overrun else ""
+    tell_provider(
+        engagement,
+        "result",
+        "成果已确认",
+        f"{engagement_name(engagement)}:业主已确认贵机构提交的服务成果{late},业主评价随之开放。",
+    )
     return engagement

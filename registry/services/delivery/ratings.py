@@ -35,11 +35,13 @@ from registry.services.delivery.common import (
     StaleEngagement,
     check_engagement_version,
     deadline_after,
+    engagement_name,
     local_date,
     owned_engagement,
     rating_edit_days,
     rating_window_days,
     stamp,
+    tell_provider,
     text_field,
     within_working_days,
 )
@@ -148,7 +150,20 @@ def _first_rating(
     except IntegrityError:
         raise StaleEngagement() from None
     audit.record("rating.create", actor=user, of=rating, after=audit.snapshot(rating))
+    _tell_rated(engagement, rating, edited=False)
     return rating
+
+
+def _tell_rated(engagement: Engagement, rating: OwnerRating, *, edited: bool) -> None:
+    """The provider's account: a rating of its work arrived (or was changed)."""
+    tell_provider(
+        engagement,
+        "rating",
+        "评价已修改" if edited else "收到评价",
+        f"{engagement_name(engagement)}的业主"
+        f"{'修改了对贵机构的评价' if edited else '对贵机构的服务作出了评价'},"
+        f"平均分 {rating.average:.1f}。",
+    )
 
 
 def rate(
@@ -193,6 +208,7 @@ def rate(
         rating.comment_html = comment_html
         rating.edited_at = stamp(on)
         rating.edit_count += 1
+    _tell_rated(engagement, rating, edited=True)
     return rating
 
 

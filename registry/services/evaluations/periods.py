@@ -28,6 +28,7 @@ from registry.models import (
 from registry.models.types import utcnow
 from registry.pure import score_files
 from registry.sanitize import plain_text
+from registry.services import notify
 from registry.services.audit import record, snapshot
 from registry.services.errors import Forbidden, NotFound, RegistryError, add_unique
 from registry.services.evaluations.criteria import criteria_for
@@ -138,7 +139,32 @@ def open_period(
     )
     add_unique(db.session, period, "name", f"本部门已有名为“{name}”的考评周期")
     record("evaluation.open", actor=user, of=period, after=snapshot(period))
+    notify.notify(
+        _accounts(
+            select(Provider.id).where(
+                policy.supervised_providers(department.id),
+                Provider.status == ProviderStatus.ACTIVE.value,
+            )
+        ),
+        "evaluation",
+        f"{department.name}开启了定期考评“{period.name}”({period.starts_on:%Y-%m-%d} 至 "
+        f"{period.ends_on:%Y-%m-%d}),考评贵机构在该期间承接本部门监管事项的服务情况。",
+        link="/my/provider",
+        kind="考评开启",
+        subject=f"定期考评开启:{department.name}{period.name}",
+    )
     return period
+
+
+def _accounts(provider_ids) -> list[User]:
+    """The accounts the given providers (a select of ids) act through."""
+    return list(
+        db.session.scalars(
+            select(User)
+            .where(User.id.in_(select(Provider.account_id).where(Provider.id.in_(provider_ids))))
+            .order_by(User.id)
+        )
+    )
 
 
 def _move(period: EvaluationPeriod, source: PeriodStatus, target: PeriodStatus, **values) -> None:
@@ -188,6 +214,17 @@ def publish_period(user: User, period: EvaluationPeriod | int) -> EvaluationPeri
             "totals": {e.provider.uscc: str(e.total) for e in published.values()},
         },
     )
+    department = db.session.get(Department, period.department_id)
+    for entry in published.values():
+        # One message per provider: its own total, linking to its public page with the scores.
+        notify.notify(
+            _accounts([entry.provider_id]),
+            "evaluation",
+            f"{department.name}公布了定期考评“{period.name}”的结果,贵机构得分 {entry.total}。",
+            link=f"/providers/{entry.provider.uscc}",
+            kind="考评公布",
+            subject=f"定期考评结果公布:{department.name}{period.name}",
+        )
     return period
 
 

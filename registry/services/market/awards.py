@@ -27,6 +27,7 @@ from registry.models import (
 )
 from registry.models.types import utcnow
 from registry.pure import selection_engine as engine
+from registry.services import notify
 from registry.services.audit import record, snapshot
 from registry.services.errors import Forbidden, NotFound, RegistryError
 from registry.services.market.projects import SHANGHAI
@@ -36,6 +37,7 @@ from registry.services.market.selection import (
     get_request_for_owner,
     latest_quotes,
     open_request,
+    provider_accounts,
 )
 
 
@@ -202,6 +204,7 @@ def decide(
             object_id=ref,
             after={"participants": keys, "reason": str(error)},
         )
+        _tell_failure(request, str(error))
         return Decision(None, str(error))
     if outcome is None:  # 直接选取 / 方案择优: the owner picks, with a recorded reason
         if not chosen_uscc or chosen_uscc not in keys:
@@ -225,7 +228,48 @@ def decide(
         draw=(draw_inputs, used_seed, algorithm),
         now=now,
     )
+    _tell_award(award, set(latest_quotes(request)))
     return Decision(award)
+
+
+def _tell_failure(request: SelectionRequest, reason: str) -> None:
+    """The owner's accounts: the request failed (流标) and may be posted again."""
+    notify.notify(
+        db.session.scalars(
+            select(User).where(policy.enterprise_accounts(request.project.enterprise_id))
+        ),
+        "award",
+        f"项目“{request.project.name}”的选取需求 {request.ref}({request.service_item.name})"
+        f"选取失败(流标):{reason}。可修改后重新发布。",
+        link=f"/my/requests/{request.ref}",
+        kind="选取失败",
+        subject=f"选取失败(流标):{request.ref}",
+    )
+
+
+def _tell_award(award: Award, participants: set[int]) -> None:
+    """The winner (中选, to its work page) and every other provider that applied (未中选, to the
+    public award notice)."""
+    request = award.request
+    what = f"项目“{request.project.name}”的选取需求 {request.ref}({request.service_item.name})"
+    notify.notify(
+        provider_accounts([award.provider_id]),
+        "award",
+        f"贵机构在{what}中中选。请与业主签订合同,业主登记签约日期后服务计时开始。",
+        link=f"/my/work/{award.engagement.id}",
+        kind="中选",
+        subject=f"中选通知:{request.ref}",
+    )
+    others = participants - {award.provider_id}
+    if others:
+        notify.notify(
+            provider_accounts(sorted(others)),
+            "award",
+            f"贵机构参与的{what}已确定结果,中选机构为{award.provider.name},贵机构未中选。",
+            link=f"/awards/{award.id}",
+            kind="未中选",
+            subject=f"选取结果:{request.ref}",
+        )
 
 
 def verify_award(award: Award) -> dict:

@@ -12,6 +12,7 @@ from sqlalchemy.orm import selectinload
 
 from registry import policy
 from registry.extensions import db
+from registry.kernel import clock
 from registry.models import (
     Exclusion,
     Offer,
@@ -25,6 +26,7 @@ from registry.models import (
 )
 from registry.models.types import utcnow
 from registry.pure import selection_engine as engine
+from registry.services import notify
 from registry.services.audit import record, snapshot
 from registry.services.catalogue import get_service
 from registry.services.errors import Forbidden, NotFound, RegistryError
@@ -119,7 +121,38 @@ def open_request(
             "exclusions": [(e.provider.uscc, e.reason) for e in request.exclusions],
         },
     )
+    _tell_providers(request)
     return request
+
+
+def provider_accounts(provider_ids) -> list[User]:
+    """The accounts the given providers (ids, or a select of ids) act through."""
+    return list(
+        db.session.scalars(
+            select(User)
+            .where(User.id.in_(select(Provider.account_id).where(Provider.id.in_(provider_ids))))
+            .order_by(User.id)
+        )
+    )
+
+
+def _tell_providers(request: SelectionRequest) -> None:
+    """Invite the providers that may take part (active, offering the item, qualified, not
+    blacklisted, not excluded): those who cannot apply are not told."""
+    invited = [p.id for p in eligible_providers(request)]
+    if not invited:
+        return
+    project = request.project
+    notify.notify(
+        provider_accounts(invited),
+        "request",
+        f"{project.enterprise.name}为项目“{project.name}”发布了选取需求 {request.ref}"
+        f"({request.service_item.name},{request.method}),"
+        f"报名截止 {clock.local(request.deadline):%Y-%m-%d %H:%M}。贵机构可在截止前报名。",
+        link=f"/my/requests/{request.ref}/quote",
+        kind="新选取需求",
+        subject=f"新的选取需求 {request.ref}:{request.service_item.name}",
+    )
 
 
 def get_request(ref: str) -> SelectionRequest:

@@ -8,6 +8,7 @@ from datetime import date
 from sqlalchemy import func, select
 from sqlalchemy.orm import selectinload
 
+from registry import policy
 from registry.extensions import db
 from registry.models import (
     Provider,
@@ -16,7 +17,7 @@ from registry.models import (
 )
 from registry.models.types import utcnow
 from registry.sanitize import plain_text
-from registry.services import audit
+from registry.services import audit, notify
 from registry.services.errors import RegistryError
 from registry.services.providers.common import (
     StaleProvider,
@@ -51,6 +52,25 @@ def submit_for_review(
     with audit.change("provider.submit", actor=actor, of=provider, stale=StaleProvider):
         provider.status = ProviderStatus.PENDING.value
         provider.submitted_at = utcnow()
+    reviewers = {role.value for role in policy.PERMISSIONS["providers.review"]}
+    notify.notify(
+        db.session.scalars(
+            select(User)
+            .where(User.role.in_(reviewers), User.is_enabled.is_(True))
+            .order_by(User.id)
+        ),
+        "review",
+        f"{provider.name}(统一社会信用代码 {provider.uscc})提交了入驻申请,请审核。",
+        link=f"/admin/providers/{provider.id}",
+        kind="入驻申请",
+        subject=f"新的入驻申请:{provider.name}",
+    )
+
+
+def _tell_applicant(provider: Provider, kind: str, message: str) -> None:
+    """The applicant's account: the review's decision (its provider page shows it)."""
+    account = db.session.get(User, provider.account_id) if provider.account_id else None
+    notify.notify([account], "review", message, link="/my/provider", kind=kind)
 
 
 def _check_pending(provider: Provider, version: int | None) -> None:
@@ -82,6 +102,11 @@ def approve(provider: Provider, *, actor: User, today: date, version: int | None
     if missing:
         raise RegistryError(None, f"申请资料不完整,不能通过:缺少{'、'.join(missing)}。")
     _decide(provider, "provider.approve", ProviderStatus.ACTIVE, actor=actor)
+    _tell_applicant(
+        provider,
+        "入驻通过",
+        f"{provider.name}的入驻申请已审核通过,贵机构已列入中介机构名录,可报名承接的服务事项的选取。",
+    )
 
 
 def return_application(
@@ -95,6 +120,11 @@ def return_application(
     if len(reason) > 2000:
         raise RegistryError("reason", "退回原因最长 2000 字。")
     _decide(provider, "provider.return", ProviderStatus.RETURNED, actor=actor, reason=reason)
+    _tell_applicant(
+        provider,
+        "入驻退回",
+        f"{provider.name}的入驻申请被退回,退回原因:{reason}。请补正后重新提交审核。",
+    )
 
 
 def review_queue() -> list[Provider]:

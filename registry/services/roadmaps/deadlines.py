@@ -22,6 +22,7 @@ from registry.models.roadmap import (
 )
 from registry.pure.scheduling import Schedule
 from registry.pure.workdays import CalendarRangeError, working_days_between
+from registry.services import notify
 from registry.services.audit import record
 from registry.services.roadmaps.plans import (
     deadline_state,
@@ -77,6 +78,7 @@ def check_deadlines(today: date, lead: int) -> dict[str, int]:
             if key in raised:
                 continue
             raised.add(key)
+            message = _message(step, state, _provisional(schedule, step))
             try:
                 with db.session.begin_nested():
                     db.session.add(
@@ -85,11 +87,12 @@ def check_deadlines(today: date, lead: int) -> dict[str, int]:
                             step_id=step.id,
                             kind=state.value,
                             due_on=step.planned_finish,
-                            message=_message(step, state, _provisional(schedule, step)),
+                            message=message,
                         )
                     )
             except IntegrityError:
                 continue  # a concurrent run created it first
+            _mail_project_people(project, state, message)
             counts["warning" if state == DeadlineState.WARNING else "overdue"] += 1
     if counts["warning"] or counts["overdue"]:
         record(
@@ -100,6 +103,28 @@ def check_deadlines(today: date, lead: int) -> dict[str, int]:
             after=counts,
         )
     return counts
+
+
+def project_people(project: Project) -> list[User]:
+    """Who acts on a project's roadmap: its enterprise's accounts, its 帮办管家 and 审批专家."""
+    owners = db.session.scalars(
+        select(User).where(policy.enterprise_accounts(project.enterprise_id)).order_by(User.id)
+    )
+    return [*owners, project.concierge, project.expert]
+
+
+def _mail_project_people(project: Project, state: DeadlineState, message: str) -> None:
+    """Mail a new warning or overdue notice to the project's people (everyone who may see the
+    project already reads the project's notification in the site)."""
+    notify.notify(
+        project_people(project),
+        "roadmap",
+        message,
+        link=f"/projects/{project.code}/roadmap",
+        kind=state.value,
+        subject=f"{state.value}:项目 {project.code} {project.name}",
+        in_site=False,
+    )
 
 
 def _addressed_to(user: User, projects):
