@@ -25,10 +25,15 @@ $(TEST_STAMP): pyproject.toml | $(BIN)/python
 # Bind [::1] too where this machine has IPv6 loopback.
 IPV6_BIND = $(shell $(BIN)/python -c "import socket; s = socket.socket(socket.AF_INET6); s.bind(('::1', 0))" 2>/dev/null && echo "--bind [::1]:$(PORT)")
 
+# The worker (mail from the outbox, the daily jobs) runs beside gunicorn and stops with it
+# (Ctrl-C stops both). Without MAIL_URL mail is written to instance/mail, readable at /admin/mail.
 run: $(RUN_STAMP)
 	$(BIN)/registry init-db
 	$(BIN)/registry seed --demo
-	@echo "中介服务超市: http://127.0.0.1:$(PORT)"
+	@echo "中介服务超市: http://127.0.0.1:$(PORT)  (邮件与每日任务: registry worker, 见 /admin/mail)"
+	@$(BIN)/registry worker & worker=$$!; \
+	trap 'kill $$worker 2>/dev/null; wait $$worker' EXIT; \
+	trap 'exit 130' INT TERM; \
 	$(BIN)/gunicorn --workers $(WORKERS) --bind 127.0.0.1:$(PORT) $(IPV6_BIND) \
 		--access-logfile - 'registry:create_app()'
 

@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import logging
 import os
 import secrets
+import signal
 import sqlite3
 import sys
 from collections.abc import Callable
@@ -26,6 +28,7 @@ from registry.services import (
     audit,
     calendars,
     grades,
+    jobs,
     providers,
     roadmaps,
     seeding,
@@ -118,7 +121,7 @@ def _read_password(from_stdin: bool) -> str:
 @click.option("--password-stdin", is_flag=True, help="Read the password from standard input.")
 @with_appcontext
 def users_create(username, role, department, display_name, password_stdin) -> None:
-    """Create an account (the password must meet the policy)."""
+    """Create an account (the password must meet the policy; the first sign-in changes it)."""
     password = _read_password(password_stdin)
     try:
         accounts.create_user(
@@ -127,6 +130,7 @@ def users_create(username, role, department, display_name, password_stdin) -> No
             role=role,
             department_code=department,
             display_name=display_name,
+            must_change_password=True,
             actor_name="system:cli",
         )
     except RegistryError as error:
@@ -313,7 +317,49 @@ def recompute_grades(today: date) -> None:
         )
 
 
-commands = [init_db, seed, users, backup, reindex, check_deadlines, recompute_grades]
+def _daily_deadlines(today: date) -> str:
+    """The worker's check-deadlines job: every deadline check but the grades, which are the
+    next job of their own."""
+    lines = [
+        f"{label}:{check(today)}"
+        for label, check in DEADLINE_CHECKS
+        if check is not _recompute_grades
+    ]
+    return ";".join(lines)
+
+
+# The worker's daily jobs, in order; each runs once a day across all nodes (services/jobs.py).
+DAILY_JOBS: list[jobs.DailyJob] = [
+    ("check-deadlines", _daily_deadlines),
+    ("recompute-grades", _recompute_grades),
+]
+
+
+@click.command("worker")
+@click.option(
+    "--once", is_flag=True, help="One pass (daily jobs if due, then due mail), then exit."
+)
+@with_appcontext
+def worker(once: bool) -> None:
+    """Send the mail outbox and run the daily jobs (check-deadlines, grades) at DAILY_JOBS_AT."""
+    logging.basicConfig(
+        level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s"
+    )
+    loop = jobs.Worker(DAILY_JOBS)
+    if once:
+        counts = loop.run_pass()
+        click.echo(
+            "worker pass done: "
+            + (", ".join(f"{k} {v}" for k, v in sorted(counts.items())) or "nothing due"),
+            err=True,
+        )
+        return
+    signal.signal(signal.SIGTERM, loop.stop)
+    signal.signal(signal.SIGINT, loop.stop)
+    loop.run()
+
+
+commands = [init_db, seed, users, backup, reindex, check_deadlines, recompute_grades, worker]
 
 
 def main() -> None:
