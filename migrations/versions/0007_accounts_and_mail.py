@@ -87,6 +87,8 @@ def upgrade():
     )
     with op.batch_alter_table('notifications', schema=None) as batch_op:
         batch_op.add_column(sa.Column('topic', sa.String(length=32), nullable=True))
+        batch_op.add_column(sa.Column('once_key', sa.String(length=100), nullable=True))
+        batch_op.create_unique_constraint(batch_op.f('uq_notifications_user_id'), ['user_id', 'once_key'])
 
     with op.batch_alter_table('users', schema=None) as batch_op:
         batch_op.add_column(sa.Column('email', sa.String(length=254), nullable=True))
@@ -114,6 +116,8 @@ def downgrade():
         batch_op.drop_column('email')
 
     with op.batch_alter_table('notifications', schema=None) as batch_op:
+        batch_op.drop_constraint(batch_op.f('uq_notifications_user_id'), type_='unique')
+        batch_op.drop_column('once_key')
         batch_op.drop_column('topic')
 
     op.drop_table('credit_objection_files')

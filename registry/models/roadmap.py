@@ -164,7 +164,11 @@ class Notification(db.Model):
 
     __tablename__ = "notifications"
     audit_type = "notification"
-    __table_args__ = (UniqueConstraint("step_id", "kind", "due_on"),)
+    __table_args__ = (
+        UniqueConstraint("step_id", "kind", "due_on"),
+        # A reminder a daily check raises once per person and deadline (see notify(once_key=)).
+        UniqueConstraint("user_id", "once_key"),
+    )
 
     id: Mapped[IntPK]
     project_id: Mapped[int | None] = mapped_column(ForeignKey("projects.id"), index=True)
@@ -174,6 +178,7 @@ class Notification(db.Model):
     # What it is about (services/notify.TOPICS): the key of the user's mail choice. NULL on the
     # roadmap's own warnings and overdue notices from before topics (read as "roadmap").
     topic: Mapped[str | None] = mapped_column(String(32))
+    once_key: Mapped[str | None] = mapped_column(String(100))
     due_on: Mapped[Day]
     message: Mapped[Note]
     link: Mapped[str | None] = mapped_column(String(300))

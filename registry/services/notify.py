@@ -107,16 +107,20 @@ def notify(
     kind: str,
     subject: str | None = None,
     in_site: bool = True,
+    once_key: str | None = None,
 ) -> int:
     """Tell each (enabled, distinct) user: a message in their inbox and, if they chose it, a
     mail. `kind` is the inbox's short label (≤ 8 characters); `link` the page where to act.
     `in_site=False` mails only, for events every reader of a project already sees in the site
-    (roadmap warnings). Returns how many people were told."""
+    (roadmap warnings). With `once_key` (a reminder a daily check raises), each person is told
+    at most once per key, however often the check runs. Returns how many people were told."""
     if topic not in TOPICS:
         raise ValueError(f"unknown notification topic {topic!r}")
     people = _recipients(users)
+    if once_key is not None:
+        people = [user for user in people if _first_time(user, once_key)]
     for user in people:
-        if in_site:
+        if in_site or once_key is not None:
             db.session.add(
                 Notification(
                     user_id=user.id,
@@ -125,6 +129,7 @@ def notify(
                     due_on=clock.today(),
                     message=message,
                     link=link,
+                    once_key=once_key,
                 )
             )
         if wants_mail(user, topic):
@@ -137,6 +142,14 @@ def notify(
                 user=user,
             )
     return len(people)
+
+
+def _first_time(user: User, once_key: str) -> bool:
+    """Whether the user was not yet told under this key (the unique key guards a race too)."""
+    told = select(Notification.id).where(
+        Notification.user_id == user.id, Notification.once_key == once_key
+    )
+    return db.session.scalar(told.limit(1)) is None
 
 
 def preferences(user: User) -> list[tuple[str, Topic, bool]]:

@@ -33,6 +33,7 @@ from registry.services.delivery.common import (
     timer,
     within_working_days,
 )
+from registry.services.delivery.reminders import check_engagement_deadlines
 from registry.services.delivery.engagements import (
     NOTE_MAX,
     REASON_MAX,
@@ -60,6 +61,7 @@ from registry.services.delivery.ratings import (
 from registry.services.market import today  # the engagement pages read the date from here
 
 __all__ = [
+    "check_engagement_deadlines",
     "today",
     "COMMENT_MAX",
     "HIDDEN_NOTICE",

@@ -104,7 +104,7 @@ def contract_deadline(engagement: Engagement) -> date | None:
     return deadline_after(local_date(engagement.award.awarded_at), contract_days())
 
 
-def _query():
+def engagements_query():
     return select(Engagement).options(
         selectinload(Engagement.award).selectinload(Award.provider),
         selectinload(Engagement.award)
@@ -126,7 +126,7 @@ can_see_engagement = policy.can_see_engagement
 
 
 def _load(engagement_id: int) -> Engagement:
-    engagement = db.session.scalar(_query().where(Engagement.id == engagement_id))
+    engagement = db.session.scalar(engagements_query().where(Engagement.id == engagement_id))
     if engagement is None:
         raise NotFound(NOT_FOUND)
     return engagement
@@ -159,7 +159,7 @@ def provided_engagement(user: Any, engagement_id: int) -> Engagement:
 def _engagements_where(clause) -> list[Engagement]:
     return list(
         db.session.scalars(
-            _query()
+            engagements_query()
             .join(Engagement.award)
             .where(clause)
             .order_by(Award.awarded_at.desc(), Engagement.id.desc())
@@ -245,7 +245,13 @@ def engagement_name(engagement: Engagement) -> str:
 
 
 def tell_provider(
-    engagement: Engagement, topic: str, kind: str, message: str, *, link: str | None = None
+    engagement: Engagement,
+    topic: str,
+    kind: str,
+    message: str,
+    *,
+    link: str | None = None,
+    once_key: str | None = None,
 ) -> None:
     """The awarded provider's account, about this engagement (its work page by default)."""
     account_id = engagement.award.provider.account_id
@@ -256,10 +262,13 @@ def tell_provider(
         link=link or f"/my/work/{engagement.id}",
         kind=kind,
         subject=f"{kind}:{engagement.award.request.ref}",
+        once_key=once_key,
     )
 
 
-def tell_owner(engagement: Engagement, topic: str, kind: str, message: str) -> None:
+def tell_owner(
+    engagement: Engagement, topic: str, kind: str, message: str, *, once_key: str | None = None
+) -> None:
     """The owning enterprise's accounts, about this engagement (its page)."""
     enterprise_id = engagement.award.request.project.enterprise_id
     notify.notify(
@@ -269,4 +278,5 @@ def tell_owner(engagement: Engagement, topic: str, kind: str, message: str) -> N
         link=f"/my/engagements/{engagement.id}",
         kind=kind,
         subject=f"{kind}:{engagement.award.request.ref}",
+        once_key=once_key,
     )
