@@ -225,6 +225,7 @@ def test_auth_cli_creates_user_from_stdin(app, runner):
         user = accounts.find_user("wang.regulator")
         assert user.role == "regulator"
         assert user.department.code == "SW"
+        assert user.must_change_password  # the operator chose it: the person chooses their own
     weak = runner.invoke(
         args=[
             "users",
