@@ -27,6 +27,7 @@ from registry.services import (
     accounts,
     audit,
     calendars,
+    delivery,
     grades,
     jobs,
     providers,
@@ -246,6 +247,12 @@ def _check_roadmaps(today: date) -> str:
     )
 
 
+def _check_engagements(today: date) -> str:
+    """Contracts not signed and services whose due date nears or passed: both parties told once."""
+    counts = delivery.check_engagement_deadlines(today, current_app.config["DEADLINE_WARNING_DAYS"])
+    return f"待签约提醒 {counts['contract']} 项、服务期限提醒 {counts['service']} 项"
+
+
 def _check_calendar(today: date) -> str:
     """Stored deadlines follow the calendar in force (a package upgrade may have made a year
     official); and whether this year and next have an official arrangement."""
@@ -268,6 +275,7 @@ DEADLINE_CHECKS: list[tuple[str, Callable[[date], str]]] = [
     ("信用等级", _recompute_grades),
     ("工作日历", _check_calendar),
     ("项目路线图", _check_roadmaps),
+    ("合同与服务期限", _check_engagements),
 ]
 
 
