@@ -33,7 +33,6 @@ from registry.services.delivery.common import (
     timer,
     within_working_days,
 )
-from registry.services.delivery.reminders import check_engagement_deadlines
 from registry.services.delivery.engagements import (
     NOTE_MAX,
     REASON_MAX,
@@ -58,6 +57,7 @@ from registry.services.delivery.ratings import (
     ratings_of,
     validate_scores,
 )
+from registry.services.delivery.reminders import check_engagement_deadlines
 from registry.services.market import today  # the engagement pages read the date from here
 
 __all__ = [
