@@ -70,6 +70,7 @@ def check_deadlines(today: date, lead: int) -> dict[str, int]:
     for project in projects:
         schedule = replan(project)
         counts["projects"] += 1
+        raised_here: list[tuple[DeadlineState, str]] = []
         for step in project.steps:
             state = deadline_state(step, today, lead)
             if state == DeadlineState.ON_TRACK:
@@ -92,8 +93,10 @@ def check_deadlines(today: date, lead: int) -> dict[str, int]:
                     )
             except IntegrityError:
                 continue  # a concurrent run created it first
-            _mail_project_people(project, state, message)
+            raised_here.append((state, message))
             counts["warning" if state == DeadlineState.WARNING else "overdue"] += 1
+        if raised_here:
+            _mail_project_people(project, raised_here)
     if counts["warning"] or counts["overdue"]:
         record(
             "deadlines.check",
@@ -113,16 +116,19 @@ def project_people(project: Project) -> list[User]:
     return [*owners, project.concierge, project.expert]
 
 
-def _mail_project_people(project: Project, state: DeadlineState, message: str) -> None:
-    """Mail a new warning or overdue notice to the project's people (everyone who may see the
-    project already reads the project's notification in the site)."""
+def _mail_project_people(project: Project, raised: list[tuple[DeadlineState, str]]) -> None:
+    """One mail to each of the project's people with the notices this check raised on it
+    (everyone who may see the project already reads them in the site)."""
+    states = {state for state, _message in raised}
+    kind = DeadlineState.OVERDUE.value if DeadlineState.OVERDUE in states else raised[0][0].value
+    lines = "\n".join(f"{number}. {message}" for number, (_s, message) in enumerate(raised, 1))
     notify.notify(
         project_people(project),
         "roadmap",
-        message,
+        f"审批路线图有 {len(raised)} 条新的提醒:\n{lines}",
         link=f"/projects/{project.code}/roadmap",
-        kind=state.value,
-        subject=f"{state.value}:项目 {project.code} {project.name}",
+        kind=kind,
+        subject=f"审批路线图{kind}:项目 {project.code} {project.name}",
         in_site=False,
     )
 
