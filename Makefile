@@ -27,6 +27,8 @@ IPV6_BIND = $(shell $(BIN)/python -c "import socket; s = socket.socket(socket.AF
 
 # The worker (mail from the outbox, the daily jobs) runs beside gunicorn and stops with it
 # (Ctrl-C stops both). Without MAIL_URL mail is written to instance/mail, readable at /admin/mail.
+# Links in mails lead back to this server unless REGISTRY_SITE_URL says otherwise.
+run: export REGISTRY_SITE_URL ?= http://127.0.0.1:$(PORT)
 run: $(RUN_STAMP)
 	$(BIN)/registry init-db
 	$(BIN)/registry seed --demo
