@@ -50,6 +50,8 @@ PERMISSIONS: dict[str, frozenset[Role]] = {
     "providers.self": frozenset({Role.PROVIDER}),  # apply (入驻), keep profile, offers, quotes
     "providers.review": frozenset({Role.ADMIN}),
     "projects.own": frozenset({Role.ENTERPRISE}),  # own projects, selection requests, ratings
+    # An enterprise's accounts list each other; who may invite is may_invite_colleagues below.
+    "colleagues.invite": frozenset({Role.ENTERPRISE}),
     "projects.staff": OFFICE,
     "ratings.moderate": frozenset({Role.ADMIN}),
     # Roadmaps: the owning enterprise, staff and admins (which project is whose: can_see_project).
@@ -177,6 +179,23 @@ def acts_for_enterprise(user: Any, enterprise_id: int | None) -> bool:
 def enterprise_accounts(enterprise_id: int) -> ColumnElement[bool]:
     """Filter on User: the enabled accounts acting for the enterprise (who is told about it)."""
     return _enabled_accounts(Role.ENTERPRISE, User.enterprise_id == enterprise_id)
+
+
+def enterprise_members(enterprise_id: int) -> ColumnElement[bool]:
+    """Filter on User: every account of the enterprise, enabled or not (its colleagues page)."""
+    return and_(User.role == Role.ENTERPRISE.value, User.enterprise_id == enterprise_id)
+
+
+def may_invite_colleagues(user: Any) -> bool:
+    """An enterprise account bound to its enterprise, with a confirmed e-mail address, invites
+    colleagues (a provider acts through exactly one account, so it has none to invite)."""
+    return (
+        is_enterprise_account(user)
+        and user.is_active
+        and user.enterprise_id is not None
+        and user.email is not None
+        and user.email_confirmed_at is not None
+    )
 
 
 def is_provider_account(user: Any) -> bool:

@@ -36,6 +36,7 @@ EXPECTED: dict[str, set[str]] = {
     "auth.resend_confirmation": SIGNED_IN,
     "auth.forgot_password": ALL,
     "auth.reset_password": ALL,
+    "colleagues.manage_colleagues": {"enterprise"},
     "public.guide": ALL,
     "api.list_services": ALL,
     "api.show_service": ALL,

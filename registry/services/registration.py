@@ -16,7 +16,7 @@ from dataclasses import dataclass
 from datetime import timedelta
 
 from flask import current_app
-from sqlalchemy import select, update
+from sqlalchemy import func, select, update
 
 from registry import policy
 from registry.extensions import db
@@ -26,7 +26,7 @@ from registry.models.accounts import Role
 from registry.pure.uscc import validate_uscc
 from registry.sanitize import plain_text
 from registry.services import accounts, audit, notify
-from registry.services.errors import RegistryError, add_unique
+from registry.services.errors import Forbidden, RegistryError, add_unique
 
 # The roles an organisation may register for itself; every other account is made by 政务办.
 OPEN_ROLES = (Role.ENTERPRISE, Role.PROVIDER)
@@ -239,6 +239,81 @@ def confirm(secret: str) -> User:
     user.email_confirmed_at = clock.now()
     audit.record("user.email_confirm", actor=user, of=user, after={"email": user.email})
     return user
+
+
+# --------------------------------------------------------------------------- colleagues
+
+# The accounts one enterprise may hold (its first account and the colleagues it invites).
+MAX_ENTERPRISE_ACCOUNTS = 20
+
+
+def colleagues(user: User) -> list[User]:
+    """Every account of the user's enterprise, enabled or not, oldest first (none when the
+    account is bound to no enterprise)."""
+    if user.enterprise_id is None:
+        return []
+    return list(
+        db.session.scalars(
+            select(User).where(policy.enterprise_members(user.enterprise_id)).order_by(User.id)
+        )
+    )
+
+
+def invite(inviter: User, name: str, email: str, username: str) -> User:
+    """An enterprise's account invites a colleague: a new account of the same enterprise with
+    no password anyone knows, and a mailed one-time link (valid CONFIRM_LINK_HOURS) on which
+    the colleague chooses a password, which also confirms the address."""
+    if not policy.may_invite_colleagues(inviter):
+        raise Forbidden("只有已绑定企业并已确认电子邮箱的企业账户可以邀请同事。")
+    display_name = _text(name, "name", "同事姓名", 50)
+    address = normalise_email(email)
+    if db.session.scalar(select(User.id).where(User.email == address)):
+        raise RegistryError("email", "该邮箱已被其他账户使用,请换一个邮箱。")
+    held = db.session.scalar(
+        select(func.count())
+        .select_from(User)
+        .where(policy.enterprise_members(inviter.enterprise_id))
+    )
+    if held >= MAX_ENTERPRISE_ACCOUNTS:
+        raise RegistryError(
+            None,
+            f"每家企业最多 {MAX_ENTERPRISE_ACCOUNTS} 个账户,已达上限。如确需更多账户,请联系政务办。",
+        )
+    enterprise = inviter.enterprise
+    # org_uscc stays empty: the one-account-per-code rule is for self-registration only.
+    user = accounts.create_user(
+        username=username,
+        password=accounts.generate_password(),  # never shown: the link sets the real one
+        role=Role.ENTERPRISE.value,
+        display_name=display_name,
+        actor=inviter,
+        action="user.invite",
+        email=address,
+        org_name=enterprise.name,
+    )
+    user.enterprise_id = enterprise.id
+    hours = int(current_app.config["CONFIRM_LINK_HOURS"])
+    secret = _issue(user, TokenPurpose.RESET, timedelta(hours=hours))
+    notify.queue_mail(
+        address,
+        f"您被邀请加入“{enterprise.name}”的中介服务超市账户",
+        f"{display_name},您好:\n\n"
+        f"{inviter.display_name or inviter.username}邀请您以“{enterprise.name}”同事的身份使用本平台,"
+        f"为您开设了账户“{user.username}”。请在 {hours} 小时内打开下面的链接设置密码"
+        f"(链接只能使用一次),之后即可登录查看和办理本企业的项目:\n\n"
+        f"{notify.absolute(RESET_PATH + secret)}\n\n"
+        "链接过期后,可在登录页点击“忘记密码”,用本邮箱重新获取链接。"
+        "如果您不认识邀请人,请忽略此邮件。",
+        topic=notify.ACCOUNT_TOPIC,
+        user=user,
+    )
+    return user
+
+
+def first_password(user: User) -> bool:
+    """Whether the account has never had a password of its own (an invited colleague who has
+    not used the link yet): the link page then says 设置密码 rather than 重置密码."""
+    return user.email_confirmed_at is None and user.last_login_at is None
 
 
 # --------------------------------------------------------------------------- password reset

@@ -90,3 +90,13 @@ class RoleForm(Form):
         validate_choice=False,
     )
     department = SelectField("所属部门(仅行业主管部门)", choices=[], validate_choice=False)
+
+
+class InviteForm(Form):
+    """An enterprise's account invites a colleague (who chooses a password through a link)."""
+
+    name = StringField("同事姓名", validators=[DataRequired("请填写同事姓名。"), Length(max=50)])
+    email = StringField(
+        "同事的电子邮箱", validators=[DataRequired("请填写电子邮箱。"), Length(max=254)]
+    )
+    username = StringField("用户名", validators=[DataRequired("请填写用户名。"), Length(max=64)])

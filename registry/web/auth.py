@@ -319,9 +319,13 @@ def reset_password(token: str):
     except RegistryError as error:
         return _dead_link(error.message, TokenPurpose.RESET)
     form = ResetPasswordForm()
+    first = registration.first_password(user)  # an invited colleague: 设置密码, not 重置
     if work.submit(form, lambda: registration.reset(token, form.password.data, form.confirm.data)):
         logout_user()
         session.clear()
-        flash("密码已重置,该账户在所有设备上的登录均已失效。请用新密码登录。", "success")
+        if first:
+            flash("密码已设置,请用新密码登录。", "success")
+        else:
+            flash("密码已重置,该账户在所有设备上的登录均已失效。请用新密码登录。", "success")
         return redirect(url_for("auth.login"))
-    return render_template("auth/reset_password.html", form=form, user=user)
+    return render_template("auth/reset_password.html", form=form, user=user, first=first)
