@@ -23,6 +23,7 @@ from registry.models import (
     Award,
     Department,
     Engagement,
+    Enterprise,
     Objection,
     Offer,
     Project,
@@ -196,6 +197,28 @@ def may_invite_colleagues(user: Any) -> bool:
         and user.email is not None
         and user.email_confirmed_at is not None
     )
+
+
+# --------------------------------------------------------------------------- joining
+
+# The roles an organisation may register for itself (the others are created by 政务办), as the
+# registration form offers them.
+SELF_REGISTERING = {Role.ENTERPRISE: "企业(项目业主)", Role.PROVIDER: "中介机构"}
+
+
+def may_register_as(role: Role | None) -> bool:
+    """Whether an organisation may register itself an account of this role."""
+    return role in SELF_REGISTERING
+
+
+def organisation_accounts(role: Role, uscc: str) -> ColumnElement[bool]:
+    """Filter on User: the self-registered accounts of an organisation code in a role."""
+    return and_(User.role == role.value, User.org_uscc == uscc)
+
+
+def firm_of_role(role: Role) -> type[Enterprise] | type[Provider]:
+    """The firm an account of a self-registering role acts for: an Enterprise or a Provider."""
+    return Enterprise if role is Role.ENTERPRISE else Provider
 
 
 def is_provider_account(user: Any) -> bool:

@@ -21,7 +21,7 @@ from sqlalchemy import func, select, update
 from registry import policy
 from registry.extensions import db
 from registry.kernel import clock
-from registry.models import AccountToken, Enterprise, Provider, TokenPurpose, User
+from registry.models import AccountToken, Enterprise, TokenPurpose, User
 from registry.models.accounts import Role
 from registry.pure.uscc import validate_uscc
 from registry.sanitize import plain_text
@@ -29,7 +29,6 @@ from registry.services import accounts, audit, notify
 from registry.services.errors import Forbidden, RegistryError, add_unique
 
 # The roles an organisation may register for itself; every other account is made by 政务办.
-OPEN_ROLES = (Role.ENTERPRISE, Role.PROVIDER)
 MOBILE_RE = re.compile(r"^1[3-9]\d{9}$")
 EMAIL_RE = re.compile(r"^[^@\s]{1,64}@[^@\s]+\.[^@\s]{2,}$")
 CONFIRM_PATH = "/register/confirm/"
@@ -148,13 +147,13 @@ def _check_organisation(role: Role, uscc: str) -> None:
     """One account per organisation and role; an enterprise 政务办 already registered is not
     claimed by whoever types its code."""
     label = role.label
-    if db.session.scalar(select(User.id).where(User.role == role.value, User.org_uscc == uscc)):
+    if db.session.scalar(select(User.id).where(policy.organisation_accounts(role, uscc))):
         raise RegistryError(
             "org_uscc",
             f"该统一社会信用代码已注册过{label}账户。每个机构只能注册一个{label}账户,"
             "请联系本机构已有账户的使用人,或联系政务办。",
         )
-    existing = Enterprise if role is Role.ENTERPRISE else Provider
+    existing = policy.firm_of_role(role)
     if db.session.scalar(select(existing.id).where(existing.uscc == uscc)):
         raise RegistryError(
             "org_uscc",
@@ -169,7 +168,7 @@ def register(application: Application) -> User:
         role = Role(application.role)
     except ValueError:
         role = None
-    if role not in OPEN_ROLES:
+    if not policy.may_register_as(role):
         raise RegistryError("role", "请选择注册类型:企业(项目业主)或中介机构。")
     org_name = _text(application.org_name, "org_name", "机构名称", 200)
     try:

@@ -6,12 +6,11 @@ from __future__ import annotations
 from wtforms import PasswordField, RadioField, SelectField, StringField
 from wtforms.validators import DataRequired, Length, Optional
 
-from registry.models.accounts import ROLE_LABELS, Role
+from registry.models.accounts import ROLE_LABELS
+from registry.policy import SELF_REGISTERING
 from registry.web.forms import Form, options
 
-REGISTER_ROLES = options(
-    [(Role.ENTERPRISE.value, "企业(项目业主)"), (Role.PROVIDER.value, "中介机构")]
-)
+REGISTER_ROLES = options([(role.value, label) for role, label in SELF_REGISTERING.items()])
 ROLE_CHOICES = options(
     [("", "请选择角色"), *((r.value, label) for r, label in ROLE_LABELS.items())]
 )
