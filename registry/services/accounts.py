@@ -70,6 +70,27 @@ def generate_password() -> str:
         return candidate
 
 
+def _role_and_department(
+    role: str | None, department_code: str | None, unknown: str
+) -> tuple[Role, Department | None]:
+    """The role asked for and its department: a regulator is bound to exactly one department,
+    no other role to any; `unknown` is the message for a role that does not exist."""
+    try:
+        role_enum = Role(role)
+    except ValueError:
+        raise RegistryError("role", unknown) from None
+    if role_enum is not Role.REGULATOR:
+        if department_code:
+            raise RegistryError("department", "只有行业主管部门账户可以绑定部门。")
+        return role_enum, None
+    if not department_code:
+        raise RegistryError("department", "行业主管部门账户必须绑定一个部门。")
+    department = db.session.scalar(select(Department).where(Department.code == department_code))
+    if department is None:
+        raise RegistryError("department", f"未找到部门代码:{department_code}")
+    return role_enum, department
+
+
 def create_user(
     *,
     username: str,
@@ -92,21 +113,9 @@ def create_user(
     username = (username or "").strip()
     if not USERNAME_RE.match(username):
         raise RegistryError("username", "用户名须为 3–64 位字母、数字或 _ . -。")
-    try:
-        role_enum = Role(role)
-    except ValueError:
-        raise RegistryError("role", f"未知角色:{role}") from None
+    role_enum, department = _role_and_department(role, department_code, f"未知角色:{role}")
     if db.session.scalar(select(User.id).where(User.username == username)):
         raise RegistryError("username", "该用户名已被使用。")
-    department = None
-    if role_enum is Role.REGULATOR:
-        if not department_code:
-            raise RegistryError("department", "行业主管部门账户必须绑定一个部门。")
-        department = db.session.scalar(select(Department).where(Department.code == department_code))
-        if department is None:
-            raise RegistryError("department", f"未找到部门代码:{department_code}")
-    elif department_code:
-        raise RegistryError("department", "只有行业主管部门账户可以绑定部门。")
     check_password_policy(password, username=username)
     user = User(
         username=username,
@@ -260,19 +269,7 @@ def change_role(user: User, role: str, *, department_code: str | None = None, ac
     sessions; returns whether anything changed."""
     if actor.id == user.id:
         raise RegistryError("role", "不能修改自己的角色。")
-    try:
-        role_enum = Role(role)
-    except ValueError:
-        raise RegistryError("role", "请选择角色。") from None
-    department = None
-    if role_enum is Role.REGULATOR:
-        if not department_code:
-            raise RegistryError("department", "行业主管部门账户必须绑定一个部门。")
-        department = db.session.scalar(select(Department).where(Department.code == department_code))
-        if department is None:
-            raise RegistryError("department", f"未找到部门代码:{department_code}")
-    elif department_code:
-        raise RegistryError("department", "只有行业主管部门账户可以绑定部门。")
+    role_enum, department = _role_and_department(role, department_code, "请选择角色。")
     before = {"role": user.role, "department": user.department.code if user.department else None}
     after = {"role": role_enum.value, "department": department.code if department else None}
     if before == after:

@@ -26,7 +26,7 @@ from registry.models.accounts import Role
 from registry.pure.uscc import validate_uscc
 from registry.sanitize import plain_text
 from registry.services import accounts, audit, notify
-from registry.services.errors import Forbidden, RegistryError, add_unique
+from registry.services.errors import Forbidden, RegistryError, add_unique, text_field
 
 # The roles an organisation may register for itself; every other account is made by 政务办.
 MOBILE_RE = re.compile(r"^1[3-9]\d{9}$")
@@ -67,15 +67,6 @@ def normalise_email(raw: str | None) -> str:
     text = unicodedata.normalize("NFKC", raw or "").strip().lower()
     if len(text) > 254 or not EMAIL_RE.fullmatch(text):
         raise RegistryError("email", "请填写有效的电子邮箱地址。")
-    return text
-
-
-def _text(raw: str | None, field: str, label: str, limit: int) -> str:
-    text = plain_text(raw)
-    if not text:
-        raise RegistryError(field, f"请填写{label}。")
-    if len(text) > limit:
-        raise RegistryError(field, f"{label}不能超过 {limit} 个字符。")
     return text
 
 
@@ -170,12 +161,12 @@ def register(application: Application) -> User:
         role = None
     if not policy.may_register_as(role):
         raise RegistryError("role", "请选择注册类型:企业(项目业主)或中介机构。")
-    org_name = _text(application.org_name, "org_name", "机构名称", 200)
+    org_name = text_field(application.org_name, "org_name", "机构名称", 200)
     try:
         uscc = validate_uscc(plain_text(application.org_uscc))
     except ValueError as error:
         raise RegistryError("org_uscc", str(error)) from None
-    contact_name = _text(application.contact_name, "contact_name", "联系人姓名", 50)
+    contact_name = text_field(application.contact_name, "contact_name", "联系人姓名", 50)
     phone = normalise_mobile(application.phone)
     email = normalise_email(application.email)
     if application.password != application.confirm:
@@ -264,7 +255,7 @@ def invite(inviter: User, name: str, email: str, username: str) -> User:
     the colleague chooses a password, which also confirms the address."""
     if not policy.may_invite_colleagues(inviter):
         raise Forbidden("只有已绑定企业并已确认电子邮箱的企业账户可以邀请同事。")
-    display_name = _text(name, "name", "同事姓名", 50)
+    display_name = text_field(name, "name", "同事姓名", 50)
     address = normalise_email(email)
     if db.session.scalar(select(User.id).where(User.email == address)):
         raise RegistryError("email", "该邮箱已被其他账户使用,请换一个邮箱。")

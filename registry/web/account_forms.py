@@ -64,31 +64,36 @@ class ResetPasswordForm(Form):
     confirm = PasswordField("再次输入新密码", validators=[DataRequired("请再次输入新密码。")])
 
 
+def _role_field(label: str) -> SelectField:
+    """A role chosen by an admin: required, and no role is preselected."""
+    return SelectField(
+        label,
+        choices=ROLE_CHOICES,
+        validators=[DataRequired("请选择角色。")],
+        validate_choice=False,
+    )
+
+
+def _department_field() -> SelectField:
+    """The department a regulator acts for (the view fills in the choices)."""
+    return SelectField("所属部门(仅行业主管部门)", choices=[], validate_choice=False)
+
+
 class AdminUserForm(Form):
     """Admin creates an account: the role must be chosen (no default)."""
 
     username = StringField("用户名", validators=[DataRequired("请填写用户名。"), Length(max=64)])
     display_name = StringField("显示名称", validators=[Optional(), Length(max=100)])
-    role = SelectField(
-        "角色",
-        choices=ROLE_CHOICES,
-        validators=[DataRequired("请选择角色。")],
-        validate_choice=False,
-    )
-    department = SelectField("所属部门(仅行业主管部门)", choices=[], validate_choice=False)
+    role = _role_field("角色")
+    department = _department_field()
     password = PasswordField("初始密码", validators=[DataRequired("请填写初始密码。")])
 
 
 class RoleForm(Form):
     """Admin changes an account's role."""
 
-    role = SelectField(
-        "新角色",
-        choices=ROLE_CHOICES,
-        validators=[DataRequired("请选择角色。")],
-        validate_choice=False,
-    )
-    department = SelectField("所属部门(仅行业主管部门)", choices=[], validate_choice=False)
+    role = _role_field("新角色")
+    department = _department_field()
 
 
 class InviteForm(Form):

@@ -24,9 +24,8 @@ from registry.models import (
     ProviderStatus,
     User,
 )
-from registry.sanitize import plain_text
 from registry.services.audit import record
-from registry.services.errors import Forbidden, NotFound, RegistryError
+from registry.services.errors import Forbidden, NotFound, RegistryError, text_field
 
 SHANGHAI = clock.ZONE
 NUMBER_RE = re.compile(r"^XY-\d{4}-\d{6,}$")
@@ -120,15 +119,6 @@ def get_record_for(user: User, number: str, *, lock: bool = False) -> CreditReco
     if not policy.in_department(user, found.department_id):
         raise OutOfScope(f"信用记录 {found.number} 不属于本部门")
     return found
-
-
-def text_field(value: str | None, field: str, label: str, limit: int) -> str:
-    text = plain_text(value)
-    if not text:
-        raise RegistryError(field, f"请填写{label}")
-    if len(text) > limit:
-        raise RegistryError(field, f"{label}不能超过 {limit} 字(现为 {len(text)} 字)")
-    return text
 
 
 class RecordContent(TypedDict):

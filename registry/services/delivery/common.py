@@ -31,9 +31,8 @@ from registry.pure.workdays import (
     is_workday,
     working_days_between,
 )
-from registry.sanitize import plain_text
 from registry.services import notify
-from registry.services.errors import Forbidden, NotFound, RegistryError
+from registry.services.errors import Forbidden, NotFound
 from registry.services.market import SHANGHAI, today
 
 STALE_MESSAGE = (
@@ -227,15 +226,6 @@ def check_engagement_version(current: int, version: int | None) -> None:
 def flush_engagement() -> None:
     """Flush; a row updated meanwhile by someone else (version column) becomes StaleEngagement."""
     flush_checked(db.session, StaleEngagement)
-
-
-def text_field(value: str | None, field: str, label: str, limit: int, *, required: bool) -> str:
-    text = plain_text(value)
-    if required and not text:
-        raise RegistryError(field, f"请填写{label}。")
-    if len(text) > limit:
-        raise RegistryError(field, f"{label}最长 {limit} 字。")
-    return text
 
 
 def engagement_name(engagement: Engagement) -> str:

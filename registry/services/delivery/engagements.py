@@ -37,10 +37,9 @@ from registry.services.delivery.common import (
     stamp,
     tell_owner,
     tell_provider,
-    text_field,
     within_working_days,
 )
-from registry.services.errors import RegistryError
+from registry.services.errors import RegistryError, text_field
 from registry.services.market import today
 from registry.services.uploads import save_upload
 

@@ -42,10 +42,9 @@ from registry.services.delivery.common import (
     rating_window_days,
     stamp,
     tell_provider,
-    text_field,
     within_working_days,
 )
-from registry.services.errors import Forbidden, NotFound, RegistryError
+from registry.services.errors import Forbidden, NotFound, RegistryError, text_field
 from registry.services.market import today
 
 HIDDEN_NOTICE = "该评价内容已被管理员隐藏"

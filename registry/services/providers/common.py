@@ -22,9 +22,8 @@ from registry.models import (
     User,
 )
 from registry.models.types import utcnow
-from registry.sanitize import plain_text
-from registry.services import audit
-from registry.services.errors import Forbidden, NotFound, RegistryError
+from registry.services import audit, errors
+from registry.services.errors import Forbidden, NotFound
 
 # Changing any of these on an ACTIVE provider sends it back to review (qualifications too).
 KEY_FIELDS = ("uscc", "name", "legal_representative", "licence_scope")
@@ -61,12 +60,8 @@ def today() -> date:
 def text_field(
     data: dict, name: str, label: str, *, required: bool = True, limit: int = 200
 ) -> str:
-    value = plain_text(data.get(name))
-    if required and not value:
-        raise RegistryError(name, f"请填写{label}。")
-    if len(value) > limit:
-        raise RegistryError(name, f"{label}最长 {limit} 字。")
-    return value
+    """The form's text field `name` checked by errors.text_field."""
+    return errors.text_field(data.get(name), name, label, limit, required=required)
 
 
 def flush_provider() -> None:
