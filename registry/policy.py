@@ -221,6 +221,19 @@ def firm_of_role(role: Role) -> type[Enterprise] | type[Provider]:
     return Enterprise if role is Role.ENTERPRISE else Provider
 
 
+def provider_accounts(provider_ids: Any) -> ColumnElement[bool]:
+    """Filter on User: the enabled accounts the given providers (ids, or a select of ids) act
+    through (who is told about them)."""
+    acting = select(Provider.account_id).where(Provider.id.in_(provider_ids))
+    return _enabled_accounts(Role.PROVIDER, User.id.in_(acting))
+
+
+def action_accounts(action: str) -> ColumnElement[bool]:
+    """Filter on User: the enabled accounts whose role may perform the action (who is asked to)."""
+    roles = [role.value for role in PERMISSIONS[action]]
+    return and_(User.role.in_(roles), User.is_enabled.is_(True))
+
+
 def is_provider_account(user: Any) -> bool:
     """A provider (中介机构) account, whether or not it has applied yet."""
     return _has_role(user, Role.PROVIDER)

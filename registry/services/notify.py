@@ -90,6 +90,12 @@ def wants_mail(user: User, topic: str) -> bool:
     return True if chosen is None else chosen.email
 
 
+def people(condition) -> list[User]:
+    """The accounts a policy filter on User selects (policy.enterprise_accounts(...),
+    policy.provider_accounts(...), ...), in a stable order: whom to tell."""
+    return list(db.session.scalars(select(User).where(condition).order_by(User.id)))
+
+
 def _recipients(users: Iterable[User | None]) -> list[User]:
     seen: dict[int, User] = {}
     for user in users:

@@ -140,10 +140,12 @@ def open_period(
     add_unique(db.session, period, "name", f"本部门已有名为“{name}”的考评周期")
     record("evaluation.open", actor=user, of=period, after=snapshot(period))
     notify.notify(
-        _accounts(
-            select(Provider.id).where(
-                policy.supervised_providers(department.id),
-                Provider.status == ProviderStatus.ACTIVE.value,
+        notify.people(
+            policy.provider_accounts(
+                select(Provider.id).where(
+                    policy.supervised_providers(department.id),
+                    Provider.status == ProviderStatus.ACTIVE.value,
+                )
             )
         ),
         "evaluation",
@@ -154,17 +156,6 @@ def open_period(
         subject=f"定期考评开启:{department.name}{period.name}",
     )
     return period
-
-
-def _accounts(provider_ids) -> list[User]:
-    """The accounts the given providers (a select of ids) act through."""
-    return list(
-        db.session.scalars(
-            select(User)
-            .where(User.id.in_(select(Provider.account_id).where(Provider.id.in_(provider_ids))))
-            .order_by(User.id)
-        )
-    )
 
 
 def _move(period: EvaluationPeriod, source: PeriodStatus, target: PeriodStatus, **values) -> None:
@@ -218,7 +209,7 @@ def publish_period(user: User, period: EvaluationPeriod | int) -> EvaluationPeri
     for entry in published.values():
         # One message per provider: its own total, linking to its public page with the scores.
         notify.notify(
-            _accounts([entry.provider_id]),
+            notify.people(policy.provider_accounts([entry.provider_id])),
             "evaluation",
             f"{department.name}公布了定期考评“{period.name}”的结果,贵机构得分 {entry.total}。",
             link=f"/providers/{entry.provider.uscc}",

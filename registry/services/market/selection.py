@@ -126,14 +126,8 @@ def open_request(
 
 
 def provider_accounts(provider_ids) -> list[User]:
-    """The accounts the given providers (ids, or a select of ids) act through."""
-    return list(
-        db.session.scalars(
-            select(User)
-            .where(User.id.in_(select(Provider.account_id).where(Provider.id.in_(provider_ids))))
-            .order_by(User.id)
-        )
-    )
+    """The enabled accounts the given providers (ids, or a select of ids) act through."""
+    return notify.people(policy.provider_accounts(provider_ids))
 
 
 def _tell_providers(request: SelectionRequest) -> None:

@@ -52,13 +52,8 @@ def submit_for_review(
     with audit.change("provider.submit", actor=actor, of=provider, stale=StaleProvider):
         provider.status = ProviderStatus.PENDING.value
         provider.submitted_at = utcnow()
-    reviewers = {role.value for role in policy.PERMISSIONS["providers.review"]}
     notify.notify(
-        db.session.scalars(
-            select(User)
-            .where(User.role.in_(reviewers), User.is_enabled.is_(True))
-            .order_by(User.id)
-        ),
+        notify.people(policy.action_accounts("providers.review")),
         "review",
         f"{provider.name}(统一社会信用代码 {provider.uscc})提交了入驻申请,请审核。",
         link=f"/admin/providers/{provider.id}",
