@@ -17,12 +17,16 @@ from pathlib import Path
 
 import pytest
 from playwright.sync_api import expect
+from sqlalchemy import select
 
 from registry.cli import DAILY_JOBS
+from registry.extensions import db
 from registry.kernel import clock
+from registry.models import User
 from registry.pure.uscc import make_uscc
-from registry.services import jobs
-from tests.e2e.steps import checked, flash, sign_in
+from registry.services import accounts, jobs, market
+from tests import factories
+from tests.e2e.steps import checked, flash, make_account, sign_in
 
 pytestmark = pytest.mark.e2e
 
@@ -153,3 +157,81 @@ def test_e2e_enterprise_joins_hears_back_and_resets_its_password(live_server, ph
     reset_page.get_by_label("密码").fill(NEW_PASSWORD)
     reset_page.get_by_role("button", name="登录").click()
     reset_page.wait_for_url("**/account")
+
+
+def _register(page, base: str, *, role: str, name: str, code: str, address: str, username: str):
+    """Fill and send the registration form as a person would, answering its question."""
+    page.goto(base + "/register")
+    page.get_by_label(role).check()
+    page.get_by_label("机构名称").fill(name)
+    page.get_by_label("统一社会信用代码").fill(code)
+    page.get_by_label("联系人姓名").fill("周婷")
+    page.get_by_label("联系人手机号码").fill("13612345678")
+    page.get_by_label("电子邮箱").fill(address)
+    page.get_by_label("用户名").fill(username)
+    page.locator("#password").fill(PASSWORD)
+    page.get_by_label("再次输入密码").fill(PASSWORD)
+    a, op, b = QUESTION.search(page.content()).groups()
+    a, b = DIGITS.index(a) + 1, DIGITS.index(b) + 1
+    page.get_by_label("验证题").fill(str(a * b if op == "乘以" else a + b))
+    page.get_by_role("button", name="注册").click()
+    page.wait_for_url("**/account/confirm-email")
+
+
+def test_e2e_provider_joins_chooses_its_mail_and_hears_of_a_request(live_server, phone_page):
+    base, app = live_server.url, live_server.app
+    app.config["SITE_URL"] = base
+    address, code = "bid@qingyuan-e2e.cn", make_uscc("9112011677000932")
+    name = "天津清源入驻环境科技有限公司"
+
+    # 1. Registration as a provider; the mailed link confirms; the application comes pre-filled.
+    page = phone_page()
+    _register(
+        page, base, role="中介机构", name=name, code=code, address=address, username="qingyuan-e2e"
+    )
+    page.goto(base + _link(_to(_deliver(app), address, "确认"), base))
+    page.get_by_role("button", name="确认邮箱").click()
+    page.wait_for_url("**/my/provider**")
+    expect(page.get_by_label("机构名称")).to_have_value(name)
+    expect(page.get_by_label("统一社会信用代码")).to_have_value(code)
+    checked(page)
+
+    # 2. Its mail choices: ratings in the site only, everything else by mail too.
+    page.goto(base + "/my/notifications/settings")
+    checked(page)
+    expect(page.locator("main")).to_contain_text(f"{address}(已确认)")
+    page.get_by_label("同时发送邮件:业主评价").uncheck()
+    page.get_by_role("button", name="保存设置").click()
+    expect(page.get_by_label("同时发送邮件:业主评价")).not_to_be_checked()
+    expect(page.get_by_label("同时发送邮件:新的选取需求")).to_be_checked()
+
+    # 3. Approved (the review pages have their own flow), then an enterprise asks for ZJ-03.
+    with app.app_context():
+        account = db.session.scalar(select(User).where(User.username == "qingyuan-e2e"))
+        # Its entry as the review leaves it: active, qualified, offering ZJ-03, under its code.
+        factories.active_provider(("ZJ-03",), name=name, account=account).uscc = code
+        owner = accounts.create_user(
+            username="owner-e2e", password=PASSWORD, role="enterprise", actor_name="e2e"
+        )
+        project = factories.enterprise_with_project(owner)
+        ref = market.open_request(
+            owner, project.code, service_code="ZJ-03", method="竞价选取", deadline=factories.later()
+        ).ref
+        db.session.commit()
+
+    # 4. The worker's pass mails it; the inbox shows it with a link to where it quotes.
+    news = _to(_deliver(app), address, "新的选取需求")
+    assert _link(news, base) == f"/my/requests/{ref}/quote"
+    page.goto(base + "/my/notifications")
+    expect(page.locator("main")).to_contain_text(ref)
+    checked(page)
+    page.get_by_role("link", name="查看并办理").first.click()
+    page.wait_for_url(f"**/my/requests/{ref}/quote")
+
+    # 5. Admins read the outbox: every mail sent, this one among them.
+    admin = make_account(app, "admin")
+    reader = phone_page()
+    sign_in(reader, base, admin)
+    reader.goto(base + "/admin/mail")
+    expect(reader.locator("main")).to_contain_text(f"新的选取需求 {ref}")
+    checked(reader)
