@@ -63,6 +63,7 @@ from registry.models.roadmap import (
     TemplateStep,
 )
 from registry.models.search import SearchDocument, SearchOutbox
+from registry.models.ratelimit import RateLimitCounter
 
 __all__ = [
     "AccountToken",
@@ -109,6 +110,7 @@ __all__ = [
     "Qualification",
     "Quote",
     "RequestStatus",
+    "RateLimitCounter",
     "SelectionMethod",
     "SelectionRequest",
     "Upload",
