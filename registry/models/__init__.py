@@ -62,8 +62,8 @@ from registry.models.roadmap import (
     StepStatus,
     TemplateStep,
 )
-from registry.models.search import SearchDocument, SearchOutbox
 from registry.models.ratelimit import RateLimitCounter
+from registry.models.search import SearchDocument, SearchOutbox
 
 __all__ = [
     "AccountToken",
@@ -109,8 +109,8 @@ __all__ = [
     "ProviderStatus",
     "Qualification",
     "Quote",
-    "RequestStatus",
     "RateLimitCounter",
+    "RequestStatus",
     "SelectionMethod",
     "SelectionRequest",
     "Upload",
