@@ -1,0 +1,60 @@
+"""`registry serve`: the embedded web server of `make run` — Waitress, because slow clients must
+not hold the site.
+
+Waitress reads each request completely in its I/O loop (one thread, poll()) before a worker
+thread sees it, and buffers each response the same way, so a client that trickles its request a
+byte at a time costs a socket and a few kilobytes, never a thread. gunicorn's sync workers, by
+contrast, give each connection a whole process until it finishes or times out: twenty slow
+clients took the site down (issue 14). One process with threads also keeps the embedded rate
+limits and metrics in one place. Production behind a buffering reverse proxy may use gunicorn
+(see deploy/).
+"""
+
+from __future__ import annotations
+
+import socket
+
+import click
+from flask import current_app
+from flask.cli import with_appcontext
+
+
+def has_ipv6_loopback() -> bool:
+    """Whether [::1] can be bound on this machine (containers often lack it)."""
+    try:
+        with socket.socket(socket.AF_INET6) as probe:
+            probe.bind(("::1", 0))
+    except OSError:
+        return False
+    return True
+
+
+def waitress_options(port: int, host: str = "127.0.0.1") -> dict:
+    """The server's settings, from the app's config (SERVE_*)."""
+    config = current_app.config
+    listen = [f"{host}:{port}"]
+    if host == "127.0.0.1" and has_ipv6_loopback():
+        listen.append(f"[::1]:{port}")
+    return {
+        "listen": " ".join(listen),
+        "threads": int(config["SERVE_THREADS"]),
+        # Slow or idle connections cost a socket each, not a thread: allow many.
+        "connection_limit": int(config["SERVE_CONNECTION_LIMIT"]),
+        "channel_timeout": int(config["SERVE_CHANNEL_TIMEOUT"]),
+        "asyncore_use_poll": True,  # poll(), not select(): no 1,024-descriptor ceiling
+        "max_request_body_size": int(config["MAX_CONTENT_LENGTH"]),
+        "ident": "registry",
+    }
+
+
+@click.command("serve")
+@click.option("--port", type=int, default=5000, show_default=True)
+@click.option("--host", default="127.0.0.1", show_default=True, help="Address to listen on.")
+@with_appcontext
+def serve(port: int, host: str) -> None:
+    """Serve the site with Waitress (threads; slow clients are buffered, not waited on)."""
+    from waitress import serve as waitress_serve
+
+    options = waitress_options(port, host)
+    click.echo(f"serving on {options['listen']} with {options['threads']} threads", err=True)
+    waitress_serve(current_app._get_current_object(), **options)
