@@ -12,7 +12,10 @@ limits and metrics in one place. Production behind a buffering reverse proxy may
 
 from __future__ import annotations
 
+import logging
 import socket
+import sys
+import time
 
 import click
 from flask import current_app
@@ -27,6 +30,52 @@ def has_ipv6_loopback() -> bool:
     except OSError:
         return False
     return True
+
+
+class AccessLog:
+    """The access log Waitress does not write: one line per request on stdout, in the combined
+    format gunicorn uses (registry/gunicorn_conf.py), with the duration and the request id."""
+
+    def __init__(self, app, stream=None) -> None:
+        self.app, self.log = app, logging.getLogger("registry.access")
+        if not self.log.handlers:
+            handler = logging.StreamHandler(stream or sys.stdout)
+            handler.setFormatter(logging.Formatter("%(message)s"))
+            self.log.addHandler(handler)
+            self.log.setLevel(logging.INFO)
+            self.log.propagate = False
+
+    def __call__(self, environ, start_response):
+        started, seen = time.perf_counter(), {}
+
+        def recording(status, headers, exc_info=None):
+            seen["status"], seen["headers"] = status.split(" ", 1)[0], headers
+            return start_response(status, headers, exc_info)
+
+        body = self.app(environ, recording)
+        try:
+            yield from body
+        finally:
+            if hasattr(body, "close"):
+                body.close()
+            headers = dict(seen.get("headers") or [])
+            path = environ.get("PATH_INFO", "") + (
+                "?" + environ["QUERY_STRING"] if environ.get("QUERY_STRING") else ""
+            )
+            self.log.info(
+                '%s - - [%s] "%s %s %s" %s %s "%s" "%s" %dms request_id=%s',
+                environ.get("REMOTE_ADDR", "-"),
+                time.strftime("%d/%b/%Y:%H:%M:%S %z"),
+                environ.get("REQUEST_METHOD"),
+                path,
+                environ.get("SERVER_PROTOCOL"),
+                seen.get("status", "-"),
+                headers.get("Content-Length", "-"),
+                environ.get("HTTP_REFERER", "-"),
+                environ.get("HTTP_USER_AGENT", "-"),
+                (time.perf_counter() - started) * 1000,
+                headers.get("X-Request-ID", "-"),
+            )
 
 
 def waitress_options(port: int, host: str = "127.0.0.1") -> dict:
@@ -57,4 +106,4 @@ def serve(port: int, host: str) -> None:
 
     options = waitress_options(port, host)
     click.echo(f"serving on {options['listen']} with {options['threads']} threads", err=True)
-    waitress_serve(current_app._get_current_object(), **options)
+    waitress_serve(AccessLog(current_app._get_current_object()), **options)
