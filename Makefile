@@ -36,7 +36,7 @@ run: $(RUN_STAMP)
 	@$(BIN)/registry worker & worker=$$!; \
 	trap 'kill $$worker 2>/dev/null; wait $$worker' EXIT; \
 	trap 'exit 130' INT TERM; \
-	$(BIN)/gunicorn --workers $(WORKERS) --bind 127.0.0.1:$(PORT) $(IPV6_BIND) \
+	$(BIN)/gunicorn -c python:registry.gunicorn_conf --workers $(WORKERS) --bind 127.0.0.1:$(PORT) $(IPV6_BIND) \
 		--access-logfile - 'registry:create_app()'
 
 # The whole suite again with the clock moved (SQLite only, without the browser tests, whose dates

@@ -112,6 +112,12 @@ DEFAULTS: dict[str, object] = {
     # The worker's daily jobs (check-deadlines, grade recomputation) at this local time (HH:MM).
     "DAILY_JOBS_AT": "06:30",
     "WORKER_POLL_SECONDS": 5,
+    # /healthz: "degraded" (still 200) past these (registry/web/health.py).
+    "HEALTH_MAIL_LAG_SECONDS": 900,  # age of the oldest 待发送 mail
+    "HEALTH_JOB_MAX_AGE_HOURS": 26,  # since the last finished daily job run
+    # /metrics: callers from these networks (comma-separated CIDRs), or with this bearer token.
+    "METRICS_NETWORKS": "127.0.0.0/8,::1/128",
+    "METRICS_TOKEN": "",
 }
 
 # Settings whose environment value is parsed as JSON (numbers, booleans, objects).
@@ -152,6 +158,8 @@ _TYPED = {
     "CONFIRM_LINK_HOURS",
     "RESET_LINK_MINUTES",
     "WORKER_POLL_SECONDS",
+    "HEALTH_MAIL_LAG_SECONDS",
+    "HEALTH_JOB_MAX_AGE_HOURS",
 }
 
 # Short environment names mapped onto Flask / extension setting names.

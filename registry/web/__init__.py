@@ -22,6 +22,7 @@ SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
 
 def install(app: Flask) -> None:
     """Register blueprints, the guard and the Jinja helpers on app."""
+    from registry import observability
     from registry.web import (
         admin,
         api,
@@ -33,6 +34,7 @@ def install(app: Flask) -> None:
         engagements,
         evaluations,
         grades,
+        health,
         mail_admin,
         market,
         providers,
@@ -41,7 +43,10 @@ def install(app: Flask) -> None:
         search,
     )
 
+    # First: the request id and timing wrap everything after, the guard's refusals included.
+    observability.install(app)
     for module in (
+        health,
         public,
         catalogue,
         providers,
