@@ -10,7 +10,7 @@ from typing import Any
 
 from flask import Flask
 
-from registry.config import DEFAULTS, PROJECT_ROOT, from_environment, sqlite_url
+from registry.config import DEFAULTS, PROJECT_ROOT, from_environment, sqlite_url, trusted_hosts
 
 
 def create_app(test_config: dict[str, Any] | None = None) -> Flask:
@@ -50,6 +50,10 @@ def load_config(app: Flask, test_config: dict[str, Any] | None) -> None:
         app.config["UPLOAD_DIR"] = str(Path(app.instance_path) / "uploads")
     if not app.config.get("MAIL_DIR"):
         app.config["MAIL_DIR"] = str(Path(app.instance_path) / "mail")
+    # Flask answers 400 to a Host header outside this list (links never come from it anyway).
+    app.config["TRUSTED_HOSTS"] = trusted_hosts(
+        app.config.get("TRUSTED_HOSTS"), app.config["SITE_URL"]
+    )
     if not app.config.get("SECRET_KEY"):
         # Without a configured key (written to instance/config.py by `registry init-db`), sessions
         # last only as long as this process; never a fixed, guessable key.
@@ -83,7 +87,10 @@ def register_extensions(app: Flask) -> None:
 def register_blueprints(app: Flask) -> None:
     """Attach the feature blueprints and the request guard; index maintenance after responses."""
     from registry.web import after_response, install
+    from registry.web.urls import BoundedIntConverter
 
+    # Before any route is added: every <int:…> id is bounded (404, not a database overflow).
+    app.url_map.converters["int"] = BoundedIntConverter
     install(app)
     after_response.install(app)
 

@@ -6,6 +6,7 @@ import json
 import os
 from datetime import timedelta
 from pathlib import Path
+from urllib.parse import urlsplit
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 
@@ -96,6 +97,10 @@ DEFAULTS: dict[str, object] = {
     # Joining and hearing back (services/notify.py, services/mail.py, services/registration.py).
     # Links in mails are absolute: the address people reach the site at.
     "SITE_URL": "http://127.0.0.1:5000",
+    # Host names the site answers to (others get 400); feeds, exports and the API build absolute
+    # links from SITE_URL only. Empty: SITE_URL's host plus 127.0.0.1 and localhost. In the
+    # environment, comma-separated; a leading dot admits subdomains (.example.gov.cn).
+    "TRUSTED_HOSTS": None,
     # Where mail goes: smtp://user:pass@host:587?starttls=1 (or smtps://… for implicit TLS); empty
     # writes every mail as an .eml file under MAIL_DIR (instance/mail), readable at /admin/mail.
     "MAIL_URL": "",
@@ -162,6 +167,9 @@ _TYPED = {
     "HEALTH_JOB_MAX_AGE_HOURS",
 }
 
+# Always trusted when TRUSTED_HOSTS is derived from SITE_URL: the machine itself (make run, tests).
+LOCAL_HOSTS = ("127.0.0.1", "localhost")
+
 # Short environment names mapped onto Flask / extension setting names.
 _ALIASES = {"DATABASE_URL": "SQLALCHEMY_DATABASE_URI"}
 
@@ -176,6 +184,18 @@ def from_environment(environ: os._Environ | dict[str, str]) -> dict[str, object]
         name = _ALIASES.get(name, name)
         found[name] = json.loads(raw) if name in _TYPED else raw
     return found
+
+
+def trusted_hosts(configured: object, site_url: str) -> list[str]:
+    """TRUSTED_HOSTS as a list (a comma-separated string is split); when none are configured,
+    SITE_URL's host and the local names (werkzeug cannot match IPv6 literals such as [::1])."""
+    if isinstance(configured, str):
+        configured = configured.split(",")
+    hosts = [str(h).strip() for h in configured or () if str(h).strip()]
+    if hosts:
+        return hosts
+    derived = [urlsplit(site_url).hostname or "", *LOCAL_HOSTS]
+    return list(dict.fromkeys(h for h in derived if h))
 
 
 def sqlite_url(path: Path) -> str:

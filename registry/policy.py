@@ -345,6 +345,18 @@ def visible_quotes(user: Any, request: SelectionRequest, *, now: datetime) -> Co
     return false()
 
 
+# Audit entries of these actions name a bidder (the provider, its account, its address).
+SEALED_AUDIT_ACTIONS = ("selection.quote",)
+
+
+def audit_entry_sealed(entry: Any, request: SelectionRequest | None, *, now: datetime) -> bool:
+    """Who bid is sealed like the quotes, for everyone including admins: an audit entry of a
+    quote shows no actor or details until its request's deadline (an unknown request: sealed)."""
+    if not entry.action.startswith(SEALED_AUDIT_ACTIONS):
+        return False
+    return request is None or now < request.deadline
+
+
 # --------------------------------------------------------------------------- departments
 
 

@@ -12,10 +12,13 @@ from typing import Any
 
 from sqlalchemy import func, inspect, select
 
+from registry import policy
 from registry.extensions import db
 from registry.kernel.paging import Page
 from registry.kernel.versions import StaleEdit, flush_checked
 from registry.models.audit import AuditEntry
+from registry.models.market import SelectionRequest
+from registry.models.types import utcnow
 
 # Set by the web layer per request so services need not know about requests.
 client_ip: ContextVar[str | None] = ContextVar("client_ip", default=None)
@@ -126,3 +129,19 @@ def list_entries(*, action: str | None, object_id: str | None, page: int, per_pa
         query.order_by(AuditEntry.id.desc()).limit(per_page).offset((page - 1) * per_page)
     ).all()
     return Page(list(entries), total, page, per_page)
+
+
+def sealed_entries(entries: list[AuditEntry], now: datetime | None = None) -> set[int]:
+    """Ids of the entries that policy seals at this moment (bidders before the deadline): the
+    audit page shows their action, object and time, but not who or what."""
+    now = now or utcnow()
+    refs = {e.object_id for e in entries if e.action.startswith(policy.SEALED_AUDIT_ACTIONS)}
+    requests: dict[str, SelectionRequest] = {}
+    if refs:
+        query = select(SelectionRequest).where(SelectionRequest.ref.in_(refs))
+        requests = {r.ref: r for r in db.session.scalars(query)}
+    return {
+        e.id
+        for e in entries
+        if policy.audit_entry_sealed(e, requests.get(e.object_id or ""), now=now)
+    }

@@ -554,6 +554,7 @@ def audit_log():
     return render_template(
         "admin/audit_log.html",
         entries=result.items,
+        sealed=audit.sealed_entries(result.items),
         result=result,
         args=link_args(AUDIT_FILTERS),
     )

@@ -18,6 +18,7 @@ from registry.web.errors import render_error
 from registry.web.openapi import check_response, openapi_document
 from registry.web.params import code_arg, paged, service_filters
 from registry.web.providers import directory_filters
+from registry.web.urls import external_url
 
 bp = Blueprint("api", __name__, url_prefix="/api/v1")
 csrf.exempt(bp)  # read-only (GET) endpoints; no cookies change anything here
@@ -107,7 +108,7 @@ def service_json(item: ServiceItem) -> dict:
         "source_note": item.source_note,
         "validity": item.validity,
         "last_verified": item.last_verified.isoformat() if item.last_verified else None,
-        "url": url_for("catalogue.show_service", code=item.code, _external=True),
+        "url": external_url("catalogue.show_service", code=item.code),
     }
 
 
@@ -190,7 +191,7 @@ def provider_json(provider, *, detail: bool = False) -> dict:
             for o in provider.offers
             if o.is_active
         ],
-        "url": url_for("providers.show_provider", uscc=provider.uscc, _external=True),
+        "url": external_url("providers.show_provider", uscc=provider.uscc),
     }
     if detail:
         today = provider_service.today()

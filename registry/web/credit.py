@@ -10,7 +10,7 @@ to the audit log.
 from __future__ import annotations
 
 import re
-from datetime import date, datetime
+from datetime import datetime
 
 from feedgen.feed import FeedGenerator
 from flask import (
@@ -44,8 +44,9 @@ from registry.web.credit_forms import (
 from registry.web.exports import csv_bytes, xlsx_bytes
 from registry.web.filters import format_datetime
 from registry.web.forms import ConfirmForm, options
-from registry.web.params import code_arg, filtered_list, prefill
+from registry.web.params import code_arg, date_arg, filtered_list, prefill
 from registry.web.unit_of_work import UnitOfWork, actor
+from registry.web.urls import external_url
 
 bp = Blueprint("credit", __name__)
 
@@ -64,13 +65,6 @@ work = UnitOfWork("credit.denied", stale=STALE_MESSAGE)
 # ---------------------------------------------------------------------- public notice board
 
 
-def _date_arg(name: str) -> date | None:
-    try:
-        return date.fromisoformat((request.args.get(name) or "").strip()[:10])
-    except ValueError:
-        return None
-
-
 def notice_filters() -> credit.NoticeFilters:
     """Board filters from the query string; unknown values are dropped, not trusted."""
     kind = request.args.get("kind") or None
@@ -80,8 +74,8 @@ def notice_filters() -> credit.NoticeFilters:
         department=code_arg("department"),
         kind=kind if kind in {k.value for k in CreditKind} else None,
         year=year if year and 2000 <= year <= 2100 else None,
-        date_from=_date_arg("date_from"),
-        date_to=_date_arg("date_to"),
+        date_from=date_arg("date_from"),
+        date_to=date_arg("date_to"),
         provider=provider,
     )
 
@@ -129,14 +123,14 @@ def notices_feed():
     """Atom feed of the latest published notices (the board's filters apply)."""
     items = credit.notices_for_export(notice_filters(), limit=FEED_SIZE)
     feed = FeedGenerator()
-    board = url_for("credit.list_notices", _external=True)
+    board = external_url("credit.list_notices")
     feed.id(board)
     feed.title(f"{current_app.config['SITE_NAME']} 信用公示")
     feed.subtitle(
         "行业主管部门发布的中介机构信用记录(表扬、约谈提醒、警示通报、通报批评、黑名单、信用修复)"
     )
     feed.link(href=board, rel="alternate")
-    feed.link(href=url_for("credit.notices_feed", _external=True), rel="self")
+    feed.link(href=external_url("credit.notices_feed"), rel="self")
     feed.language("zh-CN")
     feed.author({"name": current_app.config["SITE_SPONSOR"]})
     # Feed readers get Beijing time (+08:00), as the board shows it; an empty feed a fixed instant.
@@ -144,7 +138,7 @@ def notices_feed():
         clock.local(items[0].published_at) if items else datetime(2026, 1, 1, tzinfo=clock.ZONE)
     )
     for item in items:
-        link = url_for("credit.show_notice", number=item.number, _external=True)
+        link = external_url("credit.show_notice", number=item.number)
         entry = feed.add_entry(order="append")
         entry.id(link)
         entry.title(_xml_text(f"{item.kind}:{item.title}({item.provider_name})"))
@@ -192,7 +186,7 @@ def export_rows(items: list[CreditRecord]) -> list[list[str]]:
             item.disclosure_until.isoformat() if item.disclosure_until else "",
             item.objection_until.isoformat() if item.objection_until else "",
             item.revises.number if item.revises else "",
-            url_for("credit.show_notice", number=item.number, _external=True),
+            external_url("credit.show_notice", number=item.number),
         ]
         for item in items
     ]

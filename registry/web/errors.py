@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-from flask import Flask, jsonify, render_template, request
+from flask import Flask, Response, jsonify, render_template, request
 from flask_wtf.csrf import CSRFError
-from werkzeug.exceptions import HTTPException, InternalServerError
+from werkzeug.exceptions import BadHost, HTTPException, InternalServerError, SecurityError
 
 from registry.extensions import db
 from registry.web.unit_of_work import record_denial
@@ -54,6 +54,16 @@ def install(app: Flask) -> None:
         return render_error(
             400, "页面已过期或请求来源无法验证(CSRF 校验失败),请刷新页面后重新提交。"
         )
+
+    @app.errorhandler(BadHost)
+    @app.errorhandler(SecurityError)
+    def untrusted_host(error):
+        # A Host header outside TRUSTED_HOSTS (or malformed): Flask built no URL adapter, so the
+        # answer is plain text (the error page's links cannot be built), JSON under /api.
+        message = "请求无效:访问的主机名不受信任,请通过本站的正式地址访问。"
+        if _wants_json():
+            return render_error(400, message)
+        return Response(message, 400, mimetype="text/plain; charset=utf-8")
 
     @app.errorhandler(429)
     def rate_limited(error):

@@ -3,14 +3,19 @@
 from __future__ import annotations
 
 import re
+from datetime import date
 
-from flask import current_app, render_template, request
+from flask import abort, current_app, make_response, render_template, request
 
 from registry.models.catalogue import FeeRegime
 from registry.sanitize import plain_text
 from registry.services.catalogue import ServiceFilters
+from registry.web.errors import render_error
 
 MAX_PAGE = 10_000
+# Dates a filter may name: beyond these a day cannot even be converted to UTC (year 1) or means
+# nothing here; such a date is refused with a message, never passed on to the database.
+EARLIEST_DAY, LATEST_DAY = date(2000, 1, 1), date(2100, 12, 31)
 CODE_RE = re.compile(r"^[A-Za-z0-9_-]{1,32}$")
 
 CATALOGUE_FILTERS = (
@@ -36,6 +41,19 @@ def code_arg(name: str) -> str | None:
     """A code-like parameter (stage, department, approval item); anything else is ignored."""
     value = (request.args.get(name) or "").strip()
     return value if CODE_RE.match(value) else None
+
+
+def date_arg(name: str) -> date | None:
+    """A YYYY-MM-DD parameter: unreadable is ignored; a real date outside EARLIEST_DAY–LATEST_DAY
+    answers 400 with a Chinese message (a page, or JSON under /api)."""
+    try:
+        value = date.fromisoformat((request.args.get(name) or "").strip()[:10])
+    except ValueError:
+        return None
+    if not EARLIEST_DAY <= value <= LATEST_DAY:
+        message = f"日期须在 {EARLIEST_DAY} 至 {LATEST_DAY} 之间,请修改筛选条件后重试。"
+        abort(make_response(render_error(400, message)))
+    return value
 
 
 def prefill(field, name: str, limit: int) -> None:
