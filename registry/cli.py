@@ -6,7 +6,6 @@ import logging
 import os
 import secrets
 import signal
-import sqlite3
 import sys
 from collections.abc import Callable
 from datetime import date
@@ -26,6 +25,7 @@ from registry.search.engine import get_engine
 from registry.services import (
     accounts,
     audit,
+    backups,
     calendars,
     delivery,
     grades,
@@ -176,26 +176,50 @@ def users_disable(username) -> None:
 
 
 @click.command("backup")
-@click.argument("path", type=click.Path(dir_okay=False, writable=True))
+@click.argument("path", type=click.Path(file_okay=False, writable=True))
 @with_appcontext
 def backup(path: str) -> None:
-    """Copy the SQLite database with the online backup API (safe while the site is writing)."""
-    engine = db.engine
-    if engine.dialect.name != "sqlite":
-        _fail("backup 仅适用于 SQLite;PostgreSQL 请使用 pg_dump。")
-    source_path = engine.url.database
-    target = Path(path)
-    if target.exists():
-        _fail(f"{target} 已存在,请换一个文件名。")
-    source = sqlite3.connect(source_path)
-    destination = sqlite3.connect(target)
+    """Write a backup directory: the database, the uploads on disk, manifest.json (no secret key)."""
     try:
-        with destination:
-            source.backup(destination)
-    finally:
-        destination.close()
-        source.close()
-    click.echo(f"已备份到 {target}")
+        manifest = backups.create_backup(Path(path))
+    except backups.BackupError as error:
+        _fail(error.message)
+    uploads = sum(1 for entry in manifest["files"] if entry["path"].startswith("uploads/"))
+    click.echo(
+        f"已备份到 {path}:{manifest['database']} 数据库(结构版本 "
+        f"{manifest['schema_revision'] or '未知'}),磁盘上传文件 {uploads} 个。"
+    )
+    if manifest["damaged"]:
+        click.echo(f"警告:{len(manifest['damaged'])} 个上传文件内容与其校验和不符,未备份:")
+        for digest in manifest["damaged"]:
+            click.echo(f"  {digest}")
+    click.echo("SECRET_KEY 不在备份中,请另行保存在密钥管理处(见 README 的 Backups 一节)。")
+
+
+@click.command("restore")
+@click.argument("path", type=click.Path(exists=True, file_okay=False))
+@click.option("--force", is_flag=True, help="Restore even if the database already holds data.")
+@with_appcontext
+def restore(path: str, force: bool) -> None:
+    """Restore a backup into an empty instance, after checking every file's checksum."""
+    try:
+        manifest = backups.restore_backup(Path(path), force=force)
+    except backups.BackupError as error:
+        db.session.rollback()
+        _fail(error.message)
+    db.session.commit()
+    engine = get_engine()
+    if not engine.in_transaction:
+        # A Whoosh index lives beside the database, not in the backup: built again from it.
+        engine.rebuild()
+    uploads = sum(1 for entry in manifest["files"] if entry["path"].startswith("uploads/"))
+    click.echo(
+        f"已从 {path} 恢复 {manifest['database']} 数据库(备份于 {manifest['created_at']})"
+        f"与 {uploads} 个上传文件,校验和全部相符。"
+    )
+    revision = manifest["schema_revision"]
+    if revision:
+        click.echo(f"数据库结构版本为 {revision};如低于当前版本,请运行 registry init-db 迁移。")
 
 
 @click.command("reindex")
@@ -367,7 +391,17 @@ def worker(once: bool) -> None:
     loop.run()
 
 
-commands = [init_db, seed, users, backup, reindex, check_deadlines, recompute_grades, worker]
+commands = [
+    init_db,
+    seed,
+    users,
+    backup,
+    restore,
+    reindex,
+    check_deadlines,
+    recompute_grades,
+    worker,
+]
 
 
 def main() -> None:

@@ -25,6 +25,9 @@ DEFAULTS: dict[str, object] = {
     # Years of the State Council's holiday arrangement added before chinesecalendar ships them.
     "CALENDAR_DIR": str(PROJECT_ROOT / "seeds" / "calendar"),
     "UPLOAD_DIR": None,  # filled in as instance/uploads when unset
+    # Where uploaded bytes live: "disk" (UPLOAD_DIR on this node) or "database" (the upload_blobs
+    # table, shared by every app node on one PostgreSQL). See registry/storage.py.
+    "UPLOAD_STORAGE": "disk",
     "UPLOAD_MAX_BYTES": 10 * 1024 * 1024,
     "MAX_CONTENT_LENGTH": 12 * 1024 * 1024,  # a request (form + one file) at most
     "RATELIMIT_STORAGE_URI": "memory://",

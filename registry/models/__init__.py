@@ -51,7 +51,9 @@ from registry.models.providers import (
     ProviderStatus,
     Qualification,
     Upload,
+    UploadBlob,
 )
+from registry.models.ratelimit import RateLimitCounter
 from registry.models.roadmap import (
     DeadlineState,
     Notification,
@@ -62,7 +64,6 @@ from registry.models.roadmap import (
     StepStatus,
     TemplateStep,
 )
-from registry.models.ratelimit import RateLimitCounter
 from registry.models.search import SearchDocument, SearchOutbox
 
 __all__ = [
@@ -114,6 +115,7 @@ __all__ = [
     "SelectionMethod",
     "SelectionRequest",
     "Upload",
+    "UploadBlob",
     "ApprovalItem",
     "AuditEntry",
     "Department",

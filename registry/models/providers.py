@@ -6,7 +6,15 @@ from datetime import date
 from decimal import Decimal
 from enum import StrEnum
 
-from sqlalchemy import Boolean, ForeignKey, Integer, Numeric, String, UniqueConstraint
+from sqlalchemy import (
+    Boolean,
+    ForeignKey,
+    Integer,
+    LargeBinary,
+    Numeric,
+    String,
+    UniqueConstraint,
+)
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from registry.extensions import db
@@ -51,6 +59,17 @@ class Upload(db.Model):
     size: Mapped[int] = mapped_column(Integer)
     sha256: Mapped[str] = mapped_column(String(64))
     uploaded_by_id: Mapped[UserRef | None]
+    created_at: Mapped[Created]
+
+
+class UploadBlob(db.Model):
+    """An upload's bytes under their SHA-256, for UPLOAD_STORAGE = "database" (every node reads
+    the same PostgreSQL, so they share uploads without a shared disk)."""
+
+    __tablename__ = "upload_blobs"
+
+    sha256: Mapped[str] = mapped_column(String(64), primary_key=True)
+    data: Mapped[bytes] = mapped_column(LargeBinary)
     created_at: Mapped[Created]
 
 

@@ -1,11 +1,11 @@
-"""Uploaded files (qualification scans, service results): the type is read from the content,
-the size is bounded, and the file is stored once under its SHA-256."""
+"""Uploaded files (qualification scans, service results, objection evidence): the type is read
+from the content, the size is bounded, and the bytes are stored once under their SHA-256 in the
+configured storage (registry/storage.py: this node's disk, or the shared database)."""
 
 from __future__ import annotations
 
 import hashlib
-import os
-import tempfile
+import io
 from pathlib import Path
 
 import puremagic
@@ -15,14 +15,11 @@ from werkzeug.datastructures import FileStorage
 from registry.extensions import db
 from registry.models import Upload, User
 from registry.services.errors import NotFound, RegistryError
+from registry.storage import DiskStorage, get_storage
 
 # What the content must be, whatever the name or the browser says.
 ALLOWED = {".pdf": "application/pdf", ".png": "image/png", ".jpg": "image/jpeg"}
 ALLOWED_LABEL = "PDF、PNG 或 JPG"
-
-
-def _directory() -> Path:
-    return Path(current_app.config["UPLOAD_DIR"])
 
 
 def _kind(data: bytes) -> str | None:
@@ -50,14 +47,7 @@ def save_upload(file: FileStorage | None, field: str, user: User | None) -> Uplo
     if kind is None:
         raise RegistryError(field, f"只接受 {ALLOWED_LABEL} 文件(按文件内容判断,不看扩展名)。")
     digest = hashlib.sha256(data).hexdigest()
-    target = _directory() / digest[:2] / digest
-    if not target.exists():
-        target.parent.mkdir(parents=True, exist_ok=True)
-        # Written under a temporary name and renamed: a reader never sees half a file.
-        handle, temporary = tempfile.mkstemp(dir=target.parent)
-        with os.fdopen(handle, "wb") as out:
-            out.write(data)
-        os.replace(temporary, target)
+    get_storage().put(digest, data)
     # The name is only ever shown (escaped) and offered as the download name; the bytes live
     # under their hash, so a hostile name cannot reach the file system.
     stem = Path(file.filename.replace("\\", "/")).stem.strip()[:100] or "file"
@@ -73,9 +63,16 @@ def save_upload(file: FileStorage | None, field: str, user: User | None) -> Uplo
     return upload
 
 
-def upload_path(upload: Upload) -> Path:
-    """Where an upload's bytes are on disk."""
-    path = _directory() / upload.sha256[:2] / upload.sha256
-    if not path.is_file():
-        raise NotFound("文件不存在或已被移除")
-    return path
+def upload_content(upload: Upload) -> Path | io.BytesIO:
+    """An upload's bytes for send_file: the file's path on disk (so ranges and conditional
+    requests work), or the bytes from the database in a BytesIO."""
+    storage = get_storage()
+    if isinstance(storage, DiskStorage):
+        path = storage.path(upload.sha256)
+        if path.is_file():
+            return path
+    else:
+        data = storage.read(upload.sha256)
+        if data is not None:
+            return io.BytesIO(data)
+    raise NotFound("文件不存在或已被移除")

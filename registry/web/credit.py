@@ -32,7 +32,7 @@ from registry.policy import PUBLIC, require
 from registry.sanitize import plain_text
 from registry.services import credit
 from registry.services.errors import Forbidden, NotFound
-from registry.services.uploads import upload_path
+from registry.services.uploads import upload_content
 from registry.web.credit_forms import (
     AnswerForm,
     CreditRecordForm,
@@ -494,7 +494,7 @@ def object_record(number: str):
 def objection_file(objection_id: int, upload_id: int):
     """An objection's evidence file, for the objecting provider and the department's regulators."""
     upload = work.found(credit.evidence_file, actor(), objection_id, upload_id)
-    path = work.found(upload_path, upload)
+    content = work.found(upload_content, upload)
     return send_file(
-        path, mimetype=upload.content_type, as_attachment=True, download_name=upload.filename
+        content, mimetype=upload.content_type, as_attachment=True, download_name=upload.filename
     )

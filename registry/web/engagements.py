@@ -15,7 +15,7 @@ from registry.policy import PUBLIC, require
 from registry.services import delivery
 from registry.services.errors import Forbidden
 from registry.services.market import provider_by_uscc
-from registry.services.uploads import upload_path
+from registry.services.uploads import upload_content
 from registry.web.forms import Form, parse_version
 from registry.web.params import paged
 from registry.web.unit_of_work import UnitOfWork, actor
@@ -343,9 +343,9 @@ def submit_result(engagement_id: int):
 def download_result(engagement_id: int):
     """The result file, for the owner, the awarded provider and admins only."""
     upload = work.found(delivery.result_for, actor(), engagement_id)
-    path = work.found(upload_path, upload)
+    content = work.found(upload_content, upload)
     return send_file(
-        path, mimetype=upload.content_type, as_attachment=True, download_name=upload.filename
+        content, mimetype=upload.content_type, as_attachment=True, download_name=upload.filename
     )
 
 

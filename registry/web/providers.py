@@ -14,7 +14,7 @@ from registry.sanitize import plain_text
 from registry.services import credit, evaluations
 from registry.services import providers as service
 from registry.services.errors import NotFound
-from registry.services.uploads import upload_path
+from registry.services.uploads import upload_content
 from registry.web.charts import line_chart
 from registry.web.filters import format_datetime
 from registry.web.forms import (
@@ -271,11 +271,11 @@ def _send_scan(qualification):
     if qualification.scan is None:
         abort(404)
     try:
-        path = upload_path(qualification.scan)
+        content = upload_content(qualification.scan)
     except NotFound:
         abort(404)
     return send_file(
-        path,
+        content,
         mimetype=qualification.scan.content_type,
         as_attachment=True,
         download_name=qualification.scan.filename,
