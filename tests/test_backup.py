@@ -98,8 +98,15 @@ def test_backup_restores_into_a_fresh_instance(app, runner, make_user, fresh, tm
     again = fresh.test_cli_runner().invoke(args=["restore", str(target)])
     assert again.exit_code == 1
     assert "目标数据库已有数据" in again.output
+    # Forced, and into the database back-end: the way from disk uploads to shared ones.
+    fresh.config["UPLOAD_STORAGE"] = "database"
     forced = fresh.test_cli_runner().invoke(args=["restore", str(target), "--force"])
     assert forced.exit_code == 0, forced.output
+    with fresh.app_context():
+        row = db.session.scalar(select(Upload).where(Upload.sha256 == DIGEST))
+        content = upload_content(row)
+        assert isinstance(content, io.BytesIO)
+        assert content.read() == PDF
 
 
 def _flip_last_byte(path: Path) -> None:
