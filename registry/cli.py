@@ -22,6 +22,7 @@ from registry.extensions import db
 from registry.kernel import clock
 from registry.pure import workdays
 from registry.search.engine import get_engine
+from registry.serve import serve
 from registry.services import (
     accounts,
     audit,
@@ -401,6 +402,7 @@ commands = [
     check_deadlines,
     recompute_grades,
     worker,
+    serve,
 ]
 
 

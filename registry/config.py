@@ -120,6 +120,11 @@ DEFAULTS: dict[str, object] = {
     # The worker's daily jobs (check-deadlines, grade recomputation) at this local time (HH:MM).
     "DAILY_JOBS_AT": "06:30",
     "WORKER_POLL_SECONDS": 5,
+    # `registry serve` (make run): Waitress threads, connections held at once (slow or idle ones
+    # cost a socket, not a thread), and seconds a silent connection is kept.
+    "SERVE_THREADS": 8,
+    "SERVE_CONNECTION_LIMIT": 1000,
+    "SERVE_CHANNEL_TIMEOUT": 60,
     # /healthz: "degraded" (still 200) past these (registry/web/health.py).
     "HEALTH_MAIL_LAG_SECONDS": 900,  # age of the oldest 待发送 mail
     "HEALTH_JOB_MAX_AGE_HOURS": 26,  # since the last finished daily job run
@@ -166,6 +171,9 @@ _TYPED = {
     "CONFIRM_LINK_HOURS",
     "RESET_LINK_MINUTES",
     "WORKER_POLL_SECONDS",
+    "SERVE_THREADS",
+    "SERVE_CONNECTION_LIMIT",
+    "SERVE_CHANNEL_TIMEOUT",
     "HEALTH_MAIL_LAG_SECONDS",
     "HEALTH_JOB_MAX_AGE_HOURS",
 }
