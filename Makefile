@@ -3,12 +3,11 @@ PYTHON ?= python3
 VENV   := .venv
 BIN    := $(VENV)/bin
 PORT   ?= 5000
-WORKERS ?= 2
 
 RUN_STAMP  := $(VENV)/.installed-run
 TEST_STAMP := $(VENV)/.installed-test
 
-.PHONY: run test test-dates lint format serve clean
+.PHONY: run test test-dates lint format clean
 
 $(BIN)/python:
 	@$(PYTHON) -m venv $(VENV) || { echo "python3 -m venv failed: on Debian run 'apt-get install python3-venv' first."; exit 1; }
@@ -22,11 +21,9 @@ $(TEST_STAMP): pyproject.toml | $(BIN)/python
 	$(BIN)/pip install --quiet -e '.[test]'
 	@touch $@ $(RUN_STAMP)
 
-# Bind [::1] too where this machine has IPv6 loopback.
-IPV6_BIND = $(shell $(BIN)/python -c "import socket; s = socket.socket(socket.AF_INET6); s.bind(('::1', 0))" 2>/dev/null && echo "--bind [::1]:$(PORT)")
-
-# The worker (mail from the outbox, the daily jobs) runs beside gunicorn and stops with it
-# (Ctrl-C stops both). Without MAIL_URL mail is written to instance/mail, readable at /admin/mail.
+# The site is served by `registry serve` (Waitress: slow clients cost a socket, not a thread; one
+# process, so rate limits and metrics are counted in one place). The worker (mail from the
+# outbox, the daily jobs) runs beside it and stops with it (Ctrl-C stops both). Without MAIL_URL mail is written to instance/mail, readable at /admin/mail.
 # Links in mails lead back to this server unless REGISTRY_SITE_URL says otherwise.
 run: export REGISTRY_SITE_URL ?= http://127.0.0.1:$(PORT)
 run: $(RUN_STAMP)
@@ -36,8 +33,7 @@ run: $(RUN_STAMP)
 	@$(BIN)/registry worker & worker=$$!; \
 	trap 'kill $$worker 2>/dev/null; wait $$worker' EXIT; \
 	trap 'exit 130' INT TERM; \
-	$(BIN)/gunicorn -c python:registry.gunicorn_conf --workers $(WORKERS) --bind 127.0.0.1:$(PORT) $(IPV6_BIND) \
-		--access-logfile - 'registry:create_app()'
+	$(BIN)/registry serve --port $(PORT)
 
 # The whole suite again with the clock moved (SQLite only, without the browser tests, whose dates
 # come from the services tested here), so a date bug shows up before the date comes (README,
