@@ -30,7 +30,10 @@ DEFAULTS: dict[str, object] = {
     "UPLOAD_STORAGE": "disk",
     "UPLOAD_MAX_BYTES": 10 * 1024 * 1024,
     "MAX_CONTENT_LENGTH": 12 * 1024 * 1024,  # a request (form + one file) at most
-    "RATELIMIT_STORAGE_URI": "memory://",
+    # Rate-limit counters in the app's own database, exact across workers and nodes
+    # (registry/ratelimit_storage.py); redis://host:6379/0 for many nodes (the "redis" extra);
+    # memory:// counts per worker process.
+    "RATELIMIT_STORAGE_URI": "registry-db://",
     "RATELIMIT_HEADERS_ENABLED": True,
     "LOGIN_RATE_LIMIT": "10 per minute",
     "LOGIN_MAX_FAILURES": 5,

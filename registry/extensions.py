@@ -11,6 +11,9 @@ from flask_wtf import CSRFProtect
 from sqlalchemy import MetaData
 from sqlalchemy.orm import DeclarativeBase
 
+# Registers the registry-db:// rate-limit storage (counters in the app's own database) with limits.
+from registry import ratelimit_storage  # noqa: F401
+
 # Stable constraint names so Alembic migrations are identical on SQLite (batch mode) and PostgreSQL.
 NAMING_CONVENTION = {
     "ix": "ix_%(column_0_label)s",
