@@ -22,7 +22,7 @@ $(TEST_STAMP): pyproject.toml | $(BIN)/python
 	@touch $@ $(RUN_STAMP)
 
 # The site is served by `registry serve` (Waitress: slow clients cost a socket, not a thread; one
-# process, so rate limits and metrics are counted in one place). The worker (mail from the
+# process, so request metrics are counted in one place). The worker (mail from the
 # outbox, the daily jobs) runs beside it and stops with it (Ctrl-C stops both). Without MAIL_URL mail is written to instance/mail, readable at /admin/mail.
 # Links in mails lead back to this server unless REGISTRY_SITE_URL says otherwise.
 run: export REGISTRY_SITE_URL ?= http://127.0.0.1:$(PORT)

@@ -5,8 +5,8 @@ Waitress reads each request completely in its I/O loop (one thread, poll()) befo
 thread sees it, and buffers each response the same way, so a client that trickles its request a
 byte at a time costs a socket and a few kilobytes, never a thread. gunicorn's sync workers, by
 contrast, give each connection a whole process until it finishes or times out: twenty slow
-clients took the site down (issue 14). One process with threads also keeps the embedded rate
-limits and metrics in one place. Production behind a buffering reverse proxy may use gunicorn
+clients took the site down (issue 14). One process with threads also keeps the request metrics
+in one place. Production behind a buffering reverse proxy may use gunicorn
 (see deploy/).
 """
 
