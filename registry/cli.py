@@ -15,7 +15,9 @@ import click
 from flask import current_app
 from flask.cli import FlaskGroup, with_appcontext
 from flask_migrate import upgrade
+from sqlalchemy.exc import OperationalError
 
+from registry.database import read_only
 from registry.demo import accounts as demo_accounts
 from registry.demo import market as demo_market
 from registry.extensions import db
@@ -254,18 +256,19 @@ def reindex(verify: bool, repair: bool) -> None:
 
 def _check_qualifications(today: date) -> str:
     """Qualifications past valid_to: flag them and record one behaviour event each."""
-    return providers.check_qualifications(today).summary()
+    return jobs.run_committing(providers.qualification_batches(today)).summary()
 
 
 def _recompute_grades(today: date) -> str:
     """Credit grades over the window ending today (ratings and deductions age out of it)."""
-    count, changes = grades.recompute_all(today)
+    count, changes = jobs.run_committing(grades.recompute_batches(today))
     return f"重新计算 {count} 家机构,等级或得分有变化 {len(changes)} 家"
 
 
 def _check_roadmaps(today: date) -> str:
     """Re-plan every project; due-date warnings and overdue notices become notifications."""
-    counts = roadmaps.check_deadlines(today, current_app.config["DEADLINE_WARNING_DAYS"])
+    lead = current_app.config["DEADLINE_WARNING_DAYS"]
+    counts = jobs.run_committing(roadmaps.deadline_batches(today, lead))
     return (
         f"{counts['projects']} 个项目,新增到期预警 {counts['warning']} 条、"
         f"超时通报 {counts['overdue']} 条"
@@ -274,14 +277,26 @@ def _check_roadmaps(today: date) -> str:
 
 def _check_engagements(today: date) -> str:
     """Contracts not signed and services whose due date nears or passed: both parties told once."""
-    counts = delivery.check_engagement_deadlines(today, current_app.config["DEADLINE_WARNING_DAYS"])
+    lead = current_app.config["DEADLINE_WARNING_DAYS"]
+    counts = jobs.run_committing(delivery.reminder_batches(today, lead))
     return f"待签约提醒 {counts['contract']} 项、服务期限提醒 {counts['service']} 项"
 
 
 def _check_calendar(today: date) -> str:
     """Stored deadlines follow the calendar in force (a package upgrade may have made a year
     official); and whether this year and next have an official arrangement."""
-    moved = calendars.resync_stored()
+    try:
+        # Read in a deferred transaction: the check reads every open date and writes only
+        # after a calendar upgrade, so the write lock is not held while it reads. When it does
+        # write and another writer got in first, SQLite refuses the upgrade: done again holding
+        # the lock from the start.
+        with read_only():
+            moved = calendars.resync_stored()
+            db.session.commit()
+    except OperationalError:
+        db.session.rollback()
+        moved = calendars.resync_stored()
+        db.session.commit()
     note = f"按现行日历调整未到期日期 {len(moved)} 个;" if moved else ""
     pending = [y for y in (today.year, today.year + 1) if workdays.arrangement(y).provisional]
     if not pending:
@@ -294,7 +309,9 @@ def _check_calendar(today: date) -> str:
 
 
 # Each deadline check takes today's date and returns one line of Chinese for the cron log; each
-# must be idempotent (a second run on the same day records nothing new). Add checks here.
+# must be idempotent (a second run on the same day records nothing new) and work in small
+# batches committed one by one (services/batches.py), so that no transaction holds SQLite's
+# write lock for long and a run stopped halfway is completed by the next. Add checks here.
 DEADLINE_CHECKS: list[tuple[str, Callable[[date], str]]] = [
     ("资质有效期", _check_qualifications),
     ("信用等级", _recompute_grades),
@@ -338,9 +355,9 @@ def check_deadlines(today: date) -> None:
 @_as_of("Compute")
 @with_appcontext
 def recompute_grades(today: date) -> None:
-    """Recompute every provider's credit score and grade (idempotent; changes are audited)."""
-    count, changes = grades.recompute_all(today)
-    db.session.commit()
+    """Recompute every provider's credit score and grade (idempotent; changes are audited),
+    committing batch by batch."""
+    count, changes = jobs.run_committing(grades.recompute_batches(today))
     click.echo(f"信用等级已重新计算({today.isoformat()}):{count} 家机构,有变化 {len(changes)} 家。")
     for change in changes:
         before, after = change.before, change.after

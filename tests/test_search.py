@@ -244,10 +244,10 @@ def test_search_broken_index_is_rebuilt_not_served(app, database_url, tmp_path, 
 
     index_dir = Path(app.config["SEARCH_INDEX_DIR"])
     if damage == "delete_segments":  # kill -9 mid-commit: a TOC naming segments that are gone
-        for path in index_dir.glob("*.seg"):
+        for path in index_dir.rglob("*.seg"):
             path.unlink()
     else:
-        for path in index_dir.glob("*.toc"):
+        for path in index_dir.rglob("*.toc"):
             path.write_bytes(b"\x00garbage\xff" * 8)
     restarted = make_app(database_url, tmp_path)  # a new process opening the damaged directory
     with restarted.app_context():

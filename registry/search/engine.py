@@ -140,31 +140,36 @@ class SearchEngine:
             self.maintain()
 
     def rebuild(self, progress: Callable[[int], None] | None = None) -> int:
-        """Rebuild the whole index from the database; clears the outbox it covers."""
-        if self.in_transaction:
-            with Session(db.engine) as session:
-                last = session.scalar(select(SearchOutbox.id).order_by(SearchOutbox.id.desc()))
-                count = self.backend.rebuild_in(session, all_documents(session), progress)
-                if last is not None:
-                    session.execute(delete(SearchOutbox).where(SearchOutbox.id <= last))
-                session.commit()
-            return count
+        """Rebuild the whole index from the database; clears the outbox it covers. Never one
+        long transaction: PostgreSQL rewrites the documents in short batches, Whoosh builds a
+        new generation from a read-only snapshot beside the live index and switches to it,
+        catching up with the edits drained meanwhile."""
         seen: dict[str, int | None] = {}
 
         def documents(session: Session):
-            # Runs only once the backend holds the writer lock, so the snapshot read here is
-            # newer than anything a concurrent drainer has already written.
+            # Read only once the backend is ready (Whoosh: its journal of concurrent writes is
+            # open), so nothing drained after this snapshot is missed.
             seen["last"] = session.scalar(select(SearchOutbox.id).order_by(SearchOutbox.id.desc()))
             yield from all_documents(session)
 
         # A read-only snapshot: a long rebuild never holds SQLite's write lock.
         with read_only(), Session(db.engine) as session:
-            count = self.backend.rebuild(documents(session), progress)
+            if self.in_transaction:
+                count = self.backend.rebuild(documents(session), progress)
+            else:
+                count = self.backend.rebuild(documents(session), progress, self._current)
         if seen.get("last") is not None:
             with Session(db.engine) as session:
                 session.execute(delete(SearchOutbox).where(SearchOutbox.id <= seen["last"]))
                 session.commit()
         return count
+
+    @staticmethod
+    def _current(doc_ids: list[str]) -> tuple[list[Document], list[str]]:
+        """The current documents of these ids (a rebuild catching up), read afresh."""
+        keys = {tuple(doc_id.split(":", 1)) for doc_id in doc_ids if ":" in doc_id}
+        with read_only(), Session(db.engine) as session:
+            return documents_for(session, keys)
 
     def rebuild_broken(self) -> None:
         """Throw away an unreadable index directory and build it again."""
@@ -271,7 +276,11 @@ def _before_commit(session: Session) -> None:
 def _after_commit(session: Session) -> None:
     """Whoosh backend: after commit, drain (this request's rows and any left before)."""
     engine = _engine()
-    if engine is None or not session.info.pop("search_pending", False) or engine.in_transaction:
+    if engine is None or engine.in_transaction or session.in_nested_transaction():
+        # A savepoint released (SQLAlchemy calls after_commit for those too): the outer
+        # transaction still holds the write lock, and its own commit drains.
+        return
+    if not session.info.pop("search_pending", False):
         return
     try:
         engine.drain()

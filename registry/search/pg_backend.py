@@ -24,6 +24,7 @@ from registry.search.query import ParsedQuery
 
 MAX_POSITION = 16383
 MAX_POSITIONS_PER_LEXEME = 250
+REBUILD_BATCH = 200  # documents per transaction of a rebuild
 
 
 def _quote(lexeme: str) -> str:
@@ -220,7 +221,8 @@ class PostgresBackend:
         documents: Iterable[Document],
         progress: Callable[[int], None] | None = None,
     ) -> int:
-        """Replace every document (one transaction: readers see the old set until commit)."""
+        """Replace every document (one transaction: readers see the old set until commit).
+        Holds every document's row for the whole transaction: `rebuild` is the batched way."""
         session.execute(delete(SearchDocument))
         count, batch = 0, []
         for document in documents:
@@ -236,6 +238,52 @@ class PostgresBackend:
         if progress and batch:
             progress(len(batch))
         return count
+
+    def rebuild(
+        self,
+        documents: Iterable[Document],
+        progress: Callable[[int], None] | None = None,
+        batch_size: int = REBUILD_BATCH,
+    ) -> int:
+        """Rewrite every document in short transactions of `batch_size` documents, then delete
+        the documents the database no longer has. Each batch takes the documents' advisory locks
+        (as drain_in does) and reads them again after the lock, so a concurrent edit's newer
+        version is never overwritten; a rebuild stopped halfway leaves a consistent index that
+        the next run completes. `documents` only name what to write."""
+        count, seen = 0, set()
+        keys: list[tuple[str, str]] = []
+        for document in documents:
+            keys.append((document.kind, document.key))
+            if len(keys) >= batch_size:
+                count += self._rewrite(keys, progress)
+                seen.update(f"{kind}:{key}" for kind, key in keys)
+                keys = []
+        count += self._rewrite(keys, progress)
+        seen.update(f"{kind}:{key}" for kind, key in keys)
+        extra = sorted(set(self.stored_hashes()) - seen)
+        for start in range(0, len(extra), batch_size):
+            # Gone from the database (deleted), or added since the rebuild read it (kept).
+            self._rewrite([tuple(d.split(":", 1)) for d in extra[start : start + batch_size]])
+        return count
+
+    def _rewrite(
+        self, keys: list[tuple[str, str]], progress: Callable[[int], None] | None = None
+    ) -> int:
+        """One batch of rebuild: lock, read, write and commit these documents."""
+        if not keys:
+            return 0
+        with Session(db.engine) as session:
+            for kind, key in sorted(set(keys)):
+                session.execute(
+                    text("SELECT pg_advisory_xact_lock(hashtext(:k))"), {"k": f"{kind}:{key}"}
+                )
+            with session.no_autoflush:
+                upserts, deletes = documents_for(session, set(keys))
+            self.write_in(session, upserts, deletes)
+            session.commit()
+        if progress:
+            progress(len(keys))
+        return len(upserts)
 
     # ------------------------------------------------------------------ reading
 

@@ -6,6 +6,7 @@ import gc
 import itertools
 import logging
 import multiprocessing
+import os
 import shutil
 import threading
 import time
@@ -51,6 +52,20 @@ MAX_SEGMENTS = 8
 PARALLEL_FROM = 2000
 PARALLEL_BATCH = 256  # documents handed to a worker process at a time
 
+# A full rebuild builds a new generation beside the live index and switches over at the end:
+# CURRENT (in the index directory) names the live generation's subdirectory; without it the
+# index directory itself is live (an index made before generations existed). Every write to the
+# live index holds LIVE_WRITELOCK, and while a rebuild runs, writers list the documents they
+# wrote in REBUILD_JOURNAL, which the rebuild applies to the new generation before switching.
+POINTER = "CURRENT"
+LIVE_LOCK = "LIVE_WRITELOCK"
+REBUILD_LOCK = "REBUILD_WRITELOCK"
+JOURNAL = "REBUILD_JOURNAL"
+GENERATION_PREFIX = "gen-"
+
+# Loads the current version of documents by id: (upserts, deletes).
+CatchUp = Callable[[list[str]], tuple[list[Document], list[str]]]
+
 
 class IndexBroken(Exception):
     """The index directory cannot be opened or read; it must be rebuilt from the database."""
@@ -70,6 +85,7 @@ class WhooshBackend:
         forks = multiprocessing.get_start_method() == "fork"
         self.rebuild_procs = max(1, rebuild_procs) if forks else 1
         self._ix: index.Index | None = None
+        self._ix_dir: Path | None = None  # the directory self._ix was opened from
         self._searcher = None
         self._segment_readers: dict[str, SegmentReader] = {}
         self._facet_cache: dict = {}
@@ -93,6 +109,27 @@ class WhooshBackend:
         finally:
             lock.release()
 
+    @contextmanager
+    def _file_lock(self, name: str, timeout: float | None = None) -> Iterator[None]:
+        """A lock file of ours in the index directory, shared by every process."""
+        self.directory.mkdir(parents=True, exist_ok=True)
+        lock = FileStorage(str(self.directory)).lock(name)
+        timeout = self.writer_timeout if timeout is None else timeout
+        if not try_for(lock.acquire, timeout=timeout, delay=0.05):
+            raise LockError(f"search index is locked ({name})")
+        try:
+            yield
+        finally:
+            lock.release()
+
+    def live_directory(self) -> Path:
+        """The live generation's directory (the index directory itself before any rebuild)."""
+        try:
+            name = (self.directory / POINTER).read_text(encoding="utf-8").strip()
+        except FileNotFoundError:
+            return self.directory
+        return self.directory / name if name else self.directory
+
     def _try_open(self) -> tuple[index.Index | None, str | None]:
         """One attempt to open (or, under the lock, create) the index."""
         with warnings.catch_warnings():
@@ -101,13 +138,17 @@ class WhooshBackend:
             warnings.simplefilter("ignore", ResourceWarning)
             failure = None
             try:
-                if not index.exists_in(str(self.directory)):
+                live = self.live_directory()
+                if not index.exists_in(str(live)):
                     with self._directory_lock():
-                        if not index.exists_in(str(self.directory)):
-                            index.create_in(str(self.directory), schema())
-                ix = index.open_dir(str(self.directory))
+                        live = self.live_directory()
+                        if not index.exists_in(str(live)):
+                            live.mkdir(parents=True, exist_ok=True)
+                            index.create_in(str(live), schema())
+                ix = index.open_dir(str(live))
                 with ix.searcher() as probe:
                     probe.doc_count()
+                self._ix_dir = live
                 return ix, None
             except LockError:
                 raise
@@ -119,7 +160,9 @@ class WhooshBackend:
 
     def _open(self) -> index.Index:
         if self._ix is not None:
-            return self._ix
+            if self._ix_dir == self.live_directory():
+                return self._ix
+            self.close()  # a rebuild switched generations: read (and write) the new one
         # A reader can lose a race with a writer that is removing the files of segments it just
         # merged away; only a failure that persists means the directory is really broken.
         for attempt in range(OPEN_ATTEMPTS):
@@ -191,13 +234,14 @@ class WhooshBackend:
             self._segment_readers = {}
             self._searcher = None
             self._ix = None
+            self._ix_dir = None
             self._facet_cache = {}
 
     def reset(self) -> None:
         """Replace a broken directory with an empty index, holding the writer lock meanwhile so
         that no other process writes into files that are being removed."""
         self.close()
-        with self._directory_lock():
+        with self._file_lock(LIVE_LOCK), self._directory_lock():
             for path in self.directory.iterdir():
                 if not path.name.endswith("WRITELOCK"):
                     if path.is_dir():
@@ -219,11 +263,12 @@ class WhooshBackend:
         Loading after the lock means two processes draining at once cannot write an older
         version of a row over a newer one: the second waits, then reads the newer row.
         """
-        with self._lock:
+        with self._lock, self._file_lock(LIVE_LOCK):
             ix = self._open()
             writer = ix.writer(timeout=self.writer_timeout)
             try:
                 upserts, deletes = load()
+                self._journal([*deletes, *(d.doc_id for d in upserts)])
                 # Old versions are found with the long-lived searcher (the lock is held, so it
                 # is at the writer's generation): the writer's own would open every segment.
                 searcher = self._reader()
@@ -246,16 +291,68 @@ class WhooshBackend:
             if len(ix._segments()) <= MAX_SEGMENTS:
                 return
             try:
-                writer = ix.writer(timeout=1.0)
+                with self._file_lock(LIVE_LOCK, timeout=1.0):
+                    writer = self._open().writer(timeout=1.0)
+                    writer.commit(mergetype=MERGE_SMALL)
             except LockError:
                 return  # another process is writing; it or the next writer merges
-            writer.commit(mergetype=MERGE_SMALL)
+
+    def _journal(self, doc_ids: list[str]) -> None:
+        """While a rebuild runs (its journal exists), note the documents this write touched:
+        the rebuild read the database before them and applies them again before switching.
+        Called with LIVE_WRITELOCK held."""
+        if not doc_ids:
+            return
+        try:
+            handle = open(self.directory / JOURNAL, "r+", encoding="utf-8")  # noqa: SIM115
+        except FileNotFoundError:
+            return
+        with handle:
+            handle.seek(0, os.SEEK_END)
+            handle.write("".join(f"{doc_id}\n" for doc_id in doc_ids))
 
     def rebuild(
-        self, documents: Iterable[Document], progress: Callable[[int], None] | None = None
+        self,
+        documents: Iterable[Document],
+        progress: Callable[[int], None] | None = None,
+        catch_up: CatchUp | None = None,
     ) -> int:
-        """Replace every segment with a fresh build (readers switch over at commit)."""
-        ix = self._open()
+        """Build a fresh generation beside the live index, then switch readers and writers to
+        it. Writes to the live index go on meanwhile (the rebuild holds its lock only to start
+        and to switch); those made after the rebuild began are journaled and re-read through
+        `catch_up` (doc ids → current documents) into the new generation before the switch.
+
+        `documents` must be read from a snapshot taken after this method starts iterating it."""
+        with self._file_lock(REBUILD_LOCK, timeout=max(self.writer_timeout, 600.0)):
+            with self._file_lock(LIVE_LOCK):
+                (self.directory / JOURNAL).write_text("", encoding="utf-8")
+            old = self.live_directory()
+            new = self.directory / f"{GENERATION_PREFIX}{time.time_ns():x}-{os.getpid()}"
+            try:
+                count = self._build(new, documents, progress)
+                with self._lock, self._file_lock(LIVE_LOCK):
+                    journal = self.directory / JOURNAL
+                    touched = list(dict.fromkeys(journal.read_text("utf-8").split()))
+                    if touched and catch_up is not None:
+                        self._write_into(new, *catch_up(touched))
+                    pointer = self.directory / f"{POINTER}.tmp"
+                    pointer.write_text(new.name, encoding="utf-8")
+                    os.replace(pointer, self.directory / POINTER)
+                    journal.unlink()
+                    self.close()
+            except BaseException:
+                (self.directory / JOURNAL).unlink(missing_ok=True)
+                shutil.rmtree(new, ignore_errors=True)
+                raise
+            self._discard_old(old, keep=new)
+        return count
+
+    def _build(
+        self, folder: Path, documents: Iterable[Document], progress: Callable[[int], None] | None
+    ) -> int:
+        """Write every document into a new index in folder (nobody else writes there)."""
+        folder.mkdir(parents=True)
+        ix = index.create_in(str(folder), schema())
         documents = iter(documents)
         head = list(itertools.islice(documents, PARALLEL_FROM))
         options: dict = {"timeout": self.writer_timeout, "limitmb": 256}
@@ -279,6 +376,37 @@ class WhooshBackend:
             raise
         writer.commit(mergetype=CLEAR)
         return count
+
+    @staticmethod
+    def _write_into(folder: Path, upserts: list[Document], deletes: list[str]) -> None:
+        """Apply caught-up documents to the (not yet live) generation in folder."""
+        writer = index.open_dir(str(folder)).writer()
+        try:
+            for doc_id in [*deletes, *(d.doc_id for d in upserts)]:
+                writer.delete_by_term("doc_id", doc_id)
+            for document in upserts:
+                writer.add_document(**fields_of(document))
+        except BaseException:
+            writer.cancel()
+            raise
+        writer.commit(merge=False)
+
+    def _discard_old(self, old: Path, keep: Path) -> None:
+        """Remove generations no longer live (the one replaced, any a crashed rebuild left) and
+        the files of an index that lived in the directory itself. Readers in other processes
+        that still hold them open keep reading until they notice the switch."""
+        for path in self.directory.iterdir():
+            if path == keep:
+                continue
+            if path.is_dir() and path.name.startswith(GENERATION_PREFIX):
+                shutil.rmtree(path, ignore_errors=True)
+            elif (
+                old == self.directory
+                and path.is_file()
+                and "MAIN" in path.name
+                and not path.name.endswith("WRITELOCK")
+            ):
+                path.unlink(missing_ok=True)
 
     def optimize(self) -> None:
         """Merge all segments (slow at scale: CLI only, never in a request)."""

@@ -18,6 +18,7 @@ import logging
 import os
 import socket
 import threading
+import time as time_module
 from collections import Counter
 from collections.abc import Callable, Sequence
 from datetime import date, datetime, time
@@ -30,6 +31,7 @@ from registry.extensions import db
 from registry.kernel import clock
 from registry.models import JobRun, MailMessage, MailStatus
 from registry.services import mail
+from registry.services.batches import Batches, T
 
 log = logging.getLogger("registry.worker")
 
@@ -65,6 +67,34 @@ def _claim(name: str, day: date, node: str) -> int | None:
         db.session.rollback()
         return None
     return run.id
+
+
+def run_committing(batches: Batches[T], after_batch: Callable[[], None] | None = None) -> T:
+    """Run a batched service (services/batches.py), committing after each batch, so no
+    transaction holds SQLite's write lock for long; its summary. `after_batch` runs after each
+    commit (tests use it to stop a job between batches).
+
+    On SQLite the job then pauses JOB_BATCH_PAUSE seconds (default 0.05) before its next batch:
+    SQLite's lock is not fair, and a request waiting for it polls (at up to 100 ms intervals),
+    so a job that began its next batch at once would keep the lock from it batch after batch."""
+    pause = _batch_pause()
+    while True:
+        try:
+            next(batches)
+        except StopIteration as done:
+            db.session.commit()
+            return done.value
+        db.session.commit()
+        if after_batch is not None:
+            after_batch()
+        if pause:
+            time_module.sleep(pause)
+
+
+def _batch_pause() -> float:
+    if db.session.get_bind().dialect.name != "sqlite":
+        return 0.0  # PostgreSQL locks rows, not the database: nobody waits for a batch
+    return float(current_app.config.get("JOB_BATCH_PAUSE", 0.05))
 
 
 def run_daily_jobs(jobs: Sequence[DailyJob], node: str) -> list[str]:

@@ -57,11 +57,12 @@ from registry.services.delivery.ratings import (
     ratings_of,
     validate_scores,
 )
-from registry.services.delivery.reminders import check_engagement_deadlines
+from registry.services.delivery.reminders import check_engagement_deadlines, reminder_batches
 from registry.services.market import today  # the engagement pages read the date from here
 
 __all__ = [
     "check_engagement_deadlines",
+    "reminder_batches",
     "today",
     "COMMENT_MAX",
     "HIDDEN_NOTICE",

@@ -40,6 +40,7 @@ from registry.models.credit import CreditRecord, CreditStatus
 from registry.models.market import RATING_PARTS, BehaviourEvent, BehaviourKind, OwnerRating
 from registry.models.providers import Provider
 from registry.services import audit
+from registry.services.batches import Batches, exhaust, id_batches
 from registry.services.evaluations import results as evaluation_results
 
 PARTS = ("owner", "regulator", "behaviour")
@@ -47,6 +48,8 @@ PART_LABELS = {"owner": "业主评价", "regulator": "主管部门考评", "beha
 GRADE_LABELS = ("AA", "A", "B", "C", "D")  # the grades every other module knows
 UNRATED_LABEL = "未评级"
 SYSTEM_ACTOR = "system:grades"
+# Providers per batch of recompute_batches (a provider costs a handful of queries).
+RECOMPUTE_BATCH = 10
 CENT = Decimal("0.01")
 HUNDRED = Decimal(100)
 
@@ -401,6 +404,20 @@ def recompute(provider_ids: Iterable[int], on: date | None = None) -> list[Chang
 
 
 def recompute_all(on: date | None = None) -> tuple[int, list[Change]]:
-    """Recompute every provider (the window moves on with the calendar): (how many, changes)."""
-    ids = list(db.session.scalars(select(Provider.id).order_by(Provider.id)))
-    return len(ids), recompute(ids, on)
+    """Recompute every provider (the window moves on with the calendar): (how many, changes),
+    in the current transaction."""
+    return exhaust(recompute_batches(on))
+
+
+def recompute_batches(
+    on: date | None = None, size: int = RECOMPUTE_BATCH
+) -> Batches[tuple[int, list[Change]]]:
+    """recompute_all in batches of `size` providers (services/batches.py): the caller commits
+    after each. A batch stores what the provider's inputs say as of `on`, so running one twice,
+    or a run stopped between batches and then run again, stores the same grades."""
+    count, changes = 0, []
+    for ids in id_batches(select(Provider.id), Provider.id, size):
+        changes += recompute(ids, on)
+        count += len(ids)
+        yield len(ids)
+    return count, changes

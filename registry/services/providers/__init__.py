@@ -54,6 +54,7 @@ from registry.services.providers.eligibility import (
     eligible_providers,
     has_valid_qualification,
     listed_offers,
+    qualification_batches,
     qualification_source,
     qualification_valid_until,
 )
@@ -88,6 +89,7 @@ __all__ = [
     "check_own",
     "check_provider_version",
     "check_qualifications",
+    "qualification_batches",
     "create_application",
     "deactivate_offer",
     "directory_query",

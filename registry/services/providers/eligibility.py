@@ -22,6 +22,7 @@ from registry.models import (
 )
 from registry.models.types import utcnow
 from registry.services import audit
+from registry.services.batches import BATCH_SIZE, Batches, exhaust, id_batches
 from registry.services.providers.common import SYSTEM_ACTOR
 
 
@@ -50,15 +51,31 @@ def qualification_source(qualification: Qualification) -> str:
 
 def check_qualifications(today: date) -> QualificationCheck:
     """Flag qualifications past their valid_to and record one 资质过期 behaviour event each for
-    active providers (idempotent: re-runs add nothing)."""
+    active providers (idempotent: re-runs add nothing), in the current transaction."""
+    return exhaust(qualification_batches(today))
+
+
+def qualification_batches(today: date, size: int = BATCH_SIZE) -> Batches[QualificationCheck]:
+    """check_qualifications in batches of `size` qualifications (services/batches.py): the
+    caller commits after each. Each batch is idempotent, so a run stopped between batches is
+    completed by the next."""
     result = QualificationCheck()
+    expired_ids = select(Qualification.id).where(Qualification.valid_to < today)
+    for ids in id_batches(expired_ids, Qualification.id, size):
+        _check_expired(ids, result)
+        yield len(ids)
+    return result
+
+
+def _check_expired(ids: list[int], result: QualificationCheck) -> None:
+    """Flag these expired qualifications and record their behaviour events (one batch)."""
     expired = db.session.scalars(
         select(Qualification)
-        .where(Qualification.valid_to < today)
+        .where(Qualification.id.in_(ids))
         .options(selectinload(Qualification.provider))
         .order_by(Qualification.id)
     ).all()
-    result.expired = len(expired)
+    result.expired += len(expired)
     for qualification in expired:
         provider = qualification.provider
         if qualification.expired_flagged_at is None:
@@ -106,7 +123,6 @@ def check_qualifications(today: date) -> QualificationCheck:
         if provider.uscc not in result.providers:
             result.providers.append(provider.uscc)
     db.session.flush()
-    return result
 
 
 def has_valid_qualification(provider: Provider, on: date) -> bool:

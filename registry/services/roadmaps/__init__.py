@@ -11,6 +11,7 @@ from __future__ import annotations
 from registry.services.roadmaps.deadlines import (
     check_deadlines,
     dashboard,
+    deadline_batches,
     mark_read,
     notifications_for,
     unread_count,
@@ -44,6 +45,7 @@ __all__ = [
     "Roadmap",
     "assign_staff",
     "check_deadlines",
+    "deadline_batches",
     "create_roadmap",
     "dashboard",
     "ensure_roadmaps",

@@ -9,6 +9,7 @@ from typing import Any
 
 from sqlalchemy import func, select, text
 from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import selectinload
 
 from registry import policy
 from registry.extensions import db
@@ -24,16 +25,19 @@ from registry.pure.scheduling import Schedule
 from registry.pure.workdays import CalendarRangeError, working_days_between
 from registry.services import notify
 from registry.services.audit import record
+from registry.services.batches import Batches, exhaust, id_batches
 from registry.services.roadmaps.plans import (
     deadline_state,
     ensure_roadmaps,
-    planned_projects,
     replan,
     roadmap,
     services_of,
     visible_project_ids,
     with_plan,
 )
+
+# Projects per batch of deadline_batches (each is re-planned on the working-day calendar).
+DEADLINE_BATCH = 8
 
 
 def _message(step: RoadmapStep, kind: DeadlineState, provisional: bool = False) -> str:
@@ -52,19 +56,57 @@ def check_deadlines(today: date, lead: int) -> dict[str, int]:
     """Re-plan every project and raise a notification for each open step in warning or overdue.
     Idempotent: one notification per step, kind and planned finish (a unique key), so running
     it again the same day — or every day — adds nothing until a step's state or plan changes.
-    Projects without a roadmap (registered before roadmaps existed) are given one first."""
+    Projects without a roadmap (registered before roadmaps existed) are given one first.
+    Runs in the current transaction; `deadline_batches` is the same check in batches."""
+    return exhaust(deadline_batches(today, lead))
+
+
+def deadline_batches(today: date, lead: int, size: int = DEADLINE_BATCH) -> Batches[dict[str, int]]:
+    """check_deadlines in batches of `size` projects (services/batches.py): the caller commits
+    after each. Each batch is idempotent (the notifications' unique key), so a run stopped
+    between batches is completed by the next one."""
     counts = {"warning": 0, "overdue": 0, "projects": 0}
-    if db.session.get_bind().dialect.name == "postgresql":
-        # Two runs at once (cron overlapping a manual run) take turns; SQLite's BEGIN IMMEDIATE
-        # already serialises writers.
-        db.session.execute(text("SELECT pg_advisory_xact_lock(hashtext('check-deadlines'))"))
+    _serialise_runs()
     counts["roadmaps"] = ensure_roadmaps("system:check-deadlines")
-    projects = planned_projects()
-    # What was already raised, loaded once rather than looked up step by step.
+    yield counts["roadmaps"]
+    planned = select(Project.id).where(Project.land_contract_date.is_not(None))
+    for ids in id_batches(planned, Project.id, size):
+        _serialise_runs()
+        _check_projects(ids, today, lead, counts)
+        yield len(ids)
+    if counts["warning"] or counts["overdue"]:
+        record(
+            "deadlines.check",
+            actor="system:check-deadlines",
+            object_type="notification",
+            object_id=today.isoformat(),
+            after=counts,
+        )
+    return counts
+
+
+def _serialise_runs() -> None:
+    """Two runs at once (cron overlapping a manual run) take turns batch by batch on
+    PostgreSQL; SQLite's BEGIN IMMEDIATE already serialises writers."""
+    if db.session.get_bind().dialect.name == "postgresql":
+        db.session.execute(text("SELECT pg_advisory_xact_lock(hashtext('check-deadlines'))"))
+
+
+def _check_projects(ids: list[int], today: date, lead: int, counts: dict[str, int]) -> None:
+    """Re-plan these projects and raise their new notifications (one batch)."""
+    projects = db.session.scalars(
+        select(Project)
+        .where(Project.id.in_(ids))
+        .options(selectinload(Project.steps))
+        .order_by(Project.id)
+    ).all()
+    # What was already raised on these projects, loaded once rather than step by step.
     raised = {
         tuple(row)
         for row in db.session.execute(
-            select(Notification.step_id, Notification.kind, Notification.due_on)
+            select(Notification.step_id, Notification.kind, Notification.due_on).where(
+                Notification.project_id.in_(ids)
+            )
         )
     }
     for project in projects:
@@ -97,15 +139,6 @@ def check_deadlines(today: date, lead: int) -> dict[str, int]:
             counts["warning" if state == DeadlineState.WARNING else "overdue"] += 1
         if raised_here:
             _mail_project_people(project, raised_here)
-    if counts["warning"] or counts["overdue"]:
-        record(
-            "deadlines.check",
-            actor="system:check-deadlines",
-            object_type="notification",
-            object_id=today.isoformat(),
-            after=counts,
-        )
-    return counts
 
 
 def project_people(project: Project) -> list[User]:
