@@ -249,6 +249,7 @@ def reindex(verify: bool, repair: bool) -> None:
                 return
         raise SystemExit(1)
     total = len(engine.expected_hashes())
+    engine.allow_forks()  # a command, one thread: the parallel rebuild is safe here
     with click.progressbar(length=total, label="重建索引") as bar:
         count = engine.rebuild(progress=bar.update)
     click.echo(f"已重建索引:{count} 个文档。")

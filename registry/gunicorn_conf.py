@@ -6,9 +6,14 @@ PROMETHEUS_MULTIPROC_DIR is set here, in the master, before any worker is forked
 prometheus_client: every worker then writes its metrics to that folder and /metrics adds them up.
 The folder is emptied when the master starts (old workers' files would count twice) and a dead
 worker's live gauges are dropped in child_exit.
+faulthandler is on in the master and in every worker (post_fork), whatever PYTHONFAULTHANDLER
+says: a worker killed by SIGSEGV, SIGFPE, SIGABRT or SIGBUS first writes every thread's Python
+stack to stderr, i.e. the journal (issue 14: a worker died of SIGSEGV and left no trace).
 """
 
+import faulthandler as _faulthandler
 import os as _os
+import sys as _sys
 from pathlib import Path as _Path
 
 from registry.config import PROJECT_ROOT as _ROOT
@@ -57,7 +62,8 @@ logconfig_dict = {
 
 
 def on_starting(server):
-    """Empty the metrics folder before the first worker starts."""
+    """Empty the metrics folder before the first worker starts; faulthandler on in the master."""
+    _faulthandler.enable(file=_sys.stderr, all_threads=True)
     folder = _Path(_os.environ["PROMETHEUS_MULTIPROC_DIR"])
     folder.mkdir(parents=True, exist_ok=True)
     for stale in folder.glob("*.db"):
@@ -69,3 +75,8 @@ def child_exit(server, worker):
     from prometheus_client import multiprocess
 
     multiprocess.mark_process_dead(worker.pid)
+
+
+def post_fork(server, worker):
+    """A new worker: a fatal signal dumps every thread's stack to stderr before it dies."""
+    _faulthandler.enable(file=_sys.stderr, all_threads=True)

@@ -12,6 +12,7 @@ in one place. Production behind a buffering reverse proxy may use gunicorn
 
 from __future__ import annotations
 
+import faulthandler
 import logging
 import socket
 import sys
@@ -104,6 +105,8 @@ def serve(port: int, host: str) -> None:
     """Serve the site with Waitress (threads; slow clients are buffered, not waited on)."""
     from waitress import serve as waitress_serve
 
+    # A fatal signal (SIGSEGV …) leaves every thread's Python stack on stderr (issue 14).
+    faulthandler.enable(file=sys.stderr, all_threads=True)
     options = waitress_options(port, host)
     click.echo(f"serving on {options['listen']} with {options['threads']} threads", err=True)
     waitress_serve(AccessLog(current_app._get_current_object()), **options)

@@ -349,6 +349,7 @@ def test_search_parallel_rebuild_gives_the_same_index(app, monkeypatch):
     with app.app_context():
         engine = get_engine()
         engine.backend.rebuild_procs = 2
+        engine.allow_forks()
         assert engine.rebuild() == 58
         health = engine.backend.health()
         assert health["documents"] == 58

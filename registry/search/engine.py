@@ -139,6 +139,12 @@ class SearchEngine:
         if self.defer is None or not self.defer(self.maintain):
             self.maintain()
 
+    def allow_forks(self) -> None:
+        """This process is a single-threaded command (`registry reindex`): a full Whoosh rebuild
+        may fork SEARCH_REBUILD_PROCS processes. Web processes never call this (issue 14)."""
+        if isinstance(self.backend, WhooshBackend):
+            self.backend.forks_allowed = True
+
     def rebuild(self, progress: Callable[[int], None] | None = None) -> int:
         """Rebuild the whole index from the database; clears the outbox it covers. Never one
         long transaction: PostgreSQL rewrites the documents in short batches, Whoosh builds a

@@ -84,6 +84,10 @@ class WhooshBackend:
         # The worker processes must inherit the segmenter's domain dictionary: fork only.
         forks = multiprocessing.get_start_method() == "fork"
         self.rebuild_procs = max(1, rebuild_procs) if forks else 1
+        # Only a command line process forks (SearchEngine.allow_forks: `registry reindex`). A web
+        # process never does: its children would copy the listening socket, open database
+        # connections and, under a threaded server, locks held by other threads (issue 14).
+        self.forks_allowed = False
         self._ix: index.Index | None = None
         self._ix_dir: Path | None = None  # the directory self._ix was opened from
         self._searcher = None
@@ -356,7 +360,7 @@ class WhooshBackend:
         documents = iter(documents)
         head = list(itertools.islice(documents, PARALLEL_FROM))
         options: dict = {"timeout": self.writer_timeout, "limitmb": 256}
-        if self.rebuild_procs > 1 and len(head) == PARALLEL_FROM:
+        if self.forks_allowed and self.rebuild_procs > 1 and len(head) == PARALLEL_FROM:
             # Whoosh's multiprocess writer: each process analyses and writes its own segment.
             options |= {
                 "procs": self.rebuild_procs,
