@@ -113,6 +113,16 @@ def test_search_snippets_escape_document_text():
     assert "<mark>环评</mark>" in snippet
 
 
+def test_search_empty_index_finds_nothing(tmp_path):
+    # What a request thread of `registry serve` meets while another thread builds the index on
+    # first use (bench/soak_bench.py: 35 answers of 500 in the first seconds).
+    from registry.search.whoosh_backend import WhooshBackend
+
+    result = WhooshBackend(tmp_path / "index").search(SearchRequest(parse_query("环评")))
+    assert result.total == 0
+    assert result.hits == []
+
+
 def test_search_facets_and_filters(app):
     everything = _search(app, "水土保持")
     assert everything.facets["type"] == {"approval": 2, "service": 2}

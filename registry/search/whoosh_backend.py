@@ -599,6 +599,11 @@ class WhooshBackend:
         if request.query.is_empty:
             return result
         searcher = self._reader()
+        if not searcher.doc_count_all():
+            # An index with no segment yet (its first build is still running in another thread
+            # of this process): nothing found, rather than per-segment caches on a reader that
+            # has no segment.
+            return result
         wanted = None  # documents allowed by the facet filters (None: no filter)
         for facet, value in request.filters.items():
             docs = self._facet_sets(searcher, facet).get(value, frozenset())
