@@ -17,7 +17,6 @@ from contextlib import contextmanager
 from pathlib import Path
 
 from whoosh import index
-from whoosh import query as Q
 from whoosh.filedb.filestore import FileStorage
 from whoosh.index import LockError
 from whoosh.reading import EmptyReader, MultiReader, SegmentReader
@@ -25,7 +24,7 @@ from whoosh.searching import Searcher
 from whoosh.util.filelock import try_for
 from whoosh.writing import CLEAR, MERGE_SMALL
 
-from registry.search import analysis
+from registry.search import analysis, whoosh_queries
 from registry.search.base import Hit, SearchRequest, SearchResult, highlight_terms, make_snippet
 from registry.search.documents import Document, rank_boost
 from registry.search.query import ParsedQuery
@@ -471,114 +470,9 @@ class WhooshBackend:
         }
         return self._facet_cache[facet]
 
-    def _chunk_query(self, chunk: str, synonyms: analysis.Synonyms, searcher):
-        words = analysis.SEGMENTER.words(chunk)
-        content = [w for w in words if w not in analysis.STOP_TOKENS] or words
-        alternatives = []
-        per_word = []
-        for word in content:
-            options = [
-                Q.Term("title", word, boost=4.0),
-                Q.Term("keywords", word, boost=4.0),
-                Q.Term("body", word),
-            ]
-            parts = [t.text for t in analysis.SEGMENTER.tokens(word) if t.text != word]
-            if len(word) >= 3 and parts and not self._indexed(searcher, word):
-                # jieba cut the indexed text differently (the word itself is nowhere in the
-                # index): accept its sub-words instead. Skipped when the word is there, since
-                # sub-words are common and cost a pass over long posting lists.
-                options.append(
-                    Q.And([Q.Or([Q.Term("title", p), Q.Term("body", p)]) for p in parts])
-                )
-            options += [self._words_query(e, boost=2.0) for e in synonyms.expand(word)]
-            per_word.append(Q.Or(options))
-        if per_word:
-            alternatives.append(Q.And(per_word) if len(per_word) > 1 else per_word[0])
-        grams = [t.text for t in analysis.bigrams(chunk)]
-        if analysis.CJK_RE.search(chunk) and grams:
-            # Every bigram of the chunk in the (short) title: substring recall for names without
-            # a positional phrase match, which costs a position decode per candidate.
-            alternatives.append(Q.And([Q.Term("title_ngram", g) for g in grams], boost=3.0))
-        lowered = chunk.lower()
-        if analysis.ASCII_WORD_RE.match(lowered) and lowered.isalpha():
-            alternatives += [
-                Q.Term("pinyin", lowered, boost=3.0),
-                Q.Term("initials", lowered, boost=2.0),
-            ]
-            if len(lowered) >= 4:
-                alternatives.append(Q.Prefix("pinyin", lowered, boost=1.0))
-        normal = analysis.normalise(chunk)
-        if normal:
-            alternatives += [
-                Q.Term("title_exact", normal, boost=12.0),
-                Q.Term("keyword_exact", normal, boost=8.0),
-            ]
-        alternatives += [self._words_query(e, boost=3.0) for e in synonyms.expand(chunk)]
-        return Q.Or(alternatives)
-
-    @staticmethod
-    def _indexed(searcher, word: str) -> bool:
-        return bool(searcher.doc_frequency("title", word) or searcher.doc_frequency("body", word))
-
-    @staticmethod
-    def _words_query(text: str, boost: float = 1.0):
-        """All words of text (a synonym expansion) in the title, or all in the body."""
-        words = analysis.SEGMENTER.words(text)
-        if not words:
-            return Q.NullQuery
-        grams = [t.text for t in analysis.bigrams(text)]
-        return Q.Or(
-            [
-                Q.And([Q.Term("title", w) for w in words], boost=boost),
-                Q.And([Q.Term("title_ngram", g) for g in grams], boost=boost),
-                Q.And([Q.Term("body", w) for w in words]),
-            ]
-        )
-
-    @staticmethod
-    def _phrase_query(text: str, boost: float = 1.0):
-        """A quoted phrase: positional match in title or body."""
-        words = analysis.SEGMENTER.words(text)
-        if not words:
-            return Q.NullQuery
-        if len(words) == 1:
-            return Q.Or([Q.Term("title", words[0], boost=boost), Q.Term("body", words[0])])
-        grams = [t.text for t in analysis.bigrams(text)]
-        return Q.Or(
-            [
-                Q.Phrase("title", words, boost=boost),
-                Q.Phrase("body", words),
-                Q.Phrase("title_ngram", grams, boost=boost),
-            ]
-        )
-
     def build_query(self, parsed: ParsedQuery, synonyms: analysis.Synonyms, searcher=None):
-        """The Whoosh query for a parsed user query (no query parser: nothing can fail to parse).
-
-        Chunks made only of very common words (天津, 有限公司 …) do not have to match when
-        other chunks are given: they only raise the score of documents that have them.
-        """
-        searcher = searcher or self._reader()
-        required, optional = [], []
-        for chunk in parsed.chunks:
-            words = analysis.SEGMENTER.words(chunk)
-            common = bool(words) and all(w in analysis.STOP_TOKENS for w in words)
-            (optional if common else required).append(self._chunk_query(chunk, synonyms, searcher))
-        required += [self._phrase_query(phrase, boost=4.0) for phrase in parsed.phrases]
-        if not required:
-            required, optional = optional, []
-        main = Q.And(required) if len(required) > 1 else required[0]
-        if optional:
-            main = Q.AndMaybe(main, Q.Or(optional))
-        if parsed.excluded:
-            exclusions = [
-                Q.Term(f, w)
-                for text in parsed.excluded
-                for w in analysis.SEGMENTER.words(text)
-                for f in ("title", "body")
-            ]
-            main = Q.AndNot(main, Q.Or(exclusions))
-        return main
+        """The Whoosh query for a parsed user query (registry/search/whoosh_queries.py)."""
+        return whoosh_queries.build_query(parsed, synonyms, searcher or self._reader())
 
     def search(
         self, request: SearchRequest, synonyms: analysis.Synonyms | None = None
@@ -676,33 +570,9 @@ class WhooshBackend:
         searcher = searcher or self._reader()
         changed, chunks = False, []
         for chunk in parsed.chunks:
-            replacement = self._correct_chunk(chunk, searcher)
+            replacement = whoosh_queries.correct_chunk(chunk, searcher)
             changed = changed or (replacement is not None and replacement != chunk)
             chunks.append(replacement or chunk)
         if not changed:
             return None
         return ParsedQuery(raw=" ".join(chunks), chunks=chunks, phrases=list(parsed.phrases))
-
-    def _correct_chunk(self, chunk: str, searcher) -> str | None:
-        lowered = chunk.lower()
-        if analysis.CJK_RE.search(chunk):
-            if len(chunk) < 2:
-                return None
-            target = analysis.pinyin_of(chunk)[0]
-        elif lowered.isalpha() and len(lowered) >= 4:
-            target = lowered
-            if not searcher.doc_frequency("pinyin", target):
-                found = searcher.corrector("pinyin").suggest(lowered, limit=1, maxdist=2)
-                if not found:
-                    return None
-                target = found[0]
-        else:
-            return None
-        if not target or not searcher.doc_frequency("pinyin", target):
-            return None
-        candidates: list[str] = []
-        for hit in searcher.search(Q.Term("pinyin", target), limit=10):
-            stored = hit.fields()
-            candidates += stored.get("keywords", "").split()
-            candidates += analysis.SEGMENTER.words(stored.get("title", ""))
-        return analysis.best_homophone(chunk, candidates, target)

@@ -1,0 +1,148 @@
+"""The Whoosh query for a parsed user query, built by hand (no query parser: nothing the user
+types can fail to parse): per chunk its words, synonyms, title bigrams, pinyin and the exact name;
+quoted phrases positionally; excluded words removed."""
+
+from __future__ import annotations
+
+from whoosh import query as Q
+
+from registry.search import analysis
+from registry.search.query import ParsedQuery
+
+
+def chunk_query(chunk: str, synonyms: analysis.Synonyms, searcher):
+    """The alternatives one chunk of the user's text may match (words, synonyms, bigrams in
+    the title, pinyin and initials, the exact name)."""
+    words = analysis.SEGMENTER.words(chunk)
+    content = [w for w in words if w not in analysis.STOP_TOKENS] or words
+    alternatives = []
+    per_word = []
+    for word in content:
+        options = [
+            Q.Term("title", word, boost=4.0),
+            Q.Term("keywords", word, boost=4.0),
+            Q.Term("body", word),
+        ]
+        parts = [t.text for t in analysis.SEGMENTER.tokens(word) if t.text != word]
+        if len(word) >= 3 and parts and not indexed(searcher, word):
+            # jieba cut the indexed text differently (the word itself is nowhere in the
+            # index): accept its sub-words instead. Skipped when the word is there, since
+            # sub-words are common and cost a pass over long posting lists.
+            options.append(Q.And([Q.Or([Q.Term("title", p), Q.Term("body", p)]) for p in parts]))
+        options += [words_query(e, boost=2.0) for e in synonyms.expand(word)]
+        per_word.append(Q.Or(options))
+    if per_word:
+        alternatives.append(Q.And(per_word) if len(per_word) > 1 else per_word[0])
+    grams = [t.text for t in analysis.bigrams(chunk)]
+    if analysis.CJK_RE.search(chunk) and grams:
+        # Every bigram of the chunk in the (short) title: substring recall for names without
+        # a positional phrase match, which costs a position decode per candidate.
+        alternatives.append(Q.And([Q.Term("title_ngram", g) for g in grams], boost=3.0))
+    lowered = chunk.lower()
+    if analysis.ASCII_WORD_RE.match(lowered) and lowered.isalpha():
+        alternatives += [
+            Q.Term("pinyin", lowered, boost=3.0),
+            Q.Term("initials", lowered, boost=2.0),
+        ]
+        if len(lowered) >= 4:
+            alternatives.append(Q.Prefix("pinyin", lowered, boost=1.0))
+    normal = analysis.normalise(chunk)
+    if normal:
+        alternatives += [
+            Q.Term("title_exact", normal, boost=12.0),
+            Q.Term("keyword_exact", normal, boost=8.0),
+        ]
+    alternatives += [words_query(e, boost=3.0) for e in synonyms.expand(chunk)]
+    return Q.Or(alternatives)
+
+
+def indexed(searcher, word: str) -> bool:
+    """Whether the word itself is in the index (title or body)."""
+    return bool(searcher.doc_frequency("title", word) or searcher.doc_frequency("body", word))
+
+
+def words_query(text: str, boost: float = 1.0):
+    """All words of text (a synonym expansion) in the title, or all in the body."""
+    words = analysis.SEGMENTER.words(text)
+    if not words:
+        return Q.NullQuery
+    grams = [t.text for t in analysis.bigrams(text)]
+    return Q.Or(
+        [
+            Q.And([Q.Term("title", w) for w in words], boost=boost),
+            Q.And([Q.Term("title_ngram", g) for g in grams], boost=boost),
+            Q.And([Q.Term("body", w) for w in words]),
+        ]
+    )
+
+
+def phrase_query(text: str, boost: float = 1.0):
+    """A quoted phrase: positional match in title or body."""
+    words = analysis.SEGMENTER.words(text)
+    if not words:
+        return Q.NullQuery
+    if len(words) == 1:
+        return Q.Or([Q.Term("title", words[0], boost=boost), Q.Term("body", words[0])])
+    grams = [t.text for t in analysis.bigrams(text)]
+    return Q.Or(
+        [
+            Q.Phrase("title", words, boost=boost),
+            Q.Phrase("body", words),
+            Q.Phrase("title_ngram", grams, boost=boost),
+        ]
+    )
+
+
+def build_query(parsed: ParsedQuery, synonyms: analysis.Synonyms, searcher):
+    """The Whoosh query for a parsed user query (no query parser: nothing can fail to parse).
+
+    Chunks made only of very common words (天津, 有限公司 …) do not have to match when
+    other chunks are given: they only raise the score of documents that have them.
+    """
+    required, optional = [], []
+    for chunk in parsed.chunks:
+        words = analysis.SEGMENTER.words(chunk)
+        common = bool(words) and all(w in analysis.STOP_TOKENS for w in words)
+        (optional if common else required).append(chunk_query(chunk, synonyms, searcher))
+    required += [phrase_query(phrase, boost=4.0) for phrase in parsed.phrases]
+    if not required:
+        required, optional = optional, []
+    main = Q.And(required) if len(required) > 1 else required[0]
+    if optional:
+        main = Q.AndMaybe(main, Q.Or(optional))
+    if parsed.excluded:
+        exclusions = [
+            Q.Term(f, w)
+            for text in parsed.excluded
+            for w in analysis.SEGMENTER.words(text)
+            for f in ("title", "body")
+        ]
+        main = Q.AndNot(main, Q.Or(exclusions))
+    return main
+
+
+def correct_chunk(chunk: str, searcher) -> str | None:
+    """A likely intended word for a chunk that matched nothing: same pinyin (or a pinyin one or
+    two letters off) as an indexed title or keyword."""
+    lowered = chunk.lower()
+    if analysis.CJK_RE.search(chunk):
+        if len(chunk) < 2:
+            return None
+        target = analysis.pinyin_of(chunk)[0]
+    elif lowered.isalpha() and len(lowered) >= 4:
+        target = lowered
+        if not searcher.doc_frequency("pinyin", target):
+            found = searcher.corrector("pinyin").suggest(lowered, limit=1, maxdist=2)
+            if not found:
+                return None
+            target = found[0]
+    else:
+        return None
+    if not target or not searcher.doc_frequency("pinyin", target):
+        return None
+    candidates: list[str] = []
+    for hit in searcher.search(Q.Term("pinyin", target), limit=10):
+        stored = hit.fields()
+        candidates += stored.get("keywords", "").split()
+        candidates += analysis.SEGMENTER.words(stored.get("title", ""))
+    return analysis.best_homophone(chunk, candidates, target)
