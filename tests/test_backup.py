@@ -19,7 +19,7 @@ from registry.extensions import db
 from registry.models import ServiceItem, Upload, User
 from registry.services import backups
 from registry.services.uploads import save_upload, upload_content
-from tests.conftest import _pg_admin, _pg_database_url, make_app
+from tests.conftest import TEST_TODAY, _pg_admin, _pg_database_url, make_app
 
 PDF = b"%PDF-1.4\n1 0 obj << /Type /Catalog >> endobj\ntrailer << /Root 1 0 R >>\n%%EOF\n"
 DIGEST = hashlib.sha256(PDF).hexdigest()
@@ -69,7 +69,8 @@ def test_backup_restores_into_a_fresh_instance(app, runner, make_user, fresh, tm
         "postgresql" if app.config["SQLALCHEMY_DATABASE_URI"].startswith("postgres") else "sqlite"
     )
     assert manifest["database"] == kind
-    assert manifest["created_at"].startswith("2026-12-07T")
+    # Stamped by the clock (10:00 Beijing time on the tests' day, 02:00 UTC).
+    assert manifest["created_at"] == f"{TEST_TODAY.isoformat()}T02:00:00+00:00"
     listed = {entry["path"]: entry for entry in manifest["files"]}
     upload = listed[f"uploads/{DIGEST[:2]}/{DIGEST}"]
     assert (upload["size"], upload["sha256"]) == (len(PDF), DIGEST)
