@@ -146,10 +146,12 @@ def test_registration_refusals_say_why_and_store_nothing(app, client, make_user)
         market.create_enterprise("政务办已登记的企业", taken, actor=db.session.get(User, staff.id))
         db.session.commit()
     before = _stored(app)
+    valid = factories.uscc()
+    wrong_check_digit = valid[:-1] + ("1" if valid[-1] == "0" else "0")
     cases = [
         ({"challenge": "1000"}, "验证题答案不正确"),
         ({"website": "http://spam.example"}, "未通过校验"),
-        ({"org_uscc": factories.uscc()[:-1] + "0"}, "校验"),
+        ({"org_uscc": wrong_check_digit}, "校验"),
         ({"phone": "12345678901"}, "手机号码"),
         ({"email": "not-an-address"}, "有效的电子邮箱"),
         ({"confirm": PASSWORD + "x"}, "不一致"),
