@@ -5,27 +5,11 @@ from __future__ import annotations
 
 from datetime import timedelta
 
-from registry.extensions import db
 from registry.kernel import clock
 from registry.services import delivery
-from tests import factories
-from tests.test_notify import _act, _decide, _inbox, _mailable, _mails, _me, _open, _quote
+from tests.test_notify import _act, _inbox, _mails, _me, awarded_engagement
 
 LEAD = 3
-
-
-def _engagement(app, make_user):
-    owner, winner, other = make_user("enterprise"), make_user("provider"), make_user("provider")
-    _mailable(app, owner, winner)
-    with app.app_context():
-        for account in (winner, other):
-            factories.active_provider(account=_me(account))
-        db.session.commit()
-    ref = _open(app, owner)
-    _quote(app, winner, ref, "40000")
-    _quote(app, other, ref, "50000")
-    _award_id, eid = _decide(app, owner, ref)
-    return owner, winner, eid
 
 
 def _check(app) -> dict[str, int]:
@@ -39,7 +23,7 @@ def _reminders(app, user):
 
 
 def test_contract_and_service_deadlines_remind_both_parties_once(app, make_user):
-    owner, winner, eid = _engagement(app, make_user)
+    owner, winner, _loser, eid = awarded_engagement(app, make_user)
     with app.app_context():
         last_day = delivery.contract_deadline(delivery.get_engagement_for(_me(owner), eid))
     # Five working days to sign: nothing on the award day; on the last day, a reminder, once.

@@ -178,7 +178,9 @@ def test_notify_award_tells_winner_and_losers_and_a_failure_tells_the_owner(app,
     assert [m[0] for m in _mails(app, owner)] == ["award"]
 
 
-def test_notify_delivery_steps_tell_the_other_party(app, make_user):
+def awarded_engagement(app, make_user):
+    """An owner and two providers with confirmed addresses; a request both quote on, decided
+    for the cheaper one. (owner, winner, loser, engagement id)."""
     owner, winner, loser = make_user("enterprise"), make_user("provider"), make_user("provider")
     _mailable(app, owner, winner)
     with app.app_context():
@@ -189,6 +191,11 @@ def test_notify_delivery_steps_tell_the_other_party(app, make_user):
     _quote(app, winner, ref, "40000")
     _quote(app, loser, ref, "50000")
     _award_id, eid = _decide(app, owner, ref)
+    return owner, winner, loser, eid
+
+
+def test_notify_delivery_steps_tell_the_other_party(app, make_user):
+    owner, winner, loser, eid = awarded_engagement(app, make_user)
     today = clock.today()
 
     def result():
