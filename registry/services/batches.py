@@ -12,7 +12,8 @@ from __future__ import annotations
 from collections.abc import Generator, Iterator
 from typing import Any, TypeVar
 
-from sqlalchemy import Select
+from sqlalchemy import Select, select
+from sqlalchemy.sql.base import ExecutableOption
 
 from registry.extensions import db
 
@@ -49,3 +50,10 @@ def id_batches(query: Select[Any], column: Any, size: int = BATCH_SIZE) -> Itera
         if len(ids) < size:
             return
         last = ids[-1]
+
+
+def batch_rows(model: Any, ids: list[int], *options: ExecutableOption) -> list[Any]:
+    """The rows of one batch (`ids` from `id_batches`) in id order, with `options` (the eager
+    loads the batch's work needs) applied."""
+    query = select(model).where(model.id.in_(ids)).options(*options).order_by(model.id)
+    return list(db.session.scalars(query))

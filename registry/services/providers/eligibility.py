@@ -22,7 +22,7 @@ from registry.models import (
 )
 from registry.models.types import utcnow
 from registry.services import audit
-from registry.services.batches import BATCH_SIZE, Batches, exhaust, id_batches
+from registry.services.batches import BATCH_SIZE, Batches, batch_rows, exhaust, id_batches
 from registry.services.providers.common import SYSTEM_ACTOR
 
 
@@ -69,12 +69,7 @@ def qualification_batches(today: date, size: int = BATCH_SIZE) -> Batches[Qualif
 
 def _check_expired(ids: list[int], result: QualificationCheck) -> None:
     """Flag these expired qualifications and record their behaviour events (one batch)."""
-    expired = db.session.scalars(
-        select(Qualification)
-        .where(Qualification.id.in_(ids))
-        .options(selectinload(Qualification.provider))
-        .order_by(Qualification.id)
-    ).all()
+    expired = batch_rows(Qualification, ids, selectinload(Qualification.provider))
     result.expired += len(expired)
     for qualification in expired:
         provider = qualification.provider

@@ -25,7 +25,7 @@ from registry.pure.scheduling import Schedule
 from registry.pure.workdays import CalendarRangeError, working_days_between
 from registry.services import notify
 from registry.services.audit import record
-from registry.services.batches import Batches, exhaust, id_batches
+from registry.services.batches import Batches, batch_rows, exhaust, id_batches
 from registry.services.roadmaps.plans import (
     deadline_state,
     ensure_roadmaps,
@@ -94,12 +94,7 @@ def _serialise_runs() -> None:
 
 def _check_projects(ids: list[int], today: date, lead: int, counts: dict[str, int]) -> None:
     """Re-plan these projects and raise their new notifications (one batch)."""
-    projects = db.session.scalars(
-        select(Project)
-        .where(Project.id.in_(ids))
-        .options(selectinload(Project.steps))
-        .order_by(Project.id)
-    ).all()
+    projects = batch_rows(Project, ids, selectinload(Project.steps))
     # What was already raised on these projects, loaded once rather than step by step.
     raised = {
         tuple(row)
