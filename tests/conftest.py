@@ -200,6 +200,8 @@ def make_app(database_url: str, tmp_path: Path, **overrides):
         # Every API response is checked against the OpenAPI document (registry/web/openapi.yaml).
         "OPENAPI_VALIDATE_RESPONSES": True,
         "SERVER_NAME": None,
+        # Read the data generation on every request: a test never waits for the page cache.
+        "PAGE_CACHE_RECHECK_SECONDS": 0,
     }
     config.update(overrides)
     return create_app(config)

@@ -35,6 +35,7 @@ from registry.models.market import (
     SelectionMethod,
     SelectionRequest,
 )
+from registry.models.freshness import DataGeneration
 from registry.models.messages import (
     AccountToken,
     JobRun,
@@ -75,6 +76,7 @@ __all__ = [
     "ObjectionFile",
     "TokenPurpose",
     "CalendarOrigin",
+    "DataGeneration",
     "CalendarYear",
     "DeadlineState",
     "Notification",

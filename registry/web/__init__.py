@@ -37,6 +37,7 @@ def install(app: Flask) -> None:
         health,
         mail_admin,
         market,
+        page_cache,
         providers,
         public,
         roadmaps,
@@ -67,6 +68,7 @@ def install(app: Flask) -> None:
         app.register_blueprint(module.bp)
     app.before_request(_guard)
     app.after_request(_security_headers)
+    page_cache.install(app)  # after the guard: it answers only what the guard let through
     app.teardown_request(_reset_context)
     app.jinja_env.globals.update(
         can=can, role_labels=ROLE_LABELS, Role=Role, provisional=workdays.spans_provisional

@@ -16,6 +16,7 @@ from registry.services import providers as provider_service
 from registry.services.errors import NotFound
 from registry.web.errors import render_error
 from registry.web.openapi import check_response, openapi_document
+from registry.web.page_cache import cached_page
 from registry.web.params import code_arg, paged, service_filters
 from registry.web.providers import directory_filters
 from registry.web.urls import external_url
@@ -168,6 +169,7 @@ def show_approval_item(code: str):
 
 
 @bp.get("/departments")
+@cached_page
 @require(PUBLIC)
 def list_departments():
     """All active departments."""
@@ -287,6 +289,7 @@ def notice_json(item) -> dict:
 
 
 @bp.get("/notices")
+@cached_page
 @require(PUBLIC)
 def list_notices():
     """Published credit notices, newest first, filtered as on the notice board."""
@@ -296,6 +299,7 @@ def list_notices():
 
 
 @bp.get("/notices/<number>")
+@cached_page
 @require(PUBLIC)
 def show_notice(number: str):
     """One published, current notice; drafts, revoked and superseded numbers are 404."""
@@ -323,6 +327,7 @@ def show_project_roadmap(code: str):
 
 
 @bp.get("/openapi.json")
+@cached_page
 @require(PUBLIC)
 def openapi():
     """The OpenAPI 3 description of this API."""

@@ -7,6 +7,7 @@ from flask import Blueprint, render_template
 from registry.models.catalogue import FeeRegime
 from registry.policy import PUBLIC, require
 from registry.services import catalogue, providers
+from registry.web.page_cache import cached_page
 from registry.web.params import CATALOGUE_FILTERS, filtered_list, service_filters
 from registry.web.unit_of_work import UnitOfWork
 
@@ -15,6 +16,7 @@ work = UnitOfWork()
 
 
 @bp.get("/services")
+@cached_page
 @require(PUBLIC)
 def list_services():
     """The catalogue list with filters and pagination."""
@@ -31,6 +33,7 @@ def list_services():
 
 
 @bp.get("/services/<code>")
+@cached_page
 @require(PUBLIC)
 def show_service(code: str):
     """A service item with everything an enterprise must know up front."""
@@ -44,6 +47,7 @@ def show_service(code: str):
 
 
 @bp.get("/approval-items")
+@cached_page
 @require(PUBLIC)
 def list_approval_items():
     """Approval items grouped by stage."""
@@ -57,6 +61,7 @@ def list_approval_items():
 
 
 @bp.get("/approval-items/<code>")
+@cached_page
 @require(PUBLIC)
 def show_approval_item(code: str):
     """An approval item and the intermediary services it needs."""
@@ -65,6 +70,7 @@ def show_approval_item(code: str):
 
 
 @bp.get("/departments")
+@cached_page
 @require(PUBLIC)
 def list_departments():
     """Departments with phones and the service items each supervises."""

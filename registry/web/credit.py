@@ -44,6 +44,7 @@ from registry.web.credit_forms import (
 from registry.web.exports import csv_bytes, xlsx_bytes
 from registry.web.filters import format_datetime
 from registry.web.forms import ConfirmForm, options
+from registry.web.page_cache import cached_page
 from registry.web.params import code_arg, date_arg, filtered_list, prefill
 from registry.web.unit_of_work import UnitOfWork, actor
 from registry.web.urls import external_url
@@ -81,6 +82,7 @@ def notice_filters() -> credit.NoticeFilters:
 
 
 @bp.get("/notices")
+@cached_page
 @require(PUBLIC)
 def list_notices():
     """The public credit notice board: published, current records with filters."""
@@ -96,6 +98,7 @@ def list_notices():
 
 
 @bp.get("/notices/<number>")
+@cached_page
 @require(PUBLIC)
 def show_notice(number: str):
     """One published notice; a superseded number leads to its current revision."""
@@ -118,6 +121,7 @@ def _xml_text(value: str | None) -> str:
 
 
 @bp.get("/notices.xml")
+@cached_page
 @require(PUBLIC)
 def notices_feed():
     """Atom feed of the latest published notices (the board's filters apply)."""

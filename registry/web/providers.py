@@ -28,6 +28,7 @@ from registry.web.forms import (
     parse_version,
 )
 from registry.web.grades import provider_credit
+from registry.web.page_cache import cached_page
 from registry.web.params import code_arg, filtered_list
 from registry.web.unit_of_work import UnitOfWork, actor
 
@@ -81,6 +82,7 @@ def _service_choices() -> list[ServiceItem]:
 
 
 @bp.get("/providers")
+@cached_page
 @require(PUBLIC)
 def list_providers():
     """The directory of active providers with filters and pagination."""
@@ -109,6 +111,7 @@ def rating_chart(provider: Provider, ratings) -> str:
 
 
 @bp.get("/providers/<uscc>")
+@cached_page
 @require(PUBLIC)
 def show_provider(uscc: str):
     """A provider's public profile: offers, qualifications, ratings, awards, credit."""

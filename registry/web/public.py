@@ -6,11 +6,13 @@ from flask import Blueprint, render_template
 
 from registry.policy import PUBLIC, require
 from registry.services import catalogue
+from registry.web.page_cache import cached_page
 
 bp = Blueprint("public", __name__)
 
 
 @bp.get("/")
+@cached_page
 @require(PUBLIC)
 def index():
     """Home: search box, stages with their approval items, latest notices and catalogue updates."""
@@ -27,6 +29,7 @@ def index():
 
 
 @bp.get("/sitemap")
+@cached_page
 @require(PUBLIC)
 def sitemap():
     """Human-readable site map (网站地图)."""
@@ -38,6 +41,7 @@ def sitemap():
 
 
 @bp.get("/guide")
+@cached_page
 @require(PUBLIC)
 def guide():
     """How to join and how to choose an intermediary: each role's path, in plain words."""

@@ -1,0 +1,70 @@
+"""The page cache (registry/web/page_cache.py): anonymous public pages answered from memory and
+revalidated with ETag, never stale after a commit — on this app or on another node."""
+
+from __future__ import annotations
+
+import gzip
+from datetime import timedelta
+
+from sqlalchemy import select
+
+from registry.extensions import db
+from registry.models import ServiceItem
+from tests.conftest import make_app
+
+
+def _rename(app, code: str, name: str) -> None:
+    with app.app_context():
+        item = db.session.scalar(select(ServiceItem).where(ServiceItem.code == code))
+        item.name = name
+        db.session.commit()
+
+
+def test_page_cache_revalidates_and_never_serves_a_page_older_than_the_data(app, client):
+    first = client.get("/services/ZJ-03")
+    etag = first.headers["ETag"]
+    assert first.headers["Cache-Control"] == "no-cache"
+    assert etag.startswith('W/"')
+    again = client.get("/services/ZJ-03", headers={"If-None-Match": etag})
+    assert again.status_code == 304
+    assert again.data == b""
+
+    _rename(app, "ZJ-03", "环评报告编制(改名测试)")
+    changed = client.get("/services/ZJ-03", headers={"If-None-Match": etag})
+    assert changed.status_code == 200
+    assert changed.headers["ETag"] != etag
+    assert "环评报告编制(改名测试)" in changed.get_data(as_text=True)
+    assert "环评报告编制(改名测试)" in client.get("/services?per_page=100").get_data(as_text=True)
+
+
+def test_page_cache_sees_a_commit_made_by_another_node(app, client, database_url, tmp_path):
+    assert "水土保持" in client.get("/services/ZJ-05").get_data(as_text=True)
+    other_node = make_app(database_url, tmp_path / "other")
+    _rename(other_node, "ZJ-05", "另一节点改名的事项")
+    with other_node.app_context():
+        db.engine.dispose()
+    assert "另一节点改名的事项" in client.get("/services/ZJ-05").get_data(as_text=True)
+
+
+def test_page_cache_gzip_copy_is_the_same_page(client):
+    plain = client.get("/services").data
+    packed = client.get("/services", headers={"Accept-Encoding": "gzip, br"})
+    assert packed.headers["Content-Encoding"] == "gzip"
+    assert gzip.decompress(packed.data) == plain
+
+
+def test_page_cache_never_serves_a_signed_in_user_the_anonymous_page(client, make_user, login):
+    assert "ETag" in client.get("/providers").headers
+    user = make_user("enterprise")
+    login(user)
+    page = client.get("/providers")
+    assert "ETag" not in page.headers
+    assert page.headers["Cache-Control"] == "no-store"
+    assert user.username in page.get_data(as_text=True)
+
+
+def test_page_cache_key_turns_with_the_day(client, frozen_clock):
+    etag = client.get("/notices").headers["ETag"]
+    assert client.get("/notices").headers["ETag"] == etag
+    frozen_clock.advance(timedelta(days=1))
+    assert client.get("/notices").headers["ETag"] != etag
