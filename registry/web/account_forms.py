@@ -16,6 +16,11 @@ ROLE_CHOICES = options(
 )
 
 
+def _username_field() -> StringField:
+    """The user name an account signs in with (self-registration, admin, invitation alike)."""
+    return StringField("用户名", validators=[DataRequired("请填写用户名。"), Length(max=64)])
+
+
 class RegisterForm(Form):
     """An organisation registers its own account."""
 
@@ -40,7 +45,7 @@ class RegisterForm(Form):
         "联系人手机号码", validators=[DataRequired("请填写手机号码。"), Length(max=20)]
     )
     email = StringField("电子邮箱", validators=[DataRequired("请填写电子邮箱。"), Length(max=254)])
-    username = StringField("用户名", validators=[DataRequired("请填写用户名。"), Length(max=64)])
+    username = _username_field()
     password = PasswordField("密码", validators=[DataRequired("请设置密码。"), Length(max=128)])
     confirm = PasswordField("再次输入密码", validators=[DataRequired("请再次输入密码。")])
     challenge = StringField("验证题", validators=[DataRequired("请回答验证题。"), Length(max=10)])
@@ -82,7 +87,7 @@ def _department_field() -> SelectField:
 class AdminUserForm(Form):
     """Admin creates an account: the role must be chosen (no default)."""
 
-    username = StringField("用户名", validators=[DataRequired("请填写用户名。"), Length(max=64)])
+    username = _username_field()
     display_name = StringField("显示名称", validators=[Optional(), Length(max=100)])
     role = _role_field("角色")
     department = _department_field()
@@ -103,4 +108,4 @@ class InviteForm(Form):
     email = StringField(
         "同事的电子邮箱", validators=[DataRequired("请填写电子邮箱。"), Length(max=254)]
     )
-    username = StringField("用户名", validators=[DataRequired("请填写用户名。"), Length(max=64)])
+    username = _username_field()

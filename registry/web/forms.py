@@ -18,7 +18,6 @@ from wtforms import (
 )
 from wtforms.validators import DataRequired, InputRequired, Length, NumberRange, Optional
 
-from registry.models.accounts import ROLE_LABELS
 from registry.models.catalogue import FeeRegime, TimeUnit, Validity
 from registry.services.errors import RegistryError
 
@@ -177,18 +176,6 @@ class ApprovalItemForm(_CatalogueEntryForm):
     tianjin_note = TextAreaField(
         "天津 / 高新区目标或备注", validators=[Optional(), Length(max=1000)]
     )
-
-
-class UserForm(Form):
-    """Admin creates an account."""
-
-    username = StringField("用户名", validators=[DataRequired("请填写用户名。"), Length(max=64)])
-    display_name = StringField("显示名称", validators=[Optional(), Length(max=100)])
-    role = SelectField(
-        "角色", choices=options((r.value, label) for r, label in ROLE_LABELS.items())
-    )
-    department = SelectField("所属部门(仅行业主管部门)", choices=[], validate_choice=False)
-    password = PasswordField("初始密码", validators=[DataRequired("请填写初始密码。")])
 
 
 # ------------------------------------------------------------------ providers (入驻)

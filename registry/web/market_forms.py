@@ -29,8 +29,12 @@ def finite_number(form, field) -> None:
 
 
 class ProjectParticularsMixin:
-    """The particulars the roadmap is planned from (shared by registration and editing)."""
+    """The location and the particulars the roadmap is planned from (shared by registration and
+    editing)."""
 
+    location = StringField(
+        "建设地点", validators=[DataRequired("请填写建设地点。"), Length(max=300)]
+    )
     land_contract_date = DateField(
         "土地出让合同签订日期",
         validators=[Optional()],
@@ -70,9 +74,6 @@ class ProjectForm(ProjectParticularsMixin, Form):
     )
     name = StringField("项目名称", validators=[DataRequired("请填写项目名称。"), Length(max=200)])
     category = SelectField("项目类别", choices=CATEGORIES, validators=[DataRequired()])
-    location = StringField(
-        "建设地点", validators=[DataRequired("请填写建设地点。"), Length(max=300)]
-    )
 
     def project(self) -> dict:
         """The project as the registration services take it."""

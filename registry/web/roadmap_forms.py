@@ -46,10 +46,6 @@ class AssignForm(_StaffChoices, Form):
 class ParticularsForm(ProjectParticularsMixin, Form):
     """Edit the land-contract date and the project's particulars (the roadmap is re-planned)."""
 
-    location = StringField(
-        "建设地点", validators=[DataRequired("请填写建设地点。"), Length(max=300)]
-    )
-
 
 class ProgressForm(Form):
     """Enter a step's progress; `version` is the step as the user saw it (optimistic locking)."""
