@@ -77,7 +77,6 @@ def _join(*parts: Any) -> str:
 
 
 def _service_document(item: ServiceItem) -> Document | None:
-    department = item.department
     return _entry_document(
         item,
         "service",
@@ -88,8 +87,6 @@ def _service_document(item: ServiceItem) -> Document | None:
             item.applicability,
             item.serves_note,
             " ".join(a.name for a in item.approval_items),
-            department.name if department else None,
-            department.short_name if department else None,
             item.department_note,
             item.fee_regime,
             item.fee_basis,
@@ -105,7 +102,6 @@ def _service_document(item: ServiceItem) -> Document | None:
 
 
 def _approval_document(item: ApprovalItem) -> Document | None:
-    department = item.department
     return _entry_document(
         item,
         "approval",
@@ -114,8 +110,6 @@ def _approval_document(item: ApprovalItem) -> Document | None:
         _join(
             _laws(item.legal_basis),
             item.approving_body,
-            department.name if department else None,
-            department.short_name if department else None,
             item.applicability,
             item.time_limit_note,
             item.tianjin_note,
@@ -129,11 +123,13 @@ def _approval_document(item: ApprovalItem) -> Document | None:
 def _entry_document(
     item: ServiceItem | ApprovalItem, kind: str, url: str, keywords: list[str], body: str, **facets
 ) -> Document | None:
-    """A catalogue entry's document, none once repealed: found by code and name, faceted by its
-    stages and department (and the kind's own facets)."""
+    """A catalogue entry's document, none once repealed: found by code, name and its department's
+    names, faceted by its stages and department (and the kind's own facets)."""
     if item.validity == Validity.REPEALED.value:
         return None
     department = item.department
+    if department is not None:
+        body = _join(body, department.name, department.short_name)
     return Document(
         kind=kind,
         key=item.code,
