@@ -59,6 +59,10 @@ def init_db() -> None:
         click.echo(f"已生成 {config_file}(含随机 SECRET_KEY)")
     upgrade()
     click.echo("数据库已迁移到最新版本。")
+    # Plans are stored (services/roadmaps/stored.py): projects from before that get theirs now.
+    stored = jobs.run_committing(roadmaps.store_missing_plans())
+    if stored:
+        click.echo(f"已为 {stored} 个项目保存审批路线图排期。")
 
 
 @click.command("seed")

@@ -3,10 +3,12 @@ SQLAlchemy session hooks and says in which order they run.
 
 1. Credit grades (`services/grades/hooks.py`): a flush that touches a grade input marks the provider;
    before the commit its grade and score are recomputed and flushed in the same transaction.
-2. Data generations (`services/freshness.py`): a commit that changes what public pages show
+2. Roadmap plans (`services/roadmaps/hooks.py`): a flush that changes a project's steps or its
+   land-contract date marks the project; before the commit its stored plan is recomputed.
+3. Data generations (`services/freshness.py`): a commit that changes what public pages show
    raises the `public` generation as its last statement, so cached pages (web/page_cache.py) go
    stale everywhere at once.
-3. Search (`search/engine.py`): the flushes write outbox rows — the recomputed grades' included,
+4. Search (`search/engine.py`): the flushes write outbox rows — the recomputed grades' included,
    since grades' before_commit runs first — and the outbox is drained after the commit.
 
 Listeners run in the order they were added, so this order is the order above. The working-day
@@ -37,7 +39,9 @@ def init_app(app: Flask) -> None:
 
 
 def install_hooks() -> None:
-    """Listen on every SQLAlchemy session (once per process): grades, generations, search."""
-    for name, hook in (*grade_hooks.HOOKS, *freshness.HOOKS, *search_engine.HOOKS):
+    """Listen on every SQLAlchemy session (once per process): grades, plans, generations,
+    search."""
+    hooks = (*grade_hooks.HOOKS, *roadmap_hooks.HOOKS, *freshness.HOOKS, *search_engine.HOOKS)
+    for name, hook in hooks:
         if not event.contains(Session, name, hook):
             event.listen(Session, name, hook)

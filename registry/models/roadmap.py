@@ -5,8 +5,8 @@ from __future__ import annotations
 
 from enum import StrEnum
 
-from sqlalchemy import ForeignKey, Integer, String, UniqueConstraint
-from sqlalchemy.orm import Mapped, declared_attr, mapped_column, relationship
+from sqlalchemy import ForeignKey, Index, Integer, String, UniqueConstraint
+from sqlalchemy.orm import Mapped, backref, declared_attr, mapped_column, relationship
 
 from registry.extensions import db
 from registry.models.catalogue import ApprovalItem, ServiceItem
@@ -141,6 +141,11 @@ class RoadmapStep(Versioned, StepFields, db.Model):
     # The plan as last computed (kept so the dashboard and the deadline check can query it).
     planned_start: Mapped[Day | None]
     planned_finish: Mapped[Day | None]
+    # The planned finish while the step is open and could be worked on (started, or every
+    # predecessor closed): the date its deadline state is read against today. NULL otherwise.
+    due_on: Mapped[Day | None]
+    # The planned dates were counted over a year without an official arrangement.
+    planned_provisional: Mapped[Flag]
     updated_at: Mapped[Updated]
 
     project = relationship("Project", back_populates="steps")
@@ -154,6 +159,32 @@ class RoadmapStep(Versioned, StepFields, db.Model):
     def skipped(self) -> bool:
         """Takes no time: covered by the regional assessment or not applicable."""
         return self.covered_by_regional or self.status == StepStatus.NOT_APPLICABLE.value
+
+
+# The staff dashboard reads open deadlines in date order (keyset on due_on, id).
+Index("ix_roadmap_steps_due_on", RoadmapStep.due_on, RoadmapStep.id)
+
+
+class ProjectPlan(db.Model):
+    """A project's plan as last stored (services/roadmaps/stored.py): written when its steps, its
+    particulars or the calendar change and by the daily check; the staff dashboards read it.
+    Deadline states are not stored: they are today compared with the steps' `due_on`."""
+
+    __tablename__ = "project_plans"
+
+    project_id: Mapped[int] = mapped_column(ForeignKey("projects.id"), primary_key=True)
+    # The plan's last finish and its days from the land contract, when every step is dated.
+    finish: Mapped[Day | None]
+    total_days: Mapped[int | None] = mapped_column(Integer)
+    scheduled: Mapped[Flag]  # a plan exists (the land-contract date is known)
+    # The forecast (unfinished work pushed past today) as of `forecast_on`.
+    forecast_days: Mapped[int | None] = mapped_column(Integer)
+    forecast_on: Mapped[Day | None]
+    # The earliest due_on of the project's steps: the urgency the lists sort by.
+    next_due_on: Mapped[Day | None] = mapped_column(index=True)
+    provisional: Mapped[Flag]
+
+    project = relationship("Project", backref=backref("plan", uselist=False))
 
 
 class Notification(db.Model):

@@ -412,9 +412,8 @@ def _apply(heading: str, year: int, old: dict[tuple[str, int], Move]) -> list[Mo
         for key in old:
             _recompute(key)
         db.session.flush()
-    for project in db.session.scalars(
-        select(Project).where(Project.id.in_({m.project_id for m in old.values() if m.project_id}))
-    ):
+    # Every stored plan: past dates, totals and provisional marks move too, not only open dates.
+    for project in plans.planned_projects():
         plans.replan(project)
     new = open_dates(open_only=False)
     moves = [

@@ -17,7 +17,7 @@ bp = Blueprint("deadlines", __name__)
 work = UnitOfWork()
 
 
-def _mine_only() -> bool:
+def mine_only() -> bool:
     """The staff toggle: only the projects I serve as 帮办管家 or 审批专家."""
     return request.args.get("mine") == "1" and is_project_staff(current_user)
 
@@ -34,21 +34,38 @@ def unread_notifications() -> int:
         return 0  # the header must not turn an error page (database down) into a second error
 
 
+def board_filter(*, mine: bool) -> tuple[roadmaps.BoardFilter, list]:
+    """The dashboards' filters from the query string (bad values ignored, with a note) and the
+    departments they offer."""
+    choices = roadmaps.departments()
+    found = roadmaps.read_filter(
+        request.args,
+        today=market.today(),
+        lead=current_app.config["DEADLINE_WARNING_DAYS"],
+        mine=mine,
+        choices=choices,
+    )
+    for note in found.notes:
+        flash(note, "info")
+    return found, choices
+
+
 @bp.get("/staff/deadlines")
 @require("deadlines.dashboard")
 def show_dashboard():
-    """Steps in 到期预警 or 超时 across projects (overdue first), and each project's plan."""
-    today = market.today()
-    lead = current_app.config["DEADLINE_WARNING_DAYS"]
-    mine = _mine_only()
-    board = roadmaps.dashboard(today, lead, user=actor(), mine_only=mine)
+    """Steps in 到期预警 or 超时 across projects (most urgent first, paged, filtered), and the
+    plans of the projects on the page."""
+    found, choices = board_filter(mine=mine_only())
+    page = roadmaps.alert_page(found, actor())
     return render_template(
         "deadlines/dashboard.html",
-        alerts=board["alerts"],
-        projects=board["projects"],
-        today=today,
-        lead=lead,
-        mine=mine,
+        page=page,
+        alerts=page.rows,
+        projects=page.projects,
+        departments=choices,
+        today=found.today,
+        lead=found.lead,
+        mine=found.mine,
         is_staff=is_project_staff(current_user),
         DeadlineState=DeadlineState,
     )
@@ -58,7 +75,7 @@ def show_dashboard():
 @require("notifications.read")
 def list_notifications():
     """Due-date warnings and overdue notices on the user's projects, unread marked."""
-    mine = _mine_only()
+    mine = mine_only()
     items = roadmaps.notifications_for(actor(), mine_only=mine)
     return render_template(
         "deadlines/notifications.html",

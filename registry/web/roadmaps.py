@@ -6,13 +6,15 @@ from __future__ import annotations
 from datetime import timedelta
 
 from flask import Blueprint, current_app, flash, redirect, render_template, url_for
+from flask_login import current_user
 from markupsafe import Markup
 
 from registry.models import Project, User
 from registry.models.roadmap import StepKind, StepStatus
-from registry.policy import can, require
+from registry.policy import can, is_project_staff, require
 from registry.services import accounts, market, roadmaps
 from registry.web.charts import GanttRow, gantt_chart
+from registry.web.deadlines import board_filter, mine_only
 from registry.web.forms import Form, options, parse_version
 from registry.web.roadmap_forms import (
     AssignForm,
@@ -312,11 +314,17 @@ def show_checklist(code: str):
 @bp.get("/staff/projects")
 @require("projects.staff")
 def list_projects():
-    """Every project with its enterprise, plan against target, concierge and expert."""
-    views = roadmaps.list_roadmaps(
-        actor(), today=market.today(), lead=current_app.config["DEADLINE_WARNING_DAYS"]
+    """Projects with their enterprise, stored plan against target, concierge and expert: most
+    urgent first, paged and filtered."""
+    found, choices = board_filter(mine=mine_only())
+    page = roadmaps.project_page(found, actor())
+    return render_template(
+        "roadmaps/list_projects.html",
+        page=page,
+        views=page.rows,
+        departments=choices,
+        is_staff=is_project_staff(current_user),
     )
-    return render_template("roadmaps/list_projects.html", views=views)
 
 
 @bp.route("/staff/projects/new", methods=["GET", "POST"])

@@ -1,16 +1,23 @@
 """Project roadmaps ("一张图"), one module per subject: `templates` (each category's steps, edited
 by admins), `plans` (a project's copy, its plan over the working-day calendar and the roadmap
 view), `steps` (progress and options), `projects` (registration and particulars), `deadlines`
-(the daily check, notifications, the dashboard) and `serialise` (the API's JSON).
+(the daily check, notifications), `stored` and `hooks` (plans stored when their inputs change),
+`boards` (the staff dashboards over the stored plans) and `serialise` (the API's JSON).
 
 The use cases that many callers name are re-exported here (`roadmaps.record_progress(...)`).
 Services flush and log; the caller commits."""
 
 from __future__ import annotations
 
+from registry.services.roadmaps.boards import (
+    BoardFilter,
+    alert_page,
+    departments,
+    project_page,
+    read_filter,
+)
 from registry.services.roadmaps.deadlines import (
     check_deadlines,
-    dashboard,
     deadline_batches,
     mark_read,
     notifications_for,
@@ -21,9 +28,9 @@ from registry.services.roadmaps.plans import (
     create_roadmap,
     ensure_roadmaps,
     get_roadmap_for,
-    list_roadmaps,
     replan,
     roadmap,
+    store_missing_plans,
 )
 from registry.services.roadmaps.projects import (
     assign_staff,
@@ -42,17 +49,20 @@ from registry.services.roadmaps.templates import (
 )
 
 __all__ = [
+    "BoardFilter",
+    "alert_page",
+    "departments",
+    "project_page",
+    "read_filter",
     "Roadmap",
     "assign_staff",
     "check_deadlines",
     "deadline_batches",
     "create_roadmap",
-    "dashboard",
     "ensure_roadmaps",
     "get_roadmap_for",
     "get_step_for",
     "get_template",
-    "list_roadmaps",
     "list_templates",
     "mark_read",
     "notifications_for",
@@ -66,6 +76,7 @@ __all__ = [
     "save_template_step",
     "seed_templates",
     "set_options",
+    "store_missing_plans",
     "unread_count",
     "update_project",
 ]

@@ -1,11 +1,9 @@
-"""Deadlines: the daily check that raises warning and overdue notifications (idempotent), the
-notifications a user may read, and the staff dashboard of steps in warning or overdue."""
+"""Deadlines: the daily check that raises warning and overdue notifications (idempotent) and the
+notifications a user may read. The staff dashboards over the stored plans are in boards.py."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from datetime import date
-from typing import Any
 
 from sqlalchemy import func, select, text
 from sqlalchemy.exc import IntegrityError
@@ -22,7 +20,6 @@ from registry.models.roadmap import (
     RoadmapStep,
 )
 from registry.pure.scheduling import Schedule
-from registry.pure.workdays import CalendarRangeError, working_days_between
 from registry.services import notify
 from registry.services.audit import record
 from registry.services.batches import Batches, batch_rows, exhaust, id_batches
@@ -30,10 +27,7 @@ from registry.services.roadmaps.plans import (
     deadline_state,
     ensure_roadmaps,
     replan,
-    roadmap,
-    services_of,
     visible_project_ids,
-    with_plan,
 )
 
 # Projects per batch of deadline_batches (each is re-planned on the working-day calendar).
@@ -94,7 +88,7 @@ def _serialise_runs() -> None:
 
 def _check_projects(ids: list[int], today: date, lead: int, counts: dict[str, int]) -> None:
     """Re-plan these projects and raise their new notifications (one batch)."""
-    projects = batch_rows(Project, ids, selectinload(Project.steps))
+    projects = batch_rows(Project, ids, selectinload(Project.steps), selectinload(Project.plan))
     # What was already raised on these projects, loaded once rather than step by step.
     raised = {
         tuple(row)
@@ -105,7 +99,7 @@ def _check_projects(ids: list[int], today: date, lead: int, counts: dict[str, in
         )
     }
     for project in projects:
-        schedule = replan(project)
+        schedule = replan(project, today)  # the stored plan and forecast as of the check's day
         counts["projects"] += 1
         raised_here: list[tuple[DeadlineState, str]] = []
         for step in project.steps:
@@ -226,50 +220,3 @@ def mark_read(user: User, notification_ids: list[int]) -> int:
             continue  # a concurrent request marked it first
         count += 1
     return count
-
-
-@dataclass
-class DashboardRow:
-    """An open step in warning or overdue, for the staff dashboard."""
-
-    project: Project
-    step: RoadmapStep
-    state: DeadlineState
-    finish: date  # the plan's finish as computed now, not the stored (possibly stale) cache
-    days_late: int
-    # Working days from today to the finish (a warning's countdown, in the unit of its lead).
-    working_days_left: int | None = None
-    provisional: bool = False  # the finish was counted over a year without an arrangement
-
-
-def dashboard(
-    today: date, lead: int, *, user: User | None = None, mine_only: bool = False
-) -> dict[str, Any]:
-    """Across projects: every step in warning or overdue (overdue first), and each project's plan
-    against its target."""
-    query = select(Project).where(Project.land_contract_date.is_not(None)).order_by(Project.code)
-    if mine_only and policy.is_project_staff(user):
-        query = query.where(policy.served_projects(user))
-    alerts: list[DashboardRow] = []
-    summaries = []
-    projects = db.session.scalars(with_plan(query)).all()
-    services = services_of(projects)
-    for project in projects:
-        view = roadmap(project, today=today, lead=lead, services=services)
-        summaries.append(view)
-        for row in view.rows:
-            # The state comes from the plan just computed, so do the dates: the stored
-            # planned_finish is None before the first re-plan and stale after any change.
-            if row.state != DeadlineState.ON_TRACK:
-                late = (today - row.finish).days
-                try:
-                    left = working_days_between(today, row.finish) if late < 0 else 0
-                except CalendarRangeError:
-                    left = None
-                alerts.append(
-                    DashboardRow(
-                        project, row.step, row.state, row.finish, late, left, row.provisional
-                    )
-                )
-    alerts.sort(key=lambda a: (a.state != DeadlineState.OVERDUE, -a.days_late, a.project.code))
-    return {"alerts": alerts, "projects": summaries}

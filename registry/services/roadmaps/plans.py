@@ -33,6 +33,8 @@ from registry.pure.scheduling import Schedule, Step, plan
 from registry.pure.workdays import CalendarRangeError, working_days_between
 from registry.services import market
 from registry.services.audit import record
+from registry.services.batches import Batches, id_batches
+from registry.services.roadmaps.stored import complete_days, replanned, store_plan
 from registry.services.roadmaps.templates import STEP_FIELDS, get_template
 
 
@@ -100,26 +102,43 @@ def schedule_of(project: Project, *, as_of: date | None = None) -> Schedule | No
     )
 
 
-def replan(project: Project) -> Schedule | None:
-    """Recompute the plan and store each step's planned dates (the deadline check reads them)."""
+def replan(project: Project, today: date | None = None) -> Schedule | None:
+    """Recompute the plan and the forecast as of `today` and store them: each step's planned
+    dates and due date, and the project's ProjectPlan (stored.py) that the dashboards read."""
     schedule = schedule_of(project)
     db.session.flush()
+    today = today or market.today()
+    forecast = schedule_of(project, as_of=today) if schedule is not None else None
     for step in project.steps:
         planned = schedule.steps.get(step.key) if schedule else None
-        start = planned.start if planned and not planned.skipped else None
-        finish = planned.finish if planned and not planned.skipped else None
-        if (step.planned_start, step.planned_finish) != (start, finish):
+        dated = planned is not None and not planned.skipped
+        start, finish = (planned.start, planned.finish) if dated else (None, None)
+        values = {
+            "planned_start": start,
+            "planned_finish": finish,
+            "due_on": finish if _tracked(step) else None,
+            "planned_provisional": bool(dated and planned.provisional),
+        }
+        if any(getattr(step, name) != value for name, value in values.items()):
             # A derived cache, written without the version bump: re-planning (the cron, another
             # step's progress) must not make someone's open progress form stale.
             db.session.execute(
                 update(RoadmapStep)
                 .where(RoadmapStep.id == step.id)
-                .values(planned_start=start, planned_finish=finish)
-                .execution_options(synchronize_session=False)
+                .values(**values)
+                .execution_options(synchronize_session=False, roadmap_internal=True)
             )
-            set_committed_value(step, "planned_start", start)
-            set_committed_value(step, "planned_finish", finish)
+            for name, value in values.items():
+                set_committed_value(step, name, value)
+    store_plan(project, schedule, forecast, today)
+    replanned(project)
     return schedule
+
+
+def _tracked(step: RoadmapStep) -> bool:
+    """Whether the step's deadline counts: open, taking time, and startable (deadline_state)."""
+    closed = step.status_enum.is_closed or step.skipped
+    return not closed and _startable(step)
 
 
 def deadline_state(step: RoadmapStep, today: date, lead: int) -> DeadlineState:
@@ -169,11 +188,7 @@ class RoadmapRow:
     provisional: bool = False
 
 
-def _complete_days(schedule: Schedule | None) -> int | None:
-    """A plan's days from the land contract to its last finish, when every step could be dated."""
-    if schedule is None or not schedule.complete:
-        return None
-    return schedule.total_days
+_complete_days = complete_days
 
 
 @dataclass
@@ -249,10 +264,24 @@ def planned_projects() -> list[Project]:
         db.session.scalars(
             select(Project)
             .where(Project.land_contract_date.is_not(None))
-            .options(selectinload(Project.steps))
+            .options(selectinload(Project.steps), selectinload(Project.plan))
             .order_by(Project.id)
         )
     )
+
+
+def store_missing_plans(size: int = 50) -> Batches[int]:
+    """Store the plan of every project that has none yet (projects registered before plans were
+    stored: `registry init-db` runs it after migrating), in batches the caller commits."""
+    missing = select(Project.id).where(~Project.plan.has())
+    total = 0
+    for ids in id_batches(missing, Project.id, size):
+        query = select(Project).where(Project.id.in_(ids))
+        for project in db.session.scalars(query.options(selectinload(Project.steps))):
+            replan(project)
+        total += len(ids)
+        yield len(ids)
+    return total
 
 
 def with_plan(query):
@@ -322,18 +351,6 @@ def roadmap(
 def get_roadmap_for(user: User, code: str) -> Project:
     """A project whose roadmap the user may see (another's project is simply not found)."""
     return market.get_project_for(user, code)
-
-
-def list_roadmaps(user: User, *, today: date, lead: int) -> list[Roadmap]:
-    """The roadmaps of every project the user may see, newest first (the staff project list)."""
-    query = (
-        select(Project)
-        .where(Project.id.in_(visible_project_ids(user)))
-        .order_by(Project.created_at.desc(), Project.id.desc())
-    )
-    projects = db.session.scalars(with_plan(query)).all()
-    services = services_of(projects)
-    return [roadmap(p, today=today, lead=lead, services=services) for p in projects]
 
 
 def visible_project_ids(user: User):
