@@ -38,10 +38,12 @@ def list_services():
 def show_service(code: str):
     """A service item with everything an enterprise must know up front."""
     item = work.found(catalogue.get_service, code)
+    offers, offer_count = providers.listed_offers(item)
     return render_template(
         "catalogue/show_service.html",
         item=item,
-        offers=providers.listed_offers(item),
+        offers=offers,
+        offer_count=offer_count,
         today=providers.today(),
     )
 

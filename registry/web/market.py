@@ -9,7 +9,7 @@ from datetime import UTC
 from flask import Blueprint, flash, redirect, render_template, request, url_for
 
 from registry.kernel import clock
-from registry.models import RequestStatus, SelectionMethod
+from registry.models import SelectionMethod
 from registry.policy import PUBLIC, require
 from registry.pure import selection_engine
 from registry.services import catalogue, market, roadmaps
@@ -73,7 +73,7 @@ def new_project():
 def show_project(code: str):
     """One of the enterprise's projects with its selection requests."""
     project = work.found(market.get_project_for, actor(), code)
-    requests = [r for r in market.list_requests(limit=500) if r.project_id == project.id]
+    requests = market.list_requests(project_id=project.id, per_page=500).items
     return render_template("market/project.html", project=project, requests=requests)
 
 
@@ -200,10 +200,9 @@ def opportunities():
             "market/opportunities.html", provider=None, message=error.message, rows=[]
         )
     rows = []
-    for selection in market.list_requests(status=RequestStatus.OPEN.value, limit=500):
-        if provider in market.eligible_providers(selection):
-            mine = market.quotes_visible_to(user, selection)
-            rows.append((selection, mine[0] if mine else None))
+    for selection in market.open_requests_for(provider):
+        mine = market.quotes_visible_to(user, selection)
+        rows.append((selection, mine[0] if mine else None))
     return render_template("market/opportunities.html", provider=provider, rows=rows, message=None)
 
 
@@ -240,7 +239,7 @@ def quote(ref: str):
 @require(PUBLIC)
 def list_requests():
     """Selection announcements (选取公告)."""
-    return render_template("market/requests.html", requests=market.list_requests(limit=200))
+    return render_template("market/requests.html", result=paged(market.list_requests))
 
 
 @bp.get("/requests/<ref>")

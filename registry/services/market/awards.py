@@ -9,14 +9,16 @@ from datetime import date, datetime
 from decimal import Decimal
 
 from flask import current_app
-from sqlalchemy import func, select, update
+from sqlalchemy import select, update
+from sqlalchemy.orm import joinedload
 
 from registry import policy
 from registry.extensions import db
-from registry.kernel.paging import Page
+from registry.kernel.paging import Page, paginate
 from registry.models import (
     Award,
     Engagement,
+    Project,
     Provider,
     Quote,
     RequestStatus,
@@ -358,10 +360,11 @@ def list_awards(*, page: int = 1, per_page: int = 20, service_code: str | None =
         query = (
             query.join(SelectionRequest).join(ServiceItem).where(ServiceItem.code == service_code)
         )
-    total = db.session.scalar(select(func.count()).select_from(query.subquery())) or 0
-    rows = db.session.scalars(
-        query.order_by(Award.awarded_at.desc(), Award.id.desc())
-        .offset((page - 1) * per_page)
-        .limit(per_page)
-    ).all()
-    return Page(list(rows), total, page, per_page)
+    query = query.order_by(Award.awarded_at.desc(), Award.id.desc())
+    request = joinedload(Award.request)
+    options = (
+        request.joinedload(SelectionRequest.project).joinedload(Project.enterprise),
+        request.joinedload(SelectionRequest.service_item),
+        joinedload(Award.provider),
+    )
+    return paginate(db.session, query, page, per_page, *options)

@@ -8,11 +8,12 @@ from datetime import date, datetime, timedelta
 from decimal import Decimal, InvalidOperation
 
 from sqlalchemy import select
-from sqlalchemy.orm import selectinload
+from sqlalchemy.orm import joinedload, selectinload
 
 from registry import policy
 from registry.extensions import db
 from registry.kernel import clock
+from registry.kernel.paging import Page, paginate
 from registry.models import (
     Exclusion,
     Offer,
@@ -169,12 +170,42 @@ def get_request_for_owner(user: User, ref: str) -> SelectionRequest:
     return request
 
 
-def list_requests(*, status: str | None = None, limit: int = 50) -> list[SelectionRequest]:
-    """Recent requests (the public list of 选取公告)."""
-    query = select(SelectionRequest).order_by(SelectionRequest.id.desc()).limit(limit)
+def list_requests(
+    *, status: str | None = None, project_id: int | None = None, page: int = 1, per_page: int = 20
+) -> Page:
+    """One page of requests, newest first (the public list of 选取公告, a project's requests),
+    with what the lists show loaded alongside."""
+    query = select(SelectionRequest)
     if status:
         query = query.where(SelectionRequest.status == status)
-    return list(db.session.scalars(query))
+    if project_id is not None:
+        query = query.where(SelectionRequest.project_id == project_id)
+    query = query.order_by(SelectionRequest.id.desc())
+    options = (joinedload(SelectionRequest.project), joinedload(SelectionRequest.service_item))
+    return paginate(db.session, query, page, per_page, *options)
+
+
+def open_requests_for(provider: Provider, on: date | None = None) -> list[SelectionRequest]:
+    """Open requests the provider may apply to: for items it offers, and eligible by the same
+    rules as `eligible_providers`, checked for this one provider."""
+    on = on or today()
+    items = select(Offer.service_item_id).where(
+        Offer.provider_id == provider.id, Offer.is_active.is_(True)
+    )
+    requests = db.session.scalars(
+        select(SelectionRequest)
+        .where(
+            SelectionRequest.status == RequestStatus.OPEN.value,
+            SelectionRequest.service_item_id.in_(items),
+        )
+        .options(
+            joinedload(SelectionRequest.project),
+            joinedload(SelectionRequest.service_item),
+            selectinload(SelectionRequest.exclusions),
+        )
+        .order_by(SelectionRequest.deadline, SelectionRequest.id)
+    ).all()
+    return [r for r in requests if engine.eligibility([candidate_for(provider, r, on)], on)[0]]
 
 
 def candidate_for(provider: Provider, request: SelectionRequest, on: date) -> engine.Candidate:

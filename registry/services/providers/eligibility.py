@@ -6,9 +6,9 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from datetime import date, timedelta
 
-from sqlalchemy import select
+from sqlalchemy import func, select
 from sqlalchemy.exc import IntegrityError
-from sqlalchemy.orm import selectinload
+from sqlalchemy.orm import contains_eager, selectinload
 
 from registry.extensions import db
 from registry.models import (
@@ -177,7 +177,22 @@ def eligible_providers(service_item: ServiceItem, on: date) -> list[Provider]:
     return [o.provider for o in eligible_offers(service_item, on)]
 
 
-def listed_offers(service_item: ServiceItem) -> list[Offer]:
-    """Active offers of active providers for the item (the catalogue page lists them all and
-    marks those not currently eligible)."""
-    return _offers_of_active_providers(service_item)
+def listed_offers(service_item: ServiceItem, limit: int = 20) -> tuple[list[Offer], int]:
+    """The best `limit` active offers of active providers for the item (highest credit score
+    first) and how many there are: the catalogue page shows these, marks those not currently
+    eligible, and links to the directory filtered by the item for the rest."""
+    where = (
+        Offer.service_item_id == service_item.id,
+        Offer.is_active.is_(True),
+        Provider.status == ProviderStatus.ACTIVE.value,
+    )
+    total = db.session.scalar(select(func.count(Offer.id)).join(Offer.provider).where(*where))
+    offers = db.session.scalars(
+        select(Offer)
+        .join(Offer.provider)
+        .where(*where)
+        .options(contains_eager(Offer.provider).selectinload(Provider.qualifications))
+        .order_by(Provider.credit_score.desc().nulls_last(), Provider.uscc)
+        .limit(limit)
+    )
+    return list(offers), total or 0
