@@ -697,6 +697,7 @@ def load_postgresql(folder: Path, url: str) -> float:
     emptied), row for row, then move the id sequences on. Returns the seconds it took."""
     from sqlalchemy import create_engine, func, insert, select, text
 
+    from registry import models  # noqa: F401 - the tables into the metadata
     from registry.extensions import db
 
     began = time.perf_counter()
