@@ -21,6 +21,7 @@ from registry.models.credit import (
     ObjectionOutcome,
 )
 from registry.models.evaluation import EvaluationPeriod, PeriodStatus, ScoreEntry, ScoreState
+from registry.models.freshness import DataGeneration
 from registry.models.market import (
     RATING_PARTS,
     Award,
@@ -35,7 +36,6 @@ from registry.models.market import (
     SelectionMethod,
     SelectionRequest,
 )
-from registry.models.freshness import DataGeneration
 from registry.models.messages import (
     AccountToken,
     JobRun,

@@ -13,7 +13,7 @@ from __future__ import annotations
 
 from enum import StrEnum
 
-from sqlalchemy import DDL, ForeignKey, Integer, String, event, inspect
+from sqlalchemy import DDL, ForeignKey, Index, Integer, String, event, inspect
 from sqlalchemy.orm import Mapped, mapped_column, object_session, relationship
 
 from registry.extensions import db
@@ -74,6 +74,8 @@ class CreditRecord(db.Model):
     """One credit record about one provider, issued by one department."""
 
     __tablename__ = "credit_records"
+    # The public board: published records, newest first (its count and its pages, deep ones too).
+    __table_args__ = (Index("ix_credit_records_board", "status", "published_at", "id"),)
     audit_type = "credit_record"
     audit_key = "number"
 

@@ -83,7 +83,7 @@ class ScoreEntry(db.Model):
 
     id: Mapped[IntPK]
     period_id: Mapped[int] = mapped_column(ForeignKey("evaluation_periods.id"))
-    provider_id: Mapped[ProviderRef]
+    provider_id: Mapped[ProviderRef] = mapped_column(index=True)
     revision: Mapped[int] = mapped_column(Integer)
     # Criterion code → score 0–100 (a JSON number, at most two decimals).
     scores: Mapped[dict] = mapped_column(JSON)

@@ -77,8 +77,8 @@ class SelectionRequest(db.Model):
 
     id: Mapped[IntPK]
     ref: Mapped[Code]
-    project_id: Mapped[int] = mapped_column(ForeignKey("projects.id"))
-    service_item_id: Mapped[int] = mapped_column(ForeignKey("service_items.id"))
+    project_id: Mapped[int] = mapped_column(ForeignKey("projects.id"), index=True)
+    service_item_id: Mapped[int] = mapped_column(ForeignKey("service_items.id"), index=True)
     method: Mapped[str] = mapped_column(String(8))
     price_min: Mapped[Money | None]
     price_max: Mapped[Money | None]
@@ -134,7 +134,7 @@ class Quote(db.Model):
 
     id: Mapped[IntPK]
     request_id: Mapped[int] = mapped_column(ForeignKey("selection_requests.id"))
-    provider_id: Mapped[ProviderRef]
+    provider_id: Mapped[ProviderRef] = mapped_column(index=True)
     revision: Mapped[int] = mapped_column(Integer, default=1)
     amount: Mapped[Money | None]
     proposal: Mapped[Note | None]
@@ -156,7 +156,7 @@ class Award(db.Model):
 
     id: Mapped[IntPK]
     request_id: Mapped[int] = mapped_column(ForeignKey("selection_requests.id"), unique=True)
-    provider_id: Mapped[ProviderRef]
+    provider_id: Mapped[ProviderRef] = mapped_column(index=True)
     method: Mapped[str] = mapped_column(String(8))
     amount: Mapped[Money | None]
     reason: Mapped[Note | None]
@@ -225,7 +225,7 @@ class OwnerRating(Versioned, db.Model):
 
     id: Mapped[IntPK]
     engagement_id: Mapped[int] = mapped_column(ForeignKey("engagements.id"), unique=True)
-    provider_id: Mapped[ProviderRef]
+    provider_id: Mapped[ProviderRef] = mapped_column(index=True)
     quality: Mapped[int] = mapped_column(Integer)
     timeliness: Mapped[int] = mapped_column(Integer)
     attitude: Mapped[int] = mapped_column(Integer)
@@ -266,7 +266,7 @@ class BehaviourEvent(db.Model):
     __table_args__ = (UniqueConstraint("kind", "source"),)
 
     id: Mapped[IntPK]
-    provider_id: Mapped[ProviderRef]
+    provider_id: Mapped[ProviderRef] = mapped_column(index=True)
     kind: Mapped[str] = mapped_column(String(8))
     # What caused it, e.g. "engagement:12" or "qualification:5:2026-10-01"; unique per kind so
     # that a re-run of a check records an event once.

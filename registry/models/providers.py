@@ -124,7 +124,9 @@ class Qualification(db.Model):
     audit_type = "qualification"
 
     id: Mapped[IntPK]
-    provider_id: Mapped[int] = mapped_column(ForeignKey("providers.id", ondelete="CASCADE"))
+    provider_id: Mapped[int] = mapped_column(
+        ForeignKey("providers.id", ondelete="CASCADE"), index=True
+    )
     kind: Mapped[str] = mapped_column(String(100))
     grade: Mapped[str | None] = mapped_column(String(50))
     certificate_no: Mapped[str] = mapped_column(String(100))
@@ -151,7 +153,7 @@ class Offer(db.Model):
 
     id: Mapped[IntPK]
     provider_id: Mapped[int] = mapped_column(ForeignKey("providers.id", ondelete="CASCADE"))
-    service_item_id: Mapped[int] = mapped_column(ForeignKey("service_items.id"))
+    service_item_id: Mapped[int] = mapped_column(ForeignKey("service_items.id"), index=True)
     committed_days: Mapped[int] = mapped_column(Integer)
     fee_quote: Mapped[Money | None]
     fee_basis: Mapped[Note | None]

@@ -10,7 +10,7 @@ from sqlalchemy import Select, exists, func, or_, select
 from sqlalchemy.orm import selectinload
 
 from registry.extensions import db
-from registry.kernel.paging import Page
+from registry.kernel.paging import Page, paginate
 from registry.models import (
     CreditRecord,
     CreditStatus,
@@ -81,10 +81,7 @@ def notice_query(filters: NoticeFilters) -> Select:
 
 def list_notices(filters: NoticeFilters, *, page: int = 1, per_page: int = 20) -> Page:
     """One page of the public notice board."""
-    query = notice_query(filters)
-    total = db.session.scalar(select(func.count()).select_from(query.subquery())) or 0
-    rows = db.session.scalars(query.offset((page - 1) * per_page).limit(per_page)).all()
-    return Page(list(rows), total, page, per_page)
+    return paginate(db.session, notice_query(filters), page, per_page)
 
 
 def notices_for_export(filters: NoticeFilters, limit: int | None = None) -> list[CreditRecord]:
