@@ -17,6 +17,7 @@ from registry.models.credit import CreditRecord
 from registry.models.evaluation import EvaluationPeriod, ScoreEntry
 from registry.models.market import Award, BehaviourEvent, OwnerRating
 from registry.models.providers import Provider
+from registry.services.derived import forget_on_rollback, recompute_before_commit
 from registry.services.grades.compute import recompute, settings
 
 PENDING = "grades_pending"
@@ -106,29 +107,14 @@ def _period_providers(period_ids: set[int]) -> set[int]:
     return set(db.session.scalars(query.distinct()))
 
 
-def _before_commit(session: Session) -> None:
-    """Recompute the marked providers inside the committing transaction (before the search
+def _recompute_marked(pending: dict[str, set[int]]) -> None:
+    """Recompute the marked providers and those scored in the marked periods (before the search
     hooks, which then index the new grades in the same commit)."""
-    if not _active() or session is not db.session() or session.in_nested_transaction():
-        return
-    if not (session.new or session.dirty or session.deleted or session.info.get(PENDING)):
-        return
-    session.flush()
-    pending = session.info.pop(PENDING, None)
-    if not pending:
-        return
     ids = set(pending["providers"])
     if pending["periods"]:
         ids |= _period_providers(pending["periods"])
     if ids:
         recompute(ids)
-        session.flush()
-    session.info.pop(PENDING, None)
-
-
-def _after_soft_rollback(session: Session, previous) -> None:
-    if not previous.nested:
-        session.info.pop(PENDING, None)
 
 
 # The session events grades listen on; registry/hooks.py installs them before search's, so the
@@ -136,8 +122,8 @@ def _after_soft_rollback(session: Session, previous) -> None:
 HOOKS = (
     ("after_flush", _after_flush),
     ("do_orm_execute", _on_orm_execute),
-    ("before_commit", _before_commit),
-    ("after_soft_rollback", _after_soft_rollback),
+    ("before_commit", recompute_before_commit(PENDING, _active, _recompute_marked)),
+    ("after_soft_rollback", forget_on_rollback(PENDING)),
 )
 
 

@@ -16,6 +16,7 @@ from sqlalchemy.orm import Session, selectinload
 from registry.extensions import db
 from registry.models.projects import Project
 from registry.models.roadmap import RoadmapStep
+from registry.services.derived import forget_on_rollback, recompute_before_commit
 from registry.services.roadmaps.plans import replan
 from registry.services.roadmaps.stored import PENDING
 
@@ -52,36 +53,21 @@ def _after_flush(session: Session, _context) -> None:
         session.info.setdefault(PENDING, set()).update(marked)
 
 
-def _before_commit(session: Session) -> None:
-    """Re-plan the marked projects inside the committing transaction."""
-    if not _active() or session is not db.session() or session.in_nested_transaction():
-        return
-    if not (session.new or session.dirty or session.deleted or session.info.get(PENDING)):
-        return
-    session.flush()
-    ids = session.info.pop(PENDING, None)
-    if not ids:
-        return
-    projects = session.scalars(
+def _replan_marked(ids: set[int]) -> None:
+    """Re-plan the marked projects."""
+    projects = db.session.scalars(
         select(Project)
         .where(Project.id.in_(sorted(ids)))
         .options(selectinload(Project.steps), selectinload(Project.plan))
     ).all()
     for project in projects:
         replan(project)
-    session.flush()
-    session.info.pop(PENDING, None)
-
-
-def _after_soft_rollback(session: Session, previous) -> None:
-    if not previous.nested:
-        session.info.pop(PENDING, None)
 
 
 HOOKS = (
     ("after_flush", _after_flush),
-    ("before_commit", _before_commit),
-    ("after_soft_rollback", _after_soft_rollback),
+    ("before_commit", recompute_before_commit(PENDING, _active, _replan_marked)),
+    ("after_soft_rollback", forget_on_rollback(PENDING)),
 )
 
 
