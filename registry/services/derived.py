@@ -1,7 +1,8 @@
 """Derived data recomputed at commit: a flush marks what changed under a key of `session.info`;
 before the commit the marked rows are recomputed and flushed in the committing transaction; a
 rollback drops the marks. Credit grades and stored roadmap plans work this way (their hooks
-modules build on these two hooks; registry/hooks.py installs them in order)."""
+modules build on these two hooks; registry/hooks.py installs them in order); the public data
+generation (services/freshness.py) drops its mark on rollback the same way."""
 
 from __future__ import annotations
 

@@ -23,6 +23,7 @@ from sqlalchemy.orm import Session
 from registry.extensions import db
 from registry.kernel import clock
 from registry.models.freshness import DataGeneration
+from registry.services.derived import forget_on_rollback
 
 PUBLIC = "public"
 PENDING = "freshness_pending"
@@ -116,11 +117,6 @@ def _after_commit(session: Session) -> None:
         memo.forget()
 
 
-def _after_soft_rollback(session: Session, previous) -> None:
-    if not previous.nested:
-        session.info.pop(PENDING, None)
-
-
 def bump() -> None:
     """Mark this transaction as changing public data (for writes the hooks cannot see)."""
     db.session.info[PENDING] = True
@@ -131,7 +127,7 @@ HOOKS = (
     ("do_orm_execute", _on_orm_execute),
     ("before_commit", _before_commit),
     ("after_commit", _after_commit),
-    ("after_soft_rollback", _after_soft_rollback),
+    ("after_soft_rollback", forget_on_rollback(PENDING)),
 )
 
 
