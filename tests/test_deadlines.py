@@ -345,3 +345,75 @@ def test_deadlines_mark_all_read_twice_at_once_marks_each_once(app, make_user):
     assert sorted(results, key=str) == [0, len(ids)], results
     with app.app_context():
         assert db.session.scalar(select(func.count()).select_from(NotificationRead)) == len(ids)
+
+
+def test_deadlines_stored_plans_follow_progress_direct_edits_and_the_day(
+    app, client, make_user, login, frozen_clock
+):
+    """The dashboards read stored plans: what they show follows a step's progress (service), a
+    land-contract date changed on the model alone (the session hooks) and a new day (no job)."""
+    _owner, late = _project(app, make_user, land=date(2026, 1, 5))
+    owner, soon = _project(app, make_user, land=date(2026, 11, 20))
+    frozen_clock.freeze(date(2026, 11, 23))
+    staff = make_user("staff")
+    login(staff)
+
+    def alerts() -> list[list[str]]:
+        return _rows(client.get("/staff/deadlines").get_data(as_text=True), "alerts-caption")
+
+    assert _alert(alerts(), late, "SP-01")[0] == "超时 321 天"
+    assert _alert(alerts(), soon, "SP-01")[0] == "到期预警(今日到期)"
+    with app.app_context():
+        user = db.session.get(User, owner.id)
+        roadmaps.record_progress(
+            user, soon, "SP-01", status="办理中", started_on=date(2026, 11, 21)
+        )
+        db.session.commit()
+    assert _alert(alerts(), soon, "SP-01")[0] == "到期预警(今日到期)"  # started, still due today
+    frozen_clock.freeze(date(2026, 11, 24))  # a new day, before any daily job
+    login(staff)  # the session from yesterday has ended
+    assert _alert(alerts(), soon, "SP-01")[0] == "超时 1 天"
+    with app.app_context():
+        project = db.session.scalar(select(Project).where(Project.code == late))
+        project.land_contract_date = date(2026, 11, 20)  # no service: the hooks re-plan it
+        db.session.commit()
+    assert _alert(alerts(), late, "SP-01")[0] == "超时 1 天"
+    listing = client.get(f"/staff/projects?q={late}").get_data(as_text=True)
+    assert _rows(listing, "projects-caption")[0][4] == "2026-11-20"
+
+
+def test_deadlines_dashboards_page_and_filter(app, client, make_user, login, frozen_clock):
+    from registry.services.roadmaps import boards
+
+    codes = {
+        category: _project(app, make_user, land=date(2026, 1, 5), category=category)[1]
+        for category in ("民营/外资", "国有", "简易低风险厂房")
+    }
+    frozen_clock.freeze(date(2026, 11, 23))
+    login(make_user("staff"))
+    boards.PAGE_SIZE, size = 2, boards.PAGE_SIZE
+    try:
+        seen, url = [], "/staff/deadlines"
+        while url:
+            html = client.get(url).get_data(as_text=True)
+            seen += [(r[1], r[3]) for r in _rows(html, "alerts-caption")]
+            found = re.search(r'href="([^"]+)" rel="next"', html)
+            url = found.group(1).replace("&amp;", "&") if found else None
+        assert len(seen) == len(set(seen)) > 2
+        assert f"超时 {len(seen)} 项" in html
+        first = client.get("/staff/projects").get_data(as_text=True)
+        assert len(_rows(first, "projects-caption")) == 2
+        assert 'rel="next"' in first
+    finally:
+        boards.PAGE_SIZE = size
+    html = client.get("/staff/deadlines?category=国有&state=overdue").get_data(as_text=True)
+    shown = {r[1] for r in _rows(html, "alerts-caption")}
+    assert shown == {codes["国有"]}
+    html = client.get(f"/staff/projects?q={codes['国有'][-6:]}").get_data(as_text=True)
+    assert [r[0] for r in _rows(html, "projects-caption")] == [codes["国有"]]
+    assert "没有符合条件的项目" in client.get("/staff/projects?state=on_track").get_data(
+        as_text=True
+    )
+    bad = client.get("/staff/deadlines?category=x&state=y&department=z&after=..")
+    assert bad.status_code == 200
+    assert "项目类别无效,已忽略。" in bad.get_data(as_text=True)
