@@ -16,17 +16,31 @@ always 1); it differs on long bodies, which only ever carry weight 1.
 
 from __future__ import annotations
 
-from collections import OrderedDict
+import pickle
+from collections import OrderedDict, defaultdict
 from dataclasses import dataclass, field
+from itertools import accumulate
 
 from whoosh import query as Q
 from whoosh.codec.whoosh3 import W3LeafMatcher
 from whoosh.matching.wrappers import FilterMatcher
+from whoosh.system import _INT_SIZE
 
 # Cached term sets hold at most this many document numbers in all (about 60 bytes each).
 CACHE_IDS = 3_000_000
 # Candidates scored per query at most; beyond that the strongest alternatives fill the pool.
 MAX_SCORED = 2_000
+
+
+def _block_ids(matcher: W3LeafMatcher):
+    """The current block's document numbers (Whoosh decodes the deltas with a Python
+    generator; accumulate does it in C)."""
+    if matcher._ids is None:
+        if matcher._data is None:
+            matcher._read_data()
+        raw = matcher._data[0]
+        matcher._ids = raw if matcher._byteids else tuple(accumulate(raw))
+    return matcher._ids[matcher._i :]
 
 
 def _leaf_ids(matcher) -> list[int]:
@@ -37,11 +51,86 @@ def _leaf_ids(matcher) -> list[int]:
         return list(matcher.all_ids())
     ids: list[int] = []
     while matcher.is_active():
-        if matcher._ids is None:
-            matcher._read_ids()
-        ids.extend(matcher._ids[matcher._i :])
+        ids.extend(_block_ids(matcher))
         matcher._next_block()
     return ids
+
+
+def _leaf_postings(matcher) -> tuple[list[int], list[bytes]]:
+    """Document numbers and raw values (encoded positions) of one term's postings in a
+    segment, block by block."""
+    if isinstance(matcher, FilterMatcher):
+        matcher = matcher.child
+    ids: list[int] = []
+    values: list[bytes] = []
+    if not isinstance(matcher, W3LeafMatcher):
+        while matcher.is_active():
+            ids.append(matcher.id())
+            values.append(matcher.value())
+            matcher.next()
+        return ids, values
+    while matcher.is_active():
+        ids.extend(_block_ids(matcher))
+        if matcher._values is None:
+            matcher._read_values()
+        values.extend(matcher._values[matcher._i :])
+        matcher._next_block()
+    return ids, values
+
+
+_PROTOCOL_2 = b"\x80\x02"
+
+
+def _position_deltas(values: list[bytes]) -> list[list[int]]:
+    """Each posting's position deltas. Whoosh's Positions format stores a 4-byte count and a
+    protocol-2 pickle of the delta list (the final STOP may be left off); the pickles of a whole
+    posting list are joined into one list pickle and decoded in a single C call, instead of one
+    Python-level decode per posting (the cost of a phrase of common words)."""
+    payloads = [v[_INT_SIZE:-1] if v.endswith(b".") else v[_INT_SIZE:] for v in values]
+    if all(p.startswith(_PROTOCOL_2) for p in payloads):
+        try:
+            # The index's own postings, which Whoosh itself unpickles the same way.
+            joined = pickle.loads(_PROTOCOL_2 + b"](" + b"".join(payloads) + b"e.")  # noqa: S301
+        except Exception:  # noqa: BLE001 - an unexpected encoding: decode one by one below
+            joined = None
+        if isinstance(joined, list) and len(joined) == len(values):
+            return joined
+    return [pickle.loads(p + b".") for p in payloads]  # noqa: S301
+
+
+def phrase_docs(reader, fieldname: str, words: list[str]) -> frozenset[int]:
+    """Segment-local documents where the words stand at consecutive positions (Whoosh's
+    Phrase with slop 1). Each word's postings are read once, block by block; the documents
+    holding every word are grouped by their words' encoded positions (texts written from the
+    same pattern share them), and each distinct group is decoded and checked once."""
+    if not words or not all(reader.doc_frequency(fieldname, w) for w in words):
+        return frozenset()
+    values: list[dict[int, bytes]] = []
+    docs: set[int] | None = None
+    for word in words:
+        ids, encoded = _leaf_postings(reader.postings(fieldname, word))
+        values.append(dict(zip(ids, encoded, strict=True)))
+        docs = set(ids) if docs is None else docs.intersection(ids)
+        if not docs:
+            return frozenset()
+    groups: dict[tuple[bytes, ...], list[int]] = defaultdict(list)
+    for doc in docs:
+        groups[tuple([v[doc] for v in values])].append(doc)
+    distinct = list(dict.fromkeys(b for group in groups for b in group))
+    positions = {
+        b: frozenset(accumulate(deltas))
+        for b, deltas in zip(distinct, _position_deltas(distinct), strict=True)
+    }
+    found: list[int] = []
+    for group, members in groups.items():
+        starts = positions[group[0]]
+        for shift, b in enumerate(group[1:], 1):
+            starts = starts.intersection(p - shift for p in positions[b])
+            if not starts:
+                break
+        else:
+            found.extend(members)
+    return frozenset(found)
 
 
 class TermSets:
@@ -70,9 +159,15 @@ class TermSets:
         """The documents holding a phrase (positions checked by Whoosh), cached per segment like
         a term: after a commit only the new segment is checked again."""
         key = ("phrase", node.fieldname, tuple(node.words), node.slop)
-        return self._cached(
-            searcher, key, lambda sub, offset: frozenset(d + offset for d in node.docs(sub))
-        )
+
+        def compute(sub, offset: int) -> frozenset[int]:
+            if node.slop == 1:
+                local = phrase_docs(sub.reader(), node.fieldname, list(node.words))
+            else:
+                local = node.docs(sub)
+            return frozenset(d + offset for d in local)
+
+        return self._cached(searcher, key, compute)
 
     def _cached(self, searcher, what: tuple, compute) -> frozenset[int]:
         parts = []
@@ -141,8 +236,8 @@ class Evaluation:
                 *(self.terms.get(self.searcher, node.fieldname, t) for t in terms)
             )
         if isinstance(node, Q.Phrase):
-            # Positions decide; only documents holding every word are checked.
-            if not all(self.terms.get(self.searcher, node.fieldname, w) for w in node.words):
+            # Positions decide (phrase_docs reads each word's postings once, rarest first).
+            if not all(self.searcher.doc_frequency(node.fieldname, w) for w in node.words):
                 return frozenset()
             return self.terms.phrase(self.searcher, node)
         if node is Q.NullQuery:
