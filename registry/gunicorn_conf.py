@@ -61,6 +61,21 @@ logconfig_dict = {
 }
 
 
+# The app is loaded in the master, which builds a missing search index and loads the segmentation
+# and pinyin tables once (registry/startup.py, in when_ready) before forking: workers share them
+# and never build the index inside a request.
+preload_app = True
+
+
+def when_ready(server):
+    """Master, app loaded, no worker forked yet: the start-up work of registry/startup.py."""
+    from registry import startup
+
+    app = server.app.wsgi()
+    if "search" in getattr(app, "extensions", {}):  # this registry's app (not a test's stand-in)
+        startup.prepare(app)
+
+
 def on_starting(server):
     """Empty the metrics folder before the first worker starts; faulthandler on in the master."""
     _faulthandler.enable(file=_sys.stderr, all_threads=True)

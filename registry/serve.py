@@ -22,6 +22,8 @@ import click
 from flask import current_app
 from flask.cli import with_appcontext
 
+from registry import startup
+
 
 def has_ipv6_loopback() -> bool:
     """Whether [::1] can be bound on this machine (containers often lack it)."""
@@ -107,6 +109,8 @@ def serve(port: int, host: str) -> None:
 
     # A fatal signal (SIGSEGV …) leaves every thread's Python stack on stderr (issue 14).
     faulthandler.enable(file=sys.stderr, all_threads=True)
+    seconds = startup.prepare(current_app._get_current_object())
+    click.echo(f"search index and dictionaries ready ({seconds:.1f} s)", err=True)
     options = waitress_options(port, host)
     click.echo(f"serving on {options['listen']} with {options['threads']} threads", err=True)
     waitress_serve(AccessLog(current_app._get_current_object()), **options)

@@ -24,6 +24,7 @@ from registry.search.documents import (
     kind_for,
     related_documents,
 )
+from registry.search.query import parse_query
 from registry.search.whoosh_backend import IndexBroken, WhooshBackend
 
 log = logging.getLogger(__name__)
@@ -88,6 +89,16 @@ class SearchEngine:
             self.rebuild_broken()
         except Exception:  # noqa: BLE001 - the next writer or `registry reindex` retries
             log.exception("search: start-up catch-up failed")
+
+    def warm_up(self) -> None:
+        """Before a server answers: build a missing index and catch up the outbox (never inside
+        a request), run one search so the segmenter, pinyin and synonym tables are loaded, then
+        release the index handles, so that forked workers open their own files."""
+        self._start()
+        self.search(SearchRequest(query=parse_query("环评 huanping")))
+        close = getattr(self.backend, "close", None)
+        if close is not None:
+            close()
 
     # ------------------------------------------------------------------ writing
 
