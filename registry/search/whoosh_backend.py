@@ -95,6 +95,7 @@ class WhooshBackend:
         self._facet_generation = None
         self._segment_facets: dict = {}
         self._term_sets = TermSets()
+        self._lexicons = whoosh_queries.Lexicons()
         self._deleted: tuple[int | None, frozenset[int]] = (None, frozenset())
         self._lock = threading.RLock()
 
@@ -570,7 +571,7 @@ class WhooshBackend:
         searcher = searcher or self._reader()
         changed, chunks = False, []
         for chunk in parsed.chunks:
-            replacement = whoosh_queries.correct_chunk(chunk, searcher)
+            replacement = whoosh_queries.correct_chunk(chunk, searcher, self._lexicons)
             changed = changed or (replacement is not None and replacement != chunk)
             chunks.append(replacement or chunk)
         if not changed:

@@ -4,7 +4,10 @@ quoted phrases positionally; excluded words removed."""
 
 from __future__ import annotations
 
+from bisect import bisect_left
+
 from whoosh import query as Q
+from whoosh.automata.fsa import ANY, EPSILON, NFA, find_all_matches
 
 from registry.search import analysis
 from registry.search.query import ParsedQuery
@@ -121,7 +124,68 @@ def build_query(parsed: ParsedQuery, synonyms: analysis.Synonyms, searcher):
     return main
 
 
-def correct_chunk(chunk: str, searcher) -> str | None:
+def edit_automaton(term: str, k: int):
+    """A DFA accepting the words within k edits of term, a transposition of neighbours counting
+    as one edit (the distance whoosh.support.levenshtein.damerau_levenshtein computes): Whoosh's
+    levenshtein_automaton plus transposition states."""
+    nfa = NFA((0, 0))
+    for i, char in enumerate(term):
+        for e in range(k + 1):
+            nfa.add_transition((i, e), char, (i + 1, e))
+            if e < k:
+                nfa.add_transition((i, e), ANY, (i, e + 1))
+                nfa.add_transition((i, e), EPSILON, (i + 1, e + 1))
+                nfa.add_transition((i, e), ANY, (i + 1, e + 1))
+                if i + 1 < len(term) and term[i + 1] != char:
+                    nfa.add_transition((i, e), term[i + 1], ("swap", i, e))
+                    nfa.add_transition(("swap", i, e), char, (i + 2, e + 1))
+    for e in range(k + 1):
+        if e < k:
+            nfa.add_transition((len(term), e), ANY, (len(term), e + 1))
+        nfa.add_final_state((len(term), e))
+    return nfa.to_dfa()
+
+
+class Lexicons:
+    """Per segment and field, the sorted terms (a segment never changes), for spelling
+    suggestions by automaton instead of Whoosh's edit distance to every term."""
+
+    def __init__(self) -> None:
+        self._segments: dict[tuple[str, str], list[str]] = {}
+
+    def _words(self, reader, fieldname: str) -> list[str]:
+        key = (reader.segment().segment_id(), fieldname)
+        if key not in self._segments:
+            self._segments[key] = [
+                t.decode("utf-8") if isinstance(t, bytes) else t for t in reader.lexicon(fieldname)
+            ]
+        return self._segments[key]
+
+    def suggest(self, searcher, fieldname: str, text: str, maxdist: int = 2) -> str | None:
+        """What searcher.corrector(fieldname).suggest(text, limit=1, maxdist) answers: of the
+        terms within maxdist edits, the most frequent (ties: the last in sort order)."""
+        dfa = edit_automaton(text, maxdist)
+        found: set[str] = set()
+        live = set()
+        for sub, _offset in searcher.leaf_searchers():
+            reader = sub.reader()
+            live.add((reader.segment().segment_id(), fieldname))
+            words = self._words(reader, fieldname)
+
+            def first_from(word: str, words=words) -> str | None:
+                pos = bisect_left(words, word)
+                return words[pos] if pos < len(words) else None
+
+            found.update(find_all_matches(dfa, first_from))
+        for key in [k for k in self._segments if k[1] == fieldname and k not in live]:
+            del self._segments[key]
+        found.discard(text)
+        if not found:
+            return None
+        return max(found, key=lambda w: (searcher.frequency(fieldname, w) or 1, w))
+
+
+def correct_chunk(chunk: str, searcher, lexicons: Lexicons | None = None) -> str | None:
     """A likely intended word for a chunk that matched nothing: same pinyin (or a pinyin one or
     two letters off) as an indexed title or keyword."""
     lowered = chunk.lower()
@@ -132,10 +196,10 @@ def correct_chunk(chunk: str, searcher) -> str | None:
     elif lowered.isalpha() and len(lowered) >= 4:
         target = lowered
         if not searcher.doc_frequency("pinyin", target):
-            found = searcher.corrector("pinyin").suggest(lowered, limit=1, maxdist=2)
+            found = (lexicons or Lexicons()).suggest(searcher, "pinyin", lowered, maxdist=2)
             if not found:
                 return None
-            target = found[0]
+            target = found
     else:
         return None
     if not target or not searcher.doc_frequency("pinyin", target):
