@@ -134,6 +134,11 @@ DEFAULTS: dict[str, object] = {
     # /metrics: callers from these networks (comma-separated CIDRs), or with this bearer token.
     "METRICS_NETWORKS": "127.0.0.0/8,::1/128",
     "METRICS_TOKEN": "",
+    # Rendered public pages kept per data generation and day (registry/web/page_cache.py): on,
+    # at most this many bytes per process; another node's commit is seen within RECHECK seconds.
+    "PAGE_CACHE": True,
+    "PAGE_CACHE_BYTES": 64 * 1024 * 1024,
+    "PAGE_CACHE_RECHECK_SECONDS": 1.0,
 }
 
 # Settings whose environment value is parsed as JSON (numbers, booleans, objects).
@@ -179,6 +184,9 @@ _TYPED = {
     "SERVE_CHANNEL_TIMEOUT",
     "HEALTH_MAIL_LAG_SECONDS",
     "HEALTH_JOB_MAX_AGE_HOURS",
+    "PAGE_CACHE",
+    "PAGE_CACHE_BYTES",
+    "PAGE_CACHE_RECHECK_SECONDS",
 }
 
 # Always trusted when TRUSTED_HOSTS is derived from SITE_URL: the machine itself (make run, tests).

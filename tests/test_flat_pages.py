@@ -3,14 +3,18 @@ its best providers and links to the directory for the rest; lists are paged."""
 
 from __future__ import annotations
 
+from datetime import timedelta
 from uuid import uuid4
 
 import pytest
 from sqlalchemy import select
 
 from registry.extensions import db
+from registry.kernel import clock
 from registry.models import (
     Award,
+    BehaviourKind,
+    Provider,
     RequestStatus,
     SelectionMethod,
     SelectionRequest,
@@ -18,6 +22,7 @@ from registry.models import (
     User,
 )
 from tests.factories import active_provider, enterprise_with_project, later
+from tests.test_grades import event
 from tests.test_roadmap_queries import _statements
 
 
@@ -70,3 +75,32 @@ def test_market_lists_read_a_constant_number_of_statements(app, client, make_use
         page = client.get(url).get_data(as_text=True)
     assert "共 14 条" in page
     assert len(many) == len(few)
+
+
+def test_provider_credit_detail_is_stored_with_the_grade_and_shown_from_it(app, client):
+    with app.app_context():
+        provider = active_provider(name="天津信用存储测试环境科技有限公司")
+        db.session.commit()
+        uscc, provider_id = provider.uscc, provider.id
+        event(provider, BehaviourKind.LATE_CONTRACT.value, clock.today())
+        db.session.commit()  # the hooks recompute the grade and store the detail
+        stored = db.session.get(Provider, provider_id).credit_detail
+    assert stored["result"]["on"] == clock.today().isoformat()
+    assert [d["kind"] for d in stored["result"]["deductions"]] == ["逾期签约"]
+    with app.app_context(), _statements(app) as seen:
+        page = client.get(f"/providers/{uscc}").get_data(as_text=True)
+    assert "逾期签约" in page
+    assert not any("behaviour_events" in statement for statement in seen)  # read, not recomputed
+
+
+def test_provider_credit_detail_from_another_day_is_computed_afresh(app, client, frozen_clock):
+    with app.app_context():
+        provider = active_provider()
+        event(provider, BehaviourKind.LATE_CONTRACT.value, clock.today())
+        db.session.commit()
+        uscc = provider.uscc
+    frozen_clock.advance(timedelta(days=1))  # the daily job has not run yet
+    with _statements(app) as seen:
+        page = client.get(f"/providers/{uscc}").get_data(as_text=True)
+    assert "逾期签约" in page
+    assert any("behaviour_events" in statement for statement in seen)

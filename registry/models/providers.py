@@ -7,6 +7,7 @@ from decimal import Decimal
 from enum import StrEnum
 
 from sqlalchemy import (
+    JSON,
     Boolean,
     ForeignKey,
     Integer,
@@ -96,6 +97,9 @@ class Provider(Firm, Versioned, db.Model):
     grade: Mapped[str | None] = mapped_column(String(4))
     credit_score: Mapped[Decimal | None] = mapped_column(Numeric(5, 2))
     blacklisted_until: Mapped[Day | None]
+    # The credit detail (composite with its parts and deductions, half-year trend) as of the
+    # day it was last recomputed: services/grades/stored.py writes and reads it.
+    credit_detail: Mapped[dict | None] = mapped_column(JSON)
     is_demo: Mapped[Flag]
     created_at: Mapped[Created]
     updated_at: Mapped[Updated]

@@ -132,5 +132,4 @@ HOOKS = (
 
 
 def init_app(app: Flask) -> None:
-    app.config.setdefault("PAGE_CACHE_RECHECK_SECONDS", 1.0)
     app.extensions["freshness"] = Generations(float(app.config["PAGE_CACHE_RECHECK_SECONDS"]))

@@ -137,6 +137,7 @@ def approval_json(item: ApprovalItem) -> dict:
 
 
 @bp.get("/services")
+@cached_page
 @require(PUBLIC)
 def list_services():
     """Paginated service items, filtered as on the catalogue page."""
@@ -144,6 +145,7 @@ def list_services():
 
 
 @bp.get("/services/<code>")
+@cached_page
 @require(PUBLIC)
 def show_service(code: str):
     """One service item."""
@@ -153,6 +155,7 @@ def show_service(code: str):
 
 
 @bp.get("/approval-items")
+@cached_page
 @require(PUBLIC)
 def list_approval_items():
     """All approval items (one page; the list is short)."""
@@ -160,6 +163,7 @@ def list_approval_items():
 
 
 @bp.get("/approval-items/<code>")
+@cached_page
 @require(PUBLIC)
 def show_approval_item(code: str):
     """One approval item."""
@@ -218,6 +222,7 @@ def provider_json(provider, *, detail: bool = False) -> dict:
 
 
 @bp.get("/providers")
+@cached_page
 @require(PUBLIC)
 def list_providers():
     """Paginated active providers, filtered as in the directory."""
@@ -225,6 +230,7 @@ def list_providers():
 
 
 @bp.get("/providers/<uscc>")
+@cached_page
 @require(PUBLIC)
 def show_provider(uscc: str):
     """One active provider; drafts and applications under review are not public (404)."""

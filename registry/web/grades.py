@@ -170,8 +170,7 @@ def trend_chart(provider: Provider, rows: list[service.TrendRow]) -> Markup:
 
 def provider_credit(provider: Provider) -> dict:
     """What the profile's credit section shows: the composite as of today and the trend."""
-    result = service.compute(provider.id)
-    rows = service.trend(provider.id)
+    result, rows = service.credit_of(provider)
     return {
         "result": result,
         "trend": rows,

@@ -143,8 +143,6 @@ def _after_request(response: Response) -> Response:
 
 def install(app: Flask) -> None:
     """After the guard: the cache answers only requests the guard let through."""
-    app.config.setdefault("PAGE_CACHE", True)
-    app.config.setdefault("PAGE_CACHE_BYTES", 64 * 1024 * 1024)
     if app.config["PAGE_CACHE"]:
         app.extensions["page_cache"] = PageCache(int(app.config["PAGE_CACHE_BYTES"]))
     app.before_request(_before_request)

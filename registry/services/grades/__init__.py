@@ -24,9 +24,6 @@ from registry.services.grades.compute import (
     GradeResult,
     band_for,
     compute,
-    recompute,
-    recompute_all,
-    recompute_batches,
     settings,
     today,
     window,
@@ -38,6 +35,7 @@ from registry.services.grades.read_models import (
     department_distribution,
     trend,
 )
+from registry.services.grades.stored import credit_of, recompute, recompute_all, recompute_batches
 
 __all__ = [
     "FACTS_MAX",
@@ -52,6 +50,7 @@ __all__ = [
     "Distribution",
     "GradeResult",
     "TrendRow",
+    "credit_of",
     "band_for",
     "behaviour_events",
     "compute",

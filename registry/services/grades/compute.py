@@ -25,22 +25,19 @@ everyone, for the window moving on with the calendar.
 from __future__ import annotations
 
 import calendar
-from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time, timedelta
 from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
 from typing import Any
 
 from flask import current_app
-from sqlalchemy import select, update
+from sqlalchemy import select
 
 from registry.extensions import db
 from registry.kernel import clock
 from registry.models.credit import CreditRecord, CreditStatus
 from registry.models.market import RATING_PARTS, BehaviourEvent, BehaviourKind, OwnerRating
 from registry.models.providers import Provider
-from registry.services import audit
-from registry.services.batches import Batches, exhaust, id_batches
 from registry.services.evaluations import results as evaluation_results
 
 PARTS = ("owner", "regulator", "behaviour")
@@ -340,84 +337,3 @@ def compute(provider_id: int, on: date | None = None) -> GradeResult:
     if result.blacklisted:
         result.grade = config.lowest
     return result
-
-
-@dataclass(frozen=True)
-class Change:
-    """A provider whose stored grade or score changed."""
-
-    provider_id: int
-    uscc: str
-    before: tuple[str | None, Decimal | None]
-    after: tuple[str | None, Decimal | None]
-
-
-def recompute(provider_ids: Iterable[int], on: date | None = None) -> list[Change]:
-    """Recompute and store Provider.grade and Provider.credit_score; audit and re-index only the
-    providers whose values changed. Returns those changes.
-
-    The provider rows are locked first (PostgreSQL; SQLite writers are serialised anyway), so
-    two transactions adding ratings for one provider at once each see the other's committed row
-    and the last to commit stores a grade that counts both. The columns are written with one
-    UPDATE statement that leaves the provider's version column alone: a recomputed grade must
-    never turn a provider's open edit form, or a concurrent edit, into a stale-page conflict.
-    """
-    from registry.search.engine import enqueue
-
-    ids = sorted({int(i) for i in provider_ids if i is not None})
-    if not ids:
-        return []
-    changes: list[Change] = []
-    rows = db.session.execute(
-        select(Provider.id, Provider.uscc, Provider.grade, Provider.credit_score)
-        .where(Provider.id.in_(ids))
-        .order_by(Provider.id)
-        .with_for_update(key_share=True)
-    ).all()
-    for provider_id, uscc, grade, score in rows:
-        result = compute(provider_id, on)
-        before = (grade, None if score is None else Decimal(score).quantize(CENT))
-        after = (result.grade, result.score)
-        if before == after:
-            continue
-        db.session.execute(
-            update(Provider)
-            .where(Provider.id == provider_id)
-            .values(grade=result.grade, credit_score=result.score)
-            .execution_options(synchronize_session="fetch", grades_internal=True)
-        )
-        audit.record(
-            "provider.grade",
-            actor_name=SYSTEM_ACTOR,
-            object_type="provider",
-            object_id=provider_id,
-            before={
-                "grade": before[0],
-                "credit_score": None if before[1] is None else str(before[1]),
-            },
-            after={"grade": after[0], "credit_score": None if after[1] is None else str(after[1])},
-            detail=result.summary(),
-        )
-        enqueue(db.session, "provider", uscc)
-        changes.append(Change(provider_id, uscc, before, after))
-    return changes
-
-
-def recompute_all(on: date | None = None) -> tuple[int, list[Change]]:
-    """Recompute every provider (the window moves on with the calendar): (how many, changes),
-    in the current transaction."""
-    return exhaust(recompute_batches(on))
-
-
-def recompute_batches(
-    on: date | None = None, size: int = RECOMPUTE_BATCH
-) -> Batches[tuple[int, list[Change]]]:
-    """recompute_all in batches of `size` providers (services/batches.py): the caller commits
-    after each. A batch stores what the provider's inputs say as of `on`, so running one twice,
-    or a run stopped between batches and then run again, stores the same grades."""
-    count, changes = 0, []
-    for ids in id_batches(select(Provider.id), Provider.id, size):
-        changes += recompute(ids, on)
-        count += len(ids)
-        yield len(ids)
-    return count, changes

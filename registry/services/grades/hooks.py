@@ -18,7 +18,8 @@ from registry.models.evaluation import EvaluationPeriod, ScoreEntry
 from registry.models.market import Award, BehaviourEvent, OwnerRating
 from registry.models.providers import Provider
 from registry.services.derived import forget_on_rollback, recompute_before_commit
-from registry.services.grades.compute import recompute, settings
+from registry.services.grades.compute import settings
+from registry.services.grades.stored import recompute
 
 PENDING = "grades_pending"
 _INPUTS = (OwnerRating, BehaviourEvent, Award)
