@@ -1110,9 +1110,11 @@ def run_size(size: int, seeds: Seeds, synonyms: Synonyms, queries, workdir: Path
     docs = corpus(size, seeds)
     base = workdir / f"n{size}"
     base.mkdir()
-    engines = [Ours(base / "whoosh", synonyms), Fts5(base / "fts5.db", synonyms)]
-    if args.pg_url:
-        engines.append(Postgres(args.pg_url, synonyms))
+    engines = [Ours(base / "whoosh", synonyms)]
+    if not args.profile_only:
+        engines.append(Fts5(base / "fts5.db", synonyms))
+        if args.pg_url:
+            engines.append(Postgres(args.pg_url, synonyms))
     results = {engine.name: EngineResult() for engine in engines}
     try:
         build_all(engines, docs, results)
