@@ -17,7 +17,7 @@ always 1); it differs on long bodies, which only ever carry weight 1.
 from __future__ import annotations
 
 import pickle
-from collections import OrderedDict, defaultdict
+from collections import OrderedDict
 from dataclasses import dataclass, field
 from itertools import accumulate
 
@@ -101,8 +101,8 @@ def _position_deltas(values: list[bytes]) -> list[list[int]]:
 def phrase_docs(reader, fieldname: str, words: list[str]) -> frozenset[int]:
     """Segment-local documents where the words stand at consecutive positions (Whoosh's
     Phrase with slop 1). Each word's postings are read once, block by block; the documents
-    holding every word are grouped by their words' encoded positions (texts written from the
-    same pattern share them), and each distinct group is decoded and checked once."""
+    holding every word are keyed by their words' encoded positions (texts written from the
+    same pattern share them), and each distinct key is decoded and checked once."""
     if not words or not all(reader.doc_frequency(fieldname, w) for w in words):
         return frozenset()
     values: list[dict[int, bytes]] = []
@@ -113,24 +113,24 @@ def phrase_docs(reader, fieldname: str, words: list[str]) -> frozenset[int]:
         docs = set(ids) if docs is None else docs.intersection(ids)
         if not docs:
             return frozenset()
-    groups: dict[tuple[bytes, ...], list[int]] = defaultdict(list)
-    for doc in docs:
-        groups[tuple([v[doc] for v in values])].append(doc)
-    distinct = list(dict.fromkeys(b for group in groups for b in group))
+    # Built by C-level iteration: one key (the words' encoded positions) per document.
+    ordered = list(docs)
+    keys = list(zip(*(map(v.__getitem__, ordered) for v in values), strict=True))
+    distinct = list(dict.fromkeys(b for key in set(keys) for b in key))
     positions = {
         b: frozenset(accumulate(deltas))
         for b, deltas in zip(distinct, _position_deltas(distinct), strict=True)
     }
-    found: list[int] = []
-    for group, members in groups.items():
-        starts = positions[group[0]]
-        for shift, b in enumerate(group[1:], 1):
+    matching = set()
+    for key in set(keys):
+        starts = positions[key[0]]
+        for shift, b in enumerate(key[1:], 1):
             starts = starts.intersection(p - shift for p in positions[b])
             if not starts:
                 break
         else:
-            found.extend(members)
-    return frozenset(found)
+            matching.add(key)
+    return frozenset(d for d, key in zip(ordered, keys, strict=True) if key in matching)
 
 
 class TermSets:
