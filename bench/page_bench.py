@@ -281,6 +281,7 @@ def wrk(port: int, path: str, duration: int, connections: int, script: Path, coo
         "p95": p95 / 1000,
         "errors": errors,
         "requests": requests,
+        "seconds": duration,
     }
 
 
@@ -412,7 +413,9 @@ def table(name: str, result: dict) -> None:
     for label, _path, _staff in result["pages"]:
         row = result["inproc"][label]
         served = result["served"].get(label)
-        if served:
+        if served and not served["requests"]:
+            cells = f"0 (none done in {served['seconds']} s) | 0 % | – | – | {served['errors']}"
+        elif served:
             cells = (
                 f"{served['rps']:.1f} | {share(result, label):.1%} | {served['p50']:.0f} | "
                 f"{served['p95']:.0f} | {served['errors']}"
