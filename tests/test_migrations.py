@@ -59,3 +59,35 @@ def test_migrations_downgrade_to_empty(bare_app):
         upgrade()
         downgrade(revision="base")
         assert set(inspect(db.engine).get_table_names()) <= {"alembic_version"}
+
+
+def test_migrations_down_and_up_again_keep_rows_other_rows_point_at(app, make_user):
+    """Batch operations rebuild SQLite tables; rows pointing at a rebuilt table (a notice on a
+    roadmap step) must neither stop the migration nor be lost (issue 15: 0011 stopped with
+    "FOREIGN KEY constraint failed" on a database holding projects)."""
+    from flask_migrate import stamp
+    from sqlalchemy import func, select
+
+    from registry.models import Notification, RoadmapStep
+    from tests.test_roadmap_queries import _add_projects
+
+    _add_projects(app, make_user, 1)
+    with app.app_context():
+        step = db.session.scalars(select(RoadmapStep)).first()
+        db.session.add(
+            Notification(
+                project_id=step.project_id,
+                step_id=step.id,
+                kind="预警",
+                due_on=step.project.land_contract_date,
+                message="测试",
+            )
+        )
+        db.session.commit()
+        counted = (select(func.count(RoadmapStep.id)), select(func.count(Notification.id)))
+        before = [db.session.scalar(query) for query in counted]
+        db.session.remove()
+        stamp()
+        downgrade(revision="0009")
+        upgrade()
+        assert [db.session.scalar(query) for query in counted] == before
