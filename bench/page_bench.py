@@ -22,8 +22,9 @@ runs just before and just after it (all printed, so drift under load is visible)
 come from wrk's own histogram (a Lua `done` hook). The staff pages are requested with the session
 cookie of demo-staff (signed in over HTTP, passed with -H).
 
-In-process, through the Flask test client on the same data: the median time of `--runs` requests
-after one warm-up, the SQL statements of one request (SQLAlchemy before_cursor_execute) and the
+In-process, through the Flask test client on the same data, with the page cache off (what a
+render costs; the wrk runs serve with it on, as the site does): the median time of `--runs`
+requests after one warm-up, the SQL statements of one request (SQLAlchemy before_cursor_execute) and the
 response bytes.
 
 Printed: a Markdown table per size, the demo/large ratio of the in-process medians, and the
@@ -303,6 +304,9 @@ def in_process(folder: Path, pages, password: str, runs: int) -> dict[str, dict]
             "UPLOAD_DIR": variables["REGISTRY_UPLOAD_DIR"],
             "MAIL_DIR": variables["REGISTRY_MAIL_DIR"],
             "LOGIN_RATE_LIMIT": "100000 per minute",
+            # What a render costs: the page cache (registry/web/page_cache.py) would answer
+            # every anonymous repeat from memory; the wrk runs serve with it, as the site does.
+            "PAGE_CACHE": False,
         }
     )
     anonymous, staff = app.test_client(), app.test_client()
