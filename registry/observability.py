@@ -64,10 +64,14 @@ class RequestIdFilter(logging.Filter):
         return True
 
 
+def new_request_id(given: str) -> str:
+    """The proxy's request id when it is plainly an id, else a new one."""
+    return given if _REQUEST_ID_RE.fullmatch(given) else uuid.uuid4().hex
+
+
 def _start_request() -> None:
     """The request id (the proxy's when well-formed, else a new one) and the start time."""
-    given = request.headers.get(REQUEST_ID_HEADER, "")
-    g.request_id = given if _REQUEST_ID_RE.fullmatch(given) else uuid.uuid4().hex
+    g.request_id = new_request_id(request.headers.get(REQUEST_ID_HEADER, ""))
     # A duration, not a date: the monotonic counter, which the test clock does not freeze.
     g.request_started = time.perf_counter()
 

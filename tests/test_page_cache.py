@@ -6,6 +6,8 @@ from __future__ import annotations
 import gzip
 from datetime import timedelta
 
+import pytest
+from flask import request_started
 from sqlalchemy import select
 
 from registry.extensions import db
@@ -68,3 +70,34 @@ def test_page_cache_key_turns_with_the_day(client, frozen_clock):
     assert client.get("/notices").headers["ETag"] == etag
     frozen_clock.advance(timedelta(days=1))
     assert client.get("/notices").headers["ETag"] != etag
+
+
+FAST = pytest.mark.parametrize("app_config", [{"PAGE_CACHE_RECHECK_SECONDS": 60}])
+
+
+@FAST
+def test_page_cache_fast_path_answers_before_flask_as_flask_would(app, client):
+    seen: list[str] = []
+    request_started.connect(lambda sender, **extra: seen.append("flask"), app, weak=False)
+    rendered = client.get("/services/ZJ-03")
+    cached = client.get("/services/ZJ-03")
+    assert seen == ["flask"]  # the second answer never reached Flask
+    assert cached.data == rendered.data
+    for header in ("ETag", "Content-Security-Policy", "X-Frame-Options", "Cache-Control"):
+        assert cached.headers[header] == rendered.headers[header]
+    assert cached.headers["X-Request-ID"] != rendered.headers["X-Request-ID"]
+    revalidated = client.get("/services/ZJ-03", headers={"If-None-Match": cached.headers["ETag"]})
+    assert revalidated.status_code == 304
+    assert client.get("/services/ZJ-03", headers={"Host": "evil.example"}).status_code == 400
+
+    _rename(app, "ZJ-03", "快速通道改名测试")  # this process committed: the memo is forgotten
+    assert "快速通道改名测试" in client.get("/services/ZJ-03").get_data(as_text=True)
+    assert seen == ["flask"] * 3
+
+
+@FAST
+def test_page_cache_fast_path_leaves_signed_in_users_to_flask(client, make_user, login):
+    client.get("/providers")
+    user = make_user("enterprise")
+    login(user)
+    assert user.username in client.get("/providers").get_data(as_text=True)

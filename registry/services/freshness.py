@@ -27,6 +27,7 @@ from registry.services.derived import forget_on_rollback
 
 PUBLIC = "public"
 PENDING = "freshness_pending"
+RAISED = "freshness_raised"
 # Models whose rows the public pages show, by the module that defines them.
 _PUBLIC_MODULES = frozenset(
     f"registry.models.{name}"
@@ -59,6 +60,13 @@ class Generations:
         with self._lock:
             self._value, self._read_at = value, now
         return value
+
+    def peek(self) -> tuple[int, object] | None:
+        """The memo while it is fresh, without reading the database (None when it is not)."""
+        with self._lock:
+            if self._value is not None and time.monotonic() - self._read_at < self.recheck_seconds:
+                return self._value
+        return None
 
     def forget(self) -> None:
         with self._lock:
@@ -98,6 +106,7 @@ def _before_commit(session: Session) -> None:
         session.flush()
     if session.info.pop(PENDING, False):
         _raise(session)
+        session.info[RAISED] = True
 
 
 def _raise(session: Session) -> None:
@@ -112,8 +121,9 @@ def _raise(session: Session) -> None:
 
 
 def _after_commit(session: Session) -> None:
+    """This process raised the generation: forget the memo, so its next page reads the new one."""
     memo = _memo()
-    if memo is not None and not session.in_nested_transaction():
+    if memo is not None and session.info.pop(RAISED, False):
         memo.forget()
 
 
@@ -128,6 +138,7 @@ HOOKS = (
     ("before_commit", _before_commit),
     ("after_commit", _after_commit),
     ("after_soft_rollback", forget_on_rollback(PENDING)),
+    ("after_soft_rollback", forget_on_rollback(RAISED)),
 )
 
 

@@ -15,6 +15,7 @@ from registry.pure import workdays
 from registry.sanitize import safe_html
 from registry.services import audit
 from registry.web.filters import format_datetime, is_timestamp, tristate
+from registry.web.headers import SECURITY_HEADERS
 from registry.web.unit_of_work import record_denial
 
 SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
@@ -38,6 +39,7 @@ def install(app: Flask) -> None:
         mail_admin,
         market,
         page_cache,
+        page_fast_path,
         providers,
         public,
         roadmaps,
@@ -69,6 +71,7 @@ def install(app: Flask) -> None:
     app.before_request(_guard)
     app.after_request(_security_headers)
     page_cache.install(app)  # after the guard: it answers only what the guard let through
+    page_fast_path.install(app)  # and in front of Flask, a cached page for anonymous visitors
     app.teardown_request(_reset_context)
     app.jinja_env.globals.update(
         can=can, role_labels=ROLE_LABELS, Role=Role, provisional=workdays.spans_provisional
@@ -146,14 +149,8 @@ def _deny(detail: str) -> None:
 
 
 def _security_headers(response):
-    response.headers.setdefault("X-Content-Type-Options", "nosniff")
-    response.headers.setdefault("X-Frame-Options", "DENY")
-    response.headers.setdefault("Referrer-Policy", "same-origin")
-    response.headers.setdefault(
-        "Content-Security-Policy",
-        "default-src 'self'; img-src 'self' data:; style-src 'self'; script-src 'self'; "
-        "frame-ancestors 'none'; base-uri 'self'; form-action 'self'",
-    )
+    for name, value in SECURITY_HEADERS.items():
+        response.headers.setdefault(name, value)
     if current_user.is_authenticated:
         response.headers.setdefault("Cache-Control", "no-store")
     return response

@@ -42,6 +42,7 @@ class Entry:
     content_type: str
     etag: str
     changed_at: datetime | None
+    endpoint: str
     gzipped: bytes | None = field(default=None)
 
     @property
@@ -84,10 +85,16 @@ def _cacheable_request() -> bool:
     return "_flashes" not in session
 
 
+def cache_key(path: str, query: str, generation: int) -> str:
+    """The key (and ETag) of a page: its path and raw query string, the data generation, today."""
+    raw = f"{path}?{query}|{generation}|{clock.today()}"
+    return hashlib.sha256(raw.encode("utf-8", "surrogateescape")).hexdigest()[:32]
+
+
 def _key() -> tuple[str, datetime | None]:
     generation, changed_at = current_app.extensions["freshness"].current()
-    raw = f"{request.path}?{request.query_string.decode('latin-1')}|{generation}|{clock.today()}"
-    return hashlib.sha256(raw.encode("utf-8", "surrogateescape")).hexdigest()[:32], changed_at
+    query = request.query_string.decode("latin-1")
+    return cache_key(request.path, query, generation), changed_at
 
 
 def _answer(entry: Entry) -> Response:
@@ -134,7 +141,7 @@ def _after_request(response: Response) -> Response:
     if session.modified or "Set-Cookie" in response.headers or response.content_encoding:
         return response
     key, changed_at = pending
-    entry = Entry(response.get_data(), response.content_type, key, changed_at)
+    entry = Entry(response.get_data(), response.content_type, key, changed_at, request.endpoint)
     if "gzip" in request.accept_encodings and len(entry.body) >= MIN_GZIP_BYTES:
         entry.gzipped = gzip.compress(entry.body, 6)
     _store().put(key, entry)
