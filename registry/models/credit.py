@@ -75,7 +75,11 @@ class CreditRecord(db.Model):
 
     __tablename__ = "credit_records"
     # The public board: published records, newest first (its count and its pages, deep ones too).
-    __table_args__ = (Index("ix_credit_records_board", "status", "published_at", "id"),)
+    # A provider's published records, newest first (its profile), without scanning the board.
+    __table_args__ = (
+        Index("ix_credit_records_board", "status", "published_at", "id"),
+        Index("ix_credit_records_of_provider", "provider_id", "status", "published_at", "id"),
+    )
     audit_type = "credit_record"
     audit_key = "number"
 

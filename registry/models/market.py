@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from enum import StrEnum
 
-from sqlalchemy import JSON, ForeignKey, Integer, String, UniqueConstraint
+from sqlalchemy import JSON, ForeignKey, Index, Integer, String, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from registry.extensions import db
@@ -152,6 +152,8 @@ class Award(db.Model):
     One per request (unique), so two concurrent draws can never both record a winner."""
 
     __tablename__ = "awards"
+    # The award notices, newest first (their pages and the API's).
+    __table_args__ = (Index("ix_awards_newest", "awarded_at", "id"),)
     audit_type = "award"
 
     id: Mapped[IntPK]

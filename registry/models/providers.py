@@ -10,6 +10,7 @@ from sqlalchemy import (
     JSON,
     Boolean,
     ForeignKey,
+    Index,
     Integer,
     LargeBinary,
     Numeric,
@@ -78,6 +79,8 @@ class Provider(Firm, Versioned, db.Model):
     """An intermediary firm, identified by its unified social credit code (统一社会信用代码)."""
 
     __tablename__ = "providers"
+    # The directory: active providers by name (its pages without sorting them all).
+    __table_args__ = (Index("ix_providers_directory", "status", "name", "id"),)
     audit_type = "provider"
 
     id: Mapped[IntPK]
