@@ -44,6 +44,7 @@ def install(app: Flask) -> None:
         public,
         roadmaps,
         search,
+        static_files,
     )
 
     # First: the request id and timing wrap everything after, the guard's refusals included.
@@ -72,6 +73,7 @@ def install(app: Flask) -> None:
     app.after_request(_security_headers)
     page_cache.install(app)  # after the guard: it answers only what the guard let through
     page_fast_path.install(app)  # and in front of Flask, a cached page for anonymous visitors
+    static_files.install(app)  # versioned static URLs, cached a year, gzipped
     app.teardown_request(_reset_context)
     app.jinja_env.globals.update(
         can=can, role_labels=ROLE_LABELS, Role=Role, provisional=workdays.spans_provisional
