@@ -126,15 +126,29 @@ def test_catalogue_departments_page(client):
     assert 'id="STHJ"' in page
 
 
-def test_catalogue_home_shows_stages_search_and_notices(client):
-    page = _text(client.get("/"))
+def test_catalogue_home_shows_stages_search_and_notices(app, client, make_user):
+    from tests.test_flat_pages import _awards
+    from tests.test_roadmap_queries import _statements
+
+    with _statements(app) as empty:
+        page = _text(client.get("/"))
     for stage in ("立项用地规划许可", "工程建设规划许可", "施工许可", "竣工验收"):
         assert stage in page
     assert 'name="q"' in page
     assert "160" in page
     assert "60" in page
     assert "210" in page
-    assert "公示" in page
+    for empty_list in ("暂无信用公示信息", "暂无中选公示", "暂无正在报名的选取公告"):
+        assert empty_list in page
+    for full_list in ('href="/notices"', 'href="/awards"', 'href="/requests"'):
+        assert full_list in page
+    # Award notices appear with their winner, a few of them, read with the list's statements.
+    _awards(app, make_user, 7)
+    with _statements(app) as some:
+        page = _text(client.get("/"))
+    assert "暂无中选公示" not in page
+    assert page.count('href="/awards/') == 5
+    assert len(some) == len(empty)
 
 
 def test_catalogue_government_meta_and_footer(client):

@@ -15,6 +15,7 @@ from registry.extensions import db
 from registry.kernel import clock
 from registry.models import (
     Award,
+    CreditKind,
     CreditRecord,
     Engagement,
     Notification,
@@ -40,11 +41,11 @@ def _seed_demo() -> dict[str, int]:
     return counts
 
 
-def test_demo_market_is_believable_marked_and_idempotent(app, runner):
+def test_demo_market_is_believable_marked_and_idempotent(app, client, runner):
     first = runner.invoke(args=["seed", "--demo"])
     assert first.exit_code == 0, first.output
     assert "示例市场数据:中介机构 32 家" in first.output
-    assert "信用公示 2 条" in first.output
+    assert "信用公示 6 条" in first.output
     with app.app_context():
         providers = db.session.scalars(select(Provider)).all()
         assert len(providers) >= 30
@@ -71,12 +72,31 @@ def test_demo_market_is_believable_marked_and_idempotent(app, runner):
         assert open_requests >= 1
         notices = db.session.scalars(select(CreditRecord)).all()
         assert all("示例" in n.title and n.provider.is_demo for n in notices)
+        # One of each story, through the credit services: a blacklisting with its term in force,
+        # another ended by a 信用修复, a 警示通报 the firm objected to, answered (维持).
+        assert {n.kind for n in notices} == {k.value for k in CreditKind} - {"通报批评"}
+        repaired = next(n.provider_id for n in notices if n.kind == "信用修复")
+        (in_force,) = [n for n in notices if n.kind == "列入黑名单" and n.provider_id != repaired]
+        assert in_force.term_until > market.today()
+        assert [p.id for p in providers if p.blacklisted_until] == [in_force.provider_id]
+        warning = next(n for n in notices if n.kind == "警示通报")
+        assert [o.outcome for o in warning.objections] == ["维持"]
+        assert warning.provider.account_id is not None  # demo-provider sees it on /my/credit
     again = runner.invoke(args=["seed", "--demo"])
     assert again.exit_code == 0
     assert "示例市场数据" not in again.output
     with app.app_context():
         assert db.session.scalar(select(func.count(Provider.id))) == len(providers)
         assert db.session.scalar(select(func.count(CreditRecord.id))) == len(notices)
+    # What a visitor sees on a fresh install: the home page, the board, its feed and the API.
+    home = client.get("/").get_data(as_text=True)
+    assert "【警示通报】环评文件超期提交警示通报(示例)" in home
+    assert "【信用修复】" in home
+    for empty in ("暂无信用公示信息", "暂无中选公示", "暂无正在报名的选取公告"):
+        assert empty not in home
+    assert "列入黑名单" in client.get("/notices").get_data(as_text=True)
+    assert client.get("/notices.xml").get_data(as_text=True).count("<entry>") == 6
+    assert len(client.get("/api/v1/notices").get_json()["items"]) == 6
 
 
 @pytest.mark.parametrize("day", SEED_DAYS, ids=str)
@@ -116,8 +136,13 @@ def test_demo_market_seeded_on_any_day_is_alive_on_that_day(app, day):
             select(CreditRecord).where(CreditRecord.status == "已发布")
         ).all()
         assert notices
-        assert all(n.disclosure_until >= today and credit.in_disclosure(n) for n in notices)
-        assert all(credit.can_object(n) for n in notices)
+        # Today's records are in their 公示期 and open to objection; the older ones' dates are
+        # laid out before the seeding day, the objection answered before it.
+        fresh = [n for n in notices if clock.local_date(n.published_at) == today]
+        assert len(fresh) >= 3
+        assert all(credit.in_disclosure(n) and credit.can_object(n) for n in fresh)
+        assert all(n.published_at <= now for n in notices)
+        assert all(o.answered_at <= now for n in notices for o in n.objections)
 
 
 def test_demo_market_projects_have_roadmaps_with_warnings_overdue_and_notifications(app, runner):

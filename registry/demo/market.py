@@ -1,7 +1,7 @@
 """A believable, clearly marked (示例) marketplace for `registry seed --demo`: providers across the
 catalogue with qualifications and offers, enterprises with projects, open and finished selections
 (awards decided by the real selection rules), work in progress and delivered, owner ratings and
-credit notices in their 公示期; the projects' roadmaps come from demo/roadmaps.py.
+credit records (demo/credit.py); the projects' roadmaps come from demo/roadmaps.py.
 
 Every date is laid out from the day it runs (the clock's today and now), so a demo seeded in any
 year has open requests, deliveries under way and fresh notices. Names end in (示例), every row
@@ -17,13 +17,12 @@ from decimal import Decimal
 
 from sqlalchemy import func, select
 
+from registry.demo import credit as demo_credit
 from registry.demo import roadmaps as demo_roadmaps
 from registry.extensions import db
 from registry.kernel import clock
 from registry.models import (
     REGIONS,
-    CreditKind,
-    CreditRecord,
     EngagementStatus,
     OwnerRating,
     Provider,
@@ -38,7 +37,7 @@ from registry.models import (
 from registry.models.providers import Offer
 from registry.pure.uscc import make_uscc
 from registry.pure.workdays import add_working_days, working_days_between
-from registry.services import credit, evaluations, grades, market
+from registry.services import evaluations, grades, market
 
 # Industry groups: what a firm of that kind offers and the qualification it holds.
 GROUPS = [
@@ -61,26 +60,6 @@ PROJECTS = [
     ("39", "900102", "示例电子元器件标准厂房(示例)", "简易低风险厂房"),
     ("72", "900103", "示例科研办公楼(示例)", "国有"),
     ("35", "900104", "示例生物医药中试基地(示例)", "民营/外资"),
-]
-# Credit notices the demo regulators publish on the day of seeding, so the board always shows
-# notices in their 公示期: (regulator, service item the firm offers, kind, title, facts, basis).
-NOTICES = [
-    (
-        "demo-regulator-sthj",
-        "ZJ-03",
-        CreditKind.INTERVIEW,
-        "环评文件编制质量问题约谈提醒(示例)",
-        "抽查发现该机构编制的一份环境影响报告表存在基础资料引用不规范等问题,已约谈提醒并责令整改。(示例数据)",
-        "《建设项目环境影响报告书(表)编制监督管理办法》(示例引用)",
-    ),
-    (
-        "demo-regulator-sw",
-        "ZJ-04",
-        CreditKind.COMMENDATION,
-        "水土保持方案编制工作表扬(示例)",
-        "该机构按承诺时限完成水土保持方案编制,成果一次通过技术审查,予以表扬。(示例数据)",
-        "本部门中介服务监管办法(示例引用)",
-    ),
 ]
 
 
@@ -148,7 +127,12 @@ def seed_demo_market() -> dict[str, int]:
     seeded before they existed); returns counts of what was added (all zero when present)."""
     today = clock.today()
     if db.session.scalar(select(func.count(Provider.id)).where(Provider.is_demo.is_(True))):
-        counts = {"providers": 0, "projects": 0, "awards": 0, "notices": _notices()}
+        counts = {
+            "providers": 0,
+            "projects": 0,
+            "awards": 0,
+            "notices": demo_credit.seed_demo_notices(),
+        }
         if counts["notices"]:
             grades.recompute_all(today)
     else:
@@ -215,7 +199,7 @@ def _seed_market(today: date) -> dict[str, int]:
         )
     db.session.flush()
     _evaluations(today, rng)
-    notices = _notices()
+    notices = demo_credit.seed_demo_notices()
     # Grades come from the credit rules applied to the ratings, scores and notices above, never
     # invented.
     grades.recompute_all(today)
@@ -319,46 +303,6 @@ def _deliver(award, awarded_on: date, today: date, rng: random.Random) -> None:
         )
     )
     db.session.flush()
-
-
-def _notices() -> int:
-    """Publish the demo regulators' credit notices about demo firms they supervise, today (so
-    they are in their 公示期 and open to objection); once: none when a demo firm has any record."""
-    demo_records = (
-        select(func.count(CreditRecord.id))
-        .join(Provider, Provider.id == CreditRecord.provider_id)
-        .where(Provider.is_demo.is_(True))
-    )
-    if db.session.scalar(demo_records):
-        return 0
-    published = 0
-    for username, service_code, kind, title, facts, basis in NOTICES:
-        regulator = db.session.scalar(select(User).where(User.username == username))
-        provider = db.session.scalar(
-            select(Provider)
-            .join(Offer, Offer.provider_id == Provider.id)
-            .join(ServiceItem, ServiceItem.id == Offer.service_item_id)
-            .where(
-                Provider.is_demo.is_(True),
-                Provider.status == ProviderStatus.ACTIVE.value,
-                ServiceItem.code == service_code,
-            )
-            .order_by(Provider.uscc)
-            .limit(1)
-        )
-        if regulator is None or provider is None:
-            continue
-        draft = credit.draft_record(
-            regulator,
-            provider_uscc=provider.uscc,
-            kind=kind.value,
-            title=title,
-            facts=facts,
-            basis=basis,
-        )
-        credit.publish_record(regulator, draft.number)
-        published += 1
-    return published
 
 
 def _evaluations(today: date, rng: random.Random) -> None:

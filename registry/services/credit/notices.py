@@ -90,6 +90,12 @@ def notices_for_export(filters: NoticeFilters, limit: int | None = None) -> list
     return list(db.session.scalars(notice_query(filters).limit(limit)))
 
 
+def latest_notices(limit: int = 5) -> list[CreditRecord]:
+    """The newest published notices (the home page): two statements, the rows and their
+    departments."""
+    return list(db.session.scalars(notice_query(NoticeFilters()).limit(limit)))
+
+
 def get_public_notice(number: str) -> CreditRecord:
     """A published, current record by number. A superseded one raises Superseded with the
     number of its current revision; drafts, revoked records and unknown numbers are NotFound."""

@@ -361,10 +361,19 @@ def list_awards(*, page: int = 1, per_page: int = 20, service_code: str | None =
             query.join(SelectionRequest).join(ServiceItem).where(ServiceItem.code == service_code)
         )
     query = query.order_by(Award.awarded_at.desc(), Award.id.desc())
+    return paginate(db.session, query, page, per_page, *_award_list_options())
+
+
+def latest_awards(limit: int = 5) -> list[Award]:
+    """The newest award notices (the home page), with what the list shows, in one statement."""
+    query = select(Award).order_by(Award.awarded_at.desc(), Award.id.desc()).limit(limit)
+    return list(db.session.scalars(query.options(*_award_list_options())).unique())
+
+
+def _award_list_options() -> tuple:
     request = joinedload(Award.request)
-    options = (
+    return (
         request.joinedload(SelectionRequest.project).joinedload(Project.enterprise),
         request.joinedload(SelectionRequest.service_item),
         joinedload(Award.provider),
     )
-    return paginate(db.session, query, page, per_page, *options)

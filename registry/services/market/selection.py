@@ -185,6 +185,22 @@ def list_requests(
     return paginate(db.session, query, page, per_page, *options)
 
 
+def open_requests(limit: int = 5) -> list[SelectionRequest]:
+    """Requests still taking applications (the home page): 报名中 with a deadline from today
+    on (a day's answer, as the page cache keeps it), closing soonest first, in one statement."""
+    query = (
+        select(SelectionRequest)
+        .where(
+            SelectionRequest.status == RequestStatus.OPEN.value,
+            SelectionRequest.deadline >= clock.at(clock.today(), 0),
+        )
+        .options(joinedload(SelectionRequest.project), joinedload(SelectionRequest.service_item))
+        .order_by(SelectionRequest.deadline, SelectionRequest.id)
+        .limit(limit)
+    )
+    return list(db.session.scalars(query))
+
+
 def open_requests_for(provider: Provider, on: date | None = None) -> list[SelectionRequest]:
     """Open requests the provider may apply to: for items it offers, and eligible by the same
     rules as `eligible_providers`, checked for this one provider."""
