@@ -145,7 +145,16 @@ def test_credit_lifecycle_draft_publish_object_upheld_revision(app, make_user, l
     assert len(number) == len("XY-2026-000001")
     assert public.get(f"/notices/{number}").status_code == 404  # a draft is not public
 
-    published = post_form(regulator, f"/regulator/credit/{number}/publish")
+    # The first POST only shows what becomes public; the confirmed one publishes.
+    asked = post_form(regulator, f"/regulator/credit/{number}/publish")
+    assert asked.status_code == 200
+    shown = asked.get_data(as_text=True)
+    assert "请确认:发布信用记录" in shown
+    assert "报告数据失实" in shown
+    assert "不能撤回" in shown
+    assert 'name="confirmed" value="1"' in shown
+    assert public.get(f"/notices/{number}").status_code == 404
+    published = post_form(regulator, f"/regulator/credit/{number}/publish", {"confirmed": "1"})
     assert published.status_code == 302
     page = regulator.get(published.headers["Location"]).get_data(as_text=True)
     assert "公示期至 2026-10-14" in page

@@ -190,7 +190,7 @@ def test_evaluations_a_regulator_runs_a_period_in_the_browser(app, make_user, lo
     assert "尚有 1 家机构的得分是草稿" in _page(client.get(closing.headers["Location"]))
     assert post_form(client, f"/regulator/evaluations/{period_id}/submit", {}).status_code == 302
     post_form(client, f"/regulator/evaluations/{period_id}/close", {})
-    post_form(client, f"/regulator/evaluations/{period_id}/publish", {})
+    post_form(client, f"/regulator/evaluations/{period_id}/publish", {"confirmed": "1"})
     with app.app_context():
         period = db.session.get(EvaluationPeriod, period_id)
         assert period.status == "已发布"
@@ -809,3 +809,75 @@ def test_evaluations_pages_render_for_the_regulator(app, make_user, login, clien
     assert history.status_code == 200
     assert "(当前)" in _page(history)
     assert "定期考评" in _page(client.get("/regulator/evaluations"))
+
+
+def test_evaluations_publish_waits_for_the_end_or_an_early_close_and_a_confirmation(
+    app, make_user, login, client
+):
+    """A half-year still running (to 12-31 on 12-07) is not published: closing it early needs a
+    reason, stored and audited; publishing shows what becomes public and acts only when confirmed."""
+    regulator = make_user("regulator", department="STHJ")
+    with app.app_context():
+        user = db.session.get(User, regulator.id)
+        provider = factories.active_provider(("ZJ-03",), name="天津早结环境咨询有限公司")
+        period = evaluations.open_period(user)  # the current half-year, still running
+        scores = {c["code"]: 80 for c in period.criteria}
+        evaluations.enter_scores(
+            user, period, provider.uscc, scores, submit=True, submission_key="e1"
+        )
+        db.session.commit()
+        period_id, ends_on = period.id, period.ends_on
+    login(regulator)
+    url = f"/regulator/evaluations/{period_id}"
+    assert "提前结束原因" in _page(client.get(url))
+
+    refused = post_form(client, f"{url}/close", {})
+    assert "提前结束考评须填写原因" in _page(client.get(refused.headers["Location"]))
+
+    def _stored() -> EvaluationPeriod:
+        with app.app_context():
+            return db.session.get(EvaluationPeriod, period_id)
+
+    assert _stored().status == "进行中"
+    # A period closed before its end without a reason (as before this rule) is not published.
+    with app.app_context():
+        db.session.execute(
+            text("UPDATE evaluation_periods SET status = '已结束' WHERE id = :id"),
+            {"id": period_id},
+        )
+        db.session.commit()
+    early = post_form(client, f"{url}/publish", {"confirmed": "1"})
+    assert f"考评周期至 {ends_on:%Y-%m-%d} 才结束,结束后方可发布结果" in _page(
+        client.get(early.headers["Location"])
+    )
+    assert _stored().published_at is None
+    with app.app_context():
+        db.session.execute(
+            text("UPDATE evaluation_periods SET status = '进行中' WHERE id = :id"),
+            {"id": period_id},
+        )
+        db.session.commit()
+
+    post_form(client, f"{url}/close", {"reason": "机构整合,提前汇总"})
+    assert (_stored().status, _stored().close_reason) == ("已结束", "机构整合,提前汇总")
+    with app.app_context():
+        audited = db.session.scalar(
+            select(AuditEntry).where(AuditEntry.action == "evaluation.close_early")
+        )
+        assert audited.after["close_reason"] == "机构整合,提前汇总"
+
+    asked = post_form(client, f"{url}/publish", {})
+    assert asked.status_code == 200
+    shown = _page(asked)
+    for text_shown in (
+        "请确认",
+        "天津早结环境咨询有限公司",
+        "80.00",
+        "不能撤回",
+        "机构整合,提前汇总",
+    ):
+        assert text_shown in shown
+    assert (_stored().status, _stored().published_at) == ("已结束", None)
+    done = post_form(client, f"{url}/publish", {"confirmed": "1"})
+    assert "考评结果已发布" in _page(client.get(done.headers["Location"]))
+    assert _stored().status == "已发布"

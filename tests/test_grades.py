@@ -449,7 +449,7 @@ def test_grades_recomputed_when_a_period_is_published(app, make_user):
         evaluations.enter_scores(user, period, code, scores, submit=True, submission_key="k1")
         db.session.commit()
         assert _stored(provider_id) == (None, None)  # submitted, not published
-        evaluations.close_period(user, period.id)
+        evaluations.close_period(user, period.id, reason="提前结束测试")
         db.session.commit()
         evaluations.publish_period(user, period.id)
         db.session.commit()

@@ -288,7 +288,7 @@ def test_notify_evaluation_period_tells_supervised_providers(app, make_user):
             submission_key=uuid.uuid4().hex,
         ),
     )
-    _act(app, lambda: evaluations.close_period(_me(regulator), period))
+    _act(app, lambda: evaluations.close_period(_me(regulator), period, reason="提前结束测试"))
     _act(app, lambda: evaluations.publish_period(_me(regulator), period))
 
     inbox = _inbox(app, supervised)

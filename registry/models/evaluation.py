@@ -57,6 +57,9 @@ class EvaluationPeriod(db.Model):
     opened_by_id: Mapped[UserRef | None]
     opened_at: Mapped[Created]
     closed_at: Mapped[Moment | None]
+    # Why score entry ended before ends_on (an early close, which alone lets results be
+    # published before the period is over); None for a period closed after its end.
+    close_reason: Mapped[Note | None]
     published_at: Mapped[Moment | None]
 
     department: Mapped[Department] = relationship()

@@ -46,7 +46,7 @@ from registry.web.filters import format_datetime
 from registry.web.forms import ConfirmForm, options
 from registry.web.page_cache import cached_page
 from registry.web.params import code_arg, date_arg, filtered_list, prefill
-from registry.web.unit_of_work import UnitOfWork, actor
+from registry.web.unit_of_work import Confirmation, UnitOfWork, actor, confirmed
 from registry.web.urls import external_url
 
 bp = Blueprint("credit", __name__)
@@ -380,18 +380,47 @@ def change_record(number: str, mode: str):
 @bp.post("/regulator/credit/<number>/publish")
 @require("credit.manage")
 def publish_record(number: str):
-    """Publish a draft."""
+    """Publish a draft: first a confirmation page naming what becomes public; only the
+    confirmed POST publishes."""
     _record_for(number)
+    back = url_for("credit.manage_record", number=number)
+    checked = {"form": ConfirmForm(), "invalid": "提交未成功,请刷新页面后重试。", "back": back}
+    if not confirmed():
+        return work.confirm(lambda: _publishing(number), **checked)
     return work.press(
         lambda: credit.publish_record(actor(), number),
-        form=ConfirmForm(),
-        invalid="提交未成功,请刷新页面后重试。",
-        back=url_for("credit.manage_record", number=number),
         done=lambda item: (
             f"已发布。公示期至 {item.disclosure_until:%Y-%m-%d},"
             f"异议截止 {item.objection_until:%Y-%m-%d}。"
         ),
+        **checked,
     )
+
+
+def _publishing(number: str) -> Confirmation:
+    """The confirmation page of publishing a draft: the record as the notice board will show it."""
+    item = credit.publishable(actor(), number)
+    windows = credit.windows_from_today()
+    facts = [
+        ("公示编号", item.number),
+        ("记录类型", item.kind),
+        ("中介机构", f"{item.provider.name}({item.provider.uscc})"),
+        ("发布部门", item.department.name),
+        ("标题", item.title),
+        ("事实", item.facts),
+        ("依据", item.basis),
+    ]
+    warning = (
+        "确认后立即在信用公示中公开,不能撤回;发布后不能修改,只能发布修订版本或撤销,均公开留痕。"
+    )
+    if item.kind == CreditKind.BLACKLIST.value:
+        facts.append(("黑名单期限至", f"{item.term_until:%Y-%m-%d}"))
+        warning += "列入黑名单的机构将立即不能参与选取。"
+    facts += [
+        ("公示期至", f"{windows['disclosure_until']:%Y-%m-%d}"),
+        ("异议截止", f"{windows['objection_until']:%Y-%m-%d}"),
+    ]
+    return Confirmation(title=f"发布信用记录 {item.number}", facts=facts, warning=warning)
 
 
 @bp.post("/regulator/credit/<number>/revoke")

@@ -20,7 +20,13 @@ from registry.sanitize import plain_text
 from registry.services import evaluations as service
 from registry.services.errors import Forbidden
 from registry.web.forms import ConfirmForm, Form, apply_error, options
-from registry.web.unit_of_work import UnitOfWork, actor, record_denial
+from registry.web.unit_of_work import (
+    Confirmation,
+    UnitOfWork,
+    actor,
+    confirmed,
+    record_denial,
+)
 
 bp = Blueprint("evaluations", __name__, url_prefix="/regulator/evaluations")
 
@@ -138,6 +144,7 @@ def _period_page(
             upload_message=upload_message,
             confirm=ConfirmForm(),
             is_open=period.status == PeriodStatus.OPEN.value,
+            ended=service.has_ended(period),
         ),
         status,
     )
@@ -207,14 +214,12 @@ _STATUS_CHANGES = (
     (
         "close",
         "close_period",
-        service.close_period,
+        # Before the period's end only with a reason (the form's optional field; the service
+        # checks and stores it).
+        lambda user, period_id: service.close_period(
+            user, period_id, reason=request.form.get("reason")
+        ),
         "考评已结束。核对无误后即可发布结果;此后修改得分须作为更正提交。",
-    ),
-    (
-        "publish",
-        "publish_period",
-        service.publish_period,
-        "考评结果已发布,各机构的得分已在其公开页面显示。",
     ),
 )
 
@@ -236,7 +241,7 @@ def _status_view(change, done):
 
 
 def _add_status_routes() -> None:
-    """POST /<period_id>/submit, /close and /publish."""
+    """POST /<period_id>/submit and /close."""
     for path, endpoint, change, done in _STATUS_CHANGES:
         bp.add_url_rule(
             f"/<int:period_id>/{path}", endpoint, _status_view(change, done), methods=["POST"]
@@ -244,6 +249,42 @@ def _add_status_routes() -> None:
 
 
 _add_status_routes()
+
+
+@bp.post("/<int:period_id>/publish")
+@require("evaluations.enter")
+def publish_period(period_id: int):
+    """Publish the results: first a confirmation page naming what becomes public; only the
+    confirmed POST publishes."""
+    back = url_for("evaluations.show_period", period_id=period_id)
+    checked = {"form": ConfirmForm(), "invalid": "表单已失效,请重新操作。", "back": back}
+    if not confirmed():
+        return work.confirm(lambda: _publication(period_id), **checked)
+    return work.press(
+        lambda: service.publish_period(actor(), period_id),
+        done="考评结果已发布,各机构的得分已在其公开页面显示。",
+        **checked,
+    )
+
+
+def _publication(period_id: int) -> Confirmation:
+    """The confirmation page of publishing a period: the period and every score made public."""
+    entries = service.publication(actor(), period_id)
+    period = _period(period_id)
+    facts = [
+        ("考评周期", f"{period.department.name} · {period.name}"),
+        ("考评期间", f"{period.starts_on:%Y-%m-%d} 至 {period.ends_on:%Y-%m-%d}"),
+        ("公开内容", f"以下 {len(entries)} 家机构的各项得分和总分,在其公开页面显示并计入信用评价"),
+    ]
+    if period.close_reason:
+        facts.append(("提前结束原因", period.close_reason))
+    return Confirmation(
+        title=f"发布“{period.name}”考评结果",
+        facts=facts,
+        columns=("机构", "统一社会信用代码", "总分"),
+        rows=[(e.provider.name, e.provider.uscc, str(e.total)) for e in entries],
+        warning="确认后立即公开,不能撤回;此后修改得分只能作为更正提交,写明原因并留痕。",
+    )
 
 
 # ---------------------------------------------------------------------- one provider

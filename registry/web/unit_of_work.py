@@ -21,6 +21,11 @@ from registry.services import audit
 from registry.services.errors import Forbidden, NotFound, RegistryError
 from registry.web.forms import apply_error
 
+# The flag the confirmation page's button carries: without it an irreversible act only shows
+# what it would make public (see UnitOfWork.confirm).
+CONFIRM_FIELD = "confirmed"
+IRREVERSIBLE = "确认后立即公开,不能撤回。"
+
 STALE_MESSAGE = (
     "本次操作未生效:您打开页面之后,该记录已被他人修改。请刷新页面,核对最新内容后再操作。"
 )
@@ -52,6 +57,25 @@ def record_denial(detail: str, action: str = "access.denied") -> None:
         detail=f"{request.method} {request.path}: {detail}",
     ).actor_id = actor_id
     commit()
+
+
+def confirmed() -> bool:
+    """Whether this POST carries the confirmation page's flag (its 确认发布 button)."""
+    return request.form.get(CONFIRM_FIELD) == "1"
+
+
+@dataclass(frozen=True)
+class Confirmation:
+    """What the confirmation page of an irreversible act names: `facts` as (label, value) pairs,
+    an optional table (`columns`, `rows`), `carry` (the form's fields posted again with the
+    flag) and what cannot be undone (`warning`)."""
+
+    title: str
+    facts: list[tuple[str, str]]
+    columns: tuple[str, ...] = ()
+    rows: list[tuple[str, ...]] | None = None
+    carry: dict[str, str] | None = None
+    warning: str = IRREVERSIBLE
 
 
 @dataclass(frozen=True)
@@ -152,6 +176,38 @@ class UnitOfWork:
         value = self.act(call, back=back, **options)
         flash(done(value) if callable(done) else done, "success")
         return redirect(to or back)
+
+    def confirm(
+        self,
+        preview: Callable[[], Confirmation],
+        *,
+        back: str,
+        form: FlaskForm | None = None,
+        invalid: str | None = None,
+    ) -> Any:
+        """An irreversible act's first POST (no confirmation flag): check its form as `act`
+        does, build the confirmation page from `preview` (which only reads; a domain error is
+        flashed with a redirect `back`), roll back whatever was loaded, and show the page. Nothing
+        is stored; its 确认发布 button posts the same form again with the flag."""
+        if form is not None and not form.validate_on_submit():
+            if invalid is None:
+                abort(400)
+            flash(invalid, "error")
+            abort(redirect(back))
+        try:
+            shown = preview()
+        except RegistryError as error:
+            self._end_refused(error, keep=False)
+            return self._show(error, None, back, "")
+        finally:
+            self.rollback()
+        return render_template(
+            "confirm.html",
+            confirmation=shown,
+            action=request.path,
+            back=back,
+            flag=CONFIRM_FIELD,
+        )
 
     def page(
         self,

@@ -76,11 +76,18 @@ def test_e2e_regulator_flow(live_server, phone_page, page):
     expect(row).to_contain_text(TOTAL)
     expect(row).to_contain_text("已提交")
 
-    # 3. Close and publish the period.
-    regulator.get_by_role("button", name="结束考评").click()
+    # 3. Close the period early (it runs to 12-31: only with a reason) and publish it after
+    # confirming what becomes public.
+    regulator.get_by_label("提前结束原因").fill("年度信用评价提前汇总")
+    regulator.get_by_role("button", name="提前结束考评").click()
     regulator.wait_for_url(period_url)
     expect(flash(regulator)).to_contain_text("考评已结束")
     regulator.get_by_role("button", name="发布考评结果").click()
+    expect(regulator.get_by_role("heading", level=1)).to_contain_text("请确认")
+    expect(regulator.locator("main")).to_contain_text(PROVIDER_NAME)
+    expect(regulator.locator("main")).to_contain_text("不能撤回")
+    checked(regulator)
+    regulator.get_by_role("button", name="确认发布").click()
     regulator.wait_for_url(period_url)
     expect(flash(regulator)).to_contain_text("考评结果已发布")
     expect(regulator.locator(".page-head .subtitle")).to_contain_text("已发布")
@@ -102,6 +109,9 @@ def test_e2e_regulator_flow(live_server, phone_page, page):
     expect(flash(regulator)).to_contain_text("草稿")
     number = regulator.url.rsplit("/", 1)[-1]
     regulator.get_by_role("button", name="发布", exact=True).click()
+    expect(regulator.locator("main")).to_contain_text(TITLE)
+    expect(regulator.locator("main")).to_contain_text("不能撤回")
+    regulator.get_by_role("button", name="确认发布").click()
     regulator.wait_for_url(f"**/regulator/credit/{number}")
     expect(flash(regulator)).to_contain_text("已发布。公示期至")
     checked(regulator)

@@ -52,11 +52,13 @@ from registry.services.credit.objections import (
 from registry.services.credit.records import (
     draft_record,
     publish_record,
+    publishable,
     records_for_department,
     revise_record,
     revisions_of,
     revoke_record,
     update_draft,
+    windows_from_today,
 )
 
 __all__ = [
@@ -87,6 +89,7 @@ __all__ = [
     "overdue_objections",
     "provider_of",
     "publish_record",
+    "publishable",
     "published_records",
     "records_about",
     "records_for_department",
@@ -99,4 +102,5 @@ __all__ = [
     "supervises",
     "today",
     "update_draft",
+    "windows_from_today",
 ]

@@ -108,10 +108,11 @@ def _windows(published_on: date) -> dict:
     }
 
 
-def publish_record(user: User, number: str) -> CreditRecord:
-    """Publish a draft: it becomes public, the 公示期 and objection window start; a blacklisting
-    takes the provider out of selection at once."""
-    item = get_record_for(user, number, lock=True)
+def publishable(user: User, number: str, *, lock: bool = False) -> CreditRecord:
+    """The department's draft `number` if it may be published now (what the confirmation page
+    shows), or the reason it may not: already published, provider out of scope, a blacklisting
+    without a valid term, a repair without what it repairs. Reads only."""
+    item = get_record_for(user, number, lock=lock)
     if not item.is_draft:
         raise RegistryError(None, f"记录 {item.number} {item.status},不能重复发布")
     provider = item.provider
@@ -120,6 +121,19 @@ def publish_record(user: User, number: str) -> CreditRecord:
     if item.kind == CreditKind.BLACKLIST.value:
         check_term(item.term_until)
     check_repair(item.kind, provider, item.department)
+    return item
+
+
+def windows_from_today() -> dict[str, date]:
+    """The 公示期 and objection window a record published today would get."""
+    return _windows(today())
+
+
+def publish_record(user: User, number: str) -> CreditRecord:
+    """Publish a draft: it becomes public, the 公示期 and objection window start; a blacklisting
+    takes the provider out of selection at once."""
+    item = publishable(user, number, lock=True)
+    provider = item.provider
     with change("credit.publish", actor=user, of=item):
         item.provider_name, item.provider_uscc = provider.name, provider.uscc
         for key, value in _windows(today()).items():

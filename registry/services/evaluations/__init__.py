@@ -10,15 +10,18 @@ from __future__ import annotations
 from registry.services.evaluations.criteria import criteria_for
 from registry.services.evaluations.files import UploadRejected, template_file, upload_scores
 from registry.services.evaluations.periods import (
+    CLOSE_REASON_MAX,
     NAME_MAX,
     OUT_OF_SCOPE,
     close_period,
     current_entries,
     get_period_for,
     half_year,
+    has_ended,
     is_scorable,
     open_period,
     periods_for,
+    publication,
     publish_period,
     scorable_providers,
     today,
@@ -33,6 +36,7 @@ from registry.services.evaluations.scores import (
 )
 
 __all__ = [
+    "CLOSE_REASON_MAX",
     "NAME_MAX",
     "NOTE_MAX",
     "OUT_OF_SCOPE",
@@ -44,10 +48,12 @@ __all__ = [
     "enter_scores",
     "get_period_for",
     "half_year",
+    "has_ended",
     "is_scorable",
     "open_period",
     "periods_for",
     "public_scores",
+    "publication",
     "publish_period",
     "published_totals",
     "scorable_providers",

@@ -35,6 +35,7 @@ from registry.services.evaluations.criteria import criteria_for
 from registry.services.evaluations.results import latest_entries
 
 NAME_MAX = 50
+CLOSE_REASON_MAX = 500
 NOT_FOUND = "未找到该考评周期"
 OUT_OF_SCOPE = "该机构不提供本部门监管的中介服务事项,不在本周期考评范围内"
 
@@ -174,23 +175,61 @@ def _move(period: EvaluationPeriod, source: PeriodStatus, target: PeriodStatus, 
         )
 
 
-def close_period(user: User, period: EvaluationPeriod | int) -> EvaluationPeriod:
-    """End score entry (进行中 → 已结束). Refused while any provider's current score is a draft."""
+def has_ended(period: EvaluationPeriod) -> bool:
+    """Whether the period is over (its last day has passed in the zone's time zone)."""
+    return today() > period.ends_on
+
+
+def close_period(
+    user: User, period: EvaluationPeriod | int, reason: str | None = None
+) -> EvaluationPeriod:
+    """End score entry (进行中 → 已结束). Refused while any provider's current score is a draft;
+    before the period's end only with a reason, which is stored (an early close) and audited."""
     period = get_period_for(user, period.id if isinstance(period, EvaluationPeriod) else period)
+    reason = plain_text(reason) or None
+    if has_ended(period):
+        reason = None  # an ordinary close: nothing to explain
+    elif reason is None:
+        raise RegistryError(
+            "reason",
+            f"考评周期至 {period.ends_on:%Y-%m-%d} 才结束;提前结束考评须填写原因(将记录在案)",
+        )
+    elif len(reason) > CLOSE_REASON_MAX:
+        raise RegistryError("reason", f"原因不能超过 {CLOSE_REASON_MAX} 个字符")
     before = snapshot(period)
-    _move(period, PeriodStatus.OPEN, PeriodStatus.CLOSED, closed_at=utcnow())
+    _move(period, PeriodStatus.OPEN, PeriodStatus.CLOSED, closed_at=utcnow(), close_reason=reason)
     drafts = [e for e in current_entries(period).values() if e.state == ScoreState.DRAFT.value]
     if drafts:
         raise RegistryError(
             None, f"尚有 {len(drafts)} 家机构的得分是草稿,请先提交(或录入正式得分)后再结束考评"
         )
-    record("evaluation.close", actor=user, of=period, before=before, after=snapshot(period))
+    action = "evaluation.close" if reason is None else "evaluation.close_early"
+    record(action, actor=user, of=period, before=before, after=snapshot(period))
     return period
 
 
-def publish_period(user: User, period: EvaluationPeriod | int) -> EvaluationPeriod:
-    """Publish the results (已结束 → 已发布): each provider's current score becomes public."""
+def publication(user: User, period: EvaluationPeriod | int) -> list[ScoreEntry]:
+    """What publishing the period would make public (each provider's current revision, by
+    provider name), or why it may not be published: it must be closed, and over or closed early
+    with a recorded reason. Reads only: the confirmation page shows it."""
     period = get_period_for(user, period.id if isinstance(period, EvaluationPeriod) else period)
+    if period.status != PeriodStatus.CLOSED.value:
+        raise RegistryError(None, f"该考评周期当前状态为“{period.status}”,结束考评后方可发布结果")
+    if not has_ended(period) and not period.close_reason:
+        raise RegistryError(
+            None,
+            f"考评周期至 {period.ends_on:%Y-%m-%d} 才结束,结束后方可发布结果"
+            "(确需提前发布的,须在结束考评时填写提前结束的原因)",
+        )
+    return sorted(current_entries(period).values(), key=lambda e: (e.provider.name, e.provider_id))
+
+
+def publish_period(user: User, period: EvaluationPeriod | int) -> EvaluationPeriod:
+    """Publish the results (已结束 → 已发布): each provider's current score becomes public.
+    Refused as `publication` says."""
+    period = get_period_for(user, period.id if isinstance(period, EvaluationPeriod) else period)
+    if period.status == PeriodStatus.CLOSED.value:
+        publication(user, period)
     before = snapshot(period)
     _move(period, PeriodStatus.CLOSED, PeriodStatus.PUBLISHED, published_at=utcnow())
     published = current_entries(period)
