@@ -55,7 +55,7 @@ def _engagement(provider: Provider, service_code: str = "ZJ-03") -> Engagement:
     n = next(_serial)
     enterprise = Enterprise(uscc=uscc(), name=f"天津测试业主{n}有限公司")
     project = Project(
-        code=f"2026-120116-T{n:06d}",
+        code=f"2026-120116-47-09-{n:06d}",
         name="测试项目",
         category="民营/外资",
         location="天津滨海高新区",

@@ -89,7 +89,18 @@ def test_market_pages_whole_flow_from_project_to_verified_award(app, client, mak
     assert "38000" not in mine
     clock.advance(timedelta(hours=3, minutes=1))  # past the deadline
     login(owner)  # hours later: the old session has timed out
-    decided = post_form(client, f"/my/requests/{ref}/decide", {})
+    # 确定结果并公示 first names the winner and amount; nothing is decided until confirmed.
+    asked = post_form(client, f"/my/requests/{ref}/decide", {})
+    shown = asked.get_data(as_text=True)
+    assert asked.status_code == 200, shown
+    assert "请确认:确定结果并公示" in shown
+    assert "38,000.00 元" in shown
+    assert "不能撤回" in shown
+    with app.app_context():
+        assert db.session.scalars(select(Award)).first() is None
+        assert market.get_request(ref).status == "报名中"
+    expect = re.search(r'name="expect" value="([^"]+)"', shown).group(1)
+    decided = post_form(client, f"/my/requests/{ref}/decide", {"confirmed": "1", "expect": expect})
     assert decided.status_code == 302, decided.get_data(as_text=True)
     notice = client.get(decided.headers["Location"]).get_data(as_text=True)
     assert "2026-120116-34-01-000777" in notice

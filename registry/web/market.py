@@ -17,7 +17,7 @@ from registry.services.errors import RegistryError
 from registry.web.forms import options
 from registry.web.market_forms import DecideForm, ProjectForm, QuoteForm, RepostForm, RequestForm
 from registry.web.params import paged, prefill
-from registry.web.unit_of_work import UnitOfWork, actor
+from registry.web.unit_of_work import Confirmation, UnitOfWork, actor, confirmed
 
 bp = Blueprint("market", __name__)
 # A refusal by the service (not the owner) is told on the form; pages load records through
@@ -153,21 +153,55 @@ def _on_own_request(ref: str, form, invalid: str, action):
 @bp.post("/my/requests/<ref>/decide")
 @require("projects.own")
 def decide_request(ref: str):
-    """Close the request and choose by its method."""
+    """Close the request and choose by its method: first a confirmation page naming the winner
+    and amount (or the failure) that become public; only the confirmed POST decides."""
     form = DecideForm()
+    chosen = {"chosen_uscc": form.winner.data or None, "reason": form.reason.data}
+    if not confirmed():
+        work.found(market.get_request_for_owner, actor(), ref)
+        return work.confirm(
+            lambda: _decision_page(market.plan_decision(actor(), ref, **chosen)),
+            form=form,
+            invalid="提交未成功,请刷新页面后重试。",
+            back=url_for("market.manage_request", ref=ref),
+        )
+    expect = request.form.get("expect") or None
     decision = _on_own_request(
         ref,
         form,
         "提交未成功,请刷新页面后重试。",
-        lambda user: market.decide(
-            user, ref, chosen_uscc=form.winner.data or None, reason=form.reason.data
-        ),
+        lambda user: market.decide(user, ref, expect=expect, **chosen),
     )
     if decision.award is None:
         flash(f"本次选取失败:{decision.failure}", "error")
         return redirect(url_for("market.manage_request", ref=ref))
     flash("已确定中选机构,中选结果已公示。", "success")
     return redirect(url_for("market.show_award", award_id=decision.award.id))
+
+
+def _decision_page(plan) -> Confirmation:
+    """The confirmation page of 确定结果并公示: the winner and amount, or the failure."""
+    selection = plan.request
+    facts = [
+        ("选取公告", f"{selection.ref} · {selection.service_item.name}"),
+        ("项目", selection.project.name),
+        ("选取方式", selection.method),
+        ("有效报名", f"{len(plan.participants)} 家"),
+    ]
+    carry = {"winner": request.form.get("winner", ""), "reason": request.form.get("reason", "")}
+    carry["expect"] = plan.expected
+    if plan.winner is None:
+        facts.append(("结果", f"选取失败(流标):{plan.failure}"))
+        warning = "确认后本次选取即以流标结束并通知业主,不能撤回;可修改后重新发布。"
+    else:
+        amount = "未报价" if plan.amount is None else f"{plan.amount:,.2f} 元"
+        facts += [
+            ("中选机构", f"{plan.winner.name}({plan.winner.uscc})"),
+            ("中选金额", amount),
+            ("确定依据", plan.explanation),
+        ]
+        warning = "确认后中选结果立即公示并通知各报名机构,不能撤回。"
+    return Confirmation(title="确定结果并公示", facts=facts, carry=carry, warning=warning)
 
 
 @bp.post("/my/requests/<ref>/repost")

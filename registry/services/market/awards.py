@@ -335,6 +335,7 @@ def repost(user: User, ref: str, *, deadline: datetime) -> SelectionRequest:
         old.project.code,
         service_code=old.service_item.code,
         method=old.method,
+        method_reason=old.method_reason,
         deadline=deadline,
         price_min=old.price_min,
         price_max=old.price_max,

@@ -4,9 +4,10 @@ part (eligible providers, candidates with their credit), and sealed quotes."""
 from __future__ import annotations
 
 import secrets
-from datetime import date, datetime, timedelta
+from datetime import date, datetime
 from decimal import Decimal, InvalidOperation
 
+from flask import current_app
 from sqlalchemy import select
 from sqlalchemy.orm import joinedload, selectinload
 
@@ -27,6 +28,7 @@ from registry.models import (
 )
 from registry.models.types import utcnow
 from registry.pure import selection_engine as engine
+from registry.pure.workdays import add_working_days
 from registry.services import notify
 from registry.services.audit import record, snapshot
 from registry.services.catalogue import get_service
@@ -55,6 +57,44 @@ def provider_by_uscc(uscc: str) -> Provider:
     return provider
 
 
+def min_notice_workdays() -> int:
+    """REQUEST_MIN_NOTICE_WORKDAYS: the shortest notice a request may give, in working days."""
+    return int(current_app.config["REQUEST_MIN_NOTICE_WORKDAYS"])
+
+
+def earliest_deadline(on: date | None = None) -> date:
+    """The first day a request posted on `on` (today) may close: the REQUEST_MIN_NOTICE_WORKDAYS-th
+    working day after it on the China calendar (holidays and make-up days counted)."""
+    return add_working_days(on or today(), min_notice_workdays())
+
+
+def _check_deadline(deadline: datetime) -> None:
+    """Refuse a deadline sooner than the minimum notice period (or already past)."""
+    if deadline.tzinfo is None:
+        raise ValueError("deadline must be timezone-aware")
+    earliest = earliest_deadline()
+    if deadline <= utcnow() or clock.local(deadline).date() < earliest:
+        raise RegistryError(
+            "deadline",
+            f"报名截止时间过早:公告须至少提前 {min_notice_workdays()} 个工作日发布,"
+            f"截止时间最早为 {earliest:%Y-%m-%d}(北京时间)",
+        )
+
+
+def _method_reason(method: str, reason: str | None) -> str | None:
+    """The method must be chosen explicitly; 直接选取 needs the reason, which is published."""
+    if method not in {m.value for m in SelectionMethod}:
+        raise RegistryError("method", "请选择选取方式")
+    reason = (reason or "").strip() or None
+    if method == SelectionMethod.DIRECT.value:
+        if reason is None:
+            raise RegistryError(
+                "method_reason", "采用直接选取须说明理由,理由将随选取公告和中选公示一并公开"
+            )
+        return reason
+    return None
+
+
 def open_request(
     user: User,
     project_code: str,
@@ -62,6 +102,7 @@ def open_request(
     service_code: str,
     method: str,
     deadline: datetime,
+    method_reason: str | None = None,
     price_min=None,
     price_max=None,
     qualification_requirement: str | None = None,
@@ -76,20 +117,17 @@ def open_request(
     service = get_service(service_code)
     if not service.is_current:
         raise RegistryError("service", "该中介服务事项已不在清单内")
-    if method not in {m.value for m in SelectionMethod}:
-        raise RegistryError("method", "请选择选取方式")
+    method_reason = _method_reason(method, method_reason)
     low, high = _decimal(price_min, "price_min"), _decimal(price_max, "price_max")
     if low is not None and high is not None and low > high:
         raise RegistryError("price_max", "价格区间上限不能低于下限")
-    if deadline.tzinfo is None:
-        raise ValueError("deadline must be timezone-aware")
-    if deadline <= utcnow() + timedelta(minutes=30):
-        raise RegistryError("deadline", "报名截止时间须晚于当前时间至少 30 分钟")
+    _check_deadline(deadline)
     request = SelectionRequest(
         ref=f"tmp-{secrets.token_hex(8)}",
         project=project,
         service_item=service,
         method=method,
+        method_reason=method_reason,
         price_min=low,
         price_max=high,
         deadline=deadline,
