@@ -158,7 +158,7 @@ def build(folder: Path, providers: int, projects: int) -> None:
                 land = date(2026, 1, 5) + timedelta(days=n % 300)
                 roadmaps.register_project(
                     staff,
-                    code=f"BENCH-{n:05}",
+                    code=f"2026-120116-99-09-{n:06}",
                     name=f"基准项目 {n}",
                     category=CATEGORIES[n % 3],
                     location="天津滨海高新区",

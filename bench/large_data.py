@@ -434,6 +434,9 @@ class Generator:
                     project_id=project_id,
                     service_item_id=self.services[code],
                     method=method.value,
+                    method_reason="涉密事项,仅可委托已签订保密协议的机构(示例理由)"
+                    if method == SelectionMethod.DIRECT
+                    else None,
                     deadline=deadline,
                     requirements=f"{self.service_names[code]}(采购需求)",
                     created_by_id=owner_id,

@@ -70,13 +70,13 @@ def _build(app, size: int) -> None:
         enterprise = market.create_enterprise("天津基准测试有限公司", make_uscc("9112011677009001"))
         for n in range(size):
             roadmaps.register_project(
-                staff, code=f"BENCH-{n:05}", name=f"基准项目 {n}", category=CATEGORIES[n % 3],
+                staff, code=f"2026-120116-99-09-{n:06}", name=f"基准项目 {n}", category=CATEGORIES[n % 3],
                 location="天津滨海高新区", land_contract_date=date(2026, 1, 5) + timedelta(days=n % 180),
                 enterprise=enterprise,
             )  # fmt: skip
             if n % 2:
                 land = date(2026, 1, 5) + timedelta(days=n % 180)
-                roadmaps.record_progress(staff, f"BENCH-{n:05}", "SP-01", status="已完成",
+                roadmaps.record_progress(staff, f"2026-120116-99-09-{n:06}", "SP-01", status="已完成",
                                          started_on=land + timedelta(days=1),
                                          finished_on=land + timedelta(days=2),
                                          today=TODAY)  # fmt: skip

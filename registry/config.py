@@ -54,6 +54,9 @@ DEFAULTS: dict[str, object] = {
     # Check every API response against the OpenAPI document and raise on a mismatch (the tests).
     "OPENAPI_VALIDATE_RESPONSES": False,
     "PROXY_COUNT": 0,  # trusted reverse proxies in front of the app (X-Forwarded-For/Proto/Host)
+    # Selection requests: the shortest notice, in working days from the day of posting to the
+    # deadline's day (a sooner deadline is refused, naming the earliest allowed).
+    "REQUEST_MIN_NOTICE_WORKDAYS": 3,
     # Delivery and owner rating (working days on the China calendar, see pure/workdays.py).
     "CREDIT_SHORTLIST_SIZE": 3,  # 信用择优: top credit scores that enter the draw (ties included)
     "CONTRACT_DAYS": 5,  # a contract signed later than this after the award records 逾期签约
@@ -156,6 +159,7 @@ _TYPED = {
     "PROXY_COUNT",
     "SQLALCHEMY_ENGINE_OPTIONS",
     "CONTRACT_DAYS",
+    "REQUEST_MIN_NOTICE_WORKDAYS",
     "CREDIT_SHORTLIST_SIZE",
     "RATING_WINDOW_DAYS",
     "RATING_EDIT_DAYS",

@@ -202,6 +202,9 @@ def make_app(database_url: str, tmp_path: Path, **overrides):
         "SERVER_NAME": None,
         # Read the data generation on every request: a test never waits for the page cache.
         "PAGE_CACHE_RECHECK_SECONDS": 0,
+        # Flows open a request and pass its deadline within hours; the minimum notice period
+        # (default 3 working days) is tested on its own with the default (test_market_fairness).
+        "REQUEST_MIN_NOTICE_WORKDAYS": 0,
     }
     config.update(overrides)
     return create_app(config)

@@ -86,7 +86,7 @@ def enterprise_with_project(user: User, *, code: str | None = None, category: st
     db.session.flush()
     return market.create_project(
         user,
-        code=code or f"2026-120116-{next(_numbers):02d}-01-{next(_numbers):06d}",
+        code=code or f"2026-120116-{next(_numbers) % 100:02d}-01-{next(_numbers):06d}",
         name="新建厂房项目",
         category=category,
         location="天津滨海高新区",

@@ -149,7 +149,7 @@ def test_market_pages_bad_input_gets_a_message_and_stores_nothing(app, client, m
     cases = [
         ({"price_min": "abc"}, "请填写有效的金额"),
         ({"price_min": "500", "price_max": "100"}, "上限不能低于下限"),
-        ({"deadline": past}, "报名截止时间须晚于当前时间"),
+        ({"deadline": past}, "报名截止时间过早"),
         ({"exclusions": "91350100M000100Y43"}, "回避理由"),
         ({"service": "ZJ-XX"}, "不是有效的选择"),
     ]

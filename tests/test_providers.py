@@ -653,7 +653,7 @@ def _rating_history(app, provider_id: int) -> int:
     with app.app_context():
         enterprise = Enterprise(uscc=make_uscc("91120116MA08MU4H"), name="天津示范制造有限公司")
         project = Project(
-            code="2026-120116-01",
+            code="2026-120116-47-01-000001",
             name="新建厂房",
             category="民营/外资",
             location="滨海高新区",

@@ -9,6 +9,7 @@ from sqlalchemy import JSON, ForeignKey, Index, Integer, String, UniqueConstrain
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from registry.extensions import db
+from registry.kernel import clock
 from registry.models.catalogue import ServiceItem
 from registry.models.evidence import append_only
 from registry.models.projects import Project
@@ -63,6 +64,8 @@ class RequestStatus(StrEnum):
     """Where a selection request stands."""
 
     OPEN = "报名中"
+    # Shown (never stored) for an open request whose deadline has passed: display_status.
+    CLOSED = "报名截止"
     AWARDED = "已选定"
     FAILED = "流标"
     CANCELLED = "已撤销"
@@ -80,6 +83,8 @@ class SelectionRequest(db.Model):
     project_id: Mapped[int] = mapped_column(ForeignKey("projects.id"), index=True)
     service_item_id: Mapped[int] = mapped_column(ForeignKey("service_items.id"), index=True)
     method: Mapped[str] = mapped_column(String(8))
+    # Why the owner names the provider itself (直接选取): required for that method, published.
+    method_reason: Mapped[Note | None]
     price_min: Mapped[Money | None]
     price_max: Mapped[Money | None]
     deadline: Mapped[Moment]
@@ -105,6 +110,14 @@ class SelectionRequest(db.Model):
     def method_enum(self) -> SelectionMethod:
         """The method as an enum member."""
         return SelectionMethod(self.method)
+
+    @property
+    def display_status(self) -> str:
+        """The status as shown: an open request whose deadline has passed reads 报名截止 until it
+        is decided (computed at read time from the clock, so it is never stale)."""
+        if self.status == RequestStatus.OPEN.value and self.deadline <= clock.now():
+            return RequestStatus.CLOSED.value
+        return self.status
 
 
 class Exclusion(db.Model):

@@ -62,6 +62,9 @@ def new_project():
     if registered:
         code = registered.value.code
         flash(f"项目 {code} 已登记,已按项目类别生成审批路线图。", "success")
+        warning = market.land_contract_warning(registered.value.land_contract_date)
+        if warning:
+            flash(warning, "warning")
         return redirect(url_for("market.show_project", code=code))
     return render_template(
         "market/new_project.html", form=form, needs_enterprise=user.enterprise_id is None
@@ -80,6 +83,10 @@ def show_project(code: str):
 def _fill_request_choices(form: RequestForm) -> None:
     items = catalogue.list_services(catalogue.ServiceFilters(), per_page=1000).items
     form.service.choices = options([("", "—"), *((s.code, f"{s.code} {s.name}") for s in items)])
+    form.deadline.description = (
+        f"北京时间。须至少提前 {market.min_notice_workdays()} 个工作日(节假日不计),"
+        f"最早可设为 {market.earliest_deadline():%Y-%m-%d}。截止前报价密封,任何人不可查看他人报价。"
+    )
 
 
 def _exclusions(text: str) -> list[tuple[str, str]]:
@@ -107,6 +114,7 @@ def new_request(code: str):
             project.code,
             service_code=form.service.data,
             method=form.method.data,
+            method_reason=form.method_reason.data,
             deadline=_local(form.deadline.data),
             **form.data_of("price_min", "price_max", "qualification_requirement", "requirements"),
             exclusions=_exclusions(form.exclusions.data),

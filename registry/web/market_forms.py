@@ -18,7 +18,8 @@ from registry.services.roadmaps.projects import BUILDING_TYPES
 from registry.web.forms import Form, options
 
 CATEGORIES = options((c.value, f"{c.value}(目标 {c.target_days} 天)") for c in ProjectCategory)
-METHODS = options((m.value, m.value) for m in SelectionMethod)
+# No method is preselected: the owner chooses one (an empty choice is refused).
+METHODS = options([("", "请选择"), *((m.value, m.value) for m in SelectionMethod)])
 BUILDING_CHOICES = options([("", "—"), *((t, t) for t in BUILDING_TYPES)])
 
 
@@ -89,7 +90,12 @@ class RequestForm(Form):
     """Open a selection request (选取公告)."""
 
     service = SelectField("中介服务事项", validators=[DataRequired("请选择中介服务事项。")])
-    method = SelectField("选取方式", choices=METHODS, validators=[DataRequired()])
+    method = SelectField("选取方式", choices=METHODS, validators=[DataRequired("请选择选取方式。")])
+    method_reason = TextAreaField(
+        "直接选取理由",
+        validators=[Optional(), Length(max=1000)],
+        description="仅直接选取须填写:说明为何不采用竞争方式,理由随选取公告和中选公示一并公开。",
+    )
     price_min = StringField("价格区间下限(元)", validators=[Optional(), Length(max=20)])
     price_max = StringField("价格区间上限(元)", validators=[Optional(), Length(max=20)])
     deadline = DateTimeLocalField(

@@ -3,6 +3,7 @@ project is decided by `policy`). The marketplace's local date lives here too."""
 
 from __future__ import annotations
 
+import re
 from datetime import date
 
 from sqlalchemy import select
@@ -26,6 +27,35 @@ SHANGHAI = clock.ZONE
 def today() -> date:
     """Today in the zone's time (dates of contracts, windows and deadlines are local dates)."""
     return clock.today()
+
+
+# The national 投资项目代码 (投资项目在线审批监管平台): year, the 6-digit administrative area code,
+# the 2-digit industry and project-type codes and a 6-digit serial, e.g. 2024-120116-47-03-000001.
+PROJECT_CODE = re.compile(r"[0-9]{4}-[0-9]{6}-[0-9]{2}-[0-9]{2}-[0-9]{6}")
+PROJECT_CODE_FORM = (
+    "年份-6 位行政区划代码-2 位行业代码-2 位类型代码-6 位流水号,如 2024-120116-47-03-000001"
+)
+
+
+def validate_project_code(code: str | None) -> str:
+    """The project code in the national form (dashes of any width accepted), or RegistryError."""
+    code = re.sub(r"[-－—–]", "-", (code or "").strip())
+    if not code:
+        raise RegistryError("code", "请填写项目代码")
+    if not PROJECT_CODE.fullmatch(code) or not 2000 <= int(code[:4]) <= today().year + 1:
+        raise RegistryError("code", f"项目代码格式不正确,应为全国投资项目代码:{PROJECT_CODE_FORM}")
+    return code
+
+
+def land_contract_warning(day: date | None) -> str | None:
+    """A warning for a land-contract date after today: accepted (the roadmap may be planned from
+    the expected signing), but the owner is told to enter the real date once signed."""
+    if day is None or day <= today():
+        return None
+    return (
+        f"土地出让合同签订日期 {day:%Y-%m-%d} 晚于今天,已按预计日期排期;"
+        "签订后请更新为实际签订日期。"
+    )
 
 
 def create_enterprise(
@@ -80,9 +110,7 @@ def create_project(
         enterprise = db.session.get(Enterprise, user.enterprise_id)
     elif not policy.may_register_for_enterprises(user) or enterprise is None:
         raise Forbidden()
-    code = (code or "").strip()
-    if not code or len(code) > 40:
-        raise RegistryError("code", "请填写项目代码(不超过 40 个字符)")
+    code = validate_project_code(code)
     if category not in {c.value for c in ProjectCategory}:
         raise RegistryError("category", "请选择项目类别")
     if db.session.scalar(select(Project.id).where(Project.code == code)):
