@@ -167,16 +167,44 @@ def _award(
     return award
 
 
-def decide(
+@dataclass
+class Plan:
+    """What deciding a request comes to, worked out without writing anything (the confirmation
+    page shows it): a failure with its reason, or the winner with its quote, how it was chosen
+    and the draw's (inputs, seed, algorithm)."""
+
+    request: SelectionRequest
+    participants: list[str]
+    quotes: list[Quote]
+    failure: str | None = None
+    winner: Provider | None = None
+    explanation: str = ""
+    draw: tuple[dict | None, str | None, str | None] = (None, None, None)
+
+    @property
+    def amount(self) -> Decimal | None:
+        """The winner's quoted amount (None: no winner, or it quoted none)."""
+        if self.winner is None:
+            return None
+        return next((q.amount for q in self.quotes if q.provider_id == self.winner.id), None)
+
+    @property
+    def expected(self) -> str:
+        """What the confirmation page names and the confirmed POST carries back: the winner's
+        code, or 流标."""
+        return self.winner.uscc if self.winner is not None else "流标"
+
+
+def plan_decision(
     user: User,
     ref: str,
     *,
     chosen_uscc: str | None = None,
     reason: str | None = None,
     now: datetime | None = None,
-) -> Decision:
-    """Close a request after its deadline and choose by its method. Fewer than two valid
-    participants fail the request (it may be reposted)."""
+) -> Plan:
+    """Check that the owner may decide now and work out the result by the request's method,
+    writing nothing. Fewer than two valid participants: a failure."""
     now = now or utcnow()
     request = get_request_for_owner(user, ref)
     if not policy.owns_project(user, request.project):
@@ -198,36 +226,59 @@ def decide(
     try:
         outcome = _draw(request, on, keys, providers, quotes, grades, seed)
     except engine.NotEnoughCandidates as error:
-        _claim(request, RequestStatus.FAILED, now, str(error))
-        record(
-            "selection.fail",
-            actor=user,
-            object_type="selection_request",
-            object_id=ref,
-            after={"participants": keys, "reason": str(error)},
-        )
-        _tell_failure(request, str(error))
-        return Decision(None, str(error))
+        return Plan(request, keys, quotes, failure=str(error))
     if outcome is None:  # 直接选取 / 方案择优: the owner picks, with a recorded reason
         if not chosen_uscc or chosen_uscc not in keys:
             raise RegistryError("winner", "请从有效报名的机构中选择中选机构")
         if not (reason or "").strip():
             raise RegistryError("reason", "请填写选择理由")
         winner_key, explanation = chosen_uscc, f"业主{method.value}:{reason.strip()}"
-        draw_inputs, used_seed, algorithm = None, None, None
+        draw = (None, None, None)
     else:
         winner_key, explanation = outcome.winner, outcome.explanation
-        used_seed, algorithm = seed, engine.ALGORITHM_VERSION
-        draw_inputs = _draw_inputs(request, keys, deadline_text, quotes, providers, grades)
+        inputs = _draw_inputs(request, keys, deadline_text, quotes, providers, grades)
+        draw = (inputs, seed, engine.ALGORITHM_VERSION)
+    winner = next(p for p in providers.values() if p.uscc == winner_key)
+    return Plan(request, keys, quotes, winner=winner, explanation=explanation, draw=draw)
+
+
+def decide(
+    user: User,
+    ref: str,
+    *,
+    chosen_uscc: str | None = None,
+    reason: str | None = None,
+    now: datetime | None = None,
+    expect: str | None = None,
+) -> Decision:
+    """Close a request after its deadline and choose by its method (see plan_decision); with
+    `expect` (what the confirmation page named) only if that is still the result. Fewer than two
+    valid participants fail the request (it may be reposted)."""
+    now = now or utcnow()
+    plan = plan_decision(user, ref, chosen_uscc=chosen_uscc, reason=reason, now=now)
+    if expect is not None and expect != plan.expected:
+        raise RegistryError(None, "选取结果与确认页面所示的不一致(报名情况已变化),请重新确认")
+    request = plan.request
+    if plan.failure is not None:
+        _claim(request, RequestStatus.FAILED, now, plan.failure)
+        record(
+            "selection.fail",
+            actor=user,
+            object_type="selection_request",
+            object_id=ref,
+            after={"participants": plan.participants, "reason": plan.failure},
+        )
+        _tell_failure(request, plan.failure)
+        return Decision(None, plan.failure)
     _claim(request, RequestStatus.AWARDED, now)
     award = _award(
         user,
         request,
-        next(p for p in providers.values() if p.uscc == winner_key),
-        quotes,
+        plan.winner,
+        plan.quotes,
         reason=reason,
-        explanation=explanation,
-        draw=(draw_inputs, used_seed, algorithm),
+        explanation=plan.explanation,
+        draw=plan.draw,
         now=now,
     )
     _tell_award(award, set(latest_quotes(request)))
