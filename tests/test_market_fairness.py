@@ -77,9 +77,8 @@ def test_market_fairness_the_request_form_refuses_what_weakens_fairness(
     assert "报名中" in page
 
 
-def test_market_fairness_after_the_deadline_it_reads_closed_and_the_award_shows_the_reason(
-    app, client, make_user
-):
+def _direct_request_with_two_quotes(app, make_user) -> tuple[User, str, list[str], object]:
+    """A 直接选取 request with two quotes; returns (owner, ref, the bidders' codes, deadline)."""
     owner, code = _owner(app, make_user)
     accounts = [make_user("provider") for _ in range(2)]
     with app.app_context():
@@ -96,7 +95,6 @@ def test_market_fairness_after_the_deadline_it_reads_closed_and_the_award_shows_
             method_reason=REASON,
             deadline=deadline,
         ).ref
-        winner = providers[0].uscc
         for account in accounts:
             market.submit_quote(
                 db.session.get(User, account.id),
@@ -106,6 +104,14 @@ def test_market_fairness_after_the_deadline_it_reads_closed_and_the_award_shows_
                 submission_key=uuid.uuid4().hex,
             )
         db.session.commit()
+        return owner, ref, [p.uscc for p in providers], deadline
+
+
+def test_market_fairness_after_the_deadline_it_reads_closed_and_the_award_shows_the_reason(
+    app, client, make_user
+):
+    owner, ref, bidders, deadline = _direct_request_with_two_quotes(app, make_user)
+    winner = bidders[0]
     clock.freeze(deadline + timedelta(minutes=1))
     page = client.get("/requests").get_data(as_text=True)
     assert "报名截止" in page
@@ -160,3 +166,30 @@ def test_market_fairness_a_future_land_contract_date_is_accepted_with_a_warning(
         follow_redirects=True,
     ).get_data(as_text=True)
     assert f"土地出让合同签订日期 {later:%Y-%m-%d} 晚于今天" in created
+
+
+def test_market_fairness_a_decision_differing_from_the_confirmed_one_is_refused(
+    app, client, make_user, login
+):
+    """确定结果并公示 decides only what the confirmation page showed: a confirmed POST whose result
+    is no longer the one named (here another winner than confirmed) is refused, nothing written."""
+    owner, ref, bidders, deadline = _direct_request_with_two_quotes(app, make_user)
+    clock.freeze(deadline + timedelta(minutes=1))
+    login(owner)
+    url = f"/my/requests/{ref}/decide"
+    asked = post_form(client, url, {"winner": bidders[0], "reason": "方案最优"})
+    shown = asked.get_data(as_text=True)
+    assert "请确认:确定结果并公示" in shown
+    assert bidders[0] in shown
+    changed = {"confirmed": "1", "expect": bidders[0], "winner": bidders[1], "reason": "方案最优"}
+    refused = post_form(client, url, changed)
+    assert refused.headers["Location"] == f"/my/requests/{ref}"
+    shown = client.get(refused.headers["Location"]).get_data(as_text=True)
+    assert "选取结果与确认页面所示的不一致" in shown
+    with app.app_context():
+        assert market.get_request(ref).status == "报名中"
+        assert market.get_request(ref).award is None
+    decided = post_form(client, url, {**changed, "expect": bidders[1]})
+    assert decided.status_code == 302, decided.get_data(as_text=True)
+    with app.app_context():
+        assert market.get_request(ref).award.provider.uscc == bidders[1]
