@@ -166,6 +166,45 @@ def test_market_fairness_a_future_land_contract_date_is_accepted_with_a_warning(
         follow_redirects=True,
     ).get_data(as_text=True)
     assert f"土地出让合同签订日期 {later:%Y-%m-%d} 晚于今天" in created
+    # Editing it to another future date warns the same way, and a past date does not.
+    edit = "/projects/2026-120116-34-01-000555/edit"
+    fields = {"location": "天津滨海高新区", "building_type": "", "floor_area": ""}
+    edited = post_form(
+        client,
+        edit,
+        {**fields, "land_contract_date": (later + timedelta(days=1)).isoformat()},
+        follow_redirects=True,
+    ).get_data(as_text=True)
+    assert f"{later + timedelta(days=1):%Y-%m-%d} 晚于今天" in edited
+    past = clock.today() - timedelta(days=3)
+    edited = post_form(
+        client, edit, {**fields, "land_contract_date": past.isoformat()}, follow_redirects=True
+    ).get_data(as_text=True)
+    assert "项目信息已保存" in edited
+    assert "晚于今天,已按预计日期排期" not in edited
+
+
+def test_market_fairness_staff_registering_a_future_land_contract_date_are_warned(
+    client, make_user, login
+):
+    login(make_user("staff"))
+    later = clock.today() + timedelta(days=10)
+    created = post_form(
+        client,
+        "/staff/projects/new",
+        {
+            "enterprise_uscc": factories.uscc(),
+            "enterprise_name": "天津招商预约有限公司",
+            "code": "2026-120116-34-01-000556",
+            "name": "招商推送厂房",
+            "category": "民营/外资",
+            "location": "天津滨海高新区",
+            "land_contract_date": later.isoformat(),
+        },
+        follow_redirects=True,
+    ).get_data(as_text=True)
+    assert "已为 天津招商预约有限公司 登记" in created
+    assert f"土地出让合同签订日期 {later:%Y-%m-%d} 晚于今天" in created
 
 
 def test_market_fairness_a_decision_differing_from_the_confirmed_one_is_refused(

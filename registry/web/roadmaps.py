@@ -239,6 +239,13 @@ def set_options(code: str, key: str):
     return _step_action(code, key, "options", roadmaps.set_options)
 
 
+def _warn_land_contract(day) -> None:
+    """Flash the warning for a land-contract date after today (accepted, planned from it)."""
+    warning = market.land_contract_warning(day)
+    if warning:
+        flash(warning, "warning")
+
+
 @bp.route("/projects/<code>/edit", methods=["GET", "POST"])
 @require("roadmaps.progress")
 def edit_project(code: str):
@@ -250,6 +257,7 @@ def edit_project(code: str):
         lambda: roadmaps.update_project(actor(), code, **form.particulars()),
     ):
         flash("项目信息已保存,路线图已重新排期。", "success")
+        _warn_land_contract(form.land_contract_date.data)
         return redirect(url_for("roadmaps.show_roadmap", code=code))
     return render_template("roadmaps/edit_project.html", form=form, project=project)
 
@@ -351,5 +359,6 @@ def new_project_for_enterprise():
             f"项目 {project.code} 已为 {project.enterprise.name} 登记,已生成审批路线图。",
             "success",
         )
+        _warn_land_contract(project.land_contract_date)
         return redirect(url_for("roadmaps.show_roadmap", code=project.code))
     return render_template("roadmaps/new_project.html", form=form)
