@@ -11,7 +11,10 @@ from flask import request_started
 from sqlalchemy import select
 
 from registry.extensions import db
-from registry.models import ServiceItem
+from registry.kernel import clock
+from registry.models import ServiceItem, User
+from registry.services import market
+from tests import factories
 from tests.conftest import make_app
 
 
@@ -73,6 +76,38 @@ def test_page_cache_key_turns_with_the_day(client, frozen_clock):
 
 
 FAST = pytest.mark.parametrize("app_config", [{"PAGE_CACHE_RECHECK_SECONDS": 60}])
+
+
+def _open_request(app, make_user, hours: int) -> str:
+    """A 随机抽取 request closing `hours` from now; its ref."""
+    owner = make_user("enterprise")
+    with app.app_context():
+        user = db.session.get(User, owner.id)
+        project = factories.enterprise_with_project(user)
+        deadline = clock.now() + timedelta(hours=hours)
+        ref = market.open_request(
+            user, project.code, service_code="ZJ-03", method="随机抽取", deadline=deadline
+        ).ref
+        db.session.commit()
+        return ref
+
+
+@pytest.mark.parametrize("app_config", [{"PAGE_CACHE_RECHECK_SECONDS": 0}, FAST.args[1][0]])
+def test_page_cache_turns_when_a_deadline_passes(app, client, make_user, frozen_clock):
+    """The home page lists a request while it takes applications; at its deadline the cached
+    page turns without any write, on the fast path as on Flask's (报名中 → gone from 报名中的选取)."""
+    later = _open_request(app, make_user, hours=5)
+    ref = _open_request(app, make_user, hours=2)
+    first = client.get("/")
+    assert ref in first.get_data(as_text=True)
+    assert client.get("/").headers["ETag"] == first.headers["ETag"]
+    frozen_clock.advance(timedelta(hours=2, minutes=1))
+    turned = client.get("/")
+    assert turned.headers["ETag"] != first.headers["ETag"]
+    assert ref not in turned.get_data(as_text=True)
+    assert later in turned.get_data(as_text=True)
+    again = client.get("/", headers={"If-None-Match": turned.headers["ETag"]})
+    assert again.status_code == 304
 
 
 @FAST

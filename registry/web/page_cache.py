@@ -85,8 +85,8 @@ def _cacheable_request() -> bool:
     return "_flashes" not in session
 
 
-def cache_key(path: str, query: str, generation: int) -> str:
-    """The key (and ETag) of a page: its path and raw query string, the data generation, today."""
+def cache_key(path: str, query: str, generation: str) -> str:
+    """The key (and ETag) of a page: its path and raw query string, the data state, today."""
     raw = f"{path}?{query}|{generation}|{clock.today()}"
     return hashlib.sha256(raw.encode("utf-8", "surrogateescape")).hexdigest()[:32]
 

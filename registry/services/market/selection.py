@@ -224,13 +224,14 @@ def list_requests(
 
 
 def open_requests(limit: int = 5) -> list[SelectionRequest]:
-    """Requests still taking applications (the home page): 报名中 with a deadline from today
-    on (a day's answer, as the page cache keeps it), closing soonest first, in one statement."""
+    """Requests still taking applications (the home page): 报名中 with its deadline ahead,
+    closing soonest first, in one statement. A cached page turns when a deadline passes
+    (services/freshness.py), so a closed request leaves the list at its deadline."""
     query = (
         select(SelectionRequest)
         .where(
             SelectionRequest.status == RequestStatus.OPEN.value,
-            SelectionRequest.deadline >= clock.at(clock.today(), 0),
+            SelectionRequest.deadline > clock.now(),
         )
         .options(joinedload(SelectionRequest.project), joinedload(SelectionRequest.service_item))
         .order_by(SelectionRequest.deadline, SelectionRequest.id)
