@@ -4,6 +4,8 @@ describe (an undocumented field, a wrong type or format, an undocumented status)
 
 from __future__ import annotations
 
+import re
+
 import pytest
 from flask import jsonify
 from openapi_spec_validator import validate
@@ -87,3 +89,29 @@ def test_openapi_check_is_off_by_default(app, client, monkeypatch):
     monkeypatch.setattr(api, "service_json", lambda item: {**real(item), "internal_id": 7})
     app.config["OPENAPI_VALIDATE_RESPONSES"] = False
     assert client.get("/api/v1/services/ZJ-03").get_json()["internal_id"] == 7
+
+
+def test_openapi_api_index_lists_every_resource_and_the_document(app, client):
+    response = client.get("/api/v1/")
+    assert response.status_code == 200
+    index = response.get_json()
+    assert index["openapi"] == "/api/v1/openapi.json"
+    assert client.get(index["openapi"]).get_json() == openapi_document()
+    urls = {r["url"]: r for r in index["resources"]}
+    # Every GET route of the API blueprint but the index itself is listed, by its address.
+    routes = {
+        re.sub(r"<(?:[^:<>]+:)?([^<>]+)>", r"{\1}", rule.rule)
+        for rule in app.url_map.iter_rules()
+        if rule.endpoint.startswith("api.") and rule.endpoint != "api.index"
+    }
+    assert set(urls) == routes
+    assert urls["/api/v1/services"]["title"] == "中介服务事项列表"
+    assert urls["/api/v1/services/{code}"]["templated"] is True
+    assert urls["/api/v1/projects/{code}/roadmap"]["signed_in"] is True
+    # Each address without a placeholder answers: public ones 200, the signed-in one 401.
+    for url, resource in urls.items():
+        if resource["templated"]:
+            continue
+        expected = 401 if resource["signed_in"] else 200
+        assert client.get(url).status_code == expected, url
+    assert client.get("/api/v1").status_code in (301, 308)

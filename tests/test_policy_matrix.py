@@ -44,6 +44,7 @@ EXPECTED: dict[str, set[str]] = {
     "api.show_approval_item": ALL,
     "api.list_departments": ALL,
     "api.openapi": ALL,
+    "api.index": ALL,
     "deadlines.show_dashboard": {"admin", "staff"},
     "deadlines.list_notifications": {"enterprise", "staff", "admin", "provider", "regulator"},
     "deadlines.mark_notifications_read": {"enterprise", "staff", "admin", "provider", "regulator"},

@@ -332,6 +332,37 @@ def show_project_roadmap(code: str):
     return jsonify(roadmaps.roadmap_json(view))
 
 
+@bp.get("/")
+@cached_page
+@require(PUBLIC)
+def index():
+    """The API's front door: every resource the OpenAPI document describes, with its address
+    (a `{placeholder}` to fill where it takes one) and whether it needs a signed-in session, and
+    the document's own address. Read from the document, so the two cannot disagree."""
+    document = openapi_document()
+    base = url_for("api.index").rstrip("/")
+    resources = []
+    for path, operations in document["paths"].items():
+        operation = operations.get("get")
+        if path == "/" or operation is None:
+            continue
+        resources.append(
+            {
+                "name": operation["operationId"],
+                "title": operation["summary"],
+                "url": base + path,
+                "templated": "{" in path,
+                "signed_in": bool(operation.get("security")),
+            }
+        )
+    return jsonify(
+        title=document["info"]["title"],
+        version=document["info"]["version"],
+        openapi=url_for("api.openapi"),
+        resources=resources,
+    )
+
+
 @bp.get("/openapi.json")
 @cached_page
 @require(PUBLIC)
