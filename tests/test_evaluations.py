@@ -731,6 +731,7 @@ def test_evaluations_templates_round_trip_in_csv_and_xlsx(app, make_user, login,
     csv_response = client.get(f"{base}/template.csv")
     assert csv_response.status_code == 200
     assert "attachment" in csv_response.headers["Content-Disposition"]
+    assert csv_response.headers["Content-Type"] == "text/csv; charset=utf-8"
     body = csv_response.data
     assert body.startswith(codecs.BOM_UTF8)
     lines = body.decode("utf-8-sig").splitlines()

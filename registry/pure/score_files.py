@@ -17,7 +17,9 @@ from typing import Any
 from registry.kernel.errors import RegistryError
 
 XLSX_MIME = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
-CSV_MIME = "text/csv; charset=utf-8"
+# The mimetype only: werkzeug adds "; charset=utf-8" to text types itself (naming it here too
+# gave "text/csv; charset=utf-8; charset=utf-8").
+CSV_MIME = "text/csv"
 # A leading character that makes a spreadsheet read a cell as a formula (or a DDE payload).
 FORMULA_PREFIXES = ("=", "+", "-", "@", "\t", "\r", "＝", "＋", "－", "＠")
 # An XLSX is a zip; refuse archives that would inflate far beyond any real score sheet.

@@ -208,7 +208,7 @@ def _download(body: bytes, mimetype: str, extension: str) -> Response:
 def export_csv():
     """The board (with its filters) as CSV: UTF-8 with BOM, formula-looking cells neutralised."""
     rows = export_rows(credit.notices_for_export(notice_filters()))
-    return _download(csv_bytes(EXPORT_HEADER, rows), "text/csv; charset=utf-8", "csv")
+    return _download(csv_bytes(EXPORT_HEADER, rows), "text/csv", "csv")
 
 
 @bp.get("/notices.xlsx")

@@ -63,7 +63,7 @@ def install(app: Flask) -> None:
         message = "请求无效:访问的主机名不受信任,请通过本站的正式地址访问。"
         if _wants_json():
             return render_error(400, message)
-        return Response(message, 400, mimetype="text/plain; charset=utf-8")
+        return Response(message, 400, mimetype="text/plain")
 
     @app.errorhandler(429)
     def rate_limited(error):

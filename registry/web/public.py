@@ -1,12 +1,13 @@
-"""Home page and site map."""
+"""Home page, the site maps (for people and for crawlers), robots.txt and the favicon."""
 
 from __future__ import annotations
 
-from flask import Blueprint, render_template
+from flask import Blueprint, Response, current_app, render_template
 
-from registry.policy import PUBLIC, require
+from registry.policy import PUBLIC, declared_action, require
 from registry.services import catalogue, credit, market
 from registry.web.page_cache import cached_page
+from registry.web.urls import external_url
 
 bp = Blueprint("public", __name__)
 
@@ -53,3 +54,85 @@ def sitemap():
 def guide():
     """How to join and how to choose an intermediary: each role's path, in plain words."""
     return render_template("public/guide.html")
+
+
+# ---------------------------------------------------------------------- for crawlers and browsers
+
+# Public pages that are forms or unbounded query spaces rather than content: not for crawlers.
+NOT_FOR_CRAWLERS = ("/login", "/register", "/password/", "/search", "/healthz", "/metrics")
+# How long a browser keeps /favicon.ico (it has no versioned URL, so not a year and not
+# immutable; the versioned url_for('static', filename='favicon.ico') in base.html is).
+FAVICON_MAX_AGE = 30 * 24 * 3600
+
+
+def private_prefixes() -> list[str]:
+    """The shortest path prefixes that cover every route the policy does not open to everyone
+    and no public route: what robots.txt disallows (worked out from the routes, so a new signed-in
+    page is covered the day it is added)."""
+    public, private = [], []
+    for rule in current_app.url_map.iter_rules():
+        action = declared_action(current_app.view_functions.get(rule.endpoint), rule.endpoint)
+        (public if action == PUBLIC else private).append(rule.rule)
+    prefixes: set[str] = set()
+    for path in private:
+        fixed = path.split("<", 1)[0]
+        segments = fixed.strip("/").split("/")
+        for depth in range(1, len(segments) + 1):
+            candidate = "/" + "/".join(segments[:depth])
+            if depth < len(segments) or fixed.endswith("/"):
+                candidate += "/"
+            if not any(p.startswith(candidate.rstrip("/")) for p in public):
+                prefixes.add(candidate)
+                break
+    # Drop a prefix another one already covers (/admin/users under /admin/).
+    return sorted(p for p in prefixes if not any(o != p and p.startswith(o) for o in prefixes))
+
+
+@bp.get("/robots.txt")
+@require(PUBLIC)
+def robots_txt():
+    """Crawlers: public pages allowed; signed-in areas, forms and search disallowed; the XML
+    sitemap named by its absolute address (from SITE_URL)."""
+    lines = ["User-agent: *"]
+    lines += [f"Disallow: {prefix}" for prefix in [*private_prefixes(), *NOT_FOR_CRAWLERS]]
+    lines += ["Allow: /", "", f"Sitemap: {external_url('public.sitemap_xml')}", ""]
+    return Response("\n".join(lines), mimetype="text/plain")
+
+
+@bp.get("/sitemap.xml")
+@cached_page
+@require(PUBLIC)
+def sitemap_xml():
+    """The sitemap for crawlers (sitemaps.org): the public lists, every service item and every
+    approval item, as absolute addresses from SITE_URL."""
+    lists = [
+        "public.index",
+        "public.sitemap",
+        "public.guide",
+        "catalogue.list_services",
+        "catalogue.list_approval_items",
+        "catalogue.list_departments",
+        "providers.list_providers",
+        "market.list_requests",
+        "market.list_awards",
+        "credit.list_notices",
+    ]
+    urls = [external_url(endpoint) for endpoint in lists]
+    services = catalogue.list_services(catalogue.ServiceFilters(), per_page=10_000).items
+    urls += [external_url("catalogue.show_service", code=s.code) for s in services]
+    urls += [
+        external_url("catalogue.show_approval_item", code=a.code)
+        for a in catalogue.list_approval_items()
+    ]
+    body = render_template("public/sitemap.xml", urls=urls)
+    return Response(body, mimetype="application/xml")
+
+
+@bp.get("/favicon.ico")
+@require(PUBLIC)
+def favicon():
+    """The site icon (static/favicon.ico) where browsers look for it without being told."""
+    response = current_app.send_static_file("favicon.ico")
+    response.cache_control.public = True
+    response.cache_control.max_age = FAVICON_MAX_AGE
+    return response
