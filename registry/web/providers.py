@@ -369,12 +369,15 @@ def _reviewed(provider_id: int) -> Provider:
 @review_bp.get("")
 @require("providers.review")
 def review_queue():
-    """Applications waiting for review (待审核), oldest first."""
+    """Applications waiting for review (待审核), oldest first, with how long each has waited."""
+    today = service.today()
+    queue = service.review_queue()
     return render_template(
         "admin/provider_queue.html",
-        queue=service.review_queue(),
+        queue=queue,
+        waited={p.id: service.waiting_days(p, today) for p in queue},
         counts=service.status_counts(),
-        today=service.today(),
+        today=today,
     )
 
 

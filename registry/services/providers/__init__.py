@@ -68,6 +68,7 @@ from registry.services.providers.review import (
     missing_for_review,
     return_application,
     review_queue,
+    waiting_days,
     status_counts,
     submit_for_review,
 )
@@ -115,6 +116,7 @@ __all__ = [
     "remove_qualification",
     "return_application",
     "review_queue",
+    "waiting_days",
     "save_offer",
     "status_counts",
     "submit_for_review",

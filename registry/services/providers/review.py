@@ -10,6 +10,7 @@ from sqlalchemy.orm import selectinload
 
 from registry import policy
 from registry.extensions import db
+from registry.kernel import clock
 from registry.models import (
     Provider,
     ProviderStatus,
@@ -132,6 +133,14 @@ def review_queue() -> list[Provider]:
             .order_by(Provider.submitted_at, Provider.id)
         )
     )
+
+
+def waiting_days(provider: Provider, on: date) -> int | None:
+    """Calendar days an application has waited for review: from its submission (Beijing date)
+    to `on`; None when it was never submitted."""
+    if provider.submitted_at is None:
+        return None
+    return (on - clock.local_date(provider.submitted_at)).days
 
 
 def status_counts() -> dict[str, int]:
