@@ -148,7 +148,7 @@ def test_deadlines_dashboard_lists_overdue_first_with_text_states(
     # The late project's first step is overdue (planned Tue 2026-01-06: 321 days before today) …
     late = _alert(rows, late_code, "SP-01")
     assert late is not None, rows
-    assert (late[0], late[5], late[6]) == ("超时 321 天", "2026-01-06", "未开始")
+    assert (late[0], late[5], late[6]) == ("超时 321 天(严重)", "2026-01-06", "未开始")
     # … the new project's first step (planned Mon 2026-11-23, today) is in warning, alone.
     soon = _alert(rows, soon_code, "SP-01")
     assert soon is not None, rows
@@ -190,7 +190,7 @@ def test_deadlines_dashboard_dates_come_from_the_plan_not_the_stored_cache(
     for code in (blank_code, stale_code):
         row = _alert(rows, code, "SP-01")
         assert row is not None, rows
-        assert (row[0], row[5]) == ("超时 321 天", "2026-01-06")
+        assert (row[0], row[5]) == ("超时 321 天(严重)", "2026-01-06")
 
 
 def test_deadlines_check_gives_projects_without_a_roadmap_one(
@@ -361,7 +361,7 @@ def test_deadlines_stored_plans_follow_progress_direct_edits_and_the_day(
     def alerts() -> list[list[str]]:
         return _rows(client.get("/staff/deadlines").get_data(as_text=True), "alerts-caption")
 
-    assert _alert(alerts(), late, "SP-01")[0] == "超时 321 天"
+    assert _alert(alerts(), late, "SP-01")[0] == "超时 321 天(严重)"
     assert _alert(alerts(), soon, "SP-01")[0] == "到期预警(今日到期)"
     with app.app_context():
         user = db.session.get(User, owner.id)
@@ -372,12 +372,12 @@ def test_deadlines_stored_plans_follow_progress_direct_edits_and_the_day(
     assert _alert(alerts(), soon, "SP-01")[0] == "到期预警(今日到期)"  # started, still due today
     frozen_clock.freeze(date(2026, 11, 24))  # a new day, before any daily job
     login(staff)  # the session from yesterday has ended
-    assert _alert(alerts(), soon, "SP-01")[0] == "超时 1 天"
+    assert _alert(alerts(), soon, "SP-01")[0] == "超时 1 天(轻度)"
     with app.app_context():
         project = db.session.scalar(select(Project).where(Project.code == late))
         project.land_contract_date = date(2026, 11, 20)  # no service: the hooks re-plan it
         db.session.commit()
-    assert _alert(alerts(), late, "SP-01")[0] == "超时 1 天"
+    assert _alert(alerts(), late, "SP-01")[0] == "超时 1 天(轻度)"
     listing = client.get(f"/staff/projects?q={late}").get_data(as_text=True)
     assert _rows(listing, "projects-caption")[0][4] == "2026-11-20"
 

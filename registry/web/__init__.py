@@ -12,9 +12,10 @@ from registry.kernel import clock
 from registry.models.accounts import ROLE_LABELS, Role, User
 from registry.policy import can, declared_action
 from registry.pure import workdays
+from registry.pure.lateness import lateness
 from registry.sanitize import safe_html
 from registry.services import audit
-from registry.web.filters import format_datetime, is_timestamp, tristate
+from registry.web.filters import days, format_datetime, is_timestamp, tristate
 from registry.web.headers import SECURITY_HEADERS
 from registry.web.unit_of_work import record_denial
 
@@ -82,6 +83,8 @@ def install(app: Flask) -> None:
         datetime=format_datetime,
         rich=safe_html,
         tristate=tristate,
+        days=days,
+        lateness=lateness,
         dict_without=lambda mapping, key: {k: v for k, v in mapping.items() if k != key},
     )
     app.jinja_env.tests["timestamp"] = is_timestamp

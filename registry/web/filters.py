@@ -1,4 +1,5 @@
-"""Template filters: the one date format (Asia/Shanghai), stored timestamps, yes/no/unknown."""
+"""Template filters: the one date format (Asia/Shanghai), stored timestamps, yes/no/unknown, and
+the one way a number of days is written (calendar days 天, working days 个工作日)."""
 
 from __future__ import annotations
 
@@ -6,6 +7,7 @@ import re
 from datetime import date, datetime
 
 from registry.kernel import clock
+from registry.pure.workdays import TimeUnit
 
 # An aware timestamp as isoformat() writes it into stored JSON (audit snapshots, draw inputs).
 TIMESTAMP_RE = re.compile(r"\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d+)?(Z|[+-]\d{2}:\d{2})$")
@@ -41,3 +43,14 @@ def tristate(value: bool | None, yes: str = "是", no: str = "否", unknown: str
     if value is None:
         return unknown
     return yes if value else no
+
+
+def days(value: int | None, unit: str | None = TimeUnit.DAY.value) -> str:
+    """A number of days in the words of its unit, the same on every page: working days as
+    "15 个工作日", calendar days as "15 天" (the catalogue stores 日 / 工作日; an offer's
+    committed days are working days, Offer.COMMITTED_DAYS_UNIT)."""
+    if value is None:
+        return ""
+    if unit == TimeUnit.WORKING_DAY.value:
+        return f"{value} 个工作日"
+    return f"{value} 天"

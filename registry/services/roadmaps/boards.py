@@ -288,6 +288,12 @@ class PlanSummary:
         days = self.forecast_days
         return None if days is None else self.target_days - days
 
+    def days_late(self, today: date) -> int | None:
+        """Calendar days its most overdue open step is past its due date (the stored earliest
+        due date, pure/lateness.py grades it); None when nothing is overdue."""
+        due = self.plan.next_due_on if self.plan else None
+        return (today - due).days if due is not None and due < today else None
+
 
 def _counts(ids: list[int], f: BoardFilter) -> dict[int, Counter]:
     """Steps in 超时 and 到期预警 per project, as of today: one grouped statement."""

@@ -186,6 +186,10 @@ class RoadmapRow:
     # The dates were counted over a year without an official holiday arrangement (or follow
     # such a step): shown as 暂按法定节假日推算.
     provisional: bool = False
+    # The finish as of today (the forecast the headline reads) when it differs from the plan.
+    forecast_finish: date | None = None
+    # Calendar days past the planned finish while the step is 超时 (pure/lateness.py levels).
+    days_late: int | None = None
 
 
 _complete_days = complete_days
@@ -257,6 +261,17 @@ class Roadmap:
         """How many open steps are in warning and overdue."""
         return Counter(row.state for row in self.rows)
 
+    @property
+    def most_days_late(self) -> int | None:
+        """The lateness of the latest overdue step (the plan's alerts show its level)."""
+        return max((row.days_late for row in self.rows if row.days_late), default=None)
+
+    @property
+    def leads_with_forecast(self) -> bool:
+        """Whether the page's headline is the forecast: when it could be worked out in full and
+        differs from the plan (a late step moved it); otherwise the plan, which it equals."""
+        return self.forecast_days is not None and self.forecast_days != self.total_days
+
 
 def planned_projects() -> list[Project]:
     """Every project with a land-contract date (so with a plan) and its steps, by id."""
@@ -319,10 +334,15 @@ def roadmap(
     schedule = schedule_of(project)
     if services is None:
         services = services_of([project])
-    result = Roadmap(project, schedule, today=today, forecast=schedule_of(project, as_of=today))
+    forecast = schedule_of(project, as_of=today)
+    result = Roadmap(project, schedule, today=today, forecast=forecast)
     ordered = sorted(project.steps, key=lambda s: (s.stage, s.sequence))
     for step in ordered:
         planned = schedule.steps.get(step.key) if schedule else None
+        finish = planned.finish if planned and not planned.skipped else None
+        expected = forecast.steps.get(step.key) if forecast else None
+        expected_finish = expected.finish if expected and not expected.skipped else None
+        state = _state(step, finish, today, lead, _startable(step))
         item = step.approval_item or step.service_item
         result.rows.append(
             RoadmapRow(
@@ -330,19 +350,15 @@ def roadmap(
                 stage_name=STAGE_NAMES.get(step.stage, f"第{step.stage}阶段"),
                 ready=planned.ready if planned else None,
                 start=planned.start if planned and not planned.skipped else None,
-                finish=planned.finish if planned and not planned.skipped else None,
+                finish=finish,
                 critical=bool(planned and planned.critical),
                 slack_days=planned.slack_days if planned else None,
-                state=_state(
-                    step,
-                    planned.finish if planned and not planned.skipped else None,
-                    today,
-                    lead,
-                    _startable(step),
-                ),
+                state=state,
                 services=[services[c] for c in step.services or [] if c in services],
                 department=item.department if item else None,
                 provisional=bool(planned and planned.provisional and not planned.skipped),
+                forecast_finish=expected_finish if expected_finish != finish else None,
+                days_late=(today - finish).days if state == DeadlineState.OVERDUE else None,
             )
         )
     return result
