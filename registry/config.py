@@ -69,6 +69,23 @@ DEFAULTS: dict[str, object] = {
     "CREDIT_EXPORT_MAX_ROWS": 10000,  # rows of one CSV / XLSX export of the notice board
     # Roadmaps: a due-date warning (到期预警) this many working days before a step's planned finish.
     "DEADLINE_WARNING_DAYS": 3,
+    # The oversight dashboard (/stats, services/stats.py): the construction-permit step whose
+    # finish ends a project's days from land contract, rows a long table shows on the page (its
+    # CSV has all), bids from which a provider's win rate is listed, and the thresholds of the
+    # staff's integrity signals (each shown on the page with its signal).
+    "STATS_PERMIT_STEP": "SP-15",
+    "STATS_PAGE_ROWS": 50,
+    "STATS_MIN_BIDS": 3,
+    "STATS_SIGNALS": {
+        "pair_min_common": 3,  # two providers bid together on at least this many requests …
+        "pair_min_share": 0.6,  # … making at least this share of the fewer one's bids
+        "rotation_min_requests": 3,  # a group of such providers shares this many requests …
+        "rotation_min_share": 0.8,  # … of which this share went to the group, to ≥ 2 members
+        "price_gap": 0.005,  # two latest quotes on one request within 0.5 % of the lower
+        "loser_min_common": 3,  # bid together at least this many times …
+        "loser_min_share": 1.0,  # … and the same one won at least this share of them
+        "signal_limit": 200,  # rows per signal table
+    },
     # Periodic evaluation (定期考评): criteria and weights per department code; "default" for the
     # rest. Weights of one list sum to 1. A period keeps the criteria it was opened with.
     "EVALUATION_CRITERIA": {
@@ -168,6 +185,9 @@ _TYPED = {
     "CREDIT_ANSWER_DAYS",
     "CREDIT_EXPORT_MAX_ROWS",
     "DEADLINE_WARNING_DAYS",
+    "STATS_PAGE_ROWS",
+    "STATS_MIN_BIDS",
+    "STATS_SIGNALS",
     "EVALUATION_CRITERIA",
     "EVALUATION_UPLOAD_MAX_ROWS",
     "CREDIT_WEIGHTS",

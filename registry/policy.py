@@ -62,6 +62,9 @@ PERMISSIONS: dict[str, frozenset[Role]] = {
     "roadmaps.progress": frozenset({Role.ENTERPRISE, Role.STAFF, Role.ADMIN}),  # progress, options
     "roadmaps.templates": frozenset({Role.ADMIN}),  # edit the category templates
     "deadlines.dashboard": OFFICE,  # warnings across projects
+    # /stats: everyone sees the aggregates; the 超时通报 list (projects by name) and the integrity
+    # signals (待核查线索, never public accusations) are for 政务办 only (sees_stats_detail).
+    "stats.staff": OFFICE,
     "notifications.read": frozenset(
         {Role.ENTERPRISE, Role.STAFF, Role.ADMIN, Role.PROVIDER, Role.REGULATOR}
     ),
@@ -264,6 +267,12 @@ def visible_projects(user: Any) -> ColumnElement[bool]:
 def owns_project(user: Any, project: Project) -> bool:
     """Whether user is an account of the project's enterprise (who opens requests and decides)."""
     return acts_for_enterprise(user, project.enterprise_id)
+
+
+def sees_stats_detail(user: Any) -> bool:
+    """Whether /stats shows the user its staff part: the 超时通报 list with the projects named and
+    the integrity signals to review (the public sees the aggregates only)."""
+    return can(user, "stats.staff")
 
 
 def may_register_for_enterprises(user: Any) -> bool:

@@ -49,6 +49,8 @@ EXPECTED: dict[str, set[str]] = {
     "api.openapi": ALL,
     "api.index": ALL,
     "deadlines.show_dashboard": {"admin", "staff"},
+    "stats.show_stats": ALL,
+    "stats.export_csv": ALL,
     "deadlines.list_notifications": {"enterprise", "staff", "admin", "provider", "regulator"},
     "deadlines.mark_notifications_read": {"enterprise", "staff", "admin", "provider", "regulator"},
     "deadlines.notification_settings": {"enterprise", "staff", "admin", "provider", "regulator"},
@@ -187,6 +189,7 @@ SAMPLE_ARGS = {
         "roadmaps.set_options": "SP-15",
     },
     "filename": {"static": "css/site.css"},
+    "name": {"stats.export_csv": "requests-by-method"},
     "uscc": {
         "providers.show_provider": "91120116MA05JQ1X2Y",
         "api.show_provider": "91120116MA05JQ1X2Y",

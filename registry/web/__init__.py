@@ -46,6 +46,7 @@ def install(app: Flask) -> None:
         roadmaps,
         search,
         static_files,
+        stats,
     )
 
     # First: the request id and timing wrap everything after, the guard's refusals included.
@@ -63,6 +64,7 @@ def install(app: Flask) -> None:
         credit,
         grades,
         search,
+        stats,
         auth,
         colleagues,
         admin,
