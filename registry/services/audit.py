@@ -6,7 +6,7 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from contextvars import ContextVar
 from dataclasses import dataclass, field
-from datetime import date, datetime
+from datetime import date, datetime, timedelta
 from decimal import Decimal
 from typing import Any
 
@@ -14,6 +14,7 @@ from sqlalchemy import func, inspect, select
 
 from registry import policy
 from registry.extensions import db
+from registry.kernel import clock
 from registry.kernel.paging import Page
 from registry.kernel.versions import StaleEdit, flush_checked
 from registry.models.audit import AuditEntry
@@ -117,13 +118,26 @@ def changed_fields(before: dict | None, after: dict | None) -> list[str]:
     return sorted(k for k in set(before) | set(after) if before.get(k) != after.get(k))
 
 
-def list_entries(*, action: str | None, object_id: str | None, page: int, per_page: int) -> Page:
-    """One page of the audit log, newest first, optionally for one action and/or object."""
+def list_entries(
+    *,
+    action: str | None,
+    object_id: str | None,
+    page: int,
+    per_page: int,
+    date_from: date | None = None,
+    date_to: date | None = None,
+) -> Page:
+    """One page of the audit log, newest first, optionally for one action and/or object and
+    between two Beijing dates (both included)."""
     query = select(AuditEntry)
     if action:
         query = query.where(AuditEntry.action == action[:64])
     if object_id:
         query = query.where(AuditEntry.object_id == object_id[:64])
+    if date_from:
+        query = query.where(AuditEntry.at >= clock.at(date_from, 0))
+    if date_to:
+        query = query.where(AuditEntry.at < clock.at(date_to + timedelta(days=1), 0))
     total = db.session.scalar(select(func.count()).select_from(query.subquery())) or 0
     entries = db.session.scalars(
         query.order_by(AuditEntry.id.desc()).limit(per_page).offset((page - 1) * per_page)

@@ -10,10 +10,12 @@ from flask import Blueprint, abort, flash, redirect, render_template, request, u
 
 from registry.extensions import db
 from registry.models.accounts import User
+from registry.models.audit import action_label
 from registry.models.projects import ProjectCategory
 from registry.policy import require
 from registry.services import accounts, audit, catalogue, roadmaps
 from registry.web.account_forms import AdminUserForm, RoleForm
+from registry.web.audit_forms import AuditFilterForm
 from registry.web.forms import (
     ApprovalItemForm,
     ConfirmForm,
@@ -545,14 +547,25 @@ def toggle_user(user_id: int, verb: str):
 @bp.get("/audit")
 @require("audit.read")
 def audit_log():
-    """The audit log, newest first, filterable by action and object."""
+    """The audit log, newest first, filterable by action (chosen by its Chinese name), object
+    and Beijing dates; a filter that cannot be read is explained and nothing is listed."""
+    form = AuditFilterForm(request.args)
+    if not form.validate():
+        page = render_template(
+            "admin/audit_log.html", form=form, result=None, entries=[], action_label=action_label
+        )
+        return page, 400
     result = paged(
         audit.list_entries,
-        action=request.args.get("action") or None,
-        object_id=request.args.get("object_id") or None,
+        action=form.action.data or None,
+        object_id=(form.object_id.data or "").strip() or None,
+        date_from=form.date_from.data,
+        date_to=form.date_to.data,
     )
     return render_template(
         "admin/audit_log.html",
+        form=form,
+        action_label=action_label,
         entries=result.items,
         sealed=audit.sealed_entries(result.items),
         result=result,

@@ -28,7 +28,7 @@ CATALOGUE_FILTERS = (
     "per_page",
 )
 SEARCH_FILTERS = ("q", "type", "stage", "department", "fee_regime", "per_page")
-AUDIT_FILTERS = ("action", "object_id", "per_page")
+AUDIT_FILTERS = ("action", "object_id", "date_from", "date_to", "per_page")
 
 
 def link_args(allowed: tuple[str, ...]) -> dict[str, str]:
