@@ -35,6 +35,15 @@ URL_SCHEMES = {"http", "https", "mailto", "tel"}
 
 _CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
 
+# The simple formatting a plain textarea offers (the hint under 服务承诺 and 评价意见 documents it):
+# a blank line starts a new paragraph, a line break stays a line break, lines beginning with
+# "- ", "* " or "· " make a list, lines beginning with "1. " / "1、" a numbered list, and
+# **text** is bold. Text that already holds block HTML (admin-edited notes) is left as it is.
+_BLOCK_HTML = re.compile(r"<(p|ul|ol|li|br|h3|h4|blockquote|table)\b", re.IGNORECASE)
+_BULLET = re.compile(r"^\s*[-*·•]\s+(.*)$")
+_NUMBERED = re.compile(r"^\s*\d{1,3}[.、)]\s*(.*)$")
+_BOLD = re.compile(r"\*\*(?=\S)(.+?)(?<=\S)\*\*")
+
 
 def sanitize_html(text: str | None) -> str:
     """Clean user-supplied rich text down to a safe subset of HTML."""
@@ -49,9 +58,56 @@ def sanitize_html(text: str | None) -> str:
     ).strip()
 
 
+# What the form hint under a simply formatted field says (the same words wherever it is offered).
+FORMAT_HINT = (
+    "可使用简单格式:空一行另起一段;以“- ”开头的行显示为列表,以“1. ”开头的行显示为编号列表;"
+    "**文字** 显示为加粗。其他格式和 HTML 标签不会显示。"
+)
+
+
+def format_simple(text: str | None) -> str:
+    """Turn the documented plain-text formatting (paragraphs, line breaks, - and 1. lists,
+    **bold**) into HTML and sanitise the result; text already in block HTML is only sanitised."""
+    if not text:
+        return ""
+    text = _CONTROL.sub("", text).replace("\r\n", "\n").replace("\r", "\n")
+    if _BLOCK_HTML.search(text):
+        return sanitize_html(text)
+    blocks: list[str] = []
+    for chunk in re.split(r"\n\s*\n", text.strip()):
+        blocks.extend(_blocks(chunk.split("\n")))
+    return sanitize_html("".join(blocks))
+
+
+def _blocks(lines: list[str]) -> list[str]:
+    """One paragraph's lines as <p> runs and <ul>/<ol> lists, in their order."""
+    out: list[str] = []
+    run: list[str] = []
+    kind: str | None = None  # "p", "ul" or "ol"
+    for line in lines:
+        bullet, numbered = _BULLET.match(line), _NUMBERED.match(line)
+        this = "ul" if bullet else "ol" if numbered else "p"
+        if this != kind and run:
+            out.append(_close(kind, run))
+            run = []
+        kind = this
+        body = (bullet or numbered).group(1) if this != "p" else line.strip()
+        run.append(_BOLD.sub(r"<strong>\1</strong>", body))
+    if run:
+        out.append(_close(kind, run))
+    return out
+
+
+def _close(kind: str | None, run: list[str]) -> str:
+    if kind == "p":
+        return "<p>" + "<br>".join(run) + "</p>"
+    return f"<{kind}>" + "".join(f"<li>{item}</li>" for item in run) + f"</{kind}>"
+
+
 def safe_html(text: str | None) -> Markup:
-    """Sanitise and mark as safe for templates (the one road from stored rich text to |safe)."""
-    return Markup(sanitize_html(text))  # noqa: S704 - the text has just been sanitised
+    """Format and sanitise for templates (the one road from stored rich text to |safe): the
+    simple formatting of format_simple, then the sanitiser's whitelist."""
+    return Markup(format_simple(text))  # noqa: S704 - the text has just been sanitised
 
 
 def plain_text(text: str | None) -> str:

@@ -200,7 +200,7 @@ def test_providers_entry_flow_through_the_forms(app, make_user, login):
     assert response.status_code == 302
     page = client.get("/my/provider").get_data(as_text=True)
     assert "工程咨询单位资信" in page
-    assert "15 天" in page
+    assert "15 个工作日" in page
     assert "50,000.00 元" in page
     assert "<script>" not in page
     assert "按时交付" in page
@@ -246,7 +246,7 @@ def test_providers_entry_flow_through_the_forms(app, make_user, login):
     directory = client.get("/providers").get_data(as_text=True)
     assert "天津滨海新恒海信环境科技有限公司" in directory
     profile = client.get(f"/providers/{USCC_A}").get_data(as_text=True)
-    assert "15 天" in profile
+    assert "15 个工作日" in profile
     assert "50,000.00 元" in profile
     assert "GZ-2024-0001" in profile
     assert "暂无信用记录" in profile
@@ -321,7 +321,7 @@ def test_providers_offer_rules(app, make_user, login):
     _user, client = signed_in(app, make_user, login)
     post_form(client, "/my/provider/application", application())
     cases = [
-        (offer_form(committed_days="0"), "承诺办理时限须为 1–3650 天"),
+        (offer_form(committed_days="0"), "承诺办理时限须为 1–3650 个工作日"),
         (offer_form(fee_quote="", fee_basis=""), "请填写报价,或在“收费依据”中说明收费方式"),
         (offer_form(fee_quote="-5"), "报价不能为负数"),
         (offer_form(fee_quote="abc"), "报价须为数字"),
@@ -696,7 +696,7 @@ def test_providers_profile_shows_offers_qualifications_chart_and_table(app, make
     provider_id = make_active(app, make_user("provider"), name="天津<b>恒海信</b>咨询有限公司")
     award_id = _rating_history(app, provider_id)
     page = app.test_client().get(f"/providers/{USCC_A}").get_data(as_text=True)
-    assert "20 天" in page
+    assert "20 个工作日" in page
     assert "30,000.00 元" in page
     assert f"C-{USCC_A[-8:]}" in page
     assert "天津市住房和城乡建设委员会" in page

@@ -13,7 +13,7 @@ from registry.kernel import clock
 from registry.models.catalogue import ServiceItem
 from registry.models.evidence import append_only
 from registry.models.projects import Project
-from registry.models.providers import Provider, Upload
+from registry.models.providers import COMMITTED_DAYS_UNIT, Provider, Upload
 from registry.models.types import (
     Code,
     Created,
@@ -204,6 +204,7 @@ class Engagement(Versioned, db.Model):
 
     __tablename__ = "engagements"
     audit_type = "engagement"
+    COMMITTED_DAYS_UNIT = COMMITTED_DAYS_UNIT
 
     id: Mapped[IntPK]
     award_id: Mapped[int] = mapped_column(ForeignKey("awards.id"), unique=True)

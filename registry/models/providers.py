@@ -35,6 +35,7 @@ from registry.models.types import (
     UserRef,
     Versioned,
 )
+from registry.pure.workdays import TimeUnit
 
 
 class ProviderStatus(StrEnum):
@@ -48,6 +49,9 @@ class ProviderStatus(StrEnum):
 
 
 REGIONS = ("滨海高新区", "滨海新区其他区域", "天津市其他区", "外省市")
+# An offer's committed days (and the engagement's timer, delivery/engagements.py) count working
+# days: every page writes them through the |days filter with this unit.
+COMMITTED_DAYS_UNIT = TimeUnit.WORKING_DAY.value
 
 
 class Upload(db.Model):
@@ -156,6 +160,7 @@ class Offer(db.Model):
 
     __tablename__ = "offers"
     audit_type = "offer"
+    COMMITTED_DAYS_UNIT = COMMITTED_DAYS_UNIT
     __table_args__ = (UniqueConstraint("provider_id", "service_item_id"),)
 
     id: Mapped[IntPK]

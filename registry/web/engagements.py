@@ -12,6 +12,7 @@ from wtforms.validators import DataRequired, InputRequired, Length, Optional
 
 from registry.models import RATING_PARTS, Engagement
 from registry.policy import PUBLIC, require
+from registry.sanitize import FORMAT_HINT
 from registry.services import delivery
 from registry.services.errors import Forbidden
 from registry.services.market import provider_by_uscc
@@ -79,7 +80,7 @@ class RatingForm(VersionForm):
     comment = TextAreaField(
         "评价意见(可选)",
         validators=[Optional(), Length(max=delivery.COMMENT_MAX)],
-        description="可使用段落、列表、加粗等简单格式;其他标签保存时会被移除。",
+        description=FORMAT_HINT,
     )
 
 

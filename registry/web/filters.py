@@ -1,5 +1,5 @@
 """Template filters: the one date format (Asia/Shanghai), stored timestamps, yes/no/unknown, and
-the one way a number of days is written (calendar days 天, working days 个工作日)."""
+the one way a number of days is written (calendar days 日, working days 个工作日)."""
 
 from __future__ import annotations
 
@@ -47,10 +47,11 @@ def tristate(value: bool | None, yes: str = "是", no: str = "否", unknown: str
 
 def days(value: int | None, unit: str | None = TimeUnit.DAY.value) -> str:
     """A number of days in the words of its unit, the same on every page: working days as
-    "15 个工作日", calendar days as "15 天" (the catalogue stores 日 / 工作日; an offer's
-    committed days are working days, Offer.COMMITTED_DAYS_UNIT)."""
+    "15 个工作日", calendar days as "15 日", as the catalogue stores them (日 / 工作日) and the
+    statutes write them; an offer's committed days are working days (Offer.COMMITTED_DAYS_UNIT,
+    the service timer adds working days)."""
     if value is None:
         return ""
     if unit == TimeUnit.WORKING_DAY.value:
         return f"{value} 个工作日"
-    return f"{value} 天"
+    return f"{value} 日"

@@ -19,6 +19,7 @@ from wtforms import (
 from wtforms.validators import DataRequired, InputRequired, Length, NumberRange, Optional
 
 from registry.models.catalogue import FeeRegime, TimeUnit, Validity
+from registry.sanitize import FORMAT_HINT
 from registry.services.errors import RegistryError
 
 
@@ -234,11 +235,12 @@ class OfferForm(Form):
 
     service_item = SelectField("中介服务事项", choices=[], validate_choice=False)
     committed_days = IntegerField(
-        "承诺办理时限(天)",
+        "承诺办理时限(工作日)",
         validators=[
             InputRequired("请填写承诺办理时限。"),
-            NumberRange(1, 3650, "承诺办理时限须为 1–3650 天。"),
+            NumberRange(1, 3650, "承诺办理时限须为 1–3650 个工作日。"),
         ],
+        description="按工作日计算:中选后自签约日期起算,节假日顺延。",
     )
     fee_quote = StringField(
         "报价(元)",
@@ -249,7 +251,7 @@ class OfferForm(Form):
     promise = TextAreaField(
         "服务承诺",
         validators=[Optional(), Length(max=5000)],
-        description="可使用段落、列表、加粗等简单格式;其他标签保存时会被移除。",
+        description=FORMAT_HINT,
     )
 
 

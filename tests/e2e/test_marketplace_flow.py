@@ -114,7 +114,7 @@ def test_e2e_marketplace_flow(live_server, phone_page, page):
     applicant.wait_for_url("**/my/provider/offers/new")
     checked(applicant)
     applicant.get_by_label("中介服务事项").select_option(SERVICE)
-    applicant.get_by_label("承诺办理时限(天)").fill("12")
+    applicant.get_by_label("承诺办理时限(工作日)").fill("12")
     applicant.get_by_label("报价(元)").fill("50000")
     applicant.get_by_label("收费依据").fill("市场调节价,按工作量计算。")
     applicant.get_by_label("服务承诺").fill("按时提交报告书,免费修改至通过审查。")

@@ -49,7 +49,7 @@ def _fee(raw: Any) -> Decimal | None:
 def _apply_offer(offer: Offer, data: dict) -> None:
     days = data.get("committed_days")
     if not isinstance(days, int) or isinstance(days, bool) or not 0 < days <= 3650:
-        raise RegistryError("committed_days", "承诺办理时限须为 1–3650 之间的整数(天)。")
+        raise RegistryError("committed_days", "承诺办理时限须为 1–3650 之间的整数(工作日)。")
     fee_quote = _fee(data.get("fee_quote"))
     fee_basis = text_field(data, "fee_basis", "收费依据", required=False, limit=1000) or None
     if fee_quote is None and fee_basis is None:
