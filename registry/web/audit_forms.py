@@ -30,7 +30,9 @@ class AuditFilterForm(Form):
     date_from = DateField(
         "起始日期", validators=[Optional(), _in_range], description="北京时间,含当天。"
     )
-    date_to = DateField("截止日期", validators=[Optional(), _in_range], description="北京时间,含当天。")
+    date_to = DateField(
+        "截止日期", validators=[Optional(), _in_range], description="北京时间,含当天。"
+    )
 
     def __init__(self, *args, **kwargs) -> None:
         super().__init__(*args, **kwargs)

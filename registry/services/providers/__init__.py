@@ -68,9 +68,9 @@ from registry.services.providers.review import (
     missing_for_review,
     return_application,
     review_queue,
-    waiting_days,
     status_counts,
     submit_for_review,
+    waiting_days,
 )
 
 __all__ = [
