@@ -136,3 +136,14 @@ def test_page_cache_fast_path_leaves_signed_in_users_to_flask(client, make_user,
     user = make_user("enterprise")
     login(user)
     assert user.username in client.get("/providers").get_data(as_text=True)
+
+
+@pytest.mark.parametrize("app_config", [{"PAGE_CACHE_RECHECK_SECONDS": 0}, FAST.args[1][0]])
+def test_page_cache_a_cached_download_keeps_its_file_name(client):
+    """A download answered from the cache (Flask's or the fast path) still saves under its name."""
+    first = client.get("/notices.csv")
+    assert first.headers["Content-Disposition"].startswith('attachment; filename="credit-notices-')
+    again = client.get("/notices.csv")
+    assert again.headers["ETag"] == first.headers["ETag"]  # the cached answer
+    assert again.headers["Content-Disposition"] == first.headers["Content-Disposition"]
+    assert again.data == first.data

@@ -205,6 +205,7 @@ def _download(body: bytes, mimetype: str, extension: str) -> Response:
 
 @bp.get("/notices.csv")
 @require(PUBLIC)
+@cached_page
 def export_csv():
     """The board (with its filters) as CSV: UTF-8 with BOM, formula-looking cells neutralised."""
     rows = export_rows(credit.notices_for_export(notice_filters()))
@@ -213,6 +214,7 @@ def export_csv():
 
 @bp.get("/notices.xlsx")
 @require(PUBLIC)
+@cached_page
 def export_xlsx():
     """The board (with its filters) as XLSX: every cell a string, neutralised as in the CSV."""
     rows = export_rows(credit.notices_for_export(notice_filters()))

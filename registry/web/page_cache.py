@@ -28,6 +28,8 @@ from flask_login import current_user
 from registry.kernel import clock
 
 MIN_GZIP_BYTES = 1024
+# Headers of the rendered answer that a cached answer carries again (a download keeps its name).
+KEPT_HEADERS = ("Content-Disposition",)
 
 
 def cached_page(view):
@@ -44,6 +46,7 @@ class Entry:
     changed_at: datetime | None
     endpoint: str
     gzipped: bytes | None = field(default=None)
+    kept: tuple[tuple[str, str], ...] = ()  # KEPT_HEADERS as the view set them
 
     @property
     def size(self) -> int:
@@ -102,6 +105,7 @@ def _answer(entry: Entry) -> Response:
     response = Response(entry.gzipped if use_gzip else entry.body, content_type=entry.content_type)
     if use_gzip:
         response.headers["Content-Encoding"] = "gzip"
+    response.headers.extend(entry.kept)
     _validators(response, entry.etag, entry.changed_at)
     return response.make_conditional(request)
 
@@ -142,6 +146,9 @@ def _after_request(response: Response) -> Response:
         return response
     key, changed_at = pending
     entry = Entry(response.get_data(), response.content_type, key, changed_at, request.endpoint)
+    entry.kept = tuple(
+        (name, response.headers[name]) for name in KEPT_HEADERS if name in response.headers
+    )
     if "gzip" in request.accept_encodings and len(entry.body) >= MIN_GZIP_BYTES:
         entry.gzipped = gzip.compress(entry.body, 6)
     _store().put(key, entry)

@@ -73,6 +73,7 @@ class FastPath:
             ("ETag", f'W/"{entry.etag}"'),
             ("Cache-Control", "no-cache"),
             ("Vary", "Accept-Encoding, Cookie"),
+            *entry.kept,
             *SECURITY_HEADERS.items(),
             (REQUEST_ID_HEADER, new_request_id(environ.get("HTTP_X_REQUEST_ID", ""))),
         ]

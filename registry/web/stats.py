@@ -118,10 +118,10 @@ def show_stats():
 
 @bp.get("/stats/<name>.csv")
 @require(PUBLIC)
+@cached_page
 def export_csv(name: str):
     """One of the dashboard's tables as CSV (the same rows as the page, all of them); a staff
-    table for anyone else is not found. Not page-cached: the cache keeps no Content-Disposition
-    (the file's name)."""
+    table for anyone else is not found. Page-cached for the public with its file name."""
     table = _figures().tables.get(name[:60])
     if table is None:
         abort(404)
