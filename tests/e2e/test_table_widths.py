@@ -1,0 +1,103 @@
+"""Wide tables stay readable (issue 16): the roadmap's step table and the staff project and
+deadline tables, measured in chromium at a 1366 px laptop and a 375 px phone. At 1366 px no
+column is cut (every cell inside its table's visible box, nothing to scroll sideways) and names
+are not squeezed; at 375 px the table scrolls sideways inside its own wrapper (the page itself
+never does) and names keep their width."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+import pytest
+
+from registry.extensions import db
+from registry.kernel import clock
+from registry.models import Project, User
+from registry.services import roadmaps
+from tests import factories
+from tests.e2e.steps import make_account
+
+pytestmark = pytest.mark.e2e
+
+LAPTOP = {"viewport": {"width": 1366, "height": 768}, "locale": "zh-CN"}
+PHONE = {"viewport": {"width": 375, "height": 800}, "locale": "zh-CN"}
+# A name cell narrower than this many characters of its own font is "squeezed".
+NAME_CHARS = 6
+
+# For every table in a .table-wrap: the wrapper's and table's boxes, each cell that sticks out of
+# the wrapper's visible box, and the narrowest row-header (name) cell in characters.
+MEASURE = """() => [...document.querySelectorAll('.table-wrap')].map(wrap => {
+  const box = wrap.getBoundingClientRect();
+  const table = wrap.querySelector('table');
+  const cells = [...table.querySelectorAll('th, td')];
+  const outside = cells.filter(c => {
+    const r = c.getBoundingClientRect();
+    return r.width > 0 && (r.right > box.right + 1 || r.left < box.left - 1);
+  }).map(c => c.textContent.trim().slice(0, 20));
+  const names = [...table.querySelectorAll('tbody th[scope=row]')].map(th => {
+    const size = parseFloat(getComputedStyle(th).fontSize);
+    return th.getBoundingClientRect().width / size;
+  });
+  return {
+    caption: (table.caption ? table.caption.textContent : '').trim().slice(0, 30),
+    scrolls: wrap.scrollWidth > wrap.clientWidth + 1,
+    overflowX: getComputedStyle(wrap).overflowX,
+    outside: outside,
+    narrowest: names.length ? Math.min(...names) : null,
+  };
+})"""
+
+
+def _sign_in(page, base: str, account) -> None:
+    """Sign in through the login form (wherever it lands afterwards)."""
+    page.goto(base + "/login")
+    page.get_by_label("用户名").fill(account.username)
+    page.get_by_label("密码").fill(account.password)
+    page.get_by_role("button", name="登录").click()
+    page.wait_for_url(lambda url: "/login" not in url)
+
+
+@pytest.fixture
+def late_projects(live_server):
+    """Two projects of a real enterprise, one of them months late, and a staff account."""
+    app = live_server.app
+    owner = make_account(app, "enterprise")
+    staff = make_account(app, "staff")
+    with app.app_context():
+        user = db.session.get(User, owner.id)
+        codes = []
+        for land in (clock.today() - timedelta(days=200), clock.today() - timedelta(days=20)):
+            project = factories.enterprise_with_project(user)
+            project.name = "天津滨海高新区精密零部件智能制造厂房新建项目"
+            project.land_contract_date = land
+            roadmaps.create_roadmap(project, actor=user)
+            codes.append(project.code)
+        db.session.commit()
+        assert db.session.query(Project).count() >= 2
+    return staff, codes
+
+
+@pytest.mark.parametrize("size", [LAPTOP, PHONE], ids=["1366px", "375px"])
+def test_e2e_tables_readable_at_laptop_and_phone_width(live_server, browser, late_projects, size):
+    staff, codes = late_projects
+    context = browser.new_context(**size)
+    try:
+        page = context.new_page()
+        _sign_in(page, live_server.url, staff)
+        for path in (f"/projects/{codes[0]}/roadmap", "/staff/projects", "/staff/deadlines"):
+            page.goto(live_server.url + path)
+            tables = page.evaluate(MEASURE)
+            assert tables, path
+            width = page.evaluate("document.documentElement.scrollWidth")
+            assert width <= size["viewport"]["width"], f"{path}: the page scrolls sideways"
+            for table in tables:
+                where = f"{path} {table['caption']}"
+                if table["narrowest"] is not None:
+                    assert table["narrowest"] >= NAME_CHARS, f"{where}: names squeezed {table}"
+                if size is LAPTOP:
+                    assert not table["scrolls"], f"{where}: a column is cut at 1366 px"
+                    assert table["outside"] == [], f"{where}: cells outside the table's box"
+                else:
+                    assert table["overflowX"] in ("auto", "scroll"), where
+    finally:
+        context.close()
