@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+
 from flask import Blueprint, Response, current_app, render_template
 
 from registry.policy import PUBLIC, declared_action, require
@@ -65,15 +67,22 @@ NOT_FOR_CRAWLERS = ("/login", "/register", "/password/", "/search", "/healthz", 
 FAVICON_MAX_AGE = 30 * 24 * 3600
 
 
+def _pattern(rule: str) -> str:
+    """A route as a robots.txt pattern: each variable part a `*` (RFC 9309)."""
+    return re.sub(r"<[^>]+>", "*", rule)
+
+
 def private_prefixes() -> list[str]:
-    """The shortest path prefixes that cover every route the policy does not open to everyone
-    and no public route: what robots.txt disallows (worked out from the routes, so a new signed-in
-    page is covered the day it is added)."""
+    """What robots.txt disallows, worked out from the routes so a new signed-in page is covered
+    the day it is added: for every route the policy does not open to everyone, the shortest
+    path prefix no public route shares (/admin/, /my/); where a public route shares all of its
+    fixed part (/awards/<id>/object beside /awards/<id>), the route as a pattern."""
     public, private = [], []
     for rule in current_app.url_map.iter_rules():
         action = declared_action(current_app.view_functions.get(rule.endpoint), rule.endpoint)
         (public if action == PUBLIC else private).append(rule.rule)
-    prefixes: set[str] = set()
+    public_shapes = {_pattern(p) for p in public}
+    found: set[str] = set()
     for path in private:
         fixed = path.split("<", 1)[0]
         segments = fixed.strip("/").split("/")
@@ -82,10 +91,15 @@ def private_prefixes() -> list[str]:
             if depth < len(segments) or fixed.endswith("/"):
                 candidate += "/"
             if not any(p.startswith(candidate.rstrip("/")) for p in public):
-                prefixes.add(candidate)
+                found.add(candidate)
                 break
-    # Drop a prefix another one already covers (/admin/users under /admin/).
-    return sorted(p for p in prefixes if not any(o != p and p.startswith(o) for o in prefixes))
+        else:
+            if _pattern(path) not in public_shapes:  # never block a public page's own shape
+                found.add(_pattern(path))
+    # Drop what another entry already covers (/admin/users under /admin/).
+    return sorted(
+        p for p in found if not any(o != p and "*" not in o and p.startswith(o) for o in found)
+    )
 
 
 @bp.get("/robots.txt")
