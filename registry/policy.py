@@ -425,3 +425,33 @@ def supervises(department_id: int, provider: Provider) -> bool:
     """Whether the department supervises the provider."""
     query = supervised_provider_ids(department_id).where(Offer.provider_id == provider.id)
     return db.session.scalar(query.limit(1)) is not None
+
+
+# --------------------------------------------------------------------------- landing page
+
+# What each role's landing page (待办事项) counts, in this order (services/pending.py counts
+# each kind): an enterprise its requests to decide and the quotes they drew, its engagements
+# (results to confirm, contracts to record, ratings to give) and its roadmap steps due; a
+# provider the requests it may still quote on and the work it has to deliver; a regulator its
+# department's open evaluation periods and objections to answer; staff the steps due across
+# projects; admins also the provider applications waiting for review.
+PENDING_WORK: dict[Role, tuple[str, ...]] = {
+    Role.ENTERPRISE: ("requests.to_decide", "engagements.owner", "steps.own"),
+    Role.PROVIDER: ("provider.work",),
+    Role.REGULATOR: ("regulator.work",),
+    Role.STAFF: ("steps.all",),
+    Role.ADMIN: ("providers.to_review", "steps.all"),
+}
+
+
+def pending_work_kinds(user: Any) -> tuple[str, ...]:
+    """The kinds of pending work the user's landing page counts (none for anyone else)."""
+    if not _signed_in(user) or not user.is_active:
+        return ()
+    return PENDING_WORK.get(user.role_enum, ())
+
+
+def landing_endpoint(user: Any) -> str:
+    """Where a user lands after signing in when no safe `next` is given: the pending-work page
+    when the role has pending work to show, else the account page."""
+    return "pending.show_pending" if pending_work_kinds(user) else "auth.account"

@@ -167,7 +167,7 @@ def test_auth_post_without_csrf_is_refused(client, make_user, login):
 def test_auth_next_only_goes_to_local_paths(client, make_user, login, target):
     response = login(make_user("enterprise"), next_url=target)
     assert response.status_code == 302
-    assert response.headers["Location"] == "/account"
+    assert response.headers["Location"] == "/my/pending"
 
 
 def test_auth_next_local_path_is_followed(client, make_user, login):

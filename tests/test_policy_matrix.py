@@ -32,6 +32,7 @@ EXPECTED: dict[str, set[str]] = {
     "auth.login": ALL,
     "auth.logout": SIGNED_IN,
     "auth.account": SIGNED_IN,
+    "pending.show_pending": SIGNED_IN,
     "auth.change_password": SIGNED_IN,
     "auth.register": ALL,
     "auth.confirm_email": ALL,

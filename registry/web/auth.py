@@ -24,7 +24,7 @@ from flask_login import current_user, login_user, logout_user
 from registry.extensions import limiter
 from registry.kernel import clock
 from registry.models import TokenPurpose
-from registry.policy import PUBLIC, SIGNED_IN, can, declared_action, require
+from registry.policy import PUBLIC, SIGNED_IN, can, declared_action, landing_endpoint, require
 from registry.services import accounts, registration
 from registry.services.errors import RegistryError
 from registry.web.account_forms import ForgotPasswordForm, RegisterForm, ResetPasswordForm
@@ -105,7 +105,7 @@ def _owed_step():
 def login():
     """Sign in; failures are counted and lock the account for a while after too many."""
     if current_user.is_authenticated:
-        return redirect(url_for("auth.account"))
+        return redirect(url_for(landing_endpoint(current_user)))
     form = LoginForm()
     # A refused sign-in keeps what it wrote: the failure count and the audit entry.
     signed_in = work.submit(
@@ -115,7 +115,8 @@ def login():
         user = signed_in.value
         _start_session(user)
         flash(f"欢迎,{user.display_name or user.username}。", "success")
-        return redirect(safe_next(request.args.get("next")) or url_for("auth.account"))
+        landing = url_for(landing_endpoint(user))
+        return redirect(safe_next(request.args.get("next")) or landing)
     return render_template("auth/login.html", form=form), 401 if signed_in.error else 200
 
 

@@ -59,7 +59,7 @@ def sign_in(page, base: str, account) -> None:
     page.get_by_label("用户名").fill(account.username)
     page.get_by_label("密码").fill(account.password)
     page.get_by_role("button", name="登录").click()
-    page.wait_for_url("**/account")
+    page.wait_for_url("**/my/pending")
 
 
 def flash(page):

@@ -131,7 +131,7 @@ def test_e2e_enterprise_joins_hears_back_and_resets_its_password(live_server, ph
     other.get_by_label("用户名").fill("jingmi-e2e")
     other.get_by_label("密码").fill(PASSWORD)
     other.get_by_role("button", name="登录").click()
-    other.wait_for_url("**/account")
+    other.wait_for_url("**/my/pending")
     reset_page = phone_page()
     reset_page.goto(base + "/login")
     reset_page.get_by_role("link", name=re.compile("忘记密码")).click()
@@ -156,7 +156,7 @@ def test_e2e_enterprise_joins_hears_back_and_resets_its_password(live_server, ph
     reset_page.get_by_label("用户名").fill("jingmi-e2e")
     reset_page.get_by_label("密码").fill(NEW_PASSWORD)
     reset_page.get_by_role("button", name="登录").click()
-    reset_page.wait_for_url("**/account")
+    reset_page.wait_for_url("**/my/pending")
 
 
 def _register(page, base: str, *, role: str, name: str, code: str, address: str, username: str):
