@@ -62,6 +62,14 @@ def sign_in(page, base: str, account) -> None:
     page.wait_for_url("**/my/pending")
 
 
+def nav_link(page, name: str, **kwargs):
+    """A link of the header menus, opening the folded phone menu (菜单) first."""
+    menu = page.locator("details.site-menu")
+    if page.locator("summary.menu-button").is_visible() and menu.get_attribute("open") is None:
+        page.locator("summary.menu-button").click()
+    return page.locator("header").get_by_role("link", name=name, **kwargs)
+
+
 def flash(page):
     """The flash messages (role=status)."""
     return page.get_by_role("status")

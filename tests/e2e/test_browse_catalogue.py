@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from tests.e2e.steps import assert_accessible, assert_fits_phone
+from tests.e2e.steps import assert_accessible, assert_fits_phone, nav_link
 
 pytestmark = pytest.mark.e2e
 
@@ -31,7 +31,7 @@ def test_e2e_home_to_eia_item(live_server, page):
         page, "h1"
     )
 
-    page.get_by_role("link", name="服务事项清单").first.click()
+    nav_link(page, "服务事项清单").click()
     page.wait_for_url("**/services**")
     assert_accessible(page)
     assert_fits_phone(page)

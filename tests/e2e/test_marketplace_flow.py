@@ -24,7 +24,7 @@ from registry.kernel import clock
 from registry.models import SelectionRequest, User
 from registry.pure.uscc import make_uscc
 from tests import factories
-from tests.e2e.steps import checked, fact, flash, make_account, sign_in
+from tests.e2e.steps import checked, fact, flash, make_account, nav_link, sign_in
 
 pytestmark = pytest.mark.e2e
 
@@ -252,7 +252,7 @@ def test_e2e_marketplace_flow(live_server, phone_page, page):
     checked(page)
 
     # 6. Delivery: contract date, the winner's PDF result, confirmation, the owner's rating.
-    enterprise.get_by_role("link", name="服务项目", exact=True).click()
+    nav_link(enterprise, "服务项目", exact=True).click()
     enterprise.wait_for_url("**/my/engagements")
     checked(enterprise)
     enterprise.get_by_role("link", name=f"查看 {SERVICE_NAME}({ref})").click()
@@ -266,7 +266,7 @@ def test_e2e_marketplace_flow(live_server, phone_page, page):
     expect(flash(enterprise)).to_contain_text("已登记签约日期")
     expect(fact(enterprise, "状态")).to_have_text("服务中")
 
-    rival_page.get_by_role("link", name="我的服务").click()
+    nav_link(rival_page, "我的服务").click()
     rival_page.wait_for_url("**/my/work")
     checked(rival_page)
     rival_page.get_by_role("link", name=f"查看 {SERVICE_NAME}({ref})").click()
