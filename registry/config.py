@@ -67,6 +67,10 @@ DEFAULTS: dict[str, object] = {
     "CREDIT_OBJECTION_DAYS": 5,  # the provider may object (异议) until this many days after
     "CREDIT_ANSWER_DAYS": 10,  # the regulator answers an objection within this many days
     "CREDIT_EXPORT_MAX_ROWS": 10000,  # rows of one CSV / XLSX export of the notice board
+    # Award notices (working days on the China calendar): the 公示期 after the award's date, during
+    # which bidders and the owner may object (异议), and the time 政务办 staff have to answer one.
+    "AWARD_OBJECTION_WORKDAYS": 3,
+    "AWARD_ANSWER_WORKDAYS": 5,
     # Roadmaps: a due-date warning (到期预警) this many working days before a step's planned finish.
     "DEADLINE_WARNING_DAYS": 3,
     # The oversight dashboard (/stats, services/stats.py): the construction-permit step whose
@@ -184,6 +188,8 @@ _TYPED = {
     "CREDIT_OBJECTION_DAYS",
     "CREDIT_ANSWER_DAYS",
     "CREDIT_EXPORT_MAX_ROWS",
+    "AWARD_OBJECTION_WORKDAYS",
+    "AWARD_ANSWER_WORKDAYS",
     "DEADLINE_WARNING_DAYS",
     "STATS_PAGE_ROWS",
     "STATS_MIN_BIDS",

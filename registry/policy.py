@@ -80,6 +80,10 @@ PERMISSIONS: dict[str, frozenset[Role]] = {
     # A delivered result file: the roles that can be its owner or provider, and admins; which
     # engagement is theirs is owns_engagement / provides_engagement below.
     "engagements.result": frozenset({Role.ENTERPRISE, Role.PROVIDER, Role.ADMIN}),
+    # Award notices: an objection (异议) during the 公示期 by the owner or a bidder (which award is
+    # theirs: award_objector below); 政务办 staff and admins answer them.
+    "awards.object": frozenset({Role.ENTERPRISE, Role.PROVIDER}),
+    "awards.handle": OFFICE,
 }
 
 ACTIONS = frozenset(PERMISSIONS) | {PUBLIC, SIGNED_IN}
@@ -328,6 +332,26 @@ def provided_engagements(user: Any) -> ColumnElement[bool]:
         .where(Provider.account_id == user.id)
     )
     return Engagement.award_id.in_(awards)
+
+
+# --------------------------------------------------------------------------- award objections
+
+
+def award_objector(
+    user: Any, award: Award, bidders: list[Provider]
+) -> Enterprise | Provider | None:
+    """The party an account objects to an award for: the owner (an account of the project's
+    enterprise) or a provider that applied to the request (`bidders`, its account); None for
+    anyone else."""
+    project = award.request.project
+    if owns_project(user, project):
+        return project.enterprise
+    return next((p for p in bidders if acts_for_provider(user, p)), None)
+
+
+def handles_award_objections(user: Any) -> bool:
+    """政务办 staff and admins answer objections to award notices."""
+    return is_office(user)
 
 
 # --------------------------------------------------------------------------- sealed quotes

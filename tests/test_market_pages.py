@@ -85,7 +85,7 @@ def test_market_pages_whole_flow_from_project_to_verified_award(app, client, mak
     assert "已有 3 家机构报名" in manage
     assert "38000" not in manage
     mine = providers[0].get(f"/my/requests/{ref}/quote").get_data(as_text=True)
-    assert "52000" in mine
+    assert "¥52,000.00" in mine  # the one money format
     assert "38000" not in mine
     clock.advance(timedelta(hours=3, minutes=1))  # past the deadline
     login(owner)  # hours later: the old session has timed out
@@ -94,7 +94,7 @@ def test_market_pages_whole_flow_from_project_to_verified_award(app, client, mak
     shown = asked.get_data(as_text=True)
     assert asked.status_code == 200, shown
     assert "请确认:确定结果并公示" in shown
-    assert "38,000.00 元" in shown
+    assert "¥38,000.00" in shown
     assert "不能撤回" in shown
     with app.app_context():
         assert db.session.scalars(select(Award)).first() is None
@@ -104,7 +104,7 @@ def test_market_pages_whole_flow_from_project_to_verified_award(app, client, mak
     assert decided.status_code == 302, decided.get_data(as_text=True)
     notice = client.get(decided.headers["Location"]).get_data(as_text=True)
     assert "2026-120116-34-01-000777" in notice
-    assert "38000.00 元" in notice
+    assert "¥38,000.00" in notice
     assert "天津示范精密制造有限公司" in notice
     with app.app_context():
         award = db.session.scalars(select(Award)).one()

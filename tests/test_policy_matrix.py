@@ -80,6 +80,9 @@ EXPECTED: dict[str, set[str]] = {
     "market.list_awards": ALL,
     "market.show_award": ALL,
     "market.verify_award": ALL,
+    "market.object_award": {"enterprise", "provider"},
+    "market.award_objections": {"admin", "staff"},
+    "market.answer_award_objection": {"admin", "staff"},
     "api.list_awards": ALL,
     "providers.list_providers": ALL,
     "providers.show_provider": ALL,
@@ -154,7 +157,7 @@ SAMPLE_ARGS = {
         "market.quote": "XQ-2026-000001",
         "market.show_request": "XQ-2026-000001",
     },
-    "award_id": {"market.show_award": 1, "market.verify_award": 1},
+    "award_id": {"market.show_award": 1, "market.verify_award": 1, "market.object_award": 1},
     "code": {
         "market.show_project": "2026-0000",
         "market.new_request": "2026-0000",
@@ -233,7 +236,11 @@ SAMPLE_ARGS = {
         "credit.object_record": "XY-2026-000001",
         "api.show_notice": "XY-2026-000001",
     },
-    "objection_id": {"credit.answer_objection": 1, "credit.objection_file": 1},
+    "objection_id": {
+        "credit.answer_objection": 1,
+        "credit.objection_file": 1,
+        "market.answer_award_objection": 1,
+    },
     "upload_id": {"credit.objection_file": 1},
     "period_id": {
         "evaluations.show_period": 1,

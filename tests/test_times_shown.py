@@ -71,9 +71,9 @@ def test_times_award_notice_shows_the_deadline_in_beijing_time(app, client, make
     award_id, ref = _award_with_deadline_at_five(app, make_user)
     day = TEST_TODAY.isoformat()
     notice = client.get(f"/awards/{award_id}").get_data(as_text=True)
-    assert f"<dt>截止时间</dt><dd>{day} 17:00(北京时间" in notice
+    assert f"<dt>报名截止时间</dt><dd>{day} 17:00(北京时间)" in notice
     assert f"<code>{day}T17:00:00+08:00</code>" in notice  # the seed's input, as hashed
-    assert f"<dt>确定时间</dt><dd>{day} 18:00</dd>" in notice
+    assert f"<dt>确定时间</dt><dd>{day} 18:00(北京时间)</dd>" in notice
     assert "+00:00" not in notice
     assert "09:00" not in notice
     request_page = client.get(f"/requests/{ref}").get_data(as_text=True)

@@ -11,7 +11,7 @@ from sqlalchemy.orm import Mapped, mapped_column, relationship
 from registry.extensions import db
 from registry.kernel import clock
 from registry.models.catalogue import ServiceItem
-from registry.models.evidence import append_only
+from registry.models.evidence import append_only, write_once
 from registry.models.projects import Project
 from registry.models.providers import COMMITTED_DAYS_UNIT, Provider, Upload
 from registry.models.types import (
@@ -22,6 +22,7 @@ from registry.models.types import (
     IntPK,
     Moment,
     Money,
+    Name,
     Note,
     ProviderRef,
     UserRef,
@@ -104,7 +105,14 @@ class SelectionRequest(db.Model):
         back_populates="request", cascade="all, delete-orphan"
     )
     quotes: Mapped[list[Quote]] = relationship(back_populates="request", order_by="Quote.id")
-    award: Mapped[Award | None] = relationship(back_populates="request", uselist=False)
+    # Every award of the request in order; all but the last were withdrawn (撤销).
+    awards: Mapped[list[Award]] = relationship(back_populates="request", order_by="Award.round")
+
+    @property
+    def award(self) -> Award | None:
+        """The award in force: the latest, unless it was withdrawn (the owner decides again)."""
+        latest = self.awards[-1] if self.awards else None
+        return latest if latest is not None and latest.withdrawal is None else None
 
     @property
     def method_enum(self) -> SelectionMethod:
@@ -162,15 +170,20 @@ class Quote(db.Model):
 class Award(db.Model):
     """The outcome of a request (中选结果), published as the award notice (中选公示).
 
-    One per request (unique), so two concurrent draws can never both record a winner."""
+    One per request and round (unique), so two concurrent draws can never both record a winner;
+    a later round exists only after an upheld objection withdrew the earlier award."""
 
     __tablename__ = "awards"
     # The award notices, newest first (their pages and the API's).
-    __table_args__ = (Index("ix_awards_newest", "awarded_at", "id"),)
+    __table_args__ = (
+        Index("ix_awards_newest", "awarded_at", "id"),
+        UniqueConstraint("request_id", "round", name="uq_awards_request_round"),
+    )
     audit_type = "award"
 
     id: Mapped[IntPK]
-    request_id: Mapped[int] = mapped_column(ForeignKey("selection_requests.id"), unique=True)
+    request_id: Mapped[int] = mapped_column(ForeignKey("selection_requests.id"))
+    round: Mapped[int] = mapped_column(Integer, default=1, server_default="1")
     provider_id: Mapped[ProviderRef] = mapped_column(index=True)
     method: Mapped[str] = mapped_column(String(8))
     amount: Mapped[Money | None]
@@ -183,10 +196,79 @@ class Award(db.Model):
     awarded_at: Mapped[Created]
     awarded_by_id: Mapped[UserRef | None]
     is_demo: Mapped[Flag]
+    # The 公示期 in working days as configured when the award was made (None: published before
+    # the 公示期 existed); it ends that many working days after the award's Beijing date.
+    disclosure_workdays: Mapped[int | None] = mapped_column(Integer)
 
-    request: Mapped[SelectionRequest] = relationship(back_populates="award")
+    request: Mapped[SelectionRequest] = relationship(back_populates="awards")
     provider: Mapped[Provider] = relationship()
     engagement: Mapped[Engagement | None] = relationship(back_populates="award", uselist=False)
+    objections: Mapped[list[AwardObjection]] = relationship(
+        back_populates="award", order_by="AwardObjection.id"
+    )
+    withdrawal: Mapped[AwardWithdrawal | None] = relationship(back_populates="award", uselist=False)
+
+
+class AwardObjectionOutcome(StrEnum):
+    """Staff's answer to an objection to an award."""
+
+    UPHELD = "成立"  # the award is withdrawn (撤销) and the owner decides again
+    REJECTED = "不成立"  # the award stands; the answer gives the reasons
+
+
+class AwardObjection(db.Model):
+    """An objection (异议) to an award during its 公示期, by a bidder or the owner, and the
+    answer of 政务办 staff. What was filed is fixed when filed, the answer when given."""
+
+    __tablename__ = "award_objections"
+    audit_type = "award_objection"
+
+    id: Mapped[IntPK]
+    award_id: Mapped[int] = mapped_column(ForeignKey("awards.id"), index=True)
+    # Who objects, as filed: a bidder (provider) or the owner (enterprise), by name and code.
+    party: Mapped[str] = mapped_column(String(8))
+    party_name: Mapped[Name]
+    party_uscc: Mapped[str] = mapped_column(String(18))
+    reason: Mapped[Note]
+    evidence: Mapped[Note | None]
+    submitted_by_id: Mapped[UserRef | None]
+    submitted_at: Mapped[Created]
+    answer_due: Mapped[Day]
+    outcome: Mapped[str | None] = mapped_column(String(8))
+    answer: Mapped[Note | None]
+    answered_by_id: Mapped[UserRef | None]
+    answered_at: Mapped[Moment | None]
+
+    award: Mapped[Award] = relationship(back_populates="objections")
+
+    @property
+    def is_open(self) -> bool:
+        """Awaiting staff's answer."""
+        return self.outcome is None
+
+    @property
+    def outcome_label(self) -> str:
+        """The outcome as people read it."""
+        if self.outcome is None:
+            return "处理中"
+        return f"异议{self.outcome}"
+
+
+class AwardWithdrawal(db.Model):
+    """The withdrawal (撤销) of an award after an upheld objection: the award row stays as it
+    was published; this row says it no longer stands, why, and on which objection."""
+
+    __tablename__ = "award_withdrawals"
+    audit_type = "award_withdrawal"
+
+    id: Mapped[IntPK]
+    award_id: Mapped[int] = mapped_column(ForeignKey("awards.id"), unique=True)
+    objection_id: Mapped[int | None] = mapped_column(ForeignKey("award_objections.id"))
+    reason: Mapped[Note]
+    withdrawn_at: Mapped[Created]
+    withdrawn_by_id: Mapped[UserRef | None]
+
+    award: Mapped[Award] = relationship(back_populates="withdrawal")
 
 
 class EngagementStatus(StrEnum):
@@ -197,6 +279,8 @@ class EngagementStatus(StrEnum):
     SUBMITTED = "成果待确认"
     RETURNED = "成果退回"
     CONFIRMED = "已确认"
+    # The award was withdrawn (an upheld objection): nothing further happens on it.
+    WITHDRAWN = "已撤销"
 
 
 class Engagement(Versioned, db.Model):
@@ -294,5 +378,22 @@ class BehaviourEvent(db.Model):
     provider: Mapped[Provider] = relationship()
 
 
-for _model in (Quote, Award, BehaviourEvent):
+for _model in (Quote, Award, BehaviourEvent, AwardWithdrawal):
     append_only(_model)
+# Filed, then answered once: the objection's own columns never change after filing, the answer's
+# never after it is given.
+write_once(
+    AwardObjection,
+    fixed=(
+        "award_id",
+        "party",
+        "party_name",
+        "party_uscc",
+        "reason",
+        "evidence",
+        "submitted_by_id",
+        "submitted_at",
+        "answer_due",
+    ),
+    answer=("outcome", "answer", "answered_by_id", "answered_at"),
+)

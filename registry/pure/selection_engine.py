@@ -123,13 +123,20 @@ def draw_seed(request_ref: str, candidate_keys: Sequence[str], deadline: str) ->
     ``printf '%s' '{"candidates":["91350100M000100Y43","914403001922038216"],"deadline":"2025-01-01T17:00:00+08:00","request":"XQ-2025-0001"}' | sha256sum``
     ⇒ 1dca15eb765d6f68609f0e9242604ef91472b10d200abae0e805893e3ebf359b.
     """
+    return hashlib.sha256(
+        seed_text(request_ref, candidate_keys, deadline).encode("utf-8")
+    ).hexdigest()
+
+
+def seed_text(request_ref: str, candidate_keys: Sequence[str], deadline: str) -> str:
+    """The canonical JSON text whose SHA-256 is the draw seed (see `draw_seed`), printed on the
+    award notice so anyone can hash it themselves."""
     payload = {
         "candidates": _unique_sorted(candidate_keys),
         "deadline": deadline,
         "request": request_ref,
     }
-    canonical = json.dumps(payload, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
-    return hashlib.sha256(canonical.encode("utf-8")).hexdigest()
+    return json.dumps(payload, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
 
 
 def _random_stream(seed: bytes):

@@ -15,7 +15,7 @@ from registry.pure import workdays
 from registry.pure.lateness import lateness
 from registry.sanitize import safe_html
 from registry.services import audit
-from registry.web.filters import days, format_datetime, is_timestamp, tristate
+from registry.web.filters import days, format_datetime, format_money, is_timestamp, tristate
 from registry.web.headers import SECURITY_HEADERS
 from registry.web.unit_of_work import record_denial
 
@@ -85,6 +85,7 @@ def install(app: Flask) -> None:
     )
     app.jinja_env.filters.update(
         datetime=format_datetime,
+        money=format_money,
         rich=safe_html,
         tristate=tristate,
         days=days,

@@ -242,8 +242,13 @@ def show_provider(uscc: str):
     )
 
 
-def award_json(award) -> dict:
-    """An award notice as JSON (amounts as exact decimal strings)."""
+def award_json(award, names: dict[str, str] | None = None) -> dict:
+    """An award notice as JSON (amounts as exact decimal strings, times in Beijing time): the
+    draw's candidates with their names (`names`: code → name), the 公示期 and its state, the
+    objections with their answers and, once withdrawn, why."""
+    state = market.notice_state(award)
+    withdrawal = award.withdrawal
+    candidates = (award.draw_inputs or {}).get("candidates", [])
     return {
         "id": award.id,
         "request": award.request.ref,
@@ -254,9 +259,32 @@ def award_json(award) -> dict:
         "winner": {"uscc": award.provider.uscc, "name": award.provider.name},
         "amount": None if award.amount is None else str(award.amount),
         "awarded_at": clock.local(award.awarded_at).isoformat(),
+        "round": award.round,
         "seed": award.seed,
         "algorithm": award.algorithm,
         "draw_inputs": award.draw_inputs,
+        "candidates": [{"uscc": c, "name": (names or {}).get(c)} for c in candidates],
+        "disclosure": {
+            "until": state.until.isoformat() if state.until else None,
+            "workdays": award.disclosure_workdays,
+            "state": state.label,
+        },
+        "objections": [
+            {
+                "party": o.party,
+                "name": o.party_name,
+                "uscc": o.party_uscc,
+                "submitted_at": clock.local(o.submitted_at).isoformat(),
+                "answer_due": o.answer_due.isoformat(),
+                "outcome": o.outcome,
+                "answer": o.answer,
+                "answered_at": clock.local(o.answered_at).isoformat() if o.answered_at else None,
+            }
+            for o in award.objections
+        ],
+        "withdrawn": None
+        if withdrawal is None
+        else {"at": clock.local(withdrawal.withdrawn_at).isoformat(), "reason": withdrawal.reason},
         "is_demo": award.is_demo,
         "url": url_for("market.show_award", award_id=award.id, _external=False),
         "verify_url": url_for("market.verify_award", award_id=award.id, _external=False),
@@ -266,8 +294,15 @@ def award_json(award) -> dict:
 @bp.get("/awards")
 @require(PUBLIC)
 def list_awards():
-    """Award notices, newest first."""
-    return page_json(market.list_awards, award_json, service_code=code_arg("service"))
+    """Award notices, newest first, with their candidates' names (one statement per page)."""
+    result = paged(market.list_awards, service_code=code_arg("service"))
+    names = market.candidate_names(result.items)
+    return jsonify(
+        items=[award_json(a, names) for a in result.items],
+        total=result.total,
+        page=result.page,
+        per_page=result.per_page,
+    )
 
 
 def notice_json(item) -> dict:

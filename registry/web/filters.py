@@ -1,10 +1,12 @@
-"""Template filters: the one date format (Asia/Shanghai), stored timestamps, yes/no/unknown, and
-the one way a number of days is written (calendar days 日, working days 个工作日)."""
+"""Template filters: the one date format (Asia/Shanghai), the one money format (¥142,000.00),
+stored timestamps, yes/no/unknown, and the one way a number of days is written (calendar days 日,
+working days 个工作日)."""
 
 from __future__ import annotations
 
 import re
 from datetime import date, datetime
+from decimal import Decimal, InvalidOperation
 
 from registry.kernel import clock
 from registry.pure.workdays import TimeUnit
@@ -30,6 +32,20 @@ def format_datetime(
             return value.isoformat(timespec="seconds")
         return value.strftime("%Y-%m-%d %H:%M" if with_time else "%Y-%m-%d")
     return value.isoformat() if iso else value.strftime("%Y-%m-%d")
+
+
+def format_money(value: Decimal | int | str | None, empty: str = "—") -> str:
+    """Amounts in yuan as ¥142,000.00 (two decimals, thousands separators), the one money format
+    of the marketplace's pages; decimal text from stored JSON (draw inputs) is read first. No
+    amount gives `empty`."""
+    if value is None or value == "":
+        return empty
+    try:
+        amount = Decimal(str(value))
+    except InvalidOperation:
+        return str(value)
+    sign = "-" if amount < 0 else ""
+    return f"{sign}¥{abs(amount):,.2f}"
 
 
 def is_timestamp(value: object) -> bool:

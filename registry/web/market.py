@@ -7,15 +7,24 @@ import secrets
 from datetime import UTC
 
 from flask import Blueprint, flash, redirect, render_template, request, url_for
+from flask_login import current_user
 
 from registry.kernel import clock
-from registry.models import SelectionMethod
 from registry.policy import PUBLIC, require
 from registry.pure import selection_engine
 from registry.services import catalogue, market, roadmaps
 from registry.services.errors import RegistryError
+from registry.web.filters import format_money
 from registry.web.forms import options
-from registry.web.market_forms import DecideForm, ProjectForm, QuoteForm, RepostForm, RequestForm
+from registry.web.market_forms import (
+    AwardAnswerForm,
+    AwardObjectionForm,
+    DecideForm,
+    ProjectForm,
+    QuoteForm,
+    RepostForm,
+    RequestForm,
+)
 from registry.web.params import paged, prefill
 from registry.web.unit_of_work import Confirmation, UnitOfWork, actor, confirmed
 
@@ -202,7 +211,7 @@ def _decision_page(plan) -> Confirmation:
         facts.append(("结果", f"选取失败(流标):{plan.failure}"))
         warning = "确认后本次选取即以流标结束并通知业主,不能撤回;可修改后重新发布。"
     else:
-        amount = "未报价" if plan.amount is None else f"{plan.amount:,.2f} 元"
+        amount = format_money(plan.amount, "未报价")
         facts += [
             ("中选机构", f"{plan.winner.name}({plan.winner.uscc})"),
             ("中选金额", amount),
@@ -299,18 +308,31 @@ def show_request(ref: str):
 @require(PUBLIC)
 def list_awards():
     """Award notices (中选公示), newest first."""
-    return render_template("market/awards.html", result=paged(market.list_awards))
+    return render_template(
+        "market/awards.html", result=paged(market.list_awards), notice_state=market.notice_state
+    )
 
 
 @bp.get("/awards/<int:award_id>")
 @require(PUBLIC)
 def show_award(award_id: int):
-    """An award notice with, for draws, the public inputs and the seed."""
+    """An award notice: names with codes, Beijing time, its 公示期 and objections with their
+    answers, and for draws the public inputs, the seed and how to re-run it, in Chinese."""
     award = work.found(market.get_award, award_id)
+    inputs = award.draw_inputs or {}
+    signed_in = current_user.is_authenticated
     return render_template(
         "market/award.html",
         award=award,
-        Method=SelectionMethod,
+        state=market.notice_state(award),
+        names=market.candidate_names([award]),
+        seed_text=selection_engine.seed_text(
+            inputs["request"], inputs["candidates"], inputs["deadline"]
+        )
+        if award.seed
+        else None,
+        party=market.objector(actor(), award) if signed_in else None,
+        mine=market.objections_of(actor(), award) if signed_in else [],
         algorithm_doc=selection_engine.draw.__doc__,
         seed_doc=selection_engine.draw_seed.__doc__,
     )
@@ -321,4 +343,71 @@ def show_award(award_id: int):
 def verify_award(award_id: int):
     """Re-run the draw from the stored public inputs and show whether it gives the same winner."""
     award = work.found(market.get_award, award_id)
-    return render_template("market/verify.html", award=award, check=market.verify_award(award))
+    return render_template(
+        "market/verify.html",
+        award=award,
+        check=market.verify_award(award),
+        names=market.candidate_names([award]),
+    )
+
+
+def _objector_of(award_id: int):
+    """The award and the party the signed-in account objects for (403 for anyone else)."""
+    award = work.found(market.get_award, award_id)
+    party = market.objector(actor(), award)
+    if party is None:
+        work.refuse(RegistryError(None, "只有该选取的项目业主和报名机构可以提出异议"), 403)
+    return award, party
+
+
+@bp.route("/awards/<int:award_id>/object", methods=["GET", "POST"])
+@require("awards.object")
+def object_award(award_id: int):
+    """The owner or a bidder objects to an award during its 公示期."""
+    award, party = _objector_of(award_id)
+    form = AwardObjectionForm()
+    return work.page(
+        form,
+        lambda: market.object_to_award(
+            actor(), award_id, reason=form.reason.data, evidence=form.evidence.data
+        ),
+        done="异议已提交。政务办将在答复期限内处理,结果在中选公示上公开。",
+        to=url_for("market.show_award", award_id=award_id),
+        template="market/object_award.html",
+        award=award,
+        party=party,
+        state=market.notice_state(award),
+    )
+
+
+@bp.get("/office/award-objections")
+@require("awards.handle")
+def award_objections():
+    """政务办's queue of objections to awards: open ones first by answer deadline."""
+    return render_template(
+        "market/award_objections.html",
+        objections=market.objections_queue(actor()),
+        is_overdue=market.is_overdue,
+    )
+
+
+@bp.route("/office/award-objections/<int:objection_id>", methods=["GET", "POST"])
+@require("awards.handle")
+def answer_award_objection(objection_id: int):
+    """Read an objection to an award and answer it (成立 withdraws the award)."""
+    objection = work.found(market.get_objection_for, actor(), objection_id)
+    form = AwardAnswerForm()
+    if objection.is_open and work.submit(
+        form,
+        lambda: market.answer_objection(
+            actor(), objection_id, outcome=form.outcome.data or None, answer=form.answer.data
+        ),
+    ):
+        flash("已答复。答复意见已在中选公示上公开,并已通知相关各方。", "success")
+        return redirect(url_for("market.answer_award_objection", objection_id=objection_id))
+    return render_template(
+        "market/answer_award_objection.html",
+        objection=objection,
+        form=form,
+        overdue=market.is_overdue(objection),
+    )

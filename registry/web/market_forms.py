@@ -13,7 +13,7 @@ from wtforms import (
 )
 from wtforms.validators import DataRequired, Length, Optional, ValidationError
 
-from registry.models import ProjectCategory, SelectionMethod
+from registry.models import AwardObjectionOutcome, ProjectCategory, SelectionMethod
 from registry.services.roadmaps.projects import BUILDING_TYPES
 from registry.web.forms import Form, options
 
@@ -139,4 +139,46 @@ class RepostForm(Form):
         "新的报名截止时间",
         format="%Y-%m-%dT%H:%M",
         validators=[DataRequired("请填写新的报名截止时间。")],
+    )
+
+
+class AwardObjectionForm(Form):
+    """An objection (异议) to an award during its 公示期, by the owner or a bidder."""
+
+    reason = TextAreaField(
+        "异议理由",
+        validators=[
+            DataRequired("请填写异议理由。"),
+            Length(max=2000, message="异议理由不超过 2000 字。"),
+        ],
+        description="说明中选结果哪里有误(资格、报价、抽取、程序等)及其依据。",
+    )
+    evidence = TextAreaField(
+        "证据说明(可选)",
+        validators=[Optional(), Length(max=5000, message="证据说明不超过 5000 字。")],
+        description="列出可核实的证据,如文件名称、证书编号、日期;政务办处理时核对。",
+    )
+
+
+class AwardAnswerForm(Form):
+    """Staff's answer to an objection to an award."""
+
+    outcome = SelectField(
+        "处理结论",
+        choices=options(
+            [
+                ("", "—"),
+                (AwardObjectionOutcome.REJECTED.value, "异议不成立,维持中选结果"),
+                (AwardObjectionOutcome.UPHELD.value, "异议成立,撤销中选结果"),
+            ]
+        ),
+        validate_choice=False,
+    )
+    answer = TextAreaField(
+        "答复意见",
+        validators=[
+            DataRequired("请填写答复意见(理由)。"),
+            Length(max=5000, message="答复意见不超过 5000 字。"),
+        ],
+        description="写明认定的事实和理由;答复在中选公示上公开。",
     )

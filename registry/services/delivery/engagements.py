@@ -50,6 +50,7 @@ _SUBMIT_REFUSED = {
     EngagementStatus.AWAITING_CONTRACT.value: "业主尚未登记签约日期,服务计时开始后才能提交成果。",
     EngagementStatus.SUBMITTED.value: "成果已提交,正在等待业主确认;业主退回后可重新提交。",
     EngagementStatus.CONFIRMED.value: "成果已确认,不能再提交。",
+    EngagementStatus.WITHDRAWN.value: "中选结果已因异议成立撤销,不能再提交成果。",
 }
 
 
@@ -101,6 +102,8 @@ def record_contract(
     days after the award records one 逾期签约 behaviour event."""
     engagement = owned_engagement(user, engagement_id)
     check_engagement_version(engagement.version, version)
+    if engagement.status == EngagementStatus.WITHDRAWN.value:
+        raise RegistryError(None, "中选结果已因异议成立撤销,不能登记签约。")
     if engagement.status != EngagementStatus.AWAITING_CONTRACT.value:
         raise RegistryError(None, "该项目已登记签约日期,服务计时已开始。")
     if not isinstance(contract_date, date):

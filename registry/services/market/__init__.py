@@ -1,6 +1,7 @@
 """Marketplace use cases, one module per subject: `projects` (enterprises and their projects),
-`selection` (selection requests, who may take part, sealed quotes) and `awards` (decisions with
-verifiable draws, award notices, reposting a failed request). Services flush, audit and raise;
+`selection` (selection requests, who may take part, sealed quotes), `awards` (decisions with
+verifiable draws, award notices, reposting a failed request) and `objections` (the notice's
+公示期, objections to an award and staff's answers). Services flush, audit and raise;
 they never commit. The public names are re-exported here."""
 
 from __future__ import annotations
@@ -15,6 +16,19 @@ from registry.services.market.awards import (
     plan_decision,
     repost,
     verify_award,
+)
+from registry.services.market.objections import (
+    NoticeState,
+    answer_objection,
+    candidate_names,
+    get_objection_for,
+    is_overdue,
+    names_of,
+    notice_state,
+    object_to_award,
+    objections_of,
+    objections_queue,
+    objector,
 )
 from registry.services.market.projects import (
     SHANGHAI,
@@ -45,6 +59,17 @@ from registry.services.market.selection import (
 
 __all__ = [
     "utcnow",
+    "NoticeState",
+    "answer_objection",
+    "candidate_names",
+    "get_objection_for",
+    "is_overdue",
+    "names_of",
+    "notice_state",
+    "object_to_award",
+    "objections_of",
+    "objections_queue",
+    "objector",
     "Decision",
     "SHANGHAI",
     "candidate_for",

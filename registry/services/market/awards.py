@@ -10,7 +10,7 @@ from decimal import Decimal
 
 from flask import current_app
 from sqlalchemy import select, update
-from sqlalchemy.orm import joinedload
+from sqlalchemy.orm import joinedload, selectinload
 
 from registry import policy
 from registry.extensions import db
@@ -158,6 +158,9 @@ def _award(
         awarded_at=now,
         awarded_by_id=user.id,
         is_demo=request.is_demo,
+        # A later round only after an upheld objection withdrew the earlier award.
+        round=len(request.awards) + 1,
+        disclosure_workdays=int(current_app.config["AWARD_OBJECTION_WORKDAYS"]),
     )
     # Built complete and inserted once: the award row is append-only.
     award.engagement = Engagement(committed_days=offer.committed_days if offer else 0)
@@ -413,7 +416,9 @@ def list_awards(*, page: int = 1, per_page: int = 20, service_code: str | None =
             query.join(SelectionRequest).join(ServiceItem).where(ServiceItem.code == service_code)
         )
     query = query.order_by(Award.awarded_at.desc(), Award.id.desc())
-    return paginate(db.session, query, page, per_page, *_award_list_options())
+    # The 公示 state each row shows: its objections and withdrawal, one statement each per page.
+    states = (selectinload(Award.objections), selectinload(Award.withdrawal))
+    return paginate(db.session, query, page, per_page, *_award_list_options(), *states)
 
 
 def latest_awards(limit: int = 5) -> list[Award]:
