@@ -201,7 +201,7 @@ def test_providers_entry_flow_through_the_forms(app, make_user, login):
     page = client.get("/my/provider").get_data(as_text=True)
     assert "工程咨询单位资信" in page
     assert "15 个工作日" in page
-    assert "50,000.00 元" in page
+    assert "¥50,000.00" in page
     assert "<script>" not in page
     assert "按时交付" in page
     with app.app_context():
@@ -247,7 +247,7 @@ def test_providers_entry_flow_through_the_forms(app, make_user, login):
     assert "天津滨海新恒海信环境科技有限公司" in directory
     profile = client.get(f"/providers/{USCC_A}").get_data(as_text=True)
     assert "15 个工作日" in profile
-    assert "50,000.00 元" in profile
+    assert "¥50,000.00" in profile
     assert "GZ-2024-0001" in profile
     assert "暂无信用记录" in profile
     service_page = client.get("/services/ZJ-03").get_data(as_text=True)
@@ -697,7 +697,7 @@ def test_providers_profile_shows_offers_qualifications_chart_and_table(app, make
     award_id = _rating_history(app, provider_id)
     page = app.test_client().get(f"/providers/{USCC_A}").get_data(as_text=True)
     assert "20 个工作日" in page
-    assert "30,000.00 元" in page
+    assert "¥30,000.00" in page
     assert f"C-{USCC_A[-8:]}" in page
     assert "天津市住房和城乡建设委员会" in page
     svg = page[page.index("<svg") : page.index("</svg>")]
