@@ -41,7 +41,7 @@ from registry.services import evaluations, grades, market
 
 # Industry groups: what a firm of that kind offers and the qualification it holds.
 GROUPS = [
-    ("环境", ["ZJ-03", "ZJ-10", "ZJ-05"], "环境影响评价单位(环评信用平台登记)"),
+    ("环境", ["ZJ-03", "ZJ-10", "ZJ-05"], "环境影响评价单位"),
     ("水务", ["ZJ-04", "ZJ-05", "ZJ-06"], "水土保持方案编制单位水平评价"),
     ("勘察", ["ZJ-14", "ZJ-07", "ZJ-08"], "工程勘察资质"),
     ("测绘", ["ZJ-11", "ZJ-22"], "测绘资质"),

@@ -138,7 +138,11 @@ class Qualification(db.Model):
     provider_id: Mapped[int] = mapped_column(
         ForeignKey("providers.id", ondelete="CASCADE"), index=True
     )
+    # The canonical name from the controlled list (services/providers/qualification_types.py).
     kind: Mapped[str] = mapped_column(String(100))
+    # What the provider typed when it differed from the canonical name (kept as evidence by
+    # migration 0018), or its own description of a type listed as 其他.
+    kind_note: Mapped[str | None] = mapped_column(String(200))
     grade: Mapped[str | None] = mapped_column(String(50))
     certificate_no: Mapped[str] = mapped_column(String(100))
     issuer: Mapped[str] = mapped_column(String(200))
@@ -149,6 +153,13 @@ class Qualification(db.Model):
 
     provider: Mapped[Provider] = relationship(back_populates="qualifications")
     scan: Mapped[Upload | None] = relationship()
+
+    @property
+    def kind_label(self) -> str:
+        """The type as pages show it: the canonical name; an 其他 type with its description."""
+        if self.kind == "其他" and self.kind_note:
+            return f"其他({self.kind_note})"
+        return self.kind
 
     def is_valid(self, on: date) -> bool:
         """Whether the certificate is in force on the given day."""

@@ -134,9 +134,48 @@ CATALOGUE_FILES = (
 
 
 def seed_catalogue(seeds_dir: Path) -> SeedReport:
-    """Create or update stages, departments, approval items and service items from YAML."""
+    """Create or update stages, departments, approval items and service items from YAML, then
+    check the qualification types' list against the service items."""
     folder = Path(seeds_dir) / "catalogue"
     report = SeedReport()
     for kind, model, filename, create, update, prepare in CATALOGUE_FILES:
         _upsert(kind, model, _load(folder / filename), create, update, report, prepare)
+    known = set(db.session.scalars(select(ServiceItem.code)))
+    for row in load_qualification_types(folder / QUALIFICATION_TYPES_FILE):
+        unknown = sorted(set(row["services"]) - known)
+        if unknown:
+            raise RegistryError(
+                None, f"资质类型 {row['code']} 所列服务事项不存在:{', '.join(unknown)}"
+            )
     return report
+
+
+QUALIFICATION_TYPES_FILE = "qualification_types.yaml"
+OTHER_QUALIFICATION = "其他"
+
+
+def load_qualification_types(path: Path) -> list[dict[str, Any]]:
+    """The controlled list of qualification types (services/providers/qualification_types.py
+    reads it through here, once per process): code, name, services, basis, source_note,
+    aliases; names unique after normalisation, exactly one entry named 其他 and serving nothing."""
+    from registry.pure.qualification_names import normalise
+
+    rows = _load(Path(path))
+    seen: dict[str, str] = {}
+    for row in rows:
+        for key in ("code", "name", "basis", "source_note"):
+            if not str(row.get(key) or "").strip():
+                raise RegistryError(None, f"{path.name}:资质类型 {row.get('code')} 缺少 {key}")
+        row["code"], row["name"] = str(row["code"]), str(row["name"]).strip()
+        if normalise(row["name"]) != row["name"]:
+            raise RegistryError(None, f"{path.name}:资质类型名称 {row['name']} 须为规范写法")
+        row["services"] = [str(s) for s in row.get("services") or []]
+        row["aliases"] = [str(a) for a in row.get("aliases") or []]
+        for spelling in (row["name"], *row["aliases"]):
+            key = normalise(spelling)
+            if seen.setdefault(key, row["code"]) != row["code"]:
+                raise RegistryError(None, f"{path.name}:资质类型写法重复:{spelling}")
+    others = [r for r in rows if r["name"] == OTHER_QUALIFICATION]
+    if len(others) != 1 or others[0]["services"]:
+        raise RegistryError(None, f"{path.name}:须有且只有一条不对应服务事项的“其他”")
+    return rows

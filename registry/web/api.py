@@ -208,6 +208,7 @@ def provider_json(provider, *, detail: bool = False) -> dict:
             qualifications=[
                 {
                     "kind": q.kind,
+                    "kind_note": q.kind_note,
                     "grade": q.grade,
                     "certificate_no": q.certificate_no,
                     "issuer": q.issuer,

@@ -215,10 +215,18 @@ class ProviderApplicationForm(Form):
 class QualificationForm(Form):
     """Add a qualification certificate, optionally with a scan (PDF, PNG or JPG)."""
 
-    kind = StringField(
+    # Choices from qualification_choices(); the service checks the value against the list.
+    kind = SelectField(
         "资质类别",
-        validators=[DataRequired("请填写资质类别。"), Length(max=100)],
-        description="例如:工程咨询单位资信、工程勘察资质、测绘资质。",
+        choices=[],
+        validate_choice=False,
+        validators=[DataRequired("请选择资质类别。")],
+        description="从资质类型列表中选择;本机构所提供服务事项对应的类型列在前面。",
+    )
+    kind_note = StringField(
+        "资质说明",
+        validators=[Optional(), Length(max=200, message="资质说明不超过 200 字。")],
+        description="选择“其他(请注明)”时必填:写明证书上的资质名称。",
     )
     grade = StringField("资质等级", validators=[Optional(), Length(max=50)])
     certificate_no = StringField(
@@ -228,6 +236,20 @@ class QualificationForm(Form):
     valid_from = DateField("有效期起", validators=[DataRequired("请填写有效期起(YYYY-MM-DD)。")])
     valid_to = DateField("有效期止", validators=[DataRequired("请填写有效期止(YYYY-MM-DD)。")])
     scan = FileField("证书扫描件(可选)", description="PDF、PNG 或 JPG,不超过 10 MB。")
+
+
+def qualification_choices(listed, for_services, other: str, other_label: str):
+    """The qualification type select: the types for the provider's services first, then the
+    rest of the list (as optgroups), 其他 last; a provider offering nothing yet sees the list."""
+    first = [n for n in for_services if n != other]
+    rest = [n for n in listed if n not in first and n != other]
+    group = "其他资质类型" if first else None
+    return [
+        SelectChoice(value="", label="请选择"),
+        *(SelectChoice(value=n, label=n, optgroup="本机构服务事项对应的资质") for n in first),
+        *(SelectChoice(value=n, label=n, optgroup=group) for n in rest),
+        SelectChoice(value=other, label=other_label, optgroup=group),
+    ]
 
 
 class OfferForm(Form):

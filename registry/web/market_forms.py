@@ -14,6 +14,7 @@ from wtforms import (
 from wtforms.validators import DataRequired, Length, Optional, ValidationError
 
 from registry.models import AwardObjectionOutcome, ProjectCategory, SelectionMethod
+from registry.services.providers import qualification_types
 from registry.services.roadmaps.projects import BUILDING_TYPES
 from registry.web.forms import Form, options
 
@@ -86,6 +87,14 @@ class ProjectForm(ProjectParticularsMixin, Form):
         }
 
 
+def requirement_choices():
+    """The request's 资质要求 select: not limited, or one type of the controlled list."""
+    return options(
+        [("", "不限(持有任一有效资质即可)")]
+        + [(n, n) for n in qualification_types.names() if n != qualification_types.OTHER]
+    )
+
+
 class RequestForm(Form):
     """Open a selection request (选取公告)."""
 
@@ -104,10 +113,11 @@ class RequestForm(Form):
         validators=[DataRequired("请填写报名截止时间(北京时间)。")],
         description="北京时间。截止前报价密封,任何人不可查看他人报价。",
     )
-    qualification_requirement = StringField(
+    qualification_requirement = SelectField(
         "资质要求",
-        validators=[Optional(), Length(max=100)],
-        description="填写资质类型关键词(如“工程咨询单位资信”),留空表示持有任一有效资质即可。",
+        choices=requirement_choices,
+        validate_choice=False,
+        description="从资质类型列表中选择;选“不限”表示持有任一有效资质即可。",
     )
     requirements = TextAreaField("服务要求", validators=[Optional(), Length(max=2000)])
     exclusions = TextAreaField(

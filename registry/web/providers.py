@@ -14,6 +14,7 @@ from registry.sanitize import plain_text
 from registry.services import credit, evaluations
 from registry.services import providers as service
 from registry.services.errors import NotFound
+from registry.services.providers import qualification_types
 from registry.services.uploads import upload_content
 from registry.web.charts import line_chart
 from registry.web.filters import format_datetime
@@ -26,6 +27,7 @@ from registry.web.forms import (
     VersionedForm,
     options,
     parse_version,
+    qualification_choices,
 )
 from registry.web.grades import provider_credit
 from registry.web.page_cache import cached_page
@@ -61,7 +63,9 @@ def directory_filters() -> service.DirectoryFilters:
     """Directory filters from the query string; unknown values are dropped, not trusted."""
     region = request.args.get("region") or None
     grade = request.args.get("grade") or None
-    qualification = plain_text(request.args.get("qualification"))[:100] or None
+    typed = plain_text(request.args.get("qualification"))[:100] or None
+    # An old link naming a variant spelling selects its canonical type.
+    qualification = qualification_types.canonical(typed) or typed
     return service.DirectoryFilters(
         service=code_arg("service"),
         region=region if region in REGIONS else None,
@@ -94,7 +98,7 @@ def list_providers():
         services=_service_choices(),
         regions=REGIONS,
         grades=GRADE_LABELS,
-        qualification_kinds=service.qualification_kinds(),
+        qualification_kinds=service.qualification_kinds(service.today()),
         today=service.today(),
     )
 
@@ -227,8 +231,11 @@ def add_qualification():
     """Add a qualification certificate, optionally with a scan."""
     provider = _need_provider()
     form = QualificationForm()
+    form.kind.choices = _qualification_choices(provider)
     was_active = provider.is_active
-    data = form.data_of("kind", "grade", "certificate_no", "issuer", "valid_from", "valid_to")
+    data = form.data_of(
+        "kind", "kind_note", "grade", "certificate_no", "issuer", "valid_from", "valid_to"
+    )
     if work.submit(
         form, lambda: service.add_qualification(provider, data, actor=actor(), scan=form.scan.data)
     ):
@@ -238,6 +245,17 @@ def add_qualification():
             flash("资质已添加。", "success")
         return redirect(url_for("providers.my_provider"))
     return render_template("providers/edit_qualification.html", form=form, provider=provider)
+
+
+def _qualification_choices(provider: Provider):
+    """The type select for this provider: the types for the services it offers first."""
+    codes = [o.service_item.code for o in provider.offers]
+    return qualification_choices(
+        qualification_types.names(),
+        qualification_types.for_services(codes),
+        qualification_types.OTHER,
+        qualification_types.OTHER_LABEL,
+    )
 
 
 @bp.post("/my/provider/qualifications/<int:qualification_id>/remove")
@@ -399,6 +417,7 @@ def _review_page(provider: Provider, failed: tuple | None = None):
         approve_form=forms["approve"],
         return_form=forms["return"],
         missing=service.missing_for_review(provider, today),
+        uncovered=service.uncovered_offers(provider, today),
         today=today,
     )
 

@@ -34,6 +34,7 @@ from registry.services.audit import record, snapshot
 from registry.services.catalogue import get_service
 from registry.services.errors import Forbidden, NotFound, RegistryError
 from registry.services.market.projects import SHANGHAI, get_project_for, today
+from registry.services.providers import qualification_types
 from registry.services.revisions import insert_revision
 
 
@@ -95,6 +96,23 @@ def _method_reason(method: str, reason: str | None) -> str | None:
     return None
 
 
+def _qualification_requirement(text: str | None, reposted_from) -> str | None:
+    """A request's 资质要求: empty, or a type from the controlled list (stored by its canonical
+    name). A repost keeps the text of the request it re-posts, written before the list."""
+    typed = (text or "").strip()
+    if not typed:
+        return None
+    if reposted_from is not None and typed == reposted_from.qualification_requirement:
+        return typed
+    name = qualification_types.canonical(typed)
+    if name is None or name == qualification_types.OTHER:
+        raise RegistryError(
+            "qualification_requirement",
+            f"资质要求“{typed[:100]}”不在资质类型列表中,请从列表中选择,或留空表示持有任一有效资质即可。",
+        )
+    return name
+
+
 def open_request(
     user: User,
     project_code: str,
@@ -131,7 +149,9 @@ def open_request(
         price_min=low,
         price_max=high,
         deadline=deadline,
-        qualification_requirement=(qualification_requirement or "").strip() or None,
+        qualification_requirement=_qualification_requirement(
+            qualification_requirement, reposted_from
+        ),
         requirements=(requirements or "").strip() or None,
         created_by_id=user.id,
         reposted_from_id=reposted_from.id if reposted_from else None,
@@ -278,7 +298,7 @@ def candidate_for(provider: Provider, request: SelectionRequest, on: date) -> en
         (
             q.valid_to
             for q in provider.qualifications
-            if q.valid_from <= on and (not wanted or wanted in q.kind)
+            if q.valid_from <= on and qualification_types.matches(wanted, q.kind, q.kind_note)
         ),
         default=None,
     )

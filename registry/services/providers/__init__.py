@@ -70,6 +70,7 @@ from registry.services.providers.review import (
     review_queue,
     status_counts,
     submit_for_review,
+    uncovered_offers,
     waiting_days,
 )
 
@@ -123,5 +124,6 @@ __all__ = [
     "text_field",
     "today",
     "touch",
+    "uncovered_offers",
     "update_application",
 ]

@@ -21,6 +21,7 @@ from registry.pure.uscc import validate_uscc
 from registry.sanitize import plain_text
 from registry.services import audit
 from registry.services.errors import RegistryError, add_unique
+from registry.services.providers import qualification_types
 from registry.services.providers.common import (
     FIELD_LABELS,
     KEY_FIELDS,
@@ -107,9 +108,8 @@ def update_application(
     return True
 
 
-# A qualification's text fields: name, label, required, longest.
+# A qualification's text fields: name, label, required, longest (kind: see _kind).
 _QUALIFICATION_TEXT = (
-    ("kind", "资质类别", True, 100),
     ("grade", "资质等级", False, 50),
     ("certificate_no", "证书编号", True, 100),
     ("issuer", "发证机关", True, 200),
@@ -123,6 +123,25 @@ def _date(data: dict, name: str, label: str) -> date:
     return value
 
 
+def _kind(data: dict) -> tuple[str, str | None]:
+    """The canonical type and its note from the form: a type must be on the controlled list (a
+    variant spelling is accepted and kept as the note); 其他 needs a description."""
+    typed = text_field(data, "kind", "资质类别", required=True, limit=100)
+    note = plain_text(data.get("kind_note"))[:200].strip() or None
+    name = qualification_types.canonical(typed)
+    if name is None:
+        raise RegistryError(
+            "kind",
+            f"资质类别“{typed}”不在资质类型列表中。请从列表中选择;"
+            f"列表中没有的,请选择“{qualification_types.OTHER_LABEL}”并在资质说明中写明证书上的资质名称。",
+        )
+    if name == qualification_types.OTHER and note is None:
+        raise RegistryError("kind_note", "选择“其他”时,请在资质说明中写明证书上的资质名称。")
+    if note is None and typed != name:
+        note = typed
+    return name, note
+
+
 def add_qualification(
     provider: Provider, data: dict, *, actor: User, scan: FileStorage | None = None
 ) -> Qualification:
@@ -133,6 +152,7 @@ def add_qualification(
         name: text_field(data, name, label, required=required, limit=limit) or None
         for name, label, required, limit in _QUALIFICATION_TEXT
     }
+    fields["kind"], fields["kind_note"] = _kind(data)
     fields.update(valid_from=_date(data, "valid_from", "有效期起"))
     fields.update(valid_to=_date(data, "valid_to", "有效期止"))
     if fields["valid_from"] > fields["valid_to"]:
@@ -176,6 +196,6 @@ def _qualifications_changed(
     """A key change: the provider's version moves and an ACTIVE provider goes back to review."""
     touch(provider)
     back_to_review(
-        provider, f"{verb}资质:{qualification.kind} {qualification.certificate_no}", actor
+        provider, f"{verb}资质:{qualification.kind_label} {qualification.certificate_no}", actor
     )
     flush_provider()

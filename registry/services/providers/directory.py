@@ -22,6 +22,7 @@ from registry.models import (
     ServiceItem,
 )
 from registry.services.errors import NotFound
+from registry.services.providers import qualification_types
 from registry.services.providers.common import UNRATED
 
 
@@ -58,15 +59,18 @@ def directory_query(filters: DirectoryFilters):
     elif filters.grade:
         query = query.where(Provider.grade == filters.grade)
     if filters.qualification:
-        condition = Qualification.kind == filters.qualification
-        if filters.on is not None:
-            condition = (
-                condition
-                & (Qualification.valid_from <= filters.on)
-                & (Qualification.valid_to >= filters.on)
-            )
-        query = query.where(Provider.qualifications.any(condition))
+        # An old link may name a variant spelling: it filters by its canonical type.
+        kind = qualification_types.canonical(filters.qualification) or filters.qualification
+        query = query.where(Provider.qualifications.any(_held(kind, filters.on)))
     return query.order_by(Provider.name, Provider.id)
+
+
+def _held(kind: str, on: date | None):
+    """A qualification of the (canonical) kind, in force on `on` when given."""
+    condition = Qualification.kind == kind
+    if on is not None:
+        condition = condition & (Qualification.valid_from <= on) & (Qualification.valid_to >= on)
+    return condition
 
 
 def list_directory(filters: DirectoryFilters, page: int = 1, per_page: int = 20) -> Page:
@@ -85,17 +89,22 @@ def list_directory(filters: DirectoryFilters, page: int = 1, per_page: int = 20)
     return Page(list(items), total or 0, page, per_page)
 
 
-def qualification_kinds() -> list[str]:
-    """Distinct qualification kinds held by active providers (the directory's filter options)."""
-    return list(
-        db.session.scalars(
-            select(Qualification.kind)
+def qualification_kinds(on: date | None = None) -> list[tuple[str, int]]:
+    """The directory's filter options: each canonical type held by active providers, once, with
+    how many providers the filter finds (in force on `on` when given), in list order."""
+    condition = Provider.status == ProviderStatus.ACTIVE.value
+    if on is not None:
+        condition = condition & (Qualification.valid_from <= on) & (Qualification.valid_to >= on)
+    counts = dict(
+        db.session.execute(
+            select(Qualification.kind, func.count(func.distinct(Qualification.provider_id)))
             .join(Qualification.provider)
-            .where(Provider.status == ProviderStatus.ACTIVE.value)
-            .distinct()
-            .order_by(Qualification.kind)
-        )
+            .where(condition)
+            .group_by(Qualification.kind)
+        ).all()
     )
+    order = {name: n for n, name in enumerate(qualification_types.names())}
+    return sorted(counts.items(), key=lambda kv: (order.get(kv[0], len(order)), kv[0]))
 
 
 def get_public_provider(uscc: str) -> Provider:

@@ -20,6 +20,7 @@ from registry.models.types import utcnow
 from registry.sanitize import plain_text
 from registry.services import audit, notify
 from registry.services.errors import RegistryError
+from registry.services.providers import qualification_types
 from registry.services.providers.common import (
     StaleProvider,
     check_own,
@@ -35,6 +36,19 @@ def missing_for_review(provider: Provider, today: date) -> list[str]:
     if not any(o.is_active for o in provider.offers):
         missing.append("至少一项服务承诺")
     return missing
+
+
+def uncovered_offers(provider: Provider, today: date) -> list[tuple[str, str, list[str]]]:
+    """The reviewer's check: offered service items for which the list names qualification types
+    but the provider holds none of them in force, as (code, name, the listed types)."""
+    held = {q.kind for q in provider.qualifications if q.is_valid(today)}
+    found = []
+    for offer in provider.offers:
+        item = offer.service_item
+        wanted = qualification_types.for_services([item.code])
+        if offer.is_active and wanted and not held.intersection(wanted):
+            found.append((item.code, item.name, wanted))
+    return found
 
 
 def submit_for_review(
