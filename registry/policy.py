@@ -463,8 +463,8 @@ PENDING_WORK: dict[Role, tuple[str, ...]] = {
     Role.ENTERPRISE: ("requests.to_decide", "engagements.owner", "steps.own"),
     Role.PROVIDER: ("provider.work",),
     Role.REGULATOR: ("regulator.work",),
-    Role.STAFF: ("steps.all",),
-    Role.ADMIN: ("providers.to_review", "steps.all"),
+    Role.STAFF: ("award_objections", "steps.all"),
+    Role.ADMIN: ("providers.to_review", "award_objections", "steps.all"),
 }
 
 

@@ -80,6 +80,14 @@ def _awarded(app, make_user, *, method: str = "竞价选取") -> dict:
         }
 
 
+def _pending_count(page: str, label: str) -> int:
+    """The count the landing page (待办事项) shows beside a label (暂无: 0)."""
+    row = page.split(label, 1)[1].split("</li>", 1)[0]
+    found = re.search(r'class="pending-count"><strong>(\d+)</strong>', row)
+    assert found or "暂无" in row, row
+    return int(found.group(1)) if found else 0
+
+
 def test_award_objections_money_has_one_format():
     assert format_money(Decimal("142000")) == "¥142,000.00"
     assert format_money("39950.5") == "¥39,950.50"  # decimal text from stored draw inputs
@@ -154,6 +162,9 @@ def test_award_objections_bidder_objects_and_staff_reject(app, client, make_user
     assert stranger.get(f"/awards/{award_id}/object").status_code == 403
     client = app.test_client()
     login(staff, on=client)
+    pending = client.get("/my/pending").get_data(as_text=True)
+    assert "待答复的中选结果异议" in pending
+    assert _pending_count(pending, "待答复的中选结果异议") == 1
     queue = client.get("/office/award-objections").get_data(as_text=True)
     assert f"异议 #{objection_id}" in queue
     assert case["ref"] in queue
@@ -170,6 +181,8 @@ def test_award_objections_bidder_objects_and_staff_reject(app, client, make_user
     notice = app.test_client().get(f"/awards/{award_id}").get_data(as_text=True)
     assert "异议不成立" in notice
     assert "经核实,证书已于截止前续期。" in notice
+    pending = client.get("/my/pending").get_data(as_text=True)
+    assert _pending_count(pending, "待答复的中选结果异议") == 0
     assert "<strong>公示中</strong>" in notice  # still within the 公示期, the award stands
     with app.app_context():
         actions = set(db.session.scalars(select(AuditEntry.action)))

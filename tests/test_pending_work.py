@@ -171,10 +171,14 @@ def test_pending_office_sees_steps_due_and_admin_the_review_queue(app, make_user
 
     where, staff = _landing(app, login, staff_user)
     assert where == "/my/pending"
-    assert _counts(staff) == {"steps.due": str(due)}
+    assert _counts(staff) == {"award_objections.to_answer": "暂无", "steps.due": str(due)}
     assert f"其中已超时 {overdue} 项" in staff.get("/my/pending").get_data(as_text=True)
     admin_counts = _counts(_landing(app, login, make_user("admin"))[1])
-    assert admin_counts == {"providers.to_review": "1", "steps.due": str(due)}
+    assert admin_counts == {
+        "providers.to_review": "1",
+        "award_objections.to_answer": "暂无",
+        "steps.due": str(due),
+    }
     owner_counts = _counts(_landing(app, login, owner)[1])
     assert owner_counts["steps.due"] == str(due)
     # Another enterprise sees none of it.

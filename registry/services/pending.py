@@ -245,6 +245,22 @@ def _review_queue(user: User, at: Moment) -> list[Pending]:
     ]
 
 
+def _award_objections(user: User, at: Moment) -> list[Pending]:
+    """Objections to award notices waiting for an answer (those past their deadline marked)."""
+    waiting = [o for o in market.objections_queue(user) if o.is_open]
+    overdue = sum(market.is_overdue(o, at.today) for o in waiting)
+    return [
+        Pending(
+            "award_objections.to_answer",
+            "待答复的中选结果异议",
+            len(waiting),
+            "market.award_objections",
+            detail=f"其中已逾期 {overdue} 件。" if overdue else "",
+            urgent=overdue,
+        )
+    ]
+
+
 # Each kind policy may name → how it is counted.
 COUNTERS: dict[str, Callable[[User, Moment], list[Pending]]] = {
     "requests.to_decide": _requests_to_decide,
@@ -253,6 +269,7 @@ COUNTERS: dict[str, Callable[[User, Moment], list[Pending]]] = {
     "provider.work": _provider_work,
     "regulator.work": _regulator_work,
     "providers.to_review": _review_queue,
+    "award_objections": _award_objections,
     "steps.all": lambda user, at: _due_steps(user, at, "deadlines.show_dashboard", {}),
 }
 
