@@ -155,6 +155,19 @@ def pinyin_terms(words: Iterable[str]) -> tuple[list[str], list[str]]:
     return full, initials
 
 
+# Marks the pinyin (and initials) of a document's WHOLE own name in the pinyin fields: a query
+# that is exactly the pinyin of a name (huanping: 环评) then outranks one that is the pinyin of
+# a word inside a longer name (环评审批). "=" never survives query parsing, so only this can
+# produce such a term, and no pinyin prefix or spelling suggestion starts with it.
+NAME_MARK = "="
+
+
+def name_pinyin_terms(names: Iterable[str]) -> tuple[list[str], list[str]]:
+    """Marked pinyin and initials terms of whole names (a title, a catalogue alias)."""
+    full, initials = pinyin_terms(normalise(name) for name in names)
+    return [NAME_MARK + f for f in full], [NAME_MARK + i for i in initials]
+
+
 class Synonyms:
     """Query-time expansions: 环评 → 环境影响评价 … (from seeds/search/synonyms.yaml)."""
 
@@ -189,6 +202,23 @@ def best_homophone(typed: str, candidates: Iterable[str], target: str) -> str | 
     if not matches:
         return None
     return max(matches, key=lambda w: (len(set(w) & set(typed)), -matches.index(w)))
+
+
+def edit_distance(a: str, b: str, limit: int = 2) -> int:
+    """Damerau-Levenshtein distance (a swap of neighbours is one edit), or limit + 1 when it
+    is more than limit."""
+    if abs(len(a) - len(b)) > limit:
+        return limit + 1
+    before, row = None, list(range(len(b) + 1))
+    for i, ca in enumerate(a, 1):
+        current = [i]
+        for j, cb in enumerate(b, 1):
+            value = min(row[j] + 1, current[j - 1] + 1, row[j - 1] + (ca != cb))
+            if before is not None and i > 1 and j > 1 and ca == b[j - 2] and a[i - 2] == cb:
+                value = min(value, before[j - 2] + 1)
+            current.append(value)
+        before, row = row, current
+    return min(row[-1], limit + 1)
 
 
 _NORMAL_RE = re.compile(rf"[^A-Za-z0-9{CJK}]+")

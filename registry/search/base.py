@@ -26,6 +26,8 @@ class SearchRequest:
     fee_regime: str | None = None
     page: int = 1
     per_page: int = 20
+    # > 0: also the best `group_size` hits of each result group (GROUPS), with counts.
+    group_size: int = 0
 
     @property
     def filters(self) -> dict[str, str]:
@@ -51,6 +53,37 @@ class Hit:
     score: float
 
 
+@dataclass(frozen=True)
+class GroupSpec:
+    """A result group of the search page, as a government portal groups them."""
+
+    key: str
+    label: str
+    kinds: tuple[str, ...]
+
+
+# Every document kind belongs to exactly one group.
+GROUPS = (
+    GroupSpec("service", "服务事项", ("service",)),
+    GroupSpec("approval", "审批事项", ("approval",)),
+    GroupSpec("provider", "中介机构", ("provider",)),
+    GroupSpec("bulletin", "公告与公示", ("award", "notice")),
+    GroupSpec("department", "监管部门", ("department",)),
+)
+
+
+@dataclass
+class Group:
+    """One group of a result: how many documents of its kinds match, and the best of them."""
+
+    key: str
+    label: str
+    kinds: tuple[str, ...]
+    count: int
+    counts: dict[str, int]
+    hits: list[Hit]
+
+
 @dataclass
 class SearchResult:
     """One page of results with facet counts, a notice about the query, and a suggestion."""
@@ -62,11 +95,33 @@ class SearchResult:
     facets: dict[str, dict[str, int]] = field(default_factory=dict)
     notices: list[str] = field(default_factory=list)
     suggestion: str | None = None
+    # Only when the request asked for groups: those with a match, in the order of their best
+    # hit in the overall ranking (a query naming a provider puts 中介机构 first).
+    groups: list[Group] = field(default_factory=list)
 
     @property
     def pages(self) -> int:
         """Number of pages (at least 1)."""
         return max(1, -(-self.total // self.per_page))
+
+    def set_groups(self, counts: dict[str, int], best: dict[str, list[Hit]]) -> None:
+        """Groups from the matching count per kind and each GROUP's best hits (best first)."""
+        groups = []
+        for spec in GROUPS:
+            per_kind = {kind: counts.get(kind, 0) for kind in spec.kinds}
+            total = sum(per_kind.values())
+            if total:
+                hits = best.get(spec.key, [])
+                groups.append(Group(spec.key, spec.label, spec.kinds, total, per_kind, hits))
+        place = {hit.doc_id: i for i, hit in enumerate(self.hits)}
+        order = {spec.key: i for i, spec in enumerate(GROUPS)}
+        groups.sort(
+            key=lambda g: (
+                place.get(g.hits[0].doc_id, len(place)) if g.hits else len(place),
+                order[g.key],
+            )
+        )
+        self.groups = groups
 
 
 @dataclass

@@ -40,6 +40,13 @@ class Document:
     rank: float = 0.0
 
     @property
+    def own_names(self) -> list[str]:
+        """The names this document goes by: its title, and its keywords when they are its own
+        aliases (a catalogue entry's abbreviations, a department's short name) rather than
+        names it mentions (a provider's offered services)."""
+        return [self.title, *(self.keywords if self.kind in GUIDE_KINDS else [])]
+
+    @property
     def doc_id(self) -> str:
         """Globally unique id, e.g. service:ZJ-03."""
         return f"{self.kind}:{self.key}"
@@ -209,8 +216,25 @@ RANK_BOOST_STEP = 0.02  # AA: +10 % relevance
 
 
 def rank_boost(rank: float) -> float:
-    """The factor a document's relevance score is multiplied by."""
+    """The factor a document's relevance score is multiplied by for its rank."""
     return 1.0 + RANK_BOOST_STEP * (rank or 0.0)
+
+
+# The guide first (issue 16): a catalogue entry's title and keywords are its OWN names (its
+# abbreviations, a department's short name), while a provider profile, an award notice or a
+# credit notice only MENTIONS the services it offers or concerns. A query that names a service
+# (环境影响评价, 环评, huanping, hp) matches both the entry and every profile mentioning it, often
+# equally well; both backends therefore multiply the relevance of the guide's kinds by
+# GUIDE_BOOST, so the entry comes first and the providers follow (equal matches among them
+# ordered by credit grade, rank_boost). A query naming a provider still finds the provider first:
+# no catalogue entry carries a provider's name.
+GUIDE_KINDS = ("service", "approval", "department")
+GUIDE_BOOST = 3.0
+
+
+def kind_boost(kind: str) -> float:
+    """The factor a document's relevance score is multiplied by for its kind."""
+    return GUIDE_BOOST if kind in GUIDE_KINDS else 1.0
 
 
 def _provider_document(item: Provider) -> Document | None:

@@ -18,8 +18,21 @@ from sqlalchemy.orm import Session
 from registry.extensions import db
 from registry.models.search import SearchDocument, SearchOutbox
 from registry.search import analysis
-from registry.search.base import Hit, SearchRequest, SearchResult, highlight_terms, make_snippet
-from registry.search.documents import RANK_BOOST_STEP, Document, documents_for
+from registry.search.base import (
+    GROUPS,
+    Hit,
+    SearchRequest,
+    SearchResult,
+    highlight_terms,
+    make_snippet,
+)
+from registry.search.documents import (
+    GUIDE_BOOST,
+    GUIDE_KINDS,
+    RANK_BOOST_STEP,
+    Document,
+    documents_for,
+)
 from registry.search.query import ParsedQuery
 
 MAX_POSITION = 16383
@@ -38,12 +51,18 @@ class _Vector:
         self.positions: dict[str, list[str]] = defaultdict(list)
         self.base = 0
 
-    def add(self, prefix: str, tokens: Iterable[analysis.Token], weight: str) -> None:
+    def add(
+        self,
+        prefix: str,
+        tokens: Iterable[analysis.Token],
+        weight: str,
+        most: int = MAX_POSITIONS_PER_LEXEME,
+    ) -> None:
         last = 0
         for token in tokens:
             position = min(self.base + token.position + 1, MAX_POSITION)
             entries = self.positions[prefix + token.text]
-            if len(entries) < MAX_POSITIONS_PER_LEXEME:
+            if len(entries) < most:
                 entries.append(f"{position}{weight}")
             last = max(last, token.position + 1)
         self.base += last + 1  # a gap so phrases never span two fields
@@ -65,11 +84,16 @@ def document_vector(document: Document) -> str:
     vector.add("t:", title_tokens, "A")
     vector.add_terms("x:", [analysis.normalise(document.title)], "A")
     vector.add("n:", analysis.bigrams(" ".join([document.title, *document.keywords])), "C")
-    vector.add("k:", seg.tokens(" ".join(document.keywords)), "B")
+    # Keywords are a set: a profile naming 测绘 in four offered services' names does not match
+    # 测绘 four times better than the item whose alias it is (ts_rank counts positions).
+    vector.add("k:", seg.tokens(" ".join(document.keywords)), "B", most=1)
     vector.add_terms("e:", [analysis.normalise(k) for k in document.keywords], "B")
     full, initials = analysis.pinyin_terms([*seg.words(document.title), *document.keywords])
     vector.add_terms("p:", full, "C")
     vector.add_terms("i:", initials, "C")
+    named_full, named_initials = analysis.name_pinyin_terms(document.own_names)
+    vector.add_terms("p:", named_full, "A")
+    vector.add_terms("i:", named_initials, "A")
     vector.add("b:", seg.tokens(document.body), "D")
     facets = [f"type={document.kind}"] + [
         f"{name}={value}" for name, values in document.facets.items() for value in values
@@ -107,7 +131,9 @@ def _phrase_query(text: str) -> str:
     return _any([_phrase("t:", words), _phrase("b:", words), _phrase("n:", grams)])
 
 
-def _chunk_query(chunk: str, synonyms: analysis.Synonyms) -> str:
+def _chunk_query(
+    chunk: str, synonyms: analysis.Synonyms, indexed: Callable[[str], bool] | None = None
+) -> str:
     seg = analysis.SEGMENTER
     words = seg.words(chunk)
     content = [w for w in words if w not in analysis.STOP_TOKENS] or words
@@ -115,7 +141,10 @@ def _chunk_query(chunk: str, synonyms: analysis.Synonyms) -> str:
     for word in content:
         options = [_term("t:" + word), _term("k:" + word), _term("b:" + word)]
         parts = [t.text for t in seg.tokens(word) if t.text != word]
-        if len(word) >= 3 and parts:
+        if len(word) >= 3 and parts and not (indexed and indexed(word)):
+            # As the Whoosh backend: sub-words only when the word itself is nowhere in the
+            # index (测绘法 cited in a service's legal basis must not also match every title
+            # holding 测绘).
             options.append(_all([_any([_term("t:" + p), _term("b:" + p)]) for p in parts]))
         options += [_phrase_query(e) for e in synonyms.expand(word)]
         per_word.append(_any(options))
@@ -126,6 +155,9 @@ def _chunk_query(chunk: str, synonyms: analysis.Synonyms) -> str:
     lowered = chunk.lower()
     if analysis.ASCII_WORD_RE.match(lowered) and lowered.isalpha():
         alternatives += [_term("p:" + lowered), _term("i:" + lowered)]
+        # The pinyin of a whole own name (a title or a catalogue alias): the item named.
+        mark = analysis.NAME_MARK
+        alternatives += [_term("p:" + mark + lowered), _term("i:" + mark + lowered)]
         if len(lowered) >= 4:
             alternatives.append(_term("p:" + lowered, prefix_match=True))
     normal = analysis.normalise(chunk)
@@ -135,9 +167,14 @@ def _chunk_query(chunk: str, synonyms: analysis.Synonyms) -> str:
     return _any(alternatives)
 
 
-def build_tsquery(parsed: ParsedQuery, synonyms: analysis.Synonyms) -> str:
-    """A tsquery literal for a parsed user query (tokens are quoted: nothing can inject syntax)."""
-    parts = [_chunk_query(c, synonyms) for c in parsed.chunks]
+def build_tsquery(
+    parsed: ParsedQuery,
+    synonyms: analysis.Synonyms,
+    indexed: Callable[[str], bool] | None = None,
+) -> str:
+    """A tsquery literal for a parsed user query (tokens are quoted: nothing can inject syntax).
+    `indexed(word)`: whether a word is in some title or body (unknown: sub-words always)."""
+    parts = [_chunk_query(c, synonyms, indexed) for c in parsed.chunks]
     parts += [_phrase_query(p) for p in parsed.phrases]
     query = _all(parts)
     excluded = [
@@ -151,7 +188,48 @@ def build_tsquery(parsed: ParsedQuery, synonyms: analysis.Synonyms) -> str:
     return query
 
 
+def _title_phrase(parsed: ParsedQuery) -> str:
+    """A tsquery for titles holding the query's words in order (环评审批 in 环评审批(报告书…)):
+    ranked after an exact title and before the rest, as the Whoosh backend's all-bigrams-in-the-
+    title alternative weighs. A query without such words matches nothing here."""
+    words = analysis.SEGMENTER.words(" ".join(parsed.chunks))
+    return _phrase("t:", words) or _term("x:")
+
+
+def _nearest_pinyin(typed: str, rows) -> str | None:
+    """The pinyin of a title word or alias nearest to typed (one edit before two; then the most
+    frequent, then the first in sort order): the Whoosh backend's correction, over rows."""
+    counts: dict[str, int] = {}
+    for title, keywords in rows:
+        for word in dict.fromkeys([*(keywords or []), *analysis.SEGMENTER.words(title)]):
+            full = analysis.pinyin_of(word)[0] if analysis.CJK_RE.search(word) else ""
+            if full:
+                counts[full] = counts.get(full, 0) + 1
+    best = None
+    for full, count in counts.items():
+        distance = analysis.edit_distance(typed, full)
+        if distance <= 2 and full != typed:
+            key = (-distance, count, full)
+            best = max(best, key) if best else key
+    return best[2] if best else None
+
+
 FACET_COLUMNS = ("stage", "department", "fee_regime")
+
+# A hit's score: ts_rank times rank_boost(rank) (a provider's credit grade) times kind_boost(kind)
+# (the guide first), as documents.py defines them; the order puts an exact title first.
+SCORE = (
+    "ts_rank(tsv, CAST(:q AS tsquery)) * (1 + :step * rank) "
+    "* (CASE WHEN kind = ANY(:guide) THEN :guide_boost ELSE 1 END)"
+)
+# The order: an exact title; a guide entry whose own alias is the query (环评: ZJ-03, not the
+# providers whose profiles mention 环评); a title holding the query's words in order (环评审批 in
+# 环评审批(报告书…)); then the score (the Whoosh backend weighs the same three by boosts).
+ORDER = (
+    "(tsv @@ CAST(:x AS tsquery)) DESC, "
+    "(kind = ANY(:guide) AND tsv @@ CAST(:e AS tsquery)) DESC, "
+    "(tsv @@ CAST(:t AS tsquery)) DESC, score DESC, rank DESC, doc_id"
+)
 
 
 class PostgresBackend:
@@ -309,7 +387,7 @@ class PostgresBackend:
         )
         if request.query.is_empty:
             return result
-        query = build_tsquery(request.query, synonyms)
+        query = build_tsquery(request.query, synonyms, self._indexed)
         if not query or not self._count(query):
             corrected = self.suggest(request.query, synonyms)
             if corrected is None:
@@ -318,44 +396,89 @@ class PostgresBackend:
             result.notices.append(
                 f"没有找到“{request.query.text}”的结果,已为您显示“{corrected.text}”的结果。"
             )
-            query = build_tsquery(corrected, synonyms)
+            query = build_tsquery(corrected, synonyms, self._indexed)
         result.facets = self._facets(query)
         filters = [_term(f"f:{name}={value}") for name, value in request.filters.items()]
         filtered = _all([query, *filters]) if filters else query
         result.total = self._count(filtered)
         if not result.total:
             return result
-        exact = _term("x:" + analysis.normalise(request.query.text))
+        params = {
+            "q": filtered,
+            "x": _term("x:" + analysis.normalise(request.query.text)),
+            "e": _term("e:" + analysis.normalise(request.query.text)),
+            "t": _title_phrase(request.query),
+            "step": RANK_BOOST_STEP,
+            "guide": list(GUIDE_KINDS),
+            "guide_boost": GUIDE_BOOST,
+        }
         rows = db.session.execute(
+            # SCORE and ORDER are this module's constants; every value is bound.
             text(
-                "SELECT doc_id, kind, title, url, body, "
-                # rank_boost(rank) from documents.py, in SQL: a provider's credit grade.
-                "ts_rank(tsv, CAST(:q AS tsquery)) * (1 + :step * rank) AS score "
+                f"SELECT doc_id, kind, title, url, body, {SCORE} AS score "  # noqa: S608
                 "FROM search_documents WHERE tsv @@ CAST(:q AS tsquery) "
-                "ORDER BY (tsv @@ CAST(:x AS tsquery)) DESC, score DESC, rank DESC, doc_id "
-                "LIMIT :limit OFFSET :offset"
+                f"ORDER BY {ORDER} LIMIT :limit OFFSET :offset"
             ),
-            {
-                "q": filtered,
-                "x": exact,
-                "step": RANK_BOOST_STEP,
-                "limit": request.per_page,
-                "offset": (request.page - 1) * request.per_page,
-            },
+            {**params, "limit": request.per_page, "offset": (request.page - 1) * request.per_page},
         ).all()
         terms = highlight_terms(request.query, synonyms)
-        for row in rows:
-            result.hits.append(
-                Hit(
-                    row.doc_id,
-                    row.kind,
-                    row.title,
-                    row.url,
-                    make_snippet(row.body, terms),
-                    float(row.score),
-                )
-            )
+        result.hits = [self._hit(row, terms) for row in rows]
+        if request.group_size:
+            self._groups(result, params, request.group_size, terms)
         return result
+
+    @staticmethod
+    def _hit(row, terms: list[str]) -> Hit:
+        return Hit(
+            row.doc_id,
+            row.kind,
+            row.title,
+            row.url,
+            make_snippet(row.body, terms),
+            float(row.score),
+        )
+
+    def _groups(self, result: SearchResult, params: dict, size: int, terms: list[str]) -> None:
+        """Each group's best `size` hits and each kind's count, in one pass over the matches:
+        ranked within the group (and within the kind, whose first row carries its count)."""
+        group_of = " ".join(f"WHEN '{k}' THEN '{g.key}'" for g in GROUPS for k in g.kinds)
+        rows = db.session.execute(
+            # Constants of this module and GROUPS' kinds; every value is bound.
+            text(
+                "SELECT doc_id, kind, title, url, body, score, grp, in_group, in_kind, per_kind "  # noqa: S608
+                "FROM (SELECT *, "
+                f"row_number() OVER (PARTITION BY grp ORDER BY {ORDER}) AS in_group, "
+                f"row_number() OVER (PARTITION BY kind ORDER BY {ORDER}) AS in_kind, "
+                "count(*) OVER (PARTITION BY kind) AS per_kind "
+                f"FROM (SELECT doc_id, kind, title, url, body, rank, tsv, {SCORE} AS score, "
+                f"CASE kind {group_of} ELSE kind END AS grp "
+                "FROM search_documents WHERE tsv @@ CAST(:q AS tsquery)) AS m) AS r "
+                "WHERE in_group <= :size OR in_kind = 1 ORDER BY grp, in_group"
+            ),
+            {**params, "size": size},
+        ).all()
+        counts: dict[str, int] = {}
+        best: dict[str, list[Hit]] = {}
+        for row in rows:
+            if row.in_kind == 1:
+                counts[row.kind] = row.per_kind
+            if row.in_group <= size:
+                best.setdefault(row.grp, []).append(self._hit(row, terms))
+        result.set_groups(counts, best)
+
+    @staticmethod
+    def _indexed(word: str) -> bool:
+        """Whether the word is in some title or body (one GIN index probe)."""
+        probe = _any([_term("t:" + word), _term("b:" + word)])
+        return bool(
+            db.session.scalar(
+                text(
+                    "SELECT EXISTS (SELECT 1 FROM search_documents "
+                    "WHERE tsv @@ CAST(:q AS tsquery))"
+                ),
+                {"q": probe},
+            )
+        )
 
     def _count(self, query: str) -> int:
         return (
@@ -415,6 +538,10 @@ class PostgresBackend:
             ),
             {"q": lexeme},
         ).all()
+        if not rows and not analysis.CJK_RE.search(chunk):
+            # Not a clipped pinyin either: a misspelt one (huanpng), up to two edits away.
+            rows = self._guide_names()
+            target = _nearest_pinyin(target, rows) or target
         candidates = [
             w
             for title, keywords in rows
@@ -432,3 +559,13 @@ class PostgresBackend:
             )
             target = full or target
         return analysis.best_homophone(chunk, candidates, target)
+
+    @staticmethod
+    def _guide_names() -> list:
+        """Titles and aliases of the guide's documents (a few dozen rows): the words a pinyin
+        typo (huanpng, jiaopign) is corrected to. PostgreSQL has no edit-distance index over
+        tsvector lexemes, and a provider's name is rarely typed in pinyin."""
+        return db.session.execute(
+            text("SELECT title, keywords FROM search_documents WHERE kind = ANY(:guide)"),
+            {"guide": list(GUIDE_KINDS)},
+        ).all()

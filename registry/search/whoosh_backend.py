@@ -25,8 +25,15 @@ from whoosh.util.filelock import try_for
 from whoosh.writing import CLEAR, MERGE_SMALL
 
 from registry.search import analysis, whoosh_queries
-from registry.search.base import Hit, SearchRequest, SearchResult, highlight_terms, make_snippet
-from registry.search.documents import Document, rank_boost
+from registry.search.base import (
+    GROUPS,
+    Hit,
+    SearchRequest,
+    SearchResult,
+    highlight_terms,
+    make_snippet,
+)
+from registry.search.documents import GUIDE_BOOST, GUIDE_KINDS, Document, rank_boost
 from registry.search.query import ParsedQuery
 
 # The tokenizers are re-exported: an index on disk names its analyzers by this module.
@@ -525,20 +532,51 @@ class WhooshBackend:
         if not result.total:
             return result
         limit = request.page * request.per_page
-        ranked = rank(evaluation, query, candidates, limit, self._boosts(searcher, candidates))
+        boosts = self._boosts(searcher, candidates)
+        guide = self._kinds(searcher, GUIDE_KINDS) & candidates
         terms = highlight_terms(request.query, synonyms)
-        for docnum, score in ranked[(request.page - 1) * request.per_page : limit]:
-            stored = searcher.stored_fields(docnum)
-            snippet = make_snippet(stored.get("body") or "", terms)
-            result.hits.append(
-                Hit(
-                    stored["doc_id"], stored["kind"], stored["title"], stored["url"], snippet, score
+
+        def hits(ranked) -> list[Hit]:
+            found = []
+            for docnum, score in ranked:
+                stored = searcher.stored_fields(docnum)
+                snippet = make_snippet(stored.get("body") or "", terms)
+                found.append(
+                    Hit(
+                        stored["doc_id"],
+                        stored["kind"],
+                        stored["title"],
+                        stored["url"],
+                        snippet,
+                        score,
+                    )
                 )
-            )
+            return found
+
+        ranked = rank(evaluation, query, candidates, limit, boosts, guide)
+        result.hits = hits(ranked[(request.page - 1) * request.per_page : limit])
+        if request.group_size:
+            counts, best = {}, {}
+            type_sets = self._facet_sets(searcher, "type")
+            for kind, docs in type_sets.items():
+                counts[kind] = len(docs & candidates)
+            for spec in GROUPS:
+                docs = self._kinds(searcher, spec.kinds) & candidates
+                if docs:
+                    best[spec.key] = hits(
+                        rank(evaluation, query, docs, request.group_size, boosts, guide & docs)
+                    )
+            result.set_groups(counts, best)
         return result
 
+    def _kinds(self, searcher, kinds) -> frozenset[int]:
+        """The documents of these kinds."""
+        type_sets = self._facet_sets(searcher, "type")
+        return frozenset().union(*(type_sets.get(kind, frozenset()) for kind in kinds))
+
     def _boosts(self, searcher, candidates: frozenset[int]) -> dict[int, float]:
-        """docnum → rank_boost for the candidates that carry a rank term (the rest: 1.0)."""
+        """docnum → score factor: rank_boost for the candidates that carry a rank term (a
+        provider's credit grade), times GUIDE_BOOST for the guide's kinds (the rest: 1.0)."""
         boosts: dict[int, float] = {}
         for raw in searcher.reader().expand_prefix("keyword_exact", RANK_PREFIX):
             term = raw.decode("utf-8") if isinstance(raw, bytes) else raw
@@ -548,6 +586,8 @@ class WhooshBackend:
                 continue
             for docnum in self._term_sets.get(searcher, "keyword_exact", term) & candidates:
                 boosts[docnum] = factor
+        for docnum in self._kinds(searcher, GUIDE_KINDS) & candidates:
+            boosts[docnum] = boosts.get(docnum, 1.0) * GUIDE_BOOST
         return boosts
 
     def _evaluate(self, searcher, query) -> tuple[Evaluation, frozenset[int]]:

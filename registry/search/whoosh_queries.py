@@ -46,6 +46,9 @@ def chunk_query(chunk: str, synonyms: analysis.Synonyms, searcher):
         alternatives += [
             Q.Term("pinyin", lowered, boost=3.0),
             Q.Term("initials", lowered, boost=2.0),
+            # The pinyin of a whole own name (a title or a catalogue alias): the item named.
+            Q.Term("pinyin", analysis.NAME_MARK + lowered, boost=6.0),
+            Q.Term("initials", analysis.NAME_MARK + lowered, boost=4.0),
         ]
         if len(lowered) >= 4:
             alternatives.append(Q.Prefix("pinyin", lowered, boost=1.0))
@@ -73,7 +76,11 @@ def words_query(text: str, boost: float = 1.0):
     return Q.Or(
         [
             Q.And([Q.Term("title", w) for w in words], boost=boost),
-            Q.And([Q.Term("title_ngram", g) for g in grams], boost=boost),
+            # An alias (住建局 → 住房城乡建设委, a department's short name) as strong as the title.
+            Q.And([Q.Term("keywords", w) for w in words], boost=boost),
+            # For recall where jieba cut the title differently: weighs about one title word,
+            # not one per bigram (a long expansion of 环评 must not outweigh the words typed).
+            Q.And([Q.Term("title_ngram", g) for g in grams], boost=boost / max(1, len(grams))),
             Q.And([Q.Term("body", w) for w in words]),
         ]
     )
@@ -156,12 +163,23 @@ class Lexicons:
     def _words(self, reader, fieldname: str) -> list[str]:
         key = (reader.segment().segment_id(), fieldname)
         if key not in self._segments:
-            self._segments[key] = [
+            words = (
                 t.decode("utf-8") if isinstance(t, bytes) else t for t in reader.lexicon(fieldname)
-            ]
+            )
+            # Whole-name marks (analysis.NAME_MARK) are not words to suggest.
+            self._segments[key] = [w for w in words if not w.startswith(analysis.NAME_MARK)]
         return self._segments[key]
 
     def suggest(self, searcher, fieldname: str, text: str, maxdist: int = 2) -> str | None:
+        """The nearest terms (one edit away before two: kanca is kancha, not kantan), and of
+        those the most frequent (ties: the last in sort order)."""
+        for distance in range(1, maxdist + 1):
+            found = self._suggest(searcher, fieldname, text, distance)
+            if found is not None:
+                return found
+        return None
+
+    def _suggest(self, searcher, fieldname: str, text: str, maxdist: int) -> str | None:
         """What searcher.corrector(fieldname).suggest(text, limit=1, maxdist) answers: of the
         terms within maxdist edits, the most frequent (ties: the last in sort order)."""
         dfa = edit_automaton(text, maxdist)

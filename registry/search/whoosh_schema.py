@@ -100,6 +100,8 @@ def rank_term(rank: float) -> str | None:
 def fields_of(document: Document) -> dict:
     title_words = analysis.SEGMENTER.words(document.title)
     full, initials = analysis.pinyin_terms([*title_words, *document.keywords])
+    named_full, named_initials = analysis.name_pinyin_terms(document.own_names)
+    full, initials = full + named_full, initials + named_initials
     facets = document.facets
     exact = [analysis.normalise(k) for k in document.keywords]
     rank_key = rank_term(document.rank)

@@ -297,18 +297,20 @@ def rank(
     candidates: frozenset[int],
     limit: int,
     boosts: dict[int, float] | None = None,
+    always: frozenset[int] = frozenset(),
 ) -> list[tuple]:
     """The best `limit` candidates as (docnum, score), best first.
 
     Up to MAX_SCORED candidates are all scored. Beyond that the pool is filled from the
     documents matching the strongest alternatives (exact title, then keywords, title words …)
     in that order, and the rest follow unscored in index order only if a page reaches them.
-    `boosts` multiplies the scores of some documents (a provider's credit grade).
+    `boosts` multiplies the scores of some documents (a provider's credit grade, the guide's
+    kinds); `always` (a few candidates: the catalogue entries) are scored whatever the pool.
     """
     if len(candidates) <= max(MAX_SCORED, limit):
         pool = candidates
     else:
-        picked: set[int] = set()
+        picked: set[int] = set(always & candidates)
         leaves = sorted(evaluation.weighted_leaves(root), key=lambda x: -x[0])
         for _weight, leaf in leaves:
             fresh = (evaluation.of(leaf) & candidates) - picked

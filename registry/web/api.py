@@ -410,22 +410,37 @@ def openapi():
 @bp.get("/search")
 @require(PUBLIC)
 def search():
-    """Full-text search: {items: [{type, title, url, snippet}], total, page, per_page, facets}."""
-    from registry.web.search import facet_labels, run_search
+    """Full-text search: {items: [{type, title, url, snippet}], total, page, per_page, facets};
+    with grouped=1 also {groups: [{key, label, count, counts, items}]}, best group first."""
+    from registry.web.search import facet_labels, grouped_requested, run_search
 
-    request_, result = run_search()
+    grouped = grouped_requested()
+    request_, result = run_search(grouped=grouped)
     labels = facet_labels()
-    return jsonify(
-        items=[
+
+    def hit_json(h) -> dict:
+        return {
+            "type": h.kind,
+            "id": h.doc_id,
+            "title": h.title,
+            "url": h.url,
+            "snippet": str(h.snippet),
+        }
+
+    extra = {}
+    if grouped:
+        extra["groups"] = [
             {
-                "type": h.kind,
-                "id": h.doc_id,
-                "title": h.title,
-                "url": h.url,
-                "snippet": str(h.snippet),
+                "key": g.key,
+                "label": g.label,
+                "count": g.count,
+                "counts": g.counts,
+                "items": [hit_json(h) for h in g.hits],
             }
-            for h in result.hits
-        ],
+            for g in result.groups
+        ]
+    return jsonify(
+        items=[hit_json(h) for h in result.hits],
         total=result.total,
         page=result.page,
         per_page=result.per_page,
@@ -438,4 +453,5 @@ def search():
         },
         notices=result.notices,
         suggestion=result.suggestion,
+        **extra,
     )

@@ -27,7 +27,7 @@ CATALOGUE_FILTERS = (
     "may_self_prepare",
     "per_page",
 )
-SEARCH_FILTERS = ("q", "type", "stage", "department", "fee_regime", "per_page")
+SEARCH_FILTERS = ("q", "type", "stage", "department", "fee_regime", "per_page", "view")
 AUDIT_FILTERS = ("action", "object_id", "date_from", "date_to", "per_page")
 
 

@@ -17,19 +17,26 @@ bp = Blueprint("search", __name__)
 FEE_VALUES = {f.value for f in FeeRegime} | {"待核实"}
 
 
-def search_request() -> SearchRequest:
-    """A SearchRequest from the query string (never raises)."""
+# Hits shown per group on the grouped search page (and in the API's `groups` when asked).
+GROUP_SIZE = 5
+
+
+def search_request(grouped: bool = False) -> SearchRequest:
+    """A SearchRequest from the query string (never raises). `grouped`: also each result
+    group's best hits, on the first page of an unfiltered-by-type search."""
     page, per_page = page_args()
     kind = request.args.get("type") or None
     fee = request.args.get("fee_regime") or None
+    kind = kind if kind in KINDS else None
     return SearchRequest(
         query=parse_query(request.args.get("q")),
-        kind=kind if kind in KINDS else None,
+        kind=kind,
         stage=code_arg("stage"),
         department=code_arg("department"),
         fee_regime=fee if fee in FEE_VALUES else None,
         page=page,
         per_page=per_page,
+        group_size=GROUP_SIZE if grouped and kind is None and page == 1 else 0,
     )
 
 
@@ -43,17 +50,24 @@ def facet_labels() -> dict[str, dict[str, str]]:
     }
 
 
-def run_search() -> tuple[SearchRequest, SearchResult]:
+def grouped_requested() -> bool:
+    """Whether an API caller asked for the groups (grouped=1)."""
+    return request.args.get("grouped") in ("1", "true")
+
+
+def run_search(grouped: bool = False) -> tuple[SearchRequest, SearchResult]:
     """Parse the request and search."""
-    search = search_request()
+    search = search_request(grouped)
     return search, get_engine().search(search)
 
 
 @bp.get("/search")
 @require(PUBLIC)
 def search_page():
-    """Full-text search over the catalogue, with facets."""
-    search, result = run_search()
+    """Full-text search over the catalogue, with facets: grouped by kind (服务事项, 审批事项, 中介机构,
+    公告与公示, 监管部门) with counts and links to each kind's full list; `view=list` (or a type
+    filter, or page 2 on) gives one list in relevance order with pagination."""
+    search, result = run_search(grouped=request.args.get("view") != "list")
     return render_template(
         "search/results.html",
         search=search,
