@@ -4,6 +4,8 @@ upheld objection withdraws the award (kept, marked 已撤销) so the owner decid
 
 from __future__ import annotations
 
+import csv
+import io
 import re
 from datetime import timedelta
 from decimal import Decimal
@@ -239,6 +241,17 @@ def test_award_objections_upheld_withdraws_and_owner_decides_again(app, make_use
     assert withdrawn["objections"][0]["outcome"] == "成立"
     assert withdrawn["disclosure"]["state"] == "已撤销"
     assert {c["name"] for c in withdrawn["candidates"]} == {n for n, _ in case["names"].values()}
+    # The oversight dashboard counts the standing award only: one award for the request.
+    rows = list(csv.reader(io.StringIO(_text(app, "/stats/award-concentration.csv"))))
+    assert [r[1:3] for r in rows if r[0].startswith("ZJ-03")] == [["1", "1"]]
+    rows = list(csv.reader(io.StringIO(_text(app, "/stats/price-vs-band.csv"))))
+    assert [r[1] for r in rows if r[0].startswith("ZJ-03")] == ["1"]
+
+
+def _text(app, url: str) -> str:
+    response = app.test_client().get(url)
+    assert response.status_code == 200
+    return response.get_data(as_text=True).lstrip("\ufeff")
 
 
 @pytest.mark.parametrize("app_config", [{"AWARD_OBJECTION_WORKDAYS": 1}])

@@ -1,17 +1,27 @@
 """The marketplace's health: requests by method with the share of 直接选取, bids per request and
 the 流标 rate, awarded prices against the request's band, award concentration per service item
-(top-3 share, HHI) and providers' win rates."""
+(top-3 share, HHI) and providers' win rates. An award withdrawn after an upheld objection did
+not stand: only standing awards count (the request's new result counts instead)."""
 
 from __future__ import annotations
 
 from collections import Counter, defaultdict
 
-from sqlalchemy import and_, case, func, select
+from sqlalchemy import and_, case, exists, func, select
 
 from registry.extensions import db
-from registry.models.market import Award, RequestStatus, SelectionMethod, SelectionRequest
+from registry.models.market import (
+    Award,
+    AwardWithdrawal,
+    RequestStatus,
+    SelectionMethod,
+    SelectionRequest,
+)
 from registry.models.providers import Provider
 from registry.services.stats.common import Settings, Table, bids, one, pct
+
+# An award that still stands (no withdrawal after an upheld objection).
+STANDING = ~exists().where(AwardWithdrawal.award_id == Award.id)
 
 
 def method_table() -> tuple[Table, str]:
@@ -126,6 +136,7 @@ def price_table(services: dict[int, tuple[str, str]]) -> Table:
         )
         .join(Award, Award.request_id == request.id)
         .where(
+            STANDING,
             Award.amount.is_not(None),
             (request.price_min.is_not(None)) | (request.price_max.is_not(None)),
         )
@@ -165,6 +176,7 @@ def concentration_table(services: dict[int, tuple[str, str]]) -> Table:
     rows = db.session.execute(
         select(SelectionRequest.service_item_id, Award.provider_id, func.count().label("n"))
         .join(Award, Award.request_id == SelectionRequest.id)
+        .where(STANDING)
         .group_by(SelectionRequest.service_item_id, Award.provider_id)
     )
     wins: dict[int, list[int]] = defaultdict(list)
@@ -195,7 +207,11 @@ def win_table(s: Settings) -> Table:
         .join(Provider, Provider.id == bid.c.provider_id)
         .outerjoin(
             Award,
-            and_(Award.request_id == bid.c.request_id, Award.provider_id == bid.c.provider_id),
+            and_(
+                Award.request_id == bid.c.request_id,
+                Award.provider_id == bid.c.provider_id,
+                STANDING,
+            ),
         )
         .group_by(Provider.id, Provider.name, Provider.uscc)
         .having(func.count() >= s.min_bids)
