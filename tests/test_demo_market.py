@@ -11,6 +11,7 @@ from sqlalchemy import func, select
 
 from registry.demo import accounts as demo_accounts
 from registry.demo import market as demo_market
+from registry.demo import roadmaps as demo_roadmaps
 from registry.extensions import db
 from registry.kernel import clock
 from registry.models import (
@@ -65,7 +66,8 @@ def test_demo_market_is_believable_marked_and_idempotent(app, client, runner):
         assert graded
         for provider in graded:
             assert grades.compute(provider.id, market.today()).grade == provider.grade
-        assert db.session.scalar(select(func.count(Project.id))) == 4
+        # Four projects under way (demo/roadmaps.py PLANS) and four with their permit (PERMITS).
+        assert db.session.scalar(select(func.count(Project.id))) == 8
         open_requests = db.session.scalar(
             select(func.count(SelectionRequest.id)).where(SelectionRequest.status == "报名中")
         )
@@ -119,10 +121,26 @@ def test_demo_market_seeded_on_any_day_is_alive_on_that_day(app, day):
         assert in_progress
         assert all(e.contract_date <= today for e in in_progress)
         projects = db.session.scalars(select(Project).where(Project.is_demo.is_(True))).all()
-        assert len(projects) == 4
+        assert len(projects) == 8
         lead = app.config["DEADLINE_WARNING_DAYS"]
         states = set()
+        permits = {serial: (days, ago) for serial, *_, days, ago in demo_roadmaps.PERMITS}
         for project in projects:
+            serial = project.code.rsplit("-", 1)[1]
+            if serial in permits:  # the permit obtained that many days after the land contract
+                permit = next(s for s in project.steps if s.key == "SP-15")
+                days, ago = permits[serial]
+                assert permit.status == "已完成"
+                # Both dates moved back to a working day (at most over a holiday week).
+                assert 0 <= (today - permit.finished_on).days - ago <= 10
+                taken = (permit.finished_on - project.land_contract_date).days
+                assert 0 <= taken - days <= 10
+                target = ProjectCategory(project.category).target_days
+                assert (taken > target) == (days > target)
+                # Every applicable step finished, none after the permit.
+                steps = [s for s in project.steps if s.status != "不适用"]
+                assert all(s.status == "已完成" for s in steps)
+                assert all(s.finished_on <= permit.finished_on for s in steps)
             assert project.code.startswith(f"{project.land_contract_date.year}-")
             assert project.land_contract_date < today
             view = roadmaps.roadmap(project, today=today, lead=lead)
@@ -150,7 +168,13 @@ def test_demo_market_projects_have_roadmaps_with_warnings_overdue_and_notificati
         counts = _seed_demo()
         today = clock.today()
         assert counts["roadmaps"] == 4
-        projects = db.session.scalars(select(Project).order_by(Project.code)).all()
+        permitted = {f"-{serial}" for serial, *_ in demo_roadmaps.PERMITS}
+        projects = [
+            p
+            for p in db.session.scalars(select(Project).order_by(Project.code))
+            if p.code[-7:] not in permitted
+        ]
+        assert len(projects) == 4
         assert {p.category for p in projects} == {c.value for c in ProjectCategory}
         assert all(p.is_demo and "示例" in p.name and p.land_contract_date for p in projects)
         assert all(p.concierge and p.concierge.username == "demo-staff" for p in projects)

@@ -127,13 +127,14 @@ def seed_demo_market() -> dict[str, int]:
     seeded before they existed); returns counts of what was added (all zero when present)."""
     today = clock.today()
     if db.session.scalar(select(func.count(Provider.id)).where(Provider.is_demo.is_(True))):
+        owner = db.session.scalar(select(User).where(User.username == "demo-enterprise"))
+        services = {s.code: s for s in db.session.scalars(select(ServiceItem))}
         counts = {
             "providers": 0,
-            "projects": 0,
-            "awards": 0,
+            **_seed_history(today, owner, services),
             "notices": demo_credit.seed_demo_notices(),
         }
-        if counts["notices"]:
+        if counts["notices"] or counts["awards"]:
             grades.recompute_all(today)
     else:
         counts = _seed_market(today)
@@ -198,6 +199,7 @@ def _seed_market(today: date) -> dict[str, int]:
             posted=clock.now() - timedelta(days=1),
         )
     db.session.flush()
+    history = _seed_history(today, owner, services)
     _evaluations(today, rng)
     notices = demo_credit.seed_demo_notices()
     # Grades come from the credit rules applied to the ratings, scores and notices above, never
@@ -205,10 +207,63 @@ def _seed_market(today: date) -> dict[str, int]:
     grades.recompute_all(today)
     return {
         "providers": len(providers),
-        "projects": len(projects),
-        "awards": awards,
+        "projects": len(projects) + history["projects"],
+        "awards": awards + history["awards"],
         "notices": notices,
     }
+
+
+# Decided requests among demo firms in which each integrity signal of the oversight dashboard
+# (/stats, staff only, 待核查线索) has something to show: the first three 造价 firms bid together
+# on four requests and win in turn (the two losers a hair apart on the last one), and the first
+# two 监理 firms bid together on three requests, the same one winning each time. Lowest price
+# wins; (service, days before the seeding day, budget in yuan, bidder → share of the budget
+# quoted, bidders being the eligible demo firms offering the service in order of their code).
+PATTERN = [
+    ("ZJ-25", 170, 68000, ("0.90", "0.95", "0.97")),
+    ("ZJ-25", 135, 72000, ("0.96", "0.91", "0.98")),
+    ("ZJ-25", 100, 64000, ("0.99", "0.94", "0.90")),
+    ("ZJ-25", 65, 70000, ("0.92", "0.960", "0.962")),
+    ("ZJ-24", 150, 120000, ("0.88", "0.93")),
+    ("ZJ-24", 110, 135000, ("0.90", "0.95", "1.00")),
+    ("ZJ-24", 45, 128000, ("0.89", "0.92")),
+]
+
+
+def _seed_history(today: date, owner: User | None, services: dict[str, ServiceItem]) -> dict:
+    """What the oversight dashboard reads on a fresh install: the demo projects that obtained
+    their permit (demo/roadmaps.py PERMITS) and, on them, the decided requests of PATTERN, each
+    delivered as the other demo awards are. Added once, with those projects."""
+    projects = demo_roadmaps.seed_demo_permits(today)
+    if not projects or owner is None:
+        return {"projects": len(projects), "awards": 0}
+    rng = random.Random(20261207)  # noqa: S311 - reproducible demo data, not a secret
+    awards = 0
+    for number, (code, days_ago, budget, shares) in enumerate(PATTERN, 21):
+        deadline = clock.at(today - timedelta(days=days_ago), 17)
+        project = projects[number % len(projects)]
+        request = _request(
+            project, services[code], SelectionMethod.LOWEST_PRICE, deadline, owner, number
+        )
+        eligible = [
+            p for p in market.eligible_providers(request, clock.local_date(deadline)) if p.is_demo
+        ]
+        for provider, share in zip(eligible, shares, strict=False):
+            db.session.add(
+                Quote(
+                    request_id=request.id,
+                    provider_id=provider.id,
+                    amount=(budget * Decimal(share)).quantize(Decimal("1")),
+                    submission_key=f"demo-{request.ref}-{provider.uscc}",
+                    submitted_at=deadline - timedelta(days=2),
+                )
+            )
+        db.session.flush()
+        decision = market.decide(owner, request.ref, now=deadline + timedelta(hours=1))
+        if decision.award is not None:
+            _deliver(decision.award, clock.local_date(deadline), today, rng)
+            awards += 1
+    return {"projects": len(projects), "awards": awards}
 
 
 def _request(project, service, method, deadline, owner, number, posted=None) -> SelectionRequest:

@@ -11,7 +11,9 @@ steps is left alone.
 
 from __future__ import annotations
 
+import random
 from datetime import date, timedelta
+from decimal import ROUND_HALF_UP, Decimal
 
 from flask import current_app
 from sqlalchemy import select
@@ -22,7 +24,7 @@ from registry.models import Project, User
 from registry.models.catalogue import TimeUnit
 from registry.models.roadmap import RoadmapStep, StepStatus
 from registry.pure.workdays import add_working_days, is_workday
-from registry.services import roadmaps
+from registry.services import market, roadmaps
 from registry.services.errors import RegistryError
 
 DONE, STARTED, SUBMITTED = (
@@ -203,3 +205,97 @@ def seed_demo_roadmaps(today: date | None = None, lead: int | None = None) -> in
     if made:
         roadmaps.check_deadlines(today, lead)
     return made
+
+
+# Projects that went all the way to the construction permit (示例), so that the oversight
+# dashboard (/stats) has days to permit, time per stage and per department on a fresh install:
+# (serial, industry, name, category, days from land contract to permit, days before the day of
+# seeding that the permit was issued). Three within their category's target, one over it; both
+# dates are moved back to a working day, which adds at most a holiday week to the days, so the
+# ones within keep more than that to spare.
+PERMITS = [
+    ("900105", "34", "示例汽车零部件厂房(示例)", "民营/外资", 146, 40),
+    ("900106", "39", "示例仓储物流标准厂房(示例)", "简易低风险厂房", 48, 100),
+    ("900107", "72", "示例创新服务中心(示例)", "国有", 195, 150),
+    ("900108", "35", "示例新材料研发楼(示例)", "民营/外资", 181, 230),
+]
+# How much longer or shorter than its planned duration each step of those projects ran, drawn
+# per step (seeded per project) before the whole run is fitted to the project's days to permit.
+PACES = (0.6, 0.8, 0.9, 1.0, 1.0, 1.1, 1.3)
+
+
+def seed_demo_permits(today: date | None = None) -> list[Project]:
+    """Add the demo projects that obtained their construction permit (PERMITS), through the
+    services: registered for the demo enterprise, their roadmap from the template, every
+    applicable step finished (started and finished dates laid out backwards from the seeding day);
+    returns the projects added (none when present, or without the demo accounts)."""
+    today = today or clock.today()
+    staff, owner = _user("demo-staff"), _user("demo-enterprise")
+    if staff is None or owner is None or owner.enterprise_id is None:
+        return []
+    made = []
+    for serial, industry, name, category, days, ago in PERMITS:
+        if db.session.scalar(
+            select(Project.id).where(Project.is_demo.is_(True), Project.code.endswith(f"-{serial}"))
+        ):
+            continue
+        permit = _working_day_on_or_before(today - timedelta(days=ago))
+        land = _working_day_on_or_before(permit - timedelta(days=days))
+        project = market.create_project(
+            owner,
+            code=f"{land.year}-120116-{industry}-03-{serial}",
+            name=name,
+            category=category,
+            location="天津滨海高新区(示例)",
+        )
+        project.is_demo = True
+        project.land_contract_date = land
+        roadmaps.create_roadmap(project, actor=staff)
+        roadmaps.assign_staff(staff, project.code, concierge=staff, expert=None)
+        rng = random.Random(int(serial))  # noqa: S311 - reproducible demo data, not a secret
+        runs = _finished_runs(project, land, permit, rng)
+        for step in sorted(project.steps, key=lambda s: runs.get(s.key, (land, land))):
+            if step.key in runs:
+                started, finished = runs[step.key]
+                roadmaps.record_progress(
+                    staff,
+                    project.code,
+                    step.key,
+                    status=DONE,
+                    started_on=started,
+                    finished_on=finished,
+                    today=today,
+                )
+        made.append(project)
+    return made
+
+
+def _finished_runs(
+    project: Project, land: date, permit: date, rng: random.Random
+) -> dict[str, tuple[date, date]]:
+    """(started, finished) of each applicable step: each step starts the day after the last of
+    its predecessors finished and runs its planned length times a pace from PACES; the whole run
+    is then stretched or shrunk so that the permit step finishes on `permit`, each date moved
+    back to a working day (a monotone map, so the order of the steps is kept)."""
+    steps = {s.key: s for s in project.steps if not s.skipped}
+    offsets: dict[str, tuple[int, int]] = {}
+
+    def run(key: str) -> tuple[int, int]:
+        if key not in offsets:
+            step = steps[key]
+            start = max((run(d)[1] + 1 for d in step.depends_on or () if d in steps), default=0)
+            length = step.duration * (7 / 5 if step.unit == TimeUnit.WORKING_DAY.value else 1)
+            offsets[key] = (start, start + max(round(length * rng.choice(PACES)) - 1, 0))
+        return offsets[key]
+
+    for key in sorted(steps, key=lambda k: (steps[k].stage, steps[k].sequence)):
+        run(key)
+    permit_key = current_app.config.get("STATS_PERMIT_STEP", "SP-15")
+    total = offsets.get(permit_key, max(offsets.values(), key=lambda o: o[1]))[1] or 1
+    scale = Decimal((permit - land).days) / Decimal(total)
+
+    def day(offset: int) -> date:
+        days = int((Decimal(offset) * scale).to_integral_value(ROUND_HALF_UP))
+        return _working_day_on_or_before(land + timedelta(days=days))
+
+    return {key: (day(start), day(finish)) for key, (start, finish) in offsets.items()}
