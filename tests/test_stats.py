@@ -15,11 +15,16 @@ from html.parser import HTMLParser
 import pytest
 from sqlalchemy import select
 
+from registry.demo import accounts as demo_accounts
+from registry.demo import market as demo_market
+from registry.demo import roadmaps as demo_roadmaps
 from registry.extensions import db
 from registry.kernel import clock
-from registry.models import ApprovalItem, Project, ServiceItem, User
+from registry.models import ApprovalItem, Project, Provider, SelectionRequest, ServiceItem, User
+from registry.models.projects import ProjectCategory
 from registry.models.roadmap import ProjectPlan
 from registry.pure.workdays import add_working_days, is_workday
+from registry.services import accounts as account_service
 from registry.services import market, roadmaps, stats
 from tests import factories
 
@@ -440,3 +445,90 @@ def test_stats_public_page_is_cached_until_a_roadmap_changes(app, staff, client)
     changed = client.get("/stats", headers={"If-None-Match": first.headers["ETag"]})
     assert changed.status_code == 200
     assert client.get("/stats/no-such-table.csv").status_code == 404
+
+
+def test_stats_on_the_demo_shows_days_to_permit_and_each_signal_to_staff(app, client, login):
+    """A fresh `registry seed --demo`: staff see days to permit per category (demo projects that
+    obtained their permit) and a row of each integrity signal, each traced to its requests."""
+    with app.app_context():
+        demo_accounts.seed_demo_accounts()
+        demo_market.seed_demo_market()
+        password = account_service.generate_password()
+        account_service.set_password(account_service.find_user("demo-staff"), password)
+        db.session.commit()
+    public = page_tables(client.get("/stats").get_data(as_text=True))
+    assert not [name for name in public.tables if name.startswith("signal-")]
+
+    login(type("U", (), {"username": "demo-staff", "password": password}))
+    page = client.get("/stats").get_data(as_text=True)
+    parsed = page_tables(page)
+    # Days to permit: every category has projects with their permit, within target as planned.
+    by_category = {row[0]: row for row in body_rows(parsed, "permit-by-category")}
+    for category in ProjectCategory:
+        target = category.target_days
+        planned = [d for _s, _i, _n, c, d, _a in demo_roadmaps.PERMITS if c == category.value]
+        row = by_category[category.value]
+        assert int(row[2]) == len(planned) > 0
+        assert row[3] != "—"  # a mean
+        assert row[4] != "—"  # a shortest
+        assert int(row[6]) == sum(1 for d in planned if d <= target)
+    assert any(int(row[6]) < int(row[2]) for row in by_category.values())  # one over its target
+    assert body_rows(parsed, "permit-by-quarter")
+    for name in ("time-by-stage", "time-by-department"):
+        assert all(int(row[-6]) > 0 for row in body_rows(parsed, name)), name
+        assert len(body_rows(parsed, name)) >= 3
+    # Each signal has a row naming demo firms and linking the requests behind it.
+    for name in (
+        "signal-co-bidding",
+        "signal-rotation",
+        "signal-close-prices",
+        "signal-same-winner",
+    ):
+        rows = body_rows(parsed, name)
+        assert rows, name
+        assert all("(示例)" in " ".join(row) for row in rows), name
+        links = parsed.links[name]
+        assert links, name
+        assert all(link.startswith("/requests/XQ-") for link in links), name
+    assert "待核查线索" in page
+    rotation = body_rows(parsed, "signal-rotation")
+    assert len(rotation) == 1
+    assert int(rotation[0][3]) == 3  # three firms won in turn
+    ref = parsed.links["signal-same-winner"][0].rsplit("/", 1)[1]
+    shown = client.get(f"/requests/{ref}").get_data(as_text=True)
+    assert f"选取公告 {ref}" in shown
+    assert "(示例)" in shown
+
+
+def test_stats_signals_are_kept_per_data_generation_and_follow_a_new_decision(
+    app, make_user, staff, client, login
+):
+    refs, names, usccs = _marketplace(app, make_user)
+    first = figures(app, staff=True).table("signal-co-bidding")
+    assert figures(app, staff=True).table("signal-co-bidding") is first  # kept, not recomputed
+    assert [r[2] for r in first.rows if r[0] == names["E"]] == [3]
+    with app.app_context():
+        earlier = db.session.scalar(select(SelectionRequest).where(SelectionRequest.ref == refs[0]))
+        owner, code = db.session.get(User, earlier.created_by_id), earlier.project.code
+        request = market.open_request(
+            owner, code, service_code="ZJ-03", method="竞价选取", deadline=factories.later(1)
+        )
+        db.session.commit()
+        for name, amount in (("E", 52000), ("F", 61000)):
+            provider = db.session.scalar(select(Provider).where(Provider.uscc == usccs[name]))
+            market.submit_quote(
+                db.session.get(User, provider.account_id),
+                request.ref,
+                amount=Decimal(amount),
+                submission_key=uuid.uuid4().hex,
+            )
+        db.session.commit()
+        clock.freeze(clock.now() + timedelta(hours=2))
+        market.decide(owner, request.ref)
+        db.session.commit()
+        new_ref = request.ref
+    login(staff)
+    parsed = page_tables(client.get("/stats").get_data(as_text=True))
+    pairs = {row[0]: row for row in body_rows(parsed, "signal-co-bidding")}
+    assert pairs[names["E"]][2] == "4"  # the fourth request E and F bid on together
+    assert f"/requests/{new_ref}" in parsed.links["signal-co-bidding"]

@@ -25,6 +25,10 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import date
 
+from flask import current_app
+
+from registry.extensions import db
+from registry.services.freshness import PENDING
 from registry.services.stats.common import Refs, Settings, Table, bids, departments, services
 from registry.services.stats.market import (
     concentration_table,
@@ -73,7 +77,7 @@ def dashboard(today: date, *, lead: int, settings: Settings, staff: bool) -> Sta
         win_table(settings),
     ]
     if staff:
-        tables += [overdue, *signal_tables(settings)]
+        tables += [overdue, *_signals(settings)]
     return Stats(
         today=today,
         settings=settings,
@@ -81,3 +85,22 @@ def dashboard(today: date, *, lead: int, settings: Settings, staff: bool) -> Sta
         direct_share=direct_share,
         staff=staff,
     )
+
+
+def _signals(settings: Settings) -> list[Table]:
+    """The signal tables, kept in this process per public data generation (services/freshness.py:
+    every commit that adds a quote, decides a request or renames a provider raises it) and
+    settings: they read only decided requests, whatever the day, and the self-joins of bids are
+    the dearest part of the dashboard. Not kept while this session holds uncommitted changes."""
+    generations = current_app.extensions.get("freshness")
+    session = db.session()
+    pending = session.info.get(PENDING) or session.new or session.dirty or session.deleted
+    if generations is None or pending:
+        return signal_tables(settings)
+    key = (generations.current()[0], settings)
+    kept = current_app.extensions.get("stats_signals")
+    if kept is not None and kept[0] == key:
+        return kept[1]
+    tables = signal_tables(settings)
+    current_app.extensions["stats_signals"] = (key, tables)
+    return tables
