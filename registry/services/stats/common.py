@@ -7,15 +7,19 @@ from dataclasses import dataclass, field
 from datetime import date
 from typing import Any
 
-from sqlalchemy import func, select
+from sqlalchemy import exists, func, select
 from sqlalchemy.orm import aliased
 
 from registry.extensions import db
 from registry.models.catalogue import ApprovalItem, Department, ServiceItem
-from registry.models.market import Quote, RequestStatus, SelectionRequest
+from registry.models.market import Award, AwardWithdrawal, Quote, RequestStatus, SelectionRequest
 
 DECIDED = (RequestStatus.AWARDED.value, RequestStatus.FAILED.value)
 NO_DEPARTMENT = "(未指定部门)"
+
+# An award that still stands (no withdrawal after an upheld objection): only these count; a
+# withdrawn award's request counts by its new result.
+STANDING = ~exists().where(AwardWithdrawal.award_id == Award.id)
 
 
 class Refs(tuple):

@@ -7,21 +7,12 @@ from __future__ import annotations
 
 from collections import Counter, defaultdict
 
-from sqlalchemy import and_, case, exists, func, select
+from sqlalchemy import and_, case, func, select
 
 from registry.extensions import db
-from registry.models.market import (
-    Award,
-    AwardWithdrawal,
-    RequestStatus,
-    SelectionMethod,
-    SelectionRequest,
-)
+from registry.models.market import Award, RequestStatus, SelectionMethod, SelectionRequest
 from registry.models.providers import Provider
-from registry.services.stats.common import Settings, Table, bids, one, pct
-
-# An award that still stands (no withdrawal after an upheld objection).
-STANDING = ~exists().where(AwardWithdrawal.award_id == Award.id)
+from registry.services.stats.common import STANDING, Settings, Table, bids, one, pct
 
 
 def method_table() -> tuple[Table, str]:

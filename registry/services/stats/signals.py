@@ -15,7 +15,16 @@ from registry.extensions import db
 from registry.models.catalogue import ServiceItem
 from registry.models.market import Award, Quote, SelectionRequest
 from registry.models.providers import Provider
-from registry.services.stats.common import DECIDED, Refs, Settings, Table, bid_counts, bids, pct
+from registry.services.stats.common import (
+    DECIDED,
+    STANDING,
+    Refs,
+    Settings,
+    Table,
+    bid_counts,
+    bids,
+    pct,
+)
 
 
 @dataclass
@@ -67,7 +76,7 @@ def _market_of(providers: set[int]) -> _Market:
                 Award.provider_id.label("winner"),
             )
             .join(SelectionRequest, SelectionRequest.id == bid.c.request_id)
-            .outerjoin(Award, Award.request_id == bid.c.request_id)
+            .outerjoin(Award, and_(Award.request_id == bid.c.request_id, STANDING))
             .where(bid.c.provider_id.in_(ids))
         )
         for r in rows:
@@ -243,7 +252,11 @@ def _loser_query(minimum: int):
         )
         .join(
             Award,
-            and_(Award.request_id == bid.c.request_id, Award.provider_id != bid.c.provider_id),
+            and_(
+                Award.request_id == bid.c.request_id,
+                Award.provider_id != bid.c.provider_id,
+                STANDING,
+            ),
         )
         .group_by(bid.c.provider_id, Award.provider_id)
         .having(func.count() >= minimum)
