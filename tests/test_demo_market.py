@@ -23,6 +23,7 @@ from registry.models import (
     OwnerRating,
     Project,
     Provider,
+    Quote,
     RoadmapStep,
     SelectionRequest,
     User,
@@ -61,6 +62,20 @@ def test_demo_market_is_believable_marked_and_idempotent(app, client, runner):
                 check = market.verify_award(award)
                 assert check["winner_matches"], (award.id, check)
         assert db.session.scalar(select(func.count(OwnerRating.id))) >= 1
+        # The newest award notice is still in its 公示期, and the demo provider's firm bid on it.
+        newest = max(awards, key=lambda a: (a.awarded_at, a.id))
+        assert market.notice_state(newest).label == "公示中"
+        owner = db.session.scalar(select(User).where(User.username == "demo-enterprise"))
+        assert newest.request.project.enterprise_id == owner.enterprise_id
+        firm = db.session.scalar(
+            select(Provider)
+            .join(User, User.id == Provider.account_id)
+            .where(User.username == "demo-provider")
+        )
+        bid = select(Quote.id).where(
+            Quote.request_id == newest.request_id, Quote.provider_id == firm.id
+        )
+        assert db.session.scalar(bid) is not None
         # Grades come from the rules (demo regulators published a period), none are invented.
         graded = [p for p in providers if p.grade]
         assert graded

@@ -180,6 +180,20 @@ def _seed_market(today: date) -> dict[str, int]:
             owner, project, services[code], method, today, days_ago, number, rng
         )
         awards += award is not None
+    # Decided yesterday: its award notice is still in its 公示期, so a newcomer can read one that
+    # takes objections (the demo enterprise owns it; the demo provider's firm bid). Its own random
+    # stream keeps the rest of the demo as it was.
+    recent = _finished_selection(
+        owner,
+        projects[2],
+        services["ZJ-03"],
+        SelectionMethod.LOWEST_PRICE,
+        today,
+        1,
+        len(plans) + 3,
+        random.Random(20261207),  # noqa: S311 - reproducible demo data, not a secret
+    )
+    awards += recent is not None
     # Open requests the demo provider (an 环境 firm) can answer.
     for number, (project, code, method) in enumerate(
         [
