@@ -23,14 +23,13 @@ from registry.models import (
     User,
 )
 from registry.models.types import utcnow
-from registry.pure.workdays import add_working_days
+from registry.services import objections
 from registry.services.audit import change, record, snapshot
 from registry.services.credit.common import (
     OutOfScope,
     RecordContent,
     load_record,
     regulator_department,
-    text_field,
     today,
     window_days,
 )
@@ -42,9 +41,12 @@ from registry.services.credit.records import (
 )
 from registry.services.errors import Forbidden, NotFound, RegistryError
 from registry.services.notify import notify
+from registry.services.objections import is_overdue
 from registry.services.uploads import save_upload
 
 EVIDENCE_MAX_FILES = 5
+# What the answer form calls its conclusion, and the text a rejection must give.
+ANSWER_LABELS = ("答复结论", "不予采纳的理由")
 
 
 def get_record_about(user: User, number: str, *, lock: bool = False) -> CreditRecord:
@@ -84,7 +86,7 @@ def object_to_record(
         reason=text,
         submitted_by_id=user.id,
         submitted_at=utcnow(),
-        answer_due=add_working_days(today(), window_days("CREDIT_ANSWER_DAYS")),
+        answer_due=objections.answer_due(window_days("CREDIT_ANSWER_DAYS")),
     )
     db.session.add(objection)
     try:
@@ -176,21 +178,15 @@ def answer_objection(
     """Answer an objection: 维持 (rejected, with reasons) or 成立 (upheld: the record is revised
     as a new revision, or revoked)."""
     objection = get_objection_for(user, objection_id, lock=True)
-    if not objection.is_open:
-        raise RegistryError(None, "该异议已答复,不能重复答复")
-    if outcome not in {o.value for o in ObjectionOutcome}:
-        raise RegistryError("outcome", "请选择答复结论(异议成立或不成立)")
-    label = "不予采纳的理由" if outcome == ObjectionOutcome.REJECTED.value else "答复意见"
-    text = text_field(answer, "answer", label, 5000)
+    text = objections.checked_answer(objection, outcome, answer, ObjectionOutcome, ANSWER_LABELS)
     item = load_record(objection.record.number, lock=True)
     with change("credit.answer", actor=user, of=objection) as answered:
         revision_id = None
         if outcome == ObjectionOutcome.UPHELD.value:
             revision_id = _uphold(user, item, f"异议成立:{text}"[:2000], resolution, revision)
         # The answer is written in one UPDATE: once an outcome is stored, the row is final.
-        objection.outcome, objection.answer, objection.revision_id = outcome, text, revision_id
-        objection.answered_by_id, objection.answered_at = user.id, utcnow()
-        objection.open_record_id = None
+        objection.revision_id, objection.open_record_id = revision_id, None
+        objections.mark_answered(objection, user, outcome, text)
         answered.detail = f"{item.number}:{objection.outcome_label}"
     provider = db.session.get(Provider, objection.provider_id)
     notify(
@@ -232,20 +228,9 @@ def objections_for_department(user: User, *, open_only: bool = False) -> list[Ob
     )
     if open_only:
         query = query.where(Objection.outcome.is_(None))
-    rows = db.session.scalars(query.order_by(Objection.answer_due, Objection.id)).all()
-    return sorted(
-        rows,
-        key=lambda o: (
-            not o.is_open,
-            o.answer_due if o.is_open else date.min,
-            -(o.answered_at or o.submitted_at).timestamp(),
-        ),
+    return objections.queue_order(
+        db.session.scalars(query.order_by(Objection.answer_due, Objection.id))
     )
-
-
-def is_overdue(objection: Objection, on: date | None = None) -> bool:
-    """An open objection whose answer is past due."""
-    return objection.is_open and (on or today()) > objection.answer_due
 
 
 def overdue_objections(user: User, on: date | None = None) -> list[Objection]:

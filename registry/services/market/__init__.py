@@ -22,7 +22,6 @@ from registry.services.market.objections import (
     answer_objection,
     candidate_names,
     get_objection_for,
-    is_overdue,
     names_of,
     notice_state,
     object_to_award,
@@ -56,6 +55,7 @@ from registry.services.market.selection import (
     quotes_visible_to,
     submit_quote,
 )
+from registry.services.objections import is_overdue
 
 __all__ = [
     "utcnow",

@@ -30,13 +30,15 @@ from registry.models import (
     User,
 )
 from registry.pure.workdays import add_working_days
-from registry.services import notify
+from registry.services import notify, objections
 from registry.services.audit import change, record, snapshot
 from registry.services.errors import Forbidden, NotFound, RegistryError, text_field
 from registry.services.market.selection import latest_quotes, provider_accounts
 
 OWNER, BIDDER = "业主", "报名机构"
-REASON_MAX, EVIDENCE_MAX, ANSWER_MAX = 2000, 5000, 5000
+REASON_MAX, EVIDENCE_MAX = 2000, 5000
+# What the answer form calls its conclusion, and the text a rejection must give.
+ANSWER_LABELS = ("处理结论", "不成立的理由")
 
 
 @dataclass(frozen=True)
@@ -85,7 +87,7 @@ def names_of(codes) -> dict[str, str]:
     if not wanted:
         return {}
     rows = db.session.execute(select(Provider.uscc, Provider.name).where(Provider.uscc.in_(wanted)))
-    return {uscc: name for uscc, name in rows}
+    return dict(rows.all())
 
 
 def candidate_names(awards) -> dict[str, str]:
@@ -136,7 +138,7 @@ def object_to_award(
         evidence=text_field(evidence, "evidence", "证据说明", EVIDENCE_MAX, required=False) or None,
         submitted_by_id=user.id,
         submitted_at=clock.now(),
-        answer_due=add_working_days(clock.today(), _answer_days()),
+        answer_due=objections.answer_due(_answer_days()),
     )
     db.session.add(objection)
     db.session.flush()
@@ -178,24 +180,13 @@ def objections_queue(user: User) -> list[AwardObjection]:
     answered, newest answer first."""
     if not policy.handles_award_objections(user):
         raise Forbidden("只有政务办工作人员可以处理中选结果异议")
-    rows = db.session.scalars(
-        select(AwardObjection)
-        .options(selectinload(AwardObjection.award).selectinload(Award.request))
-        .order_by(AwardObjection.answer_due, AwardObjection.id)
-    ).all()
-    return sorted(
-        rows,
-        key=lambda o: (
-            not o.is_open,
-            o.answer_due if o.is_open else date.min,
-            -(o.answered_at or o.submitted_at).timestamp(),
-        ),
+    return objections.queue_order(
+        db.session.scalars(
+            select(AwardObjection)
+            .options(selectinload(AwardObjection.award).selectinload(Award.request))
+            .order_by(AwardObjection.answer_due, AwardObjection.id)
+        )
     )
-
-
-def is_overdue(objection: AwardObjection, on: date | None = None) -> bool:
-    """An open objection past its answer deadline."""
-    return objection.is_open and (on or clock.today()) > objection.answer_due
 
 
 def get_objection_for(user: User, objection_id: int, *, lock: bool = False) -> AwardObjection:
@@ -228,16 +219,12 @@ def answer_objection(
     withdrawn and the owner decides again, see the module's rule). The objector, the owner and
     the winner are told."""
     objection = get_objection_for(user, objection_id, lock=True)
-    if not objection.is_open:
-        raise RegistryError(None, "该异议已答复,不能重复答复")
-    if outcome not in {o.value for o in AwardObjectionOutcome}:
-        raise RegistryError("outcome", "请选择处理结论(异议成立或不成立)")
-    label = "答复意见" if outcome == AwardObjectionOutcome.UPHELD.value else "不成立的理由"
-    text = text_field(answer, "answer", label, ANSWER_MAX)
+    text = objections.checked_answer(
+        objection, outcome, answer, AwardObjectionOutcome, ANSWER_LABELS
+    )
     award = objection.award
     with change("award.answer", actor=user, of=objection) as answered:
-        objection.outcome, objection.answer = outcome, text
-        objection.answered_by_id, objection.answered_at = user.id, clock.now()
+        objections.mark_answered(objection, user, outcome, text)
         answered.detail = f"{award.request.ref}:异议{outcome}"
     if outcome == AwardObjectionOutcome.UPHELD.value and award.withdrawal is None:
         _withdraw(user, award, objection, f"异议成立:{text}")
