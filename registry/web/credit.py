@@ -33,6 +33,7 @@ from registry.sanitize import plain_text
 from registry.services import credit
 from registry.services.errors import Forbidden, NotFound
 from registry.services.uploads import upload_content
+from registry.web import objections as objection_pages
 from registry.web.credit_forms import (
     AnswerForm,
     CreditRecordForm,
@@ -444,12 +445,8 @@ def revoke_record(number: str):
 @require("credit.manage")
 def regulator_objections():
     """Objections to the department's records: open ones (overdue marked) first."""
-    return render_template(
-        "credit/regulator_objections.html",
-        objections=_departmental(credit.objections_for_department),
-        today=credit.today(),
-        is_overdue=credit.is_overdue,
-    )
+    rows = _departmental(credit.objections_for_department)
+    return objection_pages.queue_page("credit/regulator_objections.html", rows)
 
 
 @bp.route("/regulator/credit/objections/<int:objection_id>", methods=["GET", "POST"])
@@ -461,7 +458,9 @@ def answer_objection(objection_id: int):
     item = objection.record
     # The answer starts empty; the revision fields start as the record's content.
     form = AnswerForm(obj=item if request.method == "GET" else None, answer="")
-    if objection.is_open and work.submit(
+    return objection_pages.answer_page(
+        work,
+        objection,
         form,
         lambda: credit.answer_objection(
             user,
@@ -471,15 +470,10 @@ def answer_objection(objection_id: int):
             resolution=form.resolution.data or None,
             revision=_content(form),
         ),
-    ):
-        flash("已答复。答复意见对该机构可见。", "success")
-        return redirect(url_for("credit.answer_objection", objection_id=objection_id))
-    return render_template(
-        "credit/answer_objection.html",
-        objection=objection,
+        done="已答复。答复意见对该机构可见。",
+        to=url_for("credit.answer_objection", objection_id=objection_id),
+        template="credit/answer_objection.html",
         item=item,
-        form=form,
-        overdue=credit.is_overdue(objection),
     )
 
 

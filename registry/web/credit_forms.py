@@ -9,6 +9,7 @@ from wtforms.validators import DataRequired, Length, Optional
 
 from registry.models.credit import CreditKind, ObjectionOutcome
 from registry.web.forms import Form, options
+from registry.web.objection_forms import answer_outcome, answer_text, objection_reason
 
 KINDS = options([("", "—"), *((k.value, k.value) for k in CreditKind)])
 TERM_HINT = (
@@ -66,14 +67,7 @@ class RevokeForm(Form):
 class ObjectionForm(Form):
     """A provider's objection to a record about itself."""
 
-    reason = TextAreaField(
-        "异议理由",
-        validators=[
-            DataRequired("请填写异议理由。"),
-            Length(max=2000, message="异议理由不超过 2000 字。"),
-        ],
-        description="说明记录中哪些事实或依据有误,以及您的证据。",
-    )
+    reason = objection_reason("说明记录中哪些事实或依据有误,以及您的证据。")
     evidence = MultipleFileField(
         "证据材料(可选)",
         description="最多 5 个文件,每个为 PDF、PNG 或 JPG,不超过 10 MB;主管部门答复时可查看。",
@@ -83,22 +77,8 @@ class ObjectionForm(Form):
 class AnswerForm(_ContentForm):
     """The regulator's answer to an objection; an upheld one revises or revokes the record."""
 
-    outcome = SelectField(
-        "答复结论",
-        choices=options(
-            [
-                ("", "—"),
-                (ObjectionOutcome.REJECTED.value, "异议不成立,维持原记录"),
-                (ObjectionOutcome.UPHELD.value, "异议成立"),
-            ]
-        ),
-        validate_choice=False,
-    )
-    answer = TextAreaField(
-        "答复意见",
-        validators=[DataRequired("请填写答复意见。"), Length(max=5000)],
-        description="异议不成立的,须说明理由;答复内容对该机构可见。",
-    )
+    outcome = answer_outcome("答复结论", ObjectionOutcome, "异议不成立,维持原记录", "异议成立")
+    answer = answer_text("请填写答复意见。", "异议不成立的,须说明理由;答复内容对该机构可见。")
     resolution = SelectField(
         "异议成立时的处理",
         choices=options(

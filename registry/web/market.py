@@ -14,6 +14,7 @@ from registry.policy import PUBLIC, require
 from registry.pure import selection_engine
 from registry.services import catalogue, market, roadmaps
 from registry.services.errors import RegistryError
+from registry.web import objections as objection_pages
 from registry.web.filters import format_money
 from registry.web.forms import options
 from registry.web.market_forms import (
@@ -384,11 +385,8 @@ def object_award(award_id: int):
 @require("awards.handle")
 def award_objections():
     """政务办's queue of objections to awards: open ones first by answer deadline."""
-    return render_template(
-        "market/award_objections.html",
-        objections=market.objections_queue(actor()),
-        is_overdue=market.is_overdue,
-    )
+    rows = market.objections_queue(actor())
+    return objection_pages.queue_page("market/award_objections.html", rows)
 
 
 @bp.route("/office/award-objections/<int:objection_id>", methods=["GET", "POST"])
@@ -397,17 +395,14 @@ def answer_award_objection(objection_id: int):
     """Read an objection to an award and answer it (成立 withdraws the award)."""
     objection = work.found(market.get_objection_for, actor(), objection_id)
     form = AwardAnswerForm()
-    if objection.is_open and work.submit(
+    return objection_pages.answer_page(
+        work,
+        objection,
         form,
         lambda: market.answer_objection(
             actor(), objection_id, outcome=form.outcome.data or None, answer=form.answer.data
         ),
-    ):
-        flash("已答复。答复意见已在中选公示上公开,并已通知相关各方。", "success")
-        return redirect(url_for("market.answer_award_objection", objection_id=objection_id))
-    return render_template(
-        "market/answer_award_objection.html",
-        objection=objection,
-        form=form,
-        overdue=market.is_overdue(objection),
+        done="已答复。答复意见已在中选公示上公开,并已通知相关各方。",
+        to=url_for("market.answer_award_objection", objection_id=objection_id),
+        template="market/answer_award_objection.html",
     )

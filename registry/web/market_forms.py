@@ -17,6 +17,7 @@ from registry.models import AwardObjectionOutcome, ProjectCategory, SelectionMet
 from registry.services.providers import qualification_types
 from registry.services.roadmaps.projects import BUILDING_TYPES
 from registry.web.forms import Form, options
+from registry.web.objection_forms import answer_outcome, answer_text, objection_reason
 
 CATEGORIES = options((c.value, f"{c.value}(目标 {c.target_days} 天)") for c in ProjectCategory)
 # No method is preselected: the owner chooses one (an empty choice is refused).
@@ -155,14 +156,7 @@ class RepostForm(Form):
 class AwardObjectionForm(Form):
     """An objection (异议) to an award during its 公示期, by the owner or a bidder."""
 
-    reason = TextAreaField(
-        "异议理由",
-        validators=[
-            DataRequired("请填写异议理由。"),
-            Length(max=2000, message="异议理由不超过 2000 字。"),
-        ],
-        description="说明中选结果哪里有误(资格、报价、抽取、程序等)及其依据。",
-    )
+    reason = objection_reason("说明中选结果哪里有误(资格、报价、抽取、程序等)及其依据。")
     evidence = TextAreaField(
         "证据说明(可选)",
         validators=[Optional(), Length(max=5000, message="证据说明不超过 5000 字。")],
@@ -173,22 +167,7 @@ class AwardObjectionForm(Form):
 class AwardAnswerForm(Form):
     """Staff's answer to an objection to an award."""
 
-    outcome = SelectField(
-        "处理结论",
-        choices=options(
-            [
-                ("", "—"),
-                (AwardObjectionOutcome.REJECTED.value, "异议不成立,维持中选结果"),
-                (AwardObjectionOutcome.UPHELD.value, "异议成立,撤销中选结果"),
-            ]
-        ),
-        validate_choice=False,
+    outcome = answer_outcome(
+        "处理结论", AwardObjectionOutcome, "异议不成立,维持中选结果", "异议成立,撤销中选结果"
     )
-    answer = TextAreaField(
-        "答复意见",
-        validators=[
-            DataRequired("请填写答复意见(理由)。"),
-            Length(max=5000, message="答复意见不超过 5000 字。"),
-        ],
-        description="写明认定的事实和理由;答复在中选公示上公开。",
-    )
+    answer = answer_text("请填写答复意见(理由)。", "写明认定的事实和理由;答复在中选公示上公开。")

@@ -1,0 +1,38 @@
+"""The objection (异议) pages credit records and award notices share: the answering side's
+queue, and the answer page (the answer form while the objection is open, one unit of work; the
+objection with its answer once given)."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+from flask import render_template
+from flask_wtf import FlaskForm
+
+from registry.services.objections import is_overdue
+from registry.web.unit_of_work import UnitOfWork
+
+
+def queue_page(template: str, rows: list) -> str:
+    """The queue: open objections first (overdue ones marked), then the answered."""
+    return render_template(template, objections=rows, is_overdue=is_overdue)
+
+
+def answer_page(
+    work: UnitOfWork,
+    objection: Any,
+    form: FlaskForm,
+    answer: Callable[[], Any],
+    *,
+    done: str,
+    to: str,
+    template: str,
+    **context: Any,
+) -> Any:
+    """An objection and, while it is open, the form that answers it once (`answer` is the
+    service call; `done` is flashed on the way `to` the next page)."""
+    context.update(objection=objection, overdue=is_overdue(objection))
+    if not objection.is_open:
+        return render_template(template, form=form, **context)
+    return work.page(form, answer, done=done, to=to, template=template, **context)
