@@ -27,16 +27,27 @@ csrf.exempt(bp)  # read-only (GET) endpoints; no cookies change anything here
 bp.after_request(check_response)
 
 
+def resource(rule: str):
+    """A public GET resource: anyone may read it, and anonymous reads may be answered from the
+    page cache (as the public pages are)."""
+
+    def decorate(view):
+        return bp.get(rule)(cached_page(require(PUBLIC)(view)))
+
+    return decorate
+
+
+def page_of(result, items: list) -> dict:
+    """The paginated list envelope {items, total, page, per_page} of one page's `result`, its
+    rows given as JSON `items`."""
+    return {"items": items, "total": result.total, "page": result.page, "per_page": result.per_page}
+
+
 def page_json(lister, to_json, *args, **filters):
     """One page of a list resource, the page the query string asks for:
     {items, total, page, per_page} of lister(*args, page=…, per_page=…, **filters)."""
     result = paged(lister, *args, **filters)
-    return jsonify(
-        items=[to_json(i) for i in result.items],
-        total=result.total,
-        page=result.page,
-        per_page=result.per_page,
-    )
+    return jsonify(page_of(result, [to_json(i) for i in result.items]))
 
 
 def list_json(items: list, to_json):
@@ -136,17 +147,13 @@ def approval_json(item: ApprovalItem) -> dict:
     }
 
 
-@bp.get("/services")
-@cached_page
-@require(PUBLIC)
+@resource("/services")
 def list_services():
     """Paginated service items, filtered as on the catalogue page."""
     return page_json(catalogue.list_services, service_json, service_filters())
 
 
-@bp.get("/services/<code>")
-@cached_page
-@require(PUBLIC)
+@resource("/services/<code>")
 def show_service(code: str):
     """One service item."""
     return one_json(
@@ -154,17 +161,13 @@ def show_service(code: str):
     )
 
 
-@bp.get("/approval-items")
-@cached_page
-@require(PUBLIC)
+@resource("/approval-items")
 def list_approval_items():
     """All approval items (one page; the list is short)."""
     return list_json(catalogue.list_approval_items(), approval_json)
 
 
-@bp.get("/approval-items/<code>")
-@cached_page
-@require(PUBLIC)
+@resource("/approval-items/<code>")
 def show_approval_item(code: str):
     """One approval item."""
     return one_json(
@@ -172,9 +175,7 @@ def show_approval_item(code: str):
     )
 
 
-@bp.get("/departments")
-@cached_page
-@require(PUBLIC)
+@resource("/departments")
 def list_departments():
     """All active departments."""
     return list_json(catalogue.list_departments(), department_json)
@@ -222,17 +223,13 @@ def provider_json(provider, *, detail: bool = False) -> dict:
     return data
 
 
-@bp.get("/providers")
-@cached_page
-@require(PUBLIC)
+@resource("/providers")
 def list_providers():
     """Paginated active providers, filtered as in the directory."""
     return page_json(provider_service.list_directory, provider_json, directory_filters())
 
 
-@bp.get("/providers/<uscc>")
-@cached_page
-@require(PUBLIC)
+@resource("/providers/<uscc>")
 def show_provider(uscc: str):
     """One active provider; drafts and applications under review are not public (404)."""
     return one_json(
@@ -298,12 +295,7 @@ def list_awards():
     """Award notices, newest first, with their candidates' names (one statement per page)."""
     result = paged(market.list_awards, service_code=code_arg("service"))
     names = market.candidate_names(result.items)
-    return jsonify(
-        items=[award_json(a, names) for a in result.items],
-        total=result.total,
-        page=result.page,
-        per_page=result.per_page,
-    )
+    return jsonify(page_of(result, [award_json(a, names) for a in result.items]))
 
 
 def notice_json(item) -> dict:
@@ -330,9 +322,7 @@ def notice_json(item) -> dict:
     }
 
 
-@bp.get("/notices")
-@cached_page
-@require(PUBLIC)
+@resource("/notices")
 def list_notices():
     """Published credit notices, newest first, filtered as on the notice board."""
     from registry.web.credit import notice_filters
@@ -340,9 +330,7 @@ def list_notices():
     return page_json(credit.list_notices, notice_json, notice_filters())
 
 
-@bp.get("/notices/<number>")
-@cached_page
-@require(PUBLIC)
+@resource("/notices/<number>")
 def show_notice(number: str):
     """One published, current notice; drafts, revoked and superseded numbers are 404."""
     try:
@@ -368,9 +356,7 @@ def show_project_roadmap(code: str):
     return jsonify(roadmaps.roadmap_json(view))
 
 
-@bp.get("/")
-@cached_page
-@require(PUBLIC)
+@resource("/")
 def index():
     """The API's front door: every resource the OpenAPI document describes, with its address
     (a `{placeholder}` to fill where it takes one) and whether it needs a signed-in session, and
@@ -399,9 +385,7 @@ def index():
     )
 
 
-@bp.get("/openapi.json")
-@cached_page
-@require(PUBLIC)
+@resource("/openapi.json")
 def openapi():
     """The OpenAPI 3 description of this API."""
     return jsonify(openapi_document())
@@ -440,10 +424,7 @@ def search():
             for g in result.groups
         ]
     return jsonify(
-        items=[hit_json(h) for h in result.hits],
-        total=result.total,
-        page=result.page,
-        per_page=result.per_page,
+        **page_of(result, [hit_json(h) for h in result.hits]),
         facets={
             facet: [
                 {"value": v, "label": labels.get(facet, {}).get(v, v), "count": c}
