@@ -13,12 +13,13 @@ from __future__ import annotations
 
 from enum import StrEnum
 
-from sqlalchemy import DDL, ForeignKey, Index, Integer, String, event, inspect
+from sqlalchemy import ForeignKey, Index, Integer, String, event, inspect
 from sqlalchemy.orm import Mapped, mapped_column, object_session, relationship
 
 from registry.extensions import db
 from registry.models.accounts import User
 from registry.models.catalogue import Department
+from registry.models.evidence import changed_sql, on_create
 from registry.models.providers import Provider, Upload
 from registry.models.types import (
     Code,
@@ -234,10 +235,6 @@ class ObjectionFile(db.Model):
 OBJECTION_ANSWER = ("outcome", "answer", "answered_by_id", "answered_at", "revision_id")
 
 
-def _changed(columns, *, distinct: str) -> str:
-    return " OR ".join(f"NEW.{c} {distinct} OLD.{c}" for c in columns)
-
-
 def _trigger_statements() -> dict[str, dict[str, list[str]]]:
     """dialect → table → statements."""
     record_message = "credit_records: a published record is never changed or deleted"
@@ -245,15 +242,15 @@ def _trigger_statements() -> dict[str, dict[str, list[str]]]:
 
     def record_violation(distinct: str) -> str:
         return (
-            f"OLD.status <> '{DRAFT}' AND ({_changed(RECORD_CONTENT, distinct=distinct)}"
+            f"OLD.status <> '{DRAFT}' AND ({changed_sql(RECORD_CONTENT, distinct)}"
             f" OR NEW.status = '{DRAFT}' OR (OLD.status <> '{PUBLISHED}' AND (NEW.status <>"
-            f" OLD.status OR {_changed(RECORD_CLOSING, distinct=distinct)})))"
+            f" OLD.status OR {changed_sql(RECORD_CLOSING, distinct)})))"
         )
 
     def objection_violation(distinct: str) -> str:
         return (
-            f"{_changed(OBJECTION_CONTENT, distinct=distinct)} OR (OLD.outcome IS NOT NULL AND"
-            f" ({_changed(OBJECTION_ANSWER, distinct=distinct)}"
+            f"{changed_sql(OBJECTION_CONTENT, distinct)} OR (OLD.outcome IS NOT NULL AND"
+            f" ({changed_sql(OBJECTION_ANSWER, distinct)}"
             f" OR NEW.open_record_id IS NOT NULL))"
         )
 
@@ -331,10 +328,7 @@ def _install_triggers() -> None:
     tables = {"credit_records": CreditRecord.__table__, "credit_objections": Objection.__table__}
     for dialect, by_table in _trigger_statements().items():
         for name, statements in by_table.items():
-            for statement in statements:
-                event.listen(
-                    tables[name], "after_create", DDL(statement).execute_if(dialect=dialect)
-                )
+            on_create(tables[name], {dialect: statements})
 
 
 def _old(target, column: str):

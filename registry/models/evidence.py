@@ -42,13 +42,18 @@ def drop_triggers(table: str) -> dict[str, list[str]]:
     }
 
 
+def on_create(table, statements: dict[str, list[str]]) -> None:
+    """Run each dialect's statements whenever metadata creates `table` on that dialect."""
+    for dialect, listed in statements.items():
+        for statement in listed:
+            event.listen(table, "after_create", DDL(statement).execute_if(dialect=dialect))
+
+
 def append_only(model) -> None:
     """Make a mapped class append-only: ORM updates and deletes raise, and the table gets the
     triggers whenever metadata creates it (tests; migrations add them themselves)."""
     table = model.__table__
-    for dialect, statements in triggers(table.name).items():
-        for statement in statements:
-            event.listen(table, "after_create", DDL(statement).execute_if(dialect=dialect))
+    on_create(table, triggers(table.name))
 
     def refuse(_mapper, _connection, _target):
         raise PermissionError(f"{table.name} is append-only")
@@ -57,7 +62,9 @@ def append_only(model) -> None:
     event.listen(model, "before_delete", refuse)
 
 
-def _changed(columns: Sequence[str], distinct: str) -> str:
+def changed_sql(columns: Sequence[str], distinct: str) -> str:
+    """SQL true when any of `columns` differs between OLD and NEW (`distinct`: the dialect's
+    NULL-safe inequality, `IS NOT` or `IS DISTINCT FROM`)."""
     return " OR ".join(f"NEW.{c} {distinct} OLD.{c}" for c in columns)
 
 
@@ -71,8 +78,8 @@ def write_once_triggers(
 
     def violation(distinct: str) -> str:
         return (
-            f"{_changed(fixed, distinct)} OR (OLD.{decided} IS NOT NULL AND"
-            f" ({_changed(answer, distinct)}))"
+            f"{changed_sql(fixed, distinct)} OR (OLD.{decided} IS NOT NULL AND"
+            f" ({changed_sql(answer, distinct)}))"
         )
 
     return {
@@ -112,9 +119,7 @@ def write_once(model, *, fixed: Sequence[str], answer: Sequence[str]) -> None:
     `answer` columns are written once (when the first of them is set), rows are never deleted;
     in the ORM and by triggers whenever metadata creates the table."""
     table = model.__table__
-    for dialect, statements in write_once_triggers(table.name, fixed, answer).items():
-        for statement in statements:
-            event.listen(table, "after_create", DDL(statement).execute_if(dialect=dialect))
+    on_create(table, write_once_triggers(table.name, fixed, answer))
 
     def changed(target, columns: Sequence[str]) -> bool:
         state = inspect(target)
