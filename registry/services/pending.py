@@ -24,7 +24,7 @@ from registry.models import (
 from registry.models.accounts import User
 from registry.models.evaluation import EvaluationPeriod, PeriodStatus
 from registry.models.roadmap import RoadmapStep
-from registry.services import credit, delivery, market
+from registry.services import credit, delivery, market, objections
 from registry.services.providers import waiting_days
 from registry.services.roadmaps.stored import warn_until
 
@@ -203,8 +203,7 @@ def _regulator_work(user: User, at: Moment) -> list[Pending]:
             EvaluationPeriod.status == PeriodStatus.OPEN.value,
         )
     )
-    objections = credit.objections_for_department(user, open_only=True)
-    overdue = sum(credit.is_overdue(o, at.today) for o in objections)
+    waiting = credit.objections_for_department(user, open_only=True)
     return [
         Pending(
             "periods.to_fill",
@@ -212,14 +211,7 @@ def _regulator_work(user: User, at: Moment) -> list[Pending]:
             periods or 0,
             "evaluations.list_periods",
         ),
-        Pending(
-            "objections.to_answer",
-            "待答复的信用记录异议",
-            len(objections),
-            "credit.regulator_objections",
-            detail=f"其中已逾期 {overdue} 件。" if overdue else "",
-            urgent=overdue,
-        ),
+        _to_answer("objections", "信用记录", waiting, "credit.regulator_objections", at),
     ]
 
 
@@ -248,17 +240,20 @@ def _review_queue(user: User, at: Moment) -> list[Pending]:
 def _award_objections(user: User, at: Moment) -> list[Pending]:
     """Objections to award notices waiting for an answer (those past their deadline marked)."""
     waiting = [o for o in market.objections_queue(user) if o.is_open]
-    overdue = sum(market.is_overdue(o, at.today) for o in waiting)
-    return [
-        Pending(
-            "award_objections.to_answer",
-            "待答复的中选结果异议",
-            len(waiting),
-            "market.award_objections",
-            detail=f"其中已逾期 {overdue} 件。" if overdue else "",
-            urgent=overdue,
-        )
-    ]
+    return [_to_answer("award_objections", "中选结果", waiting, "market.award_objections", at)]
+
+
+def _to_answer(key: str, about: str, waiting: list, endpoint: str, at: Moment) -> Pending:
+    """Open objections (to `about`) waiting for an answer; those past their deadline are urgent."""
+    overdue = sum(objections.is_overdue(o, at.today) for o in waiting)
+    return Pending(
+        f"{key}.to_answer",
+        f"待答复的{about}异议",
+        len(waiting),
+        endpoint,
+        detail=f"其中已逾期 {overdue} 件。" if overdue else "",
+        urgent=overdue,
+    )
 
 
 # Each kind policy may name → how it is counted.
