@@ -64,6 +64,15 @@ def confirmed() -> bool:
     return request.form.get(CONFIRM_FIELD) == "1"
 
 
+def _check_button(form: FlaskForm | None, invalid: str | None, back: str) -> None:
+    """A button's form must validate: otherwise flash `invalid` and go `back` (400 without one)."""
+    if form is not None and not form.validate_on_submit():
+        if invalid is None:
+            abort(400)
+        flash(invalid, "error")
+        abort(redirect(back))
+
+
 @dataclass(frozen=True)
 class Confirmation:
     """What the confirmation page of an irreversible act names: `facts` as (label, value) pairs,
@@ -155,11 +164,7 @@ class UnitOfWork:
         """A button's POST: check its form (invalid: flash `invalid` and go `back`, or 400
         without one), run the unit of work and return what the service returned. A domain
         error or a stale edit is flashed and answered with a redirect `back`."""
-        if form is not None and not form.validate_on_submit():
-            if invalid is None:
-                abort(400)
-            flash(invalid, "error")
-            abort(redirect(back))
+        _check_button(form, invalid, back)
         return self.run(call, back=back, prefix=prefix).value
 
     def press(
@@ -189,11 +194,7 @@ class UnitOfWork:
         does, build the confirmation page from `preview` (which only reads; a domain error is
         flashed with a redirect `back`), roll back whatever was loaded, and show the page. Nothing
         is stored; its 确认发布 button posts the same form again with the flag."""
-        if form is not None and not form.validate_on_submit():
-            if invalid is None:
-                abort(400)
-            flash(invalid, "error")
-            abort(redirect(back))
+        _check_button(form, invalid, back)
         try:
             shown = preview()
         except RegistryError as error:
