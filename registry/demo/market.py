@@ -180,20 +180,7 @@ def _seed_market(today: date) -> dict[str, int]:
             owner, project, services[code], method, today, days_ago, number, rng
         )
         awards += award is not None
-    # Decided yesterday: its award notice is still in its 公示期, so a newcomer can read one that
-    # takes objections (the demo enterprise owns it; the demo provider's firm bid). Its own random
-    # stream keeps the rest of the demo as it was.
-    recent = _finished_selection(
-        owner,
-        projects[2],
-        services["ZJ-03"],
-        SelectionMethod.LOWEST_PRICE,
-        today,
-        1,
-        len(plans) + 3,
-        random.Random(20261207),  # noqa: S311 - reproducible demo data, not a secret
-    )
-    awards += recent is not None
+    awards += _recent_selection(owner, projects[2], services["ZJ-03"], today, len(plans) + 3)
     # Open requests the demo provider (an 环境 firm) can answer.
     for number, (project, code, method) in enumerate(
         [
@@ -295,6 +282,16 @@ def _request(project, service, method, deadline, owner, number, posted=None) -> 
     db.session.add(request)
     db.session.flush()
     return request
+
+
+def _recent_selection(owner, project, service, today: date, number: int) -> int:
+    """A ZJ-03 request decided yesterday: its award notice is still in its 公示期, so a newcomer
+    can read one that takes objections (the demo enterprise owns it; the demo provider's firm
+    bid). Its own random stream keeps the rest of the demo as it was. 1 if it was awarded."""
+    rng = random.Random(20261207)  # noqa: S311 - reproducible demo data, not a secret
+    method = SelectionMethod.LOWEST_PRICE
+    award = _finished_selection(owner, project, service, method, today, 1, number, rng)
+    return int(award is not None)
 
 
 def _finished_selection(owner, project, service, method, today, days_ago, number, rng):

@@ -45,7 +45,7 @@ from registry.search.whoosh_schema import (  # noqa: F401
     fields_of,
     schema,
 )
-from registry.search.whoosh_sets import Evaluation, TermSets, rank
+from registry.search.whoosh_sets import Evaluation, FacetSets, TermSets, rank
 
 log = logging.getLogger(__name__)
 
@@ -98,9 +98,7 @@ class WhooshBackend:
         self._ix_dir: Path | None = None  # the directory self._ix was opened from
         self._searcher = None
         self._segment_readers: dict[str, SegmentReader] = {}
-        self._facet_cache: dict = {}
-        self._facet_generation = None
-        self._segment_facets: dict = {}
+        self._facets = FacetSets()
         self._term_sets = TermSets()
         self._lexicons = whoosh_queries.Lexicons()
         self._deleted: tuple[int | None, frozenset[int]] = (None, frozenset())
@@ -246,7 +244,7 @@ class WhooshBackend:
             self._searcher = None
             self._ix = None
             self._ix_dir = None
-            self._facet_cache = {}
+            self._facets.forget()
 
     def reset(self) -> None:
         """Replace a broken directory with an empty index, holding the writer lock meanwhile so
@@ -441,42 +439,7 @@ class WhooshBackend:
         }
 
     def _facet_sets(self, searcher, facet: str) -> dict[str, frozenset[int]]:
-        """Document sets per facet value, cached until the index changes.
-
-        Kept per segment (by segment id alone: deleting documents does not change postings,
-        and deleted documents never match) and per (segment, offset), so after a commit only
-        the new segment is read and the rest are set unions.
-        """
-        generation = searcher.ixreader.generation()
-        if generation != self._facet_generation:
-            self._facet_cache = {}
-            self._facet_generation = generation
-        if facet in self._facet_cache:
-            return self._facet_cache[facet]
-        field = FACET_FIELDS[facet]
-        parts: dict[str, list[frozenset[int]]] = {}
-        live = set()
-        for sub, offset in searcher.leaf_searchers():
-            reader = sub.reader()
-            key = (reader.segment().segment_id(), field, offset)
-            shifted = self._segment_facets.get(key)
-            if shifted is None:
-                shifted = {}
-                for raw in reader.lexicon(field):
-                    value = raw.decode("utf-8") if isinstance(raw, bytes) else raw
-                    shifted[value] = frozenset(
-                        i + offset for i in reader.postings(field, raw).all_ids()
-                    )
-                self._segment_facets[key] = shifted
-            live.add(key)
-            for value, ids in shifted.items():
-                parts.setdefault(value, []).append(ids)
-        for key in [k for k in self._segment_facets if k[1] == field and k not in live]:
-            del self._segment_facets[key]
-        self._facet_cache[facet] = {
-            v: sets[0] if len(sets) == 1 else frozenset().union(*sets) for v, sets in parts.items()
-        }
-        return self._facet_cache[facet]
+        return self._facets.get(searcher, facet)
 
     def build_query(self, parsed: ParsedQuery, synonyms: analysis.Synonyms, searcher=None):
         """The Whoosh query for a parsed user query (registry/search/whoosh_queries.py)."""

@@ -26,6 +26,8 @@ from whoosh.codec.whoosh3 import W3LeafMatcher
 from whoosh.matching.wrappers import FilterMatcher
 from whoosh.system import _INT_SIZE
 
+from registry.search.whoosh_schema import FACET_FIELDS
+
 # Cached term sets hold at most this many document numbers in all (about 60 bytes each).
 CACHE_IDS = 3_000_000
 # Candidates scored per query at most; beyond that the strongest alternatives fill the pool.
@@ -131,6 +133,56 @@ def phrase_docs(reader, fieldname: str, words: list[str]) -> frozenset[int]:
         else:
             matching.add(key)
     return frozenset(d for d, key in zip(ordered, keys, strict=True) if key in matching)
+
+
+class FacetSets:
+    """Document sets per facet value, cached until the index changes.
+
+    Kept per segment (by segment id alone: deleting documents does not change postings, and
+    deleted documents never match) and per (segment, offset), so after a commit only the new
+    segment is read and the rest are set unions.
+    """
+
+    def __init__(self) -> None:
+        self._cache: dict[str, dict[str, frozenset[int]]] = {}
+        self._generation = None
+        self._segments: dict = {}
+
+    def forget(self) -> None:
+        self._cache = {}
+
+    def get(self, searcher, facet: str) -> dict[str, frozenset[int]]:
+        """value → the documents carrying it, for one facet of FACET_FIELDS."""
+        generation = searcher.ixreader.generation()
+        if generation != self._generation:
+            self._cache = {}
+            self._generation = generation
+        if facet in self._cache:
+            return self._cache[facet]
+        field = FACET_FIELDS[facet]
+        parts: dict[str, list[frozenset[int]]] = {}
+        live = set()
+        for sub, offset in searcher.leaf_searchers():
+            reader = sub.reader()
+            key = (reader.segment().segment_id(), field, offset)
+            shifted = self._segments.get(key)
+            if shifted is None:
+                shifted = {}
+                for raw in reader.lexicon(field):
+                    value = raw.decode("utf-8") if isinstance(raw, bytes) else raw
+                    shifted[value] = frozenset(
+                        i + offset for i in reader.postings(field, raw).all_ids()
+                    )
+                self._segments[key] = shifted
+            live.add(key)
+            for value, ids in shifted.items():
+                parts.setdefault(value, []).append(ids)
+        for key in [k for k in self._segments if k[1] == field and k not in live]:
+            del self._segments[key]
+        self._cache[facet] = {
+            v: sets[0] if len(sets) == 1 else frozenset().union(*sets) for v, sets in parts.items()
+        }
+        return self._cache[facet]
 
 
 class TermSets:
