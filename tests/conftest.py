@@ -9,7 +9,7 @@ import re
 import shutil
 import uuid
 from collections import deque
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import Future, ThreadPoolExecutor
 from datetime import date
 from pathlib import Path
 from urllib.parse import quote
@@ -19,6 +19,8 @@ import sqlalchemy as sa
 
 from registry import create_app
 from registry.config import PROJECT_ROOT
+from registry.demo import accounts as demo_accounts
+from registry.demo import market as demo_market
 from registry.extensions import db
 from registry.kernel import clock
 from registry.services import accounts, roadmaps, seeding
@@ -57,62 +59,94 @@ def frozen_clock():
 
 
 class Golden:
-    """The seeded database and search index, built once per test process and copied per test.
+    """The seeded databases and search indexes, built once per test process and copied per test.
 
-    Seeding the catalogue and the roadmap templates and draining them into the search index took
-    about 1.8 s a test on SQLite and 2.9 s on PostgreSQL; copying the result takes a few tens of
-    milliseconds. Every test still gets its own fresh copy: an SQLite file and index folder in its
-    tmp_path, or a PostgreSQL database made with CREATE DATABASE … TEMPLATE.
+    Two kinds: "catalogue" (the real catalogue and the roadmap templates, what `app` starts from)
+    and "demo" (the same plus `registry seed --demo`, for tests marked `demo`). Seeding the
+    catalogue and draining it into the search index took about 1.8 s a test on SQLite and 2.9 s on
+    PostgreSQL, the demo 3–7 s more; copying the result takes a few tens of milliseconds. Every
+    test still gets its own fresh copy: an SQLite file and index folder in its tmp_path, or a
+    PostgreSQL database made with CREATE DATABASE … TEMPLATE.
     """
 
     def __init__(self, root: Path) -> None:
         self.root = root
-        self.sqlite_dir: Path | None = None
-        self.pg_name: str | None = None
+        self.sqlite_dirs: dict[str, Path] = {}
+        self.pg_names: dict[str, str] = {}
+        self._pg_ready: dict[str, deque[Future[str]]] = {}
+        self._pg_worker: ThreadPoolExecutor | None = None
 
-    def _build(self, url: str, folder: Path) -> None:
+    @property
+    def pg_name(self) -> str | None:
+        """The catalogue template's name (bench/test_setup_bench.py copies it)."""
+        return self.pg_names.get("catalogue")
+
+    def _build(self, kind: str, url: str, folder: Path) -> None:
+        """Seed kind into url (the demo onto a copy of the catalogue) at the tests' own moment,
+        whatever the machine's clock says."""
         app = make_app(url, folder)
-        # The golden data is made at the tests' own moment, whatever the machine's clock says.
         with clock.frozen(clock.at(TEST_TODAY, 10)), app.app_context():
-            db.create_all()
-            seeding.seed_catalogue(Path(app.config["SEEDS_DIR"]))
-            roadmaps.seed_templates(Path(app.config["SEEDS_DIR"]))
+            if kind == "catalogue":
+                db.create_all()
+                seeding.seed_catalogue(Path(app.config["SEEDS_DIR"]))
+                roadmaps.seed_templates(Path(app.config["SEEDS_DIR"]))
+            else:
+                demo_accounts.seed_demo_accounts()
+                demo_market.seed_demo_market()
             db.session.commit()
             db.session.remove()
             db.engine.dispose()
 
-    def sqlite_copy(self, folder: Path) -> str:
+    def sqlite_copy(self, folder: Path, kind: str = "catalogue") -> str:
         """A seeded SQLite file and Whoosh index folder copied into folder; returns the URL."""
-        if self.sqlite_dir is None:
-            source = self.root / "sqlite"
+        if kind not in self.sqlite_dirs:
+            source = self.root / f"sqlite-{kind}"
             source.mkdir()
-            self._build(f"sqlite:///{source / 'registry.db'}", source)
-            self.sqlite_dir = source
+            if kind == "catalogue":
+                url = f"sqlite:///{source / 'registry.db'}"
+            else:
+                url = self.sqlite_copy(source)
+            self._build(kind, url, source)
+            self.sqlite_dirs[kind] = source
+        source = self.sqlite_dirs[kind]
         for name in ("registry.db", "registry.db-wal"):
-            if (self.sqlite_dir / name).exists():
-                shutil.copyfile(self.sqlite_dir / name, folder / name)
-        shutil.copytree(self.sqlite_dir / "index", folder / "index")
+            if (source / name).exists():
+                shutil.copyfile(source / name, folder / name)
+        shutil.copytree(source / "index", folder / "index")
         return f"sqlite:///{folder / 'registry.db'}"
 
-    def postgresql_copy(self) -> str:
+    def postgresql_copy(self, kind: str = "catalogue") -> str:
         """A fresh seeded PostgreSQL database made from the golden template; returns the URL.
 
         CREATE DATABASE waits on the server's disk (≈ 0.3 s), so one background thread makes the
         next copies while the current test runs, and drops the used ones."""
-        if self.pg_name is None:
-            golden = f"golden_{uuid.uuid4().hex[:12]}"
-            _pg_admin(f'CREATE DATABASE "{golden}"')
-            self._build(_pg_database_url(golden), self.root / "pg")
-            self.pg_name = golden
-            self._pg_worker = ThreadPoolExecutor(max_workers=1, thread_name_prefix="pg-copies")
-            self._pg_ready = deque(self._pg_worker.submit(self._pg_create) for _ in range(2))
-        name = self._pg_ready.popleft().result()
-        self._pg_ready.append(self._pg_worker.submit(self._pg_create))
+        if kind not in self._pg_ready:
+            self._pg_golden(kind)
+            ahead = 2 if kind == "catalogue" else 1  # the demo serves a few tests only
+            self._pg_ready[kind] = deque(self._pg_submit(kind) for _ in range(ahead))
+        name = self._pg_ready[kind].popleft().result()
+        self._pg_ready[kind].append(self._pg_submit(kind))
         return _pg_database_url(name)
 
-    def _pg_create(self) -> str:
+    def _pg_golden(self, kind: str) -> str:
+        """The template database of kind, built on first use (the demo on the catalogue's)."""
+        if kind not in self.pg_names:
+            golden = f"golden_{kind}_{uuid.uuid4().hex[:12]}"
+            source = "" if kind == "catalogue" else f' TEMPLATE "{self._pg_golden("catalogue")}"'
+            _pg_admin(f'CREATE DATABASE "{golden}"{source}')
+            self._build(kind, _pg_database_url(golden), self.root / f"pg-{kind}")
+            self.pg_names[kind] = golden
+            if self._pg_worker is None:
+                self._pg_worker = ThreadPoolExecutor(max_workers=1, thread_name_prefix="pg-copies")
+        return self.pg_names[kind]
+
+    def _pg_submit(self, kind: str) -> Future[str]:
+        return self._pg_worker.submit(self._pg_create, self.pg_names[kind])
+
+    @staticmethod
+    def _pg_create(template: str) -> str:
         name = f"t_{uuid.uuid4().hex[:12]}"
-        _pg_admin(f'CREATE DATABASE "{name}" TEMPLATE "{self.pg_name}"')
+        _pg_admin(f'CREATE DATABASE "{name}" TEMPLATE "{template}"')
         return name
 
     def postgresql_drop(self, url: str) -> None:
@@ -121,12 +155,14 @@ class Golden:
         self._pg_worker.submit(_pg_admin, f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
 
     def close(self) -> None:
-        if self.pg_name is None:
+        if self._pg_worker is None:
             return
-        for future in self._pg_ready:
-            self.postgresql_drop(_pg_database_url(future.result()))
+        for ready in self._pg_ready.values():
+            for future in ready:
+                self.postgresql_drop(_pg_database_url(future.result()))
         self._pg_worker.shutdown(wait=True)
-        _pg_admin(f'DROP DATABASE IF EXISTS "{self.pg_name}" WITH (FORCE)')
+        for golden in reversed(self.pg_names.values()):
+            _pg_admin(f'DROP DATABASE IF EXISTS "{golden}" WITH (FORCE)')
 
 
 def _pg_admin(statement: str) -> None:
@@ -150,17 +186,19 @@ def golden(tmp_path_factory):
 
 @pytest.fixture(params=BACKENDS)
 def database_url(request, tmp_path, golden):
-    """This test's own database: a copy of the golden seeded one when the test uses `app`, else
-    an empty one (an SQLite file, or a PostgreSQL schema) for tests that build their own."""
+    """This test's own database: a copy of the golden seeded one when the test uses `app` (with
+    the demo marketplace when it is marked `demo`), else an empty one (an SQLite file, or a
+    PostgreSQL schema) for tests that build their own."""
     seeded = "app" in request.fixturenames
+    kind = "demo" if request.node.get_closest_marker("demo") else "catalogue"
     if request.param == "sqlite":
         if seeded:
-            yield golden.sqlite_copy(tmp_path)
+            yield golden.sqlite_copy(tmp_path, kind)
         else:
             yield f"sqlite:///{tmp_path / 'registry.db'}"
         return
     if seeded:
-        url = golden.postgresql_copy()
+        url = golden.postgresql_copy(kind)
         try:
             yield url
         finally:
@@ -231,7 +269,7 @@ def empty_app(database_url, tmp_path, app_config):
 @pytest.fixture
 def app(database_url, tmp_path, app_config):
     """An app with the real catalogue and the roadmap templates seeded (a copy of the golden
-    database and search index; see Golden)."""
+    database and search index; see Golden), and the demo marketplace for a test marked `demo`."""
     app = make_app(database_url, tmp_path, **app_config)
     yield app
     with app.app_context():

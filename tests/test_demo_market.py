@@ -224,9 +224,9 @@ def test_demo_market_projects_have_roadmaps_with_warnings_overdue_and_notificati
         assert db.session.scalar(select(func.count(RoadmapStep.id))) == steps
 
 
+@pytest.mark.demo
 def test_demo_market_roadmaps_show_on_the_staff_dashboard(app, client, login):
     with app.app_context():
-        _seed_demo()
         password = accounts.generate_password()
         accounts.set_password(accounts.find_user("demo-staff"), password)
         db.session.commit()

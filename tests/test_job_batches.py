@@ -9,8 +9,6 @@ from datetime import timedelta
 import pytest
 from sqlalchemy import func, select
 
-from registry.demo import accounts as demo_accounts
-from registry.demo import market as demo_market
 from registry.extensions import db
 from registry.models import (
     AuditEntry,
@@ -38,12 +36,6 @@ class Interrupted(Exception):
 
 def _stop_after_first_batch():
     raise Interrupted
-
-
-def _seed_demo() -> None:
-    demo_accounts.seed_demo_accounts()
-    demo_market.seed_demo_market()
-    db.session.commit()
 
 
 def _rows(statement) -> list[tuple]:
@@ -81,9 +73,9 @@ def _daily_batches(day):
     ]
 
 
+@pytest.mark.demo
 def test_job_batches_check_deadlines_twice_stores_what_one_run_stores(app, runner):
     with app.app_context():
-        _seed_demo()
         before = _stored()
     first = runner.invoke(args=["check-deadlines", "--date", LATER.isoformat()])
     assert first.exit_code == 0, first.output
@@ -99,9 +91,8 @@ def test_job_batches_check_deadlines_twice_stores_what_one_run_stores(app, runne
         assert _stored() == once
 
 
+@pytest.mark.demo
 def test_job_batches_recompute_grades_twice_stores_what_one_run_stores(app, runner):
-    with app.app_context():
-        _seed_demo()
     first = runner.invoke(args=["recompute-grades", "--date", MUCH_LATER.isoformat()])
     assert first.exit_code == 0, first.output
     assert "有变化 0 家" not in first.output  # the ratings aged out: grades changed
@@ -113,9 +104,9 @@ def test_job_batches_recompute_grades_twice_stores_what_one_run_stores(app, runn
         assert _stored() == once
 
 
+@pytest.mark.demo
 def test_job_batches_interrupted_between_batches_are_completed_by_the_next_run(app):
     with app.app_context():
-        _seed_demo()
         # What one uninterrupted run stores, in one transaction that is then undone.
         for batches in _daily_batches(LATER):
             exhaust(batches)

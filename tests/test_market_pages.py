@@ -6,6 +6,7 @@ from __future__ import annotations
 import re
 from datetime import timedelta
 
+import pytest
 from sqlalchemy import select
 
 from registry.extensions import db
@@ -182,8 +183,8 @@ def test_market_pages_quote_double_submit_stores_one_row(app, make_user, login):
         assert len(db.session.scalars(select(Quote)).all()) == 1
 
 
-def test_market_api_awards_lists_notices_with_draw_inputs(app, runner, client):
-    assert runner.invoke(args=["seed", "--demo"]).exit_code == 0
+@pytest.mark.demo
+def test_market_api_awards_lists_notices_with_draw_inputs(client):
     body = client.get("/api/v1/awards?per_page=100").get_json()
     assert body["total"] >= 5
     drawn = [item for item in body["items"] if item["seed"]]

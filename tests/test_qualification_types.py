@@ -223,11 +223,9 @@ def test_requests_match_the_canonical_type_after_the_merge(app, make_user):
         db.session.rollback()
 
 
+@pytest.mark.demo
 def test_the_demo_seeds_only_listed_types(app):
-    from tests.test_demo_market import _seed_demo
-
     with app.app_context():
-        _seed_demo()
         held = db.session.execute(select(Qualification.kind, Qualification.kind_note)).all()
         assert held
         listed = set(qualification_types.names()) - {qualification_types.OTHER}

@@ -8,14 +8,11 @@ from __future__ import annotations
 
 import pytest
 
-from registry.demo import accounts as demo_accounts
-from registry.demo import market as demo_market
 from registry.extensions import db
-from registry.kernel import clock
 from registry.search.base import SearchRequest
 from registry.search.engine import get_engine
 from registry.search.query import parse_query
-from tests.conftest import BACKENDS, TEST_TODAY, make_app
+from tests.conftest import BACKENDS, make_app
 from tests.relevance import FIRST_CATEGORIES, RELEVANCE, judge
 
 CORPORA = ("catalogue", "demo")
@@ -27,16 +24,16 @@ CORPORA = ("catalogue", "demo")
     ids=lambda p: f"{p[0]}-{p[1]}",
 )
 def corpus_app(request, golden, tmp_path_factory):
-    """A seeded app per (backend, corpus), shared by this module's read-only tests."""
+    """A seeded app per (backend, corpus), shared by this module's read-only tests (the demo
+    corpus a copy of the golden demo database, see Golden)."""
     backend, corpus = request.param
     folder = tmp_path_factory.mktemp(f"relevance-{corpus}")
-    url = golden.sqlite_copy(folder) if backend == "sqlite" else golden.postgresql_copy()
+    url = (
+        golden.sqlite_copy(folder, corpus)
+        if backend == "sqlite"
+        else golden.postgresql_copy(corpus)
+    )
     app = make_app(url, folder)
-    if corpus == "demo":
-        with clock.frozen(clock.at(TEST_TODAY, 10)), app.app_context():
-            demo_accounts.seed_demo_accounts()
-            demo_market.seed_demo_market()
-            db.session.commit()
     yield app
     with app.app_context():
         db.session.remove()

@@ -15,8 +15,6 @@ from html.parser import HTMLParser
 import pytest
 from sqlalchemy import select
 
-from registry.demo import accounts as demo_accounts
-from registry.demo import market as demo_market
 from registry.demo import roadmaps as demo_roadmaps
 from registry.extensions import db
 from registry.kernel import clock
@@ -447,12 +445,11 @@ def test_stats_public_page_is_cached_until_a_roadmap_changes(app, staff, client)
     assert client.get("/stats/no-such-table.csv").status_code == 404
 
 
+@pytest.mark.demo
 def test_stats_on_the_demo_shows_days_to_permit_and_each_signal_to_staff(app, client, login):
     """A fresh `registry seed --demo`: staff see days to permit per category (demo projects that
     obtained their permit) and a row of each integrity signal, each traced to its requests."""
     with app.app_context():
-        demo_accounts.seed_demo_accounts()
-        demo_market.seed_demo_market()
         password = account_service.generate_password()
         account_service.set_password(account_service.find_user("demo-staff"), password)
         db.session.commit()
