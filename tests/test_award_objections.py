@@ -241,6 +241,19 @@ def test_award_objections_upheld_withdraws_and_owner_decides_again(app, make_use
     assert withdrawn["objections"][0]["outcome"] == "成立"
     assert withdrawn["disclosure"]["state"] == "已撤销"
     assert {c["name"] for c in withdrawn["candidates"]} == {n for n, _ in case["names"].values()}
+    # Search shows the request's standing award (round 2), not the withdrawn one; the home page
+    # marks the withdrawn notice 已撤销.
+    found = app.test_client().get(f"/api/v1/search?q={case['ref']}&type=award").get_json()
+    assert [i["url"] for i in found["items"]] == [f"/awards/{second}"]
+    home = app.test_client().get("/").get_data(as_text=True)
+    assert f'/awards/{case["award_id"]}">' in home
+    row = home.split(f'/awards/{case["award_id"]}">', 1)[1].split("</li>", 1)[0]
+    assert "已撤销" in row
+    with app.app_context():
+        reopen = db.session.scalars(
+            select(AuditEntry).where(AuditEntry.action == "selection.reopen")
+        ).one()
+        assert reopen.before["status"] == "已选定"
     # The oversight dashboard counts the standing award only: one award for the request.
     rows = list(csv.reader(io.StringIO(_text(app, "/stats/award-concentration.csv"))))
     assert [r[1:3] for r in rows if r[0].startswith("ZJ-03")] == [["1", "1"]]

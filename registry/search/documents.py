@@ -277,6 +277,8 @@ def _offer_related(offer: Offer) -> list[tuple[str, str]]:
 
 
 def _award_document(item: Award) -> Document | None:
+    if item.withdrawal is not None:  # withdrawn: the request's new result, once decided
+        return None
     request = item.request
     service = request.service_item
     project = request.project
@@ -324,10 +326,11 @@ def _notice_document(item: CreditRecord) -> Document | None:
 RELATED: dict[type, Callable[[Any], list[tuple[str, str]]]] = {Offer: _offer_related}
 
 
-def _loader(model, *options, key=None, order=None, listed=None, via=None):
+def _loader(model, *options, key=None, order=None, listed=None, via=None, latest=None):
     """A kind's load_all (its listed rows, in a stable order) and load_one (one row by its
     document key, listed or not, so a row that stopped being public is found and dropped).
-    The key is the model's code unless named; `via` joins the table that holds it."""
+    The key is the model's code unless named; `via` joins the table that holds it; `latest`
+    orders the rows sharing one key, the newest being the document (an award's rounds)."""
     key = model.code if key is None else key
     order = key if order is None else order
 
@@ -341,9 +344,10 @@ def _loader(model, *options, key=None, order=None, listed=None, via=None):
         query = select(model) if via is None else select(model).join(*via)
         # populate_existing: a row already in this session's identity map may have been
         # changed by a transaction that committed since; the document must show the latest.
-        return session.scalar(
-            query.where(key == value).options(*options).execution_options(populate_existing=True)
-        )
+        query = query.where(key == value).options(*options)
+        if latest is not None:
+            query = query.order_by(latest.desc()).limit(1)
+        return session.scalar(query.execution_options(populate_existing=True))
 
     return load_all, load_one
 
@@ -377,7 +381,10 @@ _award_all, _award_one = _loader(
     selectinload(Award.provider),
     key=SelectionRequest.ref,
     order=Award.id,
+    # A request's document is its standing award: the latest round, dropped while withdrawn.
+    listed=~Award.withdrawal.has(),
     via=(SelectionRequest, SelectionRequest.id == Award.request_id),
+    latest=Award.round,
 )
 _notice_all, _notice_one = _loader(
     CreditRecord,

@@ -424,7 +424,8 @@ def list_awards(*, page: int = 1, per_page: int = 20, service_code: str | None =
 def latest_awards(limit: int = 5) -> list[Award]:
     """The newest award notices (the home page), with what the list shows, in one statement."""
     query = select(Award).order_by(Award.awarded_at.desc(), Award.id.desc()).limit(limit)
-    return list(db.session.scalars(query.options(*_award_list_options())).unique())
+    options = (*_award_list_options(), joinedload(Award.withdrawal))  # 已撤销 marked
+    return list(db.session.scalars(query.options(*options)).unique())
 
 
 def _award_list_options() -> tuple:

@@ -30,6 +30,7 @@ from registry.models import (
     User,
 )
 from registry.pure.workdays import add_working_days
+from registry.search.engine import enqueue
 from registry.services import notify, objections
 from registry.services.audit import change, record, snapshot
 from registry.services.errors import Forbidden, NotFound, RegistryError, text_field
@@ -236,6 +237,7 @@ def _withdraw(user: User, award: Award, objection: AwardObjection, reason: str) 
     """Withdraw the award (撤销, audited), keep its winner out of the request and return the
     request to the owner's decision."""
     request: SelectionRequest = award.request
+    closed = {"status": request.status, "closed_at": str(request.closed_at)}
     withdrawal = AwardWithdrawal(
         award_id=award.id,
         objection_id=objection.id,
@@ -264,10 +266,12 @@ def _withdraw(user: User, award: Award, objection: AwardObjection, reason: str) 
     ).rowcount
     db.session.flush()
     db.session.refresh(request)
+    enqueue(db.session, "award", request.ref)  # the notice leaves search until decided again
     record(
         "selection.reopen",
         actor=user,
         of=request,
+        before=closed,
         after={"status": request.status, "excluded": award.provider.uscc, "reopened": reopened},
         detail=f"中选结果撤销,{award.provider.name}回避,由业主重新确定结果",
     )
