@@ -3,14 +3,11 @@
 from __future__ import annotations
 
 import shutil
-import threading
 
 import pytest
-from werkzeug.serving import make_server
 
-from registry.extensions import db
 from tests.conftest import make_app
-from tests.e2e.steps import PHONE
+from tests.e2e.steps import PHONE, serving
 
 CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
 LAUNCH_ARGS = [
@@ -27,15 +24,8 @@ LAUNCH_ARGS = [
 @pytest.fixture
 def live_server(tmp_path, golden):
     """The site served by a real WSGI server on 127.0.0.1, on a copy of the seeded SQLite file."""
-    app = make_app(golden.sqlite_copy(tmp_path), tmp_path)
-    server = make_server("127.0.0.1", 0, app, threaded=True)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    yield type("Live", (), {"url": f"http://127.0.0.1:{server.server_port}", "app": app})
-    server.shutdown()
-    thread.join(timeout=5)
-    with app.app_context():
-        db.engine.dispose()
+    with serving(make_app(golden.sqlite_copy(tmp_path), tmp_path)) as live:
+        yield live
 
 
 @pytest.fixture(scope="session")

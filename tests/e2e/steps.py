@@ -2,9 +2,13 @@
 
 from __future__ import annotations
 
+import threading
 import uuid
+from collections.abc import Iterator
+from contextlib import contextmanager
 
 from axe_playwright_python.sync_playwright import Axe
+from werkzeug.serving import make_server
 
 from registry.extensions import db
 from registry.services import accounts
@@ -78,3 +82,20 @@ def flash(page):
 def fact(page, term: str):
     """The <dd> describing a <dt> of a facts list."""
     return page.locator(f"dl div:has(> dt:text-is('{term}')) > dd").first
+
+
+@contextmanager
+def serving(app) -> Iterator[object]:
+    """Serve app with a real WSGI server on a free port of 127.0.0.1 until the block ends; yields
+    an object with .url and .app."""
+    server = make_server("127.0.0.1", 0, app, threaded=True)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        yield type("Live", (), {"url": f"http://127.0.0.1:{server.server_port}", "app": app})
+    finally:
+        server.shutdown()
+        thread.join(timeout=5)
+        with app.app_context():
+            db.session.remove()
+            db.engine.dispose()

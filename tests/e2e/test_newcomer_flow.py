@@ -9,13 +9,11 @@ request. axe (WCAG A/AA) and the 375 px phone width are checked on each page."""
 from __future__ import annotations
 
 import re
-import threading
 from datetime import timedelta
 
 import pytest
 from playwright.sync_api import expect
 from sqlalchemy import func, select
-from werkzeug.serving import make_server
 
 from registry.config import DEFAULTS
 from registry.extensions import db
@@ -23,7 +21,7 @@ from registry.kernel import clock
 from registry.models import Award, Project, SelectionRequest, User
 from registry.services import accounts
 from tests.conftest import BACKENDS, make_app
-from tests.e2e.steps import checked, flash, sign_in
+from tests.e2e.steps import checked, flash, serving, sign_in
 
 pytestmark = pytest.mark.e2e
 
@@ -38,15 +36,8 @@ def demo_server(request, tmp_path, golden):
     app = make_app(url, tmp_path, REQUEST_MIN_NOTICE_WORKDAYS=notice)
     seeded = app.test_cli_runner().invoke(args=["seed", "--demo"])
     assert seeded.exit_code == 0, seeded.output
-    server = make_server("127.0.0.1", 0, app, threaded=True)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    yield type("Live", (), {"url": f"http://127.0.0.1:{server.server_port}", "app": app})
-    server.shutdown()
-    thread.join(timeout=5)
-    with app.app_context():
-        db.session.remove()
-        db.engine.dispose()
+    with serving(app) as live:
+        yield live
     if not sqlite:
         golden.postgresql_drop(url)
 
