@@ -8,7 +8,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 
 from axe_playwright_python.sync_playwright import Axe
-from werkzeug.serving import make_server
+from waitress.server import create_server
 
 from registry.extensions import db
 from registry.services import accounts
@@ -86,16 +86,25 @@ def fact(page, term: str):
 
 @contextmanager
 def serving(app) -> Iterator[object]:
-    """Serve app with a real WSGI server on a free port of 127.0.0.1 until the block ends; yields
-    an object with .url and .app."""
-    server = make_server("127.0.0.1", 0, app, threaded=True)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    """Serve app with Waitress, the server `registry serve` runs, on a free port of 127.0.0.1 until
+    the block ends; yields an object with .url and .app.
+
+    Waitress, not Werkzeug's development server: a browser that drops a connection while a static
+    file is answered (a favicon's 304) made the development server leave the file to the garbage
+    collector, whose ResourceWarning failed whichever test was running (CI at stop 23)."""
+    server = create_server(app, host="127.0.0.1", port=0, threads=4, ident="registry-e2e")
+    thread = threading.Thread(target=server.run, daemon=True)
     thread.start()
     try:
-        yield type("Live", (), {"url": f"http://127.0.0.1:{server.server_port}", "app": app})
+        yield type("Live", (), {"url": f"http://127.0.0.1:{server.effective_port}", "app": app})
     finally:
-        server.shutdown()
+        # As WebTest's StopableWSGIServer: close every channel (the listening socket and the
+        # browser's kept-alive connections), so the loop ends, then stop the worker threads.
+        while server._map:
+            for channel in list(server._map.values()):
+                channel.handle_close()
         thread.join(timeout=5)
+        server.task_dispatcher.shutdown()
         with app.app_context():
             db.session.remove()
             db.engine.dispose()
