@@ -12,10 +12,8 @@ from registry.kernel import clock
 from registry.models.accounts import ROLE_LABELS, Role, User
 from registry.policy import can, declared_action
 from registry.pure import workdays
-from registry.pure.lateness import lateness
-from registry.sanitize import safe_html
 from registry.services import audit
-from registry.web.filters import days, format_datetime, format_money, is_timestamp, tristate
+from registry.web.filters import FILTERS, is_timestamp
 from registry.web.headers import SECURITY_HEADERS
 from registry.web.unit_of_work import record_denial
 
@@ -83,15 +81,7 @@ def install(app: Flask) -> None:
     app.jinja_env.globals.update(
         can=can, role_labels=ROLE_LABELS, Role=Role, provisional=workdays.spans_provisional
     )
-    app.jinja_env.filters.update(
-        datetime=format_datetime,
-        money=format_money,
-        rich=safe_html,
-        tristate=tristate,
-        days=days,
-        lateness=lateness,
-        dict_without=lambda mapping, key: {k: v for k, v in mapping.items() if k != key},
-    )
+    app.jinja_env.filters.update(FILTERS)
     app.jinja_env.tests["timestamp"] = is_timestamp
     app.context_processor(lambda: {"config": app.config, "now": clock.now})
 
