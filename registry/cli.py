@@ -124,28 +124,23 @@ def _read_password(from_stdin: bool) -> str:
     required=True,
     type=click.Choice(["admin", "regulator", "enterprise", "provider", "staff"]),
 )
-@click.option("--department", "department", default=None, help="Department code (regulators).")
+@click.option("--department", "department_code", default=None, help="Department code (regulators).")
 @click.option("--display-name", default=None)
 @click.option("--password-stdin", is_flag=True, help="Read the password from standard input.")
 @with_appcontext
-def users_create(username, role, department, display_name, password_stdin) -> None:
-    """Create an account (the password must meet the policy; the first sign-in changes it)."""
+def users_create(password_stdin: bool, **account: str | None) -> None:
+    """Create an account (the password must meet the policy; the first sign-in changes it). The
+    other options are named as accounts.create_user's keywords and passed on as they are."""
     password = _read_password(password_stdin)
     try:
         accounts.create_user(
-            username=username,
-            password=password,
-            role=role,
-            department_code=department,
-            display_name=display_name,
-            must_change_password=True,
-            actor_name="system:cli",
+            **account, password=password, must_change_password=True, actor_name="system:cli"
         )
     except RegistryError as error:
         db.session.rollback()
         _fail(error.message)
     db.session.commit()
-    click.echo(f"已创建账户 {username}({role})")
+    click.echo(f"已创建账户 {account['username']}({account['role']})")
 
 
 @users.command("set-password")
