@@ -463,24 +463,22 @@ def _announce(heading: str, moves: list[Move]) -> None:
         return f"{heading}:" + ";".join(lines) + "。"
 
     for project_id, items in by_project.items():
-        message, link = text(items), items[0].link
-        db.session.add(
-            Notification(
-                project_id=project_id,
-                kind=KIND,
-                topic=TOPIC,
-                due_on=today,
-                message=message,
-                link=link,
-            )
+        notification = Notification(
+            project_id=project_id,
+            kind=KIND,
+            topic=TOPIC,
+            due_on=today,
+            message=text(items),
+            link=items[0].link,
         )
+        db.session.add(notification)
         # Its people read the project's notification in the site; they are also mailed.
         project = db.session.get(Project, project_id)
         notify.notify(
             project_people(project),
             TOPIC,
-            message,
-            link=link or f"/projects/{project.code}/roadmap",
+            notification.message,
+            link=notification.link or f"/projects/{project.code}/roadmap",
             kind=KIND,
             in_site=False,
         )
