@@ -103,6 +103,14 @@ def checked_reason(reason: str | None) -> str | None:
     return reason
 
 
+def checked_note(note: str | None) -> str | None:
+    """The note as plain text (None when empty), refused when longer than NOTE_MAX."""
+    note = plain_text(note) or None
+    if note is not None and len(note) > NOTE_MAX:
+        raise RegistryError("note", f"备注不能超过 {NOTE_MAX} 个字符")
+    return note
+
+
 def enter_scores(
     user: User,
     period: EvaluationPeriod | int,
@@ -138,9 +146,6 @@ def enter_scores(
         current = current_entries(period, [provider.id]).get(provider.id)
         if current is not None and same_scores(current.scores, parsed):
             raise RegistryError(None, "更正后的得分与当前得分相同,无需更正")
-    note = plain_text(note) or None
-    if note is not None and len(note) > NOTE_MAX:
-        raise RegistryError("note", f"备注不能超过 {NOTE_MAX} 个字符")
     return add_revision(
         user,
         period,
@@ -148,7 +153,7 @@ def enter_scores(
         scores=parsed,
         state=state,
         reason=reason,
-        note=note,
+        note=checked_note(note),
         source=FORM_SOURCE,
         submission_key=submission_key,
     )
