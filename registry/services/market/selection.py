@@ -69,8 +69,8 @@ def earliest_deadline(on: date | None = None) -> date:
     return add_working_days(on or today(), min_notice_workdays())
 
 
-def _check_deadline(deadline: datetime) -> None:
-    """Refuse a deadline sooner than the minimum notice period (or already past)."""
+def _checked_deadline(deadline: datetime) -> datetime:
+    """The deadline, refused when sooner than the minimum notice period (or already past)."""
     if deadline.tzinfo is None:
         raise ValueError("deadline must be timezone-aware")
     earliest = earliest_deadline()
@@ -80,6 +80,7 @@ def _check_deadline(deadline: datetime) -> None:
             f"报名截止时间过早:公告须至少提前 {min_notice_workdays()} 个工作日发布,"
             f"截止时间最早为 {earliest:%Y-%m-%d}(北京时间)",
         )
+    return deadline
 
 
 def _method_reason(method: str, reason: str | None) -> str | None:
@@ -139,16 +140,15 @@ def open_request(
     low, high = _decimal(price_min, "price_min"), _decimal(price_max, "price_max")
     if low is not None and high is not None and low > high:
         raise RegistryError("price_max", "价格区间上限不能低于下限")
-    _check_deadline(deadline)
     request = SelectionRequest(
         ref=f"tmp-{secrets.token_hex(8)}",
         project=project,
         service_item=service,
+        deadline=_checked_deadline(deadline),
         method=method,
         method_reason=method_reason,
         price_min=low,
         price_max=high,
-        deadline=deadline,
         qualification_requirement=_qualification_requirement(
             qualification_requirement, reposted_from
         ),
