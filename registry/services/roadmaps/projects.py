@@ -91,7 +91,6 @@ def register_project(
 ) -> Project:
     """Register a project (by its enterprise, or by staff when 招商 pushes it) and give it the
     roadmap of its category; staff may name its concierge and expert at once."""
-    floor_area = _particulars(building_type, floor_area, land_contract_date)
     project = market.create_project(
         user,
         code=code,
@@ -99,9 +98,9 @@ def register_project(
         category=category,
         location=location,
         enterprise=enterprise,
-        land_contract_date=land_contract_date,
         building_type=building_type or None,
-        floor_area=floor_area,
+        floor_area=_particulars(building_type, floor_area, land_contract_date),
+        land_contract_date=land_contract_date,
         description=description or None,
         is_demo=is_demo,
     )
