@@ -47,7 +47,7 @@ from registry.web.filters import format_datetime
 from registry.web.forms import ConfirmForm, options
 from registry.web.page_cache import cached_page
 from registry.web.params import code_arg, date_arg, filtered_list, prefill
-from registry.web.unit_of_work import Confirmation, UnitOfWork, actor, confirmed
+from registry.web.unit_of_work import Confirmation, UnitOfWork, actor
 from registry.web.urls import external_url
 
 bp = Blueprint("credit", __name__)
@@ -386,17 +386,16 @@ def publish_record(number: str):
     """Publish a draft: first a confirmation page naming what becomes public; only the
     confirmed POST publishes."""
     _record_for(number)
-    back = url_for("credit.manage_record", number=number)
-    checked = {"form": ConfirmForm(), "invalid": "提交未成功,请刷新页面后重试。", "back": back}
-    if not confirmed():
-        return work.confirm(lambda: _publishing(number), **checked)
-    return work.press(
+    return work.publish(
+        lambda: _publishing(number),
         lambda: credit.publish_record(actor(), number),
         done=lambda item: (
             f"已发布。公示期至 {item.disclosure_until:%Y-%m-%d},"
             f"异议截止 {item.objection_until:%Y-%m-%d}。"
         ),
-        **checked,
+        form=ConfirmForm(),
+        invalid="提交未成功,请刷新页面后重试。",
+        back=url_for("credit.manage_record", number=number),
     )
 
 

@@ -24,7 +24,6 @@ from registry.web.unit_of_work import (
     Confirmation,
     UnitOfWork,
     actor,
-    confirmed,
     record_denial,
 )
 
@@ -256,14 +255,13 @@ _add_status_routes()
 def publish_period(period_id: int):
     """Publish the results: first a confirmation page naming what becomes public; only the
     confirmed POST publishes."""
-    back = url_for("evaluations.show_period", period_id=period_id)
-    checked = {"form": ConfirmForm(), "invalid": "表单已失效,请重新操作。", "back": back}
-    if not confirmed():
-        return work.confirm(lambda: _publication(period_id), **checked)
-    return work.press(
+    return work.publish(
+        lambda: _publication(period_id),
         lambda: service.publish_period(actor(), period_id),
         done="考评结果已发布,各机构的得分已在其公开页面显示。",
-        **checked,
+        form=ConfirmForm(),
+        invalid="表单已失效,请重新操作。",
+        back=url_for("evaluations.show_period", period_id=period_id),
     )
 
 

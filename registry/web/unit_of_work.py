@@ -210,6 +210,21 @@ class UnitOfWork:
             flag=CONFIRM_FIELD,
         )
 
+    def publish(
+        self,
+        preview: Callable[[], Confirmation],
+        call: Callable[[], Any],
+        *,
+        done: str | Callable[[Any], str],
+        **button: Any,
+    ) -> Any:
+        """An irreversible act's POST: without the confirmation flag the page `preview` builds
+        (see `confirm`), with it the act itself (see `press`, which flashes `done`); `button`
+        (back, form, invalid) is the same for both."""
+        if not confirmed():
+            return self.confirm(preview, **button)
+        return self.press(call, done=done, **button)
+
     def page(
         self,
         form: FlaskForm,
