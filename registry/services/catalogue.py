@@ -24,6 +24,7 @@ from registry.models.catalogue import (
 from registry.sanitize import plain_text, sanitize_html
 from registry.services import audit
 from registry.services.errors import NotFound, RegistryError, add_unique
+from registry.services.listing import LIKE_ESCAPE, contains_pattern
 
 CODE_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_-]{0,31}$")
 SERVICE_RELATIONS = {"stages": "code", "approval_items": "code"}
@@ -54,10 +55,6 @@ class ServiceFilters:
     include_retired: bool = False
 
 
-def _like_escape(text: str) -> str:
-    return text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
-
-
 def service_query(filters: ServiceFilters) -> Select:
     """The filtered, ordered query behind the catalogue list."""
     query = select(ServiceItem)
@@ -81,17 +78,17 @@ def service_query(filters: ServiceFilters) -> Select:
     if filters.q:
         # Case-insensitive on both databases (SQLite's LIKE ignores ASCII case, PostgreSQL's
         # does not). Full-text search with ranking lives at /search; this is the list filter.
-        pattern = f"%{_like_escape(filters.q.strip().lower())}%"
+        pattern = contains_pattern(filters.q.strip())
         query = query.where(
             or_(
-                func.lower(ServiceItem.name).like(pattern, escape="\\"),
-                func.lower(ServiceItem.code).like(pattern, escape="\\"),
-                func.lower(ServiceItem.applicability).like(pattern, escape="\\"),
+                func.lower(ServiceItem.name).like(pattern, escape=LIKE_ESCAPE),
+                func.lower(ServiceItem.code).like(pattern, escape=LIKE_ESCAPE),
+                func.lower(ServiceItem.applicability).like(pattern, escape=LIKE_ESCAPE),
                 func.lower(func.cast(ServiceItem.abbreviations, db.String)).like(
-                    pattern, escape="\\"
+                    pattern, escape=LIKE_ESCAPE
                 ),
                 func.lower(func.cast(ServiceItem.legal_basis, db.String)).like(
-                    pattern, escape="\\"
+                    pattern, escape=LIKE_ESCAPE
                 ),
             )
         )

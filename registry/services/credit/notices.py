@@ -26,6 +26,7 @@ from registry.services.credit.common import (
 )
 from registry.services.credit.records import revisions_of
 from registry.services.errors import NotFound
+from registry.services.listing import LIKE_ESCAPE, contains_pattern
 
 
 @dataclass(frozen=True)
@@ -38,11 +39,6 @@ class NoticeFilters:
     date_from: date | None = None
     date_to: date | None = None
     provider: str | None = None  # part of the name, or the USCC
-
-
-def _like(text: str) -> str:
-    escaped = text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
-    return f"%{escaped.lower()}%"
 
 
 def _day_start(day: date) -> datetime:
@@ -70,7 +66,9 @@ def notice_query(filters: NoticeFilters) -> Select:
         text = filters.provider.strip()
         query = query.where(
             or_(
-                func.lower(CreditRecord.provider_name).like(_like(text), escape="\\"),
+                func.lower(CreditRecord.provider_name).like(
+                    contains_pattern(text), escape=LIKE_ESCAPE
+                ),
                 CreditRecord.provider_uscc == text.upper(),
             )
         )
