@@ -28,18 +28,23 @@ def triggers(table: str) -> dict[str, list[str]]:
     }
 
 
-def drop_triggers(table: str) -> dict[str, list[str]]:
-    """The statements that undo triggers(table), per dialect (for migration downgrades)."""
+def _drop_statements(
+    table: str, sqlite_triggers: Sequence[str], pg_trigger: str, pg_function: str
+) -> dict[str, list[str]]:
+    """The statements that drop `table`'s SQLite triggers, and its PostgreSQL trigger and the
+    function it runs, per dialect; each name is a suffix after `table`_."""
     return {
-        "sqlite": [
-            f"DROP TRIGGER IF EXISTS {table}_no_update",
-            f"DROP TRIGGER IF EXISTS {table}_no_delete",
-        ],
+        "sqlite": [f"DROP TRIGGER IF EXISTS {table}_{name}" for name in sqlite_triggers],
         "postgresql": [
-            f"DROP TRIGGER IF EXISTS {table}_no_change ON {table}",
-            f"DROP FUNCTION IF EXISTS {table}_append_only()",
+            f"DROP TRIGGER IF EXISTS {table}_{pg_trigger} ON {table}",
+            f"DROP FUNCTION IF EXISTS {table}_{pg_function}()",
         ],
     }
+
+
+def drop_triggers(table: str) -> dict[str, list[str]]:
+    """The statements that undo triggers(table), per dialect (for migration downgrades)."""
+    return _drop_statements(table, ["no_update", "no_delete"], "no_change", "append_only")
 
 
 def on_create(table, statements: dict[str, list[str]]) -> None:
@@ -102,16 +107,7 @@ def write_once_triggers(
 
 def drop_write_once_triggers(table: str) -> dict[str, list[str]]:
     """The statements that undo write_once_triggers(table), per dialect."""
-    return {
-        "sqlite": [
-            f"DROP TRIGGER IF EXISTS {table}_write_once",
-            f"DROP TRIGGER IF EXISTS {table}_no_delete",
-        ],
-        "postgresql": [
-            f"DROP TRIGGER IF EXISTS {table}_write_once ON {table}",
-            f"DROP FUNCTION IF EXISTS {table}_write_once()",
-        ],
-    }
+    return _drop_statements(table, ["write_once", "no_delete"], "write_once", "write_once")
 
 
 def write_once(model, *, fixed: Sequence[str], answer: Sequence[str]) -> None:
