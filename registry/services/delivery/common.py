@@ -131,12 +131,14 @@ def _load(engagement_id: int) -> Engagement:
     return engagement
 
 
-def _engagement_if(rule, user: Any, engagement_id: int) -> Engagement:
+def _engagement_if(rule, user: Any, engagement_id: int, version: int | None = None) -> Engagement:
     """The engagement when policy's rule lets the user reach it; another's raises Forbidden (the
-    web layer answers 404 for both, so ids are never confirmed)."""
+    web layer answers 404 for both, so ids are never confirmed). A form's `version` other than
+    the row's is a stale page."""
     engagement = _load(engagement_id)
     if not rule(user, engagement):
         raise Forbidden(NOT_FOUND)
+    check_engagement_version(engagement.version, version)
     return engagement
 
 
@@ -145,14 +147,14 @@ def get_engagement_for(user: Any, engagement_id: int) -> Engagement:
     return _engagement_if(can_see_engagement, user, engagement_id)
 
 
-def owned_engagement(user: Any, engagement_id: int) -> Engagement:
-    """An engagement of the user's enterprise (the owner acts on it)."""
-    return _engagement_if(is_owner, user, engagement_id)
+def owned_engagement(user: Any, engagement_id: int, *, version: int | None = None) -> Engagement:
+    """An engagement of the user's enterprise (the owner acts on it), at the form's version."""
+    return _engagement_if(is_owner, user, engagement_id, version)
 
 
-def provided_engagement(user: Any, engagement_id: int) -> Engagement:
-    """An engagement awarded to the provider the user acts for."""
-    return _engagement_if(is_provider, user, engagement_id)
+def provided_engagement(user: Any, engagement_id: int, *, version: int | None = None) -> Engagement:
+    """An engagement awarded to the provider the user acts for, at the form's version."""
+    return _engagement_if(is_provider, user, engagement_id, version)
 
 
 def _engagements_where(clause) -> list[Engagement]:

@@ -28,7 +28,6 @@ from registry.pure.workdays import (
 from registry.services import audit
 from registry.services.delivery.common import (
     StaleEngagement,
-    check_engagement_version,
     contract_days,
     engagement_name,
     local_date,
@@ -100,8 +99,7 @@ def record_contract(
     """The owner records the contract date: the service timer starts and the due date is the
     committed number of working days later. A contract signed more than CONTRACT_DAYS working
     days after the award records one 逾期签约 behaviour event."""
-    engagement = owned_engagement(user, engagement_id)
-    check_engagement_version(engagement.version, version)
+    engagement = owned_engagement(user, engagement_id, version=version)
     if engagement.status == EngagementStatus.WITHDRAWN.value:
         raise RegistryError(None, "中选结果已因异议成立撤销,不能登记签约。")
     if engagement.status != EngagementStatus.AWAITING_CONTRACT.value:
@@ -157,8 +155,7 @@ def submit_result(
 ) -> Engagement:
     """The awarded provider uploads its result (again after a return); the owner confirms it
     or returns it."""
-    engagement = provided_engagement(user, engagement_id)
-    check_engagement_version(engagement.version, version)
+    engagement = provided_engagement(user, engagement_id, version=version)
     refused = _SUBMIT_REFUSED.get(engagement.status)
     if refused:
         raise RegistryError(None, refused)
@@ -184,8 +181,7 @@ def return_result(
     user: User, engagement_id: int, reason: str | None, *, version: int | None = None
 ) -> Engagement:
     """The owner returns the result with a reason the provider sees; it may submit again."""
-    engagement = owned_engagement(user, engagement_id)
-    check_engagement_version(engagement.version, version)
+    engagement = owned_engagement(user, engagement_id, version=version)
     if engagement.status != EngagementStatus.SUBMITTED.value:
         raise RegistryError(None, "只有待确认的成果可以退回。")
     reason = text_field(reason, "reason", "退回原因", REASON_MAX, required=True)
@@ -207,8 +203,7 @@ def confirm_result(
 ) -> Engagement:
     """The owner confirms the result. A result submitted after the due date records the working
     days of overrun and one 超期服务 behaviour event; the rating window opens."""
-    engagement = owned_engagement(user, engagement_id)
-    check_engagement_version(engagement.version, version)
+    engagement = owned_engagement(user, engagement_id, version=version)
     if engagement.status == EngagementStatus.CONFIRMED.value:
         raise RegistryError(None, "成果已确认。")
     if engagement.status != EngagementStatus.SUBMITTED.value:
