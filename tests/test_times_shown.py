@@ -14,7 +14,7 @@ from registry.extensions import db
 from registry.kernel import clock
 from registry.models import User
 from registry.services import accounts, market
-from registry.web import format_datetime, is_timestamp
+from registry.web.filters import format_datetime, is_timestamp
 from tests import factories
 from tests.conftest import TEST_TODAY
 
