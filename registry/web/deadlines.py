@@ -50,24 +50,27 @@ def board_filter(*, mine: bool) -> tuple[roadmaps.BoardFilter, list]:
     return found, choices
 
 
+def render_board(template: str, paginate, **context):
+    """A staff board page: the page of rows paginate(filter, user) finds for the query string's
+    filters, in `template` with the filters' department choices and, for project staff, the
+    "only my projects" toggle."""
+    found, choices = board_filter(mine=mine_only())
+    return render_template(
+        template,
+        page=paginate(found, actor()),
+        departments=choices,
+        is_staff=is_project_staff(current_user),
+        **context,
+    )
+
+
 @bp.get("/staff/deadlines")
 @require("deadlines.dashboard")
 def show_dashboard():
     """Steps in 到期预警 or 超时 across projects (most urgent first, paged, filtered), and the
     plans of the projects on the page."""
-    found, choices = board_filter(mine=mine_only())
-    page = roadmaps.alert_page(found, actor())
-    return render_template(
-        "deadlines/dashboard.html",
-        page=page,
-        alerts=page.rows,
-        projects=page.projects,
-        departments=choices,
-        today=found.today,
-        lead=found.lead,
-        mine=found.mine,
-        is_staff=is_project_staff(current_user),
-        DeadlineState=DeadlineState,
+    return render_board(
+        "deadlines/dashboard.html", roadmaps.alert_page, DeadlineState=DeadlineState
     )
 
 

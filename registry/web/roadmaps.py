@@ -6,15 +6,14 @@ from __future__ import annotations
 from datetime import timedelta
 
 from flask import Blueprint, current_app, flash, redirect, render_template, url_for
-from flask_login import current_user
 from markupsafe import Markup
 
 from registry.models import Project, User
 from registry.models.roadmap import StepKind, StepStatus
-from registry.policy import can, is_project_staff, require
+from registry.policy import can, require
 from registry.services import accounts, market, roadmaps
 from registry.web.charts import GanttRow, gantt_chart
-from registry.web.deadlines import board_filter, mine_only
+from registry.web.deadlines import render_board
 from registry.web.forms import Form, options, parse_version
 from registry.web.roadmap_forms import (
     AssignForm,
@@ -324,15 +323,7 @@ def show_checklist(code: str):
 def list_projects():
     """Projects with their enterprise, stored plan against target, concierge and expert: most
     urgent first, paged and filtered."""
-    found, choices = board_filter(mine=mine_only())
-    page = roadmaps.project_page(found, actor())
-    return render_template(
-        "roadmaps/list_projects.html",
-        page=page,
-        views=page.rows,
-        departments=choices,
-        is_staff=is_project_staff(current_user),
-    )
+    return render_board("roadmaps/list_projects.html", roadmaps.project_page)
 
 
 @bp.route("/staff/projects/new", methods=["GET", "POST"])
