@@ -14,8 +14,10 @@ from datetime import date
 from pathlib import Path
 from urllib.parse import quote
 
+import jinja2
 import pytest
 import sqlalchemy as sa
+from werkzeug.routing import Rule
 
 from registry import create_app
 from registry.config import PROJECT_ROOT
@@ -216,6 +218,54 @@ def database_url(request, tmp_path, golden):
         admin.dispose()
 
 
+class CompiledTemplates(jinja2.BytecodeCache):
+    """Templates compiled once per test process instead of once per test: every test builds its
+    own app, whose fresh Jinja environment would parse and compile each page it renders again.
+    Jinja keys a bucket by the template's name and checks its source's checksum, so an edited
+    template is compiled afresh; every test app's environment is configured alike."""
+
+    def __init__(self) -> None:
+        self._code: dict[str, bytes] = {}
+
+    def load_bytecode(self, bucket: jinja2.bccache.Bucket) -> None:
+        code = self._code.get(bucket.key)
+        if code is not None:
+            bucket.bytecode_from_string(code)
+
+    def dump_bytecode(self, bucket: jinja2.bccache.Bucket) -> None:
+        self._code[bucket.key] = bucket.bytecode_to_string()
+
+
+COMPILED_TEMPLATES = CompiledTemplates()
+
+
+def _share_url_builders() -> None:
+    """Compile each URL rule's builder once per test process, not once per test's app.
+
+    Werkzeug generates and compiles a Python function per rule and app (two per rule, ~800 rules):
+    two thirds of building an app, which every test does. The generated code depends only on the
+    rule's parsed parts, its defaults and the flag (it reaches the rule's converters through its
+    `self` argument), so the function is shared by every rule with the same key. Every url_for in
+    the suite checks the result. Should Werkzeug change this private method, nothing is shared
+    and the suite is only slower."""
+    original = getattr(Rule, "_compile_builder", None)
+    if original is None:
+        return
+    built: dict[tuple, object] = {}
+
+    def compile_builder(self, append_unknown: bool = True):
+        defaults = tuple(sorted((self.defaults or {}).items(), key=repr))
+        key = (self.rule, tuple(self._trace), defaults, append_unknown)
+        if key not in built:
+            built[key] = original(self, append_unknown)
+        return built[key]
+
+    Rule._compile_builder = compile_builder
+
+
+_share_url_builders()
+
+
 def make_app(database_url: str, tmp_path: Path, **overrides):
     """An application bound to database_url with a temp search index directory."""
     config = {
@@ -245,7 +295,9 @@ def make_app(database_url: str, tmp_path: Path, **overrides):
         "REQUEST_MIN_NOTICE_WORKDAYS": 0,
     }
     config.update(overrides)
-    return create_app(config)
+    app = create_app(config)
+    app.jinja_env.bytecode_cache = COMPILED_TEMPLATES
+    return app
 
 
 @pytest.fixture
