@@ -281,48 +281,50 @@ def build_url(app, rule, user_ids) -> str:
         return url_for(rule.endpoint, **values)
 
 
-def _clients(app, make_user, login):
-    clients, user_ids = {"anonymous": app.test_client()}, {}
-    for role in ROLES[1:]:
-        user = make_user(role)
-        user_ids[role] = user.id
-        client = app.test_client()
-        assert login(user, on=client).status_code == 302
-        clients[role] = client
-    return clients, user_ids
+def _client_of(role, app, make_user, login):
+    """A client signed in as role (anonymous: not signed in), and every role's user id (the
+    routes that take a user act on the provider's account)."""
+    user_ids, client = {}, app.test_client()
+    for other in ROLES[1:]:
+        user = make_user(other)
+        user_ids[other] = user.id
+        if other == role:
+            assert login(user, on=client).status_code == 302
+    return client, user_ids
 
 
 def _token(client) -> str:
     return csrf_from(client.get("/login", follow_redirects=True).get_data(as_text=True))
 
 
-def test_policy_matrix_every_route_every_role(app, make_user, login):
-    clients, user_ids = _clients(app, make_user, login)
+# One test per role (each on its own database), so the walk's ~2,000 requests spread over the
+# test processes instead of keeping one busy after the others have finished.
+@pytest.mark.parametrize("role", ROLES)
+def test_policy_matrix_every_route_every_role(role, app, make_user, login):
+    client, user_ids = _client_of(role, app, make_user, login)
     checked = 0
     # Logging out ends the session, so it goes last.
     rules = sorted(app.url_map.iter_rules(), key=lambda r: r.endpoint == "auth.logout")
     for rule in rules:
         allowed = expected_roles(rule.endpoint)
-        methods = sorted(rule.methods - {"HEAD", "OPTIONS"})
-        for method in methods:
-            for role, client in clients.items():
-                url = build_url(app, rule, user_ids)
-                if method == "GET":
-                    response = client.get(url)
-                else:
-                    response = client.open(url, method=method, data={"csrf_token": _token(client)})
-                location = response.headers.get("Location", "")
-                refused = response.status_code in (401, 403) or (
-                    response.status_code == 302 and "/login" in location
-                )
-                response.close()  # static files are streamed
-                where = f"{method} {url} as {role}: {response.status_code} {location}"
-                if role in allowed:
-                    assert not refused, f"should be allowed — {where}"
-                    assert response.status_code < 500, where
-                else:
-                    assert refused, f"should be refused — {where}"
-                checked += 1
+        for method in sorted(rule.methods - {"HEAD", "OPTIONS"}):
+            url = build_url(app, rule, user_ids)
+            if method == "GET":
+                response = client.get(url)
+            else:
+                response = client.open(url, method=method, data={"csrf_token": _token(client)})
+            location = response.headers.get("Location", "")
+            refused = response.status_code in (401, 403) or (
+                response.status_code == 302 and "/login" in location
+            )
+            response.close()  # static files are streamed
+            where = f"{method} {url} as {role}: {response.status_code} {location}"
+            if role in allowed:
+                assert not refused, f"should be allowed — {where}"
+                assert response.status_code < 500, where
+            else:
+                assert refused, f"should be refused — {where}"
+            checked += 1
     assert checked > 150
 
 
