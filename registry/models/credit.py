@@ -44,16 +44,6 @@ class CreditKind(StrEnum):
     BLACKLIST = "列入黑名单"
     REPAIR = "信用修复"  # ends the department's blacklisting of the provider early
 
-    @property
-    def negative(self) -> bool:
-        """Whether the record counts against the provider."""
-        return self in (
-            CreditKind.INTERVIEW,
-            CreditKind.WARNING,
-            CreditKind.CRITICISM,
-            CreditKind.BLACKLIST,
-        )
-
 
 class CreditStatus(StrEnum):
     """草稿 → 已发布 → (已撤销 | 已修订, i.e. superseded by a newer revision)."""

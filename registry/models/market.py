@@ -46,16 +46,6 @@ class SelectionMethod(StrEnum):
         return self in (SelectionMethod.LOWEST_PRICE, SelectionMethod.CLOSEST_TO_MEAN)
 
     @property
-    def draws(self) -> bool:
-        """Whether a verifiable draw decides (or may break ties)."""
-        return self in (
-            SelectionMethod.RANDOM,
-            SelectionMethod.CREDIT_SHORTLIST,
-            SelectionMethod.LOWEST_PRICE,
-            SelectionMethod.CLOSEST_TO_MEAN,
-        )
-
-    @property
     def owner_decides(self) -> bool:
         """Whether the enterprise picks the winner itself, with a recorded reason."""
         return self in (SelectionMethod.DIRECT, SelectionMethod.BEST_PROPOSAL)
