@@ -38,6 +38,11 @@ DEFAULTS: dict[str, object] = {
     "LOGIN_RATE_LIMIT": "10 per minute",
     "LOGIN_MAX_FAILURES": 5,
     "LOGIN_LOCKOUT_MINUTES": 15,
+    # The key of the HMAC-SHA256 digest that stands for a practitioner's national ID number
+    # (registry/pure/pii.py; the number itself is never stored). Unset: derived from SECRET_KEY,
+    # so keep SECRET_KEY stable, or set this once and never change it (digests would no longer
+    # match, and the same person would be registered twice).
+    "PERSONAL_ID_KEY": None,
     # Werkzeug's hash method for new passwords (its default, scrypt). The tests use a cheap one so
     # that thousands of sign-ins do not cost minutes; one test checks the real default.
     "PASSWORD_HASH_METHOD": "scrypt",

@@ -47,6 +47,7 @@ from registry.models.messages import (
     NotificationPreference,
     TokenPurpose,
 )
+from registry.models.practitioners import Employment, Practitioner, PractitionerCertificate
 from registry.models.projects import Enterprise, Project, ProjectCategory
 from registry.models.providers import (
     REGIONS,
@@ -116,6 +117,9 @@ __all__ = [
     "OwnerRating",
     "Project",
     "ProjectCategory",
+    "Practitioner",
+    "PractitionerCertificate",
+    "Employment",
     "Provider",
     "ProviderStatus",
     "Qualification",

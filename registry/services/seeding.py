@@ -135,7 +135,7 @@ CATALOGUE_FILES = (
 
 def seed_catalogue(seeds_dir: Path) -> SeedReport:
     """Create or update stages, departments, approval items and service items from YAML, then
-    check the qualification types' list against the service items."""
+    check the qualification and certificate types' lists against the service items."""
     folder = Path(seeds_dir) / "catalogue"
     report = SeedReport()
     for kind, model, filename, create, update, prepare in CATALOGUE_FILES:
@@ -146,6 +146,12 @@ def seed_catalogue(seeds_dir: Path) -> SeedReport:
         if unknown:
             raise RegistryError(
                 None, f"资质类型 {row['code']} 所列服务事项不存在:{', '.join(unknown)}"
+            )
+    for row in load_certificate_types(folder / CERTIFICATE_TYPES_FILE):
+        unknown = sorted(set(row["services"]) - known)
+        if unknown:
+            raise RegistryError(
+                None, f"证书类型 {row['code']} 所列服务事项不存在:{', '.join(unknown)}"
             )
     return report
 
@@ -178,4 +184,32 @@ def load_qualification_types(path: Path) -> list[dict[str, Any]]:
     others = [r for r in rows if r["name"] == OTHER_QUALIFICATION]
     if len(others) != 1 or others[0]["services"]:
         raise RegistryError(None, f"{path.name}:须有且只有一条不对应服务事项的“其他”")
+    return rows
+
+
+CERTIFICATE_TYPES_FILE = "certificate_types.yaml"
+
+
+def load_certificate_types(path: Path) -> list[dict[str, Any]]:
+    """The controlled list of practitioners' certificate types
+    (services/practitioners/certificate_types.py reads it through here, once per process): code,
+    name, services (at least one), basis, source_note, aliases; names and aliases unique after
+    NFKC and whitespace removal."""
+    import unicodedata
+
+    rows = _load(Path(path))
+    seen: dict[str, str] = {}
+    for row in rows:
+        for key in ("code", "name", "basis", "source_note"):
+            if not str(row.get(key) or "").strip():
+                raise RegistryError(None, f"{path.name}:证书类型 {row.get('code')} 缺少 {key}")
+        row["code"], row["name"] = str(row["code"]), str(row["name"]).strip()
+        row["services"] = [str(s) for s in row.get("services") or []]
+        row["aliases"] = [str(a) for a in row.get("aliases") or []]
+        if not row["services"]:
+            raise RegistryError(None, f"{path.name}:证书类型 {row['code']} 须对应服务事项")
+        for spelling in (row["name"], *row["aliases"]):
+            key = "".join(unicodedata.normalize("NFKC", spelling).split())
+            if seen.setdefault(key, row["code"]) != row["code"]:
+                raise RegistryError(None, f"{path.name}:证书类型写法重复:{spelling}")
     return rows

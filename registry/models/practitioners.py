@@ -1,0 +1,116 @@
+"""The practitioner aggregate (从业人员): people independent of any firm, their employments at
+providers and their professional certificates.
+
+Personal information is kept to what the checks need (个人信息保护法): of a national ID number
+only a keyed HMAC-SHA256 digest (to recognise the same person, registry/pii.py) and its last
+four characters are stored, never the number itself.
+"""
+
+from __future__ import annotations
+
+from datetime import date
+
+from sqlalchemy import ForeignKey, Index, String, UniqueConstraint, text
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from registry.extensions import db
+from registry.models.providers import Provider, Upload
+from registry.models.types import Created, Day, Flag, IntPK, Moment, Updated, Versioned
+
+# An employment is open while ended_on is empty; a person has at most one open employment.
+OPEN_EMPLOYMENT = text("ended_on IS NULL")
+
+
+class Practitioner(Versioned, db.Model):
+    """A person (从业人员), known by name and a digest of the national ID number."""
+
+    __tablename__ = "practitioners"
+    audit_type = "practitioner"
+
+    id: Mapped[IntPK]
+    name: Mapped[str] = mapped_column(String(50))
+    # HMAC-SHA256 (hex) of the normalised ID number under PERSONAL_ID_KEY: "the same person".
+    id_digest: Mapped[str] = mapped_column(String(64), unique=True)
+    # The last four characters of the ID number, the only part any page shows.
+    id_tail: Mapped[str] = mapped_column(String(4))
+    # The person's own account, for their own view and objections (None until linked).
+    account_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"), unique=True)
+    is_demo: Mapped[Flag]
+    created_at: Mapped[Created]
+    updated_at: Mapped[Updated]
+
+    employments: Mapped[list[Employment]] = relationship(
+        back_populates="practitioner", order_by="Employment.id"
+    )
+    certificates: Mapped[list[PractitionerCertificate]] = relationship(
+        back_populates="practitioner", order_by="PractitionerCertificate.id"
+    )
+
+    @property
+    def current_employment(self) -> Employment | None:
+        """The open employment, if the person works somewhere now."""
+        return next((e for e in self.employments if e.ended_on is None), None)
+
+
+class Employment(db.Model):
+    """A practitioner working at a provider from started_on until ended_on (open while empty)."""
+
+    __tablename__ = "employments"
+    audit_type = "employment"
+    __table_args__ = (
+        # At most one open employment per person, on both databases (services check it first).
+        Index(
+            "uq_employments_open",
+            "practitioner_id",
+            unique=True,
+            sqlite_where=OPEN_EMPLOYMENT,
+            postgresql_where=OPEN_EMPLOYMENT,
+        ),
+        # A provider's current staff.
+        Index("ix_employments_provider_open", "provider_id", "ended_on"),
+    )
+
+    id: Mapped[IntPK]
+    practitioner_id: Mapped[int] = mapped_column(ForeignKey("practitioners.id"), index=True)
+    provider_id: Mapped[int] = mapped_column(ForeignKey("providers.id"))
+    title: Mapped[str | None] = mapped_column(String(50))  # 职务/岗位, optional
+    started_on: Mapped[Day]
+    ended_on: Mapped[Day | None]
+    created_at: Mapped[Created]
+
+    practitioner: Mapped[Practitioner] = relationship(back_populates="employments")
+    provider: Mapped[Provider] = relationship()
+
+    def is_current(self, on: date) -> bool:
+        """Whether the person works at the provider on the given day."""
+        return self.started_on <= on and (self.ended_on is None or on <= self.ended_on)
+
+
+class PractitionerCertificate(db.Model):
+    """A professional certificate (执业资格/注册证书) of a person, from the controlled list."""
+
+    __tablename__ = "practitioner_certificates"
+    audit_type = "practitioner_certificate"
+    # One certificate number per type, whoever holds it (the 挂证 check rests on this).
+    __table_args__ = (UniqueConstraint("kind", "number_key"),)
+
+    id: Mapped[IntPK]
+    practitioner_id: Mapped[int] = mapped_column(ForeignKey("practitioners.id"), index=True)
+    # The canonical name from the controlled list (services/practitioners/certificate_types.py).
+    kind: Mapped[str] = mapped_column(String(100))
+    number: Mapped[str] = mapped_column(String(100))  # as entered
+    # NFKC, upper-case, without spaces and hyphens (registry/pii.py number_key).
+    number_key: Mapped[str] = mapped_column(String(100))
+    issuer: Mapped[str] = mapped_column(String(200))
+    valid_from: Mapped[Day]
+    valid_to: Mapped[Day]
+    scan_id: Mapped[int | None] = mapped_column(ForeignKey("uploads.id"))
+    expired_flagged_at: Mapped[Moment | None]
+    created_at: Mapped[Created]
+
+    practitioner: Mapped[Practitioner] = relationship(back_populates="certificates")
+    scan: Mapped[Upload | None] = relationship()
+
+    def is_valid(self, on: date) -> bool:
+        """Whether the certificate is in force on the given day (valid_to is its last day)."""
+        return self.valid_from <= on <= self.valid_to
