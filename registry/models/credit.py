@@ -20,6 +20,7 @@ from registry.extensions import db
 from registry.models.accounts import User
 from registry.models.catalogue import Department
 from registry.models.evidence import changed_sql, on_create
+from registry.models.objections import ObjectionAnswer
 from registry.models.providers import Provider, Upload
 from registry.models.types import (
     Code,
@@ -127,7 +128,7 @@ class CreditRecord(db.Model):
         return f"<CreditRecord {self.number} {self.status}>"
 
 
-class Objection(db.Model):
+class Objection(ObjectionAnswer, db.Model):
     """A provider's objection (异议) to a published record, and the regulator's answer."""
 
     __tablename__ = "credit_objections"
@@ -140,13 +141,6 @@ class Objection(db.Model):
     # constraint allows one open objection per record (NULLs never collide, on both databases).
     open_record_id: Mapped[int | None] = mapped_column(Integer, unique=True)
     reason: Mapped[Note]
-    submitted_by_id: Mapped[UserRef | None]
-    submitted_at: Mapped[Created]
-    answer_due: Mapped[Day]
-    outcome: Mapped[str | None] = mapped_column(String(8))
-    answer: Mapped[Note | None]
-    answered_by_id: Mapped[UserRef | None]
-    answered_at: Mapped[Moment | None]
     # An upheld objection: the revision that replaced the record (None when it was revoked).
     revision_id: Mapped[int | None] = mapped_column(ForeignKey("credit_records.id"))
 
@@ -160,11 +154,6 @@ class Objection(db.Model):
     files: Mapped[list[Upload]] = relationship(
         secondary="credit_objection_files", order_by="Upload.id", viewonly=True
     )
-
-    @property
-    def is_open(self) -> bool:
-        """Awaiting the regulator's answer."""
-        return self.outcome is None
 
     @property
     def outcome_label(self) -> str:

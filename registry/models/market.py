@@ -12,6 +12,7 @@ from registry.extensions import db
 from registry.kernel import clock
 from registry.models.catalogue import ServiceItem
 from registry.models.evidence import append_only, write_once
+from registry.models.objections import ObjectionAnswer
 from registry.models.projects import Project
 from registry.models.providers import COMMITTED_DAYS_UNIT, Provider, Upload
 from registry.models.types import (
@@ -206,7 +207,7 @@ class AwardObjectionOutcome(StrEnum):
     REJECTED = "不成立"  # the award stands; the answer gives the reasons
 
 
-class AwardObjection(db.Model):
+class AwardObjection(ObjectionAnswer, db.Model):
     """An objection (异议) to an award during its 公示期, by a bidder or the owner, and the
     answer of 政务办 staff. What was filed is fixed when filed, the answer when given."""
 
@@ -221,20 +222,8 @@ class AwardObjection(db.Model):
     party_uscc: Mapped[str] = mapped_column(String(18))
     reason: Mapped[Note]
     evidence: Mapped[Note | None]
-    submitted_by_id: Mapped[UserRef | None]
-    submitted_at: Mapped[Created]
-    answer_due: Mapped[Day]
-    outcome: Mapped[str | None] = mapped_column(String(8))
-    answer: Mapped[Note | None]
-    answered_by_id: Mapped[UserRef | None]
-    answered_at: Mapped[Moment | None]
 
     award: Mapped[Award] = relationship(back_populates="objections")
-
-    @property
-    def is_open(self) -> bool:
-        """Awaiting staff's answer."""
-        return self.outcome is None
 
     @property
     def outcome_label(self) -> str:
