@@ -33,6 +33,7 @@ from registry.services import (
     delivery,
     grades,
     jobs,
+    practitioners,
     providers,
     roadmaps,
     seeding,
@@ -259,6 +260,11 @@ def _check_qualifications(today: date) -> str:
     return jobs.run_committing(providers.qualification_batches(today)).summary()
 
 
+def _check_practitioner_certificates(today: date) -> str:
+    """Practitioners' certificates past valid_to: flag them and tell the holder's provider."""
+    return jobs.run_committing(practitioners.certificate_batches(today)).summary()
+
+
 def _recompute_grades(today: date) -> str:
     """Credit grades over the window ending today (ratings and deductions age out of it)."""
     count, changes = jobs.run_committing(grades.recompute_batches(today))
@@ -314,6 +320,7 @@ def _check_calendar(today: date) -> str:
 # write lock for long and a run stopped halfway is completed by the next. Add checks here.
 DEADLINE_CHECKS: list[tuple[str, Callable[[date], str]]] = [
     ("资质有效期", _check_qualifications),
+    ("从业人员证书有效期", _check_practitioner_certificates),
     ("信用等级", _recompute_grades),
     ("工作日历", _check_calendar),
     ("项目路线图", _check_roadmaps),

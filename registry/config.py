@@ -123,6 +123,10 @@ DEFAULTS: dict[str, object] = {
         "资质过期": 5,
         "投诉属实": 10,
         "其他违规": 5,
+        # An attempt refused by the registry (services/practitioners/roster.py): recorded for the
+        # regulators to see, no points off by default, since the other firm may simply not have
+        # ended the person's employment yet; a regulator who finds 挂证 issues a credit record.
+        "挂证嫌疑": 0,
         "约谈提醒": 3,
         "警示通报": 5,
         "通报批评": 10,

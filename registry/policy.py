@@ -49,6 +49,8 @@ PERMISSIONS: dict[str, frozenset[Role]] = {
     "calendar.manage": frozenset({Role.ADMIN}),  # enter a year's holiday arrangement
     # Marketplace (per-object rules — own provider, own project — are below).
     "providers.self": frozenset({Role.PROVIDER}),  # apply (入驻), keep profile, offers, quotes
+    # The provider's own practitioners (从业人员): register, add certificates, end employments.
+    "practitioners.self": frozenset({Role.PROVIDER}),
     "providers.review": frozenset({Role.ADMIN}),
     "projects.own": frozenset({Role.ENTERPRISE}),  # own projects, selection requests, ratings
     # An enterprise's accounts list each other; who may invite is may_invite_colleagues below.

@@ -335,6 +335,8 @@ class BehaviourKind(StrEnum):
     QUALIFICATION_EXPIRED = "资质过期"
     COMPLAINT_UPHELD = "投诉属实"
     OTHER_VIOLATION = "其他违规"
+    # A provider tried to register a person or certificate active at another provider (issue 17).
+    HUNG_CERTIFICATE = "挂证嫌疑"
 
 
 class BehaviourEvent(db.Model):

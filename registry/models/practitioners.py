@@ -75,15 +75,16 @@ class Employment(db.Model):
     provider_id: Mapped[int] = mapped_column(ForeignKey("providers.id"))
     title: Mapped[str | None] = mapped_column(String(50))  # 职务/岗位, optional
     started_on: Mapped[Day]
-    ended_on: Mapped[Day | None]
+    ended_on: Mapped[Day | None]  # the first day no longer employed (离职日期)
     created_at: Mapped[Created]
 
     practitioner: Mapped[Practitioner] = relationship(back_populates="employments")
     provider: Mapped[Provider] = relationship()
 
     def is_current(self, on: date) -> bool:
-        """Whether the person works at the provider on the given day."""
-        return self.started_on <= on and (self.ended_on is None or on <= self.ended_on)
+        """Whether the person works at the provider on the given day (ended_on is the first day
+        they no longer do, so a move from one provider to another leaves no day at both)."""
+        return self.started_on <= on and (self.ended_on is None or on < self.ended_on)
 
 
 class PractitionerCertificate(db.Model):

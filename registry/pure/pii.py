@@ -49,3 +49,18 @@ def id_digest(id_number: str, key: bytes) -> str:
     """HMAC-SHA256 (hex) of the normalised ID number: the same person gives the same digest under
     the same key, and the number cannot be read back or guessed without the key."""
     return hmac.new(key, number_key(id_number).encode(), hashlib.sha256).hexdigest()
+
+
+_ID_WEIGHTS = (7, 9, 10, 5, 8, 4, 2, 1, 6, 3, 7, 9, 10, 5, 8, 4, 2)
+_ID_CHECK = "10X98765432"
+_ID_SHAPE = re.compile(r"\d{17}[\dX]")
+
+
+def valid_id_number(id_number: str | None) -> bool:
+    """Whether a resident identity card number (GB 11643-1999, 18 characters) is well formed
+    and its check character right, after number_key (a lower-case x is accepted)."""
+    value = number_key(id_number)
+    if not _ID_SHAPE.fullmatch(value):
+        return False
+    total = sum(int(digit) * weight for digit, weight in zip(value, _ID_WEIGHTS, strict=False))
+    return _ID_CHECK[total % 11] == value[-1]

@@ -1,0 +1,308 @@
+"""A provider's roster: registering a practitioner (a person already known by the digest of the
+ID number is reused), adding certificates from the controlled list, ending an employment.
+
+A certificate or a person already active at another provider is refused (挂证嫌疑): the attempt is
+recorded as a behaviour event against the trying provider and audited, nothing else is written,
+and a RegistryError is raised. The view runs such a call with `keep=True` so that the event is
+committed while everything else of the request is not (services check every input before they
+write anything)."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from datetime import date
+from typing import Any
+
+from sqlalchemy import select
+from sqlalchemy.exc import IntegrityError
+from werkzeug.datastructures import FileStorage
+
+from registry.extensions import db
+from registry.kernel import clock
+from registry.models import (
+    BehaviourEvent,
+    BehaviourKind,
+    Employment,
+    Practitioner,
+    PractitionerCertificate,
+    Provider,
+    User,
+)
+from registry.pure import pii
+from registry.services import audit, errors
+from registry.services.errors import RegistryError
+from registry.services.practitioners import certificate_types
+from registry.services.practitioners.common import (
+    digest_of,
+    form_date,
+    own_employment,
+    own_practitioner,
+)
+from registry.services.providers.common import check_own
+from registry.services.uploads import save_upload
+
+HUNG_PERSON = (
+    "该人员目前登记为其他中介机构的在职人员,不能同时在本机构登记。"
+    "如其已从原机构离职,请由原机构先办理离职登记。本次登记已记录为挂证嫌疑行为。"
+)
+HUNG_CERTIFICATE = (
+    "该证书(同一类型、同一编号)已登记在其他中介机构在职人员名下,同一证书不能在两家机构同时执业。"
+    "本次登记已记录为挂证嫌疑行为。"
+)
+
+
+def _text(data: dict, name: str, label: str, limit: int, *, required: bool = True) -> str:
+    return errors.text_field(data.get(name), name, label, limit, required=required)
+
+
+def _add_guarded(build: Callable[[], Any], field: str, message: str) -> Any:
+    """Build rows, add and flush them in a savepoint; returns what `build` made. A unique-index
+    race (the same person or certificate registered by two requests at once) undoes only the
+    savepoint and becomes a RegistryError. Built inside it, so nothing flushes half-linked rows."""
+    try:
+        with db.session.begin_nested():
+            built = build()
+            db.session.add(built)
+    except IntegrityError:
+        raise RegistryError(field, message) from None
+    return built
+
+
+def _person_facts(person: Practitioner) -> dict[str, Any]:
+    """A person as the audit log keeps it: masked, never the ID digest."""
+    return {
+        "practitioner": person.id,
+        "name": pii.mask_name(person.name),
+        "id_tail": person.id_tail,
+    }
+
+
+def _refuse_hung(
+    provider: Provider, actor: User, *, field: str, source: str, message: str, facts: str
+) -> None:
+    """Record the 挂证嫌疑 attempt (once per source) and refuse it."""
+    kind = BehaviourKind.HUNG_CERTIFICATE.value
+    exists = db.session.scalar(
+        select(BehaviourEvent.id).where(
+            BehaviourEvent.kind == kind, BehaviourEvent.source == source
+        )
+    )
+    if exists is None:
+        event = BehaviourEvent(
+            provider_id=provider.id,
+            kind=kind,
+            source=source,
+            occurred_on=clock.today(),
+            details={"facts": facts},
+        )
+        try:
+            with db.session.begin_nested():
+                db.session.add(event)
+        except IntegrityError:
+            event = None  # the same attempt recorded at the same moment by another request
+        if event is not None:
+            audit.record(
+                "behaviour_event.create", actor=actor, of=event, after=audit.snapshot(event)
+            )
+    audit.record(
+        "practitioner.certificate_refused",
+        actor=actor,
+        of=provider,
+        outcome="refused",
+        detail=facts,
+    )
+    raise RegistryError(field, message)
+
+
+def _id_number(data: dict) -> str:
+    raw = _text(data, "id_number", "身份证号", 30)
+    if not pii.valid_id_number(raw):
+        raise RegistryError("id_number", "身份证号格式或校验位不正确,请核对(18 位,末位可为 X)。")
+    return pii.number_key(raw)
+
+
+def _known_person(
+    person: Practitioner, provider: Provider, name: str, started_on: date, actor: User
+) -> None:
+    """Checks on a person already registered: the same name, not on this roster now, not
+    active at another provider (挂证嫌疑), and starting after any earlier employment ended."""
+    if person.name != name:
+        raise RegistryError("name", "该身份证号已登记的姓名与填写的姓名不一致,请核对。")
+    current = person.current_employment
+    if current is not None and current.provider_id == provider.id:
+        raise RegistryError("id_number", "该人员已是本机构的在职人员。")
+    if current is not None:
+        _refuse_hung(
+            provider,
+            actor,
+            field="id_number",
+            source=f"hung:person:{person.id}:provider:{provider.id}:{clock.today()}",
+            message=HUNG_PERSON,
+            facts=f"登记从业人员 {pii.mask_name(person.name)}(身份证号末四位 {person.id_tail})"
+            "被拒绝:其为另一家中介机构的在职人员",
+        )
+    last_end = max((e.ended_on for e in person.employments if e.ended_on), default=None)
+    if last_end is not None and started_on < last_end:
+        raise RegistryError(
+            "started_on", f"入职日期不能早于该人员上一段任职的离职日期 {last_end}。"
+        )
+
+
+def register_practitioner(provider: Provider, data: dict, *, actor: User) -> Employment:
+    """Register a person on provider's roster from today's form (name, id_number, title,
+    started_on): a person known by the ID digest is reused, a new one stores only the digest and
+    the last four characters. Refused when the person works at another provider now."""
+    check_own(provider, actor)
+    name = _text(data, "name", "姓名", 50)
+    id_number = _id_number(data)
+    title = _text(data, "title", "职务", 50, required=False) or None
+    started_on = form_date(data, "started_on", "入职日期")
+    if started_on > clock.today():
+        raise RegistryError("started_on", "入职日期不能晚于今天。")
+    digest = digest_of(id_number)
+    person = db.session.scalar(select(Practitioner).where(Practitioner.id_digest == digest))
+    if person is not None:
+        _known_person(person, provider, name, started_on, actor)
+    known = person
+
+    def build() -> Employment:
+        someone = known or Practitioner(
+            name=name, id_digest=digest, id_tail=pii.id_tail(id_number), is_demo=provider.is_demo
+        )
+        return Employment(
+            practitioner=someone, provider_id=provider.id, title=title, started_on=started_on
+        )
+
+    employment = _add_guarded(build, "id_number", "该人员刚刚被登记,请刷新后核对。")
+    person = employment.practitioner
+    audit.record(
+        "practitioner.register",
+        actor=actor,
+        of=person,
+        after={
+            **_person_facts(person),
+            "provider": provider.uscc,
+            "title": title,
+            "started_on": started_on.isoformat(),
+        },
+    )
+    return employment
+
+
+def _certificate_fields(data: dict) -> dict[str, Any]:
+    """The certificate form checked: a listed type, a number, issuer and validity."""
+    typed = _text(data, "kind", "证书类型", 100)
+    kind = certificate_types.canonical(typed)
+    if kind is None:
+        raise RegistryError("kind", f"证书类型“{typed}”不在证书类型列表中,请从列表中选择。")
+    number = _text(data, "number", "证书编号", 100)
+    key = pii.number_key(number)
+    if not key:
+        raise RegistryError("number", "请填写证书编号。")
+    fields = {
+        "kind": kind,
+        "number": number,
+        "number_key": key,
+        "issuer": _text(data, "issuer", "发证机关", 200),
+        "valid_from": form_date(data, "valid_from", "有效期起"),
+        "valid_to": form_date(data, "valid_to", "有效期止"),
+    }
+    if fields["valid_from"] > fields["valid_to"]:
+        raise RegistryError("valid_to", "有效期止不能早于有效期起。")
+    return fields
+
+
+def _check_certificate_free(
+    person: Practitioner, provider: Provider, fields: dict, actor: User
+) -> None:
+    """A certificate number belongs to one person: the same person's again, another person's
+    (refused; 挂证嫌疑 when that person works at another provider now)."""
+    held = db.session.scalar(
+        select(PractitionerCertificate).where(
+            PractitionerCertificate.kind == fields["kind"],
+            PractitionerCertificate.number_key == fields["number_key"],
+        )
+    )
+    if held is None:
+        return
+    if held.practitioner_id == person.id:
+        raise RegistryError("number", "该人员已登记过这张证书。")
+    current = held.practitioner.current_employment
+    if current is not None and current.provider_id != provider.id:
+        _refuse_hung(
+            provider,
+            actor,
+            field="number",
+            source=f"hung:certificate:{held.id}:provider:{provider.id}:{clock.today()}",
+            message=HUNG_CERTIFICATE,
+            facts=f"登记证书 {held.kind} {pii.mask_number(held.number)} 被拒绝:"
+            "该证书登记在另一家中介机构的在职人员名下",
+        )
+    raise RegistryError("number", "该证书编号已登记在其他人员名下,请核对证书类型和编号。")
+
+
+def add_certificate(
+    provider: Provider,
+    practitioner_id: int,
+    data: dict,
+    *,
+    actor: User,
+    scan: FileStorage | None = None,
+) -> PractitionerCertificate:
+    """Add a certificate from the controlled list to one of provider's current staff
+    (optionally with a scan through the uploads service)."""
+    check_own(provider, actor)
+    person = own_practitioner(provider, practitioner_id)
+    fields = _certificate_fields(data)
+    _check_certificate_free(person, provider, fields, actor)
+    # The file is checked last, so a form with other mistakes stores no orphan upload.
+    upload = save_upload(scan, "scan", actor) if scan is not None and scan.filename else None
+    certificate = _add_guarded(
+        lambda: PractitionerCertificate(practitioner=person, scan=upload, **fields),
+        "number",
+        "该证书编号刚刚被登记,请刷新后核对。",
+    )
+    audit.record(
+        "practitioner.certificate_add",
+        actor=actor,
+        of=certificate,
+        after={
+            **_person_facts(person),
+            "provider": provider.uscc,
+            "kind": certificate.kind,
+            "number": pii.mask_number(certificate.number),
+            "valid_to": certificate.valid_to.isoformat(),
+        },
+    )
+    return certificate
+
+
+def end_employment(
+    provider: Provider, employment_id: int, data: dict, *, actor: User
+) -> Employment:
+    """End one of provider's open employments on `ended_on` (the first day the person no longer
+    works there; today if not given): the person may then be registered by another provider."""
+    check_own(provider, actor)
+    employment = own_employment(provider, employment_id)
+    if employment.ended_on is not None:
+        raise RegistryError(None, "该人员已办理离职。")
+    ended_on = data.get("ended_on") or clock.today()
+    if not isinstance(ended_on, date):
+        raise RegistryError("ended_on", "请填写离职日期(格式 YYYY-MM-DD)。")
+    if ended_on > clock.today():
+        raise RegistryError("ended_on", "离职日期不能晚于今天。")
+    if ended_on < employment.started_on:
+        raise RegistryError("ended_on", f"离职日期不能早于入职日期 {employment.started_on}。")
+    employment.ended_on = ended_on
+    db.session.flush()
+    audit.record(
+        "practitioner.employment_end",
+        actor=actor,
+        of=employment,
+        after={
+            **_person_facts(employment.practitioner),
+            "provider": provider.uscc,
+            "ended_on": ended_on.isoformat(),
+        },
+    )
+    return employment

@@ -1,0 +1,63 @@
+"""Forms of a provider's practitioner pages. Forms check shape only; the rules (the ID check
+digit, the controlled list, 挂证) live in services/practitioners and come back as RegistryError."""
+
+from __future__ import annotations
+
+from flask_wtf.file import FileField
+from wtforms import DateField, SelectChoice, SelectField, StringField
+from wtforms.validators import DataRequired, Length, Optional
+
+from registry.web.forms import Form
+
+
+class PractitionerForm(Form):
+    """Register a person on the provider's roster."""
+
+    name = StringField("姓名", validators=[DataRequired("请填写姓名。"), Length(max=50)])
+    id_number = StringField(
+        "身份证号",
+        validators=[DataRequired("请填写身份证号。"), Length(max=30)],
+        description="仅用于识别同一人员:系统只保存其不可还原的摘要和末四位,不保存完整号码。",
+        render_kw={"autocomplete": "off"},
+    )
+    title = StringField("职务(可选)", validators=[Optional(), Length(max=50)])
+    started_on = DateField("入职日期", validators=[DataRequired("请填写入职日期(YYYY-MM-DD)。")])
+
+
+class CertificateForm(Form):
+    """Add a certificate from the controlled list, optionally with a scan."""
+
+    kind = SelectField(
+        "证书类型",
+        choices=[],
+        validate_choice=False,
+        validators=[DataRequired("请选择证书类型。")],
+        description="从证书类型列表中选择;本机构所提供服务事项对应的类型列在前面。",
+    )
+    number = StringField("证书编号", validators=[DataRequired("请填写证书编号。"), Length(max=100)])
+    issuer = StringField("发证机关", validators=[DataRequired("请填写发证机关。"), Length(max=200)])
+    valid_from = DateField("有效期起", validators=[DataRequired("请填写有效期起(YYYY-MM-DD)。")])
+    valid_to = DateField("有效期止", validators=[DataRequired("请填写有效期止(YYYY-MM-DD)。")])
+    scan = FileField("证书扫描件(可选)", description="PDF、PNG 或 JPG,不超过 10 MB。")
+
+
+class EndEmploymentForm(Form):
+    """End an employment (离职)."""
+
+    ended_on = DateField(
+        "离职日期",
+        validators=[Optional()],
+        description="自该日起不再在本机构执业;不填为今天。",
+    )
+
+
+def certificate_choices(listed: list[str], for_services: list[str]) -> list[SelectChoice]:
+    """The type select: the types for the provider's services first, then the rest."""
+    first = [n for n in listed if n in for_services]
+    rest = [n for n in listed if n not in first]
+    group = "其他证书类型" if first else None
+    return [
+        SelectChoice(value="", label="请选择"),
+        *(SelectChoice(value=n, label=n, optgroup="本机构服务事项对应的证书") for n in first),
+        *(SelectChoice(value=n, label=n, optgroup=group) for n in rest),
+    ]
