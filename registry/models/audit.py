@@ -105,7 +105,7 @@ ACTION_LABELS: dict[str, str] = {
     "ratelimit.denied": "请求过于频繁被拒绝",
     "practitioner.register": "登记从业人员",
     "practitioner.certificate_add": "新增从业人员证书",
-    "practitioner.certificate_refused": "从业人员证书登记被拒绝(挂证嫌疑)",
+    "practitioner.certificate_refused": "从业人员或证书登记被拒绝(挂证嫌疑)",
     "practitioner.certificate_expired": "从业人员证书过期",
     "practitioner.employment_end": "从业人员离职",
     "practitioner.denied": "从业人员操作被拒绝",
