@@ -35,9 +35,12 @@ from registry.models.market import (
     Exclusion,
     OwnerRating,
     Quote,
+    QuoteMember,
+    RequestCertificate,
     RequestStatus,
     SelectionMethod,
     SelectionRequest,
+    TeamRole,
 )
 from registry.models.messages import (
     AccountToken,
@@ -52,6 +55,7 @@ from registry.models.projects import Enterprise, Project, ProjectCategory
 from registry.models.providers import (
     REGIONS,
     Offer,
+    OfferPersonnel,
     Provider,
     ProviderStatus,
     Qualification,
@@ -114,6 +118,7 @@ __all__ = [
     "Enterprise",
     "Exclusion",
     "Offer",
+    "OfferPersonnel",
     "OwnerRating",
     "Project",
     "ProjectCategory",
@@ -124,6 +129,9 @@ __all__ = [
     "ProviderStatus",
     "Qualification",
     "Quote",
+    "QuoteMember",
+    "RequestCertificate",
+    "TeamRole",
     "RateLimitCounter",
     "RequestStatus",
     "SelectionMethod",

@@ -13,6 +13,7 @@ from registry.kernel import clock
 from registry.models.catalogue import ServiceItem
 from registry.models.evidence import append_only, write_once
 from registry.models.objections import ObjectionAnswer
+from registry.models.practitioners import Practitioner
 from registry.models.projects import Project
 from registry.models.providers import COMMITTED_DAYS_UNIT, Provider, Upload
 from registry.models.types import (
@@ -81,6 +82,8 @@ class SelectionRequest(db.Model):
     price_max: Mapped[Money | None]
     deadline: Mapped[Moment]
     qualification_requirement: Mapped[str | None] = mapped_column(String(100))
+    # The certificate type the 项目负责人 must hold (controlled list; None: no requirement).
+    leader_certificate: Mapped[str | None] = mapped_column(String(100))
     requirements: Mapped[Note | None]
     status: Mapped[str] = mapped_column(String(8), default=RequestStatus.OPEN.value)
     failure_reason: Mapped[Note | None]
@@ -96,6 +99,10 @@ class SelectionRequest(db.Model):
         back_populates="request", cascade="all, delete-orphan"
     )
     quotes: Mapped[list[Quote]] = relationship(back_populates="request", order_by="Quote.id")
+    # How many holders of each certificate type the named team must include.
+    team_certificates: Mapped[list[RequestCertificate]] = relationship(
+        back_populates="request", cascade="all, delete-orphan", order_by="RequestCertificate.id"
+    )
     # Every award of the request in order; all but the last were withdrawn (撤销).
     awards: Mapped[list[Award]] = relationship(back_populates="request", order_by="Award.round")
 
@@ -109,6 +116,11 @@ class SelectionRequest(db.Model):
     def method_enum(self) -> SelectionMethod:
         """The method as an enum member."""
         return SelectionMethod(self.method)
+
+    @property
+    def requires_people(self) -> bool:
+        """Whether a quote must name its 项目负责人 (the request requires certificates)."""
+        return self.leader_certificate is not None or bool(self.team_certificates)
 
     @property
     def display_status(self) -> str:
@@ -134,6 +146,20 @@ class Exclusion(db.Model):
     provider: Mapped[Provider] = relationship()
 
 
+class RequestCertificate(db.Model):
+    """A request's requirement on the named team: at least `count` holders of one type."""
+
+    __tablename__ = "request_certificates"
+    __table_args__ = (UniqueConstraint("request_id", "kind"),)
+
+    id: Mapped[IntPK]
+    request_id: Mapped[int] = mapped_column(ForeignKey("selection_requests.id", ondelete="CASCADE"))
+    kind: Mapped[str] = mapped_column(String(100))
+    count: Mapped[int] = mapped_column(Integer)
+
+    request: Mapped[SelectionRequest] = relationship(back_populates="team_certificates")
+
+
 class Quote(db.Model):
     """A provider's application to a request, with its sealed quote (报价) or proposal.
 
@@ -156,6 +182,50 @@ class Quote(db.Model):
 
     request: Mapped[SelectionRequest] = relationship(back_populates="quotes")
     provider: Mapped[Provider] = relationship()
+    # The people the quote names (sealed with it): one row per person and valid certificate.
+    members: Mapped[list[QuoteMember]] = relationship(
+        back_populates="quote", order_by="QuoteMember.id"
+    )
+
+    @property
+    def leader(self) -> Practitioner | None:
+        """The named 项目负责人, if any."""
+        return next((m.practitioner for m in self.members if m.role == TeamRole.LEADER.value), None)
+
+    @property
+    def team(self) -> list[tuple[Practitioner, str, list[QuoteMember]]]:
+        """The named people in order (leader first): (person, role, their certificate rows)."""
+        people: dict[int, tuple[Practitioner, str, list[QuoteMember]]] = {}
+        for member in self.members:
+            people.setdefault(member.practitioner_id, (member.practitioner, member.role, []))
+            people[member.practitioner_id][2].append(member)
+        return sorted(people.values(), key=lambda row: row[1] != TeamRole.LEADER.value)
+
+
+class TeamRole(StrEnum):
+    """A named person's place in a quote's team."""
+
+    LEADER = "项目负责人"
+    MEMBER = "成员"
+
+
+class QuoteMember(db.Model):
+    """A person a quote names, with one certificate they held valid on the quote's day (a
+    snapshot: kind, number, last valid day). Sealed evidence like the quote (append-only)."""
+
+    __tablename__ = "quote_members"
+    __table_args__ = (UniqueConstraint("quote_id", "practitioner_id", "certificate_kind"),)
+
+    id: Mapped[IntPK]
+    quote_id: Mapped[int] = mapped_column(ForeignKey("quotes.id"), index=True)
+    practitioner_id: Mapped[int] = mapped_column(ForeignKey("practitioners.id"), index=True)
+    role: Mapped[str] = mapped_column(String(8))
+    certificate_kind: Mapped[str] = mapped_column(String(100))
+    certificate_number: Mapped[str] = mapped_column(String(100))
+    certificate_valid_to: Mapped[Day]
+
+    quote: Mapped[Quote] = relationship(back_populates="members")
+    practitioner: Mapped[Practitioner] = relationship()
 
 
 class Award(db.Model):
@@ -281,8 +351,11 @@ class Engagement(Versioned, db.Model):
     return_reason: Mapped[Note | None]
     confirmed_at: Mapped[Moment | None]
     overrun_days: Mapped[int | None] = mapped_column(Integer)
+    # Who signed the result (签字人): one of the people the winning quote named.
+    signatory_id: Mapped[int | None] = mapped_column(ForeignKey("practitioners.id"))
 
     award: Mapped[Award] = relationship(back_populates="engagement")
+    signatory: Mapped[Practitioner | None] = relationship()
     result: Mapped[Upload | None] = relationship()
     rating: Mapped[OwnerRating | None] = relationship(back_populates="engagement", uselist=False)
 
@@ -359,7 +432,7 @@ class BehaviourEvent(db.Model):
     provider: Mapped[Provider] = relationship()
 
 
-for _model in (Quote, Award, BehaviourEvent, AwardWithdrawal):
+for _model in (Quote, QuoteMember, Award, BehaviourEvent, AwardWithdrawal):
     append_only(_model)
 # Filed, then answered once: the objection's own columns never change after filing, the answer's
 # never after it is given.

@@ -185,3 +185,22 @@ class Offer(db.Model):
 
     provider: Mapped[Provider] = relationship(back_populates="offers")
     service_item: Mapped[ServiceItem] = relationship()
+    # Key personnel the provider commits to the item, by certificate type (issue 17).
+    personnel: Mapped[list[OfferPersonnel]] = relationship(
+        back_populates="offer", cascade="all, delete-orphan", order_by="OfferPersonnel.id"
+    )
+
+
+class OfferPersonnel(db.Model):
+    """Key personnel an offer commits (关键人员): how many holders of one certificate type."""
+
+    __tablename__ = "offer_personnel"
+    __table_args__ = (UniqueConstraint("offer_id", "kind"),)
+
+    id: Mapped[IntPK]
+    offer_id: Mapped[int] = mapped_column(ForeignKey("offers.id", ondelete="CASCADE"))
+    # The canonical name from the controlled list (services/practitioners/certificate_types.py).
+    kind: Mapped[str] = mapped_column(String(100))
+    count: Mapped[int] = mapped_column(Integer)
+
+    offer: Mapped[Offer] = relationship(back_populates="personnel")
