@@ -93,18 +93,24 @@ def serving(app) -> Iterator[object]:
     file is answered (a favicon's 304) made the development server leave the file to the garbage
     collector, whose ResourceWarning failed whichever test was running (CI at stop 23)."""
     server = create_server(app, host="127.0.0.1", port=0, threads=4, ident="registry-e2e")
-    thread = threading.Thread(target=server.run, daemon=True)
+    stopping = threading.Event()
+
+    def serve() -> None:
+        # The loop, and then the closing of its sockets, in this one thread: closing them from
+        # another thread while the loop selects on them raced (EBADF in select, CI at 38df7f7).
+        while not stopping.is_set():
+            server.asyncore.loop(timeout=0.05, map=server._map, use_poll=True, count=1)
+        server.task_dispatcher.shutdown(timeout=5)
+        for channel in list(server._map.values()):
+            channel.handle_close()
+
+    thread = threading.Thread(target=serve, daemon=True)
     thread.start()
     try:
         yield type("Live", (), {"url": f"http://127.0.0.1:{server.effective_port}", "app": app})
     finally:
-        # As WebTest's StopableWSGIServer: close every channel (the listening socket and the
-        # browser's kept-alive connections), so the loop ends, then stop the worker threads.
-        while server._map:
-            for channel in list(server._map.values()):
-                channel.handle_close()
-        thread.join(timeout=5)
-        server.task_dispatcher.shutdown()
+        stopping.set()
+        thread.join(timeout=10)
         with app.app_context():
             db.session.remove()
             db.engine.dispose()
