@@ -22,12 +22,15 @@ from registry.extensions import db
 from registry.models import (
     Award,
     Department,
+    Employment,
     Engagement,
     Enterprise,
     Objection,
     Offer,
+    Practitioner,
     Project,
     Provider,
+    ProviderStatus,
     Quote,
     SelectionRequest,
     ServiceItem,
@@ -51,6 +54,9 @@ PERMISSIONS: dict[str, frozenset[Role]] = {
     "providers.self": frozenset({Role.PROVIDER}),  # apply (入驻), keep profile, offers, quotes
     # The provider's own practitioners (从业人员): register, add certificates, end employments.
     "practitioners.self": frozenset({Role.PROVIDER}),
+    # A practitioner's unmasked record (full name and certificate numbers), every view audited:
+    # 政务办, regulators, and the provider the person works for now (may_view_unmasked below).
+    "practitioners.unmasked": frozenset({Role.STAFF, Role.ADMIN, Role.REGULATOR, Role.PROVIDER}),
     "providers.review": frozenset({Role.ADMIN}),
     "projects.own": frozenset({Role.ENTERPRISE}),  # own projects, selection requests, ratings
     # An enterprise's accounts list each other; who may invite is may_invite_colleagues below.
@@ -451,6 +457,34 @@ def supervises(department_id: int, provider: Provider) -> bool:
     """Whether the department supervises the provider."""
     query = supervised_provider_ids(department_id).where(Offer.provider_id == provider.id)
     return db.session.scalar(query.limit(1)) is not None
+
+
+# --------------------------------------------------------------------------- practitioners
+
+
+def public_practitioners() -> ColumnElement[bool]:
+    """Filter on Practitioner: the people the public pages, the API and search show (masked):
+    those who work, or worked, at a provider in the public directory. A person known only to a
+    provider still applying is not public."""
+    return Practitioner.employments.any(
+        Employment.provider.has(Provider.status == ProviderStatus.ACTIVE.value)
+    )
+
+
+def is_public_practitioner(practitioner: Practitioner) -> bool:
+    """Whether public_practitioners() lets the person be shown (masked)."""
+    return any(e.provider.status == ProviderStatus.ACTIVE.value for e in practitioner.employments)
+
+
+def may_view_unmasked(user: Any, practitioner: Practitioner) -> bool:
+    """Who may open a person's unmasked record (each view audited): 政务办 and regulators, and
+    the account of the provider the person works for now; never the public or other providers."""
+    if not can(user, "practitioners.unmasked"):
+        return False
+    if is_provider_account(user):
+        current = practitioner.current_employment
+        return current is not None and acts_for_provider(user, current.provider)
+    return True
 
 
 # --------------------------------------------------------------------------- landing page

@@ -109,6 +109,7 @@ ACTION_LABELS: dict[str, str] = {
     "practitioner.certificate_expired": "从业人员证书过期",
     "practitioner.employment_end": "从业人员离职",
     "practitioner.denied": "从业人员操作被拒绝",
+    "practitioner.view_unmasked": "查看从业人员完整信息",
     "rating.create": "业主评价",
     "rating.edit": "修改业主评价",
     "rating.hide": "隐藏评价内容",

@@ -67,6 +67,7 @@ GROUPS = (
     GroupSpec("service", "服务事项", ("service",)),
     GroupSpec("approval", "审批事项", ("approval",)),
     GroupSpec("provider", "中介机构", ("provider",)),
+    GroupSpec("practitioner", "从业人员", ("practitioner",)),
     GroupSpec("bulletin", "公告与公示", ("award", "notice")),
     GroupSpec("department", "监管部门", ("department",)),
 )

@@ -1,7 +1,7 @@
 """The one document registry: each searchable kind declares here how its rows become documents.
 
-Service items, approval items, departments, active providers, award notices and published credit
-notices. A kind returns None for rows that must not be public
+Service items, approval items, departments, active providers, award notices, published credit
+notices and public practitioners (masked). A kind returns None for rows that must not be public
 (drafts, providers not yet approved, retired entries), so they never enter the index.
 """
 
@@ -17,11 +17,14 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session, selectinload
 
+from registry import policy
 from registry.models.catalogue import ApprovalItem, Department, ServiceItem, Validity
 from registry.models.credit import CreditRecord, CreditStatus
 from registry.models.market import Award, SelectionRequest
+from registry.models.practitioners import Employment, Practitioner, PractitionerCertificate
 from registry.models.projects import Project
 from registry.models.providers import Offer, Provider, ProviderStatus
+from registry.pure.pii import mask_name
 
 _TAGS = re.compile(r"<[^>]+>")
 
@@ -38,6 +41,10 @@ class Document:
     body: str = ""
     facets: dict[str, list[str]] = field(default_factory=dict)
     rank: float = 0.0
+    # Names the document is found by but never shows (a practitioner's real name, while the
+    # title holds the masked one): indexed only as title bigrams, never stored, highlighted,
+    # turned into pinyin or offered as a spelling suggestion.
+    hidden: list[str] = field(default_factory=list)
 
     @property
     def own_names(self) -> list[str]:
@@ -53,7 +60,10 @@ class Document:
 
     def content_hash(self) -> str:
         """A hash of everything indexed, to detect drift between the index and the database."""
-        payload = json.dumps(asdict(self), ensure_ascii=False, sort_keys=True)
+        data = asdict(self)
+        if not data["hidden"]:
+            del data["hidden"]  # the hashes of documents without hidden names stay as they were
+        payload = json.dumps(data, ensure_ascii=False, sort_keys=True)
         return hashlib.sha256(payload.encode()).hexdigest()[:32]
 
 
@@ -322,8 +332,58 @@ def _notice_document(item: CreditRecord) -> Document | None:
     )
 
 
+def _practitioner_document(item: Practitioner) -> Document | None:
+    """A public person (policy.public_practitioners): shown by the masked name, found also by
+    the real one (hidden), by the certificate types held and by the current firm's name."""
+    if not policy.is_public_practitioner(item):
+        return None
+    current = item.current_employment
+    firm = current.provider if current is not None else None
+    if firm is not None and firm.status != ProviderStatus.ACTIVE.value:
+        firm = None
+    kinds = list(dict.fromkeys(c.kind for c in item.certificates))
+    masked = mask_name(item.name)
+    return Document(
+        kind="practitioner",
+        key=str(item.id),
+        title=f"{masked}({firm.name})" if firm is not None else masked,
+        url=f"/practitioners/{item.id}",
+        keywords=kinds,
+        body=_join(
+            "从业人员", "、".join(kinds), firm.name if firm else "", firm.uscc if firm else ""
+        ),
+        hidden=[item.name] if len(item.name) >= 2 else [],
+    )
+
+
+def _practitioner_related(row: Employment | PractitionerCertificate) -> list[tuple[str, str]]:
+    """An employment or a certificate is no document, but its person's document shows it."""
+    person = row.practitioner
+    person_id = person.id if person is not None else row.practitioner_id
+    return [("practitioner", str(person_id))] if person_id else []
+
+
+def _provider_dependents(item: Provider) -> list[tuple[str, str]]:
+    """The people who work or worked at a provider show its name, and are public only while it
+    is in the directory."""
+    from sqlalchemy.orm import object_session
+
+    session = object_session(item)
+    if session is None or item.id is None:
+        return []
+    with session.no_autoflush:
+        people = session.scalars(
+            select(Employment.practitioner_id).where(Employment.provider_id == item.id).distinct()
+        ).all()
+    return [("practitioner", str(p)) for p in people]
+
+
 # Rows that are not documents themselves but whose changes alter other documents.
-RELATED: dict[type, Callable[[Any], list[tuple[str, str]]]] = {Offer: _offer_related}
+RELATED: dict[type, Callable[[Any], list[tuple[str, str]]]] = {
+    Offer: _offer_related,
+    Employment: _practitioner_related,
+    PractitionerCertificate: _practitioner_related,
+}
 
 
 def _loader(model, *options, key=None, order=None, listed=None, via=None, latest=None):
@@ -394,6 +454,24 @@ _notice_all, _notice_one = _loader(
     listed=CreditRecord.status == CreditStatus.PUBLISHED.value,
 )
 
+_person_options = (
+    selectinload(Practitioner.employments).selectinload(Employment.provider),
+    selectinload(Practitioner.certificates),
+)
+
+
+def _practitioner_all(session: Session) -> Iterator[Any]:
+    query = select(Practitioner).where(policy.public_practitioners()).options(*_person_options)
+    yield from session.scalars(query.order_by(Practitioner.id))
+
+
+def _practitioner_one(session: Session, value: str) -> Any:
+    if not value.isdigit():
+        return None
+    query = select(Practitioner).where(Practitioner.id == int(value)).options(*_person_options)
+    return session.scalar(query.execution_options(populate_existing=True))
+
+
 KINDS: dict[str, DocumentKind] = {
     kind.name: kind
     for kind in (
@@ -435,6 +513,7 @@ KINDS: dict[str, DocumentKind] = {
             _provider_document,
             _provider_all,
             _provider_one,
+            _provider_dependents,
             key_attr="uscc",
         ),
         DocumentKind(
@@ -457,6 +536,17 @@ KINDS: dict[str, DocumentKind] = {
             _notice_all,
             _notice_one,
             key_attr="number",
+        ),
+        DocumentKind(
+            "practitioner",
+            "从业人员",
+            Practitioner,
+            # The id: a new person's is known after the flush (the engine queues it then).
+            lambda o: str(o.id) if o.id is not None else None,
+            _practitioner_document,
+            _practitioner_all,
+            _practitioner_one,
+            key_attr="id",
         ),
     )
 }

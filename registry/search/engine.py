@@ -249,6 +249,9 @@ def _before_flush(session: Session, _context, _instances) -> None:
         if kind is None:
             pending += related_documents(obj)
             continue
+        if kind.key(obj) is None and obj in session.new:
+            # Keyed by the id the flush is about to give it (a person): queued after the flush.
+            session.info.setdefault("search_unkeyed", []).append(obj)
         pending.append((kind.name, kind.key(obj)))
         history = inspect(obj).attrs[kind.key_attr].history
         pending += [(kind.name, old) for old in history.deleted or () if old]
@@ -269,6 +272,17 @@ def _before_flush(session: Session, _context, _instances) -> None:
         session.info["search_pending"] = True
 
 
+def _after_flush(session: Session, _context) -> None:
+    """Queue the new rows keyed by their id, now that the flush has given them one (the next
+    flush, at the latest the commit's, writes the outbox rows)."""
+    for obj in session.info.pop("search_unkeyed", ()):
+        kind = kind_for(obj)
+        key = kind.key(obj) if kind is not None else None
+        if key:
+            session.add(SearchOutbox(kind=kind.name, key=str(key)))
+            session.info["search_pending"] = True
+
+
 def enqueue(session: Session, kind: str, key: str) -> None:
     """Queue one document for re-indexing in this transaction: for changes made by a bulk
     UPDATE statement, which the flush hooks never see (e.g. a provider's recomputed grade)."""
@@ -284,6 +298,8 @@ def _before_commit(session: Session) -> None:
     if engine is None or not engine.in_transaction:
         return
     session.flush()  # before_commit runs before commit's own flush: flush so the outbox is known
+    if session.new:
+        session.flush()  # the outbox rows of rows keyed by their new id (_after_flush)
     if not session.info.get("search_pending"):
         return
     engine.backend.drain_in(session, limit=None)
@@ -309,11 +325,13 @@ def _after_commit(session: Session) -> None:
 
 def _after_rollback(session: Session, _transaction) -> None:
     session.info.pop("search_pending", None)
+    session.info.pop("search_unkeyed", None)
 
 
 # The session events search listens on; registry/hooks.py installs them after the grades'.
 HOOKS = (
     ("before_flush", _before_flush),
+    ("after_flush", _after_flush),
     ("before_commit", _before_commit),
     ("after_commit", _after_commit),
     ("after_soft_rollback", _after_rollback),

@@ -83,7 +83,9 @@ def document_vector(document: Document) -> str:
     title_tokens = seg.tokens(document.title)
     vector.add("t:", title_tokens, "A")
     vector.add_terms("x:", [analysis.normalise(document.title)], "A")
-    vector.add("n:", analysis.bigrams(" ".join([document.title, *document.keywords])), "C")
+    # Hidden names (documents.Document.hidden) only as bigrams: never in a shown column.
+    named = " ".join([document.title, *document.keywords, *document.hidden])
+    vector.add("n:", analysis.bigrams(named), "C")
     # Keywords are a set: a profile naming 测绘 in four offered services' names does not match
     # 测绘 four times better than the item whose alias it is (ts_rank counts positions).
     vector.add("k:", seg.tokens(" ".join(document.keywords)), "B", most=1)

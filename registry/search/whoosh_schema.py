@@ -112,7 +112,8 @@ def fields_of(document: Document) -> dict:
         "kind": document.kind,
         "title": document.title,
         "title_exact": analysis.normalise(document.title),
-        "title_ngram": " ".join([document.title, *document.keywords]),
+        # Hidden names (documents.Document.hidden) only here: this field is never stored.
+        "title_ngram": " ".join([document.title, *document.keywords, *document.hidden]),
         "keywords": " ".join(document.keywords),
         "keyword_exact": ",".join(exact),
         "pinyin": " ".join(full),

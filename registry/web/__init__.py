@@ -26,6 +26,7 @@ def install(app: Flask) -> None:
     from registry.web import (
         admin,
         api,
+        api_practitioners,  # noqa: F401 - its routes join the API blueprint on import
         auth,
         catalogue,
         colleagues,
@@ -40,6 +41,7 @@ def install(app: Flask) -> None:
         page_cache,
         page_fast_path,
         pending,
+        people,
         practitioners,
         providers,
         public,
@@ -57,6 +59,7 @@ def install(app: Flask) -> None:
         catalogue,
         providers,
         practitioners,
+        people,
         engagements,
         market,
         roadmaps,
