@@ -14,7 +14,6 @@ from registry.pure import workdays
 from registry.services import catalogue, credit, market, roadmaps
 from registry.services import providers as provider_service
 from registry.services.errors import NotFound
-from registry.services.practitioners import public as people
 from registry.web.errors import render_error
 from registry.web.openapi import check_response, openapi_document
 from registry.web.page_cache import cached_page
@@ -220,8 +219,6 @@ def provider_json(provider, *, detail: bool = False) -> dict:
                 }
                 for q in provider.qualifications
             ],
-            # Current staff holding a valid certificate, per type (no names).
-            personnel=people.personnel_summary(provider, today),
         )
     return data
 
@@ -243,11 +240,14 @@ def show_provider(uscc: str):
     )
 
 
-def award_json(award, names: dict[str, str] | None = None) -> dict:
+def award_json(award, names: dict[str, str] | None = None, leader=False) -> dict:
     """An award notice as JSON (amounts as exact decimal strings, times in Beijing time): the
-    draw's candidates with their names (`names`: code → name), the 公示期 and its state, the
-    objections with their answers and, once withdrawn, why."""
+    draw's candidates with their names (`names`: code → name), the winning quote's 项目负责人
+    masked (`leader`: from market.award_leaders; False: looked up here), the 公示期 and its
+    state, the objections with their answers and, once withdrawn, why."""
     state = market.notice_state(award)
+    if leader is False:
+        leader = market.award_leader(award)
     withdrawal = award.withdrawal
     candidates = (award.draw_inputs or {}).get("candidates", [])
     return {
@@ -259,6 +259,9 @@ def award_json(award, names: dict[str, str] | None = None) -> dict:
         "method": award.method,
         "winner": {"uscc": award.provider.uscc, "name": award.provider.name},
         "amount": None if award.amount is None else str(award.amount),
+        "project_leader": None
+        if leader is None
+        else {"name": leader.name, "certificates": list(leader.certificates)},
         "awarded_at": clock.local(award.awarded_at).isoformat(),
         "round": award.round,
         "seed": award.seed,
@@ -295,10 +298,12 @@ def award_json(award, names: dict[str, str] | None = None) -> dict:
 @bp.get("/awards")
 @require(PUBLIC)
 def list_awards():
-    """Award notices, newest first, with their candidates' names (one statement per page)."""
+    """Award notices, newest first, with their candidates' names and the winners' 项目负责人
+    (a few statements per page)."""
     result = paged(market.list_awards, service_code=code_arg("service"))
     names = market.candidate_names(result.items)
-    return jsonify(page_of(result, [award_json(a, names) for a in result.items]))
+    leaders = market.award_leaders(result.items)
+    return jsonify(page_of(result, [award_json(a, names, leaders[a.id]) for a in result.items]))
 
 
 def notice_json(item) -> dict:

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from flask import Blueprint, abort, flash, redirect, render_template, send_file, url_for
 from flask_wtf.file import FileField
-from wtforms import DateField, HiddenField, IntegerField, TextAreaField
+from wtforms import DateField, HiddenField, IntegerField, SelectField, TextAreaField
 from wtforms.validators import DataRequired, InputRequired, Length, Optional
 
 from registry.models import RATING_PARTS, Engagement
@@ -15,7 +15,7 @@ from registry.policy import PUBLIC, require
 from registry.sanitize import FORMAT_HINT
 from registry.services import delivery
 from registry.services.errors import Forbidden
-from registry.services.market import provider_by_uscc
+from registry.services.market import people, provider_by_uscc
 from registry.services.uploads import upload_content
 from registry.web.forms import Form, parse_version
 from registry.web.params import paged
@@ -59,6 +59,13 @@ class ResultForm(VersionForm):
 
     file = FileField("服务成果文件", description="PDF、PNG 或 JPG,不超过 10 MB。")
     note = TextAreaField("成果说明(可选)", validators=[Optional(), Length(max=delivery.NOTE_MAX)])
+    signatory = SelectField(
+        "成果签字人",
+        choices=[],
+        validate_choice=False,
+        validators=[Optional()],
+        description="从中选报价列明的项目负责人和团队成员中选择在成果上签字的人员。",
+    )
 
 
 def _score_field(label: str) -> IntegerField:
@@ -303,12 +310,10 @@ def list_work():
 
 
 def _provider_page(engagement: Engagement, form: ResultForm | None = None, status: int = 200):
-    return _detail_page(
-        "engagements/show_work.html",
-        engagement,
-        status,
-        form=form or _versioned(ResultForm, "result", engagement.version),
-    )
+    form = form or _versioned(ResultForm, "result", engagement.version)
+    named = people.signatory_choices(engagement.award)
+    form.signatory.choices = [("", "请选择"), *((str(i), label) for i, label in named)]
+    return _detail_page("engagements/show_work.html", engagement, status, form=form)
 
 
 @bp.get("/my/work/<int:engagement_id>")
@@ -328,7 +333,12 @@ def submit_result(engagement_id: int):
         engagement_id,
         form,
         lambda f: delivery.submit_result(
-            actor(), engagement_id, f.file.data, f.note.data, version=parse_version(f.version.data)
+            actor(),
+            engagement_id,
+            f.file.data,
+            f.note.data,
+            version=parse_version(f.version.data),
+            signatory_id=f.signatory.data or None,
         ),
         "服务成果已提交,等待业主确认。",
         PROVIDER_PAGE,

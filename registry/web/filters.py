@@ -10,6 +10,7 @@ from decimal import Decimal, InvalidOperation
 
 from registry.kernel import clock
 from registry.pure.lateness import lateness
+from registry.pure.pii import mask_name
 from registry.pure.workdays import TimeUnit
 from registry.sanitize import safe_html
 
@@ -89,4 +90,5 @@ FILTERS = {
     "days": days,
     "lateness": lateness,
     "dict_without": dict_without,
+    "mask_name": mask_name,
 }

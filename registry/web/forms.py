@@ -275,6 +275,12 @@ class OfferForm(Form):
         validators=[Optional(), Length(max=5000)],
         description=FORMAT_HINT,
     )
+    personnel = TextAreaField(
+        "关键人员承诺",
+        validators=[Optional(), Length(max=1000)],
+        description="每行一种执业资格证书类型和人数,如“环境影响评价工程师 ×2”;"
+        "不能超过本机构在职且持有有效证书的人数。",
+    )
 
 
 class VersionedForm(Form):

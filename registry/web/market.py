@@ -126,7 +126,14 @@ def new_request(code: str):
             method=form.method.data,
             method_reason=form.method_reason.data,
             deadline=_local(form.deadline.data),
-            **form.data_of("price_min", "price_max", "qualification_requirement", "requirements"),
+            **form.data_of(
+                "price_min",
+                "price_max",
+                "qualification_requirement",
+                "requirements",
+                "leader_certificate",
+                "team_certificates",
+            ),
             exclusions=_exclusions(form.exclusions.data),
         ),
     )
@@ -265,6 +272,11 @@ def quote(ref: str):
     user = actor()
     selection = work.found(market.get_request, ref)
     form = QuoteForm()
+    staff = market.team_choices(user)
+    form.leader.choices = options(
+        [("", "请选择" if selection.requires_people else "不指定"), *staff]
+    )
+    form.members.choices = options(staff)
     if request.method == "GET":
         form.submission_key.data = secrets.token_hex(16)
     quoted = work.submit(
@@ -275,6 +287,8 @@ def quote(ref: str):
             amount=form.amount.data,
             proposal=form.proposal.data,
             submission_key=form.submission_key.data or "",
+            leader_id=form.leader.data or None,
+            member_ids=form.members.data or [],
         ),
     )
     if quoted:
@@ -327,6 +341,7 @@ def show_award(award_id: int):
         award=award,
         state=market.notice_state(award),
         names=market.candidate_names([award]),
+        leader=market.award_leader(award),
         seed_text=selection_engine.seed_text(
             inputs["request"], inputs["candidates"], inputs["deadline"]
         )

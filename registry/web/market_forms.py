@@ -8,12 +8,14 @@ from wtforms import (
     DecimalField,
     HiddenField,
     SelectField,
+    SelectMultipleField,
     StringField,
     TextAreaField,
 )
 from wtforms.validators import DataRequired, Length, Optional, ValidationError
 
 from registry.models import AwardObjectionOutcome, ProjectCategory, SelectionMethod
+from registry.services.practitioners import certificate_types
 from registry.services.providers import qualification_types
 from registry.services.roadmaps.projects import BUILDING_TYPES
 from registry.web.forms import Form, options
@@ -120,6 +122,17 @@ class RequestForm(Form):
         validate_choice=False,
         description="从资质类型列表中选择;选“不限”表示持有任一有效资质即可。",
     )
+    leader_certificate = SelectField(
+        "项目负责人证书要求",
+        choices=lambda: options([("", "不要求"), *((n, n) for n in certificate_types.names())]),
+        validate_choice=False,
+        description="项目负责人须持有的有效执业资格证书类型,须适用于所选中介服务事项。",
+    )
+    team_certificates = TextAreaField(
+        "团队人员要求",
+        validators=[Optional(), Length(max=1000)],
+        description="每行一种证书类型和最少人数,如“注册造价工程师 ×1”;项目负责人计入团队。",
+    )
     requirements = TextAreaField("服务要求", validators=[Optional(), Length(max=2000)])
     exclusions = TextAreaField(
         "回避机构",
@@ -134,6 +147,20 @@ class QuoteForm(Form):
     submission_key = HiddenField()
     amount = StringField("报价(元)", validators=[Optional(), Length(max=20)])
     proposal = TextAreaField("服务方案", validators=[Optional(), Length(max=5000)])
+    leader = SelectField(
+        "项目负责人",
+        choices=[],
+        validate_choice=False,
+        validators=[Optional()],
+        description="从本机构在职且持有有效证书的从业人员中选择。",
+    )
+    members = SelectMultipleField(
+        "团队成员",
+        choices=[],
+        validate_choice=False,
+        validators=[Optional()],
+        description="可多选;按住 Ctrl(Mac 为 ⌘)选择多人。",
+    )
 
 
 class DecideForm(Form):

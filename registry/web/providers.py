@@ -14,8 +14,8 @@ from registry.sanitize import plain_text
 from registry.services import credit, evaluations
 from registry.services import providers as service
 from registry.services.errors import NotFound
-from registry.services.practitioners import public as people
 from registry.services.providers import qualification_types
+from registry.services.providers.personnel import format_counts
 from registry.services.uploads import upload_content
 from registry.web.charts import line_chart
 from registry.web.filters import format_datetime
@@ -119,8 +119,7 @@ def rating_chart(provider: Provider, ratings) -> str:
 @cached_page
 @require(PUBLIC)
 def show_provider(uscc: str):
-    """A provider's public profile: offers, qualifications, personnel strength (names masked),
-    ratings, awards, credit."""
+    """A provider's public profile: offers, qualifications, ratings, awards, credit."""
     provider = work.found(service.get_public_provider, uscc)
     ratings = service.rating_history(provider)
     return render_template(
@@ -134,7 +133,6 @@ def show_provider(uscc: str):
         credit_records=credit.published_records(provider.id),
         credit=provider_credit(provider),
         evaluation_scores=evaluations.public_scores(provider.id),
-        personnel=people.personnel_strength(provider),
         today=service.today(),
     )
 
@@ -307,7 +305,9 @@ def _send_scan(qualification):
 
 
 def _offer_data(form: OfferForm) -> dict:
-    return form.data_of("service_item", "committed_days", "fee_quote", "fee_basis", "promise")
+    return form.data_of(
+        "service_item", "committed_days", "fee_quote", "fee_basis", "promise", "personnel"
+    )
 
 
 def _offer_form(offer=None) -> OfferForm:
@@ -319,6 +319,8 @@ def _offer_form(offer=None) -> OfferForm:
         form.service_item.data = offer.service_item.code
         if request.method == "GET" and offer.fee_quote is not None:
             form.fee_quote.data = str(offer.fee_quote)
+        if request.method == "GET":
+            form.personnel.data = format_counts(offer.personnel)
     elif request.method == "GET" and request.args.get("service"):
         form.service_item.data = code_arg("service") or ""
     return form

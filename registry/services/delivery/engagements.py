@@ -39,7 +39,7 @@ from registry.services.delivery.common import (
     within_working_days,
 )
 from registry.services.errors import RegistryError, text_field
-from registry.services.market import today
+from registry.services.market import people, today
 from registry.services.uploads import save_upload
 
 NOTE_MAX = 2000
@@ -152,18 +152,22 @@ def submit_result(
     *,
     version: int | None = None,
     now: datetime | None = None,
+    signatory_id=None,
 ) -> Engagement:
-    """The awarded provider uploads its result (again after a return); the owner confirms it
-    or returns it."""
+    """The awarded provider uploads its result (again after a return), naming who signed it
+    (签字人: one of the people the winning quote named, when it named any); the owner confirms
+    it or returns it."""
     engagement = provided_engagement(user, engagement_id, version=version)
     refused = _SUBMIT_REFUSED.get(engagement.status)
     if refused:
         raise RegistryError(None, refused)
     note = text_field(note, "note", "成果说明", NOTE_MAX, required=False) or None
+    signatory = people.checked_signatory(engagement.award, signatory_id)
     upload = save_upload(file, "file", user)
     with _change("engagement.submit_result", user, engagement) as change:
         engagement.result = upload
         engagement.result_note = note
+        engagement.signatory = signatory
         engagement.submitted_at = now or utcnow()
         engagement.status = EngagementStatus.SUBMITTED.value
         change.extra.update(file=upload.filename, sha256=upload.sha256)

@@ -29,6 +29,14 @@ from registry.services.market.objections import (
     objections_queue,
     objector,
 )
+from registry.services.market.people import (
+    award_leader,
+    award_leaders,
+    check_team,
+    public_team,
+    requirement_text,
+    winning_quote,
+)
 from registry.services.market.projects import (
     SHANGHAI,
     create_enterprise,
@@ -54,6 +62,7 @@ from registry.services.market.selection import (
     provider_of,
     quotes_visible_to,
     submit_quote,
+    team_choices,
 )
 from registry.services.objections import is_overdue
 
@@ -98,6 +107,13 @@ __all__ = [
     "quotes_visible_to",
     "repost",
     "submit_quote",
+    "team_choices",
+    "award_leader",
+    "award_leaders",
+    "check_team",
+    "public_team",
+    "requirement_text",
+    "winning_quote",
     "today",
     "verify_award",
 ]

@@ -395,6 +395,8 @@ def repost(user: User, ref: str, *, deadline: datetime) -> SelectionRequest:
         price_max=old.price_max,
         qualification_requirement=old.qualification_requirement,
         requirements=old.requirements,
+        leader_certificate=old.leader_certificate,
+        team_certificates=[(r.kind, r.count) for r in old.team_certificates],
         exclusions=[(e.provider.uscc, e.reason) for e in old.exclusions],
         reposted_from=old,
     )

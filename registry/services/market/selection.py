@@ -33,7 +33,9 @@ from registry.services import notify
 from registry.services.audit import record, snapshot
 from registry.services.catalogue import get_service
 from registry.services.errors import Forbidden, NotFound, RegistryError
+from registry.services.market import people
 from registry.services.market.projects import SHANGHAI, get_project_for, today
+from registry.services.practitioners import staff
 from registry.services.providers import qualification_types
 from registry.services.revisions import insert_revision
 
@@ -128,8 +130,11 @@ def open_request(
     requirements: str | None = None,
     exclusions: list[tuple[str, str]] | None = None,
     reposted_from: SelectionRequest | None = None,
+    leader_certificate: str | None = None,
+    team_certificates=None,
 ) -> SelectionRequest:
-    """Open a selection request on one of the enterprise's own projects."""
+    """Open a selection request on one of the enterprise's own projects; it may require the
+    项目负责人's certificate type and team certificate types with counts (people.py)."""
     project = get_project_for(user, project_code)
     if not policy.owns_project(user, project):
         raise Forbidden("只有项目业主可以发布选取公告")
@@ -140,6 +145,7 @@ def open_request(
     low, high = _decimal(price_min, "price_min"), _decimal(price_max, "price_max")
     if low is not None and high is not None and low > high:
         raise RegistryError("price_max", "价格区间上限不能低于下限")
+    leader, team = people.checked_requirements(service, leader_certificate, team_certificates)
     request = SelectionRequest(
         ref=f"tmp-{secrets.token_hex(8)}",
         project=project,
@@ -153,6 +159,8 @@ def open_request(
             qualification_requirement, reposted_from
         ),
         requirements=(requirements or "").strip() or None,
+        leader_certificate=leader,
+        team_certificates=team,
         created_by_id=user.id,
         reposted_from_id=reposted_from.id if reposted_from else None,
     )
@@ -178,6 +186,7 @@ def open_request(
         after={
             **snapshot(request),
             "exclusions": [(e.provider.uscc, e.reason) for e in request.exclusions],
+            "team_certificates": {r.kind: r.count for r in request.team_certificates},
         },
     )
     _tell_providers(request)
@@ -196,12 +205,15 @@ def _tell_providers(request: SelectionRequest) -> None:
     if not invited:
         return
     project = request.project
+    wanted = people.requirement_text(request)
     notify.notify(
         provider_accounts(invited),
         "request",
         f"{project.enterprise.name}为项目“{project.name}”发布了选取需求 {request.ref}"
         f"({request.service_item.name},{request.method}),"
-        f"报名截止 {clock.local(request.deadline):%Y-%m-%d %H:%M}。贵机构可在截止前报名。",
+        f"报名截止 {clock.local(request.deadline):%Y-%m-%d %H:%M}。"
+        + (f"人员要求:{wanted}。" if wanted else "")
+        + "贵机构可在截止前报名。",
         link=f"/my/requests/{request.ref}/quote",
         kind="新选取需求",
         subject=f"新的选取需求 {request.ref}:{request.service_item.name}",
@@ -340,6 +352,19 @@ def provider_of(user: User) -> Provider:
     return provider
 
 
+def team_choices(user: User, on: date | None = None) -> list[tuple[str, str]]:
+    """(id, label) of the practitioners the user's provider may name on a quote today: its own
+    staff, so by full name with their valid certificate types (empty without a provider)."""
+    provider = db.session.scalar(select(Provider).where(Provider.account_id == user.id))
+    if provider is None:
+        return []
+    on = on or today()
+    return [
+        (str(p.id), f"{p.name}({'、'.join(c.kind for c in p.certificates if c.is_valid(on))})")
+        for p in staff.valid_practitioners(provider, on)
+    ]
+
+
 def latest_quotes(request: SelectionRequest) -> dict[int, Quote]:
     """provider id → that provider's latest quote revision."""
     latest: dict[int, Quote] = {}
@@ -358,8 +383,11 @@ def submit_quote(
     proposal: str | None = None,
     submission_key: str,
     now: datetime | None = None,
+    leader_id=None,
+    member_ids=(),
 ) -> Quote:
-    """A provider applies (and, for price methods, quotes). Sealed until the deadline; a new
+    """A provider applies (and, for price methods, quotes), naming its 项目负责人 and team
+    (people.check_team, on the quote's Beijing day). Sealed until the deadline; a new
     submission is a new revision (the latest counts); the same form twice stores one row."""
     now = now or utcnow()
     provider = provider_of(user)
@@ -389,6 +417,8 @@ def submit_quote(
     proposal = (proposal or "").strip() or None
     if method == SelectionMethod.BEST_PROPOSAL and not proposal:
         raise RegistryError("proposal", "方案择优须填写服务方案")
+    on = now.astimezone(SHANGHAI).date()
+    team = people.check_team(request, provider, leader_id, member_ids, on)
     quote, new = insert_revision(
         Quote,
         scope={"request_id": request.id, "provider_id": provider.id},
@@ -398,6 +428,7 @@ def submit_quote(
         proposal=proposal,
         submitted_by_id=user.id,
         submitted_at=now,
+        members=people.member_rows(team, on),
     )
     if not new:
         return quote
@@ -407,7 +438,12 @@ def submit_quote(
         actor=user,
         object_type="selection_request",
         object_id=ref,
-        after={"provider": provider.uscc, "revision": revision, "sealed": True},
+        after={
+            "provider": provider.uscc,
+            "revision": revision,
+            "sealed": True,
+            "team": [p.practitioner.id for p in team],
+        },
     )
     return quote
 

@@ -10,6 +10,7 @@ from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 
 from registry.extensions import db
+from registry.kernel import clock
 from registry.models import (
     Offer,
     Provider,
@@ -20,6 +21,7 @@ from registry.models import (
 from registry.sanitize import sanitize_html
 from registry.services import audit
 from registry.services.errors import RegistryError
+from registry.services.providers import personnel
 from registry.services.providers.common import (
     StaleProvider,
     check_own,
@@ -93,10 +95,13 @@ def save_offer(
         if offer is None:
             offer = Offer(service_item=item)
             provider.offers.append(offer)
-    before = audit.snapshot(offer) if offer.id is not None else None
+    before = _snapshot(offer) if offer.id is not None else None
     _apply_offer(offer, data)
+    if "personnel" in data:
+        wanted = personnel.checked_personnel(provider, data["personnel"], clock.today())
+        personnel.apply_personnel(offer, wanted)
     offer.is_active = True
-    after = audit.snapshot(offer) if offer.id is not None else None
+    after = _snapshot(offer) if offer.id is not None else None
     if before is not None and before == after:
         return offer
     touch(provider)
@@ -112,9 +117,14 @@ def save_offer(
         actor=actor,
         of=offer,
         before=before,
-        after={**audit.snapshot(offer), "provider": provider.uscc},
+        after={**_snapshot(offer), "provider": provider.uscc},
     )
     return offer
+
+
+def _snapshot(offer: Offer) -> dict:
+    """The offer's columns and its committed personnel, as the audit log records them."""
+    return {**audit.snapshot(offer), "personnel": personnel.personnel_of(offer)}
 
 
 def deactivate_offer(provider: Provider, offer_id: int, *, actor: User) -> None:
