@@ -1,5 +1,6 @@
-"""How a typed qualification type becomes comparable: the one normalisation used by the service
-layer, the directory, selection matching and the migration that merged free-text variants."""
+"""How a typed qualification or certificate type becomes comparable: the one normalisation of
+qualification types used by the service layer, the directory, selection matching and the
+migration that merged free-text variants, and the plainer one of certificate types."""
 
 from __future__ import annotations
 
@@ -20,3 +21,9 @@ def normalise(text: str | None) -> str:
     while previous != value:  # nested remarks: remove innermost first
         previous, value = value, _REMARK.sub("", value)
     return _SPACE.sub("", value)
+
+
+def spelling_key(text: str | None) -> str:
+    """The comparable form of a certificate type: NFKC, all whitespace removed (its brackets are
+    part of the name: 注册土木工程师(岩土) is not 注册土木工程师)."""
+    return _SPACE.sub("", unicodedata.normalize("NFKC", text or ""))

@@ -165,22 +165,12 @@ def load_qualification_types(path: Path) -> list[dict[str, Any]]:
     reads it through here, once per process): code, name, services, basis, source_note,
     aliases; names unique after normalisation, exactly one entry named 其他 and serving nothing."""
     from registry.pure.qualification_names import normalise
+    from registry.services.controlled_lists import check_rows
 
-    rows = _load(Path(path))
-    seen: dict[str, str] = {}
+    rows = check_rows(path, _load(Path(path)), "资质类型", normalise)
     for row in rows:
-        for key in ("code", "name", "basis", "source_note"):
-            if not str(row.get(key) or "").strip():
-                raise RegistryError(None, f"{path.name}:资质类型 {row.get('code')} 缺少 {key}")
-        row["code"], row["name"] = str(row["code"]), str(row["name"]).strip()
         if normalise(row["name"]) != row["name"]:
             raise RegistryError(None, f"{path.name}:资质类型名称 {row['name']} 须为规范写法")
-        row["services"] = [str(s) for s in row.get("services") or []]
-        row["aliases"] = [str(a) for a in row.get("aliases") or []]
-        for spelling in (row["name"], *row["aliases"]):
-            key = normalise(spelling)
-            if seen.setdefault(key, row["code"]) != row["code"]:
-                raise RegistryError(None, f"{path.name}:资质类型写法重复:{spelling}")
     others = [r for r in rows if r["name"] == OTHER_QUALIFICATION]
     if len(others) != 1 or others[0]["services"]:
         raise RegistryError(None, f"{path.name}:须有且只有一条不对应服务事项的“其他”")
@@ -195,21 +185,11 @@ def load_certificate_types(path: Path) -> list[dict[str, Any]]:
     (services/practitioners/certificate_types.py reads it through here, once per process): code,
     name, services (at least one), basis, source_note, aliases; names and aliases unique after
     NFKC and whitespace removal."""
-    import unicodedata
+    from registry.pure.qualification_names import spelling_key
+    from registry.services.controlled_lists import check_rows
 
-    rows = _load(Path(path))
-    seen: dict[str, str] = {}
+    rows = check_rows(path, _load(Path(path)), "证书类型", spelling_key)
     for row in rows:
-        for key in ("code", "name", "basis", "source_note"):
-            if not str(row.get(key) or "").strip():
-                raise RegistryError(None, f"{path.name}:证书类型 {row.get('code')} 缺少 {key}")
-        row["code"], row["name"] = str(row["code"]), str(row["name"]).strip()
-        row["services"] = [str(s) for s in row.get("services") or []]
-        row["aliases"] = [str(a) for a in row.get("aliases") or []]
         if not row["services"]:
             raise RegistryError(None, f"{path.name}:证书类型 {row['code']} 须对应服务事项")
-        for spelling in (row["name"], *row["aliases"]):
-            key = "".join(unicodedata.normalize("NFKC", spelling).split())
-            if seen.setdefault(key, row["code"]) != row["code"]:
-                raise RegistryError(None, f"{path.name}:证书类型写法重复:{spelling}")
     return rows
