@@ -14,6 +14,7 @@ from registry.pure import workdays
 from registry.services import catalogue, credit, market, roadmaps
 from registry.services import providers as provider_service
 from registry.services.errors import NotFound
+from registry.services.practitioners import public as people
 from registry.web.errors import render_error
 from registry.web.openapi import check_response, openapi_document
 from registry.web.page_cache import cached_page
@@ -219,6 +220,8 @@ def provider_json(provider, *, detail: bool = False) -> dict:
                 }
                 for q in provider.qualifications
             ],
+            # Current staff holding a valid certificate, per type (no names).
+            personnel=people.personnel_summary(provider, today),
         )
     return data
 

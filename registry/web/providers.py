@@ -14,6 +14,7 @@ from registry.sanitize import plain_text
 from registry.services import credit, evaluations
 from registry.services import providers as service
 from registry.services.errors import NotFound
+from registry.services.practitioners import public as people
 from registry.services.providers import qualification_types
 from registry.services.providers.personnel import format_counts
 from registry.services.uploads import upload_content
@@ -119,7 +120,8 @@ def rating_chart(provider: Provider, ratings) -> str:
 @cached_page
 @require(PUBLIC)
 def show_provider(uscc: str):
-    """A provider's public profile: offers, qualifications, ratings, awards, credit."""
+    """A provider's public profile: offers, qualifications, personnel strength (names masked),
+    ratings, awards, credit."""
     provider = work.found(service.get_public_provider, uscc)
     ratings = service.rating_history(provider)
     return render_template(
@@ -133,6 +135,7 @@ def show_provider(uscc: str):
         credit_records=credit.published_records(provider.id),
         credit=provider_credit(provider),
         evaluation_scores=evaluations.public_scores(provider.id),
+        personnel=people.personnel_strength(provider),
         today=service.today(),
     )
 
