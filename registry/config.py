@@ -133,6 +133,16 @@ DEFAULTS: dict[str, object] = {
         "列入黑名单": 20,
     },
     "CREDIT_OVERRUN_MIN_DAYS": 10,  # 超期服务 deducts only beyond this many working days
+    # The person score table (services/practitioners/standing.py): points off a person's score
+    # (100, floor 0) per published record against them in the window, and the standing bands
+    # (name, lowest score) from the best down, the last at 0. A blacklisting in force bars.
+    "PRACTITIONER_CREDIT_DEDUCTIONS": {
+        "约谈提醒": 5,
+        "警示通报": 10,
+        "通报批评": 20,
+        "列入黑名单": 40,
+    },
+    "PRACTITIONER_CREDIT_BANDS": [("良好", 90), ("一般", 70), ("较差", 0)],
     # Joining and hearing back (services/notify.py, services/mail.py, services/registration.py).
     # Links in mails are absolute: the address people reach the site at.
     "SITE_URL": "http://127.0.0.1:5000",
@@ -211,6 +221,8 @@ _TYPED = {
     "CREDIT_MIN_SAMPLE",
     "CREDIT_DEDUCTIONS",
     "CREDIT_OVERRUN_MIN_DAYS",
+    "PRACTITIONER_CREDIT_DEDUCTIONS",
+    "PRACTITIONER_CREDIT_BANDS",
     "MAIL_MAX_ATTEMPTS",
     "MAIL_RETRY_SECONDS",
     "MAIL_LEASE_SECONDS",

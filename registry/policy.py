@@ -81,6 +81,9 @@ PERMISSIONS: dict[str, frozenset[Role]] = {
     "evaluations.enter": frozenset({Role.REGULATOR}),  # periods, scores (forms, CSV/XLSX), publish
     "credit.manage": frozenset({Role.REGULATOR}),  # credit records, behaviour events, answers
     "credit.object": frozenset({Role.PROVIDER}),  # object (异议) to a record about itself
+    # A person's own credit records and objections: any account may be a practitioner's own
+    # (Practitioner.account_id); which person is whose is own_practitioner below.
+    "credit.person": frozenset(Role),
     "credit.configure": frozenset({Role.ADMIN}),  # weights, bands, deduction table
     # An objection's evidence files: the objecting provider and the department's regulators
     # (which objection is whose: can_see_objection below).
@@ -420,10 +423,21 @@ def in_department(user: Any, department_id: int | None) -> bool:
 
 
 def can_see_objection(user: Any, objection: Objection) -> bool:
-    """The provider that objected and the regulators of the record's department."""
+    """The provider that objected (the person, for a record against a person) and the
+    regulators of the record's department."""
+    person = objection.record.practitioner
+    if person is not None and not is_regulator(user):
+        return _signed_in(user) and person.account_id == user.id
     if is_provider_account(user):
         return objection.provider.account_id == user.id
     return in_department(user, objection.record.department_id)
+
+
+def own_practitioner(user: Any) -> ColumnElement[bool]:
+    """Filter on Practitioner: the person whose own account user is (their credit page)."""
+    if not _signed_in(user) or not user.is_active:
+        return false()
+    return Practitioner.account_id == user.id
 
 
 def department_records(user: Any, column: Any) -> ColumnElement[bool]:

@@ -135,6 +135,8 @@ EXPECTED: dict[str, set[str]] = {
     "credit.my_records": {"provider"},
     "credit.object_record": {"provider"},
     "credit.objection_file": {"provider", "regulator"},
+    "credit.my_person_records": SIGNED_IN,
+    "credit.object_person_record": SIGNED_IN,
     "api.list_notices": ALL,
     "api.show_notice": ALL,
     "evaluations.list_periods": {"regulator"},
@@ -252,6 +254,7 @@ SAMPLE_ARGS = {
         "credit.revise_record": "XY-2026-000001",
         "credit.revoke_record": "XY-2026-000001",
         "credit.object_record": "XY-2026-000001",
+        "credit.object_person_record": "XY-2026-000001",
         "api.show_notice": "XY-2026-000001",
     },
     "objection_id": {

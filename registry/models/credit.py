@@ -21,6 +21,7 @@ from registry.models.accounts import User
 from registry.models.catalogue import Department
 from registry.models.evidence import changed_sql, on_create
 from registry.models.objections import ObjectionAnswer
+from registry.models.practitioners import Practitioner
 from registry.models.providers import Provider, Upload
 from registry.models.types import (
     Code,
@@ -33,6 +34,7 @@ from registry.models.types import (
     ProviderRef,
     UserRef,
 )
+from registry.pure.pii import mask_name
 
 
 class CreditKind(StrEnum):
@@ -71,6 +73,10 @@ class CreditRecord(db.Model):
     __table_args__ = (
         Index("ix_credit_records_board", "status", "published_at", "id"),
         Index("ix_credit_records_of_provider", "provider_id", "status", "published_at", "id"),
+        # A person's published records (their page, their standing, their firm's profile).
+        Index(
+            "ix_credit_records_of_practitioner", "practitioner_id", "status", "published_at", "id"
+        ),
     )
     audit_type = "credit_record"
     audit_key = "number"
@@ -81,6 +87,9 @@ class CreditRecord(db.Model):
     kind: Mapped[str] = mapped_column(String(8))
     department_id: Mapped[int] = mapped_column(ForeignKey("departments.id"), index=True)
     provider_id: Mapped[ProviderRef] = mapped_column(index=True)
+    # A record against a person (从业人员): the person, and provider_* is their firm at the time.
+    # The record follows the person, not the employment; None for a record against a firm.
+    practitioner_id: Mapped[int | None] = mapped_column(ForeignKey("practitioners.id"))
     # The provider's name and code as published (a later rename does not rewrite a notice).
     provider_name: Mapped[Name]
     provider_uscc: Mapped[str] = mapped_column(String(18))
@@ -103,6 +112,7 @@ class CreditRecord(db.Model):
 
     department: Mapped[Department] = relationship()
     provider: Mapped[Provider] = relationship()
+    practitioner: Mapped[Practitioner | None] = relationship()
     revises: Mapped[CreditRecord | None] = relationship(remote_side="CreditRecord.id")
     created_by: Mapped[User | None] = relationship(foreign_keys="CreditRecord.created_by_id")
     objections: Mapped[list[Objection]] = relationship(
@@ -113,6 +123,17 @@ class CreditRecord(db.Model):
     def kind_enum(self) -> CreditKind:
         """The kind as an enum member."""
         return CreditKind(self.kind)
+
+    @property
+    def is_about_person(self) -> bool:
+        """A record against a person rather than a firm."""
+        return self.practitioner_id is not None
+
+    @property
+    def person_masked(self) -> str | None:
+        """The person a record is against, the name masked (张*明) as every page shows it
+        but the person's own; None for a record against a firm."""
+        return mask_name(self.practitioner.name) if self.practitioner is not None else None
 
     @property
     def is_draft(self) -> bool:
@@ -192,6 +213,9 @@ RECORD_CONTENT = (
     "published_at",
     "published_by_id",
 )
+# Added with records against persons (migration 0021): guarded like RECORD_CONTENT, by the ORM
+# and by a trigger of its own (the older triggers stay as their migrations created them).
+RECORD_SUBJECT = ("practitioner_id",)
 RECORD_CLOSING = ("closed_at", "closed_by_id", "closed_reason")
 RECORD_WINDOWS = ("disclosure_until", "objection_until")
 OBJECTION_WINDOWS = ("answer_due",)
@@ -302,12 +326,46 @@ def drop_credit_triggers() -> dict[str, list[str]]:
     }
 
 
+def subject_triggers() -> dict[str, list[str]]:
+    """The statements that fix a record's subject (RECORD_SUBJECT) once it leaves the draft
+    state, against raw SQL, per dialect (migration 0021; metadata runs them in tests)."""
+    message = "credit_records: the subject of a published record is never changed"
+    changed = changed_sql(RECORD_SUBJECT, "{distinct}")
+    violation = f"OLD.status <> '{DRAFT}' AND ({changed})"
+    return {
+        "sqlite": [
+            "CREATE TRIGGER IF NOT EXISTS credit_records_subject_guard BEFORE UPDATE ON "
+            f"credit_records WHEN {violation.format(distinct='IS NOT')} "
+            f"BEGIN SELECT RAISE(ABORT, '{message}'); END",
+        ],
+        "postgresql": [
+            "CREATE OR REPLACE FUNCTION credit_records_subject_guard() RETURNS trigger AS $$ "
+            f"BEGIN IF {violation.format(distinct='IS DISTINCT FROM')} THEN "
+            f"RAISE EXCEPTION '{message}'; END IF; RETURN NEW; END; $$ LANGUAGE plpgsql",
+            "CREATE TRIGGER credit_records_subject_guard BEFORE UPDATE ON credit_records "
+            "FOR EACH ROW EXECUTE FUNCTION credit_records_subject_guard()",
+        ],
+    }
+
+
+def drop_subject_triggers() -> dict[str, list[str]]:
+    """The statements that undo subject_triggers(), per dialect (migration 0021's downgrade)."""
+    return {
+        "sqlite": ["DROP TRIGGER IF EXISTS credit_records_subject_guard"],
+        "postgresql": [
+            "DROP TRIGGER IF EXISTS credit_records_subject_guard ON credit_records",
+            "DROP FUNCTION IF EXISTS credit_records_subject_guard()",
+        ],
+    }
+
+
 def _install_triggers() -> None:
     """Create the triggers whenever metadata creates the tables (tests; migrations add them)."""
     tables = {"credit_records": CreditRecord.__table__, "credit_objections": Objection.__table__}
     for dialect, by_table in _trigger_statements().items():
         for name, statements in by_table.items():
             on_create(tables[name], {dialect: statements})
+    on_create(CreditRecord.__table__, subject_triggers())
 
 
 def _old(target, column: str):
@@ -337,7 +395,7 @@ def _guard_record_update(_mapper, _connection, target: CreditRecord) -> None:
         raise PermissionError("credit_records: windows move only with the holiday calendar")
     closing_changed = _changed_attrs(target, RECORD_CLOSING)
     if (
-        _changed_attrs(target, RECORD_CONTENT)
+        _changed_attrs(target, (*RECORD_CONTENT, *RECORD_SUBJECT))
         or target.status == DRAFT
         or (old != PUBLISHED and (target.status != old or closing_changed))
     ):

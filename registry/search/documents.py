@@ -318,8 +318,8 @@ def _award_document(item: Award) -> Document | None:
 def _notice_document(item: CreditRecord) -> Document | None:
     """A credit notice: only published, current records (drafts, revoked and superseded ones
     are not public)."""
-    if item.status != CreditStatus.PUBLISHED.value:
-        return None
+    if item.status != CreditStatus.PUBLISHED.value or item.practitioner_id is not None:
+        return None  # records against a person are on their page, masked, never a notice
     department = item.department
     return Document(
         kind="notice",
@@ -451,7 +451,8 @@ _notice_all, _notice_one = _loader(
     selectinload(CreditRecord.department),
     key=CreditRecord.number,
     order=CreditRecord.id,
-    listed=CreditRecord.status == CreditStatus.PUBLISHED.value,
+    listed=(CreditRecord.status == CreditStatus.PUBLISHED.value)
+    & CreditRecord.practitioner_id.is_(None),
 )
 
 _person_options = (

@@ -31,6 +31,7 @@ def install(app: Flask) -> None:
         catalogue,
         colleagues,
         credit,
+        credit_person,  # noqa: F401 - its routes join the credit blueprint on import
         deadlines,
         engagements,
         evaluations,

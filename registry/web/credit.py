@@ -1,6 +1,6 @@
 """Credit pages: the public notice board (/notices: list, detail, Atom feed, CSV and XLSX
-exports), regulators' records and objection answers (/regulator/credit), and providers' own
-records with the objection form (/my/credit).
+exports), regulators' records and objection answers (/regulator/credit), providers' own
+records with the objection form (/my/credit); a person's own records are in credit_person.py.
 
 Only published, current records are public. A regulator reaching for another department's
 record or provider is refused with 404 (never confirming what exists) and the attempt is written
@@ -29,6 +29,7 @@ from flask import (
 from registry.kernel import clock
 from registry.models.credit import CreditKind, CreditRecord, CreditStatus
 from registry.policy import PUBLIC, require
+from registry.pure.pii import mask_name
 from registry.sanitize import plain_text
 from registry.services import credit
 from registry.services.errors import Forbidden, NotFound
@@ -276,6 +277,25 @@ def _provider_choices(form: CreditRecordForm) -> None:
     form.provider.choices = options(
         [("", "—"), *((p.uscc, f"{p.name}({p.uscc})") for p in providers)]
     )
+    # People by masked name and the last four of the ID number: picking one shows nothing more.
+    form.practitioner.choices = options(
+        [
+            ("", "—(针对机构的记录)"),
+            *(
+                (
+                    str(e.practitioner_id),
+                    f"{mask_name(e.practitioner.name)}(证件尾号 {e.practitioner.id_tail})"
+                    f"— {e.provider.name}",
+                )
+                for e in credit.supervised_staff(actor())
+            ),
+        ]
+    )
+
+
+def _practitioner_id(form: CreditRecordForm) -> int | None:
+    value = (form.practitioner.data or "").strip()
+    return int(value) if value.isdigit() else None
 
 
 def _content(form) -> dict:
@@ -302,17 +322,24 @@ def _record_page(mode: str, form, item: CreditRecord | None, call, done):
 @bp.route("/regulator/credit/new", methods=["GET", "POST"])
 @require("credit.manage")
 def new_record():
-    """Draft a record about a provider the department supervises."""
+    """Draft a record about a provider the department supervises, or against a person working
+    at one."""
     _departmental(credit.regulator_department)
     form = CreditRecordForm()
     _provider_choices(form)
     prefill(form.provider, "provider", 18)
+    prefill(form.practitioner, "practitioner", 12)
     # A provider outside the department (a forged choice) is audited and told on the form.
     return _record_page(
         "new",
         form,
         None,
-        lambda: credit.draft_record(actor(), provider_uscc=form.provider.data, **_content(form)),
+        lambda: credit.draft_record(
+            actor(),
+            provider_uscc=form.provider.data,
+            practitioner_id=_practitioner_id(form),
+            **_content(form),
+        ),
         lambda drafted: f"草稿 {drafted.number} 已保存。发布后才会公开。",
     )
 

@@ -40,6 +40,7 @@ class CreditRecordForm(_ContentForm):
     """Draft a record (the provider is chosen among those the department supervises)."""
 
     provider = SelectField("中介机构", choices=[], validate_choice=False)
+    practitioner = SelectField("从业人员(可选)", choices=[], validate_choice=False)
 
 
 class DraftEditForm(_ContentForm):

@@ -22,6 +22,7 @@ from registry.services.credit.common import (
     refresh_blacklisting,
     regulator_department,
     supervised_providers,
+    supervised_staff,
     supervises,
     today,
 )
@@ -46,6 +47,7 @@ from registry.services.credit.objections import (
     object_to_record,
     objections_for_department,
     overdue_objections,
+    person_of,
     provider_of,
     records_about,
 )
@@ -91,6 +93,7 @@ __all__ = [
     "publish_record",
     "publishable",
     "published_records",
+    "person_of",
     "records_about",
     "records_for_department",
     "refresh_blacklisting",
@@ -99,6 +102,7 @@ __all__ = [
     "revisions_of",
     "revoke_record",
     "supervised_providers",
+    "supervised_staff",
     "supervises",
     "today",
     "update_draft",

@@ -20,12 +20,16 @@ from registry.models import (
     CreditRecord,
     CreditStatus,
     Department,
+    Employment,
+    Practitioner,
     Provider,
     ProviderStatus,
     User,
 )
 from registry.services.audit import record
 from registry.services.errors import Forbidden, NotFound, RegistryError, text_field
+from registry.services.practitioners.staff import employed_on
+from registry.services.practitioners.standing import PERSON_KINDS
 
 SHANGHAI = clock.ZONE
 NUMBER_RE = re.compile(r"^XY-\d{4}-\d{6,}$")
@@ -88,12 +92,57 @@ def supervised_providers(user: User) -> list[Provider]:
     return list(db.session.scalars(_supervised_query(department.id).order_by(Provider.name)))
 
 
+def supervised_staff(user: User) -> list[Employment]:
+    """The people working today at providers the regulator's department supervises (whom it may
+    record a failing against), by firm and name."""
+    department = regulator_department(user)
+    firms = _supervised_query(department.id).with_only_columns(Provider.id)
+    return list(
+        db.session.scalars(
+            select(Employment)
+            .join(Employment.practitioner)
+            .join(Employment.provider)
+            .where(Employment.provider_id.in_(firms), employed_on(today()))
+            .options(selectinload(Employment.practitioner), selectinload(Employment.provider))
+            .order_by(Provider.name, Practitioner.name, Practitioner.id)
+        )
+    )
+
+
 def provider_by_uscc(uscc: str | None) -> Provider:
     code = (uscc or "").strip().upper()[:18]
     provider = db.session.scalar(select(Provider).where(Provider.uscc == code)) if code else None
     if provider is None:
         raise RegistryError("provider", "请选择中介机构(未找到该统一社会信用代码的机构)")
     return provider
+
+
+# The person's own credit page (services/credit/objections.py, web/credit.py), where they object.
+PERSON_PAGE = "/my/person/credit"
+
+
+def person_at_firm(practitioner_id: int, uscc: str | None) -> tuple[Practitioner, Provider]:
+    """The person a record is drafted against and the firm they work at today (the record notes
+    it); a person working nowhere, or elsewhere than the provider chosen, is refused."""
+    person = db.session.get(Practitioner, practitioner_id)
+    if person is None:
+        raise RegistryError("practitioner", "未找到该从业人员")
+    employment = db.session.scalar(
+        select(Employment).where(Employment.practitioner_id == person.id, employed_on(today()))
+    )
+    if employment is None:
+        raise RegistryError("practitioner", "该从业人员目前不在任何中介机构执业,不能记录")
+    provider = employment.provider
+    code = (uscc or "").strip().upper()
+    if code and code != provider.uscc:
+        raise RegistryError("practitioner", "该从业人员目前不在所选中介机构执业")
+    return person, provider
+
+
+def check_person_kind(kind: str) -> None:
+    """A record against a person is one of PERSON_KINDS (commendations and repairs are firms')."""
+    if kind not in PERSON_KINDS:
+        raise RegistryError("kind", "针对从业人员的记录类型只能是:" + "、".join(PERSON_KINDS))
 
 
 def load_record(number: str, *, lock: bool = False) -> CreditRecord | None:
@@ -217,12 +266,14 @@ def refresh_blacklisting(provider: Provider, *, actor: User | None = None) -> da
 
 
 def published_records(provider_id: int) -> list[CreditRecord]:
-    """The provider's published, current records, newest first (profile and grade)."""
+    """The provider's published, current records against the firm itself, newest first (profile
+    and grade); records against its people follow the person (practitioners/standing.py)."""
     return list(
         db.session.scalars(
             select(CreditRecord)
             .where(
                 CreditRecord.provider_id == provider_id,
+                CreditRecord.practitioner_id.is_(None),
                 CreditRecord.status == CreditStatus.PUBLISHED.value,
             )
             .options(selectinload(CreditRecord.department))

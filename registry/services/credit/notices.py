@@ -46,8 +46,11 @@ def _day_start(day: date) -> datetime:
 
 
 def notice_query(filters: NoticeFilters) -> Select:
-    """Published, current records matching the filters, newest first."""
-    query = select(CreditRecord).where(CreditRecord.status == CreditStatus.PUBLISHED.value)
+    """Published, current records against firms matching the filters, newest first (records
+    against a person are shown, masked, on the person's page and their firm's profile)."""
+    query = select(CreditRecord).where(
+        CreditRecord.status == CreditStatus.PUBLISHED.value, CreditRecord.practitioner_id.is_(None)
+    )
     if filters.department:
         query = query.join(Department, Department.id == CreditRecord.department_id).where(
             Department.code == filters.department
@@ -96,7 +99,8 @@ def latest_notices(limit: int = 5) -> list[CreditRecord]:
 
 def get_public_notice(number: str) -> CreditRecord:
     """A published, current record by number. A superseded one raises Superseded with the
-    number of its current revision; drafts, revoked records and unknown numbers are NotFound."""
+    number of its current revision; drafts, revoked records, records against a person (their
+    page shows them masked) and unknown numbers are NotFound."""
     if not NUMBER_RE.match(number or ""):
         raise NotFound("未找到该信用公示")
     item = load_record(number)
@@ -106,7 +110,7 @@ def get_public_notice(number: str) -> CreditRecord:
         current = revisions_of(item)[-1]
         if current.is_published:
             raise Superseded(current.number)
-    if not item.is_published:
+    if not item.is_published or item.is_about_person:
         raise NotFound("未找到该信用公示")
     return item
 
@@ -126,6 +130,7 @@ def departments_with_notices() -> list[Department]:
                     select(CreditRecord.id).where(
                         CreditRecord.department_id == Department.id,
                         CreditRecord.status == CreditStatus.PUBLISHED.value,
+                        CreditRecord.practitioner_id.is_(None),
                     )
                 )
             )

@@ -18,14 +18,17 @@ from registry.models import (
     Objection,
     ObjectionFile,
     ObjectionOutcome,
+    Practitioner,
     Provider,
     Upload,
     User,
 )
 from registry.models.types import utcnow
+from registry.pure.pii import mask_name
 from registry.services import objections
 from registry.services.audit import change, record, snapshot
 from registry.services.credit.common import (
+    PERSON_PAGE,
     OutOfScope,
     RecordContent,
     load_record,
@@ -50,17 +53,35 @@ ANSWER_LABELS = ("答复结论", "不予采纳的理由")
 
 
 def get_record_about(user: User, number: str, *, lock: bool = False) -> CreditRecord:
-    """A record about the provider the account acts for (published at some point). Drafts and
-    unknown numbers are NotFound; another provider's record is Forbidden."""
-    if not policy.is_provider_account(user):
-        raise Forbidden("只有中介机构账号可以查看本机构的信用记录")
-    provider = provider_of(user)
+    """A record about the provider the account acts for, or against the person whose own
+    account it is (published at some point). Drafts and unknown numbers are NotFound; anyone
+    else's record is Forbidden (a firm does not object for its people)."""
+    person = person_of(user)
+    if not policy.is_provider_account(user) and person is None:
+        raise Forbidden("只有中介机构或从业人员本人的账号可以查看信用记录")
     item = load_record(number, lock=lock)
     if item is None or item.is_draft:
         raise NotFound("未找到该信用记录")
+    if item.is_about_person:
+        if person is None or item.practitioner_id != person.id:
+            raise Forbidden(f"信用记录 {item.number} 不是关于您本人的记录")
+        return item
+    provider = provider_of(user)
     if provider is None or item.provider_id != provider.id:
         raise Forbidden(f"信用记录 {item.number} 不是关于本机构的记录")
     return item
+
+
+def person_of(user: User) -> Practitioner | None:
+    """The practitioner whose own account user is (policy.own_practitioner), or None."""
+    return db.session.scalar(select(Practitioner).where(policy.own_practitioner(user)))
+
+
+def _objector(item: CreditRecord) -> str:
+    """Who objects, as the regulators' notice names them: the firm, or the person (masked)."""
+    if item.is_about_person:
+        return f"从业人员 {mask_name(item.practitioner.name)}({item.provider_name})"
+    return item.provider_name
 
 
 def object_to_record(
@@ -109,7 +130,7 @@ def object_to_record(
     notify(
         regulators,
         "objection",
-        f"{item.provider_name} 对信用记录 {item.number}“{item.title}”提出异议{attached},"
+        f"{_objector(item)} 对信用记录 {item.number}“{item.title}”提出异议{attached},"
         f"请于 {objection.answer_due:%Y-%m-%d} 前答复。",
         link=f"/regulator/credit/objections/{objection.id}",
         kind="收到异议",
@@ -188,17 +209,26 @@ def answer_objection(
         objection.revision_id, objection.open_record_id = revision_id, None
         objections.mark_answered(objection, user, outcome, text)
         answered.detail = f"{item.number}:{objection.outcome_label}"
-    provider = db.session.get(Provider, objection.provider_id)
     notify(
-        [db.session.get(User, provider.account_id) if provider and provider.account_id else None],
+        [_answered_account(item, objection)],
         "objection",
         f"{item.department.name}已答复您对信用记录 {item.number}“{item.title}”提出的异议:"
         f"{objection.outcome_label}。",
-        link="/my/credit",
+        link=PERSON_PAGE if item.is_about_person else "/my/credit",
         kind="异议答复",
         subject=f"异议答复:{item.number}",
     )
     return objection
+
+
+def _answered_account(item: CreditRecord, objection: Objection) -> User | None:
+    """Who hears the answer: the person's own account, or the provider's."""
+    if item.is_about_person:
+        account_id = item.practitioner.account_id
+    else:
+        provider = db.session.get(Provider, objection.provider_id)
+        account_id = provider.account_id if provider else None
+    return db.session.get(User, account_id) if account_id else None
 
 
 def _uphold(
@@ -246,7 +276,7 @@ def provider_of(user: User) -> Provider | None:
 
 def records_about(user: User) -> list[CreditRecord]:
     """Every record about the provider that was ever published (current, superseded, revoked),
-    newest first; drafts stay with the regulator."""
+    newest first; drafts stay with the regulator, and records against its people are theirs."""
     provider = provider_of(user)
     if provider is None:
         return []
@@ -255,6 +285,7 @@ def records_about(user: User) -> list[CreditRecord]:
             select(CreditRecord)
             .where(
                 CreditRecord.provider_id == provider.id,
+                CreditRecord.practitioner_id.is_(None),
                 CreditRecord.status != CreditStatus.DRAFT.value,
             )
             .options(selectinload(CreditRecord.objections), selectinload(CreditRecord.department))

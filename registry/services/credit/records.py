@@ -24,13 +24,16 @@ from registry.pure.workdays import add_working_days
 from registry.services import notify
 from registry.services.audit import change, record, snapshot
 from registry.services.credit.common import (
+    PERSON_PAGE,
     SHANGHAI,
     OutOfScope,
     RecordContent,
+    check_person_kind,
     check_repair,
     check_term,
     checked_content,
     get_record_for,
+    person_at_firm,
     provider_by_uscc,
     refresh_blacklisting,
     regulator_department,
@@ -46,19 +49,27 @@ def draft_record(
     user: User,
     *,
     provider_uscc: str | None,
+    practitioner_id: int | None = None,
     **fields: Unpack[RecordContent],
 ) -> CreditRecord:
-    """A new draft about a provider the regulator's department supervises."""
+    """A new draft about a provider the regulator's department supervises, or against a person
+    (practitioner_id) working there now: then the provider is the person's firm at the time."""
     department = regulator_department(user)
-    provider = provider_by_uscc(provider_uscc)
+    person = None
+    if practitioner_id is not None:
+        person, provider = person_at_firm(practitioner_id, provider_uscc)
+    else:
+        provider = provider_by_uscc(provider_uscc)
     if not supervises(department.id, provider.id):
         raise OutOfScope(
             f"{provider.name}未提供{department.name}监管的中介服务事项,本部门不能对其记录信用信息",
             field="provider",
         )
     content = checked_content(**fields)
+    if person is not None:
+        check_person_kind(content["kind"])
     check_repair(content["kind"], provider, department)
-    item = _new_record(user, department.id, provider, **content)
+    item = _new_record(user, department.id, provider, practitioner=person, **content)
     item.number = _number(item)
     db.session.flush()
     record("credit.draft", actor=user, of=item, after=snapshot(item))
@@ -94,6 +105,8 @@ def update_draft(user: User, number: str, **fields: Unpack[RecordContent]) -> Cr
     if not item.is_draft:
         raise RegistryError(None, f"记录 {item.number} {item.status},不能再修改;如需更正请发布修订")
     content = checked_content(**fields)
+    if item.is_about_person:
+        check_person_kind(content["kind"])
     check_repair(content["kind"], item.provider, item.department)
     with change("credit.update", actor=user, of=item):
         for key, value in content.items():
@@ -153,13 +166,17 @@ def publish_record(user: User, number: str) -> CreditRecord:
 
 
 def _tell_provider(item: CreditRecord, kind: str, message: str) -> None:
-    """The account of the provider the record is about (its credit page, where it objects)."""
-    account_id = item.provider.account_id
+    """The account of the provider the record is about (its credit page, where it objects); for
+    a record against a person, the person's own account if linked (their page)."""
+    account_id, link = item.provider.account_id, "/my/credit"
+    if item.is_about_person:
+        account_id, link = item.practitioner.account_id, PERSON_PAGE
+        message = message.replace("贵机构", "您")
     notify.notify(
         [db.session.get(User, account_id) if account_id else None],
         "credit",
         message,
-        link="/my/credit",
+        link=link,
         kind=kind,
         subject=f"{kind}:{item.number}",
     )
@@ -212,6 +229,8 @@ def apply_revision(
 ) -> CreditRecord:
     """Publish a new revision of item with the checked content; item is marked superseded."""
     content = checked_content(**fields)
+    if item.is_about_person:
+        check_person_kind(content["kind"])
     if content["kind"] == CreditKind.REPAIR.value and item.kind != CreditKind.REPAIR.value:
         check_repair(content["kind"], item.provider, item.department)
     before = snapshot(item)
@@ -222,6 +241,7 @@ def apply_revision(
         user,
         item.department_id,
         provider,
+        practitioner=item.practitioner,
         revises=item,
         revision_reason=reason,
         published_by_id=user.id,

@@ -285,6 +285,8 @@ def deductions_for(
         select(CreditRecord)
         .where(
             CreditRecord.provider_id == provider_id,
+            # Records against a person count on the person's score, not the firm's.
+            CreditRecord.practitioner_id.is_(None),
             CreditRecord.status == CreditStatus.PUBLISHED.value,
             CreditRecord.published_at >= local_day_start(since),
             CreditRecord.published_at < local_day_start(on + timedelta(days=1)),
