@@ -10,12 +10,14 @@ import pytest
 from sqlalchemy import select, text
 
 from registry.extensions import db
+from registry.kernel import clock as system_clock
 from registry.models import CreditRecord, Objection, Practitioner, Provider, User
 from registry.services import credit, practitioners
 from registry.services.errors import Forbidden, RegistryError
 from registry.services.practitioners import standing
 from tests.conftest import csrf_from
 from tests.factories import active_provider
+from tests.test_market_practitioners import EIA, _market, _people, _quote, _refused
 from tests.test_practitioners import id_number
 
 TODAY = date(2026, 9, 29)
@@ -320,3 +322,32 @@ def test_practitioner_credit_person_table_is_checked():
         standing.person_settings({**config, "PRACTITIONER_CREDIT_BANDS": [("良好", 90)]})
     with pytest.raises(ValueError, match="不小于 0"):
         standing.person_settings({**config, "PRACTITIONER_CREDIT_DEDUCTIONS": {"警示通报": -1}})
+
+
+def test_practitioner_credit_blacklisted_person_cannot_be_named_on_a_quote(app, make_user):
+    deal = _market(app, make_user)
+    sthj = make_user("regulator", department="STHJ")
+    account = deal["accounts"][0]
+    barred, other = _people(app, deal["providers"][0], ("王五", EIA), ("赵六", EIA))
+    with app.app_context():
+        item = credit.draft_record(
+            _user(sthj),
+            provider_uscc=None,
+            practitioner_id=barred,
+            kind="列入黑名单",
+            title="出租执业资格证书",
+            facts="该人员将执业资格证书出借给其他单位使用。",
+            basis="《环境影响评价工程师职业资格制度规定》",
+            term_until=system_clock.today() + timedelta(days=365),
+        )
+        credit.publish_record(_user(sthj), item.number)
+        db.session.commit()
+        number = item.number
+    message = _refused(app, account, deal["ref"], barred)
+    assert "从业人员 王* 已被" in message
+    assert number in message
+    assert "列入黑名单" in message
+    assert "不能在报价中列名" in message
+    # As a team member too; a quote naming someone else goes through.
+    assert number in _refused(app, account, deal["ref"], other, [barred])
+    assert _quote(app, account, deal["ref"], other)

@@ -1,7 +1,7 @@
 """People in the marketplace (issue 17): the certificates a selection request requires of the
 named team, the check of the team a quote names (check_team: the provider's current, valid
-practitioners on the quote's day, the request's requirements, nobody named by two providers),
-the winning quote's people for the award notice, and who signed an engagement's result."""
+practitioners on the quote's day, none on a blacklist in force, the request's requirements,
+nobody named by two providers), the winning quote's people for the award notice, and who signed an engagement's result."""
 
 from __future__ import annotations
 
@@ -25,7 +25,7 @@ from registry.models import (
 )
 from registry.pure.pii import mask_name
 from registry.services.errors import RegistryError
-from registry.services.practitioners import certificate_types, staff
+from registry.services.practitioners import certificate_types, staff, standing
 from registry.services.providers.personnel import parse_counts
 
 MAX_TEAM = 30
@@ -155,7 +155,8 @@ def check_team(
     request: SelectionRequest, provider: Provider, leader_id, member_ids, on: date
 ) -> list[NamedPerson]:
     """The team a quote names, checked: the 项目负责人 and members are the provider's practitioners
-    employed there on `on` with a certificate valid that day, the request's certificate
+    employed there on `on` with a certificate valid that day and not barred by a blacklisting
+    in force (practitioners/standing.py), the request's certificate
     requirements are met, and nobody is named by another provider on the same request. A
     request that requires no certificates accepts a quote naming nobody. Returns the team,
     leader first; raises RegistryError with the reason."""
@@ -175,8 +176,9 @@ def check_team(
         person = valid.get(person_id)
         if person is None:
             _refuse_invalid(person_id, provider, on, field)
-        # The place for further refusals of one person on the day (a blacklisted person, once
-        # person-level credit records exist: services/practitioners standing).
+        barred = standing.bar_reason(person, on)
+        if barred is not None:
+            raise RegistryError(field, f"{barred}。")
         kinds = frozenset(c.kind for c in person.certificates if c.is_valid(on))
         team.append(NamedPerson(person, role.value, kinds))
     _check_requirements(request, team)
