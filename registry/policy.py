@@ -57,6 +57,9 @@ PERMISSIONS: dict[str, frozenset[Role]] = {
     # A practitioner's unmasked record (full name and certificate numbers), every view audited:
     # 政务办, regulators, and the provider the person works for now (may_view_unmasked below).
     "practitioners.unmasked": frozenset({Role.STAFF, Role.ADMIN, Role.REGULATOR, Role.PROVIDER}),
+    # 政务办 invites a person to open their own account from the audited unmasked view (the
+    # employing provider does it from its roster, practitioners.self; may_invite_practitioner).
+    "practitioners.accounts": OFFICE,
     "providers.review": frozenset({Role.ADMIN}),
     "projects.own": frozenset({Role.ENTERPRISE}),  # own projects, selection requests, ratings
     # An enterprise's accounts list each other; who may invite is may_invite_colleagues below.
@@ -74,20 +77,21 @@ PERMISSIONS: dict[str, frozenset[Role]] = {
     # signals (待核查线索, never public accusations) are for 政务办 only (sees_stats_detail).
     "stats.staff": OFFICE,
     "notifications.read": frozenset(
-        {Role.ENTERPRISE, Role.STAFF, Role.ADMIN, Role.PROVIDER, Role.REGULATOR}
+        {Role.ENTERPRISE, Role.STAFF, Role.ADMIN, Role.PROVIDER, Role.REGULATOR, Role.PRACTITIONER}
     ),
     # Evaluations and credit (department scoping — a regulator acts only for ITS department — is
     # regulator_department and in_department below).
     "evaluations.enter": frozenset({Role.REGULATOR}),  # periods, scores (forms, CSV/XLSX), publish
     "credit.manage": frozenset({Role.REGULATOR}),  # credit records, behaviour events, answers
     "credit.object": frozenset({Role.PROVIDER}),  # object (异议) to a record about itself
-    # A person's own credit records and objections: any account may be a practitioner's own
-    # (Practitioner.account_id); which person is whose is own_practitioner below.
-    "credit.person": frozenset(Role),
+    # A person's own pages (their record, credit records and objections): the practitioner's own
+    # account (Practitioner.account_id); which person is whose is own_practitioner below.
+    "person.self": frozenset({Role.PRACTITIONER}),
+    "credit.person": frozenset({Role.PRACTITIONER}),
     "credit.configure": frozenset({Role.ADMIN}),  # weights, bands, deduction table
-    # An objection's evidence files: the objecting provider and the department's regulators
-    # (which objection is whose: can_see_objection below).
-    "credit.evidence": frozenset({Role.PROVIDER, Role.REGULATOR}),
+    # An objection's evidence files: the objecting provider or person and the department's
+    # regulators (which objection is whose: can_see_objection below).
+    "credit.evidence": frozenset({Role.PROVIDER, Role.REGULATOR, Role.PRACTITIONER}),
     # A delivered result file: the roles that can be its owner or provider, and admins; which
     # engagement is theirs is owns_engagement / provides_engagement below.
     "engagements.result": frozenset({Role.ENTERPRISE, Role.PROVIDER, Role.ADMIN}),
@@ -222,6 +226,16 @@ def may_invite_colleagues(user: Any) -> bool:
 # The roles an organisation may register for itself (the others are created by 政务办), as the
 # registration form offers them.
 SELF_REGISTERING = {Role.ENTERPRISE: "企业(项目业主)", Role.PROVIDER: "中介机构"}
+
+
+# Roles an admin does not give an account: a person's own account is opened only by invitation,
+# linked to their record (services/practitioners/accounts.py).
+INVITED_ONLY = frozenset({Role.PRACTITIONER})
+
+
+def may_assign_role(role: Role) -> bool:
+    """Whether an admin may create an account of this role or move an account to it."""
+    return role not in INVITED_ONLY
 
 
 def may_register_as(role: Role | None) -> bool:
@@ -501,6 +515,19 @@ def may_view_unmasked(user: Any, practitioner: Practitioner) -> bool:
     return True
 
 
+def may_invite_practitioner(user: Any, practitioner: Practitioner) -> bool:
+    """Who may invite a person to open their own account: 政务办 (from the audited unmasked
+    view) and the account of the provider the person works for now (its roster)."""
+    if is_office(user):
+        return True
+    current = practitioner.current_employment
+    return (
+        can(user, "practitioners.self")
+        and current is not None
+        and acts_for_provider(user, current.provider)
+    )
+
+
 # --------------------------------------------------------------------------- landing page
 
 # What each role's landing page (待办事项) counts, in this order (services/pending.py counts
@@ -508,13 +535,15 @@ def may_view_unmasked(user: Any, practitioner: Practitioner) -> bool:
 # (results to confirm, contracts to record, ratings to give) and its roadmap steps due; a
 # provider the requests it may still quote on and the work it has to deliver; a regulator its
 # department's open evaluation periods and objections to answer; staff the steps due across
-# projects; admins also the provider applications waiting for review.
+# projects; admins also the provider applications waiting for review; a practitioner the records
+# against them still open to objection.
 PENDING_WORK: dict[Role, tuple[str, ...]] = {
     Role.ENTERPRISE: ("requests.to_decide", "engagements.owner", "steps.own"),
     Role.PROVIDER: ("provider.work",),
     Role.REGULATOR: ("regulator.work",),
     Role.STAFF: ("award_objections", "steps.all"),
     Role.ADMIN: ("providers.to_review", "award_objections", "steps.all"),
+    Role.PRACTITIONER: ("person.work",),
 }
 
 

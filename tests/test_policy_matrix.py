@@ -11,7 +11,7 @@ from registry.models import AuditEntry, User
 from registry.policy import PUBLIC, require
 from tests.conftest import csrf_from, make_app
 
-ROLES = ["anonymous", "admin", "regulator", "enterprise", "provider", "staff"]
+ROLES = ["anonymous", "admin", "regulator", "enterprise", "provider", "staff", "practitioner"]
 ALL = set(ROLES)
 SIGNED_IN = ALL - {"anonymous"}
 
@@ -52,9 +52,9 @@ EXPECTED: dict[str, set[str]] = {
     "deadlines.show_dashboard": {"admin", "staff"},
     "stats.show_stats": ALL,
     "stats.export_csv": ALL,
-    "deadlines.list_notifications": {"enterprise", "staff", "admin", "provider", "regulator"},
-    "deadlines.mark_notifications_read": {"enterprise", "staff", "admin", "provider", "regulator"},
-    "deadlines.notification_settings": {"enterprise", "staff", "admin", "provider", "regulator"},
+    "deadlines.list_notifications": SIGNED_IN,
+    "deadlines.mark_notifications_read": SIGNED_IN,
+    "deadlines.notification_settings": SIGNED_IN,
     "api.show_project_roadmap": {"enterprise", "staff", "admin"},
     "roadmaps.show_roadmap": {"admin", "enterprise", "staff"},
     "roadmaps.show_checklist": {"admin", "enterprise", "staff"},
@@ -82,6 +82,9 @@ EXPECTED: dict[str, set[str]] = {
     "people.list_practitioners": ALL,
     "people.show_practitioner": ALL,
     "people.unmasked_practitioner": {"admin", "staff", "regulator", "provider"},
+    "person.show_person": {"practitioner"},
+    "person.invite_account": {"provider"},
+    "person.office_invite_account": {"admin", "staff"},
     "api.list_practitioners": ALL,
     "api.show_practitioner": ALL,
     "market.quote": {"provider"},
@@ -134,9 +137,9 @@ EXPECTED: dict[str, set[str]] = {
     "credit.answer_objection": {"regulator"},
     "credit.my_records": {"provider"},
     "credit.object_record": {"provider"},
-    "credit.objection_file": {"provider", "regulator"},
-    "credit.my_person_records": SIGNED_IN,
-    "credit.object_person_record": SIGNED_IN,
+    "credit.objection_file": {"provider", "regulator", "practitioner"},
+    "credit.my_person_records": {"practitioner"},
+    "credit.object_person_record": {"practitioner"},
     "api.list_notices": ALL,
     "api.show_notice": ALL,
     "evaluations.list_periods": {"regulator"},
@@ -223,6 +226,8 @@ SAMPLE_ARGS = {
         "practitioners.add_certificate": 1,
         "people.show_practitioner": 1,
         "people.unmasked_practitioner": 1,
+        "person.invite_account": 1,
+        "person.office_invite_account": 1,
         "api.show_practitioner": 1,
     },
     "employment_id": {"practitioners.end_employment": 1},

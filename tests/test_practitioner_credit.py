@@ -49,7 +49,7 @@ def _user(made) -> User:
 
 def _world(app, make_user) -> World:
     sthj, sw = make_user("regulator", department="STHJ"), make_user("regulator", department="SW")
-    first, second, own = make_user("provider"), make_user("provider"), make_user("enterprise")
+    first, second, own = make_user("provider"), make_user("provider"), make_user("practitioner")
     with app.app_context():
         a = active_provider(["ZJ-03"], account=_user(first), name="天津清源环境科技有限公司")
         b = active_provider(["ZJ-03"], account=_user(second), name="天津碧水环境咨询有限公司")

@@ -1,4 +1,5 @@
-"""User accounts: one role each; regulators are bound to one department."""
+"""User accounts: one role each; regulators are bound to one department, a practitioner's own
+account to one person (Practitioner.account_id)."""
 
 from __future__ import annotations
 
@@ -23,6 +24,8 @@ class Role(StrEnum):
     ENTERPRISE = "enterprise"
     PROVIDER = "provider"
     STAFF = "staff"
+    # A person (从业人员) with their own account: sees their own record, nothing of firms.
+    PRACTITIONER = "practitioner"
 
     @property
     def label(self) -> str:
@@ -36,6 +39,7 @@ ROLE_LABELS = {
     Role.ENTERPRISE: "企业(项目业主)",
     Role.PROVIDER: "中介机构",
     Role.STAFF: "政务办工作人员",
+    Role.PRACTITIONER: "从业人员",
 }
 
 

@@ -16,6 +16,7 @@ from registry import policy
 from registry.extensions import db
 from registry.models.accounts import Role, User, new_session_token
 from registry.models.catalogue import Department
+from registry.models.practitioners import Practitioner
 from registry.models.providers import Provider
 from registry.models.types import utcnow
 from registry.services import audit
@@ -281,6 +282,11 @@ def change_role(user: User, role: str, *, department_code: str | None = None, ac
     if actor.id == user.id:
         raise RegistryError("role", "不能修改自己的角色。")
     role_enum, department = _role_and_department(role, department_code, "请选择角色。")
+    if not policy.may_assign_role(role_enum) and role_enum.value != user.role:
+        raise RegistryError(
+            "role",
+            "从业人员本人账户只能由其所在机构或政务服务办公室邀请本人开通,不能由其他账户改成。",
+        )
     before = {"role": user.role, "department": user.department.code if user.department else None}
     after = {"role": role_enum.value, "department": department.code if department else None}
     if before == after:
@@ -304,6 +310,8 @@ def _check_unbound(user: User) -> None:
         raise RegistryError(
             "role", "该账户已登记中介机构入驻资料,改变角色会使该机构无人管理,不能修改。"
         )
+    if db.session.scalar(select(Practitioner.id).where(Practitioner.account_id == user.id)):
+        raise RegistryError("role", "该账户是从业人员本人账户,已关联其从业信息,不能修改角色。")
     if user.org_uscc is not None:
         raise RegistryError(
             "role",

@@ -25,6 +25,7 @@ from registry.models.accounts import User
 from registry.models.evaluation import EvaluationPeriod, PeriodStatus
 from registry.models.roadmap import RoadmapStep
 from registry.services import credit, delivery, market, objections
+from registry.services.practitioners import standing
 from registry.services.providers import waiting_days
 from registry.services.roadmaps.stored import warn_until
 
@@ -215,6 +216,35 @@ def _regulator_work(user: User, at: Moment) -> list[Pending]:
     ]
 
 
+# --------------------------------------------------------------------------- practitioner
+
+
+def _person_work(user: User, at: Moment) -> list[Pending]:
+    """Records against the person still open to an objection (the window runs, none pending)."""
+    person = credit.person_of(user)
+    if person is None:
+        return [
+            Pending(
+                "person.unlinked",
+                "本人从业信息",
+                0,
+                "person.show_person",
+                detail="账户尚未关联从业人员信息,请联系所在机构或政务服务办公室。",
+            )
+        ]
+    records = standing.person_records(person, public=False)
+    open_now = [r for r in records if credit.can_object(r, at.today)]
+    return [
+        Pending(
+            "person.to_object",
+            "异议期内的本人信用记录",
+            len(open_now),
+            "credit.my_person_records",
+            detail="对记录有异议的,请在异议截止日前提出。" if open_now else "",
+        )
+    ]
+
+
 # --------------------------------------------------------------------------- 政务办
 
 
@@ -263,6 +293,7 @@ COUNTERS: dict[str, Callable[[User, Moment], list[Pending]]] = {
     "steps.own": lambda user, at: _due_steps(user, at, "market.my_projects", {}),
     "provider.work": _provider_work,
     "regulator.work": _regulator_work,
+    "person.work": _person_work,
     "providers.to_review": _review_queue,
     "award_objections": _award_objections,
     "steps.all": lambda user, at: _due_steps(user, at, "deadlines.show_dashboard", {}),

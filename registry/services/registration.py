@@ -282,8 +282,7 @@ def invite(inviter: User, name: str, email: str, username: str) -> User:
         org_name=enterprise.name,
     )
     user.enterprise_id = enterprise.id
-    hours = int(current_app.config["CONFIRM_LINK_HOURS"])
-    secret = _issue(user, TokenPurpose.RESET, timedelta(hours=hours))
+    link, hours = setup_link(user)
     notify.queue_mail(
         address,
         f"您被邀请加入“{enterprise.name}”的中介服务超市账户",
@@ -291,13 +290,21 @@ def invite(inviter: User, name: str, email: str, username: str) -> User:
         f"{inviter.display_name or inviter.username}邀请您以“{enterprise.name}”同事的身份使用本平台,"
         f"为您开设了账户“{user.username}”。请在 {hours} 小时内打开下面的链接设置密码"
         f"(链接只能使用一次),之后即可登录查看和办理本企业的项目:\n\n"
-        f"{notify.absolute(RESET_PATH + secret)}\n\n"
+        f"{link}\n\n"
         "链接过期后,可在登录页点击“忘记密码”,用本邮箱重新获取链接。"
         "如果您不认识邀请人,请忽略此邮件。",
         topic=notify.ACCOUNT_TOPIC,
         user=user,
     )
     return user
+
+
+def setup_link(user: User) -> tuple[str, int]:
+    """A one-time link (valid CONFIRM_LINK_HOURS, earlier ones die) on which an invited account
+    chooses its first password, which also confirms its address: the link and its hours."""
+    hours = int(current_app.config["CONFIRM_LINK_HOURS"])
+    secret = _issue(user, TokenPurpose.RESET, timedelta(hours=hours))
+    return notify.absolute(RESET_PATH + secret), hours
 
 
 def first_password(user: User) -> bool:

@@ -7,12 +7,15 @@ from wtforms import PasswordField, RadioField, SelectField, StringField
 from wtforms.validators import DataRequired, Length, Optional
 
 from registry.models.accounts import ROLE_LABELS
-from registry.policy import SELF_REGISTERING
+from registry.policy import SELF_REGISTERING, may_assign_role
 from registry.web.forms import Form, options
 
 REGISTER_ROLES = options([(role.value, label) for role, label in SELF_REGISTERING.items()])
 ROLE_CHOICES = options(
-    [("", "请选择角色"), *((r.value, label) for r, label in ROLE_LABELS.items())]
+    [
+        ("", "请选择角色"),
+        *((r.value, label) for r, label in ROLE_LABELS.items() if may_assign_role(r)),
+    ]
 )
 
 
@@ -109,3 +112,13 @@ class InviteForm(Form):
         "同事的电子邮箱", validators=[DataRequired("请填写电子邮箱。"), Length(max=254)]
     )
     username = _username_field()
+
+
+class PersonInviteForm(Form):
+    """Invite a practitioner to open their own account: the address the link goes to and the
+    user name they will sign in with (kept as it is when an invitation is resent)."""
+
+    email = StringField(
+        "本人电子邮箱", validators=[DataRequired("请填写电子邮箱。"), Length(max=254)]
+    )
+    username = StringField("用户名", validators=[Optional(), Length(max=64)])

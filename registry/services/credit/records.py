@@ -20,6 +20,7 @@ from registry.models import (
     User,
 )
 from registry.models.types import utcnow
+from registry.pure.pii import mask_name
 from registry.pure.workdays import add_working_days
 from registry.services import notify
 from registry.services.audit import change, record, snapshot
@@ -43,6 +44,9 @@ from registry.services.credit.common import (
     window_days,
 )
 from registry.services.errors import RegistryError
+
+# Where a firm reads about its staff (the roster; its profile lists their records too).
+STAFF_PAGE = "/my/provider/practitioners"
 
 
 def draft_record(
@@ -167,18 +171,34 @@ def publish_record(user: User, number: str) -> CreditRecord:
 
 def _tell_provider(item: CreditRecord, kind: str, message: str) -> None:
     """The account of the provider the record is about (its credit page, where it objects); for
-    a record against a person, the person's own account if linked (their page)."""
-    account_id, link = item.provider.account_id, "/my/credit"
-    if item.is_about_person:
-        account_id, link = item.practitioner.account_id, PERSON_PAGE
-        message = message.replace("贵机构", "您")
+    a record against a person, the firm's account (about its staff member) and the person's own
+    account if linked (their page, where they object)."""
+    firm = db.session.get(User, item.provider.account_id) if item.provider.account_id else None
+    subject = f"{kind}:{item.number}"
+    if not item.is_about_person:
+        notify.notify([firm], "credit", message, link="/my/credit", kind=kind, subject=subject)
+        return
+    person = item.practitioner
+    # The employer sees its own staff's names; a firm the person has left sees the name masked.
+    current = person.current_employment
+    name = person.name if current and current.provider_id == item.provider_id else None
+    staff = f"贵机构从业人员{name or mask_name(person.name)}"
     notify.notify(
-        [db.session.get(User, account_id) if account_id else None],
+        [firm],
         "credit",
-        message,
-        link=link,
+        message.replace("贵机构", staff),
+        link=STAFF_PAGE,
         kind=kind,
-        subject=f"{kind}:{item.number}",
+        subject=subject,
+    )
+    own = db.session.get(User, person.account_id) if person.account_id else None
+    notify.notify(
+        [own],
+        "credit",
+        message.replace("贵机构", "您"),
+        link=PERSON_PAGE,
+        kind=kind,
+        subject=subject,
     )
 
 
