@@ -79,6 +79,9 @@ EXPECTED: dict[str, set[str]] = {
     "practitioners.add_certificate": {"provider"},
     "practitioners.end_employment": {"provider"},
     "practitioners.certificate_scan": {"provider"},
+    "practitioners.renew_certificate": {"provider"},
+    "practitioners.correct_certificate": {"provider"},
+    "practitioners.withdraw_certificate": {"provider"},
     "people.list_practitioners": ALL,
     "people.show_practitioner": ALL,
     "people.unmasked_practitioner": {"admin", "staff", "regulator", "provider"},
@@ -231,7 +234,12 @@ SAMPLE_ARGS = {
         "api.show_practitioner": 1,
     },
     "employment_id": {"practitioners.end_employment": 1},
-    "certificate_id": {"practitioners.certificate_scan": 1},
+    "certificate_id": {
+        "practitioners.certificate_scan": 1,
+        "practitioners.renew_certificate": 1,
+        "practitioners.correct_certificate": 1,
+        "practitioners.withdraw_certificate": 1,
+    },
     "provider_id": {
         "admin.providers.review_provider": 1,
         "admin.providers.approve_provider": 1,

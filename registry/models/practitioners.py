@@ -107,11 +107,17 @@ class PractitionerCertificate(db.Model):
     valid_to: Mapped[Day]
     scan_id: Mapped[int | None] = mapped_column(ForeignKey("uploads.id"))
     expired_flagged_at: Mapped[Moment | None]
+    # 注销: the first day the certificate no longer counts, and why; the row is kept (the number
+    # stays taken, so the 挂证 check still sees it).
+    withdrawn_on: Mapped[Day | None]
+    withdrawn_reason: Mapped[str | None] = mapped_column(String(200))
     created_at: Mapped[Created]
 
     practitioner: Mapped[Practitioner] = relationship(back_populates="certificates")
     scan: Mapped[Upload | None] = relationship()
 
     def is_valid(self, on: date) -> bool:
-        """Whether the certificate is in force on the given day (valid_to is its last day)."""
-        return self.valid_from <= on <= self.valid_to
+        """Whether the certificate is in force on the given day (valid_to is its last day; a
+        withdrawn one stops on withdrawn_on)."""
+        withdrawn = self.withdrawn_on is not None and on >= self.withdrawn_on
+        return self.valid_from <= on <= self.valid_to and not withdrawn

@@ -4,7 +4,7 @@ digit, the controlled list, 挂证) live in services/practitioners and come back
 from __future__ import annotations
 
 from flask_wtf.file import FileField
-from wtforms import DateField, SelectChoice, SelectField, StringField
+from wtforms import DateField, SelectChoice, SelectField, StringField, TextAreaField
 from wtforms.validators import DataRequired, Length, Optional
 
 from registry.web.forms import Form
@@ -39,6 +39,47 @@ class CertificateForm(Form):
     valid_from = DateField("有效期起", validators=[DataRequired("请填写有效期起(YYYY-MM-DD)。")])
     valid_to = DateField("有效期止", validators=[DataRequired("请填写有效期止(YYYY-MM-DD)。")])
     scan = FileField("证书扫描件(可选)", description="PDF、PNG 或 JPG,不超过 10 MB。")
+
+
+class RenewCertificateForm(Form):
+    """Renew a certificate: the new validity, the number if it changed, a new scan."""
+
+    number = StringField(
+        "证书编号(可选)",
+        validators=[Optional(), Length(max=100)],
+        description="续期后编号不变的不填;换发新编号的填写新编号。",
+    )
+    issuer = StringField(
+        "发证机关(可选)", validators=[Optional(), Length(max=200)], description="不变的不填。"
+    )
+    valid_from = DateField(
+        "新的有效期起", validators=[DataRequired("请填写有效期起(YYYY-MM-DD)。")]
+    )
+    valid_to = DateField("新的有效期止", validators=[DataRequired("请填写有效期止(YYYY-MM-DD)。")])
+    scan = FileField("续期后的证书扫描件(可选)", description="PDF、PNG 或 JPG,不超过 10 MB。")
+
+
+class CorrectCertificateForm(Form):
+    """Correct a typo in a certificate's issuer or validity, saying what was wrong."""
+
+    issuer = StringField("发证机关", validators=[DataRequired("请填写发证机关。"), Length(max=200)])
+    valid_from = DateField("有效期起", validators=[DataRequired("请填写有效期起(YYYY-MM-DD)。")])
+    valid_to = DateField("有效期止", validators=[DataRequired("请填写有效期止(YYYY-MM-DD)。")])
+    note = StringField(
+        "更正说明",
+        validators=[DataRequired("请填写更正说明。"), Length(max=200)],
+        description="说明原登记内容哪里有误;更正前后的内容都记入操作日志。",
+    )
+
+
+class WithdrawCertificateForm(Form):
+    """Withdraw (注销) a certificate with a reason."""
+
+    reason = TextAreaField(
+        "注销原因",
+        validators=[DataRequired("请填写注销原因。"), Length(max=200)],
+        description="注销后证书保留并标记为已注销,自今日起不再计入有效执业人员,不能恢复。",
+    )
 
 
 class EndEmploymentForm(Form):

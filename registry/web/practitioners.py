@@ -1,10 +1,11 @@
-"""A provider's own practitioners (从业人员, /my/provider/practitioners): the roster with IDs shown
-only by their last four characters, registering a person, adding a certificate, ending an
-employment. Views are thin: parse, one service call through the unit of work, redirect."""
+"""A provider's own practitioners (从业人员, /my/provider/practitioners): the roster, paged and
+filtered by certificate type, with IDs shown only by their last four characters, registering a
+person, adding, renewing, correcting and withdrawing a certificate, ending an employment. Views
+are thin: parse, one service call through the unit of work, redirect."""
 
 from __future__ import annotations
 
-from flask import Blueprint, abort, flash, redirect, render_template, send_file, url_for
+from flask import Blueprint, abort, flash, redirect, render_template, request, send_file, url_for
 
 from registry.models import Provider
 from registry.policy import require
@@ -13,10 +14,14 @@ from registry.services import providers
 from registry.services.errors import NotFound
 from registry.services.practitioners import certificate_types
 from registry.services.uploads import upload_content
+from registry.web.params import page_args
 from registry.web.practitioner_forms import (
     CertificateForm,
+    CorrectCertificateForm,
     EndEmploymentForm,
     PractitionerForm,
+    RenewCertificateForm,
+    WithdrawCertificateForm,
     certificate_choices,
 )
 from registry.web.unit_of_work import UnitOfWork, actor
@@ -41,13 +46,19 @@ def _need_provider() -> Provider:
 @bp.get("/my/provider/practitioners")
 @require("practitioners.self")
 def list_practitioners():
-    """The provider's current and former staff, their certificates and the end buttons."""
+    """The provider's current staff (one page, optionally holders of one certificate type), their
+    certificates and the end buttons, and its former staff."""
     provider = _need_provider()
     today = providers.today()
+    kind = certificate_types.canonical((request.args.get("certificate") or "")[:100])
+    page, per_page = page_args()
     return render_template(
         "providers/practitioners.html",
         provider=provider,
-        staff=service.current_staff(provider),
+        result=service.staff_page(provider, kind=kind, page=page, per_page=per_page),
+        kind=kind,
+        kinds=certificate_types.names(),
+        args={"certificate": kind} if kind else {},
         former=service.past_staff(provider),
         strength=service.strength(provider, today),
         end_form=EndEmploymentForm(formdata=None),
@@ -100,6 +111,86 @@ def add_certificate(practitioner_id: int):
         return redirect(url_for(ROSTER))
     return render_template(
         "providers/practitioner_certificate.html", form=form, provider=provider, person=person
+    )
+
+
+CHANGES = {
+    "renew": (RenewCertificateForm, "证书续期", "已为 {name} 的{kind}证书续期。"),
+    "correct": (CorrectCertificateForm, "更正证书信息", "已更正 {name} 的{kind}证书信息。"),
+    "withdraw": (WithdrawCertificateForm, "注销证书", "已注销 {name} 的{kind}证书。"),
+}
+
+
+def _change_certificate(certificate_id: int, change: str, call):
+    """A certificate change's page (renew, correct, withdraw): the form, one service call
+    `call(provider, data, form)` through the unit of work, back to the roster."""
+    provider = _need_provider()
+    certificate = work.found(service.own_certificate, provider, certificate_id)
+    form_class, heading, done = CHANGES[change]
+    form = form_class()
+    if not form.is_submitted() and change == "correct":
+        form.issuer.data = certificate.issuer
+        form.valid_from.data, form.valid_to.data = certificate.valid_from, certificate.valid_to
+    names = [n for n in form._fields if n not in ("csrf_token", "scan")]
+    data = form.data_of(*names)
+    saved = work.submit(form, lambda: call(provider, data, form), keep=True)
+    if saved:
+        flash(done.format(name=certificate.practitioner.name, kind=certificate.kind), "success")
+        return redirect(url_for(ROSTER))
+    return render_template(
+        "providers/practitioner_certificate_change.html",
+        form=form,
+        heading=heading,
+        certificate=certificate,
+        person=certificate.practitioner,
+        multipart=change == "renew",
+    )
+
+
+@bp.route(
+    "/my/provider/practitioners/certificates/<int:certificate_id>/renew", methods=["GET", "POST"]
+)
+@require("practitioners.self")
+def renew_certificate(certificate_id: int):
+    """Renew a certificate: new validity, the same number or a new one, a new scan."""
+    return _change_certificate(
+        certificate_id,
+        "renew",
+        lambda provider, data, form: service.renew_certificate(
+            provider, certificate_id, data, actor=actor(), scan=form.scan.data
+        ),
+    )
+
+
+@bp.route(
+    "/my/provider/practitioners/certificates/<int:certificate_id>/correct",
+    methods=["GET", "POST"],
+)
+@require("practitioners.self")
+def correct_certificate(certificate_id: int):
+    """Correct a typo in a certificate's issuer or validity (audited before and after)."""
+    return _change_certificate(
+        certificate_id,
+        "correct",
+        lambda provider, data, _form: service.correct_certificate(
+            provider, certificate_id, data, actor=actor()
+        ),
+    )
+
+
+@bp.route(
+    "/my/provider/practitioners/certificates/<int:certificate_id>/withdraw",
+    methods=["GET", "POST"],
+)
+@require("practitioners.self")
+def withdraw_certificate(certificate_id: int):
+    """Withdraw (注销) a certificate with a reason: kept, marked, no longer counted."""
+    return _change_certificate(
+        certificate_id,
+        "withdraw",
+        lambda provider, data, _form: service.withdraw_certificate(
+            provider, certificate_id, data, actor=actor()
+        ),
     )
 
 

@@ -1,6 +1,6 @@
 """Practitioners (从业人员), one module per subject: `certificate_types` (the controlled list),
 `common` (the ID key, lookups), `roster` (registering people, employments and certificates,
-the 挂证 check), `staff` (who counts as a provider's valid practitioner) and `expiry` (the daily
+the 挂证 check), `certificates` (renewing, correcting and withdrawing one), `staff` (who counts as a provider's valid practitioner) and `expiry` (the daily
 expired-certificate check).
 
 Services flush, audit and raise RegistryError; they never commit. The public names are
@@ -8,6 +8,11 @@ re-exported here."""
 
 from __future__ import annotations
 
+from registry.services.practitioners.certificates import (
+    correct_certificate,
+    renew_certificate,
+    withdraw_certificate,
+)
 from registry.services.practitioners.common import (
     digest_of,
     find_by_id_number,
@@ -26,6 +31,7 @@ from registry.services.practitioners.staff import (
     current_staff,
     employed_on,
     past_staff,
+    staff_page,
     strength,
     valid_certificate,
     valid_practitioners,
@@ -35,6 +41,7 @@ __all__ = [
     "CertificateCheck",
     "add_certificate",
     "certificate_batches",
+    "correct_certificate",
     "current_staff",
     "digest_of",
     "employed_on",
@@ -46,7 +53,10 @@ __all__ = [
     "past_staff",
     "personal_id_key",
     "register_practitioner",
+    "renew_certificate",
+    "staff_page",
     "strength",
     "valid_certificate",
     "valid_practitioners",
+    "withdraw_certificate",
 ]

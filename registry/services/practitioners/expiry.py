@@ -42,6 +42,7 @@ def certificate_batches(today: date, size: int = BATCH_SIZE) -> Batches[Certific
     expired = select(PractitionerCertificate.id).where(
         PractitionerCertificate.valid_to < today,
         PractitionerCertificate.expired_flagged_at.is_(None),
+        PractitionerCertificate.withdrawn_on.is_(None),  # withdrawn ones stopped counting already
     )
     for ids in id_batches(expired, PractitionerCertificate.id, size):
         rows = batch_rows(

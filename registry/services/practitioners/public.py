@@ -45,6 +45,7 @@ class CertificateView:
     valid_from: date
     valid_to: date
     valid: bool
+    withdrawn: bool = False  # 注销 by the provider (kept, no longer counted)
 
 
 @dataclass(frozen=True)
@@ -87,7 +88,13 @@ def person_view(person: Practitioner, on: date) -> PersonView:
         since=current.started_on if public_firm else None,
         certificates=[
             CertificateView(
-                c.kind, mask_number(c.number), c.issuer, c.valid_from, c.valid_to, c.is_valid(on)
+                c.kind,
+                mask_number(c.number),
+                c.issuer,
+                c.valid_from,
+                c.valid_to,
+                c.is_valid(on),
+                c.withdrawn_on is not None and c.withdrawn_on <= on,
             )
             for c in certificates
         ],

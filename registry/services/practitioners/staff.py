@@ -11,6 +11,7 @@ from sqlalchemy import and_, exists, or_, select
 from sqlalchemy.orm import selectinload
 
 from registry.extensions import db
+from registry.kernel.paging import Page, paginate
 from registry.models import Employment, Practitioner, PractitionerCertificate, Provider
 
 
@@ -21,21 +22,45 @@ def employed_on(on: date):
     )
 
 
+def _current_query(provider: Provider, kind: str | None = None):
+    """The provider's open employments by name; with `kind`, of people holding a certificate of
+    that type that is not withdrawn (expired ones included: they are the ones to renew)."""
+    query = (
+        select(Employment)
+        .join(Employment.practitioner)
+        .where(Employment.provider_id == provider.id, Employment.ended_on.is_(None))
+        .order_by(Practitioner.name, Practitioner.id)
+    )
+    if kind:
+        query = query.where(
+            exists().where(
+                PractitionerCertificate.practitioner_id == Practitioner.id,
+                PractitionerCertificate.kind == kind,
+                PractitionerCertificate.withdrawn_on.is_(None),
+            )
+        )
+    return query
+
+
+def _roster_options():
+    return (
+        selectinload(Employment.practitioner)
+        .selectinload(Practitioner.certificates)
+        .selectinload(PractitionerCertificate.scan),
+    )
+
+
 def current_staff(provider: Provider) -> list[Employment]:
     """The provider's open employments, people and certificates loaded, by name."""
-    return list(
-        db.session.scalars(
-            select(Employment)
-            .join(Employment.practitioner)
-            .where(Employment.provider_id == provider.id, Employment.ended_on.is_(None))
-            .options(
-                selectinload(Employment.practitioner)
-                .selectinload(Practitioner.certificates)
-                .selectinload(PractitionerCertificate.scan)
-            )
-            .order_by(Practitioner.name, Practitioner.id)
-        )
-    )
+    return list(db.session.scalars(_current_query(provider).options(*_roster_options())))
+
+
+def staff_page(
+    provider: Provider, *, kind: str | None = None, page: int = 1, per_page: int = 20
+) -> Page:
+    """One page of the provider's current staff (the roster), optionally only holders of a
+    certificate type, people and certificates loaded."""
+    return paginate(db.session, _current_query(provider, kind), page, per_page, *_roster_options())
 
 
 def past_staff(provider: Provider) -> list[Employment]:
@@ -51,9 +76,15 @@ def past_staff(provider: Provider) -> list[Employment]:
 
 
 def valid_certificate(on: date, kind: str | None = None):
-    """Filter on PractitionerCertificate: in force on the day (of `kind` if given)."""
+    """Filter on PractitionerCertificate: in force on the day (of `kind` if given), not
+    withdrawn by then (注销)."""
     condition = and_(
-        PractitionerCertificate.valid_from <= on, PractitionerCertificate.valid_to >= on
+        PractitionerCertificate.valid_from <= on,
+        PractitionerCertificate.valid_to >= on,
+        or_(
+            PractitionerCertificate.withdrawn_on.is_(None),
+            PractitionerCertificate.withdrawn_on > on,
+        ),
     )
     if kind is not None:
         condition = and_(condition, PractitionerCertificate.kind == kind)
