@@ -25,10 +25,12 @@ from registry.models import (
     QuoteMember,
     User,
 )
-from registry.services import delivery, market
+from registry.services import delivery, market, practitioners
 from registry.services import providers as provider_service
 from registry.services.errors import RegistryError
+from registry.services.practitioners import standing
 from tests import factories
+from tests.conftest import post_form
 
 EIA = "环境影响评价工程师"
 COST = "注册造价工程师"
@@ -170,6 +172,10 @@ def test_market_people_team_counts_and_the_service_items_types(app, make_user):
         db.session.rollback()
     deal = _market(app, make_user, team_certificates=f"{EIA} ×2")
     leader, plain = _people(app, deal["providers"][0], ("张三明", EIA), ("李四", COST))
+    # A provider with one such person cannot staff the request at all: refused before its team.
+    message = _refused(app, deal["accounts"][0], deal["ref"], leader, [plain])
+    assert f"持有效{EIA}证书的人员 1 名,少于要求的 2 名" in message
+    _people(app, deal["providers"][0], ("王五", EIA))
     message = _refused(app, deal["accounts"][0], deal["ref"], leader, [plain])
     assert f"团队中至少 2 名持有有效{EIA}证书的人员,所列人员中只有 1 名" in message
 
@@ -234,8 +240,6 @@ def test_market_people_award_notice_and_api_show_the_leader_masked(app, make_use
     assert f"项目负责人须持有效的{EIA}证书" in request_page
     with app.app_context():
         deadline = market.get_request(deal["ref"]).deadline
-        invited = db.session.scalars(select(Notification.message)).all()
-        assert any(f"人员要求:项目负责人须持有效的{EIA}证书" in m for m in invited)
     clock.freeze(deadline + timedelta(minutes=1))
     with app.app_context():
         award = market.decide(db.session.get(User, deal["owner"].id), deal["ref"]).award
@@ -330,3 +334,184 @@ def test_market_people_engagement_records_the_signatory(app, make_user, login):
     assert "成果签字人" in page
     assert name not in page
     assert f"{name[0]}*" in page
+
+
+# ---------------------------------------------------------------- who can staff a request
+
+
+def _firms(app, make_user, count: int) -> dict:
+    """An owner with a project and `count` active ZJ-03 providers with accounts, no request yet."""
+    owner = make_user("enterprise")
+    accounts = [make_user("provider") for _ in range(count)]
+    with app.app_context():
+        project = factories.enterprise_with_project(db.session.get(User, owner.id))
+        made = [factories.active_provider(account=db.session.get(User, a.id)) for a in accounts]
+        db.session.commit()
+        return {
+            "owner": owner,
+            "accounts": accounts,
+            "providers": [p.id for p in made],
+            "project": project.code,
+        }
+
+
+def _open(app, firms, **request_args) -> str:
+    with app.app_context():
+        ref = market.open_request(
+            db.session.get(User, firms["owner"].id),
+            firms["project"],
+            service_code="ZJ-03",
+            method="随机抽取",
+            deadline=factories.later(72),
+            **request_args,
+        ).ref
+        db.session.commit()
+        return ref
+
+
+def _invited(app, account, ref) -> bool:
+    with app.app_context():
+        return any(
+            ref in m
+            for m in db.session.scalars(
+                select(Notification.message).where(Notification.user_id == account.id)
+            )
+        )
+
+
+def test_market_people_invitations_only_to_providers_who_can_staff(app, make_user, login):
+    firms = _firms(app, make_user, 3)
+    able, cost_only, none = firms["accounts"]
+    _people(app, firms["providers"][0], ("张三明", EIA))
+    _people(app, firms["providers"][1], ("王造价", COST))
+    ref = _open(app, firms, leader_certificate=EIA)
+    assert _invited(app, able, ref)
+    assert not _invited(app, cost_only, ref)
+    assert not _invited(app, none, ref)
+    with app.app_context():
+        request = market.get_request(ref)
+        assert [p.id for p in market.eligible_providers(request)] == firms["providers"][:1]
+    # The provider who cannot staff it sees the request, not open to it, and why.
+    client = app.test_client()
+    login(cost_only, on=client)
+    page = client.get("/my/opportunities").get_data(as_text=True)
+    assert "暂不能报名:人员不满足要求" in page
+    assert ref in page
+    assert f"没有持有效{EIA}证书、可担任项目负责人的人员" in page
+    assert f"/my/requests/{ref}/quote" not in page
+    message = _refused(app, cost_only, ref)
+    assert f"贵机构不符合本次选取的报名条件:在职从业人员不满足人员要求(没有持有效{EIA}" in message
+    # It may apply once it registers someone who can lead it.
+    _people(app, firms["providers"][1], ("李四", EIA))
+    page = client.get("/my/opportunities").get_data(as_text=True)
+    assert "暂不能报名" not in page
+    assert f"/my/requests/{ref}/quote" in page
+    # A request without a requirement invites every provider offering the item, as before.
+    plain = _open(app, firms)
+    assert all(_invited(app, account, plain) for account in firms["accounts"])
+
+
+def test_market_people_invitations_count_the_team_and_skip_expired(app, make_user):
+    firms = _firms(app, make_user, 2)
+    two, one = firms["accounts"]
+    _people(app, firms["providers"][0], ("张三明", EIA), ("李四", EIA))
+    with app.app_context():
+        provider = db.session.get(Provider, firms["providers"][1])
+        _person(provider, "王五", EIA)
+        _person(provider, "赵六", EIA, valid_to=clock.today() - timedelta(days=1))
+        db.session.commit()
+    ref = _open(app, firms, team_certificates=f"{EIA} ×2")
+    assert _invited(app, two, ref)
+    assert not _invited(app, one, ref)
+
+
+def test_market_people_decision_rechecks_the_leader(app, make_user, login, monkeypatch):
+    firms = _firms(app, make_user, 5)
+    leaders = [
+        _people(app, pid, (name, EIA))[0]
+        for pid, name in zip(
+            firms["providers"], ["张三明", "李四光", "王五", "赵六", "钱七"], strict=True
+        )
+    ]
+    ref = _open(app, firms, leader_certificate=EIA)
+    for account, leader in zip(firms["accounts"], leaders, strict=True):
+        _quote(app, account, ref, leader)
+    with app.app_context():
+        deadline = market.get_request(ref).deadline
+    clock.freeze(deadline + timedelta(minutes=1))
+    with app.app_context():
+        # Since quoting: the first leader left, the second's certificate was withdrawn, the
+        # third was blacklisted.
+        left = db.session.scalar(select(Employment).where(Employment.practitioner_id == leaders[0]))
+        left.ended_on = clock.today()
+        holder = db.session.get(Provider, firms["providers"][1])
+        certificate = db.session.scalar(
+            select(PractitionerCertificate).where(
+                PractitionerCertificate.practitioner_id == leaders[1]
+            )
+        )
+        practitioners.withdraw_certificate(
+            holder,
+            certificate.id,
+            {"reason": "证书已被注册机关注销"},
+            actor=db.session.get(User, firms["accounts"][1].id),
+        )
+        db.session.commit()
+    real = standing.bar_reason
+    monkeypatch.setattr(
+        standing,
+        "bar_reason",
+        lambda person, on: (
+            "从业人员 王* 已被列入黑名单" if person.id == leaders[2] else real(person, on)
+        ),
+    )
+    client = app.test_client()
+    login(firms["owner"], on=client)
+    page = post_form(client, f"/my/requests/{ref}/decide", {}).get_data(as_text=True)
+    assert "不能中选" in page
+    assert "项目负责人张*明已不在该机构任职" in page
+    assert f"项目负责人李*光已不再持有有效的{EIA}证书" in page
+    assert "王* 已被列入黑名单" in page
+    assert "张三明" not in page
+    assert "2 家" in page
+    with app.app_context():
+        uscc = {pid: db.session.get(Provider, pid).uscc for pid in firms["providers"]}
+        award = market.decide(db.session.get(User, firms["owner"].id), ref).award
+        db.session.commit()
+        assert award.provider_id in firms["providers"][3:]
+        inputs = award.draw_inputs
+        assert inputs["candidates"] == sorted(uscc[p] for p in firms["providers"][3:])
+        assert set(inputs["unstaffed"]) == {uscc[p] for p in firms["providers"][:3]}
+        check = market.verify_award(award)
+        assert check["seed_matches"]
+        assert check["winner_matches"]
+        assert check["candidates_match"]
+        award_id = award.id
+    verify = app.test_client().get(f"/awards/{award_id}/verify").get_data(as_text=True)
+    assert "不参与抽取" in verify
+    assert "项目负责人张*明已不在该机构任职" in verify
+
+
+def test_market_people_decision_fails_when_too_few_teams_stand(app, make_user):
+    firms = _firms(app, make_user, 2)
+    leaders = [
+        _people(app, pid, (name, EIA))[0]
+        for pid, name in zip(firms["providers"], ["周一明", "吴二明"], strict=True)
+    ]
+    ref = _open(app, firms, leader_certificate=EIA)
+    for account, leader in zip(firms["accounts"], leaders, strict=True):
+        _quote(app, account, ref, leader)
+    with app.app_context():
+        deadline = market.get_request(ref).deadline
+    clock.freeze(deadline + timedelta(minutes=1))
+    with app.app_context():
+        left = db.session.scalar(select(Employment).where(Employment.practitioner_id == leaders[0]))
+        left.ended_on = clock.today()
+        db.session.commit()
+        plan = market.plan_decision(db.session.get(User, firms["owner"].id), ref)
+        assert plan.failure is not None
+        assert [why for _n, _u, why in plan.unstaffed][0].startswith(
+            "项目负责人周*明已不在该机构任职"
+        )
+        decision = market.decide(db.session.get(User, firms["owner"].id), ref)
+        assert decision.award is None

@@ -44,6 +44,10 @@ class Candidate:
     excluded: bool
     grade: str | None
     credit_score: Decimal | float | None
+    # Whether its people meet the request's certificate requirement (项目负责人, team counts):
+    # decided outside (before quoting from the roster, at the decision from the quote's team) and
+    # recorded with the draw's inputs.
+    staffed: bool = True
 
 
 @dataclass(frozen=True)
@@ -98,6 +102,7 @@ def eligibility(
                 ),
                 (c.blacklisted, "已列入黑名单"),
                 (c.excluded, "已申请回避"),
+                (not c.staffed, "人员不满足要求"),
             )
             if broken
         ]

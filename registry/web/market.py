@@ -213,6 +213,7 @@ def _decision_page(plan) -> Confirmation:
         ("选取方式", selection.method),
         ("有效报名", f"{len(plan.participants)} 家"),
     ]
+    facts += [(f"不能中选:{name}({uscc})", why) for name, uscc, why in plan.unstaffed]
     carry = {"winner": request.form.get("winner", ""), "reason": request.form.get("reason", "")}
     carry["expect"] = plan.expected
     if plan.winner is None:
@@ -259,10 +260,17 @@ def opportunities():
             "market/opportunities.html", provider=None, message=error.message, rows=[]
         )
     rows = []
-    for selection in market.open_requests_for(provider):
+    open_to, unstaffed = market.opportunities_for(provider)
+    for selection in open_to:
         mine = market.quotes_visible_to(user, selection)
         rows.append((selection, mine[0] if mine else None))
-    return render_template("market/opportunities.html", provider=provider, rows=rows, message=None)
+    return render_template(
+        "market/opportunities.html",
+        provider=provider,
+        rows=rows,
+        unstaffed=unstaffed,
+        message=None,
+    )
 
 
 @bp.route("/my/requests/<ref>/quote", methods=["GET", "POST"])

@@ -4,7 +4,7 @@ re-verifying a draw, reposting a failed request, and the award notices."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import date, datetime
 from decimal import Decimal
 
@@ -32,6 +32,7 @@ from registry.pure import selection_engine as engine
 from registry.services import notify
 from registry.services.audit import record, snapshot
 from registry.services.errors import Forbidden, NotFound, RegistryError
+from registry.services.market import staffing
 from registry.services.market.projects import SHANGHAI
 from registry.services.market.selection import (
     candidate_for,
@@ -108,11 +109,15 @@ def _draw_inputs(
     quotes: list[Quote],
     providers: dict[int, Provider],
     grades: dict[str, str | None],
+    unstaffed: dict[str, str],
 ) -> dict:
-    """Everything the draw used, stored with the award so the public can re-run it."""
+    """Everything the draw used, stored with the award so the public can re-run it: with the
+    quoting providers whose team no longer met the requirement at the decision (`unstaffed`,
+    the engine's staffed flag, masked reasons)."""
     return {
         "request": request.ref,
         "candidates": keys,
+        "unstaffed": unstaffed,
         "deadline": deadline_text,
         "method": request.method_enum.name,
         "quotes": {
@@ -183,6 +188,8 @@ class Plan:
     winner: Provider | None = None
     explanation: str = ""
     draw: tuple[dict | None, str | None, str | None] = (None, None, None)
+    # Providers that quoted but whose team no longer meets the requirement: (name, uscc, why).
+    unstaffed: list[tuple[str, str, str]] = field(default_factory=list)
 
     @property
     def amount(self) -> Decimal | None:
@@ -217,8 +224,15 @@ def plan_decision(
     if now < request.deadline:
         raise RegistryError(None, "报名尚未截止,截止后方可确定结果")
     on = request.deadline.astimezone(SHANGHAI).date()
-    eligible = {p.id for p in eligible_providers(request, on)}
-    quotes = [q for q in latest_quotes(request).values() if q.provider_id in eligible]
+    quoted = latest_quotes(request)
+    # Teams are checked again on the decision day: a 项目负责人 who left, lost the certificate or
+    # was blacklisted since makes the quote ineligible (the engine's staffed flag).
+    gaps = staffing.team_gaps(request, quoted.values(), now.astimezone(SHANGHAI).date())
+    eligible = {p.id for p in eligible_providers(request, on, gaps=gaps)}
+    quotes = [q for q in quoted.values() if q.provider_id in eligible]
+    unstaffed = sorted(
+        (quoted[pid].provider.name, quoted[pid].provider.uscc, why) for pid, why in gaps.items()
+    )
     providers = {q.provider_id: q.provider for q in quotes}
     keys = sorted(p.uscc for p in providers.values())
     method = request.method_enum
@@ -229,7 +243,7 @@ def plan_decision(
     try:
         outcome = _draw(request, on, keys, providers, quotes, grades, seed)
     except engine.NotEnoughCandidates as error:
-        return Plan(request, keys, quotes, failure=str(error))
+        return Plan(request, keys, quotes, failure=str(error), unstaffed=unstaffed)
     if outcome is None:  # 直接选取 / 方案择优: the owner picks, with a recorded reason
         if not chosen_uscc or chosen_uscc not in keys:
             raise RegistryError("winner", "请从有效报名的机构中选择中选机构")
@@ -239,10 +253,19 @@ def plan_decision(
         draw = (None, None, None)
     else:
         winner_key, explanation = outcome.winner, outcome.explanation
-        inputs = _draw_inputs(request, keys, deadline_text, quotes, providers, grades)
+        out = {uscc: why for _name, uscc, why in unstaffed}
+        inputs = _draw_inputs(request, keys, deadline_text, quotes, providers, grades, out)
         draw = (inputs, seed, engine.ALGORITHM_VERSION)
     winner = next(p for p in providers.values() if p.uscc == winner_key)
-    return Plan(request, keys, quotes, winner=winner, explanation=explanation, draw=draw)
+    return Plan(
+        request,
+        keys,
+        quotes,
+        winner=winner,
+        explanation=explanation,
+        draw=draw,
+        unstaffed=unstaffed,
+    )
 
 
 def decide(
@@ -269,7 +292,11 @@ def decide(
             actor=user,
             object_type="selection_request",
             object_id=ref,
-            after={"participants": plan.participants, "reason": plan.failure},
+            after={
+                "participants": plan.participants,
+                "reason": plan.failure,
+                "unstaffed": {uscc: why for _name, uscc, why in plan.unstaffed},
+            },
         )
         _tell_failure(request, plan.failure)
         return Decision(None, plan.failure)
@@ -334,13 +361,14 @@ def verify_award(award: Award) -> dict:
     inputs = award.draw_inputs or {}
     if not inputs:
         return {"verifiable": False}
-    seed = engine.draw_seed(inputs["request"], inputs["candidates"], inputs["deadline"])
+    candidates = _recorded_candidates(inputs)
+    seed = engine.draw_seed(inputs["request"], candidates, inputs["deadline"])
     method = SelectionMethod[inputs["method"]]
     band = tuple(
         None if v is None else Decimal(v) for v in inputs.get("price_band") or (None, None)
     )
     if method == SelectionMethod.RANDOM:
-        outcome = engine.random_draw(inputs["candidates"], seed)
+        outcome = engine.random_draw(candidates, seed)
     elif method == SelectionMethod.CREDIT_SHORTLIST:
         scores = inputs.get("credit_scores") or {}
         candidates = [
@@ -355,7 +383,7 @@ def verify_award(award: Award) -> dict:
                 grade=(inputs.get("grades") or {}).get(k),
                 credit_score=None if scores.get(k) is None else Decimal(scores[k]),
             )
-            for k in inputs["candidates"]
+            for k in candidates
         ]
         outcome = engine.credit_shortlist(candidates, seed, shortlist_size=inputs["shortlist_size"])
     else:
@@ -376,7 +404,33 @@ def verify_award(award: Award) -> dict:
         "draw_pool": outcome.draw_pool,
         "algorithm": engine.ALGORITHM_VERSION,
         "algorithm_matches": award.algorithm == engine.ALGORITHM_VERSION,
+        "candidates_match": candidates == sorted(inputs["candidates"]),
+        "unstaffed": inputs.get("unstaffed") or {},
     }
+
+
+def _recorded_candidates(inputs: dict) -> list[str]:
+    """The draw's candidates re-derived by the engine from the recorded inputs: the eligible
+    quoting providers and those recorded as unstaffed (staffed=False), which it drops. Awards
+    made before the flag was recorded have no `unstaffed`."""
+    unstaffed = inputs.get("unstaffed") or {}
+    recorded = [
+        engine.Candidate(
+            key=k,
+            name=k,
+            active=True,
+            offers_item=True,
+            qualification_valid_until=date.max,
+            blacklisted=False,
+            excluded=False,
+            grade=None,
+            credit_score=None,
+            staffed=k not in unstaffed,
+        )
+        for k in sorted({*inputs["candidates"], *unstaffed})
+    ]
+    eligible, _reasons = engine.eligibility(recorded, date.min)
+    return [c.key for c in eligible]
 
 
 def repost(user: User, ref: str, *, deadline: datetime) -> SelectionRequest:

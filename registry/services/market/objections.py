@@ -92,8 +92,14 @@ def names_of(codes) -> dict[str, str]:
 
 
 def candidate_names(awards) -> dict[str, str]:
-    """Credit code → name of every candidate in the awards' draws (one statement for a page)."""
-    return names_of(c for a in awards for c in (a.draw_inputs or {}).get("candidates", []))
+    """Credit code → name of every candidate in the awards' draws, those recorded as unstaffed
+    included (one statement for a page)."""
+    return names_of(
+        c
+        for a in awards
+        for key in ("candidates", "unstaffed")
+        for c in (a.draw_inputs or {}).get(key) or []
+    )
 
 
 def objector(user: User, award: Award) -> Enterprise | Provider | None:

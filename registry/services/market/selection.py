@@ -33,7 +33,7 @@ from registry.services import notify
 from registry.services.audit import record, snapshot
 from registry.services.catalogue import get_service
 from registry.services.errors import Forbidden, NotFound, RegistryError
-from registry.services.market import people
+from registry.services.market import people, staffing
 from registry.services.market.projects import SHANGHAI, get_project_for, today
 from registry.services.practitioners import staff
 from registry.services.providers import qualification_types
@@ -200,7 +200,8 @@ def provider_accounts(provider_ids) -> list[User]:
 
 def _tell_providers(request: SelectionRequest) -> None:
     """Invite the providers that may take part (active, offering the item, qualified, not
-    blacklisted, not excluded): those who cannot apply are not told."""
+    blacklisted, not excluded, with people who can meet the certificate requirement): those
+    who cannot apply are not told."""
     invited = [p.id for p in eligible_providers(request)]
     if not invited:
         return
@@ -272,31 +273,59 @@ def open_requests(limit: int = 5) -> list[SelectionRequest]:
     return list(db.session.scalars(query))
 
 
-def open_requests_for(provider: Provider, on: date | None = None) -> list[SelectionRequest]:
-    """Open requests the provider may apply to: for items it offers, and eligible by the same
-    rules as `eligible_providers`, checked for this one provider."""
-    on = on or today()
+def _offered_open_requests(provider: Provider) -> list[SelectionRequest]:
+    """Open requests on items the provider offers, closing soonest first."""
     items = select(Offer.service_item_id).where(
         Offer.provider_id == provider.id, Offer.is_active.is_(True)
     )
-    requests = db.session.scalars(
-        select(SelectionRequest)
-        .where(
-            SelectionRequest.status == RequestStatus.OPEN.value,
-            SelectionRequest.service_item_id.in_(items),
+    return list(
+        db.session.scalars(
+            select(SelectionRequest)
+            .where(
+                SelectionRequest.status == RequestStatus.OPEN.value,
+                SelectionRequest.service_item_id.in_(items),
+            )
+            .options(
+                joinedload(SelectionRequest.project),
+                joinedload(SelectionRequest.service_item),
+                selectinload(SelectionRequest.exclusions),
+                selectinload(SelectionRequest.team_certificates),
+            )
+            .order_by(SelectionRequest.deadline, SelectionRequest.id)
         )
-        .options(
-            joinedload(SelectionRequest.project),
-            joinedload(SelectionRequest.service_item),
-            selectinload(SelectionRequest.exclusions),
-        )
-        .order_by(SelectionRequest.deadline, SelectionRequest.id)
-    ).all()
-    return [r for r in requests if engine.eligibility([candidate_for(provider, r, on)], on)[0]]
+    )
 
 
-def candidate_for(provider: Provider, request: SelectionRequest, on: date) -> engine.Candidate:
-    """How the selection rules see one provider on one request."""
+def opportunities_for(
+    provider: Provider, on: date | None = None
+) -> tuple[list[SelectionRequest], list[tuple[SelectionRequest, str]]]:
+    """The provider's opportunity list: open requests it may apply to (eligible by the rules of
+    `eligible_providers`), and those it could apply to but for its people, each with why (the
+    certificate requirement its current valid practitioners cannot meet)."""
+    on = on or today()
+    open_to, out_of_reach = [], []
+    for request in _offered_open_requests(provider):
+        gap = staffing.staffing_gaps(request, [provider], on).get(provider.id)
+        candidate = candidate_for(provider, request, on, staffed=gap is None)
+        eligible, reasons = engine.eligibility([candidate], on)
+        if eligible:
+            open_to.append(request)
+        elif gap is not None and reasons[provider.uscc] == "人员不满足要求":
+            out_of_reach.append((request, gap))
+    return open_to, out_of_reach
+
+
+def open_requests_for(provider: Provider, on: date | None = None) -> list[SelectionRequest]:
+    """Open requests the provider may apply to: for items it offers, and eligible by the same
+    rules as `eligible_providers` (its people included), checked for this one provider."""
+    return opportunities_for(provider, on)[0]
+
+
+def candidate_for(
+    provider: Provider, request: SelectionRequest, on: date, *, staffed: bool = True
+) -> engine.Candidate:
+    """How the selection rules see one provider on one request (`staffed`: whether its people
+    meet the request's certificate requirement, see staffing.py)."""
     offer = next(
         (
             o
@@ -324,12 +353,16 @@ def candidate_for(provider: Provider, request: SelectionRequest, on: date) -> en
         excluded=any(e.provider_id == provider.id for e in request.exclusions),
         grade=provider.grade,
         credit_score=provider.credit_score,
+        staffed=staffed,
     )
 
 
-def eligible_providers(request: SelectionRequest, on: date | None = None) -> list[Provider]:
+def eligible_providers(
+    request: SelectionRequest, on: date | None = None, *, gaps: dict[int, str] | None = None
+) -> list[Provider]:
     """Providers that may apply: active, offering the item, qualified, not blacklisted, not
-    excluded."""
+    excluded, and staffed: their people meet the request's certificate requirement (`gaps`,
+    provider id → why not; by default from their practitioners on the day, see staffing.py)."""
     on = on or today()
     providers = db.session.scalars(
         select(Provider)
@@ -339,7 +372,11 @@ def eligible_providers(request: SelectionRequest, on: date | None = None) -> lis
         .options(selectinload(Provider.qualifications), selectinload(Provider.offers))
         .order_by(Provider.uscc)
     ).all()
-    keep, _reasons = engine.eligibility([candidate_for(p, request, on) for p in providers], on)
+    if gaps is None:
+        gaps = staffing.staffing_gaps(request, providers, on)
+    keep, _reasons = engine.eligibility(
+        [candidate_for(p, request, on, staffed=p.id not in gaps) for p in providers], on
+    )
     keys = {c.key for c in keep}
     return [p for p in providers if p.uscc in keys]
 
@@ -401,9 +438,14 @@ def submit_quote(
         return existing  # a double-submit of the same form
     if request.status != RequestStatus.OPEN.value or now >= request.deadline:
         raise RegistryError(None, "报名已截止")
-    if provider not in eligible_providers(request, now.astimezone(SHANGHAI).date()):
+    on = now.astimezone(SHANGHAI).date()
+    if provider not in eligible_providers(request, on):
+        gap = staffing.staffing_gaps(request, [provider], on).get(provider.id)
         raise RegistryError(
-            None, "贵机构不符合本次选取的报名条件(未提供该服务、资质无效、被列入黑名单或已回避)"
+            None,
+            f"贵机构不符合本次选取的报名条件:{gap}。"
+            if gap
+            else "贵机构不符合本次选取的报名条件(未提供该服务、资质无效、被列入黑名单或已回避)",
         )
     method = request.method_enum
     value = _decimal(amount, "amount")
@@ -417,7 +459,6 @@ def submit_quote(
     proposal = (proposal or "").strip() or None
     if method == SelectionMethod.BEST_PROPOSAL and not proposal:
         raise RegistryError("proposal", "方案择优须填写服务方案")
-    on = now.astimezone(SHANGHAI).date()
     team = people.check_team(request, provider, leader_id, member_ids, on)
     quote, new = insert_revision(
         Quote,

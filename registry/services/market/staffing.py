@@ -1,0 +1,137 @@
+"""Whether a provider's people can meet a selection request's certificate requirement (the
+项目负责人's certificate, team certificate counts), as the selection engine's `staffed` flag:
+before quoting, from the provider's current valid practitioners (who is invited, whose
+opportunity list offers the request); at the decision, from the team each quote named, checked
+again on the decision day (a 项目负责人 who has left, lost the certificate or been blacklisted
+since cannot win). A request without a requirement is staffed by everyone."""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Iterable
+from datetime import date
+
+from sqlalchemy import exists, select
+from sqlalchemy.orm import selectinload
+
+from registry.extensions import db
+from registry.models import (
+    Employment,
+    Practitioner,
+    PractitionerCertificate,
+    Provider,
+    Quote,
+    SelectionRequest,
+    TeamRole,
+)
+from registry.pure.pii import mask_name
+from registry.services.practitioners import standing
+from registry.services.practitioners.staff import employed_on, valid_certificate
+
+
+def _wanted_kinds(request: SelectionRequest) -> set[str]:
+    kinds = {r.kind for r in request.team_certificates}
+    if request.leader_certificate:
+        kinds.add(request.leader_certificate)
+    return kinds
+
+
+def _shortfall(request: SelectionRequest, leaders: int, holders: dict[str, int]) -> str | None:
+    """What the people available fall short of, in Chinese, or None when they meet it:
+    `leaders` may lead (hold the leader certificate), `holders` counts holders per type."""
+    gaps = []
+    if request.leader_certificate and leaders == 0:
+        gaps.append(f"没有持有效{request.leader_certificate}证书、可担任项目负责人的人员")
+    for requirement in request.team_certificates:
+        count = holders.get(requirement.kind, 0)
+        if count < requirement.count:
+            gaps.append(
+                f"持有效{requirement.kind}证书的人员 {count} 名,少于要求的 {requirement.count} 名"
+            )
+    return ";".join(gaps) or None
+
+
+def _kinds_on(person: Practitioner, on: date, wanted: set[str]) -> set[str]:
+    return {c.kind for c in person.certificates if c.kind in wanted and c.is_valid(on)}
+
+
+def staffing_gaps(
+    request: SelectionRequest, providers: Iterable[Provider], on: date
+) -> dict[int, str]:
+    """provider id → why its practitioners employed on the day, holding a valid certificate of a
+    required type and not blacklisted, cannot meet the request's requirement; providers that
+    can are left out. Empty for a request without a requirement."""
+    wanted = _wanted_kinds(request)
+    ids = [p.id for p in providers]
+    if not wanted or not ids:
+        return {}
+    holds = exists().where(
+        PractitionerCertificate.practitioner_id == Practitioner.id,
+        valid_certificate(on),
+        PractitionerCertificate.kind.in_(wanted),
+    )
+    rows = db.session.execute(
+        select(Employment.provider_id, Practitioner)
+        .join(Employment, Employment.practitioner_id == Practitioner.id)
+        .where(Employment.provider_id.in_(ids), employed_on(on), holds)
+        .options(selectinload(Practitioner.certificates))
+    ).all()
+    leaders: dict[int, int] = defaultdict(int)
+    holders: dict[int, dict[str, int]] = defaultdict(lambda: defaultdict(int))
+    for provider_id, person in rows:
+        if standing.is_barred(person, on):
+            continue
+        kinds = _kinds_on(person, on, wanted)
+        leaders[provider_id] += request.leader_certificate in kinds
+        for kind in kinds:
+            holders[provider_id][kind] += 1
+    gaps = {}
+    for provider_id in ids:
+        reason = _shortfall(request, leaders[provider_id], holders[provider_id])
+        if reason is not None:
+            gaps[provider_id] = f"在职从业人员不满足人员要求({reason})"
+    return gaps
+
+
+def _leader_reason(request: SelectionRequest, quote: Quote, person: Practitioner, on: date):
+    """Why the quote's 项目负责人 may no longer lead it on the day, or None."""
+    name = mask_name(person.name)
+    if not any(e.provider_id == quote.provider_id and e.is_current(on) for e in person.employments):
+        return f"项目负责人{name}已不在该机构任职"
+    wanted = request.leader_certificate
+    valid = {c.kind for c in person.certificates if c.is_valid(on)}
+    if (wanted and wanted not in valid) or not valid:
+        what = f"有效的{wanted}证书" if wanted else "有效的执业资格证书"
+        return f"项目负责人{name}已不再持有{what}"
+    barred = standing.bar_reason(person, on)
+    return f"项目负责人{name}已被列入黑名单({barred})" if barred else None
+
+
+def team_gaps(request: SelectionRequest, quotes: Iterable[Quote], on: date) -> dict[int, str]:
+    """provider id → why the team its quote named no longer meets the request on the decision
+    day: the 项目负责人 has left the firm, lost the valid certificate or been blacklisted, or the
+    members still there with valid certificates fall short of the team counts. Quotes naming
+    nobody (a request without a requirement) are left out."""
+    gaps = {}
+    wanted = _wanted_kinds(request)
+    for quote in quotes:
+        team = quote.team
+        if not team:
+            continue
+        leader = next((p for p, role, _ in team if role == TeamRole.LEADER.value), team[0][0])
+        reason = _leader_reason(request, quote, leader, on)
+        if reason is None and request.team_certificates:
+            holders: dict[str, int] = defaultdict(int)
+            for person, _role, _rows in team:
+                here = any(
+                    e.provider_id == quote.provider_id and e.is_current(on)
+                    for e in person.employments
+                )
+                if here and not standing.is_barred(person, on):
+                    for kind in _kinds_on(person, on, wanted):
+                        holders[kind] += 1
+            shortfall = _shortfall(request, 1, holders)
+            reason = shortfall and f"报价团队不再满足人员要求:{shortfall}"
+        if reason is not None:
+            gaps[quote.provider_id] = f"{reason}(核验日 {on:%Y-%m-%d})"
+    return gaps
