@@ -95,6 +95,7 @@ grades_st = st.sampled_from(["AA", "A", "B", "C", "D", None])
         ({"qualification_valid_until": None}, "资质已过期或缺失"),
         ({"blacklisted": True}, "已列入黑名单"),
         ({"excluded": True}, "已申请回避"),
+        ({"staffed": False}, "人员不满足要求"),
     ],
 )
 def test_selection_eligibility_excludes_with_reason(changes, reason):
