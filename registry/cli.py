@@ -99,7 +99,8 @@ def seed(with_demo: bool) -> None:
     if marketplace and any(marketplace.values()):
         click.echo(
             f"示例市场数据:中介机构 {marketplace['providers']} 家,项目 {marketplace['projects']} 个,"
-            f"中选结果 {marketplace['awards']} 条,信用公示 {marketplace['notices']} 条(均标注“示例”)"
+            f"中选结果 {marketplace['awards']} 条,信用公示 {marketplace['notices']} 条,"
+            f"从业人员 {marketplace.get('practitioners', 0)} 名(均标注“示例”)"
         )
     if created:
         click.echo("\n示例账户(密码只显示这一次,请妥善保存;忘记可用 registry users set-password):")

@@ -4,7 +4,7 @@ and credit notices in their 公示期."""
 
 from __future__ import annotations
 
-from datetime import date
+from datetime import date, timedelta
 
 import pytest
 from sqlalchemy import func, select
@@ -15,12 +15,16 @@ from registry.demo import roadmaps as demo_roadmaps
 from registry.extensions import db
 from registry.kernel import clock
 from registry.models import (
+    AuditEntry,
     Award,
+    BehaviourEvent,
     CreditKind,
     CreditRecord,
     Engagement,
     Notification,
     OwnerRating,
+    Practitioner,
+    PractitionerCertificate,
     Project,
     Provider,
     Quote,
@@ -29,7 +33,10 @@ from registry.models import (
     User,
 )
 from registry.models.projects import ProjectCategory
-from registry.services import accounts, credit, grades, market, roadmaps
+from registry.pure import pii
+from registry.services import accounts, credit, grades, market, practitioners, roadmaps
+from registry.services.errors import RegistryError
+from registry.services.practitioners import certificate_types
 from tests.conftest import TEST_TODAY
 
 # The days CI moves the clock to, and today's: the demo must look alive on each of them.
@@ -87,8 +94,9 @@ def test_demo_market_is_believable_marked_and_idempotent(app, client, runner):
             select(func.count(SelectionRequest.id)).where(SelectionRequest.status == "报名中")
         )
         assert open_requests >= 1
-        notices = db.session.scalars(select(CreditRecord)).all()
-        assert all("示例" in n.title and n.provider.is_demo for n in notices)
+        records = db.session.scalars(select(CreditRecord)).all()
+        notices = [r for r in records if r.practitioner_id is None]  # a person's is no notice
+        assert all("示例" in n.title and n.provider.is_demo for n in records)
         # One of each story, through the credit services: a blacklisting with its term in force,
         # another ended by a 信用修复, a 警示通报 the firm objected to, answered (维持).
         assert {n.kind for n in notices} == {k.value for k in CreditKind} - {"通报批评"}
@@ -99,12 +107,16 @@ def test_demo_market_is_believable_marked_and_idempotent(app, client, runner):
         warning = next(n for n in notices if n.kind == "警示通报")
         assert [o.outcome for o in warning.objections] == ["维持"]
         assert warning.provider.account_id is not None  # demo-provider sees it on /my/credit
+        people = db.session.scalars(select(Practitioner)).all()
+        assert people
+        assert all(p.is_demo for p in people)
     again = runner.invoke(args=["seed", "--demo"])
     assert again.exit_code == 0
     assert "示例市场数据" not in again.output
     with app.app_context():
         assert db.session.scalar(select(func.count(Provider.id))) == len(providers)
-        assert db.session.scalar(select(func.count(CreditRecord.id))) == len(notices)
+        assert db.session.scalar(select(func.count(CreditRecord.id))) == len(records)
+        assert db.session.scalar(select(func.count(Practitioner.id))) == len(people)
     # What a visitor sees on a fresh install: the home page, the board, its feed and the API.
     home = client.get("/").get_data(as_text=True)
     assert "【警示通报】环评文件超期提交警示通报(示例)" in home
@@ -240,3 +252,76 @@ def test_demo_market_roadmaps_show_on_the_staff_dashboard(app, client, login):
     assert days_late >= 2
     assert f"超时 {days_late} 天" in html  # 施工图设计, weeks into a four-week job
     assert "到期预警(还有 1 个工作日)" in html  # 环评审批, planned for the next working day
+
+
+def test_demo_market_people_fit_offers_one_hung_refused_one_person_recorded(app, client):
+    with app.app_context():
+        counts = _seed_demo()
+        today = clock.today()
+        assert counts["practitioners"] >= 64
+        assert counts["hung_refused"] == counts["person_records"] == 1
+        providers = db.session.scalars(select(Provider).where(Provider.is_demo.is_(True))).all()
+        committed = 0
+        for provider in providers:
+            staff = [e.practitioner for e in practitioners.current_staff(provider)]
+            assert len(staff) >= 2, provider.name
+            fitting = certificate_types.for_services(o.service_item.code for o in provider.offers)
+            for certificate in (c for p in staff for c in p.certificates):
+                assert certificate.kind in fitting
+                assert certificate.number.startswith("示例")
+            strength = practitioners.strength(provider, today)
+            for offer in provider.offers:
+                for row in offer.personnel:
+                    assert row.kind in certificate_types.for_services([offer.service_item.code])
+                    assert row.count <= strength[row.kind]
+                    committed += 1
+        assert committed >= 20
+        people = db.session.scalars(select(Practitioner)).all()
+        assert all(p.is_demo and len(p.id_tail) == 4 for p in people)
+        # One certificate ran out (check-deadlines flags it), one runs out within weeks.
+        ends = [c.valid_to for c in db.session.scalars(select(PractitionerCertificate))]
+        assert sum(d < today for d in ends) == 1
+        assert sum(today <= d <= today + timedelta(days=30) for d in ends) == 1
+        # The demo provider's firm tried another firm's 环评 engineer's certificate: refused.
+        firm = db.session.scalar(
+            select(Provider)
+            .join(User, User.id == Provider.account_id)
+            .where(User.username == "demo-provider")
+        )
+        (event,) = db.session.scalars(select(BehaviourEvent)).all()
+        assert (event.kind, event.provider_id, event.occurred_on) == ("挂证嫌疑", firm.id, today)
+        refused = select(AuditEntry).where(AuditEntry.action == "practitioner.certificate_refused")
+        assert db.session.scalar(refused) is not None
+        # The environment department's 通报批评 against a person, published and public.
+        (record,) = db.session.scalars(
+            select(CreditRecord).where(CreditRecord.practitioner_id.is_not(None))
+        ).all()
+        assert (record.kind, record.status, record.department.code) == (
+            "通报批评",
+            "已发布",
+            "STHJ",
+        )
+        assert record.published_at < clock.now()
+        person = record.practitioner
+        name, masked, employer = person.name, pii.mask_name(person.name), record.provider.uscc
+        pid, title = person.id, record.title
+        # The open 环评 request wants a certified 项目负责人: the demo firm's engineer is accepted,
+        # its newcomer without the certificate is refused.
+        (wanting,) = db.session.scalars(
+            select(SelectionRequest).where(SelectionRequest.leader_certificate.is_not(None))
+        ).all()
+        assert (wanting.status, wanting.leader_certificate) == ("报名中", "环境影响评价工程师")
+        valid = practitioners.valid_practitioners(firm, today, "环境影响评价工程师")
+        assert market.check_team(wanting, firm, valid[0].id, [], today)
+        bare = next(
+            e.practitioner
+            for e in practitioners.current_staff(firm)
+            if not e.practitioner.certificates
+        )
+        with pytest.raises(RegistryError):
+            market.check_team(wanting, firm, bare.id, [], today)
+    for page in (f"/practitioners/{pid}", f"/providers/{employer}"):
+        html = client.get(page).get_data(as_text=True)
+        assert title in html, page
+        assert masked in html, page
+        assert name not in html, page

@@ -133,14 +133,14 @@ def seed_demo_notices() -> int:
         if story.title in told:
             continue
         regulator = db.session.scalar(select(User).where(User.username == story.regulator))
-        provider = _firm(story.service, story.firm)
+        provider = firm_offering(story.service, story.firm)
         if regulator is None or provider is None:
             continue
         published += _tell(story, regulator, provider, today)
     return published
 
 
-def _firm(service_code: str, index: int) -> Provider | None:
+def firm_offering(service_code: str, index: int) -> Provider | None:
     """The index-th active demo firm (by code) that offers the service."""
     return db.session.scalar(
         select(Provider)
@@ -157,7 +157,7 @@ def _firm(service_code: str, index: int) -> Provider | None:
     )
 
 
-def _at(day: date, hour: int, today: date):
+def on_day(day: date, hour: int, today: date):
     """The clock moved to a past day of the story (today: left as it is)."""
     return clock.frozen(clock.at(day, hour)) if day < today else nullcontext()
 
@@ -167,7 +167,7 @@ def _tell(story: Story, regulator: User, provider: Provider, today: date) -> int
     day and the department's answer (维持) three days later; 0 when the firm's credit history
     does not allow it (a 信用修复 without a blacklisting in force)."""
     day = today - timedelta(days=story.days_ago)
-    with _at(day, 10, today):
+    with on_day(day, 10, today):
         term = day + timedelta(days=story.term_days) if story.term_days else None
         try:
             draft = credit.draft_record(
@@ -185,9 +185,9 @@ def _tell(story: Story, regulator: User, provider: Provider, today: date) -> int
     account = db.session.get(User, provider.account_id) if provider.account_id else None
     if story.objection and account is not None and story.days_ago >= 5:
         reason, answer = story.objection
-        with _at(day + timedelta(days=1), 15, today):
+        with on_day(day + timedelta(days=1), 15, today):
             objection = credit.object_to_record(account, item.number, reason=reason)
-        with _at(day + timedelta(days=4), 10, today):
+        with on_day(day + timedelta(days=4), 10, today):
             credit.answer_objection(
                 regulator, objection.id, outcome=ObjectionOutcome.REJECTED.value, answer=answer
             )

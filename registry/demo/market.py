@@ -18,6 +18,7 @@ from decimal import Decimal
 from sqlalchemy import func, select
 
 from registry.demo import credit as demo_credit
+from registry.demo import people as demo_people
 from registry.demo import roadmaps as demo_roadmaps
 from registry.extensions import db
 from registry.kernel import clock
@@ -133,8 +134,9 @@ def seed_demo_market() -> dict[str, int]:
             "providers": 0,
             **_seed_history(today, owner, services),
             "notices": demo_credit.seed_demo_notices(),
+            **demo_people.seed_demo_people(today),
         }
-        if counts["notices"] or counts["awards"]:
+        if counts["notices"] or counts["awards"] or counts["practitioners"]:
             grades.recompute_all(today)
     else:
         counts = _seed_market(today)
@@ -189,8 +191,9 @@ def _seed_market(today: date) -> dict[str, int]:
         ],
         len(plans) + 1,
     ):
-        # Posted yesterday, open for about a week from today.
-        _request(
+        # Posted yesterday, open for about a week from today; the 环评 one wants a certified
+        # 项目负责人 (market/people.py checks the quotes).
+        posted = _request(
             project,
             services[code],
             method,
@@ -199,10 +202,15 @@ def _seed_market(today: date) -> dict[str, int]:
             number,
             posted=clock.now() - timedelta(days=1),
         )
+        if code == "ZJ-03":
+            posted.leader_certificate = market.people.checked_requirements(
+                services[code], "环境影响评价工程师", None
+            )[0]
     db.session.flush()
     history = _seed_history(today, owner, services)
     _evaluations(today, rng)
     notices = demo_credit.seed_demo_notices()
+    people = demo_people.seed_demo_people(today)
     # Grades come from the credit rules applied to the ratings, scores and notices above, never
     # invented.
     grades.recompute_all(today)
@@ -211,6 +219,7 @@ def _seed_market(today: date) -> dict[str, int]:
         "projects": len(projects) + history["projects"],
         "awards": awards + history["awards"],
         "notices": notices,
+        **people,
     }
 
 
