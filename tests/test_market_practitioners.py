@@ -200,12 +200,21 @@ def test_market_people_person_employed_elsewhere_refused(app, make_user):
     assert "张三明" not in message
 
 
-def test_market_people_same_person_named_by_two_providers_refused(app, make_user):
-    deal = _market(app, make_user)
-    first, second = deal["accounts"]
-    (moving,) = _people(app, deal["providers"][0], ("张三明", EIA))
-    _quote(app, first, deal["ref"], moving)
-    # The next day the person moves to the second provider, which names them too.
+def test_market_people_same_person_named_by_two_providers_judged_at_the_decision(
+    app, make_user, login
+):
+    """Quotes are sealed: the second provider naming a person the first already named is not
+    told so at submission (that would reveal the first bid); at the decision both quotes are
+    out, the reason recorded in the draw's inputs and shown on the verify page."""
+    firms = _firms(app, make_user, 4)
+    ref = _open(app, firms)
+    accounts = firms["accounts"]
+    moving, *others = (
+        _people(app, pid, (name, EIA))[0]
+        for pid, name in zip(firms["providers"], ["张三明", "李四光", "王五", "赵六"], strict=True)
+    )
+    _quote(app, accounts[0], ref, moving)
+    # The next day the person moves to the second provider, which names them too: accepted.
     clock.advance(timedelta(days=1))
     with app.app_context():
         employment = db.session.scalar(
@@ -214,16 +223,38 @@ def test_market_people_same_person_named_by_two_providers_refused(app, make_user
         employment.ended_on = clock.today()
         db.session.add(
             Employment(
-                practitioner_id=moving,
-                provider_id=deal["providers"][1],
-                started_on=clock.today(),
+                practitioner_id=moving, provider_id=firms["providers"][1], started_on=clock.today()
             )
         )
         db.session.commit()
-    message = _refused(app, second, deal["ref"], moving)
-    assert "张*明已被其他机构列入本次选取的报价团队" in message
+    _quote(app, accounts[1], ref, moving, [others[0]])
     # The first provider's own revision may name them no more (they left it).
-    assert "不是贵机构" in _refused(app, first, deal["ref"], moving)
+    assert "不是贵机构" in _refused(app, accounts[0], ref, moving)
+    for account, leader in zip(accounts[2:], others[1:], strict=True):
+        _quote(app, account, ref, leader)
+    with app.app_context():
+        deadline = market.get_request(ref).deadline
+    clock.freeze(deadline + timedelta(minutes=1))
+    client = app.test_client()
+    login(firms["owner"], on=client)
+    page = post_form(client, f"/my/requests/{ref}/decide", {}).get_data(as_text=True)
+    assert page.count("张*明同时被另一家机构的报价列明") == 2
+    assert "张三明" not in page
+    with app.app_context():
+        uscc = {pid: db.session.get(Provider, pid).uscc for pid in firms["providers"]}
+        award = market.decide(db.session.get(User, firms["owner"].id), ref).award
+        db.session.commit()
+        assert award.provider_id in firms["providers"][2:]
+        inputs = award.draw_inputs
+        assert inputs["candidates"] == sorted(uscc[p] for p in firms["providers"][2:])
+        assert set(inputs["unstaffed"]) == {uscc[p] for p in firms["providers"][:2]}
+        assert all("两家的报价均不能中选" in why for why in inputs["unstaffed"].values())
+        check = market.verify_award(award)
+        assert check["seed_matches"]
+        assert check["candidates_match"]
+        award_id = award.id
+    verify = app.test_client().get(f"/awards/{award_id}/verify").get_data(as_text=True)
+    assert "张*明同时被另一家机构的报价列明" in verify
 
 
 # ---------------------------------------------------------------- pages and API

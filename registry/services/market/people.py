@@ -1,7 +1,9 @@
 """People in the marketplace (issue 17): the certificates a selection request requires of the
 named team, the check of the team a quote names (check_team: the provider's current, valid
-practitioners on the quote's day, none on a blacklist in force, the request's requirements,
-nobody named by two providers), the winning quote's people for the award notice, and who signed an engagement's result."""
+practitioners on the quote's day, none on a blacklist in force, the request's requirements),
+the winning quote's people for the award notice, and who signed an engagement's result. A
+person named by two providers is judged at the decision (staffing.team_gaps), never at
+submission, where it would tell a bidder that another firm has quoted."""
 
 from __future__ import annotations
 
@@ -110,27 +112,6 @@ def _refuse_invalid(person_id: int, provider: Provider, on: date, field: str):
     )
 
 
-def _named_elsewhere(request: SelectionRequest, provider: Provider, ids: list[int]) -> set[int]:
-    """Of these people, those another provider's latest quote on the request names."""
-    latest: dict[int, int] = {}
-    for quote_id, provider_id in db.session.execute(
-        select(Quote.id, Quote.provider_id)
-        .where(Quote.request_id == request.id, Quote.provider_id != provider.id)
-        .order_by(Quote.revision)
-    ):
-        latest[provider_id] = quote_id
-    others = list(latest.values())
-    if not others or not ids:
-        return set()
-    return set(
-        db.session.scalars(
-            select(QuoteMember.practitioner_id).where(
-                QuoteMember.quote_id.in_(others), QuoteMember.practitioner_id.in_(ids)
-            )
-        )
-    )
-
-
 def _check_requirements(request: SelectionRequest, team: list[NamedPerson]) -> None:
     """The request's certificate requirements, met by the named team on the quote's day."""
     leader = team[0]
@@ -156,10 +137,10 @@ def check_team(
 ) -> list[NamedPerson]:
     """The team a quote names, checked: the 项目负责人 and members are the provider's practitioners
     employed there on `on` with a certificate valid that day and not barred by a blacklisting
-    in force (practitioners/standing.py), the request's certificate
-    requirements are met, and nobody is named by another provider on the same request. A
-    request that requires no certificates accepts a quote naming nobody. Returns the team,
-    leader first; raises RegistryError with the reason."""
+    in force (practitioners/standing.py), and the request's certificate requirements are met:
+    only what the bidder knows itself (quotes are sealed; two providers naming one person is
+    judged at the decision). A request that requires no certificates accepts a quote naming
+    nobody. Returns the team, leader first; raises RegistryError with the reason."""
     leader, members = _ids(leader_id, member_ids)
     if leader is None:
         if members:
@@ -182,15 +163,6 @@ def check_team(
         kinds = frozenset(c.kind for c in person.certificates if c.is_valid(on))
         team.append(NamedPerson(person, role.value, kinds))
     _check_requirements(request, team)
-    taken = _named_elsewhere(request, provider, [p.practitioner.id for p in team])
-    if taken:
-        names = "、".join(
-            mask_name(p.practitioner.name) for p in team if p.practitioner.id in taken
-        )
-        raise RegistryError(
-            "members" if leader not in taken else "leader",
-            f"{names}已被其他机构列入本次选取的报价团队,同一人员不能为两家机构报名。",
-        )
     return team
 
 

@@ -3,7 +3,7 @@
 before quoting, from the provider's current valid practitioners (who is invited, whose
 opportunity list offers the request); at the decision, from the team each quote named, checked
 again on the decision day (a 项目负责人 who has left, lost the certificate or been blacklisted
-since cannot win). A request without a requirement is staffed by everyone."""
+since cannot win, nor two quotes naming the same person). A request without a requirement is staffed by everyone."""
 
 from __future__ import annotations
 
@@ -107,16 +107,44 @@ def _leader_reason(request: SelectionRequest, quote: Quote, person: Practitioner
     return f"项目负责人{name}已被列入黑名单({barred})" if barred else None
 
 
+def _named_twice(quotes: list[Quote]) -> dict[int, str]:
+    """provider id → why its quote cannot win because a person it names is also named by
+    another provider's latest quote (both quotes; judged once, at the decision, so that no
+    bidder learns before the deadline that another has quoted)."""
+    named: dict[int, set[int]] = defaultdict(set)
+    people: dict[int, Practitioner] = {}
+    for quote in quotes:
+        for person, _role, _rows in quote.team:
+            named[person.id].add(quote.provider_id)
+            people[person.id] = person
+    shared: dict[int, list[str]] = defaultdict(list)
+    for person_id, providers in sorted(named.items()):
+        if len(providers) > 1:
+            for provider_id in providers:
+                shared[provider_id].append(mask_name(people[person_id].name))
+    return {
+        provider_id: f"报价团队中的{'、'.join(names)}同时被另一家机构的报价列明,"
+        "同一人员不能为两家机构报名,两家的报价均不能中选"
+        for provider_id, names in shared.items()
+    }
+
+
 def team_gaps(request: SelectionRequest, quotes: Iterable[Quote], on: date) -> dict[int, str]:
     """provider id → why the team its quote named no longer meets the request on the decision
-    day: the 项目负责人 has left the firm, lost the valid certificate or been blacklisted, or the
-    members still there with valid certificates fall short of the team counts. Quotes naming
-    nobody (a request without a requirement) are left out."""
+    day: a person it names is named by another provider's quote too (both out), the 项目负责人
+    has left the firm, lost the valid certificate or been blacklisted, or the members still
+    there with valid certificates fall short of the team counts. Quotes naming nobody (a
+    request without a requirement) are left out."""
+    quotes = list(quotes)
+    twice = _named_twice(quotes)
     gaps = {}
     wanted = _wanted_kinds(request)
     for quote in quotes:
         team = quote.team
         if not team:
+            continue
+        if quote.provider_id in twice:
+            gaps[quote.provider_id] = f"{twice[quote.provider_id]}(核验日 {on:%Y-%m-%d})"
             continue
         leader = next((p for p, role, _ in team if role == TeamRole.LEADER.value), team[0][0])
         reason = _leader_reason(request, quote, leader, on)
