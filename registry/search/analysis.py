@@ -229,6 +229,18 @@ def normalise(text: str) -> str:
     return _NORMAL_RE.sub("", text or "").lower()
 
 
+# A hidden name (documents.Document.hidden) is indexed as ONE term: the whole name normalised,
+# behind a mark normalise() never yields. Never bigrams, pinyin or suggestions, so a piece of
+# the name (龚向 of 龚向明) finds nothing and the masked middle cannot be probed for.
+HIDDEN_MARK = "name:"
+
+
+def hidden_term(text: str) -> str:
+    """The term of a whole hidden name, or of a whole query ("" when shorter than two)."""
+    normal = normalise(text)
+    return HIDDEN_MARK + normal if len(normal) >= 2 else ""
+
+
 # The process-wide segmenter. Whoosh pickles analyzers into its index, so tokenizers reach the
 # segmenter through this module rather than holding it.
 SEGMENTER = Segmenter()

@@ -42,8 +42,9 @@ class Document:
     facets: dict[str, list[str]] = field(default_factory=dict)
     rank: float = 0.0
     # Names the document is found by but never shows (a practitioner's real name, while the
-    # title holds the masked one): indexed only as title bigrams, never stored, highlighted,
-    # turned into pinyin or offered as a spelling suggestion.
+    # title holds the masked one): indexed only as one whole-name term (analysis.hidden_term),
+    # found only by a query equal to the full name; never pieces, stored, highlighted, turned
+    # into pinyin or offered as a spelling suggestion.
     hidden: list[str] = field(default_factory=list)
 
     @property
@@ -61,8 +62,8 @@ class Document:
     def content_hash(self) -> str:
         """A hash of everything indexed, to detect drift between the index and the database."""
         data = asdict(self)
-        if not data["hidden"]:
-            del data["hidden"]  # the hashes of documents without hidden names stay as they were
+        if hidden := data.pop("hidden"):  # renamed: documents with the old bigrams drift
+            data["hidden_whole"] = hidden
         payload = json.dumps(data, ensure_ascii=False, sort_keys=True)
         return hashlib.sha256(payload.encode()).hexdigest()[:32]
 

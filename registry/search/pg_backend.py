@@ -83,9 +83,10 @@ def document_vector(document: Document) -> str:
     title_tokens = seg.tokens(document.title)
     vector.add("t:", title_tokens, "A")
     vector.add_terms("x:", [analysis.normalise(document.title)], "A")
-    # Hidden names (documents.Document.hidden) only as bigrams: never in a shown column.
-    named = " ".join([document.title, *document.keywords, *document.hidden])
+    named = " ".join([document.title, *document.keywords])
     vector.add("n:", analysis.bigrams(named), "C")
+    # Hidden names (documents.Document.hidden) only as one whole-name term each.
+    vector.add_terms("h:", [analysis.hidden_term(h) for h in document.hidden], "A")
     # Keywords are a set: a profile naming 测绘 in four offered services' names does not match
     # 测绘 four times better than the item whose alias it is (ts_rank counts positions).
     vector.add("k:", seg.tokens(" ".join(document.keywords)), "B", most=1)
@@ -179,6 +180,10 @@ def build_tsquery(
     parts = [_chunk_query(c, synonyms, indexed) for c in parsed.chunks]
     parts += [_phrase_query(p) for p in parsed.phrases]
     query = _all(parts)
+    hidden = analysis.hidden_term(parsed.text)
+    if hidden and query:
+        # A hidden name only when the whole query is that name (analysis.hidden_term).
+        query = _any([query, _term("h:" + hidden)])
     excluded = [
         _term(f + w)
         for text_ in parsed.excluded

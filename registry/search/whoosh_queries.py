@@ -120,6 +120,10 @@ def build_query(parsed: ParsedQuery, synonyms: analysis.Synonyms, searcher):
     main = Q.And(required) if len(required) > 1 else required[0]
     if optional:
         main = Q.AndMaybe(main, Q.Or(optional))
+    hidden = analysis.hidden_term(parsed.text)
+    if hidden:
+        # A hidden name only when the whole query is that name (analysis.hidden_term).
+        main = Q.Or([main, Q.Term("keyword_exact", hidden, boost=12.0)])
     if parsed.excluded:
         exclusions = [
             Q.Term(f, w)

@@ -104,6 +104,8 @@ def fields_of(document: Document) -> dict:
     full, initials = full + named_full, initials + named_initials
     facets = document.facets
     exact = [analysis.normalise(k) for k in document.keywords]
+    # Hidden names (documents.Document.hidden) only here, each as one whole-name term.
+    exact += [t for t in map(analysis.hidden_term, document.hidden) if t]
     rank_key = rank_term(document.rank)
     if rank_key:
         exact.append(rank_key)
@@ -112,8 +114,7 @@ def fields_of(document: Document) -> dict:
         "kind": document.kind,
         "title": document.title,
         "title_exact": analysis.normalise(document.title),
-        # Hidden names (documents.Document.hidden) only here: this field is never stored.
-        "title_ngram": " ".join([document.title, *document.keywords, *document.hidden]),
+        "title_ngram": " ".join([document.title, *document.keywords]),
         "keywords": " ".join(document.keywords),
         "keyword_exact": ",".join(exact),
         "pinyin": " ".join(full),
