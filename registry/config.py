@@ -163,6 +163,9 @@ DEFAULTS: dict[str, object] = {
     "RESET_LINK_MINUTES": 30,  # the password reset link
     "REGISTER_RATE_LIMIT": "5 per hour",  # per client address
     "FORGOT_RATE_LIMIT": "5 per hour",
+    # Refused registrations of a practitioner per provider account and day: an ID/name pair
+    # cannot be probed for at scale (services/practitioners/roster.py answers them all alike).
+    "PRACTITIONER_REGISTER_LIMIT": "20 per day",
     # The worker's daily jobs (check-deadlines, grade recomputation) at this local time (HH:MM).
     "DAILY_JOBS_AT": "06:30",
     "WORKER_POLL_SECONDS": 5,

@@ -104,6 +104,7 @@ ACTION_LABELS: dict[str, str] = {
     "qualification.expired": "资质过期",
     "ratelimit.denied": "请求过于频繁被拒绝",
     "practitioner.register": "登记从业人员",
+    "practitioner.register_refused": "从业人员登记被拒绝(姓名与身份证号不符)",
     "practitioner.certificate_add": "新增从业人员证书",
     "practitioner.certificate_refused": "从业人员或证书登记被拒绝(挂证嫌疑)",
     "practitioner.certificate_expired": "从业人员证书过期",

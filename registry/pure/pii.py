@@ -9,14 +9,43 @@ import hmac
 import re
 import unicodedata
 
-_SPACE_OR_HYPHEN = re.compile(r"[\s\-‐‑‒–—―－]+")
 TAIL_LENGTH = 4
+SHORT_NUMBER = 8  # numbers this long or shorter show at most their last two characters
+MIN_NUMBER_SIGNS = 4  # letters and digits a certificate number needs at least
+
+_CJK = "\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff"
+_NOT_KEPT = re.compile(rf"[^0-9A-Z{_CJK}]+")
+_CJK_GAP = re.compile(rf"(?<=[{_CJK}])\s+(?=[{_CJK}])")
+_DOT_GAP = re.compile(r"\s*·\s*")
+_DOTS = str.maketrans(dict.fromkeys("・‧•∙⋅", "·"))
+# Cyrillic and Greek capitals that look like Latin ones (НР-2021 typed for HP-2021).
+_LOOKALIKES = str.maketrans(
+    "АВЕЅІЈКМНОРСТУХΑΒΕΖΗΙΚΜΝΟΡΤΥΧ",
+    "ABESIJKMHOPCTYXABEZHIKMNOPTYX",
+)
+
+
+def invisible(text: str | None) -> bool:
+    """Whether text holds format or control characters (zero-width spaces, soft hyphens, BOM),
+    which look like nothing on the page but make a different string."""
+    return any(unicodedata.category(c) in ("Cf", "Cc") for c in text or "")
+
+
+def normalise_name(name: str | None) -> str:
+    """A person's name as entered once and for all: NFKC, format and control characters
+    removed, no space between two Chinese characters ('李 雷' → '李雷'), and one space or one
+    '·' between the parts of a Latin or minority name ('买买提 · 艾力' → '买买提·艾力')."""
+    text = unicodedata.normalize("NFKC", name or "").translate(_DOTS)
+    text = "".join(" " if unicodedata.category(c) == "Cc" else c for c in text)
+    text = "".join(c for c in text if unicodedata.category(c) != "Cf")
+    text = " ".join(text.split())
+    return _DOT_GAP.sub("·", _CJK_GAP.sub("", text)).strip("·")
 
 
 def mask_name(name: str | None) -> str:
-    """A name with its middle hidden: '张三明' → '张*明', '欧阳小明' → '欧**明', two characters
-    '张三' → '张*', one character unchanged."""
-    text = (name or "").strip()
+    """A name with its middle hidden, over its visible characters: '张三明' → '张*明',
+    '欧阳小明' → '欧**明', two characters '张三' → '张*', one character unchanged."""
+    text = "".join(c for c in normalise_name(name) if not c.isspace())
     if len(text) <= 1:
         return text
     if len(text) == 2:
@@ -26,18 +55,28 @@ def mask_name(name: str | None) -> str:
 
 def mask_number(number: str | None) -> str:
     """A certificate or ID number with all but its first two and last two characters hidden:
-    'A1234567890' → 'A1*******90'; four characters or fewer are hidden entirely."""
-    text = (number or "").strip()
-    if len(text) <= 4:
+    'A1234567890' → 'A1*******90'; eight characters or fewer show only their last two
+    ('12345' → '***45'), four or fewer nothing."""
+    text = "".join(c for c in unicodedata.normalize("NFKC", number or "") if not invisible(c))
+    text = text.strip()
+    if len(text) <= TAIL_LENGTH:
         return "*" * len(text)
+    if len(text) <= SHORT_NUMBER:
+        return "*" * (len(text) - 2) + text[-2:]
     return text[:2] + "*" * (len(text) - 4) + text[-2:]
 
 
 def number_key(number: str | None) -> str:
-    """The comparable form of a certificate or ID number: NFKC (full-width to half-width),
-    upper case, spaces and hyphens removed. '粤 a-123 ４' → '粤A1234'."""
-    value = unicodedata.normalize("NFKC", number or "").upper()
-    return _SPACE_OR_HYPHEN.sub("", value)
+    """The comparable form of a certificate or ID number: NFKC (full-width to half-width), upper
+    case, Cyrillic and Greek lookalikes read as Latin, and only Latin letters, digits and Chinese
+    characters kept (no spaces, punctuation or invisible characters). '粤 a-123 ４' → '粤A1234'."""
+    value = unicodedata.normalize("NFKC", number or "").upper().translate(_LOOKALIKES)
+    return _NOT_KEPT.sub("", value)
+
+
+def number_signs(number: str | None) -> int:
+    """How many letters and digits a number has once keyed (number_key)."""
+    return len(re.sub(rf"[{_CJK}]", "", number_key(number)))
 
 
 def id_tail(id_number: str) -> str:

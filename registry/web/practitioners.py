@@ -5,8 +5,21 @@ are thin: parse, one service call through the unit of work, redirect."""
 
 from __future__ import annotations
 
-from flask import Blueprint, abort, flash, redirect, render_template, request, send_file, url_for
+from flask import (
+    Blueprint,
+    abort,
+    current_app,
+    flash,
+    redirect,
+    render_template,
+    request,
+    send_file,
+    url_for,
+)
+from flask_limiter.util import get_remote_address
+from flask_login import current_user
 
+from registry.extensions import limiter
 from registry.models import Provider
 from registry.policy import require
 from registry.services import practitioners as service
@@ -32,6 +45,11 @@ bp = Blueprint("practitioners", __name__)
 # refused 挂证 attempt keeps what it wrote (the behaviour event and its audit entries): keep=True.
 work = UnitOfWork("practitioner.denied")
 ROSTER = "practitioners.list_practitioners"
+
+
+def _register_key() -> str:
+    """Registration attempts count per signed-in account (per address before sign-in)."""
+    return f"practitioner-register:{current_user.get_id() or get_remote_address()}"
 
 
 def _need_provider() -> Provider:
@@ -68,6 +86,12 @@ def list_practitioners():
 
 @bp.route("/my/provider/practitioners/new", methods=["GET", "POST"])
 @require("practitioners.self")
+@limiter.limit(
+    lambda: current_app.config["PRACTITIONER_REGISTER_LIMIT"],
+    key_func=_register_key,
+    methods=["POST"],
+    deduct_when=lambda response: response.status_code != 302,
+)
 def new_practitioner():
     """Register a person (name, ID number, title, start date) on the roster."""
     provider = _need_provider()

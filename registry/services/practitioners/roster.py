@@ -41,9 +41,11 @@ from registry.services.practitioners.common import (
 from registry.services.providers.common import check_own
 from registry.services.uploads import save_upload
 
+# One answer for a wrong name and for a person at another firm (its 挂证 event is still
+# recorded): neither tells the registering firm whether the ID belongs to someone, nor where.
 HUNG_PERSON = (
-    "该人员目前登记为其他中介机构的在职人员,不能同时在本机构登记。"
-    "如其已从原机构离职,请由原机构先办理离职登记。本次登记已记录为挂证嫌疑行为。"
+    "无法以填写的姓名和身份证号在本机构登记该人员。请核对姓名、身份证号与本人身份证一致;"
+    "如其仍在其他机构登记在职,需由原机构先办理离职登记。本次尝试已记录。"
 )
 HUNG_CERTIFICATE = (
     "该证书(同一类型、同一编号)已登记在其他中介机构在职人员名下,同一证书不能在两家机构同时执业。"
@@ -55,17 +57,73 @@ def _text(data: dict, name: str, label: str, limit: int, *, required: bool = Tru
     return errors.text_field(data.get(name), name, label, limit, required=required)
 
 
-def _add_guarded(build: Callable[[], Any], field: str, message: str) -> Any:
-    """Build rows, add and flush them in a savepoint; returns what `build` made. A unique-index
-    race (the same person or certificate registered by two requests at once) undoes only the
-    savepoint and becomes a RegistryError. Built inside it, so nothing flushes half-linked rows."""
+def _name(data: dict) -> str:
+    """The person's name normalised once at entry (pii.normalise_name), so masks stay masks."""
+    name = pii.normalise_name(_text(data, "name", "姓名", 50))
+    if not name:
+        raise RegistryError("name", "请填写姓名。")
+    return name
+
+
+def certificate_key(number: str) -> str:
+    """The key of a certificate number (pii.number_key), refused when it holds invisible
+    characters or fewer than four letters and digits (a key meant to look new)."""
+    if pii.invisible(number):
+        raise RegistryError(
+            "number", "证书编号含有不可见字符(如零宽空格、软连字符),请删除后重新填写。"
+        )
+    if pii.number_signs(number) < pii.MIN_NUMBER_SIGNS:
+        raise RegistryError("number", "证书编号至少应包含 4 位字母或数字,请核对。")
+    return pii.number_key(number)
+
+
+def _refuse_person(provider: Provider, actor: User, person: Practitioner, name: str) -> None:
+    """Refuse an ID registered under another name with the one neutral answer, audited."""
+    audit.record(
+        "practitioner.register_refused",
+        actor=actor,
+        of=provider,
+        outcome="refused",
+        detail=f"以姓名 {pii.mask_name(name)} 登记身份证号末四位 {person.id_tail} 的人员被拒绝:"
+        "姓名与已登记的不一致",
+    )
+    raise RegistryError("id_number", HUNG_PERSON)
+
+
+def _add_guarded(
+    build: Callable[[], Any],
+    field: str,
+    message: str,
+    *,
+    recheck: Callable[[], Any] | None = None,
+    then: Callable[[Any], Any] | None = None,
+) -> Any:
+    """Build rows, add and flush them in a savepoint, then `then(built)` (a scan stored only
+    once the row is in); returns what `build` made. A unique-index race (the same person or
+    certificate registered by two requests at once) undoes only the savepoint; `recheck` then
+    runs the checks again, which now see the winner (and record a 挂证 attempt), before the
+    race becomes a RegistryError. Built inside it, so nothing flushes half-linked rows."""
     try:
         with db.session.begin_nested():
             built = build()
             db.session.add(built)
+            db.session.flush()
+            if then is not None:
+                then(built)
     except IntegrityError:
+        if recheck is not None:
+            recheck()
         raise RegistryError(field, message) from None
     return built
+
+
+def _attach_scan(
+    certificate: PractitionerCertificate, scan: FileStorage | None, actor: User
+) -> None:
+    """Store the scan of a certificate whose row is in (a refused attempt stores no upload)."""
+    if scan is not None and scan.filename:
+        certificate.scan = save_upload(scan, "scan", actor)
+        db.session.flush()
 
 
 def _person_facts(person: Practitioner) -> dict[str, Any]:
@@ -127,7 +185,7 @@ def _known_person(
     """Checks on a person already registered: the same name, not on this roster now, not
     active at another provider (挂证嫌疑), and starting after any earlier employment ended."""
     if person.name != name:
-        raise RegistryError("name", "该身份证号已登记的姓名与填写的姓名不一致,请核对。")
+        _refuse_person(provider, actor, person, name)
     current = person.current_employment
     if current is not None and current.provider_id == provider.id:
         raise RegistryError("id_number", "该人员已是本机构的在职人员。")
@@ -153,7 +211,7 @@ def register_practitioner(provider: Provider, data: dict, *, actor: User) -> Emp
     started_on): a person known by the ID digest is reused, a new one stores only the digest and
     the last four characters. Refused when the person works at another provider now."""
     check_own(provider, actor)
-    name = _text(data, "name", "姓名", 50)
+    name = _name(data)
     id_number = _id_number(data)
     title = _text(data, "title", "职务", 50, required=False) or None
     started_on = form_date(data, "started_on", "入职日期")
@@ -173,7 +231,14 @@ def register_practitioner(provider: Provider, data: dict, *, actor: User) -> Emp
             practitioner=someone, provider_id=provider.id, title=title, started_on=started_on
         )
 
-    employment = _add_guarded(build, "id_number", "该人员刚刚被登记,请刷新后核对。")
+    def recheck() -> None:
+        again = db.session.scalar(select(Practitioner).where(Practitioner.id_digest == digest))
+        if again is not None:
+            _known_person(again, provider, name, started_on, actor)
+
+    employment = _add_guarded(
+        build, "id_number", "该人员刚刚被登记,请刷新后核对。", recheck=recheck
+    )
     person = employment.practitioner
     audit.record(
         "practitioner.register",
@@ -196,9 +261,7 @@ def _certificate_fields(data: dict) -> dict[str, Any]:
     if kind is None:
         raise RegistryError("kind", f"证书类型“{typed}”不在证书类型列表中,请从列表中选择。")
     number = _text(data, "number", "证书编号", 100)
-    key = pii.number_key(number)
-    if not key:
-        raise RegistryError("number", "请填写证书编号。")
+    key = certificate_key(number)
     fields = {
         "kind": kind,
         "number": number,
@@ -255,12 +318,13 @@ def add_certificate(
     person = own_practitioner(provider, practitioner_id)
     fields = _certificate_fields(data)
     _check_certificate_free(person, provider, fields, actor)
-    # The file is checked last, so a form with other mistakes stores no orphan upload.
-    upload = save_upload(scan, "scan", actor) if scan is not None and scan.filename else None
+    # The scan is stored last, once the row is in: a refused or raced attempt stores no upload.
     certificate = _add_guarded(
-        lambda: PractitionerCertificate(practitioner=person, scan=upload, **fields),
+        lambda: PractitionerCertificate(practitioner=person, **fields),
         "number",
         "该证书编号刚刚被登记,请刷新后核对。",
+        recheck=lambda: _check_certificate_free(person, provider, fields, actor),
+        then=lambda built: _attach_scan(built, scan, actor),
     )
     audit.record(
         "practitioner.certificate_add",
