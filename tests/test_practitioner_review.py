@@ -18,8 +18,11 @@ from registry.kernel import clock
 from registry.models import (
     AuditEntry,
     BehaviourEvent,
+    Employment,
     Practitioner,
+    PractitionerCertificate,
     Provider,
+    ProviderStatus,
     Upload,
     User,
 )
@@ -305,3 +308,108 @@ def test_practitioner_review_register_attempts_limited_per_account(app, client, 
     ]
     assert answers == [200, 200, 429]
     assert client.get("/my/provider/practitioners/new").status_code == 200
+
+
+# ---------------------------------------------------------------- public pages
+
+
+def _end_employment(app, people, name: str, firm: int) -> None:
+    with app.app_context():
+        account = db.session.get(User, people["users"][firm].id)
+        provider = _firm(people["firms"][firm])
+        employment = db.session.scalar(
+            select(Employment).where(
+                Employment.practitioner_id == people["ids"][name], Employment.ended_on.is_(None)
+            )
+        )
+        practitioners.end_employment(provider, employment.id, {}, actor=account)
+        db.session.commit()
+
+
+def test_practitioner_review_public_pages_turn_when_staff_leave(app, client, people):
+    """The page cache turns on a practitioner write: the person page, the filtered list, the API
+    and the firm's profile all show that 谭静 has left."""
+    uscc, person_id = people["firms"][1], people["ids"]["谭静"]
+    with app.app_context():
+        firm_name = _firm(uscc).name
+    urls = [f"/practitioners/{person_id}", f"/practitioners?provider={uscc}"]
+    before = {url: client.get(url).get_data(as_text=True) for url in urls}
+    assert firm_name in before[urls[0]]
+    assert "谭*" in before[urls[1]]
+    assert client.get(f"/api/v1/practitioners/{person_id}").get_json()["provider"] is not None
+    assert "谭*" in client.get(f"/providers/{uscc}").get_data(as_text=True)
+    _end_employment(app, people, "谭静", 1)
+    assert firm_name not in client.get(urls[0]).get_data(as_text=True)
+    assert "谭*" not in client.get(urls[1]).get_data(as_text=True)
+    assert client.get(f"/api/v1/practitioners/{person_id}").get_json()["provider"] is None
+    assert "谭*" not in client.get(f"/providers/{uscc}").get_data(as_text=True)
+
+
+def test_practitioner_review_provider_filter_only_public_firms(app, client, people):
+    """?provider= finds no one at a provider that is not public (draft, pending)."""
+    uscc = people["firms"][1]
+    assert client.get(f"/api/v1/practitioners?provider={uscc}").get_json()["total"] == 1
+    with app.app_context():
+        _firm(uscc).status = ProviderStatus.PENDING.value
+        db.session.commit()
+    assert client.get(f"/api/v1/practitioners?provider={uscc}").get_json()["total"] == 0
+    assert "谭*" not in client.get(f"/practitioners?provider={uscc}").get_data(as_text=True)
+
+
+def test_practitioner_review_people_not_for_crawlers(app, client, people):
+    """Person pages and the list say noindex; robots.txt disallows them; no sitemap lists them."""
+    noindex = '<meta name="robots" content="noindex">'
+    for url in ["/practitioners", f"/practitioners/{people['ids']['龚向明']}"]:
+        assert noindex in client.get(url).get_data(as_text=True), url
+    assert "Disallow: /practitioners" in client.get("/robots.txt").get_data(as_text=True)
+    assert "/practitioners" not in client.get("/sitemap.xml").get_data(as_text=True)
+
+
+# ---------------------------------------------------------------- migration 0023
+
+
+def test_practitioner_review_migration_rekeys_and_suffixes_duplicates(app, people):
+    """0023 recomputes number_key; two rows that now share a key keep the older one's and the
+    newer one's is suffixed; downgrading gives back the old keys."""
+    from flask_migrate import downgrade, stamp, upgrade
+    from sqlalchemy import text
+
+    with app.app_context():
+        account = db.session.get(User, people["users"][1].id)
+        newer = practitioners.add_certificate(
+            _firm(people["firms"][1]),
+            people["ids"]["谭静"],
+            _certificate(EIA, "HP-2099-0009", 100),
+            actor=account,
+        )
+        db.session.commit()
+        newer_id = newer.id
+        older_id = db.session.scalar(
+            select(PractitionerCertificate.id).where(
+                PractitionerCertificate.number == "HP-2021-0001"
+            )
+        )
+        db.session.remove()
+        stamp()
+        downgrade(revision="0022")
+        # Entered before the new key: the same number in Cyrillic and with underscores.
+        db.session.execute(
+            text("UPDATE practitioner_certificates SET number = :n, number_key = :k WHERE id = :i"),
+            {"n": "НР_2021_0001", "k": "НР_2021_0001", "i": newer_id},
+        )
+        db.session.commit()
+        upgrade()
+        query = select(PractitionerCertificate.id, PractitionerCertificate.number_key)
+        keys = {row.id: row.number_key for row in db.session.execute(query)}
+        assert keys[older_id] == "HP20210001"
+        assert keys[newer_id] == f"HP20210001-DUP{newer_id}"
+        assert "ZJ77886655" in keys.values()
+        db.session.remove()
+        downgrade(revision="0022")
+        old = dict(
+            db.session.execute(text("SELECT id, number_key FROM practitioner_certificates")).all()
+        )
+        assert old[older_id] == "HP20210001"
+        assert old[newer_id] == "НР_2021_0001"
+        db.session.remove()
+        upgrade()

@@ -75,8 +75,10 @@ def test_site_robots_disallow_every_signed_in_route_and_point_at_the_sitemap(app
         assert not robots.can_fetch(path), f"robots.txt lets crawlers into {path}"
     for path in ("/staff/deadlines", "/admin/", "/my/projects", "/account", "/regulator/credit"):
         assert not robots.can_fetch(path)
-    # Every public page is open to crawlers but forms and the unbounded search space.
+    # Every public page is open to crawlers but forms, the unbounded search space and people's
+    # pages (not indexed: 个人信息保护法).
     closed = ("/login", "/register", "/password/", "/search", "/healthz", "/metrics")
+    closed += ("/practitioners",)
     for path in public:
         if not path.startswith(closed):
             assert robots.can_fetch(path), f"robots.txt keeps crawlers out of {path}"
@@ -84,6 +86,7 @@ def test_site_robots_disallow_every_signed_in_route_and_point_at_the_sitemap(app
         assert robots.can_fetch(path), path
     assert not robots.can_fetch("/search?q=环评")
     assert not robots.can_fetch("/login")
+    assert not robots.can_fetch("/practitioners/1")
 
 
 @pytest.mark.parametrize("app_config", [{"SITE_URL": SITE}])

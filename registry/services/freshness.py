@@ -41,7 +41,16 @@ RAISED = "freshness_raised"
 # Models whose rows the public pages show, by the module that defines them.
 _PUBLIC_MODULES = frozenset(
     f"registry.models.{name}"
-    for name in ("catalogue", "calendar", "providers", "market", "evaluation", "credit", "projects")
+    for name in (
+        "catalogue",
+        "calendar",
+        "providers",
+        "market",
+        "evaluation",
+        "credit",
+        "projects",
+        "practitioners",  # person pages, the list and API, a profile's personnel strength
+    )
 )
 # Single models of other modules that public pages aggregate (/stats).
 _PUBLIC_MODELS = frozenset(

@@ -61,7 +61,17 @@ def guide():
 # ---------------------------------------------------------------------- for crawlers and browsers
 
 # Public pages that are forms or unbounded query spaces rather than content: not for crawlers.
-NOT_FOR_CRAWLERS = ("/login", "/register", "/password/", "/search", "/healthz", "/metrics")
+# People's pages (/practitioners) are public but not for indexing (个人信息保护法: minimum
+# exposure); they also say noindex and stay out of the sitemap.
+NOT_FOR_CRAWLERS = (
+    "/login",
+    "/register",
+    "/password/",
+    "/search",
+    "/healthz",
+    "/metrics",
+    "/practitioners",
+)
 # How long a browser keeps /favicon.ico (it has no versioned URL, so not a year and not
 # immutable; the versioned url_for('static', filename='favicon.ico') in base.html is).
 FAVICON_MAX_AGE = 30 * 24 * 3600

@@ -115,7 +115,12 @@ def list_public(filters: PersonFilters, page: int = 1, per_page: int = 20) -> Pa
     if filters.provider:
         query = query.where(
             Practitioner.employments.any(
-                employed_on(on) & Employment.provider.has(Provider.uscc == filters.provider)
+                employed_on(on)
+                # Only a public (active) provider: the policy's rule for a person's firm shown.
+                & Employment.provider.has(
+                    (Provider.uscc == filters.provider)
+                    & (Provider.status == ProviderStatus.ACTIVE.value)
+                )
             )
         )
     if filters.certificate:
