@@ -21,6 +21,7 @@ from sqlalchemy import ColumnElement, Select, and_, false, select, true
 from registry.extensions import db
 from registry.models import (
     Award,
+    CreditRecord,
     Department,
     Employment,
     Engagement,
@@ -60,6 +61,10 @@ PERMISSIONS: dict[str, frozenset[Role]] = {
     # 政务办 invites a person to open their own account from the audited unmasked view (the
     # employing provider does it from its roster, practitioners.self; may_invite_practitioner).
     "practitioners.accounts": OFFICE,
+    # 挂证 conflicts between two entered providers: 政务办 voids a registration (audited); the
+    # supervising regulators see their providers' conflicts too (review_scope).
+    "practitioners.void": OFFICE,
+    "practitioners.conflicts": frozenset({Role.STAFF, Role.ADMIN, Role.REGULATOR}),
     "providers.review": frozenset({Role.ADMIN}),
     "projects.own": frozenset({Role.ENTERPRISE}),  # own projects, selection requests, ratings
     # An enterprise's accounts list each other; who may invite is may_invite_colleagues below.
@@ -505,14 +510,47 @@ def is_public_practitioner(practitioner: Practitioner) -> bool:
 
 
 def may_view_unmasked(user: Any, practitioner: Practitioner) -> bool:
-    """Who may open a person's unmasked record (each view audited): 政务办 and regulators, and
-    the account of the provider the person works for now; never the public or other providers."""
+    """Who may open a person's unmasked record (each view audited): 政务办; a regulator for a
+    person who works or worked at a provider its department supervises, or has a credit record
+    from its department; the account of the provider the person works for now."""
     if not can(user, "practitioners.unmasked"):
         return False
     if is_provider_account(user):
         current = practitioner.current_employment
         return current is not None and acts_for_provider(user, current.provider)
+    if is_regulator(user):
+        department = regulator_department(user)
+        return department is not None and (
+            any(supervises(department.id, e.provider) for e in practitioner.employments)
+            or db.session.scalar(
+                select(CreditRecord.id).where(
+                    CreditRecord.practitioner_id == practitioner.id,
+                    CreditRecord.department_id == department.id,
+                )
+            )
+            is not None
+        )
     return True
+
+
+def may_download_scan(user: Any, certificate: Any) -> bool:
+    """A certificate's scan on the roster: the provider that uploaded it, while the person still
+    works there (a later employer does not get the previous one's files)."""
+    current = certificate.practitioner.current_employment
+    scan = certificate.scan
+    if scan is None or current is None or not acts_for_provider(user, current.provider):
+        return False
+    uploader = db.session.get(User, scan.uploaded_by_id) if scan.uploaded_by_id else None
+    return uploader is not None and acts_for_provider(uploader, current.provider)
+
+
+def review_scope(user: Any) -> int | None:
+    """Whose 挂证 conflicts a user reviews: all (None) for 政务办, else the regulator's department
+    (0, none, for an account bound to no department)."""
+    if is_office(user):
+        return None
+    department = regulator_department(user)
+    return department.id if department is not None else 0
 
 
 def may_invite_practitioner(user: Any, practitioner: Practitioner) -> bool:
@@ -535,14 +573,14 @@ def may_invite_practitioner(user: Any, practitioner: Practitioner) -> bool:
 # (results to confirm, contracts to record, ratings to give) and its roadmap steps due; a
 # provider the requests it may still quote on and the work it has to deliver; a regulator its
 # department's open evaluation periods and objections to answer; staff the steps due across
-# projects; admins also the provider applications waiting for review; a practitioner the records
+# projects; regulators and staff the recent 挂证 conflicts between entered providers; admins also the provider applications waiting for review; a practitioner the records
 # against them still open to objection.
 PENDING_WORK: dict[Role, tuple[str, ...]] = {
     Role.ENTERPRISE: ("requests.to_decide", "engagements.owner", "steps.own"),
     Role.PROVIDER: ("provider.work",),
-    Role.REGULATOR: ("regulator.work",),
-    Role.STAFF: ("award_objections", "steps.all"),
-    Role.ADMIN: ("providers.to_review", "award_objections", "steps.all"),
+    Role.REGULATOR: ("regulator.work", "practitioner.conflicts"),
+    Role.STAFF: ("award_objections", "practitioner.conflicts", "steps.all"),
+    Role.ADMIN: ("providers.to_review", "award_objections", "practitioner.conflicts", "steps.all"),
     Role.PRACTITIONER: ("person.work",),
 }
 

@@ -133,10 +133,18 @@ def test_pending_regulator_sees_open_periods_and_objections_of_its_department(
     where, client = _landing(app, login, world.sthj)
     assert where == "/my/pending"
     counts = _counts(client)
-    assert counts == {"periods.to_fill": "1", "objections.to_answer": "1"}
+    assert counts == {
+        "periods.to_fill": "1",
+        "objections.to_answer": "1",
+        "practitioner.conflicts": "暂无",
+    }
     # Another department's regulator has neither.
     other = _counts(_landing(app, login, world.sw)[1])
-    assert other == {"periods.to_fill": "暂无", "objections.to_answer": "暂无"}
+    assert other == {
+        "periods.to_fill": "暂无",
+        "objections.to_answer": "暂无",
+        "practitioner.conflicts": "暂无",
+    }
 
 
 def test_pending_office_sees_steps_due_and_admin_the_review_queue(app, make_user, login):
@@ -171,12 +179,17 @@ def test_pending_office_sees_steps_due_and_admin_the_review_queue(app, make_user
 
     where, staff = _landing(app, login, staff_user)
     assert where == "/my/pending"
-    assert _counts(staff) == {"award_objections.to_answer": "暂无", "steps.due": str(due)}
+    assert _counts(staff) == {
+        "award_objections.to_answer": "暂无",
+        "practitioner.conflicts": "暂无",
+        "steps.due": str(due),
+    }
     assert f"其中已超时 {overdue} 项" in staff.get("/my/pending").get_data(as_text=True)
     admin_counts = _counts(_landing(app, login, make_user("admin"))[1])
     assert admin_counts == {
         "providers.to_review": "1",
         "award_objections.to_answer": "暂无",
+        "practitioner.conflicts": "暂无",
         "steps.due": str(due),
     }
     owner_counts = _counts(_landing(app, login, owner)[1])

@@ -215,11 +215,14 @@ def test_practitioners_same_certificate_at_another_provider_refused(app, login, 
     assert event.occurred_on == clock.today()
     assert "HP" in event.details["facts"]
     assert "0012-34" not in event.details["facts"]
-    assert _events(app, first_id) == []
-    # Nothing else: no certificate, no upload; only the event and its two audit entries.
+    # Both firms are entered: the holder gets the event too, each naming the other.
+    (held,) = _events(app, first_id)
+    assert "两家均为已入驻机构" in event.details["facts"]
+    assert "请核实" in held.details["facts"]
+    # Nothing else: no certificate, no upload; the two events and their three audit entries.
     assert _count(app, PractitionerCertificate) == 1
     assert _count(app, Upload) == uploads
-    assert _count(app, AuditEntry) == audits + 2
+    assert _count(app, AuditEntry) == audits + 3
     # A second attempt the same day is refused again and recorded once.
     post_form(client, url, _certificate("HP001234"))
     assert len(_events(app, second_id)) == 1

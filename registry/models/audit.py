@@ -112,6 +112,7 @@ ACTION_LABELS: dict[str, str] = {
     "practitioner.certificate_correct": "更正从业人员证书",
     "practitioner.certificate_withdraw": "注销从业人员证书",
     "practitioner.employment_end": "从业人员离职",
+    "practitioner.registration_void": "作废从业人员登记(未入驻机构的登记让位或政务办作废)",
     "practitioner.denied": "从业人员操作被拒绝",
     "practitioner.view_unmasked": "查看从业人员完整信息",
     "practitioner.account_invite": "邀请从业人员开通本人账户",

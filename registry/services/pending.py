@@ -25,7 +25,7 @@ from registry.models.accounts import User
 from registry.models.evaluation import EvaluationPeriod, PeriodStatus
 from registry.models.roadmap import RoadmapStep
 from registry.services import credit, delivery, market, objections
-from registry.services.practitioners import standing
+from registry.services.practitioners import conflicts, standing
 from registry.services.providers import waiting_days
 from registry.services.roadmaps.stored import warn_until
 
@@ -286,6 +286,23 @@ def _to_answer(key: str, about: str, waiting: list, endpoint: str, at: Moment) -
     )
 
 
+def _conflicts(user: User, at: Moment) -> list[Pending]:
+    """Recent 挂证嫌疑 conflicts between two entered providers (a regulator: its supervised
+    providers'), so that someone checks which registration is true."""
+    events = conflicts.recent_conflicts(at.today, policy.review_scope(user))
+    return [
+        Pending(
+            "practitioner.conflicts",
+            f"近 {conflicts.CONFLICT_DAYS} 天两家已入驻机构的挂证嫌疑冲突",
+            len(events),
+            "people.list_conflicts",
+            detail="请核实哪一方的登记属实;政务服务办公室可在从业人员完整信息页作废登记。"
+            if events
+            else "",
+        )
+    ]
+
+
 # Each kind policy may name → how it is counted.
 COUNTERS: dict[str, Callable[[User, Moment], list[Pending]]] = {
     "requests.to_decide": _requests_to_decide,
@@ -296,6 +313,7 @@ COUNTERS: dict[str, Callable[[User, Moment], list[Pending]]] = {
     "person.work": _person_work,
     "providers.to_review": _review_queue,
     "award_objections": _award_objections,
+    "practitioner.conflicts": _conflicts,
     "steps.all": lambda user, at: _due_steps(user, at, "deadlines.show_dashboard", {}),
 }
 

@@ -6,15 +6,16 @@ from __future__ import annotations
 
 import re
 
-from flask import Blueprint, render_template, request
+from flask import Blueprint, render_template, request, url_for
 
 from registry.database import write_intent
-from registry.policy import PUBLIC, require
+from registry.policy import PUBLIC, require, review_scope
 from registry.sanitize import plain_text
-from registry.services.practitioners import certificate_types
+from registry.services.practitioners import certificate_types, conflicts
 from registry.services.practitioners import public as service
 from registry.web.page_cache import cached_page
 from registry.web.params import filtered_list
+from registry.web.practitioner_forms import VoidRegistrationForm
 from registry.web.unit_of_work import UnitOfWork, actor
 
 bp = Blueprint("people", __name__)
@@ -78,4 +79,50 @@ def unmasked_practitioner(practitioner_id: int):
         person=person,
         masked=service.person_view(person, service.today()),
         today=service.today(),
+        void_form=VoidRegistrationForm(formdata=None),
+    )
+
+
+def _void(practitioner_id: int, call, done: str):
+    """A 作废 button's POST on the unmasked view: one audited service call, back to the view."""
+    form = VoidRegistrationForm()
+    back = url_for("people.unmasked_practitioner", practitioner_id=practitioner_id)
+    data = {"reason": form.reason.data}
+    return work.press(
+        lambda: call(data), form=form, invalid="请填写作废原因(200 字以内)。", back=back, done=done
+    )
+
+
+@bp.post("/office/practitioners/<int:practitioner_id>/employments/<int:employment_id>/void")
+@require("practitioners.void")
+def void_employment(practitioner_id: int, employment_id: int):
+    """政务办 ends a made-up or disputed employment with a reason (audited)."""
+    return _void(
+        practitioner_id,
+        lambda data: conflicts.void_employment(practitioner_id, employment_id, data, actor=actor()),
+        "已作废该任职登记。",
+    )
+
+
+@bp.post("/office/practitioners/<int:practitioner_id>/certificates/<int:certificate_id>/void")
+@require("practitioners.void")
+def void_certificate(practitioner_id: int, certificate_id: int):
+    """政务办 marks a made-up or disputed certificate withdrawn and frees its number (audited)."""
+    return _void(
+        practitioner_id,
+        lambda data: conflicts.void_certificate(
+            practitioner_id, certificate_id, data, actor=actor()
+        ),
+        "已作废该证书登记。",
+    )
+
+
+@bp.get("/office/practitioner-conflicts")
+@require("practitioners.conflicts")
+def list_conflicts():
+    """Conflicts between two entered providers over a person or certificate (挂证嫌疑), of the
+    last days: 政务办 sees all, a regulator its supervised providers'."""
+    events = conflicts.recent_conflicts(service.today(), review_scope(actor()))
+    return render_template(
+        "practitioners/conflicts.html", events=events, days=conflicts.CONFLICT_DAYS
     )

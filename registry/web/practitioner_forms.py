@@ -102,3 +102,13 @@ def certificate_choices(listed: list[str], for_services: list[str]) -> list[Sele
         *(SelectChoice(value=n, label=n, optgroup="本机构服务事项对应的证书") for n in first),
         *(SelectChoice(value=n, label=n, optgroup=group) for n in rest),
     ]
+
+
+class VoidRegistrationForm(Form):
+    """政务办 voids a registration (an employment or a certificate) with a reason."""
+
+    reason = TextAreaField(
+        "作废原因",
+        validators=[DataRequired("请填写作废原因。"), Length(max=200)],
+        description="作废记入审计日志;任职记录自今日结束,证书标记为已注销并释放其编号。",
+    )

@@ -19,9 +19,11 @@ from flask import (
 from flask_limiter.util import get_remote_address
 from flask_login import current_user
 
+from registry import policy
 from registry.extensions import limiter
 from registry.models import Provider
 from registry.policy import require
+from registry.pure.pii import mask_name
 from registry.services import practitioners as service
 from registry.services import providers
 from registry.services.errors import NotFound
@@ -45,6 +47,7 @@ bp = Blueprint("practitioners", __name__)
 # refused 挂证 attempt keeps what it wrote (the behaviour event and its audit entries): keep=True.
 work = UnitOfWork("practitioner.denied")
 ROSTER = "practitioners.list_practitioners"
+bp.add_app_template_global(policy.may_download_scan, "may_download_scan")
 
 
 def _register_key() -> str:
@@ -77,7 +80,8 @@ def list_practitioners():
         kind=kind,
         kinds=certificate_types.names(),
         args={"certificate": kind} if kind else {},
-        former=service.past_staff(provider),
+        # Former staff are masked: the firm no longer has a reason to see them in full.
+        former=[(mask_name(e.practitioner.name), e) for e in service.past_staff(provider)],
         strength=service.strength(provider, today),
         end_form=EndEmploymentForm(formdata=None),
         today=today,
@@ -243,7 +247,7 @@ def certificate_scan(certificate_id: int):
     if provider is None:
         abort(404)
     certificate = work.found(service.own_certificate, provider, certificate_id)
-    if certificate.scan is None:
+    if not policy.may_download_scan(actor(), certificate):
         abort(404)
     try:
         content = upload_content(certificate.scan)

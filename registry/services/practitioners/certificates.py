@@ -16,6 +16,7 @@ from registry.models import PractitionerCertificate, Provider, User
 from registry.pure import pii
 from registry.services import audit, errors
 from registry.services.errors import RegistryError
+from registry.services.practitioners import conflicts
 from registry.services.practitioners.common import form_date, own_certificate
 from registry.services.practitioners.roster import (
     _add_guarded,
@@ -103,7 +104,9 @@ def renew_certificate(
     key = pii.number_key(number) if number else certificate.number_key
     if key != certificate.number_key:
         fields = {"kind": certificate.kind, "number_key": key}
-        _check_certificate_free(certificate.practitioner, provider, fields, actor)
+        squatted = _check_certificate_free(certificate.practitioner, provider, fields, actor)
+        if squatted is not None:
+            conflicts.displace_certificate(squatted, provider, actor)
     issuer = errors.text_field(data.get("issuer"), "issuer", "发证机关", 200, required=False)
     before = certificate_facts(certificate)
     upload = save_upload(scan, "scan", actor) if scan is not None and scan.filename else None

@@ -1,8 +1,9 @@
 """A provider's roster: registering a practitioner (a person already known by the digest of the
 ID number is reused), adding certificates from the controlled list, ending an employment.
 
-A certificate or a person already active at another provider is refused (挂证嫌疑): the attempt is
-recorded as a behaviour event against the trying provider and audited, nothing else is written,
+A certificate or a person already active at another entered provider is refused (挂证嫌疑):
+the attempt is recorded as a behaviour event against the trying provider (and, between two
+entered providers, the holder: conflicts.py) and audited, nothing else is written,
 and a RegistryError is raised. The view runs such a call with `keep=True` so that the event is
 committed while everything else of the request is not (services check every input before they
 write anything)."""
@@ -20,8 +21,6 @@ from werkzeug.datastructures import FileStorage
 from registry.extensions import db
 from registry.kernel import clock
 from registry.models import (
-    BehaviourEvent,
-    BehaviourKind,
     Employment,
     Practitioner,
     PractitionerCertificate,
@@ -31,7 +30,7 @@ from registry.models import (
 from registry.pure import pii
 from registry.services import audit, errors
 from registry.services.errors import RegistryError
-from registry.services.practitioners import certificate_types
+from registry.services.practitioners import certificate_types, conflicts
 from registry.services.practitioners.common import (
     digest_of,
     form_date,
@@ -136,32 +135,28 @@ def _person_facts(person: Practitioner) -> dict[str, Any]:
 
 
 def _refuse_hung(
-    provider: Provider, actor: User, *, field: str, source: str, message: str, facts: str
+    provider: Provider,
+    actor: User,
+    *,
+    field: str,
+    source: str,
+    message: str,
+    facts: str,
+    holder: Provider,
+    what: str,
+    person_id: int,
 ) -> None:
-    """Record the 挂证嫌疑 attempt (once per source) and refuse it."""
-    kind = BehaviourKind.HUNG_CERTIFICATE.value
-    exists = db.session.scalar(
-        select(BehaviourEvent.id).where(
-            BehaviourEvent.kind == kind, BehaviourEvent.source == source
+    """Record the 挂证嫌疑 attempt (once per source) and refuse it. Between two entered providers
+    both get the event, each naming the other (conflicts.py), for 政务办 and regulators to look."""
+    both = conflicts.entered(provider)
+    if both:
+        facts = conflicts.conflict_facts(provider, holder, what)
+    details = {"facts": facts, "practitioner": person_id, "with": holder.uscc}
+    conflicts.record_event(provider, actor, source=source, details=details)
+    if both:
+        conflicts.record_conflict(
+            provider, holder, actor, what=what, person_id=person_id, source=source
         )
-    )
-    if exists is None:
-        event = BehaviourEvent(
-            provider_id=provider.id,
-            kind=kind,
-            source=source,
-            occurred_on=clock.today(),
-            details={"facts": facts},
-        )
-        try:
-            with db.session.begin_nested():
-                db.session.add(event)
-        except IntegrityError:
-            event = None  # the same attempt recorded at the same moment by another request
-        if event is not None:
-            audit.record(
-                "behaviour_event.create", actor=actor, of=event, after=audit.snapshot(event)
-            )
     audit.record(
         "practitioner.certificate_refused",
         actor=actor,
@@ -183,13 +178,16 @@ def _known_person(
     person: Practitioner, provider: Provider, name: str, started_on: date, actor: User
 ) -> None:
     """Checks on a person already registered: the same name, not on this roster now, not
-    active at another provider (挂证嫌疑), and starting after any earlier employment ended."""
-    if person.name != name:
+    active at another entered provider (挂证嫌疑), and starting after any earlier employment
+    ended. A person only an applicant has registered gives way to an entered provider: the
+    applicant's employment is voided and the entered provider's name taken (conflicts.py)."""
+    claims = conflicts.entered(provider) and not conflicts.vouched(person)
+    if person.name != name and not claims:
         _refuse_person(provider, actor, person, name)
     current = person.current_employment
     if current is not None and current.provider_id == provider.id:
         raise RegistryError("id_number", "该人员已是本机构的在职人员。")
-    if current is not None:
+    if current is not None and conflicts.entered(current.provider):
         _refuse_hung(
             provider,
             actor,
@@ -198,12 +196,31 @@ def _known_person(
             message=HUNG_PERSON,
             facts=f"登记从业人员 {pii.mask_name(person.name)}(身份证号末四位 {person.id_tail})"
             "被拒绝:其为另一家中介机构的在职人员",
+            holder=current.provider,
+            what=f"从业人员 {pii.mask_name(person.name)}(身份证号末四位 {person.id_tail})",
+            person_id=person.id,
         )
-    last_end = max((e.ended_on for e in person.employments if e.ended_on), default=None)
+    if current is not None and not conflicts.entered(provider):
+        raise RegistryError("id_number", HUNG_PERSON)  # the one neutral answer
+    last_end = max(
+        (e.ended_on for e in person.employments if e.ended_on and e.ended_on > e.started_on),
+        default=None,
+    )
     if last_end is not None and started_on < last_end:
         raise RegistryError(
             "started_on", f"入职日期不能早于该人员上一段任职的离职日期 {last_end}。"
         )
+    if current is not None:
+        conflicts.displace_employment(current, provider, actor)
+    if person.name != name:
+        audit.record(
+            "practitioner.registration_void",
+            actor=actor,
+            of=person,
+            before={"name": pii.mask_name(person.name)},
+            after={"name": pii.mask_name(name), "provider": provider.uscc},
+        )
+        person.name = name
 
 
 def register_practitioner(provider: Provider, data: dict, *, actor: User) -> Employment:
@@ -277,9 +294,11 @@ def _certificate_fields(data: dict) -> dict[str, Any]:
 
 def _check_certificate_free(
     person: Practitioner, provider: Provider, fields: dict, actor: User
-) -> None:
+) -> PractitionerCertificate | None:
     """A certificate number belongs to one person: the same person's again, another person's
-    (refused; 挂证嫌疑 when that person works at another provider now)."""
+    (refused; 挂证嫌疑 when that person works at another entered provider now). Returns a
+    holding registration that gives way to this entered provider (only an applicant ever
+    employed its holder): the caller voids it with conflicts.displace_certificate."""
     held = db.session.scalar(
         select(PractitionerCertificate).where(
             PractitionerCertificate.kind == fields["kind"],
@@ -287,11 +306,15 @@ def _check_certificate_free(
         )
     )
     if held is None:
-        return
+        return None
     if held.practitioner_id == person.id:
         raise RegistryError("number", "该人员已登记过这张证书。")
     current = held.practitioner.current_employment
-    if current is not None and current.provider_id != provider.id:
+    if (
+        current is not None
+        and current.provider_id != provider.id
+        and conflicts.entered(current.provider)
+    ):
         _refuse_hung(
             provider,
             actor,
@@ -300,7 +323,12 @@ def _check_certificate_free(
             message=HUNG_CERTIFICATE,
             facts=f"登记证书 {held.kind} {pii.mask_number(held.number)} 被拒绝:"
             "该证书登记在另一家中介机构的在职人员名下",
+            holder=current.provider,
+            what=f"证书 {held.kind} {pii.mask_number(held.number)}",
+            person_id=held.practitioner_id,
         )
+    if conflicts.entered(provider) and not conflicts.vouched(held.practitioner):
+        return held
     raise RegistryError("number", "该证书编号已登记在其他人员名下,请核对证书类型和编号。")
 
 
@@ -317,7 +345,9 @@ def add_certificate(
     check_own(provider, actor)
     person = own_practitioner(provider, practitioner_id)
     fields = _certificate_fields(data)
-    _check_certificate_free(person, provider, fields, actor)
+    squatted = _check_certificate_free(person, provider, fields, actor)
+    if squatted is not None:
+        conflicts.displace_certificate(squatted, provider, actor)
     # The scan is stored last, once the row is in: a refused or raced attempt stores no upload.
     certificate = _add_guarded(
         lambda: PractitionerCertificate(practitioner=person, **fields),
