@@ -114,6 +114,20 @@ def test_practitioner_roster_renew_with_a_number_held_elsewhere_is_hung(app, log
     assert _certificate_of(app, person_id).number == "HP-9999"
 
 
+def test_practitioner_roster_renew_refuses_a_number_meant_to_look_new(app, login, make_user):
+    (user,), _ = _providers(app, make_user, 1)
+    client = _signed_in(app, login, user)
+    person_id, _ = _register_with_certificate(app, client, "张三明", ZHANG)
+    before = _certificate_of(app, person_id)
+    url = _url(before.id, "renew")
+    later = {"valid_from": clock.today(), "valid_to": clock.today() + timedelta(days=2000)}
+    for number, message in [("HP0012-35\u200b", "不可见字符"), ("H-1", "至少应包含 4 位")]:
+        page = post_form(client, url, {**later, "number": number}).get_data(as_text=True)
+        assert message in page, number
+    after = _certificate_of(app, person_id)
+    assert (after.number, after.valid_to) == (before.number, before.valid_to)
+
+
 def test_practitioner_roster_correct_certificate(app, login, make_user):
     (user,), _ = _providers(app, make_user, 1)
     client = _signed_in(app, login, user)

@@ -22,6 +22,7 @@ from registry.services.practitioners.roster import (
     _add_guarded,
     _check_certificate_free,
     _person_facts,
+    certificate_key,
 )
 from registry.services.providers.common import check_own
 from registry.services.uploads import save_upload
@@ -101,7 +102,8 @@ def renew_certificate(
             "valid_to", f"续期后的有效期止须晚于原有效期止 {certificate.valid_to:%Y-%m-%d}。"
         )
     number = errors.text_field(data.get("number"), "number", "证书编号", 100, required=False)
-    key = pii.number_key(number) if number else certificate.number_key
+    # A new number is refused as a new one would be (invisible characters, too few signs).
+    key = certificate_key(number) if number else certificate.number_key
     if key != certificate.number_key:
         fields = {"kind": certificate.kind, "number_key": key}
         squatted = _check_certificate_free(certificate.practitioner, provider, fields, actor)
