@@ -351,3 +351,35 @@ def test_practitioner_credit_blacklisted_person_cannot_be_named_on_a_quote(app, 
     # As a team member too; a quote naming someone else goes through.
     assert number in _refused(app, account, deal["ref"], other, [barred])
     assert _quote(app, account, deal["ref"], other)
+
+
+def test_practitioner_credit_publishing_a_person_blacklisting_says_what_it_does(
+    app, make_user, login, clock
+):
+    world = _world(app, make_user)
+    with app.app_context():
+        item = credit.draft_record(
+            _user(world.sthj),
+            provider_uscc=None,
+            practitioner_id=world.person_id,
+            kind="列入黑名单",
+            title="出借执业资格证书",
+            facts="该人员将证书出借给其他机构使用。",
+            basis="《环境影响评价工程师职业资格制度规定》",
+            term_until=TODAY + timedelta(days=365),
+        )
+        db.session.commit()
+        number = item.number
+    client = _signed_in(app, login, world.sthj)
+    draft = client.get(f"/regulator/credit/{number}").get_data(as_text=True)
+    assert "列入黑名单的从业人员将立即不能在报价中列名" in draft
+    page = client.post(
+        f"/regulator/credit/{number}/publish", data={"csrf_token": csrf_from(draft)}
+    ).get_data(as_text=True)
+    assert "张*明" in page
+    assert ZHANG not in page
+    assert "记录时所在机构" in page
+    assert "列入黑名单的从业人员将立即不能在报价中列名" in page
+    assert "列入黑名单的机构" not in page
+    with app.app_context():
+        assert db.session.scalar(select(CreditRecord).filter_by(number=number)).is_draft

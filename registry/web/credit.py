@@ -430,21 +430,27 @@ def _publishing(number: str) -> Confirmation:
     """The confirmation page of publishing a draft: the record as the notice board will show it."""
     item = credit.publishable(actor(), number)
     windows = credit.windows_from_today()
-    facts = [
-        ("公示编号", item.number),
-        ("记录类型", item.kind),
-        ("中介机构", f"{item.provider.name}({item.provider.uscc})"),
+    firm = ("中介机构", f"{item.provider.name}({item.provider.uscc})")
+    facts = [("公示编号", item.number), ("记录类型", item.kind)]
+    if item.is_about_person:
+        facts += [("从业人员", item.person_masked), ("记录时所在机构", firm[1])]
+        where = "该从业人员的信用页面和其所在机构的主页(姓名遮蔽)"
+        barred = "列入黑名单的从业人员将立即不能在报价中列名。"
+    else:
+        facts.append(firm)
+        where, barred = "信用公示", "列入黑名单的机构将立即不能参与选取。"
+    facts += [
         ("发布部门", item.department.name),
         ("标题", item.title),
         ("事实", item.facts),
         ("依据", item.basis),
     ]
     warning = (
-        "确认后立即在信用公示中公开,不能撤回;发布后不能修改,只能发布修订版本或撤销,均公开留痕。"
+        f"确认后立即在{where}中公开,不能撤回;发布后不能修改,只能发布修订版本或撤销,均公开留痕。"
     )
     if item.kind == CreditKind.BLACKLIST.value:
         facts.append(("黑名单期限至", f"{item.term_until:%Y-%m-%d}"))
-        warning += "列入黑名单的机构将立即不能参与选取。"
+        warning += barred
     facts += [
         ("公示期至", f"{windows['disclosure_until']:%Y-%m-%d}"),
         ("异议截止", f"{windows['objection_until']:%Y-%m-%d}"),
