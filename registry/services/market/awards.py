@@ -372,14 +372,8 @@ def verify_award(award: Award) -> dict:
     elif method == SelectionMethod.CREDIT_SHORTLIST:
         scores = inputs.get("credit_scores") or {}
         candidates = [
-            engine.Candidate(
-                key=k,
-                name=k,
-                active=True,
-                offers_item=True,
-                qualification_valid_until=date.max,
-                blacklisted=False,
-                excluded=False,
+            _recorded_candidate(
+                k,
                 grade=(inputs.get("grades") or {}).get(k),
                 credit_score=None if scores.get(k) is None else Decimal(scores[k]),
             )
@@ -415,22 +409,34 @@ def _recorded_candidates(inputs: dict) -> list[str]:
     made before the flag was recorded have no `unstaffed`."""
     unstaffed = inputs.get("unstaffed") or {}
     recorded = [
-        engine.Candidate(
-            key=k,
-            name=k,
-            active=True,
-            offers_item=True,
-            qualification_valid_until=date.max,
-            blacklisted=False,
-            excluded=False,
-            grade=None,
-            credit_score=None,
-            staffed=k not in unstaffed,
-        )
+        _recorded_candidate(k, staffed=k not in unstaffed)
         for k in sorted({*inputs["candidates"], *unstaffed})
     ]
     eligible, _reasons = engine.eligibility(recorded, date.min)
     return [c.key for c in eligible]
+
+
+def _recorded_candidate(
+    key: str,
+    *,
+    grade: str | None = None,
+    credit_score: Decimal | None = None,
+    staffed: bool = True,
+) -> engine.Candidate:
+    """A candidate re-made from a draw's recorded inputs, keyed (and named) by its USCC: the
+    inputs keep only its grade, credit score and staffing, so it passes every other check."""
+    return engine.Candidate(
+        key=key,
+        name=key,
+        active=True,
+        offers_item=True,
+        qualification_valid_until=date.max,
+        blacklisted=False,
+        excluded=False,
+        grade=grade,
+        credit_score=credit_score,
+        staffed=staffed,
+    )
 
 
 def repost(user: User, ref: str, *, deadline: datetime) -> SelectionRequest:
