@@ -530,6 +530,13 @@ def my_records():
 @require("credit.object")
 def object_record(number: str):
     """Object to a record about the provider within the objection window."""
+    return objection_page(number, "credit.my_records")
+
+
+def objection_page(number: str, records: str, page_of=lambda item: {}):
+    """The objection form for a record about the acting account (a provider, or a person on
+    their own account), back to the account's record list (endpoint `records`) once submitted;
+    `page_of(item)` is what the person's page adds (their name, its address, its breadcrumb)."""
     user = actor()
     item = work.found(credit.get_record_about, user, number)
     form = ObjectionForm()
@@ -540,13 +547,14 @@ def object_record(number: str):
         ),
     ):
         flash("异议已提交。主管部门将在答复期限内答复,结果可在本页查看。", "success")
-        return redirect(url_for("credit.my_records"))
+        return redirect(url_for(records))
     return render_template(
         "credit/object_record.html",
         item=item,
         form=form,
         open_now=credit.can_object(item),
         today=credit.today(),
+        **page_of(item),
     )
 
 

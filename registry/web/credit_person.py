@@ -5,15 +5,14 @@ blueprint on import."""
 
 from __future__ import annotations
 
-from flask import flash, redirect, render_template, url_for
+from flask import render_template, url_for
 
 from registry.extensions import db
 from registry.models import Practitioner, Provider
 from registry.policy import require
 from registry.services import credit
 from registry.services.practitioners import standing
-from registry.web.credit import bp, work
-from registry.web.credit_forms import ObjectionForm
+from registry.web.credit import bp, objection_page
 from registry.web.unit_of_work import actor
 
 # ---------------------------------------------------------------------- the person's own page
@@ -39,26 +38,15 @@ def my_person_records():
 @require("credit.person")
 def object_person_record(number: str):
     """The person objects to a record against them within the objection window."""
-    user = actor()
-    item = work.found(credit.get_record_about, user, number)
-    form = ObjectionForm()
-    if work.submit(
-        form,
-        lambda: credit.object_to_record(
-            user, number, reason=form.reason.data, evidence=form.evidence.data
-        ),
-    ):
-        flash("异议已提交。主管部门将在答复期限内答复,结果可在本页查看。", "success")
-        return redirect(url_for("credit.my_person_records"))
-    return render_template(
-        "credit/object_record.html",
-        item=item,
-        form=form,
-        open_now=credit.can_object(item),
-        today=credit.today(),
-        person_name=item.practitioner.name,
-        action_url=url_for("credit.object_person_record", number=number),
-        back=(url_for("credit.my_person_records"), "本人信用记录"),
+    records = "credit.my_person_records"
+    return objection_page(
+        number,
+        records,
+        lambda item: {
+            "person_name": item.practitioner.name,
+            "action_url": url_for("credit.object_person_record", number=number),
+            "back": (url_for(records), "本人信用记录"),
+        },
     )
 
 
