@@ -142,26 +142,69 @@ def add_certificate(practitioner_id: int):
     )
 
 
+# A certificate change: its form, the page heading, what is flashed once done, the service call.
 CHANGES = {
-    "renew": (RenewCertificateForm, "证书续期", "已为 {name} 的{kind}证书续期。"),
-    "correct": (CorrectCertificateForm, "更正证书信息", "已更正 {name} 的{kind}证书信息。"),
-    "withdraw": (WithdrawCertificateForm, "注销证书", "已注销 {name} 的{kind}证书。"),
+    "renew": (
+        RenewCertificateForm,
+        "证书续期",
+        "已为 {name} 的{kind}证书续期。",
+        service.renew_certificate,
+    ),
+    "correct": (
+        CorrectCertificateForm,
+        "更正证书信息",
+        "已更正 {name} 的{kind}证书信息。",
+        service.correct_certificate,
+    ),
+    "withdraw": (
+        WithdrawCertificateForm,
+        "注销证书",
+        "已注销 {name} 的{kind}证书。",
+        service.withdraw_certificate,
+    ),
 }
+CERTIFICATE = "/my/provider/practitioners/certificates/<int:certificate_id>"
 
 
-def _change_certificate(certificate_id: int, change: str, call):
-    """A certificate change's page (renew, correct, withdraw): the form, one service call
-    `call(provider, data, form)` through the unit of work, back to the roster."""
+@bp.route(
+    f"{CERTIFICATE}/renew",
+    methods=["GET", "POST"],
+    endpoint="renew_certificate",
+    defaults={"change": "renew"},
+)
+@bp.route(
+    f"{CERTIFICATE}/correct",
+    methods=["GET", "POST"],
+    endpoint="correct_certificate",
+    defaults={"change": "correct"},
+)
+@bp.route(
+    f"{CERTIFICATE}/withdraw",
+    methods=["GET", "POST"],
+    endpoint="withdraw_certificate",
+    defaults={"change": "withdraw"},
+)
+@require("practitioners.self")
+def change_certificate(certificate_id: int, change: str):
+    """Renew a certificate (new validity, the same number or a new one, a new scan), correct a
+    typo in its issuer or validity (audited before and after), or withdraw (注销) it with a
+    reason (kept, marked, no longer counted): the form, one service call through the unit of
+    work, back to the roster."""
     provider = _need_provider()
     certificate = work.found(service.own_certificate, provider, certificate_id)
-    form_class, heading, done = CHANGES[change]
+    form_class, heading, done, call = CHANGES[change]
     form = form_class()
     if not form.is_submitted() and change == "correct":
         form.issuer.data = certificate.issuer
         form.valid_from.data, form.valid_to.data = certificate.valid_from, certificate.valid_to
     names = [n for n in form._fields if n not in ("csrf_token", "scan")]
     data = form.data_of(*names)
-    saved = work.submit(form, lambda: call(provider, data, form), keep=True)
+    scan = {"scan": form.scan.data} if change == "renew" else {}
+    saved = work.submit(
+        form,
+        lambda: call(provider, certificate_id, data, actor=actor(), **scan),
+        keep=True,
+    )
     if saved:
         flash(done.format(name=certificate.practitioner.name, kind=certificate.kind), "success")
         return redirect(url_for(ROSTER))
@@ -172,53 +215,6 @@ def _change_certificate(certificate_id: int, change: str, call):
         certificate=certificate,
         person=certificate.practitioner,
         multipart=change == "renew",
-    )
-
-
-@bp.route(
-    "/my/provider/practitioners/certificates/<int:certificate_id>/renew", methods=["GET", "POST"]
-)
-@require("practitioners.self")
-def renew_certificate(certificate_id: int):
-    """Renew a certificate: new validity, the same number or a new one, a new scan."""
-    return _change_certificate(
-        certificate_id,
-        "renew",
-        lambda provider, data, form: service.renew_certificate(
-            provider, certificate_id, data, actor=actor(), scan=form.scan.data
-        ),
-    )
-
-
-@bp.route(
-    "/my/provider/practitioners/certificates/<int:certificate_id>/correct",
-    methods=["GET", "POST"],
-)
-@require("practitioners.self")
-def correct_certificate(certificate_id: int):
-    """Correct a typo in a certificate's issuer or validity (audited before and after)."""
-    return _change_certificate(
-        certificate_id,
-        "correct",
-        lambda provider, data, _form: service.correct_certificate(
-            provider, certificate_id, data, actor=actor()
-        ),
-    )
-
-
-@bp.route(
-    "/my/provider/practitioners/certificates/<int:certificate_id>/withdraw",
-    methods=["GET", "POST"],
-)
-@require("practitioners.self")
-def withdraw_certificate(certificate_id: int):
-    """Withdraw (注销) a certificate with a reason: kept, marked, no longer counted."""
-    return _change_certificate(
-        certificate_id,
-        "withdraw",
-        lambda provider, data, _form: service.withdraw_certificate(
-            provider, certificate_id, data, actor=actor()
-        ),
     )
 
 
