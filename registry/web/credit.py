@@ -22,7 +22,6 @@ from flask import (
     redirect,
     render_template,
     request,
-    send_file,
     url_for,
 )
 
@@ -33,7 +32,6 @@ from registry.pure.pii import mask_name
 from registry.sanitize import plain_text
 from registry.services import credit
 from registry.services.errors import Forbidden, NotFound
-from registry.services.uploads import upload_content
 from registry.web import objections as objection_pages
 from registry.web.credit_forms import (
     AnswerForm,
@@ -43,6 +41,7 @@ from registry.web.credit_forms import (
     ReviseForm,
     RevokeForm,
 )
+from registry.web.downloads import send_upload
 from registry.web.exports import csv_bytes, xlsx_bytes
 from registry.web.filters import format_datetime
 from registry.web.forms import ConfirmForm, options
@@ -562,8 +561,4 @@ def objection_page(number: str, records: str, page_of=lambda item: {}):
 @require("credit.evidence")
 def objection_file(objection_id: int, upload_id: int):
     """An objection's evidence file, for the objecting provider and the department's regulators."""
-    upload = work.found(credit.evidence_file, actor(), objection_id, upload_id)
-    content = work.found(upload_content, upload)
-    return send_file(
-        content, mimetype=upload.content_type, as_attachment=True, download_name=upload.filename
-    )
+    return send_upload(work.found(credit.evidence_file, actor(), objection_id, upload_id))

@@ -5,7 +5,7 @@ admin.ratings.*)."""
 
 from __future__ import annotations
 
-from flask import Blueprint, abort, flash, redirect, render_template, send_file, url_for
+from flask import Blueprint, abort, flash, redirect, render_template, url_for
 from flask_wtf.file import FileField
 from wtforms import DateField, HiddenField, IntegerField, SelectField, TextAreaField
 from wtforms.validators import DataRequired, InputRequired, Length, Optional
@@ -16,7 +16,7 @@ from registry.sanitize import FORMAT_HINT
 from registry.services import delivery
 from registry.services.errors import Forbidden
 from registry.services.market import people, provider_by_uscc
-from registry.services.uploads import upload_content
+from registry.web.downloads import send_upload
 from registry.web.forms import Form, parse_version
 from registry.web.params import paged
 from registry.web.unit_of_work import UnitOfWork, actor
@@ -353,11 +353,7 @@ def submit_result(engagement_id: int):
 @require("engagements.result")
 def download_result(engagement_id: int):
     """The result file, for the owner, the awarded provider and admins only."""
-    upload = work.found(delivery.result_for, actor(), engagement_id)
-    content = work.found(upload_content, upload)
-    return send_file(
-        content, mimetype=upload.content_type, as_attachment=True, download_name=upload.filename
-    )
+    return send_upload(work.found(delivery.result_for, actor(), engagement_id))
 
 
 # ---------------------------------------------------------------------- public rating list

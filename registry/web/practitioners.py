@@ -13,7 +13,6 @@ from flask import (
     redirect,
     render_template,
     request,
-    send_file,
     url_for,
 )
 from flask_limiter.util import get_remote_address
@@ -26,9 +25,8 @@ from registry.policy import require
 from registry.pure.pii import mask_name
 from registry.services import practitioners as service
 from registry.services import providers
-from registry.services.errors import NotFound
 from registry.services.practitioners import certificate_types
-from registry.services.uploads import upload_content
+from registry.web.downloads import send_upload
 from registry.web.params import page_args
 from registry.web.practitioner_forms import (
     CertificateForm,
@@ -245,13 +243,4 @@ def certificate_scan(certificate_id: int):
     certificate = work.found(service.own_certificate, provider, certificate_id)
     if not policy.may_download_scan(actor(), certificate):
         abort(404)
-    try:
-        content = upload_content(certificate.scan)
-    except NotFound:
-        abort(404)
-    return send_file(
-        content,
-        mimetype=certificate.scan.content_type,
-        as_attachment=True,
-        download_name=certificate.scan.filename,
-    )
+    return send_upload(certificate.scan)

@@ -3,7 +3,7 @@
 
 from __future__ import annotations
 
-from flask import Blueprint, abort, flash, redirect, render_template, request, send_file, url_for
+from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
 from sqlalchemy import select
 
 from registry.extensions import db
@@ -13,12 +13,11 @@ from registry.policy import PUBLIC, require
 from registry.sanitize import plain_text
 from registry.services import credit, evaluations
 from registry.services import providers as service
-from registry.services.errors import NotFound
 from registry.services.practitioners import public as people
 from registry.services.providers import qualification_types
 from registry.services.providers.personnel import format_counts
-from registry.services.uploads import upload_content
 from registry.web.charts import line_chart
+from registry.web.downloads import send_upload
 from registry.web.filters import format_datetime
 from registry.web.forms import (
     ConfirmForm,
@@ -289,22 +288,7 @@ def own_scan(qualification_id: int):
     provider = _own_provider()
     if provider is None:
         abort(404)
-    return _send_scan(work.found(service.get_qualification, provider, qualification_id))
-
-
-def _send_scan(qualification):
-    if qualification.scan is None:
-        abort(404)
-    try:
-        content = upload_content(qualification.scan)
-    except NotFound:
-        abort(404)
-    return send_file(
-        content,
-        mimetype=qualification.scan.content_type,
-        as_attachment=True,
-        download_name=qualification.scan.filename,
-    )
+    return send_upload(work.found(service.get_qualification, provider, qualification_id).scan)
 
 
 def _offer_data(form: OfferForm) -> dict:
@@ -499,4 +483,4 @@ _add_decision_routes()
 def download_scan(provider_id: int, qualification_id: int):
     """Download a qualification scan while reviewing."""
     provider = _reviewed(provider_id)
-    return _send_scan(review.found(service.get_qualification, provider, qualification_id))
+    return send_upload(review.found(service.get_qualification, provider, qualification_id).scan)
