@@ -1,5 +1,6 @@
 """What the practitioner use cases share: the key of the ID digest, finding a person by ID
-number, loading a provider's own practitioner or employment, and the dates of the forms."""
+number, loading a provider's own practitioner or employment, ending an employment (audited),
+and the dates of the forms."""
 
 from __future__ import annotations
 
@@ -11,8 +12,15 @@ from flask import current_app
 from sqlalchemy import select
 
 from registry.extensions import db
-from registry.models import Employment, Practitioner, PractitionerCertificate, Provider
+from registry.models import (
+    Employment,
+    Practitioner,
+    PractitionerCertificate,
+    Provider,
+    User,
+)
 from registry.pure import pii
+from registry.services import audit
 from registry.services.errors import Forbidden, NotFound, RegistryError
 
 SYSTEM_ACTOR = "system:check-deadlines"
@@ -59,6 +67,22 @@ def own_employment(provider: Provider, employment_id: int) -> Employment:
     if employment.provider_id != provider.id:
         raise Forbidden("该任职记录不属于本机构")
     return employment
+
+
+def close_employment(
+    employment: Employment,
+    ended_on: date,
+    *,
+    actor: User,
+    action: str,
+    after: dict,
+    detail: str | None = None,
+) -> None:
+    """End an employment on `ended_on` (the first day it no longer counts) and audit it as
+    `action` with `after`: the provider's own leaving, or a registration voided or given way."""
+    employment.ended_on = ended_on
+    db.session.flush()
+    audit.record(action, actor=actor, of=employment, after=after, detail=detail)
 
 
 def form_date(data: dict, name: str, label: str) -> date:

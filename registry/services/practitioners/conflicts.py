@@ -31,6 +31,7 @@ from registry.models import (
 from registry.pure import pii
 from registry.services import audit, errors
 from registry.services.errors import Forbidden, NotFound, RegistryError
+from registry.services.practitioners.common import close_employment
 
 ENTERED = (ProviderStatus.ACTIVE.value, ProviderStatus.SUSPENDED.value)
 # How long a conflict between two entered providers stays on the pending-work pages.
@@ -128,12 +129,11 @@ def displace_certificate(certificate: PractitionerCertificate, by: Provider, act
 def displace_employment(employment: Employment, by: Provider, actor: User) -> date:
     """An applicant's open employment of a person gives way to an entered provider's: it ends
     on the day it began (it never counted); returns that day."""
-    employment.ended_on = employment.started_on
-    db.session.flush()
-    audit.record(
-        "practitioner.registration_void",
+    close_employment(
+        employment,
+        employment.started_on,
         actor=actor,
-        of=employment,
+        action="practitioner.registration_void",
         after={
             "practitioner": employment.practitioner_id,
             "provider": employment.provider.uscc,
@@ -183,16 +183,16 @@ def void_employment(
     reason = errors.text_field(data.get("reason"), "reason", "作废原因", 200)
     if employment.ended_on is not None:
         raise RegistryError(None, "该任职记录已结束。")
-    employment.ended_on = max(clock.today(), employment.started_on)
-    db.session.flush()
-    audit.record(
-        "practitioner.registration_void",
+    ended_on = max(clock.today(), employment.started_on)
+    close_employment(
+        employment,
+        ended_on,
         actor=actor,
-        of=employment,
+        action="practitioner.registration_void",
         after={
             "practitioner": practitioner_id,
             "provider": employment.provider.uscc,
-            "ended_on": employment.ended_on.isoformat(),
+            "ended_on": ended_on.isoformat(),
             "reason": reason,
         },
         detail=reason,

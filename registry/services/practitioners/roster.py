@@ -32,6 +32,7 @@ from registry.services import audit, errors
 from registry.services.errors import RegistryError
 from registry.services.practitioners import certificate_types, conflicts
 from registry.services.practitioners.common import (
+    close_employment,
     digest_of,
     form_date,
     own_employment,
@@ -387,12 +388,11 @@ def end_employment(
         raise RegistryError("ended_on", "离职日期不能晚于今天。")
     if ended_on < employment.started_on:
         raise RegistryError("ended_on", f"离职日期不能早于入职日期 {employment.started_on}。")
-    employment.ended_on = ended_on
-    db.session.flush()
-    audit.record(
-        "practitioner.employment_end",
+    close_employment(
+        employment,
+        ended_on,
         actor=actor,
-        of=employment,
+        action="practitioner.employment_end",
         after={
             **_person_facts(employment.practitioner),
             "provider": provider.uscc,
