@@ -8,7 +8,7 @@ from wtforms import DateField, SelectField, StringField, TextAreaField
 from wtforms.validators import DataRequired, Length, Optional
 
 from registry.models.credit import CreditKind, ObjectionOutcome
-from registry.web.forms import Form, options
+from registry.web.forms import Form, options, required_reason
 from registry.web.objection_forms import answer_outcome, answer_text, objection_reason
 
 KINDS = options([("", "—"), *((k.value, k.value) for k in CreditKind)])
@@ -50,19 +50,13 @@ class DraftEditForm(_ContentForm):
 class ReviseForm(_ContentForm):
     """Publish a corrected revision of a published record."""
 
-    reason = TextAreaField(
-        "修订原因",
-        validators=[DataRequired("请填写修订原因。"), Length(max=2000)],
-        description="公开显示在新版本上,说明更正了什么、为什么。",
-    )
+    reason = required_reason("修订原因", 2000, "公开显示在新版本上,说明更正了什么、为什么。")
 
 
 class RevokeForm(Form):
     """Revoke a published record, with the reason."""
 
-    reason = TextAreaField(
-        "撤销原因", validators=[DataRequired("请填写撤销原因。"), Length(max=2000)]
-    )
+    reason = required_reason("撤销原因", 2000)
 
 
 class ObjectionForm(Form):

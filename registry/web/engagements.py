@@ -8,7 +8,7 @@ from __future__ import annotations
 from flask import Blueprint, abort, flash, redirect, render_template, url_for
 from flask_wtf.file import FileField
 from wtforms import DateField, HiddenField, IntegerField, SelectField, TextAreaField
-from wtforms.validators import DataRequired, InputRequired, Length, Optional
+from wtforms.validators import InputRequired, Length, Optional
 
 from registry.models import RATING_PARTS, Engagement
 from registry.policy import PUBLIC, require
@@ -17,7 +17,7 @@ from registry.services import delivery
 from registry.services.errors import Forbidden
 from registry.services.market import people, provider_by_uscc
 from registry.web.downloads import send_upload
-from registry.web.forms import Form, parse_version
+from registry.web.forms import Form, parse_version, required_reason
 from registry.web.params import paged
 from registry.web.unit_of_work import UnitOfWork, actor
 
@@ -49,9 +49,7 @@ class ContractForm(VersionForm):
 class ReturnForm(VersionForm):
     """The owner returns the result with a reason."""
 
-    reason = TextAreaField(
-        "退回原因", validators=[DataRequired("请填写退回原因。"), Length(max=delivery.REASON_MAX)]
-    )
+    reason = required_reason("退回原因", delivery.REASON_MAX)
 
 
 class ResultForm(VersionForm):
@@ -94,9 +92,7 @@ class RatingForm(VersionForm):
 class HideRatingForm(VersionForm):
     """An admin hides a rating's comment, with the reason for the audit log."""
 
-    reason = TextAreaField(
-        "隐藏原因", validators=[DataRequired("请填写隐藏原因。"), Length(max=500)]
-    )
+    reason = required_reason("隐藏原因", 500)
 
 
 # ---------------------------------------------------------------------- helpers

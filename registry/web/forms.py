@@ -65,6 +65,16 @@ def parse_version(raw) -> int:
     return int(text) if text.isascii() and text.isdigit() and len(text) < 10 else -1
 
 
+def required_reason(label: str, max_length: int, description: str = "") -> TextAreaField:
+    """A reason an act must give (退回, 撤销, 注销 …): a text area, "请填写{label}。" when empty,
+    at most `max_length` characters."""
+    return TextAreaField(
+        label,
+        validators=[DataRequired(f"请填写{label}。"), Length(max=max_length)],
+        description=description,
+    )
+
+
 def apply_error(form: FlaskForm, error: RegistryError) -> None:
     """Put a domain error onto its form field, or onto the form as a whole."""
     field = getattr(form, error.field, None) if error.field else None
@@ -292,6 +302,4 @@ class VersionedForm(Form):
 class ReturnApplicationForm(VersionedForm):
     """Admin returns an application with the reason the applicant will see."""
 
-    reason = TextAreaField(
-        "退回原因", validators=[DataRequired("请填写退回原因。"), Length(max=2000)]
-    )
+    reason = required_reason("退回原因", 2000)

@@ -4,10 +4,10 @@ digit, the controlled list, 挂证) live in services/practitioners and come back
 from __future__ import annotations
 
 from flask_wtf.file import FileField
-from wtforms import DateField, SelectChoice, SelectField, StringField, TextAreaField
+from wtforms import DateField, SelectChoice, SelectField, StringField
 from wtforms.validators import DataRequired, Length, Optional
 
-from registry.web.forms import Form
+from registry.web.forms import Form, required_reason
 
 
 class PractitionerForm(Form):
@@ -75,10 +75,10 @@ class CorrectCertificateForm(Form):
 class WithdrawCertificateForm(Form):
     """Withdraw (注销) a certificate with a reason."""
 
-    reason = TextAreaField(
+    reason = required_reason(
         "注销原因",
-        validators=[DataRequired("请填写注销原因。"), Length(max=200)],
-        description="注销后证书保留并标记为已注销,自今日起不再计入有效执业人员,不能恢复。",
+        200,
+        "注销后证书保留并标记为已注销,自今日起不再计入有效执业人员,不能恢复。",
     )
 
 
@@ -107,8 +107,8 @@ def certificate_choices(listed: list[str], for_services: list[str]) -> list[Sele
 class VoidRegistrationForm(Form):
     """政务办 voids a registration (an employment or a certificate) with a reason."""
 
-    reason = TextAreaField(
+    reason = required_reason(
         "作废原因",
-        validators=[DataRequired("请填写作废原因。"), Length(max=200)],
-        description="作废记入审计日志;任职记录自今日结束,证书标记为已注销并释放其编号。",
+        200,
+        "作废记入审计日志;任职记录自今日结束,证书标记为已注销并释放其编号。",
     )
