@@ -20,7 +20,6 @@ from flask_login import current_user
 
 from registry import policy
 from registry.extensions import limiter
-from registry.models import Provider
 from registry.policy import require
 from registry.pure.pii import mask_name
 from registry.services import practitioners as service
@@ -37,6 +36,7 @@ from registry.web.practitioner_forms import (
     WithdrawCertificateForm,
     certificate_choices,
 )
+from registry.web.providers import need_provider
 from registry.web.unit_of_work import UnitOfWork, actor
 
 bp = Blueprint("practitioners", __name__)
@@ -53,21 +53,12 @@ def _register_key() -> str:
     return f"practitioner-register:{current_user.get_id() or get_remote_address()}"
 
 
-def _need_provider() -> Provider:
-    """The account's provider; without one, off to the application form first."""
-    provider = providers.provider_for(actor())
-    if provider is None:
-        flash("请先填写并保存入驻申请。", "info")
-        abort(redirect(url_for("providers.edit_application")))
-    return provider
-
-
 @bp.get("/my/provider/practitioners")
 @require("practitioners.self")
 def list_practitioners():
     """The provider's current staff (one page, optionally holders of one certificate type), their
     certificates and the end buttons, and its former staff."""
-    provider = _need_provider()
+    provider = need_provider()
     today = providers.today()
     kind = certificate_types.canonical((request.args.get("certificate") or "")[:100])
     page, per_page = page_args()
@@ -96,7 +87,7 @@ def list_practitioners():
 )
 def new_practitioner():
     """Register a person (name, ID number, title, start date) on the roster."""
-    provider = _need_provider()
+    provider = need_provider()
     form = PractitionerForm()
     if not form.is_submitted():
         form.started_on.data = providers.today()
@@ -117,7 +108,7 @@ def new_practitioner():
 @require("practitioners.self")
 def add_certificate(practitioner_id: int):
     """Add a certificate from the controlled list to one of the provider's people."""
-    provider = _need_provider()
+    provider = need_provider()
     person = work.found(service.own_practitioner, provider, practitioner_id)
     form = CertificateForm()
     codes = [o.service_item.code for o in provider.offers]
@@ -188,7 +179,7 @@ def change_certificate(certificate_id: int, change: str):
     typo in its issuer or validity (audited before and after), or withdraw (注销) it with a
     reason (kept, marked, no longer counted): the form, one service call through the unit of
     work, back to the roster."""
-    provider = _need_provider()
+    provider = need_provider()
     certificate = work.found(service.own_certificate, provider, certificate_id)
     form_class, heading, done, call = CHANGES[change]
     form = form_class()
@@ -220,7 +211,7 @@ def change_certificate(certificate_id: int, change: str):
 @require("practitioners.self")
 def end_employment(employment_id: int):
     """End an employment (离职): the person leaves the roster and may join another provider."""
-    provider = _need_provider()
+    provider = need_provider()
     form = EndEmploymentForm()
     return work.press(
         lambda: service.end_employment(

@@ -146,7 +146,7 @@ def _own_provider() -> Provider | None:
     return service.provider_for(actor())
 
 
-def _need_provider() -> Provider:
+def need_provider() -> Provider:
     """The account's provider; without one, off to the application form first."""
     provider = _own_provider()
     if provider is None:
@@ -232,7 +232,7 @@ def edit_application():
 @require("providers.self")
 def add_qualification():
     """Add a qualification certificate, optionally with a scan."""
-    provider = _need_provider()
+    provider = need_provider()
     form = QualificationForm()
     form.kind.choices = _qualification_choices(provider)
     was_active = provider.is_active
@@ -265,7 +265,7 @@ def _qualification_choices(provider: Provider):
 @require("providers.self")
 def remove_qualification(qualification_id: int):
     """Remove one of the provider's own qualifications."""
-    provider = _need_provider()
+    provider = need_provider()
     was_active = provider.is_active
     back = url_for("providers.my_provider")
     work.act(
@@ -329,14 +329,14 @@ def _save_offer(provider: Provider, offer=None):
 @require("providers.self")
 def create_offer():
     """Add a service offer for one service item."""
-    return _save_offer(_need_provider())
+    return _save_offer(need_provider())
 
 
 @bp.route("/my/provider/offers/<int:offer_id>/edit", methods=["GET", "POST"])
 @require("providers.self")
 def edit_offer(offer_id: int):
     """Edit one of the provider's own offers."""
-    provider = _need_provider()
+    provider = need_provider()
     return _save_offer(provider, work.found(service.get_offer, provider, offer_id))
 
 
@@ -344,7 +344,7 @@ def edit_offer(offer_id: int):
 @require("providers.self")
 def deactivate_offer(offer_id: int):
     """Withdraw one of the provider's own offers."""
-    provider = _need_provider()
+    provider = need_provider()
     return work.press(
         lambda: service.deactivate_offer(provider, offer_id, actor=actor()),
         form=ConfirmForm(),
@@ -357,7 +357,7 @@ def deactivate_offer(offer_id: int):
 @require("providers.self")
 def submit_application():
     """Send the application to review."""
-    provider = _need_provider()
+    provider = need_provider()
     form = VersionedForm()
     return work.press(
         lambda: service.submit_for_review(
