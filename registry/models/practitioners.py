@@ -14,8 +14,8 @@ from sqlalchemy import ForeignKey, Index, String, UniqueConstraint, text
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from registry.extensions import db
-from registry.models.providers import Provider, Upload
-from registry.models.types import Created, Day, Flag, IntPK, Moment, Updated, Versioned
+from registry.models.providers import CertificateFields, Provider
+from registry.models.types import Created, Day, Flag, IntPK, Updated, Versioned
 
 # An employment is open while ended_on is empty; a person has at most one open employment.
 OPEN_EMPLOYMENT = text("ended_on IS NULL")
@@ -87,7 +87,7 @@ class Employment(db.Model):
         return self.started_on <= on and (self.ended_on is None or on < self.ended_on)
 
 
-class PractitionerCertificate(db.Model):
+class PractitionerCertificate(CertificateFields, db.Model):
     """A professional certificate (执业资格/注册证书) of a person, from the controlled list."""
 
     __tablename__ = "practitioner_certificates"
@@ -102,11 +102,6 @@ class PractitionerCertificate(db.Model):
     number: Mapped[str] = mapped_column(String(100))  # as entered
     # NFKC, upper-case, without spaces and hyphens (registry/pii.py number_key).
     number_key: Mapped[str] = mapped_column(String(100))
-    issuer: Mapped[str] = mapped_column(String(200))
-    valid_from: Mapped[Day]
-    valid_to: Mapped[Day]
-    scan_id: Mapped[int | None] = mapped_column(ForeignKey("uploads.id"))
-    expired_flagged_at: Mapped[Moment | None]
     # 注销: the first day the certificate no longer counts, and why; the row is kept (the number
     # stays taken, so the 挂证 check still sees it).
     withdrawn_on: Mapped[Day | None]
@@ -114,10 +109,9 @@ class PractitionerCertificate(db.Model):
     created_at: Mapped[Created]
 
     practitioner: Mapped[Practitioner] = relationship(back_populates="certificates")
-    scan: Mapped[Upload | None] = relationship()
 
     def is_valid(self, on: date) -> bool:
-        """Whether the certificate is in force on the given day (valid_to is its last day; a
-        withdrawn one stops on withdrawn_on)."""
+        """Whether the certificate is in force on the given day (a withdrawn one stops on
+        withdrawn_on)."""
         withdrawn = self.withdrawn_on is not None and on >= self.withdrawn_on
-        return self.valid_from <= on <= self.valid_to and not withdrawn
+        return super().is_valid(on) and not withdrawn

@@ -17,7 +17,7 @@ from sqlalchemy import (
     String,
     UniqueConstraint,
 )
-from sqlalchemy.orm import Mapped, mapped_column, relationship
+from sqlalchemy.orm import Mapped, declared_attr, mapped_column, relationship
 
 from registry.extensions import db
 from registry.models.catalogue import ServiceItem
@@ -128,7 +128,27 @@ class Provider(Firm, Versioned, db.Model):
         return self.blacklisted_until is not None and self.blacklisted_until >= on
 
 
-class Qualification(db.Model):
+class CertificateFields:
+    """What a certificate records, whoever holds it (a provider's 资质, a person's 执业资格): its
+    issuer, its validity (valid_to is its last day), the uploaded scan, and when its expiry was
+    flagged."""
+
+    issuer: Mapped[str] = mapped_column(String(200))
+    valid_from: Mapped[Day]
+    valid_to: Mapped[Day]
+    scan_id: Mapped[int | None] = mapped_column(ForeignKey("uploads.id"))
+    expired_flagged_at: Mapped[Moment | None]
+
+    @declared_attr
+    def scan(cls) -> Mapped[Upload | None]:
+        return relationship(Upload)
+
+    def is_valid(self, on: date) -> bool:
+        """Whether the certificate is in force on the given day."""
+        return self.valid_from <= on <= self.valid_to
+
+
+class Qualification(CertificateFields, db.Model):
     """A qualification certificate (资质) with its validity."""
 
     __tablename__ = "qualifications"
@@ -145,14 +165,8 @@ class Qualification(db.Model):
     kind_note: Mapped[str | None] = mapped_column(String(200))
     grade: Mapped[str | None] = mapped_column(String(50))
     certificate_no: Mapped[str] = mapped_column(String(100))
-    issuer: Mapped[str] = mapped_column(String(200))
-    valid_from: Mapped[Day]
-    valid_to: Mapped[Day]
-    scan_id: Mapped[int | None] = mapped_column(ForeignKey("uploads.id"))
-    expired_flagged_at: Mapped[Moment | None]
 
     provider: Mapped[Provider] = relationship(back_populates="qualifications")
-    scan: Mapped[Upload | None] = relationship()
 
     @property
     def kind_label(self) -> str:
@@ -160,10 +174,6 @@ class Qualification(db.Model):
         if self.kind == "其他" and self.kind_note:
             return f"其他({self.kind_note})"
         return self.kind
-
-    def is_valid(self, on: date) -> bool:
-        """Whether the certificate is in force on the given day."""
-        return self.valid_from <= on <= self.valid_to
 
 
 class Offer(db.Model):
