@@ -288,8 +288,11 @@ def test_demo_market_people_fit_offers_one_hung_refused_one_person_recorded(app,
             .join(User, User.id == Provider.account_id)
             .where(User.username == "demo-provider")
         )
-        (event,) = db.session.scalars(select(BehaviourEvent)).all()
-        assert (event.kind, event.provider_id, event.occurred_on) == ("挂证嫌疑", firm.id, today)
+        # Both entered firms get the event (the holder's and the trying firm's), each on the day.
+        events = db.session.scalars(select(BehaviourEvent)).all()
+        assert {(e.kind, e.occurred_on) for e in events} == {("挂证嫌疑", today)}
+        assert firm.id in {e.provider_id for e in events}
+        assert len(events) == 2
         refused = select(AuditEntry).where(AuditEntry.action == "practitioner.certificate_refused")
         assert db.session.scalar(refused) is not None
         # The environment department's 通报批评 against a person, published and public.

@@ -13,6 +13,7 @@ from sqlalchemy import select
 from registry.extensions import db
 from registry.kernel import clock
 from registry.models import AuditEntry, PractitionerCertificate, Provider, User
+from registry.pure import pii
 from registry.services import practitioners
 from tests.test_practitioners import (
     LI,
@@ -98,7 +99,9 @@ def test_practitioner_roster_renew_certificate(app, login, make_user, runner):
     (entry,) = _entries(app, "practitioner.certificate_renew")
     assert entry.before["valid_to"] == (clock.today() - timedelta(days=1)).isoformat()
     assert entry.after["valid_to"] == new_term["valid_to"].isoformat()
-    assert "0012" not in str(entry.after)  # the number masked in the log
+    # The number masked in the log.
+    assert entry.after["number"] == pii.mask_number(renewed.number)
+    assert renewed.number not in str(entry.after)
 
 
 def test_practitioner_roster_renew_with_a_number_held_elsewhere_is_hung(app, login, make_user):
@@ -211,7 +214,7 @@ def test_practitioner_roster_paged_and_filtered_by_certificate_type(app, login, 
             practitioners.add_certificate(
                 provider,
                 employment.practitioner_id,
-                _certificate(f"N-{serial}", kind=kind),
+                _certificate(f"N-{serial:04d}", kind=kind),
                 actor=actor,
             )
         db.session.commit()

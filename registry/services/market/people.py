@@ -194,12 +194,17 @@ def winning_quote(award: Award) -> Quote | None:
 
 @dataclass(frozen=True)
 class PublicPerson:
-    """A named person as public pages and the API show them: masked name, role, certificate
-    types (numbers are not shown)."""
+    """A named person as public pages and the API show them: masked name, place in the team
+    (项目负责人 or 成员; not an account's role), certificate types (numbers are not shown)."""
 
     name: str
-    role: str
+    team_role: str
     certificates: tuple[str, ...]
+
+    @property
+    def leads(self) -> bool:
+        """Whether this is the team's 项目负责人."""
+        return self.team_role == TeamRole.LEADER.value
 
 
 def public_team(quote: Quote | None) -> list[PublicPerson]:
@@ -232,7 +237,7 @@ def award_leaders(awards: list[Award]) -> dict[int, PublicPerson | None]:
     leaders = {}
     for award in awards:
         team = public_team(latest.get((award.request_id, award.provider_id)))
-        leaders[award.id] = next((p for p in team if p.role == TeamRole.LEADER.value), None)
+        leaders[award.id] = next((p for p in team if p.leads), None)
     return leaders
 
 
