@@ -174,14 +174,18 @@ def build_tsquery(
     parsed: ParsedQuery,
     synonyms: analysis.Synonyms,
     indexed: Callable[[str], bool] | None = None,
+    *,
+    hidden_names: bool = True,
 ) -> str:
     """A tsquery literal for a parsed user query (tokens are quoted: nothing can inject syntax).
-    `indexed(word)`: whether a word is in some title or body (unknown: sub-words always)."""
+    `indexed(word)`: whether a word is in some title or body (unknown: sub-words always).
+    `hidden_names`: also match a hidden name equal to the whole query — for which documents
+    match, not for ranking them (one more OR'ed term lowers every ts_rank; see SCORE)."""
     parts = [_chunk_query(c, synonyms, indexed) for c in parsed.chunks]
     parts += [_phrase_query(p) for p in parsed.phrases]
     query = _all(parts)
     hidden = analysis.hidden_term(parsed.text)
-    if hidden and query:
+    if hidden and query and hidden_names:
         # A hidden name only when the whole query is that name (analysis.hidden_term).
         query = _any([query, _term("h:" + hidden)])
     excluded = [
@@ -225,15 +229,18 @@ FACET_COLUMNS = ("stage", "department", "fee_regime")
 
 # A hit's score: ts_rank times rank_boost(rank) (a provider's credit grade) times kind_boost(kind)
 # (the guide first), as documents.py defines them; the order puts an exact title first.
+# Ranked by the query without its hidden-name alternative (:r): an OR'ed term that no
+# matching document holds would lower every rank, and put a pinyin typo's provider profiles
+# (huanpin, matched by prefix) before the guide entry. A hidden name matched goes first (:h).
 SCORE = (
-    "ts_rank(tsv, CAST(:q AS tsquery)) * (1 + :step * rank) "
+    "ts_rank(tsv, CAST(:r AS tsquery)) * (1 + :step * rank) "
     "* (CASE WHEN kind = ANY(:guide) THEN :guide_boost ELSE 1 END)"
 )
 # The order: an exact title; a guide entry whose own alias is the query (环评: ZJ-03, not the
 # providers whose profiles mention 环评); a title holding the query's words in order (环评审批 in
 # 环评审批(报告书…)); then the score (the Whoosh backend weighs the same three by boosts).
 ORDER = (
-    "(tsv @@ CAST(:x AS tsquery)) DESC, "
+    "(tsv @@ CAST(:h AS tsquery)) DESC, (tsv @@ CAST(:x AS tsquery)) DESC, "
     "(kind = ANY(:guide) AND tsv @@ CAST(:e AS tsquery)) DESC, "
     "(tsv @@ CAST(:t AS tsquery)) DESC, score DESC, rank DESC, doc_id"
 )
@@ -394,7 +401,8 @@ class PostgresBackend:
         )
         if request.query.is_empty:
             return result
-        query = build_tsquery(request.query, synonyms, self._indexed)
+        parsed = request.query
+        query = build_tsquery(parsed, synonyms, self._indexed)
         if not query or not self._count(query):
             corrected = self.suggest(request.query, synonyms)
             if corrected is None:
@@ -403,15 +411,20 @@ class PostgresBackend:
             result.notices.append(
                 f"没有找到“{request.query.text}”的结果,已为您显示“{corrected.text}”的结果。"
             )
-            query = build_tsquery(corrected, synonyms, self._indexed)
+            parsed = corrected
+            query = build_tsquery(parsed, synonyms, self._indexed)
         result.facets = self._facets(query)
         filters = [_term(f"f:{name}={value}") for name, value in request.filters.items()]
         filtered = _all([query, *filters]) if filters else query
+        ranked = build_tsquery(parsed, synonyms, self._indexed, hidden_names=False)
+        hidden = analysis.hidden_term(parsed.text)
         result.total = self._count(filtered)
         if not result.total:
             return result
         params = {
             "q": filtered,
+            "r": _all([ranked, *filters]) if filters else ranked,
+            "h": _term("h:" + hidden) if hidden else _term("h:"),
             "x": _term("x:" + analysis.normalise(request.query.text)),
             "e": _term("e:" + analysis.normalise(request.query.text)),
             "t": _title_phrase(request.query),
