@@ -200,7 +200,9 @@ def test_practitioner_credit_person_objects_within_the_window(app, make_user, lo
     assert number in page
     assert "提出异议" in page
     url = f"/my/person/credit/{number}/object"
-    token = csrf_from(client.get(url).get_data(as_text=True))
+    form = client.get(url).get_data(as_text=True)
+    assert f"<dd>{ZHANG}</dd>" in form  # the person sees their own name on the record, unmasked
+    token = csrf_from(form)
     response = client.post(url, data={"csrf_token": token, "reason": "数据错误系委托方提供。"})
     assert response.status_code == 302
     with app.app_context():
