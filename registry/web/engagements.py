@@ -6,7 +6,6 @@ admin.ratings.*)."""
 from __future__ import annotations
 
 from flask import Blueprint, abort, flash, redirect, render_template, url_for
-from flask_wtf.file import FileField
 from wtforms import DateField, HiddenField, IntegerField, SelectField, TextAreaField
 from wtforms.validators import InputRequired, Length, Optional
 
@@ -17,7 +16,7 @@ from registry.services import delivery
 from registry.services.errors import Forbidden
 from registry.services.market import people, provider_by_uscc
 from registry.web.downloads import send_upload
-from registry.web.forms import Form, parse_version, required_reason
+from registry.web.forms import Form, parse_version, required_reason, upload_field
 from registry.web.params import paged
 from registry.web.unit_of_work import UnitOfWork, actor
 
@@ -55,7 +54,7 @@ class ReturnForm(VersionForm):
 class ResultForm(VersionForm):
     """The provider uploads its result."""
 
-    file = FileField("服务成果文件", description="PDF、PNG 或 JPG,不超过 10 MB。")
+    file = upload_field("服务成果文件")
     note = TextAreaField("成果说明(可选)", validators=[Optional(), Length(max=delivery.NOTE_MAX)])
     signatory = SelectField(
         "成果签字人",

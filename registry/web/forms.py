@@ -75,6 +75,43 @@ def required_reason(label: str, max_length: int, description: str = "") -> TextA
     )
 
 
+UPLOAD_HINT = "PDF、PNG 或 JPG,不超过 10 MB。"
+
+
+def upload_field(label: str) -> FileField:
+    """One uploaded file (a certificate scan, a service result): PDF, PNG or JPG, at most 10 MB;
+    the service checks the type and the size."""
+    return FileField(label, description=UPLOAD_HINT)
+
+
+def required_date(label: str, what: str = "") -> DateField:
+    """A date that must be given: "请填写{what}(YYYY-MM-DD)。" when empty (`what` is the label
+    unless the label says more, as 新的有效期起 does)."""
+    return DateField(label, validators=[DataRequired(f"请填写{what or label}(YYYY-MM-DD)。")])
+
+
+def listed_kind(label: str, listing: str) -> SelectField:
+    """A type chosen from a controlled list (资质类型, 证书类型): the view fills the choices, the
+    provider's own services' types first; the service checks the value against the list."""
+    return SelectField(
+        label,
+        choices=[],
+        validate_choice=False,
+        validators=[DataRequired(f"请选择{label}。")],
+        description=f"从{listing}列表中选择;本机构所提供服务事项对应的类型列在前面。",
+    )
+
+
+def certificate_number() -> StringField:
+    """A certificate's number (证书编号) as printed on it, required."""
+    return StringField("证书编号", validators=[DataRequired("请填写证书编号。"), Length(max=100)])
+
+
+def certificate_issuer() -> StringField:
+    """The authority that issued a certificate (发证机关), required."""
+    return StringField("发证机关", validators=[DataRequired("请填写发证机关。"), Length(max=200)])
+
+
 def apply_error(form: FlaskForm, error: RegistryError) -> None:
     """Put a domain error onto its form field, or onto the form as a whole."""
     field = getattr(form, error.field, None) if error.field else None
@@ -226,26 +263,18 @@ class QualificationForm(Form):
     """Add a qualification certificate, optionally with a scan (PDF, PNG or JPG)."""
 
     # Choices from qualification_choices(); the service checks the value against the list.
-    kind = SelectField(
-        "资质类别",
-        choices=[],
-        validate_choice=False,
-        validators=[DataRequired("请选择资质类别。")],
-        description="从资质类型列表中选择;本机构所提供服务事项对应的类型列在前面。",
-    )
+    kind = listed_kind("资质类别", "资质类型")
     kind_note = StringField(
         "资质说明",
         validators=[Optional(), Length(max=200, message="资质说明不超过 200 字。")],
         description="选择“其他(请注明)”时必填:写明证书上的资质名称。",
     )
     grade = StringField("资质等级", validators=[Optional(), Length(max=50)])
-    certificate_no = StringField(
-        "证书编号", validators=[DataRequired("请填写证书编号。"), Length(max=100)]
-    )
-    issuer = StringField("发证机关", validators=[DataRequired("请填写发证机关。"), Length(max=200)])
-    valid_from = DateField("有效期起", validators=[DataRequired("请填写有效期起(YYYY-MM-DD)。")])
-    valid_to = DateField("有效期止", validators=[DataRequired("请填写有效期止(YYYY-MM-DD)。")])
-    scan = FileField("证书扫描件(可选)", description="PDF、PNG 或 JPG,不超过 10 MB。")
+    certificate_no = certificate_number()
+    issuer = certificate_issuer()
+    valid_from = required_date("有效期起")
+    valid_to = required_date("有效期止")
+    scan = upload_field("证书扫描件(可选)")
 
 
 def qualification_choices(listed, for_services, other: str, other_label: str):

@@ -3,11 +3,18 @@ digit, the controlled list, 挂证) live in services/practitioners and come back
 
 from __future__ import annotations
 
-from flask_wtf.file import FileField
-from wtforms import DateField, SelectChoice, SelectField, StringField
+from wtforms import DateField, SelectChoice, StringField
 from wtforms.validators import DataRequired, Length, Optional
 
-from registry.web.forms import Form, required_reason
+from registry.web.forms import (
+    Form,
+    certificate_issuer,
+    certificate_number,
+    listed_kind,
+    required_date,
+    required_reason,
+    upload_field,
+)
 
 
 class PractitionerForm(Form):
@@ -21,24 +28,18 @@ class PractitionerForm(Form):
         render_kw={"autocomplete": "off"},
     )
     title = StringField("职务(可选)", validators=[Optional(), Length(max=50)])
-    started_on = DateField("入职日期", validators=[DataRequired("请填写入职日期(YYYY-MM-DD)。")])
+    started_on = required_date("入职日期")
 
 
 class CertificateForm(Form):
     """Add a certificate from the controlled list, optionally with a scan."""
 
-    kind = SelectField(
-        "证书类型",
-        choices=[],
-        validate_choice=False,
-        validators=[DataRequired("请选择证书类型。")],
-        description="从证书类型列表中选择;本机构所提供服务事项对应的类型列在前面。",
-    )
-    number = StringField("证书编号", validators=[DataRequired("请填写证书编号。"), Length(max=100)])
-    issuer = StringField("发证机关", validators=[DataRequired("请填写发证机关。"), Length(max=200)])
-    valid_from = DateField("有效期起", validators=[DataRequired("请填写有效期起(YYYY-MM-DD)。")])
-    valid_to = DateField("有效期止", validators=[DataRequired("请填写有效期止(YYYY-MM-DD)。")])
-    scan = FileField("证书扫描件(可选)", description="PDF、PNG 或 JPG,不超过 10 MB。")
+    kind = listed_kind("证书类型", "证书类型")
+    number = certificate_number()
+    issuer = certificate_issuer()
+    valid_from = required_date("有效期起")
+    valid_to = required_date("有效期止")
+    scan = upload_field("证书扫描件(可选)")
 
 
 class RenewCertificateForm(Form):
@@ -52,19 +53,17 @@ class RenewCertificateForm(Form):
     issuer = StringField(
         "发证机关(可选)", validators=[Optional(), Length(max=200)], description="不变的不填。"
     )
-    valid_from = DateField(
-        "新的有效期起", validators=[DataRequired("请填写有效期起(YYYY-MM-DD)。")]
-    )
-    valid_to = DateField("新的有效期止", validators=[DataRequired("请填写有效期止(YYYY-MM-DD)。")])
-    scan = FileField("续期后的证书扫描件(可选)", description="PDF、PNG 或 JPG,不超过 10 MB。")
+    valid_from = required_date("新的有效期起", "有效期起")
+    valid_to = required_date("新的有效期止", "有效期止")
+    scan = upload_field("续期后的证书扫描件(可选)")
 
 
 class CorrectCertificateForm(Form):
     """Correct a typo in a certificate's issuer or validity, saying what was wrong."""
 
-    issuer = StringField("发证机关", validators=[DataRequired("请填写发证机关。"), Length(max=200)])
-    valid_from = DateField("有效期起", validators=[DataRequired("请填写有效期起(YYYY-MM-DD)。")])
-    valid_to = DateField("有效期止", validators=[DataRequired("请填写有效期止(YYYY-MM-DD)。")])
+    issuer = certificate_issuer()
+    valid_from = required_date("有效期起")
+    valid_to = required_date("有效期止")
     note = StringField(
         "更正说明",
         validators=[DataRequired("请填写更正说明。"), Length(max=200)],
