@@ -6,7 +6,7 @@ admin.ratings.*)."""
 from __future__ import annotations
 
 from flask import Blueprint, abort, flash, redirect, render_template, url_for
-from wtforms import DateField, HiddenField, IntegerField, SelectField, TextAreaField
+from wtforms import DateField, HiddenField, IntegerField, TextAreaField
 from wtforms.validators import InputRequired, Length, Optional
 
 from registry.models import RATING_PARTS, Engagement
@@ -18,6 +18,7 @@ from registry.services.market import people, provider_by_uscc
 from registry.web.downloads import send_upload
 from registry.web.forms import Form, parse_version, required_reason, upload_field
 from registry.web.params import paged
+from registry.web.practitioner_forms import roster_choice
 from registry.web.unit_of_work import UnitOfWork, actor
 
 bp = Blueprint("engagements", __name__)
@@ -56,12 +57,8 @@ class ResultForm(VersionForm):
 
     file = upload_field("服务成果文件")
     note = TextAreaField("成果说明(可选)", validators=[Optional(), Length(max=delivery.NOTE_MAX)])
-    signatory = SelectField(
-        "成果签字人",
-        choices=[],
-        validate_choice=False,
-        validators=[Optional()],
-        description="从中选报价列明的项目负责人和团队成员中选择在成果上签字的人员。",
+    signatory = roster_choice(
+        "成果签字人", "从中选报价列明的项目负责人和团队成员中选择在成果上签字的人员。"
     )
 
 

@@ -20,6 +20,7 @@ from registry.services.providers import qualification_types
 from registry.services.roadmaps.projects import BUILDING_TYPES
 from registry.web.forms import Form, options
 from registry.web.objection_forms import answer_outcome, answer_text, objection_reason
+from registry.web.practitioner_forms import roster_choice
 
 CATEGORIES = options((c.value, f"{c.value}(目标 {c.target_days} 天)") for c in ProjectCategory)
 # No method is preselected: the owner chooses one (an empty choice is refused).
@@ -147,20 +148,8 @@ class QuoteForm(Form):
     submission_key = HiddenField()
     amount = StringField("报价(元)", validators=[Optional(), Length(max=20)])
     proposal = TextAreaField("服务方案", validators=[Optional(), Length(max=5000)])
-    leader = SelectField(
-        "项目负责人",
-        choices=[],
-        validate_choice=False,
-        validators=[Optional()],
-        description="从本机构在职且持有有效证书的从业人员中选择。",
-    )
-    members = SelectMultipleField(
-        "团队成员",
-        choices=[],
-        validate_choice=False,
-        validators=[Optional()],
-        description="可多选;按住 Ctrl(Mac 为 ⌘)选择多人。",
-    )
+    leader = roster_choice("项目负责人", "从本机构在职且持有有效证书的从业人员中选择。")
+    members = roster_choice("团队成员", "可多选;按住 Ctrl(Mac 为 ⌘)选择多人。", SelectMultipleField)
 
 
 class DecideForm(Form):

@@ -3,7 +3,7 @@ digit, the controlled list, 挂证) live in services/practitioners and come back
 
 from __future__ import annotations
 
-from wtforms import DateField, SelectChoice, StringField
+from wtforms import DateField, SelectChoice, SelectField, StringField
 from wtforms.validators import DataRequired, Length, Optional
 
 from registry.web.forms import (
@@ -15,6 +15,21 @@ from registry.web.forms import (
     required_reason,
     upload_field,
 )
+
+
+def roster_choice(
+    label: str, description: str, field: type[SelectField] = SelectField
+) -> SelectField:
+    """People chosen from a provider's roster (项目负责人, 团队成员, 成果签字人): optional; the view
+    fills the choices and the service checks who may be chosen. `field` is SelectMultipleField
+    where several may be."""
+    return field(
+        label,
+        choices=[],
+        validate_choice=False,
+        validators=[Optional()],
+        description=description,
+    )
 
 
 class PractitionerForm(Form):
