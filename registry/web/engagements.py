@@ -6,8 +6,8 @@ admin.ratings.*)."""
 from __future__ import annotations
 
 from flask import Blueprint, abort, flash, redirect, render_template, url_for
-from wtforms import DateField, HiddenField, IntegerField, TextAreaField
-from wtforms.validators import InputRequired, Length, Optional
+from wtforms import DateField, HiddenField, IntegerField
+from wtforms.validators import InputRequired
 
 from registry.models import RATING_PARTS, Engagement
 from registry.policy import PUBLIC, require
@@ -16,7 +16,7 @@ from registry.services import delivery
 from registry.services.errors import Forbidden
 from registry.services.market import people, provider_by_uscc
 from registry.web.downloads import send_upload
-from registry.web.forms import Form, parse_version, required_reason, upload_field
+from registry.web.forms import Form, optional_text, parse_version, required_reason, upload_field
 from registry.web.params import paged
 from registry.web.practitioner_forms import roster_choice
 from registry.web.unit_of_work import UnitOfWork, actor
@@ -56,7 +56,7 @@ class ResultForm(VersionForm):
     """The provider uploads its result."""
 
     file = upload_field("服务成果文件")
-    note = TextAreaField("成果说明(可选)", validators=[Optional(), Length(max=delivery.NOTE_MAX)])
+    note = optional_text("成果说明(可选)", delivery.NOTE_MAX)
     signatory = roster_choice(
         "成果签字人", "从中选报价列明的项目负责人和团队成员中选择在成果上签字的人员。"
     )
@@ -78,11 +78,7 @@ class RatingForm(VersionForm):
     attitude = _score_field("态度")
     fee = _score_field("收费")
     conduct = _score_field("规范")
-    comment = TextAreaField(
-        "评价意见(可选)",
-        validators=[Optional(), Length(max=delivery.COMMENT_MAX)],
-        description=FORMAT_HINT,
-    )
+    comment = optional_text("评价意见(可选)", delivery.COMMENT_MAX, FORMAT_HINT)
 
 
 class HideRatingForm(VersionForm):

@@ -11,7 +11,7 @@ from decimal import Decimal
 
 from flask import Blueprint, flash, redirect, render_template, request, send_file, url_for
 from flask_wtf.file import FileField
-from wtforms import DateField, HiddenField, RadioField, StringField, TextAreaField
+from wtforms import DateField, HiddenField, RadioField, StringField
 from wtforms.validators import InputRequired, Length, Optional
 
 from registry.models import EvaluationPeriod, PeriodStatus
@@ -19,7 +19,7 @@ from registry.policy import require
 from registry.sanitize import plain_text
 from registry.services import evaluations as service
 from registry.services.errors import Forbidden
-from registry.web.forms import ConfirmForm, Form, apply_error, options
+from registry.web.forms import ConfirmForm, Form, apply_error, optional_text, options
 from registry.web.unit_of_work import (
     Confirmation,
     UnitOfWork,
@@ -47,11 +47,11 @@ class PeriodForm(Form):
 
 class _ScoreForm(Form):
     submission_key = HiddenField()
-    note = TextAreaField("备注(可选)", validators=[Optional(), Length(max=service.NOTE_MAX)])
-    reason = TextAreaField(
+    note = optional_text("备注(可选)", service.NOTE_MAX)
+    reason = optional_text(
         "更正原因",
-        validators=[Optional(), Length(max=service.REASON_MAX)],
-        description="考评结束后修改得分须作为更正提交,并写明原因;更正记录会保留并在历史中显示。",
+        service.REASON_MAX,
+        "考评结束后修改得分须作为更正提交,并写明原因;更正记录会保留并在历史中显示。",
     )
 
 
@@ -84,10 +84,8 @@ class UploadForm(Form):
         choices=options([("draft", "草稿(可继续修改)"), ("submit", "正式提交")]),
         default="draft",
     )
-    reason = TextAreaField(
-        "更正原因(考评结束后导入时必填)",
-        validators=[Optional(), Length(max=service.REASON_MAX)],
-        description="适用于备注列未填写原因的各行。",
+    reason = optional_text(
+        "更正原因(考评结束后导入时必填)", service.REASON_MAX, "适用于备注列未填写原因的各行。"
     )
 
 

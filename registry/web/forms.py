@@ -75,6 +75,16 @@ def required_reason(label: str, max_length: int, description: str = "") -> TextA
     )
 
 
+def optional_text(label: str, max_length: int, description: str = "") -> TextAreaField:
+    """Free text that may be left empty (说明, 依据, 备注 …): a text area of at most `max_length`
+    characters (WTForms' own message when longer)."""
+    return TextAreaField(
+        label,
+        validators=[Optional(), Length(max=max_length)],
+        description=description,
+    )
+
+
 UPLOAD_HINT = "PDF、PNG 或 JPG,不超过 10 MB。"
 
 
@@ -159,7 +169,7 @@ class DepartmentForm(Form):
     phone = StringField("咨询电话", validators=[Optional(), Length(max=50)])
     complaint_phone = StringField("投诉电话", validators=[Optional(), Length(max=50)])
     complaint_phone_is_fallback = BooleanField("投诉电话为兜底热线(非部门直线)")
-    complaint_phone_note = TextAreaField("投诉电话说明", validators=[Optional(), Length(max=500)])
+    complaint_phone_note = optional_text("投诉电话说明", 500)
     source_note = StringField("来源标记", validators=[Optional(), Length(max=500)])
 
 
@@ -168,18 +178,15 @@ class _CatalogueEntryForm(Form):
     stages = SelectMultipleField("审批阶段", choices=[], validate_choice=False)
     stage_note = StringField("阶段说明", validators=[Optional(), Length(max=500)])
     department = SelectField("部门", choices=[], validate_choice=False)
-    legal_basis = TextAreaField(
-        "设定依据(每行一条:法规名称 | 条款 | 版本 | 备注)",
-        validators=[Optional(), Length(max=5000)],
-    )
-    applicability = TextAreaField("适用条件", validators=[Optional(), Length(max=2000)])
+    legal_basis = optional_text("设定依据(每行一条:法规名称 | 条款 | 版本 | 备注)", 5000)
+    applicability = optional_text("适用条件", 2000)
     time_limit_days = IntegerField(
         "时限(数值)",
         validators=[Optional(), NumberRange(0, 3650, "时限须在 0–3650 之间。")],
     )
     time_limit_unit = SelectField("时限单位", choices=_UNITS)
-    time_limit_note = TextAreaField("时限说明", validators=[Optional(), Length(max=1000)])
-    notes_html = TextAreaField("办事说明(可含简单格式)", validators=[Optional(), Length(max=20000)])
+    time_limit_note = optional_text("时限说明", 1000)
+    notes_html = optional_text("办事说明(可含简单格式)", 20000)
     source_note = StringField("来源标记(S / S-2nd / GK)", validators=[Optional(), Length(max=500)])
     validity = SelectField("有效性", choices=_VALIDITY)
 
@@ -194,23 +201,19 @@ class ServiceItemForm(_CatalogueEntryForm):
     approval_items = SelectMultipleField("服务的审批事项", choices=[], validate_choice=False)
     serves_note = StringField("服务的审批事项(原文)", validators=[Optional(), Length(max=500)])
     may_self_prepare = SelectField("企业可自行编制", choices=TRISTATE)
-    self_prepare_note = TextAreaField("自行编制说明", validators=[Optional(), Length(max=1000)])
+    self_prepare_note = optional_text("自行编制说明", 1000)
     covered_by_regional_assessment = SelectField("区域评估已覆盖", choices=TRISTATE)
-    regional_assessment_note = TextAreaField(
-        "区域评估说明", validators=[Optional(), Length(max=1000)]
-    )
+    regional_assessment_note = optional_text("区域评估说明", 1000)
     fee_regime = SelectField(
         "收费性质", choices=options([("", "待核实"), *((f.value, f.value) for f in FeeRegime)])
     )
     fee_regime_note = StringField("收费性质说明", validators=[Optional(), Length(max=500)])
-    fee_basis = TextAreaField("收费依据", validators=[Optional(), Length(max=1000)])
+    fee_basis = optional_text("收费依据", 1000)
     department_note = StringField("监管部门说明", validators=[Optional(), Length(max=500)])
     complaint_phone = StringField(
         "投诉电话(留空则用部门投诉电话)", validators=[Optional(), Length(max=50)]
     )
-    qualification_required = TextAreaField(
-        "实施机构资质要求", validators=[Optional(), Length(max=1000)]
-    )
+    qualification_required = optional_text("实施机构资质要求", 1000)
     last_verified = DateField("最近核对日期", validators=[Optional()])
 
 
@@ -221,9 +224,7 @@ class ApprovalItemForm(_CatalogueEntryForm):
     approving_body = StringField("审批机关(原文)", validators=[Optional(), Length(max=200)])
     commitment_approval = SelectField("可告知承诺", choices=TRISTATE)
     accept_with_deficiency = SelectField("可容缺受理", choices=TRISTATE)
-    tianjin_note = TextAreaField(
-        "天津 / 高新区目标或备注", validators=[Optional(), Length(max=1000)]
-    )
+    tianjin_note = optional_text("天津 / 高新区目标或备注", 1000)
 
 
 # ------------------------------------------------------------------ providers (入驻)
@@ -308,16 +309,12 @@ class OfferForm(Form):
         validators=[Optional(), Length(max=20)],
         description="填写金额;按标准或面议收费的,可留空并在“收费依据”中说明。",
     )
-    fee_basis = TextAreaField("收费依据", validators=[Optional(), Length(max=1000)])
-    promise = TextAreaField(
-        "服务承诺",
-        validators=[Optional(), Length(max=5000)],
-        description=FORMAT_HINT,
-    )
-    personnel = TextAreaField(
+    fee_basis = optional_text("收费依据", 1000)
+    promise = optional_text("服务承诺", 5000, FORMAT_HINT)
+    personnel = optional_text(
         "关键人员承诺",
-        validators=[Optional(), Length(max=1000)],
-        description="每行一种执业资格证书类型和人数,如“环境影响评价工程师 ×2”;"
+        1000,
+        "每行一种执业资格证书类型和人数,如“环境影响评价工程师 ×2”;"
         "不能超过本机构在职且持有有效证书的人数。",
     )
 

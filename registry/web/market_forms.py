@@ -18,7 +18,7 @@ from registry.models import AwardObjectionOutcome, ProjectCategory, SelectionMet
 from registry.services.practitioners import certificate_types
 from registry.services.providers import qualification_types
 from registry.services.roadmaps.projects import BUILDING_TYPES
-from registry.web.forms import Form, options
+from registry.web.forms import Form, optional_text, options
 from registry.web.objection_forms import answer_outcome, answer_text, objection_reason
 from registry.web.practitioner_forms import roster_choice
 
@@ -104,10 +104,10 @@ class RequestForm(Form):
 
     service = SelectField("中介服务事项", validators=[DataRequired("请选择中介服务事项。")])
     method = SelectField("选取方式", choices=METHODS, validators=[DataRequired("请选择选取方式。")])
-    method_reason = TextAreaField(
+    method_reason = optional_text(
         "直接选取理由",
-        validators=[Optional(), Length(max=1000)],
-        description="仅直接选取须填写:说明为何不采用竞争方式,理由随选取公告和中选公示一并公开。",
+        1000,
+        "仅直接选取须填写:说明为何不采用竞争方式,理由随选取公告和中选公示一并公开。",
     )
     price_min = StringField("价格区间下限(元)", validators=[Optional(), Length(max=20)])
     price_max = StringField("价格区间上限(元)", validators=[Optional(), Length(max=20)])
@@ -129,17 +129,13 @@ class RequestForm(Form):
         validate_choice=False,
         description="项目负责人须持有的有效执业资格证书类型,须适用于所选中介服务事项。",
     )
-    team_certificates = TextAreaField(
+    team_certificates = optional_text(
         "团队人员要求",
-        validators=[Optional(), Length(max=1000)],
-        description="每行一种证书类型和最少人数,如“注册造价工程师 ×1”;项目负责人计入团队。",
+        1000,
+        "每行一种证书类型和最少人数,如“注册造价工程师 ×1”;项目负责人计入团队。",
     )
-    requirements = TextAreaField("服务要求", validators=[Optional(), Length(max=2000)])
-    exclusions = TextAreaField(
-        "回避机构",
-        validators=[Optional(), Length(max=2000)],
-        description="每行一家:统一社会信用代码、空格、回避理由。",
-    )
+    requirements = optional_text("服务要求", 2000)
+    exclusions = optional_text("回避机构", 2000, "每行一家:统一社会信用代码、空格、回避理由。")
 
 
 class QuoteForm(Form):
@@ -147,7 +143,7 @@ class QuoteForm(Form):
 
     submission_key = HiddenField()
     amount = StringField("报价(元)", validators=[Optional(), Length(max=20)])
-    proposal = TextAreaField("服务方案", validators=[Optional(), Length(max=5000)])
+    proposal = optional_text("服务方案", 5000)
     leader = roster_choice("项目负责人", "从本机构在职且持有有效证书的从业人员中选择。")
     members = roster_choice("团队成员", "可多选;按住 Ctrl(Mac 为 ⌘)选择多人。", SelectMultipleField)
 
@@ -156,7 +152,7 @@ class DecideForm(Form):
     """Close the request and choose by its method (owner-chosen methods need winner and reason)."""
 
     winner = SelectField("中选机构", validators=[Optional()], validate_choice=False, choices=[])
-    reason = TextAreaField("选择理由", validators=[Optional(), Length(max=1000)])
+    reason = optional_text("选择理由", 1000)
 
 
 class RepostForm(Form):

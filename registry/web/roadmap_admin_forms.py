@@ -4,12 +4,12 @@ from __future__ import annotations
 
 import re
 
-from wtforms import BooleanField, HiddenField, IntegerField, SelectField, StringField, TextAreaField
+from wtforms import BooleanField, HiddenField, IntegerField, SelectField, StringField
 from wtforms.validators import DataRequired, InputRequired, Length, NumberRange, Optional
 
 from registry.models.catalogue import TimeUnit
 from registry.models.roadmap import STAGE_NAMES
-from registry.web.forms import Form, options
+from registry.web.forms import Form, optional_text, options
 
 _CODES = re.compile(r"[、,,;;\s]+")
 
@@ -41,10 +41,8 @@ class TemplateStepForm(Form):
         validators=[InputRequired("请填写时长。"), NumberRange(0, 730, "时长须在 0–730 之间。")],
     )
     unit = SelectField("时长单位", choices=options((u.value, u.value) for u in TimeUnit))
-    duration_source = TextAreaField(
-        "时长来源",
-        validators=[Optional(), Length(max=1000)],
-        description="法定、二手来源或规划值,并保留来源标记 [S] / [S-2nd] / [GK]。",
+    duration_source = optional_text(
+        "时长来源", 1000, "法定、二手来源或规划值,并保留来源标记 [S] / [S-2nd] / [GK]。"
     )
     depends_on = StringField(
         "前置步骤",
@@ -57,14 +55,14 @@ class TemplateStepForm(Form):
         description="中介服务事项编码,用逗号或空格分隔,如 ZJ-03。",
     )
     conditional = BooleanField("仅特定情形适用(项目默认“不适用”)")
-    applies_when = TextAreaField("适用情形", validators=[Optional(), Length(max=1000)])
+    applies_when = optional_text("适用情形", 1000)
     regional_assessment = BooleanField("可由区域评估覆盖")
     self_prepare_duration = IntegerField(
         "企业自行编制时的时长",
         validators=[Optional(), NumberRange(0, 730, "时长须在 0–730 之间。")],
         description="仅可由企业自行编制的步骤填写,单位同上,不超过原时长。",
     )
-    note = TextAreaField("备注", validators=[Optional(), Length(max=1000)])
+    note = optional_text("备注", 1000)
 
     def values(self) -> dict:
         """The step's values as the service takes them."""
