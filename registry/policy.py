@@ -58,8 +58,8 @@ PERMISSIONS: dict[str, frozenset[Role]] = {
     # A practitioner's unmasked record (full name and certificate numbers), every view audited:
     # 政务办, regulators, and the provider the person works for now (may_view_unmasked below).
     "practitioners.unmasked": frozenset({Role.STAFF, Role.ADMIN, Role.REGULATOR, Role.PROVIDER}),
-    # 政务办 invites a person to open their own account from the audited unmasked view (the
-    # employing provider does it from its roster, practitioners.self; may_invite_practitioner).
+    # 政务办 invites a person to their own account, or unlinks a wrongly linked one, from the
+    # unmasked view (an entered employer invites from its roster: may_invite_practitioner).
     "practitioners.accounts": OFFICE,
     # 挂证 conflicts between two entered providers: 政务办 voids a registration (audited); the
     # supervising regulators see their providers' conflicts too (review_scope).
@@ -554,14 +554,15 @@ def review_scope(user: Any) -> int | None:
 
 
 def may_invite_practitioner(user: Any, practitioner: Practitioner) -> bool:
-    """Who may invite a person to open their own account: 政务办 (from the audited unmasked
-    view) and the account of the provider the person works for now (its roster)."""
+    """Who may invite a person to their own account: 政务办 (the unmasked view) and the account
+    of the provider the person works for now, once past entry review (not an applicant's word)."""
     if is_office(user):
         return True
     current = practitioner.current_employment
     return (
         can(user, "practitioners.self")
         and current is not None
+        and current.provider.status in (ProviderStatus.ACTIVE.value, ProviderStatus.SUSPENDED.value)
         and acts_for_provider(user, current.provider)
     )
 

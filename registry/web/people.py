@@ -11,7 +11,7 @@ from flask import Blueprint, render_template, request, url_for
 from registry.database import write_intent
 from registry.policy import PUBLIC, require, review_scope
 from registry.sanitize import plain_text
-from registry.services.practitioners import certificate_types, conflicts
+from registry.services.practitioners import accounts, certificate_types, conflicts
 from registry.services.practitioners import public as service
 from registry.web.page_cache import cached_page
 from registry.web.params import filtered_list
@@ -83,13 +83,25 @@ def unmasked_practitioner(practitioner_id: int):
     )
 
 
-def _void(practitioner_id: int, call, done: str):
+def _void(practitioner_id: int, call, done: str, what: str = "作废原因"):
     """A 作废 button's POST on the unmasked view: one audited service call, back to the view."""
     form = VoidRegistrationForm()
     back = url_for("people.unmasked_practitioner", practitioner_id=practitioner_id)
     data = {"reason": form.reason.data}
     return work.press(
-        lambda: call(data), form=form, invalid="请填写作废原因(200 字以内)。", back=back, done=done
+        lambda: call(data), form=form, invalid=f"请填写{what}(200 字以内)。", back=back, done=done
+    )
+
+
+@bp.post("/office/practitioners/<int:practitioner_id>/account/unlink")
+@require("practitioners.accounts")
+def unlink_account(practitioner_id: int):
+    """政务办 unlinks a wrongly linked own account (disabled, audited); then re-invites."""
+    return _void(
+        practitioner_id,
+        lambda data: accounts.office_unlink(practitioner_id, data, actor=actor()),
+        "已解除本人账户关联并停用该账户,可重新邀请本人开通账户。",
+        "解除原因",
     )
 
 

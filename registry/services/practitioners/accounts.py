@@ -14,9 +14,9 @@ from sqlalchemy import select
 
 from registry import policy
 from registry.extensions import db
-from registry.models import Practitioner, User
+from registry.models import AuditEntry, Employment, Practitioner, User
 from registry.models.accounts import Role
-from registry.services import accounts, audit, notify, registration
+from registry.services import accounts, audit, errors, notify, registration
 from registry.services.errors import Forbidden, NotFound, RegistryError
 
 
@@ -144,3 +144,62 @@ def _mail_link(person: Practitioner, user: User, actor: User) -> None:
         topic=notify.ACCOUNT_TOPIC,
         user=user,
     )
+
+
+def inviter_id(person: Practitioner) -> int | None:
+    """The account that last sent the person's invitation (the audit log keeps who did)."""
+    return db.session.scalar(
+        select(AuditEntry.actor_id)
+        .where(
+            AuditEntry.action.in_(("practitioner.account_invite", "practitioner.account_resend")),
+            AuditEntry.object_type == person.audit_type,
+            AuditEntry.object_id == str(person.id),
+        )
+        .order_by(AuditEntry.id.desc())
+        .limit(1)
+    )
+
+
+def unlink_account(person: Practitioner, reason: str, *, actor: User) -> User | None:
+    """Take the account off the person's record and disable it (its sessions end), audited as
+    practitioner.account_unlink; the person may then be invited afresh."""
+    user = db.session.get(User, person.account_id) if person.account_id else None
+    if user is None:
+        return None
+    person.account_id = None
+    db.session.flush()
+    if user.is_enabled:
+        accounts.set_enabled(user, False, actor=actor)
+    audit.record(
+        "practitioner.account_unlink",
+        actor=actor,
+        of=person,
+        before={"account": user.username},
+        after={"account": None},
+        detail=reason,
+    )
+    return user
+
+
+def unlink_if_invited_by(employment: Employment, reason: str, *, actor: User) -> None:
+    """An employment voided or given way takes with it the account its provider invited: a firm
+    that registered someone else's ID never keeps that person's own account."""
+    person, firm = employment.practitioner, employment.provider
+    if person.account_id is None or firm.account_id is None:
+        return
+    if inviter_id(person) == firm.account_id:
+        unlink_account(person, reason, actor=actor)
+
+
+def office_unlink(practitioner_id: int, data: dict[str, Any], *, actor: User) -> User:
+    """政务办 unlinks a wrongly linked account (解除本人账户关联) with a reason, audited."""
+    if not policy.can(actor, "practitioners.accounts"):
+        raise Forbidden("只有政务服务办公室可以解除本人账户关联")
+    person = db.session.get(Practitioner, practitioner_id)
+    if person is None:
+        raise NotFound("未找到该从业人员")
+    reason = errors.text_field(data.get("reason"), "reason", "解除原因", 200)
+    user = unlink_account(person, f"政务服务办公室解除关联:{reason}", actor=actor)
+    if user is None:
+        raise RegistryError(None, "该人员没有关联的本人账户。")
+    return user

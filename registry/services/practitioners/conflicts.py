@@ -19,6 +19,7 @@ from registry import policy
 from registry.extensions import db
 from registry.kernel import clock
 from registry.models import (
+    AuditEntry,
     BehaviourEvent,
     BehaviourKind,
     Employment,
@@ -31,6 +32,7 @@ from registry.models import (
 from registry.pure import pii
 from registry.services import audit, errors
 from registry.services.errors import Forbidden, NotFound, RegistryError
+from registry.services.practitioners import accounts as person_accounts
 from registry.services.practitioners.common import close_employment
 
 ENTERED = (ProviderStatus.ACTIVE.value, ProviderStatus.SUSPENDED.value)
@@ -38,6 +40,9 @@ ENTERED = (ProviderStatus.ACTIVE.value, ProviderStatus.SUSPENDED.value)
 CONFLICT_DAYS = 30
 # The holder's side of a conflict: one event per conflict carries this marker in its source.
 HOLDER_MARK = ":holder:"
+# The withdrawn reason of a certificate 政务办 voided (it keeps blocking that provider).
+OFFICE_VOID = "政务服务办公室作废:"
+CONTACT_OFFICE = "如有异议,请与政务服务办公室联系。"
 
 
 def entered(provider: Provider) -> bool:
@@ -140,6 +145,9 @@ def displace_employment(employment: Employment, by: Provider, actor: User) -> da
             "reason": f"该人员已由已入驻机构 {by.name} 登记,尚未入驻机构的登记作废",
         },
     )
+    person_accounts.unlink_if_invited_by(
+        employment, f"邀请开通账户的未入驻机构的登记已让位于 {by.name}", actor=actor
+    )
     return employment.ended_on
 
 
@@ -197,6 +205,9 @@ def void_employment(
         },
         detail=reason,
     )
+    person_accounts.unlink_if_invited_by(
+        employment, f"邀请开通账户的机构的任职登记已被政务服务办公室作废:{reason}", actor=actor
+    )
     return employment
 
 
@@ -209,7 +220,7 @@ def void_certificate(
     reason = errors.text_field(data.get("reason"), "reason", "作废原因", 200)
     if certificate.withdrawn_on is not None and "~void" in certificate.number_key:
         raise RegistryError(None, "该证书登记已作废。")
-    before = _void_certificate(certificate, f"政务服务办公室作废:{reason}")
+    before = _void_certificate(certificate, f"{OFFICE_VOID}{reason}")
     audit.record(
         "practitioner.registration_void",
         actor=actor,
@@ -219,3 +230,87 @@ def void_certificate(
         detail=reason,
     )
     return certificate
+
+
+def _employed_on(person: Practitioner, provider: Provider, day: date) -> bool:
+    """Whether the provider employed the person on that day (the day an employment ends too)."""
+    return any(
+        e.provider_id == provider.id
+        and e.started_on <= day
+        and (e.ended_on is None or e.ended_on >= day)
+        for e in person.employments
+    )
+
+
+def _refuse_voided(provider: Provider, actor: User, field: str, what: str, reason: str) -> None:
+    """Refuse a registration 政务办 voided for this provider, audited."""
+    audit.record(
+        "practitioner.void_refused",
+        actor=actor,
+        of=provider,
+        outcome="refused",
+        detail=f"再次登记{what}被拒绝:政务服务办公室已作废本机构的同一登记({reason})",
+    )
+    raise RegistryError(
+        field,
+        f"政务服务办公室已作废本机构对{what}的登记(原因:{reason}),本机构不能再次登记。"
+        + CONTACT_OFFICE,
+    )
+
+
+def refuse_voided_certificate(provider: Provider, fields: dict, actor: User) -> None:
+    """A certificate number 政务办 voided keeps blocking the provider that employed its holder
+    when it was voided (for any person on its roster): the void sticks."""
+    key = fields["number_key"][:80]
+    voided = db.session.scalars(
+        select(PractitionerCertificate).where(
+            PractitionerCertificate.kind == fields["kind"],
+            PractitionerCertificate.number_key.like(f"{key}~void%"),
+            PractitionerCertificate.withdrawn_reason.like(f"{OFFICE_VOID}%"),
+        )
+    )
+    for certificate in voided:
+        if certificate.number_key.split("~void")[0] != key:
+            continue
+        if _employed_on(certificate.practitioner, provider, certificate.withdrawn_on):
+            what = f"证书 {certificate.kind} {pii.mask_number(certificate.number)}"
+            reason = certificate.withdrawn_reason.removeprefix(OFFICE_VOID)
+            _refuse_voided(provider, actor, "number", what, reason)
+
+
+def refuse_voided_employment(person: Practitioner, provider: Provider, actor: User) -> None:
+    """A person whose employment at this provider 政务办 voided cannot be registered by it
+    again (the void sticks; the provider is told to contact 政务办)."""
+    ids = [str(e.id) for e in person.employments if e.provider_id == provider.id and e.ended_on]
+    if not ids:
+        return
+    reason = db.session.scalar(
+        select(AuditEntry.detail)
+        .where(
+            AuditEntry.action == "practitioner.registration_void",
+            AuditEntry.object_type == "employment",
+            AuditEntry.object_id.in_(ids),
+            AuditEntry.detail.is_not(None),
+        )
+        .order_by(AuditEntry.id.desc())
+        .limit(1)
+    )
+    if reason is not None:
+        what = f"从业人员 {pii.mask_name(person.name)}(身份证号末四位 {person.id_tail})"
+        _refuse_voided(provider, actor, "id_number", what, reason)
+
+
+def retire_withdrawn(certificate: PractitionerCertificate, actor: User) -> None:
+    """The person's own withdrawn (注销) certificate stays as history while the same number is
+    registered again (another firm, or a reissue): its key is moved aside, the number as
+    entered stays, audited."""
+    before = {"number_key": certificate.number_key}
+    certificate.number_key = f"{certificate.number_key[:80]}~old{certificate.id}"
+    db.session.flush()
+    audit.record(
+        "practitioner.certificate_readd",
+        actor=actor,
+        of=certificate,
+        before={**before, "withdrawn_on": certificate.withdrawn_on.isoformat()},
+        after={"number_key": certificate.number_key, "practitioner": certificate.practitioner_id},
+    )

@@ -11,7 +11,7 @@ write anything)."""
 from __future__ import annotations
 
 from collections.abc import Callable
-from datetime import date, datetime, time
+from datetime import date
 from typing import Any
 
 from sqlalchemy import select
@@ -25,10 +25,6 @@ from registry.models import (
     Practitioner,
     PractitionerCertificate,
     Provider,
-    Quote,
-    QuoteMember,
-    RequestStatus,
-    SelectionRequest,
     User,
 )
 from registry.pure import pii
@@ -192,6 +188,7 @@ def _known_person(
     current = person.current_employment
     if current is not None and current.provider_id == provider.id:
         raise RegistryError("id_number", "该人员已是本机构的在职人员。")
+    conflicts.refuse_voided_employment(person, provider, actor)
     if current is not None and conflicts.entered(current.provider):
         _refuse_hung(
             provider,
@@ -303,7 +300,8 @@ def _check_certificate_free(
     """A certificate number belongs to one person: the same person's again, another person's
     (refused; 挂证嫌疑 when that person works at another entered provider now). Returns a
     holding registration that gives way to this entered provider (only an applicant ever
-    employed its holder): the caller voids it with conflicts.displace_certificate."""
+    employed its holder): the caller voids it with conflicts.displace_certificate; or the
+    person's own withdrawn certificate, kept as history by conflicts.retire_withdrawn."""
     held = db.session.scalar(
         select(PractitionerCertificate).where(
             PractitionerCertificate.kind == fields["kind"],
@@ -312,6 +310,8 @@ def _check_certificate_free(
     )
     if held is None:
         return None
+    if held.practitioner_id == person.id and held.withdrawn_on is not None:
+        return held  # the person's own withdrawn certificate: kept as history, added again
     if held.practitioner_id == person.id:
         raise RegistryError("number", "该人员已登记过这张证书。")
     current = held.practitioner.current_employment
@@ -337,6 +337,18 @@ def _check_certificate_free(
     raise RegistryError("number", "该证书编号已登记在其他人员名下,请核对证书类型和编号。")
 
 
+def make_room(person: Practitioner, provider: Provider, fields: dict, actor: User) -> None:
+    """Check a certificate number before it is added (or renewed to): refused when 政务办 voided
+    it for this provider or it is held (_check_certificate_free); an applicant's registration
+    of it is voided, the person's own withdrawn one kept as history with its key moved aside."""
+    conflicts.refuse_voided_certificate(provider, fields, actor)
+    held = _check_certificate_free(person, provider, fields, actor)
+    if held is not None and held.practitioner_id == person.id:
+        conflicts.retire_withdrawn(held, actor)
+    elif held is not None:
+        conflicts.displace_certificate(held, provider, actor)
+
+
 def add_certificate(
     provider: Provider,
     practitioner_id: int,
@@ -350,9 +362,7 @@ def add_certificate(
     check_own(provider, actor)
     person = own_practitioner(provider, practitioner_id)
     fields = _certificate_fields(data)
-    squatted = _check_certificate_free(person, provider, fields, actor)
-    if squatted is not None:
-        conflicts.displace_certificate(squatted, provider, actor)
+    make_room(person, provider, fields, actor)
     # The scan is stored last, once the row is in: a refused or raced attempt stores no upload.
     certificate = _add_guarded(
         lambda: PractitionerCertificate(practitioner=person, **fields),
@@ -390,20 +400,8 @@ def end_employment(
         raise RegistryError("ended_on", "请填写离职日期(格式 YYYY-MM-DD)。")
     if ended_on > clock.today():
         raise RegistryError("ended_on", "离职日期不能晚于今天。")
-    # No backdating: a departure dated before today could fall before a selection deadline that
-    # has passed, and the draw judges each quote's team as of its deadline day (only 政务办's
-    # void, conflicts.py, ends a registration on an earlier day).
-    if ended_on < clock.today():
-        raise RegistryError("ended_on", "离职日期不能早于今天:离职须当日登记,不能补登过去的日期。")
     if ended_on < employment.started_on:
         raise RegistryError("ended_on", f"离职日期不能早于入职日期 {employment.started_on}。")
-    closed_today = _deadline_passed_today(employment)
-    if closed_today is not None:
-        raise RegistryError(
-            "ended_on",
-            f"该人员列名于选取 {closed_today} 的报价中,该选取今日已截止报名,"
-            "按截止日核对人员;请于明日再登记离职。",
-        )
     close_employment(
         employment,
         ended_on,
@@ -416,25 +414,3 @@ def end_employment(
         },
     )
     return employment
-
-
-def _deadline_passed_today(employment: Employment) -> str | None:
-    """The ref of an open selection whose deadline passed earlier today and whose quote by the
-    employment's provider names the person, if any: a departure dated today would count on that
-    deadline day and change the draw's candidates after the deadline."""
-    now = clock.now()
-    today_start = datetime.combine(clock.today(), time.min, tzinfo=clock.ZONE)
-    return db.session.scalar(
-        select(SelectionRequest.ref)
-        .join(Quote, Quote.request_id == SelectionRequest.id)
-        .join(QuoteMember, QuoteMember.quote_id == Quote.id)
-        .where(
-            QuoteMember.practitioner_id == employment.practitioner_id,
-            Quote.provider_id == employment.provider_id,
-            SelectionRequest.status == RequestStatus.OPEN.value,
-            SelectionRequest.deadline <= now,
-            SelectionRequest.deadline >= today_start,
-        )
-        .order_by(SelectionRequest.ref)
-        .limit(1)
-    )
