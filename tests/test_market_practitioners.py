@@ -456,7 +456,9 @@ def test_market_people_invitations_count_the_team_and_skip_expired(app, make_use
     assert not _invited(app, one, ref)
 
 
-def test_market_people_decision_rechecks_the_leader(app, make_user, login, monkeypatch):
+def test_market_people_decision_judges_the_leader_on_the_deadline_day(
+    app, make_user, login, monkeypatch
+):
     firms = _firms(app, make_user, 5)
     leaders = [
         _people(app, pid, (name, EIA))[0]
@@ -469,10 +471,10 @@ def test_market_people_decision_rechecks_the_leader(app, make_user, login, monke
         _quote(app, account, ref, leader)
     with app.app_context():
         deadline = market.get_request(ref).deadline
-    clock.freeze(deadline + timedelta(minutes=1))
+    # Since quoting, before the deadline day (teams are judged as of it): the first leader left,
+    # the second's certificate was withdrawn, the third was blacklisted.
+    clock.freeze(deadline - timedelta(days=1))
     with app.app_context():
-        # Since quoting: the first leader left, the second's certificate was withdrawn, the
-        # third was blacklisted.
         left = db.session.scalar(select(Employment).where(Employment.practitioner_id == leaders[0]))
         left.ended_on = clock.today()
         holder = db.session.get(Provider, firms["providers"][1])
@@ -488,6 +490,7 @@ def test_market_people_decision_rechecks_the_leader(app, make_user, login, monke
             actor=db.session.get(User, firms["accounts"][1].id),
         )
         db.session.commit()
+    clock.freeze(deadline + timedelta(minutes=1))
     real = standing.bar_reason
     monkeypatch.setattr(
         standing,
@@ -505,6 +508,7 @@ def test_market_people_decision_rechecks_the_leader(app, make_user, login, monke
     assert "王* 已被列入黑名单" in page
     assert "张三明" not in page
     assert "2 家" in page
+    assert "按报名截止日核对人员" in page
     with app.app_context():
         uscc = {pid: db.session.get(Provider, pid).uscc for pid in firms["providers"]}
         award = market.decide(db.session.get(User, firms["owner"].id), ref).award
@@ -521,6 +525,7 @@ def test_market_people_decision_rechecks_the_leader(app, make_user, login, monke
     verify = app.test_client().get(f"/awards/{award_id}/verify").get_data(as_text=True)
     assert "不参与抽取" in verify
     assert "项目负责人张*明已不在该机构任职" in verify
+    assert "按报名截止日核对人员" in verify
 
 
 def test_market_people_decision_fails_when_too_few_teams_stand(app, make_user):
@@ -534,11 +539,13 @@ def test_market_people_decision_fails_when_too_few_teams_stand(app, make_user):
         _quote(app, account, ref, leader)
     with app.app_context():
         deadline = market.get_request(ref).deadline
-    clock.freeze(deadline + timedelta(minutes=1))
+    clock.freeze(deadline - timedelta(days=1))  # the leader left before the deadline day
     with app.app_context():
         left = db.session.scalar(select(Employment).where(Employment.practitioner_id == leaders[0]))
         left.ended_on = clock.today()
         db.session.commit()
+    clock.freeze(deadline + timedelta(minutes=1))
+    with app.app_context():
         plan = market.plan_decision(db.session.get(User, firms["owner"].id), ref)
         assert plan.failure is not None
         assert [why for _n, _u, why in plan.unstaffed][0].startswith(

@@ -8,13 +8,24 @@ from __future__ import annotations
 import io
 from datetime import timedelta
 
+import pytest
 from sqlalchemy import select
+from werkzeug.datastructures import FileStorage
 
 from registry.extensions import db
 from registry.kernel import clock
-from registry.models import AuditEntry, PractitionerCertificate, Provider, User
+from registry.models import (
+    AuditEntry,
+    Employment,
+    PractitionerCertificate,
+    Provider,
+    Upload,
+    User,
+)
 from registry.pure import pii
 from registry.services import practitioners
+from registry.services.errors import RegistryError
+from registry.services.practitioners import certificates, roster
 from tests.test_practitioners import (
     LI,
     ROSTER,
@@ -230,3 +241,66 @@ def test_practitioner_roster_paged_and_filtered_by_certificate_type(app, login, 
     assert f"持有{COST}证书" in only
     bogus = client.get(f"{ROSTER}?certificate=高级工程师").get_data(as_text=True)
     assert "在职人员 <strong>5</strong> 人" in bogus
+
+
+def test_practitioner_roster_renew_race_records_hung_and_stores_no_scan(
+    app, login, make_user, monkeypatch
+):
+    """Both renewals passed the check (the race): the loser's unique-index error runs the check
+    again, which records the 挂证 attempt, and its scan is not stored (review 2)."""
+    (first, second), (_first_id, second_id) = _providers(app, make_user)
+    _register_with_certificate(app, _signed_in(app, login, first), "张三明", ZHANG)
+    client = _signed_in(app, login, second)
+    person_id, _ = _register_with_certificate(app, client, "李四", LI, cert="HP-9999")
+    certificate_id = _certificate_of(app, person_id).id
+    real, calls = certificates._check_certificate_free, []
+
+    def racing(*args, **kwargs):
+        calls.append(args)
+        return None if len(calls) == 1 else real(*args, **kwargs)
+
+    monkeypatch.setattr(certificates, "_check_certificate_free", racing)
+    monkeypatch.setattr(roster, "_check_certificate_free", racing)
+    uploads = _count(app, Upload)
+    with app.app_context():
+        scan = FileStorage(io.BytesIO(PDF), filename="scan.pdf", content_type="application/pdf")
+        later = {"valid_from": clock.today(), "valid_to": clock.today() + timedelta(days=2000)}
+        with pytest.raises(RegistryError, match="同一证书不能在两家机构同时执业"):
+            practitioners.renew_certificate(
+                db.session.get(Provider, second_id),
+                certificate_id,
+                {**later, "number": "HP0012-34"},
+                actor=db.session.get(User, second.id),
+                scan=scan,
+            )
+        db.session.commit()  # keep=True, as the view does
+    assert len(calls) == 2
+    assert [e.kind for e in _events(app, second_id)] == ["挂证嫌疑"]
+    assert _count(app, Upload) == uploads
+    assert _certificate_of(app, person_id).number == "HP-9999"
+
+
+def test_practitioner_roster_departure_cannot_be_backdated(app, login, make_user):
+    """A provider records a departure on the day: an earlier ended_on could fall before a
+    selection deadline that has passed and change the draw's candidates (review 2)."""
+    (first,), (first_id,) = _providers(app, make_user, 1)
+    person_id, _ = _register_with_certificate(app, _signed_in(app, login, first), "张三明", ZHANG)
+    with app.app_context():
+        employment = db.session.scalar(
+            select(Employment).where(Employment.practitioner_id == person_id)
+        )
+        employment.started_on = clock.today() - timedelta(days=30)
+        db.session.commit()
+        provider, actor = db.session.get(Provider, first_id), db.session.get(User, first.id)
+        with pytest.raises(RegistryError, match="离职日期不能早于今天"):
+            practitioners.end_employment(
+                provider,
+                employment.id,
+                {"ended_on": clock.today() - timedelta(days=1)},
+                actor=actor,
+            )
+        practitioners.end_employment(
+            provider, employment.id, {"ended_on": clock.today()}, actor=actor
+        )
+        db.session.commit()
+        assert employment.ended_on == clock.today()

@@ -213,6 +213,8 @@ def _decision_page(plan) -> Confirmation:
         ("选取方式", selection.method),
         ("有效报名", f"{len(plan.participants)} 家"),
     ]
+    on = f"{plan.staffing_on:%Y-%m-%d}"
+    facts.append(("人员核对", f"按报名截止日核对人员({on}),截止后的人员变动不影响结果"))
     facts += [(f"不能中选:{name}({uscc})", why) for name, uscc, why in plan.unstaffed]
     carry = {"winner": request.form.get("winner", ""), "reason": request.form.get("reason", "")}
     carry["expect"] = plan.expected

@@ -110,14 +110,16 @@ def _draw_inputs(
     providers: dict[int, Provider],
     grades: dict[str, str | None],
     unstaffed: dict[str, str],
+    on: date,
 ) -> dict:
     """Everything the draw used, stored with the award so the public can re-run it: with the
-    quoting providers whose team no longer met the requirement at the decision (`unstaffed`,
-    the engine's staffed flag, masked reasons)."""
+    quoting providers whose team did not meet the requirement on the deadline day `on`
+    (`unstaffed`, the engine's staffed flag, masked reasons; `unstaffed_on`, the day judged)."""
     return {
         "request": request.ref,
         "candidates": keys,
         "unstaffed": unstaffed,
+        "unstaffed_on": on.isoformat(),
         "deadline": deadline_text,
         "method": request.method_enum.name,
         "quotes": {
@@ -188,8 +190,10 @@ class Plan:
     winner: Provider | None = None
     explanation: str = ""
     draw: tuple[dict | None, str | None, str | None] = (None, None, None)
-    # Providers that quoted but whose team no longer meets the requirement: (name, uscc, why).
+    # Providers that quoted but whose team did not meet the requirement on the deadline day
+    # (staffing_on): (name, uscc, why).
     unstaffed: list[tuple[str, str, str]] = field(default_factory=list)
+    staffing_on: date = date.min
 
     @property
     def amount(self) -> Decimal | None:
@@ -225,9 +229,10 @@ def plan_decision(
         raise RegistryError(None, "报名尚未截止,截止后方可确定结果")
     on = request.deadline.astimezone(SHANGHAI).date()
     quoted = latest_quotes(request)
-    # Teams are checked again on the decision day: a 项目负责人 who left, lost the certificate or
-    # was blacklisted since makes the quote ineligible (the engine's staffed flag).
-    gaps = staffing.team_gaps(request, quoted.values(), now.astimezone(SHANGHAI).date())
+    # Teams are judged as of the deadline day, not the decision day: the seed is public, so a
+    # change after the deadline (a bidder dropping its own leader to pick the winner, an owner
+    # waiting for a certificate to lapse) must not change the candidates (the staffed flag).
+    gaps = staffing.team_gaps(request, quoted.values(), on)
     eligible = {p.id for p in eligible_providers(request, on, gaps=gaps)}
     quotes = [q for q in quoted.values() if q.provider_id in eligible]
     unstaffed = sorted(
@@ -243,7 +248,7 @@ def plan_decision(
     try:
         outcome = _draw(request, on, keys, providers, quotes, grades, seed)
     except engine.NotEnoughCandidates as error:
-        return Plan(request, keys, quotes, failure=str(error), unstaffed=unstaffed)
+        return Plan(request, keys, quotes, failure=str(error), unstaffed=unstaffed, staffing_on=on)
     if outcome is None:  # 直接选取 / 方案择优: the owner picks, with a recorded reason
         if not chosen_uscc or chosen_uscc not in keys:
             raise RegistryError("winner", "请从有效报名的机构中选择中选机构")
@@ -254,7 +259,7 @@ def plan_decision(
     else:
         winner_key, explanation = outcome.winner, outcome.explanation
         out = {uscc: why for _name, uscc, why in unstaffed}
-        inputs = _draw_inputs(request, keys, deadline_text, quotes, providers, grades, out)
+        inputs = _draw_inputs(request, keys, deadline_text, quotes, providers, grades, out, on)
         draw = (inputs, seed, engine.ALGORITHM_VERSION)
     winner = next(p for p in providers.values() if p.uscc == winner_key)
     return Plan(
@@ -265,6 +270,7 @@ def plan_decision(
         explanation=explanation,
         draw=draw,
         unstaffed=unstaffed,
+        staffing_on=on,
     )
 
 
@@ -296,6 +302,7 @@ def decide(
                 "participants": plan.participants,
                 "reason": plan.failure,
                 "unstaffed": {uscc: why for _name, uscc, why in plan.unstaffed},
+                "unstaffed_on": plan.staffing_on.isoformat(),
             },
         )
         _tell_failure(request, plan.failure)
@@ -400,6 +407,8 @@ def verify_award(award: Award) -> dict:
         "algorithm_matches": award.algorithm == engine.ALGORITHM_VERSION,
         "candidates_match": candidates == sorted(inputs["candidates"]),
         "unstaffed": inputs.get("unstaffed") or {},
+        # The day the teams were judged on (the deadline's; absent from awards made before).
+        "unstaffed_on": inputs.get("unstaffed_on"),
     }
 
 

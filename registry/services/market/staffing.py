@@ -1,9 +1,12 @@
 """Whether a provider's people can meet a selection request's certificate requirement (the
 项目负责人's certificate, team certificate counts), as the selection engine's `staffed` flag:
 before quoting, from the provider's current valid practitioners (who is invited, whose
-opportunity list offers the request); at the decision, from the team each quote named, checked
-again on the decision day (a 项目负责人 who has left, lost the certificate or been blacklisted
-since cannot win, nor two quotes naming the same person). A request without a requirement is staffed by everyone."""
+opportunity list offers the request); at the decision, from the team each quote named, judged as
+of the request's deadline day (a 项目负责人 who had left, lost the certificate or been
+blacklisted by then cannot win, nor two quotes naming the same person). The deadline fixes the
+draw pool: the seed is public, so what changes after it (a bidder ending its own leader's
+employment to pick another winner, an owner waiting for a certificate to lapse) must not
+change who is drawn from. A request without a requirement is staffed by everyone."""
 
 from __future__ import annotations
 
@@ -130,10 +133,11 @@ def _named_twice(quotes: list[Quote]) -> dict[int, str]:
 
 
 def team_gaps(request: SelectionRequest, quotes: Iterable[Quote], on: date) -> dict[int, str]:
-    """provider id → why the team its quote named no longer meets the request on the decision
-    day: a person it names is named by another provider's quote too (both out), the 项目负责人
-    has left the firm, lost the valid certificate or been blacklisted, or the members still
-    there with valid certificates fall short of the team counts. Quotes naming nobody (a
+    """provider id → why the team its quote named did not meet the request on `on`, the
+    request's deadline day in Beijing (so that nothing after the deadline changes the draw's
+    candidates): a person it names is named by another provider's quote too (both out), the 项目负责人
+    had left the firm, lost the valid certificate or been blacklisted, or the members still
+    there with valid certificates fell short of the team counts. Quotes naming nobody (a
     request without a requirement) are left out."""
     quotes = list(quotes)
     twice = _named_twice(quotes)
@@ -144,7 +148,7 @@ def team_gaps(request: SelectionRequest, quotes: Iterable[Quote], on: date) -> d
         if not team:
             continue
         if quote.provider_id in twice:
-            gaps[quote.provider_id] = f"{twice[quote.provider_id]}(核验日 {on:%Y-%m-%d})"
+            gaps[quote.provider_id] = f"{twice[quote.provider_id]}(按报名截止日 {on:%Y-%m-%d} 核对)"
             continue
         leader = next((p for p, role, _ in team if role == TeamRole.LEADER.value), team[0][0])
         reason = _leader_reason(request, quote, leader, on)
@@ -161,5 +165,5 @@ def team_gaps(request: SelectionRequest, quotes: Iterable[Quote], on: date) -> d
             shortfall = _shortfall(request, 1, holders)
             reason = shortfall and f"报价团队不再满足人员要求:{shortfall}"
         if reason is not None:
-            gaps[quote.provider_id] = f"{reason}(核验日 {on:%Y-%m-%d})"
+            gaps[quote.provider_id] = f"{reason}(按报名截止日 {on:%Y-%m-%d} 核对)"
     return gaps

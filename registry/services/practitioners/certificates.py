@@ -19,12 +19,13 @@ from registry.services.errors import RegistryError
 from registry.services.practitioners.common import form_date, own_certificate
 from registry.services.practitioners.roster import (
     _add_guarded,
+    _attach_scan,
+    _check_certificate_free,
     _person_facts,
     certificate_key,
     make_room,
 )
 from registry.services.providers.common import check_own
-from registry.services.uploads import save_upload
 
 
 def certificate_facts(certificate: PractitionerCertificate) -> dict[str, Any]:
@@ -103,23 +104,34 @@ def renew_certificate(
     number = errors.text_field(data.get("number"), "number", "证书编号", 100, required=False)
     # A new number is refused as a new one would be (invisible characters, too few signs).
     key = certificate_key(number) if number else certificate.number_key
-    if key != certificate.number_key:
-        fields = {"kind": certificate.kind, "number_key": key}
+    fields = {"kind": certificate.kind, "number_key": key}
+    moved = key != certificate.number_key
+    if moved:
         make_room(certificate.practitioner, provider, fields, actor)
     issuer = errors.text_field(data.get("issuer"), "issuer", "发证机关", 200, required=False)
     before = certificate_facts(certificate)
-    upload = save_upload(scan, "scan", actor) if scan is not None and scan.filename else None
 
     def renew() -> PractitionerCertificate:
         if number:
             certificate.number, certificate.number_key = number, key
         certificate.issuer = issuer or certificate.issuer
         certificate.valid_from, certificate.valid_to = valid_from, valid_to
-        certificate.scan = upload or certificate.scan
         certificate.expired_flagged_at = None
         return certificate
 
-    _add_guarded(renew, "number", "该证书编号刚刚被登记,请刷新后核对。")
+    # As add_certificate: a race to a new number re-runs the check (which now sees the winner and
+    # records the 挂证 attempt), and the scan is stored only once the renewal is in.
+    _add_guarded(
+        renew,
+        "number",
+        "该证书编号刚刚被登记,请刷新后核对。",
+        recheck=(
+            (lambda: _check_certificate_free(certificate.practitioner, provider, fields, actor))
+            if moved
+            else None
+        ),
+        then=lambda built: _attach_scan(built, scan, actor),
+    )
     _audit_change("practitioner.certificate_renew", certificate, before, actor, provider)
     return certificate
 

@@ -11,7 +11,7 @@ write anything)."""
 from __future__ import annotations
 
 from collections.abc import Callable
-from datetime import date
+from datetime import date, datetime, time
 from typing import Any
 
 from sqlalchemy import select
@@ -25,6 +25,10 @@ from registry.models import (
     Practitioner,
     PractitionerCertificate,
     Provider,
+    Quote,
+    QuoteMember,
+    RequestStatus,
+    SelectionRequest,
     User,
 )
 from registry.pure import pii
@@ -400,8 +404,20 @@ def end_employment(
         raise RegistryError("ended_on", "请填写离职日期(格式 YYYY-MM-DD)。")
     if ended_on > clock.today():
         raise RegistryError("ended_on", "离职日期不能晚于今天。")
+    # No backdating: a departure dated before today could fall before a selection deadline that
+    # has passed, and the draw judges each quote's team as of its deadline day (only 政务办's
+    # void, conflicts.py, ends a registration on an earlier day).
+    if ended_on < clock.today():
+        raise RegistryError("ended_on", "离职日期不能早于今天:离职须当日登记,不能补登过去的日期。")
     if ended_on < employment.started_on:
         raise RegistryError("ended_on", f"离职日期不能早于入职日期 {employment.started_on}。")
+    closed_today = _deadline_passed_today(employment)
+    if closed_today is not None:
+        raise RegistryError(
+            "ended_on",
+            f"该人员列名于选取 {closed_today} 的报价中,该选取今日已截止报名,"
+            "按截止日核对人员;请于明日再登记离职。",
+        )
     close_employment(
         employment,
         ended_on,
@@ -414,3 +430,25 @@ def end_employment(
         },
     )
     return employment
+
+
+def _deadline_passed_today(employment: Employment) -> str | None:
+    """The ref of an open selection whose deadline passed earlier today and whose quote by the
+    employment's provider names the person, if any: a departure dated today would count on that
+    deadline day and change the draw's candidates after the deadline."""
+    now = clock.now()
+    today_start = datetime.combine(clock.today(), time.min, tzinfo=clock.ZONE)
+    return db.session.scalar(
+        select(SelectionRequest.ref)
+        .join(Quote, Quote.request_id == SelectionRequest.id)
+        .join(QuoteMember, QuoteMember.quote_id == Quote.id)
+        .where(
+            QuoteMember.practitioner_id == employment.practitioner_id,
+            Quote.provider_id == employment.provider_id,
+            SelectionRequest.status == RequestStatus.OPEN.value,
+            SelectionRequest.deadline <= now,
+            SelectionRequest.deadline >= today_start,
+        )
+        .order_by(SelectionRequest.ref)
+        .limit(1)
+    )
