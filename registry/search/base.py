@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 import re
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
-from typing import Protocol
+from typing import Any, Protocol
 
 from markupsafe import Markup, escape
 
@@ -51,6 +51,19 @@ class Hit:
     url: str
     snippet: Markup
     score: float
+
+    @classmethod
+    def of(cls, stored: Mapping[str, Any], score: float, terms: Iterable[str]) -> Hit:
+        """A hit from a document's stored fields (doc_id, kind, title, url, body), its snippet
+        cut from the body around the first of `terms`."""
+        return cls(
+            stored["doc_id"],
+            stored["kind"],
+            stored["title"],
+            stored["url"],
+            make_snippet(stored.get("body"), terms),
+            float(score),
+        )
 
 
 @dataclass(frozen=True)

@@ -24,7 +24,6 @@ from registry.search.base import (
     SearchRequest,
     SearchResult,
     highlight_terms,
-    make_snippet,
 )
 from registry.search.documents import (
     GUIDE_BOOST,
@@ -442,21 +441,10 @@ class PostgresBackend:
             {**params, "limit": request.per_page, "offset": (request.page - 1) * request.per_page},
         ).all()
         terms = highlight_terms(request.query, synonyms)
-        result.hits = [self._hit(row, terms) for row in rows]
+        result.hits = [Hit.of(row._mapping, row.score, terms) for row in rows]
         if request.group_size:
             self._groups(result, params, request.group_size, terms)
         return result
-
-    @staticmethod
-    def _hit(row, terms: list[str]) -> Hit:
-        return Hit(
-            row.doc_id,
-            row.kind,
-            row.title,
-            row.url,
-            make_snippet(row.body, terms),
-            float(row.score),
-        )
 
     def _groups(self, result: SearchResult, params: dict, size: int, terms: list[str]) -> None:
         """Each group's best `size` hits and each kind's count, in one pass over the matches:
@@ -483,7 +471,7 @@ class PostgresBackend:
             if row.in_kind == 1:
                 counts[row.kind] = row.per_kind
             if row.in_group <= size:
-                best.setdefault(row.grp, []).append(self._hit(row, terms))
+                best.setdefault(row.grp, []).append(Hit.of(row._mapping, row.score, terms))
         result.set_groups(counts, best)
 
     @staticmethod

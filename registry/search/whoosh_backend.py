@@ -31,7 +31,6 @@ from registry.search.base import (
     SearchRequest,
     SearchResult,
     highlight_terms,
-    make_snippet,
 )
 from registry.search.documents import GUIDE_BOOST, GUIDE_KINDS, Document, rank_boost
 from registry.search.query import ParsedQuery
@@ -500,21 +499,9 @@ class WhooshBackend:
         terms = highlight_terms(request.query, synonyms)
 
         def hits(ranked) -> list[Hit]:
-            found = []
-            for docnum, score in ranked:
-                stored = searcher.stored_fields(docnum)
-                snippet = make_snippet(stored.get("body") or "", terms)
-                found.append(
-                    Hit(
-                        stored["doc_id"],
-                        stored["kind"],
-                        stored["title"],
-                        stored["url"],
-                        snippet,
-                        score,
-                    )
-                )
-            return found
+            return [
+                Hit.of(searcher.stored_fields(docnum), score, terms) for docnum, score in ranked
+            ]
 
         ranked = rank(evaluation, query, candidates, limit, boosts, guide)
         result.hits = hits(ranked[(request.page - 1) * request.per_page : limit])
