@@ -75,6 +75,7 @@ from registry.models.roadmap import (
     TemplateStep,
 )
 from registry.models.search import SearchDocument, SearchOutbox
+from registry.models.voids import RegistrationVoid, VoidCause, VoidSubject
 
 __all__ = [
     "AccountToken",
@@ -124,6 +125,9 @@ __all__ = [
     "ProjectCategory",
     "Practitioner",
     "PractitionerCertificate",
+    "RegistrationVoid",
+    "VoidCause",
+    "VoidSubject",
     "Employment",
     "Provider",
     "ProviderStatus",

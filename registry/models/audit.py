@@ -120,6 +120,7 @@ ACTION_LABELS: dict[str, str] = {
     "practitioner.account_unlink": "解除从业人员本人账户关联(停用该账户)",
     "practitioner.void_refused": "登记被拒绝(政务办已作废该机构的同一登记)",
     "practitioner.certificate_readd": "重新登记本人已注销的证书(原记录保留为历史)",
+    "practitioner.void_lift": "撤销作废从业人员登记(政务办,该机构可重新登记)",
     "rating.create": "业主评价",
     "rating.edit": "修改业主评价",
     "rating.hide": "隐藏评价内容",

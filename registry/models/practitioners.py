@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from datetime import date
 
-from sqlalchemy import ForeignKey, Index, String, UniqueConstraint, text
+from sqlalchemy import ForeignKey, Index, String, text
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from registry.extensions import db
@@ -19,6 +19,8 @@ from registry.models.types import Created, Day, Flag, IntPK, Updated, Versioned
 
 # An employment is open while ended_on is empty; a person has at most one open employment.
 OPEN_EMPLOYMENT = text("ended_on IS NULL")
+# A certificate number holds against others until a void frees it (registration_voids).
+NUMBER_HELD = text("NOT voided")
 
 
 class Practitioner(Versioned, db.Model):
@@ -35,6 +37,9 @@ class Practitioner(Versioned, db.Model):
     id_tail: Mapped[str] = mapped_column(String(4))
     # The person's own account, for their own view and objections (None until linked).
     account_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"), unique=True)
+    # The provider that (last) sent the invitation of that account; None when 政务办 did or no
+    # account is linked: an employment of that provider voided or given way takes the account.
+    invited_by_provider_id: Mapped[int | None] = mapped_column(ForeignKey("providers.id"))
     is_demo: Mapped[Flag]
     created_at: Mapped[Created]
     updated_at: Mapped[Updated]
@@ -92,8 +97,18 @@ class PractitionerCertificate(CertificateFields, db.Model):
 
     __tablename__ = "practitioner_certificates"
     audit_type = "practitioner_certificate"
-    # One certificate number per type, whoever holds it (the 挂证 check rests on this).
-    __table_args__ = (UniqueConstraint("kind", "number_key"),)
+    # One certificate number per type, whoever holds it (the 挂证 check rests on this); a
+    # voided registration no longer holds its number (the real holder may register it).
+    __table_args__ = (
+        Index(
+            "uq_practitioner_certificates_number",
+            "kind",
+            "number_key",
+            unique=True,
+            sqlite_where=NUMBER_HELD,
+            postgresql_where=NUMBER_HELD,
+        ),
+    )
 
     id: Mapped[IntPK]
     practitioner_id: Mapped[int] = mapped_column(ForeignKey("practitioners.id"), index=True)
@@ -106,6 +121,9 @@ class PractitionerCertificate(CertificateFields, db.Model):
     # stays taken, so the 挂证 check still sees it).
     withdrawn_on: Mapped[Day | None]
     withdrawn_reason: Mapped[str | None] = mapped_column(String(200))
+    # Voided (registration_voids): withdrawn, and its number free for others; set once, never
+    # cleared (lifting a void lets the firm register the number again as a new row).
+    voided: Mapped[Flag]
     created_at: Mapped[Created]
 
     practitioner: Mapped[Practitioner] = relationship(back_populates="certificates")

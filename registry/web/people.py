@@ -11,7 +11,7 @@ from flask import Blueprint, render_template, request, url_for
 from registry.database import write_intent
 from registry.policy import PUBLIC, require, review_scope
 from registry.sanitize import plain_text
-from registry.services.practitioners import accounts, certificate_types, conflicts
+from registry.services.practitioners import accounts, certificate_types, conflicts, voids
 from registry.services.practitioners import public as service
 from registry.web.page_cache import cached_page
 from registry.web.params import filtered_list
@@ -80,6 +80,8 @@ def unmasked_practitioner(practitioner_id: int):
         masked=service.person_view(person, service.today()),
         today=service.today(),
         void_form=VoidRegistrationForm(formdata=None),
+        voids=voids.voids_of(person),
+        causes=voids.CAUSE_LABELS,
     )
 
 
@@ -126,6 +128,18 @@ def void_certificate(practitioner_id: int, certificate_id: int):
             practitioner_id, certificate_id, data, actor=actor()
         ),
         "已作废该证书登记。",
+    )
+
+
+@bp.post("/office/practitioners/<int:practitioner_id>/voids/<int:void_id>/lift")
+@require("practitioners.void")
+def lift_void(practitioner_id: int, void_id: int):
+    """政务办 lifts its void (撤销作废) with a reason (audited): the firm may register again."""
+    return _void(
+        practitioner_id,
+        lambda data: voids.lift_void(practitioner_id, void_id, data, actor=actor()),
+        "已撤销作废,该机构可重新登记。",
+        "撤销原因",
     )
 
 

@@ -14,8 +14,9 @@ from sqlalchemy import select
 
 from registry import policy
 from registry.extensions import db
-from registry.models import AuditEntry, Employment, Practitioner, User
+from registry.models import Employment, Practitioner, Provider, User
 from registry.models.accounts import Role
+from registry.pure import pii
 from registry.services import accounts, audit, errors, notify, registration
 from registry.services.errors import Forbidden, NotFound, RegistryError
 
@@ -95,8 +96,17 @@ def invite_account(practitioner_id: int, data: dict[str, Any], *, actor: User) -
                 after={"email": address},
                 detail="invitation resent to another address",
             )
-    audit.record(action, actor=actor, of=person, after={"account": user.username})
-    _mail_link(person, user, actor)
+    firm = person.current_employment
+    inviter = firm.provider if firm is not None and firm.provider.account_id == actor.id else None
+    person.invited_by_provider_id = inviter.id if inviter is not None else None
+    db.session.flush()
+    audit.record(
+        action,
+        actor=actor,
+        of=person,
+        after={"account": user.username, "invited_by": inviter.uscc if inviter else None},
+    )
+    _mail_link(person, user, inviter)
     return user
 
 
@@ -124,17 +134,16 @@ def _open_account(person: Practitioner, address: str, username: Any, *, actor: U
     return user
 
 
-def _mail_link(person: Practitioner, user: User, actor: User) -> None:
-    """Queue the invitation mail with a fresh one-time link (earlier links die)."""
+def _mail_link(person: Practitioner, user: User, inviter: Provider | None) -> None:
+    """Queue the invitation mail with a fresh one-time link (earlier links die). The address is
+    only what the firm typed: the mail names the person masked (张*明), never in full."""
     link, hours = registration.setup_link(user)
-    firm = person.current_employment
-    by = (
-        firm.provider.name if firm is not None and not policy.is_office(actor) else "政务服务办公室"
-    )
+    by = inviter.name if inviter is not None else "政务服务办公室"
+    masked = pii.mask_name(person.name)
     notify.queue_mail(
         user.email,
-        "请开通您的从业人员本人账户",
-        f"{person.name},您好:\n\n"
+        f"{masked},请开通您的从业人员本人账户",
+        f"{masked},您好:\n\n"
         f"{by}为您开设了从业人员本人账户“{user.username}”。请在 {hours} 小时内打开下面的链接"
         f"设置密码(链接只能使用一次),之后即可登录查看本人的从业信息、证书和信用记录,"
         f"并可对信用记录提出异议:\n\n{link}\n\n"
@@ -146,20 +155,6 @@ def _mail_link(person: Practitioner, user: User, actor: User) -> None:
     )
 
 
-def inviter_id(person: Practitioner) -> int | None:
-    """The account that last sent the person's invitation (the audit log keeps who did)."""
-    return db.session.scalar(
-        select(AuditEntry.actor_id)
-        .where(
-            AuditEntry.action.in_(("practitioner.account_invite", "practitioner.account_resend")),
-            AuditEntry.object_type == person.audit_type,
-            AuditEntry.object_id == str(person.id),
-        )
-        .order_by(AuditEntry.id.desc())
-        .limit(1)
-    )
-
-
 def unlink_account(person: Practitioner, reason: str, *, actor: User) -> User | None:
     """Take the account off the person's record and disable it (its sessions end), audited as
     practitioner.account_unlink; the person may then be invited afresh."""
@@ -167,6 +162,7 @@ def unlink_account(person: Practitioner, reason: str, *, actor: User) -> User | 
     if user is None:
         return None
     person.account_id = None
+    person.invited_by_provider_id = None
     db.session.flush()
     if user.is_enabled:
         accounts.set_enabled(user, False, actor=actor)
@@ -184,10 +180,8 @@ def unlink_account(person: Practitioner, reason: str, *, actor: User) -> User | 
 def unlink_if_invited_by(employment: Employment, reason: str, *, actor: User) -> None:
     """An employment voided or given way takes with it the account its provider invited: a firm
     that registered someone else's ID never keeps that person's own account."""
-    person, firm = employment.practitioner, employment.provider
-    if person.account_id is None or firm.account_id is None:
-        return
-    if inviter_id(person) == firm.account_id:
+    person = employment.practitioner
+    if person.account_id is not None and person.invited_by_provider_id == employment.provider_id:
         unlink_account(person, reason, actor=actor)
 
 

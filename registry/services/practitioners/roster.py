@@ -310,6 +310,7 @@ def _check_certificate_free(
         select(PractitionerCertificate).where(
             PractitionerCertificate.kind == fields["kind"],
             PractitionerCertificate.number_key == fields["number_key"],
+            PractitionerCertificate.voided.is_(False),  # a voided row holds no number
         )
     )
     if held is None:
