@@ -28,7 +28,7 @@ from registry.models import (
 from registry.services import delivery, market, practitioners
 from registry.services import providers as provider_service
 from registry.services.errors import RegistryError
-from registry.services.practitioners import standing
+from registry.services.practitioners import history, standing
 from tests import factories
 from tests.conftest import post_form
 
@@ -53,17 +53,17 @@ def _person(provider: Provider, name: str, *kinds: str, valid_to: date | None = 
         )
     )
     for kind in kinds:
-        db.session.add(
-            PractitionerCertificate(
-                practitioner_id=person.id,
-                kind=kind,
-                number=f"{kind[:2]}-{serial:06d}",
-                number_key=f"N{serial:06d}{len(kind)}",
-                issuer="生态环境部",
-                valid_from=clock.today() - timedelta(days=400),
-                valid_to=valid_to or clock.today() + timedelta(days=365),
-            )
+        certificate = PractitionerCertificate(
+            practitioner_id=person.id,
+            kind=kind,
+            number=f"{kind[:2]}-{serial:06d}",
+            number_key=f"N{serial:06d}{len(kind)}",
+            issuer="生态环境部",
+            valid_from=clock.today() - timedelta(days=400),
+            valid_to=valid_to or clock.today() + timedelta(days=365),
         )
+        db.session.add(certificate)
+        history.record_certificate(certificate, None)  # on record from now, as the services do
     db.session.flush()
     return person.id
 

@@ -29,7 +29,7 @@ from registry.models import (
 from registry.pure import pii
 from registry.services import credit, practitioners
 from registry.services.errors import RegistryError
-from registry.services.practitioners import certificate_types
+from registry.services.practitioners import certificate_types, history
 from registry.services.providers import personnel
 
 SURNAMES = "王李张刘陈杨赵黄周吴徐孙胡朱高林何郭马罗梁宋郑谢韩唐冯于董萧"
@@ -160,6 +160,8 @@ def _enrol(provider, account, serial, kinds, dates, today) -> None:
             PractitionerCertificate(number_key=pii.number_key(fields["number"]), **fields)
         )
     db.session.add(person)
+    for certificate in person.certificates:
+        history.record_certificate(certificate, None)
 
 
 def _type_code(kind: str) -> str:

@@ -50,7 +50,12 @@ from registry.models.messages import (
     NotificationPreference,
     TokenPurpose,
 )
-from registry.models.practitioners import Employment, Practitioner, PractitionerCertificate
+from registry.models.practitioners import (
+    CertificateVersion,
+    Employment,
+    Practitioner,
+    PractitionerCertificate,
+)
 from registry.models.projects import Enterprise, Project, ProjectCategory
 from registry.models.providers import (
     REGIONS,
@@ -128,6 +133,7 @@ __all__ = [
     "RegistrationVoid",
     "VoidCause",
     "VoidSubject",
+    "CertificateVersion",
     "Employment",
     "Provider",
     "ProviderStatus",

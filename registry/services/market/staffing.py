@@ -2,17 +2,18 @@
 项目负责人's certificate, team certificate counts), as the selection engine's `staffed` flag:
 before quoting, from the provider's current valid practitioners (who is invited, whose
 opportunity list offers the request); at the decision, from the team each quote named, judged as
-of the request's deadline day (a 项目负责人 who had left, lost the certificate or been
-blacklisted by then cannot win, nor two quotes naming the same person). The deadline fixes the
-draw pool: the seed is public, so what changes after it (a bidder ending its own leader's
-employment to pick another winner, an owner waiting for a certificate to lapse) must not
-change who is drawn from. A request without a requirement is staffed by everyone."""
+of the request's deadline day by what was on record at the deadline instant (a 项目负责人 who
+had left, lost the certificate or been blacklisted by then cannot win, nor two quotes naming the
+same person). The deadline fixes the draw pool: the seed is public, so what changes after it (a
+bidder ending its own leader's employment to pick another winner, an owner waiting for a
+certificate to lapse, a renewal, withdrawal or registration entered later with an earlier date)
+must not change who is drawn from. A request without a requirement is staffed by everyone."""
 
 from __future__ import annotations
 
 from collections import defaultdict
 from collections.abc import Iterable
-from datetime import date
+from datetime import date, datetime
 
 from sqlalchemy import exists, select
 from sqlalchemy.orm import selectinload
@@ -96,13 +97,29 @@ def staffing_gaps(
     return gaps
 
 
-def _leader_reason(request: SelectionRequest, quote: Quote, person: Practitioner, on: date):
-    """Why the quote's 项目负责人 may no longer lead it on the day, or None."""
+def _employed_then(person: Practitioner, quote: Quote, on: date, at: datetime) -> bool:
+    """Whether the record at the instant `at` had the person at the quote's provider on `on`."""
+    return any(
+        e.provider_id == quote.provider_id and e.was_current(on, at) for e in person.employments
+    )
+
+
+def _kinds_then(person: Practitioner, on: date, at: datetime) -> set[str]:
+    """The types of the person's certificates in force on `on` as on record at the instant `at`
+    (a renewal, correction, withdrawal or certificate entered later is not seen)."""
+    versions = (c.as_recorded(at) for c in person.certificates)
+    return {v.kind for v in versions if v is not None and v.is_valid(on)}
+
+
+def _leader_reason(
+    request: SelectionRequest, quote: Quote, person: Practitioner, on: date, at: datetime
+) -> str | None:
+    """Why the quote's 项目负责人 may not lead it on the day, by the record at `at`, or None."""
     name = mask_name(person.name)
-    if not any(e.provider_id == quote.provider_id and e.is_current(on) for e in person.employments):
+    if not _employed_then(person, quote, on, at):
         return f"项目负责人{name}已不在该机构任职"
     wanted = request.leader_certificate
-    valid = {c.kind for c in person.certificates if c.is_valid(on)}
+    valid = _kinds_then(person, on, at)
     if (wanted and wanted not in valid) or not valid:
         what = f"有效的{wanted}证书" if wanted else "有效的执业资格证书"
         return f"项目负责人{name}已不再持有{what}"
@@ -132,17 +149,48 @@ def _named_twice(quotes: list[Quote]) -> dict[int, str]:
     }
 
 
+def _load_history(quotes: list[Quote]) -> None:
+    """Load the named people's employments and certificate versions in a few queries."""
+    ids = {person.id for quote in quotes for person, _role, _rows in quote.team}
+    if ids:
+        db.session.scalars(
+            select(Practitioner)
+            .where(Practitioner.id.in_(ids))
+            .options(
+                selectinload(Practitioner.employments),
+                selectinload(Practitioner.certificates).selectinload(
+                    PractitionerCertificate.versions
+                ),
+            )
+        ).all()
+
+
+def _team_shortfall(request: SelectionRequest, quote: Quote, on: date, at: datetime) -> str | None:
+    """Why the quote's team still there on `on` (by the record at `at`) with valid certificates
+    and not blacklisted falls short of the team counts, or None."""
+    wanted = _wanted_kinds(request)
+    holders: dict[str, int] = defaultdict(int)
+    for person, _role, _rows in quote.team:
+        if _employed_then(person, quote, on, at) and not standing.is_barred(person, on):
+            for kind in _kinds_then(person, on, at) & wanted:
+                holders[kind] += 1
+    shortfall = _shortfall(request, 1, holders)
+    return shortfall and f"报价团队不再满足人员要求:{shortfall}"
+
+
 def team_gaps(request: SelectionRequest, quotes: Iterable[Quote], on: date) -> dict[int, str]:
     """provider id → why the team its quote named did not meet the request on `on`, the
-    request's deadline day in Beijing (so that nothing after the deadline changes the draw's
-    candidates): a person it names is named by another provider's quote too (both out), the 项目负责人
-    had left the firm, lost the valid certificate or been blacklisted, or the members still
-    there with valid certificates fell short of the team counts. Quotes naming nobody (a
-    request without a requirement) are left out."""
+    request's deadline day in Beijing, by what was on record at the deadline instant (so that
+    nothing entered after the deadline, whatever its dates, changes the draw's candidates): a
+    person it names is named by another provider's quote too (both out), the 项目负责人 had
+    left the firm, lost the valid certificate or been blacklisted, or the members still there
+    with valid certificates fell short of the team counts. Quotes naming nobody (a request
+    without a requirement) are left out."""
     quotes = list(quotes)
+    at = request.deadline
+    _load_history(quotes)
     twice = _named_twice(quotes)
     gaps = {}
-    wanted = _wanted_kinds(request)
     for quote in quotes:
         team = quote.team
         if not team:
@@ -151,19 +199,9 @@ def team_gaps(request: SelectionRequest, quotes: Iterable[Quote], on: date) -> d
             gaps[quote.provider_id] = f"{twice[quote.provider_id]}(按报名截止日 {on:%Y-%m-%d} 核对)"
             continue
         leader = next((p for p, role, _ in team if role == TeamRole.LEADER.value), team[0][0])
-        reason = _leader_reason(request, quote, leader, on)
+        reason = _leader_reason(request, quote, leader, on, at)
         if reason is None and request.team_certificates:
-            holders: dict[str, int] = defaultdict(int)
-            for person, _role, _rows in team:
-                here = any(
-                    e.provider_id == quote.provider_id and e.is_current(on)
-                    for e in person.employments
-                )
-                if here and not standing.is_barred(person, on):
-                    for kind in _kinds_on(person, on, wanted):
-                        holders[kind] += 1
-            shortfall = _shortfall(request, 1, holders)
-            reason = shortfall and f"报价团队不再满足人员要求:{shortfall}"
+            reason = _team_shortfall(request, quote, on, at)
         if reason is not None:
             gaps[quote.provider_id] = f"{reason}(按报名截止日 {on:%Y-%m-%d} 核对)"
     return gaps

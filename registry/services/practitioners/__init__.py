@@ -1,7 +1,8 @@
 """Practitioners (从业人员), one module per subject: `certificate_types` (the controlled list),
 `common` (the ID key, lookups), `roster` (registering people, employments and certificates,
-the 挂证 check), `certificates` (renewing, correcting and withdrawing one), `staff` (who counts as a provider's valid practitioner) and `expiry` (the daily
-expired-certificate check).
+the 挂证 check), `certificates` (renewing, correcting and withdrawing one), `history` (each certificate's versions,
+what was on record when), `staff` (who counts as a provider's valid practitioner) and `expiry`
+(the daily expired-certificate check).
 
 Services flush, audit and raise RegistryError; they never commit. The public names are
 re-exported here."""

@@ -16,6 +16,7 @@ from registry.models import PractitionerCertificate, Provider, User
 from registry.pure import pii
 from registry.services import audit, errors
 from registry.services.errors import RegistryError
+from registry.services.practitioners import history
 from registry.services.practitioners.common import form_date, own_certificate
 from registry.services.practitioners.roster import (
     _add_guarded,
@@ -132,6 +133,7 @@ def renew_certificate(
         ),
         then=lambda built: _attach_scan(built, scan, actor),
     )
+    history.record_certificate(certificate, actor)
     _audit_change("practitioner.certificate_renew", certificate, before, actor, provider)
     return certificate
 
@@ -152,6 +154,7 @@ def correct_certificate(
     if valid_to != certificate.valid_to:
         certificate.expired_flagged_at = None
     certificate.issuer, certificate.valid_from, certificate.valid_to = after
+    history.record_certificate(certificate, actor)
     _audit_change("practitioner.certificate_correct", certificate, before, actor, provider, note)
     return certificate
 
@@ -167,5 +170,6 @@ def withdraw_certificate(
     before = certificate_facts(certificate)
     certificate.withdrawn_on = clock.today()
     certificate.withdrawn_reason = reason
+    history.record_certificate(certificate, actor)
     _audit_change("practitioner.certificate_withdraw", certificate, before, actor, provider)
     return certificate

@@ -12,6 +12,7 @@ from flask import current_app
 from sqlalchemy import select
 
 from registry.extensions import db
+from registry.kernel import clock
 from registry.models import (
     Employment,
     Practitioner,
@@ -81,6 +82,8 @@ def close_employment(
     """End an employment on `ended_on` (the first day it no longer counts) and audit it as
     `action` with `after`: the provider's own leaving, or a registration voided or given way."""
     employment.ended_on = ended_on
+    # When the end was entered: the draw pool ignores an end entered after a deadline.
+    employment.ended_recorded_at = clock.now()
     db.session.flush()
     audit.record(action, actor=actor, of=employment, after=after, detail=detail)
 

@@ -27,6 +27,7 @@ from registry.models import (
     User,
 )
 from registry.services import audit
+from registry.services.practitioners import history
 
 # The voids themselves (kept as records) live in voids.py; named here for the callers.
 from registry.services.practitioners.voids import (
@@ -135,7 +136,7 @@ def retire_withdrawn(certificate: PractitionerCertificate, actor: User) -> None:
     entered stays, audited."""
     before = {"number_key": certificate.number_key}
     certificate.number_key = f"{certificate.number_key[:80]}~old{certificate.id}"
-    db.session.flush()
+    history.record_certificate(certificate, actor)
     audit.record(
         "practitioner.certificate_readd",
         actor=actor,

@@ -34,7 +34,7 @@ from registry.models import (
 from registry.pure import pii
 from registry.services import audit, errors
 from registry.services.errors import RegistryError
-from registry.services.practitioners import certificate_types, conflicts
+from registry.services.practitioners import certificate_types, conflicts, history
 from registry.services.practitioners.common import (
     close_employment,
     digest_of,
@@ -376,6 +376,7 @@ def add_certificate(
         recheck=lambda: _check_certificate_free(person, provider, fields, actor),
         then=lambda built: _attach_scan(built, scan, actor),
     )
+    history.record_certificate(certificate, actor)
     audit.record(
         "practitioner.certificate_add",
         actor=actor,

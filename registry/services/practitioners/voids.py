@@ -31,6 +31,7 @@ from registry.pure import pii
 from registry.services import audit, errors
 from registry.services.errors import Forbidden, NotFound, RegistryError
 from registry.services.practitioners import accounts as person_accounts
+from registry.services.practitioners import history
 from registry.services.practitioners.common import close_employment
 
 CONTACT_OFFICE = "如有异议,请与政务服务办公室联系。"
@@ -83,7 +84,7 @@ def _void_certificate(
     certificate.withdrawn_on = certificate.withdrawn_on or clock.today()
     certificate.withdrawn_reason = reason[:200]
     certificate.voided = True  # the number as entered and its key stay; the index skips it
-    db.session.flush()
+    history.record_certificate(certificate, actor)
     firm = _holder_firm(certificate.practitioner)
     _record(VoidSubject.CERTIFICATE, certificate, firm, cause, reason, actor)
     return before
