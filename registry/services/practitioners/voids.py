@@ -71,10 +71,14 @@ def _holder_firm(person: Practitioner) -> int | None:
 
 
 def _void_certificate(
-    certificate: PractitionerCertificate, cause: str, reason: str, actor: User
-) -> dict[str, Any]:
+    certificate: PractitionerCertificate,
+    cause: str,
+    reason: str,
+    actor: User,
+    detail: str | None = None,
+) -> None:
     """Mark the certificate withdrawn today and voided (its number free for the real holder),
-    recorded; returns the state before for the audit entry."""
+    recorded and audited (the entry's `detail`: the reason 政务办 gave, when it was 政务办)."""
     before = {
         "kind": certificate.kind,
         "number": pii.mask_number(certificate.number),
@@ -86,20 +90,20 @@ def _void_certificate(
     db.session.flush()
     firm = _holder_firm(certificate.practitioner)
     _record(VoidSubject.CERTIFICATE, certificate, firm, cause, reason, actor)
-    return before
-
-
-def displace_certificate(certificate: PractitionerCertificate, by: Provider, actor: User) -> None:
-    """An applicant's registration of a certificate number gives way to an entered provider's."""
-    reason = f"同一证书已由已入驻机构 {by.name} 登记,尚未入驻机构的登记作废"
-    before = _void_certificate(certificate, VoidCause.DISPLACED, reason, actor)
     audit.record(
         "practitioner.registration_void",
         actor=actor,
         of=certificate,
         before=before,
         after={"practitioner": certificate.practitioner_id, "reason": reason},
+        detail=detail,
     )
+
+
+def displace_certificate(certificate: PractitionerCertificate, by: Provider, actor: User) -> None:
+    """An applicant's registration of a certificate number gives way to an entered provider's."""
+    reason = f"同一证书已由已入驻机构 {by.name} 登记,尚未入驻机构的登记作废"
+    _void_certificate(certificate, VoidCause.DISPLACED, reason, actor)
 
 
 def displace_employment(employment: Employment, by: Provider, actor: User):
@@ -186,15 +190,7 @@ def void_certificate(
     reason = errors.text_field(data.get("reason"), "reason", "作废原因", 200)
     if certificate.voided:
         raise RegistryError(None, "该证书登记已作废。")
-    before = _void_certificate(certificate, VoidCause.OFFICE, reason, actor)
-    audit.record(
-        "practitioner.registration_void",
-        actor=actor,
-        of=certificate,
-        before=before,
-        after={"practitioner": practitioner_id, "reason": reason},
-        detail=reason,
-    )
+    _void_certificate(certificate, VoidCause.OFFICE, reason, actor, detail=reason)
     return certificate
 
 
