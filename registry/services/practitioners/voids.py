@@ -31,7 +31,11 @@ from registry.pure import pii
 from registry.services import audit, errors
 from registry.services.errors import Forbidden, NotFound, RegistryError
 from registry.services.practitioners import accounts as person_accounts
-from registry.services.practitioners.common import close_employment
+from registry.services.practitioners.common import (
+    close_employment,
+    named_certificate,
+    named_person,
+)
 
 CONTACT_OFFICE = "如有异议,请与政务服务办公室联系。"
 CAUSE_LABELS = {VoidCause.OFFICE: "政务服务办公室作废", VoidCause.DISPLACED: "让位于已入驻机构"}
@@ -277,8 +281,7 @@ def refuse_voided_certificate(provider: Provider, fields: dict, actor: User) -> 
     )
     if void is not None:
         certificate = void.certificate
-        what = f"证书 {certificate.kind} {pii.mask_number(certificate.number)}"
-        _refuse_voided(provider, actor, "number", what, void.reason)
+        _refuse_voided(provider, actor, "number", named_certificate(certificate), void.reason)
 
 
 def refuse_voided_employment(person: Practitioner, provider: Provider, actor: User) -> None:
@@ -290,5 +293,4 @@ def refuse_voided_employment(person: Practitioner, provider: Provider, actor: Us
         .limit(1)
     )
     if void is not None:
-        what = f"从业人员 {pii.mask_name(person.name)}(身份证号末四位 {person.id_tail})"
-        _refuse_voided(provider, actor, "id_number", what, void.reason)
+        _refuse_voided(provider, actor, "id_number", named_person(person), void.reason)
