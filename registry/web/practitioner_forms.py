@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from wtforms import DateField, SelectChoice, SelectField, StringField
 from wtforms.validators import DataRequired, Length, Optional
+from wtforms.widgets import TextInput
 
 from registry.web.forms import (
     Form,
@@ -32,6 +33,15 @@ def roster_choice(
     )
 
 
+class UnsentTextInput(TextInput):
+    """A text box that never sends its value back to the browser, as a password box does: an ID
+    number typed into a refused form is not shown again."""
+
+    def __call__(self, field, **kwargs):
+        kwargs["value"] = ""
+        return super().__call__(field, **kwargs)
+
+
 class PractitionerForm(Form):
     """Register a person on the provider's roster."""
 
@@ -41,6 +51,7 @@ class PractitionerForm(Form):
         validators=[DataRequired("请填写身份证号。"), Length(max=30)],
         description="仅用于识别同一人员:系统只保存其不可还原的摘要和末四位,不保存完整号码。",
         render_kw={"autocomplete": "off"},
+        widget=UnsentTextInput(),
     )
     title = StringField("职务(可选)", validators=[Optional(), Length(max=50)])
     started_on = required_date("入职日期")

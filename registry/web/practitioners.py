@@ -9,8 +9,6 @@ from flask import (
     Blueprint,
     abort,
     current_app,
-    flash,
-    redirect,
     render_template,
     request,
     url_for,
@@ -92,14 +90,15 @@ def new_practitioner():
     if not form.is_submitted():
         form.started_on.data = providers.today()
     data = form.data_of("name", "id_number", "title", "started_on")
-    saved = work.submit(
-        form, lambda: service.register_practitioner(provider, data, actor=actor()), keep=True
+    return work.page(
+        form,
+        lambda: service.register_practitioner(provider, data, actor=actor()),
+        keep=True,
+        done=lambda employment: f"已登记从业人员 {employment.practitioner.name}。",
+        to=url_for(ROSTER),
+        template="providers/practitioner_new.html",
+        provider=provider,
     )
-    if saved:
-        flash(f"已登记从业人员 {saved.value.practitioner.name}。", "success")
-        return redirect(url_for(ROSTER))
-    form.id_number.data = ""  # never sent back to the browser
-    return render_template("providers/practitioner_new.html", form=form, provider=provider)
 
 
 @bp.route(
@@ -116,18 +115,17 @@ def add_certificate(practitioner_id: int):
         certificate_types.names(), certificate_types.for_services(codes)
     )
     data = form.data_of("kind", "number", "issuer", "valid_from", "valid_to")
-    saved = work.submit(
+    return work.page(
         form,
         lambda: service.add_certificate(
             provider, practitioner_id, data, actor=actor(), scan=form.scan.data
         ),
         keep=True,
-    )
-    if saved:
-        flash(f"已为 {person.name} 添加{saved.value.kind}证书。", "success")
-        return redirect(url_for(ROSTER))
-    return render_template(
-        "providers/practitioner_certificate.html", form=form, provider=provider, person=person
+        done=lambda certificate: f"已为 {person.name} 添加{certificate.kind}证书。",
+        to=url_for(ROSTER),
+        template="providers/practitioner_certificate.html",
+        provider=provider,
+        person=person,
     )
 
 
@@ -189,17 +187,13 @@ def change_certificate(certificate_id: int, change: str):
     names = [n for n in form._fields if n not in ("csrf_token", "scan")]
     data = form.data_of(*names)
     scan = {"scan": form.scan.data} if change == "renew" else {}
-    saved = work.submit(
+    return work.page(
         form,
         lambda: call(provider, certificate_id, data, actor=actor(), **scan),
         keep=True,
-    )
-    if saved:
-        flash(done.format(name=certificate.practitioner.name, kind=certificate.kind), "success")
-        return redirect(url_for(ROSTER))
-    return render_template(
-        "providers/practitioner_certificate_change.html",
-        form=form,
+        done=lambda _saved: done.format(name=certificate.practitioner.name, kind=certificate.kind),
+        to=url_for(ROSTER),
+        template="providers/practitioner_certificate_change.html",
         heading=heading,
         certificate=certificate,
         person=certificate.practitioner,

@@ -233,12 +233,14 @@ class UnitOfWork:
         done: str | Callable[[Any], str],
         to: str | Callable[[Any], str],
         template: str,
+        keep: bool = False,
         **context: Any,
     ) -> Any:
-        """A form page to its end: when the submitted form commits (see `submit`), flash `done`
-        and go `to` the next page (each a text, or a function of what the service returned);
-        otherwise the page again (`template` with the form, its errors and `context`)."""
-        saved = self.submit(form, call)
+        """A form page to its end: when the submitted form commits (see `submit`; `keep` as in
+        `run`), flash `done` and go `to` the next page (each a text, or a function of what the
+        service returned); otherwise the page again (`template` with the form, its errors and
+        `context`)."""
+        saved = self.submit(form, call, keep=keep)
         if saved:
             flash(done(saved.value) if callable(done) else done, "success")
             return redirect(to(saved.value) if callable(to) else to)

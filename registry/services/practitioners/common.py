@@ -1,6 +1,6 @@
 """What the practitioner use cases share: the key of the ID digest, finding a person by ID
 number, loading a provider's own practitioner or employment, ending an employment (audited),
-and the dates of the forms."""
+the dates of the forms, and how a person or a certificate is named to a firm (masked)."""
 
 from __future__ import annotations
 
@@ -94,6 +94,18 @@ def form_date(data: dict, name: str, label: str) -> date:
     if not isinstance(value, date):
         raise RegistryError(name, f"请填写{label}(格式 YYYY-MM-DD)。")
     return value
+
+
+def named_person(person: Practitioner) -> str:
+    """A person as a refusal, a 挂证 record or a void names them to a firm: the masked name and
+    the last four characters of the ID number."""
+    return f"从业人员 {pii.mask_name(person.name)}(身份证号末四位 {person.id_tail})"
+
+
+def named_certificate(certificate: PractitionerCertificate) -> str:
+    """A certificate as a refusal, a 挂证 record or a void names it: its type and its number
+    partly hidden."""
+    return f"证书 {certificate.kind} {pii.mask_number(certificate.number)}"
 
 
 def own_certificate(provider: Provider, certificate_id: int) -> PractitionerCertificate:

@@ -39,6 +39,8 @@ from registry.services.practitioners.common import (
     close_employment,
     digest_of,
     form_date,
+    named_certificate,
+    named_person,
     own_employment,
     own_practitioner,
 )
@@ -139,20 +141,41 @@ def _person_facts(person: Practitioner) -> dict[str, Any]:
     }
 
 
+# A 挂证嫌疑 refusal by what it refuses: the word of its event source, the form field it names,
+# the answer, how the thing is named and the facts recorded (when the two firms are not both
+# entered; otherwise conflicts.conflict_facts).
+HUNG = {
+    Practitioner: (
+        "person",
+        "id_number",
+        HUNG_PERSON,
+        named_person,
+        "登记{what}被拒绝:其为另一家中介机构的在职人员",
+    ),
+    PractitionerCertificate: (
+        "certificate",
+        "number",
+        HUNG_CERTIFICATE,
+        named_certificate,
+        "登记{what} 被拒绝:该证书登记在另一家中介机构的在职人员名下",
+    ),
+}
+
+
 def _refuse_hung(
     provider: Provider,
     actor: User,
-    *,
-    field: str,
-    source: str,
-    message: str,
-    facts: str,
+    refused: Practitioner | PractitionerCertificate,
     holder: Provider,
-    what: str,
-    person_id: int,
 ) -> None:
-    """Record the 挂证嫌疑 attempt (once per source) and refuse it. Between two entered providers
-    both get the event, each naming the other (conflicts.py), for 政务办 and regulators to look."""
+    """Record the 挂证嫌疑 attempt on a person or certificate that `holder` has (once a day) and
+    refuse it. Between two entered providers both get the event, each naming the other
+    (conflicts.py), for 政务办 and regulators to look."""
+    subject, field, message, named, facts = HUNG[type(refused)]
+    what = named(refused)
+    facts = facts.format(what=what)
+    source = f"hung:{subject}:{refused.id}:provider:{provider.id}:{clock.today()}"
+    person_id = refused.id if isinstance(refused, Practitioner) else refused.practitioner_id
     both = conflicts.entered(provider)
     if both:
         facts = conflicts.conflict_facts(provider, holder, what)
@@ -194,18 +217,7 @@ def _known_person(
         raise RegistryError("id_number", "该人员已是本机构的在职人员。")
     conflicts.refuse_voided_employment(person, provider, actor)
     if current is not None and conflicts.entered(current.provider):
-        _refuse_hung(
-            provider,
-            actor,
-            field="id_number",
-            source=f"hung:person:{person.id}:provider:{provider.id}:{clock.today()}",
-            message=HUNG_PERSON,
-            facts=f"登记从业人员 {pii.mask_name(person.name)}(身份证号末四位 {person.id_tail})"
-            "被拒绝:其为另一家中介机构的在职人员",
-            holder=current.provider,
-            what=f"从业人员 {pii.mask_name(person.name)}(身份证号末四位 {person.id_tail})",
-            person_id=person.id,
-        )
+        _refuse_hung(provider, actor, person, current.provider)
     if current is not None and not conflicts.entered(provider):
         raise RegistryError("id_number", HUNG_PERSON)  # the one neutral answer
     last_end = max(
@@ -325,18 +337,7 @@ def _check_certificate_free(
         and current.provider_id != provider.id
         and conflicts.entered(current.provider)
     ):
-        _refuse_hung(
-            provider,
-            actor,
-            field="number",
-            source=f"hung:certificate:{held.id}:provider:{provider.id}:{clock.today()}",
-            message=HUNG_CERTIFICATE,
-            facts=f"登记证书 {held.kind} {pii.mask_number(held.number)} 被拒绝:"
-            "该证书登记在另一家中介机构的在职人员名下",
-            holder=current.provider,
-            what=f"证书 {held.kind} {pii.mask_number(held.number)}",
-            person_id=held.practitioner_id,
-        )
+        _refuse_hung(provider, actor, held, current.provider)
     if conflicts.entered(provider) and not conflicts.vouched(held.practitioner):
         return held
     raise RegistryError("number", "该证书编号已登记在其他人员名下,请核对证书类型和编号。")

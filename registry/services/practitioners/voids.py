@@ -32,7 +32,11 @@ from registry.services import audit, errors
 from registry.services.errors import Forbidden, NotFound, RegistryError
 from registry.services.practitioners import accounts as person_accounts
 from registry.services.practitioners import history
-from registry.services.practitioners.common import close_employment
+from registry.services.practitioners.common import (
+    close_employment,
+    named_certificate,
+    named_person,
+)
 
 CONTACT_OFFICE = "如有异议,请与政务服务办公室联系。"
 CAUSE_LABELS = {VoidCause.OFFICE: "政务服务办公室作废", VoidCause.DISPLACED: "让位于已入驻机构"}
@@ -72,10 +76,14 @@ def _holder_firm(person: Practitioner) -> int | None:
 
 
 def _void_certificate(
-    certificate: PractitionerCertificate, cause: str, reason: str, actor: User
-) -> dict[str, Any]:
+    certificate: PractitionerCertificate,
+    cause: str,
+    reason: str,
+    actor: User,
+    detail: str | None = None,
+) -> None:
     """Mark the certificate withdrawn today and voided (its number free for the real holder),
-    recorded; returns the state before for the audit entry."""
+    recorded and audited (the entry's `detail`: the reason 政务办 gave, when it was 政务办)."""
     before = {
         "kind": certificate.kind,
         "number": pii.mask_number(certificate.number),
@@ -87,20 +95,20 @@ def _void_certificate(
     history.record_certificate(certificate, actor)
     firm = _holder_firm(certificate.practitioner)
     _record(VoidSubject.CERTIFICATE, certificate, firm, cause, reason, actor)
-    return before
-
-
-def displace_certificate(certificate: PractitionerCertificate, by: Provider, actor: User) -> None:
-    """An applicant's registration of a certificate number gives way to an entered provider's."""
-    reason = f"同一证书已由已入驻机构 {by.name} 登记,尚未入驻机构的登记作废"
-    before = _void_certificate(certificate, VoidCause.DISPLACED, reason, actor)
     audit.record(
         "practitioner.registration_void",
         actor=actor,
         of=certificate,
         before=before,
         after={"practitioner": certificate.practitioner_id, "reason": reason},
+        detail=detail,
     )
+
+
+def displace_certificate(certificate: PractitionerCertificate, by: Provider, actor: User) -> None:
+    """An applicant's registration of a certificate number gives way to an entered provider's."""
+    reason = f"同一证书已由已入驻机构 {by.name} 登记,尚未入驻机构的登记作废"
+    _void_certificate(certificate, VoidCause.DISPLACED, reason, actor)
 
 
 def displace_employment(employment: Employment, by: Provider, actor: User):
@@ -187,15 +195,7 @@ def void_certificate(
     reason = errors.text_field(data.get("reason"), "reason", "作废原因", 200)
     if certificate.voided:
         raise RegistryError(None, "该证书登记已作废。")
-    before = _void_certificate(certificate, VoidCause.OFFICE, reason, actor)
-    audit.record(
-        "practitioner.registration_void",
-        actor=actor,
-        of=certificate,
-        before=before,
-        after={"practitioner": practitioner_id, "reason": reason},
-        detail=reason,
-    )
+    _void_certificate(certificate, VoidCause.OFFICE, reason, actor, detail=reason)
     return certificate
 
 
@@ -282,8 +282,7 @@ def refuse_voided_certificate(provider: Provider, fields: dict, actor: User) -> 
     )
     if void is not None:
         certificate = void.certificate
-        what = f"证书 {certificate.kind} {pii.mask_number(certificate.number)}"
-        _refuse_voided(provider, actor, "number", what, void.reason)
+        _refuse_voided(provider, actor, "number", named_certificate(certificate), void.reason)
 
 
 def refuse_voided_employment(person: Practitioner, provider: Provider, actor: User) -> None:
@@ -295,5 +294,4 @@ def refuse_voided_employment(person: Practitioner, provider: Provider, actor: Us
         .limit(1)
     )
     if void is not None:
-        what = f"从业人员 {pii.mask_name(person.name)}(身份证号末四位 {person.id_tail})"
-        _refuse_voided(provider, actor, "id_number", what, void.reason)
+        _refuse_voided(provider, actor, "id_number", named_person(person), void.reason)

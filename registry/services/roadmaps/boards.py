@@ -21,7 +21,7 @@ from registry.models.catalogue import ApprovalItem, Department, ServiceItem
 from registry.models.projects import Project, ProjectCategory
 from registry.models.roadmap import DeadlineState, ProjectPlan, RoadmapStep
 from registry.pure.workdays import CalendarRangeError, working_days_between
-from registry.services.roadmaps.plans import schedule_of
+from registry.services.roadmaps.plans import AgainstTarget, schedule_of
 from registry.services.roadmaps.stored import complete_days, warn_until
 
 PAGE_SIZE = 50
@@ -253,7 +253,7 @@ def _alert_row(step: RoadmapStep, f: BoardFilter) -> AlertRow:
 
 
 @dataclass
-class PlanSummary:
+class PlanSummary(AgainstTarget):
     """A project's stored plan against its target, with today's counts of steps in warning and
     overdue (what the project tables show)."""
 
@@ -273,20 +273,6 @@ class PlanSummary:
     @property
     def total_days(self) -> int | None:
         return self.plan.total_days if self.plan else None
-
-    @property
-    def target_days(self) -> int:
-        return ProjectCategory(self.project.category).target_days
-
-    @property
-    def margin_days(self) -> int | None:
-        total = self.total_days
-        return None if total is None else self.target_days - total
-
-    @property
-    def forecast_margin_days(self) -> int | None:
-        days = self.forecast_days
-        return None if days is None else self.target_days - days
 
     def days_late(self, today: date) -> int | None:
         """Calendar days its most overdue open step is past its due date (the stored earliest

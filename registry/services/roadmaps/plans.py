@@ -195,8 +195,31 @@ class RoadmapRow:
 _complete_days = complete_days
 
 
+class AgainstTarget:
+    """The days against the project category's target, for a view with `project`, `total_days`
+    (the plan) and `forecast_days` (as of today): the roadmap and a project table's row."""
+
+    @property
+    def target_days(self) -> int:
+        """The category's target in days."""
+        return ProjectCategory(self.project.category).target_days
+
+    @property
+    def margin_days(self) -> int | None:
+        """Target minus total: slack when positive, overrun when negative."""
+        return self._margin(self.total_days)
+
+    @property
+    def forecast_margin_days(self) -> int | None:
+        """Target minus the forecast: slack when positive, overrun when negative."""
+        return self._margin(self.forecast_days)
+
+    def _margin(self, days: int | None) -> int | None:
+        return None if days is None else self.target_days - days
+
+
 @dataclass
-class Roadmap:
+class Roadmap(AgainstTarget):
     """A project's roadmap: rows in stage order and the totals against the target."""
 
     project: Project
@@ -234,27 +257,9 @@ class Roadmap:
         return _complete_days(self.forecast)
 
     @property
-    def forecast_margin_days(self) -> int | None:
-        """Target minus the forecast: slack when positive, overrun when negative."""
-        return self._margin(self.forecast_days)
-
-    @property
-    def target_days(self) -> int:
-        """The category's target in days."""
-        return ProjectCategory(self.project.category).target_days
-
-    @property
     def total_days(self) -> int | None:
         """Calendar days from the land contract to the last planned finish (complete plans)."""
         return _complete_days(self.schedule)
-
-    @property
-    def margin_days(self) -> int | None:
-        """Target minus total: slack when positive, overrun when negative."""
-        return self._margin(self.total_days)
-
-    def _margin(self, days: int | None) -> int | None:
-        return None if days is None else self.target_days - days
 
     @property
     def counts(self) -> Counter:
