@@ -15,7 +15,7 @@ from registry.models.evidence import append_only, write_once
 from registry.models.objections import ObjectionAnswer
 from registry.models.practitioners import Practitioner
 from registry.models.projects import Project
-from registry.models.providers import COMMITTED_DAYS_UNIT, Provider, Upload
+from registry.models.providers import COMMITTED_DAYS_UNIT, HoldersOfKind, Provider, Upload
 from registry.models.types import (
     Code,
     Created,
@@ -146,16 +146,13 @@ class Exclusion(db.Model):
     provider: Mapped[Provider] = relationship()
 
 
-class RequestCertificate(db.Model):
+class RequestCertificate(HoldersOfKind, db.Model):
     """A request's requirement on the named team: at least `count` holders of one type."""
 
     __tablename__ = "request_certificates"
     __table_args__ = (UniqueConstraint("request_id", "kind"),)
 
-    id: Mapped[IntPK]
     request_id: Mapped[int] = mapped_column(ForeignKey("selection_requests.id", ondelete="CASCADE"))
-    kind: Mapped[str] = mapped_column(String(100))
-    count: Mapped[int] = mapped_column(Integer)
 
     request: Mapped[SelectionRequest] = relationship(back_populates="team_certificates")
 

@@ -201,16 +201,22 @@ class Offer(db.Model):
     )
 
 
-class OfferPersonnel(db.Model):
+class HoldersOfKind:
+    """A number of people holding one certificate type: an offer's key personnel, a request's
+    team requirement. One row per type and owner."""
+
+    id: Mapped[IntPK]
+    # The canonical name from the controlled list (services/practitioners/certificate_types.py).
+    kind: Mapped[str] = mapped_column(String(100))
+    count: Mapped[int] = mapped_column(Integer)
+
+
+class OfferPersonnel(HoldersOfKind, db.Model):
     """Key personnel an offer commits (关键人员): how many holders of one certificate type."""
 
     __tablename__ = "offer_personnel"
     __table_args__ = (UniqueConstraint("offer_id", "kind"),)
 
-    id: Mapped[IntPK]
     offer_id: Mapped[int] = mapped_column(ForeignKey("offers.id", ondelete="CASCADE"))
-    # The canonical name from the controlled list (services/practitioners/certificate_types.py).
-    kind: Mapped[str] = mapped_column(String(100))
-    count: Mapped[int] = mapped_column(Integer)
 
     offer: Mapped[Offer] = relationship(back_populates="personnel")
