@@ -126,3 +126,22 @@ def test_unit_of_work_publishing_about_a_provider_no_longer_supervised_is_refuse
             select(AuditEntry).where(AuditEntry.action == "credit.denied")
         ).all()
         assert [(e.actor_id, e.outcome) for e in denied] == [(regulator.id, "denied")]
+
+
+def test_unit_of_work_a_user_without_a_scope_sees_the_reason(app, make_user, login):
+    """A regulator account without a department and a provider account without a firm open
+    their dashboards: the page says why, in Chinese, instead of a 500 or an empty list."""
+    regulator, provider = make_user("regulator"), make_user("provider")
+    with app.app_context():
+        db.session.get(User, regulator.id).department_id = None
+        db.session.commit()
+    client = app.test_client()
+    login(regulator, on=client)
+    page = client.get("/regulator/credit")
+    assert page.status_code == 200
+    assert "您的账号未关联监管部门,请联系管理员" in page.get_data(as_text=True)
+    other = app.test_client()
+    login(provider, on=other)
+    page = other.get("/my/opportunities")
+    assert page.status_code == 200
+    assert "您的账号尚未登记中介机构信息,请先申请入驻" in page.get_data(as_text=True)

@@ -252,10 +252,9 @@ def _departmental(load):
 def regulator_records():
     """The department's credit dashboard: overdue and open objections, then every record."""
     user = actor()
-    try:
-        department = credit.regulator_department(user)
-    except Forbidden as error:
-        return render_template("credit/regulator_records.html", message=error.message)
+    department = work.scope(
+        lambda: credit.regulator_department(user), "credit/regulator_records.html"
+    )
     status = request.args.get("status") or None
     objections = credit.objections_for_department(user, open_only=True)
     return render_template(

@@ -255,12 +255,9 @@ def repost_request(ref: str):
 def opportunities():
     """Open requests this provider may apply to, with its own (sealed) quote status."""
     user = actor()
-    try:
-        provider = market.provider_of(user)
-    except RegistryError as error:
-        return render_template(
-            "market/opportunities.html", provider=None, message=error.message, rows=[]
-        )
+    provider = work.scope(
+        lambda: market.provider_of(user), "market/opportunities.html", provider=None, rows=[]
+    )
     rows = []
     open_to, unstaffed = market.opportunities_for(provider)
     for selection in open_to:

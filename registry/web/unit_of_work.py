@@ -9,7 +9,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any, NoReturn
 
-from flask import abort, flash, redirect, render_template, request
+from flask import abort, flash, make_response, redirect, render_template, request
 from flask_login import current_user
 from flask_wtf import FlaskForm
 from sqlalchemy.orm.exc import StaleDataError
@@ -145,6 +145,16 @@ class UnitOfWork:
             return getter(*args)
         except (NotFound, Forbidden) as error:
             self.refuse(error, status)
+
+    def scope(self, load: Callable[[], Any], template: str, **empty: Any) -> Any:
+        """What load() gives as the signed-in user's scope (a regulator's department, a
+        provider's firm); a user without one gets the page `template` with the reason
+        (`message`) and the `empty` context instead."""
+        try:
+            return load()
+        except RegistryError as error:
+            self.rollback()
+            abort(make_response(render_template(template, message=error.message, **empty)))
 
     def submit(self, form: FlaskForm, call: Callable[[], Any], **options: Any) -> Outcome:
         """A form page's POST: when the form validates, run the unit of work (see `run`)."""
