@@ -57,6 +57,7 @@ def _wait_for_text(log: Path, text: str, server: subprocess.Popen) -> str:
 
 
 @pytest.mark.concurrency
+@pytest.mark.realclock
 def test_crash_gunicorn_worker_leaves_its_stack_in_the_log(tmp_path):
     (tmp_path / "crashing.py").write_text(CRASHING_APP)
     port, log = _free_port(), tmp_path / "gunicorn.log"
@@ -81,6 +82,7 @@ def test_crash_gunicorn_worker_leaves_its_stack_in_the_log(tmp_path):
 
 
 @pytest.mark.concurrency
+@pytest.mark.realclock
 def test_crash_registry_serve_leaves_its_stack_on_stderr(tmp_path):
     # The server itself is replaced by a crash: what counts is what `registry serve` set up first.
     script = (

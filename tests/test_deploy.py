@@ -37,7 +37,7 @@ DIGITS = "一二三四五六七八九"
 QUESTION = re.compile(r"([一二三四五六七八九])(加|乘以)([一二三四五六七八九])等于多少")
 PASSWORD = "Hj7#kLq2-Wm9"
 
-pytestmark = pytest.mark.concurrency
+pytestmark = [pytest.mark.concurrency, pytest.mark.realclock]
 
 
 def _free_port() -> int:

@@ -209,6 +209,7 @@ def _schema(url: str, folder: Path) -> str:
 
 @pytest.mark.concurrency
 @pytest.mark.parametrize("workers", [2, 4])
+@pytest.mark.realclock
 def test_rate_limits_exact_across_gunicorn_workers(tmp_path, workers):
     # The embedded default: one SQLite file, counters in it.
     url = _schema(f"sqlite:///{tmp_path / 'served.db'}", tmp_path)
@@ -243,6 +244,7 @@ def _redis_url() -> str | None:
 
 @pytest.mark.concurrency
 @pytest.mark.skipif(_redis_url() is None, reason="no Redis at 127.0.0.1:6379 or no redis package")
+@pytest.mark.realclock
 def test_rate_limits_exact_across_gunicorn_workers_with_redis(tmp_path):
     import redis
 

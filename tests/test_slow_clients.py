@@ -76,6 +76,7 @@ def _trickle(sockets: list[socket.socket], stop: threading.Event) -> None:
 
 
 @pytest.mark.concurrency
+@pytest.mark.realclock
 def test_slow_clients_do_not_hold_the_site(served):
     port, log = served
     slow = []

@@ -200,6 +200,7 @@ def _assert_nothing_lost_nothing_twice(inbox, rows, kills: int) -> dict[str, str
     return stored
 
 
+@pytest.mark.realclock
 def test_worker_killed_mid_data_leaves_that_mail_in_doubt_not_sent_twice(crash_site):
     inbox, start, statuses, rows = crash_site
     inbox.kill_at = {5}  # the worker dies while the server receives the 5th mail
@@ -218,6 +219,7 @@ def test_worker_killed_mid_data_leaves_that_mail_in_doubt_not_sent_twice(crash_s
     assert len(inbox.raw) == 20
 
 
+@pytest.mark.realclock
 def test_worker_killed_again_and_again_loses_nothing(crash_site):
     inbox, start, statuses, rows = crash_site
     kills, deadline = 0, time.monotonic() + 60
