@@ -4,6 +4,7 @@ users per role, and signing in through the real login form."""
 
 from __future__ import annotations
 
+import gc
 import os
 import re
 import shutil
@@ -37,6 +38,19 @@ CSRF_RE = re.compile(
     r'name="csrf_token" type="hidden" value="([^"]+)"|'
     r'name="csrf_token" value="([^"]+)"|value="([^"]+)" name="csrf_token"'
 )
+
+
+def pytest_configure(config):
+    """Fewer garbage collections in the test processes. Every test builds an app, an engine and a
+    session, thousands of objects in reference cycles, and Python's default thresholds ran a
+    collection every 700 allocations over an ever larger heap: in a sample of 298 tests in one
+    process, the collector took 11.7 s of 51 s. The modules imported by now (Flask, SQLAlchemy,
+    the app) live as long as the process, so they are moved out of the collector's sight, and
+    the youngest generation is collected every 100,000 allocations: the same sample took 40 s.
+    The cycles are still collected, only in larger batches; the site itself keeps the defaults."""
+    gc.collect()
+    gc.freeze()
+    gc.set_threshold(100_000, 50, 100)
 
 
 def pytest_collection_modifyitems(items):
