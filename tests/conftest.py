@@ -9,6 +9,7 @@ import os
 import re
 import shutil
 import uuid
+import zlib
 from collections import deque
 from concurrent.futures import Future, ThreadPoolExecutor
 from datetime import date
@@ -33,6 +34,8 @@ PG_URL = os.environ.get("REGISTRY_TEST_DATABASE_URL")
 # The day every test runs on: fixed, never the machine's date. CI runs the suite again with the
 # clock moved (REGISTRY_TEST_TODAY=2027-06-15, 2031-02-10) so a date bug shows before the date comes.
 TEST_TODAY = date.fromisoformat(os.environ.get("REGISTRY_TEST_TODAY") or "2026-12-07")
+# The moved-clock runs' share of the tests not marked `dates` ("1/2", "2/2"; all when unset).
+SHARE = os.environ.get("REGISTRY_TEST_SHARE")
 BACKENDS = ["sqlite"] + (["postgresql"] if PG_URL else [])
 CSRF_RE = re.compile(
     r'name="csrf_token" type="hidden" value="([^"]+)"|'
@@ -53,12 +56,26 @@ def pytest_configure(config):
     gc.set_threshold(100_000, 50, 100)
 
 
-def pytest_collection_modifyitems(items):
+def pytest_collection_modifyitems(config, items):
     """The racing tests share one xdist worker (make test runs with --dist loadgroup): two of
-    them at once on a 2-core machine would time each other out, not find a bug."""
+    them at once on a 2-core machine would time each other out, not find a bug.
+
+    With REGISTRY_TEST_SHARE=k/n (the moved-clock runs of `make test-dates`, one share per moved
+    day) a run keeps the tests marked `dates` and the k-th of n shares of the others, chosen by a
+    hash of the test's id: so every test runs under a moved clock and the tests about dates
+    under every one, without running the whole suite once per moved day."""
     for item in items:
         if item.get_closest_marker("concurrency"):
             item.add_marker(pytest.mark.xdist_group("concurrency"))
+    if not SHARE:
+        return
+    k, n = (int(part) for part in SHARE.split("/"))
+    kept, dropped = [], []
+    for item in items:
+        ours = item.get_closest_marker("dates") or zlib.crc32(item.nodeid.encode()) % n == k - 1
+        (kept if ours else dropped).append(item)
+    config.hook.pytest_deselected(items=dropped)
+    items[:] = kept
 
 
 def _pg_schema_url(schema: str) -> str:

@@ -31,6 +31,9 @@ from registry.services import calendars, credit, delivery, market, roadmaps
 from tests import factories
 from tests.conftest import post_form
 
+# About dates: run under both moved clocks (conftest.py, `make test-dates`).
+pytestmark = pytest.mark.dates
+
 # A year chinesecalendar does not ship, whatever day the suite runs on: one past the package.
 OPEN_YEAR = workdays.package_years()[1] + 1
 

@@ -7,8 +7,13 @@ import re
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 
+import pytest
+
 from registry.config import PROJECT_ROOT
 from registry.kernel import clock
+
+# About dates: run under both moved clocks (conftest.py, `make test-dates`).
+pytestmark = pytest.mark.dates
 
 # Calls that read the machine's clock. time.monotonic / perf_counter measure durations only.
 READS_TIME = re.compile(

@@ -27,6 +27,9 @@ from registry.services.errors import Forbidden, NotFound, RegistryError
 from tests import factories
 from tests.conftest import csrf_from, post_form
 
+# About dates: run under both moved clocks (conftest.py, `make test-dates`).
+pytestmark = pytest.mark.dates
+
 ATOM = "{http://www.w3.org/2005/Atom}"
 # Publication on a Tuesday before National Day: the objection window (5 working days) runs over
 # the 1–7 October holiday and the Saturday make-up working day (10 October).

@@ -8,6 +8,7 @@ import threading
 import time
 from datetime import date
 
+import pytest
 from sqlalchemy import func, select, update
 
 from registry.extensions import db
@@ -15,6 +16,9 @@ from registry.models import Notification, NotificationRead, Project, RoadmapStep
 from registry.services import market, roadmaps
 from tests import factories
 from tests.conftest import post_form
+
+# About dates: run under both moved clocks (conftest.py, `make test-dates`).
+pytestmark = pytest.mark.dates
 
 TAG = re.compile(r"<[^>]+>")
 

@@ -32,6 +32,9 @@ from registry.services.errors import RegistryError
 from tests import factories
 from tests.conftest import post_form
 
+# About dates: run under both moved clocks (conftest.py, `make test-dates`).
+pytestmark = pytest.mark.dates
+
 PDF = b"%PDF-1.4\n1 0 obj << /Type /Catalog >> endobj\ntrailer << /Root 1 0 R >>\n%%EOF\n"
 PDF_2 = PDF.replace(b"1 0 obj", b"2 0 obj")
 SCORES = {"quality": "90", "timeliness": "80", "attitude": "95", "fee": "70", "conduct": "85"}

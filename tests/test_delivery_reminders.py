@@ -5,9 +5,14 @@ from __future__ import annotations
 
 from datetime import timedelta
 
+import pytest
+
 from registry.kernel import clock
 from registry.services import delivery
 from tests.test_notify import _act, _inbox, _mails, _me, awarded_engagement
+
+# About dates: run under both moved clocks (conftest.py, `make test-dates`).
+pytestmark = pytest.mark.dates
 
 LEAD = 3
 

@@ -39,6 +39,9 @@ from registry.services.errors import RegistryError
 from registry.services.practitioners import certificate_types
 from tests.conftest import TEST_TODAY
 
+# About dates: run under both moved clocks (conftest.py, `make test-dates`).
+pytestmark = pytest.mark.dates
+
 # The days CI moves the clock to, and today's: the demo must look alive on each of them.
 SEED_DAYS = sorted({TEST_TODAY, date(2027, 6, 15), date(2031, 2, 10)})
 

@@ -25,6 +25,9 @@ from registry.services.errors import Forbidden, RegistryError
 from tests import factories
 from tests.conftest import csrf_from, post_form
 
+# About dates: run under both moved clocks (conftest.py, `make test-dates`).
+pytestmark = pytest.mark.dates
+
 HEADER = "统一社会信用代码,机构名称,技术性,规范性,工作实效,服务水平,备注"
 
 

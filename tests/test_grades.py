@@ -38,6 +38,9 @@ from registry.services import grades
 from tests.conftest import csrf_from
 from tests.factories import active_provider, uscc
 
+# About dates: run under both moved clocks (conftest.py, `make test-dates`).
+pytestmark = pytest.mark.dates
+
 ON = date(2026, 6, 30)  # computations "as of" this day: window 2025-07-01 … 2026-06-30
 _serial = itertools.count(1)
 

@@ -26,6 +26,9 @@ from registry.services import delivery, grades, jobs, providers, roadmaps
 from registry.services.batches import exhaust
 from tests.conftest import TEST_TODAY
 
+# About dates: run under both moved clocks (conftest.py, `make test-dates`).
+pytestmark = pytest.mark.dates
+
 LATER = TEST_TODAY + timedelta(days=45)  # more steps overdue, more certificates run out
 MUCH_LATER = TEST_TODAY + timedelta(days=500)  # every rating has aged out of the window
 

@@ -16,6 +16,9 @@ from registry.services import market
 from registry.services.errors import NotFound, RegistryError
 from tests import factories
 
+# About dates: run under both moved clocks (conftest.py, `make test-dates`).
+pytestmark = pytest.mark.dates
+
 
 def _user(app, make_user, role):
     made = make_user(role)

@@ -16,6 +16,9 @@ from registry.services import market
 from tests import factories
 from tests.conftest import csrf_from, post_form
 
+# About dates: run under both moved clocks (conftest.py, `make test-dates`).
+pytestmark = pytest.mark.dates
+
 
 def _providers(app, make_user, login, count=3):
     """Provider accounts with active providers offering ZJ-03; signed-in clients."""

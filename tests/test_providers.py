@@ -35,6 +35,9 @@ from registry.services.errors import RegistryError
 from registry.web.charts import line_chart
 from tests.conftest import post_form
 
+# About dates: run under both moved clocks (conftest.py, `make test-dates`).
+pytestmark = pytest.mark.dates
+
 PDF = b"%PDF-1.4\n1 0 obj << /Type /Catalog >> endobj\ntrailer << /Root 1 0 R >>\n%%EOF\n"
 USCC_A = make_uscc("91120116MA05JQ1X")
 USCC_B = make_uscc("91120116MA06KR2Y")

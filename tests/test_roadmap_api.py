@@ -12,6 +12,9 @@ from registry.models import User
 from registry.services import roadmaps
 from tests import factories
 
+# About dates: run under both moved clocks (conftest.py, `make test-dates`).
+pytestmark = pytest.mark.dates
+
 
 def _project(app, make_user, *, category="民营/外资"):
     owner = make_user("enterprise")

@@ -16,6 +16,9 @@ from registry.pure.lateness import LEVELS, lateness
 from registry.services import roadmaps
 from tests import factories
 
+# About dates: run under both moved clocks (conftest.py, `make test-dates`).
+pytestmark = pytest.mark.dates
+
 LAND = date(2026, 3, 2)
 
 

@@ -26,6 +26,9 @@ from registry.services.errors import RegistryError
 from tests import factories
 from tests.conftest import post_form
 
+# About dates: run under both moved clocks (conftest.py, `make test-dates`).
+pytestmark = pytest.mark.dates
+
 LAND = date(2026, 3, 2)
 
 

@@ -14,6 +14,9 @@ from registry.services import roadmaps
 from registry.services.errors import NotFound, RegistryError
 from tests import factories
 
+# About dates: run under both moved clocks (conftest.py, `make test-dates`).
+pytestmark = pytest.mark.dates
+
 
 def _project(app, make_user, *, category="民营/外资", land=date(2026, 3, 2)):
     owner = make_user("enterprise")

@@ -14,6 +14,9 @@ import pytest
 from registry.pure.scheduling import CycleError, Step, plan
 from registry.pure.workdays import CalendarRangeError
 
+# About dates: run under both moved clocks (conftest.py, `make test-dates`).
+pytestmark = pytest.mark.dates
+
 W, D = "工作日", "日"
 
 
