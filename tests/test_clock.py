@@ -11,6 +11,7 @@ import pytest
 
 from registry.config import PROJECT_ROOT
 from registry.kernel import clock
+from tests.conftest import SHARE, in_share
 
 # About dates: run under both moved clocks (conftest.py, `make test-dates`).
 pytestmark = pytest.mark.dates
@@ -56,3 +57,20 @@ def test_clock_today_is_the_beijing_date(frozen_clock):
     with clock.frozen(date(2030, 5, 1)):
         assert clock.today() == date(2030, 5, 1)
     assert clock.today() == date(2028, 1, 1)
+
+
+def test_clock_moved_runs_run_every_test_and_the_date_tests_under_every_day(request):
+    """`make test-dates` runs REGISTRY_TEST_SHARE=1/2 at one moved day and 2/2 at the other:
+    between them every collected test runs under a moved clock, the tests marked `dates` under
+    both days, any other test under exactly one, and (checked when the whole suite is collected)
+    each day gets a fair part of the rest."""
+    undated = {1: 0, 2: 0}
+    for item in request.session.items:
+        days = [k for k in (1, 2) if in_share(item, k, 2)]
+        if item.get_closest_marker("dates"):
+            assert days == [1, 2], item.nodeid
+        else:
+            assert len(days) == 1, item.nodeid
+            undated[days[0]] += 1
+    if not SHARE and sum(undated.values()) >= 100:  # the whole suite, not a share or a file
+        assert min(undated.values()) > 0.4 * sum(undated.values()), undated
