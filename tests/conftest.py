@@ -51,6 +51,8 @@ def pytest_configure(config):
     the app) live as long as the process, so they are moved out of the collector's sight, and
     the youngest generation is collected every 100,000 allocations: the same sample took 40 s.
     The cycles are still collected, only in larger batches; the site itself keeps the defaults."""
+    if os.environ.get("REGISTRY_TEST_GC") == "default":  # bench/gc_bench.py's baseline
+        return
     gc.collect()
     gc.freeze()
     gc.set_threshold(100_000, 50, 100)
