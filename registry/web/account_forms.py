@@ -4,11 +4,11 @@ admin's account forms. They check shape only; the rules live in services."""
 from __future__ import annotations
 
 from wtforms import PasswordField, RadioField, SelectField, StringField
-from wtforms.validators import DataRequired, Length, Optional
+from wtforms.validators import DataRequired, Length
 
 from registry.models.accounts import ROLE_LABELS
 from registry.policy import SELF_REGISTERING, may_assign_role
-from registry.web.forms import Form, options
+from registry.web.forms import Form, optional_line, options
 
 REGISTER_ROLES = options([(role.value, label) for role, label in SELF_REGISTERING.items()])
 ROLE_CHOICES = options(
@@ -53,7 +53,7 @@ class RegisterForm(Form):
     confirm = PasswordField("再次输入密码", validators=[DataRequired("请再次输入密码。")])
     challenge = StringField("验证题", validators=[DataRequired("请回答验证题。"), Length(max=10)])
     # A field people never see: a form that comes back with it filled was filled by a program.
-    website = StringField("网址(请勿填写)", validators=[Optional(), Length(max=200)])
+    website = optional_line("网址(请勿填写)", 200)
 
 
 class ForgotPasswordForm(Form):
@@ -91,7 +91,7 @@ class AdminUserForm(Form):
     """Admin creates an account: the role must be chosen (no default)."""
 
     username = _username_field()
-    display_name = StringField("显示名称", validators=[Optional(), Length(max=100)])
+    display_name = optional_line("显示名称", 100)
     role = _role_field("角色")
     department = _department_field()
     password = PasswordField("初始密码", validators=[DataRequired("请填写初始密码。")])
@@ -121,4 +121,4 @@ class PersonInviteForm(Form):
     email = StringField(
         "本人电子邮箱", validators=[DataRequired("请填写电子邮箱。"), Length(max=254)]
     )
-    username = StringField("用户名", validators=[Optional(), Length(max=64)])
+    username = optional_line("用户名", 64)

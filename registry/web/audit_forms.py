@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
-from wtforms import DateField, SelectField, StringField
-from wtforms.validators import Length, Optional, ValidationError
+from wtforms import DateField, SelectField
+from wtforms.validators import Optional, ValidationError
 
 from registry.models.audit import ACTION_LABELS
-from registry.web.forms import Form, options
+from registry.web.forms import Form, optional_line, options
 from registry.web.params import EARLIEST_DAY, LATEST_DAY
 
 DATE_MESSAGE = "日期格式应为 YYYY-MM-DD(北京时间),例如 2026-12-01。"
@@ -24,9 +24,7 @@ class AuditFilterForm(Form):
         csrf = False
 
     action = SelectField("操作类型", validators=[Optional()], validate_choice=False)
-    object_id = StringField(
-        "对象编号", validators=[Optional(), Length(max=64)], description="例如事项编码 ZJ-03。"
-    )
+    object_id = optional_line("对象编号", 64, "例如事项编码 ZJ-03。")
     date_from = DateField(
         "起始日期", validators=[Optional(), _in_range], description="北京时间,含当天。"
     )

@@ -8,7 +8,7 @@ from wtforms import DateField, SelectField, StringField, TextAreaField
 from wtforms.validators import DataRequired, Length, Optional
 
 from registry.models.credit import CreditKind, ObjectionOutcome
-from registry.web.forms import Form, optional_text, options, required_reason
+from registry.web.forms import Form, optional_line, optional_text, options, required_reason
 from registry.web.objection_forms import answer_outcome, answer_text, objection_reason
 
 KINDS = options([("", "—"), *((k.value, k.value) for k in CreditKind)])
@@ -83,6 +83,6 @@ class AnswerForm(_ContentForm):
     )
     # The revision fields are only used when the objection is upheld and the record revised.
     kind = SelectField("修订后的记录类型", choices=KINDS, validate_choice=False)
-    title = StringField("修订后的标题", validators=[Optional(), Length(max=200)])
+    title = optional_line("修订后的标题", 200)
     facts = optional_text("修订后的事实", 5000)
     basis = optional_text("修订后的依据", 2000)

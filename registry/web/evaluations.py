@@ -12,14 +12,14 @@ from decimal import Decimal
 from flask import Blueprint, flash, redirect, render_template, request, send_file, url_for
 from flask_wtf.file import FileField
 from wtforms import DateField, HiddenField, RadioField, StringField
-from wtforms.validators import InputRequired, Length, Optional
+from wtforms.validators import InputRequired, Length
 
 from registry.models import EvaluationPeriod, PeriodStatus
 from registry.policy import require
 from registry.sanitize import plain_text
 from registry.services import evaluations as service
 from registry.services.errors import Forbidden
-from registry.web.forms import ConfirmForm, Form, apply_error, optional_text, options
+from registry.web.forms import ConfirmForm, Form, apply_error, optional_line, optional_text, options
 from registry.web.unit_of_work import (
     Confirmation,
     UnitOfWork,
@@ -36,10 +36,8 @@ bp = Blueprint("evaluations", __name__, url_prefix="/regulator/evaluations")
 class PeriodForm(Form):
     """Open an evaluation period (defaults: the current half-year)."""
 
-    name = StringField(
-        "周期名称",
-        validators=[Optional(), Length(max=service.NAME_MAX)],
-        description="例如“2026年上半年”;留空则按开始日期所在的半年自动命名。",
+    name = optional_line(
+        "周期名称", service.NAME_MAX, "例如“2026年上半年”;留空则按开始日期所在的半年自动命名。"
     )
     starts_on = DateField("开始日期", validators=[InputRequired("请填写开始日期(YYYY-MM-DD)。")])
     ends_on = DateField("结束日期", validators=[InputRequired("请填写结束日期(YYYY-MM-DD)。")])

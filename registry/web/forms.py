@@ -7,6 +7,7 @@ from flask_wtf.file import FileField
 from wtforms import (
     BooleanField,
     DateField,
+    Field,
     HiddenField,
     IntegerField,
     PasswordField,
@@ -78,11 +79,17 @@ def required_reason(label: str, max_length: int, description: str = "") -> TextA
 def optional_text(label: str, max_length: int, description: str = "") -> TextAreaField:
     """Free text that may be left empty (说明, 依据, 备注 …): a text area of at most `max_length`
     characters (WTForms' own message when longer)."""
-    return TextAreaField(
-        label,
-        validators=[Optional(), Length(max=max_length)],
-        description=description,
-    )
+    return _optional(TextAreaField, label, max_length, description)
+
+
+def optional_line(label: str, max_length: int, description: str = "") -> StringField:
+    """A one-line entry that may be left empty (简称, 电话, 来源标记, 编号 …): at most `max_length`
+    characters (WTForms' own message when longer)."""
+    return _optional(StringField, label, max_length, description)
+
+
+def _optional(field: type[Field], label: str, max_length: int, description: str) -> Field:
+    return field(label, validators=[Optional(), Length(max=max_length)], description=description)
 
 
 UPLOAD_HINT = "PDF、PNG 或 JPG,不超过 10 MB。"
@@ -165,18 +172,18 @@ class DepartmentForm(Form):
 
     code = StringField("部门编码", validators=[DataRequired("请填写编码。"), Length(max=32)])
     name = StringField("部门全称", validators=[DataRequired("请填写部门全称。"), Length(max=100)])
-    short_name = StringField("简称", validators=[Optional(), Length(max=50)])
-    phone = StringField("咨询电话", validators=[Optional(), Length(max=50)])
-    complaint_phone = StringField("投诉电话", validators=[Optional(), Length(max=50)])
+    short_name = optional_line("简称", 50)
+    phone = optional_line("咨询电话", 50)
+    complaint_phone = optional_line("投诉电话", 50)
     complaint_phone_is_fallback = BooleanField("投诉电话为兜底热线(非部门直线)")
     complaint_phone_note = optional_text("投诉电话说明", 500)
-    source_note = StringField("来源标记", validators=[Optional(), Length(max=500)])
+    source_note = optional_line("来源标记", 500)
 
 
 class _CatalogueEntryForm(Form):
     code = StringField("编码", validators=[DataRequired("请填写编码。"), Length(max=32)])
     stages = SelectMultipleField("审批阶段", choices=[], validate_choice=False)
-    stage_note = StringField("阶段说明", validators=[Optional(), Length(max=500)])
+    stage_note = optional_line("阶段说明", 500)
     department = SelectField("部门", choices=[], validate_choice=False)
     legal_basis = optional_text("设定依据(每行一条:法规名称 | 条款 | 版本 | 备注)", 5000)
     applicability = optional_text("适用条件", 2000)
@@ -187,7 +194,7 @@ class _CatalogueEntryForm(Form):
     time_limit_unit = SelectField("时限单位", choices=_UNITS)
     time_limit_note = optional_text("时限说明", 1000)
     notes_html = optional_text("办事说明(可含简单格式)", 20000)
-    source_note = StringField("来源标记(S / S-2nd / GK)", validators=[Optional(), Length(max=500)])
+    source_note = optional_line("来源标记(S / S-2nd / GK)", 500)
     validity = SelectField("有效性", choices=_VALIDITY)
 
 
@@ -195,11 +202,9 @@ class ServiceItemForm(_CatalogueEntryForm):
     """Create or edit an intermediary service item."""
 
     name = StringField("事项名称", validators=[DataRequired("请填写事项名称。"), Length(max=200)])
-    abbreviations = StringField(
-        "简称 / 俗称(用、或逗号分隔)", validators=[Optional(), Length(max=300)]
-    )
+    abbreviations = optional_line("简称 / 俗称(用、或逗号分隔)", 300)
     approval_items = SelectMultipleField("服务的审批事项", choices=[], validate_choice=False)
-    serves_note = StringField("服务的审批事项(原文)", validators=[Optional(), Length(max=500)])
+    serves_note = optional_line("服务的审批事项(原文)", 500)
     may_self_prepare = SelectField("企业可自行编制", choices=TRISTATE)
     self_prepare_note = optional_text("自行编制说明", 1000)
     covered_by_regional_assessment = SelectField("区域评估已覆盖", choices=TRISTATE)
@@ -207,12 +212,10 @@ class ServiceItemForm(_CatalogueEntryForm):
     fee_regime = SelectField(
         "收费性质", choices=options([("", "待核实"), *((f.value, f.value) for f in FeeRegime)])
     )
-    fee_regime_note = StringField("收费性质说明", validators=[Optional(), Length(max=500)])
+    fee_regime_note = optional_line("收费性质说明", 500)
     fee_basis = optional_text("收费依据", 1000)
-    department_note = StringField("监管部门说明", validators=[Optional(), Length(max=500)])
-    complaint_phone = StringField(
-        "投诉电话(留空则用部门投诉电话)", validators=[Optional(), Length(max=50)]
-    )
+    department_note = optional_line("监管部门说明", 500)
+    complaint_phone = optional_line("投诉电话(留空则用部门投诉电话)", 50)
     qualification_required = optional_text("实施机构资质要求", 1000)
     last_verified = DateField("最近核对日期", validators=[Optional()])
 
@@ -221,7 +224,7 @@ class ApprovalItemForm(_CatalogueEntryForm):
     """Create or edit an approval item."""
 
     name = StringField("审批事项名称", validators=[DataRequired("请填写名称。"), Length(max=200)])
-    approving_body = StringField("审批机关(原文)", validators=[Optional(), Length(max=200)])
+    approving_body = optional_line("审批机关(原文)", 200)
     commitment_approval = SelectField("可告知承诺", choices=TRISTATE)
     accept_with_deficiency = SelectField("可容缺受理", choices=TRISTATE)
     tianjin_note = optional_text("天津 / 高新区目标或备注", 1000)
@@ -270,7 +273,7 @@ class QualificationForm(Form):
         validators=[Optional(), Length(max=200, message="资质说明不超过 200 字。")],
         description="选择“其他(请注明)”时必填:写明证书上的资质名称。",
     )
-    grade = StringField("资质等级", validators=[Optional(), Length(max=50)])
+    grade = optional_line("资质等级", 50)
     certificate_no = certificate_number()
     issuer = certificate_issuer()
     valid_from = required_date("有效期起")
@@ -304,10 +307,8 @@ class OfferForm(Form):
         ],
         description="按工作日计算:中选后自签约日期起算,节假日顺延。",
     )
-    fee_quote = StringField(
-        "报价(元)",
-        validators=[Optional(), Length(max=20)],
-        description="填写金额;按标准或面议收费的,可留空并在“收费依据”中说明。",
+    fee_quote = optional_line(
+        "报价(元)", 20, "填写金额;按标准或面议收费的,可留空并在“收费依据”中说明。"
     )
     fee_basis = optional_text("收费依据", 1000)
     promise = optional_text("服务承诺", 5000, FORMAT_HINT)

@@ -18,7 +18,7 @@ from registry.models import AwardObjectionOutcome, ProjectCategory, SelectionMet
 from registry.services.practitioners import certificate_types
 from registry.services.providers import qualification_types
 from registry.services.roadmaps.projects import BUILDING_TYPES
-from registry.web.forms import Form, optional_text, options
+from registry.web.forms import Form, optional_line, optional_text, options
 from registry.web.objection_forms import answer_outcome, answer_text, objection_reason
 from registry.web.practitioner_forms import roster_choice
 
@@ -67,11 +67,9 @@ class ProjectParticularsMixin:
 class ProjectForm(ProjectParticularsMixin, Form):
     """Register a project (and, the first time, the enterprise the account acts for)."""
 
-    enterprise_name = StringField("企业名称", validators=[Optional(), Length(max=200)])
-    enterprise_uscc = StringField(
-        "企业统一社会信用代码",
-        validators=[Optional(), Length(max=40)],
-        description="18 位,首次登记项目时填写,用于关联本账号所属企业。",
+    enterprise_name = optional_line("企业名称", 200)
+    enterprise_uscc = optional_line(
+        "企业统一社会信用代码", 40, "18 位,首次登记项目时填写,用于关联本账号所属企业。"
     )
     code = StringField(
         "项目代码",
@@ -109,8 +107,8 @@ class RequestForm(Form):
         1000,
         "仅直接选取须填写:说明为何不采用竞争方式,理由随选取公告和中选公示一并公开。",
     )
-    price_min = StringField("价格区间下限(元)", validators=[Optional(), Length(max=20)])
-    price_max = StringField("价格区间上限(元)", validators=[Optional(), Length(max=20)])
+    price_min = optional_line("价格区间下限(元)", 20)
+    price_max = optional_line("价格区间上限(元)", 20)
     deadline = DateTimeLocalField(
         "报名截止时间",
         format="%Y-%m-%dT%H:%M",
@@ -142,7 +140,7 @@ class QuoteForm(Form):
     """A provider's application and sealed quote."""
 
     submission_key = HiddenField()
-    amount = StringField("报价(元)", validators=[Optional(), Length(max=20)])
+    amount = optional_line("报价(元)", 20)
     proposal = optional_text("服务方案", 5000)
     leader = roster_choice("项目负责人", "从本机构在职且持有有效证书的从业人员中选择。")
     members = roster_choice("团队成员", "可多选;按住 Ctrl(Mac 为 ⌘)选择多人。", SelectMultipleField)

@@ -12,6 +12,7 @@ from registry.web.forms import (
     certificate_issuer,
     certificate_number,
     listed_kind,
+    optional_line,
     required_date,
     required_reason,
     upload_field,
@@ -53,7 +54,7 @@ class PractitionerForm(Form):
         render_kw={"autocomplete": "off"},
         widget=UnsentTextInput(),
     )
-    title = StringField("职务(可选)", validators=[Optional(), Length(max=50)])
+    title = optional_line("职务(可选)", 50)
     started_on = required_date("入职日期")
 
 
@@ -71,14 +72,8 @@ class CertificateForm(Form):
 class RenewCertificateForm(Form):
     """Renew a certificate: the new validity, the number if it changed, a new scan."""
 
-    number = StringField(
-        "证书编号(可选)",
-        validators=[Optional(), Length(max=100)],
-        description="续期后编号不变的不填;换发新编号的填写新编号。",
-    )
-    issuer = StringField(
-        "发证机关(可选)", validators=[Optional(), Length(max=200)], description="不变的不填。"
-    )
+    number = optional_line("证书编号(可选)", 100, "续期后编号不变的不填;换发新编号的填写新编号。")
+    issuer = optional_line("发证机关(可选)", 200, "不变的不填。")
     valid_from = required_date("新的有效期起", "有效期起")
     valid_to = required_date("新的有效期止", "有效期止")
     scan = upload_field("续期后的证书扫描件(可选)")

@@ -9,7 +9,7 @@ from wtforms.validators import DataRequired, InputRequired, Length, NumberRange,
 
 from registry.models.catalogue import TimeUnit
 from registry.models.roadmap import STAGE_NAMES
-from registry.web.forms import Form, optional_text, options
+from registry.web.forms import Form, optional_line, optional_text, options
 
 _CODES = re.compile(r"[、,,;;\s]+")
 
@@ -29,10 +29,8 @@ class TemplateStepForm(Form):
     """Add or change a step of a category's roadmap template."""
 
     version = HiddenField()
-    key = StringField(
-        "步骤编号",
-        validators=[Optional(), Length(max=16)],
-        description="审批事项用 SP-xx,中介服务用 ZJ-xx;与清单编码一致时自动关联部门和事项。",
+    key = optional_line(
+        "步骤编号", 16, "审批事项用 SP-xx,中介服务用 ZJ-xx;与清单编码一致时自动关联部门和事项。"
     )
     name = StringField("步骤名称", validators=[DataRequired("请填写步骤名称。"), Length(max=200)])
     stage = SelectField("审批阶段", choices=options(STAGE_NAMES.items()))
@@ -44,16 +42,12 @@ class TemplateStepForm(Form):
     duration_source = optional_text(
         "时长来源", 1000, "法定、二手来源或规划值,并保留来源标记 [S] / [S-2nd] / [GK]。"
     )
-    depends_on = StringField(
+    depends_on = optional_line(
         "前置步骤",
-        validators=[Optional(), Length(max=500)],
-        description="前置步骤编号,用逗号或空格分隔,如 SP-01, ZJ-11;留空表示自土地出让合同签订日起并联办理。",
+        500,
+        "前置步骤编号,用逗号或空格分隔,如 SP-01, ZJ-11;留空表示自土地出让合同签订日起并联办理。",
     )
-    services = StringField(
-        "所需中介服务",
-        validators=[Optional(), Length(max=500)],
-        description="中介服务事项编码,用逗号或空格分隔,如 ZJ-03。",
-    )
+    services = optional_line("所需中介服务", 500, "中介服务事项编码,用逗号或空格分隔,如 ZJ-03。")
     conditional = BooleanField("仅特定情形适用(项目默认“不适用”)")
     applies_when = optional_text("适用情形", 1000)
     regional_assessment = BooleanField("可由区域评估覆盖")

@@ -7,7 +7,7 @@ from wtforms import BooleanField, DateField, HiddenField, SelectField, StringFie
 from wtforms.validators import DataRequired, Length, Optional
 
 from registry.models.roadmap import StepStatus
-from registry.web.forms import Form, options
+from registry.web.forms import Form, optional_line, options
 from registry.web.market_forms import ProjectForm, ProjectParticularsMixin
 
 PROGRESS_STATUSES = options(
@@ -36,7 +36,7 @@ class StaffProjectForm(_StaffChoices, ProjectForm):
         validators=[DataRequired("请填写企业统一社会信用代码。"), Length(max=40)],
         description="已登记的企业直接关联;尚未登记的企业请同时填写企业名称,系统将新建企业。",
     )
-    enterprise_name = StringField("企业名称(新企业必填)", validators=[Optional(), Length(max=200)])
+    enterprise_name = optional_line("企业名称(新企业必填)", 200)
 
 
 class AssignForm(_StaffChoices, Form):
