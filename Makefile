@@ -9,16 +9,23 @@ TEST_STAMP := $(VENV)/.installed-test
 
 .PHONY: run test test-dates lint format clean
 
+# The venv gets uv from PyPI, and uv installs the project: the same packages as pip from the same
+# pyproject.toml ranges, compiled to bytecode as pip does, in 15–18 s instead of 27–29 s on a new
+# venv (`time make .venv/.installed-test`, twice each, back to back); CI makes a new one every run.
+UV := $(BIN)/uv pip install --quiet --compile-bytecode --python $(BIN)/python
+
 $(BIN)/python:
 	@$(PYTHON) -m venv $(VENV) || { echo "python3 -m venv failed: on Debian run 'apt-get install python3-venv' first."; exit 1; }
-	$(BIN)/python -m pip install --quiet --upgrade pip
 
-$(RUN_STAMP): pyproject.toml | $(BIN)/python
-	$(BIN)/pip install --quiet -e .
+$(BIN)/uv: | $(BIN)/python
+	$(BIN)/python -m pip install --quiet 'uv>=0.9,<1'
+
+$(RUN_STAMP): pyproject.toml | $(BIN)/uv
+	$(UV) -e .
 	@touch $@
 
-$(TEST_STAMP): pyproject.toml | $(BIN)/python
-	$(BIN)/pip install --quiet -e '.[test]'
+$(TEST_STAMP): pyproject.toml | $(BIN)/uv
+	$(UV) -e '.[test]'
 	@touch $@ $(RUN_STAMP)
 
 # The site is served by `registry serve` (Waitress: slow clients cost a socket, not a thread; one
@@ -42,6 +49,12 @@ run: $(RUN_STAMP)
 # day; the others are shared between the days (REGISTRY_TEST_SHARE, by a hash of the test's id),
 # so every test runs under a moved clock once.
 MOVED_DAYS = 2027-06-15 2031-02-10
+
+# Python caches compiled modules unless PYTHONDONTWRITEBYTECODE is set, as it is on some CI
+# machines (this one's among them). Without the cache every test process compiles the app again and
+# pytest rewrites the asserts of every test module again: collecting the suite took 7.8 s a
+# process against 4.3 s with the cache, in each of the six worker processes of `make test`.
+test test-dates: export PYTHONDONTWRITEBYTECODE =
 
 test: $(TEST_STAMP)
 	$(BIN)/ruff check .
