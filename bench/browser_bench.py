@@ -8,9 +8,10 @@ Not part of the test suite. Run it from the repository root, with both packages 
     REGISTRY_TEST_DATABASE_URL=postgresql://postgres@127.0.0.1:5432/test \\
         .venv/bin/python bench/browser_bench.py       # both databases, as .ci/run
 
-It runs every browser test (tests/e2e, on two xdist workers as `make test` does) once with each
-binary, one after the other, through REGISTRY_TEST_BROWSER, and prints for each the wall time
-and the CPU time of pytest and everything it started (the browsers included), and the ratios.
+It runs every browser test (tests/e2e, `pytest -n 2`: two xdist workers, as `make test` has on
+this 2-core machine) once with each binary, one after the other, through REGISTRY_TEST_BROWSER,
+and prints for each the wall time and the CPU time of pytest and everything it started (the
+browsers included), and the ratios.
 Both runs must pass: the same pages, the same axe checks, the same widths.
 """
 

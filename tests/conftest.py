@@ -117,7 +117,7 @@ class Golden:
         self.pg_names: dict[str, str] = {}
         self._pg_ready: dict[str, deque[Future[str]]] = {}
         self._pg_worker: ThreadPoolExecutor | None = None
-        self._pg_admin: sa.Connection | None = None  # the background thread's, opened on first use
+        self._pg_connection: sa.Connection | None = None  # the background thread's own
 
     @property
     def pg_name(self) -> str | None:
@@ -194,12 +194,18 @@ class Golden:
     def _pg_execute(self, statement: str) -> None:
         """Run statement on the background thread's own connection, opened once: a connection
         per statement (a new engine, a new server process) cost 13 ms, twice per test."""
-        if self._pg_admin is None:
+        if self._pg_connection is None:
             engine = sa.create_engine(
                 PG_URL, isolation_level="AUTOCOMMIT", poolclass=sa.pool.NullPool
             )
-            self._pg_admin = engine.connect()
-        self._pg_admin.execute(sa.text(statement))
+            self._pg_connection = engine.connect()
+        self._pg_connection.execute(sa.text(statement))
+
+    def _pg_disconnect(self) -> None:
+        """Close the background thread's connection (on that thread, after its queued work)."""
+        if self._pg_connection is not None:
+            self._pg_connection.close()
+            self._pg_connection = None
 
     def postgresql_drop(self, url: str) -> None:
         """Drop a used copy (in the background; FORCE ends connections a test left open)."""
@@ -212,8 +218,7 @@ class Golden:
         for ready in self._pg_ready.values():
             for future in ready:
                 self.postgresql_drop(_pg_database_url(future.result()))
-        if self._pg_admin is not None:
-            self._pg_worker.submit(self._pg_admin.close)
+        self._pg_worker.submit(self._pg_disconnect)
         self._pg_worker.shutdown(wait=True)
         for golden in reversed(self.pg_names.values()):
             _pg_admin(f'DROP DATABASE IF EXISTS "{golden}" WITH (FORCE)')

@@ -12,7 +12,7 @@ from tests.e2e.steps import PHONE, serving
 
 # Debian's chromium-headless-shell: the same Blink as the full browser without its windowing
 # layer, and what Playwright's own headless mode runs. The 27 browser tests on both databases took
-# 72.6 s with it against 111.5 s with the full `chromium` (bench/browser_bench.py). The full
+# 72.1 s with it against 108.4 s with the full `chromium` (bench/browser_bench.py). The full
 # browser is the fallback; REGISTRY_TEST_BROWSER names another binary.
 CHROMIUM = (
     os.environ.get("REGISTRY_TEST_BROWSER")
