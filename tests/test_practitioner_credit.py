@@ -3,6 +3,7 @@ firm's profile showing its current staff's records, objections by the person (bo
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from datetime import date, timedelta
 
@@ -385,3 +386,37 @@ def test_practitioner_credit_publishing_a_person_blacklisting_says_what_it_does(
     assert "列入黑名单的机构" not in page
     with app.app_context():
         assert db.session.scalar(select(CreditRecord).filter_by(number=number)).is_draft
+
+
+def test_practitioner_credit_record_links_to_the_page_that_shows_it(app, make_user, login, clock):
+    """The regulator's 查看公示页面 on a person record leads to the person's page, where the
+    record is listed (person records are not on the notice board, whose link would be a 404)."""
+    world = _world(app, make_user)
+    number = _published(app, world.sthj, world.person_id)
+    client = _signed_in(app, login, world.sthj)
+    page = client.get(f"/regulator/credit/{number}").get_data(as_text=True)
+    link = re.search(r'<a href="([^"]+)">查看公示页面</a>', page)
+    assert link is not None
+    assert link.group(1) == f"/practitioners/{world.person_id}#records-title"
+    shown = app.test_client().get(link.group(1))
+    assert shown.status_code == 200
+    assert number in shown.get_data(as_text=True)
+    # A firm's record still links to its notice on the board.
+    with app.app_context():
+        item = credit.draft_record(
+            _user(world.sthj),
+            provider_uscc=world.first_uscc,
+            kind="约谈提醒",
+            title="环评报告质量问题",
+            facts="2026 年 8 月,该机构编制的报告存在数据错误。",
+            basis="《建设项目环境影响报告书(表)编制监督管理办法》",
+        )
+        db.session.commit()
+        credit.publish_record(_user(world.sthj), item.number)
+        db.session.commit()
+        firm_number = item.number
+    page = client.get(f"/regulator/credit/{firm_number}").get_data(as_text=True)
+    link = re.search(r'<a href="([^"]+)">查看公示页面</a>', page)
+    assert link is not None
+    assert link.group(1) == f"/notices/{firm_number}"
+    assert app.test_client().get(link.group(1)).status_code == 200
