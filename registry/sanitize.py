@@ -113,3 +113,12 @@ def safe_html(text: str | None) -> Markup:
 def plain_text(text: str | None) -> str:
     """Strip control characters from a single-line or plain text field."""
     return _CONTROL.sub("", text or "").strip()
+
+
+_CLOSING = "。.!！?？;；,，、:： "
+
+
+def as_clause(text: str | None) -> str:
+    """User text set into a sentence of ours before our own full stop: without the closing
+    punctuation the user may have typed (a reason ending in 。 would otherwise read "。。")."""
+    return plain_text(text).rstrip(_CLOSING)

@@ -258,7 +258,7 @@ def test_notify_credit_records_tell_the_provider(app, make_user):
     inbox = _inbox(app, account)
     assert [(t, k, link) for t, k, _m, link in inbox] == [
         ("credit", "信用记录公布", "/my/credit"),
-        ("credit", "信用记录更正", "/my/credit"),
+        ("credit", "信用记录修订", "/my/credit"),
         ("credit", "信用记录撤销", "/my/credit"),
     ]
     assert number in inbox[0][2]
@@ -326,7 +326,7 @@ def test_notify_provider_review_tells_admins_then_the_applicant(app, make_user):
     _act(
         app,
         lambda: providers.return_application(
-            providers.get_provider(ids[1]), "营业执照扫描件不清晰", actor=_me(admin)
+            providers.get_provider(ids[1]), "营业执照扫描件不清晰。", actor=_me(admin)
         ),
     )
 
@@ -340,7 +340,8 @@ def test_notify_provider_review_tells_admins_then_the_applicant(app, make_user):
     ]
     [(_t, kind, message, _link)] = _inbox(app, second)
     assert kind == "入驻退回"
-    assert "营业执照扫描件不清晰" in message
+    # The reason's own full stop is not doubled by the sentence around it.
+    assert "退回原因:营业执照扫描件不清晰。请补正后重新提交审核。" in message
 
 
 def test_notify_roadmap_warnings_mail_the_project_people_once(app, make_user):

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from registry.sanitize import plain_text, sanitize_html
+from registry.sanitize import as_clause, plain_text, sanitize_html
 
 
 @pytest.mark.parametrize(
@@ -35,3 +35,19 @@ def test_sanitize_keeps_formatting_and_chinese():
 
 def test_plain_text_strips_control_characters():
     assert plain_text("环评\x00\x07报告\x1b ") == "环评报告"
+
+
+@pytest.mark.parametrize(
+    ("typed", "clause"),
+    [
+        ("资料不全。", "资料不全"),
+        ("资料不全!!", "资料不全"),
+        ("资料不全;", "资料不全"),
+        ("  Missing files.  ", "Missing files"),
+        ("资料不全", "资料不全"),
+        ("", ""),
+        (None, ""),
+    ],
+)
+def test_as_clause_drops_the_users_closing_punctuation(typed, clause):
+    assert as_clause(typed) == clause

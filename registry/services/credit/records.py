@@ -22,6 +22,7 @@ from registry.models import (
 from registry.models.types import utcnow
 from registry.pure.pii import mask_name
 from registry.pure.workdays import add_working_days
+from registry.sanitize import as_clause
 from registry.services import notify
 from registry.services.audit import change, record, snapshot
 from registry.services.credit.common import (
@@ -163,7 +164,7 @@ def publish_record(user: User, number: str) -> CreditRecord:
         item,
         "信用记录公布",
         f"{item.department.name}公布了关于贵机构的信用记录 {item.number}"
-        f"({item.kind}{term}):{item.title}。公示期至 {item.disclosure_until:%Y-%m-%d};"
+        f"({item.kind}{term}):{as_clause(item.title)}。公示期至 {item.disclosure_until:%Y-%m-%d};"
         f"如有异议,请于 {item.objection_until:%Y-%m-%d} 前提出。",
     )
     return item
@@ -236,10 +237,10 @@ def revise_record(
     # Told here, not in apply_revision: after an objection the answer itself tells the provider.
     _tell_provider(
         revision,
-        "信用记录更正",
-        f"{revision.department.name}更正了关于贵机构的信用记录 {item.number},"
-        f"更正后为 {revision.number}({revision.kind}):{revision.title}。"
-        f"更正原因:{revision.revision_reason}",
+        "信用记录修订",
+        f"{revision.department.name}修订了关于贵机构的信用记录 {item.number},"
+        f"修订后为 {revision.number}({revision.kind}):{as_clause(revision.title)}。"
+        f"修订原因:{revision.revision_reason}",
     )
     return revision
 

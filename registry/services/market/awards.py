@@ -29,6 +29,7 @@ from registry.models import (
 )
 from registry.models.types import utcnow
 from registry.pure import selection_engine as engine
+from registry.sanitize import as_clause
 from registry.services import notify
 from registry.services.audit import record, snapshot
 from registry.services.errors import Forbidden, NotFound, RegistryError
@@ -330,7 +331,7 @@ def _tell_failure(request: SelectionRequest, reason: str) -> None:
         ),
         "award",
         f"项目“{request.project.name}”的选取需求 {request.ref}({request.service_item.name})"
-        f"选取失败(流标):{reason}。可修改后重新发布。",
+        f"选取失败(流标):{as_clause(reason)}。可修改后重新发布。",
         link=f"/my/requests/{request.ref}",
         kind="选取失败",
         subject=f"选取失败(流标):{request.ref}",

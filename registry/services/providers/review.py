@@ -17,7 +17,7 @@ from registry.models import (
     User,
 )
 from registry.models.types import utcnow
-from registry.sanitize import plain_text
+from registry.sanitize import as_clause, plain_text
 from registry.services import audit, notify
 from registry.services.errors import RegistryError
 from registry.services.providers import qualification_types
@@ -133,7 +133,7 @@ def return_application(
     _tell_applicant(
         provider,
         "入驻退回",
-        f"{provider.name}的入驻申请被退回,退回原因:{reason}。请补正后重新提交审核。",
+        f"{provider.name}的入驻申请被退回,退回原因:{as_clause(reason)}。请补正后重新提交审核。",
     )
 
 
