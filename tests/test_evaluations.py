@@ -12,6 +12,7 @@ import uuid
 from dataclasses import dataclass
 from datetime import date
 from decimal import Decimal
+from urllib.parse import unquote
 
 import pytest
 from openpyxl import Workbook, load_workbook
@@ -733,7 +734,11 @@ def test_evaluations_templates_round_trip_in_csv_and_xlsx(app, make_user, login,
     base = f"/regulator/evaluations/{world.period_id}"
     csv_response = client.get(f"{base}/template.csv")
     assert csv_response.status_code == 200
-    assert "attachment" in csv_response.headers["Content-Disposition"]
+    # A Chinese name for browsers (filename*), a readable ASCII one for clients that read only
+    # filename (Werkzeug alone made that "--2026.csv").
+    disposition = csv_response.headers["Content-Disposition"]
+    assert disposition.startswith(f'attachment; filename="score-template-{world.period_id}.csv"; ')
+    assert unquote(disposition.split("filename*=UTF-8''")[1]).startswith("考评得分模板-")
     assert csv_response.headers["Content-Type"] == "text/csv; charset=utf-8"
     body = csv_response.data
     assert body.startswith(codecs.BOM_UTF8)

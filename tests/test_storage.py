@@ -71,13 +71,16 @@ def test_storage_qualification_scan_downloads(app, client, make_user, login):
     with app.app_context():
         provider = db.session.scalar(select(Provider).where(Provider.uscc == USCC_A))
         qualification_id = provider.qualifications[0].id
+        scan_id = provider.qualifications[0].scan_id
         blobs = db.session.scalar(select(func.count()).select_from(UploadBlob))
     scan = client.get(f"/my/provider/qualifications/{qualification_id}/scan")
     assert scan.status_code == 200
     assert scan.data == PDF
     assert scan.mimetype == "application/pdf"
     assert "attachment" in scan.headers["Content-Disposition"]
-    assert "filename*=UTF-8''%E8%AF%81%E4%B9%A6.pdf" in scan.headers["Content-Disposition"]
+    assert scan.headers["Content-Disposition"] == (
+        f"attachment; filename=\"file-{scan_id}.pdf\"; filename*=UTF-8''%E8%AF%81%E4%B9%A6.pdf"
+    )
     scan.close()
     on_disk = app.config["UPLOAD_STORAGE"] == "disk"
     assert (len(_files(app)), blobs) == ((1, 0) if on_disk else (0, 1))

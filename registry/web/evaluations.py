@@ -9,7 +9,7 @@ import io
 import secrets
 from decimal import Decimal
 
-from flask import Blueprint, flash, redirect, render_template, request, send_file, url_for
+from flask import Blueprint, flash, redirect, render_template, request, url_for
 from flask_wtf.file import FileField
 from wtforms import DateField, HiddenField, RadioField, StringField
 from wtforms.validators import InputRequired, Length
@@ -19,6 +19,7 @@ from registry.policy import require
 from registry.sanitize import plain_text
 from registry.services import evaluations as service
 from registry.services.errors import Forbidden
+from registry.web.downloads import send_attachment
 from registry.web.forms import ConfirmForm, Form, apply_error, optional_line, optional_text, options
 from registry.web.unit_of_work import (
     Confirmation,
@@ -353,7 +354,8 @@ def score_history(period_id: int, uscc: str):
 def download_template(period_id: int, fmt: str):
     """The period's score template (CSV or XLSX), listing the providers in scope."""
     content, name, mimetype = work.found(service.template_file, actor(), period_id, fmt)
-    return send_file(io.BytesIO(content), mimetype=mimetype, as_attachment=True, download_name=name)
+    fallback = f"score-template-{period_id}.{fmt}"
+    return send_attachment(io.BytesIO(content), mimetype, name, fallback)
 
 
 @bp.post("/<int:period_id>/upload")
