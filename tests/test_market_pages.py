@@ -151,7 +151,7 @@ def test_market_pages_bad_input_gets_a_message_and_stores_nothing(app, client, m
     login(owner)
     past = clock.local(clock.now() - timedelta(hours=1)).strftime("%Y-%m-%dT%H:%M")
     cases = [
-        ({"price_min": "abc"}, "请填写有效的金额"),
+        ({"price_min": "abc"}, "价格区间下限须为数字(元)"),
         ({"price_min": "500", "price_max": "100"}, "上限不能低于下限"),
         ({"deadline": past}, "报名截止时间过早"),
         ({"exclusions": "91350100M000100Y43"}, "回避理由"),
@@ -166,6 +166,33 @@ def test_market_pages_bad_input_gets_a_message_and_stores_nothing(app, client, m
         assert message in body, extra
     with app.app_context():
         assert market.list_requests().total == 0
+
+
+def test_market_pages_quote_bad_amounts_say_what_is_wrong(app, make_user, login):
+    owner = make_user("enterprise")
+    with app.app_context():
+        user = db.session.get(User, owner.id)
+        project = factories.enterprise_with_project(user)
+        ref = market.open_request(
+            user, project.code, service_code="ZJ-03", method="竞价选取", deadline=factories.later()
+        ).ref
+        db.session.commit()
+    (provider,) = _providers(app, make_user, login, count=1)
+    for amount, message in (
+        ("0", "报价须大于 0 元"),
+        ("-1", "报价须大于 0 元"),
+        ("NaN", "报价须为数字(元)"),
+        ("45000.001", "报价最多保留两位小数"),
+        ("1e10", "报价不能超过 9,999,999,999.99 元"),
+        ("", "本次选取须填写报价(元)"),
+    ):
+        form = provider.get(f"/my/requests/{ref}/quote").get_data(as_text=True)
+        data = {"csrf_token": csrf_from(form), "submission_key": _form_key(form), "amount": amount}
+        page = provider.post(f"/my/requests/{ref}/quote", data=data)
+        assert page.status_code == 200
+        assert message in page.get_data(as_text=True), amount
+    with app.app_context():
+        assert db.session.scalars(select(Quote)).all() == []
 
 
 def test_market_pages_quote_double_submit_stores_one_row(app, make_user, login):

@@ -328,6 +328,9 @@ def test_providers_offer_rules(app, make_user, login):
         (offer_form(fee_quote="", fee_basis=""), "请填写报价,或在“收费依据”中说明收费方式"),
         (offer_form(fee_quote="-5"), "报价不能为负数"),
         (offer_form(fee_quote="abc"), "报价须为数字"),
+        (offer_form(fee_quote="NaN"), "报价须为数字"),
+        (offer_form(fee_quote="0.001"), "报价最多保留两位小数"),
+        (offer_form(fee_quote="1e10"), "报价不能超过 9,999,999,999.99 元"),
         (offer_form(service_item="NOPE"), "请选择有效的中介服务事项"),
     ]
     for data, message in cases:

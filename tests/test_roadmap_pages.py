@@ -153,7 +153,12 @@ def test_roadmap_pages_register_project_then_roadmap_shows_gantt_and_table(
 def test_roadmap_pages_bad_floor_area_is_refused_in_chinese(app, client, make_user, login):
     owner = make_user("enterprise")
     login(owner)
-    for area, message in (("NaN", "请填写有效的数值"), ("-5", "建筑面积须为大于 0 的数值")):
+    for area, message in (
+        ("NaN", "请填写有效的数值"),
+        ("-5", "建筑面积须大于 0 平方米"),
+        ("1e30", "建筑面积不能超过 9,999,999.99 平方米"),
+        ("12000.555", "建筑面积最多保留两位小数"),
+    ):
         response = post_form(
             client,
             "/my/projects/new",
@@ -632,7 +637,7 @@ def test_roadmap_pages_floor_area_nan_is_a_domain_error_not_a_crash(app, make_us
     with app.app_context():
         user = db.session.get(User, owner.id)
         for bad in (Decimal("NaN"), Decimal("Infinity"), "abc", Decimal("0")):
-            with pytest.raises(RegistryError, match="建筑面积须为大于 0 的数值"):
+            with pytest.raises(RegistryError, match="建筑面积须(为数字|大于 0 平方米)"):
                 roadmaps.update_project(
                     user,
                     code,
@@ -647,10 +652,10 @@ def test_roadmap_pages_floor_area_nan_is_a_domain_error_not_a_crash(app, make_us
             code,
             land_contract_date=LAND,
             building_type="仓库",
-            floor_area="1234.567",
+            floor_area="1,234.56",
             location="天津滨海高新区",
         )
-        assert project.floor_area == Decimal("1234.57")
+        assert project.floor_area == Decimal("1234.56")
 
 
 @pytest.mark.parametrize("kind", ["progress", "options"])

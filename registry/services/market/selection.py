@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import secrets
 from datetime import date, datetime
-from decimal import Decimal, InvalidOperation
 
 from flask import current_app
 from sqlalchemy import select
@@ -32,24 +31,12 @@ from registry.pure.workdays import add_working_days
 from registry.services import notify
 from registry.services.audit import record, snapshot
 from registry.services.catalogue import get_service
-from registry.services.errors import Forbidden, NotFound, RegistryError
+from registry.services.errors import Forbidden, NotFound, RegistryError, decimal_field
 from registry.services.market import people, staffing
 from registry.services.market.projects import SHANGHAI, get_project_for, today
 from registry.services.practitioners import staff
 from registry.services.providers import qualification_types
 from registry.services.revisions import insert_revision
-
-
-def _decimal(value, field: str) -> Decimal | None:
-    if value in (None, ""):
-        return None
-    try:
-        amount = Decimal(str(value).replace(",", "").strip())
-    except InvalidOperation:
-        raise RegistryError(field, "请填写有效的金额(元)") from None
-    if not amount.is_finite() or amount < 0 or amount >= Decimal("1e10"):
-        raise RegistryError(field, "金额须为 0 到 100 亿元之间的数")
-    return amount.quantize(Decimal("0.01"))
 
 
 def provider_by_uscc(uscc: str) -> Provider:
@@ -142,7 +129,8 @@ def open_request(
     if not service.is_current:
         raise RegistryError("service", "该中介服务事项已不在清单内")
     method_reason = _method_reason(method, method_reason)
-    low, high = _decimal(price_min, "price_min"), _decimal(price_max, "price_max")
+    low = decimal_field(price_min, "price_min", "价格区间下限")
+    high = decimal_field(price_max, "price_max", "价格区间上限")
     if low is not None and high is not None and low > high:
         raise RegistryError("price_max", "价格区间上限不能低于下限")
     leader, team = people.checked_requirements(service, leader_certificate, team_certificates)
@@ -448,9 +436,9 @@ def submit_quote(
             else "贵机构不符合本次选取的报名条件(未提供该服务、资质无效、被列入黑名单或已回避)",
         )
     method = request.method_enum
-    value = _decimal(amount, "amount")
+    value = decimal_field(amount, "amount", "报价", above_zero=method.uses_price)
     if method.uses_price:
-        if value is None or value <= 0:
+        if value is None:
             raise RegistryError("amount", "本次选取须填写报价(元)")
         if request.price_min is not None and value < request.price_min:
             raise RegistryError("amount", f"报价低于价格区间下限 {request.price_min} 元")

@@ -3,9 +3,6 @@ account; a new offer of an active provider sends it back to review."""
 
 from __future__ import annotations
 
-from decimal import Decimal, InvalidOperation
-from typing import Any
-
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 
@@ -20,7 +17,7 @@ from registry.models import (
 )
 from registry.sanitize import sanitize_html
 from registry.services import audit
-from registry.services.errors import RegistryError
+from registry.services.errors import RegistryError, decimal_field
 from registry.services.providers import personnel
 from registry.services.providers.common import (
     StaleProvider,
@@ -31,28 +28,12 @@ from registry.services.providers.common import (
     touch,
 )
 
-_MAX_FEE = Decimal("9999999999.99")  # Numeric(12, 2)
-
-
-def _fee(raw: Any) -> Decimal | None:
-    if raw is None or (isinstance(raw, str) and not raw.strip()):
-        return None
-    try:
-        value = raw if isinstance(raw, Decimal) else Decimal(str(raw).strip().replace(",", ""))
-    except InvalidOperation:
-        raise RegistryError("fee_quote", "报价须为数字(元)。") from None
-    if not value.is_finite() or value < 0:
-        raise RegistryError("fee_quote", "报价不能为负数。")
-    if value > _MAX_FEE:
-        raise RegistryError("fee_quote", "报价超出可登记的范围。")
-    return value.quantize(Decimal("0.01"))
-
 
 def _apply_offer(offer: Offer, data: dict) -> None:
     days = data.get("committed_days")
     if not isinstance(days, int) or isinstance(days, bool) or not 0 < days <= 3650:
         raise RegistryError("committed_days", "承诺办理时限须为 1–3650 之间的整数(工作日)。")
-    fee_quote = _fee(data.get("fee_quote"))
+    fee_quote = decimal_field(data.get("fee_quote"), "fee_quote", "报价")
     fee_basis = text_field(data, "fee_basis", "收费依据", required=False, limit=1000) or None
     if fee_quote is None and fee_basis is None:
         raise RegistryError("fee_quote", "请填写报价,或在“收费依据”中说明收费方式。")

@@ -5,7 +5,7 @@ plan (land-contract date, building type, floor area), and the staff who serve it
 from __future__ import annotations
 
 from datetime import date
-from decimal import Decimal, InvalidOperation
+from decimal import Decimal
 from typing import Any
 
 from sqlalchemy import select
@@ -17,24 +17,10 @@ from registry.models.projects import Enterprise, Project
 from registry.pure.uscc import validate_uscc
 from registry.services import market
 from registry.services.audit import record, snapshot
-from registry.services.errors import Forbidden, RegistryError
+from registry.services.errors import Forbidden, RegistryError, decimal_field
 from registry.services.roadmaps.plans import create_roadmap, replan
 
 BUILDING_TYPES = ("厂房", "办公楼", "研发楼", "仓库", "其他")
-
-
-def _floor_area(value) -> Decimal | None:
-    """A floor area in ㎡ (0 < area < 10,000,000) to the cent; NaN and infinity are refused
-    rather than raising InvalidOperation on the comparison."""
-    if value is None or value == "":
-        return None
-    try:
-        area = Decimal(str(value).strip())
-    except InvalidOperation:
-        area = Decimal("NaN")
-    if not area.is_finite() or not 0 < area < 10_000_000:
-        raise RegistryError("floor_area", "建筑面积须为大于 0 的数值(平方米)")
-    return area.quantize(Decimal("0.01"))
 
 
 EARLIEST_LAND_CONTRACT = date(2000, 1, 1)
@@ -70,7 +56,9 @@ def _particulars(
                 "land_contract_date",
                 f"已登记的办理日期最早为 {min(recorded).isoformat()},签订日期不能晚于该日",
             )
-    return _floor_area(floor_area)
+    return decimal_field(
+        floor_area, "floor_area", "建筑面积", unit="平方米", limit="9999999.99", above_zero=True
+    )
 
 
 def register_project(
