@@ -62,6 +62,8 @@ DEFAULTS: dict[str, object] = {
     # Selection requests: the shortest notice, in working days from the day of posting to the
     # deadline's day (a sooner deadline is refused, naming the earliest allowed).
     "REQUEST_MIN_NOTICE_WORKDAYS": 3,
+    # ... and the longest, in calendar days: a later deadline (a year typed wrong, say) is refused.
+    "REQUEST_MAX_NOTICE_DAYS": 90,
     # Delivery and owner rating (working days on the China calendar, see pure/workdays.py).
     "CREDIT_SHORTLIST_SIZE": 3,  # 信用择优: top credit scores that enter the draw (ties included)
     "CONTRACT_DAYS": 5,  # a contract signed later than this after the award records 逾期签约
@@ -203,6 +205,7 @@ _TYPED = {
     "SQLALCHEMY_ENGINE_OPTIONS",
     "CONTRACT_DAYS",
     "REQUEST_MIN_NOTICE_WORKDAYS",
+    "REQUEST_MAX_NOTICE_DAYS",
     "CREDIT_SHORTLIST_SIZE",
     "RATING_WINDOW_DAYS",
     "RATING_EDIT_DAYS",

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import uuid
-from datetime import timedelta
+from datetime import date, timedelta
 from decimal import Decimal
 
 import pytest
@@ -299,3 +299,43 @@ def test_market_many_providers_quoting_at_once_lose_and_duplicate_nothing(app, m
         assert all(sorted(r) == list(range(1, rounds + 1)) for r in by_provider.values())
         latest = market.latest_quotes(market.get_request(ref))
         assert {q.amount for q in latest.values()} == {Decimal(40000 + rounds - 1)}
+
+
+def test_market_request_number_takes_the_year_of_publication_and_a_late_deadline_is_refused(
+    app, make_user
+):
+    """Published on 28 December with a deadline in January: numbered in the year it was published
+    (it took the deadline's year). A deadline past REQUEST_MAX_NOTICE_DAYS (a year typed wrong)
+    is refused, naming the latest day."""
+    owner = make_user("enterprise")
+    year = clock.today().year
+    clock.freeze(clock.at(date(year, 12, 28), 10))
+    with app.app_context():
+        user = db.session.get(User, owner.id)
+        project = factories.enterprise_with_project(user)
+        january = market.open_request(
+            user,
+            project.code,
+            service_code="ZJ-03",
+            method="竞价选取",
+            deadline=clock.at(date(year + 1, 1, 12), 17),
+        )
+        db.session.commit()
+        assert january.ref.startswith(f"XQ-{year}-")
+        latest = date(year, 12, 28) + timedelta(days=app.config["REQUEST_MAX_NOTICE_DAYS"])
+        with pytest.raises(RegistryError, match=f"报名截止时间过晚:最晚可设为 {latest:%Y-%m-%d}"):
+            market.open_request(
+                user,
+                project.code,
+                service_code="ZJ-10",
+                method="竞价选取",
+                deadline=clock.at(latest + timedelta(days=1), 9),
+            )
+        db.session.rollback()
+        assert market.open_request(
+            user,
+            project.code,
+            service_code="ZJ-10",
+            method="竞价选取",
+            deadline=clock.at(latest, 17),
+        ).ref.startswith(f"XQ-{year}-")

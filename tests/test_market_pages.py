@@ -154,6 +154,7 @@ def test_market_pages_bad_input_gets_a_message_and_stores_nothing(app, client, m
         ({"price_min": "abc"}, "价格区间下限须为数字(元)"),
         ({"price_min": "500", "price_max": "100"}, "上限不能低于下限"),
         ({"deadline": past}, "报名截止时间过早"),
+        ({"deadline": f"{clock.today().year + 1}-12-31T17:00"}, "报名截止时间过晚"),
         ({"exclusions": "91350100M000100Y43"}, "回避理由"),
         ({"service": "ZJ-XX"}, "不是有效的选择"),
     ]

@@ -277,8 +277,9 @@ def _seed_history(today: date, owner: User | None, services: dict[str, ServiceIt
 
 
 def _request(project, service, method, deadline, owner, number, posted=None) -> SelectionRequest:
+    posted = posted or deadline - timedelta(days=7)
     request = SelectionRequest(
-        ref=f"XQ-{clock.local(deadline):%Y}-9{number:05d}",
+        ref=f"XQ-{clock.local(posted):%Y}-9{number:05d}",  # the year of publication
         project=project,
         service_item=service,
         method=method.value,
@@ -286,7 +287,7 @@ def _request(project, service, method, deadline, owner, number, posted=None) -> 
         requirements=f"{service.name}(示例需求)",
         created_by_id=owner.id,
         is_demo=True,
-        created_at=posted or deadline - timedelta(days=7),
+        created_at=posted,
     )
     db.session.add(request)
     db.session.flush()

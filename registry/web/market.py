@@ -95,7 +95,8 @@ def _fill_request_choices(form: RequestForm) -> None:
     form.service.choices = options([("", "—"), *((s.code, f"{s.code} {s.name}") for s in items)])
     form.deadline.description = (
         f"北京时间。须至少提前 {market.min_notice_workdays()} 个工作日(节假日不计),"
-        f"最早可设为 {market.earliest_deadline():%Y-%m-%d}。截止前报价密封,任何人不可查看他人报价。"
+        f"最早可设为 {market.earliest_deadline():%Y-%m-%d},最晚 {market.latest_deadline():%Y-%m-%d}。"
+        "截止前报价密封,任何人不可查看他人报价。"
     )
 
 

@@ -4,7 +4,7 @@ part (eligible providers, candidates with their credit), and sealed quotes."""
 from __future__ import annotations
 
 import secrets
-from datetime import date, datetime
+from datetime import date, datetime, timedelta
 
 from flask import current_app
 from sqlalchemy import select
@@ -58,16 +58,28 @@ def earliest_deadline(on: date | None = None) -> date:
     return add_working_days(on or today(), min_notice_workdays())
 
 
+def latest_deadline(on: date | None = None) -> date:
+    """The last day a request posted on `on` (today) may close: REQUEST_MAX_NOTICE_DAYS calendar
+    days after it."""
+    return (on or today()) + timedelta(days=int(current_app.config["REQUEST_MAX_NOTICE_DAYS"]))
+
+
 def _checked_deadline(deadline: datetime) -> datetime:
-    """The deadline, refused when sooner than the minimum notice period (or already past)."""
+    """The deadline, refused when sooner than the minimum notice period (or already past) or
+    later than the longest."""
     if deadline.tzinfo is None:
         raise ValueError("deadline must be timezone-aware")
-    earliest = earliest_deadline()
+    earliest, latest = earliest_deadline(), latest_deadline()
     if deadline <= utcnow() or clock.local(deadline).date() < earliest:
         raise RegistryError(
             "deadline",
             f"报名截止时间过早:公告须至少提前 {min_notice_workdays()} 个工作日发布,"
             f"截止时间最早为 {earliest:%Y-%m-%d}(北京时间)",
+        )
+    if clock.local(deadline).date() > latest:
+        raise RegistryError(
+            "deadline",
+            f"报名截止时间过晚:最晚可设为 {latest:%Y-%m-%d}(北京时间),请核对年份和日期",
         )
     return deadline
 
@@ -154,8 +166,9 @@ def open_request(
     )
     db.session.add(request)
     db.session.flush()
-    # The public number comes from the row id, so concurrent requests never share one.
-    request.ref = f"XQ-{deadline.astimezone(SHANGHAI):%Y}-{request.id:06d}"
+    # The public number comes from the row id, so concurrent requests never share one; its year
+    # is the year of publication (Beijing), as with every other number here.
+    request.ref = f"XQ-{today():%Y}-{request.id:06d}"
     for uscc, reason in exclusions or []:
         if not (reason or "").strip():
             raise RegistryError("exclusions", "每个回避机构都须说明回避理由")
