@@ -314,3 +314,124 @@ def test_award_objections_are_final_once_answered(app, make_user):
             db.session.execute(text("DELETE FROM award_withdrawals"))
         db.session.rollback()
         assert db.session.get(AwardObjection, objection.id).outcome == "成立"
+
+
+PDF = b"%PDF-1.4\n1 0 obj << /Type /Catalog >> endobj\ntrailer << /Root 1 0 R >>\n%%EOF\n"
+SCORES = {"quality": "90", "timeliness": "80", "attitude": "95", "fee": "70", "conduct": "85"}
+
+
+def _delivered(app, case) -> int:
+    """The owner records the contract and the winner submits its result, at once (both allowed
+    during the 公示期, at the owner's risk); returns the engagement id."""
+    from werkzeug.datastructures import FileStorage
+
+    with app.app_context():
+        owner = db.session.get(User, case["owner"].id)
+        engagement = db.session.get(Award, case["award_id"]).engagement
+        delivery.record_contract(owner, engagement.id, clock.today())
+        db.session.commit()
+        delivery.submit_result(
+            db.session.get(User, case["winner"].id),
+            engagement.id,
+            FileStorage(stream=io.BytesIO(PDF), filename="成果.pdf"),
+            "",
+        )
+        db.session.commit()
+        return engagement.id
+
+
+def _object(app, case, account) -> int:
+    with app.app_context():
+        objection = market.object_to_award(
+            db.session.get(User, account.id), case["award_id"], reason="报价计算有误。"
+        )
+        db.session.commit()
+        return objection.id
+
+
+def _messages(app, account) -> list[str]:
+    with app.app_context():
+        return list(
+            db.session.scalars(
+                select(Notification.message).where(Notification.user_id == account.id)
+            )
+        )
+
+
+def test_award_objections_contested_work_waits_for_the_answer(app, make_user, login):
+    """While an objection is open the owner cannot confirm the result (nor rate): both parties are
+    told of the objection and their engagement pages say so; once it is rejected the work goes on."""
+    case = _awarded(app, make_user)
+    staff = make_user("staff")
+    engagement_id = _delivered(app, case)
+    objection_id = _object(app, case, case["losers"][0])
+    for party in (case["owner"], case["winner"]):
+        assert any("提出异议" in m and "答复前不能确认服务成果" in m for m in _messages(app, party))
+    assert not any("对选取公告" in m for m in _messages(app, case["losers"][0]))
+    owner_page = app.test_client()
+    login(case["owner"], on=owner_page)
+    page = owner_page.get(f"/my/engagements/{engagement_id}").get_data(as_text=True)
+    assert "中选结果有异议正在处理" in page
+    work_page = app.test_client()
+    login(case["winner"], on=work_page)
+    assert "中选结果有异议正在处理" in work_page.get(f"/my/work/{engagement_id}").get_data(
+        as_text=True
+    )
+    with app.app_context():
+        owner = db.session.get(User, case["owner"].id)
+        with pytest.raises(RegistryError, match="答复前不能确认服务成果"):
+            delivery.confirm_result(owner, engagement_id)
+        db.session.rollback()
+        market.answer_objection(
+            db.session.get(User, staff.id), objection_id, outcome="不成立", answer="报价无误。"
+        )
+        db.session.commit()
+        assert delivery.confirm_result(owner, engagement_id).status == "已确认"
+        db.session.commit()
+    page = owner_page.get(f"/my/engagements/{engagement_id}").get_data(as_text=True)
+    assert "中选结果有异议正在处理" not in page
+
+
+def test_award_objections_upheld_after_rating_takes_the_rating_out_of_the_grade(app, make_user):
+    """Rated before anyone objected, then withdrawn by an upheld objection: the rating stays
+    stored but no longer counts for the grade or the profile's chart, and the profile marks the
+    award 已撤销 (it read as a standing win, with the rating counted)."""
+    from registry.models import OwnerRating, Provider
+    from registry.services.grades.compute import owner_averages
+
+    case = _awarded(app, make_user)
+    staff = make_user("staff")
+    engagement_id = _delivered(app, case)
+    with app.app_context():
+        owner = db.session.get(User, case["owner"].id)
+        delivery.confirm_result(owner, engagement_id)
+        db.session.commit()
+        delivery.rate(owner, engagement_id, SCORES, "", version=0)
+        db.session.commit()
+        provider = db.session.get(Award, case["award_id"]).provider
+        day = clock.today()
+        assert len(owner_averages(provider.id, day, day)) == 1
+        assert len(delivery.provider_ratings(provider)) == 1
+        uscc = provider.uscc
+    objection_id = _object(app, case, case["losers"][0])
+    with app.app_context():
+        with pytest.raises(RegistryError, match="答复前不能评价"):
+            delivery.rate(
+                db.session.get(User, case["owner"].id),
+                engagement_id,
+                {**SCORES, "fee": "10"},
+                "",
+                version=1,
+            )
+        db.session.rollback()
+        market.answer_objection(
+            db.session.get(User, staff.id), objection_id, outcome="成立", answer="报价超出区间。"
+        )
+        db.session.commit()
+        provider = db.session.scalar(select(Provider).where(Provider.uscc == uscc))
+        assert db.session.scalars(select(OwnerRating)).one().quality == 90  # kept as given
+        assert owner_averages(provider.id, day, day) == []
+        assert delivery.provider_ratings(provider) == []
+    profile = app.test_client().get(f"/providers/{uscc}").get_data(as_text=True)
+    row = profile.split(f'/awards/{case["award_id"]}">', 1)[1].split("</li>", 1)[0]
+    assert "已撤销(异议成立)" in row

@@ -266,6 +266,11 @@ class Award(db.Model):
     )
     withdrawal: Mapped[AwardWithdrawal | None] = relationship(back_populates="award", uselist=False)
 
+    @property
+    def open_objection(self) -> AwardObjection | None:
+        """The first objection still waiting for its answer, if any."""
+        return next((o for o in self.objections if o.is_open), None)
+
 
 class AwardObjectionOutcome(StrEnum):
     """Staff's answer to an objection to an award."""

@@ -32,7 +32,7 @@ from registry.pure.workdays import (
     working_days_between,
 )
 from registry.services import notify
-from registry.services.errors import Forbidden, NotFound
+from registry.services.errors import Forbidden, NotFound, RegistryError
 from registry.services.market import SHANGHAI, today
 
 STALE_MESSAGE = (
@@ -234,6 +234,19 @@ def engagement_name(engagement: Engagement) -> str:
     """How a message names the engagement: its project and selection."""
     request = engagement.award.request
     return f"项目“{request.project.name}”{request.service_item.name}({request.ref})"
+
+
+def refuse_while_contested(engagement: Engagement, what: str) -> None:
+    """A RegistryError while an objection to the engagement's award waits for its answer: an
+    upheld one withdraws the award and the engagement with it, so the result is not confirmed or
+    rated until the award stands (the contract may be recorded, at the owner's risk)."""
+    objection = engagement.award.open_objection
+    if objection is not None:
+        raise RegistryError(
+            None,
+            f"该中选结果有异议正在处理(答复期限 {objection.answer_due:%Y-%m-%d}),答复前不能{what}。"
+            "异议不成立后即可继续;异议成立的,中选结果撤销,本服务项目随之撤销。",
+        )
 
 
 def tell_provider(

@@ -33,6 +33,7 @@ from registry.services.delivery.common import (
     local_date,
     owned_engagement,
     provided_engagement,
+    refuse_while_contested,
     stamp,
     tell_owner,
     tell_provider,
@@ -210,6 +211,7 @@ def confirm_result(
     engagement = owned_engagement(user, engagement_id, version=version)
     if engagement.status == EngagementStatus.CONFIRMED.value:
         raise RegistryError(None, "成果已确认。")
+    refuse_while_contested(engagement, "确认服务成果")
     if engagement.status != EngagementStatus.SUBMITTED.value:
         raise RegistryError(None, "只有待确认的成果可以确认。")
     submitted_on = local_date(engagement.submitted_at)

@@ -40,6 +40,7 @@ from registry.services.delivery.common import (
     owned_engagement,
     rating_edit_days,
     rating_window_days,
+    refuse_while_contested,
     stamp,
     tell_provider,
     within_working_days,
@@ -183,6 +184,7 @@ def rate(
     engagement = owned_engagement(user, engagement_id)
     if engagement.status != EngagementStatus.CONFIRMED.value or engagement.confirmed_at is None:
         raise RegistryError(None, "服务成果确认后才能评价。")
+    refuse_while_contested(engagement, "评价")
     on = on or today()
     window = rating_window(engagement, on)
     rating = engagement.rating
@@ -295,7 +297,8 @@ class RatingPoint(NamedTuple):
 def provider_ratings(provider: Provider) -> list[RatingPoint]:
     """The provider's rating history for its public profile, sorted by date (then by rating).
 
-    Every rating counts: hiding a comment hides its text, never its scores."""
+    Every rating counts (hiding a comment hides its text, never its scores) but those of work
+    whose award was withdrawn, which the grade leaves out too."""
     return [
         RatingPoint(
             local_date(r.created_at),
@@ -303,4 +306,5 @@ def provider_ratings(provider: Provider) -> list[RatingPoint]:
             *(getattr(r, part) for part, _label in RATING_PARTS),
         )
         for r in ratings_of(provider)
+        if r.engagement.status != EngagementStatus.WITHDRAWN.value
     ]

@@ -36,7 +36,14 @@ from sqlalchemy import select
 from registry.extensions import db
 from registry.kernel import clock
 from registry.models.credit import CreditRecord, CreditStatus
-from registry.models.market import RATING_PARTS, BehaviourEvent, BehaviourKind, OwnerRating
+from registry.models.market import (
+    RATING_PARTS,
+    BehaviourEvent,
+    BehaviourKind,
+    Engagement,
+    EngagementStatus,
+    OwnerRating,
+)
 from registry.models.providers import Provider
 from registry.services.evaluations import results as evaluation_results
 
@@ -219,13 +226,15 @@ class GradeResult:
 
 def owner_averages(provider_id: int, since: date, on: date) -> list[tuple[datetime, Decimal]]:
     """The provider's owner ratings given from local day `since` through `on`: when each was
-    given and the mean of its five parts."""
+    given and the mean of its five parts. A rating of work whose award an upheld objection
+    withdrew does not count (it stays stored, as given)."""
     parts = [getattr(OwnerRating, part) for part, _label in RATING_PARTS]
     rows = db.session.execute(
         select(OwnerRating.created_at, *parts).where(
             OwnerRating.provider_id == provider_id,
             OwnerRating.created_at >= local_day_start(since),
             OwnerRating.created_at < local_day_start(on + timedelta(days=1)),
+            ~OwnerRating.engagement.has(Engagement.status == EngagementStatus.WITHDRAWN.value),
         )
     ).all()
     return [(created_at, Decimal(sum(scores)) / len(parts)) for created_at, *scores in rows]

@@ -1,5 +1,5 @@
 """Session hooks that keep Provider.grade and Provider.credit_score in step: a flush that adds or
-changes a grade input (owner rating, behaviour event, award, a published-period score, an
+changes a grade input (owner rating, behaviour event, award or its withdrawal, a published-period score, an
 evaluation period, a credit record, a provider's blacklisting) marks the provider, and the commit
 recomputes it in the same transaction. registry/hooks.py installs them before search's."""
 
@@ -15,7 +15,7 @@ from sqlalchemy.orm import Session
 from registry.extensions import db
 from registry.models.credit import CreditRecord
 from registry.models.evaluation import EvaluationPeriod, ScoreEntry
-from registry.models.market import Award, BehaviourEvent, OwnerRating
+from registry.models.market import Award, AwardWithdrawal, BehaviourEvent, OwnerRating
 from registry.models.providers import Provider
 from registry.services.derived import forget_on_rollback, recompute_before_commit
 from registry.services.grades.compute import settings
@@ -50,6 +50,9 @@ def _after_flush(session: Session, _context) -> None:
     for obj in chain(session.new, session.dirty, session.deleted):
         if isinstance(obj, _INPUTS):
             provider_ids = {obj.provider_id}
+        elif isinstance(obj, AwardWithdrawal):
+            # Ratings of the withdrawn engagement stop counting.
+            provider_ids = {session.get(Award, obj.award_id).provider_id}
         elif isinstance(obj, Provider):
             # A new provider has no inputs yet (unless blacklisted from the start).
             if obj in session.new:

@@ -134,12 +134,15 @@ def rating_history(provider: Provider) -> list[OwnerRating]:
 
 
 def awards_of(provider: Provider) -> list[Award]:
-    """Award notices the provider won, newest first."""
+    """Award notices the provider won, newest first (a withdrawn one marked 已撤销 by the page)."""
     return list(
         db.session.scalars(
             select(Award)
             .where(Award.provider_id == provider.id)
-            .options(selectinload(Award.request).selectinload(SelectionRequest.service_item))
+            .options(
+                selectinload(Award.request).selectinload(SelectionRequest.service_item),
+                selectinload(Award.withdrawal),
+            )
             .order_by(Award.awarded_at.desc(), Award.id.desc())
         )
     )
