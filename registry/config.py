@@ -163,7 +163,8 @@ DEFAULTS: dict[str, object] = {
     "MAIL_TIMEOUT_SECONDS": 20,
     "CONFIRM_LINK_HOURS": 48,  # the registration's address confirmation link
     "RESET_LINK_MINUTES": 30,  # the password reset link
-    "REGISTER_RATE_LIMIT": "5 per hour",  # per client address
+    "REGISTER_RATE_LIMIT": "5 per hour",  # accounts registered, per client address
+    "REGISTER_ATTEMPT_RATE_LIMIT": "30 per hour",  # registration forms sent, refused ones too
     "FORGOT_RATE_LIMIT": "5 per hour",
     # Refused registrations of a practitioner per provider account and day: an ID/name pair
     # cannot be probed for at scale (services/practitioners/roster.py answers them all alike).

@@ -179,11 +179,60 @@ def test_registration_refusals_say_why_and_store_nothing(app, client, make_user)
     )
 
 
-@pytest.mark.parametrize("app_config", [{"REGISTER_RATE_LIMIT": "2 per hour"}])
-def test_registration_is_rate_limited(client):
-    for _ in range(2):
-        assert register(client, challenge="0").status_code == 200
-    assert register(client, challenge="0").status_code == 429
+@pytest.mark.parametrize("app_config", [{"REGISTER_RATE_LIMIT": "100 per hour"}])
+def test_registration_lists_every_problem_at_once(app, client):
+    """A form with six mistakes is told all six (it was told one per try, and each try counted
+    against the limit); nothing is stored."""
+    before = _stored(app)
+    valid = factories.uscc()
+    response = register(
+        client,
+        challenge="1000",
+        org_uscc=valid[:-1] + ("1" if valid[-1] == "0" else "0"),
+        phone="123",
+        email="not-an-email",
+        username="q",
+        confirm=PASSWORD + "x",
+    )
+    assert response.status_code == 200
+    page = response.get_data(as_text=True)
+    for message in (
+        "验证题答案不正确",
+        "校验",
+        "手机号码",
+        "有效的电子邮箱",
+        "用户名须为",
+        "不一致",
+    ):
+        assert message in page, message
+    assert _stored(app) == before
+
+
+@pytest.mark.parametrize(
+    "app_config",
+    [
+        {
+            # The app's own counters, which read the test clock (memory:// reads the machine's).
+            "RATELIMIT_STORAGE_URI": "registry-db://",
+            "REGISTER_RATE_LIMIT": "2 per hour",
+            "REGISTER_ATTEMPT_RATE_LIMIT": "4 per hour",
+        }
+    ],
+)
+def test_registration_is_rate_limited(app, frozen_clock):
+    """Refused forms count only against the attempts (4 here), accounts against the accounts
+    (2); the 429 page says how long to wait. (One address: every test client is 127.0.0.1.)"""
+    for _ in range(3):
+        assert register(app.test_client(), challenge="0").status_code == 200
+    assert register(app.test_client()).status_code == 302
+    assert register(app.test_client(), challenge="0").status_code == 429
+    frozen_clock.advance(timedelta(hours=1))
+    for number in (2, 3):
+        person = {"username": f"user{number}", "email": f"u{number}@example.cn"}
+        assert register(app.test_client(), **person).status_code == 302
+    refused = register(app.test_client(), username="user4", email="u4@example.cn")
+    assert refused.status_code == 429
+    assert "请约 60 分钟后再试" in refused.get_data(as_text=True)
 
 
 def test_registration_new_link_kills_the_old_and_links_expire(app, client, frozen_clock):

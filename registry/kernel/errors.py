@@ -25,3 +25,36 @@ class Forbidden(RegistryError):
 
     def __init__(self, message: str = "无权执行此操作"):
         super().__init__(None, message)
+
+
+class RegistryErrors(RegistryError):
+    """Several broken rules found together, so that a form lists every problem at once; the
+    message joins them for a flash or the API, and forms take each onto its own field."""
+
+    def __init__(self, errors: list[RegistryError]):
+        super().__init__(errors[0].field, ";".join(e.message.rstrip("。") for e in errors) + "。")
+        self.errors = errors
+
+
+class Checks:
+    """Runs independent checks and keeps the RegistryError of each that fails (NotFound and
+    Forbidden stop at once), then `done()` raises them together: RegistryErrors, or the one."""
+
+    def __init__(self, *found: RegistryError | None):
+        self.errors: list[RegistryError] = [e for e in found if e is not None]
+
+    def __call__(self, check, *args, **kwargs):
+        """check(*args, **kwargs), or None when it raised a RegistryError (kept for done())."""
+        try:
+            return check(*args, **kwargs)
+        except (NotFound, Forbidden):
+            raise
+        except RegistryError as error:
+            self.errors.extend(getattr(error, "errors", [error]))
+            return None
+
+    def done(self) -> None:
+        if len(self.errors) == 1:
+            raise self.errors[0]
+        if self.errors:
+            raise RegistryErrors(self.errors)

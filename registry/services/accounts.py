@@ -103,6 +103,16 @@ def _role_and_department(
     return role_enum, department
 
 
+def check_username(username: str | None) -> str:
+    """The username trimmed, or a RegistryError when it is malformed or taken."""
+    username = (username or "").strip()
+    if not USERNAME_RE.match(username):
+        raise RegistryError("username", "用户名须为 3–64 位字母、数字或 _ . -。")
+    if db.session.scalar(select(User.id).where(User.username == username)):
+        raise RegistryError("username", "该用户名已被使用。")
+    return username
+
+
 def create_user(
     *,
     username: str,
@@ -122,12 +132,8 @@ def create_user(
     Accounts an admin or the CLI creates pass `must_change_password` (their first sign-in must
     choose a password); self-registration passes its contact and organisation fields
     (`email`, `phone`, `org_name`, `org_uscc`) in `contact` and its own audit `action`."""
-    username = (username or "").strip()
-    if not USERNAME_RE.match(username):
-        raise RegistryError("username", "用户名须为 3–64 位字母、数字或 _ . -。")
+    username = check_username(username)
     role_enum, department = _role_and_department(role, department_code, f"未知角色:{role}")
-    if db.session.scalar(select(User.id).where(User.username == username)):
-        raise RegistryError("username", "该用户名已被使用。")
     check_password_policy(password, username=username)
     user = User(
         username=username,

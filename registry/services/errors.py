@@ -7,14 +7,16 @@ from __future__ import annotations
 
 from decimal import Decimal, InvalidOperation
 
-from registry.kernel.errors import Forbidden, NotFound, RegistryError
+from registry.kernel.errors import Checks, Forbidden, NotFound, RegistryError, RegistryErrors
 from registry.kernel.versions import StaleEdit
 from registry.sanitize import plain_text
 
 __all__ = [
+    "Checks",
     "Forbidden",
     "NotFound",
     "RegistryError",
+    "RegistryErrors",
     "StaleEdit",
     "add_unique",
     "decimal_field",

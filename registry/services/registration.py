@@ -26,7 +26,7 @@ from registry.models.accounts import Role
 from registry.pure.uscc import validate_uscc
 from registry.sanitize import plain_text
 from registry.services import accounts, audit, notify
-from registry.services.errors import Forbidden, RegistryError, add_unique, text_field
+from registry.services.errors import Checks, Forbidden, RegistryError, add_unique, text_field
 
 # The roles an organisation may register for itself; every other account is made by 政务办.
 MOBILE_RE = re.compile(r"^1[3-9]\d{9}$")
@@ -152,28 +152,58 @@ def _check_organisation(role: Role, uscc: str) -> None:
         )
 
 
-def register(application: Application) -> User:
-    """Create an organisation's own account (e-mail not yet confirmed): for an enterprise also
-    its Enterprise, bound to the account; write a confirmation link and queue its mail."""
+def _role(value: str | None) -> Role:
     try:
-        role = Role(application.role)
+        role = Role(value)
     except ValueError:
         role = None
     if not policy.may_register_as(role):
         raise RegistryError("role", "请选择注册类型:企业(项目业主)或中介机构。")
-    org_name = text_field(application.org_name, "org_name", "机构名称", 200)
+    return role
+
+
+def _uscc(value: str | None) -> str:
     try:
-        uscc = validate_uscc(plain_text(application.org_uscc))
+        return validate_uscc(plain_text(value))
     except ValueError as error:
         raise RegistryError("org_uscc", str(error)) from None
-    contact_name = text_field(application.contact_name, "contact_name", "联系人姓名", 50)
-    phone = normalise_mobile(application.phone)
-    email = normalise_email(application.email)
-    if application.password != application.confirm:
-        raise RegistryError("confirm", "两次输入的密码不一致。")
-    _check_organisation(role, uscc)
+
+
+def _free_email(value: str | None) -> str:
+    email = normalise_email(value)
     if db.session.scalar(select(User.id).where(User.email == email)):
         raise RegistryError("email", "该邮箱已被其他账户使用。如忘记密码,请使用“忘记密码”找回。")
+    return email
+
+
+def _same_password(application: Application) -> None:
+    if application.password != application.confirm:
+        raise RegistryError("confirm", "两次输入的密码不一致。")
+
+
+def register(application: Application, *, also: RegistryError | None = None) -> User:
+    """Create an organisation's own account (e-mail not yet confirmed): for an enterprise also
+    its Enterprise, bound to the account; write a confirmation link and queue its mail.
+
+    Every field is checked before anything is written and every problem is reported at once
+    (RegistryErrors), with `also`, one the caller found (the anti-robot question)."""
+    check = Checks(also)
+    role = check(_role, application.role)
+    org_name = check(text_field, application.org_name, "org_name", "机构名称", 200)
+    uscc = check(_uscc, application.org_uscc)
+    contact_name = check(text_field, application.contact_name, "contact_name", "联系人姓名", 50)
+    phone = check(normalise_mobile, application.phone)
+    email = check(_free_email, application.email)
+    check(accounts.check_username, application.username)
+    check(
+        accounts.check_password_policy,
+        application.password or "",
+        username=(application.username or "").strip(),
+    )
+    check(_same_password, application)
+    if role is not None and uscc is not None:
+        check(_check_organisation, role, uscc)
+    check.done()
     user = accounts.create_user(
         username=application.username,
         password=application.password,

@@ -56,6 +56,15 @@ def _register_limit() -> str:
     return current_app.config["REGISTER_RATE_LIMIT"]
 
 
+def _register_attempt_limit() -> str:
+    return current_app.config["REGISTER_ATTEMPT_RATE_LIMIT"]
+
+
+def _registered(response) -> bool:
+    """A registration that created an account (the form redirects only then)."""
+    return response.status_code == 302
+
+
 def _forgot_limit() -> str:
     return current_app.config["FORGOT_RATE_LIMIT"]
 
@@ -193,7 +202,12 @@ def _check_human(form: RegisterForm) -> None:
 
 
 def _register(form: RegisterForm):
-    _check_human(form)
+    try:
+        _check_human(form)
+    except RegistryError as error:
+        robot = error
+    else:
+        robot = None
     return registration.register(
         registration.Application(
             **form.data_of(
@@ -207,13 +221,15 @@ def _register(form: RegisterForm):
                 "password",
                 "confirm",
             )
-        )
+        ),
+        also=robot,
     )
 
 
 @bp.route("/register", methods=["GET", "POST"])
 @require(PUBLIC)
-@limiter.limit(_register_limit, methods=["POST"])
+@limiter.limit(_register_limit, methods=["POST"], deduct_when=_registered)
+@limiter.limit(_register_attempt_limit, methods=["POST"])
 def register():
     """An enterprise or an intermediary registers its own account; a confirmation link is
     mailed, and the new account is signed in to wait for it."""

@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+import math
+
 from flask import Flask, Response, jsonify, render_template, request
 from flask_wtf.csrf import CSRFError
 from werkzeug.exceptions import BadHost, HTTPException, InternalServerError, SecurityError
 
-from registry.extensions import db
+from registry.extensions import db, limiter
+from registry.kernel import clock
 from registry.web.unit_of_work import record_denial
 
 MESSAGES = {
@@ -45,6 +48,16 @@ def render_error(status: int, message: str | None = None):
     return render_template("errors/error.html", status=status, title=title, message=message), status
 
 
+def _when_to_retry() -> str | None:
+    """The 429 message with the wait until the breached limit's window ends, in minutes."""
+    current = limiter.current_limit
+    if current is None:
+        return None
+    # reset_at is the window's end rounded up a second (Flask-Limiter's Retry-After convention).
+    minutes = max(1, math.ceil((current.reset_at - 1 - clock.timestamp()) / 60))
+    return f"您的操作过于频繁,请约 {minutes} 分钟后再试。"
+
+
 def install(app: Flask) -> None:
     """Register the handlers."""
 
@@ -68,7 +81,7 @@ def install(app: Flask) -> None:
     @app.errorhandler(429)
     def rate_limited(error):
         record_denial("rate limit exceeded", action="ratelimit.denied")
-        return render_error(429)
+        return render_error(429, _when_to_retry())
 
     @app.errorhandler(HTTPException)
     def http_error(error: HTTPException):

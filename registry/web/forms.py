@@ -130,7 +130,12 @@ def certificate_issuer() -> StringField:
 
 
 def apply_error(form: FlaskForm, error: RegistryError) -> None:
-    """Put a domain error onto its form field, or onto the form as a whole."""
+    """Put a domain error onto its form field, or onto the form as a whole (each of several
+    found together onto its own)."""
+    for each in getattr(error, "errors", None) or ():
+        apply_error(form, each)
+    if getattr(error, "errors", None):
+        return
     field = getattr(form, error.field, None) if error.field else None
     if field is not None:
         field.errors = [*list(field.errors or []), error.message]
