@@ -192,6 +192,19 @@ def test_market_pages_quote_bad_amounts_say_what_is_wrong(app, make_user, login)
         page = provider.post(f"/my/requests/{ref}/quote", data=data)
         assert page.status_code == 200
         assert message in page.get_data(as_text=True), amount
+    # A forged person id too large for an id column (it overflowed the driver: a 500).
+    for leader, members in (("9223372036854775808", ""), ("", "9223372036854775808")):
+        form = provider.get(f"/my/requests/{ref}/quote").get_data(as_text=True)
+        data = {
+            "csrf_token": csrf_from(form),
+            "submission_key": _form_key(form),
+            "amount": "45000",
+            "leader": leader,
+            "members": members,
+        }
+        page = provider.post(f"/my/requests/{ref}/quote", data=data)
+        assert page.status_code == 200
+        assert "所选人员无效" in page.get_data(as_text=True)
     with app.app_context():
         assert db.session.scalars(select(Quote)).all() == []
 

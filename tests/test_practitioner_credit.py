@@ -420,3 +420,21 @@ def test_practitioner_credit_record_links_to_the_page_that_shows_it(app, make_us
     assert link is not None
     assert link.group(1) == f"/notices/{firm_number}"
     assert app.test_client().get(link.group(1)).status_code == 200
+
+
+def test_practitioner_credit_forged_person_id_is_not_found(app, make_user, clock):
+    """An id too large for an id column (posted by hand) is 未找到, not a driver overflow."""
+    world = _world(app, make_user)
+    with app.app_context():
+        for forged in (2**63, 2**31, 0, -1):
+            with pytest.raises(RegistryError, match="未找到该从业人员"):
+                credit.draft_record(
+                    _user(world.sthj),
+                    provider_uscc=None,
+                    practitioner_id=forged,
+                    kind="约谈提醒",
+                    title="标题",
+                    facts="事实",
+                    basis="依据",
+                )
+            db.session.rollback()

@@ -39,6 +39,10 @@ class UTCDateTime(TypeDecorator):
 
 # Column declarations the models repeat, written once (a `Mapped[Alias | None]` is nullable).
 IntPK = Annotated[int, mapped_column(primary_key=True)]
+# The largest id every backend's id columns hold: ids are INTEGER, 32-bit on PostgreSQL (SQLite
+# would take 64 bits, but psycopg refuses a larger value for an int4 column: a 500). Ids typed
+# or posted by users are checked against it (web/urls.py for paths, forms' choices in services).
+MAX_ID = 2**31 - 1
 Created = Annotated[datetime, mapped_column(UTCDateTime, default=utcnow)]
 Updated = Annotated[datetime, mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow)]
 Moment = Annotated[datetime, mapped_column(UTCDateTime)]

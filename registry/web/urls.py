@@ -8,11 +8,8 @@ from typing import Any
 from flask import url_for
 from werkzeug.routing import IntegerConverter
 
+from registry.models.types import MAX_ID
 from registry.services.notify import absolute
-
-# The largest id every backend's id columns hold: ids are INTEGER, 32-bit on PostgreSQL (SQLite
-# would take 64 bits, but psycopg refuses a larger value for an int4 column: a 500).
-MAX_ID = 2**31 - 1
 
 
 def external_url(endpoint: str, **values: Any) -> str:

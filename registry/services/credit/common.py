@@ -26,6 +26,7 @@ from registry.models import (
     ProviderStatus,
     User,
 )
+from registry.models.types import MAX_ID
 from registry.services.audit import record
 from registry.services.errors import Forbidden, NotFound, RegistryError, text_field
 from registry.services.practitioners.staff import employed_on
@@ -124,7 +125,10 @@ PERSON_PAGE = "/my/person/credit"
 def person_at_firm(practitioner_id: int, uscc: str | None) -> tuple[Practitioner, Provider]:
     """The person a record is drafted against and the firm they work at today (the record notes
     it); a person working nowhere, or elsewhere than the provider chosen, is refused."""
-    person = db.session.get(Practitioner, practitioner_id)
+    # A forged id beyond what an id column holds would overflow the driver (a 500).
+    person = (
+        db.session.get(Practitioner, practitioner_id) if 0 < practitioner_id <= MAX_ID else None
+    )
     if person is None:
         raise RegistryError("practitioner", "未找到该从业人员")
     employment = db.session.scalar(

@@ -25,6 +25,7 @@ from registry.models import (
     ServiceItem,
     TeamRole,
 )
+from registry.models.types import MAX_ID
 from registry.pure.pii import mask_name
 from registry.services.errors import RegistryError
 from registry.services.practitioners import certificate_types, staff, standing
@@ -89,6 +90,9 @@ def _ids(leader_id, member_ids) -> tuple[int | None, list[int]]:
         members = [int(m) for m in member_ids or () if m not in (None, "")]
     except (TypeError, ValueError):
         raise RegistryError("leader", "所选人员无效,请刷新页面后重新选择。") from None
+    # A forged id beyond what an id column holds would overflow the driver (a 500).
+    if any(not 0 < i <= MAX_ID for i in (*members, *([leader] if leader is not None else []))):
+        raise RegistryError("leader", "所选人员无效,请刷新页面后重新选择。")
     members = [m for m in dict.fromkeys(members) if m != leader]
     if len(members) + 1 > MAX_TEAM:
         raise RegistryError("members", f"报价团队最多 {MAX_TEAM} 人。")
