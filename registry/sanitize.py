@@ -33,7 +33,10 @@ ALLOWED_TAGS = {
 ALLOWED_ATTRIBUTES = {"a": {"href", "title"}, "th": {"scope"}, "td": {"colspan"}}
 URL_SCHEMES = {"http", "https", "mailto", "tel"}
 
-_CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
+# Control characters (tab and line breaks kept) and the bidirectional embedding, override and
+# isolate marks, which reverse the text after them wherever it is shown (a name "\u202e…" read
+# backwards in every list).
+_CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f\u202a-\u202e\u2066-\u2069]")
 
 # The simple formatting a plain textarea offers (the hint under 服务承诺 and 评价意见 documents it):
 # a blank line starts a new paragraph, a line break stays a line break, lines beginning with
@@ -108,6 +111,12 @@ def safe_html(text: str | None) -> Markup:
     """Format and sanitise for templates (the one road from stored rich text to |safe): the
     simple formatting of format_simple, then the sanitiser's whitelist."""
     return Markup(format_simple(text))  # noqa: S704 - the text has just been sanitised
+
+
+def without_controls(text: str | None) -> str | None:
+    """Typed text without control and bidi-override characters, otherwise as typed (every form's
+    text fields pass through it: web/forms.py, Form.Meta.bind_field)."""
+    return _CONTROL.sub("", text) if isinstance(text, str) else text
 
 
 def plain_text(text: str | None) -> str:

@@ -666,3 +666,27 @@ def test_roadmap_pages_unknown_step_is_not_found_even_with_a_bad_form(
     login(owner)
     assert post_form(client, f"/projects/{code}/steps/SP-99/{kind}", {}).status_code == 404
     assert _progress_audits(app) == 0
+
+
+def test_roadmap_pages_control_and_bidi_characters_never_reach_the_database(
+    app, client, make_user, login
+):
+    """A NUL byte or a right-to-left override typed into a form is dropped (it was stored and
+    sent raw into every list that shows the name)."""
+    login(make_user("enterprise"))
+    response = post_form(
+        client,
+        "/my/projects/new",
+        {
+            "enterprise_name": "天津示范有限公司",
+            "enterprise_uscc": factories.uscc(),
+            "code": "2026-120116-34-01-000903",
+            "name": "研发\x00楼\u202e一期",
+            "category": "民营/外资",
+            "location": "天津\x07滨海高新区",
+        },
+    )
+    assert response.status_code == 302
+    with app.app_context():
+        project = db.session.scalar(select(Project))
+        assert (project.name, project.location) == ("研发楼一期", "天津滨海高新区")

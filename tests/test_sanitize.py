@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from registry.sanitize import as_clause, plain_text, sanitize_html
+from registry.sanitize import as_clause, plain_text, sanitize_html, without_controls
 
 
 @pytest.mark.parametrize(
@@ -35,6 +35,12 @@ def test_sanitize_keeps_formatting_and_chinese():
 
 def test_plain_text_strips_control_characters():
     assert plain_text("环评\x00\x07报告\x1b ") == "环评报告"
+    assert plain_text("\u202e厂房\u2066一期\u2069") == "厂房一期"
+
+
+def test_without_controls_keeps_line_breaks_and_tabs():
+    assert without_controls("第一行\r\n\t第二行\x00\u202e") == "第一行\r\n\t第二行"
+    assert without_controls(None) is None
 
 
 @pytest.mark.parametrize(

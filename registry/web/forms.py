@@ -20,7 +20,7 @@ from wtforms import (
 from wtforms.validators import DataRequired, InputRequired, Length, NumberRange, Optional
 
 from registry.models.catalogue import FeeRegime, TimeUnit, Validity
-from registry.sanitize import FORMAT_HINT
+from registry.sanitize import FORMAT_HINT, without_controls
 from registry.services.errors import RegistryError
 
 
@@ -43,10 +43,18 @@ def tristate_raw(value: bool | None) -> str:
 
 
 class Form(FlaskForm):
-    """Base form: WTForms' own messages (not a valid integer, date …) in Simplified Chinese."""
+    """Base form: WTForms' own messages (not a valid integer, date …) in Simplified Chinese, and
+    every text field without control or bidi-override characters (a NUL byte or a U+202E in a
+    project name was stored and shown as sent)."""
 
     class Meta:
         locales = ("zh",)
+
+        def bind_field(self, form, unbound_field, options):
+            kind = unbound_field.field_class
+            if issubclass(kind, StringField) and not issubclass(kind, PasswordField):
+                options["filters"] = (*unbound_field.kwargs.get("filters", ()), without_controls)
+            return unbound_field.bind(form=form, **options)
 
         def get_translations(self, form):
             # Flask-WTF would hand this to Flask-Babel; we use WTForms' bundled catalogue.
