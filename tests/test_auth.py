@@ -175,6 +175,13 @@ def test_auth_next_local_path_is_followed(client, make_user, login):
     assert response.headers["Location"] == "/admin/audit"
 
 
+def test_auth_sign_in_redirect_keeps_a_short_address_and_drops_a_long_query(client):
+    assert client.get("/account?tab=1").headers["Location"] == "/login?next=/account?tab%3D1"
+    long = client.get("/account?" + "&".join(f"p{i}={'A' * 5000}" for i in range(30)))
+    assert long.status_code == 302
+    assert long.headers["Location"] == "/login?next=/account"
+
+
 def test_auth_idle_session_expires(app, client, make_user, login, frozen_clock):
     user = make_user("enterprise")
     login(user)

@@ -144,7 +144,10 @@ def _guard():
         if request.blueprint == "api":
             abort(401)
         flash("请先登录。", "info")
-        return redirect(url_for("auth.login", next=request.full_path.rstrip("?")))
+        # Back to the page after sign-in, but not an over-long address (a 150 KB Location header
+        # that proxies refuse): then the path alone.
+        back = request.full_path.rstrip("?")
+        return redirect(url_for("auth.login", next=back if len(back) <= 2000 else request.path))
     _deny(f"{request.endpoint} needs {action}")
     return None
 
