@@ -675,7 +675,10 @@ def test_evaluations_empty_and_unreadable_files_are_refused(app, make_user, logi
         (b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1" + b"\0" * 100, "scores.xls", "不支持旧版 Excel"),
         (b"PK\x03\x04broken", "scores.xlsx", "无法读取该 XLSX 文件"),
         (b"\x00\x01\x02\xff\xfe" * 50, "scores.csv", "无法识别文件内容"),
-        ('统一社会信用代码,"技术性\r\n'.encode(), "scores.csv", "缺少此列"),
+        ("统一社会信用代码,技术性\r\n".encode(), "scores.csv", "缺少此列"),
+        # An unclosed quote (it was read as one cell to the end of the file, then ignored).
+        ('统一社会信用代码,"技术性\r\n'.encode(), "scores.csv", "引号不配对"),
+        (_csv(['"91120116MA00002186,abc']), "scores.csv", "引号不配对"),
     ]:
         response = _upload(client, world.period_id, content, name)
         assert response.status_code == 200, name

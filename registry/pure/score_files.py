@@ -121,7 +121,8 @@ def _read_csv(data: bytes, max_rows: int) -> list[list[Cell]]:
     text = _decode(data)
     rows: list[list[Cell]] = []
     try:
-        for row in csv.reader(io.StringIO(text, newline="")):
+        # strict: an unclosed quote is an error, not one cell running to the end of the file.
+        for row in csv.reader(io.StringIO(text, newline=""), strict=True):
             if len(rows) > max_rows:
                 raise RegistryError("file", f"文件超过 {max_rows} 行的上限,请拆分后上传。")
             rows.append([cell.strip() or None for cell in row])
