@@ -723,7 +723,7 @@ def test_grades_profile_shows_parts_and_trend_chart_with_table(app, client):
     assert "已发布考评 1 期" in page
     other = client.get(f"/providers/{unrated}").get_data(as_text=True)
     assert "未评级" in other
-    assert "近三年暂无已发布的考评结果或业主评价" in other
+    assert "近三年暂无计入评级的考评结果或业主评价" in other
     listing = client.get("/providers").get_data(as_text=True)
     assert "未评级" in listing
     api = client.get(f"/api/v1/providers/{unrated}").get_json()
