@@ -209,6 +209,31 @@ def test_market_pages_quote_bad_amounts_say_what_is_wrong(app, make_user, login)
         assert db.session.scalars(select(Quote)).all() == []
 
 
+def test_market_pages_blacklisted_provider_is_told_before_the_form(app, make_user, login):
+    """The quote page says why a provider may not apply (here: blacklisted, with the end date)
+    instead of offering a form that is refused with a generic list of reasons."""
+    from registry.models import Provider
+
+    owner = make_user("enterprise")
+    with app.app_context():
+        user = db.session.get(User, owner.id)
+        project = factories.enterprise_with_project(user)
+        ref = market.open_request(
+            user, project.code, service_code="ZJ-03", method="竞价选取", deadline=factories.later()
+        ).ref
+        db.session.commit()
+    (provider,) = _providers(app, make_user, login, count=1)
+    assert 'name="amount"' in provider.get(f"/my/requests/{ref}/quote").get_data(as_text=True)
+    until = clock.today() + timedelta(days=200)
+    with app.app_context():
+        firm = db.session.scalars(select(Provider).order_by(Provider.id.desc())).first()
+        firm.blacklisted_until = until
+        db.session.commit()
+    page = provider.get(f"/my/requests/{ref}/quote").get_data(as_text=True)
+    assert f"贵机构不符合本次选取的报名条件:已列入黑名单(至 {until:%Y-%m-%d})。" in page
+    assert 'name="amount"' not in page
+
+
 def test_market_pages_quote_double_submit_stores_one_row(app, make_user, login):
     owner = make_user("enterprise")
     with app.app_context():

@@ -303,7 +303,13 @@ def quote(ref: str):
         flash("已提交。报价在截止前密封,其他机构和业主均不可查看。", "success")
         return redirect(url_for("market.opportunities"))
     mine = market.quotes_visible_to(user, selection)
-    return render_template("market/quote.html", form=form, selection=selection, mine=mine)
+    return render_template(
+        "market/quote.html",
+        form=form,
+        selection=selection,
+        mine=mine,
+        gap=market.applicant_gap_of(user, selection),
+    )
 
 
 # ------------------------------------------------------------------ public notices

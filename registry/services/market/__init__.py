@@ -47,6 +47,7 @@ from registry.services.market.projects import (
     today,
 )
 from registry.services.market.selection import (
+    applicant_gap_of,
     candidate_for,
     earliest_deadline,
     eligible_providers,
@@ -69,6 +70,7 @@ from registry.services.market.selection import (
 from registry.services.objections import is_overdue
 
 __all__ = [
+    "applicant_gap_of",
     "utcnow",
     "NoticeState",
     "answer_objection",

@@ -382,6 +382,33 @@ def eligible_providers(
     return [p for p in providers if p.uscc in keys]
 
 
+def applicant_gap(provider: Provider, request: SelectionRequest, on: date) -> str | None:
+    """Why the provider may not apply to the request on the day, every failed rule named (a
+    blacklisting with its end, the staffing gap spelled out), or None when it may: the quote page
+    says it before the form, and submit_quote refuses with it."""
+    gaps = staffing.staffing_gaps(request, [provider], on)
+    candidate = candidate_for(provider, request, on, staffed=provider.id not in gaps)
+    _keep, reasons = engine.eligibility([candidate], on)
+    reason = reasons.get(provider.uscc)
+    if reason is None:
+        return None
+    if provider.is_blacklisted(on):
+        reason = reason.replace(
+            "已列入黑名单", f"已列入黑名单(至 {provider.blacklisted_until:%Y-%m-%d})"
+        )
+    if provider.id in gaps:
+        reason = reason.replace("人员不满足要求", gaps[provider.id])
+    return f"贵机构不符合本次选取的报名条件:{reason}。"
+
+
+def applicant_gap_of(user: User, request: SelectionRequest) -> str | None:
+    """applicant_gap for the user's own provider today (a user without one is told to apply)."""
+    provider = db.session.scalar(select(Provider).where(Provider.account_id == user.id))
+    if provider is None:
+        return "您的账号尚未登记中介机构信息,请先申请入驻。"
+    return applicant_gap(provider, request, today())
+
+
 def provider_of(user: User) -> Provider:
     """The provider a provider account acts for."""
     provider = db.session.scalar(select(Provider).where(Provider.account_id == user.id))
@@ -440,14 +467,9 @@ def submit_quote(
     if request.status != RequestStatus.OPEN.value or now >= request.deadline:
         raise RegistryError(None, "报名已截止")
     on = now.astimezone(SHANGHAI).date()
-    if provider not in eligible_providers(request, on):
-        gap = staffing.staffing_gaps(request, [provider], on).get(provider.id)
-        raise RegistryError(
-            None,
-            f"贵机构不符合本次选取的报名条件:{gap}。"
-            if gap
-            else "贵机构不符合本次选取的报名条件(未提供该服务、资质无效、被列入黑名单或已回避)",
-        )
+    gap = applicant_gap(provider, request, on)
+    if gap is not None:
+        raise RegistryError(None, gap)
     method = request.method_enum
     value = decimal_field(amount, "amount", "报价", above_zero=method.uses_price)
     if method.uses_price:
