@@ -298,3 +298,25 @@ def test_market_award_notices_are_searchable(app, make_user):
         assert hits[0].url == f"/awards/{award_id}"
         assert winner in hits[0].title
         assert get_engine().verify().clean
+
+
+def test_market_pages_request_requirements_keep_their_simple_formatting(app, client, make_user):
+    """服务要求 is shown with the simple formatting the hint offers (lists, bold), sanitised; it
+    ran together on one line with the ** left in."""
+    owner = make_user("enterprise")
+    with app.app_context():
+        user = db.session.get(User, owner.id)
+        project = factories.enterprise_with_project(user)
+        ref = market.open_request(
+            user,
+            project.code,
+            service_code="ZJ-03",
+            method="竞价选取",
+            deadline=factories.later(),
+            requirements="编制报告书,**含**公众参与。\n- 第一项\n- 第二项<script>alert(1)</script>",
+        ).ref
+        db.session.commit()
+    page = client.get(f"/requests/{ref}").get_data(as_text=True)
+    assert "<strong>含</strong>" in page
+    assert "<li>第一项</li>" in page
+    assert "<script>alert(1)" not in page

@@ -15,6 +15,7 @@ from wtforms import (
 from wtforms.validators import DataRequired, Length, Optional, ValidationError
 
 from registry.models import AwardObjectionOutcome, ProjectCategory, SelectionMethod
+from registry.sanitize import FORMAT_HINT
 from registry.services.practitioners import certificate_types
 from registry.services.providers import qualification_types
 from registry.services.roadmaps.projects import BUILDING_TYPES
@@ -132,7 +133,7 @@ class RequestForm(Form):
         1000,
         "每行一种证书类型和最少人数,如“注册造价工程师 ×1”;项目负责人计入团队。",
     )
-    requirements = optional_text("服务要求", 2000)
+    requirements = optional_text("服务要求", 2000, FORMAT_HINT)
     exclusions = optional_text("回避机构", 2000, "每行一家:统一社会信用代码、空格、回避理由。")
 
 
