@@ -149,6 +149,9 @@ def test_award_objections_bidder_objects_and_staff_reject(app, client, make_user
     loser_name, loser_uscc = case["names"][loser.username]
     assert "<strong>异议处理中</strong>" in notice
     assert f'{loser_name}<br><span class="code muted">{loser_uscc}</span>(报名机构)' in notice
+    # The button is not offered again while the party's objection is open.
+    assert "本方提出的异议正在处理" in notice
+    assert f"/awards/{award_id}/object" not in notice
     again = post_form(client, f"/awards/{award_id}/object", {"reason": "再次提出"})
     assert "您已提出的异议尚在处理中" in again.get_data(as_text=True)
     with app.app_context():
