@@ -174,7 +174,8 @@ def test_notify_award_tells_winner_and_losers_and_a_failure_tells_the_owner(app,
     [(topic, kind, message, link)] = _inbox(app, owner)
     assert (topic, kind, link) == ("award", "选取失败", f"/my/requests/{failed}")
     assert failed in message
-    assert "流标" in message
+    # Said once each (it read "…本次选取失败,可重新发布。可修改后重新发布。").
+    assert message.endswith("选取失败(流标):有效参与者不足 2 家。可修改后重新发布。")
     assert [m[0] for m in _mails(app, owner)] == ["award"]
 
 

@@ -354,7 +354,7 @@ def test_selection_fewer_than_two_valid_quotes_fails():
     quotes = [Quote("A", Decimal("100")), Quote("B", Decimal("900"))]
     with pytest.raises(NotEnoughCandidates) as caught:
         lowest_price(quotes, {}, SEED, band=(None, Decimal("500")))
-    assert str(caught.value) == "有效参与者不足 2 家,本次选取失败,可重新发布"
+    assert str(caught.value) == "有效参与者不足 2 家"
     assert caught.value.valid == 1
     assert caught.value.invalid == {"B": "高于价格区间上限"}
     assert isinstance(caught.value, ValueError)

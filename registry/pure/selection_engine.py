@@ -19,7 +19,7 @@ ALGORITHM_VERSION = "sha256-ctr-v1"
 # Best first; a grade missing from the map (None, 未评级) ranks after D.
 GRADE_ORDER = ("AA", "A", "B", "C", "D")
 
-NOT_ENOUGH_MESSAGE = "有效参与者不足 2 家,本次选取失败,可重新发布"
+NOT_ENOUGH_MESSAGE = "有效参与者不足 2 家"  # the reason; the pages say 选取失败 and 可重新发布
 
 
 class NotEnoughCandidates(ValueError):

@@ -12,6 +12,7 @@ from flask_login import current_user
 from registry.kernel import clock
 from registry.policy import PUBLIC, require
 from registry.pure import selection_engine
+from registry.sanitize import as_clause
 from registry.services import catalogue, market, roadmaps
 from registry.services.errors import RegistryError
 from registry.web import objections as objection_pages
@@ -199,7 +200,11 @@ def decide_request(ref: str):
         lambda user: market.decide(user, ref, expect=expect, **chosen),
     )
     if decision.award is None:
-        flash(f"本次选取失败:{decision.failure}", "error")
+        # The outcome the owner confirmed, not an error of theirs.
+        flash(
+            f"已确定结果:本次选取失败(流标),{as_clause(decision.failure)}。可修改后重新发布。",
+            "info",
+        )
         return redirect(url_for("market.manage_request", ref=ref))
     flash("已确定中选机构,中选结果已公示。", "success")
     return redirect(url_for("market.show_award", award_id=decision.award.id))
