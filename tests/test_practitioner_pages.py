@@ -208,6 +208,8 @@ def test_practitioner_pages_search_by_name_and_certificate(app, client, staffed)
     page = client.get("/search?q=" + quote("龚向明")).get_data(as_text=True)
     assert "从业人员" in page
     assert "龚*明" in page
+    # The row id is no public code (it was shown as one: 从业人员 · 1).
+    assert f'从业人员 · <span class="code">{person_id}</span>' not in page
     # The page repeats the query typed (the full name, known to the searcher), nothing else.
     _assert_masked(page.replace("龚向明", ""), "the search page")
     # A homophone of the name is never corrected to the real name.
