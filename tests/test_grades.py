@@ -475,6 +475,10 @@ def test_grades_blacklisting_gives_the_lowest_grade_and_a_marker(app, client):
     page = client.get(f"/providers/{code}").get_data(as_text=True)
     assert "黑名单" in page
     assert "期间信用等级为 D 级" in page
+    # The lists say so too (they showed only the grade D).
+    marker = f"黑名单(至 {today + timedelta(days=30):%Y-%m-%d})"
+    assert marker in client.get("/providers?service=ZJ-03").get_data(as_text=True)
+    assert marker in client.get("/services/ZJ-03").get_data(as_text=True)
     with app.app_context():
         db.session.get(Provider, provider_id).blacklisted_until = today - timedelta(days=1)
         db.session.commit()
