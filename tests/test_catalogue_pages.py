@@ -210,3 +210,15 @@ def test_catalogue_url_builder_keywords_in_the_query_string_are_ignored(reader, 
     assert response.status_code == 200
     body = response.get_data(as_text=True)
     assert "http://" not in body.split("<main", 1)[1].split("</main>", 1)[0]
+
+
+def test_catalogue_pages_a_page_past_the_last_goes_to_the_last(client):
+    """/services?page=99 read "第 99 / 2 页" beside an empty list; it goes to the last page, the
+    filters kept."""
+    first = client.get("/services?per_page=10")
+    last = int(re.search(r"共 (\d+) 页", first.get_data(as_text=True)).group(1))
+    response = client.get("/services?per_page=10&page=99")
+    assert response.status_code == 302
+    assert f"page={last}" in response.headers["Location"]
+    assert "per_page=10" in response.headers["Location"]
+    assert client.get("/notices?page=999").status_code == 200  # nothing to page: as it was

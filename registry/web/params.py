@@ -5,7 +5,7 @@ from __future__ import annotations
 import re
 from datetime import date
 
-from flask import abort, current_app, make_response, render_template, request
+from flask import abort, current_app, make_response, redirect, render_template, request, url_for
 
 from registry.models.catalogue import FeeRegime
 from registry.sanitize import plain_text
@@ -76,12 +76,16 @@ def paged(lister, *args, **filters):
     return lister(*args, page=page, per_page=per_page, **filters)
 
 
-def filtered_list(template: str, lister, filters, names: tuple[str, ...], **context) -> str:
+def filtered_list(template: str, lister, filters, names: tuple[str, ...], **context):
     """A public list page with filters: one page of lister(filters), the filters as read, and
-    the query-string values (of names) its pagination and facet links carry over."""
+    the query-string values (of names) its pagination and facet links carry over. A page past
+    the last is sent to the last (it read "第 99 / 2 页" beside an empty list)."""
+    result = paged(lister, filters)
+    if result.total and result.page > result.pages:
+        return redirect(url_for(request.endpoint, **{**request.args, "page": result.pages}))
     return render_template(
         template,
-        result=paged(lister, filters),
+        result=result,
         filters=filters,
         args=link_args(names),
         **context,
