@@ -879,3 +879,49 @@ def test_credit_windows_follow_the_configured_working_days(app, make_user, clock
         db.session.rollback()
     with app.app_context(), pytest.raises(NotFound):
         credit.get_public_notice("XY-2026-000000")
+
+
+def test_credit_revision_and_revocation_are_confirmed_first(app, make_user, login, clock):
+    """Revising or revoking a published record shows what will be published first, as a first
+    publication does (they took effect at once); a content error stays on the form, input kept."""
+    world = _world(app, make_user)
+    number = _published(app, world.sthj, world.uscc, kind="约谈提醒")
+    regulator = _client(app, login, world.sthj)
+    url = f"/regulator/credit/{number}/revise"
+    fields = {
+        "kind": "警示通报",
+        "title": "未按规定编制环评报告(修订)",
+        "facts": "2026 年 8 月,该机构编制的报告存在数据错误。",
+        "basis": "《建设项目环境影响报告书(表)编制监督管理办法》第二十六条",
+        "reason": "记录类型有误。",
+    }
+    first = post_form(regulator, url, fields)
+    page = first.get_data(as_text=True)
+    assert first.status_code == 200
+    assert f"请确认:发布信用记录 {number} 的修订版本" in page
+    assert "未按规定编制环评报告(修订)" in page
+    assert _record(app, number).status == "已发布"  # nothing written yet
+    # A blacklisting needs its term: told on the form, the text typed kept.
+    missing = post_form(regulator, url, {**fields, "kind": "列入黑名单"})
+    assert "请确认" not in missing.get_data(as_text=True)
+    assert "未按规定编制环评报告(修订)" in missing.get_data(as_text=True)
+    assert "列入黑名单须填写期限截止日期" in missing.get_data(as_text=True)
+    done = post_form(regulator, url, {**fields, "confirmed": "1"})
+    assert done.status_code == 302
+    assert _record(app, number).status == "已修订"
+    with app.app_context():
+        revision = db.session.scalar(
+            select(CreditRecord).where(CreditRecord.revises_id.is_not(None))
+        )
+        revised = revision.number
+    revoke = f"/regulator/credit/{revised}/revoke"
+    asked = post_form(regulator, revoke, {"reason": "重复记录。"})
+    page = asked.get_data(as_text=True)
+    assert asked.status_code == 200
+    assert f"请确认:撤销信用记录 {revised}" in page
+    assert "确认撤销" in page
+    assert _record(app, revised).status == "已发布"
+    assert (
+        post_form(regulator, revoke, {"reason": "重复记录。", "confirmed": "1"}).status_code == 302
+    )
+    assert _record(app, revised).status == "已撤销"

@@ -47,7 +47,7 @@ from registry.web.filters import format_datetime
 from registry.web.forms import ConfirmForm, options
 from registry.web.page_cache import cached_page
 from registry.web.params import code_arg, date_arg, filtered_list, prefill
-from registry.web.unit_of_work import Confirmation, UnitOfWork, actor
+from registry.web.unit_of_work import Confirmation, UnitOfWork, actor, confirmed
 from registry.web.urls import external_url
 
 bp = Blueprint("credit", __name__)
@@ -396,12 +396,44 @@ def change_record(number: str, mode: str):
             lambda: credit.update_draft(actor(), number, **_content(form)),
             "草稿已保存。",
         )
+    if request.method == "POST" and not confirmed() and form.validate_on_submit():
+        # Published at once and for good: first a confirmation page, as a first publication has.
+        return work.confirm_form(
+            form,
+            lambda: _revising(item, form),
+            back=_to_record(item),
+            template="credit/edit_record.html",
+            item=item,
+            mode=mode,
+        )
     return _record_page(
         mode,
         form,
         item,
         lambda: credit.revise_record(actor(), number, reason=form.reason.data, **_content(form)),
         lambda revision: f"已发布修订版本 {revision.number},原记录标记为已修订。",
+    )
+
+
+def _revising(item: CreditRecord, form: ReviseForm) -> Confirmation:
+    """The confirmation page of a revision: the new content as it will be published."""
+    item, content = credit.revision_preview(
+        actor(), item.number, reason=form.reason.data, **_content(form)
+    )
+    facts = [
+        ("原记录", f"{item.number}({item.kind}):{item.title}"),
+        ("修订后类型", content["kind"]),
+    ]
+    facts += [("标题", content["title"]), ("事实", content["facts"]), ("依据", content["basis"])]
+    if content.get("term_until"):
+        facts.append(("黑名单期限至", f"{content['term_until']:%Y-%m-%d}"))
+    facts.append(("修订原因", form.reason.data))
+    carry = {k: v for k, v in request.form.items() if k != "csrf_token"}
+    warning = (
+        f"确认后修订版本立即公开,原记录 {item.number} 标记为已修订;不能撤回,只能再次修订或撤销。"
+    )
+    return Confirmation(
+        title=f"发布信用记录 {item.number} 的修订版本", facts=facts, carry=carry, warning=warning
     )
 
 
@@ -460,14 +492,36 @@ def _publishing(number: str) -> Confirmation:
 @require("credit.manage")
 def revoke_record(number: str):
     """Revoke a published record, with the reason."""
-    _record_for(number)
+    item = _record_for(number)
     form = RevokeForm()
-    return work.press(
+    return work.publish(
+        lambda: _revoking(item, form.reason.data),
         lambda: credit.revoke_record(actor(), number, reason=form.reason.data),
         form=form,
         invalid="请填写撤销原因。",
         back=url_for("credit.manage_record", number=number),
         done="已撤销。该记录不再公示。",
+    )
+
+
+def _revoking(item: CreditRecord, reason: str) -> Confirmation:
+    """The confirmation page of revoking a published record."""
+    item = credit.changeable_record(actor(), item.number, "撤销")
+    facts = [
+        ("公示编号", item.number),
+        ("记录类型", item.kind),
+        ("标题", item.title),
+        ("撤销原因", reason),
+    ]
+    warning = "确认后该记录立即撤销、不再公示,不能恢复;撤销及其原因公开留痕。"
+    if item.kind == CreditKind.BLACKLIST.value:
+        warning += "黑名单随之解除。"
+    return Confirmation(
+        title=f"撤销信用记录 {item.number}",
+        facts=facts,
+        carry={"reason": reason},
+        warning=warning,
+        button="确认撤销",
     )
 
 

@@ -85,6 +85,7 @@ class Confirmation:
     rows: list[tuple[str, ...]] | None = None
     carry: dict[str, str] | None = None
     warning: str = IRREVERSIBLE
+    button: str = "确认发布"  # the confirming button (and what has not happened yet)
 
 
 @dataclass(frozen=True)
@@ -205,19 +206,39 @@ class UnitOfWork:
         flashed with a redirect `back`), roll back whatever was loaded, and show the page. Nothing
         is stored; its 确认发布 button posts the same form again with the flag."""
         _check_button(form, invalid, back)
+        return self._confirmation(preview, back=back, form=None)
+
+    def confirm_form(
+        self,
+        form: FlaskForm,
+        preview: Callable[[], Confirmation],
+        *,
+        back: str,
+        template: str,
+        **context: Any,
+    ) -> Any:
+        """A form page's irreversible act, first POST (the form validated, no confirmation flag):
+        the confirmation page from `preview`, or the form again (`template`) with the domain
+        error `preview` raised on its field, the input kept."""
+        shown = self._confirmation(preview, back=back, form=form)
+        if isinstance(shown, Outcome):
+            return render_template(template, form=form, **context)
+        return shown
+
+    def _confirmation(
+        self, preview: Callable[[], Confirmation], *, back: str, form: FlaskForm | None
+    ) -> Any:
+        """The confirmation page (its 返回 link `back`); a domain error from `preview` goes onto
+        `form`, or without one is flashed with a redirect `back`."""
         try:
             shown = preview()
         except RegistryError as error:
             self._end_refused(error, keep=False)
-            return self._show(error, None, back, "")
+            return self._show(error, form, None if form is not None else back, "")
         finally:
             self.rollback()
         return render_template(
-            "confirm.html",
-            confirmation=shown,
-            action=request.path,
-            back=back,
-            flag=CONFIRM_FIELD,
+            "confirm.html", confirmation=shown, action=request.path, back=back, flag=CONFIRM_FIELD
         )
 
     def publish(

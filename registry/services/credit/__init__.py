@@ -52,11 +52,13 @@ from registry.services.credit.objections import (
     records_about,
 )
 from registry.services.credit.records import (
+    changeable_record,
     draft_record,
     publish_record,
     publishable,
     records_for_department,
     revise_record,
+    revision_preview,
     revisions_of,
     revoke_record,
     update_draft,
@@ -98,7 +100,9 @@ __all__ = [
     "records_for_department",
     "refresh_blacklisting",
     "regulator_department",
+    "changeable_record",
     "revise_record",
+    "revision_preview",
     "revisions_of",
     "revoke_record",
     "supervised_providers",

@@ -220,6 +220,31 @@ def checked_reason(reason: str | None, label: str) -> str:
     return text_field(reason, "reason", label, 2000)
 
 
+def changeable_record(user: User, number: str, verb: str, *, lock: bool = False) -> CreditRecord:
+    """A published, current record of the user's department that may be revised or revoked
+    now: not while an objection awaits its answer (answer it instead)."""
+    item = get_record_for(user, number, lock=lock)
+    _require_current(item, verb)
+    if open_objection(item) is not None:
+        raise RegistryError(None, "该记录有待答复的异议,请在异议答复中处理(异议成立时可修订或撤销)")
+    return item
+
+
+def revision_preview(
+    user: User, number: str, *, reason: str | None, **fields: Unpack[RecordContent]
+) -> tuple[CreditRecord, dict]:
+    """What revise_record would publish, checked as it checks and written nowhere: the record
+    and the new content (the confirmation page shows it)."""
+    item = changeable_record(user, number, "修订")
+    checked_reason(reason, "修订原因")
+    content = checked_content(**fields)
+    if item.is_about_person:
+        check_person_kind(content["kind"])
+    if content["kind"] == CreditKind.REPAIR.value and item.kind != CreditKind.REPAIR.value:
+        check_repair(content["kind"], item.provider, item.department)
+    return item, content
+
+
 def revise_record(
     user: User,
     number: str,
@@ -229,10 +254,7 @@ def revise_record(
 ) -> CreditRecord:
     """Correct a published record: a NEW published row that revises it; the old row is only
     marked superseded. Not while an objection awaits its answer (answer it instead)."""
-    item = get_record_for(user, number, lock=True)
-    _require_current(item, "修订")
-    if open_objection(item) is not None:
-        raise RegistryError(None, "该记录有待答复的异议,请在异议答复中处理(异议成立时可修订或撤销)")
+    item = changeable_record(user, number, "修订", lock=True)
     revision = apply_revision(user, item, reason=checked_reason(reason, "修订原因"), **fields)
     # Told here, not in apply_revision: after an objection the answer itself tells the provider.
     _tell_provider(
@@ -290,10 +312,7 @@ def apply_revision(
 def revoke_record(user: User, number: str, *, reason: str | None) -> CreditRecord:
     """Revoke a published record (it leaves the notice board, feed, API and search; a
     blacklisting it imposed ends). Not while an objection awaits its answer."""
-    item = get_record_for(user, number, lock=True)
-    _require_current(item, "撤销")
-    if open_objection(item) is not None:
-        raise RegistryError(None, "该记录有待答复的异议,请在异议答复中处理(异议成立时可修订或撤销)")
+    item = changeable_record(user, number, "撤销", lock=True)
     revoked = apply_revocation(user, item, checked_reason(reason, "撤销原因"))
     _tell_provider(
         revoked,
