@@ -80,6 +80,7 @@ def _environment(database_url: str, folder: Path, site: str) -> dict[str, str]:
         REGISTRY_RATELIMIT_STORAGE_URI="redis://127.0.0.1:6379/0",
         REGISTRY_RATELIMIT_KEY_PREFIX=f"deploy-test-{uuid.uuid4().hex[:8]}",
         REGISTRY_REGISTER_RATE_LIMIT="100000 per hour",
+        REGISTRY_REGISTER_ATTEMPT_RATE_LIMIT="100000 per hour",
         REGISTRY_MAIL_URL="",
         REGISTRY_MAIL_DIR=str(folder / "mail"),
         REGISTRY_UPLOAD_DIR=str(folder / "uploads"),
