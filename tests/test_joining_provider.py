@@ -9,12 +9,14 @@ import email.policy
 from datetime import date, timedelta
 from pathlib import Path
 
+import pytest
 from sqlalchemy import select
 
 from registry.cli import DAILY_JOBS
 from registry.extensions import db
 from registry.models import Provider, User
 from registry.services import accounts, jobs, market, providers
+from registry.services.errors import RegistryError
 from tests import factories
 from tests.conftest import post_form
 from tests.test_providers import application
@@ -60,7 +62,20 @@ def test_a_registered_provider_is_approved_and_mailed_a_new_request(app, client,
             role="admin",
             actor_name="test",
         )
+        db.session.commit()
+        # Another firm's code than the one registered (and confirmed) is refused.
+        other = factories.uscc()
+        with pytest.raises(RegistryError, match=f"须与注册账户时填写的一致.{code}"):
+            providers.create_application(application(uscc=other, name=name), actor=account)
+        db.session.rollback()
         provider = providers.create_application(application(uscc=code, name=name), actor=account)
+        db.session.commit()
+        with pytest.raises(RegistryError, match="须与注册账户时填写的一致"):
+            providers.update_application(
+                provider, application(uscc=other, name=name), actor=account
+            )
+        db.session.rollback()
+        provider = db.session.scalar(select(Provider).where(Provider.uscc == code))
         providers.add_qualification(
             provider,
             {

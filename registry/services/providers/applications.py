@@ -48,11 +48,19 @@ _LIMITS = {
 }
 
 
-def _apply_application(provider: Provider, data: dict) -> None:
+def _apply_application(provider: Provider, data: dict, actor: User) -> None:
     try:
         uscc = validate_uscc(plain_text(data.get("uscc")))
     except ValueError as error:
         raise RegistryError("uscc", str(error)) from None
+    # A self-registered account applies for the firm it registered (and confirmed) as; the code
+    # could be swapped for another on the application, and the review did not show it.
+    if actor.org_uscc and uscc != actor.org_uscc:
+        raise RegistryError(
+            "uscc",
+            f"统一社会信用代码须与注册账户时填写的一致({actor.org_uscc});"
+            "如注册时填写有误,请联系政务办。",
+        )
     taken = db.session.scalar(select(Provider.id).where(Provider.uscc == uscc))
     if taken is not None and taken != provider.id:
         raise RegistryError("uscc", "该统一社会信用代码已有机构申请入驻;如有疑问请联系政务办。")
@@ -75,7 +83,7 @@ def create_application(data: dict, *, actor: User) -> Provider:
     if provider_for(actor) is not None:
         raise RegistryError(None, "该账户已登记过中介机构,请直接修改入驻资料。")
     provider = Provider(account_id=actor.id, status=ProviderStatus.DRAFT.value)
-    _apply_application(provider, data)
+    _apply_application(provider, data, actor)
     add_unique(db.session, provider, "uscc", "该统一社会信用代码已有机构申请入驻。")
     audit.record("provider.create", actor=actor, of=provider, after=provider_snapshot(provider))
     return provider
@@ -89,7 +97,7 @@ def update_application(
     check_own(provider, actor)
     check_provider_version(provider, version)
     before = provider_snapshot(provider)
-    _apply_application(provider, data)
+    _apply_application(provider, data, actor)
     after = provider_snapshot(provider)
     if before == after:
         return False
