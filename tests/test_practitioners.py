@@ -253,11 +253,12 @@ def test_practitioners_end_employment_then_join_new_firm(app, login, make_user):
     with app.app_context():
         employment_id = db.session.get(Practitioner, person_id).current_employment.id
     today = clock.today()
+    roster = client.get("/my/provider/practitioners").get_data(as_text=True)
+    # The date is today's, said, not a date box that refuses every other day.
+    assert f"离职日期为今天({today:%Y-%m-%d},离职须当日登记)" in roster
+    assert 'name="ended_on"' not in roster
     page = post_form(
-        client,
-        f"/my/provider/employments/{employment_id}/end",
-        {"ended_on": today.isoformat()},
-        follow_redirects=True,
+        client, f"/my/provider/employments/{employment_id}/end", {}, follow_redirects=True
     ).get_data(as_text=True)
     assert "已为 张三明 办理离职登记" in page
     assert "已离职人员" in page
