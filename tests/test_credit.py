@@ -925,3 +925,15 @@ def test_credit_revision_and_revocation_are_confirmed_first(app, make_user, logi
         post_form(regulator, revoke, {"reason": "重复记录。", "confirmed": "1"}).status_code == 302
     )
     assert _record(app, revised).status == "已撤销"
+
+
+def test_credit_board_says_what_is_wrong_with_its_date_filter(client):
+    """A start after the end gave 0 rows silently, an unreadable date was silently ignored."""
+    reversed_ = client.get("/notices?date_from=2026-12-01&date_to=2026-11-01")
+    assert reversed_.status_code == 200
+    assert "发布日期起晚于发布日期止,没有符合条件的记录" in reversed_.get_data(as_text=True)
+    unreadable = client.get("/notices?date_from=bad").get_data(as_text=True)
+    assert "发布日期起“bad”无法识别,请按 YYYY-MM-DD 填写;该条件未使用。" in unreadable
+    plain = client.get("/notices?date_from=2026-01-01").get_data(as_text=True)
+    assert "无法识别" not in plain
+    assert "没有符合条件的记录" not in plain

@@ -46,7 +46,7 @@ from registry.web.exports import csv_bytes, xlsx_bytes
 from registry.web.filters import format_datetime
 from registry.web.forms import ConfirmForm, options
 from registry.web.page_cache import cached_page
-from registry.web.params import code_arg, date_arg, filtered_list, prefill
+from registry.web.params import code_arg, date_arg, date_range_problems, filtered_list, prefill
 from registry.web.unit_of_work import Confirmation, UnitOfWork, actor, confirmed
 from registry.web.urls import external_url
 
@@ -95,6 +95,7 @@ def list_notices():
         departments=credit.departments_with_notices(),
         kinds=[k.value for k in CreditKind],
         today=credit.today(),
+        problems=date_range_problems(("date_from", "发布日期起"), ("date_to", "发布日期止")),
     )
 
 

@@ -56,6 +56,21 @@ def date_arg(name: str) -> date | None:
     return value
 
 
+def date_range_problems(start: tuple[str, str], end: tuple[str, str]) -> list[str]:
+    """What is wrong with a (parameter, label) date range of the query string, in Chinese: an
+    unreadable date (date_arg ignores it) or a start after the end (no row can match). The page
+    says so instead of answering silently with everything or nothing."""
+    problems = []
+    for name, label in (start, end):
+        raw = (request.args.get(name) or "").strip()
+        if raw and date_arg(name) is None:
+            problems.append(f"{label}“{raw[:20]}”无法识别,请按 YYYY-MM-DD 填写;该条件未使用。")
+    first, last = date_arg(start[0]), date_arg(end[0])
+    if first and last and first > last:
+        problems.append(f"{start[1]}晚于{end[1]},没有符合条件的记录;请调换两个日期后重试。")
+    return problems
+
+
 def prefill(field, name: str, limit: int) -> None:
     """On a GET, a field's first value from the query string (a link that preselects a choice)."""
     if request.method == "GET" and request.args.get(name):
