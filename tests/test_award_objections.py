@@ -23,10 +23,10 @@ from registry.models import (
     Notification,
     User,
 )
+from registry.pure.money import format_money
 from registry.pure.workdays import add_working_days
 from registry.services import delivery, market
 from registry.services.errors import RegistryError
-from registry.web.filters import format_money
 from tests import factories
 from tests.conftest import post_form
 
@@ -106,6 +106,8 @@ def test_award_objections_notice_reads_in_chinese(app, client, make_user):
     assert f"至 <strong>{until:%Y-%m-%d}</strong>(3 个工作日" in page
     # The lowest valid quote won, shown in the one money format, with every bidder's name.
     assert "<dt>中选金额</dt><dd>¥39,950.50</dd>" in page
+    # The explanation too (it read "最低价 39950.50 元" beside ¥39,950.50).
+    assert "有效报价 3 家,最低价 ¥39,950.50" in page
     for name, uscc in case["names"].values():
         assert f"{name}(<code>{uscc}</code>)" in page
     assert "¥142,000.00" in page

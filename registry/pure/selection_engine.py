@@ -14,6 +14,8 @@ from dataclasses import dataclass, field
 from datetime import date
 from decimal import Context, Decimal, Inexact, InvalidOperation, localcontext
 
+from registry.pure.money import format_money
+
 ALGORITHM_VERSION = "sha256-ctr-v1"
 
 # Best first; a grade missing from the map (None, 未评级) ranks after D.
@@ -289,7 +291,11 @@ class PriceRule:
 def _lowest(valid: Sequence[Quote]) -> tuple[dict[str, Decimal], str, None]:
     """竞价选取: the lowest valid quote wins."""
     best = min(q.amount for q in valid)
-    return {q.key: q.amount for q in valid}, f"有效报价 {len(valid)} 家,最低价 {best} 元", None
+    return (
+        {q.key: q.amount for q in valid},
+        f"有效报价 {len(valid)} 家,最低价 {format_money(best)}",
+        None,
+    )
 
 
 def _closest_to_mean(valid: Sequence[Quote]) -> tuple[dict[str, Decimal], str, Decimal]:
@@ -302,7 +308,9 @@ def _closest_to_mean(valid: Sequence[Quote]) -> tuple[dict[str, Decimal], str, D
         distance = {q.key: abs(n * q.amount - total) for q in valid}
     with localcontext(Context(prec=28)):
         mean = total / n
-    explanation = f"有效报价 {n} 家,平均价 {mean.quantize(Decimal('0.01'))} 元,最接近平均价者中选"
+    explanation = (
+        f"有效报价 {n} 家,平均价 {format_money(mean.quantize(Decimal('0.01')))},最接近平均价者中选"
+    )
     return distance, explanation, mean
 
 

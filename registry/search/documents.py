@@ -24,6 +24,7 @@ from registry.models.market import Award, SelectionRequest
 from registry.models.practitioners import Employment, Practitioner, PractitionerCertificate
 from registry.models.projects import Project
 from registry.models.providers import Offer, Provider, ProviderStatus
+from registry.pure.money import format_money
 from registry.pure.pii import mask_name
 
 _TAGS = re.compile(r"<[^>]+>")
@@ -293,7 +294,7 @@ def _award_document(item: Award) -> Document | None:
     request = item.request
     service = request.service_item
     project = request.project
-    amount = f"中选金额 {item.amount} 元" if item.amount is not None else ""
+    amount = f"中选金额 {format_money(item.amount)}" if item.amount is not None else ""
     return Document(
         kind="award",
         key=request.ref,

@@ -32,6 +32,7 @@ from registry.pure.pii import mask_name
 from registry.sanitize import plain_text
 from registry.services import credit
 from registry.services.errors import Forbidden, NotFound
+from registry.web import credit_confirm
 from registry.web import objections as objection_pages
 from registry.web.credit_forms import (
     AnswerForm,
@@ -47,7 +48,7 @@ from registry.web.filters import format_datetime
 from registry.web.forms import ConfirmForm, options
 from registry.web.page_cache import cached_page
 from registry.web.params import code_arg, date_arg, date_range_problems, filtered_list, prefill
-from registry.web.unit_of_work import Confirmation, UnitOfWork, actor, confirmed
+from registry.web.unit_of_work import UnitOfWork, actor, confirmed
 from registry.web.urls import external_url
 
 bp = Blueprint("credit", __name__)
@@ -401,7 +402,7 @@ def change_record(number: str, mode: str):
         # Published at once and for good: first a confirmation page, as a first publication has.
         return work.confirm_form(
             form,
-            lambda: _revising(item, form),
+            lambda: credit_confirm.revising(item, form.reason.data, _content(form)),
             back=_to_record(item),
             template="credit/edit_record.html",
             item=item,
@@ -416,28 +417,6 @@ def change_record(number: str, mode: str):
     )
 
 
-def _revising(item: CreditRecord, form: ReviseForm) -> Confirmation:
-    """The confirmation page of a revision: the new content as it will be published."""
-    item, content = credit.revision_preview(
-        actor(), item.number, reason=form.reason.data, **_content(form)
-    )
-    facts = [
-        ("原记录", f"{item.number}({item.kind}):{item.title}"),
-        ("修订后类型", content["kind"]),
-    ]
-    facts += [("标题", content["title"]), ("事实", content["facts"]), ("依据", content["basis"])]
-    if content.get("term_until"):
-        facts.append(("黑名单期限至", f"{content['term_until']:%Y-%m-%d}"))
-    facts.append(("修订原因", form.reason.data))
-    carry = {k: v for k, v in request.form.items() if k != "csrf_token"}
-    warning = (
-        f"确认后修订版本立即公开,原记录 {item.number} 标记为已修订;不能撤回,只能再次修订或撤销。"
-    )
-    return Confirmation(
-        title=f"发布信用记录 {item.number} 的修订版本", facts=facts, carry=carry, warning=warning
-    )
-
-
 @bp.post("/regulator/credit/<number>/publish")
 @require("credit.manage")
 def publish_record(number: str):
@@ -445,7 +424,7 @@ def publish_record(number: str):
     confirmed POST publishes."""
     _record_for(number)
     return work.publish(
-        lambda: _publishing(number),
+        lambda: credit_confirm.publishing(number),
         lambda: credit.publish_record(actor(), number),
         done=lambda item: (
             f"已发布。公示期至 {item.disclosure_until:%Y-%m-%d},"
@@ -457,38 +436,6 @@ def publish_record(number: str):
     )
 
 
-def _publishing(number: str) -> Confirmation:
-    """The confirmation page of publishing a draft: the record as the notice board will show it."""
-    item = credit.publishable(actor(), number)
-    windows = credit.windows_from_today()
-    firm = ("中介机构", f"{item.provider.name}({item.provider.uscc})")
-    facts = [("公示编号", item.number), ("记录类型", item.kind)]
-    if item.is_about_person:
-        facts += [("从业人员", item.person_masked), ("记录时所在机构", firm[1])]
-        where = "该从业人员的信用页面和其所在机构的主页(姓名遮蔽)"
-        barred = "列入黑名单的从业人员将立即不能在报价中列名。"
-    else:
-        facts.append(firm)
-        where, barred = "信用公示", "列入黑名单的机构将立即不能参与选取。"
-    facts += [
-        ("发布部门", item.department.name),
-        ("标题", item.title),
-        ("事实", item.facts),
-        ("依据", item.basis),
-    ]
-    warning = (
-        f"确认后立即在{where}中公开,不能撤回;发布后不能修改,只能发布修订版本或撤销,均公开留痕。"
-    )
-    if item.kind == CreditKind.BLACKLIST.value:
-        facts.append(("黑名单期限至", f"{item.term_until:%Y-%m-%d}"))
-        warning += barred
-    facts += [
-        ("公示期至", f"{windows['disclosure_until']:%Y-%m-%d}"),
-        ("异议截止", f"{windows['objection_until']:%Y-%m-%d}"),
-    ]
-    return Confirmation(title=f"发布信用记录 {item.number}", facts=facts, warning=warning)
-
-
 @bp.post("/regulator/credit/<number>/revoke")
 @require("credit.manage")
 def revoke_record(number: str):
@@ -496,33 +443,12 @@ def revoke_record(number: str):
     item = _record_for(number)
     form = RevokeForm()
     return work.publish(
-        lambda: _revoking(item, form.reason.data),
+        lambda: credit_confirm.revoking(item, form.reason.data),
         lambda: credit.revoke_record(actor(), number, reason=form.reason.data),
         form=form,
         invalid="请填写撤销原因。",
         back=url_for("credit.manage_record", number=number),
         done="已撤销。该记录不再公示。",
-    )
-
-
-def _revoking(item: CreditRecord, reason: str) -> Confirmation:
-    """The confirmation page of revoking a published record."""
-    item = credit.changeable_record(actor(), item.number, "撤销")
-    facts = [
-        ("公示编号", item.number),
-        ("记录类型", item.kind),
-        ("标题", item.title),
-        ("撤销原因", reason),
-    ]
-    warning = "确认后该记录立即撤销、不再公示,不能恢复;撤销及其原因公开留痕。"
-    if item.kind == CreditKind.BLACKLIST.value:
-        warning += "黑名单随之解除。"
-    return Confirmation(
-        title=f"撤销信用记录 {item.number}",
-        facts=facts,
-        carry={"reason": reason},
-        warning=warning,
-        button="确认撤销",
     )
 
 

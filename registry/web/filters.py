@@ -6,10 +6,10 @@ from __future__ import annotations
 
 import re
 from datetime import date, datetime
-from decimal import Decimal, InvalidOperation
 
 from registry.kernel import clock
 from registry.pure.lateness import lateness
+from registry.pure.money import format_money
 from registry.pure.pii import mask_name
 from registry.pure.workdays import TimeUnit
 from registry.sanitize import safe_html
@@ -35,20 +35,6 @@ def format_datetime(
             return value.isoformat(timespec="seconds")
         return value.strftime("%Y-%m-%d %H:%M" if with_time else "%Y-%m-%d")
     return value.isoformat() if iso else value.strftime("%Y-%m-%d")
-
-
-def format_money(value: Decimal | int | str | None, empty: str = "—") -> str:
-    """Amounts in yuan as ¥142,000.00 (two decimals, thousands separators), the one money format
-    of the marketplace's pages; decimal text from stored JSON (draw inputs) is read first. No
-    amount gives `empty`."""
-    if value is None or value == "":
-        return empty
-    try:
-        amount = Decimal(str(value))
-    except InvalidOperation:
-        return str(value)
-    sign = "-" if amount < 0 else ""
-    return f"{sign}¥{abs(amount):,.2f}"
 
 
 def is_timestamp(value: object) -> bool:

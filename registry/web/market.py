@@ -12,11 +12,11 @@ from flask_login import current_user
 from registry.kernel import clock
 from registry.policy import PUBLIC, require
 from registry.pure import selection_engine
+from registry.pure.money import format_money
 from registry.sanitize import as_clause
 from registry.services import catalogue, market, roadmaps
 from registry.services.errors import RegistryError
 from registry.web import objections as objection_pages
-from registry.web.filters import format_money
 from registry.web.forms import options
 from registry.web.market_forms import (
     AwardAnswerForm,

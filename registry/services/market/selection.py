@@ -27,6 +27,7 @@ from registry.models import (
 )
 from registry.models.types import utcnow
 from registry.pure import selection_engine as engine
+from registry.pure.money import format_money
 from registry.pure.workdays import add_working_days
 from registry.services import notify
 from registry.services.audit import record, snapshot
@@ -476,9 +477,9 @@ def submit_quote(
         if value is None:
             raise RegistryError("amount", "本次选取须填写报价(元)")
         if request.price_min is not None and value < request.price_min:
-            raise RegistryError("amount", f"报价低于价格区间下限 {request.price_min} 元")
+            raise RegistryError("amount", f"报价低于价格区间下限 {format_money(request.price_min)}")
         if request.price_max is not None and value > request.price_max:
-            raise RegistryError("amount", f"报价高于价格区间上限 {request.price_max} 元")
+            raise RegistryError("amount", f"报价高于价格区间上限 {format_money(request.price_max)}")
     proposal = (proposal or "").strip() or None
     if method == SelectionMethod.BEST_PROPOSAL and not proposal:
         raise RegistryError("proposal", "方案择优须填写服务方案")
