@@ -50,6 +50,16 @@ def _contains_name(password: str, username: str) -> bool:
     return len(name) >= 3 and name in _letters_and_digits(password)
 
 
+def check_username(username: str | None) -> str:
+    """The username trimmed, or a RegistryError when it is malformed or taken."""
+    username = (username or "").strip()
+    if not USERNAME_RE.match(username):
+        raise RegistryError("username", "用户名须为 3–64 位字母、数字或 _ . -。")
+    if db.session.scalar(select(User.id).where(User.username == username)):
+        raise RegistryError("username", "该用户名已被使用。")
+    return username
+
+
 def check_password_policy(password: str, *, username: str = "") -> None:
     """Raise unless the password is ≥ 8 characters, has 3 of 4 classes and is not common."""
     if len(password) < 8:
@@ -101,16 +111,6 @@ def _role_and_department(
     if department is None:
         raise RegistryError("department", f"未找到部门代码:{department_code}")
     return role_enum, department
-
-
-def check_username(username: str | None) -> str:
-    """The username trimmed, or a RegistryError when it is malformed or taken."""
-    username = (username or "").strip()
-    if not USERNAME_RE.match(username):
-        raise RegistryError("username", "用户名须为 3–64 位字母、数字或 _ . -。")
-    if db.session.scalar(select(User.id).where(User.username == username)):
-        raise RegistryError("username", "该用户名已被使用。")
-    return username
 
 
 def create_user(

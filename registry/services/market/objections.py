@@ -171,29 +171,6 @@ def object_to_award(
     return objection
 
 
-def _tell_parties_of_objection(award: Award, objection: AwardObjection, objector: User) -> None:
-    """The owner and the winner (but not the account that filed it): the award is contested, so
-    the result is not confirmed or rated until the answer (delivery.refuse_while_contested)."""
-    request = award.request
-    what = f"选取公告 {request.ref}({request.service_item.name})的中选结果"
-    after = (
-        f"{objection.party_name}对{what}提出异议,政务服务办公室将于 "
-        f"{objection.answer_due:%Y-%m-%d} 前答复。答复前不能确认服务成果或评价;异议成立的,"
-        "中选结果撤销,服务项目随之撤销。"
-    )
-    owners = db.session.scalars(
-        select(User).where(policy.enterprise_accounts(request.project.enterprise_id))
-    )
-    notify.notify(
-        [u for u in (*owners, *provider_accounts([award.provider_id])) if u.id != objector.id],
-        "objection",
-        after,
-        link=f"/awards/{award.id}",
-        kind="中选结果异议",
-        subject=f"中选结果异议:{request.ref}",
-    )
-
-
 def _load_award(award_id: int) -> Award:
     award = db.session.scalar(
         select(Award)
@@ -304,6 +281,29 @@ def _withdraw(user: User, award: Award, objection: AwardObjection, reason: str) 
         before=closed,
         after={"status": request.status, "excluded": award.provider.uscc, "reopened": reopened},
         detail=f"中选结果撤销,{award.provider.name}回避,由业主重新确定结果",
+    )
+
+
+def _tell_parties_of_objection(award: Award, objection: AwardObjection, objector: User) -> None:
+    """The owner and the winner (but not the account that filed it): the award is contested, so
+    the result is not confirmed or rated until the answer (delivery.refuse_while_contested)."""
+    request = award.request
+    what = f"选取公告 {request.ref}({request.service_item.name})的中选结果"
+    after = (
+        f"{objection.party_name}对{what}提出异议,政务服务办公室将于 "
+        f"{objection.answer_due:%Y-%m-%d} 前答复。答复前不能确认服务成果或评价;异议成立的,"
+        "中选结果撤销,服务项目随之撤销。"
+    )
+    owners = db.session.scalars(
+        select(User).where(policy.enterprise_accounts(request.project.enterprise_id))
+    )
+    notify.notify(
+        [u for u in (*owners, *provider_accounts([award.provider_id])) if u.id != objector.id],
+        "objection",
+        after,
+        link=f"/awards/{award.id}",
+        kind="中选结果异议",
+        subject=f"中选结果异议:{request.ref}",
     )
 
 

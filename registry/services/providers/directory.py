@@ -135,14 +135,12 @@ def rating_history(provider: Provider) -> list[OwnerRating]:
 
 def awards_of(provider: Provider) -> list[Award]:
     """Award notices the provider won, newest first (a withdrawn one marked 已撤销 by the page)."""
+    service = selectinload(Award.request).selectinload(SelectionRequest.service_item)
     return list(
         db.session.scalars(
             select(Award)
             .where(Award.provider_id == provider.id)
-            .options(
-                selectinload(Award.request).selectinload(SelectionRequest.service_item),
-                selectinload(Award.withdrawal),
-            )
+            .options(service, selectinload(Award.withdrawal))
             .order_by(Award.awarded_at.desc(), Award.id.desc())
         )
     )
