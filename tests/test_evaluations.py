@@ -237,6 +237,28 @@ def test_evaluations_form_errors_are_shown_in_chinese_and_store_nothing(
         response = post_form(client, url, {**base, field: value})
         assert response.status_code == 200, (field, value)
         assert message in _page(response), (field, value)
+    # Four bad scores are told at once (they were told one per try).
+    every = post_form(
+        client,
+        url,
+        {
+            **base,
+            "c_technical": "101",
+            "c_compliance": "88.123",
+            "c_effectiveness": "abc",
+            "c_service": "",
+        },
+    )
+    page = _page(every)
+    for message in (
+        "得分须在 0–100 之间",
+        "最多保留两位小数",
+        "不是有效的分数",
+        "请填写“服务水平”得分",
+    ):
+        assert message in page, message
+    with app.app_context():
+        assert db.session.scalars(select(ScoreEntry)).all() == []
     assert post_form(client, url, {**base, "c_technical": "９５"}).status_code == 302  # full-width
     with app.app_context():
         assert [e.scores["technical"] for e in db.session.scalars(select(ScoreEntry))] == [95]
@@ -893,3 +915,17 @@ def test_evaluations_publish_waits_for_the_end_or_an_early_close_and_a_confirmat
     done = post_form(client, f"{url}/publish", {"confirmed": "1"})
     assert "考评结果已发布" in _page(client.get(done.headers["Location"]))
     assert _stored().status == "已发布"
+
+
+def test_evaluations_parse_scores_reports_every_bad_score(app):
+    from registry.services.errors import RegistryErrors
+    from registry.services.evaluations.criteria import DEFAULT_CRITERIA, parse_scores
+
+    criteria = [dict(c) for c in DEFAULT_CRITERIA]
+    raw = {c["code"]: "101" for c in criteria}
+    with pytest.raises(RegistryErrors) as caught:
+        parse_scores(criteria, raw)
+    assert [e.field for e in caught.value.errors] == [f"c_{c['code']}" for c in criteria]
+    assert parse_scores(criteria, {c["code"]: "90.5" for c in criteria}) == {
+        c["code"]: 90.5 for c in criteria
+    }

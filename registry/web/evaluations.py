@@ -12,7 +12,7 @@ from decimal import Decimal
 from flask import Blueprint, flash, redirect, render_template, request, url_for
 from flask_wtf.file import FileField
 from wtforms import DateField, HiddenField, RadioField, StringField
-from wtforms.validators import InputRequired, Length
+from wtforms.validators import InputRequired, Length, ValidationError
 
 from registry.models import EvaluationPeriod, PeriodStatus
 from registry.policy import require
@@ -54,6 +54,19 @@ class _ScoreForm(Form):
     )
 
 
+def _score_rule(name: str):
+    """The service's score rule (0–100, two decimals) on each field, so that a form with several
+    bad scores is told all of them at once (it was told one per try)."""
+
+    def check(_form, field) -> None:
+        try:
+            service.parse_score(field.data)
+        except ValueError as error:
+            raise ValidationError(f"{name}:{error}") from None
+
+    return check
+
+
 def score_form(period: EvaluationPeriod, **kwargs) -> Form:
     """A form with one field per criterion of the period (c_<code>), 0–100 each."""
     fields = {}
@@ -63,6 +76,7 @@ def score_form(period: EvaluationPeriod, **kwargs) -> Form:
             validators=[
                 InputRequired(f"请填写“{criterion['name']}”得分。"),
                 Length(max=20, message="得分过长。"),
+                _score_rule(criterion["name"]),
             ],
             description="0–100,最多两位小数。",
             render_kw={"inputmode": "decimal", "autocomplete": "off"},

@@ -7,7 +7,7 @@ never commit. The names callers use are re-exported here."""
 
 from __future__ import annotations
 
-from registry.services.evaluations.criteria import criteria_for
+from registry.services.evaluations.criteria import criteria_for, parse_score
 from registry.services.evaluations.files import UploadRejected, template_file, upload_scores
 from registry.services.evaluations.periods import (
     CLOSE_REASON_MAX,
@@ -44,6 +44,7 @@ __all__ = [
     "UploadRejected",
     "close_period",
     "criteria_for",
+    "parse_score",
     "current_entries",
     "enter_scores",
     "get_period_for",

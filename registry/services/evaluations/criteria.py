@@ -11,7 +11,7 @@ from flask import current_app
 
 from registry.pure import score_files
 from registry.sanitize import plain_text
-from registry.services.errors import RegistryError
+from registry.services.errors import Checks, RegistryError
 
 DEFAULT_CRITERIA = (
     {"code": "technical", "name": "技术性", "weight": "0.25"},
@@ -101,16 +101,22 @@ def total_of(criteria: Sequence[Mapping], scores: Mapping[str, object]) -> Decim
 
 
 def parse_scores(criteria: Sequence[Mapping], raw: Mapping[str, object]) -> dict[str, int | float]:
-    """Scores for every criterion (by code), checked; the first problem raises RegistryError on
-    the form field c_<code>."""
-    scores = {}
+    """Scores for every criterion (by code), checked; every problem is raised together
+    (RegistryErrors), each on its form field c_<code>."""
+    scores, check = {}, Checks()
     for criterion in criteria:
-        try:
-            value = parse_score(raw.get(criterion["code"]))
-        except ValueError as error:
-            raise RegistryError(f"c_{criterion['code']}", f"{criterion['name']}:{error}") from None
-        scores[criterion["code"]] = json_number(value)
+        value = check(_score_of, criterion, raw.get(criterion["code"]))
+        if value is not None:
+            scores[criterion["code"]] = json_number(value)
+    check.done()
     return scores
+
+
+def _score_of(criterion: Mapping, value: object) -> Decimal:
+    try:
+        return parse_score(value)
+    except ValueError as error:
+        raise RegistryError(f"c_{criterion['code']}", f"{criterion['name']}:{error}") from None
 
 
 def same_scores(a: Mapping, b: Mapping) -> bool:
