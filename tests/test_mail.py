@@ -262,3 +262,22 @@ def test_mail_two_workers_never_claim_the_same_row(app):
         thread.join(timeout=60)
     assert set(taken["a"]).isdisjoint(taken["b"])
     assert sorted(taken["a"] + taken["b"]) == sorted(ids)
+
+
+def test_mail_outbox_hides_one_time_links_from_admins(app, tmp_path, make_user, login):
+    """An admin reading the outbox cannot use a person's confirmation or password link (the .eml
+    written for the person keeps it); the page says 失败次数 and the topic in Chinese."""
+    app.config["MAIL_URL"] = ""
+    secret = "Zx9-secret_token.abc"
+    body = f"请打开链接设置密码:\n\nhttp://127.0.0.1:5000/password/reset/{secret}\n\n谢谢。"
+    (mail_id,) = queue(app, body=body)
+    assert send(app) == {MailStatus.SENT.value: 1}
+    written = (tmp_path / "mail" / f"{mail_id:08d}.eml").read_bytes()
+    assert secret in message_from_bytes(written, policy=policy.default).get_content()
+    client = app.test_client()
+    login(make_user("admin"), on=client)
+    page = client.get(f"/admin/mail/{mail_id}").get_data(as_text=True)
+    assert secret not in page
+    assert "/password/reset/……(一次性链接,仅收件人可用,此处隐藏)" in page
+    assert "<dt>失败次数</dt><dd>0</dd>" in page
+    assert "账户(确认邮箱、重设密码、开通邀请)" in page

@@ -33,6 +33,7 @@ name and renamed into place.
 from __future__ import annotations
 
 import os
+import re
 import smtplib
 import ssl
 import tempfile
@@ -55,6 +56,7 @@ from registry.models import MailMessage, MailStatus
 from registry.services import audit
 from registry.services.errors import NotFound, RegistryError
 from registry.services.notify import retry_delay
+from registry.services.registration import CONFIRM_PATH, RESET_PATH
 
 CLAIMED, HANDING = "claimed", "handing"
 RESENDABLE = (MailStatus.FAILED.value, MailStatus.IN_DOUBT.value)
@@ -63,6 +65,18 @@ BATCH = 10
 
 
 # ------------------------------------------------------------------ the message
+
+
+# A one-time link's secret (confirming an address, setting a password, a person's invitation).
+_ONE_TIME_LINK = re.compile(
+    "(" + "|".join(re.escape(path) for path in (CONFIRM_PATH, RESET_PATH)) + r")[^\s]+"
+)
+
+
+def body_for_admins(mail: MailMessage) -> str:
+    """The body as the outbox shows it: a one-time link's secret hidden, so that reading the
+    outbox never lets an admin confirm an address or set a password in the person's place."""
+    return _ONE_TIME_LINK.sub(r"\1……(一次性链接,仅收件人可用,此处隐藏)", mail.body)
 
 
 def build_message(mail: MailMessage) -> EmailMessage:

@@ -57,6 +57,14 @@ TOPICS: dict[str, Topic] = {
 ACCOUNT_TOPIC = "account"
 
 
+def topic_label(topic: str | None) -> str:
+    """A mail's topic as its people read it (the outbox showed the code, "account")."""
+    if topic == ACCOUNT_TOPIC:
+        return "账户(确认邮箱、重设密码、开通邀请)"
+    found = TOPICS.get(topic or "")
+    return found.label if found else (topic or "—")
+
+
 def absolute(link: str) -> str:
     """The site's address in front of a local path (mails are read outside the site)."""
     if link.startswith(("http://", "https://")):

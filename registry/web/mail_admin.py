@@ -7,7 +7,7 @@ from flask import Blueprint, render_template, request, url_for
 
 from registry.models import MailStatus
 from registry.policy import require
-from registry.services import mail
+from registry.services import mail, notify
 from registry.web.forms import ConfirmForm
 from registry.web.params import link_args, paged
 from registry.web.unit_of_work import UnitOfWork, actor
@@ -46,6 +46,8 @@ def show_mail(mail_id: int):
         written=mail.written_file(item),
         form=ConfirmForm(),
         resendable=item.status in mail.RESENDABLE,
+        topic_label=notify.topic_label(item.topic),
+        body=mail.body_for_admins(item),
     )
 
 
