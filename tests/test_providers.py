@@ -276,6 +276,8 @@ def test_providers_invalid_uscc_is_explained_and_stores_nothing(app, make_user, 
     assert page.status_code == 200
     text_ = page.get_data(as_text=True)
     assert "校验码(第 18 位)不正确" in text_
+    # The summary names the field once (it read "统一社会信用代码:统一社会信用代码校验码…").
+    assert "统一社会信用代码:统一社会信用代码" not in text_
     assert "天津滨海新恒海信环境科技有限公司" in text_  # what was typed is still there
     page = post_form(client, "/my/provider/application", application(uscc="123"))
     assert "应为 18 位" in page.get_data(as_text=True)

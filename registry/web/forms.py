@@ -253,7 +253,7 @@ class ProviderApplicationForm(Form):
     uscc = StringField(
         "统一社会信用代码",
         validators=[DataRequired("请填写统一社会信用代码。"), Length(max=30)],
-        description="18 位,见营业执照;系统会按国家标准校验最后一位校验码。",
+        description="18 位,见营业执照;系统会按国家标准核对其中的校验位(第 17 位组织机构代码校验码和第 18 位校验码)。",
     )
     name = StringField(
         "机构名称(与营业执照一致)",

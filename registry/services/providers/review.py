@@ -115,7 +115,7 @@ def approve(provider: Provider, *, actor: User, today: date, version: int | None
     _tell_applicant(
         provider,
         "入驻通过",
-        f"{provider.name}的入驻申请已审核通过,贵机构已列入中介机构名录,可报名承接的服务事项的选取。",
+        f"{provider.name}的入驻申请已审核通过,贵机构已列入中介机构名录,可报名参加所提供服务事项的选取。",
     )
 
 
