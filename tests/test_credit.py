@@ -937,3 +937,33 @@ def test_credit_board_says_what_is_wrong_with_its_date_filter(client):
     plain = client.get("/notices?date_from=2026-01-01").get_data(as_text=True)
     assert "无法识别" not in plain
     assert "没有符合条件的记录" not in plain
+
+
+def test_credit_a_draft_made_by_mistake_can_be_deleted_a_published_record_never(
+    app, make_user, login, clock
+):
+    world = _world(app, make_user)
+    draft = _draft(app, world.sthj, world.uscc, title="误建的草稿")
+    published = _published(app, world.sthj, world.uscc)
+    regulator = _client(app, login, world.sthj)
+    page = regulator.get(f"/regulator/credit/{draft}").get_data(as_text=True)
+    assert "删除草稿" in page
+    done = post_form(regulator, f"/regulator/credit/{draft}/discard")
+    assert done.status_code == 302
+    assert f"已删除草稿 {draft}(误建的草稿)" in regulator.get(done.headers["Location"]).get_data(
+        as_text=True
+    )
+    with app.app_context():
+        assert db.session.scalar(select(CreditRecord).where(CreditRecord.number == draft)) is None
+        entry = db.session.scalars(
+            select(AuditEntry).where(AuditEntry.action == "credit.discard")
+        ).one()
+        assert entry.before["title"] == "误建的草稿"
+    assert "删除草稿" not in regulator.get(f"/regulator/credit/{published}").get_data(as_text=True)
+    refused = post_form(regulator, f"/regulator/credit/{published}/discard")
+    assert "不能删除" in regulator.get(refused.headers["Location"]).get_data(as_text=True)
+    assert _record(app, published).status == "已发布"
+    # Another department's draft is not found.
+    other = _draft(app, world.sthj, world.uscc)
+    water = _client(app, login, world.sw)
+    assert post_form(water, f"/regulator/credit/{other}/discard").status_code == 404

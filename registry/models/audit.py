@@ -57,6 +57,7 @@ ACTION_LABELS: dict[str, str] = {
     "colleagues.denied": "同事账户操作被拒绝",
     "credit.draft": "起草信用记录",
     "credit.update": "修改信用记录草稿",
+    "credit.discard": "删除信用记录草稿",
     "credit.publish": "发布信用记录",
     "credit.revise": "修订信用记录",
     "credit.revoke": "撤销信用记录",

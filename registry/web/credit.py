@@ -436,6 +436,21 @@ def publish_record(number: str):
     )
 
 
+@bp.post("/regulator/credit/<number>/discard")
+@require("credit.manage")
+def discard_record(number: str):
+    """Delete a draft made by mistake (never a published record)."""
+    _record_for(number)
+    return work.press(
+        lambda: credit.discard_draft(actor(), number),
+        form=ConfirmForm(),
+        invalid="提交未成功,请刷新页面后重试。",
+        back=url_for("credit.manage_record", number=number),
+        done=lambda item: f"已删除草稿 {item.number}({item.title})。",
+        to=url_for("credit.regulator_records"),
+    )
+
+
 @bp.post("/regulator/credit/<number>/revoke")
 @require("credit.manage")
 def revoke_record(number: str):

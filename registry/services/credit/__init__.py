@@ -53,6 +53,7 @@ from registry.services.credit.objections import (
 )
 from registry.services.credit.records import (
     changeable_record,
+    discard_draft,
     draft_record,
     publish_record,
     publishable,
@@ -109,6 +110,7 @@ __all__ = [
     "supervised_staff",
     "supervises",
     "today",
+    "discard_draft",
     "update_draft",
     "windows_from_today",
 ]

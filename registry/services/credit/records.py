@@ -119,6 +119,20 @@ def update_draft(user: User, number: str, **fields: Unpack[RecordContent]) -> Cr
     return item
 
 
+def discard_draft(user: User, number: str) -> CreditRecord:
+    """Delete a draft made by mistake (a draft was never public, so it is no evidence; the audit
+    entry keeps what it said). A published record is revised or revoked, never deleted."""
+    item = get_record_for(user, number, lock=True)
+    if not item.is_draft:
+        raise RegistryError(
+            None, f"记录 {item.number} {item.status},不能删除;如需更正请发布修订或撤销"
+        )
+    record("credit.discard", actor=user, of=item, before=snapshot(item), detail=item.title)
+    db.session.delete(item)
+    db.session.flush()
+    return item
+
+
 def _windows(published_on: date) -> dict:
     return {
         "disclosure_until": add_working_days(published_on, window_days("CREDIT_DISCLOSURE_DAYS")),
