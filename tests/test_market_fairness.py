@@ -144,6 +144,15 @@ def test_market_fairness_a_malformed_project_code_is_refused(app, make_user, bad
             location="天津",
         )
         assert project.code == "2024-120116-47-03-000001"
+        # Full-width digits and dash, as an IME types them, are read (the USCC already was).
+        typed = market.create_project(
+            user,
+            code="２０２４－１２０１１６－４７－０３－０００００２",
+            name="新建厂房",
+            category="民营/外资",
+            location="天津",
+        )
+        assert typed.code == "2024-120116-47-03-000002"
 
 
 def test_market_fairness_a_future_land_contract_date_is_accepted_with_a_warning(

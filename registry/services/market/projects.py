@@ -4,6 +4,7 @@ project is decided by `policy`). The marketplace's local date lives here too."""
 from __future__ import annotations
 
 import re
+import unicodedata
 from datetime import date
 
 from sqlalchemy import select
@@ -30,16 +31,17 @@ def today() -> date:
 
 
 # The national 投资项目代码 (投资项目在线审批监管平台): year, the 6-digit administrative area code,
-# the 2-digit industry and project-type codes and a 6-digit serial, e.g. 2024-120116-47-03-000001.
+# the 2-digit industry and project-type codes and a 6-digit serial, e.g. 2026-120116-47-01-000123.
 PROJECT_CODE = re.compile(r"[0-9]{4}-[0-9]{6}-[0-9]{2}-[0-9]{2}-[0-9]{6}")
 PROJECT_CODE_FORM = (
-    "年份-6 位行政区划代码-2 位行业代码-2 位类型代码-6 位流水号,如 2024-120116-47-03-000001"
+    "年份-6 位行政区划代码-2 位行业代码-2 位类型代码-6 位流水号,如 2026-120116-47-01-000123"
 )
 
 
 def validate_project_code(code: str | None) -> str:
-    """The project code in the national form (dashes of any width accepted), or RegistryError."""
-    code = re.sub(r"[-－—–]", "-", (code or "").strip())
+    """The project code in the national form (full-width digits and dashes of any width
+    accepted, as the USCC is), or RegistryError."""
+    code = re.sub(r"[-－—–]", "-", unicodedata.normalize("NFKC", (code or "").strip()))
     if not code:
         raise RegistryError("code", "请填写项目代码")
     if not PROJECT_CODE.fullmatch(code) or not 2000 <= int(code[:4]) <= today().year + 1:
