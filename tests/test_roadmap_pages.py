@@ -333,6 +333,10 @@ def test_roadmap_pages_bad_dates_show_the_error_and_store_nothing(
     assert message in html
     assert "提交未成功" in html  # the error summary sits on the step's own form
     assert "步骤 SP-05 未保存" in html
+    # Said once, on the form (the flash repeated it).
+    summary = html.split('<div class="form-errors"', 1)[1]
+    assert message not in html.split('<div class="form-errors"', 1)[0]
+    assert message in summary
     assert _step(app, code, "SP-05") == before
     assert _progress_audits(app) == 0
 

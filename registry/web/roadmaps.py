@@ -219,8 +219,8 @@ def _step_action(code: str, key: str, kind: str, save, **extra):
     if saved:
         flash(f"步骤 {key} 的{saved_what}已保存,路线图已重新排期。", "success")
         return redirect(url_for("roadmaps.show_roadmap", code=code, _anchor=f"step-{key}"))
-    why = f":{saved.error.message}" if saved.error else f",{fix}。"
-    flash(f"步骤 {key} 未保存{why}", "error")
+    # What went wrong is listed once, on the step's form (the flash repeated it).
+    flash(f"步骤 {key} 未保存,{fix}。", "error")
     return _render_roadmap(project, failed=(key, kind, form))
 
 
