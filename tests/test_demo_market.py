@@ -61,6 +61,12 @@ def test_demo_market_is_believable_marked_and_idempotent(app, client, runner):
         providers = db.session.scalars(select(Provider)).all()
         assert len(providers) >= 30
         assert all(p.is_demo and p.name.endswith("(示例)") for p in providers)
+        # The 所在区域 goes with the address (a 天津市河西区 firm read 外省市).
+        for p in providers:
+            expected = (
+                ("滨海高新区", "滨海新区其他区域") if "滨海" in p.address else ("天津市其他区",)
+            )
+            assert p.region in expected, (p.address, p.region)
         offered = {o.service_item.code for p in providers for o in p.offers}
         assert len(offered) >= 20  # across the catalogue
         awards = db.session.scalars(select(Award)).all()

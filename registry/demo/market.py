@@ -69,6 +69,13 @@ def _project_code(industry: str, serial: str, today: date) -> str:
     return f"{year}-120116-{industry}-03-{serial}"
 
 
+def _region(district: str, n: int) -> str:
+    """The 所在区域 that goes with the demo address (a 河西区 firm read 外省市)."""
+    if district != "滨海":
+        return "天津市其他区"
+    return REGIONS[0] if n % 2 == 0 else REGIONS[1]  # 滨海高新区 / 滨海新区其他区域
+
+
 def _providers(
     rng: random.Random, today: date, services: dict[str, ServiceItem], account: User | None
 ) -> list[Provider]:
@@ -82,7 +89,7 @@ def _providers(
             name=f"天津{district}{brand}{group}技术有限公司(示例)",
             legal_representative=f"示例法人{n + 1}",
             address=f"天津市{district}区示例路{rng.randint(1, 300)}号(示例)",
-            region=REGIONS[n % len(REGIONS)],
+            region=_region(district, n),
             contact_name=f"示例联系人{n + 1}",
             contact_phone=f"022-5{rng.randint(1000000, 9999999)}",
             licence_scope=f"{group}技术咨询与服务(示例数据)",
