@@ -132,6 +132,8 @@ def test_roadmap_pages_register_project_then_roadmap_shows_gantt_and_table(
     totals = re.search(r"计划 (\d+) 天 / 目标 160 天,余量 (\d+) 天", page)
     assert totals, "the plan against the target is stated"
     assert int(totals.group(1)) + int(totals.group(2)) == 160
+    # A step's own slack is named for what it is (read as the project's 余量 it looked critical).
+    assert ">可推迟天数</th>" in page
     # Stages in their order, the duration's source tag visible, the facts shown.
     assert page.index("第一阶段") < page.index("第二阶段") < page.index("第三阶段")
     assert "[S:《建筑法》第8条]" in page
