@@ -243,9 +243,11 @@ def test_e2e_practitioners_certificates_quotes_and_person_credit(site, phone_pag
         checked(visitor)
 
     # 5. The blacklisted engineer cannot be named on a quote any more: the firm no longer meets
-    # the first request's requirement, and a request without one refuses him by name.
-    _quote(firm, base, ref, ENGINEER)
+    # the first request's requirement (its quote page says so in place of the form), and a
+    # request without one refuses him by name.
+    firm.goto(base + f"/my/requests/{ref}/quote")
     expect(firm.get_by_role("alert")).to_contain_text("不满足人员要求")
+    expect(firm.get_by_role("button", name="提交报名")).to_have_count(0)
     plain = _post_request(enterprise, base, None)
     _quote(firm, base, plain, ENGINEER)
     barred = re.compile(f"从业人员 {re.escape(MASKED)} 已被.*列入黑名单")
