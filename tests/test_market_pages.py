@@ -34,6 +34,24 @@ def _providers(app, make_user, login, count=3):
     return clients
 
 
+def _open_request(app, make_user, **extra) -> str:
+    """An enterprise's 竞价选取 request for ZJ-03, open for two hours; its number."""
+    owner = make_user("enterprise")
+    with app.app_context():
+        user = db.session.get(User, owner.id)
+        project = factories.enterprise_with_project(user)
+        ref = market.open_request(
+            user,
+            project.code,
+            service_code="ZJ-03",
+            method="竞价选取",
+            deadline=factories.later(),
+            **extra,
+        ).ref
+        db.session.commit()
+    return ref
+
+
 def _form_key(html: str) -> str:
     return re.search(r'name="submission_key"[^>]*value="([0-9a-f]+)"', html).group(1)
 
@@ -170,14 +188,7 @@ def test_market_pages_bad_input_gets_a_message_and_stores_nothing(app, client, m
 
 
 def test_market_pages_quote_bad_amounts_say_what_is_wrong(app, make_user, login):
-    owner = make_user("enterprise")
-    with app.app_context():
-        user = db.session.get(User, owner.id)
-        project = factories.enterprise_with_project(user)
-        ref = market.open_request(
-            user, project.code, service_code="ZJ-03", method="竞价选取", deadline=factories.later()
-        ).ref
-        db.session.commit()
+    ref = _open_request(app, make_user)
     (provider,) = _providers(app, make_user, login, count=1)
     for amount, message in (
         ("0", "报价须大于 0 元"),
@@ -214,14 +225,7 @@ def test_market_pages_blacklisted_provider_is_told_before_the_form(app, make_use
     instead of offering a form that is refused with a generic list of reasons."""
     from registry.models import Provider
 
-    owner = make_user("enterprise")
-    with app.app_context():
-        user = db.session.get(User, owner.id)
-        project = factories.enterprise_with_project(user)
-        ref = market.open_request(
-            user, project.code, service_code="ZJ-03", method="竞价选取", deadline=factories.later()
-        ).ref
-        db.session.commit()
+    ref = _open_request(app, make_user)
     (provider,) = _providers(app, make_user, login, count=1)
     assert 'name="amount"' in provider.get(f"/my/requests/{ref}/quote").get_data(as_text=True)
     until = clock.today() + timedelta(days=200)
@@ -235,14 +239,7 @@ def test_market_pages_blacklisted_provider_is_told_before_the_form(app, make_use
 
 
 def test_market_pages_quote_double_submit_stores_one_row(app, make_user, login):
-    owner = make_user("enterprise")
-    with app.app_context():
-        user = db.session.get(User, owner.id)
-        project = factories.enterprise_with_project(user)
-        ref = market.open_request(
-            user, project.code, service_code="ZJ-03", method="竞价选取", deadline=factories.later()
-        ).ref
-        db.session.commit()
+    ref = _open_request(app, make_user)
     (provider,) = _providers(app, make_user, login, count=1)
     form = provider.get(f"/my/requests/{ref}/quote").get_data(as_text=True)
     data = {"csrf_token": csrf_from(form), "submission_key": _form_key(form), "amount": "45000"}
@@ -303,19 +300,11 @@ def test_market_award_notices_are_searchable(app, make_user):
 def test_market_pages_request_requirements_keep_their_simple_formatting(app, client, make_user):
     """服务要求 is shown with the simple formatting the hint offers (lists, bold), sanitised; it
     ran together on one line with the ** left in."""
-    owner = make_user("enterprise")
-    with app.app_context():
-        user = db.session.get(User, owner.id)
-        project = factories.enterprise_with_project(user)
-        ref = market.open_request(
-            user,
-            project.code,
-            service_code="ZJ-03",
-            method="竞价选取",
-            deadline=factories.later(),
-            requirements="编制报告书,**含**公众参与。\n- 第一项\n- 第二项<script>alert(1)</script>",
-        ).ref
-        db.session.commit()
+    ref = _open_request(
+        app,
+        make_user,
+        requirements="编制报告书,**含**公众参与。\n- 第一项\n- 第二项<script>alert(1)</script>",
+    )
     page = client.get(f"/requests/{ref}").get_data(as_text=True)
     assert "<strong>含</strong>" in page
     assert "<li>第一项</li>" in page
