@@ -418,6 +418,9 @@ def test_award_objections_upheld_after_rating_takes_the_rating_out_of_the_grade(
         assert len(owner_averages(provider.id, day, day)) == 1
         assert len(delivery.provider_ratings(provider)) == 1
         uscc = provider.uscc
+    assert "业主评价历史(共 1 次)" in app.test_client().get(f"/providers/{uscc}").get_data(
+        as_text=True
+    )
     objection_id = _object(app, case, case["losers"][0])
     with app.app_context():
         with pytest.raises(RegistryError, match="答复前不能评价"):
@@ -440,3 +443,8 @@ def test_award_objections_upheld_after_rating_takes_the_rating_out_of_the_grade(
     profile = app.test_client().get(f"/providers/{uscc}").get_data(as_text=True)
     row = profile.split(f'/awards/{case["award_id"]}">', 1)[1].split("</li>", 1)[0]
     assert "已撤销(异议成立)" in row
+    # The profile's rating history and chart leave it out as the grade does; the full list of
+    # ratings keeps it, marked.
+    assert "业主评价历史(共 1 次)" not in profile
+    listed = app.test_client().get(f"/providers/{uscc}/ratings").get_data(as_text=True)
+    assert "本评价不计入信用评级" in listed

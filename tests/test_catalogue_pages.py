@@ -222,3 +222,8 @@ def test_catalogue_pages_a_page_past_the_last_goes_to_the_last(client):
     assert f"page={last}" in response.headers["Location"]
     assert "per_page=10" in response.headers["Location"]
     assert client.get("/notices?page=999").status_code == 200  # nothing to page: as it was
+    # Unknown keys, url_for's own among them, are dropped, not passed on (they raised a 500).
+    for extra in ("endpoint=x", "_method=X", "_scheme=http", "_external=1", "junk=" + "A" * 500):
+        hostile = client.get(f"/services?per_page=10&page=99&{extra}")
+        assert hostile.status_code == 302, extra
+        assert hostile.headers["Location"] == f"/services?per_page=10&page={last}"

@@ -208,6 +208,23 @@ def test_registration_lists_every_problem_at_once(app, client):
     assert _stored(app) == before
 
 
+@pytest.mark.parametrize("app_config", [{"REGISTER_RATE_LIMIT": "100 per hour"}])
+def test_registration_tells_a_robot_nothing_about_who_is_registered(app, client):
+    """With a wrong answer or the honeypot filled, only the form of the fields is checked: a
+    bot learns nothing about which user names, addresses or codes exist."""
+    code = factories.uscc()
+    assert register(client, org_uscc=code).status_code == 302
+    second = app.test_client()
+    for robot in ({"challenge": "1000"}, {"website": "http://spam.example"}):
+        page = register(second, org_uscc=code, **robot).get_data(as_text=True)
+        assert "验证" in page or "未通过校验" in page
+        for told in ("该用户名已被使用", "该邮箱已被其他账户使用", "已注册过"):
+            assert told not in page, (robot, told)
+    # A person who answered is told, as before.
+    page = register(second, org_uscc=code).get_data(as_text=True)
+    assert "该用户名已被使用" in page
+
+
 @pytest.mark.parametrize(
     "app_config",
     [

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from enum import StrEnum
 
-from sqlalchemy import JSON, ForeignKey, Index, Integer, String, UniqueConstraint
+from sqlalchemy import JSON, ColumnElement, ForeignKey, Index, Integer, String, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from registry.extensions import db
@@ -399,6 +399,17 @@ class OwnerRating(Versioned, db.Model):
     def average(self) -> float:
         """Mean of the five sub-scores."""
         return sum(getattr(self, part) for part, _ in RATING_PARTS) / len(RATING_PARTS)
+
+    @property
+    def counts(self) -> bool:
+        """Whether the rating counts (grade, profile): not of work whose award an upheld
+        objection withdrew (the rating stays stored as given)."""
+        return self.engagement.status != EngagementStatus.WITHDRAWN.value
+
+    @classmethod
+    def counted(cls) -> ColumnElement[bool]:
+        """`counts` as a filter on OwnerRating."""
+        return ~cls.engagement.has(Engagement.status == EngagementStatus.WITHDRAWN.value)
 
 
 class BehaviourKind(StrEnum):

@@ -50,11 +50,17 @@ def _contains_name(password: str, username: str) -> bool:
     return len(name) >= 3 and name in _letters_and_digits(password)
 
 
-def check_username(username: str | None) -> str:
-    """The username trimmed, or a RegistryError when it is malformed or taken."""
+def username_format(username: str | None) -> str:
+    """The username trimmed, or a RegistryError when it is malformed (its form only)."""
     username = (username or "").strip()
     if not USERNAME_RE.match(username):
         raise RegistryError("username", "用户名须为 3–64 位字母、数字或 _ . -。")
+    return username
+
+
+def check_username(username: str | None) -> str:
+    """The username trimmed, or a RegistryError when it is malformed or taken."""
+    username = username_format(username)
     if db.session.scalar(select(User.id).where(User.username == username)):
         raise RegistryError("username", "该用户名已被使用。")
     return username

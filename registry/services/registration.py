@@ -186,22 +186,25 @@ def register(application: Application, *, also: RegistryError | None = None) -> 
     its Enterprise, bound to the account; write a confirmation link and queue its mail.
 
     Every field is checked before anything is written and every problem is reported at once
-    (RegistryErrors), with `also`, one the caller found (the anti-robot question)."""
+    (RegistryErrors), with `also`, one the caller found (the anti-robot question). With that one,
+    only the form of each field is checked: a robot is not told which user names, addresses or
+    organisation codes are registered."""
     check = Checks(also)
+    lookups = also is None
     role = check(_role, application.role)
     org_name = check(text_field, application.org_name, "org_name", "机构名称", 200)
     uscc = check(_uscc, application.org_uscc)
     contact_name = check(text_field, application.contact_name, "contact_name", "联系人姓名", 50)
     phone = check(normalise_mobile, application.phone)
-    email = check(_free_email, application.email)
-    check(accounts.check_username, application.username)
+    email = check(_free_email if lookups else normalise_email, application.email)
+    check(accounts.check_username if lookups else accounts.username_format, application.username)
     check(
         accounts.check_password_policy,
         application.password or "",
         username=(application.username or "").strip(),
     )
     check(_same_password, application)
-    if role is not None and uscc is not None:
+    if lookups and role is not None and uscc is not None:
         check(_check_organisation, role, uscc)
     check.done()
     user = accounts.create_user(

@@ -97,7 +97,8 @@ def filtered_list(template: str, lister, filters, names: tuple[str, ...], **cont
     the last is sent to the last (it read "第 99 / 2 页" beside an empty list)."""
     result = paged(lister, filters)
     if result.total and result.page > result.pages:
-        return redirect(url_for(request.endpoint, **{**request.args, "page": result.pages}))
+        # Only the known filters travel (raw keys could be url_for's own: endpoint, _method …).
+        return redirect(url_for(request.endpoint, **link_args(names), page=result.pages))
     return render_template(
         template,
         result=result,

@@ -306,5 +306,5 @@ def provider_ratings(provider: Provider) -> list[RatingPoint]:
             *(getattr(r, part) for part, _label in RATING_PARTS),
         )
         for r in ratings_of(provider)
-        if r.engagement.status != EngagementStatus.WITHDRAWN.value
+        if r.counts
     ]

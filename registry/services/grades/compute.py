@@ -40,8 +40,6 @@ from registry.models.market import (
     RATING_PARTS,
     BehaviourEvent,
     BehaviourKind,
-    Engagement,
-    EngagementStatus,
     OwnerRating,
 )
 from registry.models.providers import Provider
@@ -234,7 +232,7 @@ def owner_averages(provider_id: int, since: date, on: date) -> list[tuple[dateti
             OwnerRating.provider_id == provider_id,
             OwnerRating.created_at >= local_day_start(since),
             OwnerRating.created_at < local_day_start(on + timedelta(days=1)),
-            ~OwnerRating.engagement.has(Engagement.status == EngagementStatus.WITHDRAWN.value),
+            OwnerRating.counted(),
         )
     ).all()
     return [(created_at, Decimal(sum(scores)) / len(parts)) for created_at, *scores in rows]

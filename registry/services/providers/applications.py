@@ -54,8 +54,9 @@ def _apply_application(provider: Provider, data: dict, actor: User) -> None:
     except ValueError as error:
         raise RegistryError("uscc", str(error)) from None
     # A self-registered account applies for the firm it registered (and confirmed) as; the code
-    # could be swapped for another on the application, and the review did not show it.
-    if actor.org_uscc and uscc != actor.org_uscc:
+    # could be swapped for another on the application, and the review did not show it. (An
+    # application already stored under another code keeps it: only a change is refused.)
+    if actor.org_uscc and uscc not in (actor.org_uscc, provider.uscc):
         raise RegistryError(
             "uscc",
             f"统一社会信用代码须与注册账户时填写的一致({actor.org_uscc});"

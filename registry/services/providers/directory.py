@@ -123,11 +123,12 @@ def get_public_provider(uscc: str) -> Provider:
 
 
 def rating_history(provider: Provider) -> list[OwnerRating]:
-    """The provider's owner ratings, oldest first (hidden comments stay hidden; scores count)."""
+    """The provider's owner ratings that count, oldest first (hidden comments stay hidden; their
+    scores count; a rating of work whose award was withdrawn does not, as for the grade)."""
     return list(
         db.session.scalars(
             select(OwnerRating)
-            .where(OwnerRating.provider_id == provider.id)
+            .where(OwnerRating.provider_id == provider.id, OwnerRating.counted())
             .order_by(OwnerRating.created_at, OwnerRating.id)
         )
     )
