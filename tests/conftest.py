@@ -9,7 +9,6 @@ import os
 import re
 import shutil
 import uuid
-import zlib
 from collections import deque
 from concurrent.futures import Future, ThreadPoolExecutor
 from datetime import date
@@ -34,8 +33,9 @@ PG_URL = os.environ.get("REGISTRY_TEST_DATABASE_URL")
 # The day every test runs on: fixed, never the machine's date. CI runs the suite again with the
 # clock moved (REGISTRY_TEST_TODAY=2027-06-15, 2031-02-10) so a date bug shows before the date comes.
 TEST_TODAY = date.fromisoformat(os.environ.get("REGISTRY_TEST_TODAY") or "2026-12-07")
-# The moved-clock runs' share of the tests not marked `dates` ("1/2", "2/2"; all when unset).
-SHARE = os.environ.get("REGISTRY_TEST_SHARE")
+# Which of `make test`'s runs this is (in_run says what each runs); unset, every collected test.
+RUN = os.environ.get("REGISTRY_TEST_RUN")
+RUNS = ("standard", "moved", "dates")
 BACKENDS = ["sqlite"] + (["postgresql"] if PG_URL else [])
 CSRF_RE = re.compile(
     r'name="csrf_token" type="hidden" value="([^"]+)"|'
@@ -63,27 +63,54 @@ def pytest_collection_modifyitems(config, items):
     """The racing tests share one xdist worker (make test runs with --dist loadgroup): two of
     them at once on a 2-core machine would time each other out, not find a bug.
 
-    With REGISTRY_TEST_SHARE=k/n (the moved-clock runs of `make test-dates`, one share per moved
-    day) a run keeps the tests marked `dates` and the k-th of n shares of the others, chosen by a
-    hash of the test's id: so every test runs under a moved clock and the tests about dates
-    under every one, without running the whole suite once per moved day."""
+    With REGISTRY_TEST_RUN set (`make test`'s three runs) only the tests of that run are kept
+    (in_run); the whole collection stays in config.stash for tests/test_clock.py to check."""
     for item in items:
         if item.get_closest_marker("concurrency"):
             item.add_marker(pytest.mark.xdist_group("concurrency"))
-    if not SHARE:
+    config.stash[COLLECTED] = list(items)
+    if not RUN:
         return
-    k, n = (int(part) for part in SHARE.split("/"))
+    assert RUN in RUNS, f"REGISTRY_TEST_RUN is one of {RUNS}"
     kept, dropped = [], []
     for item in items:
-        (kept if in_share(item, k, n) else dropped).append(item)
+        (kept if in_run(item, RUN) else dropped).append(item)
     config.hook.pytest_deselected(items=dropped)
     items[:] = kept
 
 
-def in_share(item, k: int, n: int) -> bool:
-    """Whether a moved-clock run with REGISTRY_TEST_SHARE=k/n runs this test: every test marked
-    `dates`, and of the others the k-th of n shares by a hash of the test's id."""
-    return bool(item.get_closest_marker("dates")) or zlib.crc32(item.nodeid.encode()) % n == k - 1
+COLLECTED = pytest.StashKey[list]()
+
+
+def in_run(item, run: str, *, both_databases: bool = bool(PG_URL)) -> bool:
+    """Whether `make test`'s run `run` runs this test.
+
+    - "standard": the standard day (TEST_TODAY) on both databases, but for the SQLite runs of the
+      tests that follow the test clock, which the first moved-clock run makes on another day.
+    - "moved": the first moved day (SQLite only): every test that follows the test clock.
+    - "dates": every later moved day: the tests marked `dates`.
+
+    So every test runs on each database, every test runs under two days (the standard one and a
+    moved one), and the tests about dates under every day. A test follows the test clock unless it
+    drives the browser (its server, its pages and their dates are the ones tested here) or is
+    marked `realclock` (it starts server processes, which run on the machine's clock). Without
+    PostgreSQL the standard run keeps SQLite: it is then the only database of that day."""
+    follows_clock = not (item.get_closest_marker("e2e") or item.get_closest_marker("realclock"))
+    if run == "standard":
+        return not (both_databases and follows_clock and on_sqlite(item))
+    if run == "moved":
+        return follows_clock
+    return follows_clock and bool(item.get_closest_marker("dates"))
+
+
+def on_sqlite(item) -> bool:
+    """Whether a test is the SQLite run of a test made on each database."""
+    params = getattr(getattr(item, "callspec", None), "params", {})
+    # the value of a fixture with params=BACKENDS, or the backend of a (backend, …) parameter
+    return any(
+        value == "sqlite" or (isinstance(value, tuple) and "sqlite" in value)
+        for value in params.values()
+    )
 
 
 def _pg_schema_url(schema: str) -> str:

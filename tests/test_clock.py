@@ -11,7 +11,7 @@ import pytest
 
 from registry.config import PROJECT_ROOT
 from registry.kernel import clock
-from tests.conftest import SHARE, in_share
+from tests.conftest import COLLECTED, in_run, on_sqlite
 
 # About dates: run under both moved clocks (conftest.py, `make test-dates`).
 pytestmark = pytest.mark.dates
@@ -60,17 +60,35 @@ def test_clock_today_is_the_beijing_date(frozen_clock):
 
 
 def test_clock_moved_runs_run_every_test_and_the_date_tests_under_every_day(request):
-    """`make test-dates` runs REGISTRY_TEST_SHARE=1/2 at one moved day and 2/2 at the other:
-    between them every collected test runs under a moved clock, the tests marked `dates` under
-    both days, any other test under exactly one, and (checked when the whole suite is collected)
-    each day gets a fair part of the rest."""
-    undated = {1: 0, 2: 0}
-    for item in request.session.items:
-        days = [k for k in (1, 2) if in_share(item, k, 2)]
-        if item.get_closest_marker("dates"):
-            assert days == [1, 2], item.nodeid
+    """`make test` runs the standard day on both databases, then the first moved day (SQLite),
+    then the later moved days: between them every test runs on each database and under two days,
+    the tests about dates under every day, and no SQLite run is made twice on the same day. Checked
+    on what this session collected, before its own run chose its part."""
+    collected = request.config.stash[COLLECTED]
+    ids = {item.nodeid for item in collected}
+    for item in collected:
+        runs = [run for run in ("standard", "moved", "dates") if in_run(item, run)]
+        follows_clock = not (item.get_closest_marker("e2e") or item.get_closest_marker("realclock"))
+        if not follows_clock:
+            assert runs == ["standard"], item.nodeid
+        elif item.get_closest_marker("dates"):
+            assert runs in (["standard", "moved", "dates"], ["moved", "dates"]), item.nodeid
         else:
-            assert len(days) == 1, item.nodeid
-            undated[days[0]] += 1
-    if not SHARE and sum(undated.values()) >= 100:  # the whole suite, not a share or a file
-        assert min(undated.values()) > 0.4 * sum(undated.values()), undated
+            assert runs in (["standard", "moved"], ["moved"]), item.nodeid
+        if "standard" not in runs:  # a SQLite run left to the moved day: its other database stays
+            assert on_sqlite(item), item.nodeid
+            assert item.nodeid.replace("sqlite", "postgresql") in ids, item.nodeid
+    # a test made on each database is recognised by its parameter, as its name says
+    named = {item.nodeid for item in collected if "[sqlite" in item.nodeid}
+    assert named == {item.nodeid for item in collected if on_sqlite(item)}
+
+
+def test_clock_standard_run_without_postgresql_keeps_sqlite(request):
+    """Without PostgreSQL the standard day's run is made on SQLite (it is the only database)."""
+    sqlite_runs = [item for item in request.config.stash[COLLECTED] if on_sqlite(item)]
+    follows = [item for item in sqlite_runs if not item.get_closest_marker("realclock")]
+    follows = [item for item in follows if not item.get_closest_marker("e2e")]
+    if not follows:
+        pytest.skip("collected alone: no test made on each database")
+    assert all(in_run(item, "standard", both_databases=False) for item in follows)
+    assert not any(in_run(item, "standard", both_databases=True) for item in follows)

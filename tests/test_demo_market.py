@@ -39,9 +39,9 @@ from registry.services.errors import RegistryError
 from registry.services.practitioners import certificate_types
 from tests.conftest import TEST_TODAY
 
-# The days CI moves the clock to, and today's: the demo must look alive on each of them. The
-# module is not marked `dates`: test_demo_market_seeded_on_any_day_is_alive_on_that_day seeds
-# it on every moved day in every run, so the moved-clock runs share these tests between them.
+# The days CI moves the clock to, and the standard one: the demo must look alive on each of them.
+# The module is not marked `dates`: test_demo_market_seeded_on_any_day_is_alive_on_that_day seeds
+# it on every one of these days in every run, so it need not run again under the later moved days.
 SEED_DAYS = sorted({TEST_TODAY, date(2027, 6, 15), date(2031, 2, 10)})
 
 
