@@ -126,6 +126,29 @@ def test_search_exact_name_ranks_first(app):
     assert _top(app, "市水务局", 1) == ["department:SW"]
 
 
+@pytest.mark.parametrize(
+    ("text", "first"),
+    [
+        ("环 评", "service:ZJ-03"),  # characters typed one by one
+        ("zj03", "service:ZJ-03"),  # a code without its hyphen
+        ("ＺＪ０３", "service:ZJ-03"),  # … typed full-width
+        ("sp12", "approval:SP-12"),
+        ("title:环评", "service:ZJ-03"),  # another engine's field syntax
+    ],
+)
+def test_search_reads_codes_and_words_as_people_type_them(shared_app, text, first):
+    """A tester's misses (stop 28): each of these found nothing."""
+    assert _top(shared_app, text, 1) == [first]
+
+
+def test_search_query_reading_leaves_words_and_numbers_whole():
+    """Only a run of single characters is joined, and only a code-shaped word is split."""
+    assert parse_query("环 评 报告").chunks == ["环评", "报告"]
+    assert parse_query("天津 市").chunks == ["天津", "市"]
+    assert parse_query("GB50021 huanping").chunks == ["GB50021", "huanping"]
+    assert parse_query("title:环评").notices == ["查询中的特殊符号或运算符已按普通文字处理。"]
+
+
 def test_search_page_highlights_and_links(client):
     page = client.get("/search", query_string={"q": "环评"}).get_data(as_text=True)
     assert 'href="/services/ZJ-03"' in page

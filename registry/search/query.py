@@ -12,6 +12,13 @@ _QUOTES = {"“": '"', "”": '"', "「": '"', "」": '"', "＂": '"'}
 _PHRASE_RE = re.compile(r'"([^"]*)"')
 _OPERATOR_RE = re.compile(r"^(AND|OR|NOT|TO)$")
 _SYNTAX_RE = re.compile(r"[+<>()\[\]{}^~*?:\\/!&|=;'`@#$%,，。、;:!?()【】《》…·]")
+# Another engine's field syntax (title:环评, name:…): the field is dropped, the words kept.
+_FIELD_RE = re.compile(r"^[A-Za-z_]+:(?=\S)")
+# A catalogue code typed without its hyphen (zj03 for ZJ-03): the letters and the number, as
+# "ZJ-03" itself is read. No word of the catalogue has this shape (two or three letters, then
+# one to three digits); a standard's number (GB50021) has more digits and stays whole.
+_CODE_RE = re.compile(r"^([a-z]{1,3})([0-9]{1,3})$", re.IGNORECASE)
+_CJK_CHAR_RE = re.compile(r"^[\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff]$")
 
 
 @dataclass
@@ -58,6 +65,9 @@ def parse_query(raw: str | None) -> ParsedQuery:
         if _OPERATOR_RE.match(word):
             syntax_seen = True
             continue
+        if field := _FIELD_RE.match(word):
+            syntax_seen = True
+            word = word[field.end() :]
         if word.startswith("-") and len(word) > 1:
             cleaned = _SYNTAX_RE.sub("", word[1:]).strip("-")
             if cleaned:
@@ -66,9 +76,29 @@ def parse_query(raw: str | None) -> ParsedQuery:
         cleaned = _SYNTAX_RE.sub(" ", word)
         if cleaned != word:
             syntax_seen = True
-        result.chunks.extend(part for part in cleaned.replace("-", " ").split() if part)
+        for part in cleaned.replace("-", " ").split():
+            code = _CODE_RE.match(part)
+            result.chunks.extend(code.groups() if code else (part,))
+    result.chunks = _join_characters(result.chunks)
     if syntax_seen:
         result.notices.append("查询中的特殊符号或运算符已按普通文字处理。")
     if result.is_empty and result.excluded:
         result.notices.append("只有排除词无法检索,请输入要查找的内容。")
     return result
+
+
+def _join_characters(chunks: list[str]) -> list[str]:
+    """Chinese characters typed one by one with spaces (环 评) read as the word they spell (环评):
+    a run of two or more one-character chunks becomes one chunk; a lone one stays."""
+    joined: list[str] = []
+    run: list[str] = []
+    for chunk in [*chunks, ""]:
+        if _CJK_CHAR_RE.match(chunk):
+            run.append(chunk)
+            continue
+        if run:
+            joined.extend(["".join(run)] if len(run) > 1 else run)
+            run = []
+        if chunk:
+            joined.append(chunk)
+    return joined
