@@ -328,20 +328,27 @@ def _tell_answer(objection: AwardObjection) -> None:
         kind="异议答复",
         subject=f"异议答复:{request.ref}",
     )
-    if upheld:
-        notify.notify(
+    if not upheld:
+        return
+    # One event, told to each side where it acts: the owner chooses again, the firm reads why.
+    told = (
+        (
             owners,
-            "award",
             f"{what}因异议成立已撤销,{award.provider.name}回避。请重新确定选取结果。",
-            link=f"/my/requests/{request.ref}",
-            kind="中选撤销",
-            subject=f"中选结果撤销:{request.ref}",
-        )
-        notify.notify(
+            f"/my/requests/{request.ref}",
+        ),
+        (
             provider_accounts([award.provider_id]),
-            "award",
             f"贵机构在{what}中的中选因异议成立已撤销。",
-            link=f"/awards/{award.id}",
+            f"/awards/{award.id}",
+        ),
+    )
+    for people, message, link in told:
+        notify.notify(
+            people,
+            "award",
+            message,
+            link=link,
             kind="中选撤销",
             subject=f"中选结果撤销:{request.ref}",
         )
