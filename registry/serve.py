@@ -94,7 +94,10 @@ def waitress_options(port: int, host: str = "127.0.0.1") -> dict:
         "connection_limit": int(config["SERVE_CONNECTION_LIMIT"]),
         "channel_timeout": int(config["SERVE_CHANNEL_TIMEOUT"]),
         "asyncore_use_poll": True,  # poll(), not select(): no 1,024-descriptor ceiling
-        "max_request_body_size": int(config["MAX_CONTENT_LENGTH"]),
+        # Twice the app's limit: a body over the limit but under this reaches the app, which
+        # refuses it with its Chinese 413 page (a file a little too large, the usual case).
+        # Beyond it Waitress answers itself, in English, before reading the body.
+        "max_request_body_size": 2 * int(config["MAX_CONTENT_LENGTH"]),
         "ident": "registry",
     }
 

@@ -144,6 +144,21 @@ def _get(port: int, path: str, cookie: str = "") -> tuple[int, str, str]:
         connection.close()
 
 
+def _too_large(port: int) -> tuple[int, str]:
+    """A POST that announces a body over client_max_body_size: nginx answers before reading it."""
+    with socket.create_connection(("127.0.0.1", port), timeout=15) as sock:
+        sock.sendall(
+            b"POST /login HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n"
+            b"Content-Type: application/x-www-form-urlencoded\r\n"
+            b"Content-Length: %d\r\n\r\n" % (13 * 1024 * 1024)
+        )
+        reply = b""
+        while chunk := sock.recv(65536):
+            reply += chunk
+    head, _, body = reply.partition(b"\r\n\r\n")
+    return int(head.split()[1]), body.decode()
+
+
 def _register(port: int, username: str) -> bool:
     """One registration as a browser makes it; True when the site acknowledged it (302)."""
     status, page, cookie = _get(port, "/register")
@@ -272,6 +287,10 @@ def test_two_nodes_behind_nginx_one_killed_nothing_lost(tmp_path, empty_database
         assert len(acknowledged) > before_kill  # the other node took the writes on
         assert failed_reads_after_kill == []
         assert _get(front, "/healthz")[0] == 200
+        # A request over nginx's limit never reaches a node: nginx's own page, in Chinese.
+        status, page = _too_large(front)
+        assert status == 413
+        assert "提交的内容超过了允许的大小" in page
 
         engine = create_engine(database_url)
         with engine.connect() as connection:

@@ -7,6 +7,7 @@ never finish their request headers while the test runs."""
 from __future__ import annotations
 
 import contextlib
+import http.client
 import os
 import socket
 import subprocess
@@ -110,3 +111,26 @@ def test_slow_clients_do_not_hold_the_site(served):
         stop.set()
         for sock in slow:
             sock.close()
+
+
+@pytest.mark.realclock
+def test_serve_file_a_little_too_large_is_refused_in_chinese(served):
+    """A body over the app's limit (MAX_CONTENT_LENGTH, 12 MiB) is refused by the app with its
+    Chinese 413 page: Waitress lets bodies up to twice the limit through to it. Before, Waitress
+    answered every such request itself: "Request Entity Too Large", in English."""
+    port, _log = served
+    connection = http.client.HTTPConnection("127.0.0.1", port, timeout=30)
+    try:
+        connection.request(
+            "POST",
+            "/login",
+            body=b"x" * (13 * 1024 * 1024),
+            headers={"Content-Type": "application/x-www-form-urlencoded"},
+        )
+        reply = connection.getresponse()
+        page = reply.read().decode()
+    finally:
+        connection.close()
+    assert reply.status == 413
+    assert "内容过大" in page
+    assert "提交的内容超过了允许的大小" in page
