@@ -571,6 +571,31 @@ def test_credit_blacklisting_leaves_selection_and_repair_or_revocation_restores(
     ]
 
 
+def test_credit_blacklisting_ended_by_repair_says_so_in_public(app, make_user, client, clock):
+    """A tester's finding (stop 29): a blacklisting ended early by 信用修复 still read, on its
+    notice and in the API, as running to its term. The term stays as published; beside it the
+    notice names the repair, and the API gives it as `ended_early`."""
+    world = _world(app, make_user)
+    term = date(2027, 9, 28)
+    banned = _published(
+        app, world.sthj, world.uscc, kind="列入黑名单", title="弄虚作假列入黑名单", term_until=term
+    )
+    assert "提前结束" not in client.get(f"/notices/{banned}").get_data(as_text=True)
+    assert client.get(f"/api/v1/notices/{banned}").get_json()["ended_early"] is None
+
+    clock.freeze(date(2026, 11, 3))
+    repair = _published(app, world.sthj, world.uscc, kind="信用修复", title="整改完成信用修复")
+    page = client.get(f"/notices/{banned}").get_data(as_text=True)
+    assert "2027-09-28" in page
+    assert "已于 2026-11-03 经信用修复提前结束" in page
+    assert f'href="/notices/{repair}"' in page
+    data = client.get(f"/api/v1/notices/{banned}").get_json()
+    assert data["term_until"] == "2027-09-28"
+    assert data["ended_early"] == {"number": repair, "day": "2026-11-03"}
+    # The repair's own notice and any other kind carry nothing of the sort.
+    assert client.get(f"/api/v1/notices/{repair}").get_json()["ended_early"] is None
+
+
 # ---------------------------------------------------------------------- exports, feed, API
 
 
@@ -682,6 +707,7 @@ def test_credit_api_shape_and_filters(app, make_user, clock):
         "department",
         "provider",
         "term_until",
+        "ended_early",
         "published_at",
         "disclosure_until",
         "objection_until",

@@ -309,6 +309,14 @@ def list_awards():
     return jsonify(page_of(result, [award_json(a, names, leaders[a.id]) for a in result.items]))
 
 
+def _ended_early(item) -> dict | None:
+    """The 信用修复 that ended a blacklisting before its term: its number and day."""
+    repair = credit.ended_early_by(item)
+    if repair is None:
+        return None
+    return {"number": repair.number, "day": clock.local_date(repair.published_at).isoformat()}
+
+
 def notice_json(item) -> dict:
     """A published credit notice as JSON."""
     return {
@@ -320,6 +328,7 @@ def notice_json(item) -> dict:
         "department": {"code": item.department.code, "name": item.department.name},
         "provider": {"uscc": item.provider_uscc, "name": item.provider_name},
         "term_until": item.term_until.isoformat() if item.term_until else None,
+        "ended_early": _ended_early(item),
         "published_at": clock.local(item.published_at).isoformat(),
         "disclosure_until": item.disclosure_until.isoformat(),
         "objection_until": item.objection_until.isoformat(),

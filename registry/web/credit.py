@@ -116,6 +116,7 @@ def show_notice(number: str):
         item=item,
         revisions=[r for r in credit.revisions_of(item) if r.published_at is not None],
         in_disclosure=credit.in_disclosure(item),
+        ended_by=credit.ended_early_by(item),
     )
 
 
@@ -353,6 +354,7 @@ def manage_record(number: str):
         "credit/manage_record.html",
         item=item,
         revisions=credit.revisions_of(item),
+        ended_by=credit.ended_early_by(item),
         publish_form=ConfirmForm(),
         revoke_form=RevokeForm(),
         today=credit.today(),

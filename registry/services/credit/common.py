@@ -225,22 +225,39 @@ def _chain_start(item: CreditRecord) -> tuple[datetime, int]:
     return item.published_at, item.id
 
 
+def _ending_repair(item: CreditRecord, repairs: list[CreditRecord]) -> CreditRecord | None:
+    """The first 信用修复 of the blacklisting's department published after it, which ended it."""
+    started = _chain_start(item)
+    later = [
+        r for r in repairs if r.department_id == item.department_id and _chain_start(r) > started
+    ]
+    return min(later, key=_chain_start, default=None)
+
+
 def _blacklistings(provider_id: int, on: date) -> list[CreditRecord]:
     """Published blacklistings in force on `on`: within their term and not ended by a later
     信用修复 of the same department."""
     records = published_records(provider_id)
     repairs = [r for r in records if r.kind == CreditKind.REPAIR.value]
-    found = []
-    for item in records:
-        if item.kind != CreditKind.BLACKLIST.value or item.term_until is None:
-            continue
-        started = _chain_start(item)
-        ended = any(
-            r.department_id == item.department_id and _chain_start(r) > started for r in repairs
-        )
-        if not ended and item.term_until >= on:
-            found.append(item)
-    return found
+    return [
+        item
+        for item in records
+        if item.kind == CreditKind.BLACKLIST.value
+        and item.term_until is not None
+        and item.term_until >= on
+        and _ending_repair(item, repairs) is None
+    ]
+
+
+def ended_early_by(item: CreditRecord) -> CreditRecord | None:
+    """The published 信用修复 that ended this firm's blacklisting before its term, or None: the
+    public notice and the API say so beside the term, which stays as published."""
+    if item.kind != CreditKind.BLACKLIST.value or item.is_about_person:
+        return None
+    if item.status != CreditStatus.PUBLISHED.value:
+        return None
+    repairs = [r for r in published_records(item.provider_id) if r.kind == CreditKind.REPAIR.value]
+    return _ending_repair(item, repairs)
 
 
 def check_repair(kind: str, provider: Provider, department: Department) -> None:
