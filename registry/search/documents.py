@@ -300,7 +300,9 @@ def _award_document(item: Award) -> Document | None:
         key=request.ref,
         title=f"中选公示:{project.code} {service.name}({item.provider.name})",
         url=f"/awards/{item.id}",
-        keywords=[service.name, *(service.abbreviations or []), item.provider.name],
+        # The winner's name is in the title only: a query naming a firm puts its own profile
+        # first, before the awards that mention it (stop 29).
+        keywords=[service.name, *(service.abbreviations or [])],
         body=_join(
             project.enterprise.name,
             project.name,
@@ -328,8 +330,9 @@ def _notice_document(item: CreditRecord) -> Document | None:
         key=item.number,
         title=f"{item.kind}:{item.title}",
         url=f"/notices/{item.number}",
-        keywords=[k for k in (item.kind, item.provider_name, department.short_name) if k],
-        body=_join(item.facts, item.basis, item.provider_uscc, item.number),
+        # The firm's name in the body: found by it, after the firm's own profile (stop 29).
+        keywords=[k for k in (item.kind, department.short_name) if k],
+        body=_join(item.provider_name, item.facts, item.basis, item.provider_uscc, item.number),
         facets={"department": [department.code]},
     )
 
@@ -348,7 +351,9 @@ def _practitioner_document(item: Practitioner) -> Document | None:
     return Document(
         kind="practitioner",
         key=str(item.id),
-        title=f"{masked}({firm.name})" if firm is not None else masked,
+        # The firm in the body, not the title: a person is found by the firm's name, after the
+        # firm's own profile (stop 29).
+        title=masked,
         url=f"/practitioners/{item.id}",
         keywords=kinds,
         body=_join(
