@@ -141,6 +141,19 @@ def test_search_reads_codes_and_words_as_people_type_them(shared_app, text, firs
     assert _top(shared_app, text, 1) == [first]
 
 
+@pytest.mark.parametrize("text", ["huan ping", "shui tu bao chi", "示例CT-010001"])
+def test_search_offers_no_suggestion_that_finds_nothing(shared_app, text):
+    """A tester's finding (stop 29): "已为您显示“华 平”的结果" above no result at all. A
+    suggestion is offered only when it finds something."""
+    result = _search(shared_app, text)
+    if result.suggestion is not None:
+        assert result.total > 0
+        assert any("已为您显示" in notice for notice in result.notices)
+    else:
+        assert not any("已为您显示" in notice for notice in result.notices)
+        assert result.total == 0
+
+
 def test_search_query_reading_leaves_words_and_numbers_whole():
     """Only a run of single characters is joined, and only a code-shaped word is split."""
     assert parse_query("环 评 报告").chunks == ["环评", "报告"]

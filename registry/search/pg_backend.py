@@ -404,14 +404,14 @@ class PostgresBackend:
         query = build_tsquery(parsed, synonyms, self._indexed)
         if not query or not self._count(query):
             corrected = self.suggest(request.query, synonyms)
-            if corrected is None:
-                return result
+            query = corrected and build_tsquery(corrected, synonyms, self._indexed)
+            if not query or not self._count(query):
+                return result  # a suggestion that finds nothing either is not offered
             result.suggestion = corrected.text
             result.notices.append(
                 f"没有找到“{request.query.text}”的结果,已为您显示“{corrected.text}”的结果。"
             )
             parsed = corrected
-            query = build_tsquery(parsed, synonyms, self._indexed)
         result.facets = self._facets(query)
         filters = [_term(f"f:{name}={value}") for name, value in request.filters.items()]
         filtered = _all([query, *filters]) if filters else query

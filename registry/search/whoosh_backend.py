@@ -477,12 +477,14 @@ class WhooshBackend:
         if not matched:
             corrected = self.suggest(request.query, searcher)
             if corrected is not None:
-                result.suggestion = corrected.text
-                result.notices.append(
-                    f"没有找到“{request.query.text}”的结果,已为您显示“{corrected.text}”的结果。"
-                )
-                query = self.build_query(corrected, synonyms, searcher)
-                evaluation, matched = self._evaluate(searcher, query)
+                better = self.build_query(corrected, synonyms, searcher)
+                better_evaluation, better_matched = self._evaluate(searcher, better)
+                if better_matched:  # a suggestion that finds nothing either is not offered
+                    result.suggestion = corrected.text
+                    result.notices.append(
+                        f"没有找到“{request.query.text}”的结果,已为您显示“{corrected.text}”的结果。"
+                    )
+                    query, evaluation, matched = better, better_evaluation, better_matched
         candidates = matched if wanted is None else matched & wanted
         result.total = len(candidates)
         for facet in FACET_FIELDS:
