@@ -101,6 +101,7 @@ def test_admin_edit_is_audited_with_before_and_after(app, admin_client):
         ({"legal_basis": " | 第3条"}, "缺少法规名称"),
         ({"code": "ZJ 01; DROP"}, "编码只能"),
         ({"code": "ZJ-03"}, "已被使用"),
+        ({"code": "zj-03"}, "已被使用"),  # pages find a code in any case: zj-03 is ZJ-03's
         ({"department": "NOPE"}, "未找到部门"),
         ({"time_limit_days": "abc"}, "不是有效的整数"),
         ({"time_limit_days": "5", "time_limit_unit": ""}, "时限单位"),

@@ -227,3 +227,18 @@ def test_catalogue_pages_a_page_past_the_last_goes_to_the_last(client):
         hostile = client.get(f"/services?per_page=10&page=99&{extra}")
         assert hostile.status_code == 302, extra
         assert hostile.headers["Location"] == f"/services?per_page=10&page={last}"
+
+
+def test_catalogue_code_in_another_case_leads_to_the_item(reader):
+    """A tester's finding (stop 29): /services/zj-03 and /api/v1/services/zj-03 were 404 while
+    search read zj03 as ZJ-03. The page moves to the item's own address; the API answers."""
+    for typed, own in (
+        ("/services/zj-03", "/services/ZJ-03"),
+        ("/approval-items/sp-05", "/approval-items/SP-05"),
+    ):
+        response = reader.get(typed)
+        assert response.status_code == 301
+        assert response.headers["Location"].endswith(own)
+    assert reader.get("/api/v1/services/zj-03").get_json()["code"] == "ZJ-03"
+    assert reader.get("/api/v1/approval-items/Sp-05").get_json()["code"] == "SP-05"
+    assert reader.get("/services/zj-99").status_code == 404

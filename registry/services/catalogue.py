@@ -109,7 +109,11 @@ def list_services(filters: ServiceFilters, page: int = 1, per_page: int = 20) ->
 
 
 def _get(model: type, code: str, missing: str, *options: Any) -> Any:
-    item = db.session.scalar(select(model).where(model.code == code).options(*options))
+    """A catalogue row by its code, in any case (zj-03 is ZJ-03: codes are unique regardless)."""
+    wanted = (code or "").strip().upper()
+    item = db.session.scalar(
+        select(model).where(func.upper(model.code) == wanted).options(*options)
+    )
     if item is None:
         raise NotFound(missing)
     return item
@@ -301,7 +305,8 @@ def _choice(data: dict, field: str, allowed: set[str], message: str) -> str | No
 
 
 def _unique_code(model: type, code: str, current_id: int | None) -> None:
-    existing = db.session.scalar(select(model.id).where(model.code == code))
+    # In any case: pages and the API find a code in any case (_get), so zj-03 is ZJ-03's.
+    existing = db.session.scalar(select(model.id).where(func.upper(model.code) == code.upper()))
     if existing is not None and existing != current_id:
         raise RegistryError("code", f"编码 {code} 已被使用。")
 

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from flask import Blueprint, render_template
+from flask import Blueprint, redirect, render_template, url_for
 
 from registry.models.catalogue import FeeRegime
 from registry.policy import PUBLIC, require
@@ -38,6 +38,8 @@ def list_services():
 def show_service(code: str):
     """A service item with everything an enterprise must know up front."""
     item = work.found(catalogue.get_service, code)
+    if item.code != code:  # typed in another case: the item's own address
+        return redirect(url_for("catalogue.show_service", code=item.code), 301)
     offers, offer_count = providers.listed_offers(item)
     return render_template(
         "catalogue/show_service.html",
@@ -68,6 +70,8 @@ def list_approval_items():
 def show_approval_item(code: str):
     """An approval item and the intermediary services it needs."""
     item = work.found(catalogue.get_approval_item, code)
+    if item.code != code:  # typed in another case: the item's own address
+        return redirect(url_for("catalogue.show_approval_item", code=item.code), 301)
     return render_template("catalogue/show_approval_item.html", item=item)
 
 
