@@ -242,3 +242,31 @@ def test_catalogue_code_in_another_case_leads_to_the_item(reader):
     assert reader.get("/api/v1/services/zj-03").get_json()["code"] == "ZJ-03"
     assert reader.get("/api/v1/approval-items/Sp-05").get_json()["code"] == "SP-05"
     assert reader.get("/services/zj-99").status_code == 404
+
+
+@pytest.mark.demo
+def test_catalogue_item_lists_a_blacklisted_firm_after_every_other(app, client):
+    """A tester's finding (stop 29): on 水保 (ZJ-05) a blacklisted firm stood above a clean one
+    of the same credit score. A firm blacklisted today is listed last, whatever its score."""
+    from registry.extensions import db
+    from registry.kernel import clock
+    from registry.models import ServiceItem
+    from registry.services import providers
+
+    mixed = {}  # code → (clean names, blacklisted names) where both are listed
+    with app.app_context():
+        for item in db.session.query(ServiceItem).order_by(ServiceItem.code):
+            offers, _ = providers.listed_offers(item)
+            flags = [o.provider.is_blacklisted(clock.today()) for o in offers]
+            assert flags == sorted(flags), (item.code, [o.provider.name for o in offers])
+            if any(flags) and not all(flags):
+                names = [o.provider.name for o in offers]
+                mixed[item.code] = (
+                    [n for n, f in zip(names, flags, strict=True) if not f],
+                    names[flags.index(True)],
+                )
+    assert mixed  # the demo has a blacklisted firm beside clean ones
+    for code, (clean, first_blacklisted) in mixed.items():
+        page = _text(client.get(f"/services/{code}"))
+        after = page[page.index(first_blacklisted) :]
+        assert not [name for name in clean if name in after], code

@@ -6,11 +6,12 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from datetime import date, timedelta
 
-from sqlalchemy import func, select
+from sqlalchemy import case, func, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import contains_eager, selectinload
 
 from registry.extensions import db
+from registry.kernel import clock
 from registry.models import (
     BehaviourEvent,
     BehaviourKind,
@@ -179,8 +180,9 @@ def eligible_providers(service_item: ServiceItem, on: date) -> list[Provider]:
 
 def listed_offers(service_item: ServiceItem, limit: int = 20) -> tuple[list[Offer], int]:
     """The best `limit` active offers of active providers for the item (highest credit score
-    first) and how many there are: the catalogue page shows these, marks those not currently
-    eligible, and links to the directory filtered by the item for the rest."""
+    first, a firm blacklisted today last whatever its score) and how many there are: the
+    catalogue page shows these, marks those not currently eligible, and links to the directory
+    filtered by the item for the rest."""
     where = (
         Offer.service_item_id == service_item.id,
         Offer.is_active.is_(True),
@@ -192,7 +194,11 @@ def listed_offers(service_item: ServiceItem, limit: int = 20) -> tuple[list[Offe
         .join(Offer.provider)
         .where(*where)
         .options(contains_eager(Offer.provider).selectinload(Provider.qualifications))
-        .order_by(Provider.credit_score.desc().nulls_last(), Provider.uscc)
+        .order_by(
+            case((Provider.blacklisted_until >= clock.today(), 1), else_=0),
+            Provider.credit_score.desc().nulls_last(),
+            Provider.uscc,
+        )
         .limit(limit)
     )
     return list(offers), total or 0
