@@ -229,6 +229,18 @@ def test_catalogue_pages_a_page_past_the_last_goes_to_the_last(client):
         assert hostile.headers["Location"] == f"/services?per_page=10&page={last}"
 
 
+def test_catalogue_search_page_past_the_last_goes_to_the_last(client):
+    """A tester's finding (stop 29): /search?q=环评&page=2 read 共找到 18 条结果 above 没有找到
+    与“环评”相关的内容. It goes to the last page, the query kept."""
+    response = client.get("/search?q=%E7%8E%AF%E8%AF%84&view=list&page=99")
+    assert response.status_code == 302
+    location = response.headers["Location"]
+    assert location.startswith("/search?q=%E7%8E%AF%E8%AF%84&view=list&page=")
+    page = client.get(location).get_data(as_text=True)
+    assert "没有找到" not in page
+    assert "ZJ-03" in page or "环评" in page
+
+
 def test_catalogue_code_in_another_case_leads_to_the_item(reader):
     """A tester's finding (stop 29): /services/zj-03 and /api/v1/services/zj-03 were 404 while
     search read zj03 as ZJ-03. The page moves to the item's own address; the API answers."""

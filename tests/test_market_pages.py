@@ -265,6 +265,17 @@ def test_market_api_awards_lists_notices_with_draw_inputs(client):
     assert only["total"] >= 1
 
 
+@pytest.mark.demo
+def test_market_awards_page_past_the_last_goes_to_the_last(client):
+    """A tester's finding (stop 29): /awards?page=999 read 中选结果(共 14 条) beside 暂无中选公示."""
+    response = client.get("/awards?page=999")
+    assert response.status_code == 302
+    assert re.fullmatch(r"/awards\?page=\d+", response.headers["Location"])
+    page = client.get(response.headers["Location"]).get_data(as_text=True)
+    assert "暂无中选公示" not in page
+    assert "中选公示" in page
+
+
 def test_market_award_notices_are_searchable(app, make_user):
     from registry.search.base import SearchRequest
     from registry.search.engine import get_engine

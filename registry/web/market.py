@@ -27,7 +27,7 @@ from registry.web.market_forms import (
     RepostForm,
     RequestForm,
 )
-from registry.web.params import paged, prefill
+from registry.web.params import paged, past_last, prefill
 from registry.web.unit_of_work import Confirmation, UnitOfWork, actor, confirmed
 
 bp = Blueprint("market", __name__)
@@ -342,9 +342,10 @@ def show_request(ref: str):
 @require(PUBLIC)
 def list_awards():
     """Award notices (中选公示), newest first."""
-    return render_template(
-        "market/awards.html", result=paged(market.list_awards), notice_state=market.notice_state
-    )
+    result = paged(market.list_awards)
+    if (last := past_last(result)) is not None:
+        return last
+    return render_template("market/awards.html", result=result, notice_state=market.notice_state)
 
 
 @bp.get("/awards/<int:award_id>")

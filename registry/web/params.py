@@ -91,14 +91,22 @@ def paged(lister, *args, **filters):
     return lister(*args, page=page, per_page=per_page, **filters)
 
 
+def past_last(result, names: tuple[str, ...] = ()):
+    """A redirect to the last page when the query string asks for a page past it (a list read
+    "第 99 / 2 页" beside an empty list, or 共找到 18 条结果 above 没有找到), else None."""
+    if not (result.total and result.page > result.pages):
+        return None
+    # Only the known filters travel (raw keys could be url_for's own: endpoint, _method …).
+    return redirect(url_for(request.endpoint, **link_args(names), page=result.pages))
+
+
 def filtered_list(template: str, lister, filters, names: tuple[str, ...], **context):
     """A public list page with filters: one page of lister(filters), the filters as read, and
     the query-string values (of names) its pagination and facet links carry over. A page past
     the last is sent to the last (it read "第 99 / 2 页" beside an empty list)."""
     result = paged(lister, filters)
-    if result.total and result.page > result.pages:
-        # Only the known filters travel (raw keys could be url_for's own: endpoint, _method …).
-        return redirect(url_for(request.endpoint, **link_args(names), page=result.pages))
+    if (last := past_last(result, names)) is not None:
+        return last
     return render_template(
         template,
         result=result,

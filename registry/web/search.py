@@ -11,7 +11,7 @@ from registry.search.documents import FACET_LABELS, KINDS
 from registry.search.engine import get_engine
 from registry.search.query import parse_query
 from registry.services import catalogue
-from registry.web.params import SEARCH_FILTERS, code_arg, link_args, page_args
+from registry.web.params import SEARCH_FILTERS, code_arg, link_args, page_args, past_last
 
 bp = Blueprint("search", __name__)
 FEE_VALUES = {f.value for f in FeeRegime} | {"待核实"}
@@ -68,6 +68,8 @@ def search_page():
     公告与公示, 监管部门) with counts and links to each kind's full list; `view=list` (or a type
     filter, or page 2 on) gives one list in relevance order with pagination."""
     search, result = run_search(grouped=request.args.get("view") != "list")
+    if (last := past_last(result, SEARCH_FILTERS)) is not None:
+        return last
     return render_template(
         "search/results.html",
         search=search,
