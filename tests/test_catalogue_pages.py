@@ -33,7 +33,8 @@ def test_catalogue_eia_item_shows_what_an_enterprise_needs(client):
     assert "12345" in page  # complaint phone (the hotline fallback, marked as such)
     assert "日" in page
     assert "90" in page
-    assert "S;S-2nd" in page  # source tag stays visible
+    assert "S · 已核原文" in page  # source tags stay visible, as badges
+    assert "S-2nd · 二手来源" in page
 
 
 @pytest.mark.parametrize("row", _rows("service_items.yaml"), ids=lambda r: r["code"])
@@ -50,7 +51,16 @@ def test_catalogue_every_item_page_matches_its_seed(reader, row):
     if row["time_limit_days"] is not None:
         assert f"{row['time_limit_days']}" in page
         assert row["time_limit_unit"] in page
-    assert row["source_note"] in page
+    # every source tag as its badge; the note's text too when it says more than the tags
+    tokens = set(re.split(r"[;;::\[\],,、/()()\s]+", row["source_note"])) - {""}
+    labels = {"S": "已核原文", "S-2nd": "二手来源", "GK": "常识待核实"}
+    for tag in tokens & labels.keys():
+        assert f"{tag} · {labels[tag]}" in page
+    if tokens - labels.keys():
+        assert row["source_note"] in page
+    else:  # a bare "S;S-2nd" is not printed again after its badges (stop 29)
+        badges = "".join(f"{tag} · {labels[tag]}" for tag in labels if tag in tokens)
+        assert f"{badges}{row['source_note']}" not in page.replace(" ", "")
 
 
 def test_catalogue_self_prepare_and_regional_assessment_are_prominent(client):
