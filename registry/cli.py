@@ -87,6 +87,7 @@ def seed(with_demo: bool) -> None:
     for kind, counts in report.counts.items():
         click.echo(
             f"{kind}: 新增 {counts['created']},更新 {counts['updated']},未变 {counts['unchanged']}"
+            + (f",已由管理员修改而保留 {counts['kept']}" if counts["kept"] else "")
         )
     click.echo(f"roadmap_templates: 新增 {templates['created']},未变 {templates['unchanged']}")
     if any(calendar_years.values()):

@@ -65,7 +65,12 @@ def test_seed_twice_changes_nothing(app):
         report = seeding.seed_catalogue(PROJECT_ROOT / "seeds")
         db.session.commit()
         assert report.changed == 0
-        assert report.counts["service_items"] == {"created": 0, "updated": 0, "unchanged": 26}
+        assert report.counts["service_items"] == {
+            "created": 0,
+            "updated": 0,
+            "unchanged": 26,
+            "kept": 0,
+        }
         assert _count(AuditEntry) == audit_before
         after = dict(db.session.execute(select(ServiceItem.code, ServiceItem.updated_at)).all())
         assert after == stamps
@@ -95,6 +100,46 @@ def test_edited_seed_file_updates_rows_by_code(app, tmp_path):
         assert entry.actor_name == "system:seed"
         assert entry.after["time_limit_note"] == "核对后更新的时限说明"
         assert entry.before["time_limit_note"] != entry.after["time_limit_note"]
+
+
+def test_seed_keeps_what_an_admin_edited_on_the_site(app, runner, make_user, tmp_path):
+    """A tester's finding (stop 29): `make run` seeds at every start, and a seed run put every
+    row an admin had edited on the site back to its file (ZJ-01's name, a department's phone),
+    audited as system:seed. A row whose latest change was an admin's is kept; the others are
+    still updated from an edited file."""
+    from registry.services import catalogue
+
+    admin = make_user("admin")
+    with app.app_context():
+        from registry.models import User
+
+        actor = db.session.get(User, admin.id)
+        item = catalogue.get_service("ZJ-01")
+        data = {**catalogue.SERVICE_ITEMS.snapshot(item), "name": "管理员改过的名称"}
+        data["department"] = item.department.code
+        data["stages"] = [s.code for s in item.stages]
+        data["approval_items"] = [a.code for a in item.approval_items]
+        data["last_verified"] = item.last_verified
+        assert catalogue.update_service_item(item, data, actor=actor)
+        db.session.commit()
+    copy = tmp_path / "seeds"
+    shutil.copytree(PROJECT_ROOT / "seeds", copy)
+    rows = _yaml("service_items.yaml")
+    for row in rows:
+        if row["code"] in ("ZJ-01", "ZJ-04"):
+            row["time_limit_note"] = "种子文件更新的时限说明"
+    (copy / "catalogue" / "service_items.yaml").write_text(
+        yaml.safe_dump(rows, allow_unicode=True, sort_keys=False), encoding="utf-8"
+    )
+    app.config["SEEDS_DIR"] = str(copy)
+    result = runner.invoke(args=["seed"])
+    assert result.exit_code == 0, result.output
+    assert "service_items: 新增 0,更新 1,未变 24,已由管理员修改而保留 1" in result.output
+    with app.app_context():
+        kept = catalogue.get_service("ZJ-01")
+        assert kept.name == "管理员改过的名称"
+        assert kept.time_limit_note != "种子文件更新的时限说明"
+        assert catalogue.get_service("ZJ-04").time_limit_note == "种子文件更新的时限说明"
 
 
 @pytest.mark.parametrize(

@@ -1,4 +1,5 @@
-"""Loading the real catalogue from seeds/catalogue/*.yaml; idempotent, updating rows by code."""
+"""Loading the real catalogue from seeds/catalogue/*.yaml; idempotent, updating rows by code
+(but never a row an admin has edited on the site since)."""
 
 from __future__ import annotations
 
@@ -12,6 +13,7 @@ from sqlalchemy import select
 
 from registry import yamlfile
 from registry.extensions import db
+from registry.models.audit import AuditEntry
 from registry.models.catalogue import ApprovalItem, Department, ServiceItem, Stage
 from registry.services import catalogue
 from registry.services.errors import RegistryError
@@ -21,13 +23,15 @@ SEED_ACTOR = "system:seed"
 
 @dataclass
 class SeedReport:
-    """What a seed run did, per kind: created, updated and unchanged counts."""
+    """What a seed run did, per kind: created, updated, unchanged, and kept as an admin edited
+    them on the site."""
 
     counts: dict[str, dict[str, int]] = field(default_factory=dict)
 
     def note(self, kind: str, outcome: str) -> None:
         """Count one row's outcome."""
-        self.counts.setdefault(kind, {"created": 0, "updated": 0, "unchanged": 0})[outcome] += 1
+        counts = {"created": 0, "updated": 0, "unchanged": 0, "kept": 0}
+        self.counts.setdefault(kind, counts)[outcome] += 1
 
     @property
     def changed(self) -> int:
@@ -64,6 +68,20 @@ class _SeedActor:
     username = SEED_ACTOR
 
 
+def _edited_on_site(update, item) -> bool:
+    """Whether the row's latest audited change was made on the site (an admin), not by a seed
+    run: the seed then leaves it as the admin left it. `make run` seeds at every start, and a
+    seed run used to put every edited row back to its file (a tester's finding, stop 29)."""
+    object_type = update.__self__.object_type  # the catalogue's EntryKind
+    latest = db.session.scalar(
+        select(AuditEntry.actor_name)
+        .where(AuditEntry.object_type == object_type, AuditEntry.object_id == item.code)
+        .order_by(AuditEntry.id.desc())
+        .limit(1)
+    )
+    return latest is not None and latest != SEED_ACTOR
+
+
 def _upsert(
     kind: str,
     model: type,
@@ -81,6 +99,8 @@ def _upsert(
             if existing is None:
                 create(data, actor=_SeedActor())
                 report.note(kind, "created")
+            elif _edited_on_site(update, existing):
+                report.note(kind, "kept")
             elif update(existing, data, actor=_SeedActor()):
                 report.note(kind, "updated")
             else:
