@@ -594,6 +594,9 @@ def test_credit_blacklisting_ended_by_repair_says_so_in_public(app, make_user, c
     assert data["ended_early"] == {"number": repair, "day": "2026-11-03"}
     # The repair's own notice and any other kind carry nothing of the sort.
     assert client.get(f"/api/v1/notices/{repair}").get_json()["ended_early"] is None
+    # The firm's profile lists the blacklisting with its term and its early end.
+    profile = client.get(f"/providers/{world.uscc}").get_data(as_text=True)
+    assert "期限至 2027-09-28 · 已于 2026-11-03 经信用修复提前结束" in profile
 
 
 # ---------------------------------------------------------------------- exports, feed, API

@@ -123,6 +123,7 @@ def show_provider(uscc: str):
     ratings, awards, credit."""
     provider = work.found(service.get_public_provider, uscc)
     ratings = service.rating_history(provider)
+    records = credit.published_records(provider.id)
     return render_template(
         "providers/show_provider.html",
         provider=provider,
@@ -131,7 +132,9 @@ def show_provider(uscc: str):
         rating_parts=RATING_PARTS,
         chart=rating_chart(provider, ratings),
         awards=service.awards_of(provider),
-        credit_records=credit.published_records(provider.id),
+        credit_records=records,
+        # number → the 信用修复 that ended a blacklisting early (said beside its term)
+        ended_early={r.number: e for r in records if (e := credit.ended_early_by(r))},
         credit=provider_credit(provider),
         evaluation_scores=evaluations.public_scores(provider.id),
         personnel=people.personnel_strength(provider),
