@@ -328,6 +328,22 @@ def test_search_unlinking_reindexes_the_other_side(app):
     assert "approval:SP-05" not in approval_hits
 
 
+@pytest.mark.demo
+def test_search_renaming_an_item_or_a_department_reindexes_its_notices(app):
+    """A tester's finding (stop 29): renaming ZJ-03 left its award notices with the old name in
+    the index, and a department's short name its credit notices; `registry reindex --verify`
+    then failed after an ordinary admin edit."""
+    with app.app_context():
+        catalogue.get_service("ZJ-03").name = "环境影响评价文件编制(改名)"
+        catalogue.get_department("STHJ").short_name = "环保局改名"
+        db.session.commit()
+        assert get_engine().verify().clean
+    awards = _search(app, "改名", kind="award")
+    assert awards.total >= 1
+    assert all("改名" in hit.title for hit in awards.hits)
+    assert _search(app, "环保局改名", kind="notice").total >= 1
+
+
 @pytest.mark.concurrency
 def test_search_threads_searching_while_the_index_changes(app):
     import threading

@@ -192,7 +192,19 @@ def _department_dependents(item: Department) -> list[tuple[str, str]]:
         approvals = session.scalars(
             select(ApprovalItem.code).where(ApprovalItem.department_id == item.id)
         ).all()
-    return [("service", c) for c in services] + [("approval", c) for c in approvals]
+        # Its credit notices carry its short name (stale after a rename: a tester, stop 29).
+        notices = session.scalars(
+            select(CreditRecord.number).where(
+                CreditRecord.department_id == item.id,
+                CreditRecord.status == CreditStatus.PUBLISHED.value,
+                CreditRecord.practitioner_id.is_(None),
+            )
+        ).all()
+    return (
+        [("service", c) for c in services]
+        + [("approval", c) for c in approvals]
+        + [("notice", n) for n in notices]
+    )
 
 
 def _approval_dependents(item: ApprovalItem) -> list[tuple[str, str]]:
@@ -200,7 +212,8 @@ def _approval_dependents(item: ApprovalItem) -> list[tuple[str, str]]:
 
 
 def _service_dependents(item: ServiceItem) -> list[tuple[str, str]]:
-    """Approval items list the service's name; providers offering it list name and stages."""
+    """Approval items list the service's name; providers offering it list name and stages; its
+    award notices carry its name (stale after a rename: a tester, stop 29)."""
     from sqlalchemy.orm import object_session
 
     found = [("approval", a.code) for a in item.approval_items]
@@ -208,6 +221,13 @@ def _service_dependents(item: ServiceItem) -> list[tuple[str, str]]:
     if session is not None and item.id is not None:
         with session.no_autoflush:
             found += [("provider", u) for u in session.scalars(_offering_providers(item.id))]
+            awarded = (
+                select(SelectionRequest.ref)
+                .join(Award, Award.request_id == SelectionRequest.id)
+                .where(SelectionRequest.service_item_id == item.id)
+                .distinct()
+            )
+            found += [("award", ref) for ref in session.scalars(awarded)]
     return found
 
 
