@@ -69,8 +69,8 @@ EDIT_PAUSE = 0.05
 EDITED = make_uscc("91120116BJ000002")  # the provider the admin edits (one search document)
 GOAL = 2.0
 JOBS = {
-    "check-deadlines": ["check-deadlines", "--date", DAY.isoformat()],
-    "recompute-grades": ["recompute-grades", "--date", DAY.isoformat()],
+    "check-deadlines": ["check-deadlines", "--yes", "--date", DAY.isoformat()],
+    "recompute-grades": ["recompute-grades", "--yes", "--date", DAY.isoformat()],
     "reindex": ["reindex"],
 }
 

@@ -8,7 +8,7 @@ import secrets
 import signal
 import sys
 from collections.abc import Callable
-from datetime import date
+from datetime import date, datetime
 from pathlib import Path
 
 import click
@@ -330,16 +330,51 @@ DEADLINE_CHECKS: list[tuple[str, Callable[[date], str]]] = [
 ]
 
 
+# The days a daily command may be run as of: beyond them its date arithmetic overflows.
+AS_OF_RANGE = (date(2000, 1, 1), date(2099, 12, 31))
+
+
 def _as_of(verb: str) -> Callable[[Callable], Callable]:
-    """The daily commands' --date option: the day to work as of, today (the clock's) if omitted."""
-    return click.option(
-        "--date",
-        "today",
-        type=click.DateTime(formats=["%Y-%m-%d"]),
-        default=None,
-        callback=lambda _context, _param, on: on.date() if on else clock.today(),
-        help=f"{verb} as of this day (YYYY-MM-DD); default today in the configured time zone.",
-    )
+    """The daily commands' --date option: the day to work as of, today (the clock's) if omitted.
+    Another day asks first (or takes --yes): what it writes stays (a tester ran
+    `check-deadlines --date 9999-12-31` on a live site and expired every qualification)."""
+
+    def decorate(command: Callable) -> Callable:
+        command = click.option(
+            "--date",
+            "today",
+            type=click.DateTime(formats=["%Y-%m-%d"]),
+            default=None,
+            callback=_as_of_day,
+            help=f"{verb} as of this day (YYYY-MM-DD); default today in the configured time zone.",
+        )(command)
+        return click.option(
+            "--yes",
+            is_flag=True,
+            is_eager=True,
+            expose_value=False,
+            callback=lambda context, _param, yes: context.meta.__setitem__("as_of_yes", yes),
+            help="Run as of another day without asking.",
+        )(command)
+
+    return decorate
+
+
+def _as_of_day(context: click.Context, _param, on: datetime | None) -> date:
+    today = clock.today()
+    if on is None:
+        return today
+    day = on.date()
+    first, last = AS_OF_RANGE
+    if not first <= day <= last:
+        raise click.BadParameter(f"日期须在 {first} 至 {last} 之间。")
+    if day != today and not context.meta.get("as_of_yes"):
+        click.confirm(
+            f"将以 {day} 为“今天”运行(今天是 {today}):到期标记、信用扣分、通知和信用等级会写入"
+            "数据库,且不会自动撤销。继续吗?",
+            abort=True,
+        )
+    return day
 
 
 @click.command("check-deadlines")

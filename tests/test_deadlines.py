@@ -12,7 +12,7 @@ import pytest
 from sqlalchemy import func, select, update
 
 from registry.extensions import db
-from registry.models import Notification, NotificationRead, Project, RoadmapStep, User
+from registry.models import AuditEntry, Notification, NotificationRead, Project, RoadmapStep, User
 from registry.services import market, roadmaps
 from tests import factories
 from tests.conftest import post_form
@@ -63,24 +63,24 @@ def _count(app, **where) -> int:
 
 def test_deadlines_cli_is_idempotent_and_follows_the_date(app, runner, make_user):
     _project(app, make_user, land=date(2026, 3, 2))  # SP-01 planned to finish Tue 2026-03-03
-    first = runner.invoke(args=["check-deadlines", "--date", "2026-02-27"])
+    first = runner.invoke(args=["check-deadlines", "--yes", "--date", "2026-02-27"])
     assert first.exit_code == 0, first.output
     assert "到期检查(2026-02-27)完成" in first.output
     assert "工作日历:2027 年尚无官方放假安排,相关日期暂按法定节假日推算" in first.output
     warnings = _count(app, kind="到期预警")
     assert warnings >= 1
     assert _count(app, kind="超时") == 0
-    again = runner.invoke(args=["check-deadlines", "--date", "2026-02-27"])
+    again = runner.invoke(args=["check-deadlines", "--yes", "--date", "2026-02-27"])
     assert again.exit_code == 0, again.output
     assert "新增到期预警 0 条、超时通报 0 条" in again.output
     assert _count(app) == warnings
-    later = runner.invoke(args=["check-deadlines", "--date", "2026-03-05"])
+    later = runner.invoke(args=["check-deadlines", "--yes", "--date", "2026-03-05"])
     assert later.exit_code == 0, later.output
     overdue = _count(app, kind="超时")
     assert overdue >= 1
     assert f"超时通报 {overdue} 条" in later.output
     # Travelling back in time creates nothing the same step, kind and due date already have.
-    back = runner.invoke(args=["check-deadlines", "--date", "2026-02-27"])
+    back = runner.invoke(args=["check-deadlines", "--yes", "--date", "2026-02-27"])
     assert "新增到期预警 0 条、超时通报 0 条" in back.output
     assert _count(app) == warnings + overdue
 
@@ -211,7 +211,7 @@ def test_deadlines_check_gives_projects_without_a_roadmap_one(
     login(owner)
     before = client.get(f"/projects/{code}/roadmap").get_data(as_text=True)
     assert 'id="step-SP-01"' not in before
-    result = runner.invoke(args=["check-deadlines", "--date", "2026-03-05"])
+    result = runner.invoke(args=["check-deadlines", "--yes", "--date", "2026-03-05"])
     assert result.exit_code == 0, result.output
     assert "1 个项目" in result.output
     with app.app_context():
@@ -224,7 +224,7 @@ def test_deadlines_check_gives_projects_without_a_roadmap_one(
     assert 'id="step-SP-01"' in page
     assert re.search(r"计划 \d+ 天 / 目标 160 天", page)
     # Idempotent: a second run creates no second copy.
-    assert runner.invoke(args=["check-deadlines", "--date", "2026-03-05"]).exit_code == 0
+    assert runner.invoke(args=["check-deadlines", "--yes", "--date", "2026-03-05"]).exit_code == 0
     with app.app_context():
         assert (
             db.session.scalar(
@@ -421,3 +421,24 @@ def test_deadlines_dashboards_page_and_filter(app, client, make_user, login, fro
     bad = client.get("/staff/deadlines?category=x&state=y&department=z&after=..")
     assert bad.status_code == 200
     assert "项目类别无效,已忽略。" in bad.get_data(as_text=True)
+
+
+def test_deadlines_another_day_is_asked_for_and_kept_in_range(app, runner):
+    """A tester's finding (stop 29): `check-deadlines --date 9999-12-31` on a live site expired
+    every qualification, recorded 资质过期 deductions and notified providers, then crashed with a
+    traceback. Another day is asked for first (declined: nothing written), and a day outside
+    2000–2099 is refused in Chinese."""
+    with app.app_context():
+        before = db.session.scalar(select(func.count(AuditEntry.id)))
+    declined = runner.invoke(args=["check-deadlines", "--date", "2099-12-31"], input="n\n")
+    assert declined.exit_code == 1
+    assert "将以 2099-12-31 为“今天”运行" in declined.output
+    with app.app_context():
+        assert db.session.scalar(select(func.count(AuditEntry.id))) == before
+    for command in ("check-deadlines", "recompute-grades"):
+        refused = runner.invoke(args=[command, "--yes", "--date", "9999-12-31"])
+        assert refused.exit_code == 2
+        assert "日期须在 2000-01-01 至 2099-12-31 之间" in refused.output
+        assert "Traceback" not in refused.output
+    today = runner.invoke(args=["check-deadlines"])  # today itself asks nothing
+    assert today.exit_code == 0, today.output

@@ -503,7 +503,7 @@ def test_grades_cli_recompute_is_idempotent(app, runner):
     second = runner.invoke(args=["recompute-grades"])
     assert second.exit_code == 0, second.output
     assert "有变化 0 家" in second.output
-    past = runner.invoke(args=["recompute-grades", "--date", "2020-01-01"])
+    past = runner.invoke(args=["recompute-grades", "--yes", "--date", "2020-01-01"])
     assert "→ 未评级(—)" in past.output
     daily = runner.invoke(args=["check-deadlines"])
     assert "信用等级:重新计算" in daily.output

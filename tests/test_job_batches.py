@@ -80,13 +80,13 @@ def _daily_batches(day):
 def test_job_batches_check_deadlines_twice_stores_what_one_run_stores(app, runner):
     with app.app_context():
         before = _stored()
-    first = runner.invoke(args=["check-deadlines", "--date", LATER.isoformat()])
+    first = runner.invoke(args=["check-deadlines", "--yes", "--date", LATER.isoformat()])
     assert first.exit_code == 0, first.output
     with app.app_context():
         once = _stored()
     assert len(once["notifications"]) > len(before["notifications"])  # the run did something
     assert len(once["flagged"]) > len(before["flagged"])
-    second = runner.invoke(args=["check-deadlines", "--date", LATER.isoformat()])
+    second = runner.invoke(args=["check-deadlines", "--yes", "--date", LATER.isoformat()])
     assert second.exit_code == 0, second.output
     assert "本次新标记 0 项,记录行为事件 0 条" in second.output
     assert "新增到期预警 0 条、超时通报 0 条" in second.output
@@ -96,12 +96,12 @@ def test_job_batches_check_deadlines_twice_stores_what_one_run_stores(app, runne
 
 @pytest.mark.demo
 def test_job_batches_recompute_grades_twice_stores_what_one_run_stores(app, runner):
-    first = runner.invoke(args=["recompute-grades", "--date", MUCH_LATER.isoformat()])
+    first = runner.invoke(args=["recompute-grades", "--yes", "--date", MUCH_LATER.isoformat()])
     assert first.exit_code == 0, first.output
     assert "有变化 0 家" not in first.output  # the ratings aged out: grades changed
     with app.app_context():
         once = _stored()
-    second = runner.invoke(args=["recompute-grades", "--date", MUCH_LATER.isoformat()])
+    second = runner.invoke(args=["recompute-grades", "--yes", "--date", MUCH_LATER.isoformat()])
     assert "有变化 0 家" in second.output
     with app.app_context():
         assert _stored() == once

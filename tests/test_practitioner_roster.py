@@ -83,7 +83,10 @@ def test_practitioner_roster_renew_certificate(app, login, make_user, runner):
         db.session.get(PractitionerCertificate, certificate.id).valid_to = clock.today()
         db.session.commit()
     day_after = clock.today() + timedelta(days=1)
-    assert runner.invoke(args=["check-deadlines", "--date", day_after.isoformat()]).exit_code == 0
+    assert (
+        runner.invoke(args=["check-deadlines", "--yes", "--date", day_after.isoformat()]).exit_code
+        == 0
+    )
     clock.advance(timedelta(days=1))
     client = _signed_in(app, login, user)  # a day later: signed in again
     assert _valid_ids(app, provider_id) == []

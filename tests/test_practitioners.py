@@ -336,13 +336,13 @@ def test_practitioners_check_deadlines_flags_expiry(app, runner, make_user):
         data = {**_certificate(), "valid_from": today - timedelta(days=30), "valid_to": today}
         practitioners.add_certificate(provider, employment.practitioner_id, data, actor=actor)
         db.session.commit()
-    same_day = runner.invoke(args=["check-deadlines", "--date", today.isoformat()])
+    same_day = runner.invoke(args=["check-deadlines", "--yes", "--date", today.isoformat()])
     assert "从业人员证书有效期:新标记过期从业人员证书 0 项" in same_day.output
     day_after = (today + timedelta(days=1)).isoformat()
-    first = runner.invoke(args=["check-deadlines", "--date", day_after])
+    first = runner.invoke(args=["check-deadlines", "--yes", "--date", day_after])
     assert first.exit_code == 0, first.output
     assert "新标记过期从业人员证书 1 项,通知机构 1 家" in first.output
-    second = runner.invoke(args=["check-deadlines", "--date", day_after])
+    second = runner.invoke(args=["check-deadlines", "--yes", "--date", day_after])
     assert "新标记过期从业人员证书 0 项" in second.output
     with app.app_context():
         (certificate,) = db.session.scalars(select(PractitionerCertificate)).all()
