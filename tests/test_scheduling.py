@@ -28,9 +28,20 @@ def test_scheduling_working_days_skip_the_spring_festival_and_count_make_up_satu
     assert step.finish == date(2026, 2, 26)
 
 
-def test_scheduling_calendar_days_ignore_holidays():
+def test_scheduling_calendar_days_count_holidays_but_end_on_a_working_day():
+    """Calendar days (日) count rest days, but a period whose last day is a rest day ends on the
+    next working day (《民法典》第二百零三条). A tester found permits planned on a Sunday inside
+    the 元旦 holiday (stop 29)."""
+    # 12 Feb + 10 days = Sun 22 Feb, inside the Spring Festival holiday (15–23 Feb): Tue 24 Feb.
     schedule = plan([Step("a", "公示", 10, D)], date(2026, 2, 12))
-    assert schedule.steps["a"].finish == date(2026, 2, 22)
+    assert schedule.steps["a"].finish == date(2026, 2, 24)
+    # 2 Feb + 10 days = Thu 12 Feb, a working day: as counted.
+    assert plan([Step("a", "公示", 10, D)], date(2026, 2, 2)).steps["a"].finish == date(2026, 2, 12)
+    # A chain: each period ends on a working day, the next counts from there.
+    chain = [Step("a", "甲", 10, D), Step("b", "乙", 4, D, depends_on=("a",))]
+    schedule = plan(chain, date(2026, 4, 1))  # 1 Apr + 10 = Sat 11 Apr → Mon 13 Apr
+    assert schedule.steps["a"].finish == date(2026, 4, 13)
+    assert schedule.steps["b"].finish == date(2026, 4, 17)
 
 
 def test_scheduling_national_day_and_the_make_up_saturday_after_it():
@@ -60,7 +71,7 @@ def test_scheduling_parallel_branches_wait_for_the_longest_and_mark_the_critical
 @pytest.mark.parametrize(("category_target", "expected_margin"), [(160, 146), (60, 46), (210, 196)])
 def test_scheduling_total_against_each_category_target(category_target, expected_margin):
     steps = [Step("a", "甲", 10, D), Step("b", "乙", 4, D, depends_on=("a",))]
-    schedule = plan(steps, date(2026, 4, 1), target_days=category_target)
+    schedule = plan(steps, date(2026, 4, 13), target_days=category_target)  # ends on workdays
     assert schedule.total_days == 14
     assert schedule.margin_days == expected_margin
 

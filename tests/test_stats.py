@@ -21,7 +21,7 @@ from registry.kernel import clock
 from registry.models import ApprovalItem, Project, Provider, SelectionRequest, ServiceItem, User
 from registry.models.projects import ProjectCategory
 from registry.models.roadmap import ProjectPlan
-from registry.pure.workdays import add_working_days, is_workday
+from registry.pure.workdays import add_working_days, is_workday, on_or_after_workday
 from registry.services import accounts as account_service
 from registry.services import market, roadmaps, stats
 from tests import factories
@@ -230,9 +230,16 @@ def test_stats_warnings_and_overdue_by_department_and_the_staff_list(app, staff,
         # survey ZJ-14 and the design ZJ-15 (42 days each); every one long past.
         due = {
             ("SP-01", _department(ApprovalItem, "SP-01")): add_working_days(land, 1),
-            ("ZJ-11", _department(ServiceItem, "ZJ-11")): land + timedelta(days=14),
-            ("ZJ-14", _department(ServiceItem, "ZJ-14")): land + timedelta(days=42),
-            ("ZJ-15", _department(ServiceItem, "ZJ-15")): land + timedelta(days=42),
+            # calendar days end on a working day (《民法典》第二百零三条)
+            ("ZJ-11", _department(ServiceItem, "ZJ-11")): on_or_after_workday(
+                land + timedelta(days=14)
+            ),
+            ("ZJ-14", _department(ServiceItem, "ZJ-14")): on_or_after_workday(
+                land + timedelta(days=42)
+            ),
+            ("ZJ-15", _department(ServiceItem, "ZJ-15")): on_or_after_workday(
+                land + timedelta(days=42)
+            ),
         }
     expected: dict[str, list] = {}
     for (_key, department), day in due.items():

@@ -27,6 +27,7 @@ from registry.pure.workdays import (
     TimeUnit,
     add_working_days,
     is_workday,
+    on_or_after_workday,
     provisional_years,
 )
 
@@ -130,7 +131,11 @@ def _order(steps: Mapping[str, Step]) -> list[str]:
 def _finish(ready: date, duration: int, unit: str) -> date:
     if unit == TimeUnit.WORKING_DAY.value:
         return add_working_days(ready, duration)
-    return ready + timedelta(days=duration)
+    if duration == 0:
+        return ready
+    # Calendar days (日): a period whose last day is a rest day ends on the next working day
+    # (it planned a construction permit on a Sunday in the 元旦 holiday: a tester, stop 29).
+    return on_or_after_workday(ready + timedelta(days=duration))
 
 
 def _start(ready: date, duration: int, unit: str) -> date:
@@ -146,7 +151,9 @@ def _finish_from_start(start: date, duration: int, unit: str) -> date:
     if unit == TimeUnit.WORKING_DAY.value:
         first_counts = is_workday(start)
         return add_working_days(start, duration - 1 if first_counts else duration)
-    return start + timedelta(days=max(duration - 1, 0))
+    if duration <= 1:
+        return start + timedelta(days=max(duration - 1, 0))
+    return on_or_after_workday(start + timedelta(days=duration - 1))
 
 
 def plan(

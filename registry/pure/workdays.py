@@ -292,6 +292,15 @@ def add_working_days(start: date, count: int) -> date:
     return day
 
 
+def on_or_after_workday(day: date) -> date:
+    """day, or the first working day after it when it is a rest day: a period counted in
+    calendar days (日) whose last day is a rest day ends on the next working day (《民法典》
+    第二百零三条)."""
+    while not is_workday(day):
+        day += timedelta(days=1)
+    return day
+
+
 def working_days_between(start: date, end: date) -> int:
     """Working days after start up to and including end (0 when end <= start)."""
     count, day = 0, start
