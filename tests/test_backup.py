@@ -146,6 +146,18 @@ CORRUPTIONS = {
 }
 
 
+def test_backup_of_a_database_without_the_site_is_refused(tmp_path):
+    """A tester's finding (stop 29): a mistyped database path gave "已备份到 …" and an empty
+    backup, exit 0. A database without the site's tables is refused, and nothing is written."""
+    empty = make_app(f"sqlite:///{tmp_path / 'typo.db'}", tmp_path / "typo")
+    target = tmp_path / "backup"
+    result = empty.test_cli_runner().invoke(args=["backup", str(target)])
+    assert result.exit_code == 1
+    assert "数据库中没有本站的数据表" in result.output
+    assert not target.exists()
+    assert not target.with_name("backup.partial").exists()
+
+
 def test_backup_refuses_a_damaged_backup_and_changes_nothing(tmp_path):
     source = make_app(f"sqlite:///{tmp_path / 'source.db'}", tmp_path / "source")
     with source.app_context():

@@ -138,6 +138,11 @@ def create_backup(target: Path) -> dict:
     partial = target.with_name(f"{target.name}.partial")
     if partial.exists():
         raise BackupError(f"{partial} 已存在(上次备份未完成?),请先删除它。")
+    if not inspect(db.session.connection()).has_table("users"):
+        # A mistyped database path gave a "successful", empty backup (a tester, stop 29).
+        raise BackupError(
+            "数据库中没有本站的数据表:请检查 REGISTRY_DATABASE_URL,或先运行 registry init-db。"
+        )
     kind = _kind()
     partial.mkdir()
     try:
