@@ -352,3 +352,20 @@ def test_auth_forwarded_header_is_not_trusted_without_a_proxy(app, client):
             select(AuditEntry).where(AuditEntry.action == "access.denied")
         ).one()
         assert entry.ip == "127.0.0.1"
+
+
+def test_auth_user_name_differing_only_in_case_is_taken(app, make_user):
+    """A tester's finding (stop 29): an admin created Demo-Admin (role admin, same display name)
+    beside demo-admin. A user name is taken in any case."""
+    make_user("admin", username="demo-admin-x")
+    with app.app_context():
+        with pytest.raises(RegistryError) as refused:
+            accounts.create_user(
+                username="Demo-Admin-X",
+                password=accounts.generate_password(),
+                role="admin",
+                actor_name="test",
+            )
+        assert refused.value.message == "该用户名已被使用。"
+        db.session.rollback()
+        assert accounts.find_user("Demo-Admin-X") is None
