@@ -276,6 +276,24 @@ def test_market_awards_page_past_the_last_goes_to_the_last(client):
     assert "中选公示" in page
 
 
+@pytest.mark.demo
+def test_market_requests_list_puts_those_taking_applications_first(app, client):
+    """A tester's finding (stop 29): /requests listed the open requests (报名中) among finished
+    ones, by number. Those still taking applications now come first."""
+    with app.app_context():
+        result = market.list_requests(per_page=100)
+        taking = [
+            r.status == "报名中" and clock.local(r.deadline) > clock.local(clock.now())
+            for r in result.items
+        ]
+    assert any(taking)
+    assert not all(taking)
+    assert taking == sorted(taking, reverse=True)
+    page = client.get("/requests").get_data(as_text=True)
+    first_open, first_done = page.find("报名中"), page.find("已选定")
+    assert -1 < first_open < first_done
+
+
 def test_market_award_notices_are_searchable(app, make_user):
     from registry.search.base import SearchRequest
     from registry.search.engine import get_engine

@@ -7,7 +7,7 @@ import secrets
 from datetime import date, datetime, timedelta
 
 from flask import current_app
-from sqlalchemy import select
+from sqlalchemy import case, select
 from sqlalchemy.orm import joinedload, selectinload
 
 from registry import policy
@@ -246,14 +246,18 @@ def get_request_for_owner(user: User, ref: str) -> SelectionRequest:
 def list_requests(
     *, status: str | None = None, project_id: int | None = None, page: int = 1, per_page: int = 20
 ) -> Page:
-    """One page of requests, newest first (the public list of 选取公告, a project's requests),
-    with what the lists show loaded alongside."""
+    """One page of requests, those still taking applications first, then newest first (the
+    public list of 选取公告, a project's requests), with what the lists show loaded alongside.
+    Newest first alone put the open ones among the finished (a tester, stop 29)."""
     query = select(SelectionRequest)
     if status:
         query = query.where(SelectionRequest.status == status)
     if project_id is not None:
         query = query.where(SelectionRequest.project_id == project_id)
-    query = query.order_by(SelectionRequest.id.desc())
+    taking = (SelectionRequest.status == RequestStatus.OPEN.value) & (
+        SelectionRequest.deadline > clock.now()
+    )
+    query = query.order_by(case((taking, 0), else_=1), SelectionRequest.id.desc())
     options = (joinedload(SelectionRequest.project), joinedload(SelectionRequest.service_item))
     return paginate(db.session, query, page, per_page, *options)
 
