@@ -31,6 +31,7 @@ from registry.services import (
     backups,
     calendars,
     delivery,
+    expiring,
     grades,
     jobs,
     practitioners,
@@ -267,6 +268,13 @@ def _check_practitioner_certificates(today: date) -> str:
     return jobs.run_committing(practitioners.certificate_batches(today)).summary()
 
 
+def _remind_expiring(today: date) -> str:
+    """Qualifications and certificates near their last valid day: the provider told once."""
+    lead = current_app.config["EXPIRY_NOTICE_DAYS"]
+    told = jobs.run_committing(expiring.expiry_reminder_batches(today, lead))
+    return f"{lead} 日内到期提醒:资质 {told['qualification']} 项、从业人员证书 {told['certificate']} 项"
+
+
 def _recompute_grades(today: date) -> str:
     """Credit grades over the window ending today (ratings and deductions age out of it)."""
     count, changes = jobs.run_committing(grades.recompute_batches(today))
@@ -323,6 +331,7 @@ def _check_calendar(today: date) -> str:
 DEADLINE_CHECKS: list[tuple[str, Callable[[date], str]]] = [
     ("资质有效期", _check_qualifications),
     ("从业人员证书有效期", _check_practitioner_certificates),
+    ("即将到期", _remind_expiring),
     ("信用等级", _recompute_grades),
     ("工作日历", _check_calendar),
     ("项目路线图", _check_roadmaps),

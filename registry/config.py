@@ -80,6 +80,9 @@ DEFAULTS: dict[str, object] = {
     "AWARD_ANSWER_WORKDAYS": 5,
     # Roadmaps: a due-date warning (到期预警) this many working days before a step's planned finish.
     "DEADLINE_WARNING_DAYS": 3,
+    # Calendar days before a qualification's or a certificate's last valid day that its provider
+    # is told (once): time to renew before the expiry counts against it.
+    "EXPIRY_NOTICE_DAYS": 30,
     # The oversight dashboard (/stats, services/stats.py): the construction-permit step whose
     # finish ends a project's days from land contract, rows a long table shows on the page (its
     # CSV has all), bids from which a provider's win rate is listed, and the thresholds of the
@@ -217,6 +220,7 @@ _TYPED = {
     "AWARD_OBJECTION_WORKDAYS",
     "AWARD_ANSWER_WORKDAYS",
     "DEADLINE_WARNING_DAYS",
+    "EXPIRY_NOTICE_DAYS",
     "STATS_PAGE_ROWS",
     "STATS_MIN_BIDS",
     "STATS_SIGNALS",

@@ -324,6 +324,40 @@ def test_practitioners_expired_certificate_stops_counting(app, make_user):
         assert practitioners.valid_practitioners(provider, today - timedelta(days=1)) == []
 
 
+def test_practitioners_check_deadlines_warns_before_expiry(app, runner, make_user):
+    """A tester's finding (stop 29): a firm heard of an expiring qualification (a 资质过期
+    deduction) or certificate only afterwards. Within EXPIRY_NOTICE_DAYS (30) of the last valid
+    day its accounts are told once; later documents are not yet."""
+    (user,), (provider_id,) = _providers(app, make_user, 1)
+    today = clock.today()
+    with app.app_context():
+        actor = db.session.get(User, user.id)
+        provider = db.session.get(Provider, provider_id)
+        provider.qualifications[0].valid_to = today + timedelta(days=30)
+        employment = practitioners.register_practitioner(
+            provider, _person("张三明", ZHANG), actor=actor
+        )
+        data = {**_certificate(), "valid_from": today - timedelta(days=30)}
+        data["valid_to"] = today + timedelta(days=31)  # one day beyond the notice
+        practitioners.add_certificate(provider, employment.practitioner_id, data, actor=actor)
+        db.session.commit()
+    first = runner.invoke(args=["check-deadlines"])
+    assert first.exit_code == 0, first.output
+    assert "即将到期:30 日内到期提醒:资质 1 项、从业人员证书 0 项" in first.output
+    tomorrow = (today + timedelta(days=1)).isoformat()
+    second = runner.invoke(args=["check-deadlines", "--yes", "--date", tomorrow])
+    assert "资质 0 项、从业人员证书 1 项" in second.output  # told once each
+    with app.app_context():
+        told = db.session.scalars(
+            select(Notification.message).where(
+                Notification.user_id == user.id, Notification.kind == "即将到期"
+            )
+        ).all()
+    assert len(told) == 2
+    assert any("资质(证书编号" in m and str(today + timedelta(days=30)) in m for m in told)
+    assert any("张三明" in m and str(today + timedelta(days=31)) in m for m in told)
+
+
 def test_practitioners_check_deadlines_flags_expiry(app, runner, make_user):
     (user,), (provider_id,) = _providers(app, make_user, 1)
     today = clock.today()
@@ -348,7 +382,7 @@ def test_practitioners_check_deadlines_flags_expiry(app, runner, make_user):
         (certificate,) = db.session.scalars(select(PractitionerCertificate)).all()
         assert certificate.expired_flagged_at is not None
         (notice,) = db.session.scalars(
-            select(Notification).where(Notification.topic == "practitioner")
+            select(Notification).where(Notification.kind == "人员证书过期")
         ).all()
         assert notice.user_id == user.id
         assert "张三明" in notice.message
