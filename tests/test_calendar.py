@@ -685,3 +685,28 @@ def test_calendar_a_20_working_day_award_runs_to_its_rating_today(app, make_user
         assert rating.engagement.status == "已确认"
         window = delivery.rating_window(db.session.get(Engagement, engagement_id))
         assert window.closes_on == workdays.add_working_days(today, 15)
+
+
+def test_calendar_admins_are_told_of_a_year_without_an_official_arrangement(app, runner, make_user):
+    """A tester's finding (stop 29): the daily check found that next year had no official
+    arrangement, but said so only in its log and on /healthz. The admins who enter calendars are
+    told in the site, once a month while it lasts."""
+    admin, staff = make_user("admin"), make_user("staff")
+
+    def told(user) -> list[str]:
+        with app.app_context():
+            return db.session.scalars(
+                select(Notification.message).where(
+                    Notification.user_id == user.id, Notification.kind == "待录入日历"
+                )
+            ).all()
+
+    later = date(2035, 1, 10)  # 2035 and 2036: no official arrangement anywhere yet
+    for day in (later, later + timedelta(days=1)):
+        result = runner.invoke(args=["check-deadlines", "--yes", "--date", day.isoformat()])
+        assert result.exit_code == 0, result.output
+    (message,) = told(admin)
+    assert message.startswith("2035、2036 年尚无官方放假安排")
+    assert told(staff) == []  # only those who may enter a calendar
+    runner.invoke(args=["check-deadlines", "--yes", "--date", "2035-02-11"])
+    assert len(told(admin)) == 2  # a month on, while it lasts

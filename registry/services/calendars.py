@@ -25,7 +25,7 @@ from sqlalchemy import select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm.attributes import set_committed_value
 
-from registry import yamlfile
+from registry import policy, yamlfile
 from registry.extensions import db
 from registry.kernel import clock
 from registry.kernel.versions import StaleEdit, check_version
@@ -492,3 +492,21 @@ def _announce(heading: str, moves: list[Move]) -> None:
             kind=KIND,
         )
     db.session.flush()
+
+
+def tell_admins_provisional(years: list[int], today: date) -> int:
+    """The admins who enter calendars are told that these years have no official arrangement yet,
+    once a month while that lasts: the daily check found it, but said so only in its log and on
+    /healthz (a tester, stop 29). Returns how many were told."""
+    if not years:
+        return 0
+    listed = "、".join(str(y) for y in years)
+    return notify.notify(
+        notify.people(policy.action_accounts("calendar.manage")),
+        "calendar",
+        f"{listed} 年尚无官方放假安排,相关日期{workdays.PROVISIONAL_NOTE}。"
+        "国务院办公厅公布当年节假日安排后,请录入工作日历。",
+        link="/admin/calendar",
+        kind="待录入日历",
+        once_key=f"calendar-provisional:{listed}:{today:%Y-%m}",
+    )
