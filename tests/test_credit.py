@@ -571,6 +571,20 @@ def test_credit_blacklisting_leaves_selection_and_repair_or_revocation_restores(
     ]
 
 
+def test_credit_publish_confirmation_marks_provisional_windows(app, make_user, login, clock):
+    """A tester's finding (stop 29): the confirmation before publishing showed the 公示期 and the
+    objection window without 暂定 in a year without an official arrangement, though the record
+    published showed it. Both say it; in an official year neither does."""
+    world = _world(app, make_user)
+    for day, marked in ((PUBLISHED_ON, False), (date(2035, 3, 6), True)):
+        clock.freeze(day)
+        regulator = _client(app, login, world.sthj)
+        number = _draft(app, world.sthj, world.uscc)
+        shown = post_form(regulator, f"/regulator/credit/{number}/publish").get_data(as_text=True)
+        assert "请确认:发布信用记录" in shown
+        assert ("(暂定)" in shown) is marked, day
+
+
 def test_credit_blacklisting_ended_by_repair_says_so_in_public(app, make_user, client, clock):
     """A tester's finding (stop 29): a blacklisting ended early by 信用修复 still read, on its
     notice and in the API, as running to its term. The term stays as published; beside it the

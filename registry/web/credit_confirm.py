@@ -7,6 +7,7 @@ from __future__ import annotations
 from flask import request
 
 from registry.models import CreditKind, CreditRecord
+from registry.pure import workdays
 from registry.services import credit
 from registry.web.unit_of_work import Confirmation, actor
 
@@ -36,9 +37,16 @@ def publishing(number: str) -> Confirmation:
     if item.kind == CreditKind.BLACKLIST.value:
         facts.append(("黑名单期限至", f"{item.term_until:%Y-%m-%d}"))
         warning += barred
+    # Marked 暂定 as the published record will be (it was not: a tester, stop 29).
     facts += [
-        ("公示期至", f"{windows['disclosure_until']:%Y-%m-%d}"),
-        ("异议截止", f"{windows['objection_until']:%Y-%m-%d}"),
+        (
+            label,
+            f"{day:%Y-%m-%d}{'(暂定)' if workdays.spans_provisional(credit.today(), day) else ''}",
+        )
+        for label, day in (
+            ("公示期至", windows["disclosure_until"]),
+            ("异议截止", windows["objection_until"]),
+        )
     ]
     return Confirmation(title=f"发布信用记录 {item.number}", facts=facts, warning=warning)
 
