@@ -335,6 +335,9 @@ def test_delivery_late_contract_records_one_event_and_dates_are_checked(app, mak
     garbage = _owner_post(owner, eid, "contract", "contract", {"contract_date": "2026-13-45"})
     assert garbage.status_code == 200
     assert _engagement(app, eid).contract_date is None
+    # The window (to 09-23) has passed: the page says so (it only named the day: stop 29).
+    page = owner.get(f"/my/engagements/{eid}").get_data(as_text=True)
+    assert '即 2026-09-23 前,含当日) <strong class="tag tag-warn">签约已逾期</strong>' in page
 
     # Nine working days after the award (the 5th was 09-23; Sunday 09-20 was a working day).
     assert (
