@@ -21,11 +21,12 @@ from registry import policy
 from registry.models.catalogue import ApprovalItem, Department, ServiceItem, Validity
 from registry.models.credit import CreditRecord, CreditStatus
 from registry.models.market import Award, SelectionRequest
-from registry.models.practitioners import Employment, Practitioner, PractitionerCertificate
+from registry.models.practitioners import Employment, Practitioner
 from registry.models.projects import Project
 from registry.models.providers import Offer, Provider, ProviderStatus
 from registry.pure.money import format_money
 from registry.pure.pii import mask_name
+from registry.search import dependents
 
 _TAGS = re.compile(r"<[^>]+>")
 
@@ -178,71 +179,6 @@ def _department_document(item: Department) -> Document | None:
     )
 
 
-def _department_dependents(item: Department) -> list[tuple[str, str]]:
-    """A renamed department changes the text of the items it supervises."""
-    from sqlalchemy.orm import object_session
-
-    session = object_session(item)
-    if session is None or item.id is None:
-        return []
-    with session.no_autoflush:
-        services = session.scalars(
-            select(ServiceItem.code).where(ServiceItem.department_id == item.id)
-        ).all()
-        approvals = session.scalars(
-            select(ApprovalItem.code).where(ApprovalItem.department_id == item.id)
-        ).all()
-        # Its credit notices carry its short name (stale after a rename: a tester, stop 29).
-        notices = session.scalars(
-            select(CreditRecord.number).where(
-                CreditRecord.department_id == item.id,
-                CreditRecord.status == CreditStatus.PUBLISHED.value,
-                CreditRecord.practitioner_id.is_(None),
-            )
-        ).all()
-    return (
-        [("service", c) for c in services]
-        + [("approval", c) for c in approvals]
-        + [("notice", n) for n in notices]
-    )
-
-
-def _approval_dependents(item: ApprovalItem) -> list[tuple[str, str]]:
-    return [("service", s.code) for s in item.service_items]
-
-
-def _service_dependents(item: ServiceItem) -> list[tuple[str, str]]:
-    """Approval items list the service's name; providers offering it list name and stages; its
-    award notices carry its name (stale after a rename: a tester, stop 29)."""
-    from sqlalchemy.orm import object_session
-
-    found = [("approval", a.code) for a in item.approval_items]
-    session = object_session(item)
-    if session is not None and item.id is not None:
-        with session.no_autoflush:
-            found += [("provider", u) for u in session.scalars(_offering_providers(item.id))]
-            awarded = (
-                select(SelectionRequest.ref)
-                .join(Award, Award.request_id == SelectionRequest.id)
-                .where(SelectionRequest.service_item_id == item.id)
-                .distinct()
-            )
-            found += [("award", ref) for ref in session.scalars(awarded)]
-    return found
-
-
-def _offering_providers(service_item_id: int):
-    return (
-        select(Provider.uscc)
-        .join(Offer, Offer.provider_id == Provider.id)
-        .where(Offer.service_item_id == service_item_id)
-        .where(Provider.status == ProviderStatus.ACTIVE.value)
-    )
-
-
-# A provider document's rank is its credit grade: AA 5 … D 1, 未评级 0 (other kinds rank 0).
-# Both backends multiply a document's relevance score by rank_boost(rank), so an AA provider
-# outranks an otherwise equal C provider while a clearly better text match still wins.
 GRADE_RANK = {"AA": 5.0, "A": 4.0, "B": 3.0, "C": 2.0, "D": 1.0}
 RANK_BOOST_STEP = 0.02  # AA: +10 % relevance
 
@@ -293,19 +229,6 @@ def _provider_document(item: Provider) -> Document | None:
         },
         rank=GRADE_RANK.get(item.grade or "", 0.0),
     )
-
-
-def _offer_related(offer: Offer) -> list[tuple[str, str]]:
-    """An offer is no document, but its provider's document lists the offered services."""
-    provider = offer.provider
-    if provider is None and offer.provider_id is not None:
-        from sqlalchemy.orm import object_session
-
-        session = object_session(offer)
-        if session is not None:
-            with session.no_autoflush:
-                provider = session.get(Provider, offer.provider_id)
-    return [("provider", provider.uscc)] if provider is not None and provider.uscc else []
 
 
 def _award_document(item: Award) -> Document | None:
@@ -381,36 +304,6 @@ def _practitioner_document(item: Practitioner) -> Document | None:
         ),
         hidden=[item.name] if len(item.name) >= 2 else [],
     )
-
-
-def _practitioner_related(row: Employment | PractitionerCertificate) -> list[tuple[str, str]]:
-    """An employment or a certificate is no document, but its person's document shows it."""
-    person = row.practitioner
-    person_id = person.id if person is not None else row.practitioner_id
-    return [("practitioner", str(person_id))] if person_id else []
-
-
-def _provider_dependents(item: Provider) -> list[tuple[str, str]]:
-    """The people who work or worked at a provider show its name, and are public only while it
-    is in the directory."""
-    from sqlalchemy.orm import object_session
-
-    session = object_session(item)
-    if session is None or item.id is None:
-        return []
-    with session.no_autoflush:
-        people = session.scalars(
-            select(Employment.practitioner_id).where(Employment.provider_id == item.id).distinct()
-        ).all()
-    return [("practitioner", str(p)) for p in people]
-
-
-# Rows that are not documents themselves but whose changes alter other documents.
-RELATED: dict[type, Callable[[Any], list[tuple[str, str]]]] = {
-    Offer: _offer_related,
-    Employment: _practitioner_related,
-    PractitionerCertificate: _practitioner_related,
-}
 
 
 def _loader(model, *options, key=None, order=None, listed=None, via=None, latest=None):
@@ -511,7 +404,7 @@ KINDS: dict[str, DocumentKind] = {
             _service_document,
             _service_all,
             _service_one,
-            _service_dependents,
+            dependents.service_dependents,
         ),
         DocumentKind(
             "approval",
@@ -521,7 +414,7 @@ KINDS: dict[str, DocumentKind] = {
             _approval_document,
             _approval_all,
             _approval_one,
-            _approval_dependents,
+            dependents.approval_dependents,
         ),
         DocumentKind(
             "department",
@@ -531,7 +424,7 @@ KINDS: dict[str, DocumentKind] = {
             _department_document,
             _department_all,
             _department_one,
-            _department_dependents,
+            dependents.department_dependents,
         ),
         DocumentKind(
             "provider",
@@ -541,7 +434,7 @@ KINDS: dict[str, DocumentKind] = {
             _provider_document,
             _provider_all,
             _provider_one,
-            _provider_dependents,
+            dependents.provider_dependents,
             key_attr="uscc",
         ),
         DocumentKind(
@@ -590,7 +483,7 @@ def kind_for(obj: Any) -> DocumentKind | None:
 
 def related_documents(obj: Any) -> list[tuple[str, str]]:
     """(kind, key) of documents that show a non-searchable row (an offer → its provider)."""
-    related = RELATED.get(type(obj))
+    related = dependents.RELATED.get(type(obj))
     return related(obj) if related is not None else []
 
 

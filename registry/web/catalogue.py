@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
-from flask import Blueprint, redirect, render_template, url_for
+from flask import Blueprint, abort, redirect, render_template, url_for
 
 from registry.models.catalogue import FeeRegime
 from registry.policy import PUBLIC, require
 from registry.services import catalogue, providers
+from registry.services.errors import NotFound
 from registry.web.page_cache import cached_page
 from registry.web.params import CATALOGUE_FILTERS, filtered_list, service_filters
 from registry.web.unit_of_work import UnitOfWork
@@ -32,14 +33,33 @@ def list_services():
     )
 
 
+# Entries addressed by their code: one typed in another case (zj-03) moves to the entry's own
+# address (ZJ-03); it was a 404 while search read zj03 as ZJ-03 (a tester, stop 29).
+_BY_CODE = {
+    "catalogue.show_service": catalogue.get_service,
+    "catalogue.show_approval_item": catalogue.get_approval_item,
+}
+
+
+@bp.url_value_preprocessor
+def _own_address(endpoint: str | None, values: dict | None) -> None:
+    getter, code = _BY_CODE.get(endpoint or ""), (values or {}).get("code", "")
+    if getter is None or code == code.upper():
+        return  # the codes are upper case (an entry in lower case is still found by the view)
+    try:
+        item = getter(code)
+    except NotFound:
+        return  # the view answers 404
+    if item.code != code:
+        abort(redirect(url_for(endpoint, code=item.code), 301))
+
+
 @bp.get("/services/<code>")
 @cached_page
 @require(PUBLIC)
 def show_service(code: str):
     """A service item with everything an enterprise must know up front."""
     item = work.found(catalogue.get_service, code)
-    if item.code != code:  # typed in another case: the item's own address
-        return redirect(url_for("catalogue.show_service", code=item.code), 301)
     offers, offer_count = providers.listed_offers(item)
     return render_template(
         "catalogue/show_service.html",
@@ -70,8 +90,6 @@ def list_approval_items():
 def show_approval_item(code: str):
     """An approval item and the intermediary services it needs."""
     item = work.found(catalogue.get_approval_item, code)
-    if item.code != code:  # typed in another case: the item's own address
-        return redirect(url_for("catalogue.show_approval_item", code=item.code), 301)
     return render_template("catalogue/show_approval_item.html", item=item)
 
 
