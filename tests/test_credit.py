@@ -590,6 +590,15 @@ def test_credit_blacklisting_ended_by_repair_says_so_in_public(app, make_user, c
     notice and in the API, as running to its term. The term stays as published; beside it the
     notice names the repair, and the API gives it as `ended_early`."""
     world = _world(app, make_user)
+    # An earlier blacklisting whose term ran out on its own: a later repair did not end it.
+    lapsed = _published(
+        app,
+        world.sthj,
+        world.uscc,
+        kind="列入黑名单",
+        title="逾期未整改",
+        term_until=date(2026, 10, 9),
+    )
     term = date(2027, 9, 28)
     banned = _published(
         app, world.sthj, world.uscc, kind="列入黑名单", title="弄虚作假列入黑名单", term_until=term
@@ -606,8 +615,10 @@ def test_credit_blacklisting_ended_by_repair_says_so_in_public(app, make_user, c
     data = client.get(f"/api/v1/notices/{banned}").get_json()
     assert data["term_until"] == "2027-09-28"
     assert data["ended_early"] == {"number": repair, "day": "2026-11-03"}
-    # The repair's own notice and any other kind carry nothing of the sort.
+    # The repair's own notice and any other kind carry nothing of the sort, nor does a
+    # blacklisting whose term had run out before the repair.
     assert client.get(f"/api/v1/notices/{repair}").get_json()["ended_early"] is None
+    assert client.get(f"/api/v1/notices/{lapsed}").get_json()["ended_early"] is None
     # The firm's profile lists the blacklisting with its term and its early end.
     profile = client.get(f"/providers/{world.uscc}").get_data(as_text=True)
     assert "期限至 2027-09-28 · 已于 2026-11-03 经信用修复提前结束" in profile

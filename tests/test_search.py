@@ -159,6 +159,7 @@ def test_search_query_reading_leaves_words_and_numbers_whole():
     assert parse_query("环 评 报告").chunks == ["环评", "报告"]
     assert parse_query("天津 市").chunks == ["天津", "市"]
     assert parse_query("GB50021 huanping").chunks == ["GB50021", "huanping"]
+    assert parse_query("PM10 CO2 c30").chunks == ["PM10", "CO2", "c30"]  # words, not codes
     assert parse_query("title:环评").notices == ["查询中的特殊符号或运算符已按普通文字处理。"]
 
 

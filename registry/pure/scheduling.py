@@ -151,8 +151,8 @@ def _finish_from_start(start: date, duration: int, unit: str) -> date:
     if unit == TimeUnit.WORKING_DAY.value:
         first_counts = is_workday(start)
         return add_working_days(start, duration - 1 if first_counts else duration)
-    if duration <= 1:
-        return start + timedelta(days=max(duration - 1, 0))
+    if duration <= 0:
+        return start
     return on_or_after_workday(start + timedelta(days=duration - 1))
 
 

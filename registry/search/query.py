@@ -14,10 +14,9 @@ _OPERATOR_RE = re.compile(r"^(AND|OR|NOT|TO)$")
 _SYNTAX_RE = re.compile(r"[+<>()\[\]{}^~*?:\\/!&|=;'`@#$%,，。、;:!?()【】《》…·]")
 # Another engine's field syntax (title:环评, name:…): the field is dropped, the words kept.
 _FIELD_RE = re.compile(r"^[A-Za-z_]+:(?=\S)")
-# A catalogue code typed without its hyphen (zj03 for ZJ-03): the letters and the number, as
-# "ZJ-03" itself is read. No word of the catalogue has this shape (two or three letters, then
-# one to three digits); a standard's number (GB50021) has more digits and stays whole.
-_CODE_RE = re.compile(r"^([a-z]{1,3})([0-9]{1,3})$", re.IGNORECASE)
+# A catalogue code typed without its hyphen (zj03 for ZJ-03): its prefix and number, as "ZJ-03"
+# itself is read. Only the catalogue's prefixes: PM10, CO2 or C30 are words of their own.
+_CODE_RE = re.compile(r"^(zj|sp|ct|qt)([0-9]{1,3})$", re.IGNORECASE)
 _CJK_CHAR_RE = re.compile(r"^[\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff]$")
 
 

@@ -9,7 +9,7 @@ from pathlib import Path
 from typing import Any
 
 import yaml
-from sqlalchemy import select
+from sqlalchemy import func, select
 
 from registry import yamlfile
 from registry.extensions import db
@@ -94,7 +94,10 @@ def _upsert(
     for row in rows:
         data = prepare(dict(row)) if prepare else dict(row)
         data["code"] = str(data["code"])
-        existing = db.session.scalar(select(model).where(model.code == data["code"]))
+        # in any case, as codes are unique (catalogue._unique_code): zj-99 made on the site is ZJ-99
+        existing = db.session.scalar(
+            select(model).where(func.upper(model.code) == data["code"].upper())
+        )
         try:
             if existing is None:
                 create(data, actor=_SeedActor())

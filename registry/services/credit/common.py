@@ -257,7 +257,11 @@ def ended_early_by(item: CreditRecord) -> CreditRecord | None:
     if item.status != CreditStatus.PUBLISHED.value:
         return None
     repairs = [r for r in published_records(item.provider_id) if r.kind == CreditKind.REPAIR.value]
-    return _ending_repair(item, repairs)
+    repair = _ending_repair(item, repairs)
+    if repair is None or item.term_until is None:
+        return None
+    # A repair after the term had run out ended a later blacklisting, not this one.
+    return repair if clock.local_date(repair.published_at) <= item.term_until else None
 
 
 def check_repair(kind: str, provider: Provider, department: Department) -> None:
