@@ -50,6 +50,8 @@ def load_config(app: Flask, test_config: dict[str, Any] | None) -> None:
         app.config["UPLOAD_DIR"] = str(Path(app.instance_path) / "uploads")
     if not app.config.get("MAIL_DIR"):
         app.config["MAIL_DIR"] = str(Path(app.instance_path) / "mail")
+    if not app.config.get("RUN_LOCK_FILE"):
+        app.config["RUN_LOCK_FILE"] = str(Path(app.instance_path) / "running.lock")
     # Flask answers 400 to a Host header outside this list (links never come from it anyway).
     app.config["TRUSTED_HOSTS"] = trusted_hosts(
         app.config.get("TRUSTED_HOSTS"), app.config["SITE_URL"]

@@ -17,6 +17,7 @@ from flask.cli import FlaskGroup, with_appcontext
 from flask_migrate import upgrade
 from sqlalchemy.exc import OperationalError
 
+from registry import running
 from registry.database import read_only
 from registry.demo import accounts as demo_accounts
 from registry.demo import market as demo_market
@@ -52,8 +53,10 @@ def init_db() -> None:
     """Create instance/config.py (with a secret key) if missing and migrate the database to head."""
     instance = Path(current_app.instance_path)
     config_file = instance / "config.py"
+    instance.mkdir(parents=True, exist_ok=True)
+    # Only the site's own account may read the database, uploads and mail kept here.
+    instance.chmod(0o700)
     if not config_file.exists():
-        instance.mkdir(parents=True, exist_ok=True)
         fd = os.open(config_file, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
         with os.fdopen(fd, "w") as handle:
             handle.write('"""Local settings of this installation (not in git)."""\n\n')
@@ -209,15 +212,17 @@ def backup(path: str) -> None:
 def restore(path: str, force: bool) -> None:
     """Restore a backup into an empty instance, after checking every file's checksum."""
     try:
-        manifest = backups.restore_backup(Path(path), force=force)
-    except backups.BackupError as error:
+        # Nothing of this node may run meanwhile (running.py); other nodes: other_sessions.
+        with running.alone(current_app):
+            manifest = backups.restore_backup(Path(path), force=force)
+            db.session.commit()
+            engine = get_engine()
+            if not engine.in_transaction:
+                # A Whoosh index lives beside the database, not in the backup: built again.
+                engine.rebuild()
+    except (backups.BackupError, running.Busy) as error:
         db.session.rollback()
         _fail(error.message)
-    db.session.commit()
-    engine = get_engine()
-    if not engine.in_transaction:
-        # A Whoosh index lives beside the database, not in the backup: built again from it.
-        engine.rebuild()
     uploads = sum(1 for entry in manifest["files"] if entry["path"].startswith("uploads/"))
     click.echo(
         f"已从 {path} 恢复 {manifest['database']} 数据库(备份于 {manifest['created_at']})"
@@ -451,17 +456,21 @@ def worker(once: bool) -> None:
         level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s"
     )
     loop = jobs.Worker(DAILY_JOBS)
-    if once:
-        counts = loop.run_pass()
-        click.echo(
-            "worker pass done: "
-            + (", ".join(f"{k} {v}" for k, v in sorted(counts.items())) or "nothing due"),
-            err=True,
-        )
-        return
-    signal.signal(signal.SIGTERM, loop.stop)
-    signal.signal(signal.SIGINT, loop.stop)
-    loop.run()
+    try:
+        with running.serving(current_app):
+            if once:
+                counts = loop.run_pass()
+                click.echo(
+                    "worker pass done: "
+                    + (", ".join(f"{k} {v}" for k, v in sorted(counts.items())) or "nothing due"),
+                    err=True,
+                )
+                return
+            signal.signal(signal.SIGTERM, loop.stop)
+            signal.signal(signal.SIGINT, loop.stop)
+            loop.run()
+    except running.Busy as error:
+        _fail(error.message)
 
 
 commands = [

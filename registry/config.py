@@ -159,6 +159,8 @@ DEFAULTS: dict[str, object] = {
     # writes every mail as an .eml file under MAIL_DIR (instance/mail), readable at /admin/mail.
     "MAIL_URL": "",
     "MAIL_DIR": None,  # filled in as instance/mail when unset
+    # Held (shared) by the site and the worker while they run, taken by `registry restore`.
+    "RUN_LOCK_FILE": None,  # filled in as instance/running.lock when unset
     "MAIL_FROM": "中介服务超市 <noreply@zwfw.tjbhht.example>",
     "MAIL_MAX_ATTEMPTS": 6,  # then 发送失败, shown to admins, who may send it again
     "MAIL_RETRY_SECONDS": 60,  # back-off: this, doubled after each failed attempt

@@ -69,10 +69,12 @@ preload_app = True
 
 def when_ready(server):
     """Master, app loaded, no worker forked yet: the start-up work of registry/startup.py."""
-    from registry import startup
+    from registry import running, startup
 
     app = server.app.wsgi()
     if "search" in getattr(app, "extensions", {}):  # this registry's app (not a test's stand-in)
+        # Held by the master, inherited by every worker: a restore refuses while it lives.
+        running.hold(app)
         startup.prepare(app)
 
 

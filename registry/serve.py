@@ -22,7 +22,7 @@ import click
 from flask import current_app
 from flask.cli import with_appcontext
 
-from registry import startup
+from registry import running, startup
 
 
 def has_ipv6_loopback() -> bool:
@@ -112,8 +112,13 @@ def serve(port: int, host: str) -> None:
 
     # A fatal signal (SIGSEGV …) leaves every thread's Python stack on stderr (issue 14).
     faulthandler.enable(file=sys.stderr, all_threads=True)
-    seconds = startup.prepare(current_app._get_current_object())
-    click.echo(f"search index and dictionaries ready ({seconds:.1f} s)", err=True)
-    options = waitress_options(port, host)
-    click.echo(f"serving on {options['listen']} with {options['threads']} threads", err=True)
-    waitress_serve(AccessLog(current_app._get_current_object()), **options)
+    app = current_app._get_current_object()
+    try:
+        with running.serving(app):
+            seconds = startup.prepare(app)
+            click.echo(f"search index and dictionaries ready ({seconds:.1f} s)", err=True)
+            options = waitress_options(port, host)
+            click.echo(f"serving on {options['listen']} with {options['threads']} threads", err=True)
+            waitress_serve(AccessLog(app), **options)
+    except running.Busy as error:
+        raise click.ClickException(error.message) from None

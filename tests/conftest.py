@@ -395,6 +395,7 @@ def make_app(database_url: str, tmp_path: Path, **overrides):
         "SEARCH_INDEX_DIR": str(tmp_path / "index"),
         "UPLOAD_DIR": str(tmp_path / "uploads"),
         "MAIL_DIR": str(tmp_path / "mail"),  # the .eml mail backend, never instance/mail
+        "RUN_LOCK_FILE": str(tmp_path / "running.lock"),  # never the checkout's instance/
         "SEEDS_DIR": str(PROJECT_ROOT / "seeds"),
         # Year files an operator adds to seeds/calendar must not change what the tests compute
         # (test_calendar checks that those files parse).

@@ -8,15 +8,17 @@ import hashlib
 import io
 import json
 import shutil
+import stat
 import uuid
 from pathlib import Path
 
 import pytest
-from sqlalchemy import func, select
+from sqlalchemy import create_engine, func, make_url, select
 from werkzeug.datastructures import FileStorage
 
+from registry import running
 from registry.extensions import db
-from registry.models import ServiceItem, Upload, User
+from registry.models import AuditEntry, ServiceItem, Upload, User
 from registry.services import backups
 from registry.services.uploads import save_upload, upload_content
 from tests.conftest import TEST_TODAY, _pg_admin, _pg_database_url, make_app
@@ -94,6 +96,18 @@ def test_backup_restores_into_a_fresh_instance(app, runner, make_user, fresh, tm
     page = fresh.test_client().get("/search?q=环境影响评价").get_data(as_text=True)
     assert "环境影响评价" in page
     assert "没有找到" not in page
+
+    # The restore is in the restored database's audit log (its history jumps back).
+    with fresh.app_context():
+        entry = db.session.scalar(select(AuditEntry).where(AuditEntry.action == "system.restore"))
+        assert entry.actor_name == "system:restore"
+        assert entry.after["created_at"] == manifest["created_at"]
+        assert entry.after["path"] == str(target.resolve())
+        assert entry.after["forced"] is False
+    # Only the operator's account can read the backup (it holds every password hash).
+    assert stat.S_IMODE(target.stat().st_mode) == 0o700
+    assert {stat.S_IMODE(p.stat().st_mode) for p in target.rglob("*") if p.is_file()} == {0o600}
+    assert {stat.S_IMODE(p.stat().st_mode) for p in target.rglob("*") if p.is_dir()} == {0o700}
 
     # The instance now holds data: a second restore needs --force.
     again = fresh.test_cli_runner().invoke(args=["restore", str(target)])
@@ -179,3 +193,76 @@ def test_backup_refuses_a_damaged_backup_and_changes_nothing(tmp_path):
         db.session.remove()
         db.engine.dispose()
     assert not Path(target.config["UPLOAD_DIR"]).exists()
+
+
+def test_restore_is_refused_while_the_site_runs_and_a_site_waits_for_a_restore(
+    app, fresh, tmp_path
+):
+    """Stop 29's list: `restore --force` went ahead while the site ran, so writes made meanwhile
+    were lost or half-replaced. The site and the worker hold the instance's run lock; a restore
+    needs it alone, and a site started during a restore refuses to start."""
+    target = tmp_path / "backup"
+    assert app.test_cli_runner().invoke(args=["backup", str(target)]).exit_code == 0
+
+    with running.serving(fresh):  # what `registry serve` and `registry worker` hold
+        refused = fresh.test_cli_runner().invoke(args=["restore", str(target), "--force"])
+    assert refused.exit_code == 1
+    assert "站点或 worker 仍在运行" in refused.output
+    with fresh.app_context():
+        assert backups.tables_with_rows() == []  # nothing was loaded
+
+    busy = pytest.raises(running.Busy, match="正在恢复备份")
+    with running.alone(fresh), busy, running.serving(fresh):
+        pass
+    done = fresh.test_cli_runner().invoke(args=["restore", str(target)])
+    assert done.exit_code == 0, done.output  # the site stopped: the restore goes ahead
+
+
+def test_restore_is_refused_while_another_session_uses_the_postgresql_database(
+    app, fresh, tmp_path
+):
+    """Other nodes do not share this node's run lock: PostgreSQL names the sessions still
+    connected to the database, and the restore refuses before touching it."""
+    if not fresh.config["SQLALCHEMY_DATABASE_URI"].startswith("postgresql"):
+        pytest.skip("PostgreSQL only: an SQLite file has no other nodes")
+    target = tmp_path / "backup"
+    assert app.test_cli_runner().invoke(args=["backup", str(target)]).exit_code == 0
+    url = make_url(fresh.config["SQLALCHEMY_DATABASE_URI"]).update_query_dict(
+        {"application_name": "registry-web-node2"}
+    )
+    other = create_engine(url)
+    with other.connect():
+        refused = fresh.test_cli_runner().invoke(args=["restore", str(target)])
+    other.dispose()
+    assert refused.exit_code == 1
+    assert "数据库仍有其他连接(registry-web-node2" in refused.output
+    with fresh.app_context():
+        assert backups.tables_with_rows() == []
+    done = fresh.test_cli_runner().invoke(args=["restore", str(target)])
+    assert done.exit_code == 0, done.output
+
+
+def test_init_db_keeps_the_instance_folder_to_the_sites_account(tmp_path):
+    """Stop 29's list: the SQLite file, uploads and mail under instance/ were readable by every
+    account on the machine (0755 folder, 0644 files). `registry init-db` (every start of
+    `make run`, the migrate unit) makes the folder 0700, an existing one included."""
+    target = make_app(f"sqlite:///{tmp_path / 'instance' / 'registry.db'}", tmp_path)
+    instance = tmp_path / "instance"
+    instance.mkdir(mode=0o755)
+    instance.chmod(0o755)
+    target.instance_path = str(instance)
+    result = target.test_cli_runner().invoke(args=["init-db"])
+    assert result.exit_code == 0, result.output
+    assert stat.S_IMODE(instance.stat().st_mode) == 0o700
+    assert stat.S_IMODE((instance / "config.py").stat().st_mode) == 0o600
+
+
+def test_every_systemd_unit_writes_files_for_its_own_account_only():
+    """The units run `registry backup`'s neighbours (init-db, the worker, the web nodes): what
+    they write (uploads, .eml mail, logs) is not for every account on the machine."""
+    units = sorted(
+        (Path(__file__).resolve().parent.parent / "deploy" / "systemd").glob("*.service")
+    )
+    assert len(units) == 3
+    for unit in units:
+        assert "\nUMask=0077\n" in unit.read_text(encoding="utf-8"), unit.name

@@ -18,6 +18,7 @@ from sqlalchemy.engine import URL
 
 from registry.extensions import db
 from registry.kernel import clock
+from registry.services.audit import record
 from registry.storage import DIGEST, disk_storage, get_storage
 
 FORMAT = 1
@@ -144,7 +145,8 @@ def create_backup(target: Path) -> dict:
             "数据库中没有本站的数据表:请检查 REGISTRY_DATABASE_URL,或先运行 registry init-db。"
         )
     kind = _kind()
-    partial.mkdir()
+    # Only the operator's account may read a backup: it holds every password hash and person.
+    partial.mkdir(mode=0o700)
     try:
         manifest = _write_backup(partial, kind)
         # Only a finished backup carries the final name.
@@ -184,6 +186,8 @@ def _write_backup(folder: Path, kind: str) -> dict:
     (folder / MANIFEST).write_text(
         json.dumps(manifest, ensure_ascii=False, indent=2) + "\n", encoding="utf-8"
     )
+    for path in folder.rglob("*"):
+        path.chmod(0o700 if path.is_dir() else 0o600)
     return {**manifest, "damaged": damaged}
 
 
@@ -287,14 +291,41 @@ def _load_database(kind: str, source: Path) -> None:
     db.engine.dispose()
 
 
+def other_sessions() -> list[str]:
+    """PostgreSQL: the other sessions using this database (a site or worker on any node, an
+    operator's psql), as "application (address)"; SQLite has no such list (see running.py)."""
+    if db.engine.dialect.name != "postgresql":
+        return []
+    db.session.remove()
+    db.engine.dispose()  # our own pooled connections are not "others"
+    with db.engine.connect() as connection:
+        rows = connection.execute(
+            text(
+                "SELECT coalesce(nullif(application_name, ''), '?'),"
+                " coalesce(host(client_addr), 'local') FROM pg_stat_activity"
+                " WHERE datname = current_database() AND pid <> pg_backend_pid()"
+            )
+        ).all()
+    db.engine.dispose()
+    return [f"{name} ({address})" for name, address in rows]
+
+
 def restore_backup(folder: Path, force: bool = False) -> dict:
     """Bring a verified backup into this instance: the database, then the upload files into the
-    configured storage (blobs are added to the session: the caller commits). Returns the manifest."""
+    configured storage (blobs are added to the session), and an audit entry saying so (the
+    caller commits). Refused while other sessions use a PostgreSQL database: their writes would
+    land in tables about to be replaced. Returns the manifest."""
     manifest = verify_backup(folder)
     kind = _kind()
     if manifest["database"] != kind:
         raise BackupError(
             f"备份来自 {manifest['database']} 数据库,当前实例使用 {kind},无法直接恢复。"
+        )
+    others = other_sessions()
+    if others:
+        shown = "、".join(others[:5]) + (" 等" if len(others) > 5 else "")
+        raise BackupError(
+            f"数据库仍有其他连接({shown}):请先停止所有节点的站点与 worker,再恢复备份。"
         )
     filled = tables_with_rows()
     if filled and not force:
@@ -307,4 +338,17 @@ def restore_backup(folder: Path, force: bool = False) -> dict:
     for entry in manifest["files"]:
         if entry["path"].startswith(f"{UPLOADS}/"):
             storage.put(entry["sha256"], (folder / entry["path"]).read_bytes())
+    # Recorded in the restored database: its history now jumps back to the backup's day.
+    record(
+        "system.restore",
+        actor_name="system:restore",
+        object_type="backup",
+        object_id=manifest["created_at"],
+        after={
+            "path": str(folder.resolve()),
+            "created_at": manifest["created_at"],
+            "schema_revision": manifest["schema_revision"],
+            "forced": bool(filled),
+        },
+    )
     return manifest
