@@ -118,7 +118,9 @@ def serve(port: int, host: str) -> None:
             seconds = startup.prepare(app)
             click.echo(f"search index and dictionaries ready ({seconds:.1f} s)", err=True)
             options = waitress_options(port, host)
-            click.echo(f"serving on {options['listen']} with {options['threads']} threads", err=True)
+            click.echo(
+                f"serving on {options['listen']} with {options['threads']} threads", err=True
+            )
             waitress_serve(AccessLog(app), **options)
     except running.Busy as error:
         raise click.ClickException(error.message) from None

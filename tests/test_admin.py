@@ -337,3 +337,53 @@ def test_admin_changes_a_role_keeping_bindings_consistent(app, admin_client, mak
         me = db.session.scalar(select(User).where(User.role == "admin"))
     own = post_form(admin_client, f"/admin/users/{me.id}", {"role": "staff"})
     assert "不能修改自己的角色" in own.get_data(as_text=True)
+
+
+def test_admin_stopped_department_can_be_put_back_in_use(app, admin_client):
+    """Stop 29's list: a department stopped by mistake (or whose duties came back after a
+    reorganisation) could not be restarted. 重新启用 asks for a reason and is audited."""
+    new = {"code": "XZSP", "name": "示例行政审批局", "short_name": "示例审批局", "phone": "022-1"}
+    assert post_form(admin_client, "/admin/departments/new", new).status_code == 302
+    post_form(
+        admin_client,
+        "/admin/departments/XZSP/retire",
+        {"retire-reason": "机构改革"},
+        follow_redirects=True,
+    )
+    assert "示例行政审批局" not in admin_client.get("/departments").get_data(as_text=True)
+    page = admin_client.get("/admin/departments/XZSP/edit").get_data(as_text=True)
+    assert "当前状态:已停用" in page
+    assert "重新启用 示例行政审批局" in page
+
+    refused = post_form(
+        admin_client,
+        "/admin/departments/XZSP/reinstate",
+        {"reinstate-reason": ""},
+        follow_redirects=True,
+    )
+    assert "请填写重新启用的原因" in refused.get_data(as_text=True)
+    with app.app_context():
+        assert not db.session.scalar(select(Department.is_active).where(Department.code == "XZSP"))
+
+    done = post_form(
+        admin_client,
+        "/admin/departments/XZSP/reinstate",
+        {"reinstate-reason": "职能划回"},
+        follow_redirects=True,
+    )
+    assert "示例行政审批局 已重新启用" in done.get_data(as_text=True)
+    assert "示例行政审批局" in admin_client.get("/departments").get_data(as_text=True)
+    [entry] = _audit(app, "department.reinstate")
+    assert (entry.detail, entry.before["is_active"], entry.after["is_active"]) == (
+        "职能划回",
+        False,
+        True,
+    )
+    again = post_form(
+        admin_client,
+        "/admin/departments/XZSP/reinstate",
+        {"reinstate-reason": "再次"},
+        follow_redirects=True,
+    )
+    assert "无需重新启用" in again.get_data(as_text=True)
+    assert len(_audit(app, "department.reinstate")) == 1

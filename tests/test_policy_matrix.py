@@ -195,6 +195,7 @@ SAMPLE_ARGS = {
         "admin.retire_approval_item": "SP-05",
         "admin.edit_department": "STHJ",
         "admin.retire_department": "STHJ",
+        "admin.reinstate_department": "STHJ",
         "grades.department_grades": "STHJ",
         "api.show_project_roadmap": "2026-0000",
         "roadmaps.show_roadmap": "2026-0000",

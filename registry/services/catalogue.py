@@ -327,6 +327,8 @@ class EntryKind:
     take_out_of_use: Callable[[Any], None] = _repeal
     missing_reason: str = "请填写废止原因。"
     check_retire: Callable[[Any], None] | None = None
+    # How a retired entry is put back in use (departments; items change their 有效性 instead).
+    put_back_in_use: Callable[[Any], bool] | None = None
 
     def snapshot(self, item: Any) -> dict[str, Any]:
         """The audited state of item."""
@@ -376,6 +378,19 @@ class EntryKind:
         self.take_out_of_use(item)
         db.session.flush()
         self._record("retire", item, actor, before=before, after=self.snapshot(item), detail=reason)
+
+    def reinstate(self, item: Any, *, actor: Any, reason: str) -> None:
+        """Put a retired entry back in use (audited with the reason)."""
+        reason = plain_text(reason)
+        if not reason:
+            raise RegistryError("reason", "请填写重新启用的原因。")
+        before = self.snapshot(item)
+        if self.put_back_in_use is None or not self.put_back_in_use(item):
+            raise RegistryError(None, "该条目正在使用中,无需重新启用。")
+        db.session.flush()
+        self._record(
+            "reinstate", item, actor, before=before, after=self.snapshot(item), detail=reason
+        )
 
 
 # ---------------------------------------------------------------- service items
@@ -457,6 +472,14 @@ def _deactivate(item: Department) -> None:
     item.is_active = False
 
 
+def _reactivate(item: Department) -> bool:
+    """Back in use; False when it was in use already."""
+    if item.is_active:
+        return False
+    item.is_active = True
+    return True
+
+
 def _check_unused(item: Department) -> None:
     """A department is not deactivated while current service items are supervised by it."""
     in_use = db.session.scalar(
@@ -478,9 +501,11 @@ DEPARTMENTS = EntryKind(
     take_out_of_use=_deactivate,
     missing_reason="请填写停用原因。",
     check_retire=_check_unused,
+    put_back_in_use=_reactivate,
 )
 update_department = DEPARTMENTS.update
 retire_department = DEPARTMENTS.retire
+reinstate_department = DEPARTMENTS.reinstate
 
 
 def create_department(data: dict, *, actor: Any) -> Department:

@@ -222,6 +222,7 @@ def _edit_entry(kind: _Kind, code: str):
         kind=kind,
         item=item,
         retire_form=RetireForm(prefix="retire"),
+        reinstate_form=RetireForm(prefix="reinstate"),
     )
 
 
@@ -323,6 +324,7 @@ def edit_department(code: str):
         title=f"编辑 {item.name}",
         item=item,
         retire_form=RetireForm(prefix="retire"),
+        reinstate_form=RetireForm(prefix="reinstate"),
     )
 
 
@@ -338,6 +340,22 @@ def retire_department(code: str):
         back=url_for("admin.edit_department", code=code),
     )
     flash(f"{item.name} 已停用。", "success")
+    return redirect(url_for("admin.list_departments"))
+
+
+@bp.post("/departments/<code>/reinstate")
+@require("catalogue.manage")
+def reinstate_department(code: str):
+    """Put a stopped department back in use (its duties returned, or stopped by mistake)."""
+    item = work.found(catalogue.get_department, code)
+    form = RetireForm(prefix="reinstate")
+    work.act(
+        lambda: catalogue.reinstate_department(item, actor=actor(), reason=form.reason.data),
+        form=form,
+        invalid="请填写重新启用的原因。",
+        back=url_for("admin.edit_department", code=code),
+    )
+    flash(f"{item.name} 已重新启用。", "success")
     return redirect(url_for("admin.list_departments"))
 
 
