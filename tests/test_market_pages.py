@@ -338,3 +338,16 @@ def test_market_pages_request_requirements_keep_their_simple_formatting(app, cli
     assert "<strong>含</strong>" in page
     assert "<li>第一项</li>" in page
     assert "<script>alert(1)" not in page
+
+
+@pytest.mark.demo
+def test_market_awards_page_links_say_which_award_they_open(client):
+    """A tester with a screen reader (stop 30): two rows' links both read the project code but
+    opened different awards. Each link names its service too."""
+    page = client.get("/awards?per_page=100").get_data(as_text=True)
+    links = re.findall(r'<a href="/awards/(\d+)">(.*?)</a>', page)
+    assert len(links) >= 5
+    texts = {}
+    for award_id, text in links:
+        texts.setdefault(re.sub(r"<[^>]+>", "", text), set()).add(award_id)
+    assert all(len(ids) == 1 for ids in texts.values()), texts

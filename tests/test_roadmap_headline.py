@@ -83,6 +83,9 @@ def test_roadmap_headline_states_the_forecast_of_a_late_project(
     assert f"超时 {late} 天({label})" in cell
     assert css in cell
     assert f"(最久 {late} 天,{label})" in html  # the alerts above the table
+    # Only what there is: no warning-styled "0 项" beside the overdue count (stop 30).
+    alerts = html.split('class="plan-alerts"')[1].split("</p>")[0]
+    assert "到期预警" not in alerts
 
 
 def test_roadmap_headline_badges_differ_on_staff_list_and_dashboard(

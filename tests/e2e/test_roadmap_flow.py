@@ -121,6 +121,22 @@ def test_e2e_roadmap_flow(live_server, phone_page):
     expect(page.locator("#row-SP-01")).to_contain_text("办结 2026-03-03")
     checked(page)
 
+    # 5b. A refused progress form is where the browser lands, open, its error beside the field
+    # (a tester on a phone found it 11,000 px below the top, with only a flash up there). The
+    # row's 登记进度 link opens the step's forms too.
+    page.locator("#row-SP-05").get_by_role("link", name=re.compile("登记进度")).click()
+    forms = page.locator("#step-SP-05-forms")
+    expect(forms).to_be_visible()
+    form = forms.locator("form").first
+    form.get_by_label("办理状态").select_option("已提交")
+    form.get_by_label("开始日期").fill("2026-03-05")
+    form.get_by_role("button", name=re.compile("保存进度")).click()
+    page.wait_for_url(f"**/projects/{PROJECT}/steps/SP-05/progress#step-SP-05-forms")
+    field = page.locator("#step-SP-05-forms").get_by_label("提交日期")
+    expect(field).to_have_attribute("aria-invalid", "true")
+    expect(field).to_be_in_viewport()
+    checked(page)
+
     # 6. The printable one-time checklist.
     page.goto(base + f"/projects/{PROJECT}/checklist")
     expect(page.get_by_role("heading", level=1)).to_contain_text("一次性告知")

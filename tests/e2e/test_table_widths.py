@@ -13,7 +13,7 @@ import pytest
 from registry.extensions import db
 from registry.kernel import clock
 from registry.models import Project, User
-from registry.services import roadmaps
+from registry.services import credit, roadmaps
 from tests import factories
 from tests.e2e.steps import make_account
 
@@ -21,8 +21,10 @@ pytestmark = pytest.mark.e2e
 
 LAPTOP = {"viewport": {"width": 1366, "height": 768}, "locale": "zh-CN"}
 PHONE = {"viewport": {"width": 375, "height": 800}, "locale": "zh-CN"}
-# A name cell narrower than this many characters of its own font is "squeezed".
+# A name cell narrower than this many characters of its own font is "squeezed"; any other cell
+# with text, narrower than CELL_CHARS (a tester's phone showed columns one character wide).
 NAME_CHARS = 6
+CELL_CHARS = 4
 
 # For every table in a .table-wrap: the wrapper's and table's boxes, each cell that sticks out of
 # the wrapper's visible box, and the narrowest row-header (name) cell in characters.
@@ -38,14 +40,25 @@ MEASURE = """() => [...document.querySelectorAll('.table-wrap')].map(wrap => {
     const size = parseFloat(getComputedStyle(th).fontSize);
     return th.getBoundingClientRect().width / size;
   });
+  // Any cell with a few characters of text, in characters of its own font (one character a line
+  // is what a phone showed before every cell kept a minimum width).
+  const cellsWide = cells.filter(c => c.textContent.trim().length >= 4).map(c => {
+    const size = parseFloat(getComputedStyle(c).fontSize);
+    return c.getBoundingClientRect().width / size;
+  });
   return {
     caption: (table.caption ? table.caption.textContent : '').trim().slice(0, 30),
+    narrowestCell: cellsWide.length ? Math.min(...cellsWide) : null,
     scrolls: wrap.scrollWidth > wrap.clientWidth + 1,
     overflowX: getComputedStyle(wrap).overflowX,
     outside: outside,
     narrowest: names.length ? Math.min(...names) : null,
   };
 })"""
+
+
+# Public lists with tables (a credit notice published so that /notices has rows).
+PUBLIC_LISTS = ("/notices", "/awards")
 
 
 def _sign_in(page, base: str, account) -> None:
@@ -59,10 +72,12 @@ def _sign_in(page, base: str, account) -> None:
 
 @pytest.fixture
 def late_projects(live_server):
-    """Two projects of a real enterprise, one of them months late, and a staff account."""
+    """Two projects of a real enterprise, one of them months late, a staff account, and a
+    published credit notice (its number)."""
     app = live_server.app
     owner = make_account(app, "enterprise")
     staff = make_account(app, "staff")
+    regulator = make_account(app, "regulator", "STHJ")
     with app.app_context():
         user = db.session.get(User, owner.id)
         codes = []
@@ -74,17 +89,31 @@ def late_projects(live_server):
             codes.append(project.code)
         db.session.commit()
         assert db.session.query(Project).count() >= 2
-    return staff, codes
+        # A credit notice, so that /notices has rows (its title is the squeezed column).
+        firm = factories.active_provider(["ZJ-03"], name="天津滨海高新区示例环境咨询有限公司")
+        draft = credit.draft_record(
+            db.session.get(User, regulator.id),
+            provider_uscc=firm.uscc,
+            kind="警示通报",
+            title="环境影响报告表编制质量存在重大缺陷予以警示通报",
+            facts="2026 年 8 月,该机构编制的报告表存在数据错误。",
+            basis="《建设项目环境影响报告书(表)编制监督管理办法》第二十六条",
+        )
+        number = draft.number
+        credit.publish_record(db.session.get(User, regulator.id), number)
+        db.session.commit()
+    return staff, codes, number
 
 
 @pytest.mark.parametrize("size", [LAPTOP, PHONE], ids=["1366px", "375px"])
 def test_e2e_tables_readable_at_laptop_and_phone_width(live_server, browser, late_projects, size):
-    staff, codes = late_projects
+    staff, codes, _notice = late_projects
     context = browser.new_context(**size)
     try:
         page = context.new_page()
         _sign_in(page, live_server.url, staff)
-        for path in (f"/projects/{codes[0]}/roadmap", "/staff/projects", "/staff/deadlines"):
+        pages = (f"/projects/{codes[0]}/roadmap", "/staff/projects", "/staff/deadlines")
+        for path in (*pages, *PUBLIC_LISTS):
             page.goto(live_server.url + path)
             tables = page.evaluate(MEASURE)
             assert tables, path
@@ -94,10 +123,27 @@ def test_e2e_tables_readable_at_laptop_and_phone_width(live_server, browser, lat
                 where = f"{path} {table['caption']}"
                 if table["narrowest"] is not None:
                     assert table["narrowest"] >= NAME_CHARS, f"{where}: names squeezed {table}"
+                if table["narrowestCell"] is not None:
+                    assert table["narrowestCell"] >= CELL_CHARS, f"{where}: squeezed {table}"
                 if size is LAPTOP:
                     assert not table["scrolls"], f"{where}: a column is cut at 1366 px"
                     assert table["outside"] == [], f"{where}: cells outside the table's box"
                 else:
                     assert table["overflowX"] in ("auto", "scroll"), where
+    finally:
+        context.close()
+
+
+def test_e2e_a_printed_notice_keeps_its_footer_readable(live_server, browser, late_projects):
+    """A credit notice printed for a file: the footer's source note was the screen's light grey
+    (#e0e0e0) on white paper, 1.3:1 (a tester's finding, stop 30). In print it is black."""
+    _staff, _codes, notice = late_projects
+    context = browser.new_context(**LAPTOP)
+    try:
+        page = context.new_page()
+        page.emulate_media(media="print")
+        page.goto(f"{live_server.url}/notices/{notice}")
+        colour = page.evaluate("getComputedStyle(document.querySelector('.footer-note')).color")
+        assert colour == "rgb(0, 0, 0)"
     finally:
         context.close()
