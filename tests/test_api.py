@@ -108,10 +108,62 @@ def test_api_openapi_document_is_valid_and_complete(app, client):
 
 
 def test_api_hostile_parameters(client):
-    for query in ("page=x", "per_page=100000", "stage=%27", "q=%00%01"):
+    for query in ("page=x", "per_page=100000", "q=%00%01"):
         response = client.get(f"/api/v1/services?{query}")
         assert response.status_code == 200, query
         assert response.get_json()["per_page"] <= 100
+    response = client.get("/api/v1/services?stage=%27")
+    assert response.status_code == 400
+    assert response.get_json()["error"]["message"] == "筛选条件 stage=' 无法识别,请修改后重试。"
+
+
+# A tester writing a client (stop 30): each of these came back 200 with every row, as if
+# unfiltered — "72 practitioners at this firm" for a mistyped USCC, every provider for grade=Z.
+UNREADABLE = [
+    ("/practitioners?provider=91120116MA0000015", "provider=91120116MA0000015"),
+    ("/practitioners?certificate=NOPE", "certificate=NOPE"),
+    ("/providers?grade=Z", "grade=Z"),
+    ("/providers?region=NOPE", "region=NOPE"),
+    ("/services?fee_regime=xx", "fee_regime=xx"),
+    ("/services?may_self_prepare=maybe", "may_self_prepare=maybe"),
+    ("/notices?kind=NOPE", "kind=NOPE"),
+    ("/notices?year=abc", "year=abc"),
+    ("/notices?year=1999", "year=1999"),
+    ("/notices?date_from=2026-13-45", "date_from=2026-13-45"),
+    ("/notices?date_from=2026/12/01", "date_from=2026/12/01"),
+    ("/notices?department=%FF", "department=%FF"),
+    ("/search?q=%E7%8E%AF%E8%AF%84&type=NOPE", "type=NOPE"),
+    ("/awards?service=%3Cb%3E", "service=<b>"),
+]
+
+
+@pytest.mark.parametrize(("path", "named"), UNREADABLE, ids=[u[1][:24] for u in UNREADABLE])
+def test_api_refuses_a_filter_it_cannot_read_instead_of_answering_everything(client, path, named):
+    response = client.get(f"/api/v1{path}")
+    assert response.status_code == 400, response.get_data(as_text=True)[:200]
+    message = response.get_json()["error"]["message"]
+    assert message.startswith(f"筛选条件 {named} 无法识别")
+
+
+def test_api_reads_every_listed_filter_value(client):
+    """What the document lists is read, not refused."""
+    for path in (
+        "/providers?grade=A",
+        "/services?fee_regime=unknown&may_self_prepare=false",
+        "/notices?kind=警示通报&year=2026&date_from=2026-01-01",
+        "/search?q=环评&type=service",
+        "/practitioners?certificate=环境影响评价工程师",
+    ):
+        assert client.get(f"/api/v1{path}").status_code == 200, path
+
+
+def test_pages_say_which_filter_they_did_not_use(client):
+    """Pages keep answering (a person may have edited the address), and say what they dropped."""
+    page = client.get("/providers?grade=Z").get_data(as_text=True)
+    assert "筛选条件“Z”无法识别;该条件未使用。" in page
+    search = client.get("/search?q=环评&type=NOPE").get_data(as_text=True)
+    assert "筛选条件“NOPE”无法识别;该条件未使用。" in search
+    assert "无法识别" not in client.get("/providers?grade=A").get_data(as_text=True)
 
 
 def test_api_keyword_filter_ignores_case_on_every_database(client):

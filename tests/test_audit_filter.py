@@ -78,7 +78,8 @@ def recorded_action_codes() -> dict[str, str]:
     # The catalogue editors name theirs f"{object_type}.{verb}".
     for kind in vars(catalogue_service).values():
         if isinstance(kind, catalogue_service.EntryKind):
-            for verb in ("create", "update", "retire"):
+            verbs = ("create", "update", "retire", "reinstate")
+            for verb in verbs if kind.put_back_in_use else verbs[:3]:
                 found.setdefault(f"{kind.object_type}.{verb}", "registry/services/catalogue.py")
     return found
 

@@ -766,7 +766,11 @@ def test_credit_api_shape_and_filters(app, make_user, clock):
     assert numbers(year=str(year)) == [second, first]
     assert numbers(year=str(year - 1)) == []
     assert numbers(date_to="2001-01-01") == []
-    assert numbers(kind="不存在", department="'; --", year="abc", date_from="x") == [second, first]
+    # Filters the API cannot read are refused with the parameter named (stop 30), not ignored.
+    for bad in ({"kind": "不存在"}, {"department": "'; --"}, {"year": "abc"}, {"date_from": "x"}):
+        refused = client.get("/api/v1/notices", query_string=bad)
+        assert refused.status_code == 400
+        assert f"{next(iter(bad))}=" in refused.get_json()["error"]["message"]
     detail = client.get(f"/api/v1/notices/{first}").get_json()
     assert detail["title"] == "第一条"
     assert detail["kind"] == "约谈提醒"
@@ -987,7 +991,7 @@ def test_credit_board_says_what_is_wrong_with_its_date_filter(client):
     assert reversed_.status_code == 200
     assert "发布日期起晚于发布日期止,没有符合条件的记录" in reversed_.get_data(as_text=True)
     unreadable = client.get("/notices?date_from=bad").get_data(as_text=True)
-    assert "发布日期起“bad”无法识别,请按 YYYY-MM-DD 填写;该条件未使用。" in unreadable
+    assert "筛选条件“bad”无法识别,请按 YYYY-MM-DD 填写;该条件未使用。" in unreadable
     plain = client.get("/notices?date_from=2026-01-01").get_data(as_text=True)
     assert "无法识别" not in plain
     assert "没有符合条件的记录" not in plain

@@ -645,7 +645,8 @@ def test_providers_directory_filters_and_pagination(app, make_user):
     assert names("grade=AA") == ["甲咨询"]
     assert names("grade=none") == ["乙勘察"]
     assert names("qualification=工程勘察资质") == ["乙勘察"]
-    assert names("region=不存在的区域") == ["乙勘察", "甲咨询"]  # unknown values are ignored
+    # An unknown value is refused, not ignored (it answered every provider, stop 30).
+    assert client.get("/api/v1/providers?region=不存在的区域").status_code == 400
     page = client.get("/providers?grade=AA").get_data(as_text=True)
     assert "甲咨询" in page
     assert "乙勘察" not in page

@@ -15,6 +15,7 @@ from registry.pure import workdays
 from registry.services import audit
 from registry.web.filters import FILTERS, is_timestamp
 from registry.web.headers import SECURITY_HEADERS
+from registry.web.params import unread_filters
 from registry.web.unit_of_work import record_denial
 
 SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
@@ -87,7 +88,11 @@ def install(app: Flask) -> None:
     static_files.install(app)  # versioned static URLs, cached a year, gzipped
     app.teardown_request(_reset_context)
     app.jinja_env.globals.update(
-        can=can, role_labels=ROLE_LABELS, Role=Role, provisional=workdays.spans_provisional
+        can=can,
+        role_labels=ROLE_LABELS,
+        Role=Role,
+        provisional=workdays.spans_provisional,
+        unread_filters=unread_filters,
     )
     app.jinja_env.filters.update(FILTERS)
     app.jinja_env.tests["timestamp"] = is_timestamp

@@ -47,7 +47,15 @@ from registry.web.exports import csv_bytes, xlsx_bytes
 from registry.web.filters import format_datetime
 from registry.web.forms import ConfirmForm, options
 from registry.web.page_cache import cached_page
-from registry.web.params import code_arg, date_arg, date_range_problems, filtered_list, prefill
+from registry.web.params import (
+    choice_arg,
+    code_arg,
+    date_arg,
+    date_range_problems,
+    filtered_list,
+    int_arg,
+    prefill,
+)
 from registry.web.unit_of_work import UnitOfWork, actor, confirmed
 from registry.web.urls import external_url
 
@@ -69,14 +77,12 @@ work = UnitOfWork("credit.denied", stale=STALE_MESSAGE)
 
 
 def notice_filters() -> credit.NoticeFilters:
-    """Board filters from the query string; unknown values are dropped, not trusted."""
-    kind = request.args.get("kind") or None
-    year = request.args.get("year", type=int)
+    """Board filters from the query string; unknown values are not read (params.unreadable)."""
     provider = plain_text(request.args.get("provider"))[:100] or None
     return credit.NoticeFilters(
         department=code_arg("department"),
-        kind=kind if kind in {k.value for k in CreditKind} else None,
-        year=year if year and 2000 <= year <= 2100 else None,
+        kind=choice_arg("kind", {k.value for k in CreditKind}),
+        year=int_arg("year", 2000, 2100),
         date_from=date_arg("date_from"),
         date_to=date_arg("date_to"),
         provider=provider,

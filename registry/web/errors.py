@@ -34,7 +34,8 @@ CODES = {
 }
 
 
-def _wants_json() -> bool:
+def wants_json() -> bool:
+    """Whether this request is the API's (answered in JSON)."""
     return request.path.startswith("/api/")
 
 
@@ -42,7 +43,7 @@ def render_error(status: int, message: str | None = None):
     """One error response for pages and the API alike."""
     title, default = MESSAGES.get(status, MESSAGES[500])
     message = message or default
-    if _wants_json():
+    if wants_json():
         body = {"error": {"code": CODES.get(status, "error"), "message": message}}
         return jsonify(body), status
     return render_template("errors/error.html", status=status, title=title, message=message), status
@@ -74,7 +75,7 @@ def install(app: Flask) -> None:
         # A Host header outside TRUSTED_HOSTS (or malformed): Flask built no URL adapter, so the
         # answer is plain text (the error page's links cannot be built), JSON under /api.
         message = "请求无效:访问的主机名不受信任,请通过本站的正式地址访问。"
-        if _wants_json():
+        if wants_json():
             return render_error(400, message)
         return Response(message, 400, mimetype="text/plain")
 

@@ -1,16 +1,28 @@
-"""Parsing query-string parameters shared by pages and the API (never raising on bad input)."""
+"""Parsing query-string parameters shared by pages and the API. A value that cannot be read is
+refused by the API (400, naming it: a client's typo must not come back as every row, unfiltered)
+and dropped by a page, which says so above its result count (`unread_filters`)."""
 
 from __future__ import annotations
 
 import re
+from collections.abc import Collection
 from datetime import date
 
-from flask import abort, current_app, make_response, redirect, render_template, request, url_for
+from flask import (
+    abort,
+    current_app,
+    g,
+    make_response,
+    redirect,
+    render_template,
+    request,
+    url_for,
+)
 
 from registry.models.catalogue import FeeRegime
 from registry.sanitize import plain_text
 from registry.services.catalogue import ServiceFilters
-from registry.web.errors import render_error
+from registry.web.errors import render_error, wants_json
 
 MAX_PAGE = 10_000
 # Dates a filter may name: beyond these a day cannot even be converted to UTC (year 1) or means
@@ -37,18 +49,62 @@ def link_args(allowed: tuple[str, ...]) -> dict[str, str]:
     return {k: v[:200] for k, v in request.args.items() if k in allowed and v}
 
 
+def unreadable(name: str, raw: str, hint: str = "") -> None:
+    """A filter value that cannot be read: under /api a 400 naming it; on a page the condition is
+    dropped and noted for `unread_filters`."""
+    shown = raw.strip()[:40]
+    if wants_json():
+        message = f"筛选条件 {name}={shown} 无法识别{f',{hint}' if hint else ''},请修改后重试。"
+        abort(make_response(render_error(400, message)))
+    note = f"筛选条件“{shown}”无法识别{f',{hint}' if hint else ''};该条件未使用。"
+    g.setdefault("unread_filters", []).append(note)
+
+
+def unread_filters() -> list[str]:
+    """What this request's page dropped from its filters, as notes for the reader."""
+    return list(dict.fromkeys(g.get("unread_filters", [])))
+
+
+def choice_arg(name: str, allowed: Collection[str]) -> str | None:
+    """A parameter from a fixed set of values (empty: no filter)."""
+    value = request.args.get(name) or ""
+    if not value:
+        return None
+    if value in allowed:
+        return value
+    unreadable(name, value)
+    return None
+
+
+def int_arg(name: str, low: int, high: int) -> int | None:
+    """A whole number from low to high (empty: no filter)."""
+    raw = (request.args.get(name) or "").strip()
+    if not raw:
+        return None
+    if raw.isascii() and raw.isdigit() and low <= int(raw) <= high:
+        return int(raw)
+    unreadable(name, raw, f"须为 {low}–{high} 的整数")
+    return None
+
+
 def code_arg(name: str) -> str | None:
-    """A code-like parameter (stage, department, approval item); anything else is ignored."""
+    """A code-like parameter (stage, department, approval item); anything else is not read."""
     value = (request.args.get(name) or "").strip()
+    if value and not CODE_RE.match(value):
+        unreadable(name, value)
     return value if CODE_RE.match(value) else None
 
 
 def date_arg(name: str) -> date | None:
-    """A YYYY-MM-DD parameter: unreadable is ignored; a real date outside EARLIEST_DAY–LATEST_DAY
-    answers 400 with a Chinese message (a page, or JSON under /api)."""
+    """A YYYY-MM-DD parameter (unreadable: see `unreadable`); a real date outside
+    EARLIEST_DAY–LATEST_DAY answers 400 with a Chinese message (a page, or JSON under /api)."""
+    raw = (request.args.get(name) or "").strip()
+    if not raw:
+        return None
     try:
-        value = date.fromisoformat((request.args.get(name) or "").strip()[:10])
+        value = date.fromisoformat(raw[:10])
     except ValueError:
+        unreadable(name, raw, "请按 YYYY-MM-DD 填写")
         return None
     if not EARLIEST_DAY <= value <= LATEST_DAY:
         message = f"日期须在 {EARLIEST_DAY} 至 {LATEST_DAY} 之间,请修改筛选条件后重试。"
@@ -57,14 +113,10 @@ def date_arg(name: str) -> date | None:
 
 
 def date_range_problems(start: tuple[str, str], end: tuple[str, str]) -> list[str]:
-    """What is wrong with a (parameter, label) date range of the query string, in Chinese: an
-    unreadable date (date_arg ignores it) or a start after the end (no row can match). The page
-    says so instead of answering silently with everything or nothing."""
+    """What is wrong with a (parameter, label) date range of the query string, in Chinese, beyond
+    an unreadable date (`unread_filters`): a start after the end (no row can match). The page
+    says so instead of answering silently with nothing."""
     problems = []
-    for name, label in (start, end):
-        raw = (request.args.get(name) or "").strip()
-        if raw and date_arg(name) is None:
-            problems.append(f"{label}“{raw[:20]}”无法识别,请按 YYYY-MM-DD 填写;该条件未使用。")
     first, last = date_arg(start[0]), date_arg(end[0])
     if first and last and first > last:
         problems.append(f"{start[1]}晚于{end[1]},没有符合条件的记录;请调换两个日期后重试。")
@@ -122,19 +174,18 @@ def _flag(name: str) -> bool | None:
         return True
     if value in {"0", "false", "no", "否"}:
         return False
+    if value:
+        unreadable(name, value, "须为 true 或 false")
     return None
 
 
 def service_filters() -> ServiceFilters:
-    """Catalogue filters from the query string; unknown values are dropped, not trusted."""
-    fee = request.args.get("fee_regime") or None
-    if fee not in {f.value for f in FeeRegime} | {"unknown", None}:
-        fee = None
+    """Catalogue filters from the query string; unknown values are not read (`unreadable`)."""
     text = plain_text(request.args.get("q"))[:100] or None
     return ServiceFilters(
         stage=code_arg("stage"),
         department=code_arg("department"),
-        fee_regime=fee,
+        fee_regime=choice_arg("fee_regime", {f.value for f in FeeRegime} | {"unknown"}),
         approval_item=code_arg("approval_item"),
         may_self_prepare=_flag("may_self_prepare"),
         q=text,

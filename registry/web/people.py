@@ -14,7 +14,7 @@ from registry.sanitize import plain_text
 from registry.services.practitioners import accounts, certificate_types, conflicts, voids
 from registry.services.practitioners import public as service
 from registry.web.page_cache import cached_page
-from registry.web.params import filtered_list
+from registry.web.params import filtered_list, unreadable
 from registry.web.practitioner_forms import VoidRegistrationForm
 from registry.web.unit_of_work import UnitOfWork, actor
 
@@ -33,9 +33,14 @@ def person_filters() -> service.PersonFilters:
     is dropped, not trusted (an alias of a listed type selects the type)."""
     uscc = (request.args.get("provider") or "").strip().upper()
     typed = plain_text(request.args.get("certificate"))[:100]
+    kind = certificate_types.canonical(typed) if typed else None
+    if uscc and not USCC_RE.match(uscc):
+        unreadable("provider", uscc, "须为 18 位统一社会信用代码")
+    if typed and kind is None:
+        unreadable("certificate", typed, "不是证书类型目录中的类型")
     return service.PersonFilters(
         provider=uscc if USCC_RE.match(uscc) else None,
-        certificate=certificate_types.canonical(typed) if typed else None,
+        certificate=kind,
     )
 
 

@@ -32,7 +32,7 @@ from registry.web.forms import (
 )
 from registry.web.grades import provider_credit
 from registry.web.page_cache import cached_page
-from registry.web.params import code_arg, filtered_list
+from registry.web.params import choice_arg, code_arg, filtered_list
 from registry.web.unit_of_work import UnitOfWork, actor
 
 bp = Blueprint("providers", __name__)
@@ -61,16 +61,14 @@ review = UnitOfWork(stale=service.STALE_MESSAGE)
 
 
 def directory_filters() -> service.DirectoryFilters:
-    """Directory filters from the query string; unknown values are dropped, not trusted."""
-    region = request.args.get("region") or None
-    grade = request.args.get("grade") or None
+    """Directory filters from the query string; unknown values are not read (params.unreadable)."""
     typed = plain_text(request.args.get("qualification"))[:100] or None
     # An old link naming a variant spelling selects its canonical type.
     qualification = qualification_types.canonical(typed) or typed
     return service.DirectoryFilters(
         service=code_arg("service"),
-        region=region if region in REGIONS else None,
-        grade=grade if grade in GRADE_LABELS else None,
+        region=choice_arg("region", REGIONS),
+        grade=choice_arg("grade", GRADE_LABELS),
         qualification=qualification,
         on=service.today(),
     )

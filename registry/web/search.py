@@ -11,7 +11,14 @@ from registry.search.documents import FACET_LABELS, KINDS
 from registry.search.engine import get_engine
 from registry.search.query import parse_query
 from registry.services import catalogue
-from registry.web.params import SEARCH_FILTERS, code_arg, link_args, page_args, past_last
+from registry.web.params import (
+    SEARCH_FILTERS,
+    choice_arg,
+    code_arg,
+    link_args,
+    page_args,
+    past_last,
+)
 
 bp = Blueprint("search", __name__)
 FEE_VALUES = {f.value for f in FeeRegime} | {"待核实"}
@@ -25,15 +32,13 @@ def search_request(grouped: bool = False) -> SearchRequest:
     """A SearchRequest from the query string (never raises). `grouped`: also each result
     group's best hits, on the first page of an unfiltered-by-type search."""
     page, per_page = page_args()
-    kind = request.args.get("type") or None
-    fee = request.args.get("fee_regime") or None
-    kind = kind if kind in KINDS else None
+    kind = choice_arg("type", KINDS)
     return SearchRequest(
         query=parse_query(request.args.get("q")),
         kind=kind,
         stage=code_arg("stage"),
         department=code_arg("department"),
-        fee_regime=fee if fee in FEE_VALUES else None,
+        fee_regime=choice_arg("fee_regime", FEE_VALUES),
         page=page,
         per_page=per_page,
         group_size=GROUP_SIZE if grouped and kind is None and page == 1 else 0,
