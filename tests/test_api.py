@@ -169,3 +169,37 @@ def test_pages_say_which_filter_they_did_not_use(client):
 def test_api_keyword_filter_ignores_case_on_every_database(client):
     body = client.get("/api/v1/services?q=zj-03").get_json()
     assert [i["code"] for i in body["items"]] == ["ZJ-03"]
+
+
+def test_api_short_lists_page_like_the_others(client):
+    """A client paging until an empty page never stopped on /approval-items: every page was the
+    whole list, labelled page 1 (a tester, stop 30)."""
+    whole = client.get("/api/v1/approval-items").get_json()
+    assert whole["page"] == 1
+    assert len(whole["items"]) == whole["total"] >= 15
+    codes, page = [], 1
+    while True:
+        body = client.get(f"/api/v1/approval-items?page={page}&per_page=7").get_json()
+        assert (body["page"], body["per_page"], body["total"]) == (page, 7, whole["total"])
+        if not body["items"]:
+            break
+        codes += [i["code"] for i in body["items"]]
+        page += 1
+    assert codes == [i["code"] for i in whole["items"]]
+    past = client.get("/api/v1/departments?page=2").get_json()
+    assert past["items"] == []
+    assert past["total"] > 0
+
+
+def test_api_every_link_is_absolute(app, client):
+    """Services and providers linked absolutely, notices, awards, search hits and the index
+    relatively (a tester, stop 30): every `url` is now SITE_URL's."""
+    site = app.config["SITE_URL"]
+    answers = [
+        client.get("/api/v1/").get_json()["resources"],
+        client.get("/api/v1/services/ZJ-03").get_json()["approval_items"],
+        client.get("/api/v1/search?q=环评").get_json()["items"],
+    ]
+    links = [item["url"] for answer in answers for item in answer]
+    assert len(links) > 10
+    assert all(link.startswith(f"{site}/") for link in links), links

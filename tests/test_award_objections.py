@@ -249,7 +249,7 @@ def test_award_objections_upheld_withdraws_and_owner_decides_again(app, make_use
     # Search shows the request's standing award (round 2), not the withdrawn one; the home page
     # marks the withdrawn notice 已撤销.
     found = app.test_client().get(f"/api/v1/search?q={case['ref']}&type=award").get_json()
-    assert [i["url"] for i in found["items"]] == [f"/awards/{second}"]
+    assert [i["url"] for i in found["items"]] == [f"{app.config['SITE_URL']}/awards/{second}"]
     home = app.test_client().get("/").get_data(as_text=True)
     assert f'/awards/{case["award_id"]}">' in home
     row = home.split(f'/awards/{case["award_id"]}">', 1)[1].split("</li>", 1)[0]

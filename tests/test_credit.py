@@ -788,7 +788,8 @@ def test_credit_search_finds_a_published_notice_and_forgets_it_when_revoked(app,
         body = client.get("/api/v1/search", query_string={"q": q, "type": "notice"}).get_json()
         return [h["url"] for h in body["items"]]
 
-    assert hits("危险废物台账") == [f"/notices/{number}"]
+    # Absolute, as every link the API gives (stop 30: some were relative, some absolute).
+    assert hits("危险废物台账") == [f"{app.config['SITE_URL']}/notices/{number}"]
     with app.app_context():
         revision = credit.revise_record(
             _user(world.sthj),
@@ -801,7 +802,8 @@ def test_credit_search_finds_a_published_notice_and_forgets_it_when_revoked(app,
         )
         db.session.commit()
         revised = revision.number
-    assert hits("危险废物台账") == [f"/notices/{revised}"]  # the superseded one left the index
+    # The superseded one left the index.
+    assert hits("危险废物台账") == [f"{app.config['SITE_URL']}/notices/{revised}"]
     with app.app_context():
         credit.revoke_record(_user(world.sthj), revised, reason="撤销")
         db.session.commit()

@@ -95,9 +95,12 @@ def test_openapi_api_index_lists_every_resource_and_the_document(app, client):
     response = client.get("/api/v1/")
     assert response.status_code == 200
     index = response.get_json()
-    assert index["openapi"] == "/api/v1/openapi.json"
+    site = app.config["SITE_URL"]
+    assert index["openapi"] == f"{site}/api/v1/openapi.json"
     assert client.get(index["openapi"]).get_json() == openapi_document()
-    urls = {r["url"]: r for r in index["resources"]}
+    # Absolute, as every link the API gives; compared below by their paths.
+    assert all(r["url"].startswith(f"{site}/api/v1/") for r in index["resources"])
+    urls = {r["url"].removeprefix(site): r for r in index["resources"]}
     # Every GET route of the API blueprint but the index itself is listed, by its address.
     routes = {
         re.sub(r"<(?:[^:<>]+:)?([^<>]+)>", r"{\1}", rule.rule)

@@ -194,12 +194,12 @@ def test_practitioner_pages_search_by_name_and_certificate(app, client, staffed)
     person_id = staffed["ids"]["龚向明"]
     by_name = _search(client, "龚向明")
     hit = next(h for h in by_name["items"] if h["type"] == "practitioner")
-    assert hit["url"] == f"/practitioners/{person_id}"
+    assert hit["url"] == f"{app.config['SITE_URL']}/practitioners/{person_id}"
     assert hit["title"].startswith("龚*明")
     shown = json.dumps(by_name["items"], ensure_ascii=False)
     assert "龚向明" not in shown
     by_kind = _search(client, COST, type="practitioner")
-    assert f"/practitioners/{person_id}" in [h["url"] for h in by_kind["items"]]
+    assert hit["url"] in [h["url"] for h in by_kind["items"]]
     _assert_masked(json.dumps(by_kind, ensure_ascii=False), "search by certificate type")
     grouped = _search(client, "龚向明", grouped=1)
     (group,) = [g for g in grouped["groups"] if g["key"] == "practitioner"]
@@ -220,7 +220,10 @@ def test_practitioner_pages_search_by_name_and_certificate(app, client, staffed)
 def test_practitioner_pages_new_person_is_searchable_at_once(app, client, staffed):
     """A person registered and committed in one flush (no id before it) still enters search."""
     hits = _search(client, "欧阳小芳", type="practitioner")
-    assert [h["url"] for h in hits["items"]] == [f"/practitioners/{staffed['ids']['欧阳小芳']}"]
+    site = app.config["SITE_URL"]
+    assert [h["url"] for h in hits["items"]] == [
+        f"{site}/practitioners/{staffed['ids']['欧阳小芳']}"
+    ]
 
 
 # ---------------------------------------------------------------- the unmasked view

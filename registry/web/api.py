@@ -3,7 +3,7 @@ document."""
 
 from __future__ import annotations
 
-from flask import Blueprint, current_app, jsonify, url_for
+from flask import Blueprint, current_app, jsonify, request, url_for
 from flask_login import current_user
 
 from registry.extensions import csrf
@@ -18,9 +18,9 @@ from registry.services.practitioners import public as people
 from registry.web.errors import render_error
 from registry.web.openapi import check_response, openapi_document
 from registry.web.page_cache import cached_page
-from registry.web.params import code_arg, paged, service_filters
+from registry.web.params import code_arg, page_args, paged, service_filters
 from registry.web.providers import directory_filters
-from registry.web.urls import external_url
+from registry.web.urls import absolute, external_url
 
 bp = Blueprint("api", __name__, url_prefix="/api/v1")
 csrf.exempt(bp)  # read-only (GET) endpoints; no cookies change anything here
@@ -52,9 +52,15 @@ def page_json(lister, to_json, *args, **filters):
 
 
 def list_json(items: list, to_json):
-    """A short list resource, all of it as one page."""
+    """A short list resource: all of it on page 1 unless per_page asks for less, in the
+    envelope of the paged lists, so that a client paging until an empty page stops (page 2
+    repeated page 1)."""
+    page, per_page = page_args()
+    if "per_page" not in request.args:
+        per_page = max(len(items), 1)
+    shown = items[(page - 1) * per_page : page * per_page]
     return jsonify(
-        items=[to_json(i) for i in items], total=len(items), page=1, per_page=max(len(items), 1)
+        items=[to_json(i) for i in shown], total=len(items), page=page, per_page=per_page
     )
 
 
@@ -85,7 +91,7 @@ def approval_ref(item: ApprovalItem) -> dict:
     return {
         "code": item.code,
         "name": item.name,
-        "url": url_for("api.show_approval_item", code=item.code),
+        "url": external_url("api.show_approval_item", code=item.code),
     }
 
 
@@ -293,8 +299,8 @@ def award_json(award, names: dict[str, str] | None = None, leader=False) -> dict
         if withdrawal is None
         else {"at": clock.local(withdrawal.withdrawn_at).isoformat(), "reason": withdrawal.reason},
         "is_demo": award.is_demo,
-        "url": url_for("market.show_award", award_id=award.id, _external=False),
-        "verify_url": url_for("market.verify_award", award_id=award.id, _external=False),
+        "url": external_url("market.show_award", award_id=award.id),
+        "verify_url": external_url("market.verify_award", award_id=award.id),
     }
 
 
@@ -338,7 +344,7 @@ def notice_json(item) -> dict:
         ),
         "in_disclosure": credit.in_disclosure(item),
         "revises": item.revises.number if item.revises else None,
-        "url": url_for("credit.show_notice", number=item.number),
+        "url": external_url("credit.show_notice", number=item.number),
     }
 
 
@@ -392,7 +398,7 @@ def index():
             {
                 "name": operation["operationId"],
                 "title": operation["summary"],
-                "url": base + path,
+                "url": absolute(base + path),
                 "templated": "{" in path,
                 "signed_in": bool(operation.get("security")),
             }
@@ -400,7 +406,7 @@ def index():
     return jsonify(
         title=document["info"]["title"],
         version=document["info"]["version"],
-        openapi=url_for("api.openapi"),
+        openapi=external_url("api.openapi"),
         resources=resources,
     )
 
@@ -427,7 +433,7 @@ def search():
             "type": h.kind,
             "id": h.doc_id,
             "title": h.title,
-            "url": h.url,
+            "url": absolute(h.url),
             "snippet": str(h.snippet),
         }
 

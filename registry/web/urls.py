@@ -11,6 +11,8 @@ from werkzeug.routing import IntegerConverter
 from registry.models.types import MAX_ID
 from registry.services.notify import absolute
 
+__all__ = ["BoundedIntConverter", "absolute", "external_url"]
+
 
 def external_url(endpoint: str, **values: Any) -> str:
     """The absolute address of an endpoint: SITE_URL followed by its path (feeds, exports and
