@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from datetime import UTC, datetime
 
 import pytest
 from openapi_spec_validator import validate
@@ -85,6 +86,11 @@ def test_api_errors_are_json(client):
     response = client.post("/api/v1/services")
     assert response.status_code == 405
     assert response.get_json()["error"]["code"] == "method_not_allowed"
+    # It names what the address takes (a tester, stop 30: the Allow header was missing).
+    assert set(response.headers["Allow"].replace(" ", "").split(",")) >= {"GET", "HEAD"}
+    page = client.post("/services")
+    assert page.status_code == 405
+    assert "GET" in page.headers["Allow"]
 
 
 def test_api_approval_items_and_departments(client):
@@ -203,3 +209,13 @@ def test_api_every_link_is_absolute(app, client):
     links = [item["url"] for answer in answers for item in answer]
     assert len(links) > 10
     assert all(link.startswith(f"{site}/") for link in links), links
+
+
+def test_api_times_are_given_to_the_second(app):
+    """One notice's published_at carried microseconds, another's not (a tester, stop 30): a
+    client parsing with a fixed pattern failed on one of them."""
+    from registry.web.api import moment_json
+
+    with app.app_context():
+        moment = datetime(2026, 12, 8, 7, 27, 55, 406821, tzinfo=UTC)
+        assert moment_json(moment) == "2026-12-08T15:27:55+08:00"

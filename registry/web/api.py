@@ -72,6 +72,12 @@ def one_json(to_json, getter, key: str, missing: str):
         return render_error(404, missing)
 
 
+def moment_json(value) -> str:
+    """A stored moment as Beijing time, to the second (RFC 3339: 2026-11-18T10:00:00+08:00); one
+    form for every time the API gives (some carried microseconds, some not)."""
+    return clock.local(value).isoformat(timespec="seconds")
+
+
 def department_json(item: Department | None) -> dict | None:
     """A department as embedded in other resources and in the departments list."""
     if item is None:
@@ -271,7 +277,7 @@ def award_json(award, names: dict[str, str] | None = None, leader=False) -> dict
         "project_leader": None
         if leader is None
         else {"name": leader.name, "certificates": list(leader.certificates)},
-        "awarded_at": clock.local(award.awarded_at).isoformat(),
+        "awarded_at": moment_json(award.awarded_at),
         "round": award.round,
         "seed": award.seed,
         "algorithm": award.algorithm,
@@ -287,17 +293,17 @@ def award_json(award, names: dict[str, str] | None = None, leader=False) -> dict
                 "party": o.party,
                 "name": o.party_name,
                 "uscc": o.party_uscc,
-                "submitted_at": clock.local(o.submitted_at).isoformat(),
+                "submitted_at": moment_json(o.submitted_at),
                 "answer_due": o.answer_due.isoformat(),
                 "outcome": o.outcome,
                 "answer": o.answer,
-                "answered_at": clock.local(o.answered_at).isoformat() if o.answered_at else None,
+                "answered_at": moment_json(o.answered_at) if o.answered_at else None,
             }
             for o in award.objections
         ],
         "withdrawn": None
         if withdrawal is None
-        else {"at": clock.local(withdrawal.withdrawn_at).isoformat(), "reason": withdrawal.reason},
+        else {"at": moment_json(withdrawal.withdrawn_at), "reason": withdrawal.reason},
         "is_demo": award.is_demo,
         "url": external_url("market.show_award", award_id=award.id),
         "verify_url": external_url("market.verify_award", award_id=award.id),
@@ -335,7 +341,7 @@ def notice_json(item) -> dict:
         "provider": {"uscc": item.provider_uscc, "name": item.provider_name},
         "term_until": item.term_until.isoformat() if item.term_until else None,
         "ended_early": _ended_early(item),
-        "published_at": clock.local(item.published_at).isoformat(),
+        "published_at": moment_json(item.published_at),
         "disclosure_until": item.disclosure_until.isoformat(),
         "objection_until": item.objection_until.isoformat(),
         # The windows were counted over a year without an official holiday arrangement.

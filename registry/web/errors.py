@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import math
 
-from flask import Flask, Response, jsonify, render_template, request
+from flask import Flask, Response, jsonify, make_response, render_template, request
 from flask_wtf.csrf import CSRFError
 from werkzeug.exceptions import BadHost, HTTPException, InternalServerError, SecurityError
 
@@ -87,7 +87,13 @@ def install(app: Flask) -> None:
     @app.errorhandler(HTTPException)
     def http_error(error: HTTPException):
         status = error.code or 500
-        return render_error(status if status in MESSAGES else 500, None)
+        body, code = render_error(status if status in MESSAGES else 500, None)
+        response = make_response(body, code)
+        # The exception's own headers: a 405 names the methods the address takes (RFC 9110).
+        for name, value in error.get_headers():
+            if name.lower() != "content-type":
+                response.headers[name] = value
+        return response
 
     @app.errorhandler(InternalServerError)
     def internal_error(error):
