@@ -101,6 +101,17 @@ def late_projects(live_server):
         )
         number = draft.number
         credit.publish_record(db.session.get(User, regulator.id), number)
+        # And a blacklisting: its tag (黑名单(至 …)) did not wrap on /providers.
+        blacklisted = credit.draft_record(
+            db.session.get(User, regulator.id),
+            provider_uscc=firm.uscc,
+            kind="列入黑名单",
+            title="弄虚作假列入黑名单",
+            facts="2026 年 9 月,该机构在报告表中伪造监测数据。",
+            basis="《建设项目环境影响报告书(表)编制监督管理办法》第二十七条",
+            term_until=clock.today() + timedelta(days=365),
+        )
+        credit.publish_record(db.session.get(User, regulator.id), blacklisted.number)
         db.session.commit()
     return staff, codes, number
 
@@ -145,5 +156,23 @@ def test_e2e_a_printed_notice_keeps_its_footer_readable(live_server, browser, la
         page.goto(f"{live_server.url}/notices/{notice}")
         colour = page.evaluate("getComputedStyle(document.querySelector('.footer-note')).color")
         assert colour == "rgb(0, 0, 0)"
+    finally:
+        context.close()
+
+
+@pytest.mark.parametrize("path", ["/providers", "/notices", "/awards"])
+def test_e2e_public_lists_fit_a_phone_with_large_text(live_server, browser, late_projects, path):
+    """A phone set to large text (200 %, as Android's largest font does): /providers became
+    616 px wide at 375 px, its tags (黑名单(至 2027-12-08)) never wrapping (a tester, stop 30).
+    The page itself must not scroll sideways; a table's wrapper may."""
+    context = browser.new_context(**PHONE)
+    try:
+        page = context.new_page()
+        page.goto(live_server.url + path)
+        page.evaluate(
+            "document.documentElement.style.setProperty('font-size', '200%', 'important')"
+        )
+        width = page.evaluate("document.documentElement.scrollWidth")
+        assert width <= PHONE["viewport"]["width"], f"{path}: {width} px wide"
     finally:
         context.close()
