@@ -173,10 +173,17 @@ def test_roadmap_admin_delete_is_refused_while_depended_on(app, admin_client):
     )
     assert "步骤 ZJ-03 仍是 SP-05 的前置步骤" in response.get_data(as_text=True)
     assert "ZJ-03" in _template(app).steps
-    # A step nothing depends on can go (projects keep their own copies).
-    response = post_form(
-        admin_client, f"{BASE}/private/steps/SP-15/delete", {"version": str(before.version)}
-    )
+    # A step nothing depends on can go (projects keep their own copies), once the admin has
+    # confirmed it on a page naming it (stop 29's list: one click removed it).
+    url, version = f"{BASE}/private/steps/SP-15/delete", str(before.version)
+    asked = post_form(admin_client, url, {"version": version})
+    assert asked.status_code == 200
+    page = asked.get_data(as_text=True)
+    assert "请确认:从民营/外资模板删除步骤 SP-15" in page
+    assert "SP-15 建筑工程施工许可" in page
+    assert "确认删除" in page
+    assert "SP-15" in _template(app).steps  # nothing removed yet
+    response = post_form(admin_client, url, {"version": version, "confirmed": "1"})
     assert response.status_code == 302
     assert "SP-15" not in _template(app).steps
 

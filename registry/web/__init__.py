@@ -87,6 +87,17 @@ def install(app: Flask) -> None:
     page_fast_path.install(app)  # and in front of Flask, a cached page for anonymous visitors
     static_files.install(app)  # versioned static URLs, cached a year, gzipped
     app.teardown_request(_reset_context)
+    _install_templates(app)
+
+    login_manager.login_view = "auth.login"
+    login_manager.login_message = "请先登录。"
+    login_manager.session_protection = "basic"
+    login_manager.user_loader(_load_user)
+
+
+def _install_templates(app: Flask) -> None:
+    """What every template may use: the policy's `can`, role labels, the calendar's provisional
+    check, the filters a page did not read, the formatting filters, the config and the clock."""
     app.jinja_env.globals.update(
         can=can,
         role_labels=ROLE_LABELS,
@@ -97,11 +108,6 @@ def install(app: Flask) -> None:
     app.jinja_env.filters.update(FILTERS)
     app.jinja_env.tests["timestamp"] = is_timestamp
     app.context_processor(lambda: {"config": app.config, "now": clock.now})
-
-    login_manager.login_view = "auth.login"
-    login_manager.login_message = "请先登录。"
-    login_manager.session_protection = "basic"
-    login_manager.user_loader(_load_user)
 
 
 def _load_user(token: str) -> User | None:

@@ -11,9 +11,8 @@ from flask import Blueprint, abort, flash, redirect, render_template, request, u
 from registry.extensions import db
 from registry.models.accounts import User
 from registry.models.audit import action_label
-from registry.models.projects import ProjectCategory
 from registry.policy import require
-from registry.services import accounts, audit, catalogue, roadmaps
+from registry.services import accounts, audit, catalogue
 from registry.web.account_forms import AdminUserForm, RoleForm
 from registry.web.audit_forms import AuditFilterForm
 from registry.web.forms import (
@@ -23,12 +22,10 @@ from registry.web.forms import (
     RetireForm,
     ServiceItemForm,
     options,
-    parse_version,
     tristate_raw,
     tristate_value,
 )
 from registry.web.params import AUDIT_FILTERS, link_args, paged
-from registry.web.roadmap_admin_forms import TemplateStepDeleteForm, TemplateStepForm
 from registry.web.unit_of_work import UnitOfWork, actor
 
 bp = Blueprint("admin", __name__, url_prefix="/admin")
@@ -359,120 +356,6 @@ def reinstate_department(code: str):
     return redirect(url_for("admin.list_departments"))
 
 
-# ------------------------------------------------------------------ roadmap templates
-
-# Categories in URLs: their values contain "/" (民营/外资), so each has a plain slug.
-CATEGORY_SLUGS = {c.name.lower(): c.value for c in ProjectCategory}
-SLUG_OF = {value: slug for slug, value in CATEGORY_SLUGS.items()}
-
-
-def _category(slug: str) -> str:
-    if slug not in CATEGORY_SLUGS:
-        abort(404)
-    return CATEGORY_SLUGS[slug]
-
-
-def _template_step(category: str, key: str):
-    template = work.found(roadmaps.get_template, category)
-    step = next((s for s in template.steps if s.key == key), None)
-    if step is None:
-        abort(404)
-    return template, step
-
-
-@bp.get("/roadmap-templates")
-@require("roadmaps.templates")
-def list_roadmap_templates():
-    """The three category templates with their step counts and simplifications."""
-    return render_template(
-        "admin/roadmap_templates.html", templates=roadmaps.list_templates(), slug_of=SLUG_OF
-    )
-
-
-@bp.get("/roadmap-templates/<slug>")
-@require("roadmaps.templates")
-def show_roadmap_template(slug: str):
-    """One template's steps, with links to edit, add and delete."""
-    template = work.found(roadmaps.get_template, _category(slug))
-    return render_template(
-        "admin/roadmap_template.html",
-        template=template,
-        slug=slug,
-        delete_form=TemplateStepDeleteForm(version=template.version),
-    )
-
-
-def _step_values(form: TemplateStepForm, key: str | None) -> dict:
-    values = form.values()
-    if key is None:
-        values["key"] = form.key.data
-    return values
-
-
-def _save_step(slug: str, key: str | None):
-    """Add (key None) or edit a template step: one service call, one commit; errors on the form."""
-    category = _category(slug)
-    if key is None:
-        template, step = work.found(roadmaps.get_template, category), None
-    else:
-        template, step = _template_step(category, key)
-    form = TemplateStepForm(obj=step if request.method == "GET" else None)
-    if request.method == "GET":
-        form.version.data = str(template.version)
-        if step is not None:
-            form.depends_on.data = ", ".join(step.depends_on or [])
-            form.services.data = ", ".join(step.services or [])
-    saved = work.submit(
-        form,
-        lambda: roadmaps.save_template_step(
-            actor(),
-            category,
-            key,
-            _step_values(form, key),
-            version=parse_version(form.version.data),
-        ),
-    )
-    if saved:
-        flash(f"已保存步骤 {saved.value.key}。", "success")
-        return redirect(url_for("admin.show_roadmap_template", slug=slug, _anchor=saved.value.key))
-    return render_template(
-        "admin/roadmap_step.html", form=form, template=template, step=step, slug=slug
-    )
-
-
-@bp.route("/roadmap-templates/<slug>/steps/new", methods=["GET", "POST"])
-@require("roadmaps.templates")
-def create_roadmap_step(slug: str):
-    """Add a step to a template."""
-    return _save_step(slug, None)
-
-
-@bp.route("/roadmap-templates/<slug>/steps/<key>", methods=["GET", "POST"])
-@require("roadmaps.templates")
-def edit_roadmap_step(slug: str, key: str):
-    """Change a template step (optimistic locking on the template's version)."""
-    return _save_step(slug, key)
-
-
-@bp.post("/roadmap-templates/<slug>/steps/<key>/delete")
-@require("roadmaps.templates")
-def delete_roadmap_step(slug: str, key: str):
-    """Remove a step no other step depends on."""
-    category = _category(slug)
-    form = TemplateStepDeleteForm()
-    back = url_for("admin.show_roadmap_template", slug=slug)
-    work.act(
-        lambda: roadmaps.remove_template_step(
-            actor(), category, key, version=parse_version(form.version.data)
-        ),
-        form=form,
-        invalid="页面已过期,请刷新后重试。",
-        back=back,
-    )
-    flash(f"已删除步骤 {key}。已登记项目保留各自的路线图副本。", "success")
-    return redirect(back)
-
-
 # ------------------------------------------------------------------ users and audit
 
 
@@ -608,3 +491,8 @@ bp.register_blueprint(ratings_bp)
 from registry.web.calendar import bp as calendar_bp  # noqa: E402
 
 bp.register_blueprint(calendar_bp)
+
+# Roadmap templates (the three categories' steps): admin.roadmap_templates.*.
+from registry.web.roadmap_templates import bp as roadmap_templates_bp  # noqa: E402
+
+bp.register_blueprint(roadmap_templates_bp)

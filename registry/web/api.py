@@ -18,8 +18,14 @@ from registry.services.practitioners import public as people
 from registry.web.errors import render_error
 from registry.web.openapi import check_response, openapi_document
 from registry.web.page_cache import cached_page
-from registry.web.params import code_arg, page_args, paged, service_filters
-from registry.web.providers import directory_filters
+from registry.web.params import (
+    code_arg,
+    directory_filters,
+    notice_filters,
+    page_args,
+    paged,
+    service_filters,
+)
 from registry.web.urls import absolute, external_url
 
 bp = Blueprint("api", __name__, url_prefix="/api/v1")
@@ -357,8 +363,6 @@ def notice_json(item) -> dict:
 @resource("/notices")
 def list_notices():
     """Published credit notices, newest first, filtered as on the notice board."""
-    from registry.web.credit import notice_filters
-
     return page_json(credit.list_notices, notice_json, notice_filters())
 
 

@@ -10,8 +10,7 @@ from registry.services.errors import NotFound
 from registry.services.practitioners import public as service
 from registry.web.api import page_of, resource
 from registry.web.errors import render_error
-from registry.web.params import paged
-from registry.web.people import person_filters
+from registry.web.params import paged, person_filters
 from registry.web.urls import external_url
 
 

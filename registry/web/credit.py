@@ -29,7 +29,6 @@ from registry.kernel import clock
 from registry.models.credit import CreditKind, CreditRecord, CreditStatus
 from registry.policy import PUBLIC, require
 from registry.pure.pii import mask_name
-from registry.sanitize import plain_text
 from registry.services import credit
 from registry.services.errors import Forbidden, NotFound
 from registry.web import credit_confirm
@@ -47,15 +46,7 @@ from registry.web.exports import csv_bytes, xlsx_bytes
 from registry.web.filters import format_datetime
 from registry.web.forms import ConfirmForm, options
 from registry.web.page_cache import cached_page
-from registry.web.params import (
-    choice_arg,
-    code_arg,
-    date_arg,
-    date_range_problems,
-    filtered_list,
-    int_arg,
-    prefill,
-)
+from registry.web.params import date_range_problems, filtered_list, notice_filters, prefill
 from registry.web.unit_of_work import UnitOfWork, actor, confirmed
 from registry.web.urls import external_url
 
@@ -74,19 +65,6 @@ work = UnitOfWork("credit.denied", stale=STALE_MESSAGE)
 
 
 # ---------------------------------------------------------------------- public notice board
-
-
-def notice_filters() -> credit.NoticeFilters:
-    """Board filters from the query string; unknown values are not read (params.unreadable)."""
-    provider = plain_text(request.args.get("provider"))[:100] or None
-    return credit.NoticeFilters(
-        department=code_arg("department"),
-        kind=choice_arg("kind", {k.value for k in CreditKind}),
-        year=int_arg("year", 2000, 2100),
-        date_from=date_arg("date_from"),
-        date_to=date_arg("date_to"),
-        provider=provider,
-    )
 
 
 @bp.get("/notices")

@@ -1,6 +1,7 @@
-"""Parsing query-string parameters shared by pages and the API. A value that cannot be read is
-refused by the API (400, naming it: a client's typo must not come back as every row, unfiltered)
-and dropped by a page, which says so above its result count (`unread_filters`)."""
+"""Parsing query-string parameters shared by pages and the API, and each public list's filters
+(catalogue, providers, practitioners, credit notices) read from them in one place. A value that
+cannot be read is refused by the API (400, naming it: a client's typo must not come back as every
+row, unfiltered) and dropped by a page, which says so above its result count (`unread_filters`)."""
 
 from __future__ import annotations
 
@@ -19,9 +20,17 @@ from flask import (
     url_for,
 )
 
+from registry.models import REGIONS
 from registry.models.catalogue import FeeRegime
+from registry.models.credit import CreditKind
 from registry.sanitize import plain_text
+from registry.services import credit
+from registry.services import providers as provider_service
 from registry.services.catalogue import ServiceFilters
+from registry.services.controlled_lists import ControlledList
+from registry.services.practitioners import certificate_types
+from registry.services.practitioners import public as people
+from registry.services.providers import qualification_types
 from registry.web.errors import render_error, wants_json
 
 MAX_PAGE = 10_000
@@ -29,6 +38,7 @@ MAX_PAGE = 10_000
 # nothing here; such a date is refused with a message, never passed on to the database.
 EARLIEST_DAY, LATEST_DAY = date(2000, 1, 1), date(2100, 12, 31)
 CODE_RE = re.compile(r"^[A-Za-z0-9_-]{1,32}$")
+USCC_RE = re.compile(r"^[0-9A-Z]{18}$")
 
 CATALOGUE_FILTERS = (
     "q",
@@ -93,6 +103,24 @@ def code_arg(name: str) -> str | None:
     if value and not CODE_RE.match(value):
         unreadable(name, value)
     return value if CODE_RE.match(value) else None
+
+
+def uscc_arg(name: str) -> str | None:
+    """A 统一社会信用代码 (any case); another value is not read."""
+    value = (request.args.get(name) or "").strip().upper()
+    if value and not USCC_RE.match(value):
+        unreadable(name, value, "须为 18 位统一社会信用代码")
+    return value if USCC_RE.match(value) else None
+
+
+def listed_arg(name: str, listed: ControlledList) -> str | None:
+    """A type on a controlled list, by its name or an alias (the canonical name); a type not on
+    the list is not read."""
+    typed = plain_text(request.args.get(name))[:100]
+    kind = listed.canonical(typed) if typed else None
+    if typed and kind is None:
+        unreadable(name, typed, "不在类型目录中")
+    return kind
 
 
 def date_arg(name: str) -> date | None:
@@ -189,4 +217,40 @@ def service_filters() -> ServiceFilters:
         approval_item=code_arg("approval_item"),
         may_self_prepare=_flag("may_self_prepare"),
         q=text,
+    )
+
+
+def directory_filters() -> provider_service.DirectoryFilters:
+    """The provider directory's filters (page and API alike)."""
+    typed = plain_text(request.args.get("qualification"))[:100] or None
+    # An old link naming a variant spelling selects its canonical type; another is searched as
+    # typed (the directory's qualification filter is free text).
+    qualification = qualification_types.canonical(typed) or typed
+    return provider_service.DirectoryFilters(
+        service=code_arg("service"),
+        region=choice_arg("region", REGIONS),
+        grade=choice_arg("grade", {*provider_service.GRADES, provider_service.UNRATED}),
+        qualification=qualification,
+        on=provider_service.today(),
+    )
+
+
+def person_filters() -> people.PersonFilters:
+    """The practitioners list's filters (page and API alike): the firm a person works at today,
+    and a certificate type held (an alias of a listed type selects the type)."""
+    return people.PersonFilters(
+        provider=uscc_arg("provider"),
+        certificate=listed_arg("certificate", certificate_types.LIST),
+    )
+
+
+def notice_filters() -> credit.NoticeFilters:
+    """The credit notice board's filters (pages, exports, feed and API alike)."""
+    return credit.NoticeFilters(
+        department=code_arg("department"),
+        kind=choice_arg("kind", {k.value for k in CreditKind}),
+        year=int_arg("year", 2000, 2100),
+        date_from=date_arg("date_from"),
+        date_to=date_arg("date_to"),
+        provider=plain_text(request.args.get("provider"))[:100] or None,
     )

@@ -4,44 +4,24 @@ and the person's own provider, every view of it audited."""
 
 from __future__ import annotations
 
-import re
-
-from flask import Blueprint, render_template, request, url_for
+from flask import Blueprint, render_template, url_for
 
 from registry.database import write_intent
 from registry.policy import PUBLIC, require, review_scope
-from registry.sanitize import plain_text
-from registry.services.practitioners import accounts, certificate_types, conflicts, voids
+from registry.services.practitioners import accounts, conflicts, voids
 from registry.services.practitioners import public as service
 from registry.web.page_cache import cached_page
-from registry.web.params import filtered_list, unreadable
+from registry.web.params import filtered_list, person_filters
 from registry.web.practitioner_forms import VoidRegistrationForm
 from registry.web.unit_of_work import UnitOfWork, actor
 
 bp = Blueprint("people", __name__)
 
 LIST_FILTERS = ("provider", "certificate", "per_page")
-USCC_RE = re.compile(r"^[0-9A-Z]{18}$")
 
 # Refusals of the unmasked record are audited (another provider's account, say) and answered
 # 403; a person who does not exist is 404.
 work = UnitOfWork("practitioner.denied", status=403)
-
-
-def person_filters() -> service.PersonFilters:
-    """The list's filters from the query string; an unknown provider code or certificate type
-    is dropped, not trusted (an alias of a listed type selects the type)."""
-    uscc = (request.args.get("provider") or "").strip().upper()
-    typed = plain_text(request.args.get("certificate"))[:100]
-    kind = certificate_types.canonical(typed) if typed else None
-    if uscc and not USCC_RE.match(uscc):
-        unreadable("provider", uscc, "须为 18 位统一社会信用代码")
-    if typed and kind is None:
-        unreadable("certificate", typed, "不是证书类型目录中的类型")
-    return service.PersonFilters(
-        provider=uscc if USCC_RE.match(uscc) else None,
-        certificate=kind,
-    )
 
 
 @bp.get("/practitioners")

@@ -10,7 +10,6 @@ from registry.extensions import db
 from registry.models import RATING_PARTS, REGIONS, Provider, ProviderStatus, ServiceItem
 from registry.models.catalogue import Validity
 from registry.policy import PUBLIC, require
-from registry.sanitize import plain_text
 from registry.services import credit, evaluations
 from registry.services import providers as service
 from registry.services.practitioners import public as people
@@ -32,7 +31,7 @@ from registry.web.forms import (
 )
 from registry.web.grades import provider_credit
 from registry.web.page_cache import cached_page
-from registry.web.params import choice_arg, code_arg, filtered_list
+from registry.web.params import code_arg, directory_filters, filtered_list
 from registry.web.unit_of_work import UnitOfWork, actor
 
 bp = Blueprint("providers", __name__)
@@ -58,20 +57,6 @@ review = UnitOfWork(stale=service.STALE_MESSAGE)
 
 
 # ---------------------------------------------------------------------- public directory
-
-
-def directory_filters() -> service.DirectoryFilters:
-    """Directory filters from the query string; unknown values are not read (params.unreadable)."""
-    typed = plain_text(request.args.get("qualification"))[:100] or None
-    # An old link naming a variant spelling selects its canonical type.
-    qualification = qualification_types.canonical(typed) or typed
-    return service.DirectoryFilters(
-        service=code_arg("service"),
-        region=choice_arg("region", REGIONS),
-        grade=choice_arg("grade", GRADE_LABELS),
-        qualification=qualification,
-        on=service.today(),
-    )
 
 
 def _service_choices() -> list[ServiceItem]:

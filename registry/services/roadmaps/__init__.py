@@ -43,6 +43,7 @@ from registry.services.roadmaps.steps import get_step_for, record_progress, set_
 from registry.services.roadmaps.templates import (
     get_template,
     list_templates,
+    removable_template_step,
     remove_template_step,
     save_template_step,
     seed_templates,
@@ -69,6 +70,7 @@ __all__ = [
     "record_progress",
     "register_project",
     "register_project_for",
+    "removable_template_step",
     "remove_template_step",
     "replan",
     "roadmap",

@@ -253,16 +253,26 @@ def save_template_step(
     return step
 
 
-def remove_template_step(
-    actor: User, category: str, key: str, *, version: int | None = None
-) -> None:
-    """Remove a step no other step depends on."""
+def removable_template_step(
+    category: str, key: str, *, version: int | None = None
+) -> tuple[RoadmapTemplate, TemplateStep]:
+    """The template and its step `key` if the step may be removed (no other step depends on it,
+    the template unchanged since `version`), or the reason it may not. Reads only: what the
+    confirmation page shows."""
     template = get_template(category)
     check_version(template.version, version, StaleTemplate)
     step = _template_step(template, key)
     users = [s.key for s in template.steps if key in (s.depends_on or [])]
     if users:
         raise RegistryError(None, f"步骤 {key} 仍是 {', '.join(users)} 的前置步骤,请先修改它们")
+    return template, step
+
+
+def remove_template_step(
+    actor: User, category: str, key: str, *, version: int | None = None
+) -> None:
+    """Remove a step no other step depends on."""
+    template, step = removable_template_step(category, key, version=version)
     with _template_change(actor, template):
         template.steps.remove(step)
 
