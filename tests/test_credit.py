@@ -11,7 +11,7 @@ from datetime import date
 
 import pytest
 from openpyxl import load_workbook
-from sqlalchemy import func, select, text
+from sqlalchemy import event, func, select, text
 
 from registry.extensions import db
 from registry.models import (
@@ -622,6 +622,27 @@ def test_credit_blacklisting_ended_by_repair_says_so_in_public(app, make_user, c
     # The firm's profile lists the blacklisting with its term and its early end.
     profile = client.get(f"/providers/{world.uscc}").get_data(as_text=True)
     assert "期限至 2027-09-28 · 已于 2026-11-03 经信用修复提前结束" in profile
+    # The list says the same as each notice, reading the firms' repairs once for the page (it
+    # read them once per blacklisting, stop 29's list).
+    listed = client.get("/api/v1/notices?per_page=100").get_json()["items"]
+    assert {i["number"]: i["ended_early"] for i in listed} == {
+        n: client.get(f"/api/v1/notices/{n}").get_json()["ended_early"]
+        for n in (banned, repair, lapsed)
+    }
+    with app.app_context():
+        items = db.session.scalars(select(CreditRecord)).all()
+        statements = []
+
+        def count(_conn, _cursor, statement, *_rest):
+            statements.append(statement)
+
+        event.listen(db.engine, "before_cursor_execute", count)
+        try:
+            ended = credit.ended_early_of(items)
+        finally:
+            event.remove(db.engine, "before_cursor_execute", count)
+        assert len(statements) == 1
+        assert {i.number for i in items if i.id in ended} == {banned}
 
 
 # ---------------------------------------------------------------------- exports, feed, API

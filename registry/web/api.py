@@ -327,16 +327,17 @@ def list_awards():
     return jsonify(page_of(result, [award_json(a, names, leaders[a.id]) for a in result.items]))
 
 
-def _ended_early(item) -> dict | None:
+def _ended_early(repair) -> dict | None:
     """The 信用修复 that ended a blacklisting before its term: its number and day."""
-    repair = credit.ended_early_by(item)
     if repair is None:
         return None
     return {"number": repair.number, "day": clock.local_date(repair.published_at).isoformat()}
 
 
-def notice_json(item) -> dict:
-    """A published credit notice as JSON."""
+def notice_json(item, ended: dict | None = None) -> dict:
+    """A published credit notice as JSON; `ended` the page's early endings (ended_early_of),
+    else read for this one."""
+    repair = credit.ended_early_by(item) if ended is None else ended.get(item.id)
     return {
         "number": item.number,
         "kind": item.kind,
@@ -346,7 +347,7 @@ def notice_json(item) -> dict:
         "department": {"code": item.department.code, "name": item.department.name},
         "provider": {"uscc": item.provider_uscc, "name": item.provider_name},
         "term_until": item.term_until.isoformat() if item.term_until else None,
-        "ended_early": _ended_early(item),
+        "ended_early": _ended_early(repair),
         "published_at": moment_json(item.published_at),
         "disclosure_until": item.disclosure_until.isoformat(),
         "objection_until": item.objection_until.isoformat(),
@@ -363,7 +364,9 @@ def notice_json(item) -> dict:
 @resource("/notices")
 def list_notices():
     """Published credit notices, newest first, filtered as on the notice board."""
-    return page_json(credit.list_notices, notice_json, notice_filters())
+    result = paged(credit.list_notices, notice_filters())
+    ended = credit.ended_early_of(result.items)
+    return jsonify(page_of(result, [notice_json(i, ended) for i in result.items]))
 
 
 @resource("/notices/<number>")
