@@ -61,6 +61,16 @@ def test_auth_login_and_logout(client, make_user, login):
     assert client.get("/account").status_code == 302
 
 
+def test_auth_refused_sign_in_says_so_in_the_title(client, make_user):
+    """A screen reader hears the title first: a refused form's page starts with 错误: (a
+    tester, stop 30: the failed login kept the login page's title)."""
+    user = make_user("enterprise")
+    page = client.get("/login").get_data(as_text=True)
+    assert "<title>登录 - " in page
+    refused = post_form(client, "/login", {"username": user.username, "password": "wrong-Pass-1"})
+    assert "<title>错误:登录 - " in refused.get_data(as_text=True)
+
+
 def test_auth_session_replay_after_logout_is_refused(app, client, make_user, login):
     user = make_user("admin")
     login(user)

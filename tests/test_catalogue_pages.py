@@ -78,6 +78,9 @@ def test_catalogue_list_paginates(client):
     assert "ZJ-21" in third
     assert "ZJ-01" not in third
     assert "共收录中介服务事项 26 项" in re.sub(r"<[^>]+>", "", first)
+    # The title says which page a screen reader is on (page 1 says nothing extra).
+    assert "<title>中介服务事项清单 - " in first
+    assert "<title>中介服务事项清单(第 3 页) - " in third
 
 
 @pytest.mark.parametrize(

@@ -794,6 +794,12 @@ def test_credit_api_shape_and_filters(app, make_user, clock):
         assert f"{next(iter(bad))}=" in refused.get_json()["error"]["message"]
     detail = client.get(f"/api/v1/notices/{first}").get_json()
     assert detail["title"] == "第一条"
+    # A number in another case is the same notice (as catalogue codes are): the API answers,
+    # the page moves to the notice's own address (a tester, stop 30: both were 404).
+    assert client.get(f"/api/v1/notices/{first.lower()}").get_json() == detail
+    moved = client.get(f"/notices/{first.lower()}")
+    assert moved.status_code == 301
+    assert moved.headers["Location"].endswith(f"/notices/{first}")
     assert detail["kind"] == "约谈提醒"
     board = client.get("/notices", query_string={"kind": "表扬"}).get_data(as_text=True)
     assert second in board

@@ -351,3 +351,16 @@ def test_market_awards_page_links_say_which_award_they_open(client):
     for award_id, text in links:
         texts.setdefault(re.sub(r"<[^>]+>", "", text), set()).add(award_id)
     assert all(len(ids) == 1 for ids in texts.values()), texts
+
+
+@pytest.mark.demo
+def test_market_api_award_detail_is_the_lists_item(client):
+    """An integrator had to page through the list to read one award (a tester, stop 30)."""
+    listed = client.get("/api/v1/awards?per_page=100").get_json()["items"]
+    assert listed
+    for item in listed[:3]:
+        award_id = int(item["url"].rstrip("/").rsplit("/", 1)[1])
+        assert client.get(f"/api/v1/awards/{award_id}").get_json() == item
+    missing = client.get("/api/v1/awards/999999")
+    assert missing.status_code == 404
+    assert missing.get_json()["error"]["message"] == "未找到编号为 999999 的中选公示"

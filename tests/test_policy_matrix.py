@@ -105,6 +105,7 @@ EXPECTED: dict[str, set[str]] = {
     "market.award_objections": {"admin", "staff"},
     "market.answer_award_objection": {"admin", "staff"},
     "api.list_awards": ALL,
+    "api.show_award": ALL,
     "providers.list_providers": ALL,
     "providers.show_provider": ALL,
     "providers.my_provider": {"provider"},
@@ -181,7 +182,12 @@ SAMPLE_ARGS = {
         "market.quote": "XQ-2026-000001",
         "market.show_request": "XQ-2026-000001",
     },
-    "award_id": {"market.show_award": 1, "market.verify_award": 1, "market.object_award": 1},
+    "award_id": {
+        "market.show_award": 1,
+        "market.verify_award": 1,
+        "market.object_award": 1,
+        "api.show_award": 1,
+    },
     "code": {
         "market.show_project": "2026-0000",
         "market.new_request": "2026-0000",

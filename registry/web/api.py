@@ -327,6 +327,18 @@ def list_awards():
     return jsonify(page_of(result, [award_json(a, names, leaders[a.id]) for a in result.items]))
 
 
+@bp.get("/awards/<int:award_id>")
+@require(PUBLIC)
+def show_award(award_id: int):
+    """One award notice, as the list gives it (a client had to page through the list)."""
+    try:
+        award = market.get_award(award_id)
+    except NotFound:
+        return render_error(404, f"未找到编号为 {award_id} 的中选公示")
+    names = market.candidate_names([award])
+    return jsonify(award_json(award, names, market.award_leaders([award])[award.id]))
+
+
 def _ended_early(repair) -> dict | None:
     """The 信用修复 that ended a blacklisting before its term: its number and day."""
     if repair is None:

@@ -95,6 +95,8 @@ def show_notice(number: str):
         return redirect(url_for("credit.show_notice", number=moved.current), 301)
     except NotFound:
         abort(404)
+    if item.number != number:  # another case: the notice's own address
+        return redirect(url_for("credit.show_notice", number=item.number), 301)
     return render_template(
         "credit/show_notice.html",
         item=item,

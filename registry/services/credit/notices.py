@@ -100,8 +100,10 @@ def latest_notices(limit: int = 5) -> list[CreditRecord]:
 def get_public_notice(number: str) -> CreditRecord:
     """A published, current record by number. A superseded one raises Superseded with the
     number of its current revision; drafts, revoked records, records against a person (their
-    page shows them masked) and unknown numbers are NotFound."""
-    if not NUMBER_RE.match(number or ""):
+    page shows them masked) and unknown numbers are NotFound. A number is read in any case
+    (xy-2026-000001), as catalogue codes are."""
+    number = (number or "").upper()
+    if not NUMBER_RE.match(number):
         raise NotFound("未找到该信用公示")
     item = load_record(number)
     if item is None:
