@@ -85,6 +85,16 @@ def test_calendar_answers_for_every_year_to_2099_and_refuses_after():
         workdays.is_workday(date(2100, 1, 4))
 
 
+def test_calendar_rest_days_move_back_or_forward_to_working_days():
+    """2026-10-01 to 10-07 is the 国庆 holiday: a day inside moves back to 9-30 or forward to
+    10-08; a Sunday back to its Friday."""
+    assert workdays.on_or_before_workday(date(2026, 10, 5)) == date(2026, 9, 30)
+    assert workdays.on_or_after_workday(date(2026, 10, 5)) == date(2026, 10, 8)
+    monday = date(2026, 12, 7)
+    assert workdays.on_or_before_workday(monday) == workdays.on_or_after_workday(monday) == monday
+    assert workdays.on_or_before_workday(date(2026, 12, 13)) == date(2026, 12, 11)
+
+
 def test_calendar_package_years_are_the_package_day_by_day():
     first, last = workdays.package_years()
     day = date(first, 1, 1)

@@ -33,7 +33,7 @@ from registry.models import (
     User,
 )
 from registry.models.projects import ProjectCategory
-from registry.pure import pii
+from registry.pure import pii, workdays
 from registry.services import accounts, credit, grades, market, practitioners, roadmaps
 from registry.services.errors import RegistryError
 from registry.services.practitioners import certificate_types
@@ -42,7 +42,8 @@ from tests.conftest import TEST_TODAY
 # The days CI moves the clock to, and the standard one: the demo must look alive on each of them.
 # The module is not marked `dates`: test_demo_market_seeded_on_any_day_is_alive_on_that_day seeds
 # it on every one of these days in every run, so it need not run again under the later moved days.
-SEED_DAYS = sorted({TEST_TODAY, date(2027, 6, 15), date(2031, 2, 10)})
+# And a Saturday: seeded at a weekend, the demo's events still fall on working days.
+SEED_DAYS = sorted({TEST_TODAY, date(2027, 6, 15), date(2031, 2, 10), date(2026, 12, 12)})
 
 
 def _seed_demo() -> dict[str, int]:
@@ -193,8 +194,18 @@ def test_demo_market_seeded_on_any_day_is_alive_on_that_day(app, day):
         assert notices
         # Today's records are in their 公示期 and open to objection; the older ones' dates are
         # laid out before the seeding day, the objection answered before it.
-        fresh = [n for n in notices if clock.local_date(n.published_at) == today]
+        last_workday = workdays.on_or_before_workday(today)
+        fresh = [n for n in notices if clock.local_date(n.published_at) == last_workday]
         assert len(fresh) >= 3
+        # A department publishes and answers on working days, in office hours (stop 29's list:
+        # records fell on Sundays and carried the time of seeding).
+        assert all(workdays.is_workday(clock.local_date(n.published_at)) for n in notices)
+        assert all(clock.local(n.published_at).hour == 10 for n in notices)
+        answered = [o.answered_at for n in notices for o in n.objections if o.answered_at]
+        assert all(workdays.is_workday(clock.local_date(at)) for at in answered)
+        # Selections close on working days (the open ones too).
+        deadlines = [r.deadline for r in db.session.scalars(select(SelectionRequest))]
+        assert all(workdays.is_workday(clock.local_date(d)) for d in deadlines)
         assert all(credit.in_disclosure(n) and credit.can_object(n) for n in fresh)
         assert all(n.published_at <= now for n in notices)
         assert all(o.answered_at <= now for n in notices for o in n.objections)

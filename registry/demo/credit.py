@@ -29,6 +29,7 @@ from registry.models import (
     User,
 )
 from registry.models.providers import Offer
+from registry.pure.workdays import add_working_days, on_or_before_workday
 from registry.services import credit
 from registry.services.errors import RegistryError
 
@@ -158,15 +159,19 @@ def firm_offering(service_code: str, index: int) -> Provider | None:
 
 
 def on_day(day: date, hour: int, today: date):
-    """The clock moved to a past day of the story (today: left as it is)."""
-    return clock.frozen(clock.at(day, hour)) if day < today else nullcontext()
+    """The clock moved to a moment of the story, office hours on its day; left as it is when that
+    moment is still to come (seeded early on the day itself). Seeded in the evening, a record
+    "published today" carried the seeding time (stop 29's list)."""
+    moment = clock.at(day, hour)
+    return clock.frozen(moment) if day <= today and moment < clock.now() else nullcontext()
 
 
 def _tell(story: Story, regulator: User, provider: Provider, today: date) -> int:
     """Publish the story's record on its day and, when it has one, the firm's objection the next
     day and the department's answer (维持) three days later; 0 when the firm's credit history
     does not allow it (a 信用修复 without a blacklisting in force)."""
-    day = today - timedelta(days=story.days_ago)
+    # A department publishes on a working day; its answers follow on working days too.
+    day = on_or_before_workday(today - timedelta(days=story.days_ago))
     with on_day(day, 10, today):
         term = day + timedelta(days=story.term_days) if story.term_days else None
         try:
@@ -185,9 +190,9 @@ def _tell(story: Story, regulator: User, provider: Provider, today: date) -> int
     account = db.session.get(User, provider.account_id) if provider.account_id else None
     if story.objection and account is not None and story.days_ago >= 5:
         reason, answer = story.objection
-        with on_day(day + timedelta(days=1), 15, today):
+        with on_day(add_working_days(day, 1), 15, today):
             objection = credit.object_to_record(account, item.number, reason=reason)
-        with on_day(day + timedelta(days=4), 10, today):
+        with on_day(add_working_days(day, 4), 10, today):
             credit.answer_objection(
                 regulator, objection.id, outcome=ObjectionOutcome.REJECTED.value, answer=answer
             )

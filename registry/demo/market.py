@@ -37,7 +37,12 @@ from registry.models import (
 )
 from registry.models.providers import Offer
 from registry.pure.uscc import make_uscc
-from registry.pure.workdays import add_working_days, working_days_between
+from registry.pure.workdays import (
+    add_working_days,
+    on_or_after_workday,
+    on_or_before_workday,
+    working_days_between,
+)
 from registry.services import evaluations, grades, market
 
 # Industry groups: what a firm of that kind offers and the qualification it holds.
@@ -204,7 +209,7 @@ def _seed_market(today: date) -> dict[str, int]:
             project,
             services[code],
             method,
-            clock.at(today + timedelta(days=5 + number), 17),
+            clock.at(on_or_after_workday(today + timedelta(days=5 + number)), 17),
             owner,
             number,
             posted=clock.now() - timedelta(days=1),
@@ -257,7 +262,7 @@ def _seed_history(today: date, owner: User | None, services: dict[str, ServiceIt
     rng = random.Random(20261207)  # noqa: S311 - reproducible demo data, not a secret
     awards = 0
     for number, (code, days_ago, budget, shares) in enumerate(PATTERN, 21):
-        deadline = clock.at(today - timedelta(days=days_ago), 17)
+        deadline = clock.at(on_or_before_workday(today - timedelta(days=days_ago)), 17)
         project = projects[number % len(projects)]
         request = _request(
             project, services[code], SelectionMethod.LOWEST_PRICE, deadline, owner, number
@@ -313,7 +318,7 @@ def _recent_selection(owner, project, service, today: date, number: int) -> int:
 
 def _finished_selection(owner, project, service, method, today, days_ago, number, rng):
     """A request whose deadline passed, quotes from eligible demo firms, decided by the rules."""
-    deadline = clock.at(today - timedelta(days=days_ago), 17)
+    deadline = clock.at(on_or_before_workday(today - timedelta(days=days_ago)), 17)
     request = _request(project, service, method, deadline, owner, number)
     eligible = [
         p for p in market.eligible_providers(request, clock.local_date(deadline)) if p.is_demo

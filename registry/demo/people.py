@@ -27,6 +27,7 @@ from registry.models import (
     User,
 )
 from registry.pure import pii
+from registry.pure.workdays import on_or_before_workday
 from registry.services import credit, practitioners
 from registry.services.errors import RegistryError
 from registry.services.practitioners import certificate_types, history
@@ -233,7 +234,8 @@ def _person_record(today: date) -> int:
     if regulator is None or person is None:
         return 0
     firm = person.current_employment.provider
-    with demo_credit.on_day(today - timedelta(days=RECORD_DAYS_AGO), 10, today):
+    day = on_or_before_workday(today - timedelta(days=RECORD_DAYS_AGO))
+    with demo_credit.on_day(day, 10, today):
         draft = credit.draft_record(
             regulator, provider_uscc=firm.uscc, practitioner_id=person.id, **RECORD
         )

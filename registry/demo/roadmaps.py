@@ -23,7 +23,7 @@ from registry.kernel import clock
 from registry.models import Project, User
 from registry.models.catalogue import TimeUnit
 from registry.models.roadmap import RoadmapStep, StepStatus
-from registry.pure.workdays import add_working_days, is_workday
+from registry.pure.workdays import add_working_days, is_workday, on_or_before_workday
 from registry.services import market, roadmaps
 from registry.services.errors import RegistryError
 
@@ -124,13 +124,7 @@ def _user(username: str) -> User | None:
 def land_contract_date(serial: str, today: date) -> date:
     """The demo project's land-contract date when seeded on `today` (its code's year is that
     date's year)."""
-    return _working_day_on_or_before(today + timedelta(days=PLANS[serial][0]))
-
-
-def _working_day_on_or_before(day: date) -> date:
-    while not is_workday(day):
-        day -= timedelta(days=1)
-    return day
+    return on_or_before_workday(today + timedelta(days=PLANS[serial][0]))
 
 
 def _start_for_finish(finish: date, step: RoadmapStep) -> date:
@@ -138,7 +132,7 @@ def _start_for_finish(finish: date, step: RoadmapStep) -> date:
     or before `finish`, for a step counted in working days)."""
     if step.unit != TimeUnit.WORKING_DAY.value:
         return finish - timedelta(days=max(step.duration - 1, 0))
-    day, left = _working_day_on_or_before(finish), step.duration - 1
+    day, left = on_or_before_workday(finish), step.duration - 1
     while left > 0:
         day -= timedelta(days=1)
         if is_workday(day):
@@ -152,7 +146,7 @@ def _date(step: RoadmapStep, today: date, offset: int | str | None) -> date | No
         return None
     if offset == DUE_NEXT:
         return _start_for_finish(add_working_days(today, 1), step)
-    return _working_day_on_or_before(today + timedelta(days=offset))
+    return on_or_before_workday(today + timedelta(days=offset))
 
 
 def seed_demo_roadmaps(today: date | None = None, lead: int | None = None) -> int:
@@ -240,8 +234,8 @@ def seed_demo_permits(today: date | None = None) -> list[Project]:
             select(Project.id).where(Project.is_demo.is_(True), Project.code.endswith(f"-{serial}"))
         ):
             continue
-        permit = _working_day_on_or_before(today - timedelta(days=ago))
-        land = _working_day_on_or_before(permit - timedelta(days=days))
+        permit = on_or_before_workday(today - timedelta(days=ago))
+        land = on_or_before_workday(permit - timedelta(days=days))
         project = market.create_project(
             owner,
             code=f"{land.year}-120116-{industry}-03-{serial}",
@@ -297,6 +291,6 @@ def _finished_runs(
 
     def day(offset: int) -> date:
         days = int((Decimal(offset) * scale).to_integral_value(ROUND_HALF_UP))
-        return _working_day_on_or_before(land + timedelta(days=days))
+        return on_or_before_workday(land + timedelta(days=days))
 
     return {key: (day(start), day(finish)) for key, (start, finish) in offsets.items()}

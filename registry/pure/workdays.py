@@ -301,6 +301,14 @@ def on_or_after_workday(day: date) -> date:
     return day
 
 
+def on_or_before_workday(day: date) -> date:
+    """day, or the last working day before it when it is a rest day (the demo data's events: a
+    department does not publish on a Sunday)."""
+    while not is_workday(day):
+        day -= timedelta(days=1)
+    return day
+
+
 def working_days_between(start: date, end: date) -> int:
     """Working days after start up to and including end (0 when end <= start)."""
     count, day = 0, start
