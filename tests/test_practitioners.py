@@ -24,7 +24,7 @@ from registry.models import (
     User,
 )
 from registry.pure import pii
-from registry.services import practitioners
+from registry.services import notify, practitioners
 from tests.conftest import post_form as post_raw
 from tests.factories import active_provider
 
@@ -356,6 +356,12 @@ def test_practitioners_check_deadlines_warns_before_expiry(app, runner, make_use
     assert len(told) == 2
     assert any("资质(证书编号" in m and str(today + timedelta(days=30)) in m for m in told)
     assert any("张三明" in m and str(today + timedelta(days=31)) in m for m in told)
+    # Under a topic whose name says both (it read 从业人员证书, stop 29's list).
+    with app.app_context():
+        topics = set(
+            db.session.scalars(select(Notification.topic).where(Notification.user_id == user.id))
+        )
+    assert {notify.topic_label(t) for t in topics} == {"资质与证书到期"}
 
 
 def test_practitioners_check_deadlines_flags_expiry(app, runner, make_user):

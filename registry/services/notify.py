@@ -49,7 +49,11 @@ TOPICS: dict[str, Topic] = {
     "evaluation": Topic("定期考评", "中介机构:考评期开启、考评结果公布"),
     "roadmap": Topic("审批路线图预警", "企业与帮办人员:步骤到期预警、超时通报"),
     "calendar": Topic("日期调整", "节假日安排变化使您的某个日期顺延"),
-    "practitioner": Topic("从业人员证书", "中介机构:本机构在职人员的证书到期"),
+    # The key stays (stored choices keep meaning what they chose): the qualification reminders
+    # (services/expiring.py) went out under a label that named only the staff's certificates.
+    "practitioner": Topic(
+        "资质与证书到期", "中介机构:本机构的资质、在职人员的证书即将到期或已到期"
+    ),
     "review": Topic("入驻审核", "中介机构:入驻申请通过或退回;管理员:有新的入驻申请"),
 }
 
