@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import logging
 import os
 import secrets
@@ -47,6 +48,21 @@ def _fail(message: str) -> None:
     raise click.ClickException(message)
 
 
+def _while_running(command: Callable) -> Callable:
+    """A command that writes as the site does: it holds the run lock (registry/running.py) while
+    it runs, so that a restore refuses meanwhile, and it refuses during a restore."""
+
+    @functools.wraps(command)
+    def held(*args: object, **kwargs: object) -> object:
+        try:
+            with running.serving(current_app):
+                return command(*args, **kwargs)
+        except running.Busy as error:
+            _fail(error.message)
+
+    return held
+
+
 @click.command("init-db")
 @with_appcontext
 def init_db() -> None:
@@ -54,8 +70,12 @@ def init_db() -> None:
     instance = Path(current_app.instance_path)
     config_file = instance / "config.py"
     instance.mkdir(parents=True, exist_ok=True)
-    # Only the site's own account may read the database, uploads and mail kept here.
-    instance.chmod(0o700)
+    # Only the site's own account may read the database, uploads and mail kept here (a folder
+    # another account owns is left to its owner, with a word).
+    if instance.stat().st_uid == os.getuid():
+        instance.chmod(0o700)
+    else:
+        click.echo(f"注意:{instance} 不属于当前账户,未收紧其权限;请确认只有站点账户可读。")
     if not config_file.exists():
         fd = os.open(config_file, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
         with os.fdopen(fd, "w") as handle:
@@ -73,6 +93,7 @@ def init_db() -> None:
 @click.command("seed")
 @click.option("--demo", "with_demo", is_flag=True, help="Also add clearly marked demo data (示例).")
 @with_appcontext
+@_while_running
 def seed(with_demo: bool) -> None:
     """Load the real catalogue from seeds/ (idempotent); with --demo also demo accounts."""
     try:
@@ -396,6 +417,7 @@ def _as_of_day(context: click.Context, _param, on: datetime | None) -> date:
 @click.command("check-deadlines")
 @_as_of("Run")
 @with_appcontext
+@_while_running
 def check_deadlines(today: date) -> None:
     """Run every deadline check once (idempotent; meant for cron) and print a summary."""
     lines = []
@@ -414,6 +436,7 @@ def check_deadlines(today: date) -> None:
 @click.command("recompute-grades")
 @_as_of("Compute")
 @with_appcontext
+@_while_running
 def recompute_grades(today: date) -> None:
     """Recompute every provider's credit score and grade (idempotent; changes are audited),
     committing batch by batch."""
@@ -450,27 +473,24 @@ DAILY_JOBS: list[jobs.DailyJob] = [
     "--once", is_flag=True, help="One pass (daily jobs if due, then due mail), then exit."
 )
 @with_appcontext
+@_while_running
 def worker(once: bool) -> None:
     """Send the mail outbox and run the daily jobs (check-deadlines, grades) at DAILY_JOBS_AT."""
     logging.basicConfig(
         level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s"
     )
     loop = jobs.Worker(DAILY_JOBS)
-    try:
-        with running.serving(current_app):
-            if once:
-                counts = loop.run_pass()
-                click.echo(
-                    "worker pass done: "
-                    + (", ".join(f"{k} {v}" for k, v in sorted(counts.items())) or "nothing due"),
-                    err=True,
-                )
-                return
-            signal.signal(signal.SIGTERM, loop.stop)
-            signal.signal(signal.SIGINT, loop.stop)
-            loop.run()
-    except running.Busy as error:
-        _fail(error.message)
+    if once:
+        counts = loop.run_pass()
+        click.echo(
+            "worker pass done: "
+            + (", ".join(f"{k} {v}" for k, v in sorted(counts.items())) or "nothing due"),
+            err=True,
+        )
+        return
+    signal.signal(signal.SIGTERM, loop.stop)
+    signal.signal(signal.SIGINT, loop.stop)
+    loop.run()
 
 
 commands = [

@@ -74,7 +74,10 @@ def when_ready(server):
     app = server.app.wsgi()
     if "search" in getattr(app, "extensions", {}):  # this registry's app (not a test's stand-in)
         # Held by the master, inherited by every worker: a restore refuses while it lives.
-        running.hold(app)
+        try:
+            running.hold(app)
+        except running.Busy as error:
+            raise RuntimeError(error.message) from None
         startup.prepare(app)
 
 

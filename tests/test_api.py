@@ -8,6 +8,8 @@ from datetime import UTC, datetime
 import pytest
 from openapi_spec_validator import validate
 
+from registry.web.openapi import openapi_document
+
 SERVICE_KEYS = {
     "code",
     "name",
@@ -152,12 +154,22 @@ def test_api_refuses_a_filter_it_cannot_read_instead_of_answering_everything(cli
 
 
 def test_api_reads_every_listed_filter_value(client):
-    """What the document lists is read, not refused."""
+    """Every value the document lists for a query parameter is read, not refused."""
+    document = openapi_document()
+    listed = 0
+    for path, operations in document["paths"].items():
+        for parameter in operations["get"].get("parameters", []):
+            enum = parameter.get("schema", {}).get("enum")
+            if parameter.get("in") != "query" or not enum:
+                continue
+            for value in enum:
+                query = {parameter["name"]: value, "q": "环评"}
+                answer = client.get(f"/api/v1{path}", query_string=query)
+                assert answer.status_code == 200, (path, parameter["name"], value)
+                listed += 1
+    assert listed > 20
     for path in (
-        "/providers?grade=A",
-        "/services?fee_regime=unknown&may_self_prepare=false",
-        "/notices?kind=警示通报&year=2026&date_from=2026-01-01",
-        "/search?q=环评&type=service",
+        "/notices?year=2026&date_from=2026-01-01",
         "/practitioners?certificate=环境影响评价工程师",
     ):
         assert client.get(f"/api/v1{path}").status_code == 200, path
@@ -166,10 +178,31 @@ def test_api_reads_every_listed_filter_value(client):
 def test_pages_say_which_filter_they_did_not_use(client):
     """Pages keep answering (a person may have edited the address), and say what they dropped."""
     page = client.get("/providers?grade=Z").get_data(as_text=True)
-    assert "筛选条件“Z”无法识别;该条件未使用。" in page
+    assert "信用等级“Z”无法识别;该条件未使用。" in page
     search = client.get("/search?q=环评&type=NOPE").get_data(as_text=True)
-    assert "筛选条件“NOPE”无法识别;该条件未使用。" in search
+    assert "类型“NOPE”无法识别;该条件未使用。" in search
     assert "无法识别" not in client.get("/providers?grade=A").get_data(as_text=True)
+    # What is echoed is plain text: no markup, no bidi override (a reviewer, stop 30).
+    hostile = client.get("/providers?grade=%E2%80%AE%3Cb%3EZ").get_data(as_text=True)
+    assert "\u202e" not in hostile
+    assert "<b>Z" not in hostile
+
+
+def test_filters_read_full_width_and_padded_values(client):
+    """`year=２０２６` worked before the API refused unreadable values (int() reads full-width
+    digits); a value with a space around it from a copied link is read too."""
+    for path in ("/notices?year=２０２６", "/providers?grade=A%20", "/notices?year=%202026"):
+        assert client.get(f"/api/v1{path}").status_code == 200, path
+
+
+def test_feed_and_exports_refuse_a_filter_they_cannot_read(client):
+    """Machine readers of the board outside /api: an unreadable filter was silently dropped,
+    and every notice came back (a reviewer, stop 30)."""
+    for path in ("/notices.xml", "/notices.csv", "/notices.xlsx"):
+        refused = client.get(f"{path}?kind=NOPE")
+        assert refused.status_code == 400, path
+        assert "类别“NOPE”无法识别" in refused.get_data(as_text=True)
+        assert client.get(f"{path}?kind=警示通报").status_code == 200, path
 
 
 def test_api_keyword_filter_ignores_case_on_every_database(client):

@@ -218,6 +218,35 @@ def test_restore_is_refused_while_the_site_runs_and_a_site_waits_for_a_restore(
     assert done.exit_code == 0, done.output  # the site stopped: the restore goes ahead
 
 
+def test_the_commands_that_write_hold_the_run_lock(app, tmp_path):
+    """A reviewer's finding (stop 30): nothing checked that the commands take the lock, and a
+    cron job's check-deadlines or a seed ran alongside a restore. Each refuses during one; so
+    does gunicorn's master, in Chinese, not with a traceback."""
+    from registry import gunicorn_conf
+
+    runner = app.test_cli_runner()
+    with running.alone(app):
+        for args in (["worker", "--once"], ["seed"], ["check-deadlines"], ["recompute-grades"]):
+            result = runner.invoke(args=args)
+            assert result.exit_code == 1, args
+            assert "正在恢复备份" in result.output, args
+        server = type("Server", (), {"app": type("App", (), {"wsgi": lambda self: app})()})()
+        with pytest.raises(RuntimeError, match="正在恢复备份"):
+            gunicorn_conf.when_ready(server)
+    assert runner.invoke(args=["worker", "--once"]).exit_code == 0  # free again
+
+
+def test_a_lock_file_that_cannot_be_opened_stops_a_restore_not_the_site(app, tmp_path):
+    """An instance folder the site cannot write: the site and the worker run without the lock
+    (a warning); a restore refuses, saying why, since it cannot tell whether the site runs."""
+    app.config["RUN_LOCK_FILE"] = str(tmp_path / "not-a-folder" / "running.lock")
+    (tmp_path / "not-a-folder").write_text("a file where the folder should be")
+    with running.serving(app):
+        pass
+    with pytest.raises(running.Busy, match="无法打开运行锁"), running.alone(app):
+        pass
+
+
 def test_restore_is_refused_while_another_session_uses_the_postgresql_database(
     app, fresh, tmp_path
 ):

@@ -1020,7 +1020,7 @@ def test_credit_board_says_what_is_wrong_with_its_date_filter(client):
     assert reversed_.status_code == 200
     assert "发布日期起晚于发布日期止,没有符合条件的记录" in reversed_.get_data(as_text=True)
     unreadable = client.get("/notices?date_from=bad").get_data(as_text=True)
-    assert "筛选条件“bad”无法识别,请按 YYYY-MM-DD 填写;该条件未使用。" in unreadable
+    assert "发布日期起“bad”无法识别,请按 YYYY-MM-DD 填写;该条件未使用。" in unreadable
     plain = client.get("/notices?date_from=2026-01-01").get_data(as_text=True)
     assert "无法识别" not in plain
     assert "没有符合条件的记录" not in plain

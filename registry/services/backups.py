@@ -292,8 +292,9 @@ def _load_database(kind: str, source: Path) -> None:
 
 
 def other_sessions() -> list[str]:
-    """PostgreSQL: the other sessions using this database (a site or worker on any node, an
-    operator's psql), as "application (address)"; SQLite has no such list (see running.py)."""
+    """PostgreSQL: the other client sessions using this database at this moment (a site or worker
+    on any node, an operator's psql), as "application (address)"; SQLite has no such list (see
+    running.py). A snapshot: a node that connects after it is not seen (README, Backups)."""
     if db.engine.dialect.name != "postgresql":
         return []
     db.session.remove()
@@ -304,6 +305,8 @@ def other_sessions() -> list[str]:
                 "SELECT coalesce(nullif(application_name, ''), '?'),"
                 " coalesce(host(client_addr), 'local') FROM pg_stat_activity"
                 " WHERE datname = current_database() AND pid <> pg_backend_pid()"
+                # Clients only: autovacuum workers and replication senders are the server's own.
+                " AND backend_type = 'client backend'"
             )
         ).all()
     db.engine.dispose()

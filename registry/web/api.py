@@ -62,7 +62,7 @@ def list_json(items: list, to_json):
     envelope of the paged lists, so that a client paging until an empty page stops (page 2
     repeated page 1)."""
     page, per_page = page_args()
-    if "per_page" not in request.args:
+    if (request.args.get("per_page", type=int) or 0) < 1:  # not asked for (or unreadable): all
         per_page = max(len(items), 1)
     shown = items[(page - 1) * per_page : page * per_page]
     return jsonify(

@@ -115,7 +115,7 @@ def _xml_text(value: str | None) -> str:
 @require(PUBLIC)
 def notices_feed():
     """Atom feed of the latest published notices (the board's filters apply)."""
-    items = credit.notices_for_export(notice_filters(), limit=FEED_SIZE)
+    items = credit.notices_for_export(notice_filters(strict=True), limit=FEED_SIZE)
     feed = FeedGenerator()
     board = external_url("credit.list_notices")
     feed.id(board)
@@ -198,7 +198,7 @@ def _download(body: bytes, mimetype: str, extension: str) -> Response:
 @cached_page
 def export_csv():
     """The board (with its filters) as CSV: UTF-8 with BOM, formula-looking cells neutralised."""
-    rows = export_rows(credit.notices_for_export(notice_filters()))
+    rows = export_rows(credit.notices_for_export(notice_filters(strict=True)))
     return _download(csv_bytes(EXPORT_HEADER, rows), "text/csv", "csv")
 
 
@@ -207,7 +207,7 @@ def export_csv():
 @cached_page
 def export_xlsx():
     """The board (with its filters) as XLSX: every cell a string, neutralised as in the CSV."""
-    rows = export_rows(credit.notices_for_export(notice_filters()))
+    rows = export_rows(credit.notices_for_export(notice_filters(strict=True)))
     return _download(
         xlsx_bytes(EXPORT_HEADER, rows, title="信用公示"),
         "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",

@@ -6,6 +6,7 @@ row, unfiltered) and dropped by a page, which says so above its result count (`u
 from __future__ import annotations
 
 import re
+import unicodedata
 from collections.abc import Collection
 from datetime import date
 
@@ -59,15 +60,45 @@ def link_args(allowed: tuple[str, ...]) -> dict[str, str]:
     return {k: v[:200] for k, v in request.args.items() if k in allowed and v}
 
 
+# What each filter is called on the pages, for the note saying it was not used.
+FILTER_LABELS = {
+    "stage": "审批阶段",
+    "department": "部门",
+    "fee_regime": "收费性质",
+    "approval_item": "审批事项",
+    "may_self_prepare": "可自行编制",
+    "service": "服务事项",
+    "region": "所在地区",
+    "grade": "信用等级",
+    "provider": "中介机构",
+    "certificate": "证书类型",
+    "kind": "类别",
+    "year": "年度",
+    "date_from": "发布日期起",
+    "date_to": "发布日期止",
+    "type": "类型",
+}
+
+
+def _arg(name: str) -> str:
+    """A parameter as typed, full-width characters folded (２０２６ is 2026) and trimmed."""
+    return unicodedata.normalize("NFKC", request.args.get(name) or "").strip()
+
+
 def unreadable(name: str, raw: str, hint: str = "") -> None:
     """A filter value that cannot be read: under /api a 400 naming it; on a page the condition is
-    dropped and noted for `unread_filters`."""
-    shown = raw.strip()[:40]
+    dropped and noted for `unread_filters` (what a feed or an export does with them:
+    `refuse_unread_filters`)."""
+    shown = plain_text(raw)[:40]  # echoed: markup, control and bidi characters go
+    tail = f",{hint}" if hint else ""
     if wants_json():
-        message = f"筛选条件 {name}={shown} 无法识别{f',{hint}' if hint else ''},请修改后重试。"
-        abort(make_response(render_error(400, message)))
-    note = f"筛选条件“{shown}”无法识别{f',{hint}' if hint else ''};该条件未使用。"
-    g.setdefault("unread_filters", []).append(note)
+        abort(
+            make_response(
+                render_error(400, f"筛选条件 {name}={shown} 无法识别{tail},请修改后重试。")
+            )
+        )
+    label = FILTER_LABELS.get(name, "筛选条件")
+    g.setdefault("unread_filters", []).append(f"{label}“{shown}”无法识别{tail};该条件未使用。")
 
 
 def unread_filters() -> list[str]:
@@ -75,9 +106,21 @@ def unread_filters() -> list[str]:
     return list(dict.fromkeys(g.get("unread_filters", [])))
 
 
+def refuse_unread_filters() -> None:
+    """For a machine's answer that is not under /api (a feed, an export): a filter it could not
+    read is a 400 saying which, not every row as if unfiltered."""
+    notes = unread_filters()
+    if notes:
+        abort(
+            make_response(
+                render_error(400, " ".join(notes).replace("该条件未使用", "请修改后重试"))
+            )
+        )
+
+
 def choice_arg(name: str, allowed: Collection[str]) -> str | None:
     """A parameter from a fixed set of values (empty: no filter)."""
-    value = request.args.get(name) or ""
+    value = _arg(name)
     if not value:
         return None
     if value in allowed:
@@ -88,7 +131,7 @@ def choice_arg(name: str, allowed: Collection[str]) -> str | None:
 
 def int_arg(name: str, low: int, high: int) -> int | None:
     """A whole number from low to high (empty: no filter)."""
-    raw = (request.args.get(name) or "").strip()
+    raw = _arg(name)
     if not raw:
         return None
     if raw.isascii() and raw.isdigit() and low <= int(raw) <= high:
@@ -99,7 +142,7 @@ def int_arg(name: str, low: int, high: int) -> int | None:
 
 def code_arg(name: str) -> str | None:
     """A code-like parameter (stage, department, approval item); anything else is not read."""
-    value = (request.args.get(name) or "").strip()
+    value = _arg(name)
     if value and not CODE_RE.match(value):
         unreadable(name, value)
     return value if CODE_RE.match(value) else None
@@ -107,7 +150,7 @@ def code_arg(name: str) -> str | None:
 
 def uscc_arg(name: str) -> str | None:
     """A 统一社会信用代码 (any case); another value is not read."""
-    value = (request.args.get(name) or "").strip().upper()
+    value = _arg(name).upper()
     if value and not USCC_RE.match(value):
         unreadable(name, value, "须为 18 位统一社会信用代码")
     return value if USCC_RE.match(value) else None
@@ -126,7 +169,7 @@ def listed_arg(name: str, listed: ControlledList) -> str | None:
 def date_arg(name: str) -> date | None:
     """A YYYY-MM-DD parameter (unreadable: see `unreadable`); a real date outside
     EARLIEST_DAY–LATEST_DAY answers 400 with a Chinese message (a page, or JSON under /api)."""
-    raw = (request.args.get(name) or "").strip()
+    raw = _arg(name)
     if not raw:
         return None
     try:
@@ -197,7 +240,7 @@ def filtered_list(template: str, lister, filters, names: tuple[str, ...], **cont
 
 
 def _flag(name: str) -> bool | None:
-    value = (request.args.get(name) or "").strip().lower()
+    value = _arg(name).lower()
     if value in {"1", "true", "yes", "是"}:
         return True
     if value in {"0", "false", "no", "否"}:
@@ -244,9 +287,10 @@ def person_filters() -> people.PersonFilters:
     )
 
 
-def notice_filters() -> credit.NoticeFilters:
-    """The credit notice board's filters (pages, exports, feed and API alike)."""
-    return credit.NoticeFilters(
+def notice_filters(*, strict: bool = False) -> credit.NoticeFilters:
+    """The credit notice board's filters (pages, exports, feed and API alike); `strict` (a feed,
+    an export) refuses what it cannot read, as the API does."""
+    filters = credit.NoticeFilters(
         department=code_arg("department"),
         kind=choice_arg("kind", {k.value for k in CreditKind}),
         year=int_arg("year", 2000, 2100),
@@ -254,3 +298,6 @@ def notice_filters() -> credit.NoticeFilters:
         date_to=date_arg("date_to"),
         provider=plain_text(request.args.get("provider"))[:100] or None,
     )
+    if strict:
+        refuse_unread_filters()
+    return filters

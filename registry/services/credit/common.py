@@ -274,12 +274,15 @@ def ended_early_of(items: list[CreditRecord]) -> dict[int, CreditRecord]:
     if not blacklistings:
         return {}
     repairs = db.session.scalars(
-        select(CreditRecord).where(
+        select(CreditRecord)
+        .where(
             CreditRecord.provider_id.in_({b.provider_id for b in blacklistings}),
             CreditRecord.practitioner_id.is_(None),
             CreditRecord.status == CreditStatus.PUBLISHED.value,
             CreditRecord.kind == CreditKind.REPAIR.value,
         )
+        # The order of published_records, so that a tie picks the same repair as ended_early_by.
+        .order_by(CreditRecord.published_at.desc(), CreditRecord.id.desc())
     ).all()
     ended = {
         item.id: _ended_by(item, [r for r in repairs if r.provider_id == item.provider_id])
