@@ -218,10 +218,13 @@ def test_restore_is_refused_while_the_site_runs_and_a_site_waits_for_a_restore(
     assert done.exit_code == 0, done.output  # the site stopped: the restore goes ahead
 
 
-def test_the_commands_that_write_hold_the_run_lock(app, tmp_path):
+def test_the_commands_that_write_hold_the_run_lock(app, tmp_path, monkeypatch):
     """A reviewer's finding (stop 30): nothing checked that the commands take the lock, and a
     cron job's check-deadlines or a seed ran alongside a restore. Each refuses during one; so
     does gunicorn's master, in Chinese, not with a traceback."""
+    # Importing the gunicorn config sets PROMETHEUS_MULTIPROC_DIR for the process (the master's
+    # setting); set here, it is taken away again after the test, for the tests that follow.
+    monkeypatch.setenv("PROMETHEUS_MULTIPROC_DIR", str(tmp_path / "metrics"))
     from registry import gunicorn_conf
 
     runner = app.test_cli_runner()
