@@ -273,16 +273,10 @@ def ended_early_of(items: list[CreditRecord]) -> dict[int, CreditRecord]:
     blacklistings = [item for item in items if _ends_early(item)]
     if not blacklistings:
         return {}
+    # In published_records' order, so that a tie picks the same repair as ended_early_by.
+    firms = {b.provider_id for b in blacklistings}
     repairs = db.session.scalars(
-        select(CreditRecord)
-        .where(
-            CreditRecord.provider_id.in_({b.provider_id for b in blacklistings}),
-            CreditRecord.practitioner_id.is_(None),
-            CreditRecord.status == CreditStatus.PUBLISHED.value,
-            CreditRecord.kind == CreditKind.REPAIR.value,
-        )
-        # The order of published_records, so that a tie picks the same repair as ended_early_by.
-        .order_by(CreditRecord.published_at.desc(), CreditRecord.id.desc())
+        _published(firms).where(CreditRecord.kind == CreditKind.REPAIR.value)
     ).all()
     ended = {
         item.id: _ended_by(item, [r for r in repairs if r.provider_id == item.provider_id])
@@ -329,14 +323,18 @@ def published_records(provider_id: int) -> list[CreditRecord]:
     """The provider's published, current records against the firm itself, newest first (profile
     and grade); records against its people follow the person (practitioners/standing.py)."""
     return list(
-        db.session.scalars(
-            select(CreditRecord)
-            .where(
-                CreditRecord.provider_id == provider_id,
-                CreditRecord.practitioner_id.is_(None),
-                CreditRecord.status == CreditStatus.PUBLISHED.value,
-            )
-            .options(selectinload(CreditRecord.department))
-            .order_by(CreditRecord.published_at.desc(), CreditRecord.id.desc())
+        db.session.scalars(_published({provider_id}).options(selectinload(CreditRecord.department)))
+    )
+
+
+def _published(provider_ids: set[int]) -> Select:
+    """The firms' published, current records against the firm itself, newest first."""
+    return (
+        select(CreditRecord)
+        .where(
+            CreditRecord.provider_id.in_(provider_ids),
+            CreditRecord.practitioner_id.is_(None),
+            CreditRecord.status == CreditStatus.PUBLISHED.value,
         )
+        .order_by(CreditRecord.published_at.desc(), CreditRecord.id.desc())
     )
