@@ -10,7 +10,7 @@ import re
 import threading
 import uuid
 from dataclasses import dataclass
-from datetime import date
+from datetime import date, timedelta
 from decimal import Decimal
 from urllib.parse import unquote
 
@@ -20,6 +20,7 @@ from sqlalchemy import func, select, text
 from sqlalchemy.exc import DBAPIError
 
 from registry.extensions import db
+from registry.kernel import clock
 from registry.models import AuditEntry, EvaluationPeriod, Provider, ScoreEntry, User
 from registry.services import evaluations
 from registry.services.errors import Forbidden, RegistryError
@@ -860,7 +861,7 @@ def test_evaluations_publish_waits_for_the_end_or_an_early_close_and_a_confirmat
             user, period, provider.uscc, scores, submit=True, submission_key="e1"
         )
         db.session.commit()
-        period_id, ends_on = period.id, period.ends_on
+        period_id, ends_on, provider_id = period.id, period.ends_on, provider.id
     login(regulator)
     url = f"/regulator/evaluations/{period_id}"
     assert "提前结束原因" in _page(client.get(url))
@@ -915,6 +916,28 @@ def test_evaluations_publish_waits_for_the_end_or_an_early_close_and_a_confirmat
     done = post_form(client, f"{url}/publish", {"confirmed": "1"})
     assert "考评结果已发布" in _page(client.get(done.headers["Location"]))
     assert _stored().status == "已发布"
+    # Published as 计入信用评价, it counts from the day it was closed, not from its planned last
+    # day (a tester, stop 30: the grade and the trend left it out until 12-31).
+    with app.app_context():
+        totals = evaluations.published_totals(provider_id, date(2000, 1, 1))
+    assert [(day, str(total)) for day, total, _ in totals] == [(clock.today(), "80.00")]
+
+
+def test_evaluations_a_period_not_yet_begun_cannot_be_closed_or_published(app, make_user):
+    """A tester (stop 30) opened next half-year, scored a firm, closed it "early" and published a
+    result dated in the future on its public profile."""
+    regulator = make_user("regulator", department="STHJ")
+    with app.app_context():
+        user = db.session.get(User, regulator.id)
+        starts = date(clock.today().year + 1, 1, 1)
+        period = evaluations.open_period(
+            user, name="明年上半年", starts_on=starts, ends_on=starts + timedelta(days=180)
+        )
+        db.session.commit()
+        with pytest.raises(RegistryError, match="尚未开始,不能结束考评或发布结果"):
+            evaluations.close_period(user, period.id, reason="测试")
+        db.session.rollback()
+        assert db.session.get(EvaluationPeriod, period.id).status == "进行中"
 
 
 def test_evaluations_parse_scores_reports_every_bad_score(app):

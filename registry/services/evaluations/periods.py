@@ -187,6 +187,13 @@ def close_period(
     before the period's end only with a reason, which is stored (an early close) and audited."""
     period = get_period_for(user, period.id if isinstance(period, EvaluationPeriod) else period)
     reason = plain_text(reason) or None
+    if today() < period.starts_on:
+        # A period not yet begun was scored, closed "early" and published, dated in the future
+        # (a tester, stop 30): there is nothing to evaluate before it starts.
+        raise RegistryError(
+            None,
+            f"考评周期自 {period.starts_on:%Y-%m-%d} 开始,尚未开始,不能结束考评或发布结果",
+        )
     if has_ended(period):
         reason = None  # an ordinary close: nothing to explain
     elif reason is None:

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import date
+from datetime import date, datetime
 from decimal import Decimal
 from typing import Any
 
@@ -13,6 +13,7 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import selectinload
 
 from registry.extensions import db
+from registry.kernel import clock
 from registry.models import (
     Department,
     EvaluationPeriod,
@@ -59,10 +60,18 @@ def _latest_public(period_ids: Sequence[int], provider_id: int) -> dict[int, Sco
 
 def published_totals(provider_id: int, since: date) -> list[tuple[date, Decimal, str]]:
     """For each PUBLISHED period ending on or after `since` in which the provider was scored:
-    (period end date, the provider's current total, department code), oldest first. Corrections
-    made after publication count at once."""
+    (the day the period ended, the provider's current total, department code), oldest first.
+    A period closed early (with its recorded reason) ended on the day it was closed: its result,
+    published as 计入信用评价, counted only from its planned last day (a tester, stop 30).
+    Corrections made after publication count at once."""
     periods = db.session.execute(
-        select(EvaluationPeriod.id, EvaluationPeriod.ends_on, Department.code)
+        select(
+            EvaluationPeriod.id,
+            EvaluationPeriod.ends_on,
+            EvaluationPeriod.close_reason,
+            EvaluationPeriod.closed_at,
+            Department.code,
+        )
         .join(Department, Department.id == EvaluationPeriod.department_id)
         .where(
             EvaluationPeriod.status == PeriodStatus.PUBLISHED.value,
@@ -71,11 +80,19 @@ def published_totals(provider_id: int, since: date) -> list[tuple[date, Decimal,
         .order_by(EvaluationPeriod.ends_on, EvaluationPeriod.id)
     ).all()
     current = _latest_public([p.id for p in periods], provider_id)
-    return [
-        (ends_on, current[period_id].total, code)
-        for period_id, ends_on, code in periods
-        if period_id in current
+    ended = [
+        (ended_on(row.ends_on, row.close_reason, row.closed_at), current[row.id].total, row.code)
+        for row in periods
+        if row.id in current
     ]
+    return sorted(ended, key=lambda item: item[0])
+
+
+def ended_on(ends_on: date, close_reason: str | None, closed_at: datetime | None) -> date:
+    """The day a period ended: its last day, or the day it was closed early."""
+    if close_reason and closed_at is not None:
+        return min(ends_on, clock.local_date(closed_at))
+    return ends_on
 
 
 @dataclass
