@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import csv
 import io
+import re
 import threading
 import xml.etree.ElementTree as ET
 from dataclasses import dataclass
@@ -1054,3 +1055,38 @@ def test_credit_a_draft_made_by_mistake_can_be_deleted_a_published_record_never(
     other = _draft(app, world.sthj, world.uscc)
     water = _client(app, login, world.sw)
     assert post_form(water, f"/regulator/credit/{other}/discard").status_code == 404
+
+
+def _seen_of(page: str) -> str:
+    """The hidden `seen` of a draft's edit form."""
+    return re.search(r'name="seen" type="hidden" value="([0-9a-f]+)"', page).group(1)
+
+
+def test_credit_a_draft_saved_from_two_tabs_keeps_the_first_save(app, make_user, login, clock):
+    """A tester (stop 30): tab A changed 事实 and saved, tab B (opened before) changed 依据 and
+    saved; both said 草稿已保存, and A's 事实 was gone. B's save is now refused, nothing lost."""
+    world = _world(app, make_user)
+    number = _draft(app, world.sthj, world.uscc, title="两个窗口")
+    regulator = _client(app, login, world.sthj)
+    url = f"/regulator/credit/{number}/edit"
+    tab_a = regulator.get(url).get_data(as_text=True)
+    tab_b = regulator.get(url).get_data(as_text=True)
+    content = {"kind": "警示通报", "title": "两个窗口", "facts": "原事实。", "basis": "原依据。"}
+
+    def save(page, **change):
+        data = {**content, **change, "csrf_token": csrf_from(page), "seen": _seen_of(page)}
+        return regulator.post(url, data=data, follow_redirects=True).get_data(as_text=True)
+
+    assert "草稿已保存" in save(tab_a, facts="A 窗口修改的事实。")
+    refused = save(tab_b, basis="B 窗口修改的依据。")
+    assert "该草稿已在别处修改并保存" in refused
+    assert "草稿已保存" not in refused
+    stored = _record(app, number)
+    assert (stored.facts, stored.basis) == ("A 窗口修改的事实。", "原依据。")
+    # A form without its `seen` (dropped, forged) is stale too, never an unchecked overwrite.
+    page = regulator.get(url).get_data(as_text=True)
+    data = {**content, "csrf_token": csrf_from(page)}
+    assert "该草稿已在别处修改并保存" in regulator.post(url, data=data).get_data(as_text=True)
+    # Reloaded, the form saves.
+    assert "草稿已保存" in save(regulator.get(url).get_data(as_text=True), basis="B 重新修改。")
+    assert _record(app, number).basis == "B 重新修改。"

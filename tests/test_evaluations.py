@@ -171,6 +171,7 @@ def test_evaluations_a_regulator_runs_a_period_in_the_browser(app, make_user, lo
         "c_effectiveness": "80",
         "c_service": "70",
         "submission_key": key,
+        "based_on": "0",  # the revision the form showed: none yet
         "action": "draft",
     }
     assert post_form(client, url, fields).status_code == 302
@@ -225,6 +226,7 @@ def test_evaluations_form_errors_are_shown_in_chinese_and_store_nothing(
         "c_effectiveness": "70",
         "c_service": "60",
         "submission_key": "k",
+        "based_on": "0",
         "action": "submit",
     }
     for field, value, message in [
@@ -460,6 +462,7 @@ def test_evaluations_a_correction_is_a_new_revision_with_its_reason(app, make_us
         "c_effectiveness": "70",
         "c_service": "60",
         "submission_key": "fix-1",
+        "based_on": "1",  # the published revision the form showed
         "action": "correction",
     }
     refused = post_form(client, url, fields)
@@ -952,3 +955,33 @@ def test_evaluations_parse_scores_reports_every_bad_score(app):
     assert parse_scores(criteria, {c["code"]: "90.5" for c in criteria}) == {
         c["code"]: 90.5 for c in criteria
     }
+
+
+def test_evaluations_a_score_saved_from_two_tabs_keeps_the_first_save(
+    app, make_user, login, client
+):
+    """A tester (stop 30): tab B, opened before tab A saved 规范性 70, saved 80 as the next
+    revision and silently put it back. The form carries the revision it showed; B is refused."""
+    world = _world(app, make_user)
+    _enter(app, world.sthj, world.period_id, world.sthj_only, submit=False)  # revision 1
+    login(world.sthj)
+    url = f"/regulator/evaluations/{world.period_id}/providers/{world.sthj_only}/score"
+
+    def fields(page, **scores):
+        hidden = dict(
+            re.findall(r'name="(submission_key|based_on)" type="hidden" value="(\w+)"', page)
+        )
+        values = {"c_technical": "90", "c_compliance": "80", "c_effectiveness": "70"}
+        return {**values, "c_service": "60", **scores, **hidden, "action": "draft"}
+
+    tab_a, tab_b = _page(client.get(url)), _page(client.get(url))
+    assert post_form(client, url, fields(tab_a, c_compliance="70")).status_code == 302
+    refused = post_form(client, url, fields(tab_b, c_service="65"))
+    assert refused.status_code == 200
+    assert "已在别处保存为第 2 版,为免覆盖,本次未保存" in _page(refused)
+    with app.app_context():
+        rows = db.session.scalars(select(ScoreEntry).order_by(ScoreEntry.revision)).all()
+        assert [(r.revision, r.scores["compliance"]) for r in rows] == [(1, 80), (2, 70)]
+    # A form without the revision it showed is stale too.
+    bare = {k: v for k, v in fields(_page(client.get(url))).items() if k != "based_on"}
+    assert "本次未保存" in _page(post_form(client, url, bare))

@@ -379,11 +379,15 @@ def change_record(number: str, mode: str):
     # The revision's reason starts empty; the content starts as the record's.
     form = form_class(obj=item if request.method == "GET" else None, reason="")
     if mode == "edit":
+        if request.method == "GET":
+            form.seen.data = credit.draft_seen(item)
         return _record_page(
             mode,
             form,
             item,
-            lambda: credit.update_draft(actor(), number, **_content(form)),
+            lambda: credit.update_draft(
+                actor(), number, seen=form.seen.data or "", **_content(form)
+            ),
             "草稿已保存。",
         )
     if request.method == "POST" and not confirmed() and form.validate_on_submit():

@@ -4,7 +4,7 @@ Forms check shape only; the rules (department scope, windows, states) live in se
 from __future__ import annotations
 
 from flask_wtf.file import MultipleFileField
-from wtforms import DateField, SelectField, StringField, TextAreaField
+from wtforms import DateField, HiddenField, SelectField, StringField, TextAreaField
 from wtforms.validators import DataRequired, Length, Optional
 
 from registry.models.credit import CreditKind, ObjectionOutcome
@@ -44,7 +44,10 @@ class CreditRecordForm(_ContentForm):
 
 
 class DraftEditForm(_ContentForm):
-    """Edit a draft (the provider is fixed once drafted)."""
+    """Edit a draft (the provider is fixed once drafted); `seen` is the draft as the form showed
+    it (credit.draft_seen): a save from a stale form is refused."""
+
+    seen = HiddenField()
 
 
 class ReviseForm(_ContentForm):

@@ -20,7 +20,15 @@ from registry.sanitize import plain_text
 from registry.services import evaluations as service
 from registry.services.errors import Forbidden
 from registry.web.downloads import send_attachment
-from registry.web.forms import ConfirmForm, Form, apply_error, optional_line, optional_text, options
+from registry.web.forms import (
+    ConfirmForm,
+    Form,
+    apply_error,
+    optional_line,
+    optional_text,
+    options,
+    parse_version,
+)
 from registry.web.unit_of_work import (
     Confirmation,
     UnitOfWork,
@@ -46,6 +54,7 @@ class PeriodForm(Form):
 
 class _ScoreForm(Form):
     submission_key = HiddenField()
+    based_on = HiddenField()  # the revision the form showed (0: none): a stale save is refused
     note = optional_text("备注(可选)", service.NOTE_MAX)
     reason = optional_text(
         "更正原因",
@@ -312,6 +321,7 @@ def enter_score(period_id: int, uscc: str):
     form = score_form(period)
     if request.method == "GET":
         form.submission_key.data = secrets.token_hex(16)
+        form.based_on.data = str(current.revision if current is not None else 0)
         if current is not None:
             for criterion in period.criteria:
                 getattr(form, f"c_{criterion['code']}").data = str(
@@ -329,6 +339,7 @@ def enter_score(period_id: int, uscc: str):
             submission_key=form.submission_key.data or "",
             reason=form.reason.data,
             note=form.note.data,
+            based_on=parse_version(form.based_on.data),
         ),
         done=lambda entry: (
             f"已保存 {provider.name} 的得分(第 {entry.revision} 版,{entry.state},"

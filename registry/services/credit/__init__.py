@@ -57,6 +57,7 @@ from registry.services.credit.records import (
     changeable_record,
     discard_draft,
     draft_record,
+    draft_seen,
     publish_record,
     publishable,
     records_for_department,
@@ -115,6 +116,7 @@ __all__ = [
     "supervises",
     "today",
     "discard_draft",
+    "draft_seen",
     "update_draft",
     "windows_from_today",
 ]

@@ -3,6 +3,8 @@ revised (a new revision supersedes the old number) and revoked; the department's
 
 from __future__ import annotations
 
+import hashlib
+import json
 import secrets
 from datetime import date
 from typing import Unpack
@@ -44,7 +46,7 @@ from registry.services.credit.common import (
     today,
     window_days,
 )
-from registry.services.errors import RegistryError
+from registry.services.errors import RegistryError, StaleEdit
 
 # Where a firm reads about its staff (the roster; its profile lists their records too).
 STAFF_PAGE = "/my/provider/practitioners"
@@ -104,11 +106,30 @@ def _number(item: CreditRecord) -> str:
     return f"XY-{year}-{item.id:06d}"
 
 
-def update_draft(user: User, number: str, **fields: Unpack[RecordContent]) -> CreditRecord:
-    """Change a draft (published records are never edited: they are revised)."""
+class StaleDraft(StaleEdit):
+    message_text = (
+        "该草稿已在别处修改并保存(另一窗口或同事),为免覆盖,本次未保存;请刷新页面,核对后再修改。"
+    )
+
+
+def draft_seen(item: CreditRecord) -> str:
+    """What an edit form carries of the draft it was rendered from: a digest of its content, so
+    that a save from a stale form (another tab, a colleague) is refused, not an overwrite (a
+    tester, stop 30). Drafts have no version column; their content is what matters."""
+    content = [item.kind, item.title, item.facts, item.basis, str(item.term_until)]
+    return hashlib.sha256(json.dumps(content, ensure_ascii=False).encode()).hexdigest()[:32]
+
+
+def update_draft(
+    user: User, number: str, *, seen: str | None = None, **fields: Unpack[RecordContent]
+) -> CreditRecord:
+    """Change a draft (published records are never edited: they are revised); `seen` (from
+    `draft_seen`, when the caller has a form) must still be the draft's."""
     item = get_record_for(user, number, lock=True)
     if not item.is_draft:
         raise RegistryError(None, f"记录 {item.number} {item.status},不能再修改;如需更正请发布修订")
+    if seen is not None and seen != draft_seen(item):
+        raise StaleDraft()
     content = checked_content(**fields)
     if item.is_about_person:
         check_person_kind(content["kind"])

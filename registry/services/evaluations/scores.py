@@ -19,7 +19,7 @@ from registry.models import (
 )
 from registry.sanitize import plain_text
 from registry.services.audit import record
-from registry.services.errors import Forbidden, RegistryError
+from registry.services.errors import Forbidden, RegistryError, StaleEdit
 from registry.services.evaluations.criteria import parse_scores, same_scores, total_of
 from registry.services.evaluations.periods import (
     OUT_OF_SCOPE,
@@ -121,11 +121,13 @@ def enter_scores(
     submission_key: str,
     reason: str | None = None,
     note: str | None = None,
+    based_on: int | None = None,
 ) -> ScoreEntry:
     """A regulator enters one provider's criterion scores (keyed by criterion code) in a period of
     its own department: a draft or a submitted score while the period is open; once it is closed
     or published, a correction that needs a reason (after publication it takes effect publicly).
-    The same form posted twice stores one row."""
+    The same form posted twice stores one row. `based_on` (a form's): the revision the form
+    showed (0: none yet); another revision saved meanwhile refuses the save."""
     period = locked_period(user, period)
     if not submission_key or len(submission_key) > 64:
         raise RegistryError(None, STALE_FORM)
@@ -137,6 +139,14 @@ def enter_scores(
         if (existing.period_id, existing.provider_id) != (period.id, provider.id):
             raise RegistryError(None, STALE_FORM)
         return existing  # a double-submit of the same form
+    if based_on is not None:
+        shown = current_entries(period, [provider.id]).get(provider.id)
+        if based_on != (shown.revision if shown is not None else 0):
+            # Two tabs: the second save put the first one's scores back, silently (stop 30).
+            raise StaleEdit(
+                f"{provider.name} 的得分已在别处保存为第 {shown.revision if shown else 0} 版,"
+                "为免覆盖,本次未保存;请刷新页面,核对后再录入。"
+            )
     state = state_for(period, submit)
     parsed = parse_scores(period.criteria, scores)
     reason = checked_reason(reason)
