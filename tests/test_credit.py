@@ -623,6 +623,18 @@ def test_credit_blacklisting_ended_by_repair_says_so_in_public(app, make_user, c
     # The firm's profile lists the blacklisting with its term and its early end.
     profile = client.get(f"/providers/{world.uscc}").get_data(as_text=True)
     assert "期限至 2027-09-28 · 已于 2026-11-03 经信用修复提前结束" in profile
+    # The exports and the feed say it too (a tester, stop 30: they showed only the term, and a
+    # reader of the export believed the firm still blacklisted).
+    said = "已于 2026-11-03 经信用修复(" + repair + ")提前结束"
+    rows = list(csv.reader(io.StringIO(client.get("/notices.csv").get_data(as_text=True))))
+    by_number = {row[0].lstrip("\ufeff"): row for row in rows}
+    assert by_number[banned][-1] == said
+    assert by_number[repair][-1] == ""
+    feed = ET.fromstring(client.get("/notices.xml").get_data())  # noqa: S314 - our own feed
+    atom = "{http://www.w3.org/2005/Atom}"
+    entry = next(e for e in feed.iter(f"{atom}entry") if e.find(f"{atom}id").text.endswith(banned))
+    assert said in entry.find(f"{atom}summary").text
+    assert entry.find(f"{atom}updated").text.startswith("2026-11-03")
     # The list says the same as each notice, reading the firms' repairs once for the page (it
     # read them once per blacklisting, stop 29's list).
     listed = client.get("/api/v1/notices?per_page=100").get_json()["items"]
@@ -676,7 +688,7 @@ def test_credit_csv_has_a_bom_and_neutralises_formulas(app, make_user, clock):
     assert "attachment" in response.headers["Content-Disposition"]
     body = response.data
     assert body.startswith(b"\xef\xbb\xbf")
-    header = "公示编号,记录类型,标题,中介机构,统一社会信用代码,监管部门,事实,依据,黑名单期限至,发布时间,公示期至,异议截止,修订自,链接\r\n"
+    header = "公示编号,记录类型,标题,中介机构,统一社会信用代码,监管部门,事实,依据,黑名单期限至,发布时间,公示期至,异议截止,修订自,链接,提前结束\r\n"
     assert body[3:].startswith(header.encode("utf-8"))
     for cell in (
         b",'=1+1,",

@@ -131,17 +131,24 @@ def notices_feed():
     feed.updated(
         clock.local(items[0].published_at) if items else datetime(2026, 1, 1, tzinfo=clock.ZONE)
     )
+    ended = credit.ended_early_of(items)
     for item in items:
         link = external_url("credit.show_notice", number=item.number)
+        repair = ended.get(item.id)
         entry = feed.add_entry(order="append")
         entry.id(link)
         entry.title(_xml_text(f"{item.kind}:{item.title}({item.provider_name})"))
         entry.link(href=link)
         entry.published(clock.local(item.published_at))
-        entry.updated(clock.local(item.published_at))
+        # A blacklisting ended early changed then: readers see the entry again, saying so.
+        entry.updated(clock.local((repair or item).published_at))
         entry.author({"name": _xml_text(item.department.name)})
         entry.category(term=item.kind)
-        entry.summary(_xml_text(f"{item.provider_name}({item.provider_uscc}):{item.facts}"))
+        term = f"黑名单期限至 {item.term_until}。" if item.term_until else ""
+        ended_text = f"{_ended_text(repair)}。" if repair else ""
+        entry.summary(
+            _xml_text(f"{item.provider_name}({item.provider_uscc}):{term}{ended_text}{item.facts}")
+        )
     return Response(feed.atom_str(pretty=True), mimetype="application/atom+xml")
 
 
@@ -160,11 +167,22 @@ EXPORT_HEADER = (
     "异议截止",
     "修订自",
     "链接",
+    # Last, so that the columns before keep their places for existing readers (stop 30).
+    "提前结束",
 )
 
 
+def _ended_text(repair: CreditRecord | None) -> str:
+    """How a blacklisting ended before its term, in the export's and the feed's words."""
+    if repair is None:
+        return ""
+    return f"已于 {clock.local_date(repair.published_at)} 经信用修复({repair.number})提前结束"
+
+
 def export_rows(items: list[CreditRecord]) -> list[list[str]]:
-    """The rows of a CSV / XLSX export (the same strings in both)."""
+    """The rows of a CSV / XLSX export (the same strings in both); a blacklisting ended early by
+    信用修复 says so (an export read as still blacklisted a firm whose term had ended, stop 30)."""
+    ended = credit.ended_early_of(items)
     return [
         [
             item.number,
@@ -181,6 +199,7 @@ def export_rows(items: list[CreditRecord]) -> list[list[str]]:
             item.objection_until.isoformat() if item.objection_until else "",
             item.revises.number if item.revises else "",
             external_url("credit.show_notice", number=item.number),
+            _ended_text(ended.get(item.id)),
         ]
         for item in items
     ]
