@@ -1102,3 +1102,16 @@ def test_credit_a_draft_saved_from_two_tabs_keeps_the_first_save(app, make_user,
     # Reloaded, the form saves.
     assert "草稿已保存" in save(regulator.get(url).get_data(as_text=True), basis="B 重新修改。")
     assert _record(app, number).basis == "B 重新修改。"
+
+
+def test_credit_a_blacklisting_lasts_ten_years_at_most_counting_its_first_day(
+    app, make_user, clock
+):
+    """A tester (stop 30): listed on 2026-12-08, a last day of 2036-12-08 was accepted — ten
+    years and a day, counting both ends, under a rule of at most ten years."""
+    world = _world(app, make_user)
+    clock.freeze(date(2026, 12, 8))
+    with pytest.raises(RegistryError, match=r"不能超过 10 年\(自今天起算,最晚至 2036-12-07\)"):
+        _draft(app, world.sthj, world.uscc, kind="列入黑名单", term_until=date(2036, 12, 8))
+    _draft(app, world.sthj, world.uscc, kind="列入黑名单", term_until=date(2036, 12, 7))
+    assert credit.last_term_day(date(2028, 2, 29)) == date(2038, 2, 28)

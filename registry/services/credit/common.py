@@ -5,7 +5,7 @@ blacklisting kept in step with its records."""
 from __future__ import annotations
 
 import re
-from datetime import date, datetime
+from datetime import date, datetime, timedelta
 from typing import NotRequired, TypedDict
 
 from flask import current_app
@@ -209,12 +209,26 @@ def checked_content(
     return content
 
 
+def last_term_day(start: date) -> date:
+    """The last day of a MAX_TERM_YEARS term that starts on `start` (counted inclusive: a term
+    from 2026-12-08 ends at the latest on 2036-12-07; it allowed 12-08, ten years and a day, a
+    tester found at stop 30). From 29 February the anniversary is 1 March."""
+    try:
+        anniversary = start.replace(year=start.year + MAX_TERM_YEARS)
+    except ValueError:
+        anniversary = date(start.year + MAX_TERM_YEARS, 3, 1)
+    return anniversary - timedelta(days=1)
+
+
 def check_term(term_until: date) -> None:
     start = today()
     if term_until <= start:
         raise RegistryError("term_until", "黑名单期限截止日期须晚于今天")
-    if term_until > date(start.year + MAX_TERM_YEARS, start.month, min(start.day, 28)):
-        raise RegistryError("term_until", f"黑名单期限不能超过 {MAX_TERM_YEARS} 年")
+    if term_until > last_term_day(start):
+        raise RegistryError(
+            "term_until",
+            f"黑名单期限不能超过 {MAX_TERM_YEARS} 年(自今天起算,最晚至 {last_term_day(start)})",
+        )
 
 
 def _chain_start(item: CreditRecord) -> tuple[datetime, int]:
