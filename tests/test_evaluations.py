@@ -22,6 +22,7 @@ from sqlalchemy.exc import DBAPIError
 from registry.extensions import db
 from registry.kernel import clock
 from registry.models import AuditEntry, EvaluationPeriod, Provider, ScoreEntry, User
+from registry.pure import score_files
 from registry.services import evaluations
 from registry.services.errors import Forbidden, RegistryError
 from tests import factories
@@ -985,3 +986,31 @@ def test_evaluations_a_score_saved_from_two_tabs_keeps_the_first_save(
     # A form without the revision it showed is stale too.
     bare = {k: v for k, v in fields(_page(client.get(url))).items() if k != "based_on"}
     assert "本次未保存" in _page(post_form(client, url, bare))
+
+
+def test_evaluations_empty_rows_do_not_count_towards_the_row_limit():
+    """A tester (stop 30): one data row among 6,000 empty `,,,,,,` rows (or 20,000 formatted
+    empty rows of a spreadsheet) was refused as over the 5,000-row limit. Rows with content
+    count; row numbers stay the file's."""
+    from openpyxl import Workbook
+
+    header = HEADER.encode("utf-8-sig") + b"\r\n"
+    data = (
+        header + b",,,,,,\r\n" * 3 + b"91120116MA0000015H,x,90,80,70,60,\r\n" + b",,,,,,\r\n" * 60
+    )
+    rows = score_files.read_table(data, max_rows=5)
+    assert len(rows) == 5  # the header, three empty rows, the data row (trailing empties dropped)
+    assert rows[4][0] == "91120116MA0000015H"
+    over = header + b"91120116MA0000015H,x,90,80,70,60,\r\n" * 6
+    with pytest.raises(RegistryError, match="文件超过 5 行的上限"):
+        score_files.read_table(over, max_rows=5)
+    book = Workbook()
+    sheet = book.active
+    sheet.append(HEADER.split(","))
+    sheet.append(["91120116MA0000015H", "x", 90, 80, 70, 60, None])
+    for row in range(3, 80):  # formatted, empty
+        sheet.cell(row=row, column=1).number_format = "@"
+        sheet.cell(row=row, column=3).value = None
+    buffer = io.BytesIO()
+    book.save(buffer)
+    assert len(score_files.read_table(buffer.getvalue(), max_rows=5)) == 2
