@@ -1115,3 +1115,23 @@ def test_credit_a_blacklisting_lasts_ten_years_at_most_counting_its_first_day(
         _draft(app, world.sthj, world.uscc, kind="列入黑名单", term_until=date(2036, 12, 8))
     _draft(app, world.sthj, world.uscc, kind="列入黑名单", term_until=date(2036, 12, 7))
     assert credit.last_term_day(date(2028, 2, 29)) == date(2038, 2, 28)
+
+
+def test_credit_a_revoked_notice_says_when_and_why_it_was_revoked(app, make_user, client, clock):
+    """A tester (stop 30): the revoke confirmation promised 撤销及其原因公开留痕, but the number
+    answered a bare 404 (可能已被移除) to the links in earlier exports and feeds. It answers 410
+    with the day and the reason; the content is no longer shown."""
+    world = _world(app, make_user)
+    number = _published(app, world.sthj, world.uscc, title="待撤销的记录")
+    with app.app_context():
+        credit.revoke_record(_user(world.sthj), number, reason="事实认定有误,予以撤销")
+        db.session.commit()
+    said = f"已于 {clock.today()} 撤销,不再公示。撤销原因:事实认定有误,予以撤销"
+    page = client.get(f"/notices/{number}")
+    assert page.status_code == 410
+    assert said in page.get_data(as_text=True)
+    assert "待撤销的记录" not in page.get_data(as_text=True)
+    api = client.get(f"/api/v1/notices/{number}")
+    assert api.status_code == 410
+    assert said in api.get_json()["error"]["message"]
+    assert number not in client.get("/notices").get_data(as_text=True)

@@ -383,9 +383,12 @@ def list_notices():
 
 @resource("/notices/<number>")
 def show_notice(number: str):
-    """One published, current notice; drafts, revoked and superseded numbers are 404."""
+    """One published, current notice; drafts and superseded numbers are 404, a revoked one 410
+    (its revocation and reason in the message)."""
     try:
         return jsonify(notice_json(credit.get_public_notice(number)))
+    except credit.Revoked as revoked:
+        return render_error(410, revoked.message)
     except credit.Superseded as moved:
         return render_error(404, f"信用公示 {number[:32]} 已被修订,现行版本为 {moved.current}")
     except NotFound:

@@ -42,6 +42,7 @@ from registry.web.credit_forms import (
     RevokeForm,
 )
 from registry.web.downloads import send_upload
+from registry.web.errors import render_error
 from registry.web.exports import csv_bytes, xlsx_bytes
 from registry.web.filters import format_datetime
 from registry.web.forms import ConfirmForm, options
@@ -93,6 +94,8 @@ def show_notice(number: str):
         item = credit.get_public_notice(number)
     except credit.Superseded as moved:
         return redirect(url_for("credit.show_notice", number=moved.current), 301)
+    except credit.Revoked as revoked:  # gone, with the revocation and its reason
+        return render_error(410, revoked.message)
     except NotFound:
         abort(404)
     if item.number != number:  # another case: the notice's own address

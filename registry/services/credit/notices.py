@@ -19,6 +19,7 @@ from registry.models import (
 from registry.services.credit.common import (
     NUMBER_RE,
     SHANGHAI,
+    Revoked,
     Superseded,
     load_record,
     today,
@@ -112,6 +113,8 @@ def get_public_notice(number: str) -> CreditRecord:
         current = revisions_of(item)[-1]
         if current.is_published:
             raise Superseded(current.number)
+    if item.status == CreditStatus.REVOKED.value and not item.is_about_person:
+        raise Revoked(item)
     if not item.is_published or item.is_about_person:
         raise NotFound("未找到该信用公示")
     return item
