@@ -134,3 +134,4 @@ def test_serve_file_a_little_too_large_is_refused_in_chinese(served):
     assert reply.status == 413
     assert "内容过大" in page
     assert "提交的内容超过了允许的大小" in page
+    assert "每次提交连同附件不超过 12 MB" in page  # how much is allowed (a tester, stop 30)

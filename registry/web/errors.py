@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import math
 
-from flask import Flask, Response, jsonify, make_response, render_template, request
+from flask import Flask, Response, current_app, jsonify, make_response, render_template, request
 from flask_wtf.csrf import CSRFError
 from werkzeug.exceptions import BadHost, HTTPException, InternalServerError, SecurityError
 
@@ -80,6 +80,16 @@ def install(app: Flask) -> None:
         if wants_json():
             return render_error(400, message)
         return Response(message, 400, mimetype="text/plain")
+
+    @app.errorhandler(413)
+    def too_large(error):
+        # The limit in the message (a tester, stop 30: the page did not say how much is allowed).
+        limit = int(current_app.config["MAX_CONTENT_LENGTH"]) // (1024 * 1024)
+        return render_error(
+            413,
+            f"提交的内容超过了允许的大小(每次提交连同附件不超过 {limit} MB),本次提交未被保存。"
+            "请返回,压缩附件或改为较小的文件后重新提交。",
+        )
 
     @app.errorhandler(429)
     def rate_limited(error):
