@@ -233,6 +233,11 @@ def test_credit_lifecycle_draft_publish_object_upheld_revision(app, make_user, l
     moved = public.get(f"/notices/{number}")
     assert moved.status_code == 301
     assert moved.headers["Location"].endswith(f"/notices/{new_number}")
+    # The API moves to the current revision too (it answered 404, a tester found at stop 30).
+    api_moved = public.get(f"/api/v1/notices/{number}")
+    assert api_moved.status_code == 301
+    assert api_moved.headers["Location"].endswith(f"/api/v1/notices/{new_number}")
+    assert public.get(api_moved.headers["Location"]).get_json()["number"] == new_number
     shown = public.get(f"/notices/{new_number}").get_data(as_text=True)
     assert "报告引用数据未核实" in shown
     assert "报告数据失实" not in shown

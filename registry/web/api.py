@@ -3,7 +3,7 @@ document."""
 
 from __future__ import annotations
 
-from flask import Blueprint, current_app, jsonify, request, url_for
+from flask import Blueprint, current_app, jsonify, redirect, request, url_for
 from flask_login import current_user
 
 from registry.extensions import csrf
@@ -383,14 +383,14 @@ def list_notices():
 
 @resource("/notices/<number>")
 def show_notice(number: str):
-    """One published, current notice; drafts and superseded numbers are 404, a revoked one 410
-    (its revocation and reason in the message)."""
+    """One published, current notice; a superseded number moves to its current revision (301),
+    a draft's is 404, a revoked one 410 (its revocation and reason in the message)."""
     try:
         return jsonify(notice_json(credit.get_public_notice(number)))
     except credit.Revoked as revoked:
         return render_error(410, revoked.message)
-    except credit.Superseded as moved:
-        return render_error(404, f"信用公示 {number[:32]} 已被修订,现行版本为 {moved.current}")
+    except credit.Superseded as moved:  # to the current revision, as the page does (it was 404)
+        return redirect(url_for("api.show_notice", number=moved.current), 301)
     except NotFound:
         return render_error(404, f"未找到编号为 {number[:32]} 的信用公示")
 
