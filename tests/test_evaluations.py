@@ -1014,3 +1014,21 @@ def test_evaluations_empty_rows_do_not_count_towards_the_row_limit():
     buffer = io.BytesIO()
     book.save(buffer)
     assert len(score_files.read_table(buffer.getvalue(), max_rows=5)) == 2
+
+
+def test_evaluations_new_period_form_offers_the_first_half_year_without_one(
+    app, make_user, login, client
+):
+    """A tester (stop 30): the form to open a period offered the current half-year, which the
+    department had already opened. It offers the first half-year from today without a period."""
+    regulator = make_user("regulator", department="STHJ")
+    login(regulator)
+    name, starts_on, _ends = evaluations.half_year(clock.today())
+    assert f'value="{name}"' in _page(client.get("/regulator/evaluations"))
+    with app.app_context():
+        evaluations.open_period(db.session.get(User, regulator.id))
+        db.session.commit()
+    following, next_start, _ = evaluations.half_year(starts_on + timedelta(days=200))
+    page = _page(client.get("/regulator/evaluations"))
+    assert f'value="{following}"' in page
+    assert f'value="{next_start}"' in page
