@@ -89,31 +89,36 @@ def late_projects(live_server):
             codes.append(project.code)
         db.session.commit()
         assert db.session.query(Project).count() >= 2
-        # A credit notice, so that /notices has rows (its title is the squeezed column).
+        # A credit notice, so that /notices has rows (its title is the squeezed column), and a
+        # blacklisting: its tag (黑名单(至 …)) did not wrap on /providers.
         firm = factories.active_provider(["ZJ-03"], name="天津滨海高新区示例环境咨询有限公司")
-        draft = credit.draft_record(
-            db.session.get(User, regulator.id),
-            provider_uscc=firm.uscc,
-            kind="警示通报",
-            title="环境影响报告表编制质量存在重大缺陷予以警示通报",
-            facts="2026 年 8 月,该机构编制的报告表存在数据错误。",
-            basis="《建设项目环境影响报告书(表)编制监督管理办法》第二十六条",
+        basis = "《建设项目环境影响报告书(表)编制监督管理办法》"
+        number = _publish(
+            regulator,
+            firm,
+            "警示通报",
+            "环境影响报告表编制质量存在重大缺陷予以警示通报",
+            basis + "第二十六条",
         )
-        number = draft.number
-        credit.publish_record(db.session.get(User, regulator.id), number)
-        # And a blacklisting: its tag (黑名单(至 …)) did not wrap on /providers.
-        blacklisted = credit.draft_record(
-            db.session.get(User, regulator.id),
-            provider_uscc=firm.uscc,
-            kind="列入黑名单",
-            title="弄虚作假列入黑名单",
-            facts="2026 年 9 月,该机构在报告表中伪造监测数据。",
-            basis="《建设项目环境影响报告书(表)编制监督管理办法》第二十七条",
-            term_until=clock.today() + timedelta(days=365),
-        )
-        credit.publish_record(db.session.get(User, regulator.id), blacklisted.number)
+        term = clock.today() + timedelta(days=365)
+        _publish(regulator, firm, "列入黑名单", "弄虚作假列入黑名单", basis + "第二十七条", term)
         db.session.commit()
     return staff, codes, number
+
+
+def _publish(regulator, firm, kind: str, title: str, basis: str, term=None) -> str:
+    """Draft and publish one credit record about `firm`; its number."""
+    user = db.session.get(User, regulator.id)
+    draft = credit.draft_record(
+        user,
+        provider_uscc=firm.uscc,
+        kind=kind,
+        title=title,
+        facts="2026 年 8 月,该机构编制的报告表存在数据错误。",
+        basis=basis,
+        term_until=term,
+    )
+    return credit.publish_record(user, draft.number).number
 
 
 @pytest.mark.parametrize("size", [LAPTOP, PHONE], ids=["1366px", "375px"])
