@@ -178,11 +178,18 @@ def test_award_objections_bidder_objects_and_staff_reject(app, client, make_user
     url = f"/office/award-objections/{objection_id}"
     missing = post_form(client, url, {"outcome": "", "answer": "理由"})
     assert "请选择处理结论" in missing.get_data(as_text=True)
-    answered = post_form(
-        client, url, {"outcome": "不成立", "answer": "经核实,证书已于截止前续期。"}
-    )
+    rejection = {"outcome": "不成立", "answer": "经核实,证书已于截止前续期。"}
+    # The answer is published on the notice for good: a confirmation page first.
+    shown = post_form(client, url, rejection).get_data(as_text=True)
+    assert f"请确认:答复异议 #{objection_id}" in shown
+    assert "不成立的理由" in shown
+    assert "确认后答复立即在中选公示上公开" in shown
+    assert "中选结果随之撤销" not in shown
+    with app.app_context():
+        assert db.session.get(AwardObjection, objection_id).outcome is None
+    answered = post_form(client, url, {**rejection, "confirmed": "1"})
     assert answered.status_code == 302
-    twice = post_form(client, url, {"outcome": "成立", "answer": "改判"})
+    twice = post_form(client, url, {"outcome": "成立", "answer": "改判", "confirmed": "1"})
     assert twice.status_code == 200  # answered: the page shows the answer, no form
     assert "提交答复" not in twice.get_data(as_text=True)
     notice = app.test_client().get(f"/awards/{award_id}").get_data(as_text=True)

@@ -204,19 +204,35 @@ def test_credit_lifecycle_draft_publish_object_upheld_revision(app, make_user, l
         {"outcome": "成立", "answer": "经核实,数据来源于业主。"},
     )
     assert "请选择修订或撤销原记录" in incomplete.get_data(as_text=True)
-    answered = post_form(
-        regulator,
-        f"/regulator/credit/objections/{objection_id}",
-        {
-            "outcome": "成立",
-            "answer": "经核实,数据来源于业主,改为约谈提醒。",
-            "resolution": "revise",
-            "kind": "约谈提醒",
-            "title": "报告引用数据未核实",
-            "facts": "报告引用业主提供的监测数据未经核实。",
-            "basis": "《环境影响评价法》第三十二条",
-        },
-    )
+    upheld = {
+        "outcome": "成立",
+        "answer": "经核实,数据来源于业主,改为约谈提醒。",
+        "resolution": "revise",
+        "kind": "约谈提醒",
+        "title": "报告引用数据未核实",
+        "facts": "报告引用业主提供的监测数据未经核实。",
+        "basis": "《环境影响评价法》第三十二条",
+    }
+    url = f"/regulator/credit/objections/{objection_id}"
+    # An answer is final and here publishes a revision: first a confirmation page naming it
+    # (it took effect at once before: a tester, stop 30), nothing stored yet.
+    shown = post_form(regulator, url, upheld).get_data(as_text=True)
+    assert f"请确认:答复异议 #{objection_id}" in shown
+    assert f"修订原记录 {number}" in shown
+    assert "报告引用数据未核实" in shown
+    assert "修订版本立即公开" in shown
+    assert 'name="confirmed" value="1"' in shown
+    with app.app_context():
+        assert db.session.get(Objection, objection_id).outcome is None
+    assert _record(app, number).status == "已发布"
+    # 返回修改 brings the typed answer back on the form, nothing lost and nothing stored.
+    again = post_form(regulator, url, {**upheld, "confirmed": "1", "edit": "1"})
+    form_page = again.get_data(as_text=True)
+    assert "提交答复" in form_page
+    assert "经核实,数据来源于业主,改为约谈提醒。" in form_page
+    assert 'value="报告引用数据未核实"' in form_page
+    assert _record(app, number).status == "已发布"
+    answered = post_form(regulator, url, {**upheld, "confirmed": "1"})
     assert answered.status_code == 302, answered.get_data(as_text=True)
 
     with app.app_context():
@@ -379,7 +395,7 @@ def test_credit_cross_department_is_refused_audited_and_changes_nothing(
     answer = post_form(
         water,
         f"/regulator/credit/objections/{objection_id}",
-        {"outcome": "成立", "answer": "x", "resolution": "revoke"},
+        {"outcome": "成立", "answer": "x", "resolution": "revoke", "confirmed": "1"},
     )
     assert answer.status_code == 404
     listing = water.get("/regulator/credit").get_data(as_text=True)

@@ -498,17 +498,19 @@ def answer_objection(objection_id: int):
     item = objection.record
     # The answer starts empty; the revision fields start as the record's content.
     form = AnswerForm(obj=item if request.method == "GET" else None, answer="")
+    answer = {
+        "outcome": form.outcome.data or None,
+        "answer": form.answer.data,
+        "resolution": form.resolution.data or None,
+        "revision": _content(form),
+    }
     return objection_pages.answer_page(
         work,
         objection,
         form,
-        lambda: credit.answer_objection(
-            user,
-            objection_id,
-            outcome=form.outcome.data or None,
-            answer=form.answer.data,
-            resolution=form.resolution.data or None,
-            revision=_content(form),
+        lambda: credit.answer_objection(user, objection_id, **answer),
+        confirm=lambda: credit_confirm.answering(
+            credit.answer_preview(user, objection_id, **answer)
         ),
         done="已答复。答复意见对该机构可见。",
         to=url_for("credit.answer_objection", objection_id=objection_id),

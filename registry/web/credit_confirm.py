@@ -1,12 +1,12 @@
 """The confirmation pages of the credit acts that publish for good (web/credit.py): a first
-publication, a revision and a revocation, each naming what becomes public before 确认发布 /
-确认撤销. They only read (the services check as the acts will)."""
+publication, a revision, a revocation and an objection's answer, each naming what becomes public
+before 确认发布 / 确认撤销 / 确认答复. They only read (the services check as the acts will)."""
 
 from __future__ import annotations
 
 from flask import request
 
-from registry.models import CreditKind, CreditRecord
+from registry.models import CreditKind, CreditRecord, ObjectionOutcome
 from registry.pure import workdays
 from registry.services import credit
 from registry.web.unit_of_work import Confirmation, actor
@@ -89,4 +89,43 @@ def revoking(item: CreditRecord, reason: str) -> Confirmation:
         carry={"reason": reason},
         warning=warning,
         button="确认撤销",
+    )
+
+
+def answering(answer: credit.Answering) -> Confirmation:
+    """The confirmation page of answering an objection: the answer, and for 成立 what happens to
+    the record (its revision as it will be published, or its revocation)."""
+    item, objection = answer.record, answer.objection
+    upheld = answer.outcome == ObjectionOutcome.UPHELD.value
+    whom = "本人" if item.is_about_person else "该机构"
+    facts = [
+        ("所涉记录", f"{item.number}({item.kind}):{item.title}"),
+        ("答复结论", "异议成立" if upheld else "异议不成立(维持原记录)"),
+        ("答复意见" if upheld else "不予采纳的理由", answer.text),
+    ]
+    warning = f"确认后答复立即送达{whom},不能更改。"
+    if answer.content is not None:
+        content = answer.content
+        facts += [
+            ("原记录处理", f"修订原记录 {item.number}"),
+            ("修订后类型", content["kind"]),
+            ("标题", content["title"]),
+            ("事实", content["facts"]),
+            ("依据", content["basis"]),
+        ]
+        if content.get("term_until"):
+            facts.append(("黑名单期限至", f"{content['term_until']:%Y-%m-%d}"))
+        warning += f"修订版本立即公开,原记录 {item.number} 标记为已修订;只能再次修订或撤销。"
+    elif upheld:
+        facts.append(("原记录处理", f"撤销原记录 {item.number}"))
+        warning += "原记录随之撤销、不再公示,不能恢复;撤销及其原因公开留痕。"
+        if item.kind == CreditKind.BLACKLIST.value:
+            warning += "黑名单随之解除。"
+    carry = {k: v for k, v in request.form.items() if k != "csrf_token"}
+    return Confirmation(
+        title=f"答复异议 #{objection.id}",
+        facts=facts,
+        carry=carry,
+        warning=warning,
+        button="确认答复",
     )

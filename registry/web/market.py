@@ -10,6 +10,7 @@ from flask import Blueprint, flash, redirect, render_template, request, url_for
 from flask_login import current_user
 
 from registry.kernel import clock
+from registry.models import AwardObjectionOutcome
 from registry.policy import PUBLIC, require
 from registry.pure import selection_engine
 from registry.pure.money import format_money
@@ -416,6 +417,34 @@ def object_award(award_id: int):
     )
 
 
+def _answering(objection, text: str) -> Confirmation:
+    """The confirmation page of answering an objection to an award: the answer as the notice
+    will show it, and for 成立 that the award is withdrawn."""
+    award = objection.award
+    request_ = award.request
+    upheld = request.form.get("outcome") == AwardObjectionOutcome.UPHELD.value
+    facts = [
+        ("选取公告", f"{request_.ref}({request_.service_item.name})"),
+        ("中选机构", f"{award.provider.name}({award.provider.uscc})"),
+        ("异议人", objection.party_name),
+        ("处理结论", "异议成立" if upheld else "异议不成立"),
+        ("答复意见" if upheld else "不成立的理由", text),
+    ]
+    warning = "确认后答复立即在中选公示上公开并通知相关各方,不能更改。"
+    if upheld:
+        warning += (
+            f"中选结果随之撤销,{award.provider.name}回避,服务项目随之撤销,由业主重新确定结果。"
+        )
+    carry = {k: v for k, v in request.form.items() if k != "csrf_token"}
+    return Confirmation(
+        title=f"答复异议 #{objection.id}",
+        facts=facts,
+        carry=carry,
+        warning=warning,
+        button="确认答复",
+    )
+
+
 @bp.get("/office/award-objections")
 @require("awards.handle")
 def award_objections():
@@ -430,13 +459,13 @@ def answer_award_objection(objection_id: int):
     """Read an objection to an award and answer it (成立 withdraws the award)."""
     objection = work.found(market.get_objection_for, actor(), objection_id)
     form = AwardAnswerForm()
+    answer = {"outcome": form.outcome.data or None, "answer": form.answer.data}
     return objection_pages.answer_page(
         work,
         objection,
         form,
-        lambda: market.answer_objection(
-            actor(), objection_id, outcome=form.outcome.data or None, answer=form.answer.data
-        ),
+        lambda: market.answer_objection(actor(), objection_id, **answer),
+        confirm=lambda: _answering(*market.answer_preview(actor(), objection_id, **answer)),
         done="已答复。答复意见已在中选公示上公开,并已通知相关各方。",
         to=url_for("market.answer_award_objection", objection_id=objection_id),
         template="market/answer_award_objection.html",

@@ -7,11 +7,11 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
-from flask import render_template
+from flask import render_template, request
 from flask_wtf import FlaskForm
 
 from registry.services.objections import is_overdue
-from registry.web.unit_of_work import UnitOfWork
+from registry.web.unit_of_work import Confirmation, UnitOfWork, confirmed
 
 
 def queue_page(template: str, rows: list) -> str:
@@ -25,14 +25,19 @@ def answer_page(
     form: FlaskForm,
     answer: Callable[[], Any],
     *,
+    confirm: Callable[[], Confirmation],
     done: str,
     to: str,
     template: str,
     **context: Any,
 ) -> Any:
     """An objection and, while it is open, the form that answers it once (`answer` is the
-    service call; `done` is flashed on the way `to` the next page)."""
+    service call; `done` is flashed on the way `to` the next page). An answer is final and
+    may revise, revoke or withdraw what was published: its first POST shows the confirmation
+    page `confirm` builds, and only the confirmed POST answers."""
     context.update(objection=objection, overdue=is_overdue(objection))
     if not objection.is_open:
         return render_template(template, form=form, **context)
+    if request.method == "POST" and not confirmed() and form.validate_on_submit():
+        return work.confirm_form(form, confirm, back=to, template=template, **context)
     return work.page(form, answer, done=done, to=to, template=template, **context)

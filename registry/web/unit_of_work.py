@@ -24,6 +24,8 @@ from registry.web.forms import apply_error
 # The flag the confirmation page's button carries: without it an irreversible act only shows
 # what it would make public (see UnitOfWork.confirm).
 CONFIRM_FIELD = "confirmed"
+# The confirmation page's 返回修改 button: the same fields back on the form, to change them.
+EDIT_FIELD = "edit"
 IRREVERSIBLE = "确认后立即公开,不能撤回。"
 
 STALE_MESSAGE = (
@@ -60,8 +62,9 @@ def record_denial(detail: str, action: str = "access.denied") -> None:
 
 
 def confirmed() -> bool:
-    """Whether this POST carries the confirmation page's flag (its 确认发布 button)."""
-    return request.form.get(CONFIRM_FIELD) == "1"
+    """Whether this POST carries the confirmation page's flag (its 确认发布 button, not its
+    返回修改 button)."""
+    return request.form.get(CONFIRM_FIELD) == "1" and request.form.get(EDIT_FIELD) != "1"
 
 
 def _check_button(form: FlaskForm | None, invalid: str | None, back: str) -> None:
@@ -219,7 +222,10 @@ class UnitOfWork:
     ) -> Any:
         """A form page's irreversible act, first POST (the form validated, no confirmation flag):
         the confirmation page from `preview`, or the form again (`template`) with the domain
-        error `preview` raised on its field, the input kept."""
+        error `preview` raised on its field, the input kept. The page's 返回修改 button posts the
+        fields back to the form, to change them (nothing typed is lost)."""
+        if request.form.get(EDIT_FIELD) == "1":
+            return render_template(template, form=form, **context)
         shown = self._confirmation(preview, back=back, form=form)
         if isinstance(shown, Outcome):
             return render_template(template, form=form, **context)
@@ -238,7 +244,12 @@ class UnitOfWork:
         finally:
             self.rollback()
         return render_template(
-            "confirm.html", confirmation=shown, action=request.path, back=back, flag=CONFIRM_FIELD
+            "confirm.html",
+            confirmation=shown,
+            action=request.path,
+            back=back,
+            flag=CONFIRM_FIELD,
+            edit=EDIT_FIELD if form is not None else None,
         )
 
     def publish(

@@ -71,6 +71,11 @@ def test_e2e_award_objection_flow(live_server, phone_page):
     office.get_by_label("处理结论").select_option("成立")
     office.get_by_label("答复意见").fill("经核实,中选机构资质证书已于截止前过期。")
     office.get_by_role("button", name="提交答复").click()
+    # A confirmation page first: 成立 withdraws the award, and the answer cannot be changed.
+    expect(office.get_by_role("heading", level=1)).to_contain_text("请确认:答复异议")
+    expect(office.get_by_role("alert")).to_contain_text("中选结果随之撤销")
+    checked(office)
+    office.get_by_role("button", name="确认答复").click()
     expect(flash(office)).to_contain_text("已答复")
 
     # The bidder sees the answer on the notice, and the award withdrawn.

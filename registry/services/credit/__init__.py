@@ -42,7 +42,9 @@ from registry.services.credit.notices import (
 )
 from registry.services.credit.objections import (
     RESOLUTIONS,
+    Answering,
     answer_objection,
+    answer_preview,
     can_object,
     evidence_file,
     get_objection_for,
@@ -77,9 +79,11 @@ __all__ = [
     "NoticeFilters",
     "OutOfScope",
     "RESOLUTIONS",
+    "Answering",
     "SHANGHAI",
     "Revoked",
     "Superseded",
+    "answer_preview",
     "answer_objection",
     "can_object",
     "departments_with_notices",

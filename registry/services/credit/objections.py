@@ -3,6 +3,7 @@ the regulator answers (upheld, partly or rejected) within the answer window; ove
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import date
 
 from sqlalchemy import select
@@ -40,6 +41,7 @@ from registry.services.credit.records import (
     apply_revision,
     apply_revocation,
     checked_reason,
+    checked_revision,
     open_objection,
 )
 from registry.services.errors import Forbidden, NotFound, RegistryError
@@ -187,6 +189,50 @@ def get_objection_for(user: User, objection_id: int, *, lock: bool = False) -> O
 RESOLUTIONS = {"revise": "修订原记录", "revoke": "撤销原记录"}
 
 
+@dataclass(frozen=True)
+class Answering:
+    """What answering an objection comes to, checked and not yet written (the confirmation page
+    shows it): the answer's text, and for an upheld one what happens to the record, revoked
+    (`content` None) or revised to `content`."""
+
+    objection: Objection
+    record: CreditRecord
+    outcome: str
+    text: str
+    resolution: str | None = None
+    content: dict | None = None
+
+
+def answer_preview(
+    user: User,
+    objection_id: int,
+    *,
+    outcome: str | None,
+    answer: str | None,
+    resolution: str | None = None,
+    revision: dict | None = None,
+    lock: bool = False,
+) -> Answering:
+    """Check an answer as answer_objection will, writing nothing."""
+    objection = get_objection_for(user, objection_id, lock=lock)
+    text = objections.checked_answer(objection, outcome, answer, ObjectionOutcome, ANSWER_LABELS)
+    item = load_record(objection.record.number, lock=lock)
+    if outcome != ObjectionOutcome.UPHELD.value:
+        return Answering(objection, item, outcome, text)
+    # An upheld objection revises or revokes the record.
+    if not item.is_published:
+        raise RegistryError(None, f"原记录{item.status},请选择异议不成立并说明情况")
+    if resolution == "revoke":
+        return Answering(objection, item, outcome, text, resolution)
+    if resolution != "revise":
+        raise RegistryError("resolution", "异议成立时,请选择修订或撤销原记录")
+    fields = revision or {}
+    content = checked_revision(
+        item, **{key: fields.get(key) for key in RecordContent.__annotations__}
+    )
+    return Answering(objection, item, outcome, text, resolution, content)
+
+
 def answer_objection(
     user: User,
     objection_id: int,
@@ -198,16 +244,26 @@ def answer_objection(
 ) -> Objection:
     """Answer an objection: 维持 (rejected, with reasons) or 成立 (upheld: the record is revised
     as a new revision, or revoked)."""
-    objection = get_objection_for(user, objection_id, lock=True)
-    text = objections.checked_answer(objection, outcome, answer, ObjectionOutcome, ANSWER_LABELS)
-    item = load_record(objection.record.number, lock=True)
+    answering = answer_preview(
+        user,
+        objection_id,
+        outcome=outcome,
+        answer=answer,
+        resolution=resolution,
+        revision=revision,
+        lock=True,
+    )
+    objection, item = answering.objection, answering.record
     with change("credit.answer", actor=user, of=objection) as answered:
         revision_id = None
-        if outcome == ObjectionOutcome.UPHELD.value:
-            revision_id = _uphold(user, item, f"异议成立:{text}"[:2000], resolution, revision)
+        reason = f"异议成立:{answering.text}"[:2000]
+        if answering.content is not None:
+            revision_id = apply_revision(user, item, reason=reason, **answering.content).id
+        elif answering.resolution == "revoke":
+            apply_revocation(user, item, reason)
         # The answer is written in one UPDATE: once an outcome is stored, the row is final.
         objection.revision_id, objection.open_record_id = revision_id, None
-        objections.mark_answered(objection, user, outcome, text)
+        objections.mark_answered(objection, user, answering.outcome, answering.text)
         answered.detail = f"{item.number}:{objection.outcome_label}"
     notify(
         [_answered_account(item, objection)],
@@ -229,22 +285,6 @@ def _answered_account(item: CreditRecord, objection: Objection) -> User | None:
         provider = db.session.get(Provider, objection.provider_id)
         account_id = provider.account_id if provider else None
     return db.session.get(User, account_id) if account_id else None
-
-
-def _uphold(
-    user: User, item: CreditRecord, reason: str, resolution: str | None, revision: dict | None
-) -> int | None:
-    """An upheld objection revises or revokes the record; the id of the revision, if any."""
-    if not item.is_published:
-        raise RegistryError(None, f"原记录{item.status},请选择异议不成立并说明情况")
-    if resolution == "revise":
-        fields = revision or {}
-        content = {key: fields.get(key) for key in RecordContent.__annotations__}
-        return apply_revision(user, item, reason=reason, **content).id
-    if resolution == "revoke":
-        apply_revocation(user, item, reason)
-        return None
-    raise RegistryError("resolution", "异议成立时,请选择修订或撤销原记录")
 
 
 def objections_for_department(user: User, *, open_only: bool = False) -> list[Objection]:

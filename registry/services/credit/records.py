@@ -272,12 +272,18 @@ def revision_preview(
     and the new content (the confirmation page shows it)."""
     item = changeable_record(user, number, "修订")
     checked_reason(reason, "修订原因")
+    return item, checked_revision(item, **fields)
+
+
+def checked_revision(item: CreditRecord, **fields: Unpack[RecordContent]) -> dict:
+    """The content of a revision of item, checked: a record about a person keeps a person's
+    kind, and a revision into 信用修复 must have a blacklisting to end."""
     content = checked_content(**fields)
     if item.is_about_person:
         check_person_kind(content["kind"])
     if content["kind"] == CreditKind.REPAIR.value and item.kind != CreditKind.REPAIR.value:
         check_repair(content["kind"], item.provider, item.department)
-    return item, content
+    return content
 
 
 def revise_record(
@@ -306,11 +312,7 @@ def apply_revision(
     user: User, item: CreditRecord, *, reason: str, **fields: Unpack[RecordContent]
 ) -> CreditRecord:
     """Publish a new revision of item with the checked content; item is marked superseded."""
-    content = checked_content(**fields)
-    if item.is_about_person:
-        check_person_kind(content["kind"])
-    if content["kind"] == CreditKind.REPAIR.value and item.kind != CreditKind.REPAIR.value:
-        check_repair(content["kind"], item.provider, item.department)
+    content = checked_revision(item, **fields)
     before = snapshot(item)
     provider = item.provider
     item.status = CreditStatus.SUPERSEDED.value

@@ -20,6 +20,7 @@ from registry.services.market.awards import (
 from registry.services.market.objections import (
     NoticeState,
     answer_objection,
+    answer_preview,
     candidate_names,
     get_objection_for,
     names_of,
@@ -73,6 +74,7 @@ __all__ = [
     "applicant_gap_of",
     "utcnow",
     "NoticeState",
+    "answer_preview",
     "answer_objection",
     "candidate_names",
     "get_objection_for",

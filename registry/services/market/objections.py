@@ -220,16 +220,23 @@ def objections_of(user: User, award: Award) -> list[AwardObjection]:
     return [o for o in award.objections if o.party_uscc == party.uscc]
 
 
+def answer_preview(
+    user: User, objection_id: int, *, outcome: str | None, answer: str | None, lock: bool = False
+) -> tuple[AwardObjection, str]:
+    """Check an answer as answer_objection will, writing nothing: the objection and the text."""
+    objection = get_objection_for(user, objection_id, lock=lock)
+    return objection, objections.checked_answer(
+        objection, outcome, answer, AwardObjectionOutcome, ANSWER_LABELS
+    )
+
+
 def answer_objection(
     user: User, objection_id: int, *, outcome: str | None, answer: str | None
 ) -> AwardObjection:
     """Staff answer an objection: 不成立 (the award stands; reasons given) or 成立 (the award is
     withdrawn and the owner decides again, see the module's rule). The objector, the owner and
     the winner are told."""
-    objection = get_objection_for(user, objection_id, lock=True)
-    text = objections.checked_answer(
-        objection, outcome, answer, AwardObjectionOutcome, ANSWER_LABELS
-    )
+    objection, text = answer_preview(user, objection_id, outcome=outcome, answer=answer, lock=True)
     award = objection.award
     with change("award.answer", actor=user, of=objection) as answered:
         objections.mark_answered(objection, user, outcome, text)
