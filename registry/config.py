@@ -54,7 +54,10 @@ DEFAULTS: dict[str, object] = {
     "REMEMBER_COOKIE_HTTPONLY": True,
     "REMEMBER_COOKIE_SAMESITE": "Lax",
     "REMEMBER_COOKIE_DURATION": timedelta(days=7),
-    "WTF_CSRF_TIME_LIMIT": 3600,
+    # A form's token lives as long as its session, which ends after SESSION_IDLE_MINUTES idle or
+    # SESSION_ABSOLUTE_HOURS: a shorter limit of its own refused a long answer typed in one tab
+    # while another kept the session alive, and the text was lost.
+    "WTF_CSRF_TIME_LIMIT": None,
     "PER_PAGE": 20,
     # Check every API response against the OpenAPI document and raise on a mismatch (the tests).
     "OPENAPI_VALIDATE_RESPONSES": False,

@@ -13,7 +13,9 @@ from registry.models.accounts import ROLE_LABELS, Role, User
 from registry.policy import can, declared_action
 from registry.pure import workdays
 from registry.services import audit
+from registry.web import resume
 from registry.web.filters import FILTERS, is_timestamp
+from registry.web.forms import LoginForm
 from registry.web.headers import SECURITY_HEADERS
 from registry.web.params import unread_filters
 from registry.web.unit_of_work import record_denial
@@ -130,6 +132,8 @@ def _expire_idle_session() -> None:
     absolute = current_app.config["SESSION_ABSOLUTE_HOURS"] * 3600
     started = session.get("started", now)
     if now - session.get("seen", now) > idle or now - started > absolute:
+        # Whose form a POST sent now was (see web/resume.py).
+        g.expired_username = current_user.username
         logout_user()
         session.clear()
         flash("由于长时间未操作,您已自动退出,请重新登录。", "warning")
@@ -154,11 +158,17 @@ def _guard():
         record_denial(f"anonymous; {request.endpoint} needs {action}")
         if request.blueprint == "api":
             abort(401)
-        flash("请先登录。", "info")
         # Back to the page after sign-in, but not an over-long address (a 150 KB Location header
         # that proxies refuse): then the path alone.
         back = request.full_path.rstrip("?")
-        return redirect(url_for("auth.login", next=back if len(back) <= 2000 else request.path))
+        sign_in = url_for("auth.login", next=back if len(back) <= 2000 else request.path)
+        expired = g.pop("expired_username", None)
+        fields = resume.carried_fields(request) if request.method == "POST" else None
+        if expired and fields:
+            # A form sent just after the session timed out: what was typed is carried.
+            return resume.sign_in_again(LoginForm(formdata=None), expired, fields, sign_in)
+        flash("请先登录。", "info")
+        return redirect(sign_in)
     _deny(f"{request.endpoint} needs {action}")
     return None
 

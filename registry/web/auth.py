@@ -13,6 +13,7 @@ from flask import (
     abort,
     current_app,
     flash,
+    g,
     redirect,
     render_template,
     request,
@@ -27,6 +28,7 @@ from registry.models import TokenPurpose
 from registry.policy import PUBLIC, SIGNED_IN, can, declared_action, landing_endpoint, require
 from registry.services import accounts, registration
 from registry.services.errors import RegistryError
+from registry.web import resume
 from registry.web.account_forms import ForgotPasswordForm, RegisterForm, ResetPasswordForm
 from registry.web.forms import ChangePasswordForm, ConfirmForm, LoginForm
 from registry.web.unit_of_work import UnitOfWork, actor
@@ -72,6 +74,9 @@ def _forgot_limit() -> str:
 def _start_session(user) -> None:
     """A fresh session for user (nothing of the anonymous one survives: no fixation)."""
     session.clear()
+    # The CSRF token cached for this request belonged to the cleared session: a page rendered
+    # now (the resumed form, web/resume.py) gets a new one.
+    g.pop("csrf_token", None)
     login_user(user, remember=False)
     now = clock.timestamp()
     session["started"] = now
@@ -120,13 +125,19 @@ def login():
     signed_in = work.submit(
         form, lambda: accounts.authenticate(form.username.data, form.password.data), keep=True
     )
+    resume_for, carried = resume.from_sign_in()
     if signed_in:
         user = signed_in.value
         _start_session(user)
-        flash(f"欢迎,{user.display_name or user.username}。", "success")
         landing = url_for(landing_endpoint(user))
-        return redirect(safe_next(request.args.get("next")) or landing)
-    return render_template("auth/login.html", form=form), 401 if signed_in.error else 200
+        target = safe_next(request.args.get("next"))
+        if carried and target and resume_for == user.username:
+            # Signed in again after a timeout: send on the form it interrupted, by one button.
+            return render_template("auth/resume.html", action=target, fields=carried, back=landing)
+        flash(f"欢迎,{user.display_name or user.username}。", "success")
+        return redirect(target or landing)
+    page = render_template("auth/login.html", form=form, carried=carried, resume_for=resume_for)
+    return page, 401 if signed_in.error else 200
 
 
 @bp.post("/logout")
