@@ -731,7 +731,8 @@ def test_evaluations_csv_in_utf8_with_or_without_bom_and_gbk_is_read(
 
 def test_evaluations_formula_looking_cells_stay_data(app, make_user, login, client):
     """A note like =HYPERLINK(…) is stored as text; an XLSX formula is never evaluated (read as
-    the value Excel cached, here none, so the score counts as missing)."""
+    the value Excel cached; here none, and the message says so: it said 未填写得分, a tester at
+    stop 30)."""
     world = _world(app, make_user)
     login(world.sthj)
     hostile = '"=HYPERLINK(""http://evil.example/"",""点我"")"'
@@ -748,7 +749,8 @@ def test_evaluations_formula_looking_cells_stay_data(app, make_user, login, clie
     response = _upload(client, world.period_id, out.getvalue(), "scores.xlsx")
     assert response.status_code == 200
     assert "规范性" in _page(response)
-    assert "未填写得分" in _page(response)
+    assert "是公式,但文件中没有它的计算结果" in _page(response)
+    assert "未填写得分" not in _page(response)
     assert len(_stored(app)) == 1
 
 
@@ -998,7 +1000,7 @@ def test_evaluations_empty_rows_do_not_count_towards_the_row_limit():
     data = (
         header + b",,,,,,\r\n" * 3 + b"91120116MA0000015H,x,90,80,70,60,\r\n" + b",,,,,,\r\n" * 60
     )
-    rows = score_files.read_table(data, max_rows=5)
+    rows = score_files.read_table(data, max_rows=5).rows
     assert len(rows) == 5  # the header, three empty rows, the data row (trailing empties dropped)
     assert rows[4][0] == "91120116MA0000015H"
     over = header + b"91120116MA0000015H,x,90,80,70,60,\r\n" * 6
@@ -1013,7 +1015,48 @@ def test_evaluations_empty_rows_do_not_count_towards_the_row_limit():
         sheet.cell(row=row, column=3).value = None
     buffer = io.BytesIO()
     book.save(buffer)
-    assert len(score_files.read_table(buffer.getvalue(), max_rows=5)) == 2
+    assert len(score_files.read_table(buffer.getvalue(), max_rows=5).rows) == 2
+
+
+def test_evaluations_upload_finds_the_header_below_a_title_and_on_a_later_sheet(
+    app, make_user, login, client
+):
+    """A tester (stop 30): a title row above the header was refused, and a workbook whose first
+    sheet is not the data sheet got 缺少此列 without naming the sheet read. The header is found
+    in the first rows of the first sheet that has one; row numbers stay the file's."""
+    world = _world(app, make_user)
+    login(world.sthj)
+    book = Workbook()
+    book.active.title = "填表说明"
+    book.active.append(["请在“得分”工作表中填写。"])
+    sheet = book.create_sheet("得分")
+    sheet.append(["2026 年上半年 生态环境 中介服务机构考评得分"])
+    sheet.append([])
+    sheet.append(HEADER.split(","))
+    sheet.append([world.sthj_only, None, 90, 80, 70, 101, None])
+    out = io.BytesIO()
+    book.save(out)
+    refused = _page(_upload(client, world.period_id, out.getvalue(), "scores.xlsx"))
+    assert "第 4 行" in refused  # the file's own row number, below the title and the header
+    assert "得分须在 0–100 之间" in refused
+    sheet.cell(row=4, column=6).value = 60
+    out = io.BytesIO()
+    book.save(out)
+    assert _upload(client, world.period_id, out.getvalue(), "scores.xlsx").status_code == 302
+    assert len(_stored(app)) == 1
+    # A CSV with a title line is read the same way.
+    titled = "考评得分\r\n".encode("utf-8-sig") + _csv([f"{world.both},,90,80,70,60,"])[3:]
+    assert _upload(client, world.period_id, titled).status_code == 302
+    assert len(_stored(app)) == 2
+    # No sheet with the header: the message names the sheet it read.
+    other = Workbook()
+    other.active.title = "汇总"
+    other.active.append(["机构", "得分"])
+    out = io.BytesIO()
+    other.save(out)
+    page = _page(_upload(client, world.period_id, out.getvalue(), "scores.xlsx"))
+    assert "未在工作表“汇总”的前 5 行中找到完整的表头" in page
+    assert len(_stored(app)) == 2
 
 
 def test_evaluations_new_period_form_offers_the_first_half_year_without_one(

@@ -11,7 +11,9 @@ import io
 import unicodedata
 import warnings
 import zipfile
-from collections.abc import Sequence
+from collections.abc import Generator, Sequence
+from contextlib import closing
+from dataclasses import dataclass
 from typing import Any
 
 from registry.kernel.errors import RegistryError
@@ -26,6 +28,31 @@ FORMULA_PREFIXES = ("=", "+", "-", "@", "\t", "\r", "＝", "＋", "－", "＠")
 XLSX_MAX_UNPACKED = 100 * 1024 * 1024
 
 Cell = Any  # str, int, float, bool, datetime or None, as the file gave it
+# A header may stand below a title row or two (表格标题, 填表说明): it is looked for this far down.
+HEADER_ROWS = 5
+
+
+class Uncomputed(str):
+    """A formula cell without the value it computes (the file was written by a program, or not
+    recalculated before saving): the cell holds the formula's text, and no score can be read."""
+
+
+@dataclass(frozen=True)
+class Table:
+    """An uploaded file's rows (the file's row 1 first, empty rows kept so that row numbers stay
+    the file's) and, for a workbook, the worksheet they came from."""
+
+    rows: list[list[Cell]]
+    sheet: str | None = None
+
+
+def find_header(rows: Sequence[Sequence[Cell]], name: str) -> int | None:
+    """The index of the first of the first HEADER_ROWS rows with a cell reading `name` (spaces
+    ignored), or None."""
+    for index, row in enumerate(rows[:HEADER_ROWS]):
+        if any(normalise_text(cell).replace(" ", "") == name for cell in row):
+            return index
+    return None
 
 
 def neutralise(value: Any) -> Any:
@@ -92,18 +119,19 @@ def write_xlsx(header: Sequence[str], rows: Sequence[Sequence[Cell]], *, title: 
 # ---------------------------------------------------------------------- reading
 
 
-def read_table(data: bytes, *, max_rows: int) -> list[list[Cell]]:
-    """The rows of an uploaded CSV or XLSX (first row: the header), told apart by content.
+def read_table(data: bytes, *, max_rows: int, header: str | None = None) -> Table:
+    """The rows of an uploaded CSV or XLSX, told apart by content. Of a workbook, the first
+    worksheet with a `header` cell in its first rows (the first worksheet without one).
 
     CSV may be UTF-8 with or without a BOM, or GBK/GB18030. Raises RegistryError("file", …) with
     a Chinese message when the file cannot be read at all."""
     if not data or not data.strip():
         raise RegistryError("file", "上传的文件是空的。")
     if data.startswith(b"PK\x03\x04"):
-        return _read_xlsx(data, max_rows)
+        return _read_xlsx(data, max_rows, header)
     if data.startswith(b"\xd0\xcf\x11\xe0"):
         raise RegistryError("file", "不支持旧版 Excel(.xls)文件,请另存为 .xlsx 或 CSV 后上传。")
-    return _read_csv(data, max_rows)
+    return Table(_read_csv(data, max_rows))
 
 
 def _decode(data: bytes) -> str:
@@ -149,12 +177,18 @@ def _read_csv(data: bytes, max_rows: int) -> list[list[Cell]]:
     return rows
 
 
-def _read_xlsx(data: bytes, max_rows: int) -> list[list[Cell]]:
+def _read_xlsx(data: bytes, max_rows: int, header: str | None) -> Table:
     try:
         with zipfile.ZipFile(io.BytesIO(data)) as archive:
             members = archive.infolist()
             names = {m.filename for m in members}
             unpacked = sum(m.file_size for m in members)
+            if "xl/workbook.xml" in names and unpacked <= XLSX_MAX_UNPACKED:
+                formulas = any(
+                    _has_formula(archive.read(m))
+                    for m in members
+                    if m.filename.startswith("xl/worksheets/") and m.filename.endswith(".xml")
+                )
     except (zipfile.BadZipFile, ValueError):
         raise RegistryError(
             "file", "无法读取该 XLSX 文件,请用 Excel 或 WPS 重新保存后上传。"
@@ -163,22 +197,16 @@ def _read_xlsx(data: bytes, max_rows: int) -> list[list[Cell]]:
         raise RegistryError("file", "该文件不是 XLSX 工作簿,请上传 .xlsx 或 CSV 文件。")
     if unpacked > XLSX_MAX_UNPACKED:
         raise RegistryError("file", "XLSX 文件内容过大,请删除无关的工作表后上传。")
-    from openpyxl import load_workbook
-
     rows: list[list[Cell]] = []
     filled = 0
     try:
         with warnings.catch_warnings():
             # Files from other tools make openpyxl warn about styles it does not know.
             warnings.simplefilter("ignore")
-            workbook = load_workbook(io.BytesIO(data), read_only=True, data_only=True)
-            try:
-                sheet = workbook.worksheets[0]
-                for values in sheet.iter_rows(values_only=True):
-                    row = [v.strip() or None if isinstance(v, str) else v for v in values]
+            title, values = _sheet_rows(data, header, formulas)
+            with closing(values):
+                for row in values:
                     filled = _add_row(rows, row, max_rows, filled)
-            finally:
-                workbook.close()
     except RegistryError:
         raise
     except Exception:  # noqa: BLE001 - any parser failure is the same answer to the user
@@ -188,4 +216,61 @@ def _read_xlsx(data: bytes, max_rows: int) -> list[list[Cell]]:
     # read_only mode pads rows to the sheet's width; trailing empty rows carry nothing.
     while rows and all(v is None for v in rows[-1]):
         rows.pop()
-    return rows
+    return Table(rows, title)
+
+
+def _sheet_rows(
+    data: bytes, header: str | None, formulas: bool
+) -> tuple[str, Generator[list, None, None]]:
+    """The chosen worksheet's title and its rows. With `formulas` (the workbook has some) it is
+    read twice, for the values Excel cached and for the formulas: a formula with no cached value
+    becomes Uncomputed, not an empty cell."""
+    from openpyxl import load_workbook
+
+    workbook = load_workbook(io.BytesIO(data), read_only=True, data_only=True)
+    sheet = workbook.worksheets[0]
+    if header is not None:
+        sheet = next(
+            (s for s in workbook.worksheets if find_header(_first_rows(s), header) is not None),
+            sheet,
+        )
+    formula_sheet = None
+    if formulas:
+        formula_book = load_workbook(io.BytesIO(data), read_only=True, data_only=False)
+        formula_sheet = formula_book[sheet.title]
+
+    def rows() -> Generator[list, None, None]:
+        try:
+            cached = sheet.iter_rows(values_only=True)
+            written = formula_sheet.iter_rows(values_only=True) if formula_sheet else None
+            for values in cached:
+                texts = next(written, ()) if written is not None else ()
+                yield [
+                    _cell_of(value, texts[i] if i < len(texts) else None)
+                    for i, value in enumerate(values)
+                ]
+        finally:
+            workbook.close()
+            if formula_sheet is not None:
+                formula_sheet.parent.close()
+
+    return sheet.title, rows()
+
+
+def _has_formula(xml: bytes) -> bool:
+    """Whether a worksheet's XML has a formula element (<f>, or <f …> for a shared one)."""
+    return b"<f>" in xml or b"<f " in xml
+
+
+def _first_rows(sheet) -> list[tuple]:
+    return list(sheet.iter_rows(max_row=HEADER_ROWS, values_only=True))
+
+
+def _cell_of(value: Any, written: Any) -> Cell:
+    """A cell's value (text stripped, empty text None), or Uncomputed for a formula that has no
+    cached value."""
+    if value is None and isinstance(written, str) and written.startswith("="):
+        return Uncomputed(written)
+    if isinstance(value, str):
+        return value.strip() or None
+    return value

@@ -68,6 +68,10 @@ def parse_score(value) -> Decimal:
     Raises ValueError with the Chinese reason."""
     if isinstance(value, bool):
         raise ValueError("不是有效的分数")
+    if isinstance(value, score_files.Uncomputed):
+        raise ValueError(
+            "是公式,但文件中没有它的计算结果(请用 Excel 或 WPS 打开后保存再上传,或直接填写数值)"
+        )
     if value is None or (isinstance(value, str) and not value.strip()):
         raise ValueError("未填写得分")
     if isinstance(value, int | float | Decimal):

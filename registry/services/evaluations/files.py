@@ -116,24 +116,35 @@ class _Row:
     reason: str | None
 
 
-def _columns(header: list, period: EvaluationPeriod) -> dict[str, int]:
-    """Column name → index, checked: every required column present once."""
+def _columns(table: score_files.Table, period: EvaluationPeriod) -> tuple[int, dict[str, int]]:
+    """The header's row number (a title row or two may stand above it) and column name → index,
+    checked: every required column present once. A workbook's messages name the sheet read."""
+    at = score_files.find_header(table.rows, USCC_COLUMN)
+    number = 1 if at is None else at + 1
     found: dict[str, int] = {}
     errors = []
-    for index, cell in enumerate(header):
+    for index, cell in enumerate(table.rows[number - 1]):
         name = score_files.normalise_text(cell).replace(" ", "")
         if not name:
             continue
         if name in found:
-            errors.append(RowError(1, name, "列名重复"))
+            errors.append(RowError(number, name, "列名重复"))
         found.setdefault(name, index)
     required = [USCC_COLUMN, *(c["name"] for c in period.criteria)]
-    errors += [RowError(1, name, "缺少此列") for name in required if name not in found]
+    errors += [RowError(number, name, "缺少此列") for name in required if name not in found]
     if errors:
         expected = "、".join(template_header(period))
-        errors.append(RowError(1, "表头", f"第 1 行须为表头:{expected}(可下载模板填写)"))
+        where = f"工作表“{table.sheet}”的" if table.sheet is not None else ""
+        errors.append(
+            RowError(
+                number,
+                "表头",
+                f"未在{where}前 {score_files.HEADER_ROWS} 行中找到完整的表头:{expected}"
+                "(可下载模板填写)",
+            )
+        )
         raise UploadRejected(errors)
-    return found
+    return number, found
 
 
 def _cell(row: list, index: int | None):
@@ -143,16 +154,18 @@ def _cell(row: list, index: int | None):
 def _check_rows(
     period: EvaluationPeriod,
     rows: list[list],
+    header_row: int,
     columns: dict[str, int],
     state: ScoreState,
     reason: str | None,
     result: UploadResult,
 ) -> list[_Row]:
-    """Every data row checked; all problems collected before anything is stored."""
+    """Every data row (the rows below the header, row `header_row`) checked; all problems
+    collected before anything is stored."""
     errors: list[RowError] = []
     denied: list[str] = []
     score_columns = [(c, columns[c["name"]]) for c in period.criteria]
-    candidates = _candidates(rows, columns, score_columns, result, errors)
+    candidates = _candidates(rows, header_row + 1, columns, score_columns, result, errors)
     codes = [code for _number, code, _row in candidates]
     providers = {
         p.uscc: p for p in db.session.scalars(select(Provider).where(Provider.uscc.in_(codes)))
@@ -175,22 +188,24 @@ def _check_rows(
         errors.sort(key=lambda e: e.row)
         raise UploadRejected(errors, denied)
     if not checked and not result.blank:
-        raise UploadRejected([RowError(2, "—", "文件中没有数据行")])
+        raise UploadRejected([RowError(header_row + 1, "—", "文件中没有数据行")])
     return changed
 
 
 def _candidates(
     rows: list[list],
+    first: int,
     columns: dict[str, int],
     score_columns: list[tuple[dict, int]],
     result: UploadResult,
     errors: list[RowError],
 ) -> list[tuple[int, str, list]]:
-    """(row number, USCC, row) of each row with scores and a valid code seen once; empty rows
-    skipped, template rows left without scores counted as blank."""
+    """(row number, USCC, row) of each row with scores and a valid code seen once (the first
+    row is row number `first`); empty rows skipped, template rows left without scores counted
+    as blank."""
     candidates: list[tuple[int, str, list]] = []
     seen: dict[str, int] = {}
-    for number, row in enumerate(rows, start=2):
+    for number, row in enumerate(rows, start=first):
         if all(score_files.normalise_text(v) == "" for v in row):
             continue
         if all(score_files.normalise_text(_cell(row, i)) == "" for _c, i in score_columns):
@@ -330,13 +345,13 @@ def upload_scores(
     state = state_for(period, submit)
     reason = checked_reason(reason)
     max_rows = int(current_app.config.get("EVALUATION_UPLOAD_MAX_ROWS", 5000))
-    table = score_files.read_table(data, max_rows=max_rows)
-    if not table:
+    table = score_files.read_table(data, max_rows=max_rows, header=USCC_COLUMN)
+    if not table.rows:
         raise UploadRejected([RowError(1, "—", "文件中没有内容")])
-    columns = _columns(table[0], period)
+    header_row, columns = _columns(table, period)
     digest = hashlib.sha256(data).hexdigest()
     result = UploadResult(sha256=digest)
-    rows = _check_rows(period, table[1:], columns, state, reason, result)
+    rows = _check_rows(period, table.rows[header_row:], header_row, columns, state, reason, result)
     shown_name = plain_text(filename)[-100:] or "上传文件"
     for row in rows:
         content = json.dumps(
