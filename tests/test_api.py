@@ -252,3 +252,62 @@ def test_api_times_are_given_to_the_second(app):
     with app.app_context():
         moment = datetime(2026, 12, 8, 7, 27, 55, 406821, tzinfo=UTC)
         assert moment_json(moment) == "2026-12-08T15:27:55+08:00"
+
+
+def test_api_code_filters_ignore_case(client):
+    """`service=zj-03` found nothing, though /services/zj-03 opens ZJ-03 (a tester, stop 30): a
+    code filter reads any case, on the API and the pages."""
+    for path, lower, upper in (
+        ("/services", "department=sthj", "department=STHJ"),
+        ("/services", "approval_item=sp-05", "approval_item=SP-05"),
+        ("/providers", "service=zj-03", "service=ZJ-03"),
+        ("/notices", "department=sthj", "department=STHJ"),
+    ):
+        typed = client.get(f"/api/v1{path}?{lower}").get_json()
+        stored = client.get(f"/api/v1{path}?{upper}").get_json()
+        assert typed == stored, (path, lower)
+    services = client.get("/api/v1/services?department=sthj").get_json()
+    assert services["total"] > 0
+    assert {i["department"]["code"] for i in services["items"]} == {"STHJ"}
+    page = client.get("/services?department=sthj").get_data(as_text=True)
+    assert f"<strong>{services['total']}</strong>" in page
+    assert "无法识别" not in page
+
+
+@pytest.mark.parametrize("path", ["/awards", "/search?q=环境影响评价", "/services", "/notices"])
+def test_api_answers_carry_validators_and_a_304(client, path):
+    """/awards and /search sent no ETag (a tester, stop 30); every JSON answer has one now, and
+    asking again with it gives 304 without a body."""
+    first = client.get(f"/api/v1{path}")
+    assert first.status_code == 200
+    etag = first.headers["ETag"]
+    again = client.get(f"/api/v1{path}", headers={"If-None-Match": etag})
+    assert again.status_code == 304
+    assert again.data == b""
+
+
+def test_api_is_readable_from_other_sites_without_credentials(client):
+    """No CORS headers meant a browser script on another site could not read the open data (a
+    tester, stop 30). Every API answer allows any origin, without credentials; a preflight may
+    send the validators; a cached answer keeps the header."""
+    origin = {"Origin": "https://data.example.org"}
+    for _ in range(2):  # rendered, then from the page cache
+        answer = client.get("/api/v1/services?per_page=1", headers=origin)
+        assert answer.status_code == 200
+        assert answer.headers["Access-Control-Allow-Origin"] == "*"
+        assert "ETag" in answer.headers["Access-Control-Expose-Headers"]
+        assert "Access-Control-Allow-Credentials" not in answer.headers
+    preflight = client.options(
+        "/api/v1/notices",
+        headers={
+            **origin,
+            "Access-Control-Request-Method": "GET",
+            "Access-Control-Request-Headers": "if-none-match",
+        },
+    )
+    assert preflight.status_code == 200
+    assert preflight.headers["Access-Control-Allow-Origin"] == "*"
+    assert "GET" in preflight.headers["Access-Control-Allow-Methods"]
+    assert "if-none-match" in preflight.headers["Access-Control-Allow-Headers"].lower()
+    # The site's own pages are not opened to other origins.
+    assert "Access-Control-Allow-Origin" not in client.get("/services", headers=origin).headers

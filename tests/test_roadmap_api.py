@@ -95,6 +95,6 @@ def test_roadmap_api_is_documented_with_its_security(client):
     document = client.get("/api/v1/openapi.json").get_json()
     operation = document["paths"]["/projects/{code}/roadmap"]["get"]
     assert operation["security"] == [{"sessionCookie": []}]
-    assert set(operation["responses"]) == {"200", "401", "403", "404"}
+    assert set(operation["responses"]) == {"200", "304", "401", "403", "404"}
     assert document["components"]["securitySchemes"]["sessionCookie"]["in"] == "cookie"
     assert "target_days" in document["components"]["schemas"]["Roadmap"]["properties"]

@@ -108,6 +108,23 @@ def list_services(filters: ServiceFilters, page: int = 1, per_page: int = 20) ->
     )
 
 
+# What a filter's parameter names: the kind of catalogue entry its code is of.
+CODED: dict[str, type] = {
+    "stage": Stage,
+    "department": Department,
+    "approval_item": ApprovalItem,
+    "service": ServiceItem,
+}
+
+
+def canonical_code(kind: str, code: str) -> str:
+    """A catalogue code as stored, found in any case (a filter's zj-03 is ZJ-03, as a page's
+    address is); a code of no entry comes back as given."""
+    model = CODED[kind]
+    stored = db.session.scalar(select(model.code).where(func.upper(model.code) == code.upper()))
+    return stored or code
+
+
 def _get(model: type, code: str, missing: str, *options: Any) -> Any:
     """A catalogue row by its code, in any case (zj-03 is ZJ-03: codes are unique regardless)."""
     wanted = (code or "").strip().upper()

@@ -3,12 +3,14 @@ document."""
 
 from __future__ import annotations
 
-from flask import Blueprint, current_app, jsonify, redirect, request, url_for
+from flask import Blueprint, Response, current_app, jsonify, redirect, request, url_for
+from flask_cors import CORS
 from flask_login import current_user
 
 from registry.extensions import csrf
 from registry.kernel import clock
 from registry.models.catalogue import ApprovalItem, Department, ServiceItem
+from registry.observability import REQUEST_ID_HEADER
 from registry.policy import PUBLIC, require
 from registry.pure import workdays
 from registry.services import catalogue, credit, market, roadmaps
@@ -32,6 +34,33 @@ bp = Blueprint("api", __name__, url_prefix="/api/v1")
 csrf.exempt(bp)  # read-only (GET) endpoints; no cookies change anything here
 # With OPENAPI_VALIDATE_RESPONSES on (the tests), every answer is checked against the document.
 bp.after_request(check_response)
+
+
+@bp.after_request
+def _validators(response: Response) -> Response:
+    """Every JSON answer has an ETag (the page cache gives its own to what it keeps), so that a
+    client asking again with If-None-Match gets 304 without a body."""
+    if request.method in ("GET", "HEAD") and response.status_code == 200 and response.is_json:
+        if "ETag" not in response.headers:
+            response.add_etag()
+        return response.make_conditional(request)
+    return response
+
+
+# Any site's scripts may read the open data (the answer is the same for every origin, so the
+# page cache keeps it with its header). No credentials: a signed-in resource (a roadmap) is for
+# this site's own pages; a preflight may ask with the validators.
+CORS(
+    bp,
+    origins="*",
+    send_wildcard=True,
+    vary_header=False,
+    supports_credentials=False,
+    methods=["GET", "HEAD", "OPTIONS"],
+    allow_headers=["Accept", "If-None-Match", "If-Modified-Since", REQUEST_ID_HEADER],
+    expose_headers=["ETag", "Last-Modified", REQUEST_ID_HEADER],
+    max_age=86400,
+)
 
 
 def resource(rule: str):

@@ -129,6 +129,8 @@ def check_response(response: Response) -> Response:
     rule = request.url_rule
     if not current_app.config.get("OPENAPI_VALIDATE_RESPONSES") or rule is None:
         return response
+    if request.method == "OPTIONS":
+        return response  # a CORS preflight (the document's description), not an operation
     prefix = current_app.blueprints[request.blueprint].url_prefix or ""
     path = _CONVERTER.sub(r"{\1}", rule.rule).removeprefix(prefix)
     method = request.method.lower()
@@ -137,7 +139,7 @@ def check_response(response: Response) -> Response:
     if pointer is None:
         raise ResponseMismatch(f"{where}: not in the OpenAPI document")
     content = _resolve(pointer).get("content", {})
-    if not response.is_json or method == "head":
+    if not response.is_json or method == "head" or response.status_code == 304:
         if content and method != "head":
             raise ResponseMismatch(f"{where}: documented as JSON, answered {response.mimetype}")
         return response

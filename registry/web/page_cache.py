@@ -28,8 +28,13 @@ from flask_login import current_user
 from registry.kernel import clock
 
 MIN_GZIP_BYTES = 1024
-# Headers of the rendered answer that a cached answer carries again (a download keeps its name).
-KEPT_HEADERS = ("Content-Disposition",)
+# Headers of the rendered answer that a cached answer carries again (a download keeps its name,
+# an API answer its CORS headers).
+KEPT_HEADERS = (
+    "Content-Disposition",
+    "Access-Control-Allow-Origin",
+    "Access-Control-Expose-Headers",
+)
 
 
 def cached_page(view):

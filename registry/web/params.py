@@ -25,7 +25,7 @@ from registry.models import REGIONS
 from registry.models.catalogue import FeeRegime
 from registry.models.credit import CreditKind
 from registry.sanitize import plain_text
-from registry.services import credit
+from registry.services import catalogue, credit
 from registry.services import providers as provider_service
 from registry.services.catalogue import ServiceFilters
 from registry.services.controlled_lists import ControlledList
@@ -141,11 +141,12 @@ def int_arg(name: str, low: int, high: int) -> int | None:
 
 
 def code_arg(name: str) -> str | None:
-    """A code-like parameter (stage, department, approval item); anything else is not read."""
+    """A catalogue code (of a stage, department, approval item or service: the parameter's
+    name), in any case, as stored; anything else is not read."""
     value = _arg(name)
     if value and not CODE_RE.match(value):
         unreadable(name, value)
-    return value if CODE_RE.match(value) else None
+    return catalogue.canonical_code(name, value) if CODE_RE.match(value) else None
 
 
 def uscc_arg(name: str) -> str | None:
