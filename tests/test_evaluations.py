@@ -293,6 +293,26 @@ def test_evaluations_periods_follow_their_rules(app, make_user):
         evaluations.close_period(db.session.get(User, world.sthj.id), world.period_id)
 
 
+def test_evaluations_period_name_follows_its_days_not_today(app, make_user, frozen_clock):
+    """A tester (stop 31): in late 2027, a period for 2028's first half with a blank name was
+    named "2027年下半年" (today's half-year), and the real 2027 H2 could then not be opened. A
+    blank name is the half-year the days lie in; a half-year name must match the days."""
+    regulator = make_user("regulator", department="STHJ")
+    frozen_clock.freeze(frozen_clock.at(date(2027, 12, 23), 10))
+    with app.app_context():
+        user = db.session.get(User, regulator.id)
+        with pytest.raises(RegistryError, match="请改为“2028年上半年”或清空名称"):
+            evaluations.open_period(
+                user, name="2027年下半年", starts_on=date(2028, 1, 1), ends_on=date(2028, 6, 30)
+            )
+        ahead = evaluations.open_period(user, starts_on=date(2028, 1, 1), ends_on=date(2028, 6, 30))
+        late = evaluations.open_period(user, starts_on=date(2027, 8, 1), ends_on=date(2027, 12, 31))
+        year = evaluations.open_period(user, starts_on=date(2026, 1, 1), ends_on=date(2026, 12, 31))
+        db.session.commit()
+        assert (ahead.name, late.name) == ("2028年上半年", "2027年下半年")
+        assert year.name == "2026-01-01 至 2026-12-31"
+
+
 def test_evaluations_criteria_and_weights_are_configurable_per_department(app, make_user):
     world = _world(app, make_user)
     app.config["EVALUATION_CRITERIA"] = {

@@ -53,6 +53,15 @@ class RemoveForm(Form):
     version = HiddenField()
 
 
+def _examples(form: CalendarYearForm, year: int) -> None:
+    """The hints' examples in the year being entered (they named 2027 for every year)."""
+    form.notice_title.description = f"如:国务院办公厅关于{year}年部分节假日安排的通知"
+    form.notice_number.description = f"如:国办发明电〔{year - 1}〕7号"
+    form.holidays.description = (
+        f"每行一个日期或日期范围,如 {year}-01-01 或 {year}-10-01 至 {year}-10-07(含周末)。"
+    )
+
+
 def _year(year: int) -> int:
     if not calendars.FIRST_YEAR <= year <= calendars.LAST_YEAR:
         abort(404)
@@ -82,6 +91,7 @@ def edit_year(year: int):
     year = _year(year)
     row = calendars.get_year(year)
     form = CalendarYearForm(obj=row if row is not None else None)
+    _examples(form, year)
     if not form.is_submitted():
         form.version.data = str(row.version) if row else ""
         if row is not None:

@@ -47,7 +47,7 @@ class PeriodForm(Form):
     """Open an evaluation period (defaults: the current half-year)."""
 
     name = optional_line(
-        "周期名称", service.NAME_MAX, "例如“2026年上半年”;留空则按开始日期所在的半年自动命名。"
+        "周期名称", service.NAME_MAX, "如“某年上半年”;留空则按开始和结束日期所在的半年自动命名。"
     )
     starts_on = DateField("开始日期", validators=[InputRequired("请填写开始日期(YYYY-MM-DD)。")])
     ends_on = DateField("结束日期", validators=[InputRequired("请填写结束日期(YYYY-MM-DD)。")])

@@ -4,6 +4,7 @@ provider's current revision in it."""
 
 from __future__ import annotations
 
+import re
 from collections.abc import Sequence
 from datetime import date, timedelta
 
@@ -50,6 +51,30 @@ def half_year(on: date) -> tuple[str, date, date]:
     if on.month <= 6:
         return f"{on.year}年上半年", date(on.year, 1, 1), date(on.year, 6, 30)
     return f"{on.year}年下半年", date(on.year, 7, 1), date(on.year, 12, 31)
+
+
+_HALF_YEAR_NAME = re.compile(r"^(\d{4})年([上下])半年$")
+
+
+def _named_dates(name: str, starts_on: date | None, ends_on: date | None) -> tuple[date, date, str]:
+    """A period's days and name: by default the half-year of its start (of today without one);
+    a blank name is the half-year's when the days lie in one, else the days themselves. A name
+    of a half-year must be the half-year the days lie in (a form's prefilled name kept when only the
+    dates were changed named 2028's first half "2027年下半年": a tester, stop 30)."""
+    _name, default_start, default_end = half_year(starts_on or today())
+    starts_on, ends_on = starts_on or default_start, ends_on or default_end
+    own, _first, last = half_year(starts_on)
+    if ends_on > last:
+        own = None  # the days run past one half-year
+    if not name:
+        return starts_on, ends_on, own or f"{starts_on:%Y-%m-%d} 至 {ends_on:%Y-%m-%d}"
+    if _HALF_YEAR_NAME.match(name) and name != own:
+        raise RegistryError(
+            "name",
+            f"周期名称“{name}”与所选日期({starts_on:%Y-%m-%d} 至 {ends_on:%Y-%m-%d})不符:"
+            + (f"请改为“{own}”或清空名称" if own else "请填写其他名称或清空名称"),
+        )
+    return starts_on, ends_on, name
 
 
 def _department_of(user: User) -> Department:
@@ -105,10 +130,7 @@ def open_period(
     """Open an evaluation period for the regulator's department (default: the current
     half-year), with the department's configured criteria."""
     department = _department_of(user)
-    default_name, default_start, default_end = half_year(today())
-    name = plain_text(name) or default_name
-    starts_on = starts_on or default_start
-    ends_on = ends_on or default_end
+    starts_on, ends_on, name = _named_dates(plain_text(name), starts_on, ends_on)
     if len(name) > NAME_MAX:
         raise RegistryError("name", f"周期名称不能超过 {NAME_MAX} 个字符")
     if ends_on < starts_on:
