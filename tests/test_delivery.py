@@ -350,6 +350,7 @@ def test_delivery_late_contract_records_one_event_and_dates_are_checked(app, mak
             f"engagement:{eid}",
             {
                 "award_date": "2026-09-17",
+                "window_from": "2026-09-17",
                 "contract_date": "2026-09-30",
                 "working_days": 9,
                 "limit": 5,
@@ -368,6 +369,45 @@ def test_delivery_late_contract_records_one_event_and_dates_are_checked(app, mak
         ).one()
         assert audit.before["status"] == "待签约"
         assert audit.after["due_date"] == "2026-10-20"
+
+
+def test_delivery_contract_window_stops_while_an_objection_waits(app, make_user, login):
+    """A tester (stop 31): with an objection answered on the 5th working day, the contract
+    window had closed and a contract signed after the answer marked the provider 逾期签约. The
+    window stops while an objection waits and runs again from a 不成立 answer."""
+    deal = _award(app, make_user, awarded_on=date(2026, 9, 17))
+    eid = deal.engagement_id
+    staff = make_user("staff")
+    with clock.frozen(clock.at(date(2026, 9, 17), 15)):
+        fresh = _client(app, login, deal.owner).get(f"/my/engagements/{eid}")
+    assert "建议公示期满后签约" in fresh.get_data(as_text=True)  # signing now risks an objection
+    with clock.frozen(clock.at(date(2026, 9, 18), 10)), app.app_context():
+        award_id = db.session.get(Engagement, eid).award.id
+        objection = market.object_to_award(
+            db.session.get(User, deal.owner.id), award_id, reason="报价计算有误。"
+        )
+        db.session.commit()
+        objection_id = objection.id
+        assert delivery.contract_deadline(db.session.get(Engagement, eid)) is None
+    with clock.frozen(clock.at(date(2026, 9, 21), 10)):
+        page = _client(app, login, deal.owner).get(f"/my/engagements/{eid}").get_data(as_text=True)
+    assert "签约期限暂停" in page
+    assert "签约已逾期" not in page
+    answered_on = date(2026, 9, 28)
+    with clock.frozen(clock.at(answered_on, 10)), app.app_context():
+        market.answer_objection(
+            db.session.get(User, staff.id), objection_id, outcome="不成立", answer="报价无误。"
+        )
+        db.session.commit()
+        deadline = delivery.contract_deadline(db.session.get(Engagement, eid))
+    assert deadline == delivery.deadline_after(answered_on, 5)
+    assert not delivery.within_working_days(date(2026, 9, 17), 5, deadline)  # late by the award
+    owner = _client(app, login, deal.owner)
+    signed = _owner_post(
+        owner, eid, "contract", "contract", {"contract_date": deadline.isoformat()}
+    )
+    assert signed.status_code == 302
+    assert _events(app, BehaviourKind.LATE_CONTRACT) == []
 
 
 def test_delivery_contract_deadline_counts_working_days():

@@ -14,7 +14,7 @@ from registry.policy import PUBLIC, require
 from registry.sanitize import FORMAT_HINT
 from registry.services import delivery
 from registry.services.errors import Forbidden
-from registry.services.market import people, provider_by_uscc
+from registry.services.market import notice_state, people, provider_by_uscc
 from registry.web.downloads import send_upload
 from registry.web.forms import Form, optional_text, parse_version, required_reason, upload_field
 from registry.web.params import paged
@@ -184,6 +184,7 @@ def _owner_page(engagement: Engagement, status: int = 200, **forms):
         window=delivery.rating_window(engagement, today),
         contract_days=delivery.contract_days(),
         contract_deadline=delivery.contract_deadline(engagement),
+        notice=notice_state(engagement.award),
         window_days=delivery.rating_window_days(),
         edit_days=delivery.rating_edit_days(),
         **forms,

@@ -98,9 +98,23 @@ def deadline_after(start: date, count: int) -> date | None:
         return None
 
 
+def contract_start(engagement: Engagement) -> date | None:
+    """The day the contract window runs from: the award's, or the day the last objection to the
+    award was answered (不成立: the award stands). While an objection waits for its answer the
+    window stops (None): an owner who waits for the answer is not late, nor is its provider
+    marked 逾期签约 for it (a tester, stop 31: the window closed before the answer was due)."""
+    award = engagement.award
+    if award.open_objection is not None:
+        return None
+    answered = [local_date(o.answered_at) for o in award.objections if o.answered_at is not None]
+    return max([local_date(award.awarded_at), *answered])
+
+
 def contract_deadline(engagement: Engagement) -> date | None:
-    """The last day to sign without a 逾期签约 event: CONTRACT_DAYS working days after the award."""
-    return deadline_after(local_date(engagement.award.awarded_at), contract_days())
+    """The last day to sign without a 逾期签约 event: CONTRACT_DAYS working days after the
+    window's start (contract_start); None while an objection waits for its answer."""
+    start = contract_start(engagement)
+    return None if start is None else deadline_after(start, contract_days())
 
 
 def engagements_query():

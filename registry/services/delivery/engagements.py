@@ -29,6 +29,7 @@ from registry.services import audit
 from registry.services.delivery.common import (
     StaleEngagement,
     contract_days,
+    contract_start,
     engagement_name,
     local_date,
     owned_engagement,
@@ -113,9 +114,10 @@ def record_contract(
         raise RegistryError("contract_date", f"签约日期不能早于中选日期 {award_date:%Y-%m-%d}。")
     if contract_date > on:
         raise RegistryError("contract_date", "签约日期不能晚于今天。")
+    start = contract_start(engagement)
     try:
         due = add_working_days(contract_date, engagement.committed_days)
-        late = not within_working_days(award_date, contract_days(), contract_date)
+        late = start is not None and not within_working_days(start, contract_days(), contract_date)
     except CalendarRangeError as error:
         raise RegistryError("contract_date", error.message) from None
     with _change("engagement.contract", user, engagement):
@@ -129,8 +131,9 @@ def record_contract(
             contract_date,
             {
                 "award_date": award_date.isoformat(),
+                "window_from": start.isoformat(),
                 "contract_date": contract_date.isoformat(),
-                "working_days": working_days_between(award_date, contract_date),
+                "working_days": working_days_between(start, contract_date),
                 "limit": contract_days(),
             },
             user,
