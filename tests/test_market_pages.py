@@ -11,7 +11,7 @@ from sqlalchemy import select
 
 from registry.extensions import db
 from registry.kernel import clock
-from registry.models import Award, Quote, User
+from registry.models import AuditEntry, Award, Quote, SelectionRequest, User
 from registry.services import market
 from tests import factories
 from tests.conftest import csrf_from, post_form
@@ -364,3 +364,79 @@ def test_market_api_award_detail_is_the_lists_item(client):
     missing = client.get("/api/v1/awards/999999")
     assert missing.status_code == 404
     assert missing.get_json()["error"]["message"] == "未找到编号为 999999 的中选公示"
+
+
+def test_market_owner_withdraws_a_request_before_its_deadline(app, make_user, login):
+    """A tester (stop 31): a published request could not be withdrawn or corrected, and a second
+    one for the same item was accepted beside it. The owner withdraws it before the deadline
+    with a public reason (after a confirmation page); a second one waits for the first to end."""
+    owner = make_user("enterprise")
+    with app.app_context():
+        user = db.session.get(User, owner.id)
+        code = factories.enterprise_with_project(user).code
+        db.session.commit()
+    client = app.test_client()
+    login(owner, on=client)
+    fields = {
+        "service": "ZJ-03",
+        "method": "竞价选取",
+        "price_min": "10000",
+        "price_max": "9000000",
+        "deadline": clock.local(clock.now() + timedelta(hours=3)).strftime("%Y-%m-%dT%H:%M"),
+    }
+    opened = post_form(client, f"/my/projects/{code}/requests/new", fields)
+    ref = opened.headers["Location"].rsplit("/", 1)[-1]
+    (provider,) = _providers(app, make_user, login, count=1)
+    form = provider.get(f"/my/requests/{ref}/quote").get_data(as_text=True)
+    quote = {"csrf_token": csrf_from(form), "submission_key": _form_key(form), "amount": "45000"}
+    assert provider.post(f"/my/requests/{ref}/quote", data=quote).status_code == 302
+
+    twice = post_form(client, f"/my/projects/{code}/requests/new", fields)
+    assert twice.status_code == 200
+    assert f"已有选取公告 {ref} 尚未结束" in twice.get_data(as_text=True)
+
+    url = f"/my/requests/{ref}/cancel"
+    reason = "价格区间上限填写有误,撤销后重新发布。"
+    shown = post_form(client, url, {"reason": reason}).get_data(as_text=True)
+    assert f"请确认:撤销选取公告 {ref}" in shown
+    assert "1 家(报价不开启)" in shown
+    assert _status(app, ref) == "报名中"
+    assert "请填写撤销原因" in client.get(
+        post_form(client, url, {"reason": ""}).headers["Location"]
+    ).get_data(as_text=True)
+    done = post_form(client, url, {"reason": reason, "confirmed": "1"})
+    assert done.status_code == 302
+    assert _status(app, ref) == "已撤销"
+    public = app.test_client().get(f"/requests/{ref}").get_data(as_text=True)
+    assert f"由业主撤销:{reason}" in public
+    assert "45,000" not in public
+    assert "45000" not in public
+    told = provider.get("/my/notifications").get_data(as_text=True)
+    assert f"{ref}" in told
+    assert "已由业主撤销" in told
+    with app.app_context():
+        entry = db.session.scalars(
+            select(AuditEntry).where(AuditEntry.action == "selection.cancel")
+        ).one()
+        assert entry.detail == reason
+    again = post_form(client, f"/my/projects/{code}/requests/new", fields)
+    assert again.status_code == 302  # the first has ended: a corrected one may be posted
+    # Past its deadline a request is decided, not withdrawn.
+    new_ref = again.headers["Location"].rsplit("/", 1)[-1]
+    with clock.frozen(clock.now() + timedelta(hours=4)):
+        late = _fresh_owner(app, login, owner)
+        refused = post_form(late, f"/my/requests/{new_ref}/cancel", {"reason": reason})
+        page = late.get(refused.headers["Location"]).get_data(as_text=True)
+    assert "报名已截止,不能撤销" in page
+    assert _status(app, new_ref) == "报名中"
+
+
+def _status(app, ref: str) -> str:
+    with app.app_context():
+        return db.session.scalar(select(SelectionRequest.status).where(SelectionRequest.ref == ref))
+
+
+def _fresh_owner(app, login, owner):
+    client = app.test_client()
+    login(owner, on=client)
+    return client

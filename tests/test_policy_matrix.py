@@ -72,6 +72,7 @@ EXPECTED: dict[str, set[str]] = {
     "market.new_request": {"enterprise"},
     "market.manage_request": {"enterprise"},
     "market.decide_request": {"enterprise"},
+    "market.cancel_request": {"enterprise"},
     "market.repost_request": {"enterprise"},
     "market.opportunities": {"provider"},
     "practitioners.list_practitioners": {"provider"},
@@ -178,6 +179,7 @@ SAMPLE_ARGS = {
     "ref": {
         "market.manage_request": "XQ-2026-000001",
         "market.decide_request": "XQ-2026-000001",
+        "market.cancel_request": "XQ-2026-000001",
         "market.repost_request": "XQ-2026-000001",
         "market.quote": "XQ-2026-000001",
         "market.show_request": "XQ-2026-000001",

@@ -696,3 +696,28 @@ def test_roadmap_pages_control_and_bidi_characters_never_reach_the_database(
     with app.app_context():
         project = db.session.scalar(select(Project))
         assert (project.name, project.location) == ("研发楼一期", "天津滨海高新区")
+
+
+def test_roadmap_pages_a_step_names_its_open_selection_request(app, client, make_user, login):
+    """A tester (stop 31): a step whose service already had a request open still offered 发起选取
+    (a second, competing request). It names the request and its state; after a withdrawal it
+    offers 发起选取 again."""
+    from registry.services import market
+
+    owner, code = _project(app, make_user)
+    with app.app_context():
+        user = db.session.get(User, owner.id)
+        ref = market.open_request(
+            user, code, service_code="ZJ-03", method="竞价选取", deadline=factories.later(3)
+        ).ref
+        db.session.commit()
+    login(owner)
+    page = client.get(f"/projects/{code}/roadmap").get_data(as_text=True)
+    assert f'class="code">{ref}</a>(报名中)' in page
+    assert f'service=ZJ-03">发起选取' not in page
+    assert 'service=ZJ-04">发起选取' in page  # another service of the roadmap: none yet
+    with app.app_context():
+        market.cancel_request(db.session.get(User, owner.id), ref, reason="价格区间有误。")
+        db.session.commit()
+    page = client.get(f"/projects/{code}/roadmap").get_data(as_text=True)
+    assert f'service=ZJ-03">发起选取' in page

@@ -86,6 +86,7 @@ class SelectionRequest(db.Model):
     leader_certificate: Mapped[str | None] = mapped_column(String(100))
     requirements: Mapped[Note | None]
     status: Mapped[str] = mapped_column(String(8), default=RequestStatus.OPEN.value)
+    # Why the request ended without an award: 流标's reason, or the owner's for 撤销 (public).
     failure_reason: Mapped[Note | None]
     reposted_from_id: Mapped[int | None] = mapped_column(ForeignKey("selection_requests.id"))
     created_by_id: Mapped[UserRef | None]

@@ -22,6 +22,7 @@ from registry.web.forms import options
 from registry.web.market_forms import (
     AwardAnswerForm,
     AwardObjectionForm,
+    CancelRequestForm,
     DecideForm,
     ProjectForm,
     QuoteForm,
@@ -165,6 +166,7 @@ def manage_request(ref: str):
         applicants=applicants,
         form=form,
         repost_form=RepostForm(),
+        cancel_form=CancelRequestForm(),
         now=market.utcnow(),
     )
 
@@ -237,6 +239,41 @@ def _decision_page(plan) -> Confirmation:
         ]
         warning = "确认后中选结果立即公示并通知各报名机构,不能撤回。"
     return Confirmation(title="确定结果并公示", facts=facts, carry=carry, warning=warning)
+
+
+@bp.post("/my/requests/<ref>/cancel")
+@require("projects.own")
+def cancel_request(ref: str):
+    """Withdraw a request before its deadline, with a public reason: first a confirmation page;
+    only the confirmed POST withdraws it."""
+    form = CancelRequestForm()
+    work.found(market.get_request_for_owner, actor(), ref)
+    return work.publish(
+        lambda: _cancellation(ref, form.reason.data),
+        lambda: market.cancel_request(actor(), ref, reason=form.reason.data),
+        done=lambda selection: f"选取公告 {selection.ref} 已撤销。可修改后发布新的选取公告。",
+        form=form,
+        invalid="请填写撤销原因(2000 字以内)。",
+        back=url_for("market.manage_request", ref=ref),
+    )
+
+
+def _cancellation(ref: str, reason: str) -> Confirmation:
+    """The confirmation page of withdrawing a request: what the notice will say."""
+    selection, text = market.cancellable(actor(), ref, reason=reason)
+    facts = [
+        ("选取公告", f"{selection.ref}({selection.service_item.name})"),
+        ("项目", selection.project.name),
+        ("已报名机构", f"{len(market.latest_quotes(selection))} 家(报价不开启)"),
+        ("撤销原因", text),
+    ]
+    return Confirmation(
+        title=f"撤销选取公告 {selection.ref}",
+        facts=facts,
+        carry={"reason": reason},
+        warning="确认后公告立即撤销,不能恢复;撤销及其原因公开显示,并通知已报名的机构。",
+        button="确认撤销",
+    )
 
 
 @bp.post("/my/requests/<ref>/repost")

@@ -19,7 +19,7 @@ from registry.sanitize import FORMAT_HINT
 from registry.services.practitioners import certificate_types
 from registry.services.providers import qualification_types
 from registry.services.roadmaps.projects import BUILDING_TYPES
-from registry.web.forms import Form, optional_line, optional_text, options
+from registry.web.forms import Form, optional_line, optional_text, options, required_reason
 from registry.web.objection_forms import answer_outcome, answer_text, objection_reason
 from registry.web.practitioner_forms import roster_choice
 
@@ -161,6 +161,14 @@ class RepostForm(Form):
         "新的报名截止时间",
         format="%Y-%m-%dT%H:%M",
         validators=[DataRequired("请填写新的报名截止时间。")],
+    )
+
+
+class CancelRequestForm(Form):
+    """Withdraw (撤销) a request before its deadline; the reason is public on the notice."""
+
+    reason = required_reason(
+        "撤销原因", 2000, "公开显示在选取公告上,并通知已报名的机构(报价不开启)。"
     )
 
 

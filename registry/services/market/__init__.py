@@ -9,6 +9,8 @@ from __future__ import annotations
 from registry.models.types import utcnow  # the market pages read the time from here
 from registry.services.market.awards import (
     Decision,
+    cancel_request,
+    cancellable,
     decide,
     get_award,
     latest_awards,
@@ -86,6 +88,8 @@ __all__ = [
     "objections_queue",
     "objector",
     "Decision",
+    "cancel_request",
+    "cancellable",
     "SHANGHAI",
     "candidate_for",
     "create_enterprise",

@@ -32,7 +32,7 @@ from registry.pure import selection_engine as engine
 from registry.sanitize import as_clause
 from registry.services import notify
 from registry.services.audit import record, snapshot
-from registry.services.errors import Forbidden, NotFound, RegistryError
+from registry.services.errors import Forbidden, NotFound, RegistryError, text_field
 from registry.services.market import staffing
 from registry.services.market.projects import SHANGHAI
 from registry.services.market.selection import (
@@ -447,6 +447,46 @@ def _recorded_candidate(
         credit_score=credit_score,
         staffed=staffed,
     )
+
+
+CANCEL_REASON_MAX = 2000
+
+
+def cancellable(user: User, ref: str, *, reason: str | None, now: datetime | None = None):
+    """The owner's request that may be withdrawn (撤销) now, and the checked public reason:
+    only while it takes applications. After the deadline the owner decides instead (fewer than
+    two valid participants: 流标), so that no one withdraws a result they have seen coming."""
+    request = get_request_for_owner(user, ref)
+    if not policy.owns_project(user, request.project):
+        raise Forbidden("只有项目业主可以撤销选取公告")
+    if request.status != RequestStatus.OPEN.value:
+        raise RegistryError(None, "该选取已完成或已撤销")
+    if (now or utcnow()) >= request.deadline:
+        raise RegistryError(None, "报名已截止,不能撤销;请确定选取结果(有效报名不足两家的为流标)")
+    return request, text_field(reason, "reason", "撤销原因", CANCEL_REASON_MAX)
+
+
+def cancel_request(
+    user: User, ref: str, *, reason: str | None, now: datetime | None = None
+) -> SelectionRequest:
+    """Withdraw (撤销) a request before its deadline, with a reason that stays public on the
+    notice; the quotes stay sealed, and those who quoted are told (a tester, stop 31: a notice
+    with a typo in its price range could not be taken back)."""
+    now = now or utcnow()
+    request, text = cancellable(user, ref, reason=reason, now=now)
+    _claim(request, RequestStatus.CANCELLED, now, text)
+    record("selection.cancel", actor=user, of=request, detail=text)
+    quoted = provider_accounts(select(Quote.provider_id).where(Quote.request_id == request.id))
+    notify.notify(
+        quoted,
+        "award",
+        f"项目“{request.project.name}”的选取公告 {request.ref}({request.service_item.name})"
+        f"已由业主撤销:{as_clause(text)}。贵机构的报价未开启。",
+        link=f"/requests/{request.ref}",
+        kind="选取撤销",
+        subject=f"选取公告撤销:{request.ref}",
+    )
+    return request
 
 
 def repost(user: User, ref: str, *, deadline: datetime) -> SelectionRequest:

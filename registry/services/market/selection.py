@@ -17,12 +17,14 @@ from registry.kernel.paging import Page, paginate
 from registry.models import (
     Exclusion,
     Offer,
+    Project,
     Provider,
     ProviderStatus,
     Quote,
     RequestStatus,
     SelectionMethod,
     SelectionRequest,
+    ServiceItem,
     User,
 )
 from registry.models.types import utcnow
@@ -141,6 +143,7 @@ def open_request(
     service = get_service(service_code)
     if not service.is_current:
         raise RegistryError("service", "该中介服务事项已不在清单内")
+    _refuse_a_second_open_request(project, service)
     method_reason = _method_reason(method, method_reason)
     low = decimal_field(price_min, "price_min", "价格区间下限")
     high = decimal_field(price_max, "price_max", "价格区间上限")
@@ -193,6 +196,25 @@ def open_request(
     )
     _tell_providers(request)
     return request
+
+
+def _refuse_a_second_open_request(project: Project, service: ServiceItem) -> None:
+    """One request at a time for an item of a project: a second one posted by a double click or
+    to correct the first would compete with it (a tester, stop 31). The first is withdrawn
+    (撤销) before its deadline, or decided after it."""
+    pending = db.session.scalar(
+        select(SelectionRequest.ref).where(
+            SelectionRequest.project_id == project.id,
+            SelectionRequest.service_item_id == service.id,
+            SelectionRequest.status == RequestStatus.OPEN.value,
+        )
+    )
+    if pending is not None:
+        raise RegistryError(
+            "service",
+            f"本项目的“{service.name}”已有选取公告 {pending} 尚未结束:如需修改,请先在该公告页面"
+            "撤销(截止前),或在截止后确定结果。",
+        )
 
 
 def provider_accounts(provider_ids) -> list[User]:
