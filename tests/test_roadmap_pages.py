@@ -714,10 +714,10 @@ def test_roadmap_pages_a_step_names_its_open_selection_request(app, client, make
     login(owner)
     page = client.get(f"/projects/{code}/roadmap").get_data(as_text=True)
     assert f'class="code">{ref}</a>(报名中)' in page
-    assert f'service=ZJ-03">发起选取' not in page
+    assert 'service=ZJ-03">发起选取' not in page
     assert 'service=ZJ-04">发起选取' in page  # another service of the roadmap: none yet
     with app.app_context():
         market.cancel_request(db.session.get(User, owner.id), ref, reason="价格区间有误。")
         db.session.commit()
     page = client.get(f"/projects/{code}/roadmap").get_data(as_text=True)
-    assert f'service=ZJ-03">发起选取' in page
+    assert 'service=ZJ-03">发起选取' in page
