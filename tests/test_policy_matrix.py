@@ -238,6 +238,8 @@ SAMPLE_ARGS = {
         "providers.remove_qualification": 1,
         "providers.own_scan": 1,
         "admin.providers.download_scan": 1,
+        "admin.providers.accept_qualification": 1,
+        "admin.providers.reject_qualification": 1,
     },
     "offer_id": {"providers.edit_offer": 1, "providers.deactivate_offer": 1},
     "practitioner_id": {
@@ -266,6 +268,8 @@ SAMPLE_ARGS = {
         "admin.providers.approve_provider": 1,
         "admin.providers.return_provider": 1,
         "admin.providers.download_scan": 1,
+        "admin.providers.accept_qualification": 1,
+        "admin.providers.reject_qualification": 1,
     },
     "verb": {"admin.toggle_user": "enable"},
     "engagement_id": {

@@ -454,16 +454,110 @@ def test_providers_key_change_sends_active_provider_back_to_review(app, make_use
         assert "机构名称" in entry.detail
 
 
-def test_providers_qualification_change_sends_active_provider_back_to_review(app, make_user):
+def test_providers_a_listed_provider_adding_or_removing_a_qualification_stays_listed(
+    app, make_user, login
+):
+    """A tester (stop 31): adding a renewed certificate sent a listed firm back to 待审核, out of
+    the directory, with its quotes out of the draw. A qualification it adds waits for the
+    admins' check on its own (待核验, not counted meanwhile); one it removes stops counting."""
     user = make_user("provider")
-    make_active(app, user)
+    provider_id = make_active(app, user, valid_to=clock.today() + timedelta(days=20))
+    renewed = {
+        "kind": "工程咨询单位资信",
+        "grade": "甲级",
+        "certificate_no": "C-RENEWED-2027",
+        "issuer": "天津市住房和城乡建设委员会",
+        "valid_from": clock.today(),
+        "valid_to": clock.today() + timedelta(days=1000),
+    }
     with app.app_context():
-        provider = db.session.scalar(select(Provider).where(Provider.uscc == USCC_A))
+        provider = db.session.get(Provider, provider_id)
         account = db.session.get(User, user.id)
-        service.remove_qualification(provider, provider.qualifications[0].id, actor=account)
+        added = service.add_qualification(provider, renewed, actor=account)
         db.session.commit()
-        assert provider.status == ProviderStatus.PENDING.value
-        assert provider.qualifications == []
+        added_id = added.id
+        assert provider.status == ProviderStatus.ACTIVE.value
+        assert added.pending_review
+        # Not counted until checked: the old certificate's end is still the provider's.
+        assert service.qualification_valid_until(provider, clock.today()) == (
+            clock.today() + timedelta(days=20)
+        )
+    assert client_get(app, f"/providers/{USCC_A}").status_code == 200
+    admin = make_user("admin")
+    office = app.test_client()
+    login(admin, on=office)
+    queue = office.get("/admin/providers").get_data(as_text=True)
+    assert "C-RENEWED-2027" in queue
+    review_page = office.get(f"/admin/providers/{provider_id}").get_data(as_text=True)
+    assert "待核验的新增资质" in review_page
+    url = f"/admin/providers/{provider_id}/qualifications/{added_id}"
+    refused = post_form(office, f"{url}/reject", {"reason": ""})
+    assert "请填写不予通过的原因" in office.get(refused.headers["Location"]).get_data(as_text=True)
+    assert post_form(office, f"{url}/accept").status_code == 302
+    with app.app_context():
+        provider = db.session.get(Provider, provider_id)
+        assert provider.status == ProviderStatus.ACTIVE.value
+        assert service.qualification_valid_until(provider, clock.today()) == (
+            clock.today() + timedelta(days=1000)
+        )
+        service.remove_qualification(
+            provider, provider.qualifications[0].id, actor=db.session.get(User, user.id)
+        )
+        db.session.commit()
+        assert provider.status == ProviderStatus.ACTIVE.value
+        assert [q.certificate_no for q in provider.qualifications] == ["C-RENEWED-2027"]
+        actions = set(db.session.scalars(select(AuditEntry.action)))
+        assert "qualification.accept" in actions
+        assert "provider.back_to_review" not in actions
+    told = client_of(app, login, user).get("/my/notifications").get_data(as_text=True)
+    assert "C-RENEWED-2027)已核验通过" in told
+
+
+def test_providers_an_added_qualification_the_admins_refuse_is_removed_with_a_reason(
+    app, make_user, login
+):
+    user = make_user("provider")
+    provider_id = make_active(app, user)
+    with app.app_context():
+        provider = db.session.get(Provider, provider_id)
+        added = service.add_qualification(
+            provider,
+            {
+                "kind": "工程咨询单位资信",
+                "certificate_no": "C-DOUBTFUL",
+                "issuer": "某发证机关",
+                "valid_from": clock.today(),
+                "valid_to": clock.today() + timedelta(days=300),
+            },
+            actor=db.session.get(User, user.id),
+        )
+        db.session.commit()
+        added_id = added.id
+    admin = make_user("admin")
+    office = app.test_client()
+    login(admin, on=office)
+    url = f"/admin/providers/{provider_id}/qualifications/{added_id}/reject"
+    assert post_form(office, url, {"reason": "扫描件与证书编号不符。"}).status_code == 302
+    with app.app_context():
+        provider = db.session.get(Provider, provider_id)
+        assert "C-DOUBTFUL" not in [q.certificate_no for q in provider.qualifications]
+        entry = db.session.scalars(
+            select(AuditEntry).where(AuditEntry.action == "qualification.reject")
+        ).one()
+        assert entry.detail == "扫描件与证书编号不符。"
+        assert entry.before["certificate_no"] == "C-DOUBTFUL"
+    told = client_of(app, login, user).get("/my/notifications").get_data(as_text=True)
+    assert "未通过核验:扫描件与证书编号不符" in told
+
+
+def client_get(app, url: str):
+    return app.test_client().get(url)
+
+
+def client_of(app, login, user):
+    client = app.test_client()
+    login(user, on=client)
+    return client
 
 
 def test_providers_stale_edit_shows_a_message_not_an_error(app, make_user, login):

@@ -165,8 +165,16 @@ class Qualification(CertificateFields, db.Model):
     kind_note: Mapped[str | None] = mapped_column(String(200))
     grade: Mapped[str | None] = mapped_column(String(50))
     certificate_no: Mapped[str] = mapped_column(String(100))
+    # Added by an ACTIVE provider and not yet checked by the admins: it does not count (is_valid)
+    # until they accept it, and the provider stays listed meanwhile (a renewed certificate took
+    # the whole firm out of the directory and its quotes out of the draw: a tester, stop 31).
+    pending_review: Mapped[Flag]
 
     provider: Mapped[Provider] = relationship(back_populates="qualifications")
+
+    def is_valid(self, on: date) -> bool:
+        """In force on the day, and checked by the admins."""
+        return not self.pending_review and super().is_valid(on)
 
     @property
     def kind_label(self) -> str:

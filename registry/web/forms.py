@@ -339,6 +339,12 @@ class VersionedForm(Form):
     version = HiddenField()
 
 
+class RejectQualificationForm(Form):
+    """Admin refuses a qualification a listed provider added, with the reason it will see."""
+
+    reason = required_reason("不予通过的原因", 2000)
+
+
 class ReturnApplicationForm(VersionedForm):
     """Admin returns an application with the reason the applicant will see."""
 

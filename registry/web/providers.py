@@ -23,6 +23,7 @@ from registry.web.forms import (
     OfferForm,
     ProviderApplicationForm,
     QualificationForm,
+    RejectQualificationForm,
     ReturnApplicationForm,
     VersionedForm,
     options,
@@ -371,6 +372,7 @@ def review_queue():
     return render_template(
         "admin/provider_queue.html",
         queue=queue,
+        qualifications=service.pending_qualifications(),
         waited={p.id: service.waiting_days(p, today) for p in queue},
         counts=service.status_counts(),
         today=today,
@@ -394,6 +396,8 @@ def _review_page(provider: Provider, failed: tuple | None = None):
         provider=provider,
         approve_form=forms["approve"],
         return_form=forms["return"],
+        check_form=ConfirmForm(),
+        reject_form=RejectQualificationForm(formdata=None),
         missing=service.missing_for_review(provider, today),
         uncovered=service.uncovered_offers(provider, today),
         today=today,
@@ -462,6 +466,37 @@ def _add_decision_routes() -> None:
 
 
 _add_decision_routes()
+
+
+@review_bp.post("/<int:provider_id>/qualifications/<int:qualification_id>/accept")
+@require("providers.review")
+def accept_qualification(provider_id: int, qualification_id: int):
+    """Accept a qualification a listed provider added: it counts from now on."""
+    provider = _reviewed(provider_id)
+    return review.press(
+        lambda: service.accept_qualification(provider, qualification_id, actor=actor()),
+        form=ConfirmForm(),
+        invalid="表单已失效,请重新操作。",
+        back=url_for("admin.providers.review_provider", provider_id=provider_id),
+        done="已核验通过该资质,该资质自即日起计入。",
+    )
+
+
+@review_bp.post("/<int:provider_id>/qualifications/<int:qualification_id>/reject")
+@require("providers.review")
+def reject_qualification(provider_id: int, qualification_id: int):
+    """Refuse a qualification a listed provider added, with the reason it will see."""
+    provider = _reviewed(provider_id)
+    form = RejectQualificationForm()
+    return review.press(
+        lambda: service.reject_qualification(
+            provider, qualification_id, form.reason.data, actor=actor()
+        ),
+        form=form,
+        invalid="请填写不予通过的原因(2000 字以内)。",
+        back=url_for("admin.providers.review_provider", provider_id=provider_id),
+        done="已退回该资质,已通知该机构。",
+    )
 
 
 @review_bp.get("/<int:provider_id>/qualifications/<int:qualification_id>/scan")

@@ -143,25 +143,25 @@ def open_request(
     service = get_service(service_code)
     if not service.is_current:
         raise RegistryError("service", "该中介服务事项已不在清单内")
-    _refuse_a_second_open_request(project, service)
     method_reason = _method_reason(method, method_reason)
     low = decimal_field(price_min, "price_min", "价格区间下限")
     high = decimal_field(price_max, "price_max", "价格区间上限")
     if low is not None and high is not None and low > high:
         raise RegistryError("price_max", "价格区间上限不能低于下限")
     leader, team = people.checked_requirements(service, leader_certificate, team_certificates)
+    deadline = _checked_deadline(deadline)
+    requirement = _qualification_requirement(qualification_requirement, reposted_from)
+    _refuse_a_second_open_request(project, service)  # after the form's own errors
     request = SelectionRequest(
         ref=f"tmp-{secrets.token_hex(8)}",
         project=project,
         service_item=service,
-        deadline=_checked_deadline(deadline),
+        deadline=deadline,
         method=method,
         method_reason=method_reason,
         price_min=low,
         price_max=high,
-        qualification_requirement=_qualification_requirement(
-            qualification_requirement, reposted_from
-        ),
+        qualification_requirement=requirement,
         requirements=(requirements or "").strip() or None,
         leader_certificate=leader,
         team_certificates=team,

@@ -64,8 +64,11 @@ from registry.services.providers.offers import (
     save_offer,
 )
 from registry.services.providers.review import (
+    accept_qualification,
     approve,
     missing_for_review,
+    pending_qualifications,
+    reject_qualification,
     return_application,
     review_queue,
     status_counts,
@@ -117,6 +120,9 @@ __all__ = [
     "remove_qualification",
     "return_application",
     "review_queue",
+    "accept_qualification",
+    "pending_qualifications",
+    "reject_qualification",
     "waiting_days",
     "save_offer",
     "status_counts",

@@ -154,8 +154,8 @@ def _kind(data: dict) -> tuple[str, str | None]:
 def add_qualification(
     provider: Provider, data: dict, *, actor: User, scan: FileStorage | None = None
 ) -> Qualification:
-    """Add a qualification certificate (optionally with a scan); on an ACTIVE provider this is a
-    key change that sends it back to review."""
+    """Add a qualification certificate (optionally with a scan); on an ACTIVE provider it waits
+    for the admins' check (pending_review) and the provider stays listed."""
     check_own(provider, actor)
     fields = {
         name: text_field(data, name, label, required=required, limit=limit) or None
@@ -185,7 +185,7 @@ def get_qualification(provider: Provider, qualification_id: int) -> Qualificatio
 
 
 def remove_qualification(provider: Provider, qualification_id: int, *, actor: User) -> None:
-    """Remove a qualification; on an ACTIVE provider this sends it back to review."""
+    """Remove a qualification (it stops counting at once; the provider stays listed)."""
     check_own(provider, actor)
     qualification = get_qualification(provider, qualification_id)
     before = _held(qualification, provider)
@@ -202,9 +202,10 @@ def _held(qualification: Qualification, provider: Provider) -> dict:
 def _qualifications_changed(
     provider: Provider, qualification: Qualification, verb: str, actor: User
 ) -> None:
-    """A key change: the provider's version moves and an ACTIVE provider goes back to review."""
+    """The provider's version moves (a review page opened before is stale). An ACTIVE provider
+    stays listed: a qualification it adds waits for the admins' check on its own and counts
+    only once accepted (`review.accept_qualification`); one it removes simply stops counting."""
     touch(provider)
-    back_to_review(
-        provider, f"{verb}资质:{qualification.kind_label} {qualification.certificate_no}", actor
-    )
+    if verb == "新增" and provider.status == ProviderStatus.ACTIVE.value:
+        qualification.pending_review = True
     flush_provider()

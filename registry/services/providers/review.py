@@ -14,12 +14,13 @@ from registry.kernel import clock
 from registry.models import (
     Provider,
     ProviderStatus,
+    Qualification,
     User,
 )
 from registry.models.types import utcnow
 from registry.sanitize import as_clause, plain_text
 from registry.services import audit, notify
-from registry.services.errors import RegistryError
+from registry.services.errors import NotFound, RegistryError
 from registry.services.providers import qualification_types
 from registry.services.providers.common import (
     StaleProvider,
@@ -112,6 +113,8 @@ def approve(provider: Provider, *, actor: User, today: date, version: int | None
     if missing:
         raise RegistryError(None, f"申请资料不完整,不能通过:缺少{'、'.join(missing)}。")
     _decide(provider, "provider.approve", ProviderStatus.ACTIVE, actor=actor)
+    for qualification in provider.qualifications:  # the whole review covered them
+        qualification.pending_review = False
     _tell_applicant(
         provider,
         "入驻通过",
@@ -134,6 +137,68 @@ def return_application(
         provider,
         "入驻退回",
         f"{provider.name}的入驻申请被退回,退回原因:{as_clause(reason)}。请补正后重新提交审核。",
+    )
+
+
+def pending_qualifications() -> list[Qualification]:
+    """Qualifications listed providers added and the admins have not checked, oldest first."""
+    return list(
+        db.session.scalars(
+            select(Qualification)
+            .join(Provider)
+            .where(
+                Qualification.pending_review.is_(True),
+                Provider.status == ProviderStatus.ACTIVE.value,
+            )
+            .options(selectinload(Qualification.provider))
+            .order_by(Qualification.id)
+        )
+    )
+
+
+def _pending(provider: Provider, qualification_id: int) -> Qualification:
+    qualification = next((q for q in provider.qualifications if q.id == qualification_id), None)
+    if qualification is None:
+        raise NotFound("未找到该资质")
+    if not qualification.pending_review:
+        raise RegistryError(None, "该资质已核验,不在待核验之列。")
+    return qualification
+
+
+def _what(qualification: Qualification) -> str:
+    return f"资质“{qualification.kind_label}”(证书编号 {qualification.certificate_no})"
+
+
+def accept_qualification(provider: Provider, qualification_id: int, *, actor: User) -> None:
+    """The admins accept a qualification a listed provider added: it counts from now on."""
+    qualification = _pending(provider, qualification_id)
+    with audit.change("qualification.accept", actor=actor, of=qualification):
+        qualification.pending_review = False
+    _tell_applicant(
+        provider, "资质核验", f"{provider.name}新增的{_what(qualification)}已核验通过。"
+    )
+
+
+def reject_qualification(
+    provider: Provider, qualification_id: int, reason: str | None, *, actor: User
+) -> None:
+    """The admins refuse a qualification a listed provider added, with a reason it sees: the
+    row is removed (the audit log keeps it); the provider stays listed on what it had."""
+    qualification = _pending(provider, qualification_id)
+    reason = plain_text(reason)
+    if not reason:
+        raise RegistryError("reason", "请填写不予通过的原因,告诉该机构需要补正的内容。")
+    if len(reason) > 2000:
+        raise RegistryError("reason", "原因最长 2000 字。")
+    before = {**audit.snapshot(qualification), "provider": provider.uscc}
+    what = _what(qualification)
+    provider.qualifications.remove(qualification)
+    db.session.flush()
+    audit.record(
+        "qualification.reject", actor=actor, of=qualification, before=before, detail=reason
+    )
+    _tell_applicant(
+        provider, "资质核验", f"{provider.name}新增的{what}未通过核验:{as_clause(reason)}。"
     )
 
 
