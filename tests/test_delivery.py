@@ -290,7 +290,11 @@ def test_delivery_full_flow_through_the_forms(app, make_user, login):
     assert "提交后 3 个工作日内可以修改一次" in page
     for label in ("质量(0–100)", "时效(0–100)", "态度(0–100)", "收费(0–100)", "规范(0–100)"):
         assert label in page
-    rated = _rate(owner, eid, comment="<p>报告<strong>专业</strong></p><script>alert(1)</script>")
+    rated = _rate(
+        owner,
+        eid,
+        comment="<p>报告<strong>专业</strong>,联系电话13812345678</p><script>alert(1)</script>",
+    )
     assert rated.status_code == 302
     page = owner.get(f"/my/engagements/{eid}").get_data(as_text=True)
     assert "评价已提交" in page
@@ -310,6 +314,9 @@ def test_delivery_full_flow_through_the_forms(app, make_user, login):
     public = _client_anonymous(app).get(f"/providers/{deal.uscc}/ratings").get_data(as_text=True)
     assert "<strong>专业</strong>" in public
     assert "<script>alert(1)" not in public
+    # A phone number in the comment is partly hidden in public (a tester, stop 31).
+    assert "联系电话138****5678" in public
+    assert "13812345678" not in public
     assert "84.0" in public  # (90 + 80 + 95 + 70 + 85) / 5
     assert "84.0" in provider.get(f"/my/work/{eid}").get_data(as_text=True)
 

@@ -15,7 +15,7 @@ from sqlalchemy import select
 from registry.extensions import db
 from registry.kernel import clock
 from registry.models import AuditEntry, Provider, ProviderStatus, User
-from registry.pure.pii import mask_name, mask_number
+from registry.pure.pii import mask_name, mask_number, mask_personal
 from registry.services import practitioners
 from tests.factories import active_provider
 
@@ -310,3 +310,21 @@ def test_practitioner_pages_no_public_answer_shows_a_full_name_or_number(app, cl
         assert response.status_code == 200, url
         _assert_masked(response.get_data(as_text=True), url)
     assert mask_name("龚向明") == "龚*明"
+
+
+def test_free_text_in_public_hides_contacts_ids_and_the_firms_people():
+    """A rating comment named a 项目负责人 in full and a contact's mobile (a tester, stop 31)."""
+    text = (
+        "项目负责人赵志刚认真;联系人欧阳晓丽,电话 13812345678,座机 022-23456789,"
+        "身份证 12010119900101123X,邮箱 zhao.zg@example.com;订单号 20261208000011112222。"
+    )
+    shown = mask_personal(text, ["赵志刚", "欧阳晓丽", "赵志", "李"])
+    assert "赵*刚" in shown
+    assert "欧**丽" in shown
+    assert "138****5678" in shown
+    assert "022-****6789" in shown
+    assert "**************123X" in shown
+    assert "z***@example.com" in shown
+    assert "20261208000011112222" in shown  # a 20-digit order number is not an ID or a phone
+    for whole in ("赵志刚", "欧阳晓丽", "13812345678", "23456789", "zhao.zg"):
+        assert whole not in shown

@@ -8,6 +8,7 @@ import hashlib
 import hmac
 import re
 import unicodedata
+from collections.abc import Iterable
 
 TAIL_LENGTH = 4
 SHORT_NUMBER = 8  # numbers this long or shorter show at most their last two characters
@@ -103,3 +104,24 @@ def valid_id_number(id_number: str | None) -> bool:
         return False
     total = sum(int(digit) * weight for digit, weight in zip(value, _ID_WEIGHTS, strict=False))
     return _ID_CHECK[total % 11] == value[-1]
+
+
+# Contact details and ID numbers written into free text (a rating comment): a mainland mobile,
+# a landline with its area code, an 18-character ID number, an e-mail address.
+_MOBILE = re.compile(r"(?<![0-9])(1[3-9][0-9])[0-9]{4}([0-9]{4})(?![0-9])")
+_LANDLINE = re.compile(r"(?<![0-9])(0[0-9]{2,3})[-－ ]?[0-9]{3,4}([0-9]{4})(?![0-9])")
+_ID_NUMBER = re.compile(r"(?<![0-9])[0-9]{17}[0-9Xx](?![0-9A-Za-z])")
+_EMAIL = re.compile(r"([A-Za-z0-9])[A-Za-z0-9._%+-]*(@[A-Za-z0-9.-]+\.[A-Za-z]{2,})")
+
+
+def mask_personal(text: str, names: Iterable[str] = ()) -> str:
+    """Free text as the public may read it: phone numbers, ID numbers and e-mail addresses
+    partly hidden, and each of `names` (people the text may name: a firm's staff) masked as
+    mask_name does. Longer names first, so that a name inside another is not masked twice."""
+    text = _ID_NUMBER.sub(lambda m: "*" * 14 + m.group(0)[-4:], text)
+    text = _MOBILE.sub(r"\1****\2", text)
+    text = _LANDLINE.sub(r"\1-****\2", text)
+    text = _EMAIL.sub(r"\1***\2", text)
+    for name in sorted({n for n in names if len(n) >= 2}, key=len, reverse=True):
+        text = text.replace(name, mask_name(name))
+    return text

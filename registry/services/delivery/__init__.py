@@ -55,6 +55,7 @@ from registry.services.delivery.ratings import (
     rate,
     rating_window,
     ratings_of,
+    staff_names,
     validate_scores,
 )
 from registry.services.delivery.reminders import check_engagement_deadlines, reminder_batches
@@ -91,6 +92,7 @@ __all__ = [
     "local_date",
     "provider_ratings",
     "public_comment",
+    "staff_names",
     "rate",
     "rating_edit_days",
     "rating_window",

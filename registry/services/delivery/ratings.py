@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import re
 import unicodedata
+from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import date
 from typing import Any, NamedTuple
@@ -19,13 +20,16 @@ from registry.kernel.paging import Page
 from registry.models import (
     RATING_PARTS,
     Award,
+    Employment,
     Engagement,
     EngagementStatus,
     OwnerRating,
+    Practitioner,
     Provider,
     SelectionRequest,
     User,
 )
+from registry.pure.pii import mask_personal
 from registry.pure.workdays import (
     CalendarRangeError,
 )
@@ -239,11 +243,27 @@ def hide_rating(
     return rating
 
 
-def public_comment(rating: OwnerRating) -> str:
-    """The comment as the public sees it: sanitised HTML, or HIDDEN_NOTICE once hidden."""
+def public_comment(rating: OwnerRating, names: Iterable[str] = ()) -> str:
+    """The comment as the public sees it: HIDDEN_NOTICE once hidden, else the sanitised HTML
+    with phone and ID numbers and e-mail addresses partly hidden and `names` (the firm's people,
+    staff_names) masked, as they are everywhere else in public (a tester, stop 31: a comment
+    published a 项目负责人's full name and a contact's mobile number)."""
     if rating.hidden:
         return HIDDEN_NOTICE
-    return rating.comment_html or ""
+    return mask_personal(rating.comment_html or "", names)
+
+
+def staff_names(provider_id: int) -> list[str]:
+    """The names of everyone the provider has ever employed (what its ratings' comments may
+    name)."""
+    return list(
+        db.session.scalars(
+            select(Practitioner.name)
+            .join(Employment, Employment.practitioner_id == Practitioner.id)
+            .where(Employment.provider_id == provider_id)
+            .distinct()
+        )
+    )
 
 
 def list_ratings(*, page: int = 1, per_page: int = 20) -> Page:
