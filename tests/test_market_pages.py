@@ -421,6 +421,9 @@ def test_market_owner_withdraws_a_request_before_its_deadline(app, make_user, lo
         assert entry.detail == reason
     again = post_form(client, f"/my/projects/{code}/requests/new", fields)
     assert again.status_code == 302  # the first has ended: a corrected one may be posted
+    # A second lot beside an open request: the owner says so, and it is posted.
+    lot = post_form(client, f"/my/projects/{code}/requests/new", {**fields, "alongside": "y"})
+    assert lot.status_code == 302
     # Past its deadline a request is decided, not withdrawn.
     new_ref = again.headers["Location"].rsplit("/", 1)[-1]
     with clock.frozen(clock.now() + timedelta(hours=4)):

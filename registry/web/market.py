@@ -139,6 +139,7 @@ def new_request(code: str):
                 "team_certificates",
             ),
             exclusions=_exclusions(form.exclusions.data),
+            alongside=form.alongside.data,
         ),
     )
     if opened:

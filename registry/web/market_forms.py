@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from wtforms import (
+    BooleanField,
     DateField,
     DateTimeLocalField,
     DecimalField,
@@ -135,6 +136,10 @@ class RequestForm(Form):
     )
     requirements = optional_text("服务要求", 2000, FORMAT_HINT)
     exclusions = optional_text("回避机构", 2000, "每行一家:统一社会信用代码、空格、回避理由。")
+    alongside = BooleanField(
+        "另行发布",
+        description="本项目该事项已有尚未结束的选取公告时,确需再发布一个(如分标段)才勾选。",
+    )
 
 
 class QuoteForm(Form):

@@ -132,8 +132,12 @@ def _certificate(page, kind: str, number: str) -> None:
     page.get_by_role("button", name="保存").click()
 
 
-def _post_request(page, base: str, leader_certificate: str | None) -> str:
-    """Post a 随机抽取 request for ZJ-03 on the project, deadline in three hours; its ref."""
+def _post_request(
+    page, base: str, leader_certificate: str | None, *, alongside: bool = False
+) -> str:
+    """Post a 随机抽取 request for ZJ-03 on the project, deadline in three hours; its ref. With
+    `alongside`, one is already open for the item: the form asks first, and the owner ticks
+    另行发布 (a second lot)."""
     page.goto(base + f"/my/projects/{PROJECT_CODE}/requests/new")
     deadline = clock.local(clock.now() + timedelta(hours=3))
     page.get_by_label("中介服务事项").select_option("ZJ-03")
@@ -143,6 +147,11 @@ def _post_request(page, base: str, leader_certificate: str | None) -> str:
         page.get_by_label("项目负责人证书要求").select_option(leader_certificate)
         checked(page)
     page.get_by_role("button", name="发布").click()
+    if alongside:
+        expect(page.get_by_role("main")).to_contain_text("尚未结束")
+        checked(page)
+        page.get_by_label("另行发布").check()
+        page.get_by_role("button", name="发布").click()
     page.wait_for_url("**/my/requests/*")
     heading = page.get_by_role("heading", level=1).inner_text()
     return re.fullmatch(r"选取公告 (XQ-\d{4}-\d{6})", heading.strip()).group(1)
@@ -248,7 +257,7 @@ def test_e2e_practitioners_certificates_quotes_and_person_credit(site, phone_pag
     firm.goto(base + f"/my/requests/{ref}/quote")
     expect(firm.get_by_role("alert")).to_contain_text("不满足人员要求")
     expect(firm.get_by_role("button", name="提交报名")).to_have_count(0)
-    plain = _post_request(enterprise, base, None)
+    plain = _post_request(enterprise, base, None, alongside=True)
     _quote(firm, base, plain, ENGINEER)
     barred = re.compile(f"从业人员 {re.escape(MASKED)} 已被.*列入黑名单")
     expect(firm.get_by_role("alert")).to_contain_text(barred)

@@ -134,6 +134,7 @@ def open_request(
     reposted_from: SelectionRequest | None = None,
     leader_certificate: str | None = None,
     team_certificates=None,
+    alongside: bool = True,
 ) -> SelectionRequest:
     """Open a selection request on one of the enterprise's own projects; it may require the
     项目负责人's certificate type and team certificate types with counts (people.py)."""
@@ -151,7 +152,8 @@ def open_request(
     leader, team = people.checked_requirements(service, leader_certificate, team_certificates)
     deadline = _checked_deadline(deadline)
     requirement = _qualification_requirement(qualification_requirement, reposted_from)
-    _refuse_a_second_open_request(project, service)  # after the form's own errors
+    if not alongside:  # the form asks the owner to say so (after the form's own errors)
+        _refuse_a_second_open_request(project, service)
     request = SelectionRequest(
         ref=f"tmp-{secrets.token_hex(8)}",
         project=project,
@@ -199,9 +201,10 @@ def open_request(
 
 
 def _refuse_a_second_open_request(project: Project, service: ServiceItem) -> None:
-    """One request at a time for an item of a project: a second one posted by a double click or
-    to correct the first would compete with it (a tester, stop 31). The first is withdrawn
-    (撤销) before its deadline, or decided after it."""
+    """A second request for an item of a project while the first has not ended, unless the
+    owner says it is meant (另行发布, separate lots): posted by a double click or to correct the
+    first, it would compete with it (a tester, stop 31). The first is withdrawn (撤销) before its
+    deadline, or decided after it."""
     pending = db.session.scalar(
         select(SelectionRequest.ref).where(
             SelectionRequest.project_id == project.id,
@@ -211,9 +214,9 @@ def _refuse_a_second_open_request(project: Project, service: ServiceItem) -> Non
     )
     if pending is not None:
         raise RegistryError(
-            "service",
-            f"本项目的“{service.name}”已有选取公告 {pending} 尚未结束:如需修改,请先在该公告页面"
-            "撤销(截止前),或在截止后确定结果。",
+            "alongside",
+            f"本项目的“{service.name}”已有选取公告 {pending} 尚未结束。如需修改,请先在该公告页面"
+            "撤销(截止前);确需另行发布(如分标段),请勾选“另行发布”后提交。",
         )
 
 
