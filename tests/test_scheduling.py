@@ -131,6 +131,19 @@ def test_scheduling_across_a_year_without_an_arrangement_marks_the_steps_provisi
     assert schedule.provisional_years == [2027]
 
 
+def test_scheduling_a_calendar_day_step_ending_in_a_provisional_year_is_provisional():
+    """A tester (stop 31): a 7-日 step from 19 Jan 2028 ran into the provisional 春节 and was moved
+    to 31 Jan, yet not marked 暂定 (only working-day steps were). A calendar-day step is
+    provisional when its end falls in a year without an arrangement, and only then."""
+    late_jan = plan([Step("a", "甲", 7, D)], date(2028, 1, 19)).steps["a"]
+    assert late_jan.finish > date(2028, 1, 26)  # moved past the provisional holiday
+    assert late_jan.provisional
+    ends_in_2026 = plan([Step("a", "甲", 7, D)], date(2026, 3, 2)).steps["a"]
+    assert not ends_in_2026.provisional
+    into_2027 = plan([Step("a", "甲", 40, D)], date(2026, 12, 1)).steps["a"]
+    assert into_2027.provisional  # its last day is in 2027
+
+
 def test_scheduling_only_dates_past_2099_are_left_unscheduled():
     steps = [Step("a", "甲", 5, W), Step("b", "乙", 30, W, ("a",))]
     schedule = plan(steps, date(2099, 12, 1), partial=True)

@@ -243,9 +243,15 @@ def _plan_step(
             end = max(end, as_of)
     else:
         begin, end = _start(ready, duration, step.unit), _finish(ready, duration, step.unit)
-    counted = step.unit == TimeUnit.WORKING_DAY.value and duration > 0
+    # What the calendar decides: every working day counted, or for calendar days (日) only where
+    # the period ends (its last day, moved on past rest days; such a step was never marked 暂定
+    # although a provisional holiday moved its end: a tester, stop 31).
+    if step.unit == TimeUnit.WORKING_DAY.value:
+        decided_from = min(ready, begin)
+    else:
+        decided_from = min(begin + timedelta(days=max(duration - 1, 0)), end)
     provisional = actual_finish is None and (
-        inherited or (counted and bool(provisional_years(min(ready, begin), end)))
+        inherited or (duration > 0 and bool(provisional_years(decided_from, end)))
     )
     return PlannedStep(
         key, ready, begin, end, duration, step.unit, key in skipped, provisional=provisional
