@@ -344,7 +344,7 @@ def _check_calendar(today: date) -> str:
     if not pending:
         return f"{note}{today.year}、{today.year + 1} 年均已采用官方放假安排"
     years = "、".join(str(y) for y in pending)
-    calendars.tell_admins_provisional(pending, today)
+    calendars.tell_admins_provisional(calendars.worth_telling(pending, today), today)
     db.session.commit()
     return (
         f"{note}{years} 年尚无官方放假安排,相关日期{workdays.PROVISIONAL_NOTE};"

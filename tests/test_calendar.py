@@ -517,14 +517,21 @@ def test_calendar_roadmap_api_marks_provisional_steps(app, client, make_user, lo
     dated = [s for s in data["steps"] if s["planned_finish"]]
     assert all(s["planned_finish"] for s in data["steps"] if s["status"] != "不适用")
     assert any(s["provisional"] for s in dated)
-    # Counted in working days into the open year: provisional. Counted in calendar days from
-    # the land contract: no holiday enters the count, so the date is final.
+    # Counted in working days into the open year: provisional. Counted in calendar days, a step
+    # ending in the open year is provisional too: its last day moves on past rest days, which
+    # the year's arrangement decides (stop 31; before, it was taken as final). One ending
+    # before the open year is final.
     assert all(
         s["provisional"]
         for s in dated
         if s["planned_finish"] >= f"{OPEN_YEAR}-01-15" and s["unit"] == "工作日"
     )
-    assert not all(s["provisional"] for s in dated if s["planned_finish"] >= f"{OPEN_YEAR}")
+    assert all(
+        s["provisional"]
+        for s in dated
+        if s["planned_finish"] >= f"{OPEN_YEAR}" and s["unit"] == "日" and s["duration"]
+    )
+    assert not any(s["provisional"] for s in dated if s["planned_finish"] < f"{OPEN_YEAR}")
     assert data["planned_finish"] is not None
 
 
@@ -715,8 +722,34 @@ def test_calendar_admins_are_told_of_a_year_without_an_official_arrangement(app,
     for day in (later, later + timedelta(days=1)):
         result = runner.invoke(args=["check-deadlines", "--yes", "--date", day.isoformat()])
         assert result.exit_code == 0, result.output
+        assert "2035、2036 年尚无官方放假安排" in result.output  # the job's summary says both
+    # This year is told at once; next year only once its arrangement can have been published
+    # (November on): a reminder every month of the year could not be acted on (stop 31).
     (message,) = told(admin)
-    assert message.startswith("2035、2036 年尚无官方放假安排")
+    assert message.startswith("2035 年尚无官方放假安排")
     assert told(staff) == []  # only those who may enter a calendar
     runner.invoke(args=["check-deadlines", "--yes", "--date", "2035-02-11"])
     assert len(told(admin)) == 2  # a month on, while it lasts
+    runner.invoke(args=["check-deadlines", "--yes", "--date", "2035-11-02"])
+    assert told(admin)[-1].startswith("2035、2036 年尚无官方放假安排")
+
+
+def test_calendar_next_year_is_not_told_before_november(app, runner, make_user):
+    """2026 is official (the package ships it) and 2027 is not: in spring nothing can be done
+    about 2027 yet, so the admins are not told; in November they are."""
+    admin = make_user("admin")
+    for day in ("2026-03-16", "2026-06-15"):
+        result = runner.invoke(args=["check-deadlines", "--yes", "--date", day])
+        assert result.exit_code == 0, result.output
+        assert "2027 年尚无官方放假安排" in result.output
+    with app.app_context():
+        kinds = db.session.scalars(
+            select(Notification.kind).where(Notification.user_id == admin.id)
+        ).all()
+    assert "待录入日历" not in kinds
+    runner.invoke(args=["check-deadlines", "--yes", "--date", "2026-11-02"])
+    with app.app_context():
+        kinds = db.session.scalars(
+            select(Notification.kind).where(Notification.user_id == admin.id)
+        ).all()
+    assert "待录入日历" in kinds

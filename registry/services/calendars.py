@@ -494,6 +494,18 @@ def _announce(heading: str, moves: list[Move]) -> None:
     db.session.flush()
 
 
+# The State Council publishes next year's arrangement in November or December: before then a
+# reminder about next year could not be acted on (ten a year taught admins to ignore it: a
+# tester, stop 31).
+ANNOUNCED_FROM_MONTH = 11
+
+
+def worth_telling(years: list[int], today: date) -> list[int]:
+    """Of the years without an official arrangement, those an admin can act on now: this year,
+    and next year from November."""
+    return [y for y in years if y <= today.year or today.month >= ANNOUNCED_FROM_MONTH]
+
+
 def tell_admins_provisional(years: list[int], today: date) -> int:
     """The admins who enter calendars are told that these years have no official arrangement yet,
     once a month while that lasts: the daily check found it, but said so only in its log and on
