@@ -375,6 +375,12 @@ def test_calendar_entering_a_year_moves_open_dates_and_tells_the_people(
         assert [(m.before["date"], m.after["date"]) for m in moves] == [
             (provisional_due.isoformat(), moved_due.isoformat())
         ]
+        # Under the admin who saved the year (it read 匿名: a tester, stop 31).
+        saved_by = db.session.scalar(
+            select(AuditEntry.actor_name).where(AuditEntry.action == "calendar.save")
+        )
+        assert saved_by is not None
+        assert [m.actor_name for m in moves] == [saved_by]
 
     # Removing the year returns to the provisional date, told again.
     with app.app_context():

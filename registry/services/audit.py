@@ -60,6 +60,8 @@ def record(
     model's audit_type and audit_key (a provider by its USCC, a credit record by its number)."""
     if of is not None:
         object_type, object_id = of.audit_type, getattr(of, of.audit_key)
+    if isinstance(actor, str):  # a job's name ("system:check-deadlines"): no account
+        actor, actor_name = None, actor_name or actor
     entry = AuditEntry(
         actor_id=getattr(actor, "id", None),
         actor_name=actor_name or getattr(actor, "username", None),

@@ -226,7 +226,7 @@ def _follow(
     """After a year was saved or removed: use the rows now stored, move the open dates that
     depend on the year (announced), and audit the change with how many dates moved."""
     _use_rows()
-    moves = _apply(f"{row.year} 年放假安排调整", row.year, old)
+    moves = _apply(f"{row.year} 年放假安排调整", row.year, old, actor)
     record(action, actor=actor, of=row, before=before, after=after | {"moved": len(moves)})
     return moves
 
@@ -403,7 +403,9 @@ def _recompute(key: tuple[str, int]) -> date | None:
     return None  # steps, contract and rating windows are computed, not stored
 
 
-def _apply(heading: str, year: int, old: dict[tuple[str, int], Move]) -> list[Move]:
+def _apply(
+    heading: str, year: int, old: dict[tuple[str, int], Move], actor: User | str
+) -> list[Move]:
     """Rewrite the stored open dates, re-plan roadmaps, then announce every open date that moved
     — also one moved before today (it is then past, and its people must know)."""
     from registry.services.roadmaps import plans
@@ -422,11 +424,11 @@ def _apply(heading: str, year: int, old: dict[tuple[str, int], Move]) -> list[Mo
         if key in new and new[key].old != move.old
     ]
     _announce(heading, moves)
-    _audit_moves("system:calendar", year, moves)
+    _audit_moves(actor, year, moves)
     return moves
 
 
-def _audit_moves(actor: str, year: int | None, moves: list[Move]) -> None:
+def _audit_moves(actor: User | str, year: int | None, moves: list[Move]) -> None:
     """One audit entry per stored deadline that moved (plans and live windows are computed)."""
     for move in moves:
         if move.key[0] in STORED:
