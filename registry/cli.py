@@ -340,7 +340,11 @@ def _check_calendar(today: date) -> str:
         moved = calendars.resync_stored()
         db.session.commit()
     note = f"按现行日历调整未到期日期 {len(moved)} 个;" if moved else ""
-    pending = [y for y in (today.year, today.year + 1) if workdays.arrangement(y).provisional]
+    pending = [
+        y
+        for y in (today.year, today.year + 1)
+        if y <= workdays.LAST_YEAR and workdays.arrangement(y).provisional
+    ]
     if not pending:
         return f"{note}{today.year}、{today.year + 1} 年均已采用官方放假安排"
     years = "、".join(str(y) for y in pending)
@@ -476,8 +480,11 @@ DAILY_JOBS: list[jobs.DailyJob] = [
 @_while_running
 def worker(once: bool) -> None:
     """Send the mail outbox and run the daily jobs (check-deadlines, grades) at DAILY_JOBS_AT."""
+    # The time with its offset: the job's day is Beijing's, the machine's zone may be UTC.
     logging.basicConfig(
-        level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s"
+        level=logging.INFO,
+        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
+        datefmt="%Y-%m-%d %H:%M:%S%z",
     )
     loop = jobs.Worker(DAILY_JOBS)
     if once:

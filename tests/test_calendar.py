@@ -196,6 +196,10 @@ def test_calendar_admin_lists_layers_and_enters_a_year(app, client, make_user, l
     )
     assert response.status_code == 302
     page = client.get("/admin/calendar").get_data(as_text=True)
+    # Nothing was open to move: the message says so (it said "0 个…相关人员已收到通知").
+    assert f"已保存 {year} 年放假安排;没有未到期的日期因此变化。" in page
+    # The example dates of the form are in the year entered (they named 2027 for every year).
+    assert f"如 {year}-01-01" in client.get(f"/admin/calendar/{year}").get_data(as_text=True)
     row = page.split(f'<th scope="row">{year}</th>', 1)[1].split("</tr>", 1)[0]
     assert "官方安排(已录入)" in row
     off = [date(year, 3, d) for d in (2, 3, 4) if date(year, 3, d).weekday() < 5]

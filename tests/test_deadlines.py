@@ -442,3 +442,7 @@ def test_deadlines_another_day_is_asked_for_and_kept_in_range(app, runner):
         assert "Traceback" not in refused.output
     today = runner.invoke(args=["check-deadlines"])  # today itself asks nothing
     assert today.exit_code == 0, today.output
+    # The calendar's last year runs (it aborted asking about 2100: a tester, stop 31).
+    last = runner.invoke(args=["check-deadlines", "--yes", "--date", "2099-01-05"])
+    assert last.exit_code == 0, last.output
+    assert "2099 年尚无官方放假安排" in last.output

@@ -3,7 +3,7 @@ outbox gauges, who may scrape) and the request id."""
 
 from __future__ import annotations
 
-from datetime import timedelta
+from datetime import date, timedelta
 
 import pytest
 from prometheus_client.parser import text_string_to_metric_families
@@ -50,6 +50,19 @@ def test_health_ok_on_seeded_app(app, client):
     # thing that may make a healthy seeded node "degraded".
     assert body["status"] == ("ok" if official else "degraded")
     assert response.headers["Cache-Control"] == "no-store"
+
+
+def test_health_answers_at_the_calendars_end(app, client, frozen_clock):
+    """A tester (stop 31): /healthz answered a 500 page in 2099, asking about 2100, which the
+    calendar does not cover. It answers, degraded (2099 is provisional), and past 2099 too."""
+    frozen_clock.freeze(date(2099, 3, 1))
+    answer = client.get("/healthz")
+    assert answer.status_code == 200
+    assert answer.get_json()["checks"]["calendar"]["official"] == {"2099": False}
+    frozen_clock.freeze(date(2100, 3, 1))
+    later = client.get("/healthz")
+    assert later.status_code == 200
+    assert later.get_json()["checks"]["calendar"]["status"] == "degraded"
 
 
 def test_health_degraded_by_old_mail_and_failed_job(app, client):

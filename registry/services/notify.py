@@ -48,7 +48,7 @@ TOPICS: dict[str, Topic] = {
     ),
     "evaluation": Topic("定期考评", "中介机构:考评期开启、考评结果公布"),
     "roadmap": Topic("审批路线图预警", "企业与帮办人员:步骤到期预警、超时通报"),
-    "calendar": Topic("日期调整", "节假日安排变化使您的某个日期顺延"),
+    "calendar": Topic("日期调整", "节假日安排变化使您的某个日期提前或推后"),
     # The key stays (stored choices keep meaning what they chose): the qualification reminders
     # (services/expiring.py) went out under a label that named only the staff's certificates.
     "practitioner": Topic(

@@ -62,6 +62,13 @@ def _examples(form: CalendarYearForm, year: int) -> None:
     )
 
 
+def _moved(moves: list) -> str:
+    """What a change did to the open dates ("0 个日期随之调整,相关人员已收到通知" told of no one)."""
+    if not moves:
+        return "没有未到期的日期因此变化。"
+    return f"{len(moves)} 个未到期日期随之调整(提前或推后),相关人员已收到通知。"
+
+
 def _year(year: int) -> int:
     if not calendars.FIRST_YEAR <= year <= calendars.LAST_YEAR:
         abort(404)
@@ -109,9 +116,7 @@ def edit_year(year: int):
             notice_date=form.notice_date.data,
             version=parse_version(form.version.data) if form.version.data else None,
         ),
-        done=lambda moved: (
-            f"已保存 {year} 年放假安排;{len(moved)} 个未到期日期随之调整,相关人员已收到通知。"
-        ),
+        done=lambda moved: f"已保存 {year} 年放假安排;{_moved(moved)}",
         to=url_for("admin.calendar.list_years"),
         template="admin/calendar_year.html",
         year=year,
@@ -133,7 +138,7 @@ def remove_year(year: int):
         invalid="页面已过期,请刷新后重试。",
         back=url_for("admin.calendar.edit_year", year=year),
     )
-    flash(f"已删除 {year} 年录入的放假安排;{len(moves)} 个未到期日期随之调整。", "success")
+    flash(f"已删除 {year} 年录入的放假安排;{_moved(moves)}", "success")
     if (Path(current_app.config.get("CALENDAR_DIR") or "") / f"{year}.yaml").is_file():
         flash(
             f"注意:日历目录中仍有 {year}.yaml,下次运行 registry seed 时会重新载入;如不再需要,请一并删除该文件。",
