@@ -241,11 +241,13 @@ def test_delivery_full_flow_through_the_forms(app, make_user, login):
     assert empty.status_code == 200
     assert "请填写退回原因" in empty.get_data(as_text=True)
     assert _engagement(app, eid).status == "成果待确认"
-    returned = _owner_post(owner, eid, "return", "return", {"reason": "缺少噪声监测数据附表"})
+    returned = _owner_post(owner, eid, "return", "return", {"reason": "缺少噪声监测数据附表。"})
     assert returned.status_code == 302
     work = provider.get(f"/my/work/{eid}").get_data(as_text=True)
     assert "服务成果已被业主退回" in work
     assert "缺少噪声监测数据附表" in work
+    told = provider.get("/my/notifications").get_data(as_text=True)
+    assert "退回原因:缺少噪声监测数据附表。请修改后重新提交" in told  # not "。。" (stop 31)
     assert _post_result(provider, eid, PDF_2, "环评报告-修改.pdf").status_code == 302
     stored = _engagement(app, eid)
     assert stored.status == "成果待确认"

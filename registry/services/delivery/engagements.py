@@ -25,6 +25,7 @@ from registry.pure.workdays import (
     add_working_days,
     working_days_between,
 )
+from registry.sanitize import as_clause
 from registry.services import audit
 from registry.services.delivery.common import (
     StaleEngagement,
@@ -200,8 +201,8 @@ def return_result(
         engagement,
         "result",
         "成果被退回",
-        f"{engagement_name(engagement)}:业主退回了贵机构提交的服务成果,退回原因:{reason}"
-        "。请修改后重新提交。",
+        f"{engagement_name(engagement)}:业主退回了贵机构提交的服务成果,退回原因:"
+        f"{as_clause(reason)}。请修改后重新提交。",
     )
     return engagement
 

@@ -346,7 +346,8 @@ def _tell_answer(objection: AwardObjection) -> None:
         ),
         (
             provider_accounts([award.provider_id]),
-            f"贵机构在{what}中的中选因异议成立已撤销。",
+            f"贵机构在选取公告 {request.ref}({request.service_item.name})中的中选结果因异议成立"
+            "已撤销。",
             f"/awards/{award.id}",
         ),
     )
