@@ -205,7 +205,7 @@ def test_award_objections_bidder_objects_and_staff_reject(app, client, make_user
         assert db.session.get(AwardObjection, objection_id).outcome == "不成立"
 
 
-def test_award_objections_upheld_withdraws_and_owner_decides_again(app, make_user):
+def test_award_objections_upheld_withdraws_and_owner_decides_again(app, make_user, login):
     case = _awarded(app, make_user)
     staff = make_user("staff")
     with app.app_context():
@@ -247,6 +247,11 @@ def test_award_objections_upheld_withdraws_and_owner_decides_again(app, make_use
     assert "已撤销" in page
     assert "异议成立:报价超出区间。" in page
     assert f'href="/awards/{second}">新的中选公示' in page
+    # The owner's page marks the withdrawn winner's quote: it no longer counts (a tester, stop 31).
+    owner_client = app.test_client()
+    login(case["owner"], on=owner_client)
+    manage = owner_client.get(f"/my/requests/{case['ref']}").get_data(as_text=True)
+    assert manage.count("已回避,不计入") == 1
     items = app.test_client().get("/api/v1/awards").get_json()["items"]
     withdrawn = next(i for i in items if i["id"] == case["award_id"])
     assert withdrawn["withdrawn"]["reason"] == "异议成立:报价超出区间。"
