@@ -9,7 +9,7 @@ import secrets
 import signal
 import sys
 from collections.abc import Callable
-from datetime import date, datetime
+from datetime import date, datetime, time
 from pathlib import Path
 
 import click
@@ -36,6 +36,7 @@ from registry.services import (
     expiring,
     grades,
     jobs,
+    market,
     practitioners,
     providers,
     roadmaps,
@@ -324,6 +325,13 @@ def _check_engagements(today: date) -> str:
     return f"待签约提醒 {counts['contract']} 项、服务期限提醒 {counts['service']} 项"
 
 
+def _check_requests(today: date) -> str:
+    """Requests past their deadline and not decided: their owners told once to decide."""
+    end_of_day = datetime.combine(today, time(23, 59, 59), tzinfo=market.SHANGHAI)
+    told = jobs.run_committing(market.decide_reminder_batches(min(end_of_day, clock.now())))
+    return f"提醒业主确定选取结果 {told} 人次"
+
+
 def _check_calendar(today: date) -> str:
     """Stored deadlines follow the calendar in force (a package upgrade may have made a year
     official); and whether this year and next have an official arrangement."""
@@ -368,6 +376,7 @@ DEADLINE_CHECKS: list[tuple[str, Callable[[date], str]]] = [
     ("工作日历", _check_calendar),
     ("项目路线图", _check_roadmaps),
     ("合同与服务期限", _check_engagements),
+    ("选取结果待确定", _check_requests),
 ]
 
 

@@ -11,7 +11,7 @@ from sqlalchemy import select
 
 from registry.extensions import db
 from registry.kernel import clock
-from registry.models import AuditEntry, Award, Quote, SelectionRequest, User
+from registry.models import AuditEntry, Award, Notification, Quote, SelectionRequest, User
 from registry.services import market
 from tests import factories
 from tests.conftest import csrf_from, post_form
@@ -443,3 +443,34 @@ def _fresh_owner(app, login, owner):
     client = app.test_client()
     login(owner, on=client)
     return client
+
+
+def test_market_owner_is_told_once_to_decide_after_the_deadline(app, make_user, runner):
+    """A tester (stop 31): nothing told the owner that applications had closed and the result
+    was theirs to decide. The daily check tells the owner's accounts once per request."""
+    owner = make_user("enterprise")
+    with app.app_context():
+        user = db.session.get(User, owner.id)
+        code = factories.enterprise_with_project(user).code
+        ref = market.open_request(
+            user, code, service_code="ZJ-03", method="竞价选取", deadline=factories.later(2)
+        ).ref
+        db.session.commit()
+
+    def told() -> list[str]:
+        with app.app_context():
+            return db.session.scalars(
+                select(Notification.message).where(
+                    Notification.user_id == owner.id, Notification.kind == "待确定结果"
+                )
+            ).all()
+
+    assert runner.invoke(args=["check-deadlines"]).exit_code == 0
+    assert told() == []  # still taking applications
+    with clock.frozen(clock.now() + timedelta(hours=3)):
+        for _ in range(2):
+            result = runner.invoke(args=["check-deadlines"])
+            assert result.exit_code == 0, result.output
+    (message,) = told()
+    assert f"选取公告 {ref}" in message
+    assert "请确定选取结果" in message

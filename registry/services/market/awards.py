@@ -32,6 +32,7 @@ from registry.pure import selection_engine as engine
 from registry.sanitize import as_clause
 from registry.services import notify
 from registry.services.audit import record, snapshot
+from registry.services.batches import BATCH_SIZE, Batches, id_batches
 from registry.services.errors import Forbidden, NotFound, RegistryError, text_field
 from registry.services.market import staffing
 from registry.services.market.projects import SHANGHAI
@@ -321,6 +322,38 @@ def decide(
     )
     _tell_award(award, set(latest_quotes(request)))
     return Decision(award)
+
+
+def decide_reminder_batches(now: datetime, size: int = BATCH_SIZE) -> Batches[int]:
+    """The owners of requests whose deadline has passed and that are not decided yet: told once
+    per request to decide (确定结果) — the quotes are open to them now, and nothing else moves
+    the request on (a tester, stop 31: no one said so). In batches (services/batches.py)."""
+    told = 0
+    past = select(SelectionRequest.id).where(
+        SelectionRequest.status == RequestStatus.OPEN.value, SelectionRequest.deadline <= now
+    )
+    for ids in id_batches(past, SelectionRequest.id, size):
+        for request in db.session.scalars(
+            select(SelectionRequest)
+            .where(SelectionRequest.id.in_(ids))
+            .options(
+                joinedload(SelectionRequest.project), joinedload(SelectionRequest.service_item)
+            )
+        ):
+            told += notify.notify(
+                db.session.scalars(
+                    select(User).where(policy.enterprise_accounts(request.project.enterprise_id))
+                ),
+                "award",
+                f"项目“{request.project.name}”的选取公告 {request.ref}({request.service_item.name})"
+                "已截止报名,报价已开启。请确定选取结果(有效报名不足两家的为流标)。",
+                link=f"/my/requests/{request.ref}",
+                kind="待确定结果",
+                subject=f"请确定选取结果:{request.ref}",
+                once_key=f"decide:{request.ref}",
+            )
+        yield len(ids)
+    return told
 
 
 def _tell_failure(request: SelectionRequest, reason: str) -> None:
