@@ -132,6 +132,9 @@ def _form(year: int = OPEN_YEAR, **values):
         "notice_date": (clock.today() - timedelta(days=1)).isoformat(),
         "holidays": f"{year}-01-01\n{year}-03-02 至 {year}-03-04",
         "workdays": "",
+        # A made-up arrangement without most statutory days: saved past its confirmation page
+        # (test_calendar_an_arrangement_without_statutory_days_is_confirmed_first).
+        "confirmed": "1",
     }
     data.update(values)
     return data
@@ -237,7 +240,7 @@ def test_calendar_admin_stale_forms_change_nothing(app, client, make_user, login
     # An old version is refused too, for saving and for removing.
     response = post_form(client, f"/admin/calendar/{OPEN_YEAR}", _form(version="7"))
     assert "该年度安排已被他人修改" in response.get_data(as_text=True)
-    post_form(client, f"/admin/calendar/{OPEN_YEAR}/remove", {"version": "7"})
+    post_form(client, f"/admin/calendar/{OPEN_YEAR}/remove", {"version": "7", "confirmed": "1"})
     with app.app_context():
         assert db.session.get(CalendarYear, OPEN_YEAR) is not None
 
@@ -389,7 +392,9 @@ def test_calendar_entering_a_year_moves_open_dates_and_tells_the_people(
     # Removing the year returns to the provisional date, told again.
     with app.app_context():
         version = db.session.get(CalendarYear, OPEN_YEAR).version
-    response = post_form(client, f"/admin/calendar/{OPEN_YEAR}/remove", {"version": version})
+    response = post_form(
+        client, f"/admin/calendar/{OPEN_YEAR}/remove", {"version": version, "confirmed": "1"}
+    )
     assert response.status_code == 302
     with app.app_context():
         assert db.session.get(Engagement, engagement_id).due_date == provisional_due
@@ -763,3 +768,38 @@ def test_calendar_next_year_is_not_told_before_november(app, runner, make_user):
             select(Notification.kind).where(Notification.user_id == admin.id)
         ).all()
     assert "待录入日历" in kinds
+
+
+def test_calendar_an_arrangement_without_statutory_days_is_confirmed_first(
+    app, client, make_user, login
+):
+    """A tester (stop 31): an arrangement listing only 元旦 was saved at once, making 春节 and 国庆
+    working days, moving deadlines and telling people. It is named on a confirmation page first
+    (返回修改 keeps the lines typed); a year's removal is confirmed too."""
+    _admin(app, make_user, login, client)
+    url = f"/admin/calendar/{OPEN_YEAR}"
+    thin = {**_form(), "holidays": f"{OPEN_YEAR}-01-01"}
+    del thin["confirmed"]
+    shown = post_form(client, url, thin).get_data(as_text=True)
+    assert f"请确认:保存 {OPEN_YEAR} 年放假安排" in shown
+    assert "以下法定节假日将成为工作日" in shown
+    assert f"{OPEN_YEAR}-10-01(国庆节)" in shown
+    with app.app_context():
+        assert db.session.get(CalendarYear, OPEN_YEAR) is None
+    edit = post_form(client, url, {**thin, "confirmed": "1", "edit": "1"}).get_data(as_text=True)
+    assert f"{OPEN_YEAR}-01-01</textarea>" in edit
+    # Every statutory day listed: no question asked.
+    whole = "\n".join(f"{d:%Y-%m-%d}" for d in workdays.statutory_holidays(OPEN_YEAR))
+    assert post_form(client, url, {**thin, "holidays": whole}).status_code == 302
+    with app.app_context():
+        version = db.session.get(CalendarYear, OPEN_YEAR).version
+    remove = f"{url}/remove"
+    asked = post_form(client, remove, {"version": version}).get_data(as_text=True)
+    assert f"请确认:删除 {OPEN_YEAR} 年录入的放假安排" in asked
+    assert "按法定节假日推算(暂定)" in asked
+    with app.app_context():
+        assert db.session.get(CalendarYear, OPEN_YEAR) is not None
+    done = post_form(client, remove, {"version": version, "confirmed": "1"})
+    assert done.status_code == 302
+    with app.app_context():
+        assert db.session.get(CalendarYear, OPEN_YEAR) is None

@@ -5,7 +5,16 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from flask import Blueprint, abort, current_app, flash, redirect, render_template, url_for
+from flask import (
+    Blueprint,
+    abort,
+    current_app,
+    flash,
+    redirect,
+    render_template,
+    request,
+    url_for,
+)
 from wtforms import DateField, HiddenField, StringField, TextAreaField
 from wtforms.validators import Length, Optional
 
@@ -13,8 +22,9 @@ from registry.kernel import clock
 from registry.policy import require
 from registry.pure import workdays
 from registry.services import calendars
+from registry.services.errors import RegistryError
 from registry.web.forms import Form, parse_version
-from registry.web.unit_of_work import UnitOfWork, actor
+from registry.web.unit_of_work import Confirmation, UnitOfWork, actor, confirmed
 
 bp = Blueprint("calendar", __name__, url_prefix="/calendar")
 # A refused change is rolled back, and the calendar re-reads what is stored (the service had
@@ -62,6 +72,31 @@ def _examples(form: CalendarYearForm, year: int) -> None:
     )
 
 
+STALE = "页面已过期,请刷新后重试。"
+
+
+def _removal(year: int, form: RemoveForm) -> Confirmation:
+    """The confirmation page of removing an entered year: what its dates fall back to."""
+    row = calendars.get_year(year)
+    if row is None:
+        raise RegistryError(None, "该年度未录入放假安排")
+    package = workdays.package_arrangement(year)
+    fallback = "chinesecalendar 收录的官方安排" if package is not None else "按法定节假日推算(暂定)"
+    return Confirmation(
+        title=f"删除 {year} 年录入的放假安排",
+        facts=[
+            ("通知", f"{row.notice_title or '—'}({row.notice_number or '无文号'})"),
+            ("删除后该年按", fallback),
+        ],
+        carry={"version": form.version.data or ""},
+        warning=(
+            "确认后删除,不能恢复(可重新录入)。未到期的日期随之重新计算,提前或推后的日期将通知相关"
+            "人员;已到期的日期不变。"
+        ),
+        button="确认删除",
+    )
+
+
 def _moved(moves: list) -> str:
     """What a change did to the open dates ("0 个日期随之调整,相关人员已收到通知" told of no one)."""
     if not moves:
@@ -104,6 +139,22 @@ def edit_year(year: int):
         if row is not None:
             form.holidays.data = "\n".join(row.holidays)
             form.workdays.data = "\n".join(row.workdays)
+    context = {
+        "year": year,
+        "row": row,
+        "arrangement": workdays.arrangement(year),
+        "remove_form": RemoveForm(version=row.version if row else ""),
+    }
+    if request.method == "POST" and not confirmed() and form.validate_on_submit():
+        missing = _statutory_missing(year, form)
+        if missing:
+            return work.confirm_form(
+                form,
+                lambda: _implausible(year, missing),
+                back=url_for("admin.calendar.edit_year", year=year),
+                template="admin/calendar_year.html",
+                **context,
+            )
     return work.page(
         form,
         lambda: calendars.save_year(
@@ -119,10 +170,40 @@ def edit_year(year: int):
         done=lambda moved: f"已保存 {year} 年放假安排;{_moved(moved)}",
         to=url_for("admin.calendar.list_years"),
         template="admin/calendar_year.html",
-        year=year,
-        row=row,
-        arrangement=workdays.arrangement(year),
-        remove_form=RemoveForm(version=row.version if row else ""),
+        **context,
+    )
+
+
+def _statutory_missing(year: int, form: CalendarYearForm) -> list[str]:
+    """The statutory days off (《全国年节及纪念日放假办法》) the entered arrangement would make
+    working days; none when the lines cannot be read (saving reports that on the form)."""
+    try:
+        holidays = calendars.parse_days(form.holidays.data, "holidays")
+        makeups = calendars.parse_days(form.workdays.data, "workdays")
+        calendars.check_arrangement(year, holidays, makeups)
+    except RegistryError:
+        return []
+    holidays, makeups = set(holidays), set(makeups)
+    return [
+        f"{day:%Y-%m-%d}({name})"
+        for day, name in workdays.statutory_holidays(year).items()
+        if day not in holidays and (day.weekday() < 5 or day in makeups)
+    ]
+
+
+def _implausible(year: int, missing: list[str]) -> Confirmation:
+    """An arrangement that leaves statutory days off as working days: said before it is saved
+    (one that listed only 元旦 made 春节 and 国庆 working days, moved deadlines and told people:
+    a tester, stop 31)."""
+    return Confirmation(
+        title=f"保存 {year} 年放假安排",
+        facts=[("以下法定节假日将成为工作日", "、".join(missing))],
+        carry={k: v for k, v in request.form.items() if k != "csrf_token"},
+        warning=(
+            "国务院办公厅的放假安排通常包含全部法定节假日。请核对通知原文:如有遗漏,请返回修改;"
+            "确认无误再保存。保存后未到期的日期随之重新计算,并通知相关人员。"
+        ),
+        button="确认保存",
     )
 
 
@@ -132,11 +213,14 @@ def remove_year(year: int):
     """Remove an entered year; its dates return to the package or the provisional calendar."""
     year = _year(year)
     form = RemoveForm()
+    back = url_for("admin.calendar.edit_year", year=year)
+    if not confirmed():
+        return work.confirm(lambda: _removal(year, form), form=form, invalid=STALE, back=back)
     moves = work.act(
         lambda: calendars.remove_year(actor(), year, version=parse_version(form.version.data)),
         form=form,
-        invalid="页面已过期,请刷新后重试。",
-        back=url_for("admin.calendar.edit_year", year=year),
+        invalid=STALE,
+        back=back,
     )
     flash(f"已删除 {year} 年录入的放假安排;{_moved(moves)}", "success")
     if (Path(current_app.config.get("CALENDAR_DIR") or "") / f"{year}.yaml").is_file():

@@ -61,6 +61,11 @@ def test_e2e_calendar_flow(live_server, phone_page, frozen_clock):
     checked(page)
     page.get_by_label("调休上班日期").fill("")
     page.get_by_role("button", name="保存并重新计算相关日期").click()
+    # A made-up arrangement without most statutory days: named before it is saved.
+    expect(page.get_by_role("heading", level=1)).to_contain_text(f"请确认:保存 {YEAR} 年放假安排")
+    expect(page.get_by_role("main")).to_contain_text("以下法定节假日将成为工作日")
+    checked(page)
+    page.get_by_role("button", name="确认保存").click()
     expect(flash(page)).to_contain_text(f"已保存 {YEAR} 年放假安排")
     expect(page.get_by_role("row", name=str(YEAR))).to_contain_text("官方安排(已录入)")
 
