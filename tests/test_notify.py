@@ -426,3 +426,24 @@ def test_notify_settings_page_shows_topics_and_saves_the_choice(app, client, mak
     page = client.get("/my/notifications/settings").get_data(as_text=True)
     assert f"{account.username}@example.cn" in page
     assert "已确认" in page
+
+
+def test_notify_a_notice_and_its_mail_carry_the_moment_they_were_raised(app, make_user):
+    """A tester (stop 31): the demo's 信用记录公布 notice read the time of the objection that
+    followed (it was inserted by the next flush, whose moment the column default took)."""
+    user = make_user("enterprise")
+    _mailable(app, user)
+    raised = clock.at(date(2026, 12, 1), 10)
+    with app.app_context():
+        with clock.frozen(raised):
+            notify.notify(
+                [db.session.get(User, user.id)], "award", "测试消息", link="/", kind="测试"
+            )
+        with clock.frozen(raised + timedelta(days=3)):
+            db.session.commit()  # the INSERTs happen now
+        notice = db.session.scalars(
+            select(Notification).where(Notification.user_id == user.id, Notification.kind == "测试")
+        ).one()
+        assert notice.created_at == raised
+        mail = db.session.scalars(select(MailMessage).where(MailMessage.user_id == user.id)).one()
+        assert mail.created_at == raised

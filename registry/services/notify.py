@@ -33,7 +33,9 @@ class Topic:
 # events people act on; each user may turn any of them down to 站内 only.
 TOPICS: dict[str, Topic] = {
     "request": Topic("新的选取需求", "中介机构:有企业为本机构承接的服务事项发布选取需求"),
-    "award": Topic("选取结果", "中介机构:中选、未中选;企业:选取失败(流标)"),
+    "award": Topic(
+        "选取结果", "中介机构:中选、未中选、公告撤销;企业:报名截止待确定结果、选取失败(流标)"
+    ),
     "engagement": Topic("合同与服务期限", "签约、服务期限临近或超期"),
     "result": Topic("服务成果", "企业:中介机构提交了成果;中介机构:成果被确认或退回"),
     "rating": Topic("业主评价", "中介机构:收到企业的评价"),
@@ -96,6 +98,7 @@ def queue_mail(
         topic=topic,
         status=MailStatus.PENDING.value,
         next_attempt_at=clock.now(),
+        created_at=clock.now(),  # queued now, whenever the row is flushed
     )
     db.session.add(mail)
     return mail
@@ -156,6 +159,9 @@ def notify(
                     message=message,
                     link=link,
                     once_key=once_key,
+                    # The moment it was raised, not the later flush that inserts it (the demo's
+                    # notices carried the next event's time: a tester, stop 31).
+                    created_at=clock.now(),
                 )
             )
         if wants_mail(user, topic):
