@@ -200,3 +200,19 @@ def test_pending_office_sees_steps_due_and_admin_the_review_queue(app, make_user
     client = app.test_client()
     response = login(make_user("admin"), next_url="/admin/audit", on=client)
     assert response.headers["Location"] == "/admin/audit"
+
+
+def test_pending_provider_sees_documents_near_their_end(app, make_user, login):
+    """A tester (stop 31): the firm's 待办 said 没有 while a qualification neared its end (and a
+    credit record was open to objection). Both are counted now."""
+    from registry.models import User
+
+    account = make_user("provider")
+    soon = clock.today() + timedelta(days=app.config["EXPIRY_NOTICE_DAYS"] - 1)
+    with app.app_context():
+        factories.active_provider(account=db.session.get(User, account.id), valid_to=soon)
+        db.session.commit()
+    counts = _counts(_landing(app, login, account)[1])
+    assert counts["qualifications.expiring"] == "1"
+    assert counts["certificates.expiring"] == "暂无"
+    assert counts["credit.to_object"] == "暂无"

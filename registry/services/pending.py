@@ -6,8 +6,9 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import date, datetime
+from datetime import date, datetime, timedelta
 
+from flask import current_app
 from sqlalchemy import case, func, select
 
 from registry import policy
@@ -25,7 +26,7 @@ from registry.models.accounts import User
 from registry.models.evaluation import EvaluationPeriod, PeriodStatus
 from registry.models.roadmap import RoadmapStep
 from registry.services import credit, delivery, market, objections
-from registry.services.practitioners import conflicts, standing
+from registry.services.practitioners import conflicts, staff, standing
 from registry.services.providers import waiting_days
 from registry.services.roadmaps.stored import warn_until
 
@@ -173,12 +174,46 @@ def _provider_work(user: User, at: Moment) -> list[Pending]:
     engagements = delivery.engagements_for_provider(user)
     delivering = {EngagementStatus.IN_PROGRESS.value, EngagementStatus.RETURNED.value}
     returned = sum(e.status == EngagementStatus.RETURNED.value for e in engagements)
+    # What the firm may still object to, and documents near their end (the page said 没有 while
+    # both waited: a tester, stop 31).
+    open_now = [r for r in credit.records_about(user) if credit.can_object(r, at.today)]
+    until = at.today + timedelta(days=int(current_app.config["EXPIRY_NOTICE_DAYS"]))
+    expiring_qualifications = [
+        q for q in provider.qualifications if at.today <= q.valid_to <= until
+    ]
+    expiring_certificates = [
+        c
+        for employment in staff.current_staff(provider)
+        for c in employment.practitioner.certificates
+        if c.withdrawn_on is None and at.today <= c.valid_to <= until
+    ]
     return [
         Pending(
             "requests.to_quote",
             "可报名、尚未报名的选取公告",
             len(to_quote),
             "market.opportunities",
+        ),
+        Pending(
+            "credit.to_object",
+            "异议期内的本机构信用记录",
+            len(open_now),
+            "credit.my_records",
+            detail="对记录有异议的,请在异议截止日前提出。" if open_now else "",
+        ),
+        Pending(
+            "qualifications.expiring",
+            "即将到期的资质",
+            len(expiring_qualifications),
+            "providers.my_provider",
+            detail="请及时办理延续并新增延续后的资质。" if expiring_qualifications else "",
+        ),
+        Pending(
+            "certificates.expiring",
+            "在职人员即将到期的证书",
+            len(expiring_certificates),
+            "practitioners.list_practitioners",
+            detail="请及时更新续期后的证书有效期。" if expiring_certificates else "",
         ),
         Pending(
             "engagements.to_deliver",
