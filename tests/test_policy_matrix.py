@@ -238,8 +238,7 @@ SAMPLE_ARGS = {
         "providers.remove_qualification": 1,
         "providers.own_scan": 1,
         "admin.providers.download_scan": 1,
-        "admin.providers.accept_qualification": 1,
-        "admin.providers.reject_qualification": 1,
+        "admin.providers.check_qualification": 1,
     },
     "offer_id": {"providers.edit_offer": 1, "providers.deactivate_offer": 1},
     "practitioner_id": {
@@ -268,10 +267,10 @@ SAMPLE_ARGS = {
         "admin.providers.approve_provider": 1,
         "admin.providers.return_provider": 1,
         "admin.providers.download_scan": 1,
-        "admin.providers.accept_qualification": 1,
-        "admin.providers.reject_qualification": 1,
+        "admin.providers.check_qualification": 1,
     },
     "verb": {"admin.toggle_user": "enable"},
+    "verdict": {"admin.providers.check_qualification": "accept"},
     "engagement_id": {
         "engagements.show_engagement": 1,
         "engagements.record_contract": 1,

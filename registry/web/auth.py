@@ -125,18 +125,20 @@ def login():
     signed_in = work.submit(
         form, lambda: accounts.authenticate(form.username.data, form.password.data), keep=True
     )
-    resume_for, carried = resume.from_sign_in()
+    carried = resume.from_sign_in()
     if signed_in:
         user = signed_in.value
         _start_session(user)
         landing = url_for(landing_endpoint(user))
         target = safe_next(request.args.get("next"))
-        if carried and target and resume_for == user.username:
+        if carried and target and carried.username == user.username:
             # Signed in again after a timeout: send on the form it interrupted, by one button.
-            return render_template("auth/resume.html", action=target, fields=carried, back=landing)
+            return render_template(
+                "auth/resume.html", action=target, fields=carried.fields, back=landing
+            )
         flash(f"欢迎,{user.display_name or user.username}。", "success")
         return redirect(target or landing)
-    page = render_template("auth/login.html", form=form, carried=carried, resume_for=resume_for)
+    page = render_template("auth/login.html", form=form, resume=carried)
     return page, 401 if signed_in.error else 200
 
 

@@ -9,6 +9,7 @@ from flask import request
 from registry.models import CreditKind, CreditRecord, ObjectionOutcome
 from registry.pure import workdays
 from registry.services import credit
+from registry.web.objections import answer_confirmation
 from registry.web.unit_of_work import Confirmation, actor
 
 
@@ -121,11 +122,4 @@ def answering(answer: credit.Answering) -> Confirmation:
         warning += "原记录随之撤销、不再公示,不能恢复;撤销及其原因公开留痕。"
         if item.kind == CreditKind.BLACKLIST.value:
             warning += "黑名单随之解除。"
-    carry = {k: v for k, v in request.form.items() if k != "csrf_token"}
-    return Confirmation(
-        title=f"答复异议 #{objection.id}",
-        facts=facts,
-        carry=carry,
-        warning=warning,
-        button="确认答复",
-    )
+    return answer_confirmation(objection, facts, warning)

@@ -473,14 +473,7 @@ def _answering(objection, text: str) -> Confirmation:
         warning += (
             f"中选结果随之撤销,{award.provider.name}回避,服务项目随之撤销,由业主重新确定结果。"
         )
-    carry = {k: v for k, v in request.form.items() if k != "csrf_token"}
-    return Confirmation(
-        title=f"答复异议 #{objection.id}",
-        facts=facts,
-        carry=carry,
-        warning=warning,
-        button="确认答复",
-    )
+    return objection_pages.answer_confirmation(objection, facts, warning)
 
 
 @bp.get("/office/award-objections")

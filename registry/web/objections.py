@@ -41,3 +41,15 @@ def answer_page(
     if request.method == "POST" and not confirmed() and form.validate_on_submit():
         return work.confirm_form(form, confirm, back=to, template=template, **context)
     return work.page(form, answer, done=done, to=to, template=template, **context)
+
+
+def answer_confirmation(objection: Any, facts: list[tuple[str, str]], warning: str) -> Confirmation:
+    """The confirmation page of an answer (credit records and award notices alike): what it
+    says and does, every field of the form carried to the confirmed POST."""
+    return Confirmation(
+        title=f"答复异议 #{objection.id}",
+        facts=facts,
+        carry={k: v for k, v in request.form.items() if k != "csrf_token"},
+        warning=warning,
+        button="确认答复",
+    )

@@ -468,34 +468,42 @@ def _add_decision_routes() -> None:
 _add_decision_routes()
 
 
-@review_bp.post("/<int:provider_id>/qualifications/<int:qualification_id>/accept")
-@require("providers.review")
-def accept_qualification(provider_id: int, qualification_id: int):
-    """Accept a qualification a listed provider added: it counts from now on."""
-    provider = _reviewed(provider_id)
-    return review.press(
-        lambda: service.accept_qualification(provider, qualification_id, actor=actor()),
-        form=ConfirmForm(),
-        invalid="表单已失效,请重新操作。",
-        back=url_for("admin.providers.review_provider", provider_id=provider_id),
-        done="已核验通过该资质,该资质自即日起计入。",
-    )
-
-
-@review_bp.post("/<int:provider_id>/qualifications/<int:qualification_id>/reject")
-@require("providers.review")
-def reject_qualification(provider_id: int, qualification_id: int):
-    """Refuse a qualification a listed provider added, with the reason it will see."""
-    provider = _reviewed(provider_id)
-    form = RejectQualificationForm()
-    return review.press(
-        lambda: service.reject_qualification(
-            provider, qualification_id, form.reason.data, actor=actor()
+# The check of a qualification a listed provider added: (form, what an invalid one asks for, the
+# service call, what it says when done).
+_QUALIFICATION_CHECKS = {
+    "accept": (
+        ConfirmForm,
+        "表单已失效,请重新操作。",
+        lambda provider, qid, form: service.accept_qualification(provider, qid, actor=actor()),
+        "已核验通过该资质,该资质自即日起计入。",
+    ),
+    "reject": (
+        RejectQualificationForm,
+        "请填写不予通过的原因(2000 字以内)。",
+        lambda provider, qid, form: service.reject_qualification(
+            provider, qid, form.reason.data, actor=actor()
         ),
+        "已退回该资质,已通知该机构。",
+    ),
+}
+
+
+@review_bp.post(
+    "/<int:provider_id>/qualifications/<int:qualification_id>/<any(accept, reject):verdict>"
+)
+@require("providers.review")
+def check_qualification(provider_id: int, qualification_id: int, verdict: str):
+    """Accept a qualification a listed provider added (it counts from now on), or refuse it with
+    the reason the provider will see."""
+    provider = _reviewed(provider_id)
+    form_class, invalid, decide, done = _QUALIFICATION_CHECKS[verdict]
+    form = form_class()
+    return review.press(
+        lambda: decide(provider, qualification_id, form),
         form=form,
-        invalid="请填写不予通过的原因(2000 字以内)。",
+        invalid=invalid,
         back=url_for("admin.providers.review_provider", provider_id=provider_id),
-        done="已退回该资质,已通知该机构。",
+        done=done,
     )
 
 

@@ -9,6 +9,8 @@ again); chosen files cannot be carried and must be chosen again."""
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 from flask import Request, render_template, request
 
 from registry.web.unit_of_work import CONFIRM_FIELD, EDIT_FIELD
@@ -41,25 +43,30 @@ def had_files(posted: Request) -> bool:
     return any(f.filename for f in posted.files.values())
 
 
+@dataclass(frozen=True)
+class Carried:
+    """What a sign-in page carries: whose form it was, its fields, and whether files were lost."""
+
+    username: str
+    fields: list[tuple[str, str]]
+    files_dropped: bool = False
+
+
 def sign_in_again(form, username: str, fields: list[tuple[str, str]], back: str) -> str:
     """The sign-in page for a session that timed out while a form was being filled in: the
     account's name filled in, and what was typed carried to be sent on after signing in."""
     form.username.data = username
-    return render_template(
-        "auth/login.html",
-        form=form,
-        carried=fields,
-        resume_for=username,
-        files_dropped=had_files(request),
-        action=back,
-    )
+    carried = Carried(username, fields, had_files(request))
+    return render_template("auth/login.html", form=form, resume=carried, action=back)
 
 
-def from_sign_in() -> tuple[str | None, list[tuple[str, str]]]:
-    """The account and the fields a sign-in form carries (none on a plain sign-in)."""
+def from_sign_in() -> Carried | None:
+    """What a sign-in form carries (None on a plain sign-in)."""
     fields = [
         (name.removeprefix(PREFIX), value)
         for name, value in request.form.items(multi=True)
         if name.startswith(PREFIX) and _carried(name.removeprefix(PREFIX))
     ]
-    return request.form.get(FOR_FIELD), fields
+    if not fields:
+        return None
+    return Carried(request.form.get(FOR_FIELD, ""), fields)

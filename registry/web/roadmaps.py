@@ -161,16 +161,13 @@ def _render_roadmap(project: Project, *, failed: tuple[str, str, Form] | None = 
         _fill_staff(assign, _active_staff())
         assign.concierge.data = str(project.concierge_id or "")
         assign.expert.data = str(project.expert_id or "")
-    # Each service's latest request on this project (newest first: the first seen is kept), so
-    # that a step names where its selection stands instead of offering a second one.
-    requests = {}
-    for selection in market.list_requests(project_id=project.id, per_page=500).items:
-        requests.setdefault(selection.service_item_id, selection)
     return render_template(
         "roadmaps/show_roadmap.html",
         project=project,
         view=view,
-        requests=requests,
+        # Each service's latest request here: a step names where its selection stands instead
+        # of offering a second one.
+        requests=market.latest_requests_by_item(project.id),
         gantt=_gantt(view),
         forms=forms,
         assign=assign,

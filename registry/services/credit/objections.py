@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import date
+from typing import Required, TypedDict, Unpack
 
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
@@ -203,19 +204,25 @@ class Answering:
     content: dict | None = None
 
 
+class Answer(TypedDict, total=False):
+    """An answer as its form gives it: 维持 or 成立 (outcome) and its text (answer); for 成立 the
+    resolution (revise or revoke) and the revision's content."""
+
+    outcome: Required[str | None]
+    answer: Required[str | None]
+    resolution: str | None
+    revision: dict | None
+
+
 def answer_preview(
-    user: User,
-    objection_id: int,
-    *,
-    outcome: str | None,
-    answer: str | None,
-    resolution: str | None = None,
-    revision: dict | None = None,
-    lock: bool = False,
+    user: User, objection_id: int, *, lock: bool = False, **given: Unpack[Answer]
 ) -> Answering:
     """Check an answer as answer_objection will, writing nothing."""
     objection = get_objection_for(user, objection_id, lock=lock)
-    text = objections.checked_answer(objection, outcome, answer, ObjectionOutcome, ANSWER_LABELS)
+    outcome, resolution = given["outcome"], given.get("resolution")
+    text = objections.checked_answer(
+        objection, outcome, given["answer"], ObjectionOutcome, ANSWER_LABELS
+    )
     item = load_record(objection.record.number, lock=lock)
     if outcome != ObjectionOutcome.UPHELD.value:
         return Answering(objection, item, outcome, text)
@@ -226,33 +233,17 @@ def answer_preview(
         return Answering(objection, item, outcome, text, resolution)
     if resolution != "revise":
         raise RegistryError("resolution", "异议成立时,请选择修订或撤销原记录")
-    fields = revision or {}
+    fields = given.get("revision") or {}
     content = checked_revision(
         item, **{key: fields.get(key) for key in RecordContent.__annotations__}
     )
     return Answering(objection, item, outcome, text, resolution, content)
 
 
-def answer_objection(
-    user: User,
-    objection_id: int,
-    *,
-    outcome: str | None,
-    answer: str | None,
-    resolution: str | None = None,
-    revision: dict | None = None,
-) -> Objection:
+def answer_objection(user: User, objection_id: int, **given: Unpack[Answer]) -> Objection:
     """Answer an objection: 维持 (rejected, with reasons) or 成立 (upheld: the record is revised
     as a new revision, or revoked)."""
-    answering = answer_preview(
-        user,
-        objection_id,
-        outcome=outcome,
-        answer=answer,
-        resolution=resolution,
-        revision=revision,
-        lock=True,
-    )
+    answering = answer_preview(user, objection_id, lock=True, **given)
     objection, item = answering.objection, answering.record
     with change("credit.answer", actor=user, of=objection) as answered:
         revision_id = None

@@ -17,14 +17,12 @@ from registry.kernel.paging import Page, paginate
 from registry.models import (
     Exclusion,
     Offer,
-    Project,
     Provider,
     ProviderStatus,
     Quote,
     RequestStatus,
     SelectionMethod,
     SelectionRequest,
-    ServiceItem,
     User,
 )
 from registry.models.types import utcnow
@@ -153,7 +151,7 @@ def open_request(
     deadline = _checked_deadline(deadline)
     requirement = _qualification_requirement(qualification_requirement, reposted_from)
     if not alongside:  # the form asks the owner to say so (after the form's own errors)
-        _refuse_a_second_open_request(project, service)
+        _refuse_a_second_open_request(project.id, service.id, service.name)
     request = SelectionRequest(
         ref=f"tmp-{secrets.token_hex(8)}",
         project=project,
@@ -200,22 +198,22 @@ def open_request(
     return request
 
 
-def _refuse_a_second_open_request(project: Project, service: ServiceItem) -> None:
+def _refuse_a_second_open_request(project_id: int, service_id: int, name: str) -> None:
     """A second request for an item of a project while the first has not ended, unless the
     owner says it is meant (另行发布, separate lots): posted by a double click or to correct the
     first, it would compete with it (a tester, stop 31). The first is withdrawn (撤销) before its
     deadline, or decided after it."""
     pending = db.session.scalar(
         select(SelectionRequest.ref).where(
-            SelectionRequest.project_id == project.id,
-            SelectionRequest.service_item_id == service.id,
+            SelectionRequest.project_id == project_id,
+            SelectionRequest.service_item_id == service_id,
             SelectionRequest.status == RequestStatus.OPEN.value,
         )
     )
     if pending is not None:
         raise RegistryError(
             "alongside",
-            f"本项目的“{service.name}”已有选取公告 {pending} 尚未结束。如需修改,请先在该公告页面"
+            f"本项目的“{name}”已有选取公告 {pending} 尚未结束。如需修改,请先在该公告页面"
             "撤销(截止前);确需另行发布(如分标段),请勾选“另行发布”后提交。",
         )
 
@@ -285,6 +283,15 @@ def list_requests(
     query = query.order_by(case((taking, 0), else_=1), SelectionRequest.id.desc())
     options = (joinedload(SelectionRequest.project), joinedload(SelectionRequest.service_item))
     return paginate(db.session, query, page, per_page, *options)
+
+
+def latest_requests_by_item(project_id: int) -> dict[int, SelectionRequest]:
+    """A project's requests by service item: the one taking applications, else the newest (the
+    order list_requests gives, the first seen kept)."""
+    latest: dict[int, SelectionRequest] = {}
+    for request in list_requests(project_id=project_id, per_page=500).items:
+        latest.setdefault(request.service_item_id, request)
+    return latest
 
 
 def open_requests(limit: int = 5) -> list[SelectionRequest]:
