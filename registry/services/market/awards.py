@@ -7,6 +7,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from decimal import Decimal
+from typing import TypedDict, Unpack
 
 from flask import current_app
 from sqlalchemy import select, update
@@ -211,16 +212,20 @@ class Plan:
         return self.winner.uscc if self.winner is not None else "流标"
 
 
+class Choice(TypedDict, total=False):
+    """The owner's own choice where the method leaves it to them (直接选取, 方案择优): the winner's
+    code and the recorded reason; the other methods need neither."""
+
+    chosen_uscc: str | None
+    reason: str | None
+
+
 def plan_decision(
-    user: User,
-    ref: str,
-    *,
-    chosen_uscc: str | None = None,
-    reason: str | None = None,
-    now: datetime | None = None,
+    user: User, ref: str, *, now: datetime | None = None, **choice: Unpack[Choice]
 ) -> Plan:
     """Check that the owner may decide now and work out the result by the request's method,
     writing nothing. Fewer than two valid participants: a failure."""
+    chosen_uscc, reason = choice.get("chosen_uscc"), choice.get("reason")
     now = now or utcnow()
     request = get_request_for_owner(user, ref)
     if not policy.owns_project(user, request.project):
@@ -280,16 +285,15 @@ def decide(
     user: User,
     ref: str,
     *,
-    chosen_uscc: str | None = None,
-    reason: str | None = None,
     now: datetime | None = None,
     expect: str | None = None,
+    **choice: Unpack[Choice],
 ) -> Decision:
     """Close a request after its deadline and choose by its method (see plan_decision); with
     `expect` (what the confirmation page named) only if that is still the result. Fewer than two
     valid participants fail the request (it may be reposted)."""
     now = now or utcnow()
-    plan = plan_decision(user, ref, chosen_uscc=chosen_uscc, reason=reason, now=now)
+    plan = plan_decision(user, ref, now=now, **choice)
     if expect is not None and expect != plan.expected:
         raise RegistryError(None, "选取结果与确认页面所示的不一致(报名情况已变化),请重新确认")
     request = plan.request
@@ -315,7 +319,7 @@ def decide(
         request,
         plan.winner,
         plan.quotes,
-        reason=reason,
+        reason=choice.get("reason"),
         explanation=plan.explanation,
         draw=plan.draw,
         now=now,

@@ -5,6 +5,7 @@ each change re-plans the project."""
 from __future__ import annotations
 
 from datetime import date
+from typing import Required, TypedDict, Unpack
 
 from registry.extensions import db
 from registry.kernel.versions import StaleEdit, check_version, flush_checked
@@ -53,30 +54,37 @@ def get_step_for(user: User, code: str, key: str) -> RoadmapStep:
     return _step(market.get_project_for(user, code), key)
 
 
+class Progress(TypedDict, total=False):
+    """A step's progress as its form gives it: the status (办理中 / 已提交 / 已完成) and the dates
+    that status keeps."""
+
+    status: Required[str | None]
+    started_on: date | None
+    submitted_on: date | None
+    finished_on: date | None
+
+
 def record_progress(
     user: User,
     code: str,
     key: str,
     *,
-    status: str,
-    started_on: date | None = None,
-    submitted_on: date | None = None,
-    finished_on: date | None = None,
     version: int | None = None,
     today: date | None = None,
+    **progress: Unpack[Progress],
 ) -> RoadmapStep:
     """Enter a step's progress (办理中 / 已提交 / 已完成 with dates) and re-plan from it."""
     project, step = _step_at(user, code, key, version)
     today = today or market.today()
     try:
-        new = StepStatus(status)
+        new = StepStatus(progress["status"])
     except ValueError:
         raise RegistryError("status", "请选择办理状态") from None
     if new == StepStatus.NOT_APPLICABLE:
         raise RegistryError("status", "“不适用”请在办理选项中设置")
     if step.status == StepStatus.NOT_APPLICABLE.value:
         raise RegistryError("status", "该步骤目前设为“不适用”,请先在办理选项中设为适用")
-    given = {"started_on": started_on, "submitted_on": submitted_on, "finished_on": finished_on}
+    given = {name: progress.get(name) for name in ("started_on", "submitted_on", "finished_on")}
     dates = _progress_dates(new, given, project, today)
     before = snapshot(step)
     step.status = new.value
