@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any, NoReturn
+from typing import Any, NoReturn, Required, TypedDict, Unpack
 
 from flask import abort, flash, make_response, redirect, render_template, request
 from flask_login import current_user
@@ -67,13 +67,25 @@ def confirmed() -> bool:
     return request.form.get(CONFIRM_FIELD) == "1" and request.form.get(EDIT_FIELD) != "1"
 
 
-def _check_button(form: FlaskForm | None, invalid: str | None, back: str) -> None:
-    """A button's form must validate: otherwise flash `invalid` and go `back` (400 without one)."""
+class Button(TypedDict, total=False):
+    """A button's POST (act, confirm, publish): where it goes `back` to, and its `form` with what
+    to say when that is `invalid` (no message: 400)."""
+
+    back: Required[str]
+    form: FlaskForm | None
+    invalid: str | None
+
+
+def _check_button(**button: Unpack[Button]) -> str:
+    """A button's form must validate: otherwise flash `invalid` and go `back` (400 without one).
+    Returns `back`."""
+    form, invalid, back = button.get("form"), button.get("invalid"), button["back"]
     if form is not None and not form.validate_on_submit():
         if invalid is None:
             abort(400)
         flash(invalid, "error")
         abort(redirect(back))
+    return back
 
 
 @dataclass(frozen=True)
@@ -166,19 +178,11 @@ class UnitOfWork:
             return Outcome(False)
         return self.run(call, form=form, **options)
 
-    def act(
-        self,
-        call: Callable[[], Any],
-        *,
-        back: str,
-        form: FlaskForm | None = None,
-        invalid: str | None = None,
-        prefix: str = "",
-    ) -> Any:
+    def act(self, call: Callable[[], Any], *, prefix: str = "", **button: Unpack[Button]) -> Any:
         """A button's POST: check its form (invalid: flash `invalid` and go `back`, or 400
         without one), run the unit of work and return what the service returned. A domain
         error or a stale edit is flashed and answered with a redirect `back`."""
-        _check_button(form, invalid, back)
+        back = _check_button(**button)
         return self.run(call, back=back, prefix=prefix).value
 
     def press(
@@ -196,19 +200,12 @@ class UnitOfWork:
         flash(done(value) if callable(done) else done, "success")
         return redirect(to or back)
 
-    def confirm(
-        self,
-        preview: Callable[[], Confirmation],
-        *,
-        back: str,
-        form: FlaskForm | None = None,
-        invalid: str | None = None,
-    ) -> Any:
+    def confirm(self, preview: Callable[[], Confirmation], **button: Unpack[Button]) -> Any:
         """An irreversible act's first POST (no confirmation flag): check its form as `act`
         does, build the confirmation page from `preview` (which only reads; a domain error is
         flashed with a redirect `back`), roll back whatever was loaded, and show the page. Nothing
         is stored; its 确认发布 button posts the same form again with the flag."""
-        _check_button(form, invalid, back)
+        back = _check_button(**button)
         return self._confirmation(preview, back=back, form=None)
 
     def confirm_form(
@@ -258,11 +255,11 @@ class UnitOfWork:
         call: Callable[[], Any],
         *,
         done: str | Callable[[Any], str],
-        **button: Any,
+        **button: Unpack[Button],
     ) -> Any:
         """An irreversible act's POST: without the confirmation flag the page `preview` builds
         (see `confirm`), with it the act itself (see `press`, which flashes `done`); `button`
-        (back, form, invalid) is the same for both."""
+        is the same for both."""
         if not confirmed():
             return self.confirm(preview, **button)
         return self.press(call, done=done, **button)
