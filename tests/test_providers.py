@@ -550,6 +550,50 @@ def test_providers_an_added_qualification_the_admins_refuse_is_removed_with_a_re
     assert "未通过核验:扫描件与证书编号不符" in told
 
 
+def test_providers_a_qualification_awaiting_the_check_counts_nowhere(app, make_user):
+    """A reviewer (stop 31): a listed provider's new, unchecked qualification already met a
+    request's 资质要求 in the draw and the directory's filter. It counts once accepted."""
+    from registry.models import SelectionRequest
+    from registry.services.market.selection import candidate_for
+
+    user = make_user("provider")
+    provider_id = make_active(app, user)
+    today = clock.today()
+    with app.app_context():
+        provider = db.session.get(Provider, provider_id)
+        added = service.add_qualification(
+            provider,
+            {
+                "kind": "测绘资质",
+                "grade": "乙级",
+                "certificate_no": "CH-PENDING-1",
+                "issuer": "天津市规划和自然资源局",
+                "valid_from": today - timedelta(days=10),
+                "valid_to": today + timedelta(days=700),
+            },
+            actor=db.session.get(User, user.id),
+        )
+        db.session.commit()
+        request = SelectionRequest(
+            qualification_requirement="测绘资质",
+            service_item_id=provider.offers[0].service_item_id,
+        )
+        request.exclusions = []
+
+        def found() -> tuple[bool, bool]:
+            in_draw = candidate_for(provider, request, today).qualification_valid_until
+            listed = service.list_directory(
+                service.DirectoryFilters(qualification="测绘资质", on=today)
+            ).items
+            return in_draw is not None, provider in listed
+
+        assert found() == (False, False)
+        admin = db.session.scalar(select(User).where(User.role == "admin"))
+        service.accept_qualification(provider, added.id, actor=admin)
+        db.session.commit()
+        assert found() == (True, True)
+
+
 def client_get(app, url: str):
     return app.test_client().get(url)
 

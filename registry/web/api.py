@@ -264,6 +264,8 @@ def provider_json(provider, *, detail: bool = False) -> dict:
                     "valid_from": q.valid_from.isoformat(),
                     "valid_to": q.valid_to.isoformat(),
                     "expired": q.valid_to < today,
+                    # Added by a listed provider, not yet checked by the admins: not counted.
+                    "pending_review": q.pending_review,
                 }
                 for q in provider.qualifications
             ],

@@ -377,7 +377,10 @@ def candidate_for(
         (
             q.valid_to
             for q in provider.qualifications
-            if q.valid_from <= on and qualification_types.matches(wanted, q.kind, q.kind_note)
+            # Not one awaiting the admins' check (待核验): it counts once accepted.
+            if q.valid_from <= on
+            and not q.pending_review
+            and qualification_types.matches(wanted, q.kind, q.kind_note)
         ),
         default=None,
     )

@@ -66,8 +66,9 @@ def directory_query(filters: DirectoryFilters):
 
 
 def _held(kind: str, on: date | None):
-    """A qualification of the (canonical) kind, in force on `on` when given."""
-    condition = Qualification.kind == kind
+    """A qualification of the (canonical) kind, checked (not 待核验), in force on `on` when
+    given."""
+    condition = (Qualification.kind == kind) & Qualification.pending_review.is_(False)
     if on is not None:
         condition = condition & (Qualification.valid_from <= on) & (Qualification.valid_to >= on)
     return condition
@@ -92,7 +93,9 @@ def list_directory(filters: DirectoryFilters, page: int = 1, per_page: int = 20)
 def qualification_kinds(on: date | None = None) -> list[tuple[str, int]]:
     """The directory's filter options: each canonical type held by active providers, once, with
     how many providers the filter finds (in force on `on` when given), in list order."""
-    condition = Provider.status == ProviderStatus.ACTIVE.value
+    condition = (Provider.status == ProviderStatus.ACTIVE.value) & Qualification.pending_review.is_(
+        False
+    )
     if on is not None:
         condition = condition & (Qualification.valid_from <= on) & (Qualification.valid_to >= on)
     counts = dict(
