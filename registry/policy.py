@@ -33,6 +33,7 @@ from registry.models import (
     Provider,
     ProviderStatus,
     Quote,
+    RequestStatus,
     SelectionRequest,
     ServiceItem,
 )
@@ -387,14 +388,21 @@ def handles_award_objections(user: Any) -> bool:
 # --------------------------------------------------------------------------- sealed quotes
 
 
+def quotes_opened(request: SelectionRequest, *, now: datetime) -> bool:
+    """Whether a request's quotes are open: after its deadline, unless it was withdrawn (撤销)
+    before it — then they stay sealed for good (a reviewer, stop 31: they opened at the old
+    deadline although the notice said 报价未开启)."""
+    return now >= request.deadline and request.status != RequestStatus.CANCELLED.value
+
+
 def can_see_quote(user: Any, quote: Quote, *, now: datetime) -> bool:
     """Sealed bidding, for everyone including admins: a provider sees only its own quotes, at any
-    time; after the deadline those who may see the project (owner, staff, admins) see all."""
+    time; once the quotes are open those who may see the project (owner, staff, admins) see all."""
     if not _signed_in(user):
         return False
     if is_provider_account(user):
         return quote.provider.account_id == user.id
-    return now >= quote.request.deadline and can_see_project(user, quote.request.project)
+    return quotes_opened(quote.request, now=now) and can_see_project(user, quote.request.project)
 
 
 def visible_quotes(user: Any, request: SelectionRequest, *, now: datetime) -> ColumnElement[bool]:
@@ -403,7 +411,7 @@ def visible_quotes(user: Any, request: SelectionRequest, *, now: datetime) -> Co
         return false()
     if is_provider_account(user):
         return Quote.provider_id.in_(select(Provider.id).where(Provider.account_id == user.id))
-    if now >= request.deadline and can_see_project(user, request.project):
+    if quotes_opened(request, now=now) and can_see_project(user, request.project):
         return true()
     return false()
 
@@ -414,10 +422,11 @@ SEALED_AUDIT_ACTIONS = ("selection.quote",)
 
 def audit_entry_sealed(entry: Any, request: SelectionRequest | None, *, now: datetime) -> bool:
     """Who bid is sealed like the quotes, for everyone including admins: an audit entry of a
-    quote shows no actor or details until its request's deadline (an unknown request: sealed)."""
+    quote shows no actor or details until its request's quotes are open (an unknown request:
+    sealed)."""
     if not entry.action.startswith(SEALED_AUDIT_ACTIONS):
         return False
-    return request is None or now < request.deadline
+    return request is None or not quotes_opened(request, now=now)
 
 
 # --------------------------------------------------------------------------- departments

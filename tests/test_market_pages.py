@@ -411,6 +411,14 @@ def test_market_owner_withdraws_a_request_before_its_deadline(app, make_user, lo
     assert f"由业主撤销:{reason}" in public
     assert "45,000" not in public
     assert "45000" not in public
+    # Past the old deadline the quotes stay sealed for everyone, their number too (a reviewer).
+    with clock.frozen(clock.now() + timedelta(hours=4)), app.app_context():
+        owner_user = db.session.get(User, owner.id)
+        selection = market.get_request(ref)
+        assert market.quotes_visible_to(owner_user, selection) == []
+        after = app.test_client().get(f"/requests/{ref}").get_data(as_text=True)
+        assert "家机构报名" not in after
+        assert "报名进行中" not in after
     told = provider.get("/my/notifications").get_data(as_text=True)
     assert f"{ref}" in told
     assert "已由业主撤销" in told

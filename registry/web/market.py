@@ -9,6 +9,7 @@ from datetime import UTC
 from flask import Blueprint, flash, redirect, render_template, request, url_for
 from flask_login import current_user
 
+from registry import policy
 from registry.kernel import clock
 from registry.models import AwardObjectionOutcome
 from registry.policy import PUBLIC, require
@@ -371,9 +372,8 @@ def list_requests():
 def show_request(ref: str):
     """One selection announcement."""
     selection = work.found(market.get_request, ref)
-    applicants = (
-        len(market.latest_quotes(selection)) if market.utcnow() >= selection.deadline else None
-    )
+    opened = policy.quotes_opened(selection, now=market.utcnow())
+    applicants = len(market.latest_quotes(selection)) if opened else None
     return render_template("market/request.html", selection=selection, applicants=applicants)
 
 
