@@ -33,7 +33,6 @@ from registry.models import (
     Provider,
     ProviderStatus,
     Quote,
-    RequestStatus,
     SelectionRequest,
     ServiceItem,
 )
@@ -72,10 +71,9 @@ PERMISSIONS: dict[str, frozenset[Role]] = {
     "colleagues.invite": frozenset({Role.ENTERPRISE}),
     "projects.staff": OFFICE,
     "ratings.moderate": frozenset({Role.ADMIN}),
-    # Roadmaps: the owning enterprise, staff and admins (which project is whose: can_see_project).
-    "roadmaps.view": frozenset(
-        {Role.ENTERPRISE, Role.STAFF, Role.ADMIN}
-    ),  # roadmap, checklist, API
+    # Roadmaps: the owning enterprise, staff and admins (which project is whose: can_see_project);
+    # the roadmap, its checklist and its API.
+    "roadmaps.view": frozenset({Role.ENTERPRISE, Role.STAFF, Role.ADMIN}),
     "roadmaps.progress": frozenset({Role.ENTERPRISE, Role.STAFF, Role.ADMIN}),  # progress, options
     "roadmaps.templates": frozenset({Role.ADMIN}),  # edit the category templates
     "deadlines.dashboard": OFFICE,  # warnings across projects
@@ -389,10 +387,8 @@ def handles_award_objections(user: Any) -> bool:
 
 
 def quotes_opened(request: SelectionRequest, *, now: datetime) -> bool:
-    """Whether a request's quotes are open: after its deadline, unless it was withdrawn (撤销)
-    before it — then they stay sealed for good (a reviewer, stop 31: they opened at the old
-    deadline although the notice said 报价未开启)."""
-    return now >= request.deadline and request.status != RequestStatus.CANCELLED.value
+    """Open after the deadline; a request withdrawn (撤销) before it keeps them sealed for good."""
+    return now >= request.deadline and not request.is_withdrawn
 
 
 def can_see_quote(user: Any, quote: Quote, *, now: datetime) -> bool:
@@ -422,8 +418,7 @@ SEALED_AUDIT_ACTIONS = ("selection.quote",)
 
 def audit_entry_sealed(entry: Any, request: SelectionRequest | None, *, now: datetime) -> bool:
     """Who bid is sealed like the quotes, for everyone including admins: an audit entry of a
-    quote shows no actor or details until its request's quotes are open (an unknown request:
-    sealed)."""
+    quote shows no actor or details until the quotes are open (an unknown request: sealed)."""
     if not entry.action.startswith(SEALED_AUDIT_ACTIONS):
         return False
     return request is None or not quotes_opened(request, now=now)
@@ -578,13 +573,8 @@ def may_invite_practitioner(user: Any, practitioner: Practitioner) -> bool:
 
 # --------------------------------------------------------------------------- landing page
 
-# What each role's landing page (待办事项) counts, in this order (services/pending.py counts
-# each kind): an enterprise its requests to decide and the quotes they drew, its engagements
-# (results to confirm, contracts to record, ratings to give) and its roadmap steps due; a
-# provider the requests it may still quote on and the work it has to deliver; a regulator its
-# department's open evaluation periods and objections to answer; staff the steps due across
-# projects; regulators and staff the recent 挂证 conflicts between entered providers; admins also the provider applications waiting for review; a practitioner the records
-# against them still open to objection.
+# What each role's landing page (待办事项) counts, in this order (services/pending.py counts and
+# documents each kind).
 PENDING_WORK: dict[Role, tuple[str, ...]] = {
     Role.ENTERPRISE: ("requests.to_decide", "engagements.owner", "steps.own"),
     Role.PROVIDER: ("provider.work",),

@@ -16,6 +16,7 @@ from registry.extensions import db
 from registry.kernel import clock
 from registry.models import AuditEntry, Provider, ProviderStatus, User
 from registry.pure.pii import mask_name, mask_number, mask_personal
+from registry.sanitize import public_html
 from registry.services import practitioners
 from tests.factories import active_provider
 
@@ -328,3 +329,14 @@ def test_free_text_in_public_hides_contacts_ids_and_the_firms_people():
     assert "20261208000011112222" in shown  # a 20-digit order number is not an ID or a phone
     for whole in ("赵志刚", "欧阳晓丽", "13812345678", "23456789", "zhao.zg"):
         assert whole not in shown
+    # Other ways people write a mobile (a reviewer, stop 31).
+    for typed in ("+8613812345678", "138-1234-5678", "138 1234 5678", "１３８１２３４５６７８"):
+        assert "****" in mask_personal(typed), typed
+
+
+def test_free_text_masks_survive_the_simple_formatting():
+    """The masks' asterisks were read as **bold** by the rich-text formatting of the page: the
+    masking runs after it (sanitize.public_html)."""
+    shown = str(public_html("<p>电话13812345678,联系人欧阳明</p>", ["欧阳明"]))
+    assert "电话138****5678,联系人欧*明" in shown
+    assert "<strong>" not in shown

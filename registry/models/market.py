@@ -124,6 +124,11 @@ class SelectionRequest(db.Model):
         return self.leader_certificate is not None or bool(self.team_certificates)
 
     @property
+    def is_withdrawn(self) -> bool:
+        """Withdrawn by its owner before the deadline (撤销): its quotes are never opened."""
+        return self.status == RequestStatus.CANCELLED.value
+
+    @property
     def display_status(self) -> str:
         """The status as shown: an open request whose deadline has passed reads 报名截止 until it
         is decided (computed at read time from the clock, so it is never stale)."""

@@ -108,9 +108,14 @@ def valid_id_number(id_number: str | None) -> bool:
 
 # Contact details and ID numbers written into free text (a rating comment): a mainland mobile,
 # a landline with its area code, an 18-character ID number, an e-mail address.
-_MOBILE = re.compile(r"(?<![0-9])(1[3-9][0-9])[0-9]{4}([0-9]{4})(?![0-9])")
-_LANDLINE = re.compile(r"(?<![0-9])(0[0-9]{2,3})[-－ ]?[0-9]{3,4}([0-9]{4})(?![0-9])")
-_ID_NUMBER = re.compile(r"(?<![0-9])[0-9]{17}[0-9Xx](?![0-9A-Za-z])")
+# Digits as typed, full-width ones too; a mobile may carry +86 and be split by spaces or dashes.
+_D = "[0-9０-９]"
+_SEP = "[-－ ]?"
+_MOBILE = re.compile(
+    rf"(?<!{_D})((?:[+＋]?86{_SEP})?[1１][3-9３-９]{_D}){_SEP}{_D}{{4}}{_SEP}({_D}{{4}})(?!{_D})"
+)
+_LANDLINE = re.compile(rf"(?<!{_D})([0０]{_D}{{2,3}}){_SEP}{_D}{{3,4}}({_D}{{4}})(?!{_D})")
+_ID_NUMBER = re.compile(rf"(?<!{_D}){_D}{{17}}[0-9０-９XxＸｘ](?![0-9０-９A-Za-z])")
 _EMAIL = re.compile(r"([A-Za-z0-9])[A-Za-z0-9._%+-]*(@[A-Za-z0-9.-]+\.[A-Za-z]{2,})")
 
 

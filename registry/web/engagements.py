@@ -361,7 +361,7 @@ def list_provider_ratings(uscc: str):
         ratings=delivery.ratings_of(provider),
         rating_parts=RATING_PARTS,
         public_comment=delivery.public_comment,
-        names=delivery.staff_names(provider.id),
+        names=delivery.people_named(provider),
         local_date=delivery.local_date,
         window_days=delivery.rating_window_days(),
     )

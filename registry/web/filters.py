@@ -12,7 +12,7 @@ from registry.pure.lateness import lateness
 from registry.pure.money import format_money
 from registry.pure.pii import mask_name
 from registry.pure.workdays import TimeUnit
-from registry.sanitize import safe_html
+from registry.sanitize import public_html, safe_html
 
 # An aware timestamp as isoformat() writes it into stored JSON (audit snapshots, draw inputs).
 TIMESTAMP_RE = re.compile(r"\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d+)?(Z|[+-]\d{2}:\d{2})$")
@@ -72,6 +72,7 @@ FILTERS = {
     "datetime": format_datetime,
     "money": format_money,
     "rich": safe_html,
+    "public_rich": public_html,
     "tristate": tristate,
     "days": days,
     "lateness": lateness,

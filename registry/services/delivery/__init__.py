@@ -50,12 +50,12 @@ from registry.services.delivery.ratings import (
     get_rating,
     hide_rating,
     list_ratings,
+    people_named,
     provider_ratings,
     public_comment,
     rate,
     rating_window,
     ratings_of,
-    staff_names,
     validate_scores,
 )
 from registry.services.delivery.reminders import check_engagement_deadlines, reminder_batches
@@ -91,8 +91,8 @@ __all__ = [
     "list_ratings",
     "local_date",
     "provider_ratings",
+    "people_named",
     "public_comment",
-    "staff_names",
     "rate",
     "rating_edit_days",
     "rating_window",

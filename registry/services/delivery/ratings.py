@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import re
 import unicodedata
-from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import date
 from typing import Any, NamedTuple
@@ -29,7 +28,6 @@ from registry.models import (
     SelectionRequest,
     User,
 )
-from registry.pure.pii import mask_personal
 from registry.pure.workdays import (
     CalendarRangeError,
 )
@@ -243,27 +241,25 @@ def hide_rating(
     return rating
 
 
-def public_comment(rating: OwnerRating, names: Iterable[str] = ()) -> str:
-    """The comment as the public sees it: HIDDEN_NOTICE once hidden, else the sanitised HTML
-    with phone and ID numbers and e-mail addresses partly hidden and `names` (the firm's people,
-    staff_names) masked, as they are everywhere else in public (a tester, stop 31: a comment
-    published a 项目负责人's full name and a contact's mobile number)."""
+def public_comment(rating: OwnerRating) -> str:
+    """The comment as the public sees it: sanitised HTML, or HIDDEN_NOTICE once hidden (the page
+    masks personal details in it: sanitize.public_html with people_named)."""
     if rating.hidden:
         return HIDDEN_NOTICE
-    return mask_personal(rating.comment_html or "", names)
+    return rating.comment_html or ""
 
 
-def staff_names(provider_id: int) -> list[str]:
-    """The names of everyone the provider has ever employed (what its ratings' comments may
-    name)."""
-    return list(
-        db.session.scalars(
-            select(Practitioner.name)
-            .join(Employment, Employment.practitioner_id == Practitioner.id)
-            .where(Employment.provider_id == provider_id)
-            .distinct()
-        )
+def people_named(provider: Provider) -> list[str]:
+    """Who a comment about the provider may name, masked in public as everywhere else (a tester,
+    stop 31: a comment published a 项目负责人's full name): everyone it ever employed, its
+    contact person and legal representative."""
+    staff = db.session.scalars(
+        select(Practitioner.name)
+        .join(Employment, Employment.practitioner_id == Practitioner.id)
+        .where(Employment.provider_id == provider.id)
+        .distinct()
     )
+    return [*staff, provider.contact_name, provider.legal_representative]
 
 
 def list_ratings(*, page: int = 1, per_page: int = 20) -> Page:
