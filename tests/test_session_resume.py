@@ -54,6 +54,7 @@ def test_resume_a_form_sent_after_the_timeout_is_sent_on_after_signing_in(
     answer = _timed_out_post(app, client, login, owner, frozen_clock, data)
     page = answer.get_data(as_text=True)
     assert answer.status_code == 200
+    assert answer.headers["Cache-Control"] == "no-store"  # an anonymous page holding typed text
     assert "自动退出" in page
     assert "登录超时前填写的内容已保留在本页,尚未提交" in page
     carried = _hidden(page)
@@ -70,6 +71,7 @@ def test_resume_a_form_sent_after_the_timeout_is_sent_on_after_signing_in(
     )
     resume = signed_in.get_data(as_text=True)
     assert signed_in.status_code == 200
+    assert signed_in.headers["Cache-Control"] == "no-store"  # it holds what was typed
     assert "登录超时前填写的内容已保留,但尚未提交" in resume
     assert 'action="/my/projects/new"' in resume
     fields = _hidden(resume)
@@ -138,3 +140,25 @@ def test_resume_never_for_a_forged_request_or_a_password(
     )
     assert changed.status_code == 302  # the ordinary way to the sign-in page: nothing carried
     assert "/login" in changed.headers["Location"]
+
+
+def test_resume_signing_in_in_another_tab_ends_the_carried_form(
+    app, client, make_user, login, frozen_clock
+):
+    """Signing in again in another tab starts a new session, so the carried sign-in form's token
+    no longer holds: it is refused as any stale form is, and nothing is sent on — never offered
+    on a forged request's say-so (a reviewer asked, stop 31; see web/resume.py)."""
+    owner = make_user("enterprise")
+    data = {**PROJECT, "enterprise_uscc": factories.uscc()}
+    carried = _hidden(
+        _timed_out_post(app, client, login, owner, frozen_clock, data).get_data(as_text=True)
+    )
+    login(owner)  # the other tab
+    before = _projects(app)
+    again = client.post(
+        "/login?next=/my/projects/new",
+        data={**carried, "username": owner.username, "password": owner.password},
+    )
+    assert again.status_code == 400
+    assert "resume:" not in again.get_data(as_text=True)
+    assert _projects(app) == before

@@ -120,12 +120,12 @@ def login():
     """Sign in; failures are counted and lock the account for a while after too many."""
     if current_user.is_authenticated:
         return redirect(url_for(landing_endpoint(current_user)))
+    carried = resume.from_sign_in()
     form = LoginForm()
     # A refused sign-in keeps what it wrote: the failure count and the audit entry.
     signed_in = work.submit(
         form, lambda: accounts.authenticate(form.username.data, form.password.data), keep=True
     )
-    carried = resume.from_sign_in()
     if signed_in:
         user = signed_in.value
         _start_session(user)
@@ -133,13 +133,12 @@ def login():
         target = safe_next(request.args.get("next"))
         if carried and target and carried.username == user.username:
             # Signed in again after a timeout: send on the form it interrupted, by one button.
-            return render_template(
-                "auth/resume.html", action=target, fields=carried.fields, back=landing
-            )
+            return resume.carry_on(target, carried, landing)
         flash(f"欢迎,{user.display_name or user.username}。", "success")
         return redirect(target or landing)
     page = render_template("auth/login.html", form=form, resume=carried)
-    return page, 401 if signed_in.error else 200
+    status = 401 if signed_in.error else 200
+    return resume.private(page, status) if carried else (page, status)
 
 
 @bp.post("/logout")

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from flask import Request, render_template, request
+from flask import Request, Response, make_response, render_template, request
 
 from registry.web.unit_of_work import CONFIRM_FIELD, EDIT_FIELD
 
@@ -52,12 +52,27 @@ class Carried:
     files_dropped: bool = False
 
 
-def sign_in_again(form, username: str, fields: list[tuple[str, str]], back: str) -> str:
+def sign_in_again(form, username: str, fields: list[tuple[str, str]], back: str) -> Response:
     """The sign-in page for a session that timed out while a form was being filled in: the
     account's name filled in, and what was typed carried to be sent on after signing in."""
     form.username.data = username
     carried = Carried(username, fields, had_files(request))
-    return render_template("auth/login.html", form=form, resume=carried, action=back)
+    return private(render_template("auth/login.html", form=form, resume=carried, action=back))
+
+
+def carry_on(action: str, carried: Carried, back: str) -> Response:
+    """Signed in again as the form's account: the page that sends the form on by one button
+    (or `back` to the landing page, dropping it)."""
+    page = render_template("auth/resume.html", action=action, fields=carried.fields, back=back)
+    return private(page)
+
+
+def private(page: str, status: int = 200) -> Response:
+    """A page holding what someone typed: never kept by the browser or a proxy (the sign-in page
+    is an anonymous page, which gets no `no-store` of its own: a reviewer, stop 31)."""
+    response = make_response(page, status)
+    response.headers["Cache-Control"] = "no-store"
+    return response
 
 
 def from_sign_in() -> Carried | None:
