@@ -7,12 +7,13 @@ import re
 from datetime import timedelta
 
 import pytest
-from sqlalchemy import select
+from sqlalchemy import func, select
 
 from registry.extensions import db
 from registry.kernel import clock
 from registry.models import AuditEntry, Award, Notification, Quote, SelectionRequest, User
 from registry.services import market
+from registry.services.errors import RegistryError
 from tests import factories
 from tests.conftest import csrf_from, post_form
 
@@ -482,3 +483,43 @@ def test_market_owner_is_told_once_to_decide_after_the_deadline(app, make_user, 
     (message,) = told()
     assert f"选取公告 {ref}" in message
     assert "请确定选取结果" in message
+
+
+def test_market_the_same_request_form_sent_twice_posts_one_request(app, make_user, login):
+    """A double click on 发布 (or two tabs sending one form) posted two competing requests on
+    PostgreSQL; the form's one-time key makes the second send answer with the first."""
+    owner = make_user("enterprise")
+    with app.app_context():
+        code = factories.enterprise_with_project(db.session.get(User, owner.id)).code
+        db.session.commit()
+    client = app.test_client()
+    login(owner, on=client)
+    form = client.get(f"/my/projects/{code}/requests/new").get_data(as_text=True)
+    key = re.search(r'name="submission_key" type="hidden" value="([0-9a-f]+)"', form).group(1)
+    fields = {
+        "csrf_token": csrf_from(form),
+        "submission_key": key,
+        "service": "ZJ-03",
+        "method": "竞价选取",
+        "deadline": clock.local(clock.now() + timedelta(hours=3)).strftime("%Y-%m-%dT%H:%M"),
+    }
+    first = client.post(f"/my/projects/{code}/requests/new", data=fields)
+    second = client.post(f"/my/projects/{code}/requests/new", data=fields)
+    assert first.status_code == second.status_code == 302
+    assert first.headers["Location"] == second.headers["Location"]
+    with app.app_context():
+        assert db.session.scalar(select(func.count(SelectionRequest.id))) == 1
+    # A key from another project's form is a stale form, not that project's request.
+    other = make_user("enterprise")
+    with app.app_context():
+        other_code = factories.enterprise_with_project(db.session.get(User, other.id)).code
+        db.session.commit()
+        with pytest.raises(RegistryError, match="表单已失效"):
+            market.open_request(
+                db.session.get(User, other.id),
+                other_code,
+                service_code="ZJ-03",
+                method="竞价选取",
+                deadline=factories.later(3),
+                submission_key=key,
+            )

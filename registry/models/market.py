@@ -93,6 +93,8 @@ class SelectionRequest(db.Model):
     created_at: Mapped[Created]
     closed_at: Mapped[Moment | None]
     is_demo: Mapped[Flag]
+    # The new-request form's one-time key: the same form sent twice posts one request.
+    submission_key: Mapped[str | None] = mapped_column(String(64), unique=True)
 
     project: Mapped[Project] = relationship()
     service_item: Mapped[ServiceItem] = relationship()

@@ -6,7 +6,6 @@ period or provider answers 404, and the attempt is written to the audit log."""
 from __future__ import annotations
 
 import io
-import secrets
 from datetime import timedelta
 from decimal import Decimal
 
@@ -25,6 +24,7 @@ from registry.web.forms import (
     ConfirmForm,
     Form,
     apply_error,
+    one_time_key,
     optional_line,
     optional_text,
     options,
@@ -54,7 +54,7 @@ class PeriodForm(Form):
 
 
 class _ScoreForm(Form):
-    submission_key = HiddenField()
+    submission_key = one_time_key()
     based_on = HiddenField()  # the revision the form showed (0: none): a stale save is refused
     note = optional_text("备注(可选)", service.NOTE_MAX)
     reason = optional_text(
@@ -326,7 +326,6 @@ def enter_score(period_id: int, uscc: str):
     current = history[-1] if history else None
     form = score_form(period)
     if request.method == "GET":
-        form.submission_key.data = secrets.token_hex(16)
         form.based_on.data = str(current.revision if current is not None else 0)
         if current is not None:
             for criterion in period.criteria:

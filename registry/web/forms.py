@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import secrets
+
 from flask_wtf import FlaskForm
 from flask_wtf.file import FileField
 from wtforms import (
@@ -72,6 +74,12 @@ def parse_version(raw) -> int:
     -1, which no row has: it counts as stale, never as "skip the check"."""
     text = str(raw if raw is not None else "").strip()
     return int(text) if text.isascii() and text.isdigit() and len(text) < 10 else -1
+
+
+def one_time_key() -> HiddenField:
+    """A form's one-time key, new each time the form is shown: a service stores what one key
+    sent once, so a double click or a form sent from two tabs is not stored twice."""
+    return HiddenField(default=lambda: secrets.token_hex(16))
 
 
 def required_reason(label: str, max_length: int, description: str = "") -> TextAreaField:

@@ -3,7 +3,6 @@ sealed quotes, and the public selection announcements, award notices and draw ve
 
 from __future__ import annotations
 
-import secrets
 from datetime import UTC
 
 from flask import Blueprint, flash, redirect, render_template, request, url_for
@@ -141,6 +140,7 @@ def new_request(code: str):
             ),
             exclusions=_exclusions(form.exclusions.data),
             alongside=form.alongside.data,
+            submission_key=form.submission_key.data or None,
         ),
     )
     if opened:
@@ -330,8 +330,6 @@ def quote(ref: str):
         [("", "请选择" if selection.requires_people else "不指定"), *staff]
     )
     form.members.choices = options(staff)
-    if request.method == "GET":
-        form.submission_key.data = secrets.token_hex(16)
     quoted = work.submit(
         form,
         lambda: market.submit_quote(

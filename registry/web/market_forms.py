@@ -7,7 +7,6 @@ from wtforms import (
     DateField,
     DateTimeLocalField,
     DecimalField,
-    HiddenField,
     SelectField,
     SelectMultipleField,
     StringField,
@@ -20,7 +19,14 @@ from registry.sanitize import FORMAT_HINT
 from registry.services.practitioners import certificate_types
 from registry.services.providers import qualification_types
 from registry.services.roadmaps.projects import BUILDING_TYPES
-from registry.web.forms import Form, optional_line, optional_text, options, required_reason
+from registry.web.forms import (
+    Form,
+    one_time_key,
+    optional_line,
+    optional_text,
+    options,
+    required_reason,
+)
 from registry.web.objection_forms import answer_outcome, answer_text, objection_reason
 from registry.web.practitioner_forms import roster_choice
 
@@ -136,6 +142,7 @@ class RequestForm(Form):
     )
     requirements = optional_text("服务要求", 2000, FORMAT_HINT)
     exclusions = optional_text("回避机构", 2000, "每行一家:统一社会信用代码、空格、回避理由。")
+    submission_key = one_time_key()  # the same form sent twice posts one request
     alongside = BooleanField(
         "另行发布",
         description="本项目该事项已有尚未结束的选取公告时,确需再发布一个(如分标段)才勾选。",
@@ -145,7 +152,7 @@ class RequestForm(Form):
 class QuoteForm(Form):
     """A provider's application and sealed quote."""
 
-    submission_key = HiddenField()
+    submission_key = one_time_key()  # the same form sent twice stores one quote
     amount = optional_line("报价(元)", 20)
     proposal = optional_text("服务方案", 5000)
     leader = roster_choice("项目负责人", "从本机构在职且持有有效证书的从业人员中选择。")

@@ -8,6 +8,7 @@ from datetime import date, datetime, timedelta
 
 from flask import current_app
 from sqlalchemy import case, select
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import joinedload, selectinload
 
 from registry import policy
@@ -133,12 +134,18 @@ def open_request(
     leader_certificate: str | None = None,
     team_certificates=None,
     alongside: bool = True,
+    submission_key: str | None = None,
 ) -> SelectionRequest:
     """Open a selection request on one of the enterprise's own projects; it may require the
-    项目负责人's certificate type and team certificate types with counts (people.py)."""
+    项目负责人's certificate type and team certificate types with counts (people.py). With the
+    form's `submission_key`, the same form sent twice posts one request (the first)."""
     project = get_project_for(user, project_code)
     if not policy.owns_project(user, project):
         raise Forbidden("只有项目业主可以发布选取公告")
+    if submission_key is not None:
+        sent = _sent_before(project.id, submission_key)
+        if sent is not None:
+            return sent
     service = get_service(service_code)
     if not service.is_current:
         raise RegistryError("service", "该中介服务事项已不在清单内")
@@ -167,22 +174,12 @@ def open_request(
         team_certificates=team,
         created_by_id=user.id,
         reposted_from_id=reposted_from.id if reposted_from else None,
+        submission_key=submission_key,
     )
-    db.session.add(request)
-    db.session.flush()
-    # The public number comes from the row id, so concurrent requests never share one; its year
-    # is the year of publication (Beijing), as with every other number here.
-    request.ref = f"XQ-{today():%Y}-{request.id:06d}"
-    for uscc, reason in exclusions or []:
-        if not (reason or "").strip():
-            raise RegistryError("exclusions", "每个回避机构都须说明回避理由")
-        try:
-            provider = provider_by_uscc(uscc)
-        except NotFound:
-            raise RegistryError("exclusions", f"回避机构 {uscc} 不存在") from None
-        if any(e.provider_id == provider.id for e in request.exclusions):
-            raise RegistryError("exclusions", f"回避机构 {uscc} 重复")
-        request.exclusions.append(Exclusion(provider=provider, reason=reason.strip()))
+    sent = _insert(request)
+    if sent is not request:
+        return sent
+    _exclude(request, exclusions or [])
     db.session.flush()
     record(
         "selection.open",
@@ -198,11 +195,53 @@ def open_request(
     return request
 
 
+def _insert(request: SelectionRequest) -> SelectionRequest:
+    """Insert the request and number it; or the one the same form posted at the same moment."""
+    db.session.add(request)
+    try:
+        with db.session.begin_nested():
+            db.session.flush()
+    except IntegrityError:
+        db.session.expunge(request)
+        sent = _sent_before(request.project.id, request.submission_key or "")
+        if sent is None:
+            raise
+        return sent
+    # The public number comes from the row id, so concurrent requests never share one; its year
+    # is the year of publication (Beijing), as with every other number here.
+    request.ref = f"XQ-{today():%Y}-{request.id:06d}"
+    return request
+
+
+def _exclude(request: SelectionRequest, exclusions: list[tuple[str, str]]) -> None:
+    """The providers kept out of the request (回避), each with its reason."""
+    for uscc, reason in exclusions:
+        if not (reason or "").strip():
+            raise RegistryError("exclusions", "每个回避机构都须说明回避理由")
+        try:
+            provider = provider_by_uscc(uscc)
+        except NotFound:
+            raise RegistryError("exclusions", f"回避机构 {uscc} 不存在") from None
+        if any(e.provider_id == provider.id for e in request.exclusions):
+            raise RegistryError("exclusions", f"回避机构 {uscc} 重复")
+        request.exclusions.append(Exclusion(provider=provider, reason=reason.strip()))
+
+
+def _sent_before(project_id: int, submission_key: str) -> SelectionRequest | None:
+    """The request this form already posted (a double click); another project's key is stale."""
+    if not submission_key or len(submission_key) > 64:
+        raise RegistryError(None, "表单已失效,请刷新页面后重新提交")
+    sent = db.session.scalar(
+        select(SelectionRequest).where(SelectionRequest.submission_key == submission_key)
+    )
+    if sent is not None and sent.project_id != project_id:
+        raise RegistryError(None, "表单已失效,请刷新页面后重新提交")
+    return sent
+
+
 def _refuse_a_second_open_request(project_id: int, service_id: int, name: str) -> None:
-    """A second request for an item of a project while the first has not ended, unless the
-    owner says it is meant (另行发布, separate lots): posted by a double click or to correct the
-    first, it would compete with it (a tester, stop 31). The first is withdrawn (撤销) before its
-    deadline, or decided after it."""
+    """Refuse a second request for an item of a project while the first has not ended (it would
+    compete with it); the form lets the owner say it is meant (另行发布, separate lots)."""
     pending = db.session.scalar(
         select(SelectionRequest.ref).where(
             SelectionRequest.project_id == project_id,
@@ -286,8 +325,7 @@ def list_requests(
 
 
 def latest_requests_by_item(project_id: int) -> dict[int, SelectionRequest]:
-    """A project's requests by service item: the one taking applications, else the newest (the
-    order list_requests gives, the first seen kept)."""
+    """A project's requests by item: the one taking applications, else the newest."""
     latest: dict[int, SelectionRequest] = {}
     for request in list_requests(project_id=project_id, per_page=500).items:
         latest.setdefault(request.service_item_id, request)
