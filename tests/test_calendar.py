@@ -480,6 +480,10 @@ def test_calendar_credit_windows_in_a_provisional_year_say_so(app, client, make_
     page = client.get(f"/notices/{number}").get_data(as_text=True)
     assert "(暂定)" in page
     assert client.get(f"/api/v1/notices/{number}").get_json()["windows_provisional"] is True
+    # The board's list says so too (it dropped the mark: a tester, stop 31).
+    board = client.get("/notices").get_data(as_text=True)
+    row = board.split(number, 1)[1].split("</tr>", 1)[0]
+    assert "(暂定)" in row
 
 
 def test_calendar_seed_loads_year_files_once_and_leaves_admin_entries(

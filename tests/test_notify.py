@@ -263,7 +263,8 @@ def test_notify_credit_records_tell_the_provider(app, make_user):
         ("credit", "信用记录撤销", "/my/credit"),
     ]
     assert number in inbox[0][2]
-    assert "异议" in inbox[0][2]
+    # The last day counts, as the record's page says (含当日; "前" alone read as before it).
+    assert "(含当日)前提出" in inbox[0][2]
     assert revised in inbox[1][2]
     assert "措辞更正" in inbox[1][2]
     assert "已整改到位" in inbox[2][2]

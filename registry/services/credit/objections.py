@@ -134,7 +134,7 @@ def object_to_record(
         regulators,
         "objection",
         f"{_objector(item)} 对信用记录 {item.number}“{item.title}”提出异议{attached},"
-        f"请于 {objection.answer_due:%Y-%m-%d} 前答复。",
+        f"请于 {objection.answer_due:%Y-%m-%d}(含当日)前答复。",
         link=f"/regulator/credit/objections/{objection.id}",
         kind="收到异议",
         subject=f"收到异议:{item.number}",

@@ -200,7 +200,7 @@ def publish_record(user: User, number: str) -> CreditRecord:
         "信用记录公布",
         f"{item.department.name}公布了关于贵机构的信用记录 {item.number}"
         f"({item.kind}{term}):{as_clause(item.title)}。公示期至 {item.disclosure_until:%Y-%m-%d};"
-        f"如有异议,请于 {item.objection_until:%Y-%m-%d} 前提出。",
+        f"如有异议,请于 {item.objection_until:%Y-%m-%d}(含当日)前提出。",
     )
     return item
 

@@ -162,7 +162,7 @@ def object_to_award(
         db.session.scalars(select(User).where(policy.action_accounts("awards.handle"))),
         "objection",
         f"{party.name}({kind})对选取公告 {request.ref}({request.service_item.name})的中选结果"
-        f"提出异议,请于 {objection.answer_due:%Y-%m-%d} 前答复。",
+        f"提出异议,请于 {objection.answer_due:%Y-%m-%d}(含当日)前答复。",
         link=f"/office/award-objections/{objection.id}",
         kind="收到异议",
         subject=f"中选结果异议:{request.ref}",
@@ -298,7 +298,7 @@ def _tell_parties_of_objection(award: Award, objection: AwardObjection, objector
     what = f"选取公告 {request.ref}({request.service_item.name})的中选结果"
     after = (
         f"{objection.party_name}对{what}提出异议,政务服务办公室将于 "
-        f"{objection.answer_due:%Y-%m-%d} 前答复。答复前不能确认服务成果或评价;异议成立的,"
+        f"{objection.answer_due:%Y-%m-%d}(含当日)前答复。答复前不能确认服务成果或评价;异议成立的,"
         "中选结果撤销,服务项目随之撤销。"
     )
     owners = db.session.scalars(
